@@ -1,0 +1,76 @@
+# avenir — every task of the repository. `make help` lists them.
+# Module-wide targets loop over the modules listed in go.work, so adding a
+# module needs no edit here.
+
+SHELL       := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+MODULES   := $(shell awk '/^[[:space:]]*\.\//{print $$1}' go.work)
+PKGS      := $(addsuffix /...,$(MODULES))
+BIN       := bin/avenir
+BUF       := cd proto && GOWORK=off $(GO) tool -modfile=tools/go.mod buf
+TEST_FLAGS ?= -race -count=1 -timeout 20m
+BREAKING_AGAINST ?= $(shell scripts/breaking-ref.sh)
+
+##@ Everyday
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: build ## Start the whole system on this machine (embedded NATS, data in ./data)
+	./$(BIN) server --dev
+
+.PHONY: test
+test: ## Run every test of every module (race detector on)
+	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+.PHONY: build
+build: ## Build the avenir binary into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./services/avenir
+
+##@ Code generation and checks
+
+.PHONY: generate
+generate: ## Regenerate Go code from the .proto files (buf, offline)
+	$(BUF) generate
+
+.PHONY: check-generated
+check-generated: generate ## Fail when the committed generated code is stale
+	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
+	  git status --porcelain -- proto/gen; \
+	  echo "proto/gen is stale: run 'make generate' and commit the result" >&2; exit 1; fi
+
+.PHONY: lint
+lint: ## buf lint, gofmt and go vet
+	$(BUF) lint
+	@unformatted=$$(gofmt -l $(MODULES) | grep -v '/gen/' || true); \
+	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: breaking
+breaking: ## buf breaking (FILE) against main, when main has history
+	@if [ -z "$(BREAKING_AGAINST)" ]; then echo "buf breaking: no earlier main to compare with, skipped"; \
+	else echo "buf breaking against $(BREAKING_AGAINST)"; $(BUF) breaking --against "../.git#ref=$(BREAKING_AGAINST),subdir=proto"; fi
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module
+	@for m in $(MODULES); do echo "tidy $$m"; (cd $$m && $(GO) mod tidy); done
+
+.PHONY: check
+check: check-generated lint breaking ## Everything CI checks besides tests
+
+.PHONY: bench
+bench: ## Run the benchmarks (no tests)
+	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+
+.PHONY: ci
+ci: ## What CI runs: .ci/run (ensures Redis, then test and check)
+	bash .ci/run
+
+.PHONY: clean
+clean: ## Remove build output and the dev data dir
+	rm -rf bin data

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Makes sure a Redis server answers at AVENIR_TEST_REDIS_URL's host and port
+# (default 127.0.0.1:6379): use the running one, else start redis-server,
+# else install it with apt-get and start it.
+set -euo pipefail
+url=${AVENIR_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+hostport=${url#redis://}; hostport=${hostport##*@}; hostport=${hostport%%/*}
+host=${hostport%%:*}; port=${hostport##*:}
+[ "$port" = "$hostport" ] && port=6379
+
+ping() {
+  local reply
+  exec 3<>"/dev/tcp/$host/$port" 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  IFS= read -r -t 2 reply <&3 || true
+  exec 3>&- 3<&-
+  [[ "$reply" == +PONG* ]]
+}
+
+if ping; then echo "redis: answering on $host:$port"; exit 0; fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "redis: not installed, installing redis-server with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq redis-server >/dev/null
+fi
+echo "redis: starting redis-server on $host:$port"
+mkdir -p /tmp/avenir-redis
+redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \
+  --dir /tmp/avenir-redis --logfile /tmp/avenir-redis/redis.log
+for _ in $(seq 1 50); do
+  if ping; then echo "redis: answering on $host:$port"; exit 0; fi
+  sleep 0.2
+done
+echo "redis: did not answer on $host:$port" >&2
+exit 1

@@ -1,0 +1,112 @@
+// Package cli is the avenir command line: the server, and gRPC client
+// commands that print tables for people and JSON for scripts.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc/status"
+
+	"github.com/avenir-normandie/avenir/services/platform/config"
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+)
+
+// Version is the binary's version, set at build time with -ldflags "-X".
+var Version = "dev"
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		printError(stderr, err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// NewRoot builds the command tree.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "avenir",
+		Short:         "avenir orchestrates #Avenir learner pathways (Normandy Region)",
+		Long:          "avenir runs the #Avenir services (server) and talks to them over gRPC (every other command).",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// Every flag can also come from AVENIR_<FLAG>; the command line wins.
+		if err := config.ApplyEnv(cmd.Flags(), os.LookupEnv); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+	root.AddCommand(newServerCmd(), newLearnersCmd(), newPathwaysCmd())
+	documentAll(root)
+	return root
+}
+
+// documentAll notes each flag's environment variable in --help.
+func documentAll(c *cobra.Command) {
+	config.Document(c.Flags())
+	config.Document(c.PersistentFlags())
+	for _, sub := range c.Commands() {
+		documentAll(sub)
+	}
+}
+
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// printError explains an error; gRPC errors show their code, field
+// violations and metadata (e.g. the id of an existing learner).
+func printError(w io.Writer, err error) {
+	st, ok := status.FromError(err)
+	if !ok {
+		fmt.Fprintf(w, "Error: %v\n", err)
+		return
+	}
+	fields := grpcx.FieldViolations(err)
+	if len(fields) > 0 {
+		// The message repeats the violations; list them once, one a line.
+		fmt.Fprintf(w, "Error: %s\n", st.Code())
+	} else {
+		fmt.Fprintf(w, "Error: %s: %s\n", st.Code(), st.Message())
+	}
+	for _, f := range fields {
+		fmt.Fprintf(w, "  - %s: %s\n", f.Field, f.Description)
+	}
+	for k, v := range grpcx.Metadata(err) {
+		fmt.Fprintf(w, "  %s: %s\n", k, v)
+	}
+}
+
+// clientFlags are shared by every client command.
+type clientFlags struct {
+	addr    string
+	output  string
+	timeout time.Duration
+}
+
+func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "gRPC address of an avenir server")
+	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of each call")
+}

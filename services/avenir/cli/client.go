@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+)
+
+// call dials the server, runs fn with a deadline and closes the connection.
+func (f *clientFlags) call(cmd *cobra.Command, fn func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	if f.output != "table" && f.output != "json" {
+		return usageError{fmt.Errorf("--output must be table or json, got %q", f.output)}
+	}
+	conn, err := grpcx.Dial(f.addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	return fn(ctx, conn)
+}
+
+// field is one row of a table.
+type field struct{ name, value string }
+
+// print writes msg as JSON (protobuf JSON mapping, field names as in the
+// .proto files) or as a two-column table of rows.
+func (f *clientFlags) print(w io.Writer, msg proto.Message, rows []field) error {
+	if f.output == "json" {
+		b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(msg)
+		if err != nil {
+			return err
+		}
+		var indented json.RawMessage = b
+		out, err := json.MarshalIndent(indented, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", out)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r.name, r.value)
+	}
+	return tw.Flush()
+}
+
+// requestID returns the given idempotency key or a fresh one.
+func requestID(given string) string {
+	if given != "" {
+		return given
+	}
+	return event.NewID()
+}
+
+// parseDate reads a YYYY-MM-DD flag; "today" is today in Europe/Paris.
+func parseDate(flag, value string) (*commonv1.Date, error) {
+	if value == "today" {
+		return civil.Of(time.Now()).ToProto(), nil
+	}
+	d, err := civil.Parse(value)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	return d.ToProto(), nil
+}
+
+func dateString(d *commonv1.Date) string { return civil.FromProto(d).String() }

@@ -1,0 +1,307 @@
+// Package server runs any set of avenir services in one process: with an
+// embedded NATS server in dev mode, or against a NATS cluster and Redis.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	intake "github.com/avenir-normandie/avenir/services/intake/service"
+	pathway "github.com/avenir-normandie/avenir/services/pathway/service"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/config"
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/telemetry"
+)
+
+// Config is the server's configuration; see the flags in the cli package.
+type Config struct {
+	Dev         bool
+	Services    []string
+	DataDir     string
+	GRPCAddr    string
+	AdminAddr   string
+	NATSURL     string
+	NATSListen  string
+	NATSCreds   string
+	NATSCA      string
+	NATSCert    string
+	NATSKey     string
+	Replicas    int
+	RedisURL    string
+	RedisPrefix string
+	LogLevel    string
+	LogFormat   string
+	// ShutdownTimeout bounds the graceful stop.
+	ShutdownTimeout time.Duration
+	// Version is reported in telemetry.
+	Version string
+	// Now is the clock (tests set it); default time.Now.
+	Now func() time.Time
+	// Out receives the human-readable "listening on" lines.
+	Out io.Writer
+}
+
+// constructor builds one service from the shared dependencies.
+type constructor func(platform.Deps) (platform.Service, error)
+
+// registry lists every service the binary can run, in start order.
+var registry = []struct {
+	name string
+	new  constructor
+}{
+	{intake.Name, func(d platform.Deps) (platform.Service, error) { return intake.New(d, intake.Config{}) }},
+	{pathway.Name, func(d platform.Deps) (platform.Service, error) { return pathway.New(d, pathway.Config{}) }},
+}
+
+// ServiceNames lists the services this binary can run.
+func ServiceNames() []string {
+	names := make([]string, len(registry))
+	for i, r := range registry {
+		names[i] = r.name
+	}
+	return names
+}
+
+// Validate reports every configuration problem at once.
+func (c *Config) Validate() error {
+	var p config.Problems
+	known := ServiceNames()
+	if len(c.Services) == 0 {
+		p.Add("services", "no service selected (known: %s)", strings.Join(known, ","))
+	}
+	for _, s := range c.Services {
+		if !slices.Contains(known, s) {
+			p.Add("services", "unknown service %q (known: %s)", s, strings.Join(known, ","))
+		}
+	}
+	if !c.Dev && c.NATSURL == "" {
+		p.Add("nats-url", "required without --dev (the dev mode embeds a NATS server)")
+	}
+	if c.Dev && c.NATSURL == "" && c.DataDir == "" {
+		p.Add("data-dir", "required for the embedded NATS server")
+	}
+	for name, addr := range map[string]string{"grpc-addr": c.GRPCAddr, "admin-addr": c.AdminAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			p.Add(name, "%q is not host:port", addr)
+		}
+	}
+	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
+		p.Add("replicas", "must be 1, 3 or 5, got %d", c.Replicas)
+	}
+	if c.Dev && c.NATSURL == "" && c.Replicas != 1 {
+		p.Add("replicas", "the embedded single-node NATS server holds one replica")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		p.Add("log-level", "%v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		p.Add("log-format", "must be text or json, got %q", c.LogFormat)
+	}
+	return p.Err()
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+// Run starts the configured services and blocks until ctx ends, then stops
+// them gracefully. ready, when not nil, is called once everything serves,
+// with the addresses actually bound.
+func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	level, _ := parseLevel(cfg.LogLevel)
+	log := telemetry.NewLogger(os.Stderr, level, cfg.LogFormat)
+
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "avenir", Version: cfg.Version})
+	if err != nil {
+		return err
+	}
+	defer shutdownWith(cfg.ShutdownTimeout, "telemetry", log, tel.Shutdown)
+
+	// The admin port answers /healthz at once and /readyz once serving.
+	adminLis, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	var serving atomic.Bool
+	var conn atomic.Pointer[nats.Conn]
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	adminDone := make(chan error, 1)
+	go func() {
+		adminDone <- telemetry.ServeAdmin(adminCtx, adminLis, telemetry.AdminHandler(tel.Registry(), func(context.Context) error {
+			switch {
+			case !serving.Load():
+				return errors.New("starting")
+			case conn.Load() == nil || !conn.Load().IsConnected():
+				return errors.New("NATS not connected")
+			}
+			return nil
+		}))
+	}()
+	defer func() { stopAdmin(); <-adminDone }()
+
+	addrs := Addrs{Admin: adminLis.Addr().String()}
+	var embedded *natsx.Embedded
+	var nc *nats.Conn
+	if cfg.NATSURL == "" {
+		dataDir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		embedded, err = natsx.StartEmbedded(natsx.EmbeddedOptions{
+			DataDir: filepath.Join(dataDir, "nats"), Listen: cfg.NATSListen, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		defer embedded.Shutdown()
+		nc, err = embedded.Connect("avenir-server")
+		addrs.NATS = embedded.ClientURL()
+		if err != nil {
+			return err
+		}
+	} else {
+		nc, err = natsx.Connect(natsx.ConnectOptions{
+			URL: cfg.NATSURL, Name: "avenir-" + strings.Join(cfg.Services, "-"), CredsFile: cfg.NATSCreds,
+			TLSCAFile: cfg.NATSCA, TLSCertFile: cfg.NATSCert, TLSKeyFile: cfg.NATSKey, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		addrs.NATS = nc.ConnectedUrlRedacted()
+	}
+	defer nc.Close()
+	conn.Store(nc)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	var store projection.Store
+	if cfg.RedisURL != "" {
+		store, err = projection.NewRedis(ctx, projection.RedisOptions{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix})
+		if err != nil {
+			return err
+		}
+	} else {
+		store = projection.NewMemory()
+	}
+	defer store.Close()
+
+	deps := platform.Deps{
+		Logger: log, NC: nc, JS: js, Projections: store,
+		Topology: natsx.Topology{Replicas: cfg.Replicas}, Now: cfg.Now,
+	}
+	services, err := build(deps, cfg.Services)
+	if err != nil {
+		return err
+	}
+	for _, svc := range services {
+		for _, spec := range svc.Streams() {
+			if _, err := natsx.EnsureStream(ctx, js, spec, deps.Topology); err != nil {
+				return err
+			}
+		}
+	}
+
+	grpcSrv := grpcx.NewServer(grpcx.ServerOptions{Logger: log})
+	for _, svc := range services {
+		svc.Register(grpcSrv)
+	}
+	var started []platform.Service
+	defer func() {
+		for _, svc := range slices.Backward(started) {
+			shutdownWith(cfg.ShutdownTimeout, svc.Name(), log, svc.Stop)
+		}
+	}()
+	for _, svc := range services {
+		log.Info("starting service", "service", svc.Name())
+		if err := svc.Start(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", svc.Name(), err)
+		}
+		started = append(started, svc)
+	}
+
+	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listener: %w", err)
+	}
+	addrs.GRPC = grpcLis.Addr().String()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- grpcSrv.Serve(grpcLis) }()
+	serving.Store(true)
+
+	fmt.Fprintf(cfg.Out, "avenir serving %s\n  gRPC:       %s\n  admin HTTP: http://%s (/metrics /healthz /readyz)\n  NATS:       %s\n",
+		strings.Join(cfg.Services, ", "), addrs.GRPC, addrs.Admin, addrs.NATS)
+	if embedded != nil {
+		fmt.Fprintf(cfg.Out, "  data dir:   %s\n", cfg.DataDir)
+	}
+	log.Info("serving", "grpc", addrs.GRPC, "admin", addrs.Admin, "nats", addrs.NATS, "services", cfg.Services)
+	if ready != nil {
+		ready(addrs)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveDone:
+		return fmt.Errorf("gRPC server stopped: %w", err)
+	}
+	serving.Store(false)
+	shutdownWith(cfg.ShutdownTimeout, "gRPC", log, func(ctx context.Context) error { grpcSrv.Shutdown(ctx); return nil })
+	return nil
+}
+
+// Addrs are the addresses a running server is bound to.
+type Addrs struct {
+	GRPC, Admin, NATS string
+}
+
+func build(deps platform.Deps, names []string) ([]platform.Service, error) {
+	var out []platform.Service
+	for _, r := range registry {
+		if !slices.Contains(names, r.name) {
+			continue
+		}
+		svc, err := r.new(deps)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", r.name, err)
+		}
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+func shutdownWith(timeout time.Duration, what string, log *slog.Logger, stop func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("shutdown", "component", what, "error", err)
+	}
+}

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+)
+
+// process is a running `avenir server --dev`.
+type process struct {
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	GRPC   string
+	Admin  string
+	NATS   string
+	waited chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort finds a loopback port nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// startServer runs the binary on dataDir with fresh ports and waits until its
+// gRPC health check answers SERVING.
+func startServer(t *testing.T, dataDir string, extra ...string) *process {
+	t.Helper()
+	p := &process{
+		out:    &lockedBuffer{},
+		GRPC:   "127.0.0.1:" + freePort(t),
+		Admin:  "127.0.0.1:" + freePort(t),
+		NATS:   "127.0.0.1:" + freePort(t),
+		waited: make(chan error, 1),
+	}
+	args := append([]string{"server", "--dev", "--data-dir", dataDir,
+		"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS}, extra...)
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.waited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.kill(t) })
+
+	conn := dial(t, p.GRPC)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return p
+		}
+		select {
+		case err := <-p.waited:
+			t.Fatalf("server exited: %v\n%s", err, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not serving after 60s: %v\n%s", err, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL (no graceful stop at all) and waits for the exit.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.waited:
+	case <-time.After(10 * time.Second):
+		t.Errorf("server did not die after SIGKILL")
+	}
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.waited:
+		if err != nil {
+			t.Fatalf("graceful stop: %v\n%s", err, p.out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not stop after SIGTERM\n%s", p.out)
+	}
+}
+
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func callCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

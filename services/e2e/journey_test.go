@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/servicetest"
+)
+
+// journey registers a learner, enters the pathway and waits until the
+// pathway's read model shows it. It returns the learner and the pathway.
+func journey(t *testing.T, conn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
+	t.Helper()
+	reg, err := intakev1.NewIntakeServiceClient(conn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
+		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
+		BirthDate: &commonv1.Date{Year: 2004, Month: 2, Day: 29}, TerritoryCode: "T13",
+	})
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	id := reg.GetLearner().GetLearnerId()
+	pw := pathwayv1.NewPathwayServiceClient(conn)
+	var entered *pathwayv1.Pathway
+	// Registration reaches pathway asynchronously: FailedPrecondition until then.
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		resp, err := pw.EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
+			RequestId: requestID + "-enter", LearnerId: id, EntryDate: &commonv1.Date{Year: 2026, Month: 1, Day: 5},
+		})
+		if status.Code(err) == codes.FailedPrecondition {
+			return err
+		}
+		if err != nil {
+			t.Fatalf("enter: %v", err)
+		}
+		entered = resp.GetPathway()
+		return nil
+	})
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		got, err := pw.GetPathway(callCtx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+		if err != nil {
+			return err
+		}
+		if !proto.Equal(got.GetPathway(), entered) {
+			return fmt.Errorf("read model %v, want %v", got.GetPathway(), entered)
+		}
+		return nil
+	})
+	return reg.GetLearner(), entered
+}
+
+// assertKept checks that a restarted server still knows everything.
+func assertKept(t *testing.T, conn *grpc.ClientConn, learner *intakev1.Learner, pathway *pathwayv1.Pathway, requestID string) {
+	t.Helper()
+	got, err := pathwayv1.NewPathwayServiceClient(conn).GetPathway(callCtx(t), &pathwayv1.GetPathwayRequest{LearnerId: learner.GetLearnerId()})
+	if err != nil {
+		t.Fatalf("pathway after restart: %v", err)
+	}
+	if !proto.Equal(got.GetPathway(), pathway) {
+		t.Fatalf("pathway after restart %v, want %v", got.GetPathway(), pathway)
+	}
+	l, err := intakev1.NewIntakeServiceClient(conn).GetLearner(callCtx(t), &intakev1.GetLearnerRequest{LearnerId: learner.GetLearnerId()})
+	if err != nil || !proto.Equal(l.GetLearner(), learner) {
+		t.Fatalf("learner after restart %v (%v), want %v", l.GetLearner(), err, learner)
+	}
+	// The retried registration is still recognised: same learner, nothing new.
+	again, err := intakev1.NewIntakeServiceClient(conn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
+		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
+		BirthDate: &commonv1.Date{Year: 2004, Month: 2, Day: 29}, TerritoryCode: "T13",
+	})
+	if err != nil || again.GetLearner().GetLearnerId() != learner.GetLearnerId() {
+		t.Fatalf("retried registration after restart: %v %v", again.GetLearner(), err)
+	}
+	// The open episode survived: a second entry is refused.
+	_, err = pathwayv1.NewPathwayServiceClient(conn).EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
+		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: &commonv1.Date{Year: 2026, Month: 2, Day: 1},
+	})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("second entry after restart: %v", err)
+	}
+}
+
+func TestBinarySurvivesSIGKILL(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	p := startServer(t, dataDir)
+	learner, pathway := journey(t, dial(t, p.GRPC), "binary-journey")
+
+	p.kill(t)
+	p2 := startServer(t, dataDir)
+	assertKept(t, dial(t, p2.GRPC), learner, pathway, "binary-journey")
+	p2.stop(t)
+}
+
+func TestCLIJourney(t *testing.T) {
+	p := startServer(t, filepath.Join(t.TempDir(), "data"))
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(binary, append(args, "--addr", p.GRPC)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("learners", "register", "--family-name", "Martin", "--given-name", "Léa",
+		"--birth-date", "2001-05-14", "--territory", "T05", "--output", "json")
+	if err != nil {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	var learner struct {
+		LearnerID string `json:"learner_id"`
+		Territory string `json:"territory_code"`
+	}
+	if err := json.Unmarshal([]byte(out), &learner); err != nil || learner.LearnerID == "" || learner.Territory != "T05" {
+		t.Fatalf("register output %q: %v", out, err)
+	}
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		out, err := run("pathways", "enter", learner.LearnerID, "--entry-date", "2026-03-02")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
+	out, err = run("pathways", "get", learner.LearnerID)
+	if err != nil || !strings.Contains(out, "ACTIVE") || !strings.Contains(out, "#1 entered 2026-03-02") {
+		t.Fatalf("pathways get: %v\n%s", err, out)
+	}
+
+	// Bad input: the exit code says so and the fields are named.
+	out, err = run("learners", "register", "--family-name", "", "--given-name", "X",
+		"--birth-date", "2001-05-14", "--territory", "T99")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "InvalidArgument") ||
+		!strings.Contains(out, "family_name") || !strings.Contains(out, "territory_code") {
+		t.Fatalf("bad input: %v\n%s", err, out)
+	}
+	out, err = run("learners", "register", "--family-name", "A", "--given-name", "B", "--birth-date", "14/05/2001", "--territory", "T05")
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "birth-date") {
+		t.Fatalf("unparsable date: %v\n%s", err, out)
+	}
+}
+
+func TestInProcessServerRestart(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	run := func() (context.CancelFunc, <-chan error, server.Addrs) {
+		ctx, cancel := context.WithCancel(context.Background())
+		addrs := make(chan server.Addrs, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- server.Run(ctx, server.Config{
+				Dev: true, Services: server.ServiceNames(), DataDir: dataDir,
+				GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+				Replicas: 1, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+			}, func(a server.Addrs) { addrs <- a })
+		}()
+		select {
+		case a := <-addrs:
+			return cancel, done, a
+		case err := <-done:
+			t.Fatalf("server: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("server not ready after 60s")
+		}
+		cancel()
+		return nil, nil, server.Addrs{}
+	}
+	cancel, done, addrs := run()
+	learner, pathway := journey(t, dial(t, addrs.GRPC), "in-process-journey")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	cancel, done, addrs = run()
+	assertKept(t, dial(t, addrs.GRPC), learner, pathway, "in-process-journey")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+}

@@ -1,0 +1,237 @@
+// Package event is the envelope of every avenir event on NATS: a protobuf
+// payload in CloudEvents binary mode, with the attributes in NATS headers and
+// the trace context carried alongside.
+package event
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// Header names. NATS headers are case-sensitive: always use these constants.
+const (
+	HeaderSpecVersion     = "ce-specversion"
+	HeaderID              = "ce-id"
+	HeaderType            = "ce-type"
+	HeaderSource          = "ce-source"
+	HeaderSubject         = "ce-subject"
+	HeaderTime            = "ce-time"
+	HeaderDataContentType = "ce-datacontenttype"
+	HeaderActor           = "avenir-actor"
+	HeaderRequestID       = "avenir-request-id"
+
+	SpecVersion     = "1.0"
+	DataContentType = "application/protobuf"
+)
+
+// ErrUndecodable marks a message that can never be decoded (missing or unknown
+// type, corrupt payload). Consumers terminate such messages instead of retrying.
+var ErrUndecodable = errors.New("event: undecodable")
+
+// Event is one decoded event.
+type Event struct {
+	ID          string // ce-id, equal to Nats-Msg-Id
+	Type        string // ce-type: the protobuf full name of Data
+	Source      string // ce-source: the producing service
+	AggregateID string // ce-subject
+	Time        time.Time
+	Actor       string // who caused it
+	RequestID   string // the command's idempotency key
+	Subject     string // NATS subject
+	Stream      string
+	Sequence    uint64 // stream sequence
+	Data        proto.Message
+	Header      nats.Header
+}
+
+// Draft is an event about to be appended.
+type Draft struct {
+	Subject     string // avenir.<ctx>.<aggregate>.<id>.<event>
+	AggregateID string
+	Data        proto.Message
+}
+
+// Meta is what a command adds to each of its events.
+type Meta struct {
+	ID        string // event id, see ID
+	Source    string
+	Actor     string
+	RequestID string
+	Time      time.Time
+}
+
+var idNamespace = uuid.MustParse("7b0f3a52-45e4-4c47-9a0e-5b8c3a0d5f11")
+
+// ID derives the id of the index-th event of a command from its request id and
+// scope (the aggregate's subject filter), so a retried command yields the
+// same ids and JetStream deduplicates them.
+func ID(scope, requestID string, index int) string {
+	return uuid.NewSHA1(idNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", scope, requestID, index)).String()
+}
+
+// DeriveID derives a stable identifier (for instance a new aggregate's id)
+// from a request id, so retrying a creating command addresses the same
+// aggregate.
+func DeriveID(kind, requestID string) string {
+	return uuid.NewSHA1(idNamespace, fmt.Appendf(nil, "%s\x00%s", kind, requestID)).String()
+}
+
+// NewID returns a fresh time-ordered identifier.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Encode builds the NATS message for d with CloudEvents headers and the trace
+// context of ctx.
+func Encode(ctx context.Context, d Draft, m Meta) (*nats.Msg, error) {
+	if d.Data == nil {
+		return nil, errors.New("event: draft without data")
+	}
+	if err := ValidSubject(d.Subject); err != nil {
+		return nil, err
+	}
+	if m.ID == "" || m.Source == "" {
+		return nil, errors.New("event: meta needs an id and a source")
+	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(d.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event: marshal %s: %w", d.Data.ProtoReflect().Descriptor().FullName(), err)
+	}
+	t := m.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	msg := nats.NewMsg(d.Subject)
+	msg.Data = data
+	h := msg.Header
+	h.Set(jetstream.MsgIDHeader, m.ID)
+	h.Set(HeaderSpecVersion, SpecVersion)
+	h.Set(HeaderID, m.ID)
+	h.Set(HeaderType, string(d.Data.ProtoReflect().Descriptor().FullName()))
+	h.Set(HeaderSource, m.Source)
+	h.Set(HeaderSubject, d.AggregateID)
+	h.Set(HeaderTime, t.UTC().Format(time.RFC3339Nano))
+	h.Set(HeaderDataContentType, DataContentType)
+	if m.Actor != "" {
+		h.Set(HeaderActor, m.Actor)
+	}
+	if m.RequestID != "" {
+		h.Set(HeaderRequestID, m.RequestID)
+	}
+	otel.GetTextMapPropagator().Inject(ctx, HeaderCarrier(h))
+	return msg, nil
+}
+
+// Decode reads an event from a stored message. Errors wrap ErrUndecodable.
+func Decode(subject string, h nats.Header, data []byte) (Event, error) {
+	typ := h.Get(HeaderType)
+	if typ == "" {
+		return Event{}, fmt.Errorf("%w: %s has no %s header", ErrUndecodable, subject, HeaderType)
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: unknown type %q on %s", ErrUndecodable, typ, subject)
+	}
+	msg := mt.New().Interface()
+	if err := proto.Unmarshal(data, msg); err != nil {
+		return Event{}, fmt.Errorf("%w: %s payload: %v", ErrUndecodable, typ, err)
+	}
+	ev := Event{
+		ID:          h.Get(HeaderID),
+		Type:        typ,
+		Source:      h.Get(HeaderSource),
+		AggregateID: h.Get(HeaderSubject),
+		Actor:       h.Get(HeaderActor),
+		RequestID:   h.Get(HeaderRequestID),
+		Subject:     subject,
+		Data:        msg,
+		Header:      h,
+	}
+	if ts := h.Get(HeaderTime); ts != "" {
+		if ev.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
+			return Event{}, fmt.Errorf("%w: %s time %q: %v", ErrUndecodable, subject, ts, err)
+		}
+	}
+	return ev, nil
+}
+
+// FromRaw decodes a message read with a direct or stream get.
+func FromRaw(stream string, m *jetstream.RawStreamMsg) (Event, error) {
+	ev, err := Decode(m.Subject, m.Header, m.Data)
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Stream, ev.Sequence = stream, m.Sequence
+	return ev, nil
+}
+
+// FromMsg decodes a message delivered to a consumer.
+func FromMsg(m jetstream.Msg) (Event, error) {
+	ev, err := Decode(m.Subject(), m.Headers(), m.Data())
+	if err != nil {
+		return Event{}, err
+	}
+	if md, mdErr := m.Metadata(); mdErr == nil {
+		ev.Stream, ev.Sequence = md.Stream, md.Sequence.Stream
+	}
+	return ev, nil
+}
+
+// ValidSubject checks that s is a concrete NATS subject (no wildcards, no
+// empty tokens, no white space).
+func ValidSubject(s string) error {
+	if s == "" {
+		return errors.New("event: empty subject")
+	}
+	for tok := range strings.SplitSeq(s, ".") {
+		if err := ValidToken(tok); err != nil {
+			return fmt.Errorf("event: subject %q: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// ValidToken checks one subject token, such as an aggregate id.
+func ValidToken(tok string) error {
+	if tok == "" {
+		return errors.New("empty token")
+	}
+	if tok == "*" || tok == ">" || strings.ContainsAny(tok, ". \t\r\n*>") {
+		return fmt.Errorf("token %q has a reserved character", tok)
+	}
+	return nil
+}
+
+// HeaderCarrier adapts nats.Header to OpenTelemetry propagation without
+// changing the case of keys (an http.Header carrier would canonicalise
+// "traceparent" into "Traceparent").
+type HeaderCarrier nats.Header
+
+// Get returns the first value of key.
+func (c HeaderCarrier) Get(key string) string { return nats.Header(c).Get(key) }
+
+// Set replaces the values of key.
+func (c HeaderCarrier) Set(key, value string) { nats.Header(c).Set(key, value) }
+
+// Keys lists the header names.
+func (c HeaderCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Context extracts the trace context carried by h into ctx.
+func Context(ctx context.Context, h nats.Header) context.Context {
+	return otel.GetTextMapPropagator().Extract(ctx, HeaderCarrier(h))
+}

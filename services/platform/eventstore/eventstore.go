@@ -1,0 +1,227 @@
+// Package eventstore keeps event-sourced aggregates in JetStream streams.
+//
+// Each bounded context owns one stream. An aggregate's events live on the
+// subjects avenir.<ctx>.<aggregate>.<id>.<event>, and the aggregate is
+// addressed by the subject filter avenir.<ctx>.<aggregate>.<id>.>: Load reads
+// the events matching the filter, and Append writes new ones on the condition
+// that the last event matching the filter is still the one the caller has
+// seen (optimistic concurrency, checked by the server with the
+// Nats-Expected-Last-Subject-Sequence headers). Execute combines both into
+// the usual load, decide and append loop, retrying on conflicts.
+//
+// Commands are idempotent: the ids of a command's events derive from the
+// aggregate's filter and the command's request id (see event.ID), so
+// JetStream deduplicates a retried append within its duplicate window, and
+// Execute recognises the events of an earlier run of the same request on the
+// aggregate at any time and returns them instead of deciding again.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/avenir-normandie/avenir/services/platform/event"
+)
+
+// ErrConflict is wrapped by the errors of Append when the aggregate has moved
+// past the expected sequence, and of Execute when it still conflicts after
+// its retries. Retrying the whole command, from a fresh load, is safe.
+var ErrConflict = errors.New("eventstore: concurrent modification of the aggregate")
+
+// DefaultMaxRetries is the number of conflict retries of Execute when
+// Options.MaxRetries is zero.
+const DefaultMaxRetries = 5
+
+// TracerName names the default tracer of a Store.
+const TracerName = "avenir/eventstore"
+
+// Conflict retries wait a random delay between half and all of a backoff that
+// doubles from minBackoff up to maxBackoff.
+const (
+	minBackoff = 2 * time.Millisecond
+	maxBackoff = 50 * time.Millisecond
+)
+
+// Options configures a Store.
+type Options struct {
+	// Source is the ce-source of the appended events: the service name.
+	// Required.
+	Source string
+	// MaxRetries is how many times Execute reloads and decides again after a
+	// conflict before giving up. Zero means DefaultMaxRetries; negative
+	// values are rejected.
+	MaxRetries int
+	// Tracer starts the producer spans of appends. Default
+	// otel.Tracer(TracerName).
+	Tracer trace.Tracer
+}
+
+// Store loads and appends the events of aggregates. It is safe for
+// concurrent use.
+type Store struct {
+	js         jetstream.JetStream
+	source     string
+	maxRetries int
+	tracer     trace.Tracer
+}
+
+// New returns a Store that reads and writes through js.
+func New(js jetstream.JetStream, opts Options) (*Store, error) {
+	if js == nil {
+		return nil, errors.New("eventstore: nil JetStream context")
+	}
+	if opts.Source == "" {
+		return nil, errors.New("eventstore: options need a source")
+	}
+	if opts.MaxRetries < 0 {
+		return nil, fmt.Errorf("eventstore: negative MaxRetries %d", opts.MaxRetries)
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = otel.Tracer(TracerName)
+	}
+	return &Store{js: js, source: opts.Source, maxRetries: opts.MaxRetries, tracer: opts.Tracer}, nil
+}
+
+// History is an aggregate's events, in stream order.
+type History struct {
+	Events []event.Event
+	// LastSeq is the stream sequence of the last event matching the
+	// aggregate's filter, 0 if there is none: the expected sequence of the
+	// next append.
+	LastSeq uint64
+}
+
+// ByRequest returns the events appended by the command with that request id,
+// in stream order, or nil.
+func (h History) ByRequest(requestID string) []event.Event {
+	if requestID == "" {
+		return nil
+	}
+	var evs []event.Event
+	for _, ev := range h.Events {
+		if ev.RequestID == requestID {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// Command carries what a command adds to each of its events.
+type Command struct {
+	// RequestID is the command's idempotency key. Required: the ids of the
+	// command's events derive from it.
+	RequestID string
+	// Actor is who issued the command. Optional.
+	Actor string
+	// Time is the time of the events. Default: the time of the append.
+	Time time.Time
+}
+
+// Result is the outcome of Execute.
+type Result struct {
+	// Events are the appended events, or the events of the earlier run of
+	// the same request when Replayed is set. Empty when the decision
+	// produced no event.
+	Events []event.Event
+	// Replayed reports that the request had already been applied to the
+	// aggregate: decide was not called and nothing was appended.
+	Replayed bool
+	// History is the aggregate as last loaded, before the append.
+	History History
+}
+
+// After returns the aggregate's events as they stood right after the
+// command: the history plus the appended events, or, for a replayed command,
+// the history up to its last event — so a retry answers what the first run
+// answered even if the aggregate has moved on since.
+func (r Result) After() []event.Event {
+	h := r.History.Events
+	if r.Replayed && len(r.Events) > 0 {
+		last := r.Events[len(r.Events)-1].Sequence
+		for i, ev := range h {
+			if ev.Sequence == last {
+				return h[: i+1 : i+1]
+			}
+		}
+	}
+	return append(h[:len(h):len(h)], r.Events...)
+}
+
+// Execute runs a command against the aggregate: it loads the aggregate, lets
+// decide turn its history into new events and appends them, expecting the
+// aggregate not to have changed in between.
+//
+// If the aggregate already holds events of cmd.RequestID, Execute returns
+// them with Replayed set, without calling decide: a retried command is a
+// no-op that yields the same result, however late it is retried.
+//
+// An error of decide is returned unchanged. A decision without drafts
+// appends nothing. When another writer appended to the aggregate first,
+// Execute reloads it and decides again, up to MaxRetries times after a short
+// random delay, and then returns an error wrapping ErrConflict.
+func (s *Store) Execute(ctx context.Context, stream, filter string, cmd Command, decide func(History) ([]event.Draft, error)) (Result, error) {
+	if decide == nil {
+		return Result{}, errors.New("eventstore: nil decide function")
+	}
+	if cmd.RequestID == "" {
+		return Result{}, errors.New("eventstore: command without request id")
+	}
+	for attempt := 0; ; attempt++ {
+		h, err := s.Load(ctx, stream, filter)
+		if err != nil {
+			return Result{}, err
+		}
+		if prior := h.ByRequest(cmd.RequestID); len(prior) > 0 {
+			return Result{Events: prior, Replayed: true, History: h}, nil
+		}
+		drafts, err := decide(h)
+		if err != nil {
+			return Result{History: h}, err
+		}
+		if len(drafts) == 0 {
+			return Result{History: h}, nil
+		}
+		evs, err := s.Append(ctx, stream, filter, h.LastSeq, cmd, drafts...)
+		if err == nil {
+			return Result{Events: evs, History: h}, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Result{History: h}, err
+		}
+		if attempt >= s.maxRetries {
+			return Result{History: h}, fmt.Errorf("eventstore: %s still conflicting after %d attempts: %w", filter, attempt+1, err)
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return Result{History: h}, err
+		}
+	}
+}
+
+// backoff returns the jittered delay before the retry that follows the given
+// attempt (0 for the first).
+func backoff(attempt int) time.Duration {
+	d := min(minBackoff<<min(attempt, 10), maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,111 @@
+package natsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamSpec declares a stream owned by a service. The remaining settings are
+// the project's defaults, applied by EnsureStream: file storage, deny delete
+// and purge, discard new, a 10 minute duplicate window, atomic batch publish
+// and direct get allowed.
+type StreamSpec struct {
+	Name        string   // UPPER_SNAKE, e.g. INTAKE
+	Subjects    []string // e.g. avenir.intake.>
+	Description string
+	// MaxBytes bounds the stream; a full stream refuses writes (discard new)
+	// rather than dropping history. Default: the topology's StreamMaxBytes.
+	MaxBytes int64
+	// MaxAge expires messages (0 = keep forever). Only for non-record streams
+	// such as the dead-letter stream.
+	MaxAge time.Duration
+}
+
+// DuplicateWindow is how long JetStream remembers message ids for deduplication.
+const DuplicateWindow = 10 * time.Minute
+
+// DefaultStreamMaxBytes bounds a stream when neither its spec nor the
+// topology gives a size.
+const DefaultStreamMaxBytes = 8 << 30
+
+// Topology says how streams are placed and sized in a deployment.
+type Topology struct {
+	// Replicas is 1 on a single node, 3 in a cluster.
+	Replicas int
+	// StreamMaxBytes bounds each stream whose spec gives no MaxBytes;
+	// default DefaultStreamMaxBytes.
+	StreamMaxBytes int64
+}
+
+var streamName = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,62}$`)
+
+// Config turns the spec into a JetStream stream configuration.
+func (s StreamSpec) Config(t Topology) (jetstream.StreamConfig, error) {
+	if !streamName.MatchString(s.Name) {
+		return jetstream.StreamConfig{}, fmt.Errorf("natsx: stream name %q is not UPPER_SNAKE", s.Name)
+	}
+	if len(s.Subjects) == 0 {
+		return jetstream.StreamConfig{}, fmt.Errorf("natsx: stream %s has no subjects", s.Name)
+	}
+	replicas := t.Replicas
+	if replicas <= 0 {
+		replicas = 1
+	}
+	maxBytes := s.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = t.StreamMaxBytes
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultStreamMaxBytes
+	}
+	return jetstream.StreamConfig{
+		Name:               s.Name,
+		Description:        s.Description,
+		Subjects:           s.Subjects,
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Discard:            jetstream.DiscardNew,
+		MaxBytes:           maxBytes,
+		MaxAge:             s.MaxAge,
+		MaxMsgs:            -1,
+		MaxMsgsPerSubject:  -1,
+		Duplicates:         DuplicateWindow,
+		Replicas:           replicas,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}, nil
+}
+
+// EnsureStream creates the stream or updates it to the declared configuration.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, t Topology) (jetstream.Stream, error) {
+	cfg, err := spec.Config(t)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+	}
+	return st, nil
+}
+
+// IsAPIError reports whether err carries one of the JetStream API error codes.
+func IsAPIError(err error, codes ...jetstream.ErrorCode) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	for _, c := range codes {
+		if apiErr.ErrorCode == c {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,46 @@
+// Package platform is the shared plumbing of every avenir service: what a
+// service is given (Deps) and what it must offer (Service) so that the avenir
+// binary can run any set of services in one process or one per process.
+// It holds no business rules.
+package platform
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// Deps are the shared resources a service is built with.
+type Deps struct {
+	Logger      *slog.Logger
+	NC          *nats.Conn
+	JS          jetstream.JetStream
+	Projections projection.Store
+	Topology    natsx.Topology
+	// Now is the clock; business days are derived from it in Europe/Paris.
+	Now func() time.Time
+}
+
+// Service is one bounded context as the avenir binary runs it.
+type Service interface {
+	// Name is the service's short name ("intake", "pathway", ...).
+	Name() string
+	// Streams lists the streams the service owns; they are created or
+	// updated before any service starts.
+	Streams() []natsx.StreamSpec
+	// Register adds the service's gRPC handlers.
+	Register(s grpc.ServiceRegistrar)
+	// Start creates the service's consumers and starts them. It returns once
+	// the service's read models have caught up with their streams, so the
+	// service answers from complete data as soon as it serves.
+	Start(ctx context.Context) error
+	// Stop drains the consumers.
+	Stop(ctx context.Context) error
+}

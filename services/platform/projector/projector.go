@@ -1,0 +1,137 @@
+// Package projector keeps a read model up to date from a stream: a durable,
+// ordered consumer whose handler turns each event into projection writes,
+// applied together with the event's stream sequence (apply-if-newer), so a
+// redelivered event is a no-op and a fresh store is rebuilt from the stream.
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// Spec declares one projection.
+type Spec struct {
+	// Name is the projection's name in the store and the durable consumer's
+	// name: "<service>-<purpose>", e.g. "pathway-learners".
+	Name           string
+	Stream         string
+	FilterSubjects []string
+	// Project turns one event into writes. Events arrive one at a time in
+	// stream order, so Project may read the projection's current state.
+	// Events it does not handle return no ops (the checkpoint still moves).
+	Project func(ctx context.Context, ev event.Event) ([]projection.Op, error)
+}
+
+// Options are the shared resources of the runners.
+type Options struct {
+	Store    projection.Store
+	Logger   *slog.Logger
+	Source   string // the service running the projection
+	Replicas int    // replicas of the dead-letter stream
+	// StreamWait is how often to retry while the stream does not exist yet
+	// (another service creates it). Default 1s.
+	StreamWait time.Duration
+}
+
+// Runner runs one projection.
+type Runner struct {
+	spec     Spec
+	js       jetstream.JetStream
+	store    projection.Store
+	consumer *consumer.Runner
+}
+
+// Start resumes the projection after its stored checkpoint. A store that is
+// behind the durable consumer (an in-memory store after a restart, or a new
+// Redis) makes the consumer restart from the store's checkpoint, which
+// rebuilds the read model from the stream.
+func Start(ctx context.Context, js jetstream.JetStream, spec Spec, opts Options) (*Runner, error) {
+	if spec.Project == nil {
+		return nil, errors.New("projector: spec without Project")
+	}
+	if opts.StreamWait <= 0 {
+		opts.StreamWait = time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cp, err := opts.Store.Checkpoint(ctx, spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("projector %s: checkpoint: %w", spec.Name, err)
+	}
+	r := &Runner{spec: spec, js: js, store: opts.Store}
+	local, _ := opts.Store.(interface{ ProcessLocal() bool })
+	cspec := consumer.Spec{
+		Stream:         spec.Stream,
+		Name:           spec.Name,
+		FilterSubjects: spec.FilterSubjects,
+		Ordered:        true,
+		StartSeq:       cp + 1,
+		Exclusive:      local != nil && local.ProcessLocal(),
+	}
+	copts := consumer.Options{Logger: log, Source: opts.Source, Replicas: opts.Replicas}
+	for {
+		r.consumer, err = consumer.Start(ctx, js, cspec, r.handle, copts)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("projector %s: %w", spec.Name, err)
+		}
+		log.Warn("projection waits for its stream to be created", "projection", spec.Name, "stream", spec.Stream)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("projector %s: waiting for stream %s: %w", spec.Name, spec.Stream, ctx.Err())
+		case <-time.After(opts.StreamWait):
+		}
+	}
+}
+
+func (r *Runner) handle(ctx context.Context, ev event.Event) error {
+	ops, err := r.spec.Project(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if _, err := r.store.Apply(ctx, r.spec.Name, ev.Sequence, ops...); err != nil {
+		return fmt.Errorf("projector %s: apply seq %d: %w", r.spec.Name, ev.Sequence, err)
+	}
+	return nil
+}
+
+// WaitCaughtUp returns once every event stored when it was called (and
+// matching the filters) has been applied, or ctx ends.
+func (r *Runner) WaitCaughtUp(ctx context.Context) error {
+	c, err := r.js.Consumer(ctx, r.spec.Stream, r.spec.Name)
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", r.spec.Name, err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("projector %s: consumer info: %w", r.spec.Name, err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("projector %s: catching up (%d pending): %w", r.spec.Name, info.NumPending+uint64(info.NumAckPending), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop drains the consumer.
+func (r *Runner) Stop(ctx context.Context) error { return r.consumer.Stop(ctx) }

@@ -1,0 +1,174 @@
+// Package servicetest runs services in-process for component tests: an
+// embedded JetStream server, an in-memory (or given) projection store, and
+// the services' gRPC API over bufconn through the production server stack.
+package servicetest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// Builder builds one service from the shared dependencies.
+type Builder func(platform.Deps) (platform.Service, error)
+
+// Env is a running set of services.
+type Env struct {
+	NATS *natstest.Server
+	JS   jetstream.JetStream
+	Deps platform.Deps
+	// Conn reaches every registered service.
+	Conn *grpc.ClientConn
+	// Services are the running services, in start order.
+	Services []platform.Service
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Options tune Start.
+type Options struct {
+	// Now fixes the clock; default 2026-11-26 10:00 Europe/Paris.
+	Now time.Time
+	// Store overrides the in-memory projection store.
+	Store projection.Store
+	// Streams are created before the services start: the streams of other
+	// contexts whose events the test publishes itself.
+	Streams []natsx.StreamSpec
+}
+
+// Start builds, starts and serves the services; everything stops with the test.
+func Start(t testing.TB, opts Options, builders ...Builder) *Env {
+	t.Helper()
+	if opts.Now.IsZero() {
+		opts.Now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	}
+	if opts.Store == nil {
+		opts.Store = projection.NewMemory()
+	}
+	srv := natstest.Start(t)
+	env := &Env{NATS: srv, JS: srv.JetStream(t), now: opts.Now}
+	env.Deps = platform.Deps{
+		Logger:      slog.New(slog.DiscardHandler),
+		NC:          srv.Conn(t),
+		JS:          env.JS,
+		Projections: opts.Store,
+		Topology:    natsx.Topology{Replicas: 1},
+		Now:         env.Now,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	for _, spec := range opts.Streams {
+		if _, err := natsx.EnsureStream(ctx, env.JS, spec, env.Deps.Topology); err != nil {
+			t.Fatalf("stream %s: %v", spec.Name, err)
+		}
+	}
+	var services []platform.Service
+	for _, b := range builders {
+		svc, err := b(env.Deps)
+		if err != nil {
+			t.Fatalf("build service: %v", err)
+		}
+		for _, spec := range svc.Streams() {
+			if _, err := natsx.EnsureStream(ctx, env.JS, spec, env.Deps.Topology); err != nil {
+				t.Fatalf("stream %s: %v", spec.Name, err)
+			}
+		}
+		services = append(services, svc)
+	}
+	gs := grpcx.NewServer(grpcx.ServerOptions{Logger: env.Deps.Logger})
+	for _, svc := range services {
+		svc.Register(gs)
+		if err := svc.Start(ctx); err != nil {
+			t.Fatalf("start %s: %v", svc.Name(), err)
+		}
+		t.Cleanup(func() {
+			stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+			defer stop()
+			if err := svc.Stop(stopCtx); err != nil {
+				t.Errorf("stop %s: %v", svc.Name(), err)
+			}
+		})
+	}
+	env.Services = services
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		gs.Shutdown(stopCtx)
+	})
+	conn, err := grpcx.Dial("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("dial bufconn: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	env.Conn = conn
+	return env
+}
+
+// Now is the services' clock.
+func (e *Env) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+// SetNow moves the services' clock.
+func (e *Env) SetNow(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = t
+}
+
+// Events reads every stored event of stream matching filter, in order.
+func (e *Env) Events(t testing.TB, stream, filter string) []event.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	store, err := eventstore.New(e.JS, eventstore.Options{Source: "servicetest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := store.Load(ctx, stream, filter)
+	if err != nil {
+		t.Fatalf("read %s %s: %v", stream, filter, err)
+	}
+	return h.Events
+}
+
+// Eventually retries check until it returns nil or the timeout passes; read
+// models are eventually consistent.
+func Eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not true after %s: %v", timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
