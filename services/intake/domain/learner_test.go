@@ -71,8 +71,10 @@ func TestDecide(t *testing.T) {
 			wantFields: []string{"birth_date"},
 		},
 		{
-			name:       "every bad field is reported at once",
-			when:       register(func(c *domain.RegisterLearner) { c.FamilyName, c.GivenName, c.BirthDate, c.Territory = " ", "", civil.Date{}, "T99" }),
+			name: "every bad field is reported at once",
+			when: register(func(c *domain.RegisterLearner) {
+				c.FamilyName, c.GivenName, c.BirthDate, c.Territory = " ", "", civil.Date{}, "T99"
+			}),
 			wantKind:   apperr.KindInvalidArgument,
 			wantFields: []string{"family_name", "given_name", "birth_date", "territory_code"},
 		},

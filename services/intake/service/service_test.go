@@ -122,11 +122,19 @@ func TestBadInputIsInvalidArgumentWithFieldsAndWritesNothing(t *testing.T) {
 		fields []string
 	}{
 		"empty names": {
-			req:    func() *intakev1.RegisterLearnerRequest { r := validRequest("r1"); r.FamilyName, r.GivenName = "", "  "; return r }(),
+			req: func() *intakev1.RegisterLearnerRequest {
+				r := validRequest("r1")
+				r.FamilyName, r.GivenName = "", "  "
+				return r
+			}(),
 			fields: []string{"family_name", "given_name"},
 		},
 		"birth date in the future": {
-			req:    func() *intakev1.RegisterLearnerRequest { r := validRequest("r2"); r.BirthDate = &commonv1.Date{Year: 2027, Month: 1, Day: 1}; return r }(),
+			req: func() *intakev1.RegisterLearnerRequest {
+				r := validRequest("r2")
+				r.BirthDate = &commonv1.Date{Year: 2027, Month: 1, Day: 1}
+				return r
+			}(),
 			fields: []string{"birth_date"},
 		},
 		"no birth date": {
