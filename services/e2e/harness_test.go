@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 )
 
@@ -139,4 +140,34 @@ func callCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// runServer runs server.Run in the background and returns its addresses
+// once it serves, and a function that stops it gracefully (also called when
+// the test ends).
+func runServer(t *testing.T, cfg server.Config) (server.Addrs, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan server.Addrs, 1)
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, cfg, func(a server.Addrs) { addrs <- a }) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server %v: %v", cfg.Services, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case a := <-addrs:
+		return a, stop
+	case err := <-done:
+		t.Fatalf("server %v: %v", cfg.Services, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server %v not ready after 60s", cfg.Services)
+	}
+	return server.Addrs{}, stop
 }

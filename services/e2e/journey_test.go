@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +26,13 @@ import (
 // pathway's read model shows it. It returns the learner and the pathway.
 func journey(t *testing.T, conn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
 	t.Helper()
-	reg, err := intakev1.NewIntakeServiceClient(conn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
+	return crossJourney(t, conn, conn, requestID)
+}
+
+// crossJourney is journey with intake and pathway served by different processes.
+func crossJourney(t *testing.T, intakeConn, pathwayConn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
+	t.Helper()
+	reg, err := intakev1.NewIntakeServiceClient(intakeConn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
 		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
 		BirthDate: &commonv1.Date{Year: 2004, Month: 2, Day: 29}, TerritoryCode: "T13",
 	})
@@ -35,7 +40,7 @@ func journey(t *testing.T, conn *grpc.ClientConn, requestID string) (*intakev1.L
 		t.Fatalf("register: %v", err)
 	}
 	id := reg.GetLearner().GetLearnerId()
-	pw := pathwayv1.NewPathwayServiceClient(conn)
+	pw := pathwayv1.NewPathwayServiceClient(pathwayConn)
 	var entered *pathwayv1.Pathway
 	// Registration reaches pathway asynchronously: FailedPrecondition until then.
 	servicetest.Eventually(t, 10*time.Second, func() error {
@@ -152,39 +157,14 @@ func TestCLIJourney(t *testing.T) {
 }
 
 func TestInProcessServerRestart(t *testing.T) {
-	dataDir := filepath.Join(t.TempDir(), "data")
-	run := func() (context.CancelFunc, <-chan error, server.Addrs) {
-		ctx, cancel := context.WithCancel(context.Background())
-		addrs := make(chan server.Addrs, 1)
-		done := make(chan error, 1)
-		go func() {
-			done <- server.Run(ctx, server.Config{
-				Dev: true, Services: server.ServiceNames(), DataDir: dataDir,
-				GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-				Replicas: 1, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
-			}, func(a server.Addrs) { addrs <- a })
-		}()
-		select {
-		case a := <-addrs:
-			return cancel, done, a
-		case err := <-done:
-			t.Fatalf("server: %v", err)
-		case <-time.After(60 * time.Second):
-			t.Fatal("server not ready after 60s")
-		}
-		cancel()
-		return nil, nil, server.Addrs{}
+	cfg := server.Config{
+		Dev: true, Services: server.ServiceNames(), DataDir: filepath.Join(t.TempDir(), "data"),
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		Replicas: 1, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 	}
-	cancel, done, addrs := run()
+	addrs, stop := runServer(t, cfg)
 	learner, pathway := journey(t, dial(t, addrs.GRPC), "in-process-journey")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("graceful stop: %v", err)
-	}
-	cancel, done, addrs = run()
+	stop()
+	addrs, _ = runServer(t, cfg)
 	assertKept(t, dial(t, addrs.GRPC), learner, pathway, "in-process-journey")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("graceful stop: %v", err)
-	}
 }

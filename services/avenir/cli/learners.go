@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 func newLearnersCmd() *cobra.Command {
@@ -79,6 +80,6 @@ func learnerRows(l *intakev1.Learner) []field {
 		{"GIVEN NAME", l.GetGivenName()},
 		{"BIRTH DATE", dateString(l.GetBirthDate())},
 		{"TERRITORY", l.GetTerritoryCode()},
-		{"REGISTERED AT", l.GetRegisteredAt().AsTime().Format("2006-01-02 15:04:05 MST")},
+		{"REGISTERED AT", l.GetRegisteredAt().AsTime().In(civil.Paris).Format("2006-01-02 15:04:05 MST")},
 	}
 }

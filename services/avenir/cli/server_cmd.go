@@ -50,6 +50,7 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.NATSCert, "nats-cert", "", "client certificate for NATS mutual TLS")
 	fs.StringVar(&cfg.NATSKey, "nats-key", "", "client key for NATS mutual TLS")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "stream replicas: 1 on one node, 3 in a cluster")
+	fs.Int64Var(&cfg.StreamMaxBytes, "stream-max-bytes", natsx.DefaultStreamMaxBytes, "size bound of each stream in bytes; a full stream refuses writes")
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for read models (redis://host:port/db); empty keeps them in memory")
 	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", "avenir:", "prefix of every Redis key")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")

@@ -31,22 +31,26 @@ import (
 
 // Config is the server's configuration; see the flags in the cli package.
 type Config struct {
-	Dev         bool
-	Services    []string
-	DataDir     string
-	GRPCAddr    string
-	AdminAddr   string
-	NATSURL     string
-	NATSListen  string
-	NATSCreds   string
-	NATSCA      string
-	NATSCert    string
-	NATSKey     string
-	Replicas    int
-	RedisURL    string
-	RedisPrefix string
-	LogLevel    string
-	LogFormat   string
+	Dev        bool
+	Services   []string
+	DataDir    string
+	GRPCAddr   string
+	AdminAddr  string
+	NATSURL    string
+	NATSListen string
+	NATSCreds  string
+	NATSCA     string
+	NATSCert   string
+	NATSKey    string
+	Replicas   int
+	// StreamMaxBytes bounds each stream (discard new: a full stream refuses
+	// writes and the service reports it, history is never dropped); 0 means
+	// natsx.DefaultStreamMaxBytes.
+	StreamMaxBytes int64
+	RedisURL       string
+	RedisPrefix    string
+	LogLevel       string
+	LogFormat      string
 	// ShutdownTimeout bounds the graceful stop.
 	ShutdownTimeout time.Duration
 	// Version is reported in telemetry.
@@ -106,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Dev && c.NATSURL == "" && c.Replicas != 1 {
 		p.Add("replicas", "the embedded single-node NATS server holds one replica")
+	}
+	if c.StreamMaxBytes != 0 && c.StreamMaxBytes < 1<<20 {
+		p.Add("stream-max-bytes", "must be at least 1 MiB, got %d", c.StreamMaxBytes)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		p.Add("log-level", "%v", err)
@@ -216,7 +223,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 
 	deps := platform.Deps{
 		Logger: log, NC: nc, JS: js, Projections: store,
-		Topology: natsx.Topology{Replicas: cfg.Replicas}, Now: cfg.Now,
+		Topology: natsx.Topology{Replicas: cfg.Replicas, StreamMaxBytes: cfg.StreamMaxBytes}, Now: cfg.Now,
 	}
 	services, err := build(deps, cfg.Services)
 	if err != nil {

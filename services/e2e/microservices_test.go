@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+
+	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
+	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
+)
+
+// One process per service against a shared NATS and Redis: each serves only
+// its own API, and the journey crosses them through the streams.
+func TestMicroservicesMode(t *testing.T) {
+	redisURL := redistest.URL(t)
+	nats := natstest.Start(t)
+	base := server.Config{
+		NATSURL: nats.ClientURL(), RedisURL: redisURL, RedisPrefix: redistest.Prefix(t),
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Replicas: 1,
+		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+	}
+	// pathway first: it waits for intake to create the INTAKE stream.
+	pathwayCfg := base
+	pathwayCfg.Services = []string{"pathway"}
+	pathwayAddrs := make(chan server.Addrs, 1)
+	go func() {
+		a, _ := runServer(t, pathwayCfg)
+		pathwayAddrs <- a
+	}()
+	time.Sleep(200 * time.Millisecond)
+	intakeCfg := base
+	intakeCfg.Services = []string{"intake"}
+	intake, _ := runServer(t, intakeCfg)
+	var pathway server.Addrs
+	select {
+	case pathway = <-pathwayAddrs:
+	case <-time.After(60 * time.Second):
+		t.Fatal("pathway did not start once INTAKE existed")
+	}
+
+	intakeConn, pathwayConn := dial(t, intake.GRPC), dial(t, pathway.GRPC)
+	learner, entered := crossJourney(t, intakeConn, pathwayConn, "micro-journey")
+	if learner.GetLearnerId() == "" || entered.GetVersion() == 0 {
+		t.Fatalf("journey: %v %v", learner, entered)
+	}
+	// Each process serves its own API only.
+	_, err := intakev1.NewIntakeServiceClient(pathwayConn).GetLearner(callCtx(t), &intakev1.GetLearnerRequest{LearnerId: learner.GetLearnerId()})
+	if status.Code(err) != codes.Unimplemented {
+		t.Fatalf("intake API on the pathway process: %v", err)
+	}
+}
