@@ -43,11 +43,11 @@ type Config struct{}
 // Service implements pathwayv1.PathwayServiceServer.
 type Service struct {
 	pathwayv1.UnimplementedPathwayServiceServer
-	deps    platform.Deps
-	log     *slog.Logger
-	events  *eventstore.Store
-	store   projection.Store
-	runners []*projector.Runner
+	deps        platform.Deps
+	log         *slog.Logger
+	events      *eventstore.Store
+	store       projection.Store
+	projections *projector.Group
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -92,29 +92,16 @@ func (s *Service) Start(ctx context.Context) error {
 			Project:        s.projectPathway,
 		},
 	}
-	for _, spec := range specs {
-		r, err := projector.Start(ctx, s.deps.JS, spec, opts)
-		if err != nil {
-			return err
-		}
-		s.runners = append(s.runners, r)
+	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)
+	if err != nil {
+		return err
 	}
-	for _, r := range s.runners {
-		if err := r.WaitCaughtUp(ctx); err != nil {
-			return err
-		}
-	}
+	s.projections = g
 	return nil
 }
 
 // Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error {
-	var errs []error
-	for _, r := range s.runners {
-		errs = append(errs, r.Stop(ctx))
-	}
-	return errors.Join(errs...)
-}
+func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
 
 func pathwayFilter(learnerID string) string { return "avenir.pathway.pathway." + learnerID + ".>" }
 

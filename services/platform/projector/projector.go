@@ -135,3 +135,38 @@ func (r *Runner) WaitCaughtUp(ctx context.Context) error {
 
 // Stop drains the consumer.
 func (r *Runner) Stop(ctx context.Context) error { return r.consumer.Stop(ctx) }
+
+// Group is the set of projections one service runs.
+type Group struct{ runners []*Runner }
+
+// StartAll starts every projection and returns once all have caught up with
+// their streams, so the service answers from complete read models as soon
+// as it serves. On error, the projections already started are stopped.
+func StartAll(ctx context.Context, js jetstream.JetStream, specs []Spec, opts Options) (*Group, error) {
+	g := &Group{}
+	for _, spec := range specs {
+		r, err := Start(ctx, js, spec, opts)
+		if err != nil {
+			return nil, errors.Join(err, g.Stop(context.WithoutCancel(ctx)))
+		}
+		g.runners = append(g.runners, r)
+	}
+	for _, r := range g.runners {
+		if err := r.WaitCaughtUp(ctx); err != nil {
+			return nil, errors.Join(err, g.Stop(context.WithoutCancel(ctx)))
+		}
+	}
+	return g, nil
+}
+
+// Stop drains every projection. A nil group has nothing to stop.
+func (g *Group) Stop(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	var errs []error
+	for _, r := range g.runners {
+		errs = append(errs, r.Stop(ctx))
+	}
+	return errors.Join(errs...)
+}
