@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 )
 
@@ -126,9 +127,38 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
+// dial connects without a token (health checks are open).
 func dial(t *testing.T, addr string) *grpc.ClientConn {
 	t.Helper()
-	conn, err := grpcx.Dial(addr)
+	return dialWith(t, addr)
+}
+
+// dialAs connects with a token minted for p with the dev key of dataDir.
+func dialAs(t *testing.T, addr, dataDir string, p auth.Principal) *grpc.ClientConn {
+	t.Helper()
+	return dialWith(t, addr, grpc.WithPerRPCCredentials(auth.BearerToken(token(t, dataDir, p))))
+}
+
+// token mints a token for p with the dev key the server created in dataDir.
+func token(t *testing.T, dataDir string, p auth.Principal) string {
+	t.Helper()
+	key, err := auth.LoadDevKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Mint(key, auth.DevClaims(p, time.Hour, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// referent serves the territory of the journeys' learners.
+var referent = auth.Principal{Subject: "e2e-referent", Role: auth.RoleReferent, ReferentID: "ref-e2e", Territories: []string{"T13", "T05"}}
+
+func dialWith(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpcx.Dial(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -103,22 +104,37 @@ func assertKept(t *testing.T, conn *grpc.ClientConn, learner *intakev1.Learner, 
 func TestBinarySurvivesSIGKILL(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	p := startServer(t, dataDir)
-	learner, pathway := journey(t, dial(t, p.GRPC), "binary-journey")
+	learner, pathway := journey(t, dialAs(t, p.GRPC, dataDir, referent), "binary-journey")
 
 	p.kill(t)
 	p2 := startServer(t, dataDir)
-	assertKept(t, dial(t, p2.GRPC), learner, pathway, "binary-journey")
+	assertKept(t, dialAs(t, p2.GRPC, dataDir, referent), learner, pathway, "binary-journey")
 	p2.stop(t)
 }
 
 func TestCLIJourney(t *testing.T) {
-	p := startServer(t, filepath.Join(t.TempDir(), "data"))
+	dataDir := filepath.Join(t.TempDir(), "data")
+	p := startServer(t, dataDir)
+	var token string
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(binary, append(args, "--addr", p.GRPC)...)
+		cmd.Env = append(cmd.Environ(), "AVENIR_TOKEN="+token)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	out, err := run("learners", "register", "--family-name", "Martin", "--given-name", "Léa",
+	// Without a token: refused, saying why.
+	out, err := run("learners", "get", "0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89")
+	if err == nil || !strings.Contains(out, "Unauthenticated") || !strings.Contains(out, "missing bearer token") {
+		t.Fatalf("no token: %v\n%s", err, out)
+	}
+	tok, err := exec.Command(binary, "auth", "token", "--data-dir", dataDir, "--role", "referent",
+		"--referent-id", "ref-05", "--territory", "T05", "--ttl", "1h").Output()
+	if err != nil {
+		t.Fatalf("auth token: %v", err)
+	}
+	token = strings.TrimSpace(string(tok))
+
+	out, err = run("learners", "register", "--family-name", "Martin", "--given-name", "Léa",
 		"--birth-date", "2001-05-14", "--territory", "T05", "--output", "json")
 	if err != nil {
 		t.Fatalf("register: %v\n%s", err, out)
@@ -160,11 +176,11 @@ func TestInProcessServerRestart(t *testing.T) {
 	cfg := server.Config{
 		Dev: true, Services: server.ServiceNames(), DataDir: filepath.Join(t.TempDir(), "data"),
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-		Replicas: 1, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
+		Replicas: 1, Audience: auth.DefaultAudience, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
 	}
 	addrs, stop := runServer(t, cfg)
-	learner, pathway := journey(t, dial(t, addrs.GRPC), "in-process-journey")
+	learner, pathway := journey(t, dialAs(t, addrs.GRPC, cfg.DataDir, referent), "in-process-journey")
 	stop()
 	addrs, _ = runServer(t, cfg)
-	assertKept(t, dial(t, addrs.GRPC), learner, pathway, "in-process-journey")
+	assertKept(t, dialAs(t, addrs.GRPC, cfg.DataDir, referent), learner, pathway, "in-process-journey")
 }

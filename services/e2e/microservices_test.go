@@ -10,6 +10,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 )
@@ -19,7 +20,9 @@ import (
 func TestMicroservicesMode(t *testing.T) {
 	redisURL := redistest.URL(t)
 	nats := natstest.Start(t)
+	dataDir := t.TempDir() // only the dev signing key: streams are on the NATS server
 	base := server.Config{
+		Dev: true, DataDir: dataDir, Audience: auth.DefaultAudience,
 		NATSURL: nats.ClientURL(), RedisURL: redisURL, RedisPrefix: redistest.Prefix(t),
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Replicas: 1,
 		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
@@ -43,7 +46,7 @@ func TestMicroservicesMode(t *testing.T) {
 		t.Fatal("pathway did not start once INTAKE existed")
 	}
 
-	intakeConn, pathwayConn := dial(t, intake.GRPC), dial(t, pathway.GRPC)
+	intakeConn, pathwayConn := dialAs(t, intake.GRPC, dataDir, referent), dialAs(t, pathway.GRPC, dataDir, referent)
 	learner, entered := crossJourney(t, intakeConn, pathwayConn, "micro-journey")
 	if learner.GetLearnerId() == "" || entered.GetVersion() == 0 {
 		t.Fatalf("journey: %v %v", learner, entered)

@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/avenir-normandie/avenir/proto v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/google/uuid v1.6.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0

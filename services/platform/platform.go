@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -37,6 +38,9 @@ type Service interface {
 	Streams() []natsx.StreamSpec
 	// Register adds the service's gRPC handlers.
 	Register(s grpc.ServiceRegistrar)
+	// Policy says which roles may call each of the service's RPCs; every
+	// registered method must have an entry.
+	Policy() auth.Policy
 	// Start creates the service's consumers and starts them. It returns once
 	// the service's read models have caught up with their streams, so the
 	// service answers from complete data as soon as it serves.

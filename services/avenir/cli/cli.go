@@ -56,7 +56,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newServerCmd(), newLearnersCmd(), newPathwaysCmd())
+	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd())
 	documentAll(root)
 	return root
 }
@@ -101,12 +101,14 @@ func printError(w io.Writer, err error) {
 // clientFlags are shared by every client command.
 type clientFlags struct {
 	addr    string
+	token   string
 	output  string
 	timeout time.Duration
 }
 
 func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:50051", "gRPC address of an avenir server")
+	fs.StringVar(&f.token, "token", "", "bearer token (see `avenir auth token`)")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of each call")
 }

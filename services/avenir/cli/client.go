@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -24,7 +25,11 @@ func (f *clientFlags) call(cmd *cobra.Command, fn func(ctx context.Context, conn
 	if f.output != "table" && f.output != "json" {
 		return usageError{fmt.Errorf("--output must be table or json, got %q", f.output)}
 	}
-	conn, err := grpcx.Dial(f.addr)
+	var opts []grpc.DialOption
+	if f.token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(auth.BearerToken(f.token)))
+	}
+	conn, err := grpcx.Dial(f.addr, opts...)
 	if err != nil {
 		return err
 	}

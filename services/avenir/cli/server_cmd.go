@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 )
 
@@ -53,6 +54,9 @@ func newServerCmd() *cobra.Command {
 	fs.Int64Var(&cfg.StreamMaxBytes, "stream-max-bytes", natsx.DefaultStreamMaxBytes, "size bound of each stream in bytes; a full stream refuses writes")
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for read models (redis://host:port/db); empty keeps them in memory")
 	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", "avenir:", "prefix of every Redis key")
+	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", "", "verify tokens with this OpenID Connect issuer's keys (production); empty with --dev uses the dev key in --data-dir")
+	fs.StringVar(&cfg.Audience, "audience", auth.DefaultAudience, "audience tokens must carry")
+	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false, "no authentication, every call acts as an admin (local experiments only; refused on a non-loopback address)")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")

@@ -18,10 +18,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
 
 	intake "github.com/avenir-normandie/avenir/services/intake/service"
 	pathway "github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/config"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -48,6 +50,13 @@ type Config struct {
 	// natsx.DefaultStreamMaxBytes.
 	StreamMaxBytes int64
 	RedisURL       string
+	// OIDCIssuer verifies tokens with the issuer's JWKS (production).
+	OIDCIssuer string
+	// Audience is the audience tokens must carry.
+	Audience string
+	// InsecureNoAuth serves every call as an admin without tokens; refused
+	// on a non-loopback gRPC address.
+	InsecureNoAuth bool
 	RedisPrefix    string
 	LogLevel       string
 	LogFormat      string
@@ -113,6 +122,21 @@ func (c *Config) Validate() error {
 	}
 	if c.StreamMaxBytes != 0 && c.StreamMaxBytes < 1<<20 {
 		p.Add("stream-max-bytes", "must be at least 1 MiB, got %d", c.StreamMaxBytes)
+	}
+	switch {
+	case c.InsecureNoAuth && c.OIDCIssuer != "":
+		p.Add("insecure-no-auth", "cannot be combined with --oidc-issuer")
+	case c.InsecureNoAuth:
+		if host, _, err := net.SplitHostPort(c.GRPCAddr); err == nil && !natsx.IsLoopback(host) {
+			p.Add("insecure-no-auth", "refused: the gRPC address %q is not loopback; authentication is only off for local experiments", c.GRPCAddr)
+		}
+	case !c.Dev && c.OIDCIssuer == "":
+		p.Add("oidc-issuer", "required without --dev (the dev mode verifies tokens minted with its dev key)")
+	case c.OIDCIssuer == "" && c.DataDir == "":
+		p.Add("data-dir", "required for the dev signing key")
+	}
+	if c.Audience == "" {
+		p.Add("audience", "must not be empty")
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		p.Add("log-level", "%v", err)
@@ -237,9 +261,22 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		}
 	}
 
-	grpcSrv := grpcx.NewServer(grpcx.ServerOptions{Logger: log})
+	authz, howToMint, err := authorizer(ctx, cfg, services, log)
+	if err != nil {
+		return err
+	}
+	grpcSrv := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:             log,
+		UnaryInterceptors:  []grpc.UnaryServerInterceptor{authz.Unary()},
+		StreamInterceptors: []grpc.StreamServerInterceptor{authz.Stream()},
+	})
+	var policies []auth.Policy
 	for _, svc := range services {
 		svc.Register(grpcSrv)
+		policies = append(policies, svc.Policy())
+	}
+	if missing := auth.Merge(policies...).Uncovered(grpcSrv); len(missing) > 0 {
+		return fmt.Errorf("methods without an access policy entry (nobody could call them): %s", strings.Join(missing, ", "))
 	}
 	var started []platform.Service
 	defer func() {
@@ -269,6 +306,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if embedded != nil {
 		fmt.Fprintf(cfg.Out, "  data dir:   %s\n", cfg.DataDir)
 	}
+	if howToMint != "" {
+		fmt.Fprintf(cfg.Out, "  tokens:     %s\n", howToMint)
+	}
 	log.Info("serving", "grpc", addrs.GRPC, "admin", addrs.Admin, "nats", addrs.NATS, "services", cfg.Services)
 	if ready != nil {
 		ready(addrs)
@@ -283,6 +323,43 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	serving.Store(false)
 	shutdownWith(cfg.ShutdownTimeout, "gRPC", log, func(ctx context.Context) error { grpcSrv.Shutdown(ctx); return nil })
 	return nil
+}
+
+// authorizer builds the authentication of gRPC calls: OIDC, the dev key
+// (created under the data dir), or none. It also says how to get a token.
+func authorizer(ctx context.Context, cfg Config, services []platform.Service, log *slog.Logger) (*auth.Authorizer, string, error) {
+	var policies []auth.Policy
+	for _, svc := range services {
+		policies = append(policies, svc.Policy())
+	}
+	opts := auth.Options{Policy: auth.Merge(policies...), Logger: log}
+	var how string
+	switch {
+	case cfg.InsecureNoAuth:
+		opts.Insecure = true
+		how = "none needed: authentication is OFF (--insecure-no-auth), every call acts as an admin"
+		log.Warn("authentication is off: every call acts as an admin (--insecure-no-auth)")
+	case cfg.OIDCIssuer != "":
+		v, err := auth.NewOIDC(ctx, auth.OIDCOptions{Issuer: cfg.OIDCIssuer, Audience: cfg.Audience})
+		if err != nil {
+			return nil, "", err
+		}
+		opts.Verifier = v
+		how = "issued by " + cfg.OIDCIssuer
+	default:
+		key, err := auth.LoadOrCreateDevKey(cfg.DataDir)
+		if err != nil {
+			return nil, "", err
+		}
+		v, err := auth.NewStaticVerifier(auth.DevIssuer, cfg.Audience, cfg.Now, key.Public())
+		if err != nil {
+			return nil, "", err
+		}
+		opts.Verifier = v
+		how = fmt.Sprintf("export AVENIR_TOKEN=$(avenir auth token --data-dir %s --role admin --subject me)", cfg.DataDir)
+	}
+	a, err := auth.NewAuthorizer(opts)
+	return a, how, err
 }
 
 // Addrs are the addresses a running server is bound to.

@@ -11,7 +11,7 @@ func valid() server.Config {
 	return server.Config{
 		Dev: true, Services: server.ServiceNames(), DataDir: "data",
 		GRPCAddr: "127.0.0.1:50051", AdminAddr: "127.0.0.1:9464", Replicas: 1,
-		LogLevel: "info", LogFormat: "text",
+		Audience: "avenir", LogLevel: "info", LogFormat: "text",
 	}
 }
 
@@ -21,6 +21,7 @@ func TestValidConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Dev, c.NATSURL, c.Replicas, c.Services = false, "nats://n1:4222,nats://n2:4222", 3, []string{"pathway"}
+	c.OIDCIssuer = "https://login.example.fr/realms/avenir"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("microservices mode: %v", err)
 	}
@@ -37,7 +38,7 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 	}
 	for _, want := range []string{
 		`unknown service "billing"`, "nats-url: required without --dev", `grpc-addr: "nowhere"`,
-		"replicas: must be 1, 3 or 5", "stream-max-bytes", "log-level", "log-format",
+		"replicas: must be 1, 3 or 5", "stream-max-bytes", "log-level", "log-format", "oidc-issuer: required without --dev",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not reported in:\n%v", want, err)
@@ -50,5 +51,17 @@ func TestEmbeddedServerHoldsOneReplica(t *testing.T) {
 	c.Replicas = 3
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "one replica") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestInsecureNoAuthOnlyOnLoopback(t *testing.T) {
+	c := valid()
+	c.InsecureNoAuth = true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	c.GRPCAddr = "0.0.0.0:50051"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "insecure-no-auth") {
+		t.Fatalf("non-loopback: %v", err)
 	}
 }

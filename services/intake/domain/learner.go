@@ -25,6 +25,8 @@ type Learner struct {
 	BirthDate    civil.Date
 	Territory    string
 	RegisteredOn civil.Date
+	// RQTH: recognised disability. Special-category data.
+	RQTH bool
 }
 
 // Exists reports whether the learner has been registered.
@@ -41,6 +43,7 @@ type LearnerRegistered struct {
 	BirthDate    civil.Date
 	Territory    string
 	RegisteredOn civil.Date
+	RQTH         bool
 }
 
 func (LearnerRegistered) learnerEvent() {}
@@ -55,6 +58,7 @@ type RegisterLearner struct {
 	GivenName  string
 	BirthDate  civil.Date
 	Territory  string
+	RQTH       bool
 	Today      civil.Date
 }
 
@@ -66,7 +70,7 @@ func Evolve(l Learner, e Event) Learner {
 	case LearnerRegistered:
 		return Learner{
 			ID: e.LearnerID, FamilyName: e.FamilyName, GivenName: e.GivenName,
-			BirthDate: e.BirthDate, Territory: e.Territory, RegisteredOn: e.RegisteredOn,
+			BirthDate: e.BirthDate, Territory: e.Territory, RegisteredOn: e.RegisteredOn, RQTH: e.RQTH,
 		}
 	}
 	return l
@@ -109,7 +113,7 @@ func decideRegister(l Learner, c RegisterLearner, territories *Territories) ([]E
 	}
 	return []Event{LearnerRegistered{
 		LearnerID: c.LearnerID, FamilyName: family, GivenName: given,
-		BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today,
+		BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today, RQTH: c.RQTH,
 	}}, nil
 }
 

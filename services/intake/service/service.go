@@ -15,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/intake/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -74,6 +75,14 @@ func (s *Service) Streams() []natsx.StreamSpec {
 	}}
 }
 
+// Policy implements platform.Service.
+func (s *Service) Policy() auth.Policy {
+	return auth.Policy{
+		intakev1.IntakeService_RegisterLearner_FullMethodName: {auth.RoleAdmin, auth.RoleReferent},
+		intakev1.IntakeService_GetLearner_FullMethodName:      {auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder},
+	}
+}
+
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
 
@@ -90,13 +99,22 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 	if problem := platform.CheckRequestID(req.GetRequestId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "request_id", Description: problem})
 	}
-	id := event.DeriveID("intake/learner", req.GetRequestId())
+	p, _ := auth.FromContext(ctx)
+	// An unknown territory is bad input, reported by the domain with the
+	// other fields; a known one outside the caller's scope is refused.
+	if _, known := s.territories.Lookup(req.GetTerritoryCode()); known && !mayRegister(p, req.GetTerritoryCode()) {
+		return nil, apperr.PermissionDenied("you do not serve territory %s", req.GetTerritoryCode())
+	}
+	// Request ids are the caller's: scoped by subject, two callers never
+	// address the same learner with the same id.
+	id := event.DeriveID("intake/learner/"+p.Subject, req.GetRequestId())
 	cmd := domain.RegisterLearner{
 		LearnerID:  id,
 		FamilyName: req.GetFamilyName(),
 		GivenName:  req.GetGivenName(),
 		BirthDate:  civil.FromProto(req.GetBirthDate()),
 		Territory:  req.GetTerritoryCode(),
+		RQTH:       req.GetRqth(),
 		Today:      civil.Of(s.deps.Now()),
 	}
 	res, err := s.events.Execute(ctx, Stream, learnerFilter(id), s.command(ctx, req.GetRequestId()), func(h eventstore.History) ([]event.Draft, error) {
@@ -113,10 +131,13 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 	if err != nil {
 		return nil, err
 	}
-	all := res.After()
-	learner, err := learnerView(all)
+	learner, err := learnerView(res.After(), p)
 	if err != nil {
 		return nil, err
+	}
+	if !mayRead(p, learner.GetTerritoryCode()) {
+		// A replayed request of someone else's, for a learner out of scope.
+		return nil, auth.Denied("learner", learner.GetLearnerId())
 	}
 	return &intakev1.RegisterLearnerResponse{Learner: learner}, nil
 }
@@ -131,10 +152,15 @@ func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerReques
 	if err != nil {
 		return nil, err
 	}
-	if len(h.Events) == 0 {
-		return nil, apperr.NotFound("learner %s not found", req.GetLearnerId())
+	state, err := fold(h.Events)
+	if err != nil {
+		return nil, err
 	}
-	learner, err := learnerView(h.Events)
+	p, _ := auth.FromContext(ctx)
+	if !state.Exists() || !mayRead(p, state.Territory) {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+	learner, err := learnerView(h.Events, p)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +168,7 @@ func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerReques
 }
 
 func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: platform.ActorFrom(ctx), Time: s.deps.Now()}
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }
 
 // fold rebuilds a learner's state from its stored events.
@@ -158,8 +184,9 @@ func fold(evs []event.Event) (domain.Learner, error) {
 	return l, nil
 }
 
-// learnerView is the API's view of a learner, from its stored events.
-func learnerView(evs []event.Event) (*intakev1.Learner, error) {
+// learnerView is the API's view of a learner, from its stored events, as p
+// may see it.
+func learnerView(evs []event.Event, p auth.Principal) (*intakev1.Learner, error) {
 	l, err := fold(evs)
 	if err != nil {
 		return nil, err
@@ -173,6 +200,9 @@ func learnerView(evs []event.Event) (*intakev1.Learner, error) {
 	}
 	if len(evs) > 0 {
 		v.RegisteredAt = timestamppb.New(evs[0].Time)
+	}
+	if seesSpecialCategory(p, l.Territory) {
+		v.Rqth = proto.Bool(l.RQTH)
 	}
 	return v, nil
 }
@@ -192,6 +222,7 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 					BirthDate:     e.BirthDate.ToProto(),
 					TerritoryCode: e.Territory,
 					RegisteredOn:  e.RegisteredOn.ToProto(),
+					Rqth:          e.RQTH,
 				},
 			})
 		default:
@@ -211,6 +242,7 @@ func fromProto(m proto.Message) (domain.Event, error) {
 			BirthDate:    civil.FromProto(m.GetBirthDate()),
 			Territory:    m.GetTerritoryCode(),
 			RegisteredOn: civil.FromProto(m.GetRegisteredOn()),
+			RQTH:         m.GetRqth(),
 		}, nil
 	}
 	return nil, fmt.Errorf("intake: unexpected event %T in a learner's history", m)

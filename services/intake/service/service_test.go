@@ -2,11 +2,13 @@ package service_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -14,6 +16,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/service"
 	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -63,7 +66,7 @@ func TestRegisterLearnerAppendsOneEventAndAnswersTheLearner(t *testing.T) {
 		t.Fatalf("event %T", ev.Data)
 	}
 	if ev.Subject != "avenir.intake.learner."+l.GetLearnerId()+".registered" || ev.Type != "avenir.intake.v1.LearnerRegistered" ||
-		ev.Source != "intake" || ev.AggregateID != l.GetLearnerId() || ev.RequestID != "req-1" || ev.Actor != platform.Anonymous {
+		ev.Source != "intake" || ev.AggregateID != l.GetLearnerId() || ev.RequestID != "req-1" || ev.Actor != "admin:test-admin" {
 		t.Errorf("envelope %+v", ev)
 	}
 	want := &intakev1.LearnerRegistered{
@@ -184,5 +187,120 @@ func TestGetLearnerErrors(t *testing.T) {
 	_, err = client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: "0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89"})
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+var (
+	referentT05 = auth.Principal{Subject: "u-ref5", Role: auth.RoleReferent, ReferentID: "ref-5", Territories: []string{"T05", "T06"}}
+	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
+	operatorT05 = auth.Principal{Subject: "u-op5", Role: auth.RoleOperator, OperatorID: "op-5", Territories: []string{"T05"}}
+	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
+	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+)
+
+// Every role against every RPC: allowed, denied by role, or hidden because
+// the learner is outside the caller's scope.
+func TestAccess(t *testing.T) {
+	env, admin := start(t)
+	reg := validRequest("access-setup")
+	reg.Rqth = true
+	created, err := admin.RegisterLearner(ctx(t), reg) // a learner in T05
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetLearner().GetLearnerId()
+	type want struct {
+		code codes.Code
+		rqth bool // the special-category field is present
+	}
+	tests := []struct {
+		name     string
+		as       *auth.Principal // nil: no token
+		register want
+		get      want
+	}{
+		{"admin", &servicetest.Admin, want{codes.OK, true}, want{codes.OK, true}},
+		{"referent of the territory", &referentT05, want{codes.OK, true}, want{codes.OK, true}},
+		{"referent of another territory", &referentT01, want{code: codes.PermissionDenied}, want{code: codes.NotFound}},
+		{"operator of the territory", &operatorT05, want{code: codes.PermissionDenied}, want{code: codes.OK}},
+		{"operator of another territory", &operatorT01, want{code: codes.PermissionDenied}, want{code: codes.NotFound}},
+		{"funder", &funder, want{code: codes.PermissionDenied}, want{code: codes.OK}},
+		{"anonymous", nil, want{code: codes.Unauthenticated}, want{code: codes.Unauthenticated}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := env.ConnAnonymous(t)
+			if tc.as != nil {
+				conn = env.ConnAs(t, *tc.as)
+			}
+			client := intakev1.NewIntakeServiceClient(conn)
+			r := validRequest("register-as-" + strings.ReplaceAll(tc.name, " ", "-"))
+			r.Rqth = true
+			resp, err := client.RegisterLearner(ctx(t), r)
+			if status.Code(err) != tc.register.code {
+				t.Fatalf("RegisterLearner: %v, want %v", err, tc.register.code)
+			}
+			if err == nil && (resp.GetLearner().Rqth != nil) != tc.register.rqth {
+				t.Errorf("RegisterLearner: rqth present=%v, want %v", resp.GetLearner().Rqth != nil, tc.register.rqth)
+			}
+			got, err := client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
+			if status.Code(err) != tc.get.code {
+				t.Fatalf("GetLearner: %v, want %v", err, tc.get.code)
+			}
+			if err == nil && (got.GetLearner().Rqth != nil) != tc.get.rqth {
+				t.Errorf("GetLearner: rqth present=%v, want %v", got.GetLearner().Rqth != nil, tc.get.rqth)
+			}
+		})
+	}
+}
+
+// The special-category field is absent, not false, for an operator; the
+// learner's referent sees its value. The event records who registered.
+func TestRQTHIsVisibleOnlyToTheLearnersReferent(t *testing.T) {
+	env, _ := start(t)
+	reg := validRequest("rqth")
+	reg.Rqth = true
+	created, err := intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT05)).RegisterLearner(ctx(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetLearner().GetLearnerId()
+	asOperator, err := intakev1.NewIntakeServiceClient(env.ConnAs(t, operatorT05)).GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asOperator.GetLearner().Rqth != nil {
+		t.Fatalf("operator sees rqth=%v", *asOperator.GetLearner().Rqth)
+	}
+	if asOperator.GetLearner().ProtoReflect().Has(asOperator.GetLearner().ProtoReflect().Descriptor().Fields().ByName("rqth")) {
+		t.Fatal("rqth present on the wire for an operator")
+	}
+	asReferent, err := intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT05)).GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asReferent.GetLearner().Rqth == nil || !asReferent.GetLearner().GetRqth() {
+		t.Fatalf("referent sees rqth %v, want true", asReferent.GetLearner().Rqth)
+	}
+	evs := env.Events(t, service.Stream, "avenir.intake.learner."+id+".>")
+	if len(evs) != 1 || evs[0].Actor != "referent:ref-5" {
+		t.Fatalf("actor of the registration: %+v", evs)
+	}
+}
+
+func TestTokensAreChecked(t *testing.T) {
+	env, _ := start(t)
+	expired := env.Token(t, referentT05)
+	env.SetNow(env.Now().Add(2 * time.Hour))
+	client := intakev1.NewIntakeServiceClient(env.ConnAnonymous(t))
+	_, err := client.GetLearner(metadata.AppendToOutgoingContext(ctx(t), "authorization", "Bearer "+expired),
+		&intakev1.GetLearnerRequest{LearnerId: "0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89"})
+	if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "expired") || strings.Contains(err.Error(), expired) {
+		t.Fatalf("expired token: %v", err)
+	}
+	_, err = client.GetLearner(metadata.AppendToOutgoingContext(ctx(t), "authorization", "Basic dXNlcjpwYXNz"),
+		&intakev1.GetLearnerRequest{LearnerId: "0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89"})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("basic auth: %v", err)
 	}
 }

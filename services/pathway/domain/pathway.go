@@ -94,7 +94,7 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 		return nil, err
 	}
 	if !c.Learner.Known {
-		return nil, apperr.FailedPrecondition("learner %s is not registered, or its registration has not reached pathway yet; retry shortly", c.Learner.ID)
+		return nil, apperr.FailedPrecondition("learner %s is not registered in your scope, or its registration has not reached pathway yet; retry shortly", c.Learner.ID)
 	}
 	if p.Active() {
 		last := p.Episodes[len(p.Episodes)-1]

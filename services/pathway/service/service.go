@@ -17,6 +17,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -73,6 +74,14 @@ func (s *Service) Streams() []natsx.StreamSpec {
 	}}
 }
 
+// Policy implements platform.Service.
+func (s *Service) Policy() auth.Policy {
+	return auth.Policy{
+		pathwayv1.PathwayService_EnterPathway_FullMethodName: {auth.RoleAdmin, auth.RoleReferent},
+		pathwayv1.PathwayService_GetPathway_FullMethodName:   {auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder},
+	}
+}
+
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { pathwayv1.RegisterPathwayServiceServer(r, s) }
 
@@ -121,8 +130,12 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 	if err != nil {
 		return nil, err
 	}
+	if p, _ := auth.FromContext(ctx); learner.Known && !mayChange(p, learner.Territory) {
+		// Out of scope reads as unknown, so existence does not leak.
+		learner = domain.Learner{ID: learner.ID}
+	}
 	cmd := domain.EnterPathway{Learner: learner, EntryDate: civil.FromProto(req.GetEntryDate()), Today: civil.Of(s.deps.Now())}
-	cmdMeta := eventstore.Command{RequestID: req.GetRequestId(), Actor: platform.ActorFrom(ctx), Time: s.deps.Now()}
+	cmdMeta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 	res, err := s.events.Execute(ctx, Stream, pathwayFilter(learner.ID), cmdMeta, func(h eventstore.History) ([]event.Draft, error) {
 		state, err := fold(domain.Pathway{}, h.Events)
 		if err != nil {
@@ -154,8 +167,8 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, apperr.NotFound("no pathway for learner %s", req.GetLearnerId())
+	if caller, _ := auth.FromContext(ctx); p == nil || !mayRead(caller, p.GetTerritoryCode()) {
+		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
 	return &pathwayv1.GetPathwayResponse{Pathway: p}, nil
 }

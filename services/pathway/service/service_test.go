@@ -16,6 +16,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -187,5 +188,75 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 	}
 	if _, err := fresh.Get(ctx(t), "pathway-learners", "learner:"+id); errors.Is(err, projection.ErrNotFound) {
 		t.Fatal("learner read model not rebuilt")
+	}
+}
+
+var (
+	referentT16 = auth.Principal{Subject: "u-ref16", Role: auth.RoleReferent, ReferentID: "ref-16", Territories: []string{"T16"}}
+	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
+	operatorT16 = auth.Principal{Subject: "u-op16", Role: auth.RoleOperator, OperatorID: "op-16", Territories: []string{"T16"}}
+	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
+	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+)
+
+// Every role against every RPC: allowed, denied by role, or hidden because
+// the learner is outside the caller's scope.
+func TestAccess(t *testing.T) {
+	env, admin := start(t, servicetest.Options{})
+	entered := registered(t, env, "T16") // has a pathway, for GetPathway
+	enter(t, admin, &pathwayv1.EnterPathwayRequest{RequestId: "setup", LearnerId: entered, EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 2}})
+	servicetest.Eventually(t, 5*time.Second, func() error {
+		_, err := admin.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: entered})
+		return err
+	})
+	tests := []struct {
+		name       string
+		as         *auth.Principal
+		enter, get codes.Code
+	}{
+		{"admin", &servicetest.Admin, codes.OK, codes.OK},
+		{"referent of the territory", &referentT16, codes.OK, codes.OK},
+		// Out of scope reads as not registered (entering) or not found (reading).
+		{"referent of another territory", &referentT01, codes.FailedPrecondition, codes.NotFound},
+		{"operator of the territory", &operatorT16, codes.PermissionDenied, codes.OK},
+		{"operator of another territory", &operatorT01, codes.PermissionDenied, codes.NotFound},
+		{"funder", &funder, codes.PermissionDenied, codes.OK},
+		{"anonymous", nil, codes.Unauthenticated, codes.Unauthenticated},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := env.ConnAnonymous(t)
+			if tc.as != nil {
+				conn = env.ConnAs(t, *tc.as)
+			}
+			client := pathwayv1.NewPathwayServiceClient(conn)
+			fresh := registered(t, env, "T16") // a learner without a pathway, for EnterPathway
+			var err error
+			servicetest.Eventually(t, 5*time.Second, func() error {
+				_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
+					RequestId: fmt.Sprintf("enter-%d", i), LearnerId: fresh, EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 20},
+				})
+				if status.Code(err) == codes.FailedPrecondition && tc.enter != codes.FailedPrecondition {
+					return err // the registration has not reached pathway yet
+				}
+				return nil
+			})
+			if status.Code(err) != tc.enter {
+				t.Fatalf("EnterPathway: %v, want %v", err, tc.enter)
+			}
+			_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: entered})
+			if status.Code(err) != tc.get {
+				t.Fatalf("GetPathway: %v, want %v", err, tc.get)
+			}
+		})
+	}
+	// Entries record who made them.
+	evs := env.Events(t, service.Stream, "avenir.pathway.>")
+	actors := map[string]bool{}
+	for _, ev := range evs {
+		actors[ev.Actor] = true
+	}
+	if !actors["admin:test-admin"] || !actors["referent:ref-16"] || len(actors) != 2 {
+		t.Fatalf("actors recorded: %v", actors)
 	}
 }

@@ -5,6 +5,7 @@ package servicetest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -33,14 +35,19 @@ type Env struct {
 	NATS *natstest.Server
 	JS   jetstream.JetStream
 	Deps platform.Deps
-	// Conn reaches every registered service.
+	// Conn reaches every registered service as an admin; ConnAs as anyone.
 	Conn *grpc.ClientConn
 	// Services are the running services, in start order.
 	Services []platform.Service
 
 	mu  sync.Mutex
 	now time.Time
+	key ed25519.PrivateKey
+	lis *bufconn.Listener
 }
+
+// Admin is the principal of Env.Conn.
+var Admin = auth.Principal{Subject: "test-admin", Role: auth.RoleAdmin}
 
 // Options tune Start.
 type Options struct {
@@ -93,7 +100,24 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 		}
 		services = append(services, svc)
 	}
-	gs := grpcx.NewServer(grpcx.ServerOptions{Logger: env.Deps.Logger})
+	_, env.key, _ = ed25519.GenerateKey(nil)
+	verifier, err := auth.NewStaticVerifier(auth.DevIssuer, auth.DefaultAudience, env.Now, env.key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policies []auth.Policy
+	for _, svc := range services {
+		policies = append(policies, svc.Policy())
+	}
+	authz, err := auth.NewAuthorizer(auth.Options{Verifier: verifier, Policy: auth.Merge(policies...), Logger: env.Deps.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpcx.NewServer(grpcx.ServerOptions{
+		Logger:             env.Deps.Logger,
+		UnaryInterceptors:  []grpc.UnaryServerInterceptor{authz.Unary()},
+		StreamInterceptors: []grpc.StreamServerInterceptor{authz.Stream()},
+	})
 	for _, svc := range services {
 		svc.Register(gs)
 		if err := svc.Start(ctx); err != nil {
@@ -107,23 +131,58 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 			}
 		})
 	}
+	for _, svc := range services {
+		if missing := svc.Policy().Uncovered(gs); len(missing) > 0 {
+			t.Fatalf("methods without an access policy entry: %v", missing)
+		}
+	}
 	env.Services = services
 	lis := bufconn.Listen(1 << 20)
+	env.lis = lis
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(func() {
 		stopCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
 		gs.Shutdown(stopCtx)
 	})
-	conn, err := grpcx.Dial("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+	env.Conn = env.ConnAs(t, Admin)
+	return env
+}
+
+// ConnAs connects as principal p, with a token valid for an hour of the
+// services' clock.
+func (e *Env) ConnAs(t testing.TB, p auth.Principal) *grpc.ClientConn {
+	t.Helper()
+	return e.connWith(t, grpc.WithPerRPCCredentials(auth.BearerToken(e.Token(t, p))))
+}
+
+// ConnAnonymous connects without a token.
+func (e *Env) ConnAnonymous(t testing.TB) *grpc.ClientConn {
+	t.Helper()
+	return e.connWith(t)
+}
+
+// Token mints a token for p, valid for an hour of the services' clock.
+func (e *Env) Token(t testing.TB, p auth.Principal) string {
+	t.Helper()
+	tok, err := auth.Mint(e.key, auth.DevClaims(p, time.Hour, e.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *Env) connWith(t testing.TB, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	opts = append(opts,
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return e.lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpcx.Dial("passthrough:///bufconn", opts...)
 	if err != nil {
 		t.Fatalf("dial bufconn: %v", err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	env.Conn = conn
-	return env
+	return conn
 }
 
 // Now is the services' clock.

@@ -31,7 +31,9 @@ type LearnerRegistered struct {
 	BirthDate     *v1.Date               `protobuf:"bytes,4,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	TerritoryCode string                 `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// Civil date of the registration (Europe/Paris).
-	RegisteredOn  *v1.Date `protobuf:"bytes,6,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
+	RegisteredOn *v1.Date `protobuf:"bytes,6,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
+	// Recognised disability (RQTH). Special-category data.
+	Rqth          bool `protobuf:"varint,7,opt,name=rqth,proto3" json:"rqth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -108,11 +110,18 @@ func (x *LearnerRegistered) GetRegisteredOn() *v1.Date {
 	return nil
 }
 
+func (x *LearnerRegistered) GetRqth() bool {
+	if x != nil {
+		return x.Rqth
+	}
+	return false
+}
+
 var File_avenir_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\"\x8d\x02\n" +
+	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\"\xa1\x02\n" +
 	"\x11LearnerRegistered\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -123,7 +132,8 @@ const file_avenir_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12;\n" +
-	"\rregistered_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOnB\xd0\x01\n" +
+	"\rregistered_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOn\x12\x12\n" +
+	"\x04rqth\x18\a \x01(\bR\x04rqthB\xd0\x01\n" +
 	"\x14com.avenir.intake.v1B\vEventsProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (

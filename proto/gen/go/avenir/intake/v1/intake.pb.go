@@ -34,7 +34,11 @@ type Learner struct {
 	// Territory code, e.g. "T05".
 	TerritoryCode string `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// When the registration was recorded.
-	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// Recognised disability (RQTH, reconnaissance de la qualité de travailleur
+	// handicapé). Special-category data: present only for the learner's
+	// referents and admins, absent for everyone else.
+	Rqth          *bool `protobuf:"varint,7,opt,name=rqth,proto3,oneof" json:"rqth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +115,13 @@ func (x *Learner) GetRegisteredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Learner) GetRqth() bool {
+	if x != nil && x.Rqth != nil {
+		return *x.Rqth
+	}
+	return false
+}
+
 type RegisterLearnerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Idempotency key chosen by the caller (1..128 characters).
@@ -119,6 +130,8 @@ type RegisterLearnerRequest struct {
 	GivenName     string   `protobuf:"bytes,3,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
 	BirthDate     *v1.Date `protobuf:"bytes,4,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	TerritoryCode string   `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Recognised disability (RQTH) at registration. Special-category data.
+	Rqth          bool `protobuf:"varint,6,opt,name=rqth,proto3" json:"rqth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +199,13 @@ func (x *RegisterLearnerRequest) GetTerritoryCode() string {
 		return x.TerritoryCode
 	}
 	return ""
+}
+
+func (x *RegisterLearnerRequest) GetRqth() bool {
+	if x != nil {
+		return x.Rqth
+	}
+	return false
 }
 
 type RegisterLearnerResponse struct {
@@ -324,7 +344,7 @@ var File_avenir_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x02\n" +
+	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x02\n" +
 	"\aLearner\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -335,7 +355,9 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12?\n" +
-	"\rregistered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\"\xd5\x01\n" +
+	"\rregistered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
+	"\x04rqth\x18\a \x01(\bH\x00R\x04rqth\x88\x01\x01B\a\n" +
+	"\x05_rqth\"\xe9\x01\n" +
 	"\x16RegisterLearnerRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -345,7 +367,8 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"given_name\x18\x03 \x01(\tR\tgivenName\x125\n" +
 	"\n" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
-	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\"N\n" +
+	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12\x12\n" +
+	"\x04rqth\x18\x06 \x01(\bR\x04rqth\"N\n" +
 	"\x17RegisterLearnerResponse\x123\n" +
 	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"2\n" +
 	"\x11GetLearnerRequest\x12\x1d\n" +
@@ -403,6 +426,7 @@ func file_avenir_intake_v1_intake_proto_init() {
 	if File_avenir_intake_v1_intake_proto != nil {
 		return
 	}
+	file_avenir_intake_v1_intake_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1,21 +1,11 @@
 package platform_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/avenir-normandie/avenir/services/platform"
 )
-
-func TestActor(t *testing.T) {
-	if got := platform.ActorFrom(context.Background()); got != platform.Anonymous {
-		t.Fatalf("got %q", got)
-	}
-	if got := platform.ActorFrom(platform.WithActor(context.Background(), "referent:42")); got != "referent:42" {
-		t.Fatalf("got %q", got)
-	}
-}
 
 func TestCheckRequestID(t *testing.T) {
 	for id, ok := range map[string]bool{

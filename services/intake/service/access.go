@@ -1,0 +1,31 @@
+package service
+
+import "github.com/avenir-normandie/avenir/services/platform/auth"
+
+// Who may see and change which learner. Referents act in the territories
+// they serve (their caseload, once referent assignment exists). Operators
+// see the learners of the territories their contracts cover, until
+// enrolments say precisely which learners are theirs. Funders see learners
+// for billing but never special-category data. Admins see everything.
+
+// mayRegister reports whether p may register a learner in territory.
+func mayRegister(p auth.Principal, territory string) bool {
+	return p.Is(auth.RoleAdmin) || (p.Is(auth.RoleReferent) && p.InTerritory(territory))
+}
+
+// mayRead reports whether p may read a learner of territory.
+func mayRead(p auth.Principal, territory string) bool {
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleFunder:
+		return true
+	case auth.RoleReferent, auth.RoleOperator:
+		return p.InTerritory(territory)
+	}
+	return false
+}
+
+// seesSpecialCategory reports whether p may see a learner's special-category
+// data (RQTH): the learner's referents and admins only.
+func seesSpecialCategory(p auth.Principal, territory string) bool {
+	return p.Is(auth.RoleAdmin) || (p.Is(auth.RoleReferent) && p.InTerritory(territory))
+}
