@@ -46,6 +46,7 @@ func newLearnersRegisterCmd() *cobra.Command {
 	fs.StringVar(&req.GivenName, "given-name", "", "given name")
 	fs.StringVar(&birth, "birth-date", "", "birth date, YYYY-MM-DD")
 	fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, T01..T18")
+	fs.BoolVar(&req.Rqth, "rqth", false, "recognised disability (RQTH); special-category data")
 	fs.StringVar(&req.RequestId, "request-id", "", "idempotency key (default: a new one); retrying with the same key registers nobody twice")
 	for _, name := range []string{"family-name", "given-name", "birth-date", "territory"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -74,7 +75,7 @@ func newLearnersGetCmd() *cobra.Command {
 }
 
 func learnerRows(l *intakev1.Learner) []field {
-	return []field{
+	rows := []field{
 		{"LEARNER ID", l.GetLearnerId()},
 		{"FAMILY NAME", l.GetFamilyName()},
 		{"GIVEN NAME", l.GetGivenName()},
@@ -82,4 +83,9 @@ func learnerRows(l *intakev1.Learner) []field {
 		{"TERRITORY", l.GetTerritoryCode()},
 		{"REGISTERED AT", l.GetRegisteredAt().AsTime().In(civil.Paris).Format("2006-01-02 15:04:05 MST")},
 	}
+	// Special-category data: the server sends it only to those who may see it.
+	if l.Rqth != nil {
+		rows = append(rows, field{"RQTH", map[bool]string{true: "yes", false: "no"}[l.GetRqth()]})
+	}
+	return rows
 }
