@@ -144,3 +144,28 @@ func TestUncovered(t *testing.T) {
 		t.Fatal("merged policy should cover both methods")
 	}
 }
+
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (f fakeStream) Context() context.Context { return f.ctx }
+
+func TestStreamInterceptor(t *testing.T) {
+	h := newHarness(t, false)
+	info := &grpc.StreamServerInfo{FullMethod: method}
+	var seen auth.Principal
+	handler := func(_ any, ss grpc.ServerStream) error {
+		seen, _ = auth.FromContext(ss.Context())
+		return nil
+	}
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+h.token(t, referent)))
+	if err := h.authz.Stream()(nil, fakeStream{ctx: ctx}, info, handler); err != nil || seen.ReferentID != "ref-1" {
+		t.Fatalf("stream with a token: %v, principal %+v", err, seen)
+	}
+	err := h.authz.Stream()(nil, fakeStream{ctx: context.Background()}, info, handler)
+	if apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("stream without a token: %v", err)
+	}
+}
