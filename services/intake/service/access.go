@@ -9,23 +9,11 @@ import "github.com/avenir-normandie/avenir/services/platform/auth"
 // for billing but never special-category data. Admins see everything.
 
 // mayRegister reports whether p may register a learner in territory.
-func mayRegister(p auth.Principal, territory string) bool {
-	return p.Is(auth.RoleAdmin) || (p.Is(auth.RoleReferent) && p.InTerritory(territory))
-}
+func mayRegister(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
 
 // mayRead reports whether p may read a learner of territory.
-func mayRead(p auth.Principal, territory string) bool {
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleFunder:
-		return true
-	case auth.RoleReferent, auth.RoleOperator:
-		return p.InTerritory(territory)
-	}
-	return false
-}
+func mayRead(p auth.Principal, territory string) bool { return p.Reaches(territory) }
 
 // seesSpecialCategory reports whether p may see a learner's special-category
 // data (RQTH): the learner's referents and admins only.
-func seesSpecialCategory(p auth.Principal, territory string) bool {
-	return p.Is(auth.RoleAdmin) || (p.Is(auth.RoleReferent) && p.InTerritory(territory))
-}
+func seesSpecialCategory(p auth.Principal, territory string) bool { return p.ActsFor(territory) }

@@ -10,17 +10,7 @@ import "github.com/avenir-normandie/avenir/services/platform/auth"
 
 // mayChange reports whether p may change the pathway of a learner of
 // territory.
-func mayChange(p auth.Principal, territory string) bool {
-	return p.Is(auth.RoleAdmin) || (p.Is(auth.RoleReferent) && p.InTerritory(territory))
-}
+func mayChange(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
 
 // mayRead reports whether p may read the pathway of a learner of territory.
-func mayRead(p auth.Principal, territory string) bool {
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleFunder:
-		return true
-	case auth.RoleReferent, auth.RoleOperator:
-		return p.InTerritory(territory)
-	}
-	return false
-}
+func mayRead(p auth.Principal, territory string) bool { return p.Reaches(territory) }

@@ -58,6 +58,26 @@ func (p Principal) InTerritory(territory string) bool {
 	return slices.Contains(p.Territories, territory)
 }
 
+// Reaches reports whether the principal's scope reaches objects of
+// territory: admins and funders cover the whole region, referents and
+// operators the territories of their token.
+func (p Principal) Reaches(territory string) bool {
+	switch p.Role {
+	case RoleAdmin, RoleFunder:
+		return true
+	case RoleReferent, RoleOperator:
+		return p.InTerritory(territory)
+	}
+	return false
+}
+
+// ActsFor reports whether the principal acts for learners of territory:
+// admins, and the referents serving it. They change learners' files and may
+// see their special-category data.
+func (p Principal) ActsFor(territory string) bool {
+	return p.Role == RoleAdmin || (p.Role == RoleReferent && p.InTerritory(territory))
+}
+
 // Is reports whether the principal has one of roles.
 func (p Principal) Is(roles ...Role) bool { return slices.Contains(roles, p.Role) }
 
