@@ -52,9 +52,11 @@ lint: ## buf lint, gofmt and go vet
 	$(GO) vet $(PKGS)
 
 .PHONY: breaking
-breaking: ## buf breaking (FILE) against main, when main has history
-	@if [ -z "$(BREAKING_AGAINST)" ]; then echo "buf breaking: no earlier main to compare with, skipped"; \
-	else echo "buf breaking against $(BREAKING_AGAINST)"; $(BUF) breaking --against "../.git#ref=$(BREAKING_AGAINST),subdir=proto"; fi
+breaking: ## buf breaking (FILE) against every earlier contract (last 20 proto commits)
+	@if [ -z "$(BREAKING_AGAINST)" ]; then echo "buf breaking: no earlier contract to compare with, skipped"; fi
+	@for ref in $(BREAKING_AGAINST); do \
+	  echo "buf breaking against $$ref"; \
+	  ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto") || exit 1; done
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module
