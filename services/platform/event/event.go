@@ -60,6 +60,10 @@ type Draft struct {
 	Subject     string // avenir.<ctx>.<aggregate>.<id>.<event>
 	AggregateID string
 	Data        proto.Message
+	// Unique marks a uniqueness claim appended with an aggregate's events
+	// (e.g. avenir.intake.identity.<key>.claimed): its subject lies outside
+	// the aggregate and must hold no message yet, or nothing is appended.
+	Unique bool
 }
 
 // Meta is what a command adds to each of its events.

@@ -25,7 +25,8 @@ const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 // Append appends the drafts to the aggregate addressed by filter as one
 // unit, provided that the last event matching filter in stream has the
 // sequence expectedLastSeq (0: the aggregate must have no event yet). Every
-// draft's subject must match filter, and its payload type must be in the
+// draft's subject must match filter, except uniqueness claims (Draft.Unique,
+// never first), whose subjects must hold no message yet; and its payload type must be in the
 // global protobuf registry, for Load to decode it; invalid input appends
 // nothing.
 //
@@ -97,7 +98,11 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 		msgs[i] = msg
 	}
 
-	first, err := s.send(ctx, stream, filter, expectedLastSeq, msgs)
+	unique := make([]bool, len(drafts))
+	for i, d := range drafts {
+		unique[i] = d.Unique
+	}
+	first, err := s.send(ctx, stream, filter, expectedLastSeq, msgs, unique)
 	if err != nil {
 		if isConflict(err) {
 			return nil, fmt.Errorf("eventstore: append to %s expecting sequence %d: %w (%w)", filter, expectedLastSeq, ErrConflict, err)
@@ -114,7 +119,7 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 // send publishes one message alone, or several as an atomic batch whose first
 // message carries the expectation, and returns the stream sequence of the
 // first message. Each message must be stored in stream.
-func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq uint64, msgs []*nats.Msg) (uint64, error) {
+func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq uint64, msgs []*nats.Msg, unique []bool) (uint64, error) {
 	if len(msgs) == 1 {
 		ack, err := s.js.PublishMsg(ctx, msgs[0],
 			jetstream.WithExpectStream(stream),
@@ -124,8 +129,12 @@ func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq
 		}
 		return ack.Sequence, nil
 	}
-	for _, msg := range msgs {
+	for i, msg := range msgs {
 		msg.Header.Set(jetstream.ExpectedStreamHeader, stream)
+		if unique[i] {
+			// A claim: its own subject must be empty.
+			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+		}
 	}
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expectedLastSeq, 10))
@@ -182,7 +191,12 @@ func validAppend(stream, filter string, cmd Command, drafts []event.Draft) error
 		if err := event.ValidSubject(d.Subject); err != nil {
 			return fmt.Errorf("eventstore: draft %d: %w", i, err)
 		}
-		if !matches(filter, d.Subject) {
+		switch {
+		case d.Unique && i == 0:
+			return errors.New("eventstore: a uniqueness claim cannot be the first draft, which carries the aggregate's expectation")
+		case d.Unique && matches(filter, d.Subject):
+			return fmt.Errorf("eventstore: draft %d: claim %s lies inside the aggregate %s", i, d.Subject, filter)
+		case !d.Unique && !matches(filter, d.Subject):
 			return fmt.Errorf("eventstore: draft %d: subject %s is outside the aggregate %s", i, d.Subject, filter)
 		}
 		if d.Data == nil {

@@ -225,3 +225,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Lookup returns the last event stored on subject (a uniqueness claim, for
+// instance) and whether there is one.
+func (s *Store) Lookup(ctx context.Context, stream, subject string) (event.Event, bool, error) {
+	if err := event.ValidSubject(subject); err != nil {
+		return event.Event{}, false, err
+	}
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
+	}
+	raw, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return event.Event{}, false, nil
+	}
+	if err != nil {
+		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
+	}
+	ev, err := event.FromRaw(stream, raw)
+	if err != nil {
+		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
+	}
+	return ev, true, nil
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +343,67 @@ func TestResultAfter(t *testing.T) {
 	}
 	if got := seqs(replayed.After()); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("replayed: %v", got)
+	}
+}
+
+// Uniqueness claims: an aggregate's events and a claim on a key of its own
+// are appended together or not at all; of racing registrations of one key,
+// exactly one wins; Lookup finds the holder.
+func TestUniquenessClaims(t *testing.T) {
+	store, _, _ := newStore(t, eventstore.Options{Source: "test"})
+	ctx := context.Background()
+	register := func(id, key, req string) error {
+		_, err := store.Append(ctx, spec.Name, "avenir.estest.person."+id+".>", 0, eventstore.Command{RequestID: req},
+			event.Draft{Subject: "avenir.estest.person." + id + ".registered", AggregateID: id, Data: wrapperspb.String(key)},
+			event.Draft{Subject: "avenir.estest.identity." + key + ".claimed", AggregateID: key, Data: wrapperspb.String(id), Unique: true})
+		return err
+	}
+	if err := register("p1", "k1", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	// Another person with the same key: nothing appended, not even the person.
+	if err := register("p2", "k1", "r2"); !errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("second claim of k1: %v", err)
+	}
+	if h, err := store.Load(ctx, spec.Name, "avenir.estest.person.p2.>"); err != nil || len(h.Events) != 0 {
+		t.Fatalf("p2 was appended without its claim: %v %v", h.Events, err)
+	}
+	holder, ok, err := store.Lookup(ctx, spec.Name, "avenir.estest.identity.k1.claimed")
+	if err != nil || !ok || holder.Data.(*wrapperspb.StringValue).GetValue() != "p1" {
+		t.Fatalf("lookup k1: %v %v %v", holder.Data, ok, err)
+	}
+	if _, ok, err := store.Lookup(ctx, spec.Name, "avenir.estest.identity.k9.claimed"); ok || err != nil {
+		t.Fatalf("lookup of a free key: %v %v", ok, err)
+	}
+
+	// 20 racing registrations of one key: one winner.
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			err := register(fmt.Sprintf("race%d", i), "k2", fmt.Sprintf("race-req-%d", i))
+			if err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, eventstore.ErrConflict) {
+				t.Errorf("racer %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d registrations claimed k2, want 1", wins.Load())
+	}
+
+	// Misplaced claims are refused before anything is sent.
+	_, err = store.Append(ctx, spec.Name, "avenir.estest.person.p3.>", 0, eventstore.Command{RequestID: "r3"},
+		event.Draft{Subject: "avenir.estest.identity.k3.claimed", AggregateID: "k3", Data: wrapperspb.String("p3"), Unique: true})
+	if err == nil || errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("claim as first draft: %v", err)
+	}
+	_, err = store.Append(ctx, spec.Name, "avenir.estest.person.p3.>", 0, eventstore.Command{RequestID: "r4"},
+		event.Draft{Subject: "avenir.estest.person.p3.registered", AggregateID: "p3", Data: wrapperspb.String("x")},
+		event.Draft{Subject: "avenir.estest.person.p3.claimed", AggregateID: "p3", Data: wrapperspb.String("x"), Unique: true})
+	if err == nil || errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("claim inside the aggregate: %v", err)
 	}
 }
