@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 )
@@ -136,21 +136,7 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 // dialAs connects with a token minted for p with the dev key of dataDir.
 func dialAs(t *testing.T, addr, dataDir string, p auth.Principal) *grpc.ClientConn {
 	t.Helper()
-	return dialWith(t, addr, grpc.WithPerRPCCredentials(auth.BearerToken(token(t, dataDir, p))))
-}
-
-// token mints a token for p with the dev key the server created in dataDir.
-func token(t *testing.T, dataDir string, p auth.Principal) string {
-	t.Helper()
-	key, err := auth.LoadDevKey(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.Mint(key, auth.DevClaims(p, time.Hour, time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return dialWith(t, addr, grpc.WithPerRPCCredentials(auth.BearerToken(servertest.Token(t, dataDir, p, time.Now()))))
 }
 
 // referent serves the territory of the journeys' learners.
@@ -170,34 +156,4 @@ func callCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// runServer runs server.Run in the background and returns its addresses
-// once it serves, and a function that stops it gracefully (also called when
-// the test ends).
-func runServer(t *testing.T, cfg server.Config) (server.Addrs, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan server.Addrs, 1)
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg, func(a server.Addrs) { addrs <- a }) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("server %v: %v", cfg.Services, err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	select {
-	case a := <-addrs:
-		return a, stop
-	case err := <-done:
-		t.Fatalf("server %v: %v", cfg.Services, err)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server %v not ready after 60s", cfg.Services)
-	}
-	return server.Addrs{}, stop
 }

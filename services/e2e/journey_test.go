@@ -18,8 +18,8 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
-	"github.com/avenir-normandie/avenir/services/avenir/server"
-	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -36,6 +36,10 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn *grpc.ClientConn, reques
 	reg, err := intakev1.NewIntakeServiceClient(intakeConn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
 		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
 		BirthDate: &commonv1.Date{Year: 2004, Month: 2, Day: 29}, TerritoryCode: "T13",
+		Contact: &intakev1.Contact{Phone: "06 12 34 56 78", CommuneCode: "61001"},
+		Situation: &intakev1.Situation{
+			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3, ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+		},
 	})
 	if err != nil {
 		t.Fatalf("register: %v", err)
@@ -46,7 +50,7 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn *grpc.ClientConn, reques
 	// Registration reaches pathway asynchronously: FailedPrecondition until then.
 	servicetest.Eventually(t, 10*time.Second, func() error {
 		resp, err := pw.EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
-			RequestId: requestID + "-enter", LearnerId: id, EntryDate: &commonv1.Date{Year: 2026, Month: 1, Day: 5},
+			RequestId: requestID + "-enter", LearnerId: id, EntryDate: civil.Of(time.Now()).ToProto(),
 		})
 		if status.Code(err) == codes.FailedPrecondition {
 			return err
@@ -88,13 +92,17 @@ func assertKept(t *testing.T, conn *grpc.ClientConn, learner *intakev1.Learner, 
 	again, err := intakev1.NewIntakeServiceClient(conn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
 		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
 		BirthDate: &commonv1.Date{Year: 2004, Month: 2, Day: 29}, TerritoryCode: "T13",
+		Contact: &intakev1.Contact{Phone: "06 12 34 56 78", CommuneCode: "61001"},
+		Situation: &intakev1.Situation{
+			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3, ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+		},
 	})
 	if err != nil || again.GetLearner().GetLearnerId() != learner.GetLearnerId() {
 		t.Fatalf("retried registration after restart: %v %v", again.GetLearner(), err)
 	}
 	// The open episode survived: a second entry is refused.
 	_, err = pathwayv1.NewPathwayServiceClient(conn).EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
-		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: &commonv1.Date{Year: 2026, Month: 2, Day: 1},
+		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: civil.Of(time.Now()).ToProto(),
 	})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("second entry after restart: %v", err)
@@ -135,7 +143,8 @@ func TestCLIJourney(t *testing.T) {
 	token = strings.TrimSpace(string(tok))
 
 	out, err = run("learners", "register", "--family-name", "Martin", "--given-name", "Léa",
-		"--birth-date", "2001-05-14", "--territory", "T05", "--output", "json")
+		"--birth-date", "2001-05-14", "--territory", "T05", "--commune", "27229", "--email", "lea.martin@example.fr",
+		"--education-level", "4", "--referral-source", "mission-locale", "--output", "json")
 	if err != nil {
 		t.Fatalf("register: %v\n%s", err, out)
 	}
@@ -146,41 +155,40 @@ func TestCLIJourney(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &learner); err != nil || learner.LearnerID == "" || learner.Territory != "T05" {
 		t.Fatalf("register output %q: %v", out, err)
 	}
+	entry := civil.Of(time.Now()).String()
 	servicetest.Eventually(t, 10*time.Second, func() error {
-		out, err := run("pathways", "enter", learner.LearnerID, "--entry-date", "2026-03-02")
+		out, err := run("pathways", "enter", learner.LearnerID, "--entry-date", entry)
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)
 		}
 		return nil
 	})
 	out, err = run("pathways", "get", learner.LearnerID)
-	if err != nil || !strings.Contains(out, "ACTIVE") || !strings.Contains(out, "#1 entered 2026-03-02") {
+	if err != nil || !strings.Contains(out, "ACTIVE") || !strings.Contains(out, "#1 entered "+entry) {
 		t.Fatalf("pathways get: %v\n%s", err, out)
 	}
 
 	// Bad input: the exit code says so and the fields are named.
 	out, err = run("learners", "register", "--family-name", "", "--given-name", "X",
-		"--birth-date", "2001-05-14", "--territory", "T99")
+		"--birth-date", "2001-05-14", "--territory", "T99", "--commune", "27229", "--email", "x@example.fr",
+		"--education-level", "4", "--referral-source", "self")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "InvalidArgument") ||
 		!strings.Contains(out, "family_name") || !strings.Contains(out, "territory_code") {
 		t.Fatalf("bad input: %v\n%s", err, out)
 	}
-	out, err = run("learners", "register", "--family-name", "A", "--given-name", "B", "--birth-date", "14/05/2001", "--territory", "T05")
+	out, err = run("learners", "register", "--family-name", "A", "--given-name", "B", "--birth-date", "14/05/2001", "--territory", "T05",
+		"--commune", "27229", "--email", "a@example.fr", "--education-level", "4", "--referral-source", "self")
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "birth-date") {
 		t.Fatalf("unparsable date: %v\n%s", err, out)
 	}
 }
 
 func TestInProcessServerRestart(t *testing.T) {
-	cfg := server.Config{
-		Dev: true, Services: server.ServiceNames(), DataDir: filepath.Join(t.TempDir(), "data"),
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-		Replicas: 1, Audience: auth.DefaultAudience, LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
-	}
-	addrs, stop := runServer(t, cfg)
+	cfg := servertest.Dev(filepath.Join(t.TempDir(), "data"))
+	addrs, stop := servertest.Run(t, cfg)
 	learner, pathway := journey(t, dialAs(t, addrs.GRPC, cfg.DataDir, referent), "in-process-journey")
 	stop()
-	addrs, _ = runServer(t, cfg)
+	addrs, _ = servertest.Run(t, cfg)
 	assertKept(t, dialAs(t, addrs.GRPC, cfg.DataDir, referent), learner, pathway, "in-process-journey")
 }

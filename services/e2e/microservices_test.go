@@ -10,7 +10,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
-	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 )
@@ -21,24 +21,20 @@ func TestMicroservicesMode(t *testing.T) {
 	redisURL := redistest.URL(t)
 	nats := natstest.Start(t)
 	dataDir := t.TempDir() // only the dev signing key: streams are on the NATS server
-	base := server.Config{
-		Dev: true, DataDir: dataDir, Audience: auth.DefaultAudience,
-		NATSURL: nats.ClientURL(), RedisURL: redisURL, RedisPrefix: redistest.Prefix(t),
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Replicas: 1,
-		LogLevel: "warn", LogFormat: "text", ShutdownTimeout: 10 * time.Second,
-	}
+	base := servertest.Dev(dataDir)
+	base.NATSURL, base.RedisURL, base.RedisPrefix = nats.ClientURL(), redisURL, redistest.Prefix(t)
 	// pathway first: it waits for intake to create the INTAKE stream.
 	pathwayCfg := base
 	pathwayCfg.Services = []string{"pathway"}
 	pathwayAddrs := make(chan server.Addrs, 1)
 	go func() {
-		a, _ := runServer(t, pathwayCfg)
+		a, _ := servertest.Run(t, pathwayCfg)
 		pathwayAddrs <- a
 	}()
 	time.Sleep(200 * time.Millisecond)
 	intakeCfg := base
 	intakeCfg.Services = []string{"intake"}
-	intake, _ := runServer(t, intakeCfg)
+	intake, _ := servertest.Run(t, intakeCfg)
 	var pathway server.Addrs
 	select {
 	case pathway = <-pathwayAddrs:

@@ -54,6 +54,11 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		if err := config.ApplyEnv(cmd.Flags(), os.LookupEnv); err != nil {
 			return usageError{err}
 		}
+		// Cobra checks required flags after this hook with an untyped
+		// error; checking here makes a missing flag a usage error (exit 2).
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageError{err}
+		}
 		return nil
 	}
 	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd())
@@ -67,6 +72,16 @@ func documentAll(c *cobra.Command) {
 	config.Document(c.PersistentFlags())
 	for _, sub := range c.Commands() {
 		documentAll(sub)
+	}
+}
+
+// usageArgs makes an argument validator's errors usage errors (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -73,10 +75,19 @@ func requestID(given string) string {
 	return event.NewID()
 }
 
-// parseDate reads a YYYY-MM-DD flag; "today" is today in Europe/Paris.
+// parseDate reads a date flag: YYYY-MM-DD, "today" (in Europe/Paris) or
+// "today-N", N days before today.
 func parseDate(flag, value string) (*commonv1.Date, error) {
-	if value == "today" {
-		return civil.Of(time.Now()).ToProto(), nil
+	if rest, ok := strings.CutPrefix(value, "today"); ok {
+		days := 0
+		if rest != "" {
+			n, err := strconv.Atoi(strings.TrimPrefix(rest, "-"))
+			if !strings.HasPrefix(rest, "-") || err != nil || n < 0 || n > 36600 {
+				return nil, usageError{fmt.Errorf("--%s: %q is not today or today-N", flag, value)}
+			}
+			days = n
+		}
+		return civil.Of(time.Now()).AddDays(-days).ToProto(), nil
 	}
 	d, err := civil.Parse(value)
 	if err != nil {

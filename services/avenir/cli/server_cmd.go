@@ -28,7 +28,7 @@ func newServerCmd() *cobra.Command {
 
   avenir server --services=intake --nats-url=nats://... --redis-url=redis://...
       some services against an external NATS (cluster) and Redis.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Services = splitList(services)
 			cfg.Version = Version
@@ -57,6 +57,8 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.OIDCIssuer, "oidc-issuer", "", "verify tokens with this OpenID Connect issuer's keys (production); empty with --dev uses the dev key in --data-dir")
 	fs.StringVar(&cfg.Audience, "audience", auth.DefaultAudience, "audience tokens must carry")
 	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false, "no authentication, every call acts as an admin (local experiments only; refused on a non-loopback address)")
+	fs.StringVar(&cfg.TerritoriesFile, "territories-file", "", "JSON file replacing the 18 territories shipped with intake (same format as services/intake/domain/reference/territories.json)")
+	fs.IntVar(&cfg.MaxEntryBackdateDays, "max-entry-backdate-days", 30, "how many days back a pathway entry may be dated")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")

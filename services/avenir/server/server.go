@@ -62,6 +62,11 @@ type Config struct {
 	LogFormat      string
 	// ShutdownTimeout bounds the graceful stop.
 	ShutdownTimeout time.Duration
+	// TerritoriesFile replaces intake's embedded territories; empty keeps them.
+	TerritoriesFile string
+	// MaxEntryBackdateDays bounds how far back a pathway entry may be dated;
+	// 0 means pathway's default (30).
+	MaxEntryBackdateDays int
 	// Version is reported in telemetry.
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -70,16 +75,21 @@ type Config struct {
 	Out io.Writer
 }
 
-// constructor builds one service from the shared dependencies.
-type constructor func(platform.Deps) (platform.Service, error)
+// constructor builds one service from the shared dependencies and the
+// server's configuration.
+type constructor func(platform.Deps, Config) (platform.Service, error)
 
 // registry lists every service the binary can run, in start order.
 var registry = []struct {
 	name string
 	new  constructor
 }{
-	{intake.Name, func(d platform.Deps) (platform.Service, error) { return intake.New(d, intake.Config{}) }},
-	{pathway.Name, func(d platform.Deps) (platform.Service, error) { return pathway.New(d, pathway.Config{}) }},
+	{intake.Name, func(d platform.Deps, c Config) (platform.Service, error) {
+		return intake.New(d, intake.Config{TerritoriesFile: c.TerritoriesFile})
+	}},
+	{pathway.Name, func(d platform.Deps, c Config) (platform.Service, error) {
+		return pathway.New(d, pathway.Config{MaxEntryBackdateDays: c.MaxEntryBackdateDays})
+	}},
 }
 
 // ServiceNames lists the services this binary can run.
@@ -134,6 +144,9 @@ func (c *Config) Validate() error {
 		p.Add("oidc-issuer", "required without --dev (the dev mode verifies tokens minted with its dev key)")
 	case c.OIDCIssuer == "" && c.DataDir == "":
 		p.Add("data-dir", "required for the dev signing key")
+	}
+	if c.MaxEntryBackdateDays < 0 || c.MaxEntryBackdateDays > 3660 {
+		p.Add("max-entry-backdate-days", "must be between 0 and 3660, got %d", c.MaxEntryBackdateDays)
 	}
 	if c.Audience == "" {
 		p.Add("audience", "must not be empty")
@@ -249,7 +262,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		Logger: log, NC: nc, JS: js, Projections: store,
 		Topology: natsx.Topology{Replicas: cfg.Replicas, StreamMaxBytes: cfg.StreamMaxBytes}, Now: cfg.Now,
 	}
-	services, err := build(deps, cfg.Services)
+	services, err := build(deps, cfg)
 	if err != nil {
 		return err
 	}
@@ -367,13 +380,13 @@ type Addrs struct {
 	GRPC, Admin, NATS string
 }
 
-func build(deps platform.Deps, names []string) ([]platform.Service, error) {
+func build(deps platform.Deps, cfg Config) ([]platform.Service, error) {
 	var out []platform.Service
 	for _, r := range registry {
-		if !slices.Contains(names, r.name) {
+		if !slices.Contains(cfg.Services, r.name) {
 			continue
 		}
-		svc, err := r.new(deps)
+		svc, err := r.new(deps, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", r.name, err)
 		}

@@ -10,27 +10,50 @@ import (
 )
 
 // FuzzRegister feeds arbitrary input to the registration rules: they never
-// panic, and they either register or answer InvalidArgument.
+// panic; they either register (the learner, its identity claim and, with a
+// France Travail id, that claim), or answer InvalidArgument, or AlreadyExists
+// when a claim is held by another learner.
 func FuzzRegister(f *testing.F) {
-	f.Add("Lefèvre", "Anaïs", 1990, 4, 12, "T05")
-	f.Add("", "", 0, 0, 0, "")
-	f.Add("\x00\xff", "  ", 2026, 2, 30, "T99")
-	f.Add("O'Brien-Smith", "Jean Pierre", 2010, 11, 26, "t05")
+	f.Add("Lefèvre", "Anaïs", 1990, 4, 12, "T05", "anais@example.fr", "06 12 34 56 78", "27229", "1234567A", 4, 1, "")
+	f.Add("", "", 0, 0, 0, "", "", "", "", "", 0, 0, "")
+	f.Add("\x00\xff", "  ", 2026, 2, 30, "T99", "@", "+33", "2A004", "x", 2, 9, "")
+	f.Add("O'Brien-Smith", "Jean Pierre", 2010, 11, 26, "t05", "a..b@c.fr", "0033 (0)6", "27", "123 4567 a", 8, 8, "other")
+	f.Add("Durand", "Théo", 1976, 11, 26, "T13", "", "+33612345678", "76540", "", 1, 7, "other")
 	refs := domain.DefaultTerritories()
-	f.Fuzz(func(t *testing.T, family, given string, y, m, d int, territory string) {
+	f.Fuzz(func(t *testing.T, family, given string, y, m, d int, territory, email, phone, commune, ftid string, education, referral int, holder string) {
 		cmd := domain.RegisterLearner{
 			LearnerID: "l", FamilyName: family, GivenName: given,
-			BirthDate: civil.Date{Year: y, Month: time.Month(m), Day: d}, Territory: territory, Today: today,
+			BirthDate: civil.Date{Year: y, Month: time.Month(m), Day: d}, Territory: territory,
+			Contact: domain.Contact{Email: email, Phone: phone, Commune: commune},
+			Situation: domain.Situation{
+				FranceTravailID: ftid, Education: domain.EducationLevel(education), Referral: domain.ReferralSource(referral),
+			},
+			Today:   today,
+			Holders: domain.Holders{Identity: holder},
 		}
 		evs, err := domain.Decide(domain.Learner{}, cmd, refs)
 		if err != nil {
-			if k := apperr.KindOf(err); k != apperr.KindInvalidArgument {
+			k := apperr.KindOf(err)
+			if k != apperr.KindInvalidArgument && !(k == apperr.KindAlreadyExists && holder != "" && holder != "l") {
 				t.Fatalf("kind %v for %+v: %v", k, cmd, err)
 			}
 			return
 		}
-		if len(evs) != 1 {
-			t.Fatalf("%d events", len(evs))
+		reg, ok := evs[0].(domain.LearnerRegistered)
+		if !ok || len(evs) < 2 || len(evs) > 3 {
+			t.Fatalf("events %v", evs)
+		}
+		if evs[1] != (domain.IdentityClaimed{LearnerID: "l", Key: domain.IdentityKey(family, given, cmd.BirthDate)}) {
+			t.Fatalf("identity claim %v", evs[1])
+		}
+		if (len(evs) == 3) != (reg.Situation.FranceTravailID != "") {
+			t.Fatalf("France Travail claim %v for id %q", evs, reg.Situation.FranceTravailID)
+		}
+		if reg.Contact.Email == "" && reg.Contact.Phone == "" {
+			t.Fatalf("registered without contact: %+v", reg)
+		}
+		if reg.SeniorAtEntry != (cmd.BirthDate.YearsOn(today) >= domain.SeniorAge) {
+			t.Fatalf("senior %v for %v", reg.SeniorAtEntry, cmd.BirthDate)
 		}
 	})
 }

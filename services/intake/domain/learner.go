@@ -1,5 +1,6 @@
-// Package domain holds intake's business rules: who may be registered, and
-// how a learner's state follows from its events. It is pure: no I/O.
+// Package domain holds intake's business rules: who may be registered, how
+// a learner's contact and situation change, and how a learner's state
+// follows from its events. It is pure: no I/O.
 package domain
 
 import (
@@ -14,6 +15,9 @@ import (
 // MinimumAge is the youngest age at which a person can be registered.
 const MinimumAge = 16
 
+// SeniorAge is the age from which a learner counts as a senior at entry.
+const SeniorAge = 50
+
 // maxNameLength bounds family and given names, in characters.
 const maxNameLength = 100
 
@@ -25,8 +29,12 @@ type Learner struct {
 	BirthDate    civil.Date
 	Territory    string
 	RegisteredOn civil.Date
-	// RQTH: recognised disability. Special-category data.
-	RQTH bool
+	Contact      Contact
+	// Situation is the current situation, applying since SituationSince.
+	Situation      Situation
+	SituationSince civil.Date
+	// SeniorAtEntry: aged SeniorAge or more on RegisteredOn.
+	SeniorAtEntry bool
 }
 
 // Exists reports whether the learner has been registered.
@@ -37,51 +45,161 @@ type Event interface{ learnerEvent() }
 
 // LearnerRegistered: a person was welcomed into the scheme.
 type LearnerRegistered struct {
-	LearnerID    string
-	FamilyName   string
-	GivenName    string
-	BirthDate    civil.Date
-	Territory    string
-	RegisteredOn civil.Date
-	RQTH         bool
+	LearnerID     string
+	FamilyName    string
+	GivenName     string
+	BirthDate     civil.Date
+	Territory     string
+	RegisteredOn  civil.Date
+	Contact       Contact
+	Situation     Situation
+	SeniorAtEntry bool
 }
 
-func (LearnerRegistered) learnerEvent() {}
+// ContactUpdated: the learner's contact is now Contact.
+type ContactUpdated struct {
+	LearnerID   string
+	Contact     Contact
+	EffectiveOn civil.Date
+}
+
+// SituationUpdated: from EffectiveOn, the learner's situation is Situation.
+type SituationUpdated struct {
+	LearnerID   string
+	Situation   Situation
+	EffectiveOn civil.Date
+	RecordedOn  civil.Date
+}
+
+// IdentityClaimed: the learner holds the identity Key (see IdentityKey), so
+// nobody else can be registered with it. Claims live outside the learner's
+// own history; they are appended with the event that needs them.
+type IdentityClaimed struct {
+	LearnerID string
+	Key       string
+}
+
+// FranceTravailIDClaimed: the learner holds the France Travail identifier,
+// for good.
+type FranceTravailIDClaimed struct {
+	LearnerID       string
+	FranceTravailID string
+}
+
+func (LearnerRegistered) learnerEvent()      {}
+func (ContactUpdated) learnerEvent()         {}
+func (SituationUpdated) learnerEvent()       {}
+func (IdentityClaimed) learnerEvent()        {}
+func (FranceTravailIDClaimed) learnerEvent() {}
 
 // Command is a request to change a learner.
 type Command interface{ learnerCommand() }
 
-// RegisterLearner registers a new person on Today.
+// Holders are the learners holding the identity and France Travail
+// identifier a command needs, as found when the command was decided ("" for
+// a free one). See RegisterLearner.ClaimKeys and UpdateSituation.ClaimKey.
+type Holders struct {
+	Identity        string
+	FranceTravailID string
+}
+
+// RegisterLearner registers a new person on Today. Contact and Situation
+// are taken as entered and normalised here.
 type RegisterLearner struct {
 	LearnerID  string
 	FamilyName string
 	GivenName  string
 	BirthDate  civil.Date
 	Territory  string
-	RQTH       bool
+	Contact    Contact
+	Situation  Situation
 	Today      civil.Date
+	Holders    Holders
+}
+
+// ClaimKeys returns the identity key and the normalised France Travail
+// identifier the registration claims ("" for one it cannot claim, the input
+// being invalid or absent): their holders go in Holders.
+func (c RegisterLearner) ClaimKeys() (identity, franceTravailID string) {
+	ftid, ok := NormalizeFranceTravailID(c.Situation.FranceTravailID)
+	if !ok {
+		ftid = ""
+	}
+	return IdentityKey(c.FamilyName, c.GivenName, c.BirthDate), ftid
+}
+
+// UpdateContact changes the fields that are not nil; an empty Email or
+// Phone removes it.
+type UpdateContact struct {
+	Email   *string
+	Phone   *string
+	Commune *string
+	Today   civil.Date
+}
+
+// UpdateSituation changes the fields that are not nil from EffectiveDate.
+// An empty FranceTravailID removes it; a new one is claimed, so its holder,
+// if any, goes in FranceTravailIDHolder.
+type UpdateSituation struct {
+	EffectiveDate         civil.Date
+	JobSeeker             *bool
+	FranceTravailID       *string
+	RSA                   *bool
+	RQTH                  *bool
+	Education             *EducationLevel
+	QPV                   *bool
+	ZRR                   *bool
+	Referral              *ReferralSource
+	Today                 civil.Date
+	FranceTravailIDHolder string
+}
+
+// ClaimKey returns the normalised France Travail identifier the change may
+// claim, "" when it sets none or an invalid one.
+func (c UpdateSituation) ClaimKey() string {
+	if c.FranceTravailID == nil {
+		return ""
+	}
+	id, ok := NormalizeFranceTravailID(*c.FranceTravailID)
+	if !ok {
+		return ""
+	}
+	return id
 }
 
 func (RegisterLearner) learnerCommand() {}
+func (UpdateContact) learnerCommand()   {}
+func (UpdateSituation) learnerCommand() {}
 
-// Evolve applies one event to the state.
+// Evolve applies one event to the state. Claims do not change it.
 func Evolve(l Learner, e Event) Learner {
 	switch e := e.(type) {
 	case LearnerRegistered:
 		return Learner{
 			ID: e.LearnerID, FamilyName: e.FamilyName, GivenName: e.GivenName,
-			BirthDate: e.BirthDate, Territory: e.Territory, RegisteredOn: e.RegisteredOn, RQTH: e.RQTH,
+			BirthDate: e.BirthDate, Territory: e.Territory, RegisteredOn: e.RegisteredOn,
+			Contact: e.Contact, Situation: e.Situation, SituationSince: e.RegisteredOn, SeniorAtEntry: e.SeniorAtEntry,
 		}
+	case ContactUpdated:
+		l.Contact = e.Contact
+	case SituationUpdated:
+		l.Situation, l.SituationSince = e.Situation, e.EffectiveOn
 	}
 	return l
 }
 
 // Decide checks a command against the current state and returns the events
-// it produces, or why it is refused.
+// it produces, or why it is refused: InvalidArgument naming every offending
+// field, then AlreadyExists naming the learner that holds the person's
+// identity or France Travail identifier (meta "learner_id").
 func Decide(l Learner, cmd Command, territories *Territories) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterLearner:
 		return decideRegister(l, c, territories)
+	case UpdateContact:
+		return decideContact(l, c, territories)
+	case UpdateSituation:
+		return decideSituation(l, c)
 	}
 	return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 }
@@ -100,10 +218,28 @@ func decideRegister(l Learner, c RegisterLearner, territories *Territories) ([]E
 	case c.BirthDate.YearsOn(c.Today) < MinimumAge:
 		v.Addf("birth_date", "the person must be at least %d years old on the registration date", MinimumAge)
 	}
-	if c.Territory == "" {
+	ter, known := territories.Lookup(c.Territory)
+	switch {
+	case c.Territory == "":
 		v.Add("territory_code", "is required")
-	} else if _, ok := territories.Lookup(c.Territory); !ok {
+	case !known:
 		v.Addf("territory_code", "unknown territory %q", c.Territory)
+	}
+	contact := Contact{
+		Email:   checkEmail(&v, "contact.email", c.Contact.Email),
+		Phone:   checkPhone(&v, "contact.phone", c.Contact.Phone),
+		Commune: checkCommune(&v, "contact.commune_code", c.Contact.Commune, ter, known),
+	}
+	if strings.TrimSpace(c.Contact.Email) == "" && strings.TrimSpace(c.Contact.Phone) == "" {
+		v.Add("contact", "an e-mail address or a phone number is required")
+	}
+	situation := c.Situation
+	situation.FranceTravailID = checkFranceTravailID(&v, "situation.france_travail_id", c.Situation.FranceTravailID)
+	if !situation.Education.Valid() {
+		v.Add("situation.education_level", "is required: no diploma, or level 3 to 8")
+	}
+	if !situation.Referral.Valid() {
+		v.Add("situation.referral_source", "is required")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -111,10 +247,134 @@ func decideRegister(l Learner, c RegisterLearner, territories *Territories) ([]E
 	if l.Exists() {
 		return nil, apperr.AlreadyExists("learner %s is already registered", l.ID).WithMeta("learner_id", l.ID)
 	}
-	return []Event{LearnerRegistered{
-		LearnerID: c.LearnerID, FamilyName: family, GivenName: given,
-		BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today, RQTH: c.RQTH,
-	}}, nil
+	if situation.FranceTravailID != "" {
+		if err := heldByAnother(c.LearnerID, c.Holders.FranceTravailID, "france_travail_id",
+			"France Travail identifier "+situation.FranceTravailID); err != nil {
+			return nil, err
+		}
+	}
+	if err := heldByAnother(c.LearnerID, c.Holders.Identity, "identity",
+		"a person with this family name, given name and birth date"); err != nil {
+		return nil, err
+	}
+	evs := []Event{
+		LearnerRegistered{
+			LearnerID: c.LearnerID, FamilyName: family, GivenName: given,
+			BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today,
+			Contact: contact, Situation: situation, SeniorAtEntry: c.BirthDate.YearsOn(c.Today) >= SeniorAge,
+		},
+		IdentityClaimed{LearnerID: c.LearnerID, Key: IdentityKey(family, given, c.BirthDate)},
+	}
+	if situation.FranceTravailID != "" && c.Holders.FranceTravailID != c.LearnerID {
+		evs = append(evs, FranceTravailIDClaimed{LearnerID: c.LearnerID, FranceTravailID: situation.FranceTravailID})
+	}
+	return evs, nil
+}
+
+// heldByAnother refuses a claim held by a learner other than self.
+func heldByAnother(self, holder, match, what string) error {
+	if holder == "" || holder == self {
+		return nil
+	}
+	return apperr.AlreadyExists("%s is already registered as learner %s", what, holder).
+		WithMeta("learner_id", holder).WithMeta("match", match)
+}
+
+func decideContact(l Learner, c UpdateContact, territories *Territories) ([]Event, error) {
+	if !l.Exists() {
+		return nil, apperr.NotFound("learner not found")
+	}
+	var v apperr.Violations
+	next := l.Contact
+	if c.Email != nil {
+		next.Email = checkEmail(&v, "email", *c.Email)
+	}
+	if c.Phone != nil {
+		next.Phone = checkPhone(&v, "phone", *c.Phone)
+	}
+	if c.Commune != nil {
+		ter, known := territories.Lookup(l.Territory)
+		if *c.Commune == "" {
+			v.Add("commune_code", "must not be empty: a learner always has a commune")
+		} else {
+			next.Commune = checkCommune(&v, "commune_code", *c.Commune, ter, known)
+		}
+	}
+	if c.Email != nil && strings.TrimSpace(*c.Email) == "" && next.Phone == "" {
+		v.Add("email", "cannot be removed: the learner would have neither e-mail nor phone")
+	}
+	if c.Phone != nil && strings.TrimSpace(*c.Phone) == "" && next.Email == "" {
+		v.Add("phone", "cannot be removed: the learner would have neither e-mail nor phone")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if next == l.Contact {
+		return nil, nil
+	}
+	return []Event{ContactUpdated{LearnerID: l.ID, Contact: next, EffectiveOn: c.Today}}, nil
+}
+
+func decideSituation(l Learner, c UpdateSituation) ([]Event, error) {
+	if !l.Exists() {
+		return nil, apperr.NotFound("learner not found")
+	}
+	var v apperr.Violations
+	switch {
+	case !c.EffectiveDate.Valid():
+		v.Add("effective_date", "must be a real date between 1900 and 2200")
+	case c.EffectiveDate.After(c.Today):
+		v.Add("effective_date", "must not be in the future")
+	case c.EffectiveDate.Before(l.RegisteredOn):
+		v.Addf("effective_date", "must not be before the registration on %s", l.RegisteredOn)
+	case c.EffectiveDate.Before(l.SituationSince):
+		v.Addf("effective_date", "must not be before the current situation's effective date %s", l.SituationSince)
+	}
+	next := l.Situation
+	setBool(&next.JobSeeker, c.JobSeeker)
+	setBool(&next.RSA, c.RSA)
+	setBool(&next.RQTH, c.RQTH)
+	setBool(&next.QPV, c.QPV)
+	setBool(&next.ZRR, c.ZRR)
+	if c.FranceTravailID != nil {
+		next.FranceTravailID = checkFranceTravailID(&v, "france_travail_id", *c.FranceTravailID)
+	}
+	if c.Education != nil {
+		if !c.Education.Valid() {
+			v.Add("education_level", "must be no diploma, or level 3 to 8")
+		}
+		next.Education = *c.Education
+	}
+	if c.Referral != nil {
+		if !c.Referral.Valid() {
+			v.Add("referral_source", "must be one of the referral sources")
+		}
+		next.Referral = *c.Referral
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if next == l.Situation {
+		return nil, nil
+	}
+	claim := next.FranceTravailID != "" && next.FranceTravailID != l.Situation.FranceTravailID && c.FranceTravailIDHolder != l.ID
+	if claim {
+		if err := heldByAnother(l.ID, c.FranceTravailIDHolder, "france_travail_id",
+			"France Travail identifier "+next.FranceTravailID); err != nil {
+			return nil, err
+		}
+	}
+	evs := []Event{SituationUpdated{LearnerID: l.ID, Situation: next, EffectiveOn: c.EffectiveDate, RecordedOn: c.Today}}
+	if claim {
+		evs = append(evs, FranceTravailIDClaimed{LearnerID: l.ID, FranceTravailID: next.FranceTravailID})
+	}
+	return evs, nil
+}
+
+func setBool(dst *bool, v *bool) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 func checkName(v *apperr.Violations, field, name string) {
@@ -125,10 +385,59 @@ func checkName(v *apperr.Violations, field, name string) {
 		v.Addf(field, "must be at most %d characters", maxNameLength)
 	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }):
 		v.Add(field, "must not contain control characters")
-	case !strings.ContainsFunc(name, unicode.IsLetter):
+	case !strings.ContainsFunc(name, unicode.IsLetter) || FoldName(name) == "":
 		v.Add(field, "must contain a letter")
 	}
 }
 
-// NormalizeSpaces trims a name and folds runs of white space into one space.
-func NormalizeSpaces(s string) string { return strings.Join(strings.Fields(s), " ") }
+// checkEmail returns the normalised address, "" for an empty one.
+func checkEmail(v *apperr.Violations, field, email string) string {
+	if strings.TrimSpace(email) == "" {
+		return ""
+	}
+	e, problem := NormalizeEmail(email)
+	if problem != "" {
+		v.Add(field, problem)
+	}
+	return e
+}
+
+// checkPhone returns the number in E.164 form, "" for an empty one.
+func checkPhone(v *apperr.Violations, field, phone string) string {
+	if strings.TrimSpace(phone) == "" {
+		return ""
+	}
+	p, ok := NormalizePhone(phone)
+	if !ok {
+		v.Add(field, "must be a French phone number: 0X XX XX XX XX or +33 X XX XX XX XX")
+	}
+	return p
+}
+
+// checkCommune requires an INSEE commune code in the département of the
+// territory (when the territory is known).
+func checkCommune(v *apperr.Violations, field, commune string, ter Territory, known bool) string {
+	c, ok := NormalizeCommune(commune)
+	switch {
+	case strings.TrimSpace(commune) == "":
+		v.Add(field, "is required: the INSEE code of the commune of residence")
+	case !ok:
+		v.Add(field, "must be an INSEE commune code: 5 characters, the département (2 digits, 2A or 2B) then 3 digits")
+	case known && communeDepartment(c) != ter.Department:
+		v.Addf(field, "commune %s is not in département %s of territory %s (%s)", c, ter.Department, ter.Code, ter.Name)
+	}
+	return c
+}
+
+// checkFranceTravailID returns the normalised identifier, "" for an empty
+// one.
+func checkFranceTravailID(v *apperr.Violations, field, id string) string {
+	if strings.TrimSpace(id) == "" {
+		return ""
+	}
+	n, ok := NormalizeFranceTravailID(id)
+	if !ok {
+		v.Add(field, "must be 7 digits followed by a digit or a letter, e.g. 1234567A")
+	}
+	return n
+}

@@ -11,6 +11,10 @@ import "github.com/avenir-normandie/avenir/services/platform/auth"
 // mayRegister reports whether p may register a learner in territory.
 func mayRegister(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
 
+// mayChange reports whether p may change the contact and situation of a
+// learner of territory.
+func mayChange(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
+
 // mayRead reports whether p may read a learner of territory.
 func mayRead(p auth.Principal, territory string) bool { return p.Reaches(territory) }
 

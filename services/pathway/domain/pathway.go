@@ -1,8 +1,15 @@
 // Package domain holds the pathway's business rules: continuous entry into
-// the scheme, one open episode at a time. It is pure: no I/O.
+// and exit from the scheme, one open episode at a time, re-entry, referrals
+// to downstream programmes, the phase derived from the facts, and the flow
+// statistics. It is pure: no I/O.
 package domain
 
 import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -11,6 +18,26 @@ import (
 type Episode struct {
 	Number int
 	Entry  civil.Date
+	// Exit is the last day in the scheme; zero while the episode is open.
+	Exit       civil.Date
+	ExitReason ExitReason
+	ExitDetail string
+	Referrals  []Referral
+}
+
+// Open reports whether the episode has not been exited.
+func (e Episode) Open() bool { return e.Exit.IsZero() }
+
+// Referral is an orientation of the learner to a downstream programme.
+type Referral struct {
+	// Number counts the learner's referrals across episodes, from 1.
+	Number       int
+	Programme    Programme
+	Date         civil.Date
+	Organisation string
+	// Outcome is the latest outcome, OutcomePending until one is recorded.
+	Outcome     Outcome
+	OutcomeDate civil.Date
 }
 
 // Pathway is a learner's pathway, folded from its events.
@@ -21,7 +48,57 @@ type Pathway struct {
 }
 
 // Active reports whether an episode is open.
-func (p Pathway) Active() bool { return len(p.Episodes) > 0 }
+func (p Pathway) Active() bool {
+	last, ok := p.last()
+	return ok && last.Open()
+}
+
+// Exited reports whether the learner has left the scheme: there was an
+// episode and it is closed.
+func (p Pathway) Exited() bool {
+	last, ok := p.last()
+	return ok && !last.Open()
+}
+
+func (p Pathway) last() (Episode, bool) {
+	if len(p.Episodes) == 0 {
+		return Episode{}, false
+	}
+	return p.Episodes[len(p.Episodes)-1], true
+}
+
+// referrals counts the learner's referrals across episodes.
+func (p Pathway) referrals() int {
+	n := 0
+	for _, e := range p.Episodes {
+		n += len(e.Referrals)
+	}
+	return n
+}
+
+// referral finds referral number n: the index of its episode and its index
+// in that episode.
+func (p Pathway) referral(n int) (int, int, bool) {
+	for i, e := range p.Episodes {
+		for j, r := range e.Referrals {
+			if r.Number == n {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// ActiveOn reports whether the learner was still in the scheme at the end of
+// day d: an episode entered on or before d and not exited on or before d.
+func (p Pathway) ActiveOn(d civil.Date) bool {
+	for _, e := range p.Episodes {
+		if !e.Entry.After(d) && (e.Open() || e.Exit.After(d)) {
+			return true
+		}
+	}
+	return false
+}
 
 // Learner is what pathway knows of a learner from intake's events (its local
 // read model); Known is false until the registration has been seen.
@@ -29,11 +106,92 @@ type Learner struct {
 	ID        string
 	Territory string
 	BirthDate civil.Date
-	Known     bool
+	// RegisteredOn is the civil day of the registration; zero for
+	// registrations recorded before intake stored it.
+	RegisteredOn civil.Date
+	Known        bool
 }
 
-// MinimumAge is the youngest age at which a person can be in the scheme.
-const MinimumAge = 16
+// Limits of the pathway's rules.
+const (
+	// MinimumAge is the youngest age at which a person can be in the scheme.
+	MinimumAge = 16
+	// DefaultMaxEntryBackdateDays is how many days before today an entry may
+	// be dated when the service's configuration does not say.
+	DefaultMaxEntryBackdateDays = 30
+	// MaxExitDetailLength bounds the free text of an exit, in characters.
+	MaxExitDetailLength = 500
+	// MaxOrganisationLength bounds the name of a referral's organisation, in
+	// characters.
+	MaxOrganisationLength = 200
+)
+
+// ExitReason says why a learner left the scheme.
+type ExitReason string
+
+// The exit reasons. Their values are stable: they key the flow statistics.
+const (
+	ExitEmploymentPermanent       ExitReason = "employment_permanent"
+	ExitEmploymentFixedTermLong   ExitReason = "employment_fixed_term_long"  // six months or more
+	ExitEmploymentFixedTermShort  ExitReason = "employment_fixed_term_short" // less than six months
+	ExitEmploymentTemporaryAgency ExitReason = "employment_temporary_agency"
+	ExitSelfEmployed              ExitReason = "self_employed"
+	ExitQualifyingTraining        ExitReason = "qualifying_training" // the "Qualif" programme
+	ExitOtherTraining             ExitReason = "other_training"
+	ExitAbandonment               ExitReason = "abandonment"
+	ExitRelocation                ExitReason = "relocation"
+	ExitHealth                    ExitReason = "health"
+	ExitOther                     ExitReason = "other" // the detail says what
+)
+
+// ExitReasons lists every exit reason, in the order reports show them.
+var ExitReasons = []ExitReason{
+	ExitEmploymentPermanent, ExitEmploymentFixedTermLong, ExitEmploymentFixedTermShort,
+	ExitEmploymentTemporaryAgency, ExitSelfEmployed, ExitQualifyingTraining, ExitOtherTraining,
+	ExitAbandonment, ExitRelocation, ExitHealth, ExitOther,
+}
+
+// Valid reports whether r is one of ExitReasons.
+func (r ExitReason) Valid() bool { return slices.Contains(ExitReasons, r) }
+
+// Programme is a downstream programme a learner can be referred to.
+type Programme string
+
+// The programmes.
+const (
+	ProgrammeSavoirs Programme = "savoirs" // basic skills
+	ProgrammeQualif  Programme = "qualif"  // qualifying training
+	ProgrammeOther   Programme = "other"
+)
+
+// Valid reports whether p is a known programme.
+func (p Programme) Valid() bool {
+	return p == ProgrammeSavoirs || p == ProgrammeQualif || p == ProgrammeOther
+}
+
+// Outcome is what became of a referral.
+type Outcome string
+
+// The outcomes; OutcomePending is the state of a referral without one.
+const (
+	OutcomePending   Outcome = ""
+	OutcomeAccepted  Outcome = "accepted"
+	OutcomeRefused   Outcome = "refused"
+	OutcomeStarted   Outcome = "started"
+	OutcomeAbandoned Outcome = "abandoned"
+)
+
+// nextOutcomes says which outcome may follow which: a pending referral may
+// get any outcome, an accepted one may start or be abandoned, a started one
+// may be abandoned; refusals and abandonments are final.
+var nextOutcomes = map[Outcome][]Outcome{
+	OutcomePending:  {OutcomeAccepted, OutcomeRefused, OutcomeStarted, OutcomeAbandoned},
+	OutcomeAccepted: {OutcomeStarted, OutcomeAbandoned},
+	OutcomeStarted:  {OutcomeAbandoned},
+}
+
+// Valid reports whether o is an outcome that can be recorded.
+func (o Outcome) Valid() bool { return slices.Contains(nextOutcomes[OutcomePending], o) }
 
 // Event is a fact about a pathway.
 type Event interface{ pathwayEvent() }
@@ -46,49 +204,193 @@ type PathwayEntered struct {
 	Territory string
 }
 
-func (PathwayEntered) pathwayEvent() {}
+// PathwayExited: the learner left the scheme, closing an episode.
+type PathwayExited struct {
+	LearnerID string
+	Episode   int
+	EntryDate civil.Date
+	ExitDate  civil.Date
+	Reason    ExitReason
+	Detail    string
+	Territory string
+}
+
+// ExitBackdated: an exit was recorded after its exit date. It comes with its
+// PathwayExited and changes nothing in the pathway; other services re-evaluate
+// what they recorded after ExitDate.
+type ExitBackdated struct {
+	LearnerID  string
+	Episode    int
+	ExitDate   civil.Date
+	RecordedOn civil.Date
+	Territory  string
+}
+
+// ReferralRecorded: the learner was referred to a programme during an episode.
+type ReferralRecorded struct {
+	LearnerID    string
+	Episode      int
+	Referral     int
+	Programme    Programme
+	Date         civil.Date
+	Organisation string
+}
+
+// ReferralOutcomeRecorded: what became of a referral.
+type ReferralOutcomeRecorded struct {
+	LearnerID string
+	Episode   int
+	Referral  int
+	Outcome   Outcome
+	Date      civil.Date
+}
+
+func (PathwayEntered) pathwayEvent()          {}
+func (PathwayExited) pathwayEvent()           {}
+func (ExitBackdated) pathwayEvent()           {}
+func (ReferralRecorded) pathwayEvent()        {}
+func (ReferralOutcomeRecorded) pathwayEvent() {}
 
 // Command is a request to change a pathway.
 type Command interface{ pathwayCommand() }
 
 // EnterPathway opens an episode on EntryDate for Learner, decided on Today.
+// The entry may be dated at most MaxBackdateDays before Today (0 means
+// DefaultMaxEntryBackdateDays).
 type EnterPathway struct {
-	Learner   Learner
-	EntryDate civil.Date
+	Learner         Learner
+	EntryDate       civil.Date
+	Today           civil.Date
+	MaxBackdateDays int
+}
+
+// ExitPathway closes the open episode of LearnerID on ExitDate.
+type ExitPathway struct {
+	LearnerID string
+	ExitDate  civil.Date
+	Reason    ExitReason
+	Detail    string
 	Today     civil.Date
 }
 
-func (EnterPathway) pathwayCommand() {}
+// RecordReferral refers the learner to a programme during the open episode.
+type RecordReferral struct {
+	LearnerID    string
+	Programme    Programme
+	Date         civil.Date
+	Organisation string
+	Today        civil.Date
+}
 
-// Evolve applies one event to the state.
+// RecordReferralOutcome records the outcome of referral number Referral.
+type RecordReferralOutcome struct {
+	LearnerID string
+	Referral  int
+	Outcome   Outcome
+	Date      civil.Date
+	Today     civil.Date
+}
+
+func (EnterPathway) pathwayCommand()          {}
+func (ExitPathway) pathwayCommand()           {}
+func (RecordReferral) pathwayCommand()        {}
+func (RecordReferralOutcome) pathwayCommand() {}
+
+// Evolve applies one event to the state. It never modifies the slices of p,
+// so states folded from a common past do not share their future.
 func Evolve(p Pathway, e Event) Pathway {
 	switch e := e.(type) {
 	case PathwayEntered:
 		p.LearnerID, p.Territory = e.LearnerID, e.Territory
-		p.Episodes = append(p.Episodes[:len(p.Episodes):len(p.Episodes)], Episode{Number: e.Episode, Entry: e.EntryDate})
+		p.Episodes = append(slices.Clip(p.Episodes), Episode{Number: e.Episode, Entry: e.EntryDate})
+	case PathwayExited:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			ep := &p.Episodes[i]
+			ep.Exit, ep.ExitReason, ep.ExitDetail = e.ExitDate, e.Reason, e.Detail
+		}
+	case ReferralRecorded:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			ep := &p.Episodes[i]
+			ep.Referrals = append(slices.Clip(ep.Referrals), Referral{
+				Number: e.Referral, Programme: e.Programme, Date: e.Date, Organisation: e.Organisation,
+			})
+		}
+	case ReferralOutcomeRecorded:
+		if i, j, ok := p.referral(e.Referral); ok {
+			p.Episodes = slices.Clone(p.Episodes)
+			ep := &p.Episodes[i]
+			ep.Referrals = slices.Clone(ep.Referrals)
+			ep.Referrals[j].Outcome, ep.Referrals[j].OutcomeDate = e.Outcome, e.Date
+		}
+	case ExitBackdated:
+		// A notice for other services: the exit itself is PathwayExited.
 	}
 	return p
 }
 
+func (p Pathway) episodeIndex(number int) int {
+	return slices.IndexFunc(p.Episodes, func(e Episode) bool { return e.Number == number })
+}
+
 // Decide checks a command against the current state and returns the events
-// it produces, or why it is refused.
+// it produces, or why it is refused. Input problems come first, all at once
+// (InvalidArgument with one violation per problem, named by the request's
+// field); then the state's preconditions (FailedPrecondition, NotFound).
 func Decide(p Pathway, cmd Command) ([]Event, error) {
 	switch c := cmd.(type) {
 	case EnterPathway:
 		return decideEnter(p, c)
+	case ExitPathway:
+		return decideExit(p, c)
+	case RecordReferral:
+		return decideReferral(p, c)
+	case RecordReferralOutcome:
+		return decideOutcome(p, c)
 	}
 	return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 }
 
-func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
-	var v apperr.Violations
+// checkDate records the problems of a business date that must be real and
+// not after today; it reports whether the date is usable for further checks.
+func checkDate(v *apperr.Violations, field string, d, today civil.Date) bool {
 	switch {
-	case !c.EntryDate.Valid():
-		v.Add("entry_date", "must be a real date between 1900 and 2200")
-	case c.EntryDate.After(c.Today):
-		v.Add("entry_date", "must not be in the future")
-	case c.Learner.Known && c.Learner.BirthDate.YearsOn(c.EntryDate) < MinimumAge:
-		v.Addf("entry_date", "the learner must be at least %d years old on the entry date", MinimumAge)
+	case d.IsZero():
+		v.Add(field, "is required")
+	case !d.Valid():
+		v.Add(field, "must be a real date between 1900 and 2200")
+	case d.After(today):
+		v.Add(field, "must not be in the future")
+	default:
+		return true
+	}
+	return false
+}
+
+func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
+	maxBackdate := c.MaxBackdateDays
+	if maxBackdate <= 0 {
+		maxBackdate = DefaultMaxEntryBackdateDays
+	}
+	var v apperr.Violations
+	if checkDate(&v, "entry_date", c.EntryDate, c.Today) {
+		if earliest := c.Today.AddDays(-maxBackdate); c.EntryDate.Before(earliest) {
+			v.Addf("entry_date", "must not be more than %d days before today (%s at the earliest)", maxBackdate, earliest)
+		}
+		// What depends on the learner is only checked for a learner in the
+		// caller's scope, so nothing leaks about the others.
+		if c.Learner.Known {
+			if !c.Learner.RegisteredOn.IsZero() && c.EntryDate.Before(c.Learner.RegisteredOn) {
+				v.Addf("entry_date", "must not be before the learner's registration on %s", c.Learner.RegisteredOn)
+			}
+			if c.Learner.BirthDate.YearsOn(c.EntryDate) < MinimumAge {
+				v.Addf("entry_date", "the learner must be at least %d years old on the entry date", MinimumAge)
+			}
+			if last, ok := p.last(); ok && !last.Open() && !c.EntryDate.After(last.Exit) {
+				v.Addf("entry_date", "must be after the previous exit on %s: episodes never overlap", last.Exit)
+			}
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -96,11 +398,135 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 	if !c.Learner.Known {
 		return nil, apperr.FailedPrecondition("learner %s is not registered in your scope, or its registration has not reached pathway yet; retry shortly", c.Learner.ID)
 	}
-	if p.Active() {
-		last := p.Episodes[len(p.Episodes)-1]
+	if last, ok := p.last(); ok && last.Open() {
 		return nil, apperr.FailedPrecondition("learner %s is already in the scheme since %s", c.Learner.ID, last.Entry)
 	}
 	return []Event{PathwayEntered{
 		LearnerID: c.Learner.ID, Episode: len(p.Episodes) + 1, EntryDate: c.EntryDate, Territory: c.Learner.Territory,
+	}}, nil
+}
+
+// noOpenEpisode is the refusal of a step for a learner out of the scheme
+// (or out of the caller's scope, which reads the same).
+func noOpenEpisode(learnerID string) error {
+	return apperr.FailedPrecondition("learner %s has no open episode in your scope: no step may be recorded outside an episode (enter the pathway first)", learnerID)
+}
+
+// text says what a free-text field must be.
+type text struct {
+	field string
+	// required explains why the field is required; "" when it is optional.
+	required string
+	limit    int
+	// singleLine refuses control characters (line breaks included).
+	singleLine bool
+}
+
+// check trims s and records its problems. It returns the trimmed text.
+func (t text) check(v *apperr.Violations, s string) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case t.required != "" && s == "":
+		v.Add(t.field, t.required)
+	case utf8.RuneCountInString(s) > t.limit:
+		v.Addf(t.field, "must be at most %d characters", t.limit)
+	case t.singleLine && strings.ContainsFunc(s, unicode.IsControl):
+		v.Add(t.field, "must be one line without control characters")
+	}
+	return s
+}
+
+func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
+	var v apperr.Violations
+	last, open := p.last()
+	open = open && last.Open()
+	if checkDate(&v, "exit_date", c.ExitDate, c.Today) && open && c.ExitDate.Before(last.Entry) {
+		v.Addf("exit_date", "must not be before the entry on %s", last.Entry)
+	}
+	if !c.Reason.Valid() {
+		v.Add("reason", "is required: one of the coded exit reasons")
+	}
+	detail := text{field: "detail", limit: MaxExitDetailLength}
+	if c.Reason == ExitOther {
+		detail.required = "is required when the reason is other: say what the exit is"
+	}
+	c.Detail = detail.check(&v, c.Detail)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !open {
+		return nil, noOpenEpisode(c.LearnerID)
+	}
+	evs := []Event{PathwayExited{
+		LearnerID: p.LearnerID, Episode: last.Number, EntryDate: last.Entry, ExitDate: c.ExitDate,
+		Reason: c.Reason, Detail: c.Detail, Territory: p.Territory,
+	}}
+	if c.ExitDate.Before(c.Today) {
+		evs = append(evs, ExitBackdated{
+			LearnerID: p.LearnerID, Episode: last.Number, ExitDate: c.ExitDate, RecordedOn: c.Today, Territory: p.Territory,
+		})
+	}
+	return evs, nil
+}
+
+func decideReferral(p Pathway, c RecordReferral) ([]Event, error) {
+	var v apperr.Violations
+	last, open := p.last()
+	open = open && last.Open()
+	if !c.Programme.Valid() {
+		v.Add("programme", "is required: savoirs, qualif or other")
+	}
+	if checkDate(&v, "referral_date", c.Date, c.Today) && open && c.Date.Before(last.Entry) {
+		v.Addf("referral_date", "must not be before the entry of the open episode on %s", last.Entry)
+	}
+	org := text{field: "organisation", required: "is required: the organisation's name", limit: MaxOrganisationLength, singleLine: true}.check(&v, c.Organisation)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !open {
+		return nil, noOpenEpisode(c.LearnerID)
+	}
+	return []Event{ReferralRecorded{
+		LearnerID: p.LearnerID, Episode: last.Number, Referral: p.referrals() + 1,
+		Programme: c.Programme, Date: c.Date, Organisation: org,
+	}}, nil
+}
+
+func decideOutcome(p Pathway, c RecordReferralOutcome) ([]Event, error) {
+	var v apperr.Violations
+	if c.Referral < 1 {
+		v.Add("referral_number", "is required: the number of one of the learner's referrals, from 1")
+	}
+	if !c.Outcome.Valid() {
+		v.Add("outcome", "is required: accepted, refused, started or abandoned")
+	}
+	i, j, found := p.referral(c.Referral)
+	var ref Referral
+	if found {
+		ref = p.Episodes[i].Referrals[j]
+	}
+	if checkDate(&v, "outcome_date", c.Date, c.Today) && found {
+		switch {
+		case c.Date.Before(ref.Date):
+			v.Addf("outcome_date", "must not be before the referral on %s", ref.Date)
+		case ref.Outcome != OutcomePending && c.Date.Before(ref.OutcomeDate):
+			v.Addf("outcome_date", "must not be before the previous outcome (%s on %s)", ref.Outcome, ref.OutcomeDate)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, apperr.NotFound("referral %d of learner %s not found", c.Referral, c.LearnerID)
+	}
+	if ep := p.Episodes[i]; !ep.Open() {
+		return nil, apperr.FailedPrecondition("referral %d belongs to episode %d, closed on %s: no step may be recorded in a closed episode", ref.Number, ep.Number, ep.Exit)
+	}
+	if !slices.Contains(nextOutcomes[ref.Outcome], c.Outcome) {
+		// A pending referral may take any outcome: ref has one here.
+		return nil, apperr.FailedPrecondition("referral %d is %s since %s: it cannot become %s", ref.Number, ref.Outcome, ref.OutcomeDate, c.Outcome)
+	}
+	return []Event{ReferralOutcomeRecorded{
+		LearnerID: p.LearnerID, Episode: p.Episodes[i].Number, Referral: ref.Number, Outcome: c.Outcome, Date: c.Date,
 	}}, nil
 }

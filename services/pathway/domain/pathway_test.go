@@ -3,73 +3,43 @@ package domain_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
+func day(y, m, d int) civil.Date { return civil.Date{Year: y, Month: time.Month(m), Day: d} }
+
 var (
-	today   = civil.Date{Year: 2026, Month: 11, Day: 26}
-	learner = domain.Learner{ID: "l-1", Territory: "T05", BirthDate: civil.Date{Year: 2010, Month: 6, Day: 15}, Known: true}
-	entered = domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: civil.Date{Year: 2026, Month: 11, Day: 20}, Territory: "T05"}
+	today   = day(2026, 11, 26)
+	learner = domain.Learner{ID: "l-1", Territory: "T05", BirthDate: day(2010, 6, 15), RegisteredOn: day(2026, 10, 1), Known: true}
+	entered = domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: day(2026, 11, 20), Territory: "T05"}
+	exited  = domain.PathwayExited{
+		LearnerID: "l-1", Episode: 1, EntryDate: day(2026, 11, 20), ExitDate: day(2026, 11, 22),
+		Reason: domain.ExitRelocation, Territory: "T05",
+	}
+	referred = domain.ReferralRecorded{
+		LearnerID: "l-1", Episode: 1, Referral: 1, Programme: domain.ProgrammeQualif, Date: day(2026, 11, 21), Organisation: "AFPA Caen",
+	}
+	accepted = domain.ReferralOutcomeRecorded{LearnerID: "l-1", Episode: 1, Referral: 1, Outcome: domain.OutcomeAccepted, Date: day(2026, 11, 23)}
 )
 
-func TestDecide(t *testing.T) {
-	tests := []struct {
-		name      string
-		given     []domain.Event
-		when      domain.Command
-		then      []domain.Event
-		wantKind  apperr.Kind
-		wantField string
-	}{
-		{
-			name: "a registered learner enters on any day",
-			when: domain.EnterPathway{Learner: learner, EntryDate: entered.EntryDate, Today: today},
-			then: []domain.Event{entered},
-		},
-		{
-			name: "entry today is allowed",
-			when: domain.EnterPathway{Learner: learner, EntryDate: today, Today: today},
-			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today, Territory: "T05"}},
-		},
-		{
-			name:     "an open episode refuses a second entry",
-			given:    []domain.Event{entered},
-			when:     domain.EnterPathway{Learner: learner, EntryDate: today, Today: today},
-			wantKind: apperr.KindFailedPrecondition,
-		},
-		{
-			name:     "an unknown learner is a precondition, not bad input",
-			when:     domain.EnterPathway{Learner: domain.Learner{ID: "l-2"}, EntryDate: today, Today: today},
-			wantKind: apperr.KindFailedPrecondition,
-		},
-		{
-			name:      "entry in the future",
-			when:      domain.EnterPathway{Learner: learner, EntryDate: today.AddDays(1), Today: today},
-			wantKind:  apperr.KindInvalidArgument,
-			wantField: "entry_date",
-		},
-		{
-			name: "a back-dated entry is allowed (late data entry)",
-			when: domain.EnterPathway{Learner: learner, EntryDate: civil.Date{Year: 2026, Month: 6, Day: 15}, Today: today},
-			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: civil.Date{Year: 2026, Month: 6, Day: 15}, Territory: "T05"}},
-		},
-		{
-			name:      "entry before the learner turned sixteen",
-			when:      domain.EnterPathway{Learner: learner, EntryDate: civil.Date{Year: 2026, Month: 6, Day: 14}, Today: today},
-			wantKind:  apperr.KindInvalidArgument,
-			wantField: "entry_date",
-		},
-		{
-			name:      "missing entry date",
-			when:      domain.EnterPathway{Learner: learner, Today: today},
-			wantKind:  apperr.KindInvalidArgument,
-			wantField: "entry_date",
-		},
-	}
+type decideCase struct {
+	name  string
+	given []domain.Event
+	when  domain.Command
+	then  []domain.Event
+	// Or the refusal: its kind, and the fields named (InvalidArgument).
+	wantKind   apperr.Kind
+	wantFields []string
+}
+
+func runDecide(t *testing.T, tests []decideCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var p domain.Pathway
@@ -82,31 +52,417 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("unexpected error %v", err)
 				}
 				if !reflect.DeepEqual(got, tc.then) {
-					t.Fatalf("got %#v want %#v", got, tc.then)
+					t.Fatalf("got %#v\nwant %#v", got, tc.then)
 				}
 				return
 			}
-			if apperr.KindOf(err) != tc.wantKind {
-				t.Fatalf("want %v, got %v", tc.wantKind, err)
+			if got != nil || apperr.KindOf(err) != tc.wantKind {
+				t.Fatalf("want %v, got %v (events %v)", tc.wantKind, err, got)
 			}
-			if tc.wantField != "" {
-				var ae *apperr.Error
-				if !errors.As(err, &ae) || len(ae.Fields) != 1 || ae.Fields[0].Field != tc.wantField {
-					t.Fatalf("want a violation on %s, got %v", tc.wantField, err)
-				}
+			var ae *apperr.Error
+			errors.As(err, &ae)
+			var fields []string
+			for _, f := range ae.Fields {
+				fields = append(fields, f.Field)
+			}
+			if !reflect.DeepEqual(fields, tc.wantFields) {
+				t.Fatalf("violations on %v, want %v (%v)", fields, tc.wantFields, err)
 			}
 		})
 	}
 }
 
-func TestEvolveDoesNotAliasHistory(t *testing.T) {
+func TestDecideEnter(t *testing.T) {
+	enter := func(d civil.Date) domain.EnterPathway {
+		return domain.EnterPathway{Learner: learner, EntryDate: d, Today: today}
+	}
+	runDecide(t, []decideCase{
+		{
+			name: "a registered learner enters on any day",
+			when: enter(entered.EntryDate),
+			then: []domain.Event{entered},
+		},
+		{
+			name: "entry today is allowed",
+			when: enter(today),
+			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today, Territory: "T05"}},
+		},
+		{
+			name: "an entry back-dated by the maximum (30 days by default) is allowed",
+			when: enter(today.AddDays(-30)),
+			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today.AddDays(-30), Territory: "T05"}},
+		},
+		{
+			name:       "an entry back-dated by more than the maximum",
+			when:       enter(today.AddDays(-31)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "the maximum is configurable",
+			when:       domain.EnterPathway{Learner: learner, EntryDate: today.AddDays(-8), Today: today, MaxBackdateDays: 7},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "entry before the registration",
+			when:       domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, RegisteredOn: day(2026, 11, 10), Known: true}, EntryDate: day(2026, 11, 9), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name: "registrations recorded before registered_on existed do not bound the entry",
+			when: domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, Known: true}, EntryDate: day(2026, 11, 9), Today: today},
+			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: day(2026, 11, 9), Territory: "T05"}},
+		},
+		{
+			name:       "entry before the learner turned sixteen",
+			when:       domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: day(2010, 11, 25), Known: true}, EntryDate: day(2026, 11, 24), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "an entry breaking several rules reports each of them",
+			when:       domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: day(2010, 11, 25), RegisteredOn: today, Known: true}, EntryDate: day(2026, 10, 1), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date", "entry_date", "entry_date"},
+		},
+		{
+			name:       "entry in the future",
+			when:       enter(today.AddDays(1)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "missing entry date",
+			when:       domain.EnterPathway{Learner: learner, Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "impossible entry date",
+			when:       enter(day(2026, 2, 30)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:     "an open episode refuses a second entry",
+			given:    []domain.Event{entered},
+			when:     enter(today),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "an unknown learner is a precondition, not bad input",
+			when:     domain.EnterPathway{Learner: domain.Learner{ID: "l-2"}, EntryDate: today, Today: today},
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:  "re-entry after an exit opens a new episode and keeps the history",
+			given: []domain.Event{entered, exited},
+			when:  enter(day(2026, 11, 23)),
+			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 23), Territory: "T05"}},
+		},
+		{
+			name:       "re-entry on the day of the previous exit would overlap",
+			given:      []domain.Event{entered, exited},
+			when:       enter(exited.ExitDate),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:       "re-entry before the previous exit would overlap",
+			given:      []domain.Event{entered, exited},
+			when:       enter(day(2026, 11, 21)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:     "out of scope, the previous exit is not revealed",
+			given:    []domain.Event{entered, exited},
+			when:     domain.EnterPathway{Learner: domain.Learner{ID: "l-1"}, EntryDate: day(2026, 11, 21), Today: today},
+			wantKind: apperr.KindFailedPrecondition,
+		},
+	})
+}
+
+func TestDecideExit(t *testing.T) {
+	exit := func(d civil.Date, reason domain.ExitReason, detail string) domain.ExitPathway {
+		return domain.ExitPathway{LearnerID: "l-1", ExitDate: d, Reason: reason, Detail: detail, Today: today}
+	}
+	runDecide(t, []decideCase{
+		{
+			name:  "an exit today closes the open episode",
+			given: []domain.Event{entered},
+			when:  exit(today, domain.ExitEmploymentPermanent, "  CDI at Renault Cléon "),
+			then: []domain.Event{domain.PathwayExited{
+				LearnerID: "l-1", Episode: 1, EntryDate: entered.EntryDate, ExitDate: today,
+				Reason: domain.ExitEmploymentPermanent, Detail: "CDI at Renault Cléon", Territory: "T05",
+			}},
+		},
+		{
+			name:  "a late exit is accepted and announced as back-dated",
+			given: []domain.Event{entered},
+			when:  exit(day(2026, 11, 22), domain.ExitRelocation, ""),
+			then: []domain.Event{
+				exited,
+				domain.ExitBackdated{LearnerID: "l-1", Episode: 1, ExitDate: day(2026, 11, 22), RecordedOn: today, Territory: "T05"},
+			},
+		},
+		{
+			name:  "an exit on the day of entry",
+			given: []domain.Event{entered},
+			when:  exit(entered.EntryDate, domain.ExitHealth, ""),
+			then: []domain.Event{
+				domain.PathwayExited{LearnerID: "l-1", Episode: 1, EntryDate: entered.EntryDate, ExitDate: entered.EntryDate, Reason: domain.ExitHealth, Territory: "T05"},
+				domain.ExitBackdated{LearnerID: "l-1", Episode: 1, ExitDate: entered.EntryDate, RecordedOn: today, Territory: "T05"},
+			},
+		},
+		{
+			name:  "the second episode is the one closed",
+			given: []domain.Event{entered, exited, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), Territory: "T05"}},
+			when:  exit(today, domain.ExitOther, "military service"),
+			then: []domain.Event{domain.PathwayExited{
+				LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), ExitDate: today,
+				Reason: domain.ExitOther, Detail: "military service", Territory: "T05",
+			}},
+		},
+		{
+			name:       "exit before the entry",
+			given:      []domain.Event{entered},
+			when:       exit(day(2026, 11, 19), domain.ExitAbandonment, ""),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"exit_date"},
+		},
+		{
+			name:       "exit in the future",
+			given:      []domain.Event{entered},
+			when:       exit(today.AddDays(1), domain.ExitAbandonment, ""),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"exit_date"},
+		},
+		{
+			name:       "every problem at once: no date, no reason",
+			given:      []domain.Event{entered},
+			when:       exit(civil.Date{}, "", ""),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"exit_date", "reason"},
+		},
+		{
+			name:       "an unknown reason",
+			given:      []domain.Event{entered},
+			when:       exit(today, "bored", ""),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"reason"},
+		},
+		{
+			name:       "reason other needs a detail",
+			given:      []domain.Event{entered},
+			when:       exit(today, domain.ExitOther, "   "),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"detail"},
+		},
+		{
+			name:       "the detail is bounded",
+			given:      []domain.Event{entered},
+			when:       exit(today, domain.ExitHealth, strings.Repeat("é", domain.MaxExitDetailLength+1)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"detail"},
+		},
+		{
+			name:     "no open episode: never entered",
+			when:     exit(today, domain.ExitAbandonment, ""),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "no open episode: already exited",
+			given:    []domain.Event{entered, exited},
+			when:     exit(today, domain.ExitAbandonment, ""),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+	})
+}
+
+func TestDecideReferral(t *testing.T) {
+	refer := func(p domain.Programme, d civil.Date, org string) domain.RecordReferral {
+		return domain.RecordReferral{LearnerID: "l-1", Programme: p, Date: d, Organisation: org, Today: today}
+	}
+	runDecide(t, []decideCase{
+		{
+			name:  "a referral during the open episode",
+			given: []domain.Event{entered},
+			when:  refer(domain.ProgrammeQualif, day(2026, 11, 21), " AFPA Caen "),
+			then:  []domain.Event{referred},
+		},
+		{
+			name: "referrals are numbered across episodes",
+			given: []domain.Event{entered, referred, exited,
+				domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), Territory: "T05"}},
+			when: refer(domain.ProgrammeSavoirs, today, "CLPS Évreux"),
+			then: []domain.Event{domain.ReferralRecorded{
+				LearnerID: "l-1", Episode: 2, Referral: 2, Programme: domain.ProgrammeSavoirs, Date: today, Organisation: "CLPS Évreux",
+			}},
+		},
+		{
+			name:     "no step in a closed episode",
+			given:    []domain.Event{entered, exited},
+			when:     refer(domain.ProgrammeQualif, day(2026, 11, 21), "AFPA"),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "no step without an episode",
+			when:     refer(domain.ProgrammeQualif, day(2026, 11, 21), "AFPA"),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:       "referral before the entry",
+			given:      []domain.Event{entered},
+			when:       refer(domain.ProgrammeQualif, day(2026, 11, 19), "AFPA"),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"referral_date"},
+		},
+		{
+			name:       "every problem at once",
+			given:      []domain.Event{entered},
+			when:       refer("", today.AddDays(1), strings.Repeat("x", domain.MaxOrganisationLength+1)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"programme", "referral_date", "organisation"},
+		},
+		{
+			name:       "an organisation's name is one line",
+			given:      []domain.Event{entered},
+			when:       refer(domain.ProgrammeOther, today, "AFPA\nCaen"),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"organisation"},
+		},
+		{
+			name:       "an organisation is required",
+			given:      []domain.Event{entered},
+			when:       refer(domain.ProgrammeOther, today, " "),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"organisation"},
+		},
+	})
+}
+
+func TestDecideReferralOutcome(t *testing.T) {
+	outcome := func(n int, o domain.Outcome, d civil.Date) domain.RecordReferralOutcome {
+		return domain.RecordReferralOutcome{LearnerID: "l-1", Referral: n, Outcome: o, Date: d, Today: today}
+	}
+	started := domain.ReferralOutcomeRecorded{LearnerID: "l-1", Episode: 1, Referral: 1, Outcome: domain.OutcomeStarted, Date: today}
+	runDecide(t, []decideCase{
+		{
+			name:  "a pending referral is accepted",
+			given: []domain.Event{entered, referred},
+			when:  outcome(1, domain.OutcomeAccepted, day(2026, 11, 23)),
+			then:  []domain.Event{accepted},
+		},
+		{
+			name:  "an accepted referral starts",
+			given: []domain.Event{entered, referred, accepted},
+			when:  outcome(1, domain.OutcomeStarted, today),
+			then:  []domain.Event{started},
+		},
+		{
+			name:     "a refusal is final",
+			given:    []domain.Event{entered, referred, domain.ReferralOutcomeRecorded{LearnerID: "l-1", Episode: 1, Referral: 1, Outcome: domain.OutcomeRefused, Date: day(2026, 11, 22)}},
+			when:     outcome(1, domain.OutcomeAccepted, today),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "the same outcome twice",
+			given:    []domain.Event{entered, referred, accepted},
+			when:     outcome(1, domain.OutcomeAccepted, today),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "a started training is not refused afterwards",
+			given:    []domain.Event{entered, referred, accepted, started},
+			when:     outcome(1, domain.OutcomeRefused, today),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:     "an unknown referral",
+			given:    []domain.Event{entered, referred},
+			when:     outcome(2, domain.OutcomeAccepted, today),
+			wantKind: apperr.KindNotFound,
+		},
+		{
+			name:     "no step in a closed episode",
+			given:    []domain.Event{entered, referred, exited},
+			when:     outcome(1, domain.OutcomeAccepted, day(2026, 11, 22)),
+			wantKind: apperr.KindFailedPrecondition,
+		},
+		{
+			name:       "outcome before the referral",
+			given:      []domain.Event{entered, referred},
+			when:       outcome(1, domain.OutcomeAccepted, day(2026, 11, 20)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"outcome_date"},
+		},
+		{
+			name:       "outcome before the previous outcome",
+			given:      []domain.Event{entered, referred, accepted},
+			when:       outcome(1, domain.OutcomeStarted, day(2026, 11, 22)),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"outcome_date"},
+		},
+		{
+			name:       "every problem at once",
+			given:      []domain.Event{entered, referred},
+			when:       outcome(0, "maybe", civil.Date{}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"referral_number", "outcome", "outcome_date"},
+		},
+	})
+}
+
+func TestEvolveKeepsTheHistoryAndNeverAliasesIt(t *testing.T) {
 	p := domain.Evolve(domain.Pathway{}, entered)
-	a := domain.Evolve(p, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: today})
-	b := domain.Evolve(p, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: today.AddDays(-1)})
-	if a.Episodes[1].Entry == b.Episodes[1].Entry {
+	a := domain.Evolve(p, domain.PathwayExited{LearnerID: "l-1", Episode: 1, ExitDate: today, Reason: domain.ExitHealth})
+	b := domain.Evolve(p, referred)
+	if !p.Active() || p.Episodes[0].Open() == false || len(p.Episodes[0].Referrals) != 0 {
+		t.Fatalf("folding futures changed the past: %+v", p)
+	}
+	if a.Active() || !a.Exited() || !b.Active() || len(b.Episodes[0].Referrals) != 1 {
+		t.Fatalf("a %+v b %+v", a, b)
+	}
+	c := domain.Evolve(b, accepted)
+	d := domain.Evolve(b, domain.ReferralOutcomeRecorded{Referral: 1, Outcome: domain.OutcomeRefused, Date: today})
+	if b.Episodes[0].Referrals[0].Outcome != domain.OutcomePending ||
+		c.Episodes[0].Referrals[0].Outcome != domain.OutcomeAccepted || d.Episodes[0].Referrals[0].Outcome != domain.OutcomeRefused {
+		t.Fatalf("b %+v c %+v d %+v", b.Episodes, c.Episodes, d.Episodes)
+	}
+	e1 := domain.Evolve(a, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: today})
+	e2 := domain.Evolve(a, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: today.AddDays(-1)})
+	if e1.Episodes[1].Entry == e2.Episodes[1].Entry || len(a.Episodes) != 1 {
 		t.Fatal("folding two futures from one state shared the episodes slice")
 	}
-	if !p.Active() || len(p.Episodes) != 1 {
-		t.Fatalf("%+v", p)
+	// A back-dated exit notice changes nothing.
+	if got := domain.Evolve(a, domain.ExitBackdated{LearnerID: "l-1", Episode: 1}); !reflect.DeepEqual(got, a) {
+		t.Fatalf("ExitBackdated changed the state: %+v", got)
+	}
+}
+
+func TestActiveOn(t *testing.T) {
+	var p domain.Pathway
+	for _, e := range []domain.Event{entered, exited, domain.PathwayEntered{Episode: 2, EntryDate: day(2026, 11, 25)}} {
+		p = domain.Evolve(p, e)
+	}
+	tests := []struct {
+		on   civil.Date
+		want bool
+	}{
+		{day(2026, 11, 19), false}, // before the first entry
+		{day(2026, 11, 20), true},  // entry day
+		{day(2026, 11, 21), true},
+		{day(2026, 11, 22), false}, // exit day: gone at the end of it
+		{day(2026, 11, 24), false}, // between episodes
+		{day(2026, 11, 25), true},  // re-entry
+		{day(2027, 1, 1), true},    // still open
+	}
+	for _, tc := range tests {
+		if got := p.ActiveOn(tc.on); got != tc.want {
+			t.Errorf("ActiveOn(%s) = %v, want %v", tc.on, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package service is pathway as the avenir binary runs it: the gRPC API of
 // PathwayService over the PATHWAY stream, with read models of its own
-// pathways and of the learners intake registered.
+// pathways, of the learners intake registered, of every learner's timeline
+// across contexts and of the monthly flows.
 package service
 
 import (
@@ -16,7 +17,6 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
-	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -33,18 +33,28 @@ const (
 	Stream = "PATHWAY"
 
 	intakeStream = "INTAKE"
-	// Read models (projection names double as durable consumer names).
+	// Read models (projection names double as durable consumer names; the
+	// timeline has one per source stream, see timelineSources). A read model
+	// whose content changes gets a new name, so that existing stores build
+	// it from the start of its stream: v2 added the territory and phase
+	// indexes.
 	learnersProjection = "pathway-learners"
-	pathwaysProjection = "pathway-pathways"
+	pathwaysProjection = "pathway-pathways-v2"
+	flowsProjection    = "pathway-flows"
 )
 
-// Config is pathway's own configuration (none yet).
-type Config struct{}
+// Config is pathway's own configuration.
+type Config struct {
+	// MaxEntryBackdateDays is how many days before today an entry may be
+	// dated. Zero means domain.DefaultMaxEntryBackdateDays (30).
+	MaxEntryBackdateDays int
+}
 
 // Service implements pathwayv1.PathwayServiceServer.
 type Service struct {
 	pathwayv1.UnimplementedPathwayServiceServer
 	deps        platform.Deps
+	cfg         Config
 	log         *slog.Logger
 	events      *eventstore.Store
 	store       projection.Store
@@ -54,12 +64,18 @@ type Service struct {
 var _ platform.Service = (*Service)(nil)
 
 // New builds the pathway service.
-func New(deps platform.Deps, _ Config) (*Service, error) {
+func New(deps platform.Deps, cfg Config) (*Service, error) {
+	if cfg.MaxEntryBackdateDays < 0 {
+		return nil, fmt.Errorf("pathway: MaxEntryBackdateDays must not be negative, got %d", cfg.MaxEntryBackdateDays)
+	}
+	if cfg.MaxEntryBackdateDays == 0 {
+		cfg.MaxEntryBackdateDays = domain.DefaultMaxEntryBackdateDays
+	}
 	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
 	if err != nil {
 		return nil, fmt.Errorf("pathway: %w", err)
 	}
-	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
 }
 
 // Name implements platform.Service.
@@ -70,15 +86,24 @@ func (s *Service) Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.pathway.>"},
-		Description: "pathway: entries into and exits from #Avenir, episode by episode",
+		Description: "pathway: entries into and exits from #Avenir, episode by episode, and referrals",
 	}}
 }
 
-// Policy implements platform.Service.
+// Policy implements platform.Service. Object-level scope is checked in the
+// handlers (see access.go).
 func (s *Service) Policy() auth.Policy {
+	change := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
+	read := []auth.Role{auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder}
 	return auth.Policy{
-		pathwayv1.PathwayService_EnterPathway_FullMethodName: {auth.RoleAdmin, auth.RoleReferent},
-		pathwayv1.PathwayService_GetPathway_FullMethodName:   {auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder},
+		pathwayv1.PathwayService_EnterPathway_FullMethodName:          change,
+		pathwayv1.PathwayService_ExitPathway_FullMethodName:           change,
+		pathwayv1.PathwayService_RecordReferral_FullMethodName:        change,
+		pathwayv1.PathwayService_RecordReferralOutcome_FullMethodName: change,
+		pathwayv1.PathwayService_GetPathway_FullMethodName:            read,
+		pathwayv1.PathwayService_ListPathways_FullMethodName:          read,
+		pathwayv1.PathwayService_GetTimeline_FullMethodName:           read,
+		pathwayv1.PathwayService_GetFlowStatistics_FullMethodName:     {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
 	}
 }
 
@@ -100,6 +125,17 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.pathway.pathway.>"},
 			Project:        s.projectPathway,
 		},
+		{
+			Name: flowsProjection, Stream: Stream,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+			Project:        s.projectFlows,
+		},
+	}
+	for _, src := range timelineSources {
+		specs = append(specs, projector.Spec{
+			Name: src.projection(), Stream: src.Stream, FilterSubjects: src.FilterSubjects,
+			Project: s.projectTimeline,
+		})
 	}
 	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)
 	if err != nil {
@@ -112,66 +148,7 @@ func (s *Service) Start(ctx context.Context) error {
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
 
-func pathwayFilter(learnerID string) string { return "avenir.pathway.pathway." + learnerID + ".>" }
-
-// EnterPathway implements pathwayv1.PathwayServiceServer.
-func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayRequest) (*pathwayv1.EnterPathwayResponse, error) {
-	var v apperr.Violations
-	if problem := platform.CheckRequestID(req.GetRequestId()); problem != "" {
-		v.Add("request_id", problem)
-	}
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
-		v.Add("learner_id", problem)
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	learner, err := s.learner(ctx, req.GetLearnerId())
-	if err != nil {
-		return nil, err
-	}
-	if p, _ := auth.FromContext(ctx); learner.Known && !mayChange(p, learner.Territory) {
-		// Out of scope reads as unknown, so existence does not leak.
-		learner = domain.Learner{ID: learner.ID}
-	}
-	cmd := domain.EnterPathway{Learner: learner, EntryDate: civil.FromProto(req.GetEntryDate()), Today: civil.Of(s.deps.Now())}
-	cmdMeta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, pathwayFilter(learner.ID), cmdMeta, func(h eventstore.History) ([]event.Draft, error) {
-		state, err := fold(domain.Pathway{}, h.Events)
-		if err != nil {
-			return nil, err
-		}
-		evs, err := domain.Decide(state, cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if err != nil {
-		return nil, err
-	}
-	all := res.After()
-	state, err := fold(domain.Pathway{}, all)
-	if err != nil {
-		return nil, err
-	}
-	return &pathwayv1.EnterPathwayResponse{Pathway: view(state, all[len(all)-1].Sequence)}, nil
-}
-
-// GetPathway implements pathwayv1.PathwayServiceServer, from the read model.
-func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayRequest) (*pathwayv1.GetPathwayResponse, error) {
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
-	}
-	p, err := s.storedPathway(ctx, req.GetLearnerId())
-	if err != nil {
-		return nil, err
-	}
-	if caller, _ := auth.FromContext(ctx); p == nil || !mayRead(caller, p.GetTerritoryCode()) {
-		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
-	}
-	return &pathwayv1.GetPathwayResponse{Pathway: p}, nil
-}
+func learnerKey(id string) string { return "learner:" + id }
 
 // learner reads what pathway knows of a learner from intake's events.
 func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error) {
@@ -187,123 +164,25 @@ func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error
 		return domain.Learner{}, fmt.Errorf("pathway: stored learner %s: %w", id, err)
 	}
 	return domain.Learner{
-		ID: id, Territory: reg.GetTerritoryCode(), BirthDate: civil.FromProto(reg.GetBirthDate()), Known: true,
+		ID: id, Territory: reg.GetTerritoryCode(), BirthDate: civil.FromProto(reg.GetBirthDate()),
+		RegisteredOn: civil.FromProto(reg.GetRegisteredOn()), Known: true,
 	}, nil
 }
 
-func (s *Service) storedPathway(ctx context.Context, learnerID string) (*pathwayv1.Pathway, error) {
-	b, err := s.store.Get(ctx, pathwaysProjection, pathwayKey(learnerID))
-	if errors.Is(err, projection.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var p pathwayv1.Pathway
-	if err := proto.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("pathway: stored pathway %s: %w", learnerID, err)
-	}
-	return &p, nil
-}
-
-func learnerKey(id string) string { return "learner:" + id }
-func pathwayKey(id string) string { return "pathway:" + id }
-
-// projectLearner keeps the learners intake registered.
+// projectLearner keeps the learners intake registered: territory, birth
+// date and registration date.
 func (s *Service) projectLearner(_ context.Context, ev event.Event) ([]projection.Op, error) {
 	reg, ok := ev.Data.(*intakev1.LearnerRegistered)
 	if !ok {
 		return nil, nil
 	}
-	b, err := proto.Marshal(reg)
+	// Only what pathway's rules need: no names, contact or special-category data.
+	b, err := proto.Marshal(&intakev1.LearnerRegistered{
+		LearnerId: reg.GetLearnerId(), TerritoryCode: reg.GetTerritoryCode(),
+		BirthDate: reg.GetBirthDate(), RegisteredOn: reg.GetRegisteredOn(),
+	})
 	if err != nil {
 		return nil, err
 	}
 	return []projection.Op{projection.Put(learnerKey(reg.GetLearnerId()), b)}, nil
-}
-
-// projectPathway folds a pathway event into the stored view.
-func (s *Service) projectPathway(ctx context.Context, ev event.Event) ([]projection.Op, error) {
-	stored, err := s.storedPathway(ctx, ev.AggregateID)
-	if err != nil {
-		return nil, err
-	}
-	state := fromView(stored)
-	state, err = fold(state, []event.Event{ev})
-	if err != nil {
-		return nil, err
-	}
-	b, err := proto.Marshal(view(state, ev.Sequence))
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{projection.Put(pathwayKey(state.LearnerID), b)}, nil
-}
-
-func fold(p domain.Pathway, evs []event.Event) (domain.Pathway, error) {
-	for _, e := range evs {
-		de, err := fromProto(e.Data)
-		if err != nil {
-			return domain.Pathway{}, err
-		}
-		p = domain.Evolve(p, de)
-	}
-	return p, nil
-}
-
-// view is the API's view of a pathway at a stream sequence.
-func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
-	v := &pathwayv1.Pathway{LearnerId: p.LearnerID, TerritoryCode: p.Territory, Version: version}
-	if p.Active() {
-		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_ACTIVE
-	}
-	for _, e := range p.Episodes {
-		v.Episodes = append(v.Episodes, &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto()})
-	}
-	return v
-}
-
-// fromView is the inverse of view, to continue folding a stored view.
-func fromView(v *pathwayv1.Pathway) domain.Pathway {
-	if v == nil {
-		return domain.Pathway{}
-	}
-	p := domain.Pathway{LearnerID: v.GetLearnerId(), Territory: v.GetTerritoryCode()}
-	for _, e := range v.GetEpisodes() {
-		p.Episodes = append(p.Episodes, domain.Episode{Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate())})
-	}
-	return p
-}
-
-func drafts(evs []domain.Event) ([]event.Draft, error) {
-	out := make([]event.Draft, 0, len(evs))
-	for _, e := range evs {
-		switch e := e.(type) {
-		case domain.PathwayEntered:
-			out = append(out, event.Draft{
-				Subject:     "avenir.pathway.pathway." + e.LearnerID + ".entered",
-				AggregateID: e.LearnerID,
-				Data: &pathwayv1.PathwayEntered{
-					LearnerId:     e.LearnerID,
-					EpisodeNumber: int32(e.Episode),
-					EntryDate:     e.EntryDate.ToProto(),
-					TerritoryCode: e.Territory,
-				},
-			})
-		default:
-			return nil, fmt.Errorf("pathway: no wire form for event %T", e)
-		}
-	}
-	return out, nil
-}
-
-func fromProto(m proto.Message) (domain.Event, error) {
-	switch m := m.(type) {
-	case *pathwayv1.PathwayEntered:
-		return domain.PathwayEntered{
-			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
-			EntryDate: civil.FromProto(m.GetEntryDate()), Territory: m.GetTerritoryCode(),
-		}, nil
-	}
-	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
 }

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,87 +10,31 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/grpcx"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
-
-// intakeStream stands for the stream intake owns; the test publishes
-// intake's events itself, as intake would.
-var intakeStream = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
-
-func build(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }
-
-func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, pathwayv1.PathwayServiceClient) {
-	t.Helper()
-	opts.Streams = append(opts.Streams, intakeStream)
-	env := servicetest.Start(t, opts, build)
-	return env, pathwayv1.NewPathwayServiceClient(env.Conn)
-}
-
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-// registered publishes intake's LearnerRegistered for a new learner.
-func registered(t *testing.T, env *servicetest.Env, territory string) string {
-	t.Helper()
-	id := event.NewID()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "intake"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.Append(ctx(t), "INTAKE", "avenir.intake.learner."+id+".>", 0, eventstore.Command{RequestID: id},
-		event.Draft{Subject: "avenir.intake.learner." + id + ".registered", AggregateID: id, Data: &intakev1.LearnerRegistered{
-			LearnerId: id, FamilyName: "Martin", GivenName: "Léa", TerritoryCode: territory,
-			BirthDate: &commonv1.Date{Year: 2001, Month: 5, Day: 14}, RegisteredOn: &commonv1.Date{Year: 2026, Month: 11, Day: 2},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// enter retries while intake's event has not reached pathway's read model yet.
-func enter(t *testing.T, client pathwayv1.PathwayServiceClient, req *pathwayv1.EnterPathwayRequest) *pathwayv1.Pathway {
-	t.Helper()
-	var p *pathwayv1.Pathway
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		resp, err := client.EnterPathway(ctx(t), req)
-		if status.Code(err) == codes.FailedPrecondition {
-			return err
-		}
-		if err != nil {
-			t.Fatalf("enter: %v", err)
-		}
-		p = resp.GetPathway()
-		return nil
-	})
-	return p
-}
 
 func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T16")
-	entry := &commonv1.Date{Year: 2026, Month: 11, Day: 20}
-	p := enter(t, client, &pathwayv1.EnterPathwayRequest{RequestId: "enter-1", LearnerId: id, EntryDate: entry})
-
-	if p.GetStatus() != pathwayv1.PathwayStatus_PATHWAY_STATUS_ACTIVE || p.GetTerritoryCode() != "T16" ||
-		len(p.GetEpisodes()) != 1 || !proto.Equal(p.GetEpisodes()[0].GetEntryDate(), entry) || p.GetVersion() == 0 {
+	entry := date(2026, 11, 20)
+	resp, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "enter-1", LearnerId: id, EntryDate: entry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := resp.GetPathway()
+	if p.GetStatus() != pathwayv1.PathwayStatus_PATHWAY_STATUS_ACTIVE || p.GetPhase() != pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED ||
+		p.GetTerritoryCode() != "T16" || len(p.GetEpisodes()) != 1 || !proto.Equal(p.GetEpisodes()[0].GetEntryDate(), entry) ||
+		p.GetEpisodes()[0].GetExitDate() != nil || p.GetEpisodes()[0].ExitDetail != nil || p.GetVersion() == 0 {
 		t.Fatalf("pathway %v", p)
 	}
-	evs := env.Events(t, service.Stream, "avenir.pathway.>")
+	evs := pathwayEvents(t, env, id)
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
@@ -99,17 +42,7 @@ func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
 	if !proto.Equal(evs[0].Data, want) || evs[0].Subject != "avenir.pathway.pathway."+id+".entered" || evs[0].Source != "pathway" {
 		t.Fatalf("event %s %v", evs[0].Subject, evs[0].Data)
 	}
-
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
-		if err != nil {
-			return err
-		}
-		if !proto.Equal(got.GetPathway(), p) {
-			return fmt.Errorf("read model %v, want %v", got.GetPathway(), p)
-		}
-		return nil
-	})
+	readModel(t, client, p)
 
 	// A retry of the same command returns the same pathway and appends nothing.
 	again, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "enter-1", LearnerId: id, EntryDate: entry})
@@ -118,145 +51,194 @@ func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
 	}
 	// A new command while the episode is open is refused.
 	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "enter-2", LearnerId: id, EntryDate: entry})
-	if status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("second entry: %v", err)
-	}
-	if n := len(env.Events(t, service.Stream, "avenir.pathway.>")); n != 1 {
-		t.Fatalf("%d events after retry and refusal, want 1", n)
-	}
+	refused(t, err, codes.FailedPrecondition)
+	nothingAppended(t, env, id, 1)
 }
 
 func TestEnterPathwayRefusesUnknownLearnersAndBadInput(t *testing.T) {
 	env, client := start(t, servicetest.Options{})
-	_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
-		RequestId: "r", LearnerId: event.NewID(), EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 20},
-	})
-	if status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("unknown learner: %v", err)
-	}
-	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{LearnerId: "nope"})
-	if status.Code(err) != codes.InvalidArgument || len(grpcx.FieldViolations(err)) != 2 {
-		t.Fatalf("malformed request: %v %v", err, grpcx.FieldViolations(err))
-	}
+	unknown := event.NewID()
+	_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "r", LearnerId: unknown, EntryDate: date(2026, 11, 20)})
+	refused(t, err, codes.FailedPrecondition)
+	// Every problem at once.
+	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{LearnerId: "nope", EntryDate: date(2026, 12, 1)})
+	refused(t, err, codes.InvalidArgument, "request_id", "learner_id", "entry_date")
+
 	id := registered(t, env, "T01")
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
-			RequestId: "r2", LearnerId: id, EntryDate: &commonv1.Date{Year: 2026, Month: 12, Day: 1},
+	tests := []struct {
+		name  string
+		entry *pathwayv1.EnterPathwayRequest
+	}{
+		{"in the future", &pathwayv1.EnterPathwayRequest{EntryDate: date(2026, 11, 27)}},
+		{"missing", &pathwayv1.EnterPathwayRequest{}},
+		{"not a date", &pathwayv1.EnterPathwayRequest{EntryDate: date(2026, 2, 29)}},
+		{"before the registration (2 November)", &pathwayv1.EnterPathwayRequest{EntryDate: date(2026, 11, 1)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.entry.RequestId, tc.entry.LearnerId = event.NewID(), id
+			_, err := client.EnterPathway(ctx(t), tc.entry)
+			refused(t, err, codes.InvalidArgument, "entry_date")
 		})
-		if status.Code(err) != codes.InvalidArgument {
-			return fmt.Errorf("future entry date: %v", err)
+	}
+	_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+	refused(t, err, codes.NotFound)
+
+	// Not before the learner turned 16 (a registration recorded before
+	// registered_on existed bounds nothing else).
+	young := event.NewID()
+	publishIntake(t, env, young, "registered", &intakev1.LearnerRegistered{
+		LearnerId: young, TerritoryCode: "T01", BirthDate: date(2010, 11, 20),
+	})
+	servicetest.Eventually(t, 5*time.Second, func() error {
+		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "young", LearnerId: young, EntryDate: date(2026, 11, 19)})
+		if status.Code(err) == codes.FailedPrecondition {
+			return err // not known yet
 		}
+		refused(t, err, codes.InvalidArgument, "entry_date")
 		return nil
 	})
-	_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
-	if status.Code(err) != codes.NotFound {
-		t.Fatalf("no pathway yet: %v", err)
-	}
 	if n := len(env.Events(t, service.Stream, "avenir.pathway.>")); n != 0 {
 		t.Fatalf("refused commands appended %d events", n)
 	}
 }
 
-func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
-	env, client := start(t, servicetest.Options{})
-	id := registered(t, env, "T09")
-	p := enter(t, client, &pathwayv1.EnterPathwayRequest{RequestId: "e", LearnerId: id, EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 3}})
-
-	// Restart with an empty store (an in-memory read model after a process
-	// restart): the same durable consumers replay the streams into it.
-	if err := env.Services[0].Stop(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	fresh := projection.NewMemory()
-	svc, err := service.New(platform.Deps{
-		Logger: env.Deps.Logger, NC: env.Deps.NC, JS: env.JS, Projections: fresh, Topology: env.Deps.Topology, Now: env.Now,
-	}, service.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	got, err := fresh.Get(ctx(t), "pathway-pathways", "pathway:"+id)
-	if err != nil {
-		t.Fatalf("rebuilt read model: %v", err)
-	}
-	var stored pathwayv1.Pathway
-	if err := proto.Unmarshal(got, &stored); err != nil || !proto.Equal(&stored, p) {
-		t.Fatalf("rebuilt %v, want %v (%v)", &stored, p, err)
-	}
-	if _, err := fresh.Get(ctx(t), "pathway-learners", "learner:"+id); errors.Is(err, projection.ErrNotFound) {
-		t.Fatal("learner read model not rebuilt")
-	}
+func TestEntryMayBeBackdatedByAConfigurableNumberOfDays(t *testing.T) {
+	t.Run("30 days by default", func(t *testing.T) {
+		env, client := start(t, servicetest.Options{})
+		id := registeredOn(t, env, "T05", date(2026, 9, 1))
+		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "old", LearnerId: id, EntryDate: date(2026, 10, 26)})
+		refused(t, err, codes.InvalidArgument, "entry_date")
+		if st := status.Convert(err); st.Message() != "invalid argument: entry_date: must not be more than 30 days before today (2026-10-27 at the earliest)" {
+			t.Fatalf("message %q", st.Message())
+		}
+		nothingAppended(t, env, id, 0)
+		enter(t, client, id, date(2026, 10, 27))
+	})
+	t.Run("configured", func(t *testing.T) {
+		env, client := startWith(t, servicetest.Options{}, service.Config{MaxEntryBackdateDays: 3})
+		id := registered(t, env, "T05")
+		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "old", LearnerId: id, EntryDate: date(2026, 11, 22)})
+		refused(t, err, codes.InvalidArgument, "entry_date")
+		nothingAppended(t, env, id, 0)
+		enter(t, client, id, date(2026, 11, 23))
+	})
+	t.Run("never negative", func(t *testing.T) {
+		env, _ := start(t, servicetest.Options{})
+		if _, err := service.New(env.Deps, service.Config{MaxEntryBackdateDays: -1}); err == nil {
+			t.Fatal("a negative maximum was accepted")
+		}
+	})
 }
 
-var (
-	referentT16 = auth.Principal{Subject: "u-ref16", Role: auth.RoleReferent, ReferentID: "ref-16", Territories: []string{"T16"}}
-	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
-	operatorT16 = auth.Principal{Subject: "u-op16", Role: auth.RoleOperator, OperatorID: "op-16", Territories: []string{"T16"}}
-	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
-	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
-)
-
-// Every role against every RPC: allowed, denied by role, or hidden because
-// the learner is outside the caller's scope.
-func TestAccess(t *testing.T) {
-	env, admin := start(t, servicetest.Options{})
-	entered := registered(t, env, "T16") // has a pathway, for GetPathway
-	enter(t, admin, &pathwayv1.EnterPathwayRequest{RequestId: "setup", LearnerId: entered, EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 2}})
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		_, err := admin.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: entered})
-		return err
-	})
-	tests := []struct {
-		name       string
-		as         *auth.Principal
-		enter, get codes.Code
-	}{
-		{"admin", &servicetest.Admin, codes.OK, codes.OK},
-		{"referent of the territory", &referentT16, codes.OK, codes.OK},
-		// Out of scope reads as not registered (entering) or not found (reading).
-		{"referent of another territory", &referentT01, codes.FailedPrecondition, codes.NotFound},
-		{"operator of the territory", &operatorT16, codes.PermissionDenied, codes.OK},
-		{"operator of another territory", &operatorT01, codes.PermissionDenied, codes.NotFound},
-		{"funder", &funder, codes.PermissionDenied, codes.OK},
-		{"anonymous", nil, codes.Unauthenticated, codes.Unauthenticated},
-	}
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			conn := env.ConnAnonymous(t)
-			if tc.as != nil {
-				conn = env.ConnAs(t, *tc.as)
-			}
-			client := pathwayv1.NewPathwayServiceClient(conn)
-			fresh := registered(t, env, "T16") // a learner without a pathway, for EnterPathway
-			var err error
-			servicetest.Eventually(t, 5*time.Second, func() error {
-				_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
-					RequestId: fmt.Sprintf("enter-%d", i), LearnerId: fresh, EntryDate: &commonv1.Date{Year: 2026, Month: 11, Day: 20},
-				})
-				if status.Code(err) == codes.FailedPrecondition && tc.enter != codes.FailedPrecondition {
-					return err // the registration has not reached pathway yet
+// Read models are rebuilt from the streams into a fresh store (an in-memory
+// store after a process restart, a new Redis), the same as they were built.
+func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
+	for _, store := range []string{"memory", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			opts := servicetest.Options{}
+			fresh := func() projection.Store { return projection.NewMemory() }
+			if store == "redis" {
+				url := redistest.URL(t)
+				redisStore := func() projection.Store {
+					s, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: url, Prefix: redistest.Prefix(t)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = s.Close() })
+					return s
 				}
-				return nil
-			})
-			if status.Code(err) != tc.enter {
-				t.Fatalf("EnterPathway: %v, want %v", err, tc.enter)
+				opts.Store, fresh = redisStore(), redisStore
 			}
-			_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: entered})
-			if status.Code(err) != tc.get {
-				t.Fatalf("GetPathway: %v, want %v", err, tc.get)
+			env, client := start(t, opts)
+			id := registeredOn(t, env, "T09", date(2026, 10, 1))
+			enter(t, client, id, date(2026, 10, 28))
+			refer(t, client, id, pathwayv1.Programme_PROGRAMME_QUALIF, date(2026, 10, 29))
+			exit(t, client, id, date(2026, 11, 3), pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING, "")
+			p := enter(t, client, id, date(2026, 11, 4))
+			readModel(t, client, p)
+			caughtUp(t, env)
+			stats := &pathwayv1.GetFlowStatisticsRequest{FromMonth: &pathwayv1.Month{Year: 2026, Month: 10}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11}}
+			before := snapshot(t, client, id, stats)
+
+			// Restart with an empty store: the same durable consumers replay
+			// the streams into it.
+			if err := env.Services[0].Stop(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			deps := env.Deps
+			deps.Projections = fresh()
+			svc, err := service.New(deps, service.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Start(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+			got, err := deps.Projections.Get(ctx(t), "pathway-pathways-v2", "pathway:"+id)
+			if err != nil {
+				t.Fatalf("rebuilt read model: %v", err)
+			}
+			var stored pathwayv1.Pathway
+			if err := proto.Unmarshal(got, &stored); err != nil || !proto.Equal(&stored, p) {
+				t.Fatalf("rebuilt %v, want %v (%v)", &stored, p, err)
+			}
+			after := snapshotFrom(t, svc, id, stats)
+			if !proto.Equal(after.flows, before.flows) || !proto.Equal(after.timeline, before.timeline) || !proto.Equal(after.list, before.list) {
+				t.Fatalf("rebuilt read models differ:\nbefore %v\nafter  %v", before, after)
 			}
 		})
 	}
-	// Entries record who made them.
-	evs := env.Events(t, service.Stream, "avenir.pathway.>")
-	actors := map[string]bool{}
-	for _, ev := range evs {
-		actors[ev.Actor] = true
+}
+
+// readModels is what the read models answer about one learner.
+type readModels struct {
+	list     *pathwayv1.ListPathwaysResponse
+	timeline *pathwayv1.GetTimelineResponse
+	flows    *pathwayv1.GetFlowStatisticsResponse
+}
+
+func snapshot(t *testing.T, client pathwayv1.PathwayServiceClient, id string, stats *pathwayv1.GetFlowStatisticsRequest) readModels {
+	t.Helper()
+	list, err := client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
+	if err != nil || len(list.GetPathways()) != 1 {
+		t.Fatalf("list: %v %v", list, err)
 	}
-	if !actors["admin:test-admin"] || !actors["referent:ref-16"] || len(actors) != 2 {
-		t.Fatalf("actors recorded: %v", actors)
+	timeline, err := client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+	if err != nil || len(timeline.GetEntries()) != 6 {
+		t.Fatalf("timeline: %v %v", timeline, err)
 	}
+	flows, err := client.GetFlowStatistics(ctx(t), stats)
+	if err != nil || len(flows.GetTerritories()) != 2 {
+		t.Fatalf("flows: %v %v", flows, err)
+	}
+	return readModels{list, timeline, flows}
+}
+
+// snapshotFrom reads the same from a service that serves no gRPC, as an admin.
+func snapshotFrom(t *testing.T, svc *service.Service, id string, stats *pathwayv1.GetFlowStatisticsRequest) readModels {
+	t.Helper()
+	c := adminContext(t)
+	list, err := svc.ListPathways(c, &pathwayv1.ListPathwaysRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeline, err := svc.GetTimeline(c, &pathwayv1.GetTimelineRequest{LearnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, err := svc.GetFlowStatistics(c, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readModels{list, timeline, flows}
+}
+
+func (r readModels) String() string {
+	return fmt.Sprintf("list %v\ntimeline %v\nflows %v", r.list, r.timeline, r.flows)
+}
+
+func adminContext(t *testing.T) context.Context {
+	return auth.NewContext(ctx(t), servicetest.Admin)
 }

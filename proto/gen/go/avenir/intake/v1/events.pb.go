@@ -33,7 +33,13 @@ type LearnerRegistered struct {
 	// Civil date of the registration (Europe/Paris).
 	RegisteredOn *v1.Date `protobuf:"bytes,6,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
 	// Recognised disability (RQTH). Special-category data.
-	Rqth          bool `protobuf:"varint,7,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	Rqth bool `protobuf:"varint,7,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	// Contact at registration.
+	Contact *Contact `protobuf:"bytes,8,opt,name=contact,proto3" json:"contact,omitempty"`
+	// Situation at entry.
+	Situation *Situation `protobuf:"bytes,9,opt,name=situation,proto3" json:"situation,omitempty"`
+	// Aged 50 or more on registered_on: derived once, for reporting.
+	SeniorAtEntry bool `protobuf:"varint,10,opt,name=senior_at_entry,json=seniorAtEntry,proto3" json:"senior_at_entry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -117,11 +123,275 @@ func (x *LearnerRegistered) GetRqth() bool {
 	return false
 }
 
+func (x *LearnerRegistered) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *LearnerRegistered) GetSituation() *Situation {
+	if x != nil {
+		return x.Situation
+	}
+	return nil
+}
+
+func (x *LearnerRegistered) GetSeniorAtEntry() bool {
+	if x != nil {
+		return x.SeniorAtEntry
+	}
+	return false
+}
+
+// A learner's contact changed.
+// Subject: avenir.intake.learner.<learner_id>.contact_updated
+type LearnerContactUpdated struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The whole contact after the change.
+	Contact *Contact `protobuf:"bytes,2,opt,name=contact,proto3" json:"contact,omitempty"`
+	// Civil date of the change: the day it was recorded.
+	EffectiveOn   *v1.Date `protobuf:"bytes,3,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerContactUpdated) Reset() {
+	*x = LearnerContactUpdated{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerContactUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerContactUpdated) ProtoMessage() {}
+
+func (x *LearnerContactUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerContactUpdated.ProtoReflect.Descriptor instead.
+func (*LearnerContactUpdated) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LearnerContactUpdated) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerContactUpdated) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *LearnerContactUpdated) GetEffectiveOn() *v1.Date {
+	if x != nil {
+		return x.EffectiveOn
+	}
+	return nil
+}
+
+// A learner's situation changed.
+// Subject: avenir.intake.learner.<learner_id>.situation_updated
+type LearnerSituationUpdated struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The whole situation after the change.
+	Situation *Situation `protobuf:"bytes,2,opt,name=situation,proto3" json:"situation,omitempty"`
+	// Recognised disability (RQTH) after the change. Special-category data.
+	Rqth bool `protobuf:"varint,3,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	// Civil date from which the situation applies (not before the previous
+	// change's, so the last event is the current situation).
+	EffectiveOn *v1.Date `protobuf:"bytes,4,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
+	// Civil date on which the change was recorded.
+	RecordedOn    *v1.Date `protobuf:"bytes,5,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerSituationUpdated) Reset() {
+	*x = LearnerSituationUpdated{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerSituationUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerSituationUpdated) ProtoMessage() {}
+
+func (x *LearnerSituationUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerSituationUpdated.ProtoReflect.Descriptor instead.
+func (*LearnerSituationUpdated) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LearnerSituationUpdated) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerSituationUpdated) GetSituation() *Situation {
+	if x != nil {
+		return x.Situation
+	}
+	return nil
+}
+
+func (x *LearnerSituationUpdated) GetRqth() bool {
+	if x != nil {
+		return x.Rqth
+	}
+	return false
+}
+
+func (x *LearnerSituationUpdated) GetEffectiveOn() *v1.Date {
+	if x != nil {
+		return x.EffectiveOn
+	}
+	return nil
+}
+
+func (x *LearnerSituationUpdated) GetRecordedOn() *v1.Date {
+	if x != nil {
+		return x.RecordedOn
+	}
+	return nil
+}
+
+// Uniqueness claim of a person's identity (normalised family name, given
+// name and birth date), appended atomically with the learner's
+// registration. Subject: avenir.intake.identity.<sha256 hex of the key>.claimed
+type IdentityClaimed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The learner holding the identity.
+	LearnerId     string `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityClaimed) Reset() {
+	*x = IdentityClaimed{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityClaimed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityClaimed) ProtoMessage() {}
+
+func (x *IdentityClaimed) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityClaimed.ProtoReflect.Descriptor instead.
+func (*IdentityClaimed) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IdentityClaimed) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+// Uniqueness claim of a France Travail identifier, appended atomically with
+// the registration or situation change that gives it to a learner. Claims
+// are never released. Subject: avenir.intake.ftid.<sha256 hex of the id>.claimed
+type FranceTravailIdClaimed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The learner holding the identifier.
+	LearnerId     string `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FranceTravailIdClaimed) Reset() {
+	*x = FranceTravailIdClaimed{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FranceTravailIdClaimed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FranceTravailIdClaimed) ProtoMessage() {}
+
+func (x *FranceTravailIdClaimed) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FranceTravailIdClaimed.ProtoReflect.Descriptor instead.
+func (*FranceTravailIdClaimed) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *FranceTravailIdClaimed) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
 var File_avenir_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\"\xa1\x02\n" +
+	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\"\xb9\x03\n" +
 	"\x11LearnerRegistered\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -133,7 +403,30 @@ const file_avenir_intake_v1_events_proto_rawDesc = "" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12;\n" +
 	"\rregistered_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOn\x12\x12\n" +
-	"\x04rqth\x18\a \x01(\bR\x04rqthB\xd0\x01\n" +
+	"\x04rqth\x18\a \x01(\bR\x04rqth\x123\n" +
+	"\acontact\x18\b \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
+	"\tsituation\x18\t \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\x12&\n" +
+	"\x0fsenior_at_entry\x18\n" +
+	" \x01(\bR\rseniorAtEntry\"\xa6\x01\n" +
+	"\x15LearnerContactUpdated\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x123\n" +
+	"\acontact\x18\x02 \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
+	"\feffective_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\"\xfb\x01\n" +
+	"\x17LearnerSituationUpdated\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x129\n" +
+	"\tsituation\x18\x02 \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\x12\x12\n" +
+	"\x04rqth\x18\x03 \x01(\bR\x04rqth\x129\n" +
+	"\feffective_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\x127\n" +
+	"\vrecorded_on\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"recordedOn\"0\n" +
+	"\x0fIdentityClaimed\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\"7\n" +
+	"\x16FranceTravailIdClaimed\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerIdB\xd0\x01\n" +
 	"\x14com.avenir.intake.v1B\vEventsProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (
@@ -148,19 +441,32 @@ func file_avenir_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_intake_v1_events_proto_rawDescData
 }
 
-var file_avenir_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_avenir_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_avenir_intake_v1_events_proto_goTypes = []any{
-	(*LearnerRegistered)(nil), // 0: avenir.intake.v1.LearnerRegistered
-	(*v1.Date)(nil),           // 1: avenir.common.v1.Date
+	(*LearnerRegistered)(nil),       // 0: avenir.intake.v1.LearnerRegistered
+	(*LearnerContactUpdated)(nil),   // 1: avenir.intake.v1.LearnerContactUpdated
+	(*LearnerSituationUpdated)(nil), // 2: avenir.intake.v1.LearnerSituationUpdated
+	(*IdentityClaimed)(nil),         // 3: avenir.intake.v1.IdentityClaimed
+	(*FranceTravailIdClaimed)(nil),  // 4: avenir.intake.v1.FranceTravailIdClaimed
+	(*v1.Date)(nil),                 // 5: avenir.common.v1.Date
+	(*Contact)(nil),                 // 6: avenir.intake.v1.Contact
+	(*Situation)(nil),               // 7: avenir.intake.v1.Situation
 }
 var file_avenir_intake_v1_events_proto_depIdxs = []int32{
-	1, // 0: avenir.intake.v1.LearnerRegistered.birth_date:type_name -> avenir.common.v1.Date
-	1, // 1: avenir.intake.v1.LearnerRegistered.registered_on:type_name -> avenir.common.v1.Date
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 0: avenir.intake.v1.LearnerRegistered.birth_date:type_name -> avenir.common.v1.Date
+	5, // 1: avenir.intake.v1.LearnerRegistered.registered_on:type_name -> avenir.common.v1.Date
+	6, // 2: avenir.intake.v1.LearnerRegistered.contact:type_name -> avenir.intake.v1.Contact
+	7, // 3: avenir.intake.v1.LearnerRegistered.situation:type_name -> avenir.intake.v1.Situation
+	6, // 4: avenir.intake.v1.LearnerContactUpdated.contact:type_name -> avenir.intake.v1.Contact
+	5, // 5: avenir.intake.v1.LearnerContactUpdated.effective_on:type_name -> avenir.common.v1.Date
+	7, // 6: avenir.intake.v1.LearnerSituationUpdated.situation:type_name -> avenir.intake.v1.Situation
+	5, // 7: avenir.intake.v1.LearnerSituationUpdated.effective_on:type_name -> avenir.common.v1.Date
+	5, // 8: avenir.intake.v1.LearnerSituationUpdated.recorded_on:type_name -> avenir.common.v1.Date
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_events_proto_init() }
@@ -168,13 +474,14 @@ func file_avenir_intake_v1_events_proto_init() {
 	if File_avenir_intake_v1_events_proto != nil {
 		return
 	}
+	file_avenir_intake_v1_learner_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_events_proto_rawDesc), len(file_avenir_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

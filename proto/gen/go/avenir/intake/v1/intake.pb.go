@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What a change did.
+type LearnerChangeKind int32
+
+const (
+	LearnerChangeKind_LEARNER_CHANGE_KIND_UNSPECIFIED       LearnerChangeKind = 0
+	LearnerChangeKind_LEARNER_CHANGE_KIND_REGISTERED        LearnerChangeKind = 1
+	LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED   LearnerChangeKind = 2
+	LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED LearnerChangeKind = 3
+)
+
+// Enum value maps for LearnerChangeKind.
+var (
+	LearnerChangeKind_name = map[int32]string{
+		0: "LEARNER_CHANGE_KIND_UNSPECIFIED",
+		1: "LEARNER_CHANGE_KIND_REGISTERED",
+		2: "LEARNER_CHANGE_KIND_CONTACT_UPDATED",
+		3: "LEARNER_CHANGE_KIND_SITUATION_UPDATED",
+	}
+	LearnerChangeKind_value = map[string]int32{
+		"LEARNER_CHANGE_KIND_UNSPECIFIED":       0,
+		"LEARNER_CHANGE_KIND_REGISTERED":        1,
+		"LEARNER_CHANGE_KIND_CONTACT_UPDATED":   2,
+		"LEARNER_CHANGE_KIND_SITUATION_UPDATED": 3,
+	}
+)
+
+func (x LearnerChangeKind) Enum() *LearnerChangeKind {
+	p := new(LearnerChangeKind)
+	*p = x
+	return p
+}
+
+func (x LearnerChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LearnerChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_intake_v1_intake_proto_enumTypes[0].Descriptor()
+}
+
+func (LearnerChangeKind) Type() protoreflect.EnumType {
+	return &file_avenir_intake_v1_intake_proto_enumTypes[0]
+}
+
+func (x LearnerChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LearnerChangeKind.Descriptor instead.
+func (LearnerChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
 // A learner as known by intake.
 type Learner struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -38,7 +91,16 @@ type Learner struct {
 	// Recognised disability (RQTH, reconnaissance de la qualité de travailleur
 	// handicapé). Special-category data: present only for the learner's
 	// referents and admins, absent for everyone else.
-	Rqth          *bool `protobuf:"varint,7,opt,name=rqth,proto3,oneof" json:"rqth,omitempty"`
+	Rqth    *bool    `protobuf:"varint,7,opt,name=rqth,proto3,oneof" json:"rqth,omitempty"`
+	Contact *Contact `protobuf:"bytes,8,opt,name=contact,proto3" json:"contact,omitempty"`
+	// The current situation.
+	Situation *Situation `protobuf:"bytes,9,opt,name=situation,proto3" json:"situation,omitempty"`
+	// Civil date from which the current situation applies.
+	SituationSince *v1.Date `protobuf:"bytes,10,opt,name=situation_since,json=situationSince,proto3" json:"situation_since,omitempty"`
+	// Aged 50 or more on the registration date.
+	SeniorAtEntry bool `protobuf:"varint,11,opt,name=senior_at_entry,json=seniorAtEntry,proto3" json:"senior_at_entry,omitempty"`
+	// Civil date of the registration (Europe/Paris).
+	RegisteredOn  *v1.Date `protobuf:"bytes,12,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -122,16 +184,57 @@ func (x *Learner) GetRqth() bool {
 	return false
 }
 
+func (x *Learner) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *Learner) GetSituation() *Situation {
+	if x != nil {
+		return x.Situation
+	}
+	return nil
+}
+
+func (x *Learner) GetSituationSince() *v1.Date {
+	if x != nil {
+		return x.SituationSince
+	}
+	return nil
+}
+
+func (x *Learner) GetSeniorAtEntry() bool {
+	if x != nil {
+		return x.SeniorAtEntry
+	}
+	return false
+}
+
+func (x *Learner) GetRegisteredOn() *v1.Date {
+	if x != nil {
+		return x.RegisteredOn
+	}
+	return nil
+}
+
 type RegisterLearnerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Idempotency key chosen by the caller (1..128 characters).
-	RequestId     string   `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	FamilyName    string   `protobuf:"bytes,2,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
-	GivenName     string   `protobuf:"bytes,3,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	RequestId  string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	FamilyName string `protobuf:"bytes,2,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	GivenName  string `protobuf:"bytes,3,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	// The person must be at least 16 on the registration date.
 	BirthDate     *v1.Date `protobuf:"bytes,4,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	TerritoryCode string   `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// Recognised disability (RQTH) at registration. Special-category data.
-	Rqth          bool `protobuf:"varint,6,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	Rqth bool `protobuf:"varint,6,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	// Required: an e-mail address or a phone number (or both), and the
+	// commune of residence.
+	Contact *Contact `protobuf:"bytes,7,opt,name=contact,proto3" json:"contact,omitempty"`
+	// Situation at entry; education_level and referral_source are required.
+	Situation     *Situation `protobuf:"bytes,8,opt,name=situation,proto3" json:"situation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +309,20 @@ func (x *RegisterLearnerRequest) GetRqth() bool {
 		return x.Rqth
 	}
 	return false
+}
+
+func (x *RegisterLearnerRequest) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *RegisterLearnerRequest) GetSituation() *Situation {
+	if x != nil {
+		return x.Situation
+	}
+	return nil
 }
 
 type RegisterLearnerResponse struct {
@@ -340,11 +457,642 @@ func (x *GetLearnerResponse) GetLearner() *Learner {
 	return nil
 }
 
+// Only the fields present change; an empty email or phone removes it, as
+// long as the learner keeps one of the two.
+type UpdateContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId     string  `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId     string  `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	Email         *string `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	Phone         *string `protobuf:"bytes,4,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
+	CommuneCode   *string `protobuf:"bytes,5,opt,name=commune_code,json=communeCode,proto3,oneof" json:"commune_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContactRequest) Reset() {
+	*x = UpdateContactRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContactRequest) ProtoMessage() {}
+
+func (x *UpdateContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContactRequest.ProtoReflect.Descriptor instead.
+func (*UpdateContactRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateContactRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetEmail() string {
+	if x != nil && x.Email != nil {
+		return *x.Email
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetPhone() string {
+	if x != nil && x.Phone != nil {
+		return *x.Phone
+	}
+	return ""
+}
+
+func (x *UpdateContactRequest) GetCommuneCode() string {
+	if x != nil && x.CommuneCode != nil {
+		return *x.CommuneCode
+	}
+	return ""
+}
+
+type UpdateContactResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Learner       *Learner               `protobuf:"bytes,1,opt,name=learner,proto3" json:"learner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateContactResponse) Reset() {
+	*x = UpdateContactResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateContactResponse) ProtoMessage() {}
+
+func (x *UpdateContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateContactResponse.ProtoReflect.Descriptor instead.
+func (*UpdateContactResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateContactResponse) GetLearner() *Learner {
+	if x != nil {
+		return x.Learner
+	}
+	return nil
+}
+
+// Only the fields present change. A change that leaves the situation as it
+// was records nothing.
+type UpdateSituationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Civil date from which the change applies: not in the future, not before
+	// the registration, nor before the previous change's effective date.
+	EffectiveDate *v1.Date `protobuf:"bytes,3,opt,name=effective_date,json=effectiveDate,proto3" json:"effective_date,omitempty"`
+	JobSeeker     *bool    `protobuf:"varint,4,opt,name=job_seeker,json=jobSeeker,proto3,oneof" json:"job_seeker,omitempty"`
+	// An empty identifier removes it; a new one must not be held by another
+	// learner.
+	FranceTravailId *string `protobuf:"bytes,5,opt,name=france_travail_id,json=franceTravailId,proto3,oneof" json:"france_travail_id,omitempty"`
+	RsaRecipient    *bool   `protobuf:"varint,6,opt,name=rsa_recipient,json=rsaRecipient,proto3,oneof" json:"rsa_recipient,omitempty"`
+	// Special-category data.
+	Rqth           *bool           `protobuf:"varint,7,opt,name=rqth,proto3,oneof" json:"rqth,omitempty"`
+	EducationLevel *EducationLevel `protobuf:"varint,8,opt,name=education_level,json=educationLevel,proto3,enum=avenir.intake.v1.EducationLevel,oneof" json:"education_level,omitempty"`
+	QpvResident    *bool           `protobuf:"varint,9,opt,name=qpv_resident,json=qpvResident,proto3,oneof" json:"qpv_resident,omitempty"`
+	ZrrResident    *bool           `protobuf:"varint,10,opt,name=zrr_resident,json=zrrResident,proto3,oneof" json:"zrr_resident,omitempty"`
+	ReferralSource *ReferralSource `protobuf:"varint,11,opt,name=referral_source,json=referralSource,proto3,enum=avenir.intake.v1.ReferralSource,oneof" json:"referral_source,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateSituationRequest) Reset() {
+	*x = UpdateSituationRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSituationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSituationRequest) ProtoMessage() {}
+
+func (x *UpdateSituationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSituationRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSituationRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateSituationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSituationRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *UpdateSituationRequest) GetEffectiveDate() *v1.Date {
+	if x != nil {
+		return x.EffectiveDate
+	}
+	return nil
+}
+
+func (x *UpdateSituationRequest) GetJobSeeker() bool {
+	if x != nil && x.JobSeeker != nil {
+		return *x.JobSeeker
+	}
+	return false
+}
+
+func (x *UpdateSituationRequest) GetFranceTravailId() string {
+	if x != nil && x.FranceTravailId != nil {
+		return *x.FranceTravailId
+	}
+	return ""
+}
+
+func (x *UpdateSituationRequest) GetRsaRecipient() bool {
+	if x != nil && x.RsaRecipient != nil {
+		return *x.RsaRecipient
+	}
+	return false
+}
+
+func (x *UpdateSituationRequest) GetRqth() bool {
+	if x != nil && x.Rqth != nil {
+		return *x.Rqth
+	}
+	return false
+}
+
+func (x *UpdateSituationRequest) GetEducationLevel() EducationLevel {
+	if x != nil && x.EducationLevel != nil {
+		return *x.EducationLevel
+	}
+	return EducationLevel_EDUCATION_LEVEL_UNSPECIFIED
+}
+
+func (x *UpdateSituationRequest) GetQpvResident() bool {
+	if x != nil && x.QpvResident != nil {
+		return *x.QpvResident
+	}
+	return false
+}
+
+func (x *UpdateSituationRequest) GetZrrResident() bool {
+	if x != nil && x.ZrrResident != nil {
+		return *x.ZrrResident
+	}
+	return false
+}
+
+func (x *UpdateSituationRequest) GetReferralSource() ReferralSource {
+	if x != nil && x.ReferralSource != nil {
+		return *x.ReferralSource
+	}
+	return ReferralSource_REFERRAL_SOURCE_UNSPECIFIED
+}
+
+type UpdateSituationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Learner       *Learner               `protobuf:"bytes,1,opt,name=learner,proto3" json:"learner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSituationResponse) Reset() {
+	*x = UpdateSituationResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSituationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSituationResponse) ProtoMessage() {}
+
+func (x *UpdateSituationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSituationResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSituationResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateSituationResponse) GetLearner() *Learner {
+	if x != nil {
+		return x.Learner
+	}
+	return nil
+}
+
+// Every criterion given must match. Referents and operators see the
+// learners of their territories, funders and admins all of them.
+type SearchLearnersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the family name, compared after normalisation (accents, case,
+	// hyphens, apostrophes and spaces do not matter).
+	FamilyNamePrefix string `protobuf:"bytes,1,opt,name=family_name_prefix,json=familyNamePrefix,proto3" json:"family_name_prefix,omitempty"`
+	// Only learners of this territory.
+	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Only the learner holding this France Travail identifier.
+	FranceTravailId string `protobuf:"bytes,3,opt,name=france_travail_id,json=franceTravailId,proto3" json:"france_travail_id,omitempty"`
+	// Learners per page: default 50, at most 200.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same criteria.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchLearnersRequest) Reset() {
+	*x = SearchLearnersRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchLearnersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchLearnersRequest) ProtoMessage() {}
+
+func (x *SearchLearnersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchLearnersRequest.ProtoReflect.Descriptor instead.
+func (*SearchLearnersRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SearchLearnersRequest) GetFamilyNamePrefix() string {
+	if x != nil {
+		return x.FamilyNamePrefix
+	}
+	return ""
+}
+
+func (x *SearchLearnersRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *SearchLearnersRequest) GetFranceTravailId() string {
+	if x != nil {
+		return x.FranceTravailId
+	}
+	return ""
+}
+
+func (x *SearchLearnersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchLearnersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type SearchLearnersResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Learners []*Learner             `protobuf:"bytes,1,rep,name=learners,proto3" json:"learners,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchLearnersResponse) Reset() {
+	*x = SearchLearnersResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchLearnersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchLearnersResponse) ProtoMessage() {}
+
+func (x *SearchLearnersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchLearnersResponse.ProtoReflect.Descriptor instead.
+func (*SearchLearnersResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SearchLearnersResponse) GetLearners() []*Learner {
+	if x != nil {
+		return x.Learners
+	}
+	return nil
+}
+
+func (x *SearchLearnersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetLearnerHistoryRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Changes per page: default 50, at most 200.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLearnerHistoryRequest) Reset() {
+	*x = GetLearnerHistoryRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLearnerHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLearnerHistoryRequest) ProtoMessage() {}
+
+func (x *GetLearnerHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLearnerHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetLearnerHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetLearnerHistoryRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *GetLearnerHistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetLearnerHistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// One change of a learner, with the learner as it stood right after it.
+type LearnerChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  LearnerChangeKind      `protobuf:"varint,1,opt,name=kind,proto3,enum=avenir.intake.v1.LearnerChangeKind" json:"kind,omitempty"`
+	// Civil date from which the change applies.
+	EffectiveOn *v1.Date `protobuf:"bytes,2,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
+	// When the change was recorded.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Who made it: role and stable id ("referent:ref-05").
+	Actor         string   `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Learner       *Learner `protobuf:"bytes,5,opt,name=learner,proto3" json:"learner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerChange) Reset() {
+	*x = LearnerChange{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerChange) ProtoMessage() {}
+
+func (x *LearnerChange) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerChange.ProtoReflect.Descriptor instead.
+func (*LearnerChange) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LearnerChange) GetKind() LearnerChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LearnerChangeKind_LEARNER_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *LearnerChange) GetEffectiveOn() *v1.Date {
+	if x != nil {
+		return x.EffectiveOn
+	}
+	return nil
+}
+
+func (x *LearnerChange) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *LearnerChange) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *LearnerChange) GetLearner() *Learner {
+	if x != nil {
+		return x.Learner
+	}
+	return nil
+}
+
+type GetLearnerHistoryResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Changes []*LearnerChange       `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLearnerHistoryResponse) Reset() {
+	*x = GetLearnerHistoryResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLearnerHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLearnerHistoryResponse) ProtoMessage() {}
+
+func (x *GetLearnerHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLearnerHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetLearnerHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetLearnerHistoryResponse) GetChanges() []*LearnerChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *GetLearnerHistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_avenir_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x02\n" +
+	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x04\n" +
 	"\aLearner\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -356,8 +1104,14 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12?\n" +
 	"\rregistered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x17\n" +
-	"\x04rqth\x18\a \x01(\bH\x00R\x04rqth\x88\x01\x01B\a\n" +
-	"\x05_rqth\"\xe9\x01\n" +
+	"\x04rqth\x18\a \x01(\bH\x00R\x04rqth\x88\x01\x01\x123\n" +
+	"\acontact\x18\b \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
+	"\tsituation\x18\t \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\x12?\n" +
+	"\x0fsituation_since\x18\n" +
+	" \x01(\v2\x16.avenir.common.v1.DateR\x0esituationSince\x12&\n" +
+	"\x0fsenior_at_entry\x18\v \x01(\bR\rseniorAtEntry\x12;\n" +
+	"\rregistered_on\x18\f \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOnB\a\n" +
+	"\x05_rqth\"\xd9\x02\n" +
 	"\x16RegisterLearnerRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -368,18 +1122,94 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12\x12\n" +
-	"\x04rqth\x18\x06 \x01(\bR\x04rqth\"N\n" +
+	"\x04rqth\x18\x06 \x01(\bR\x04rqth\x123\n" +
+	"\acontact\x18\a \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
+	"\tsituation\x18\b \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\"N\n" +
 	"\x17RegisterLearnerResponse\x123\n" +
 	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"2\n" +
 	"\x11GetLearnerRequest\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\"I\n" +
 	"\x12GetLearnerResponse\x123\n" +
-	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner2\xd0\x01\n" +
+	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xd7\x01\n" +
+	"\x14UpdateContactRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12\x19\n" +
+	"\x05email\x18\x03 \x01(\tH\x00R\x05email\x88\x01\x01\x12\x19\n" +
+	"\x05phone\x18\x04 \x01(\tH\x01R\x05phone\x88\x01\x01\x12&\n" +
+	"\fcommune_code\x18\x05 \x01(\tH\x02R\vcommuneCode\x88\x01\x01B\b\n" +
+	"\x06_emailB\b\n" +
+	"\x06_phoneB\x0f\n" +
+	"\r_commune_code\"L\n" +
+	"\x15UpdateContactResponse\x123\n" +
+	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xa7\x05\n" +
+	"\x16UpdateSituationRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12=\n" +
+	"\x0eeffective_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\reffectiveDate\x12\"\n" +
+	"\n" +
+	"job_seeker\x18\x04 \x01(\bH\x00R\tjobSeeker\x88\x01\x01\x12/\n" +
+	"\x11france_travail_id\x18\x05 \x01(\tH\x01R\x0ffranceTravailId\x88\x01\x01\x12(\n" +
+	"\rrsa_recipient\x18\x06 \x01(\bH\x02R\frsaRecipient\x88\x01\x01\x12\x17\n" +
+	"\x04rqth\x18\a \x01(\bH\x03R\x04rqth\x88\x01\x01\x12N\n" +
+	"\x0feducation_level\x18\b \x01(\x0e2 .avenir.intake.v1.EducationLevelH\x04R\x0eeducationLevel\x88\x01\x01\x12&\n" +
+	"\fqpv_resident\x18\t \x01(\bH\x05R\vqpvResident\x88\x01\x01\x12&\n" +
+	"\fzrr_resident\x18\n" +
+	" \x01(\bH\x06R\vzrrResident\x88\x01\x01\x12N\n" +
+	"\x0freferral_source\x18\v \x01(\x0e2 .avenir.intake.v1.ReferralSourceH\aR\x0ereferralSource\x88\x01\x01B\r\n" +
+	"\v_job_seekerB\x14\n" +
+	"\x12_france_travail_idB\x10\n" +
+	"\x0e_rsa_recipientB\a\n" +
+	"\x05_rqthB\x12\n" +
+	"\x10_education_levelB\x0f\n" +
+	"\r_qpv_residentB\x0f\n" +
+	"\r_zrr_residentB\x12\n" +
+	"\x10_referral_source\"N\n" +
+	"\x17UpdateSituationResponse\x123\n" +
+	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xd4\x01\n" +
+	"\x15SearchLearnersRequest\x12,\n" +
+	"\x12family_name_prefix\x18\x01 \x01(\tR\x10familyNamePrefix\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12*\n" +
+	"\x11france_travail_id\x18\x03 \x01(\tR\x0ffranceTravailId\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"w\n" +
+	"\x16SearchLearnersResponse\x125\n" +
+	"\blearners\x18\x01 \x03(\v2\x19.avenir.intake.v1.LearnerR\blearners\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"u\n" +
+	"\x18GetLearnerHistoryRequest\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8b\x02\n" +
+	"\rLearnerChange\x127\n" +
+	"\x04kind\x18\x01 \x01(\x0e2#.avenir.intake.v1.LearnerChangeKindR\x04kind\x129\n" +
+	"\feffective_on\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\x12;\n" +
+	"\vrecorded_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x123\n" +
+	"\alearner\x18\x05 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"~\n" +
+	"\x19GetLearnerHistoryResponse\x129\n" +
+	"\achanges\x18\x01 \x03(\v2\x1f.avenir.intake.v1.LearnerChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xb0\x01\n" +
+	"\x11LearnerChangeKind\x12#\n" +
+	"\x1fLEARNER_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eLEARNER_CHANGE_KIND_REGISTERED\x10\x01\x12'\n" +
+	"#LEARNER_CHANGE_KIND_CONTACT_UPDATED\x10\x02\x12)\n" +
+	"%LEARNER_CHANGE_KIND_SITUATION_UPDATED\x10\x032\xed\x04\n" +
 	"\rIntakeService\x12f\n" +
 	"\x0fRegisterLearner\x12(.avenir.intake.v1.RegisterLearnerRequest\x1a).avenir.intake.v1.RegisterLearnerResponse\x12W\n" +
 	"\n" +
-	"GetLearner\x12#.avenir.intake.v1.GetLearnerRequest\x1a$.avenir.intake.v1.GetLearnerResponseB\xd0\x01\n" +
+	"GetLearner\x12#.avenir.intake.v1.GetLearnerRequest\x1a$.avenir.intake.v1.GetLearnerResponse\x12`\n" +
+	"\rUpdateContact\x12&.avenir.intake.v1.UpdateContactRequest\x1a'.avenir.intake.v1.UpdateContactResponse\x12f\n" +
+	"\x0fUpdateSituation\x12(.avenir.intake.v1.UpdateSituationRequest\x1a).avenir.intake.v1.UpdateSituationResponse\x12c\n" +
+	"\x0eSearchLearners\x12'.avenir.intake.v1.SearchLearnersRequest\x1a(.avenir.intake.v1.SearchLearnersResponse\x12l\n" +
+	"\x11GetLearnerHistory\x12*.avenir.intake.v1.GetLearnerHistoryRequest\x1a+.avenir.intake.v1.GetLearnerHistoryResponseB\xd0\x01\n" +
 	"\x14com.avenir.intake.v1B\vIntakeProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (
@@ -394,31 +1224,71 @@ func file_avenir_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_avenir_intake_v1_intake_proto_rawDescData
 }
 
-var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_avenir_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_avenir_intake_v1_intake_proto_goTypes = []any{
-	(*Learner)(nil),                 // 0: avenir.intake.v1.Learner
-	(*RegisterLearnerRequest)(nil),  // 1: avenir.intake.v1.RegisterLearnerRequest
-	(*RegisterLearnerResponse)(nil), // 2: avenir.intake.v1.RegisterLearnerResponse
-	(*GetLearnerRequest)(nil),       // 3: avenir.intake.v1.GetLearnerRequest
-	(*GetLearnerResponse)(nil),      // 4: avenir.intake.v1.GetLearnerResponse
-	(*v1.Date)(nil),                 // 5: avenir.common.v1.Date
-	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
+	(LearnerChangeKind)(0),            // 0: avenir.intake.v1.LearnerChangeKind
+	(*Learner)(nil),                   // 1: avenir.intake.v1.Learner
+	(*RegisterLearnerRequest)(nil),    // 2: avenir.intake.v1.RegisterLearnerRequest
+	(*RegisterLearnerResponse)(nil),   // 3: avenir.intake.v1.RegisterLearnerResponse
+	(*GetLearnerRequest)(nil),         // 4: avenir.intake.v1.GetLearnerRequest
+	(*GetLearnerResponse)(nil),        // 5: avenir.intake.v1.GetLearnerResponse
+	(*UpdateContactRequest)(nil),      // 6: avenir.intake.v1.UpdateContactRequest
+	(*UpdateContactResponse)(nil),     // 7: avenir.intake.v1.UpdateContactResponse
+	(*UpdateSituationRequest)(nil),    // 8: avenir.intake.v1.UpdateSituationRequest
+	(*UpdateSituationResponse)(nil),   // 9: avenir.intake.v1.UpdateSituationResponse
+	(*SearchLearnersRequest)(nil),     // 10: avenir.intake.v1.SearchLearnersRequest
+	(*SearchLearnersResponse)(nil),    // 11: avenir.intake.v1.SearchLearnersResponse
+	(*GetLearnerHistoryRequest)(nil),  // 12: avenir.intake.v1.GetLearnerHistoryRequest
+	(*LearnerChange)(nil),             // 13: avenir.intake.v1.LearnerChange
+	(*GetLearnerHistoryResponse)(nil), // 14: avenir.intake.v1.GetLearnerHistoryResponse
+	(*v1.Date)(nil),                   // 15: avenir.common.v1.Date
+	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
+	(*Contact)(nil),                   // 17: avenir.intake.v1.Contact
+	(*Situation)(nil),                 // 18: avenir.intake.v1.Situation
+	(EducationLevel)(0),               // 19: avenir.intake.v1.EducationLevel
+	(ReferralSource)(0),               // 20: avenir.intake.v1.ReferralSource
 }
 var file_avenir_intake_v1_intake_proto_depIdxs = []int32{
-	5, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
-	6, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
-	5, // 2: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
-	0, // 3: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	0, // 4: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	1, // 5: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
-	3, // 6: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
-	2, // 7: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
-	4, // 8: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	15, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
+	16, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
+	17, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
+	18, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
+	15, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
+	15, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
+	15, // 6: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
+	17, // 7: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
+	18, // 8: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
+	1,  // 9: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 10: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 11: avenir.intake.v1.UpdateContactResponse.learner:type_name -> avenir.intake.v1.Learner
+	15, // 12: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
+	19, // 13: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
+	20, // 14: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
+	1,  // 15: avenir.intake.v1.UpdateSituationResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 16: avenir.intake.v1.SearchLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
+	0,  // 17: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
+	15, // 18: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
+	16, // 19: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
+	1,  // 20: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
+	13, // 21: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
+	2,  // 22: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
+	4,  // 23: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
+	6,  // 24: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
+	8,  // 25: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
+	10, // 26: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
+	12, // 27: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
+	3,  // 28: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
+	5,  // 29: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
+	7,  // 30: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
+	9,  // 31: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
+	11, // 32: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
+	14, // 33: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_intake_proto_init() }
@@ -426,19 +1296,23 @@ func file_avenir_intake_v1_intake_proto_init() {
 	if File_avenir_intake_v1_intake_proto != nil {
 		return
 	}
+	file_avenir_intake_v1_learner_proto_init()
 	file_avenir_intake_v1_intake_proto_msgTypes[0].OneofWrappers = []any{}
+	file_avenir_intake_v1_intake_proto_msgTypes[5].OneofWrappers = []any{}
+	file_avenir_intake_v1_intake_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_intake_proto_rawDesc), len(file_avenir_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_avenir_intake_v1_intake_proto_goTypes,
 		DependencyIndexes: file_avenir_intake_v1_intake_proto_depIdxs,
+		EnumInfos:         file_avenir_intake_v1_intake_proto_enumTypes,
 		MessageInfos:      file_avenir_intake_v1_intake_proto_msgTypes,
 	}.Build()
 	File_avenir_intake_v1_intake_proto = out.File

@@ -19,8 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterLearner_FullMethodName = "/avenir.intake.v1.IntakeService/RegisterLearner"
-	IntakeService_GetLearner_FullMethodName      = "/avenir.intake.v1.IntakeService/GetLearner"
+	IntakeService_RegisterLearner_FullMethodName   = "/avenir.intake.v1.IntakeService/RegisterLearner"
+	IntakeService_GetLearner_FullMethodName        = "/avenir.intake.v1.IntakeService/GetLearner"
+	IntakeService_UpdateContact_FullMethodName     = "/avenir.intake.v1.IntakeService/UpdateContact"
+	IntakeService_UpdateSituation_FullMethodName   = "/avenir.intake.v1.IntakeService/UpdateSituation"
+	IntakeService_SearchLearners_FullMethodName    = "/avenir.intake.v1.IntakeService/SearchLearners"
+	IntakeService_GetLearnerHistory_FullMethodName = "/avenir.intake.v1.IntakeService/GetLearnerHistory"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -31,10 +35,28 @@ const (
 // in one of the 18 territories.
 type IntakeServiceClient interface {
 	// RegisterLearner records a new learner. Retrying with the same request_id
-	// returns the same learner and records nothing more.
+	// returns the same learner and records nothing more. A person already
+	// registered (same France Travail identifier, or same family name, given
+	// name and birth date once accents, case, hyphens, apostrophes and spaces
+	// are normalised) is refused with ALREADY_EXISTS, whose ErrorInfo metadata
+	// names the existing learner_id.
 	RegisterLearner(ctx context.Context, in *RegisterLearnerRequest, opts ...grpc.CallOption) (*RegisterLearnerResponse, error)
 	// GetLearner returns one learner.
 	GetLearner(ctx context.Context, in *GetLearnerRequest, opts ...grpc.CallOption) (*GetLearnerResponse, error)
+	// UpdateContact changes a learner's e-mail, phone or commune; the
+	// territory never changes here. Referents of the learner's territory and
+	// admins only.
+	UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error)
+	// UpdateSituation records a change of a learner's situation from an
+	// effective date. Every change is kept (GetLearnerHistory). Referents of
+	// the learner's territory and admins only.
+	UpdateSituation(ctx context.Context, in *UpdateSituationRequest, opts ...grpc.CallOption) (*UpdateSituationResponse, error)
+	// SearchLearners lists the learners the caller may see, ordered by
+	// normalised family name, given name and id. It reads a read model:
+	// a change shows there within moments.
+	SearchLearners(ctx context.Context, in *SearchLearnersRequest, opts ...grpc.CallOption) (*SearchLearnersResponse, error)
+	// GetLearnerHistory lists a learner's changes, oldest first.
+	GetLearnerHistory(ctx context.Context, in *GetLearnerHistoryRequest, opts ...grpc.CallOption) (*GetLearnerHistoryResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -65,6 +87,46 @@ func (c *intakeServiceClient) GetLearner(ctx context.Context, in *GetLearnerRequ
 	return out, nil
 }
 
+func (c *intakeServiceClient) UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateContactResponse)
+	err := c.cc.Invoke(ctx, IntakeService_UpdateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) UpdateSituation(ctx context.Context, in *UpdateSituationRequest, opts ...grpc.CallOption) (*UpdateSituationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSituationResponse)
+	err := c.cc.Invoke(ctx, IntakeService_UpdateSituation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) SearchLearners(ctx context.Context, in *SearchLearnersRequest, opts ...grpc.CallOption) (*SearchLearnersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchLearnersResponse)
+	err := c.cc.Invoke(ctx, IntakeService_SearchLearners_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) GetLearnerHistory(ctx context.Context, in *GetLearnerHistoryRequest, opts ...grpc.CallOption) (*GetLearnerHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLearnerHistoryResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetLearnerHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -73,10 +135,28 @@ func (c *intakeServiceClient) GetLearner(ctx context.Context, in *GetLearnerRequ
 // in one of the 18 territories.
 type IntakeServiceServer interface {
 	// RegisterLearner records a new learner. Retrying with the same request_id
-	// returns the same learner and records nothing more.
+	// returns the same learner and records nothing more. A person already
+	// registered (same France Travail identifier, or same family name, given
+	// name and birth date once accents, case, hyphens, apostrophes and spaces
+	// are normalised) is refused with ALREADY_EXISTS, whose ErrorInfo metadata
+	// names the existing learner_id.
 	RegisterLearner(context.Context, *RegisterLearnerRequest) (*RegisterLearnerResponse, error)
 	// GetLearner returns one learner.
 	GetLearner(context.Context, *GetLearnerRequest) (*GetLearnerResponse, error)
+	// UpdateContact changes a learner's e-mail, phone or commune; the
+	// territory never changes here. Referents of the learner's territory and
+	// admins only.
+	UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error)
+	// UpdateSituation records a change of a learner's situation from an
+	// effective date. Every change is kept (GetLearnerHistory). Referents of
+	// the learner's territory and admins only.
+	UpdateSituation(context.Context, *UpdateSituationRequest) (*UpdateSituationResponse, error)
+	// SearchLearners lists the learners the caller may see, ordered by
+	// normalised family name, given name and id. It reads a read model:
+	// a change shows there within moments.
+	SearchLearners(context.Context, *SearchLearnersRequest) (*SearchLearnersResponse, error)
+	// GetLearnerHistory lists a learner's changes, oldest first.
+	GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -92,6 +172,18 @@ func (UnimplementedIntakeServiceServer) RegisterLearner(context.Context, *Regist
 }
 func (UnimplementedIntakeServiceServer) GetLearner(context.Context, *GetLearnerRequest) (*GetLearnerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLearner not implemented")
+}
+func (UnimplementedIntakeServiceServer) UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateContact not implemented")
+}
+func (UnimplementedIntakeServiceServer) UpdateSituation(context.Context, *UpdateSituationRequest) (*UpdateSituationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSituation not implemented")
+}
+func (UnimplementedIntakeServiceServer) SearchLearners(context.Context, *SearchLearnersRequest) (*SearchLearnersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchLearners not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLearnerHistory not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -150,6 +242,78 @@ func _IntakeService_GetLearner_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_UpdateContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).UpdateContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_UpdateContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).UpdateContact(ctx, req.(*UpdateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_UpdateSituation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSituationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).UpdateSituation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_UpdateSituation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).UpdateSituation(ctx, req.(*UpdateSituationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_SearchLearners_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchLearnersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).SearchLearners(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_SearchLearners_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).SearchLearners(ctx, req.(*SearchLearnersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_GetLearnerHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLearnerHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetLearnerHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetLearnerHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetLearnerHistory(ctx, req.(*GetLearnerHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -164,6 +328,22 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLearner",
 			Handler:    _IntakeService_GetLearner_Handler,
+		},
+		{
+			MethodName: "UpdateContact",
+			Handler:    _IntakeService_UpdateContact_Handler,
+		},
+		{
+			MethodName: "UpdateSituation",
+			Handler:    _IntakeService_UpdateSituation_Handler,
+		},
+		{
+			MethodName: "SearchLearners",
+			Handler:    _IntakeService_SearchLearners_Handler,
+		},
+		{
+			MethodName: "GetLearnerHistory",
+			Handler:    _IntakeService_GetLearnerHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -22,6 +22,207 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Why a learner left the scheme.
+type ExitReason int32
+
+const (
+	ExitReason_EXIT_REASON_UNSPECIFIED ExitReason = 0
+	// Employment: permanent contract (CDI).
+	ExitReason_EXIT_REASON_EMPLOYMENT_PERMANENT ExitReason = 1
+	// Employment: fixed-term contract of six months or more (CDD >= 6 months).
+	ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG ExitReason = 2
+	// Employment: fixed-term contract of less than six months (CDD < 6 months).
+	ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT ExitReason = 3
+	// Employment: temporary agency work (intérim).
+	ExitReason_EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY ExitReason = 4
+	// Employment: self-employed (création d'entreprise, micro-entreprise).
+	ExitReason_EXIT_REASON_SELF_EMPLOYED ExitReason = 5
+	// Qualifying training: the Region's "Qualif" programme.
+	ExitReason_EXIT_REASON_QUALIFYING_TRAINING ExitReason = 6
+	// Another training programme.
+	ExitReason_EXIT_REASON_OTHER_TRAINING ExitReason = 7
+	// The learner abandoned the pathway.
+	ExitReason_EXIT_REASON_ABANDONMENT ExitReason = 8
+	// The learner moved away.
+	ExitReason_EXIT_REASON_RELOCATION ExitReason = 9
+	// Health.
+	ExitReason_EXIT_REASON_HEALTH ExitReason = 10
+	// Anything else: the exit detail says what.
+	ExitReason_EXIT_REASON_OTHER ExitReason = 11
+)
+
+// Enum value maps for ExitReason.
+var (
+	ExitReason_name = map[int32]string{
+		0:  "EXIT_REASON_UNSPECIFIED",
+		1:  "EXIT_REASON_EMPLOYMENT_PERMANENT",
+		2:  "EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG",
+		3:  "EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT",
+		4:  "EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY",
+		5:  "EXIT_REASON_SELF_EMPLOYED",
+		6:  "EXIT_REASON_QUALIFYING_TRAINING",
+		7:  "EXIT_REASON_OTHER_TRAINING",
+		8:  "EXIT_REASON_ABANDONMENT",
+		9:  "EXIT_REASON_RELOCATION",
+		10: "EXIT_REASON_HEALTH",
+		11: "EXIT_REASON_OTHER",
+	}
+	ExitReason_value = map[string]int32{
+		"EXIT_REASON_UNSPECIFIED":                 0,
+		"EXIT_REASON_EMPLOYMENT_PERMANENT":        1,
+		"EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG":  2,
+		"EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT": 3,
+		"EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY": 4,
+		"EXIT_REASON_SELF_EMPLOYED":               5,
+		"EXIT_REASON_QUALIFYING_TRAINING":         6,
+		"EXIT_REASON_OTHER_TRAINING":              7,
+		"EXIT_REASON_ABANDONMENT":                 8,
+		"EXIT_REASON_RELOCATION":                  9,
+		"EXIT_REASON_HEALTH":                      10,
+		"EXIT_REASON_OTHER":                       11,
+	}
+)
+
+func (x ExitReason) Enum() *ExitReason {
+	p := new(ExitReason)
+	*p = x
+	return p
+}
+
+func (x ExitReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExitReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (ExitReason) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[0]
+}
+
+func (x ExitReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExitReason.Descriptor instead.
+func (ExitReason) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+// Downstream programmes a learner can be referred to.
+type Programme int32
+
+const (
+	Programme_PROGRAMME_UNSPECIFIED Programme = 0
+	// "Savoirs": basic skills.
+	Programme_PROGRAMME_SAVOIRS Programme = 1
+	// "Qualif": qualifying training.
+	Programme_PROGRAMME_QUALIF Programme = 2
+	// Any other programme.
+	Programme_PROGRAMME_OTHER Programme = 3
+)
+
+// Enum value maps for Programme.
+var (
+	Programme_name = map[int32]string{
+		0: "PROGRAMME_UNSPECIFIED",
+		1: "PROGRAMME_SAVOIRS",
+		2: "PROGRAMME_QUALIF",
+		3: "PROGRAMME_OTHER",
+	}
+	Programme_value = map[string]int32{
+		"PROGRAMME_UNSPECIFIED": 0,
+		"PROGRAMME_SAVOIRS":     1,
+		"PROGRAMME_QUALIF":      2,
+		"PROGRAMME_OTHER":       3,
+	}
+)
+
+func (x Programme) Enum() *Programme {
+	p := new(Programme)
+	*p = x
+	return p
+}
+
+func (x Programme) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Programme) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[1].Descriptor()
+}
+
+func (Programme) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[1]
+}
+
+func (x Programme) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Programme.Descriptor instead.
+func (Programme) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+// What became of a referral.
+type ReferralOutcome int32
+
+const (
+	// No outcome yet: the referral is pending.
+	ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED ReferralOutcome = 0
+	ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED    ReferralOutcome = 1
+	ReferralOutcome_REFERRAL_OUTCOME_REFUSED     ReferralOutcome = 2
+	ReferralOutcome_REFERRAL_OUTCOME_STARTED     ReferralOutcome = 3
+	ReferralOutcome_REFERRAL_OUTCOME_ABANDONED   ReferralOutcome = 4
+)
+
+// Enum value maps for ReferralOutcome.
+var (
+	ReferralOutcome_name = map[int32]string{
+		0: "REFERRAL_OUTCOME_UNSPECIFIED",
+		1: "REFERRAL_OUTCOME_ACCEPTED",
+		2: "REFERRAL_OUTCOME_REFUSED",
+		3: "REFERRAL_OUTCOME_STARTED",
+		4: "REFERRAL_OUTCOME_ABANDONED",
+	}
+	ReferralOutcome_value = map[string]int32{
+		"REFERRAL_OUTCOME_UNSPECIFIED": 0,
+		"REFERRAL_OUTCOME_ACCEPTED":    1,
+		"REFERRAL_OUTCOME_REFUSED":     2,
+		"REFERRAL_OUTCOME_STARTED":     3,
+		"REFERRAL_OUTCOME_ABANDONED":   4,
+	}
+)
+
+func (x ReferralOutcome) Enum() *ReferralOutcome {
+	p := new(ReferralOutcome)
+	*p = x
+	return p
+}
+
+func (x ReferralOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferralOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[2].Descriptor()
+}
+
+func (ReferralOutcome) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[2]
+}
+
+func (x ReferralOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferralOutcome.Descriptor instead.
+func (ReferralOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
 // A learner entered the scheme. Subject: avenir.pathway.pathway.<learner_id>.entered
 type PathwayEntered struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -91,6 +292,350 @@ func (x *PathwayEntered) GetTerritoryCode() string {
 	return ""
 }
 
+// A learner left the scheme, closing an episode.
+// Subject: avenir.pathway.pathway.<learner_id>.exited
+type PathwayExited struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// Entry date of the episode closed (so that consumers need not fold).
+	EntryDate *v1.Date `protobuf:"bytes,3,opt,name=entry_date,json=entryDate,proto3" json:"entry_date,omitempty"`
+	// Last day in the scheme.
+	ExitDate *v1.Date   `protobuf:"bytes,4,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	Reason   ExitReason `protobuf:"varint,5,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
+	// Free text; required for EXIT_REASON_OTHER, at most 500 characters.
+	Detail        string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	TerritoryCode string `protobuf:"bytes,7,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PathwayExited) Reset() {
+	*x = PathwayExited{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PathwayExited) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PathwayExited) ProtoMessage() {}
+
+func (x *PathwayExited) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PathwayExited.ProtoReflect.Descriptor instead.
+func (*PathwayExited) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PathwayExited) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *PathwayExited) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *PathwayExited) GetEntryDate() *v1.Date {
+	if x != nil {
+		return x.EntryDate
+	}
+	return nil
+}
+
+func (x *PathwayExited) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
+func (x *PathwayExited) GetReason() ExitReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+func (x *PathwayExited) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *PathwayExited) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+// An exit was recorded late: its exit date is before the day it was recorded.
+// Appended with its PathwayExited, in the same atomic batch, so that the
+// services that recorded facts after exit_date (immersions, funding units)
+// re-evaluate them. Subject: avenir.pathway.pathway.<learner_id>.exit_backdated
+type ExitBackdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	ExitDate      *v1.Date               `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	// Civil day on which the exit was recorded (Europe/Paris).
+	RecordedOn    *v1.Date `protobuf:"bytes,4,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	TerritoryCode string   `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExitBackdated) Reset() {
+	*x = ExitBackdated{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExitBackdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExitBackdated) ProtoMessage() {}
+
+func (x *ExitBackdated) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExitBackdated.ProtoReflect.Descriptor instead.
+func (*ExitBackdated) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ExitBackdated) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ExitBackdated) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *ExitBackdated) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
+func (x *ExitBackdated) GetRecordedOn() *v1.Date {
+	if x != nil {
+		return x.RecordedOn
+	}
+	return nil
+}
+
+func (x *ExitBackdated) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+// A learner was referred to a downstream programme during an episode.
+// Subject: avenir.pathway.pathway.<learner_id>.referral_recorded
+type ReferralRecorded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// 1 for the learner's first referral, 2 for the second, ... across episodes.
+	ReferralNumber int32     `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
+	Programme      Programme `protobuf:"varint,4,opt,name=programme,proto3,enum=avenir.pathway.v1.Programme" json:"programme,omitempty"`
+	ReferralDate   *v1.Date  `protobuf:"bytes,5,opt,name=referral_date,json=referralDate,proto3" json:"referral_date,omitempty"`
+	// The organisation the learner was referred to.
+	Organisation  string `protobuf:"bytes,6,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferralRecorded) Reset() {
+	*x = ReferralRecorded{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralRecorded) ProtoMessage() {}
+
+func (x *ReferralRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralRecorded.ProtoReflect.Descriptor instead.
+func (*ReferralRecorded) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReferralRecorded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ReferralRecorded) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *ReferralRecorded) GetReferralNumber() int32 {
+	if x != nil {
+		return x.ReferralNumber
+	}
+	return 0
+}
+
+func (x *ReferralRecorded) GetProgramme() Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return Programme_PROGRAMME_UNSPECIFIED
+}
+
+func (x *ReferralRecorded) GetReferralDate() *v1.Date {
+	if x != nil {
+		return x.ReferralDate
+	}
+	return nil
+}
+
+func (x *ReferralRecorded) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+// The outcome of a referral was recorded.
+// Subject: avenir.pathway.pathway.<learner_id>.referral_outcome_recorded
+type ReferralOutcomeRecorded struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId      string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber  int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	ReferralNumber int32                  `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
+	Outcome        ReferralOutcome        `protobuf:"varint,4,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
+	OutcomeDate    *v1.Date               `protobuf:"bytes,5,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReferralOutcomeRecorded) Reset() {
+	*x = ReferralOutcomeRecorded{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferralOutcomeRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferralOutcomeRecorded) ProtoMessage() {}
+
+func (x *ReferralOutcomeRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferralOutcomeRecorded.ProtoReflect.Descriptor instead.
+func (*ReferralOutcomeRecorded) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReferralOutcomeRecorded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ReferralOutcomeRecorded) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *ReferralOutcomeRecorded) GetReferralNumber() int32 {
+	if x != nil {
+		return x.ReferralNumber
+	}
+	return 0
+}
+
+func (x *ReferralOutcomeRecorded) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReferralOutcomeRecorded) GetOutcomeDate() *v1.Date {
+	if x != nil {
+		return x.OutcomeDate
+	}
+	return nil
+}
+
 var File_avenir_pathway_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_events_proto_rawDesc = "" +
@@ -102,7 +647,66 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x125\n" +
 	"\n" +
 	"entry_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x12%\n" +
-	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCodeB\xd7\x01\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\"\xb7\x02\n" +
+	"\rPathwayExited\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x125\n" +
+	"\n" +
+	"entry_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x123\n" +
+	"\texit_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x125\n" +
+	"\x06reason\x18\x05 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x16\n" +
+	"\x06detail\x18\x06 \x01(\tR\x06detail\x12%\n" +
+	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"\xea\x01\n" +
+	"\rExitBackdated\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x123\n" +
+	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x127\n" +
+	"\vrecorded_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"recordedOn\x12%\n" +
+	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\"\x9e\x02\n" +
+	"\x10ReferralRecorded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12'\n" +
+	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12:\n" +
+	"\tprogramme\x18\x04 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
+	"\rreferral_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\freferralDate\x12\"\n" +
+	"\forganisation\x18\x06 \x01(\tR\forganisation\"\x81\x02\n" +
+	"\x17ReferralOutcomeRecorded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12'\n" +
+	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
+	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate*\xa1\x03\n" +
+	"\n" +
+	"ExitReason\x12\x1b\n" +
+	"\x17EXIT_REASON_UNSPECIFIED\x10\x00\x12$\n" +
+	" EXIT_REASON_EMPLOYMENT_PERMANENT\x10\x01\x12*\n" +
+	"&EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG\x10\x02\x12+\n" +
+	"'EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT\x10\x03\x12+\n" +
+	"'EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY\x10\x04\x12\x1d\n" +
+	"\x19EXIT_REASON_SELF_EMPLOYED\x10\x05\x12#\n" +
+	"\x1fEXIT_REASON_QUALIFYING_TRAINING\x10\x06\x12\x1e\n" +
+	"\x1aEXIT_REASON_OTHER_TRAINING\x10\a\x12\x1b\n" +
+	"\x17EXIT_REASON_ABANDONMENT\x10\b\x12\x1a\n" +
+	"\x16EXIT_REASON_RELOCATION\x10\t\x12\x16\n" +
+	"\x12EXIT_REASON_HEALTH\x10\n" +
+	"\x12\x15\n" +
+	"\x11EXIT_REASON_OTHER\x10\v*h\n" +
+	"\tProgramme\x12\x19\n" +
+	"\x15PROGRAMME_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11PROGRAMME_SAVOIRS\x10\x01\x12\x14\n" +
+	"\x10PROGRAMME_QUALIF\x10\x02\x12\x13\n" +
+	"\x0fPROGRAMME_OTHER\x10\x03*\xae\x01\n" +
+	"\x0fReferralOutcome\x12 \n" +
+	"\x1cREFERRAL_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19REFERRAL_OUTCOME_ACCEPTED\x10\x01\x12\x1c\n" +
+	"\x18REFERRAL_OUTCOME_REFUSED\x10\x02\x12\x1c\n" +
+	"\x18REFERRAL_OUTCOME_STARTED\x10\x03\x12\x1e\n" +
+	"\x1aREFERRAL_OUTCOME_ABANDONED\x10\x04B\xd7\x01\n" +
 	"\x15com.avenir.pathway.v1B\vEventsProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -117,18 +721,35 @@ func file_avenir_pathway_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_pathway_v1_events_proto_rawDescData
 }
 
-var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_avenir_pathway_v1_events_proto_goTypes = []any{
-	(*PathwayEntered)(nil), // 0: avenir.pathway.v1.PathwayEntered
-	(*v1.Date)(nil),        // 1: avenir.common.v1.Date
+	(ExitReason)(0),                 // 0: avenir.pathway.v1.ExitReason
+	(Programme)(0),                  // 1: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),            // 2: avenir.pathway.v1.ReferralOutcome
+	(*PathwayEntered)(nil),          // 3: avenir.pathway.v1.PathwayEntered
+	(*PathwayExited)(nil),           // 4: avenir.pathway.v1.PathwayExited
+	(*ExitBackdated)(nil),           // 5: avenir.pathway.v1.ExitBackdated
+	(*ReferralRecorded)(nil),        // 6: avenir.pathway.v1.ReferralRecorded
+	(*ReferralOutcomeRecorded)(nil), // 7: avenir.pathway.v1.ReferralOutcomeRecorded
+	(*v1.Date)(nil),                 // 8: avenir.common.v1.Date
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
-	1, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	8,  // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
+	8,  // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
+	8,  // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
+	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
+	8,  // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	8,  // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	1,  // 6: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
+	8,  // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	2,  // 8: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	8,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }
@@ -141,13 +762,14 @@ func file_avenir_pathway_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_events_proto_rawDesc), len(file_avenir_pathway_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   1,
+			NumEnums:      3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_avenir_pathway_v1_events_proto_goTypes,
 		DependencyIndexes: file_avenir_pathway_v1_events_proto_depIdxs,
+		EnumInfos:         file_avenir_pathway_v1_events_proto_enumTypes,
 		MessageInfos:      file_avenir_pathway_v1_events_proto_msgTypes,
 	}.Build()
 	File_avenir_pathway_v1_events_proto = out.File

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -29,6 +30,8 @@ const (
 	PathwayStatus_PATHWAY_STATUS_UNSPECIFIED PathwayStatus = 0
 	// In the scheme: an episode is open.
 	PathwayStatus_PATHWAY_STATUS_ACTIVE PathwayStatus = 1
+	// Out of the scheme: every episode is closed.
+	PathwayStatus_PATHWAY_STATUS_EXITED PathwayStatus = 2
 )
 
 // Enum value maps for PathwayStatus.
@@ -36,10 +39,12 @@ var (
 	PathwayStatus_name = map[int32]string{
 		0: "PATHWAY_STATUS_UNSPECIFIED",
 		1: "PATHWAY_STATUS_ACTIVE",
+		2: "PATHWAY_STATUS_EXITED",
 	}
 	PathwayStatus_value = map[string]int32{
 		"PATHWAY_STATUS_UNSPECIFIED": 0,
 		"PATHWAY_STATUS_ACTIVE":      1,
+		"PATHWAY_STATUS_EXITED":      2,
 	}
 )
 
@@ -70,12 +75,83 @@ func (PathwayStatus) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{0}
 }
 
+// Where a learner stands, derived from the facts recorded (never set by hand).
+type PathwayPhase int32
+
+const (
+	PathwayPhase_PATHWAY_PHASE_UNSPECIFIED      PathwayPhase = 0
+	PathwayPhase_PATHWAY_PHASE_WELCOMED         PathwayPhase = 1
+	PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED   PathwayPhase = 2
+	PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT PathwayPhase = 3
+	// Discovering trades through #Action immersions.
+	PathwayPhase_PATHWAY_PHASE_DISCOVERING_TRADES     PathwayPhase = 4
+	PathwayPhase_PATHWAY_PHASE_IN_QUALIFYING_TRAINING PathwayPhase = 5
+	PathwayPhase_PATHWAY_PHASE_EXITED                 PathwayPhase = 6
+)
+
+// Enum value maps for PathwayPhase.
+var (
+	PathwayPhase_name = map[int32]string{
+		0: "PATHWAY_PHASE_UNSPECIFIED",
+		1: "PATHWAY_PHASE_WELCOMED",
+		2: "PATHWAY_PHASE_NEEDS_ANALYSED",
+		3: "PATHWAY_PHASE_BUILDING_PROJECT",
+		4: "PATHWAY_PHASE_DISCOVERING_TRADES",
+		5: "PATHWAY_PHASE_IN_QUALIFYING_TRAINING",
+		6: "PATHWAY_PHASE_EXITED",
+	}
+	PathwayPhase_value = map[string]int32{
+		"PATHWAY_PHASE_UNSPECIFIED":            0,
+		"PATHWAY_PHASE_WELCOMED":               1,
+		"PATHWAY_PHASE_NEEDS_ANALYSED":         2,
+		"PATHWAY_PHASE_BUILDING_PROJECT":       3,
+		"PATHWAY_PHASE_DISCOVERING_TRADES":     4,
+		"PATHWAY_PHASE_IN_QUALIFYING_TRAINING": 5,
+		"PATHWAY_PHASE_EXITED":                 6,
+	}
+)
+
+func (x PathwayPhase) Enum() *PathwayPhase {
+	p := new(PathwayPhase)
+	*p = x
+	return p
+}
+
+func (x PathwayPhase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PathwayPhase) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_pathway_proto_enumTypes[1].Descriptor()
+}
+
+func (PathwayPhase) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_pathway_proto_enumTypes[1]
+}
+
+func (x PathwayPhase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PathwayPhase.Descriptor instead.
+func (PathwayPhase) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+}
+
 // One continuous stay in the scheme, from entry to exit.
 type Episode struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 for the first entry, 2 for the first re-entry, ...
-	Number        int32    `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	EntryDate     *v1.Date `protobuf:"bytes,2,opt,name=entry_date,json=entryDate,proto3" json:"entry_date,omitempty"`
+	Number    int32    `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	EntryDate *v1.Date `protobuf:"bytes,2,opt,name=entry_date,json=entryDate,proto3" json:"entry_date,omitempty"`
+	// Last day in the scheme; absent while the episode is open.
+	ExitDate   *v1.Date   `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	ExitReason ExitReason `protobuf:"varint,4,opt,name=exit_reason,json=exitReason,proto3,enum=avenir.pathway.v1.ExitReason" json:"exit_reason,omitempty"`
+	// Free text about the exit: present only for the admins and referents who
+	// act for the learner.
+	ExitDetail *string `protobuf:"bytes,5,opt,name=exit_detail,json=exitDetail,proto3,oneof" json:"exit_detail,omitempty"`
+	// The referrals recorded during the episode.
+	Referrals     []*Referral `protobuf:"bytes,6,rep,name=referrals,proto3" json:"referrals,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +200,121 @@ func (x *Episode) GetEntryDate() *v1.Date {
 	return nil
 }
 
+func (x *Episode) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
+func (x *Episode) GetExitReason() ExitReason {
+	if x != nil {
+		return x.ExitReason
+	}
+	return ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+func (x *Episode) GetExitDetail() string {
+	if x != nil && x.ExitDetail != nil {
+		return *x.ExitDetail
+	}
+	return ""
+}
+
+func (x *Episode) GetReferrals() []*Referral {
+	if x != nil {
+		return x.Referrals
+	}
+	return nil
+}
+
+// An orientation of the learner to a downstream programme.
+type Referral struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the learner's first referral, 2 for the second, ... across episodes.
+	Number       int32     `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Programme    Programme `protobuf:"varint,2,opt,name=programme,proto3,enum=avenir.pathway.v1.Programme" json:"programme,omitempty"`
+	ReferralDate *v1.Date  `protobuf:"bytes,3,opt,name=referral_date,json=referralDate,proto3" json:"referral_date,omitempty"`
+	Organisation string    `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	// The latest outcome; REFERRAL_OUTCOME_UNSPECIFIED while pending.
+	Outcome       ReferralOutcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
+	OutcomeDate   *v1.Date        `protobuf:"bytes,6,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Referral) Reset() {
+	*x = Referral{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Referral) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Referral) ProtoMessage() {}
+
+func (x *Referral) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Referral.ProtoReflect.Descriptor instead.
+func (*Referral) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Referral) GetNumber() int32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *Referral) GetProgramme() Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return Programme_PROGRAMME_UNSPECIFIED
+}
+
+func (x *Referral) GetReferralDate() *v1.Date {
+	if x != nil {
+		return x.ReferralDate
+	}
+	return nil
+}
+
+func (x *Referral) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+func (x *Referral) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *Referral) GetOutcomeDate() *v1.Date {
+	if x != nil {
+		return x.OutcomeDate
+	}
+	return nil
+}
+
 // A learner's pathway.
 type Pathway struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -132,14 +323,15 @@ type Pathway struct {
 	Status        PathwayStatus          `protobuf:"varint,3,opt,name=status,proto3,enum=avenir.pathway.v1.PathwayStatus" json:"status,omitempty"`
 	Episodes      []*Episode             `protobuf:"bytes,4,rep,name=episodes,proto3" json:"episodes,omitempty"`
 	// Stream sequence of the last event applied to this view.
-	Version       uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Version       uint64       `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	Phase         PathwayPhase `protobuf:"varint,6,opt,name=phase,proto3,enum=avenir.pathway.v1.PathwayPhase" json:"phase,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Pathway) Reset() {
 	*x = Pathway{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +343,7 @@ func (x *Pathway) String() string {
 func (*Pathway) ProtoMessage() {}
 
 func (x *Pathway) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +356,7 @@ func (x *Pathway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pathway.ProtoReflect.Descriptor instead.
 func (*Pathway) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Pathway) GetLearnerId() string {
@@ -202,6 +394,13 @@ func (x *Pathway) GetVersion() uint64 {
 	return 0
 }
 
+func (x *Pathway) GetPhase() PathwayPhase {
+	if x != nil {
+		return x.Phase
+	}
+	return PathwayPhase_PATHWAY_PHASE_UNSPECIFIED
+}
+
 type EnterPathwayRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Idempotency key chosen by the caller (1..128 characters).
@@ -214,7 +413,7 @@ type EnterPathwayRequest struct {
 
 func (x *EnterPathwayRequest) Reset() {
 	*x = EnterPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +425,7 @@ func (x *EnterPathwayRequest) String() string {
 func (*EnterPathwayRequest) ProtoMessage() {}
 
 func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +438,7 @@ func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayRequest.ProtoReflect.Descriptor instead.
 func (*EnterPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EnterPathwayRequest) GetRequestId() string {
@@ -272,7 +471,7 @@ type EnterPathwayResponse struct {
 
 func (x *EnterPathwayResponse) Reset() {
 	*x = EnterPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +483,7 @@ func (x *EnterPathwayResponse) String() string {
 func (*EnterPathwayResponse) ProtoMessage() {}
 
 func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,7 +496,7 @@ func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayResponse.ProtoReflect.Descriptor instead.
 func (*EnterPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnterPathwayResponse) GetPathway() *Pathway {
@@ -316,7 +515,7 @@ type GetPathwayRequest struct {
 
 func (x *GetPathwayRequest) Reset() {
 	*x = GetPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +527,7 @@ func (x *GetPathwayRequest) String() string {
 func (*GetPathwayRequest) ProtoMessage() {}
 
 func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +540,7 @@ func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayRequest.ProtoReflect.Descriptor instead.
 func (*GetPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPathwayRequest) GetLearnerId() string {
@@ -360,7 +559,7 @@ type GetPathwayResponse struct {
 
 func (x *GetPathwayResponse) Reset() {
 	*x = GetPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +571,7 @@ func (x *GetPathwayResponse) String() string {
 func (*GetPathwayResponse) ProtoMessage() {}
 
 func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +584,7 @@ func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayResponse.ProtoReflect.Descriptor instead.
 func (*GetPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPathwayResponse) GetPathway() *Pathway {
@@ -395,22 +594,1135 @@ func (x *GetPathwayResponse) GetPathway() *Pathway {
 	return nil
 }
 
+type ExitPathwayRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Last day in the scheme: not before the entry, not in the future.
+	ExitDate *v1.Date   `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	Reason   ExitReason `protobuf:"varint,4,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
+	// Free text, at most 500 characters; required for EXIT_REASON_OTHER.
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExitPathwayRequest) Reset() {
+	*x = ExitPathwayRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExitPathwayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExitPathwayRequest) ProtoMessage() {}
+
+func (x *ExitPathwayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExitPathwayRequest.ProtoReflect.Descriptor instead.
+func (*ExitPathwayRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExitPathwayRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ExitPathwayRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ExitPathwayRequest) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
+func (x *ExitPathwayRequest) GetReason() ExitReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+func (x *ExitPathwayRequest) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+type ExitPathwayResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExitPathwayResponse) Reset() {
+	*x = ExitPathwayResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExitPathwayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExitPathwayResponse) ProtoMessage() {}
+
+func (x *ExitPathwayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExitPathwayResponse.ProtoReflect.Descriptor instead.
+func (*ExitPathwayResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ExitPathwayResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
+type RecordReferralRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string    `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string    `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	Programme Programme `protobuf:"varint,3,opt,name=programme,proto3,enum=avenir.pathway.v1.Programme" json:"programme,omitempty"`
+	// Not before the entry of the open episode, not in the future.
+	ReferralDate *v1.Date `protobuf:"bytes,4,opt,name=referral_date,json=referralDate,proto3" json:"referral_date,omitempty"`
+	// Name of the organisation, 1..200 characters.
+	Organisation  string `protobuf:"bytes,5,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReferralRequest) Reset() {
+	*x = RecordReferralRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReferralRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReferralRequest) ProtoMessage() {}
+
+func (x *RecordReferralRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReferralRequest.ProtoReflect.Descriptor instead.
+func (*RecordReferralRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordReferralRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordReferralRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *RecordReferralRequest) GetProgramme() Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return Programme_PROGRAMME_UNSPECIFIED
+}
+
+func (x *RecordReferralRequest) GetReferralDate() *v1.Date {
+	if x != nil {
+		return x.ReferralDate
+	}
+	return nil
+}
+
+func (x *RecordReferralRequest) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+type RecordReferralResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Pathway *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	// The referral recorded.
+	Referral      *Referral `protobuf:"bytes,2,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReferralResponse) Reset() {
+	*x = RecordReferralResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReferralResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReferralResponse) ProtoMessage() {}
+
+func (x *RecordReferralResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReferralResponse.ProtoReflect.Descriptor instead.
+func (*RecordReferralResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RecordReferralResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
+func (x *RecordReferralResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
+type RecordReferralOutcomeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The referral's number (Referral.number).
+	ReferralNumber int32           `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
+	Outcome        ReferralOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
+	// Not before the referral or its previous outcome, not in the future.
+	OutcomeDate   *v1.Date `protobuf:"bytes,5,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReferralOutcomeRequest) Reset() {
+	*x = RecordReferralOutcomeRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReferralOutcomeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReferralOutcomeRequest) ProtoMessage() {}
+
+func (x *RecordReferralOutcomeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReferralOutcomeRequest.ProtoReflect.Descriptor instead.
+func (*RecordReferralOutcomeRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecordReferralOutcomeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordReferralOutcomeRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *RecordReferralOutcomeRequest) GetReferralNumber() int32 {
+	if x != nil {
+		return x.ReferralNumber
+	}
+	return 0
+}
+
+func (x *RecordReferralOutcomeRequest) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *RecordReferralOutcomeRequest) GetOutcomeDate() *v1.Date {
+	if x != nil {
+		return x.OutcomeDate
+	}
+	return nil
+}
+
+type RecordReferralOutcomeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordReferralOutcomeResponse) Reset() {
+	*x = RecordReferralOutcomeResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordReferralOutcomeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordReferralOutcomeResponse) ProtoMessage() {}
+
+func (x *RecordReferralOutcomeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordReferralOutcomeResponse.ProtoReflect.Descriptor instead.
+func (*RecordReferralOutcomeResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RecordReferralOutcomeResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
+// Every filter given must hold; the date ranges are inclusive and either end
+// may be left open.
+type ListPathwaysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerritoryCode string                 `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	Phase         PathwayPhase           `protobuf:"varint,2,opt,name=phase,proto3,enum=avenir.pathway.v1.PathwayPhase" json:"phase,omitempty"`
+	// Pathways still in the scheme at the end of that day: an episode entered
+	// on or before it and not exited on or before it.
+	ActiveOn *v1.Date `protobuf:"bytes,3,opt,name=active_on,json=activeOn,proto3" json:"active_on,omitempty"`
+	// Pathways with an episode entered between these dates.
+	EnteredFrom *v1.Date `protobuf:"bytes,4,opt,name=entered_from,json=enteredFrom,proto3" json:"entered_from,omitempty"`
+	EnteredTo   *v1.Date `protobuf:"bytes,5,opt,name=entered_to,json=enteredTo,proto3" json:"entered_to,omitempty"`
+	// Pathways with an episode exited between these dates.
+	ExitedFrom *v1.Date `protobuf:"bytes,6,opt,name=exited_from,json=exitedFrom,proto3" json:"exited_from,omitempty"`
+	ExitedTo   *v1.Date `protobuf:"bytes,7,opt,name=exited_to,json=exitedTo,proto3" json:"exited_to,omitempty"`
+	// Default 50, at most 200.
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same filters.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPathwaysRequest) Reset() {
+	*x = ListPathwaysRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPathwaysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPathwaysRequest) ProtoMessage() {}
+
+func (x *ListPathwaysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPathwaysRequest.ProtoReflect.Descriptor instead.
+func (*ListPathwaysRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListPathwaysRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *ListPathwaysRequest) GetPhase() PathwayPhase {
+	if x != nil {
+		return x.Phase
+	}
+	return PathwayPhase_PATHWAY_PHASE_UNSPECIFIED
+}
+
+func (x *ListPathwaysRequest) GetActiveOn() *v1.Date {
+	if x != nil {
+		return x.ActiveOn
+	}
+	return nil
+}
+
+func (x *ListPathwaysRequest) GetEnteredFrom() *v1.Date {
+	if x != nil {
+		return x.EnteredFrom
+	}
+	return nil
+}
+
+func (x *ListPathwaysRequest) GetEnteredTo() *v1.Date {
+	if x != nil {
+		return x.EnteredTo
+	}
+	return nil
+}
+
+func (x *ListPathwaysRequest) GetExitedFrom() *v1.Date {
+	if x != nil {
+		return x.ExitedFrom
+	}
+	return nil
+}
+
+func (x *ListPathwaysRequest) GetExitedTo() *v1.Date {
+	if x != nil {
+		return x.ExitedTo
+	}
+	return nil
+}
+
+func (x *ListPathwaysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPathwaysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListPathwaysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order of territory, then learner id. A page may hold fewer than
+	// page_size pathways, even none: continue while next_page_token is set.
+	Pathways []*Pathway `protobuf:"bytes,1,rep,name=pathways,proto3" json:"pathways,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPathwaysResponse) Reset() {
+	*x = ListPathwaysResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPathwaysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPathwaysResponse) ProtoMessage() {}
+
+func (x *ListPathwaysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPathwaysResponse.ProtoReflect.Descriptor instead.
+func (*ListPathwaysResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListPathwaysResponse) GetPathways() []*Pathway {
+	if x != nil {
+		return x.Pathways
+	}
+	return nil
+}
+
+func (x *ListPathwaysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetTimelineRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Default 50, at most 200.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimelineRequest) Reset() {
+	*x = GetTimelineRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimelineRequest) ProtoMessage() {}
+
+func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
+func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetTimelineRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *GetTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// One event about a learner.
+type TimelineEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's id (ce-id).
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// When it was recorded.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// The service that recorded it (ce-source), e.g. "intake", "pathway".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// The event's type (ce-type), e.g. "avenir.pathway.v1.PathwayEntered".
+	EventType string `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Who caused it, e.g. "referent:ref-05".
+	Actor string `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// A short description for people.
+	Summary string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Where it is stored.
+	Stream        string `protobuf:"bytes,7,opt,name=stream,proto3" json:"stream,omitempty"`
+	Sequence      uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelineEntry) Reset() {
+	*x = TimelineEntry{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelineEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelineEntry) ProtoMessage() {}
+
+func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
+func (*TimelineEntry) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TimelineEntry) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+type GetTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In the order the events were recorded (time, then stream and sequence).
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTimelineResponse) Reset() {
+	*x = GetTimelineResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTimelineResponse) ProtoMessage() {}
+
+func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
+func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// A calendar month.
+type Month struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1900..2200.
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// 1..12.
+	Month         int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Month) Reset() {
+	*x = Month{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Month) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Month) ProtoMessage() {}
+
+func (x *Month) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Month.ProtoReflect.Descriptor instead.
+func (*Month) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Month) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Month) GetMonth() int32 {
+	if x != nil {
+		return x.Month
+	}
+	return 0
+}
+
+type GetFlowStatisticsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First and last months reported (inclusive), at most 120 months.
+	FromMonth *Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	ToMonth   *Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
+	// One territory; empty: every territory in the caller's scope.
+	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFlowStatisticsRequest) Reset() {
+	*x = GetFlowStatisticsRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFlowStatisticsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFlowStatisticsRequest) ProtoMessage() {}
+
+func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFlowStatisticsRequest.ProtoReflect.Descriptor instead.
+func (*GetFlowStatisticsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetFlowStatisticsRequest) GetFromMonth() *Month {
+	if x != nil {
+		return x.FromMonth
+	}
+	return nil
+}
+
+func (x *GetFlowStatisticsRequest) GetToMonth() *Month {
+	if x != nil {
+		return x.ToMonth
+	}
+	return nil
+}
+
+func (x *GetFlowStatisticsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+// Exits of one reason.
+type ExitCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        ExitReason             `protobuf:"varint,1,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExitCount) Reset() {
+	*x = ExitCount{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExitCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExitCount) ProtoMessage() {}
+
+func (x *ExitCount) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExitCount.ProtoReflect.Descriptor instead.
+func (*ExitCount) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ExitCount) GetReason() ExitReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+func (x *ExitCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// The flows of one month, in one territory or across the territories reported.
+type FlowStatistics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty in totals.
+	TerritoryCode string `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	Month         *Month `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	// Episodes entered during the month (first entries and re-entries).
+	Entries int32 `protobuf:"varint,3,opt,name=entries,proto3" json:"entries,omitempty"`
+	// Episodes exited during the month.
+	Exits int32 `protobuf:"varint,4,opt,name=exits,proto3" json:"exits,omitempty"`
+	// Exits by reason, in the order of ExitReason; reasons without exits omitted.
+	ExitsByReason []*ExitCount `protobuf:"bytes,5,rep,name=exits_by_reason,json=exitsByReason,proto3" json:"exits_by_reason,omitempty"`
+	// Episodes open at the end of the month's last day.
+	ActiveAtMonthEnd int32 `protobuf:"varint,6,opt,name=active_at_month_end,json=activeAtMonthEnd,proto3" json:"active_at_month_end,omitempty"`
+	// Median of the days from entry to exit (exit date minus entry date) of the
+	// episodes exited during the month; with an even number of them, the lower
+	// of the two middle values. Absent when nobody exited.
+	MedianDaysInPathway *int32 `protobuf:"varint,7,opt,name=median_days_in_pathway,json=medianDaysInPathway,proto3,oneof" json:"median_days_in_pathway,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *FlowStatistics) Reset() {
+	*x = FlowStatistics{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlowStatistics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlowStatistics) ProtoMessage() {}
+
+func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlowStatistics.ProtoReflect.Descriptor instead.
+func (*FlowStatistics) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *FlowStatistics) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *FlowStatistics) GetMonth() *Month {
+	if x != nil {
+		return x.Month
+	}
+	return nil
+}
+
+func (x *FlowStatistics) GetEntries() int32 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *FlowStatistics) GetExits() int32 {
+	if x != nil {
+		return x.Exits
+	}
+	return 0
+}
+
+func (x *FlowStatistics) GetExitsByReason() []*ExitCount {
+	if x != nil {
+		return x.ExitsByReason
+	}
+	return nil
+}
+
+func (x *FlowStatistics) GetActiveAtMonthEnd() int32 {
+	if x != nil {
+		return x.ActiveAtMonthEnd
+	}
+	return 0
+}
+
+func (x *FlowStatistics) GetMedianDaysInPathway() int32 {
+	if x != nil && x.MedianDaysInPathway != nil {
+		return *x.MedianDaysInPathway
+	}
+	return 0
+}
+
+type GetFlowStatisticsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per territory, then month.
+	Territories []*FlowStatistics `protobuf:"bytes,1,rep,name=territories,proto3" json:"territories,omitempty"`
+	// Per month, across the territories reported.
+	Totals        []*FlowStatistics `protobuf:"bytes,2,rep,name=totals,proto3" json:"totals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFlowStatisticsResponse) Reset() {
+	*x = GetFlowStatisticsResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFlowStatisticsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFlowStatisticsResponse) ProtoMessage() {}
+
+func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFlowStatisticsResponse.ProtoReflect.Descriptor instead.
+func (*GetFlowStatisticsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetFlowStatisticsResponse) GetTerritories() []*FlowStatistics {
+	if x != nil {
+		return x.Territories
+	}
+	return nil
+}
+
+func (x *GetFlowStatisticsResponse) GetTotals() []*FlowStatistics {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
 var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\"X\n" +
+	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x02\n" +
 	"\aEpisode\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x125\n" +
 	"\n" +
-	"entry_date\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\"\xdb\x01\n" +
+	"entry_date\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x123\n" +
+	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x12>\n" +
+	"\vexit_reason\x18\x04 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\n" +
+	"exitReason\x12$\n" +
+	"\vexit_detail\x18\x05 \x01(\tH\x00R\n" +
+	"exitDetail\x88\x01\x01\x129\n" +
+	"\treferrals\x18\x06 \x03(\v2\x1b.avenir.pathway.v1.ReferralR\treferralsB\x0e\n" +
+	"\f_exit_detail\"\xb8\x02\n" +
+	"\bReferral\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x05R\x06number\x12:\n" +
+	"\tprogramme\x18\x02 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
+	"\rreferral_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\freferralDate\x12\"\n" +
+	"\forganisation\x18\x04 \x01(\tR\forganisation\x12<\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
+	"\foutcome_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"\x92\x02\n" +
 	"\aPathway\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x128\n" +
 	"\x06status\x18\x03 \x01(\x0e2 .avenir.pathway.v1.PathwayStatusR\x06status\x126\n" +
 	"\bepisodes\x18\x04 \x03(\v2\x1a.avenir.pathway.v1.EpisodeR\bepisodes\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x04R\aversion\"\x8a\x01\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x125\n" +
+	"\x05phase\x18\x06 \x01(\x0e2\x1f.avenir.pathway.v1.PathwayPhaseR\x05phase\"\x8a\x01\n" +
 	"\x13EnterPathwayRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -424,14 +1736,118 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\"J\n" +
 	"\x12GetPathwayResponse\x124\n" +
-	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway*J\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xd6\x01\n" +
+	"\x12ExitPathwayRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x123\n" +
+	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x125\n" +
+	"\x06reason\x18\x04 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"K\n" +
+	"\x13ExitPathwayResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xf2\x01\n" +
+	"\x15RecordReferralRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12:\n" +
+	"\tprogramme\x18\x03 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
+	"\rreferral_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\freferralDate\x12\"\n" +
+	"\forganisation\x18\x05 \x01(\tR\forganisation\"\x87\x01\n" +
+	"\x16RecordReferralResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\x127\n" +
+	"\breferral\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.ReferralR\breferral\"\xfe\x01\n" +
+	"\x1cRecordReferralOutcomeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12'\n" +
+	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
+	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"U\n" +
+	"\x1dRecordReferralOutcomeResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xc4\x03\n" +
+	"\x13ListPathwaysRequest\x12%\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x125\n" +
+	"\x05phase\x18\x02 \x01(\x0e2\x1f.avenir.pathway.v1.PathwayPhaseR\x05phase\x123\n" +
+	"\tactive_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bactiveOn\x129\n" +
+	"\fentered_from\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\venteredFrom\x125\n" +
+	"\n" +
+	"entered_to\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\tenteredTo\x127\n" +
+	"\vexited_from\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"exitedFrom\x123\n" +
+	"\texited_to\x18\a \x01(\v2\x16.avenir.common.v1.DateR\bexitedTo\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"v\n" +
+	"\x14ListPathwaysResponse\x126\n" +
+	"\bpathways\x18\x01 \x03(\v2\x1a.avenir.pathway.v1.PathwayR\bpathways\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"o\n" +
+	"\x12GetTimelineRequest\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xf5\x01\n" +
+	"\rTimelineEntry\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x18\n" +
+	"\asummary\x18\x06 \x01(\tR\asummary\x12\x16\n" +
+	"\x06stream\x18\a \x01(\tR\x06stream\x12\x1a\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\"y\n" +
+	"\x13GetTimelineResponse\x12:\n" +
+	"\aentries\x18\x01 \x03(\v2 .avenir.pathway.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
+	"\x05Month\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05month\x18\x02 \x01(\x05R\x05month\"\xaf\x01\n" +
+	"\x18GetFlowStatisticsRequest\x127\n" +
+	"\n" +
+	"from_month\x18\x01 \x01(\v2\x18.avenir.pathway.v1.MonthR\tfromMonth\x123\n" +
+	"\bto_month\x18\x02 \x01(\v2\x18.avenir.pathway.v1.MonthR\atoMonth\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"X\n" +
+	"\tExitCount\x125\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xe1\x02\n" +
+	"\x0eFlowStatistics\x12%\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12.\n" +
+	"\x05month\x18\x02 \x01(\v2\x18.avenir.pathway.v1.MonthR\x05month\x12\x18\n" +
+	"\aentries\x18\x03 \x01(\x05R\aentries\x12\x14\n" +
+	"\x05exits\x18\x04 \x01(\x05R\x05exits\x12D\n" +
+	"\x0fexits_by_reason\x18\x05 \x03(\v2\x1c.avenir.pathway.v1.ExitCountR\rexitsByReason\x12-\n" +
+	"\x13active_at_month_end\x18\x06 \x01(\x05R\x10activeAtMonthEnd\x128\n" +
+	"\x16median_days_in_pathway\x18\a \x01(\x05H\x00R\x13medianDaysInPathway\x88\x01\x01B\x19\n" +
+	"\x17_median_days_in_pathway\"\x9b\x01\n" +
+	"\x19GetFlowStatisticsResponse\x12C\n" +
+	"\vterritories\x18\x01 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\vterritories\x129\n" +
+	"\x06totals\x18\x02 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\x06totals*e\n" +
 	"\rPathwayStatus\x12\x1e\n" +
 	"\x1aPATHWAY_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
-	"\x15PATHWAY_STATUS_ACTIVE\x10\x012\xcc\x01\n" +
+	"\x15PATHWAY_STATUS_ACTIVE\x10\x01\x12\x19\n" +
+	"\x15PATHWAY_STATUS_EXITED\x10\x02*\xf9\x01\n" +
+	"\fPathwayPhase\x12\x1d\n" +
+	"\x19PATHWAY_PHASE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16PATHWAY_PHASE_WELCOMED\x10\x01\x12 \n" +
+	"\x1cPATHWAY_PHASE_NEEDS_ANALYSED\x10\x02\x12\"\n" +
+	"\x1ePATHWAY_PHASE_BUILDING_PROJECT\x10\x03\x12$\n" +
+	" PATHWAY_PHASE_DISCOVERING_TRADES\x10\x04\x12(\n" +
+	"$PATHWAY_PHASE_IN_QUALIFYING_TRAINING\x10\x05\x12\x18\n" +
+	"\x14PATHWAY_PHASE_EXITED\x10\x062\xbc\x06\n" +
 	"\x0ePathwayService\x12_\n" +
 	"\fEnterPathway\x12&.avenir.pathway.v1.EnterPathwayRequest\x1a'.avenir.pathway.v1.EnterPathwayResponse\x12Y\n" +
 	"\n" +
-	"GetPathway\x12$.avenir.pathway.v1.GetPathwayRequest\x1a%.avenir.pathway.v1.GetPathwayResponseB\xd8\x01\n" +
+	"GetPathway\x12$.avenir.pathway.v1.GetPathwayRequest\x1a%.avenir.pathway.v1.GetPathwayResponse\x12\\\n" +
+	"\vExitPathway\x12%.avenir.pathway.v1.ExitPathwayRequest\x1a&.avenir.pathway.v1.ExitPathwayResponse\x12e\n" +
+	"\x0eRecordReferral\x12(.avenir.pathway.v1.RecordReferralRequest\x1a).avenir.pathway.v1.RecordReferralResponse\x12z\n" +
+	"\x15RecordReferralOutcome\x12/.avenir.pathway.v1.RecordReferralOutcomeRequest\x1a0.avenir.pathway.v1.RecordReferralOutcomeResponse\x12_\n" +
+	"\fListPathways\x12&.avenir.pathway.v1.ListPathwaysRequest\x1a'.avenir.pathway.v1.ListPathwaysResponse\x12\\\n" +
+	"\vGetTimeline\x12%.avenir.pathway.v1.GetTimelineRequest\x1a&.avenir.pathway.v1.GetTimelineResponse\x12n\n" +
+	"\x11GetFlowStatistics\x12+.avenir.pathway.v1.GetFlowStatisticsRequest\x1a,.avenir.pathway.v1.GetFlowStatisticsResponseB\xd8\x01\n" +
 	"\x15com.avenir.pathway.v1B\fPathwayProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -446,34 +1862,102 @@ func file_avenir_pathway_v1_pathway_proto_rawDescGZIP() []byte {
 	return file_avenir_pathway_v1_pathway_proto_rawDescData
 }
 
-var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
-	(PathwayStatus)(0),           // 0: avenir.pathway.v1.PathwayStatus
-	(*Episode)(nil),              // 1: avenir.pathway.v1.Episode
-	(*Pathway)(nil),              // 2: avenir.pathway.v1.Pathway
-	(*EnterPathwayRequest)(nil),  // 3: avenir.pathway.v1.EnterPathwayRequest
-	(*EnterPathwayResponse)(nil), // 4: avenir.pathway.v1.EnterPathwayResponse
-	(*GetPathwayRequest)(nil),    // 5: avenir.pathway.v1.GetPathwayRequest
-	(*GetPathwayResponse)(nil),   // 6: avenir.pathway.v1.GetPathwayResponse
-	(*v1.Date)(nil),              // 7: avenir.common.v1.Date
+	(PathwayStatus)(0),                    // 0: avenir.pathway.v1.PathwayStatus
+	(PathwayPhase)(0),                     // 1: avenir.pathway.v1.PathwayPhase
+	(*Episode)(nil),                       // 2: avenir.pathway.v1.Episode
+	(*Referral)(nil),                      // 3: avenir.pathway.v1.Referral
+	(*Pathway)(nil),                       // 4: avenir.pathway.v1.Pathway
+	(*EnterPathwayRequest)(nil),           // 5: avenir.pathway.v1.EnterPathwayRequest
+	(*EnterPathwayResponse)(nil),          // 6: avenir.pathway.v1.EnterPathwayResponse
+	(*GetPathwayRequest)(nil),             // 7: avenir.pathway.v1.GetPathwayRequest
+	(*GetPathwayResponse)(nil),            // 8: avenir.pathway.v1.GetPathwayResponse
+	(*ExitPathwayRequest)(nil),            // 9: avenir.pathway.v1.ExitPathwayRequest
+	(*ExitPathwayResponse)(nil),           // 10: avenir.pathway.v1.ExitPathwayResponse
+	(*RecordReferralRequest)(nil),         // 11: avenir.pathway.v1.RecordReferralRequest
+	(*RecordReferralResponse)(nil),        // 12: avenir.pathway.v1.RecordReferralResponse
+	(*RecordReferralOutcomeRequest)(nil),  // 13: avenir.pathway.v1.RecordReferralOutcomeRequest
+	(*RecordReferralOutcomeResponse)(nil), // 14: avenir.pathway.v1.RecordReferralOutcomeResponse
+	(*ListPathwaysRequest)(nil),           // 15: avenir.pathway.v1.ListPathwaysRequest
+	(*ListPathwaysResponse)(nil),          // 16: avenir.pathway.v1.ListPathwaysResponse
+	(*GetTimelineRequest)(nil),            // 17: avenir.pathway.v1.GetTimelineRequest
+	(*TimelineEntry)(nil),                 // 18: avenir.pathway.v1.TimelineEntry
+	(*GetTimelineResponse)(nil),           // 19: avenir.pathway.v1.GetTimelineResponse
+	(*Month)(nil),                         // 20: avenir.pathway.v1.Month
+	(*GetFlowStatisticsRequest)(nil),      // 21: avenir.pathway.v1.GetFlowStatisticsRequest
+	(*ExitCount)(nil),                     // 22: avenir.pathway.v1.ExitCount
+	(*FlowStatistics)(nil),                // 23: avenir.pathway.v1.FlowStatistics
+	(*GetFlowStatisticsResponse)(nil),     // 24: avenir.pathway.v1.GetFlowStatisticsResponse
+	(*v1.Date)(nil),                       // 25: avenir.common.v1.Date
+	(ExitReason)(0),                       // 26: avenir.pathway.v1.ExitReason
+	(Programme)(0),                        // 27: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),                  // 28: avenir.pathway.v1.ReferralOutcome
+	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
 }
 var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
-	7, // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
-	0, // 1: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
-	1, // 2: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
-	7, // 3: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
-	2, // 4: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	2, // 5: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	3, // 6: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	5, // 7: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	4, // 8: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	6, // 9: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	25, // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
+	25, // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
+	26, // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
+	3,  // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
+	27, // 4: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
+	25, // 5: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
+	28, // 6: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	25, // 7: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
+	0,  // 8: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
+	2,  // 9: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
+	1,  // 10: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	25, // 11: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
+	4,  // 12: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,  // 13: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	25, // 14: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
+	26, // 15: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
+	4,  // 16: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	27, // 17: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
+	25, // 18: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
+	4,  // 19: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	3,  // 20: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
+	28, // 21: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	25, // 22: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
+	4,  // 23: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	1,  // 24: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	25, // 25: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
+	25, // 26: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
+	25, // 27: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
+	25, // 28: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
+	25, // 29: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
+	4,  // 30: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
+	29, // 31: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	18, // 32: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
+	20, // 33: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.pathway.v1.Month
+	20, // 34: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.pathway.v1.Month
+	26, // 35: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	20, // 36: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.pathway.v1.Month
+	22, // 37: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	23, // 38: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	23, // 39: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	5,  // 40: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	7,  // 41: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	9,  // 42: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	11, // 43: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	13, // 44: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	15, // 45: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	17, // 46: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	21, // 47: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	6,  // 48: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	8,  // 49: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	10, // 50: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	12, // 51: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	14, // 52: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	16, // 53: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	19, // 54: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	24, // 55: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	48, // [48:56] is the sub-list for method output_type
+	40, // [40:48] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
@@ -481,13 +1965,16 @@ func file_avenir_pathway_v1_pathway_proto_init() {
 	if File_avenir_pathway_v1_pathway_proto != nil {
 		return
 	}
+	file_avenir_pathway_v1_events_proto_init()
+	file_avenir_pathway_v1_pathway_proto_msgTypes[0].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_pathway_proto_rawDesc), len(file_avenir_pathway_v1_pathway_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      2,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,20 +19,43 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PathwayService_EnterPathway_FullMethodName = "/avenir.pathway.v1.PathwayService/EnterPathway"
-	PathwayService_GetPathway_FullMethodName   = "/avenir.pathway.v1.PathwayService/GetPathway"
+	PathwayService_EnterPathway_FullMethodName          = "/avenir.pathway.v1.PathwayService/EnterPathway"
+	PathwayService_GetPathway_FullMethodName            = "/avenir.pathway.v1.PathwayService/GetPathway"
+	PathwayService_ExitPathway_FullMethodName           = "/avenir.pathway.v1.PathwayService/ExitPathway"
+	PathwayService_RecordReferral_FullMethodName        = "/avenir.pathway.v1.PathwayService/RecordReferral"
+	PathwayService_RecordReferralOutcome_FullMethodName = "/avenir.pathway.v1.PathwayService/RecordReferralOutcome"
+	PathwayService_ListPathways_FullMethodName          = "/avenir.pathway.v1.PathwayService/ListPathways"
+	PathwayService_GetTimeline_FullMethodName           = "/avenir.pathway.v1.PathwayService/GetTimeline"
+	PathwayService_GetFlowStatistics_FullMethodName     = "/avenir.pathway.v1.PathwayService/GetFlowStatistics"
 )
 
 // PathwayServiceClient is the client API for PathwayService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// PathwayService follows each learner's pathway: continuous entry and exit.
+// PathwayService follows each learner's pathway: continuous entry and exit,
+// re-entry, referrals to downstream programmes, the learner's timeline and
+// the flow statistics funders report against.
 type PathwayServiceClient interface {
 	// EnterPathway opens an episode for a registered learner on a civil date.
 	EnterPathway(ctx context.Context, in *EnterPathwayRequest, opts ...grpc.CallOption) (*EnterPathwayResponse, error)
 	// GetPathway returns a learner's pathway (read model).
 	GetPathway(ctx context.Context, in *GetPathwayRequest, opts ...grpc.CallOption) (*GetPathwayResponse, error)
+	// ExitPathway closes the learner's open episode on a civil date, with a
+	// coded reason. A late exit (dated before today) also records ExitBackdated.
+	ExitPathway(ctx context.Context, in *ExitPathwayRequest, opts ...grpc.CallOption) (*ExitPathwayResponse, error)
+	// RecordReferral refers the learner, during the open episode, to a
+	// downstream programme.
+	RecordReferral(ctx context.Context, in *RecordReferralRequest, opts ...grpc.CallOption) (*RecordReferralResponse, error)
+	// RecordReferralOutcome records what became of a referral of the open episode.
+	RecordReferralOutcome(ctx context.Context, in *RecordReferralOutcomeRequest, opts ...grpc.CallOption) (*RecordReferralOutcomeResponse, error)
+	// ListPathways lists the pathways in the caller's scope (read model).
+	ListPathways(ctx context.Context, in *ListPathwaysRequest, opts ...grpc.CallOption) (*ListPathwaysResponse, error)
+	// GetTimeline lists every event about a learner, across contexts, in order.
+	GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error)
+	// GetFlowStatistics returns entries, exits, active learners and durations
+	// per territory and month (read model).
+	GetFlowStatistics(ctx context.Context, in *GetFlowStatisticsRequest, opts ...grpc.CallOption) (*GetFlowStatisticsResponse, error)
 }
 
 type pathwayServiceClient struct {
@@ -63,16 +86,93 @@ func (c *pathwayServiceClient) GetPathway(ctx context.Context, in *GetPathwayReq
 	return out, nil
 }
 
+func (c *pathwayServiceClient) ExitPathway(ctx context.Context, in *ExitPathwayRequest, opts ...grpc.CallOption) (*ExitPathwayResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExitPathwayResponse)
+	err := c.cc.Invoke(ctx, PathwayService_ExitPathway_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) RecordReferral(ctx context.Context, in *RecordReferralRequest, opts ...grpc.CallOption) (*RecordReferralResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordReferralResponse)
+	err := c.cc.Invoke(ctx, PathwayService_RecordReferral_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) RecordReferralOutcome(ctx context.Context, in *RecordReferralOutcomeRequest, opts ...grpc.CallOption) (*RecordReferralOutcomeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordReferralOutcomeResponse)
+	err := c.cc.Invoke(ctx, PathwayService_RecordReferralOutcome_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) ListPathways(ctx context.Context, in *ListPathwaysRequest, opts ...grpc.CallOption) (*ListPathwaysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPathwaysResponse)
+	err := c.cc.Invoke(ctx, PathwayService_ListPathways_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTimelineResponse)
+	err := c.cc.Invoke(ctx, PathwayService_GetTimeline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) GetFlowStatistics(ctx context.Context, in *GetFlowStatisticsRequest, opts ...grpc.CallOption) (*GetFlowStatisticsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFlowStatisticsResponse)
+	err := c.cc.Invoke(ctx, PathwayService_GetFlowStatistics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PathwayServiceServer is the server API for PathwayService service.
 // All implementations must embed UnimplementedPathwayServiceServer
 // for forward compatibility.
 //
-// PathwayService follows each learner's pathway: continuous entry and exit.
+// PathwayService follows each learner's pathway: continuous entry and exit,
+// re-entry, referrals to downstream programmes, the learner's timeline and
+// the flow statistics funders report against.
 type PathwayServiceServer interface {
 	// EnterPathway opens an episode for a registered learner on a civil date.
 	EnterPathway(context.Context, *EnterPathwayRequest) (*EnterPathwayResponse, error)
 	// GetPathway returns a learner's pathway (read model).
 	GetPathway(context.Context, *GetPathwayRequest) (*GetPathwayResponse, error)
+	// ExitPathway closes the learner's open episode on a civil date, with a
+	// coded reason. A late exit (dated before today) also records ExitBackdated.
+	ExitPathway(context.Context, *ExitPathwayRequest) (*ExitPathwayResponse, error)
+	// RecordReferral refers the learner, during the open episode, to a
+	// downstream programme.
+	RecordReferral(context.Context, *RecordReferralRequest) (*RecordReferralResponse, error)
+	// RecordReferralOutcome records what became of a referral of the open episode.
+	RecordReferralOutcome(context.Context, *RecordReferralOutcomeRequest) (*RecordReferralOutcomeResponse, error)
+	// ListPathways lists the pathways in the caller's scope (read model).
+	ListPathways(context.Context, *ListPathwaysRequest) (*ListPathwaysResponse, error)
+	// GetTimeline lists every event about a learner, across contexts, in order.
+	GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error)
+	// GetFlowStatistics returns entries, exits, active learners and durations
+	// per territory and month (read model).
+	GetFlowStatistics(context.Context, *GetFlowStatisticsRequest) (*GetFlowStatisticsResponse, error)
 	mustEmbedUnimplementedPathwayServiceServer()
 }
 
@@ -88,6 +188,24 @@ func (UnimplementedPathwayServiceServer) EnterPathway(context.Context, *EnterPat
 }
 func (UnimplementedPathwayServiceServer) GetPathway(context.Context, *GetPathwayRequest) (*GetPathwayResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPathway not implemented")
+}
+func (UnimplementedPathwayServiceServer) ExitPathway(context.Context, *ExitPathwayRequest) (*ExitPathwayResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExitPathway not implemented")
+}
+func (UnimplementedPathwayServiceServer) RecordReferral(context.Context, *RecordReferralRequest) (*RecordReferralResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordReferral not implemented")
+}
+func (UnimplementedPathwayServiceServer) RecordReferralOutcome(context.Context, *RecordReferralOutcomeRequest) (*RecordReferralOutcomeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordReferralOutcome not implemented")
+}
+func (UnimplementedPathwayServiceServer) ListPathways(context.Context, *ListPathwaysRequest) (*ListPathwaysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPathways not implemented")
+}
+func (UnimplementedPathwayServiceServer) GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTimeline not implemented")
+}
+func (UnimplementedPathwayServiceServer) GetFlowStatistics(context.Context, *GetFlowStatisticsRequest) (*GetFlowStatisticsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFlowStatistics not implemented")
 }
 func (UnimplementedPathwayServiceServer) mustEmbedUnimplementedPathwayServiceServer() {}
 func (UnimplementedPathwayServiceServer) testEmbeddedByValue()                        {}
@@ -146,6 +264,114 @@ func _PathwayService_GetPathway_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PathwayService_ExitPathway_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExitPathwayRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).ExitPathway(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_ExitPathway_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).ExitPathway(ctx, req.(*ExitPathwayRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_RecordReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordReferralRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).RecordReferral(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_RecordReferral_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).RecordReferral(ctx, req.(*RecordReferralRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_RecordReferralOutcome_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordReferralOutcomeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).RecordReferralOutcome(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_RecordReferralOutcome_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).RecordReferralOutcome(ctx, req.(*RecordReferralOutcomeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_ListPathways_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPathwaysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).ListPathways(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_ListPathways_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).ListPathways(ctx, req.(*ListPathwaysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_GetTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).GetTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_GetTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).GetTimeline(ctx, req.(*GetTimelineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_GetFlowStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFlowStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).GetFlowStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_GetFlowStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).GetFlowStatistics(ctx, req.(*GetFlowStatisticsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PathwayService_ServiceDesc is the grpc.ServiceDesc for PathwayService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +386,30 @@ var PathwayService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPathway",
 			Handler:    _PathwayService_GetPathway_Handler,
+		},
+		{
+			MethodName: "ExitPathway",
+			Handler:    _PathwayService_ExitPathway_Handler,
+		},
+		{
+			MethodName: "RecordReferral",
+			Handler:    _PathwayService_RecordReferral_Handler,
+		},
+		{
+			MethodName: "RecordReferralOutcome",
+			Handler:    _PathwayService_RecordReferralOutcome_Handler,
+		},
+		{
+			MethodName: "ListPathways",
+			Handler:    _PathwayService_ListPathways_Handler,
+		},
+		{
+			MethodName: "GetTimeline",
+			Handler:    _PathwayService_GetTimeline_Handler,
+		},
+		{
+			MethodName: "GetFlowStatistics",
+			Handler:    _PathwayService_GetFlowStatistics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+var (
+	pathwayExitReasons = enumFlag{pathwayv1.ExitReason(0).Descriptor(), "EXIT_REASON_"}
+	pathwayProgrammes  = enumFlag{pathwayv1.Programme(0).Descriptor(), "PROGRAMME_"}
+	pathwayOutcomes    = enumFlag{pathwayv1.ReferralOutcome(0).Descriptor(), "REFERRAL_OUTCOME_"}
+	pathwayPhases      = enumFlag{pathwayv1.PathwayPhase(0).Descriptor(), "PATHWAY_PHASE_"}
+	pathwayStatuses    = enumFlag{pathwayv1.PathwayStatus(0).Descriptor(), "PATHWAY_STATUS_"}
+)
+
+// pathwayOptionalDate reads a date flag that may be left empty.
+func pathwayOptionalDate(flag, value string) (*commonv1.Date, error) {
+	if value == "" {
+		return nil, nil
+	}
+	return parseDate(flag, value)
+}
+
+// pathwayMonth reads a YYYY-MM flag.
+func pathwayMonth(flag, value string) (*pathwayv1.Month, error) {
+	t, err := time.Parse("2006-01", value)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s: %q is not a YYYY-MM month", flag, value)}
+	}
+	return &pathwayv1.Month{Year: int32(t.Year()), Month: int32(t.Month())}, nil
+}
+
+func pathwayRows(p *pathwayv1.Pathway) []field {
+	var episodes, referrals []string
+	for _, e := range p.GetEpisodes() {
+		episodes = append(episodes, pathwayEpisode(e))
+		for _, r := range e.GetReferrals() {
+			referrals = append(referrals, pathwayReferral(r))
+		}
+	}
+	return []field{
+		{"LEARNER ID", p.GetLearnerId()},
+		{"TERRITORY", p.GetTerritoryCode()},
+		{"STATUS", strings.TrimPrefix(p.GetStatus().String(), "PATHWAY_STATUS_")},
+		{"PHASE", pathwayPhases.name(p.GetPhase().Number())},
+		{"EPISODES", strings.Join(episodes, "; ")},
+		{"REFERRALS", strings.Join(referrals, "; ")},
+		{"VERSION", fmt.Sprint(p.GetVersion())},
+	}
+}
+
+// pathwayEpisode reads "#1 entered 2026-03-02, exited 2026-05-29 (employment-permanent: CDI)".
+func pathwayEpisode(e *pathwayv1.Episode) string {
+	s := fmt.Sprintf("#%d entered %s", e.GetNumber(), dateString(e.GetEntryDate()))
+	if e.GetExitDate() != nil {
+		s += fmt.Sprintf(", exited %s (%s", dateString(e.GetExitDate()), pathwayExitReasons.name(e.GetExitReason().Number()))
+		if e.GetExitDetail() != "" {
+			s += ": " + e.GetExitDetail()
+		}
+		s += ")"
+	}
+	return s
+}
+
+// pathwayReferral reads "#2 qualif, AFPA Caen, 2026-11-05: accepted 2026-11-06".
+func pathwayReferral(r *pathwayv1.Referral) string {
+	s := fmt.Sprintf("#%d %s, %s, %s", r.GetNumber(), pathwayProgrammes.name(r.GetProgramme().Number()), r.GetOrganisation(), dateString(r.GetReferralDate()))
+	if o := pathwayOutcomes.name(r.GetOutcome().Number()); o != "" {
+		return s + fmt.Sprintf(": %s %s", o, dateString(r.GetOutcomeDate()))
+	}
+	return s + ": pending"
+}
+
+func pathwayListRows(ps []*pathwayv1.Pathway) [][]string {
+	rows := [][]string{{"LEARNER ID", "TERRITORY", "STATUS", "PHASE", "EPISODES", "LAST ENTRY", "LAST EXIT"}}
+	for _, p := range ps {
+		var entry, exit string
+		if eps := p.GetEpisodes(); len(eps) > 0 {
+			last := eps[len(eps)-1]
+			entry, exit = dateString(last.GetEntryDate()), dateString(last.GetExitDate())
+		}
+		rows = append(rows, []string{
+			p.GetLearnerId(), p.GetTerritoryCode(), pathwayStatuses.name(p.GetStatus().Number()),
+			pathwayPhases.name(p.GetPhase().Number()), fmt.Sprint(len(p.GetEpisodes())), entry, exit,
+		})
+	}
+	return rows
+}
+
+func pathwayTimelineRows(entries []*pathwayv1.TimelineEntry) [][]string {
+	rows := [][]string{{"TIME (PARIS)", "SOURCE", "ACTOR", "EVENT"}}
+	for _, e := range entries {
+		rows = append(rows, []string{
+			e.GetTime().AsTime().In(civil.Paris).Format("2006-01-02 15:04:05"), e.GetSource(), e.GetActor(), e.GetSummary(),
+		})
+	}
+	return rows
+}
+
+func pathwayStatsRows(resp *pathwayv1.GetFlowStatisticsResponse) [][]string {
+	rows := [][]string{{"TERRITORY", "MONTH", "ENTRIES", "EXITS", "ACTIVE", "MEDIAN DAYS", "EXITS BY REASON"}}
+	add := func(territory string, s *pathwayv1.FlowStatistics) {
+		median := "-"
+		if s.MedianDaysInPathway != nil {
+			median = fmt.Sprint(s.GetMedianDaysInPathway())
+		}
+		var reasons []string
+		for _, c := range s.GetExitsByReason() {
+			reasons = append(reasons, fmt.Sprintf("%s %d", pathwayExitReasons.name(c.GetReason().Number()), c.GetCount()))
+		}
+		rows = append(rows, []string{
+			territory, fmt.Sprintf("%04d-%02d", s.GetMonth().GetYear(), s.GetMonth().GetMonth()),
+			fmt.Sprint(s.GetEntries()), fmt.Sprint(s.GetExits()), fmt.Sprint(s.GetActiveAtMonthEnd()), median, strings.Join(reasons, ", "),
+		})
+	}
+	for _, s := range resp.GetTerritories() {
+		add(s.GetTerritoryCode(), s)
+	}
+	for _, s := range resp.GetTotals() {
+		add("TOTAL", s)
+	}
+	return rows
+}
+
+// pathwayTable prints rows as aligned columns, the first being the header,
+// then the next page token, if any.
+func pathwayTable(w io.Writer, rows [][]string, nextPageToken string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if nextPageToken != "" {
+		_, err := fmt.Fprintf(w, "NEXT PAGE TOKEN: %s\n", nextPageToken)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+)
+
+// RegisterLearner implements intakev1.IntakeServiceServer.
+//
+// A person is registered once: the registration claims the person's
+// identity and France Travail identifier in the same atomic append as the
+// learner's first event. The claims are looked up inside the decision, so
+// when a concurrent registration of the same person wins the race, the
+// retried decision finds its claims and answers AlreadyExists with its id.
+func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLearnerRequest) (*intakev1.RegisterLearnerResponse, error) {
+	if problem := platform.CheckRequestID(req.GetRequestId()); problem != "" {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "request_id", Description: problem})
+	}
+	p, _ := auth.FromContext(ctx)
+	// An unknown territory is bad input, reported by the domain with the
+	// other fields; a known one outside the caller's scope is refused.
+	if _, known := s.territories.Lookup(req.GetTerritoryCode()); known && !mayRegister(p, req.GetTerritoryCode()) {
+		return nil, apperr.PermissionDenied("you do not serve territory %s", req.GetTerritoryCode())
+	}
+	// Request ids are the caller's: scoped by subject, two callers never
+	// address the same learner with the same id.
+	id := event.DeriveID("intake/learner/"+p.Subject, req.GetRequestId())
+	cmd := domain.RegisterLearner{
+		LearnerID:  id,
+		FamilyName: req.GetFamilyName(),
+		GivenName:  req.GetGivenName(),
+		BirthDate:  civil.FromProto(req.GetBirthDate()),
+		Territory:  req.GetTerritoryCode(),
+		Contact:    contactFromProto(req.GetContact()),
+		Situation:  situationFromProto(req.GetSituation(), req.GetRqth()),
+		Today:      s.today(),
+	}
+	identityKey, ftid := cmd.ClaimKeys()
+	res, err := s.events.Execute(ctx, Stream, learnerFilter(id), s.command(ctx, req.GetRequestId()), func(h eventstore.History) ([]event.Draft, error) {
+		state, err := fold(h.Events)
+		if err != nil {
+			return nil, err
+		}
+		if cmd.Holders.Identity, err = s.holder(ctx, identityClaims, identityKey); err != nil {
+			return nil, err
+		}
+		if cmd.Holders.FranceTravailID, err = s.holder(ctx, franceTravailClaims, ftid); err != nil {
+			return nil, err
+		}
+		evs, err := domain.Decide(state, cmd, s.territories)
+		if err != nil {
+			return nil, err
+		}
+		return drafts(evs)
+	})
+	if err != nil {
+		return nil, commandError(err)
+	}
+	after := ownEvents(id, res.After())
+	state, err := fold(after)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(p, state.Territory) {
+		// A replayed request of someone else's, for a learner out of scope.
+		return nil, auth.Denied("learner", state.ID)
+	}
+	return &intakev1.RegisterLearnerResponse{Learner: redact(toView(state, after[0].Time), p)}, nil
+}
+
+// UpdateContact implements intakev1.IntakeServiceServer.
+func (s *Service) UpdateContact(ctx context.Context, req *intakev1.UpdateContactRequest) (*intakev1.UpdateContactResponse, error) {
+	cmd := domain.UpdateContact{Email: req.Email, Phone: req.Phone, Commune: req.CommuneCode, Today: s.today()}
+	l, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), func(domain.Learner) (domain.Command, error) { return cmd, nil })
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.UpdateContactResponse{Learner: l}, nil
+}
+
+// UpdateSituation implements intakev1.IntakeServiceServer. A new France
+// Travail identifier is claimed like at registration.
+func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSituationRequest) (*intakev1.UpdateSituationResponse, error) {
+	cmd := domain.UpdateSituation{
+		EffectiveDate:   civil.FromProto(req.GetEffectiveDate()),
+		JobSeeker:       req.JobSeeker,
+		FranceTravailID: req.FranceTravailId,
+		RSA:             req.RsaRecipient,
+		RQTH:            req.Rqth,
+		QPV:             req.QpvResident,
+		ZRR:             req.ZrrResident,
+		Today:           s.today(),
+	}
+	if req.EducationLevel != nil {
+		e := domain.EducationLevel(req.GetEducationLevel())
+		cmd.Education = &e
+	}
+	if req.ReferralSource != nil {
+		r := domain.ReferralSource(req.GetReferralSource())
+		cmd.Referral = &r
+	}
+	l, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), func(state domain.Learner) (domain.Command, error) {
+		c := cmd
+		if key := c.ClaimKey(); key != "" && key != state.Situation.FranceTravailID {
+			holder, err := s.holder(ctx, franceTravailClaims, key)
+			if err != nil {
+				return nil, err
+			}
+			c.FranceTravailIDHolder = holder
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.UpdateSituationResponse{Learner: l}, nil
+}
+
+// change runs a command on an existing learner the caller acts for, and
+// answers the learner as the command left it. prepare completes the command
+// from the learner's current state (claim holders), inside the decision.
+func (s *Service) change(ctx context.Context, requestID, learnerID string, prepare func(domain.Learner) (domain.Command, error)) (*intakev1.Learner, error) {
+	var v apperr.Violations
+	if problem := platform.CheckRequestID(requestID); problem != "" {
+		v.Add("request_id", problem)
+	}
+	if problem := platform.CheckID(learnerID); problem != "" {
+		v.Add("learner_id", problem)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	p, _ := auth.FromContext(ctx)
+	res, err := s.events.Execute(ctx, Stream, learnerFilter(learnerID), s.command(ctx, requestID), func(h eventstore.History) ([]event.Draft, error) {
+		state, err := fold(h.Events)
+		if err != nil {
+			return nil, err
+		}
+		// Out of scope reads as missing, so existence does not leak.
+		if !state.Exists() || !mayChange(p, state.Territory) {
+			return nil, auth.Denied("learner", learnerID)
+		}
+		cmd, err := prepare(state)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := domain.Decide(state, cmd, s.territories)
+		if err != nil {
+			return nil, err
+		}
+		return drafts(evs)
+	})
+	if err != nil {
+		return nil, commandError(err)
+	}
+	after := ownEvents(learnerID, res.After())
+	state, err := fold(after)
+	if err != nil {
+		return nil, err
+	}
+	if !mayChange(p, state.Territory) {
+		// A replayed request of someone else's, for a learner out of scope.
+		return nil, auth.Denied("learner", learnerID)
+	}
+	return redact(toView(state, after[0].Time), p), nil
+}
+
+// ownEvents keeps the learner's own events among those a command left: the
+// claims it appended lie outside the learner.
+func ownEvents(learnerID string, evs []event.Event) []event.Event {
+	prefix := strings.TrimSuffix(learnerFilter(learnerID), ">")
+	out := make([]event.Event, 0, len(evs))
+	for _, ev := range evs {
+		if strings.HasPrefix(ev.Subject, prefix) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// commandError turns a conflict that outlasted the retries into Aborted;
+// other errors pass unchanged.
+func commandError(err error) error {
+	if errors.Is(err, eventstore.ErrConflict) {
+		return apperr.Aborted("the learner was changed concurrently, retry").WithCause(err)
+	}
+	return err
+}

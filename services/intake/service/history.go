@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// GetLearnerHistory implements intakev1.IntakeServiceServer. It reads the
+// learner's own events, one change each, with the learner as it stood after
+// the change; pages continue after the stream sequence of their last
+// change.
+func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearnerHistoryRequest) (*intakev1.GetLearnerHistoryResponse, error) {
+	var v apperr.Violations
+	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		v.Add("learner_id", problem)
+	}
+	size, problem := pageSize(req.GetPageSize())
+	if problem != "" {
+		v.Add("page_size", problem)
+	}
+	fp := fingerprint("history", req.GetLearnerId())
+	cursor, ok := decodeToken(req.GetPageToken(), fp)
+	var after uint64
+	if ok && cursor != "" {
+		after, ok = parseSeq(cursor)
+	}
+	if !ok {
+		v.Add("page_token", "is not a token of this learner's history: start again without a token")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	h, err := s.events.Load(ctx, Stream, learnerFilter(req.GetLearnerId()))
+	if err != nil {
+		return nil, err
+	}
+	state, err := fold(h.Events)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := auth.FromContext(ctx)
+	if !state.Exists() || !mayRead(p, state.Territory) {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+	resp := &intakev1.GetLearnerHistoryResponse{}
+	var (
+		l       domain.Learner
+		lastSeq uint64
+	)
+	registeredAt := h.Events[0].Time
+	for _, ev := range h.Events {
+		de, err := fromProto(ev.Data)
+		if err != nil {
+			return nil, err
+		}
+		l = domain.Evolve(l, de)
+		if ev.Sequence <= after {
+			continue
+		}
+		if len(resp.Changes) == size {
+			resp.NextPageToken = encodeToken(fp, strconv.FormatUint(lastSeq, 10))
+			break
+		}
+		kind, effective := describe(de)
+		resp.Changes = append(resp.Changes, &intakev1.LearnerChange{
+			Kind:        kind,
+			EffectiveOn: effective.ToProto(),
+			RecordedAt:  timestamppb.New(ev.Time),
+			Actor:       ev.Actor,
+			Learner:     redact(toView(l, registeredAt), p),
+		})
+		lastSeq = ev.Sequence
+	}
+	return resp, nil
+}
+
+// describe names a change and the civil date from which it applies.
+func describe(e domain.Event) (intakev1.LearnerChangeKind, civil.Date) {
+	switch e := e.(type) {
+	case domain.LearnerRegistered:
+		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_REGISTERED, e.RegisteredOn
+	case domain.ContactUpdated:
+		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED, e.EffectiveOn
+	case domain.SituationUpdated:
+		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED, e.EffectiveOn
+	}
+	return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_UNSPECIFIED, civil.Date{}
+}
+
+func parseSeq(s string) (uint64, bool) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil && n > 0
+}

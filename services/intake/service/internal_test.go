@@ -1,0 +1,105 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+)
+
+// The domain's enums convert to and from the proto enums by number: every
+// proto value but the unspecified one is a valid domain value, and every
+// valid domain value is a proto value.
+func TestEnumsMatchTheDomain(t *testing.T) {
+	for n := range intakev1.EducationLevel_name {
+		if valid := domain.EducationLevel(n).Valid(); valid != (n != 0) {
+			t.Errorf("education level %d: valid %v", n, valid)
+		}
+	}
+	for n := range intakev1.ReferralSource_name {
+		if valid := domain.ReferralSource(n).Valid(); valid != (n != 0) {
+			t.Errorf("referral source %d: valid %v", n, valid)
+		}
+	}
+	for n := range 20 {
+		if _, ok := intakev1.EducationLevel_name[int32(n)]; domain.EducationLevel(n).Valid() && !ok {
+			t.Errorf("domain education level %d has no proto value", n)
+		}
+		if _, ok := intakev1.ReferralSource_name[int32(n)]; domain.ReferralSource(n).Valid() && !ok {
+			t.Errorf("domain referral source %d has no proto value", n)
+		}
+	}
+}
+
+// The read model stores toView; folding continues from fromView.
+func TestViewRoundTrip(t *testing.T) {
+	l := domain.Learner{
+		ID: "l-1", FamilyName: "Lefèvre", GivenName: "Anaïs", BirthDate: civil.Date{Year: 1970, Month: 4, Day: 12},
+		Territory: "T05", RegisteredOn: civil.Date{Year: 2026, Month: 11, Day: 1},
+		Contact: domain.Contact{Email: "a@b.fr", Phone: "+33612345678", Commune: "27229"},
+		Situation: domain.Situation{JobSeeker: true, FranceTravailID: "1234567A", RSA: true, RQTH: true,
+			Education: domain.Level6, QPV: true, ZRR: true, Referral: domain.Employer},
+		SituationSince: civil.Date{Year: 2026, Month: 11, Day: 20}, SeniorAtEntry: true,
+	}
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	v := toView(l, at)
+	b, err := proto.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored intakev1.Learner
+	if err := proto.Unmarshal(b, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if got := fromView(&stored); got != l || !stored.GetRegisteredAt().AsTime().Equal(at) {
+		t.Fatalf("round trip\n got %+v\nwant %+v", got, l)
+	}
+}
+
+func TestPageSize(t *testing.T) {
+	for in, want := range map[int32]int{0: 50, 1: 1, 50: 50, 200: 200, 201: 200, 1 << 30: 200} {
+		if got, problem := pageSize(in); got != want || problem != "" {
+			t.Errorf("pageSize(%d) = %d %q, want %d", in, got, problem, want)
+		}
+	}
+	if _, problem := pageSize(-1); problem == "" {
+		t.Error("negative page size accepted")
+	}
+}
+
+func TestPageTokens(t *testing.T) {
+	fp := fingerprint("search", "lef", "T05", "")
+	tok := encodeToken(fp, "lefevre\x00anais\x00l-1")
+	if cursor, ok := decodeToken(tok, fp); !ok || cursor != "lefevre\x00anais\x00l-1" {
+		t.Fatalf("decode: %q %v", cursor, ok)
+	}
+	if cursor, ok := decodeToken("", fp); !ok || cursor != "" {
+		t.Fatalf("no token: %q %v", cursor, ok)
+	}
+	for _, bad := range []string{"!!", tok[:10], encodeToken(fingerprint("search", "le", "T05", ""), "x"), encodeToken(fp, "")} {
+		if _, ok := decodeToken(bad, fp); ok {
+			t.Errorf("token %q accepted", bad)
+		}
+	}
+}
+
+// A conflict that outlasts Execute's retries is Aborted, so clients know to
+// retry; a refusal of the domain passes unchanged.
+func TestCommandError(t *testing.T) {
+	conflict := fmt.Errorf("eventstore: still conflicting: %w", eventstore.ErrConflict)
+	if err := commandError(conflict); apperr.KindOf(err) != apperr.KindAborted || !errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("conflict: %v", err)
+	}
+	refused := apperr.AlreadyExists("taken")
+	if err := commandError(refused); err != error(refused) {
+		t.Fatalf("refusal: %v", err)
+	}
+}

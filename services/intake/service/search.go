@@ -1,0 +1,297 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The learners read model (projection "intake-learners", fed by
+// avenir.intake.learner.>):
+//
+//	value  learner:<id>       the whole view of the learner (intakev1.Learner,
+//	                          RQTH included: redacted when read)
+//	index  name               "<folded family>\x00<folded given>\x00<id>", every learner
+//	index  name:<territory>   the same members, the learners of one territory
+//	index  ftid               "<France Travail id>\x00<id>", learners having one
+//
+// Folded names hold neither control characters nor "\x00" (domain.FoldName),
+// so a family-name prefix is a prefix of the members, members sort by family
+// name, given name and id, and the last member of a page is the exclusive
+// start of the next. A search over several territories merges the pages of
+// their indexes.
+const (
+	learnersProjection = "intake-learners"
+	nameIndex          = "name"
+	ftidIndex          = "ftid"
+	memberSep          = "\x00"
+)
+
+// Page sizes of the list calls.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 200
+	maxPrefixLength = 100
+)
+
+func learnerKey(id string) string              { return "learner:" + id }
+func territoryIndex(territory string) string   { return nameIndex + ":" + territory }
+func ftidMember(ftid, learnerID string) string { return ftid + memberSep + learnerID }
+
+func nameMember(l *intakev1.Learner) string {
+	return domain.FoldName(l.GetFamilyName()) + memberSep + domain.FoldName(l.GetGivenName()) + memberSep + l.GetLearnerId()
+}
+
+// memberID is the learner id ending an index member.
+func memberID(member string) string { return member[strings.LastIndex(member, memberSep)+1:] }
+
+// project keeps the learners read model. Events arrive one at a time in
+// stream order, so the stored view is the learner before ev.
+func (s *Service) project(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var before *intakev1.Learner
+	switch ev.Data.(type) {
+	case *intakev1.LearnerRegistered:
+	case *intakev1.LearnerContactUpdated, *intakev1.LearnerSituationUpdated:
+		var err error
+		if before, err = s.storedLearner(ctx, ev.AggregateID); err != nil {
+			return nil, err
+		}
+		if before == nil {
+			return nil, fmt.Errorf("intake: %s of learner %s, who is not in the read model", ev.Type, ev.AggregateID)
+		}
+	default:
+		return nil, nil
+	}
+	de, err := fromProto(ev.Data)
+	if err != nil {
+		return nil, err
+	}
+	if before == nil {
+		after := toView(domain.Evolve(domain.Learner{}, de), ev.Time)
+		b, err := proto.Marshal(after)
+		if err != nil {
+			return nil, err
+		}
+		member := nameMember(after)
+		ops := []projection.Op{
+			projection.Put(learnerKey(after.GetLearnerId()), b),
+			projection.IndexAdd(nameIndex, member),
+			projection.IndexAdd(territoryIndex(after.GetTerritoryCode()), member),
+		}
+		if ftid := after.GetSituation().GetFranceTravailId(); ftid != "" {
+			ops = append(ops, projection.IndexAdd(ftidIndex, ftidMember(ftid, after.GetLearnerId())))
+		}
+		return ops, nil
+	}
+	after := toView(domain.Evolve(fromView(before), de), before.GetRegisteredAt().AsTime())
+	b, err := proto.Marshal(after)
+	if err != nil {
+		return nil, err
+	}
+	ops := []projection.Op{projection.Put(learnerKey(after.GetLearnerId()), b)}
+	if old, now := before.GetSituation().GetFranceTravailId(), after.GetSituation().GetFranceTravailId(); old != now {
+		if old != "" {
+			ops = append(ops, projection.IndexRemove(ftidIndex, ftidMember(old, after.GetLearnerId())))
+		}
+		if now != "" {
+			ops = append(ops, projection.IndexAdd(ftidIndex, ftidMember(now, after.GetLearnerId())))
+		}
+	}
+	return ops, nil
+}
+
+// storedLearner reads a learner from the read model, nil when absent.
+func (s *Service) storedLearner(ctx context.Context, id string) (*intakev1.Learner, error) {
+	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l intakev1.Learner
+	if err := proto.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("intake: stored learner %s: %w", id, err)
+	}
+	return &l, nil
+}
+
+// searchQuery is a validated SearchLearnersRequest.
+type searchQuery struct {
+	prefix    string // folded
+	territory string
+	ftid      string // normalised
+	size      int
+	after     string // exclusive start: the last member of the previous page
+}
+
+func (q searchQuery) fingerprint() string {
+	return fingerprint("search", q.prefix, q.territory, q.ftid)
+}
+
+func (q searchQuery) matches(l *intakev1.Learner) bool {
+	return strings.HasPrefix(domain.FoldName(l.GetFamilyName()), q.prefix) &&
+		(q.territory == "" || l.GetTerritoryCode() == q.territory) &&
+		(q.ftid == "" || l.GetSituation().GetFranceTravailId() == q.ftid)
+}
+
+// SearchLearners implements intakev1.IntakeServiceServer, from the read
+// model.
+func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearnersRequest) (*intakev1.SearchLearnersResponse, error) {
+	q, err := s.searchQuery(req)
+	if err != nil {
+		return nil, err
+	}
+	p, _ := auth.FromContext(ctx)
+	if q.territory != "" && !mayRead(p, q.territory) {
+		return nil, apperr.PermissionDenied("you do not reach territory %s", q.territory)
+	}
+	var members []string
+	if q.ftid != "" {
+		// One learner at most holds an identifier: a single page.
+		members, err = s.store.Range(ctx, learnersProjection, ftidIndex, projection.RangeQuery{Prefix: q.ftid + memberSep, Limit: maxPageSize})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		for _, index := range searchIndexes(p, q.territory) {
+			page, err := s.store.Range(ctx, learnersProjection, index, projection.RangeQuery{Prefix: q.prefix, After: q.after, Limit: q.size + 1})
+			if err != nil {
+				return nil, err
+			}
+			members = append(members, page...)
+		}
+		slices.Sort(members)
+		members = slices.Compact(members)
+	}
+	resp := &intakev1.SearchLearnersResponse{}
+	if q.ftid == "" && len(members) > q.size {
+		members = members[:q.size]
+		resp.NextPageToken = encodeToken(q.fingerprint(), members[len(members)-1])
+	}
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = learnerKey(memberID(m))
+	}
+	values, err := s.store.GetMany(ctx, learnersProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range values {
+		if b == nil {
+			return nil, fmt.Errorf("intake: read model indexes learner %s without storing it", memberID(members[i]))
+		}
+		var l intakev1.Learner
+		if err := proto.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("intake: stored learner %s: %w", memberID(members[i]), err)
+		}
+		if q.matches(&l) && mayRead(p, l.GetTerritoryCode()) {
+			resp.Learners = append(resp.Learners, redact(&l, p))
+		}
+	}
+	return resp, nil
+}
+
+// searchIndexes are the name indexes a search by p reads: the territory
+// asked for, else the whole region for those who reach it, else the
+// territories of p's scope.
+func searchIndexes(p auth.Principal, territory string) []string {
+	switch {
+	case territory != "":
+		return []string{territoryIndex(territory)}
+	case p.Is(auth.RoleAdmin, auth.RoleFunder):
+		return []string{nameIndex}
+	}
+	var out []string
+	for _, t := range p.Territories {
+		if mayRead(p, t) && !slices.Contains(out, territoryIndex(t)) {
+			out = append(out, territoryIndex(t))
+		}
+	}
+	return out
+}
+
+// searchQuery validates a search, reporting every problem at once.
+func (s *Service) searchQuery(req *intakev1.SearchLearnersRequest) (searchQuery, error) {
+	var v apperr.Violations
+	q := searchQuery{prefix: domain.FoldName(req.GetFamilyNamePrefix()), territory: req.GetTerritoryCode()}
+	switch {
+	case utf8.RuneCountInString(req.GetFamilyNamePrefix()) > maxPrefixLength:
+		v.Addf("family_name_prefix", "must be at most %d characters", maxPrefixLength)
+	case q.prefix == "" && strings.TrimSpace(req.GetFamilyNamePrefix()) != "":
+		v.Add("family_name_prefix", "must contain a letter or a digit")
+	}
+	if _, known := s.territories.Lookup(q.territory); q.territory != "" && !known {
+		v.Addf("territory_code", "unknown territory %q", q.territory)
+	}
+	if raw := req.GetFranceTravailId(); raw != "" {
+		id, ok := domain.NormalizeFranceTravailID(raw)
+		if !ok {
+			v.Add("france_travail_id", "must be 7 digits followed by a digit or a letter, e.g. 1234567A")
+		}
+		q.ftid = id
+	}
+	var problem string
+	if q.size, problem = pageSize(req.GetPageSize()); problem != "" {
+		v.Add("page_size", problem)
+	}
+	var ok bool
+	if q.after, ok = decodeToken(req.GetPageToken(), q.fingerprint()); !ok {
+		v.Add("page_token", "is not a token of this search: repeat the criteria of the previous page, or start again without a token")
+	}
+	return q, v.Err()
+}
+
+// pageSize applies the default and the cap of list calls.
+func pageSize(n int32) (int, string) {
+	switch {
+	case n < 0:
+		return 0, "must not be negative"
+	case n == 0:
+		return defaultPageSize, ""
+	}
+	return min(int(n), maxPageSize), ""
+}
+
+// Page tokens are opaque to clients: base64url of a fingerprint of the
+// query they continue and the cursor of the next page.
+func fingerprint(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, memberSep)))
+	return hex.EncodeToString(sum[:8])
+}
+
+func encodeToken(fingerprint, cursor string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fingerprint + memberSep + cursor))
+}
+
+// decodeToken returns the cursor of token, "" for no token, and reports
+// whether the token belongs to the query of fingerprint.
+func decodeToken(token, fingerprint string) (string, bool) {
+	if token == "" {
+		return "", true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", false
+	}
+	fp, cursor, ok := strings.Cut(string(b), memberSep)
+	if !ok || fp != fingerprint || cursor == "" {
+		return "", false
+	}
+	return cursor, true
+}

@@ -1,0 +1,199 @@
+package service
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+)
+
+// The domain's education levels and referral sources have the numbers of
+// the proto enums (checked by TestEnumsMatchTheDomain), so they convert
+// with a type conversion both ways; the domain rejects unknown numbers.
+
+func contactFromProto(c *intakev1.Contact) domain.Contact {
+	return domain.Contact{Email: c.GetEmail(), Phone: c.GetPhone(), Commune: c.GetCommuneCode()}
+}
+
+func contactToProto(c domain.Contact) *intakev1.Contact {
+	return &intakev1.Contact{Email: c.Email, Phone: c.Phone, CommuneCode: c.Commune}
+}
+
+// situationFromProto reads a situation; RQTH travels apart from it.
+func situationFromProto(s *intakev1.Situation, rqth bool) domain.Situation {
+	return domain.Situation{
+		JobSeeker:       s.GetJobSeeker(),
+		FranceTravailID: s.GetFranceTravailId(),
+		RSA:             s.GetRsaRecipient(),
+		RQTH:            rqth,
+		Education:       domain.EducationLevel(s.GetEducationLevel()),
+		QPV:             s.GetQpvResident(),
+		ZRR:             s.GetZrrResident(),
+		Referral:        domain.ReferralSource(s.GetReferralSource()),
+	}
+}
+
+// situationToProto writes a situation without its RQTH.
+func situationToProto(s domain.Situation) *intakev1.Situation {
+	return &intakev1.Situation{
+		JobSeeker:       s.JobSeeker,
+		FranceTravailId: s.FranceTravailID,
+		RsaRecipient:    s.RSA,
+		EducationLevel:  intakev1.EducationLevel(s.Education),
+		QpvResident:     s.QPV,
+		ZrrResident:     s.ZRR,
+		ReferralSource:  intakev1.ReferralSource(s.Referral),
+	}
+}
+
+// toView is the whole view of a learner, special-category data included:
+// what the read model stores. Callers get it through redact.
+func toView(l domain.Learner, registeredAt time.Time) *intakev1.Learner {
+	return &intakev1.Learner{
+		LearnerId:      l.ID,
+		FamilyName:     l.FamilyName,
+		GivenName:      l.GivenName,
+		BirthDate:      l.BirthDate.ToProto(),
+		TerritoryCode:  l.Territory,
+		RegisteredAt:   timestamppb.New(registeredAt),
+		Rqth:           proto.Bool(l.Situation.RQTH),
+		Contact:        contactToProto(l.Contact),
+		Situation:      situationToProto(l.Situation),
+		SituationSince: l.SituationSince.ToProto(),
+		SeniorAtEntry:  l.SeniorAtEntry,
+		RegisteredOn:   l.RegisteredOn.ToProto(),
+	}
+}
+
+// fromView is the inverse of toView, to continue folding a stored view.
+func fromView(v *intakev1.Learner) domain.Learner {
+	return domain.Learner{
+		ID:             v.GetLearnerId(),
+		FamilyName:     v.GetFamilyName(),
+		GivenName:      v.GetGivenName(),
+		BirthDate:      civil.FromProto(v.GetBirthDate()),
+		Territory:      v.GetTerritoryCode(),
+		RegisteredOn:   civil.FromProto(v.GetRegisteredOn()),
+		Contact:        contactFromProto(v.GetContact()),
+		Situation:      situationFromProto(v.GetSituation(), v.GetRqth()),
+		SituationSince: civil.FromProto(v.GetSituationSince()),
+		SeniorAtEntry:  v.GetSeniorAtEntry(),
+	}
+}
+
+// redact returns the view p may see: without the special-category field
+// (absent, not false) unless p acts for the learner's territory. v is not
+// changed.
+func redact(v *intakev1.Learner, p auth.Principal) *intakev1.Learner {
+	if seesSpecialCategory(p, v.GetTerritoryCode()) {
+		return v
+	}
+	out := proto.CloneOf(v)
+	out.Rqth = nil
+	return out
+}
+
+// drafts gives the domain's events their wire form. A learner's events come
+// first; claims follow, as uniqueness claims on subjects of their own.
+func drafts(evs []domain.Event) ([]event.Draft, error) {
+	out := make([]event.Draft, 0, len(evs))
+	for _, e := range evs {
+		switch e := e.(type) {
+		case domain.LearnerRegistered:
+			out = append(out, event.Draft{
+				Subject:     "avenir.intake.learner." + e.LearnerID + ".registered",
+				AggregateID: e.LearnerID,
+				Data: &intakev1.LearnerRegistered{
+					LearnerId:     e.LearnerID,
+					FamilyName:    e.FamilyName,
+					GivenName:     e.GivenName,
+					BirthDate:     e.BirthDate.ToProto(),
+					TerritoryCode: e.Territory,
+					RegisteredOn:  e.RegisteredOn.ToProto(),
+					Rqth:          e.Situation.RQTH,
+					Contact:       contactToProto(e.Contact),
+					Situation:     situationToProto(e.Situation),
+					SeniorAtEntry: e.SeniorAtEntry,
+				},
+			})
+		case domain.ContactUpdated:
+			out = append(out, event.Draft{
+				Subject:     "avenir.intake.learner." + e.LearnerID + ".contact_updated",
+				AggregateID: e.LearnerID,
+				Data: &intakev1.LearnerContactUpdated{
+					LearnerId:   e.LearnerID,
+					Contact:     contactToProto(e.Contact),
+					EffectiveOn: e.EffectiveOn.ToProto(),
+				},
+			})
+		case domain.SituationUpdated:
+			out = append(out, event.Draft{
+				Subject:     "avenir.intake.learner." + e.LearnerID + ".situation_updated",
+				AggregateID: e.LearnerID,
+				Data: &intakev1.LearnerSituationUpdated{
+					LearnerId:   e.LearnerID,
+					Situation:   situationToProto(e.Situation),
+					Rqth:        e.Situation.RQTH,
+					EffectiveOn: e.EffectiveOn.ToProto(),
+					RecordedOn:  e.RecordedOn.ToProto(),
+				},
+			})
+		case domain.IdentityClaimed:
+			out = append(out, event.Draft{
+				Subject:     claimSubject(identityClaims, e.Key),
+				AggregateID: e.LearnerID,
+				Data:        &intakev1.IdentityClaimed{LearnerId: e.LearnerID},
+				Unique:      true,
+			})
+		case domain.FranceTravailIDClaimed:
+			out = append(out, event.Draft{
+				Subject:     claimSubject(franceTravailClaims, e.FranceTravailID),
+				AggregateID: e.LearnerID,
+				Data:        &intakev1.FranceTravailIdClaimed{LearnerId: e.LearnerID},
+				Unique:      true,
+			})
+		default:
+			return nil, fmt.Errorf("intake: no wire form for event %T", e)
+		}
+	}
+	return out, nil
+}
+
+// fromProto reads an event of a learner's own history.
+func fromProto(m proto.Message) (domain.Event, error) {
+	switch m := m.(type) {
+	case *intakev1.LearnerRegistered:
+		return domain.LearnerRegistered{
+			LearnerID:     m.GetLearnerId(),
+			FamilyName:    m.GetFamilyName(),
+			GivenName:     m.GetGivenName(),
+			BirthDate:     civil.FromProto(m.GetBirthDate()),
+			Territory:     m.GetTerritoryCode(),
+			RegisteredOn:  civil.FromProto(m.GetRegisteredOn()),
+			Contact:       contactFromProto(m.GetContact()),
+			Situation:     situationFromProto(m.GetSituation(), m.GetRqth()),
+			SeniorAtEntry: m.GetSeniorAtEntry(),
+		}, nil
+	case *intakev1.LearnerContactUpdated:
+		return domain.ContactUpdated{
+			LearnerID:   m.GetLearnerId(),
+			Contact:     contactFromProto(m.GetContact()),
+			EffectiveOn: civil.FromProto(m.GetEffectiveOn()),
+		}, nil
+	case *intakev1.LearnerSituationUpdated:
+		return domain.SituationUpdated{
+			LearnerID:   m.GetLearnerId(),
+			Situation:   situationFromProto(m.GetSituation(), m.GetRqth()),
+			EffectiveOn: civil.FromProto(m.GetEffectiveOn()),
+			RecordedOn:  civil.FromProto(m.GetRecordedOn()),
+		}, nil
+	}
+	return nil, fmt.Errorf("intake: unexpected event %T in a learner's history", m)
+}

@@ -1,0 +1,71 @@
+package domain_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// Whatever the input, commands on a pathway with history never panic, are
+// refused with a kind a caller can act upon, and never produce an episode
+// that breaks the rules.
+func FuzzDecide(f *testing.F) {
+	f.Add(2026, 11, 20, "health", "", "qualif", "AFPA", 1, "accepted")
+	f.Add(2026, 11, 27, "other", " ", "", "", 0, "")
+	f.Add(1899, 13, 40, "bored", "x", "savoirs", "CLPS", 7, "maybe")
+	f.Add(2026, 11, 22, "other", "détail", "other", "Org", 2, "started")
+	f.Fuzz(func(t *testing.T, y, m, d int, reason, detail, programme, org string, referral int, outcome string) {
+		on := civil.Date{Year: y, Month: time.Month(m), Day: d}
+		histories := [][]domain.Event{nil, {entered}, {entered, referred}, {entered, referred, accepted}, {entered, exited}}
+		commands := []domain.Command{
+			domain.EnterPathway{Learner: learner, EntryDate: on, Today: today},
+			domain.ExitPathway{LearnerID: "l-1", ExitDate: on, Reason: domain.ExitReason(reason), Detail: detail, Today: today},
+			domain.RecordReferral{LearnerID: "l-1", Programme: domain.Programme(programme), Date: on, Organisation: org, Today: today},
+			domain.RecordReferralOutcome{LearnerID: "l-1", Referral: referral, Outcome: domain.Outcome(outcome), Date: on, Today: today},
+		}
+		for _, h := range histories {
+			var p domain.Pathway
+			for _, e := range h {
+				p = domain.Evolve(p, e)
+			}
+			for _, cmd := range commands {
+				evs, err := domain.Decide(p, cmd)
+				if err != nil {
+					switch apperr.KindOf(err) {
+					case apperr.KindInvalidArgument, apperr.KindFailedPrecondition, apperr.KindNotFound:
+					default:
+						t.Fatalf("%T: error of kind %v: %v", cmd, apperr.KindOf(err), err)
+					}
+					continue
+				}
+				after := p
+				for _, e := range evs {
+					after = domain.Evolve(after, e)
+				}
+				checkEpisodes(t, after)
+			}
+		}
+	})
+}
+
+// checkEpisodes asserts the pathway invariants: real dates, not in the
+// future, episodes in order without overlap, one open at most (the last).
+func checkEpisodes(t *testing.T, p domain.Pathway) {
+	t.Helper()
+	for i, e := range p.Episodes {
+		if !e.Entry.Valid() || e.Entry.After(today) || (!e.Open() && (!e.Exit.Valid() || e.Exit.Before(e.Entry) || e.Exit.After(today))) {
+			t.Fatalf("episode %+v", e)
+		}
+		if i > 0 && (p.Episodes[i-1].Open() || !e.Entry.After(p.Episodes[i-1].Exit)) {
+			t.Fatalf("episodes overlap: %+v", p.Episodes)
+		}
+		for _, r := range e.Referrals {
+			if !r.Date.Valid() || r.Date.Before(e.Entry) || r.Organisation == "" || !r.Programme.Valid() {
+				t.Fatalf("referral %+v in %+v", r, e)
+			}
+		}
+	}
+}

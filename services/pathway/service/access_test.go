@@ -1,0 +1,151 @@
+package service_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/service"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/servicetest"
+)
+
+var (
+	referentT16 = auth.Principal{Subject: "u-ref16", Role: auth.RoleReferent, ReferentID: "ref-16", Territories: []string{"T16"}}
+	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
+	operatorT16 = auth.Principal{Subject: "u-op16", Role: auth.RoleOperator, OperatorID: "op-16", Territories: []string{"T16"}}
+	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
+	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+)
+
+// Every role against every RPC: allowed, denied by role, or hidden because
+// the learner is outside the caller's scope; and a refusal appends nothing.
+func TestAccess(t *testing.T) {
+	env, admin := start(t, servicetest.Options{})
+	shown := registered(t, env, "T16") // has a pathway, for the reads
+	enter(t, admin, shown, nov2)
+
+	type want struct {
+		enter, refer, outcome, exit codes.Code
+		get, list, timeline, stats  codes.Code
+		// sees: ListPathways of T16 lists the pathway.
+		sees bool
+	}
+	ok, pd, nf, fp, un := codes.OK, codes.PermissionDenied, codes.NotFound, codes.FailedPrecondition, codes.Unauthenticated
+	tests := []struct {
+		name string
+		as   *auth.Principal
+		want want
+	}{
+		{"admin", &servicetest.Admin, want{ok, ok, ok, ok, ok, ok, ok, ok, true}},
+		{"referent of the territory", &referentT16, want{ok, ok, ok, ok, ok, ok, ok, ok, true}},
+		// Out of scope reads as not registered or without an episode
+		// (changing), or not found (reading); its statistics are refused.
+		{"referent of another territory", &referentT01, want{fp, fp, nf, fp, nf, ok, nf, pd, false}},
+		{"operator of the territory", &operatorT16, want{pd, pd, pd, pd, ok, ok, ok, pd, true}},
+		{"operator of another territory", &operatorT01, want{pd, pd, pd, pd, nf, ok, nf, pd, false}},
+		{"funder", &funder, want{pd, pd, pd, pd, ok, ok, ok, ok, true}},
+		{"anonymous", nil, want{un, un, un, un, un, un, un, un, false}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := env.ConnAnonymous(t)
+			if tc.as != nil {
+				conn = env.ConnAs(t, *tc.as)
+			}
+			client := pathwayv1.NewPathwayServiceClient(conn)
+			fresh := registered(t, env, "T16") // no pathway yet, for EnterPathway
+			open := registered(t, env, "T16")  // an open episode with a referral, for the other commands
+			enter(t, admin, open, nov2)
+			refer(t, admin, open, pathwayv1.Programme_PROGRAMME_QUALIF, nov2)
+			caughtUp(t, env)
+
+			check := func(rpc string, err error, want codes.Code) {
+				t.Helper()
+				if status.Code(err) != want {
+					t.Errorf("%s: %v, want %v", rpc, err, want)
+				}
+			}
+			rid := func(what string) string { return fmt.Sprintf("%s-%d", what, i) }
+			_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: rid("enter"), LearnerId: fresh, EntryDate: today})
+			check("EnterPathway", err, tc.want.enter)
+			_, err = client.RecordReferral(ctx(t), &pathwayv1.RecordReferralRequest{
+				RequestId: rid("refer"), LearnerId: open, Programme: pathwayv1.Programme_PROGRAMME_SAVOIRS, ReferralDate: today, Organisation: "CLPS",
+			})
+			check("RecordReferral", err, tc.want.refer)
+			_, err = client.RecordReferralOutcome(ctx(t), &pathwayv1.RecordReferralOutcomeRequest{
+				RequestId: rid("outcome"), LearnerId: open, ReferralNumber: 1, Outcome: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED, OutcomeDate: today,
+			})
+			check("RecordReferralOutcome", err, tc.want.outcome)
+			_, err = client.ExitPathway(ctx(t), &pathwayv1.ExitPathwayRequest{
+				RequestId: rid("exit"), LearnerId: open, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_ABANDONMENT,
+			})
+			check("ExitPathway", err, tc.want.exit)
+			if tc.want.enter != codes.OK {
+				nothingAppended(t, env, fresh, 0)
+			}
+			if tc.want.exit != codes.OK {
+				nothingAppended(t, env, open, 2)
+			}
+
+			_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: shown})
+			check("GetPathway", err, tc.want.get)
+			list, err := client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{TerritoryCode: "T16"})
+			check("ListPathways", err, tc.want.list)
+			sees := slices.ContainsFunc(list.GetPathways(), func(p *pathwayv1.Pathway) bool { return p.GetLearnerId() == shown })
+			if sees != tc.want.sees {
+				t.Errorf("ListPathways lists the pathway: %v, want %v", sees, tc.want.sees)
+			}
+			_, err = client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: shown})
+			check("GetTimeline", err, tc.want.timeline)
+			_, err = client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
+				FromMonth: &pathwayv1.Month{Year: 2026, Month: 11}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T16",
+			})
+			check("GetFlowStatistics", err, tc.want.stats)
+		})
+	}
+	// Commands record who made them.
+	actors := map[string]bool{}
+	for _, ev := range env.Events(t, service.Stream, "avenir.pathway.>") {
+		actors[ev.Actor] = true
+	}
+	if !actors["admin:test-admin"] || !actors["referent:ref-16"] || len(actors) != 2 {
+		t.Fatalf("actors recorded: %v", actors)
+	}
+}
+
+// The free text of an exit is for those who act for the learner.
+func TestExitDetailIsForThoseWhoActForTheLearner(t *testing.T) {
+	env, admin := start(t, servicetest.Options{})
+	id := registered(t, env, "T16")
+	enter(t, admin, id, nov2)
+	p := exit(t, admin, id, today, pathwayv1.ExitReason_EXIT_REASON_OTHER, "moved abroad for family reasons")
+	readModel(t, admin, p)
+	caughtUp(t, env)
+	for _, tc := range []struct {
+		as     auth.Principal
+		detail bool
+	}{
+		{servicetest.Admin, true}, {referentT16, true}, {operatorT16, false}, {funder, false},
+	} {
+		client := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, tc.as))
+		got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
+		if err != nil || len(list.GetPathways()) != 1 {
+			t.Fatalf("list as %v: %v %v", tc.as, list, err)
+		}
+		for _, ep := range []*pathwayv1.Episode{got.GetPathway().GetEpisodes()[0], list.GetPathways()[0].GetEpisodes()[0]} {
+			if ep.GetExitReason() != pathwayv1.ExitReason_EXIT_REASON_OTHER || (ep.ExitDetail != nil) != tc.detail ||
+				(tc.detail && ep.GetExitDetail() != "moved abroad for family reasons") {
+				t.Errorf("as %v: episode %v", tc.as, ep)
+			}
+		}
+	}
+}

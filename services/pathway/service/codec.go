@@ -1,0 +1,213 @@
+package service
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+)
+
+// The wire forms of the domain's codes. A value missing from a map (a value
+// added to the .proto by a newer version, or UNSPECIFIED) maps to the
+// domain's zero value, which the domain refuses as input.
+var (
+	exitReasons = map[domain.ExitReason]pathwayv1.ExitReason{
+		domain.ExitEmploymentPermanent:       pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_PERMANENT,
+		domain.ExitEmploymentFixedTermLong:   pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG,
+		domain.ExitEmploymentFixedTermShort:  pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT,
+		domain.ExitEmploymentTemporaryAgency: pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY,
+		domain.ExitSelfEmployed:              pathwayv1.ExitReason_EXIT_REASON_SELF_EMPLOYED,
+		domain.ExitQualifyingTraining:        pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING,
+		domain.ExitOtherTraining:             pathwayv1.ExitReason_EXIT_REASON_OTHER_TRAINING,
+		domain.ExitAbandonment:               pathwayv1.ExitReason_EXIT_REASON_ABANDONMENT,
+		domain.ExitRelocation:                pathwayv1.ExitReason_EXIT_REASON_RELOCATION,
+		domain.ExitHealth:                    pathwayv1.ExitReason_EXIT_REASON_HEALTH,
+		domain.ExitOther:                     pathwayv1.ExitReason_EXIT_REASON_OTHER,
+	}
+	programmes = map[domain.Programme]pathwayv1.Programme{
+		domain.ProgrammeSavoirs: pathwayv1.Programme_PROGRAMME_SAVOIRS,
+		domain.ProgrammeQualif:  pathwayv1.Programme_PROGRAMME_QUALIF,
+		domain.ProgrammeOther:   pathwayv1.Programme_PROGRAMME_OTHER,
+	}
+	outcomes = map[domain.Outcome]pathwayv1.ReferralOutcome{
+		domain.OutcomeAccepted:  pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED,
+		domain.OutcomeRefused:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_REFUSED,
+		domain.OutcomeStarted:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED,
+		domain.OutcomeAbandoned: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ABANDONED,
+	}
+	phases = map[domain.Phase]pathwayv1.PathwayPhase{
+		domain.PhaseWelcomed:             pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED,
+		domain.PhaseNeedsAnalysed:        pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED,
+		domain.PhaseBuildingProject:      pathwayv1.PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT,
+		domain.PhaseDiscoveringTrades:    pathwayv1.PathwayPhase_PATHWAY_PHASE_DISCOVERING_TRADES,
+		domain.PhaseInQualifyingTraining: pathwayv1.PathwayPhase_PATHWAY_PHASE_IN_QUALIFYING_TRAINING,
+		domain.PhaseExited:               pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED,
+	}
+)
+
+// fromWire returns the domain code of a wire value, the zero code if unknown.
+func fromWire[D comparable, W comparable](m map[D]W, w W) D {
+	for d, v := range m {
+		if v == w {
+			return d
+		}
+	}
+	var zero D
+	return zero
+}
+
+func pathwaySubject(learnerID, name string) string {
+	return "avenir.pathway.pathway." + learnerID + "." + name
+}
+
+func pathwayFilter(learnerID string) string { return "avenir.pathway.pathway." + learnerID + ".>" }
+
+// drafts gives the domain's events their wire form.
+func drafts(evs []domain.Event) ([]event.Draft, error) {
+	out := make([]event.Draft, 0, len(evs))
+	for _, e := range evs {
+		var (
+			id, name string
+			data     proto.Message
+		)
+		switch e := e.(type) {
+		case domain.PathwayEntered:
+			id, name = e.LearnerID, "entered"
+			data = &pathwayv1.PathwayEntered{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: e.EntryDate.ToProto(), TerritoryCode: e.Territory,
+			}
+		case domain.PathwayExited:
+			id, name = e.LearnerID, "exited"
+			data = &pathwayv1.PathwayExited{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: e.EntryDate.ToProto(),
+				ExitDate: e.ExitDate.ToProto(), Reason: exitReasons[e.Reason], Detail: e.Detail, TerritoryCode: e.Territory,
+			}
+		case domain.ExitBackdated:
+			id, name = e.LearnerID, "exit_backdated"
+			data = &pathwayv1.ExitBackdated{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: e.ExitDate.ToProto(),
+				RecordedOn: e.RecordedOn.ToProto(), TerritoryCode: e.Territory,
+			}
+		case domain.ReferralRecorded:
+			id, name = e.LearnerID, "referral_recorded"
+			data = &pathwayv1.ReferralRecorded{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
+				Programme: programmes[e.Programme], ReferralDate: e.Date.ToProto(), Organisation: e.Organisation,
+			}
+		case domain.ReferralOutcomeRecorded:
+			id, name = e.LearnerID, "referral_outcome_recorded"
+			data = &pathwayv1.ReferralOutcomeRecorded{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
+				Outcome: outcomes[e.Outcome], OutcomeDate: e.Date.ToProto(),
+			}
+		default:
+			return nil, fmt.Errorf("pathway: no wire form for event %T", e)
+		}
+		out = append(out, event.Draft{Subject: pathwaySubject(id, name), AggregateID: id, Data: data})
+	}
+	return out, nil
+}
+
+// fromProto reads a stored pathway event.
+func fromProto(m proto.Message) (domain.Event, error) {
+	switch m := m.(type) {
+	case *pathwayv1.PathwayEntered:
+		return domain.PathwayEntered{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
+			EntryDate: civil.FromProto(m.GetEntryDate()), Territory: m.GetTerritoryCode(),
+		}, nil
+	case *pathwayv1.PathwayExited:
+		return domain.PathwayExited{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
+			EntryDate: civil.FromProto(m.GetEntryDate()), ExitDate: civil.FromProto(m.GetExitDate()),
+			Reason: fromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
+		}, nil
+	case *pathwayv1.ExitBackdated:
+		return domain.ExitBackdated{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), ExitDate: civil.FromProto(m.GetExitDate()),
+			RecordedOn: civil.FromProto(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
+		}, nil
+	case *pathwayv1.ReferralRecorded:
+		return domain.ReferralRecorded{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
+			Programme: fromWire(programmes, m.GetProgramme()), Date: civil.FromProto(m.GetReferralDate()),
+			Organisation: m.GetOrganisation(),
+		}, nil
+	case *pathwayv1.ReferralOutcomeRecorded:
+		return domain.ReferralOutcomeRecorded{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
+			Outcome: fromWire(outcomes, m.GetOutcome()), Date: civil.FromProto(m.GetOutcomeDate()),
+		}, nil
+	}
+	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
+}
+
+func fold(p domain.Pathway, evs []event.Event) (domain.Pathway, error) {
+	for _, e := range evs {
+		de, err := fromProto(e.Data)
+		if err != nil {
+			return domain.Pathway{}, err
+		}
+		p = domain.Evolve(p, de)
+	}
+	return p, nil
+}
+
+// view is the API's view of a pathway at a stream sequence, with every
+// field: see redact for what a caller sees.
+func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
+	v := &pathwayv1.Pathway{
+		LearnerId: p.LearnerID, TerritoryCode: p.Territory, Version: version, Phase: phases[p.Phase()],
+	}
+	switch {
+	case p.Active():
+		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_ACTIVE
+	case p.Exited():
+		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_EXITED
+	}
+	for _, e := range p.Episodes {
+		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto()}
+		if !e.Open() {
+			ep.ExitDate, ep.ExitReason, ep.ExitDetail = e.Exit.ToProto(), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
+		}
+		for _, r := range e.Referrals {
+			ep.Referrals = append(ep.Referrals, referralView(r))
+		}
+		v.Episodes = append(v.Episodes, ep)
+	}
+	return v
+}
+
+func referralView(r domain.Referral) *pathwayv1.Referral {
+	return &pathwayv1.Referral{
+		Number: int32(r.Number), Programme: programmes[r.Programme], ReferralDate: r.Date.ToProto(),
+		Organisation: r.Organisation, Outcome: outcomes[r.Outcome], OutcomeDate: r.OutcomeDate.ToProto(),
+	}
+}
+
+// fromView is the inverse of view, to continue folding a stored view.
+func fromView(v *pathwayv1.Pathway) domain.Pathway {
+	if v == nil {
+		return domain.Pathway{}
+	}
+	p := domain.Pathway{LearnerID: v.GetLearnerId(), Territory: v.GetTerritoryCode()}
+	for _, e := range v.GetEpisodes() {
+		ep := domain.Episode{
+			Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate()), Exit: civil.FromProto(e.GetExitDate()),
+			ExitReason: fromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
+		}
+		for _, r := range e.GetReferrals() {
+			ep.Referrals = append(ep.Referrals, domain.Referral{
+				Number: int(r.GetNumber()), Programme: fromWire(programmes, r.GetProgramme()),
+				Date: civil.FromProto(r.GetReferralDate()), Organisation: r.GetOrganisation(),
+				Outcome: fromWire(outcomes, r.GetOutcome()), OutcomeDate: civil.FromProto(r.GetOutcomeDate()),
+			})
+		}
+		p.Episodes = append(p.Episodes, ep)
+	}
+	return p
+}

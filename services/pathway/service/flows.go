@@ -1,0 +1,240 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The flows read model (flowsProjection): one bucket per territory and
+// month in which something happened, keyed by the event's date (an entry
+// counts in the month of its entry date, an exit in the month of its exit
+// date, however late it was recorded):
+//
+//	month:<territory>/<YYYY-MM>   the bucket, JSON (storedBucket)
+//	index months                  <territory>/<YYYY-MM>, one per bucket
+//
+// GetFlowStatistics reads the buckets of the territories reported up to the
+// last month asked for (the active counts add up every earlier month): 12
+// buckets a year per territory, however many learners.
+const monthsIndex = "months"
+
+// maxReportMonths bounds the months of one GetFlowStatistics call.
+const maxReportMonths = 120
+
+func bucketMember(territory string, m domain.Month) string { return territory + "/" + m.String() }
+
+func bucketKey(member string) string { return "month:" + member }
+
+// storedBucket is the stored form of a domain.FlowBucket.
+type storedBucket struct {
+	Entries int                       `json:"entries"`
+	Exits   map[domain.ExitReason]int `json:"exits,omitempty"`
+	Days    map[int]int               `json:"days,omitempty"`
+}
+
+func (s *Service) bucket(ctx context.Context, member string) (domain.FlowBucket, error) {
+	b, err := s.store.Get(ctx, flowsProjection, bucketKey(member))
+	if errors.Is(err, projection.ErrNotFound) {
+		return domain.FlowBucket{}, nil
+	}
+	if err != nil {
+		return domain.FlowBucket{}, err
+	}
+	return decodeBucket(member, b)
+}
+
+func decodeBucket(member string, b []byte) (domain.FlowBucket, error) {
+	var sb storedBucket
+	if err := json.Unmarshal(b, &sb); err != nil {
+		return domain.FlowBucket{}, fmt.Errorf("pathway: stored flows %s: %w", member, err)
+	}
+	return domain.FlowBucket{Entries: sb.Entries, Exits: sb.Exits, Days: sb.Days}, nil
+}
+
+// projectFlows counts an entry or an exit in the bucket of its territory and
+// month.
+func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		territory string
+		day       civil.Date
+		count     func(domain.FlowBucket) domain.FlowBucket
+	)
+	switch m := ev.Data.(type) {
+	case *pathwayv1.PathwayEntered:
+		territory, day = m.GetTerritoryCode(), civil.FromProto(m.GetEntryDate())
+		count = domain.FlowBucket.WithEntry
+	case *pathwayv1.PathwayExited:
+		territory, day = m.GetTerritoryCode(), civil.FromProto(m.GetExitDate())
+		days := domain.DaysInPathway(civil.FromProto(m.GetEntryDate()), day)
+		reason := fromWire(exitReasons, m.GetReason())
+		count = func(b domain.FlowBucket) domain.FlowBucket { return b.WithExit(reason, days) }
+	default:
+		return nil, nil
+	}
+	member := bucketMember(territory, domain.MonthOf(day))
+	b, err := s.bucket(ctx, member)
+	if err != nil {
+		return nil, err
+	}
+	b = count(b)
+	data, err := json.Marshal(storedBucket{Entries: b.Entries, Exits: b.Exits, Days: b.Days})
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(bucketKey(member), data), projection.IndexAdd(monthsIndex, member)}, nil
+}
+
+func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) domain.Month {
+	month := domain.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
+	switch {
+	case m == nil:
+		v.Add(field, "is required")
+	case !month.Valid():
+		v.Add(field, "must be a month between 1900-01 and 2200-12")
+	}
+	return month
+}
+
+func monthToProto(m domain.Month) *pathwayv1.Month {
+	return &pathwayv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
+}
+
+// GetFlowStatistics implements pathwayv1.PathwayServiceServer, from the
+// flows read model.
+func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowStatisticsRequest) (*pathwayv1.GetFlowStatisticsResponse, error) {
+	var v apperr.Violations
+	from := monthFromProto(&v, "from_month", req.GetFromMonth())
+	to := monthFromProto(&v, "to_month", req.GetToMonth())
+	if from.Valid() && to.Valid() {
+		switch n := to.MonthsFrom(from); {
+		case n == 0:
+			v.Addf("to_month", "must not be before from_month (%s)", from)
+		case n > maxReportMonths:
+			v.Addf("to_month", "must be at most %d months after from_month", maxReportMonths-1)
+		}
+	}
+	checkTerritory(&v, "territory_code", req.GetTerritoryCode())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	var territories, prefixes []string // territories reported, known up front or found in the index
+	switch t := req.GetTerritoryCode(); {
+	case t != "" && !mayReport(caller, t):
+		return nil, apperr.PermissionDenied("the flows of territory %s are outside your scope", t)
+	case t != "":
+		territories, prefixes = []string{t}, []string{t + "/"}
+	case wholeRegion(caller):
+		prefixes = []string{""}
+	default:
+		territories = ownTerritories(caller)
+		for _, t := range territories {
+			prefixes = append(prefixes, t+"/")
+		}
+	}
+	history, err := s.flowHistory(ctx, prefixes, to)
+	if err != nil {
+		return nil, err
+	}
+	if territories == nil {
+		territories = slices.Sorted(maps.Keys(history))
+	}
+	rows, totals := domain.FlowReport(history, territories, from, to)
+	resp := &pathwayv1.GetFlowStatisticsResponse{}
+	for _, r := range rows {
+		resp.Territories = append(resp.Territories, flowRowToProto(r))
+	}
+	for _, r := range totals {
+		resp.Totals = append(resp.Totals, flowRowToProto(r))
+	}
+	return resp, nil
+}
+
+// flowHistory reads the buckets of the territories under prefixes, up to
+// month to.
+func (s *Service) flowHistory(ctx context.Context, prefixes []string, to domain.Month) (map[string]map[domain.Month]domain.FlowBucket, error) {
+	var members []string
+	for _, prefix := range prefixes {
+		after := ""
+		for {
+			page, err := s.store.Range(ctx, flowsProjection, monthsIndex, projection.RangeQuery{Prefix: prefix, After: after, Limit: projection.MaxRangeLimit})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range page {
+				if _, month, ok := parseBucketMember(m); ok && month.Compare(to) <= 0 {
+					members = append(members, m)
+				}
+			}
+			if len(page) < projection.MaxRangeLimit {
+				break
+			}
+			after = page[len(page)-1]
+		}
+	}
+	history := map[string]map[domain.Month]domain.FlowBucket{}
+	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
+		keys := make([]string, len(chunk))
+		for i, m := range chunk {
+			keys[i] = bucketKey(m)
+		}
+		values, err := s.store.GetMany(ctx, flowsProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range values {
+			if b == nil {
+				continue
+			}
+			bucket, err := decodeBucket(chunk[i], b)
+			if err != nil {
+				return nil, err
+			}
+			territory, month, _ := parseBucketMember(chunk[i])
+			if history[territory] == nil {
+				history[territory] = map[domain.Month]domain.FlowBucket{}
+			}
+			history[territory][month] = bucket
+		}
+	}
+	return history, nil
+}
+
+func parseBucketMember(member string) (string, domain.Month, bool) {
+	territory, month, ok := strings.Cut(member, "/")
+	if !ok {
+		return "", domain.Month{}, false
+	}
+	m, err := domain.ParseMonth(month)
+	return territory, m, err == nil
+}
+
+func flowRowToProto(r domain.FlowRow) *pathwayv1.FlowStatistics {
+	out := &pathwayv1.FlowStatistics{
+		TerritoryCode: r.Territory, Month: monthToProto(r.Month), Entries: int32(r.Entries), Exits: int32(r.Exits),
+		ActiveAtMonthEnd: int32(r.ActiveAtEnd),
+	}
+	for _, reason := range domain.ExitReasons {
+		if c := r.ExitsByReason[reason]; c > 0 {
+			out.ExitsByReason = append(out.ExitsByReason, &pathwayv1.ExitCount{Reason: exitReasons[reason], Count: int32(c)})
+		}
+	}
+	if r.HasMedian {
+		out.MedianDaysInPathway = new(int32(r.MedianDays))
+	}
+	return out
+}

@@ -1,0 +1,263 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The pathways read model (pathwaysProjection):
+//
+//	pathway:<learner id>   the Pathway view (every field, see redact)
+//	index territory        <territory>/<learner id>, one per pathway
+//	index phase            <phase>/<territory>/<learner id>, one per pathway
+const (
+	territoryIndex = "territory"
+	phaseIndex     = "phase"
+)
+
+func pathwayKey(id string) string { return "pathway:" + id }
+
+func territoryMember(territory, id string) string { return territory + "/" + id }
+
+func phaseMember(ph domain.Phase, territory, id string) string {
+	return string(ph) + "/" + territory + "/" + id
+}
+
+// memberLearner is the learner id that ends an index member.
+func memberLearner(member string) string { return member[strings.LastIndexByte(member, '/')+1:] }
+
+// projectPathway folds a pathway event into the stored view and its indexes.
+func (s *Service) projectPathway(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	stored, err := s.storedPathway(ctx, ev.AggregateID)
+	if err != nil {
+		return nil, err
+	}
+	before := fromView(stored)
+	after, err := fold(before, []event.Event{ev})
+	if err != nil {
+		return nil, err
+	}
+	b, err := proto.Marshal(view(after, ev.Sequence))
+	if err != nil {
+		return nil, err
+	}
+	ops := []projection.Op{
+		projection.Put(pathwayKey(after.LearnerID), b),
+		projection.IndexAdd(territoryIndex, territoryMember(after.Territory, after.LearnerID)),
+	}
+	if stored != nil && before.Phase() != after.Phase() {
+		ops = append(ops, projection.IndexRemove(phaseIndex, phaseMember(before.Phase(), before.Territory, before.LearnerID)))
+	}
+	return append(ops, projection.IndexAdd(phaseIndex, phaseMember(after.Phase(), after.Territory, after.LearnerID))), nil
+}
+
+func (s *Service) storedPathway(ctx context.Context, learnerID string) (*pathwayv1.Pathway, error) {
+	b, err := s.store.Get(ctx, pathwaysProjection, pathwayKey(learnerID))
+	if errors.Is(err, projection.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p pathwayv1.Pathway
+	if err := proto.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("pathway: stored pathway %s: %w", learnerID, err)
+	}
+	return &p, nil
+}
+
+// redact returns what caller may see of v: the free text of exits is for
+// those who act for the learner only, and is absent for the others.
+func redact(v *pathwayv1.Pathway, caller auth.Principal) *pathwayv1.Pathway {
+	if mayChange(caller, v.GetTerritoryCode()) {
+		return v
+	}
+	v = proto.CloneOf(v)
+	for _, e := range v.GetEpisodes() {
+		e.ExitDetail = nil
+	}
+	return v
+}
+
+// GetPathway implements pathwayv1.PathwayServiceServer, from the read model.
+func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayRequest) (*pathwayv1.GetPathwayResponse, error) {
+	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
+	}
+	p, err := s.storedPathway(ctx, req.GetLearnerId())
+	if err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if p == nil || !mayRead(caller, p.GetTerritoryCode()) {
+		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
+	}
+	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller)}, nil
+}
+
+// listScanBudget bounds the index members one ListPathways call examines,
+// so a selective filter costs pages, not one unbounded call.
+const listScanBudget = 1000
+
+var territoryCode = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
+
+// checkTerritory records a problem with an optional territory filter.
+func checkTerritory(v *apperr.Violations, field, code string) {
+	if code != "" && !territoryCode.MatchString(code) {
+		v.Add(field, "must be a territory code such as T05")
+	}
+}
+
+// listFilter is what ListPathways keeps, besides territory and scope.
+type listFilter struct {
+	phase                  domain.Phase
+	activeOn               civil.Date
+	enteredFrom, enteredTo civil.Date
+	exitedFrom, exitedTo   civil.Date
+}
+
+// optionalDate reads an optional date filter.
+func optionalDate(v *apperr.Violations, field string, d civil.Date) civil.Date {
+	if !d.IsZero() && !d.Valid() {
+		v.Add(field, "must be a real date between 1900 and 2200")
+		return civil.Date{}
+	}
+	return d
+}
+
+func checkRange(v *apperr.Violations, toField string, from, to civil.Date) {
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		v.Addf(toField, "must not be before %s", from)
+	}
+}
+
+func within(d, from, to civil.Date) bool {
+	return (from.IsZero() || !d.Before(from)) && (to.IsZero() || !d.After(to))
+}
+
+func (f listFilter) match(p domain.Pathway) bool {
+	if f.phase != domain.PhaseNone && p.Phase() != f.phase {
+		return false
+	}
+	if !f.activeOn.IsZero() && !p.ActiveOn(f.activeOn) {
+		return false
+	}
+	entered := f.enteredFrom.IsZero() && f.enteredTo.IsZero()
+	exited := f.exitedFrom.IsZero() && f.exitedTo.IsZero()
+	for _, e := range p.Episodes {
+		entered = entered || within(e.Entry, f.enteredFrom, f.enteredTo)
+		exited = exited || (!e.Open() && within(e.Exit, f.exitedFrom, f.exitedTo))
+	}
+	return entered && exited
+}
+
+// ListPathways implements pathwayv1.PathwayServiceServer, from the read
+// model: it walks the territory index (the phase index when a phase is
+// asked for) over the caller's scope and filters the pathways it meets.
+func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysRequest) (*pathwayv1.ListPathwaysResponse, error) {
+	var v apperr.Violations
+	checkTerritory(&v, "territory_code", req.GetTerritoryCode())
+	f := listFilter{
+		activeOn:    optionalDate(&v, "active_on", civil.FromProto(req.GetActiveOn())),
+		enteredFrom: optionalDate(&v, "entered_from", civil.FromProto(req.GetEnteredFrom())),
+		enteredTo:   optionalDate(&v, "entered_to", civil.FromProto(req.GetEnteredTo())),
+		exitedFrom:  optionalDate(&v, "exited_from", civil.FromProto(req.GetExitedFrom())),
+		exitedTo:    optionalDate(&v, "exited_to", civil.FromProto(req.GetExitedTo())),
+	}
+	checkRange(&v, "entered_to", f.enteredFrom, f.enteredTo)
+	checkRange(&v, "exited_to", f.exitedFrom, f.exitedTo)
+	if ph := req.GetPhase(); ph != pathwayv1.PathwayPhase_PATHWAY_PHASE_UNSPECIFIED {
+		if f.phase = fromWire(phases, ph); f.phase == domain.PhaseNone {
+			v.Add("phase", "is not a known phase")
+		}
+	}
+	size := pageSize(&v, req.GetPageSize())
+	query := fingerprint(req.GetTerritoryCode(), string(f.phase), f.activeOn.String(),
+		f.enteredFrom.String(), f.enteredTo.String(), f.exitedFrom.String(), f.exitedTo.String())
+	after := decodePageToken(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+
+	caller, _ := auth.FromContext(ctx)
+	var territories []string // prefixes of the territories to walk, "" for all
+	switch t := req.GetTerritoryCode(); {
+	case t != "" && !mayRead(caller, t):
+		return &pathwayv1.ListPathwaysResponse{}, nil
+	case t != "":
+		territories = []string{t + "/"}
+	case wholeRegion(caller):
+		territories = []string{""}
+	default:
+		for _, t := range ownTerritories(caller) {
+			territories = append(territories, t+"/")
+		}
+	}
+	index, prefix := territoryIndex, ""
+	if f.phase != domain.PhaseNone {
+		index, prefix = phaseIndex, string(f.phase)+"/"
+	}
+
+	resp := &pathwayv1.ListPathwaysResponse{}
+	examined, last := 0, ""
+	for _, t := range territories {
+		cursor := after
+		for {
+			if examined >= listScanBudget {
+				// Enough for one call: the client continues from here.
+				resp.NextPageToken = encodePageToken(query, last)
+				return resp, nil
+			}
+			limit := min(maxPageSize, listScanBudget-examined)
+			members, err := s.store.Range(ctx, pathwaysProjection, index, projection.RangeQuery{Prefix: prefix + t, After: cursor, Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			keys := make([]string, len(members))
+			for i, m := range members {
+				keys[i] = pathwayKey(memberLearner(m))
+			}
+			values, err := s.store.GetMany(ctx, pathwaysProjection, keys)
+			if err != nil {
+				return nil, err
+			}
+			for i, b := range values {
+				if b == nil {
+					continue
+				}
+				var p pathwayv1.Pathway
+				if err := proto.Unmarshal(b, &p); err != nil {
+					return nil, fmt.Errorf("pathway: stored pathway %s: %w", keys[i], err)
+				}
+				if f.match(fromView(&p)) {
+					resp.Pathways = append(resp.Pathways, redact(&p, caller))
+					if len(resp.Pathways) == size {
+						resp.NextPageToken = encodePageToken(query, members[i])
+						return resp, nil
+					}
+				}
+			}
+			examined += len(members)
+			if len(members) < limit {
+				break // this territory is done
+			}
+			cursor = members[len(members)-1]
+			last = cursor
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,230 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// timelineSource is a stream whose events about learners make their
+// timelines: the 4th token of every subject its filters match is the
+// learner's id (avenir.<ctx>.<aggregate>.<learner id>.<event>).
+type timelineSource struct {
+	Stream         string
+	FilterSubjects []string
+}
+
+// timelineSources are the contexts a learner's timeline gathers. A context
+// whose aggregates are keyed by learner adds its stream here, in one line.
+var timelineSources = []timelineSource{
+	{Stream: intakeStream, FilterSubjects: []string{"avenir.intake.learner.*.>"}},
+	{Stream: Stream, FilterSubjects: []string{"avenir.pathway.pathway.*.>"}},
+}
+
+// projection names the source's read model (and durable consumer):
+// pathway-timeline-<stream>. Each source has its own, because a projection's
+// checkpoint is a sequence of one stream.
+//
+//	event:<sequence>        the TimelineEntry of the event at that sequence
+//	index learner:<id>      <position>, one per event about the learner
+//
+// A position, <time>/<stream>/<sequence>, orders the events of every
+// source: by time (UTC, fixed width), then stream and sequence.
+func (src timelineSource) projection() string {
+	return "pathway-timeline-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
+}
+
+func timelineIndex(learnerID string) string { return "learner:" + learnerID }
+
+func timelineKey(seq uint64) string { return "event:" + strconv.FormatUint(seq, 10) }
+
+const positionTime = "2006-01-02T15:04:05.000000000Z"
+
+func position(ev event.Event) string {
+	return fmt.Sprintf("%s/%s/%020d", ev.Time.UTC().Format(positionTime), ev.Stream, ev.Sequence)
+}
+
+// parsePosition returns the source and the stream sequence of a position.
+func parsePosition(pos string) (timelineSource, uint64, bool) {
+	parts := strings.Split(pos, "/")
+	if len(parts) != 3 {
+		return timelineSource{}, 0, false
+	}
+	i := slices.IndexFunc(timelineSources, func(src timelineSource) bool { return src.Stream == parts[1] })
+	seq, err := strconv.ParseUint(parts[2], 10, 64)
+	if i < 0 || err != nil {
+		return timelineSource{}, 0, false
+	}
+	return timelineSources[i], seq, true
+}
+
+// projectTimeline records an event in its learner's timeline.
+func (s *Service) projectTimeline(_ context.Context, ev event.Event) ([]projection.Op, error) {
+	toks := strings.Split(ev.Subject, ".")
+	if len(toks) < 5 || platform.CheckID(toks[3]) != "" {
+		return nil, nil // not about one learner
+	}
+	b, err := proto.Marshal(&pathwayv1.TimelineEntry{
+		EventId: ev.ID, Time: timestamppb.New(ev.Time), Source: ev.Source, EventType: ev.Type,
+		Actor: ev.Actor, Summary: summary(ev), Stream: ev.Stream, Sequence: ev.Sequence,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{
+		projection.Put(timelineKey(ev.Sequence), b),
+		projection.IndexAdd(timelineIndex(toks[3]), position(ev)),
+	}, nil
+}
+
+// GetTimeline implements pathwayv1.PathwayServiceServer: it merges the
+// learner's events of every source, in order.
+func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineRequest) (*pathwayv1.GetTimelineResponse, error) {
+	var v apperr.Violations
+	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		v.Add("learner_id", problem)
+	}
+	size := pageSize(&v, req.GetPageSize())
+	query := fingerprint(req.GetLearnerId())
+	after := decodePageToken(&v, req.GetPageToken(), query)
+	if _, _, ok := parsePosition(after); after != "" && !ok {
+		v.Add("page_token", "is not a next_page_token of this timeline")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	learner, err := s.learner(ctx, req.GetLearnerId())
+	if err != nil {
+		return nil, err
+	}
+	if caller, _ := auth.FromContext(ctx); !learner.Known || !mayRead(caller, learner.Territory) {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+
+	// The first size+1 positions of each source after the token hold the
+	// first size+1 of all of them.
+	var positions []string
+	for _, src := range timelineSources {
+		got, err := s.store.Range(ctx, src.projection(), timelineIndex(learner.ID), projection.RangeQuery{After: after, Limit: size + 1})
+		if err != nil {
+			return nil, err
+		}
+		positions = append(positions, got...)
+	}
+	slices.Sort(positions)
+	resp := &pathwayv1.GetTimelineResponse{}
+	if len(positions) > size {
+		positions = positions[:size]
+		resp.NextPageToken = encodePageToken(query, positions[size-1])
+	}
+	entries := make(map[string]*pathwayv1.TimelineEntry, len(positions))
+	for _, src := range timelineSources {
+		var keys, of []string
+		for _, pos := range positions {
+			if from, seq, _ := parsePosition(pos); from.Stream == src.Stream {
+				keys, of = append(keys, timelineKey(seq)), append(of, pos)
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		values, err := s.store.GetMany(ctx, src.projection(), keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range values {
+			if b == nil {
+				continue
+			}
+			var e pathwayv1.TimelineEntry
+			if err := proto.Unmarshal(b, &e); err != nil {
+				return nil, fmt.Errorf("pathway: timeline entry %s: %w", of[i], err)
+			}
+			entries[of[i]] = &e
+		}
+	}
+	for _, pos := range positions {
+		if e := entries[pos]; e != nil {
+			resp.Entries = append(resp.Entries, e)
+		}
+	}
+	return resp, nil
+}
+
+// summary describes an event for people, without personal or
+// special-category data (names, contact, RQTH, the free text of exits):
+// timelines are read by everyone who reaches the learner. Events of types it
+// does not know get their type's name in words.
+func summary(ev event.Event) string {
+	switch m := ev.Data.(type) {
+	case *intakev1.LearnerRegistered:
+		if on := civil.FromProto(m.GetRegisteredOn()); !on.IsZero() {
+			return fmt.Sprintf("Registered in territory %s on %s", m.GetTerritoryCode(), on)
+		}
+		return "Registered in territory " + m.GetTerritoryCode()
+	case *pathwayv1.PathwayEntered:
+		return fmt.Sprintf("Entered the pathway on %s (episode %d)", civil.FromProto(m.GetEntryDate()), m.GetEpisodeNumber())
+	case *pathwayv1.PathwayExited:
+		entry, exit := civil.FromProto(m.GetEntryDate()), civil.FromProto(m.GetExitDate())
+		return fmt.Sprintf("Exited the pathway on %s (episode %d, %d days): %s",
+			exit, m.GetEpisodeNumber(), domain.DaysInPathway(entry, exit), exitReasonLabels[fromWire(exitReasons, m.GetReason())])
+	case *pathwayv1.ExitBackdated:
+		return fmt.Sprintf("Exit of %s recorded late, on %s", civil.FromProto(m.GetExitDate()), civil.FromProto(m.GetRecordedOn()))
+	case *pathwayv1.ReferralRecorded:
+		return fmt.Sprintf("Referred to %s at %s on %s (referral %d)",
+			programmeLabels[fromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civil.FromProto(m.GetReferralDate()), m.GetReferralNumber())
+	case *pathwayv1.ReferralOutcomeRecorded:
+		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), fromWire(outcomes, m.GetOutcome()), civil.FromProto(m.GetOutcomeDate()))
+	}
+	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
+}
+
+// words spells a message name for people: "LearnerContactUpdated" reads
+// "Learner contact updated".
+func words(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var exitReasonLabels = map[domain.ExitReason]string{
+	domain.ExitEmploymentPermanent:       "employment, permanent contract",
+	domain.ExitEmploymentFixedTermLong:   "employment, fixed-term contract of 6 months or more",
+	domain.ExitEmploymentFixedTermShort:  "employment, fixed-term contract of less than 6 months",
+	domain.ExitEmploymentTemporaryAgency: "employment, temporary agency work",
+	domain.ExitSelfEmployed:              "self-employed",
+	domain.ExitQualifyingTraining:        "qualifying training (Qualif)",
+	domain.ExitOtherTraining:             "other training",
+	domain.ExitAbandonment:               "abandonment",
+	domain.ExitRelocation:                "relocation",
+	domain.ExitHealth:                    "health",
+	domain.ExitOther:                     "other",
+}
+
+var programmeLabels = map[domain.Programme]string{
+	domain.ProgrammeSavoirs: "Savoirs (basic skills)",
+	domain.ProgrammeQualif:  "Qualif (qualifying training)",
+	domain.ProgrammeOther:   "another programme",
+}
