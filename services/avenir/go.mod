@@ -5,6 +5,7 @@ go 1.26.7
 require (
 	github.com/avenir-normandie/avenir/proto v0.0.0
 	github.com/avenir-normandie/avenir/services/intake v0.0.0
+	github.com/avenir-normandie/avenir/services/needs v0.0.0
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0
 	github.com/avenir-normandie/avenir/services/platform v0.0.0
 	github.com/nats-io/nats.go v1.55.0
@@ -12,6 +13,7 @@ require (
 	github.com/spf13/pflag v1.0.10
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
@@ -57,6 +59,7 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -73,3 +76,5 @@ replace github.com/avenir-normandie/avenir/services/platform => ../platform
 replace github.com/avenir-normandie/avenir/services/intake => ../intake
 
 replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
+
+replace github.com/avenir-normandie/avenir/services/needs => ../needs

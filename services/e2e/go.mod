@@ -13,6 +13,7 @@ require (
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/avenir-normandie/avenir/services/intake v0.0.0 // indirect
+	github.com/avenir-normandie/avenir/services/needs v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
@@ -74,3 +75,5 @@ replace github.com/avenir-normandie/avenir/services/intake => ../intake
 replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
 
 replace github.com/avenir-normandie/avenir/services/avenir => ../avenir
+
+replace github.com/avenir-normandie/avenir/services/needs => ../needs

@@ -17,21 +17,24 @@ import (
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
-// journey registers a learner, enters the pathway and waits until the
-// pathway's read model shows it. It returns the learner and the pathway.
+// journey registers a learner, enters the pathway, analyses the learner's
+// needs (start, draft, complete) and waits until the pathway's read model
+// shows the learner's needs analysed. It returns the learner and the pathway.
 func journey(t *testing.T, conn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
 	t.Helper()
-	return crossJourney(t, conn, conn, requestID)
+	return crossJourney(t, conn, conn, conn, requestID)
 }
 
-// crossJourney is journey with intake and pathway served by different processes.
-func crossJourney(t *testing.T, intakeConn, pathwayConn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
+// crossJourney is journey with intake, pathway and needs served by
+// different processes.
+func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientConn, requestID string) (*intakev1.Learner, *pathwayv1.Pathway) {
 	t.Helper()
 	reg, err := intakev1.NewIntakeServiceClient(intakeConn).RegisterLearner(callCtx(t), &intakev1.RegisterLearnerRequest{
 		RequestId: requestID, FamilyName: "Durand", GivenName: "Théo",
@@ -61,17 +64,71 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn *grpc.ClientConn, reques
 		entered = resp.GetPathway()
 		return nil
 	})
+	analyse(t, needsConn, id, requestID)
+	want := proto.CloneOf(entered)
+	want.Phase = pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED
 	servicetest.Eventually(t, 10*time.Second, func() error {
 		got, err := pw.GetPathway(callCtx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
 		if err != nil {
 			return err
 		}
-		if !proto.Equal(got.GetPathway(), entered) {
-			return fmt.Errorf("read model %v, want %v", got.GetPathway(), entered)
+		if !proto.Equal(got.GetPathway(), want) {
+			return fmt.Errorf("read model %v, want %v", got.GetPathway(), want)
 		}
 		return nil
 	})
-	return reg.GetLearner(), entered
+	// The timeline shows the analysis, from the NEEDS stream.
+	timeline, err := pw.GetTimeline(callCtx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+	if err != nil {
+		t.Fatalf("timeline: %v", err)
+	}
+	var sources []string
+	for _, e := range timeline.GetEntries() {
+		sources = append(sources, e.GetSource()+": "+e.GetSummary())
+	}
+	if len(sources) != 5 || !strings.HasPrefix(sources[4], "needs: Needs analysis completed on ") ||
+		!strings.HasSuffix(sources[4], "recommending: project workshops (2); trade discovery (K2204)") {
+		t.Fatalf("timeline %q", sources)
+	}
+	return reg.GetLearner(), want
+}
+
+// analyse starts, drafts and completes the needs analysis of a learner who
+// just entered the pathway.
+func analyse(t *testing.T, conn *grpc.ClientConn, learnerID, requestID string) *needsv1.Analysis {
+	t.Helper()
+	nd := needsv1.NewNeedsServiceClient(conn)
+	var started *needsv1.Analysis
+	// The entry reaches needs asynchronously: FailedPrecondition until then.
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		resp, err := nd.StartAnalysis(callCtx(t), &needsv1.StartAnalysisRequest{RequestId: requestID + "-start", LearnerId: learnerID})
+		if status.Code(err) == codes.FailedPrecondition {
+			return err
+		}
+		if err != nil {
+			t.Fatalf("start analysis: %v", err)
+		}
+		started = resp.GetAnalysis()
+		return nil
+	})
+	_, err := nd.DraftAnalysis(callCtx(t), &needsv1.DraftAnalysisRequest{
+		RequestId: requestID + "-draft", AnalysisId: started.GetAnalysisId(), Content: &needsv1.AnalysisContent{
+			Barriers: []*needsv1.Barrier{{Kind: needsv1.BarrierKind_BARRIER_KIND_HEALTH, Severity: needsv1.BarrierSeverity_BARRIER_SEVERITY_LOW}},
+			Project:  &needsv1.ProfessionalProject{TargetRomeCodes: []string{"K2204"}, Maturity: needsv1.ProjectMaturity_PROJECT_MATURITY_EMERGING},
+			RecommendedSteps: []*needsv1.RecommendedStep{
+				{Step: &needsv1.RecommendedStep_ProjectWorkshops{ProjectWorkshops: &needsv1.ProjectWorkshops{Count: 2}}},
+				{Step: &needsv1.RecommendedStep_TradeDiscovery{TradeDiscovery: &needsv1.TradeDiscovery{RomeCodes: []string{"K2204"}}}},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatalf("draft analysis: %v", err)
+	}
+	done, err := nd.CompleteAnalysis(callCtx(t), &needsv1.CompleteAnalysisRequest{RequestId: requestID + "-complete", AnalysisId: started.GetAnalysisId()})
+	if err != nil {
+		t.Fatalf("complete analysis: %v", err)
+	}
+	return done.GetAnalysis()
 }
 
 // assertKept checks that a restarted server still knows everything.
@@ -100,6 +157,17 @@ func assertKept(t *testing.T, conn *grpc.ClientConn, learner *intakev1.Learner, 
 	if err != nil || again.GetLearner().GetLearnerId() != learner.GetLearnerId() {
 		t.Fatalf("retried registration after restart: %v %v", again.GetLearner(), err)
 	}
+	// The analysis survived, and is still the learner's current one.
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		a, err := needsv1.NewNeedsServiceClient(conn).GetAnalysis(callCtx(t), &needsv1.GetAnalysisRequest{LearnerId: learner.GetLearnerId()})
+		if err != nil {
+			return err
+		}
+		if a.GetAnalysis().GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_COMPLETED || !a.GetAnalysis().GetCurrent() {
+			return fmt.Errorf("analysis after restart %v", a.GetAnalysis())
+		}
+		return nil
+	})
 	// The open episode survived: a second entry is refused.
 	_, err = pathwayv1.NewPathwayServiceClient(conn).EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
 		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: civil.Of(time.Now()).ToProto(),
@@ -167,6 +235,36 @@ func TestCLIJourney(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ACTIVE") || !strings.Contains(out, "#1 entered "+entry) {
 		t.Fatalf("pathways get: %v\n%s", err, out)
 	}
+
+	// The needs analysis, from the README's example file.
+	var analysis struct {
+		AnalysisID string `json:"analysis_id"`
+	}
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		out, err := run("analyses", "start", learner.LearnerID, "-o", "json")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return json.Unmarshal([]byte(out), &analysis)
+	})
+	example := filepath.Join("..", "..", "docs", "examples", "analysis.yaml")
+	if out, err := run("analyses", "draft", analysis.AnalysisID, "--file", example); err != nil || !strings.Contains(out, "to-confirm: G1602, K2204") {
+		t.Fatalf("analyses draft: %v\n%s", err, out)
+	}
+	if out, err := run("analyses", "complete", analysis.AnalysisID); err != nil || !strings.Contains(out, "completed") {
+		t.Fatalf("analyses complete: %v\n%s", err, out)
+	}
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		out, err := run("pathways", "get", learner.LearnerID)
+		if err != nil || !strings.Contains(out, "needs-analysed") {
+			return fmt.Errorf("pathways get: %v\n%s", err, out)
+		}
+		out, err = run("pathways", "timeline", learner.LearnerID)
+		if err != nil || !strings.Contains(out, "Needs analysis completed on") {
+			return fmt.Errorf("pathways timeline: %v\n%s", err, out)
+		}
+		return nil
+	})
 
 	// Bad input: the exit code says so and the fields are named.
 	out, err = run("learners", "register", "--family-name", "", "--given-name", "X",

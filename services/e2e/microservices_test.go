@@ -23,7 +23,9 @@ func TestMicroservicesMode(t *testing.T) {
 	dataDir := t.TempDir() // only the dev signing key: streams are on the NATS server
 	base := servertest.Dev(dataDir)
 	base.NATSURL, base.RedisURL, base.RedisPrefix = nats.ClientURL(), redisURL, redistest.Prefix(t)
-	// pathway first: it waits for intake to create the INTAKE stream.
+	// pathway first: it waits for intake and needs to create the INTAKE and
+	// NEEDS streams; needs waits for PATHWAY, which pathway creates before
+	// it waits.
 	pathwayCfg := base
 	pathwayCfg.Services = []string{"pathway"}
 	pathwayAddrs := make(chan server.Addrs, 1)
@@ -32,6 +34,9 @@ func TestMicroservicesMode(t *testing.T) {
 		pathwayAddrs <- a
 	}()
 	time.Sleep(200 * time.Millisecond)
+	needsCfg := base
+	needsCfg.Services = []string{"needs"}
+	needs, _ := servertest.Run(t, needsCfg)
 	intakeCfg := base
 	intakeCfg.Services = []string{"intake"}
 	intake, _ := servertest.Run(t, intakeCfg)
@@ -39,11 +44,12 @@ func TestMicroservicesMode(t *testing.T) {
 	select {
 	case pathway = <-pathwayAddrs:
 	case <-time.After(60 * time.Second):
-		t.Fatal("pathway did not start once INTAKE existed")
+		t.Fatal("pathway did not start once INTAKE and NEEDS existed")
 	}
 
 	intakeConn, pathwayConn := dialAs(t, intake.GRPC, dataDir, referent), dialAs(t, pathway.GRPC, dataDir, referent)
-	learner, entered := crossJourney(t, intakeConn, pathwayConn, "micro-journey")
+	needsConn := dialAs(t, needs.GRPC, dataDir, referent)
+	learner, entered := crossJourney(t, intakeConn, pathwayConn, needsConn, "micro-journey")
 	if learner.GetLearnerId() == "" || entered.GetVersion() == 0 {
 		t.Fatalf("journey: %v %v", learner, entered)
 	}

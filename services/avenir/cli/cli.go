@@ -61,7 +61,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd())
+	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd())
 	documentAll(root)
 	return root
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	intake "github.com/avenir-normandie/avenir/services/intake/service"
+	needs "github.com/avenir-normandie/avenir/services/needs/service"
 	pathway "github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -89,6 +90,9 @@ var registry = []struct {
 	}},
 	{pathway.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return pathway.New(d, pathway.Config{MaxEntryBackdateDays: c.MaxEntryBackdateDays})
+	}},
+	{needs.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
+		return needs.New(d, needs.Config{})
 	}},
 }
 

@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Phase is where a learner stands in the pathway. It is derived from the
 // facts recorded, never set by hand.
 type Phase string
@@ -83,5 +85,37 @@ func (p Pathway) Facts() Facts {
 	return f
 }
 
-// Phase is the phase derived from the pathway's facts.
+// Phase is the phase derived from the pathway's own facts.
 func (p Pathway) Phase() Phase { return PhaseOf(p.Facts()) }
+
+// Outside is what other contexts recorded about a learner, as pathway's
+// read models know it.
+type Outside struct {
+	// AnalysedEpisodes are the episodes in which a needs analysis was
+	// completed.
+	AnalysedEpisodes []int
+}
+
+// FactsWith returns the pathway's own facts completed with the facts of
+// other contexts about the open episode.
+func (p Pathway) FactsWith(o Outside) Facts {
+	f := p.Facts()
+	if last, ok := p.last(); ok && last.Open() && slices.Contains(o.AnalysedEpisodes, last.Number) {
+		f.NeedsAnalysed = true
+	}
+	return f
+}
+
+// PhaseWith is the phase derived from the pathway's own facts and the
+// facts of other contexts.
+func (p Pathway) PhaseWith(o Outside) Phase { return PhaseOf(p.FactsWith(o)) }
+
+// RecordedAs is the phase that the pathway's own facts alone give a pathway
+// in phase ph: the facts of other contexts only raise a welcomed learner to
+// needs analysed (the other phases outrank it).
+func RecordedAs(ph Phase) Phase {
+	if ph == PhaseNeedsAnalysed {
+		return PhaseWelcomed
+	}
+	return ph
+}

@@ -38,7 +38,11 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 	if err != nil {
 		return nil, err
 	}
-	return &pathwayv1.EnterPathwayResponse{Pathway: view(p, version)}, nil
+	v, err := s.view(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	return &pathwayv1.EnterPathwayResponse{Pathway: v}, nil
 }
 
 // ExitPathway implements pathwayv1.PathwayServiceServer.
@@ -54,7 +58,11 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 	if err != nil {
 		return nil, err
 	}
-	return &pathwayv1.ExitPathwayResponse{Pathway: view(p, version)}, nil
+	v, err := s.view(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	return &pathwayv1.ExitPathwayResponse{Pathway: v}, nil
 }
 
 // RecordReferral implements pathwayv1.PathwayServiceServer.
@@ -70,7 +78,11 @@ func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordRefer
 	if err != nil {
 		return nil, err
 	}
-	resp := &pathwayv1.RecordReferralResponse{Pathway: view(p, version)}
+	v, err := s.view(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pathwayv1.RecordReferralResponse{Pathway: v}
 	for _, ev := range evs {
 		if rec, ok := ev.Data.(*pathwayv1.ReferralRecorded); ok {
 			resp.Referral = findReferral(resp.Pathway, rec.GetReferralNumber())
@@ -103,10 +115,24 @@ func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.Reco
 	if err != nil {
 		return nil, err
 	}
-	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: view(p, version)}, nil
+	v, err := s.view(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: v}, nil
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
+
+// view is the view a command answers, its phase completed with the facts
+// of other contexts.
+func (s *Service) view(ctx context.Context, p domain.Pathway, version uint64) (*pathwayv1.Pathway, error) {
+	v := view(p, version)
+	if err := s.withOutside(ctx, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
 
 // checkCommand reports every problem of a command's input at once: its
 // request id and learner id, and the problems the domain finds in the

@@ -24,9 +24,12 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
-// intakeStream stands for the stream intake owns; the tests publish
-// intake's events themselves, as intake would.
-var intakeStream = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
+// intakeStream and needsStream stand for the streams intake and needs own;
+// the tests publish their events themselves, as intake and needs would.
+var (
+	intakeStream = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
+	needsStream  = natsx.StreamSpec{Name: "NEEDS", Subjects: []string{"avenir.needs.>"}}
+)
 
 // The services' clock is servicetest's default: 2026-11-26, 10:00 in Paris.
 var (
@@ -43,7 +46,7 @@ func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, pathwayv1.
 
 func startWith(t *testing.T, opts servicetest.Options, cfg service.Config) (*servicetest.Env, pathwayv1.PathwayServiceClient) {
 	t.Helper()
-	opts.Streams = append(opts.Streams, intakeStream)
+	opts.Streams = append(opts.Streams, intakeStream, needsStream)
 	env := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, cfg) })
 	return env, pathwayv1.NewPathwayServiceClient(env.Conn)
 }
@@ -168,6 +171,7 @@ func caughtUp(t *testing.T, env *servicetest.Env) {
 		for stream, names := range map[string][]string{
 			"INTAKE":  {"pathway-learners", "pathway-timeline-intake"},
 			"PATHWAY": {"pathway-pathways-v2", "pathway-flows", "pathway-timeline-pathway"},
+			"NEEDS":   {"pathway-needs", "pathway-timeline-needs"},
 		} {
 			for _, name := range names {
 				c, err := env.JS.Consumer(ctx(t), stream, name)

@@ -106,6 +106,9 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if p == nil || !mayRead(caller, p.GetTerritoryCode()) {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
+	if err := s.withOutside(ctx, p); err != nil {
+		return nil, err
+	}
 	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller)}, nil
 }
 
@@ -149,8 +152,8 @@ func within(d, from, to civil.Date) bool {
 	return (from.IsZero() || !d.Before(from)) && (to.IsZero() || !d.After(to))
 }
 
-func (f listFilter) match(p domain.Pathway) bool {
-	if f.phase != domain.PhaseNone && p.Phase() != f.phase {
+func (f listFilter) match(p domain.Pathway, o domain.Outside) bool {
+	if f.phase != domain.PhaseNone && p.PhaseWith(o) != f.phase {
 		return false
 	}
 	if !f.activeOn.IsZero() && !p.ActiveOn(f.activeOn) {
@@ -209,7 +212,9 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	}
 	index, prefix := territoryIndex, ""
 	if f.phase != domain.PhaseNone {
-		index, prefix = phaseIndex, string(f.phase)+"/"
+		// The index knows the phase of pathway's own facts; the facts of
+		// other contexts are checked on each pathway met.
+		index, prefix = phaseIndex, string(domain.RecordedAs(f.phase))+"/"
 	}
 
 	resp := &pathwayv1.ListPathwaysResponse{}
@@ -227,11 +232,16 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			if err != nil {
 				return nil, err
 			}
-			keys := make([]string, len(members))
+			keys, ids := make([]string, len(members)), make([]string, len(members))
 			for i, m := range members {
-				keys[i] = pathwayKey(memberLearner(m))
+				ids[i] = memberLearner(m)
+				keys[i] = pathwayKey(ids[i])
 			}
 			values, err := s.store.GetMany(ctx, pathwaysProjection, keys)
+			if err != nil {
+				return nil, err
+			}
+			outside, err := s.outsideOf(ctx, ids)
 			if err != nil {
 				return nil, err
 			}
@@ -243,7 +253,8 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 				if err := proto.Unmarshal(b, &p); err != nil {
 					return nil, fmt.Errorf("pathway: stored pathway %s: %w", keys[i], err)
 				}
-				if f.match(fromView(&p)) {
+				if pw, o := fromView(&p), outside[ids[i]]; f.match(pw, o) {
+					p.Phase = phases[pw.PhaseWith(o)]
 					resp.Pathways = append(resp.Pathways, redact(&p, caller))
 					if len(resp.Pathways) == size {
 						resp.NextPageToken = encodePageToken(query, members[i])

@@ -1,7 +1,8 @@
 // Package service is pathway as the avenir binary runs it: the gRPC API of
 // PathwayService over the PATHWAY stream, with read models of its own
-// pathways, of the learners intake registered, of every learner's timeline
-// across contexts and of the monthly flows.
+// pathways, of the learners intake registered, of the needs analyses
+// completed, of every learner's timeline across contexts and of the monthly
+// flows.
 package service
 
 import (
@@ -33,6 +34,7 @@ const (
 	Stream = "PATHWAY"
 
 	intakeStream = "INTAKE"
+	needsStream  = "NEEDS"
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
@@ -41,6 +43,7 @@ const (
 	learnersProjection = "pathway-learners"
 	pathwaysProjection = "pathway-pathways-v2"
 	flowsProjection    = "pathway-flows"
+	needsProjection    = "pathway-needs"
 )
 
 // Config is pathway's own configuration.
@@ -111,7 +114,8 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { pathwayv1.RegisterPathwayServiceServer(r, s) }
 
 // Start implements platform.Service: it runs the read models and waits until
-// they have caught up with their streams.
+// they have caught up with their streams (INTAKE and NEEDS are created by
+// intake and needs: their read models wait for them).
 func (s *Service) Start(ctx context.Context) error {
 	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
 	specs := []projector.Spec{
@@ -130,11 +134,16 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
 			Project:        s.projectFlows,
 		},
+		{
+			Name: needsProjection, Stream: needsStream,
+			FilterSubjects: []string{"avenir.needs.analysis.*.completed"},
+			Project:        s.projectNeeds,
+		},
 	}
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{
 			Name: src.projection(), Stream: src.Stream, FilterSubjects: src.FilterSubjects,
-			Project: s.projectTimeline,
+			Project: s.projectTimeline(src),
 		})
 	}
 	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -23,18 +24,40 @@ import (
 )
 
 // timelineSource is a stream whose events about learners make their
-// timelines: the 4th token of every subject its filters match is the
-// learner's id (avenir.<ctx>.<aggregate>.<learner id>.<event>).
+// timelines. Learner says which learner an event is about ("" for none).
 type timelineSource struct {
 	Stream         string
 	FilterSubjects []string
+	Learner        func(event.Event) string
 }
 
 // timelineSources are the contexts a learner's timeline gathers. A context
-// whose aggregates are keyed by learner adds its stream here, in one line.
+// adds its stream here, in one line: with subjectLearner when its
+// aggregates are keyed by learner, with payloadLearner when its events
+// carry learner_id.
 var timelineSources = []timelineSource{
-	{Stream: intakeStream, FilterSubjects: []string{"avenir.intake.learner.*.>"}},
-	{Stream: Stream, FilterSubjects: []string{"avenir.pathway.pathway.*.>"}},
+	{Stream: intakeStream, FilterSubjects: []string{"avenir.intake.learner.*.>"}, Learner: subjectLearner},
+	{Stream: Stream, FilterSubjects: []string{"avenir.pathway.pathway.*.>"}, Learner: subjectLearner},
+	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
+}
+
+// subjectLearner reads the learner from the 4th token of the subject:
+// avenir.<ctx>.<aggregate>.<learner id>.<event>.
+func subjectLearner(ev event.Event) string {
+	toks := strings.Split(ev.Subject, ".")
+	if len(toks) < 5 {
+		return ""
+	}
+	return toks[3]
+}
+
+// payloadLearner reads the learner_id of the event's payload, for contexts
+// whose aggregates are not learners (avenir.needs.analysis.<analysis id>...).
+func payloadLearner(ev event.Event) string {
+	if m, ok := ev.Data.(interface{ GetLearnerId() string }); ok {
+		return m.GetLearnerId()
+	}
+	return ""
 }
 
 // projection names the source's read model (and durable consumer):
@@ -74,23 +97,25 @@ func parsePosition(pos string) (timelineSource, uint64, bool) {
 	return timelineSources[i], seq, true
 }
 
-// projectTimeline records an event in its learner's timeline.
-func (s *Service) projectTimeline(_ context.Context, ev event.Event) ([]projection.Op, error) {
-	toks := strings.Split(ev.Subject, ".")
-	if len(toks) < 5 || platform.CheckID(toks[3]) != "" {
-		return nil, nil // not about one learner
+// projectTimeline records the events of src in their learners' timelines.
+func (s *Service) projectTimeline(src timelineSource) func(context.Context, event.Event) ([]projection.Op, error) {
+	return func(_ context.Context, ev event.Event) ([]projection.Op, error) {
+		learnerID := src.Learner(ev)
+		if platform.CheckID(learnerID) != "" {
+			return nil, nil // not about one learner
+		}
+		b, err := proto.Marshal(&pathwayv1.TimelineEntry{
+			EventId: ev.ID, Time: timestamppb.New(ev.Time), Source: ev.Source, EventType: ev.Type,
+			Actor: ev.Actor, Summary: summary(ev), Stream: ev.Stream, Sequence: ev.Sequence,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []projection.Op{
+			projection.Put(timelineKey(ev.Sequence), b),
+			projection.IndexAdd(timelineIndex(learnerID), position(ev)),
+		}, nil
 	}
-	b, err := proto.Marshal(&pathwayv1.TimelineEntry{
-		EventId: ev.ID, Time: timestamppb.New(ev.Time), Source: ev.Source, EventType: ev.Type,
-		Actor: ev.Actor, Summary: summary(ev), Stream: ev.Stream, Sequence: ev.Sequence,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{
-		projection.Put(timelineKey(ev.Sequence), b),
-		projection.IndexAdd(timelineIndex(toks[3]), position(ev)),
-	}, nil
 }
 
 // GetTimeline implements pathwayv1.PathwayServiceServer: it merges the
@@ -168,9 +193,10 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 }
 
 // summary describes an event for people, without personal or
-// special-category data (names, contact, RQTH, the free text of exits):
-// timelines are read by everyone who reaches the learner. Events of types it
-// does not know get their type's name in words.
+// special-category data (names, contact, RQTH, the free text of exits, the
+// content of needs analyses: their barriers, health included, and the free
+// text of their steps): timelines are read by everyone who reaches the
+// learner. Events of types it does not know get their type's name in words.
 func summary(ev event.Event) string {
 	switch m := ev.Data.(type) {
 	case *intakev1.LearnerRegistered:
@@ -191,6 +217,15 @@ func summary(ev event.Event) string {
 			programmeLabels[fromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civil.FromProto(m.GetReferralDate()), m.GetReferralNumber())
 	case *pathwayv1.ReferralOutcomeRecorded:
 		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), fromWire(outcomes, m.GetOutcome()), civil.FromProto(m.GetOutcomeDate()))
+	case *needsv1.AnalysisStarted:
+		return fmt.Sprintf("Needs analysis started on %s (episode %d)", civil.FromProto(m.GetStartedOn()), m.GetEpisodeNumber())
+	case *needsv1.AnalysisRevised:
+		return fmt.Sprintf("Needs analysis revised on %s: version %d started (episode %d)", civil.FromProto(m.GetStartedOn()), m.GetVersion(), m.GetEpisodeNumber())
+	case *needsv1.AnalysisDrafted:
+		return fmt.Sprintf("Needs analysis drafted on %s (version %d)", civil.FromProto(m.GetDraftedOn()), m.GetVersion())
+	case *needsv1.AnalysisCompleted:
+		return fmt.Sprintf("Needs analysis completed on %s (version %d), recommending: %s",
+			civil.FromProto(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
 }
@@ -221,6 +256,29 @@ var exitReasonLabels = map[domain.ExitReason]string{
 	domain.ExitRelocation:                "relocation",
 	domain.ExitHealth:                    "health",
 	domain.ExitOther:                     "other",
+}
+
+// stepsSummary lists recommended steps in words, in order; the free text
+// of "other" steps stays out.
+func stepsSummary(steps []*needsv1.RecommendedStep) string {
+	var out []string
+	for _, st := range steps {
+		switch step := st.GetStep().(type) {
+		case *needsv1.RecommendedStep_ProjectWorkshops:
+			out = append(out, fmt.Sprintf("project workshops (%d)", step.ProjectWorkshops.GetCount()))
+		case *needsv1.RecommendedStep_TradeDiscovery:
+			out = append(out, fmt.Sprintf("trade discovery (%s)", strings.Join(step.TradeDiscovery.GetRomeCodes(), ", ")))
+		case *needsv1.RecommendedStep_BasicSkillsTraining:
+			out = append(out, "basic-skills training (Savoirs)")
+		case *needsv1.RecommendedStep_QualifyingTraining:
+			out = append(out, "qualifying training (Qualif)")
+		case *needsv1.RecommendedStep_EmploymentSupport:
+			out = append(out, "employment support")
+		default:
+			out = append(out, "another step")
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 var programmeLabels = map[domain.Programme]string{

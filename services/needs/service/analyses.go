@@ -1,0 +1,414 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
+	"github.com/avenir-normandie/avenir/services/needs/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The analyses read model (analysesProjection, over avenir.needs.analysis.>):
+//
+//	analysis:<id>            the Analysis view, whole (special-category data
+//	                         included: see redact), revised_by set; current unset
+//	current:<learner id>     the id of the learner's current analysis, the
+//	                         last completed
+//	index learner:<id>       <episode>/<version>/<analysis id>, fixed width
+//	index started            <territory>/<started on>/<analysis id>
+//	index completed          <territory>/<completed on>/<analysis id>
+//	month:<territory>/<YYYY-MM>  the summary bucket of the month, JSON (storedBucket)
+//	index months             <territory>/<YYYY-MM>, one per bucket
+//
+// One projection holds them all, so a completion updates the views, the
+// indexes and the summary in one atomic write.
+const (
+	startedIndex   = "started"
+	completedIndex = "completed"
+	monthsIndex    = "months"
+)
+
+func analysisKey(id string) string         { return "analysis:" + id }
+func currentKey(learnerID string) string   { return "current:" + learnerID }
+func learnerIndex(learnerID string) string { return "learner:" + learnerID }
+
+func learnerMember(a domain.Analysis) string {
+	return fmt.Sprintf("%06d/%06d/%s", a.Episode, a.Version, a.ID)
+}
+
+func dateMember(territory string, d civil.Date, id string) string {
+	return territory + "/" + d.String() + "/" + id
+}
+
+// memberID is the analysis id that ends an index member.
+func memberID(member string) string { return member[strings.LastIndexByte(member, '/')+1:] }
+
+// memberDate is the date of a dateMember.
+func memberDate(member string) civil.Date {
+	parts := strings.Split(member, "/")
+	if len(parts) != 3 {
+		return civil.Date{}
+	}
+	d, _ := civil.Parse(parts[1])
+	return d
+}
+
+func bucketMember(territory string, m domain.Month) string { return territory + "/" + m.String() }
+
+func bucketKey(member string) string { return "month:" + member }
+
+// storedBucket is the stored form of a domain.Bucket.
+type storedBucket struct {
+	Completed int                        `json:"completed,omitempty"`
+	Revisions int                        `json:"revisions,omitempty"`
+	Barriers  map[domain.BarrierKind]int `json:"barriers,omitempty"`
+	Trades    map[string]int             `json:"trades,omitempty"`
+}
+
+func (s *Service) storedAnalysis(ctx context.Context, id string) (*needsv1.Analysis, error) {
+	b, err := s.store.Get(ctx, analysesProjection, analysisKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a needsv1.Analysis
+	if err := proto.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("needs: stored analysis %s: %w", id, err)
+	}
+	return &a, nil
+}
+
+func (s *Service) bucket(ctx context.Context, member string) (domain.Bucket, error) {
+	b, err := s.store.Get(ctx, analysesProjection, bucketKey(member))
+	if errors.Is(err, projection.ErrNotFound) {
+		return domain.Bucket{}, nil
+	}
+	if err != nil {
+		return domain.Bucket{}, err
+	}
+	return decodeBucket(member, b)
+}
+
+func decodeBucket(member string, b []byte) (domain.Bucket, error) {
+	var sb storedBucket
+	if err := json.Unmarshal(b, &sb); err != nil {
+		return domain.Bucket{}, fmt.Errorf("needs: stored summary %s: %w", member, err)
+	}
+	return domain.Bucket{Completed: sb.Completed, Revisions: sb.Revisions, Barriers: sb.Barriers, Trades: sb.Trades}, nil
+}
+
+// projectAnalysis folds an analysis event into its stored view and indexes;
+// a revision marks the version it revises; a completion makes the analysis
+// the learner's current one and counts it in its month, withdrawing what
+// the version it revises had counted.
+func (s *Service) projectAnalysis(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	de, err := fromProto(ev.Data)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.storedAnalysis(ctx, ev.AggregateID)
+	if err != nil {
+		return nil, err
+	}
+	after := domain.Evolve(fromView(stored), de)
+	v := view(after)
+	v.RevisedByAnalysisId = stored.GetRevisedByAnalysisId()
+	b, err := proto.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	ops := []projection.Op{
+		projection.Put(analysisKey(after.ID), b),
+		projection.IndexAdd(learnerIndex(after.LearnerID), learnerMember(after)),
+		projection.IndexAdd(startedIndex, dateMember(after.Territory, after.StartedOn, after.ID)),
+	}
+	switch e := de.(type) {
+	case domain.AnalysisRevised:
+		prev, err := s.storedAnalysis(ctx, e.Previous)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			prev.RevisedByAnalysisId = e.AnalysisID
+			pb, err := proto.Marshal(prev)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, projection.Put(analysisKey(e.Previous), pb))
+		}
+	case domain.AnalysisCompleted:
+		ops = append(ops,
+			projection.IndexAdd(completedIndex, dateMember(after.Territory, after.CompletedOn, after.ID)),
+			projection.Put(currentKey(after.LearnerID), []byte(after.ID)))
+		counted, err := s.countCompletion(ctx, after)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, counted...)
+	}
+	return ops, nil
+}
+
+// countCompletion counts a completed analysis in the bucket of its month
+// and withdraws from its month what the version it revises had counted
+// (possibly the same bucket).
+func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]projection.Op, error) {
+	buckets := map[string]domain.Bucket{}
+	get := func(member string) (domain.Bucket, error) {
+		if b, ok := buckets[member]; ok {
+			return b, nil
+		}
+		return s.bucket(ctx, member)
+	}
+	var order []string
+	if a.Previous != "" {
+		prev, err := s.storedAnalysis(ctx, a.Previous)
+		if err != nil {
+			return nil, err
+		}
+		if p := fromView(prev); prev != nil && p.Status == domain.StatusCompleted {
+			member := bucketMember(p.Territory, domain.MonthOf(p.CompletedOn))
+			b, err := get(member)
+			if err != nil {
+				return nil, err
+			}
+			buckets[member], order = b.WithoutCounted(domain.CountedOf(p.Content)), append(order, member)
+		}
+	}
+	member := bucketMember(a.Territory, domain.MonthOf(a.CompletedOn))
+	b, err := get(member)
+	if err != nil {
+		return nil, err
+	}
+	if _, seen := buckets[member]; !seen {
+		order = append(order, member)
+	}
+	buckets[member] = b.WithCompletion(a.Previous != "", domain.CountedOf(a.Content))
+	var ops []projection.Op
+	for _, m := range order {
+		b := buckets[m]
+		data, err := json.Marshal(storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, projection.Put(bucketKey(m), data), projection.IndexAdd(monthsIndex, m))
+	}
+	return ops, nil
+}
+
+// redact returns what caller may see of v: everything for those who act for
+// the learner; for training operators, the recommended steps only — neither
+// skills, prior learning, barriers (the health barrier, special-category
+// data, least of all) nor project.
+func redact(v *needsv1.Analysis, caller auth.Principal) *needsv1.Analysis {
+	if seesContent(caller, v.GetTerritoryCode()) {
+		return v
+	}
+	out := proto.CloneOf(v)
+	out.Content = &needsv1.AnalysisContent{RecommendedSteps: v.GetContent().GetRecommendedSteps()}
+	out.StepsOnly = true
+	return out
+}
+
+// current reports the id of the learner's current analysis, "" if none.
+func (s *Service) current(ctx context.Context, learnerID string) (string, error) {
+	b, err := s.store.Get(ctx, analysesProjection, currentKey(learnerID))
+	if errors.Is(err, projection.ErrNotFound) {
+		return "", nil
+	}
+	return string(b), err
+}
+
+// GetAnalysis implements needsv1.NeedsServiceServer, from the read model.
+func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisRequest) (*needsv1.GetAnalysisResponse, error) {
+	var v apperr.Violations
+	switch {
+	case req.GetAnalysisId() != "" && req.GetLearnerId() != "":
+		v.Add("learner_id", "must be empty when analysis_id is given: ask for an analysis, or for a learner's current one")
+	case req.GetAnalysisId() == "" && req.GetLearnerId() == "":
+		v.Add("analysis_id", "is required, or learner_id for the learner's current analysis")
+	case req.GetAnalysisId() != "":
+		if problem := platform.CheckID(req.GetAnalysisId()); problem != "" {
+			v.Add("analysis_id", problem)
+		}
+	default:
+		if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+			v.Add("learner_id", problem)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	id := req.GetAnalysisId()
+	if id == "" {
+		var err error
+		if id, err = s.current(ctx, req.GetLearnerId()); err != nil {
+			return nil, err
+		}
+		if id == "" {
+			return nil, apperr.NotFound("learner %s has no completed analysis", req.GetLearnerId())
+		}
+	}
+	a, err := s.storedAnalysis(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if a == nil || !mayRead(caller, a.GetTerritoryCode()) {
+		if req.GetLearnerId() != "" {
+			return nil, apperr.NotFound("learner %s has no completed analysis", req.GetLearnerId())
+		}
+		return nil, auth.Denied("analysis", id)
+	}
+	cur, err := s.current(ctx, a.GetLearnerId())
+	if err != nil {
+		return nil, err
+	}
+	a.Current = cur == a.GetAnalysisId()
+	return &needsv1.GetAnalysisResponse{Analysis: redact(a, caller)}, nil
+}
+
+// listScanBudget bounds the index members one ListAnalyses call examines,
+// so a selective filter costs pages, not one unbounded call.
+const listScanBudget = 1000
+
+var territoryCode = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
+
+// optionalDate reads an optional date filter.
+func optionalDate(v *apperr.Violations, field string, d civil.Date) civil.Date {
+	if !d.IsZero() && !d.Valid() {
+		v.Add(field, "must be a real date between 1900 and 2200")
+		return civil.Date{}
+	}
+	return d
+}
+
+// ListAnalyses implements needsv1.NeedsServiceServer, from the read model: a
+// learner's analyses by episode and version, or a territory's by date.
+func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesRequest) (*needsv1.ListAnalysesResponse, error) {
+	var v apperr.Violations
+	from := optionalDate(&v, "from", civil.FromProto(req.GetFrom()))
+	to := optionalDate(&v, "to", civil.FromProto(req.GetTo()))
+	switch {
+	case req.GetLearnerId() != "" && req.GetTerritoryCode() != "":
+		v.Add("territory_code", "must be empty when learner_id is given: list a learner's analyses, or a territory's")
+	case req.GetLearnerId() != "":
+		if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+			v.Add("learner_id", problem)
+		}
+		if !from.IsZero() || !to.IsZero() {
+			v.Add("from", "applies to a territory's listing: a learner's lists every analysis")
+		}
+	case req.GetTerritoryCode() != "":
+		if !territoryCode.MatchString(req.GetTerritoryCode()) {
+			v.Add("territory_code", "must be a territory code such as T05")
+		}
+	default:
+		v.Add("learner_id", "is required, or territory_code")
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		v.Addf("to", "must not be before %s", from)
+	}
+	status := fromWire(statuses, req.GetStatus())
+	if req.GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_UNSPECIFIED && status == domain.StatusNone {
+		v.Add("status", "is not a known status")
+	}
+	size := pageSize(&v, req.GetPageSize())
+	query := fingerprint(req.GetLearnerId(), req.GetTerritoryCode(), from.String(), to.String(), string(status))
+	after := decodePageToken(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if req.GetTerritoryCode() != "" && !mayListTerritory(caller) {
+		return nil, apperr.PermissionDenied("listing the analyses of a territory is for admins; list a learner's analyses instead")
+	}
+
+	index, prefix := learnerIndex(req.GetLearnerId()), ""
+	if t := req.GetTerritoryCode(); t != "" {
+		index, prefix = startedIndex, t+"/"
+		if status == domain.StatusCompleted {
+			index = completedIndex
+		}
+		if after == "" && !from.IsZero() {
+			after = prefix + from.String() // the members of that day sort after it
+		}
+	}
+	currents := map[string]string{} // learner id -> current analysis id
+	currentOf := func(learnerID string) (string, error) {
+		if id, ok := currents[learnerID]; ok {
+			return id, nil
+		}
+		id, err := s.current(ctx, learnerID)
+		currents[learnerID] = id
+		return id, err
+	}
+
+	resp := &needsv1.ListAnalysesResponse{}
+	examined := 0
+	for {
+		if examined >= listScanBudget {
+			resp.NextPageToken = encodePageToken(query, after)
+			return resp, nil
+		}
+		limit := min(maxPageSize, listScanBudget-examined)
+		members, err := s.store.Range(ctx, analysesProjection, index, projection.RangeQuery{Prefix: prefix, After: after, Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		keys := make([]string, len(members))
+		for i, m := range members {
+			keys[i] = analysisKey(memberID(m))
+		}
+		values, err := s.store.GetMany(ctx, analysesProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range values {
+			after = members[i]
+			if req.GetTerritoryCode() != "" && !to.IsZero() && memberDate(members[i]).After(to) {
+				return resp, nil // the dates are in order: the period is over
+			}
+			if b == nil {
+				continue
+			}
+			var a needsv1.Analysis
+			if err := proto.Unmarshal(b, &a); err != nil {
+				return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
+			}
+			if (status != domain.StatusNone && fromWire(statuses, a.GetStatus()) != status) || !mayRead(caller, a.GetTerritoryCode()) {
+				continue
+			}
+			cur, err := currentOf(a.GetLearnerId())
+			if err != nil {
+				return nil, err
+			}
+			a.Current = a.GetAnalysisId() == cur
+			resp.Analyses = append(resp.Analyses, redact(&a, caller))
+			if len(resp.Analyses) == size {
+				if i < len(values)-1 || len(members) == limit {
+					resp.NextPageToken = encodePageToken(query, members[i])
+				}
+				return resp, nil
+			}
+		}
+		examined += len(members)
+		if len(members) < limit {
+			return resp, nil
+		}
+	}
+}

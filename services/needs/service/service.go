@@ -1,0 +1,175 @@
+// Package service is needs as the avenir binary runs it: the gRPC API of
+// NeedsService over the NEEDS stream, with a read model of the analyses
+// (views, indexes and the monthly summaries) and one of the learners in the
+// pathway, fed by pathway's events.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"google.golang.org/grpc"
+
+	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/needs/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
+)
+
+const (
+	// Name is the service's name in --services and in ce-source.
+	Name = "needs"
+	// Stream holds every needs event.
+	Stream = "NEEDS"
+
+	pathwayStream = "PATHWAY"
+	// Read models (projection names double as durable consumer names).
+	learnersProjection = "needs-learners"
+	analysesProjection = "needs-analyses"
+)
+
+// Config is needs' own configuration; it has no setting yet.
+type Config struct{}
+
+// Service implements needsv1.NeedsServiceServer.
+type Service struct {
+	needsv1.UnimplementedNeedsServiceServer
+	deps        platform.Deps
+	log         *slog.Logger
+	events      *eventstore.Store
+	store       projection.Store
+	projections *projector.Group
+}
+
+var _ platform.Service = (*Service)(nil)
+
+// New builds the needs service.
+func New(deps platform.Deps, _ Config) (*Service, error) {
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	if err != nil {
+		return nil, fmt.Errorf("needs: %w", err)
+	}
+	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+}
+
+// Name implements platform.Service.
+func (s *Service) Name() string { return Name }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec {
+	return []natsx.StreamSpec{{
+		Name:        Stream,
+		Subjects:    []string{"avenir.needs.>"},
+		Description: "needs: in-depth analyses of learners' prior learning, barriers and professional project, version by version",
+	}}
+}
+
+// Policy implements platform.Service. Object-level scope is checked in the
+// handlers (see access.go).
+func (s *Service) Policy() auth.Policy {
+	change := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
+	read := []auth.Role{auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator}
+	return auth.Policy{
+		needsv1.NeedsService_StartAnalysis_FullMethodName:    change,
+		needsv1.NeedsService_DraftAnalysis_FullMethodName:    change,
+		needsv1.NeedsService_CompleteAnalysis_FullMethodName: change,
+		needsv1.NeedsService_ReviseAnalysis_FullMethodName:   change,
+		needsv1.NeedsService_GetAnalysis_FullMethodName:      read,
+		needsv1.NeedsService_ListAnalyses_FullMethodName:     read,
+		// Funders see counts, never content.
+		needsv1.NeedsService_GetAnalysisSummary_FullMethodName: {auth.RoleAdmin, auth.RoleReferent, auth.RoleFunder},
+	}
+}
+
+// Register implements platform.Service.
+func (s *Service) Register(r grpc.ServiceRegistrar) { needsv1.RegisterNeedsServiceServer(r, s) }
+
+// Start implements platform.Service: it runs the read models and waits until
+// they have caught up with their streams (PATHWAY is created by pathway:
+// the learners read model waits for it).
+func (s *Service) Start(ctx context.Context) error {
+	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
+		{
+			Name: learnersProjection, Stream: pathwayStream,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+			Project:        s.projectLearner,
+		},
+		{
+			Name: analysesProjection, Stream: Stream,
+			FilterSubjects: []string{"avenir.needs.analysis.>"},
+			Project:        s.projectAnalysis,
+		},
+	}, opts)
+	if err != nil {
+		return err
+	}
+	s.projections = g
+	return nil
+}
+
+// Stop implements platform.Service.
+func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
+
+func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
+
+// The learners read model (learnersProjection), from pathway's entries and
+// exits:
+//
+//	learner:<id>   storedLearner, JSON: the territory and the last episode
+func learnerKey(id string) string { return "learner:" + id }
+
+type storedLearner struct {
+	Territory string `json:"territory"`
+	Episode   int    `json:"episode"`
+	Open      bool   `json:"open"`
+}
+
+// learner reads what needs knows of a learner from pathway's events; a
+// learner pathway never let in has no episode.
+func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error) {
+	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return domain.Learner{ID: id}, nil
+	}
+	if err != nil {
+		return domain.Learner{}, err
+	}
+	var l storedLearner
+	if err := json.Unmarshal(b, &l); err != nil {
+		return domain.Learner{}, fmt.Errorf("needs: stored learner %s: %w", id, err)
+	}
+	return domain.Learner{ID: id, Territory: l.Territory, Episode: l.Episode, Open: l.Open}, nil
+}
+
+// projectLearner keeps each learner's territory and last episode, open or
+// closed. Only what needs' rules use: no dates, reasons or free text.
+func (s *Service) projectLearner(_ context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		id string
+		l  storedLearner
+	)
+	switch m := ev.Data.(type) {
+	case *pathwayv1.PathwayEntered:
+		id, l = m.GetLearnerId(), storedLearner{Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Open: true}
+	case *pathwayv1.PathwayExited:
+		id, l = m.GetLearnerId(), storedLearner{Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber())}
+	default:
+		return nil, nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+}

@@ -1,0 +1,159 @@
+package service
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
+	"github.com/avenir-normandie/avenir/services/needs/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// maxReportMonths bounds the months of one GetAnalysisSummary call.
+const maxReportMonths = 120
+
+func monthFromProto(v *apperr.Violations, field string, m *needsv1.Month) domain.Month {
+	month := domain.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
+	switch {
+	case m == nil:
+		v.Add(field, "is required")
+	case !month.Valid():
+		v.Add(field, "must be a month between 1900-01 and 2200-12")
+	}
+	return month
+}
+
+func monthToProto(m domain.Month) *needsv1.Month {
+	return &needsv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
+}
+
+// GetAnalysisSummary implements needsv1.NeedsServiceServer, from the
+// monthly buckets of the analyses read model: a call reads the buckets of
+// the months reported, whatever the number of analyses.
+func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalysisSummaryRequest) (*needsv1.GetAnalysisSummaryResponse, error) {
+	var v apperr.Violations
+	from := monthFromProto(&v, "from_month", req.GetFromMonth())
+	to := monthFromProto(&v, "to_month", req.GetToMonth())
+	if from.Valid() && to.Valid() {
+		switch n := to.MonthsFrom(from); {
+		case n == 0:
+			v.Addf("to_month", "must not be before from_month (%s)", from)
+		case n > maxReportMonths:
+			v.Addf("to_month", "must be at most %d months after from_month", maxReportMonths-1)
+		}
+	}
+	if t := req.GetTerritoryCode(); t != "" && !territoryCode.MatchString(t) {
+		v.Add("territory_code", "must be a territory code such as T05")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	var territories, prefixes []string
+	switch t := req.GetTerritoryCode(); {
+	case t != "" && !mayReport(caller, t):
+		return nil, apperr.PermissionDenied("the summary of territory %s is outside your scope", t)
+	case t != "":
+		territories, prefixes = []string{t}, []string{t + "/"}
+	case wholeRegion(caller):
+		prefixes = []string{""}
+	default:
+		territories = ownTerritories(caller)
+		for _, t := range territories {
+			prefixes = append(prefixes, t+"/")
+		}
+	}
+	buckets, err := s.buckets(ctx, prefixes, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if territories == nil {
+		territories = slices.Sorted(maps.Keys(buckets))
+	}
+	rows, total := domain.Summarise(buckets, territories, from, to, func(t string) bool { return caller.ActsFor(t) })
+	resp := &needsv1.GetAnalysisSummaryResponse{Total: summaryToProto(total)}
+	for _, r := range rows {
+		resp.Territories = append(resp.Territories, summaryToProto(r))
+	}
+	return resp, nil
+}
+
+// buckets reads the buckets of the territories under prefixes for the
+// months from..to.
+func (s *Service) buckets(ctx context.Context, prefixes []string, from, to domain.Month) (map[string]map[domain.Month]domain.Bucket, error) {
+	var members []string
+	for _, prefix := range prefixes {
+		after := ""
+		for {
+			page, err := s.store.Range(ctx, analysesProjection, monthsIndex, projection.RangeQuery{Prefix: prefix, After: after, Limit: projection.MaxRangeLimit})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range page {
+				if _, month, ok := parseBucketMember(m); ok && month.Compare(from) >= 0 && month.Compare(to) <= 0 {
+					members = append(members, m)
+				}
+			}
+			if len(page) < projection.MaxRangeLimit {
+				break
+			}
+			after = page[len(page)-1]
+		}
+	}
+	out := map[string]map[domain.Month]domain.Bucket{}
+	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
+		keys := make([]string, len(chunk))
+		for i, m := range chunk {
+			keys[i] = bucketKey(m)
+		}
+		values, err := s.store.GetMany(ctx, analysesProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range values {
+			if b == nil {
+				continue
+			}
+			bucket, err := decodeBucket(chunk[i], b)
+			if err != nil {
+				return nil, err
+			}
+			territory, month, _ := parseBucketMember(chunk[i])
+			if out[territory] == nil {
+				out[territory] = map[domain.Month]domain.Bucket{}
+			}
+			out[territory][month] = bucket
+		}
+	}
+	return out, nil
+}
+
+func parseBucketMember(member string) (string, domain.Month, bool) {
+	territory, month, ok := strings.Cut(member, "/")
+	if !ok {
+		return "", domain.Month{}, false
+	}
+	m, err := domain.ParseMonth(month)
+	return territory, m, err == nil
+}
+
+func summaryToProto(r domain.Summary) *needsv1.AnalysisSummary {
+	out := &needsv1.AnalysisSummary{TerritoryCode: r.Territory}
+	for _, m := range r.Months {
+		out.Months = append(out.Months, &needsv1.MonthlyCompletions{
+			Month: monthToProto(m.Month), Completed: int32(m.Completed), RevisionsCompleted: int32(m.Revisions),
+		})
+	}
+	for _, b := range r.Barriers {
+		out.Barriers = append(out.Barriers, &needsv1.BarrierCount{Kind: barrierKinds[b.Kind], Count: int32(b.Count)})
+	}
+	for _, t := range r.Trades {
+		out.Trades = append(out.Trades, &needsv1.TradeCount{RomeCode: t.Code, Count: int32(t.Count)})
+	}
+	return out
+}
