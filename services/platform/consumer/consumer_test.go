@@ -206,7 +206,11 @@ func TestDeadLetterFailureKeepsTheMessage(t *testing.T) {
 	h := newHarness(t)
 	seqs := h.publish(1)
 	tr := newTracker()
+	// The handler holds the first delivery until the dead-letter stream is
+	// gone (Start creates it), so the first dead-lettering already fails.
+	release := make(chan struct{})
 	h.start(spec("proj-dlqdown"), tr.handler(func(uint64, int) error {
+		<-release
 		return consumer.Permanent(errors.New("bad"))
 	}))
 	// The dead-letter stream disappears: dead-lettering fails, so the message
@@ -214,6 +218,7 @@ func TestDeadLetterFailureKeepsTheMessage(t *testing.T) {
 	if err := h.js.DeleteStream(ctx(t), consumer.DLQStream); err != nil {
 		t.Fatal(err)
 	}
+	close(release)
 	eventually(t, 10*time.Second, func() bool { return tr.calls(seqs[0]) >= 3 }, "retries while the DLQ is missing")
 	if _, err := h.js.CreateOrUpdateStream(ctx(t), mustDLQConfig(t)); err != nil {
 		t.Fatal(err)
