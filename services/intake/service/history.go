@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // GetLearnerHistory implements intakev1.IntakeServiceServer. It reads the
@@ -23,18 +24,14 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
 		v.Add("learner_id", problem)
 	}
-	size, problem := pageSize(req.GetPageSize())
-	if problem != "" {
-		v.Add("page_size", problem)
-	}
-	fp := fingerprint("history", req.GetLearnerId())
-	cursor, ok := decodeToken(req.GetPageToken(), fp)
+	size := paging.Size(&v, req.GetPageSize())
+	fp := paging.Fingerprint("history", req.GetLearnerId())
 	var after uint64
-	if ok && cursor != "" {
-		after, ok = parseSeq(cursor)
-	}
-	if !ok {
-		v.Add("page_token", "is not a token of this learner's history: start again without a token")
+	if cursor := paging.Decode(&v, req.GetPageToken(), fp); cursor != "" {
+		var ok bool
+		if after, ok = parseSeq(cursor); !ok {
+			v.Add("page_token", "is not a token of this learner's history: start again without a token")
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -67,7 +64,7 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 			continue
 		}
 		if len(resp.Changes) == size {
-			resp.NextPageToken = encodeToken(fp, strconv.FormatUint(lastSeq, 10))
+			resp.NextPageToken = paging.Encode(fp, strconv.FormatUint(lastSeq, 10))
 			break
 		}
 		kind, effective := describe(de)

@@ -64,33 +64,6 @@ func TestViewRoundTrip(t *testing.T) {
 	}
 }
 
-func TestPageSize(t *testing.T) {
-	for in, want := range map[int32]int{0: 50, 1: 1, 50: 50, 200: 200, 201: 200, 1 << 30: 200} {
-		if got, problem := pageSize(in); got != want || problem != "" {
-			t.Errorf("pageSize(%d) = %d %q, want %d", in, got, problem, want)
-		}
-	}
-	if _, problem := pageSize(-1); problem == "" {
-		t.Error("negative page size accepted")
-	}
-}
-
-func TestPageTokens(t *testing.T) {
-	fp := fingerprint("search", "lef", "T05", "")
-	tok := encodeToken(fp, "lefevre\x00anais\x00l-1")
-	if cursor, ok := decodeToken(tok, fp); !ok || cursor != "lefevre\x00anais\x00l-1" {
-		t.Fatalf("decode: %q %v", cursor, ok)
-	}
-	if cursor, ok := decodeToken("", fp); !ok || cursor != "" {
-		t.Fatalf("no token: %q %v", cursor, ok)
-	}
-	for _, bad := range []string{"!!", tok[:10], encodeToken(fingerprint("search", "le", "T05", ""), "x"), encodeToken(fp, "")} {
-		if _, ok := decodeToken(bad, fp); ok {
-			t.Errorf("token %q accepted", bad)
-		}
-	}
-}
-
 // A conflict that outlasts Execute's retries is Aborted, so clients know to
 // retry; a refusal of the domain passes unchanged.
 func TestCommandError(t *testing.T) {

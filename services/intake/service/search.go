@@ -2,9 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -42,12 +40,8 @@ const (
 	memberSep          = "\x00"
 )
 
-// Page sizes of the list calls.
-const (
-	defaultPageSize = 50
-	maxPageSize     = 200
-	maxPrefixLength = 100
-)
+// maxPrefixLength bounds a search's family-name prefix.
+const maxPrefixLength = 100
 
 func learnerKey(id string) string              { return "learner:" + id }
 func territoryIndex(territory string) string   { return nameIndex + ":" + territory }
@@ -141,7 +135,7 @@ type searchQuery struct {
 }
 
 func (q searchQuery) fingerprint() string {
-	return fingerprint("search", q.prefix, q.territory, q.ftid)
+	return paging.Fingerprint("search", q.prefix, q.territory, q.ftid)
 }
 
 func (q searchQuery) matches(l *intakev1.Learner) bool {
@@ -164,7 +158,7 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 	var members []string
 	if q.ftid != "" {
 		// One learner at most holds an identifier: a single page.
-		members, err = s.store.Range(ctx, learnersProjection, ftidIndex, projection.RangeQuery{Prefix: q.ftid + memberSep, Limit: maxPageSize})
+		members, err = s.store.Range(ctx, learnersProjection, ftidIndex, projection.RangeQuery{Prefix: q.ftid + memberSep, Limit: paging.MaxSize})
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +176,7 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 	resp := &intakev1.SearchLearnersResponse{}
 	if q.ftid == "" && len(members) > q.size {
 		members = members[:q.size]
-		resp.NextPageToken = encodeToken(q.fingerprint(), members[len(members)-1])
+		resp.NextPageToken = paging.Encode(q.fingerprint(), members[len(members)-1])
 	}
 	keys := make([]string, len(members))
 	for i, m := range members {
@@ -246,52 +240,7 @@ func (s *Service) searchQuery(req *intakev1.SearchLearnersRequest) (searchQuery,
 		}
 		q.ftid = id
 	}
-	var problem string
-	if q.size, problem = pageSize(req.GetPageSize()); problem != "" {
-		v.Add("page_size", problem)
-	}
-	var ok bool
-	if q.after, ok = decodeToken(req.GetPageToken(), q.fingerprint()); !ok {
-		v.Add("page_token", "is not a token of this search: repeat the criteria of the previous page, or start again without a token")
-	}
+	q.size = paging.Size(&v, req.GetPageSize())
+	q.after = paging.Decode(&v, req.GetPageToken(), q.fingerprint())
 	return q, v.Err()
-}
-
-// pageSize applies the default and the cap of list calls.
-func pageSize(n int32) (int, string) {
-	switch {
-	case n < 0:
-		return 0, "must not be negative"
-	case n == 0:
-		return defaultPageSize, ""
-	}
-	return min(int(n), maxPageSize), ""
-}
-
-// Page tokens are opaque to clients: base64url of a fingerprint of the
-// query they continue and the cursor of the next page.
-func fingerprint(parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, memberSep)))
-	return hex.EncodeToString(sum[:8])
-}
-
-func encodeToken(fingerprint, cursor string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fingerprint + memberSep + cursor))
-}
-
-// decodeToken returns the cursor of token, "" for no token, and reports
-// whether the token belongs to the query of fingerprint.
-func decodeToken(token, fingerprint string) (string, bool) {
-	if token == "" {
-		return "", true
-	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return "", false
-	}
-	fp, cursor, ok := strings.Cut(string(b), memberSep)
-	if !ok || fp != fingerprint || cursor == "" {
-		return "", false
-	}
-	return cursor, true
 }

@@ -2,60 +2,11 @@ package domain
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
-
-// Month is a calendar month.
-type Month struct {
-	Year  int
-	Month time.Month
-}
-
-// MonthOf returns the month of d.
-func MonthOf(d civil.Date) Month { return Month{d.Year, d.Month} }
-
-// ParseMonth reads "YYYY-MM".
-func ParseMonth(s string) (Month, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return Month{}, fmt.Errorf("%q is not a YYYY-MM month", s)
-	}
-	m := Month{t.Year(), t.Month()}
-	if !m.Valid() {
-		return Month{}, fmt.Errorf("%q is out of range", s)
-	}
-	return m, nil
-}
-
-// Valid reports whether m lies in 1900..2200.
-func (m Month) Valid() bool {
-	return m.Year >= 1900 && m.Year <= 2200 && m.Month >= time.January && m.Month <= time.December
-}
-
-// String formats m as YYYY-MM.
-func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
-
-// Next returns the following month.
-func (m Month) Next() Month {
-	if m.Month == time.December {
-		return Month{m.Year + 1, time.January}
-	}
-	return Month{m.Year, m.Month + 1}
-}
-
-func (m Month) index() int { return m.Year*12 + int(m.Month) - 1 }
-
-// Compare returns -1, 0 or +1.
-func (m Month) Compare(o Month) int { return cmp.Compare(m.index(), o.index()) }
-
-// MonthsFrom returns how many months from..m holds, both included (0 when m
-// is before from).
-func (m Month) MonthsFrom(from Month) int { return max(0, m.index()-from.index()+1) }
 
 // Counted is what a completed analysis adds to the summary of its
 // territory: its barriers and the trades its project targets. A revision
@@ -124,7 +75,7 @@ const MaxTopTrades = 10
 
 // MonthCount is the completions of one month.
 type MonthCount struct {
-	Month     Month
+	Month     civil.Month
 	Completed int
 	Revisions int
 }
@@ -154,10 +105,10 @@ type Summary struct {
 // buckets, and the total across them. Health barriers are counted for the
 // territories where seesHealth holds, and in the total only when it holds
 // for all of them.
-func Summarise(buckets map[string]map[Month]Bucket, territories []string, from, to Month, seesHealth func(territory string) bool) ([]Summary, Summary) {
+func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, from, to civil.Month, seesHealth func(territory string) bool) ([]Summary, Summary) {
 	total := Summary{}
 	totalBarriers, totalTrades := map[BarrierKind]int{}, map[string]int{}
-	months := map[Month]*MonthCount{}
+	months := map[civil.Month]*MonthCount{}
 	for m := from; m.Compare(to) <= 0; m = m.Next() {
 		total.Months = append(total.Months, MonthCount{Month: m})
 	}

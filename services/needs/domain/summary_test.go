@@ -6,20 +6,21 @@ import (
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/needs/domain"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 func TestSummaryCountsCurrentAnalyses(t *testing.T) {
-	oct, nov, dec := domain.Month{Year: 2026, Month: time.October}, domain.Month{Year: 2026, Month: time.November}, domain.Month{Year: 2026, Month: time.December}
+	oct, nov, dec := civil.Month{Year: 2026, Month: time.October}, civil.Month{Year: 2026, Month: time.November}, civil.Month{Year: 2026, Month: time.December}
 	first := domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierHealth, domain.BarrierMobility}, Trades: []string{"K2204", "G1602"}}
 	other := domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierMobility}, Trades: []string{"G1602"}}
 	revision := domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierChildcare}, Trades: []string{"G1602"}}
 	// T05: two analyses completed in October; the first revised in November.
-	t05 := map[domain.Month]domain.Bucket{
+	t05 := map[civil.Month]domain.Bucket{
 		oct: domain.Bucket{}.WithCompletion(false, first).WithCompletion(false, other).WithoutCounted(first),
 		nov: domain.Bucket{}.WithCompletion(true, revision),
 	}
-	t09 := map[domain.Month]domain.Bucket{nov: domain.Bucket{}.WithCompletion(false, first)}
-	buckets := map[string]map[domain.Month]domain.Bucket{"T05": t05, "T09": t09}
+	t09 := map[civil.Month]domain.Bucket{nov: domain.Bucket{}.WithCompletion(false, first)}
+	buckets := map[string]map[civil.Month]domain.Bucket{"T05": t05, "T09": t09}
 
 	rows, total := domain.Summarise(buckets, []string{"T05", "T09"}, oct, dec, func(t string) bool { return t == "T09" })
 	want := []domain.Summary{
@@ -62,8 +63,8 @@ func TestTopTradesAreTen(t *testing.T) {
 			b = b.WithCompletion(false, domain.Counted{Trades: []string{code}})
 		}
 	}
-	nov := domain.Month{Year: 2026, Month: time.November}
-	rows, _ := domain.Summarise(map[string]map[domain.Month]domain.Bucket{"T01": {nov: b}}, []string{"T01"}, nov, nov, func(string) bool { return false })
+	nov := civil.Month{Year: 2026, Month: time.November}
+	rows, _ := domain.Summarise(map[string]map[civil.Month]domain.Bucket{"T01": {nov: b}}, []string{"T01"}, nov, nov, func(string) bool { return false })
 	if got := rows[0].Trades; len(got) != domain.MaxTopTrades || got[0] != (domain.TradeCount{"A1111", 12}) || got[9].Code != "A1102" {
 		t.Fatalf("top trades %+v", got)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -65,7 +66,7 @@ func memberDate(member string) civil.Date {
 	return d
 }
 
-func bucketMember(territory string, m domain.Month) string { return territory + "/" + m.String() }
+func bucketMember(territory string, m civil.Month) string { return territory + "/" + m.String() }
 
 func bucketKey(member string) string { return "month:" + member }
 
@@ -181,7 +182,7 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 			return nil, err
 		}
 		if p := fromView(prev); prev != nil && p.Status == domain.StatusCompleted {
-			member := bucketMember(p.Territory, domain.MonthOf(p.CompletedOn))
+			member := bucketMember(p.Territory, civil.MonthOf(p.CompletedOn))
 			b, err := get(member)
 			if err != nil {
 				return nil, err
@@ -189,7 +190,7 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 			buckets[member], order = b.WithoutCounted(domain.CountedOf(p.Content)), append(order, member)
 		}
 	}
-	member := bucketMember(a.Territory, domain.MonthOf(a.CompletedOn))
+	member := bucketMember(a.Territory, civil.MonthOf(a.CompletedOn))
 	b, err := get(member)
 	if err != nil {
 		return nil, err
@@ -327,9 +328,9 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	if req.GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_UNSPECIFIED && status == domain.StatusNone {
 		v.Add("status", "is not a known status")
 	}
-	size := pageSize(&v, req.GetPageSize())
-	query := fingerprint(req.GetLearnerId(), req.GetTerritoryCode(), from.String(), to.String(), string(status))
-	after := decodePageToken(&v, req.GetPageToken(), query)
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint(req.GetLearnerId(), req.GetTerritoryCode(), from.String(), to.String(), string(status))
+	after := paging.Decode(&v, req.GetPageToken(), query)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -362,10 +363,10 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	examined := 0
 	for {
 		if examined >= listScanBudget {
-			resp.NextPageToken = encodePageToken(query, after)
+			resp.NextPageToken = paging.Encode(query, after)
 			return resp, nil
 		}
-		limit := min(maxPageSize, listScanBudget-examined)
+		limit := min(paging.MaxSize, listScanBudget-examined)
 		members, err := s.store.Range(ctx, analysesProjection, index, projection.RangeQuery{Prefix: prefix, After: after, Limit: limit})
 		if err != nil {
 			return nil, err
@@ -401,7 +402,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			resp.Analyses = append(resp.Analyses, redact(&a, caller))
 			if len(resp.Analyses) == size {
 				if i < len(values)-1 || len(members) == limit {
-					resp.NextPageToken = encodePageToken(query, members[i])
+					resp.NextPageToken = paging.Encode(query, members[i])
 				}
 				return resp, nil
 			}

@@ -11,14 +11,15 @@ import (
 	"github.com/avenir-normandie/avenir/services/needs/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // maxReportMonths bounds the months of one GetAnalysisSummary call.
 const maxReportMonths = 120
 
-func monthFromProto(v *apperr.Violations, field string, m *needsv1.Month) domain.Month {
-	month := domain.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
+func monthFromProto(v *apperr.Violations, field string, m *needsv1.Month) civil.Month {
+	month := civil.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
 	switch {
 	case m == nil:
 		v.Add(field, "is required")
@@ -28,7 +29,7 @@ func monthFromProto(v *apperr.Violations, field string, m *needsv1.Month) domain
 	return month
 }
 
-func monthToProto(m domain.Month) *needsv1.Month {
+func monthToProto(m civil.Month) *needsv1.Month {
 	return &needsv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
 }
 
@@ -85,7 +86,7 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 
 // buckets reads the buckets of the territories under prefixes for the
 // months from..to.
-func (s *Service) buckets(ctx context.Context, prefixes []string, from, to domain.Month) (map[string]map[domain.Month]domain.Bucket, error) {
+func (s *Service) buckets(ctx context.Context, prefixes []string, from, to civil.Month) (map[string]map[civil.Month]domain.Bucket, error) {
 	var members []string
 	for _, prefix := range prefixes {
 		after := ""
@@ -105,7 +106,7 @@ func (s *Service) buckets(ctx context.Context, prefixes []string, from, to domai
 			after = page[len(page)-1]
 		}
 	}
-	out := map[string]map[domain.Month]domain.Bucket{}
+	out := map[string]map[civil.Month]domain.Bucket{}
 	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
 		keys := make([]string, len(chunk))
 		for i, m := range chunk {
@@ -125,7 +126,7 @@ func (s *Service) buckets(ctx context.Context, prefixes []string, from, to domai
 			}
 			territory, month, _ := parseBucketMember(chunk[i])
 			if out[territory] == nil {
-				out[territory] = map[domain.Month]domain.Bucket{}
+				out[territory] = map[civil.Month]domain.Bucket{}
 			}
 			out[territory][month] = bucket
 		}
@@ -133,12 +134,12 @@ func (s *Service) buckets(ctx context.Context, prefixes []string, from, to domai
 	return out, nil
 }
 
-func parseBucketMember(member string) (string, domain.Month, bool) {
+func parseBucketMember(member string) (string, civil.Month, bool) {
 	territory, month, ok := strings.Cut(member, "/")
 	if !ok {
-		return "", domain.Month{}, false
+		return "", civil.Month{}, false
 	}
-	m, err := domain.ParseMonth(month)
+	m, err := civil.ParseMonth(month)
 	return territory, m, err == nil
 }
 

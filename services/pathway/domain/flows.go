@@ -1,69 +1,11 @@
 package domain
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
-
-// Month is a calendar month.
-type Month struct {
-	Year  int
-	Month time.Month
-}
-
-// MonthOf returns the month of d.
-func MonthOf(d civil.Date) Month { return Month{d.Year, d.Month} }
-
-// ParseMonth reads "YYYY-MM".
-func ParseMonth(s string) (Month, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return Month{}, fmt.Errorf("%q is not a YYYY-MM month", s)
-	}
-	m := Month{t.Year(), t.Month()}
-	if !m.Valid() {
-		return Month{}, fmt.Errorf("%q is out of range", s)
-	}
-	return m, nil
-}
-
-// Valid reports whether m lies in 1900..2200.
-func (m Month) Valid() bool {
-	return m.Year >= 1900 && m.Year <= 2200 && m.Month >= time.January && m.Month <= time.December
-}
-
-// String formats m as YYYY-MM.
-func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
-
-// Next returns the following month.
-func (m Month) Next() Month {
-	if m.Month == time.December {
-		return Month{m.Year + 1, time.January}
-	}
-	return Month{m.Year, m.Month + 1}
-}
-
-// index numbers months consecutively.
-func (m Month) index() int { return m.Year*12 + int(m.Month) - 1 }
-
-// Compare returns -1, 0 or +1.
-func (m Month) Compare(o Month) int {
-	switch a, b := m.index(), o.index(); {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// MonthsFrom returns how many months from..m holds, both included (0 when m
-// is before from).
-func (m Month) MonthsFrom(from Month) int { return max(0, m.index()-from.index()+1) }
 
 // DaysInPathway is the length of an episode: its exit date minus its entry
 // date, in days (an exit on the day of entry counts 0).
@@ -135,7 +77,7 @@ func MedianDays(days map[int]int) (int, bool) {
 // (Territory empty).
 type FlowRow struct {
 	Territory     string
-	Month         Month
+	Month         civil.Month
 	Entries       int
 	Exits         int
 	ExitsByReason map[ExitReason]int
@@ -150,7 +92,7 @@ type FlowRow struct {
 // (in the order given) and the totals across them per month. history holds,
 // per territory, the buckets of every month with data up to to (earlier
 // months included: they make the active counts).
-func FlowReport(history map[string]map[Month]FlowBucket, territories []string, from, to Month) (rows, totals []FlowRow) {
+func FlowReport(history map[string]map[civil.Month]FlowBucket, territories []string, from, to civil.Month) (rows, totals []FlowRow) {
 	n := to.MonthsFrom(from)
 	totals = make([]FlowRow, n)
 	totalDays := make([]map[int]int, n)

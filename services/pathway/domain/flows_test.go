@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 func TestMedianDays(t *testing.T) {
@@ -42,29 +43,29 @@ func TestDaysInPathway(t *testing.T) {
 }
 
 func TestMonth(t *testing.T) {
-	m, err := domain.ParseMonth("2026-12")
-	if err != nil || m != (domain.Month{Year: 2026, Month: time.December}) || m.String() != "2026-12" {
+	m, err := civil.ParseMonth("2026-12")
+	if err != nil || m != (civil.Month{Year: 2026, Month: time.December}) || m.String() != "2026-12" {
 		t.Fatalf("%v %v", m, err)
 	}
-	if next := m.Next(); next != (domain.Month{Year: 2027, Month: time.January}) {
+	if next := m.Next(); next != (civil.Month{Year: 2027, Month: time.January}) {
 		t.Fatalf("next %v", next)
 	}
-	if n := (domain.Month{Year: 2027, Month: 2}).MonthsFrom(m); n != 3 {
+	if n := (civil.Month{Year: 2027, Month: 2}).MonthsFrom(m); n != 3 {
 		t.Fatalf("Dec..Feb holds %d months", n)
 	}
-	if n := m.MonthsFrom(domain.Month{Year: 2027, Month: 2}); n != 0 {
+	if n := m.MonthsFrom(civil.Month{Year: 2027, Month: 2}); n != 0 {
 		t.Fatalf("reversed range holds %d months", n)
 	}
 	for _, bad := range []string{"2026-13", "26-01", "1899-12", ""} {
-		if _, err := domain.ParseMonth(bad); err == nil {
-			t.Errorf("ParseMonth(%q) accepted", bad)
+		if _, err := civil.ParseMonth(bad); err == nil {
+			t.Errorf("civil.ParseMonth(%q) accepted", bad)
 		}
 	}
 }
 
 func TestFlowReport(t *testing.T) {
-	sep, oct, nov, dec := domain.Month{Year: 2026, Month: 9}, domain.Month{Year: 2026, Month: 10}, domain.Month{Year: 2026, Month: 11}, domain.Month{Year: 2026, Month: 12}
-	history := map[string]map[domain.Month]domain.FlowBucket{
+	sep, oct, nov, dec := civil.Month{Year: 2026, Month: 9}, civil.Month{Year: 2026, Month: 10}, civil.Month{Year: 2026, Month: 11}, civil.Month{Year: 2026, Month: 12}
+	history := map[string]map[civil.Month]domain.FlowBucket{
 		"T05": {
 			// Before the report: 3 entered, 1 left, so 2 are active when it starts.
 			sep: domain.FlowBucket{}.WithEntry().WithEntry().WithEntry().WithExit(domain.ExitRelocation, 10),

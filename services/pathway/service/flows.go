@@ -35,7 +35,7 @@ const monthsIndex = "months"
 // maxReportMonths bounds the months of one GetFlowStatistics call.
 const maxReportMonths = 120
 
-func bucketMember(territory string, m domain.Month) string { return territory + "/" + m.String() }
+func bucketMember(territory string, m civil.Month) string { return territory + "/" + m.String() }
 
 func bucketKey(member string) string { return "month:" + member }
 
@@ -85,7 +85,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	default:
 		return nil, nil
 	}
-	member := bucketMember(territory, domain.MonthOf(day))
+	member := bucketMember(territory, civil.MonthOf(day))
 	b, err := s.bucket(ctx, member)
 	if err != nil {
 		return nil, err
@@ -98,8 +98,8 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	return []projection.Op{projection.Put(bucketKey(member), data), projection.IndexAdd(monthsIndex, member)}, nil
 }
 
-func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) domain.Month {
-	month := domain.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
+func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) civil.Month {
+	month := civil.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
 	switch {
 	case m == nil:
 		v.Add(field, "is required")
@@ -109,7 +109,7 @@ func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) doma
 	return month
 }
 
-func monthToProto(m domain.Month) *pathwayv1.Month {
+func monthToProto(m civil.Month) *pathwayv1.Month {
 	return &pathwayv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
 }
 
@@ -166,7 +166,7 @@ func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowS
 
 // flowHistory reads the buckets of the territories under prefixes, up to
 // month to.
-func (s *Service) flowHistory(ctx context.Context, prefixes []string, to domain.Month) (map[string]map[domain.Month]domain.FlowBucket, error) {
+func (s *Service) flowHistory(ctx context.Context, prefixes []string, to civil.Month) (map[string]map[civil.Month]domain.FlowBucket, error) {
 	var members []string
 	for _, prefix := range prefixes {
 		after := ""
@@ -186,7 +186,7 @@ func (s *Service) flowHistory(ctx context.Context, prefixes []string, to domain.
 			after = page[len(page)-1]
 		}
 	}
-	history := map[string]map[domain.Month]domain.FlowBucket{}
+	history := map[string]map[civil.Month]domain.FlowBucket{}
 	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
 		keys := make([]string, len(chunk))
 		for i, m := range chunk {
@@ -206,7 +206,7 @@ func (s *Service) flowHistory(ctx context.Context, prefixes []string, to domain.
 			}
 			territory, month, _ := parseBucketMember(chunk[i])
 			if history[territory] == nil {
-				history[territory] = map[domain.Month]domain.FlowBucket{}
+				history[territory] = map[civil.Month]domain.FlowBucket{}
 			}
 			history[territory][month] = bucket
 		}
@@ -214,12 +214,12 @@ func (s *Service) flowHistory(ctx context.Context, prefixes []string, to domain.
 	return history, nil
 }
 
-func parseBucketMember(member string) (string, domain.Month, bool) {
+func parseBucketMember(member string) (string, civil.Month, bool) {
 	territory, month, ok := strings.Cut(member, "/")
 	if !ok {
-		return "", domain.Month{}, false
+		return "", civil.Month{}, false
 	}
-	m, err := domain.ParseMonth(month)
+	m, err := civil.ParseMonth(month)
 	return territory, m, err == nil
 }
 

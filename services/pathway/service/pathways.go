@@ -16,6 +16,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -188,10 +189,10 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			v.Add("phase", "is not a known phase")
 		}
 	}
-	size := pageSize(&v, req.GetPageSize())
-	query := fingerprint(req.GetTerritoryCode(), string(f.phase), f.activeOn.String(),
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint(req.GetTerritoryCode(), string(f.phase), f.activeOn.String(),
 		f.enteredFrom.String(), f.enteredTo.String(), f.exitedFrom.String(), f.exitedTo.String())
-	after := decodePageToken(&v, req.GetPageToken(), query)
+	after := paging.Decode(&v, req.GetPageToken(), query)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -224,10 +225,10 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 		for {
 			if examined >= listScanBudget {
 				// Enough for one call: the client continues from here.
-				resp.NextPageToken = encodePageToken(query, last)
+				resp.NextPageToken = paging.Encode(query, last)
 				return resp, nil
 			}
-			limit := min(maxPageSize, listScanBudget-examined)
+			limit := min(paging.MaxSize, listScanBudget-examined)
 			members, err := s.store.Range(ctx, pathwaysProjection, index, projection.RangeQuery{Prefix: prefix + t, After: cursor, Limit: limit})
 			if err != nil {
 				return nil, err
@@ -257,7 +258,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 					p.Phase = phases[pw.PhaseWith(o)]
 					resp.Pathways = append(resp.Pathways, redact(&p, caller))
 					if len(resp.Pathways) == size {
-						resp.NextPageToken = encodePageToken(query, members[i])
+						resp.NextPageToken = paging.Encode(query, members[i])
 						return resp, nil
 					}
 				}

@@ -20,6 +20,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -125,9 +126,9 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
 		v.Add("learner_id", problem)
 	}
-	size := pageSize(&v, req.GetPageSize())
-	query := fingerprint(req.GetLearnerId())
-	after := decodePageToken(&v, req.GetPageToken(), query)
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint(req.GetLearnerId())
+	after := paging.Decode(&v, req.GetPageToken(), query)
 	if _, _, ok := parsePosition(after); after != "" && !ok {
 		v.Add("page_token", "is not a next_page_token of this timeline")
 	}
@@ -156,7 +157,7 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	resp := &pathwayv1.GetTimelineResponse{}
 	if len(positions) > size {
 		positions = positions[:size]
-		resp.NextPageToken = encodePageToken(query, positions[size-1])
+		resp.NextPageToken = paging.Encode(query, positions[size-1])
 	}
 	entries := make(map[string]*pathwayv1.TimelineEntry, len(positions))
 	for _, src := range timelineSources {

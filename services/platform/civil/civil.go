@@ -3,6 +3,7 @@
 package civil
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 	_ "time/tzdata" // business days are Paris days on every machine, zoneinfo or not
@@ -91,22 +92,12 @@ func (d Date) After(o Date) bool { return d.Compare(o) > 0 }
 func (d Date) Compare(o Date) int {
 	switch {
 	case d.Year != o.Year:
-		return cmp(d.Year, o.Year)
+		return cmp.Compare(d.Year, o.Year)
 	case d.Month != o.Month:
-		return cmp(int(d.Month), int(o.Month))
+		return cmp.Compare(d.Month, o.Month)
 	default:
-		return cmp(d.Day, o.Day)
+		return cmp.Compare(d.Day, o.Day)
 	}
-}
-
-func cmp(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // AddDays returns the date n days later (n may be negative).
