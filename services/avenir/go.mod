@@ -8,6 +8,7 @@ require (
 	github.com/avenir-normandie/avenir/services/needs v0.0.0
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0
 	github.com/avenir-normandie/avenir/services/platform v0.0.0
+	github.com/avenir-normandie/avenir/services/referent v0.0.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
@@ -78,3 +79,5 @@ replace github.com/avenir-normandie/avenir/services/intake => ../intake
 replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
 
 replace github.com/avenir-normandie/avenir/services/needs => ../needs
+
+replace github.com/avenir-normandie/avenir/services/referent => ../referent

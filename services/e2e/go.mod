@@ -15,6 +15,7 @@ require (
 	github.com/avenir-normandie/avenir/services/intake v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/needs v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0 // indirect
+	github.com/avenir-normandie/avenir/services/referent v0.0.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -77,3 +78,5 @@ replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
 replace github.com/avenir-normandie/avenir/services/avenir => ../avenir
 
 replace github.com/avenir-normandie/avenir/services/needs => ../needs
+
+replace github.com/avenir-normandie/avenir/services/referent => ../referent

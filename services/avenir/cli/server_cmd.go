@@ -59,6 +59,7 @@ func newServerCmd() *cobra.Command {
 	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", false, "no authentication, every call acts as an admin (local experiments only; refused on a non-loopback address)")
 	fs.StringVar(&cfg.TerritoriesFile, "territories-file", "", "JSON file replacing the 18 territories shipped with intake (same format as services/intake/domain/reference/territories.json)")
 	fs.IntVar(&cfg.MaxEntryBackdateDays, "max-entry-backdate-days", 30, "how many days back a pathway entry may be dated")
+	fs.IntVar(&cfg.HandoverGraceDays, "handover-grace-days", 30, "how many days a referent still reads a learner after handing them over")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")

@@ -30,6 +30,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/telemetry"
+	referent "github.com/avenir-normandie/avenir/services/referent/service"
 )
 
 // Config is the server's configuration; see the flags in the cli package.
@@ -68,6 +69,9 @@ type Config struct {
 	// MaxEntryBackdateDays bounds how far back a pathway entry may be dated;
 	// 0 means pathway's default (30).
 	MaxEntryBackdateDays int
+	// HandoverGraceDays is how long a referent still reads a learner handed
+	// over to another; 0 means referent's default (30).
+	HandoverGraceDays int
 	// Version is reported in telemetry.
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -93,6 +97,9 @@ var registry = []struct {
 	}},
 	{needs.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return needs.New(d, needs.Config{})
+	}},
+	{referent.Name, func(d platform.Deps, c Config) (platform.Service, error) {
+		return referent.New(d, referent.Config{HandoverGraceDays: c.HandoverGraceDays})
 	}},
 }
 
@@ -148,6 +155,9 @@ func (c *Config) Validate() error {
 		p.Add("oidc-issuer", "required without --dev (the dev mode verifies tokens minted with its dev key)")
 	case c.OIDCIssuer == "" && c.DataDir == "":
 		p.Add("data-dir", "required for the dev signing key")
+	}
+	if c.HandoverGraceDays < 0 || c.HandoverGraceDays > 3660 {
+		p.Add("handover-grace-days", "must be between 0 and 3660, got %d", c.HandoverGraceDays)
 	}
 	if c.MaxEntryBackdateDays < 0 || c.MaxEntryBackdateDays > 3660 {
 		p.Add("max-entry-backdate-days", "must be between 0 and 3660, got %d", c.MaxEntryBackdateDays)

@@ -64,6 +64,16 @@ type Draft struct {
 	// (e.g. avenir.intake.identity.<key>.claimed): its subject lies outside
 	// the aggregate and must hold no message yet, or nothing is appended.
 	Unique bool
+	// ExpectFilter, when set, makes an atomic batch conditional on a second
+	// aggregate too: the last message matching ExpectFilter (that
+	// aggregate's filter) must have the stream sequence ExpectLastSeq (0:
+	// the aggregate has no event yet), or nothing is appended. The draft's
+	// subject must match ExpectFilter, it cannot be the first draft (which
+	// carries the primary aggregate's expectation), and no earlier draft of
+	// the batch may write a subject matching ExpectFilter (ADR-50); later
+	// drafts may then write into that aggregate.
+	ExpectFilter  string
+	ExpectLastSeq uint64
 }
 
 // Meta is what a command adds to each of its events.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,7 +27,9 @@ const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 // unit, provided that the last event matching filter in stream has the
 // sequence expectedLastSeq (0: the aggregate must have no event yet). Every
 // draft's subject must match filter, except uniqueness claims (Draft.Unique,
-// never first), whose subjects must hold no message yet; and its payload type must be in the
+// never first), whose subjects must hold no message yet, and the drafts of
+// other aggregates, the first of which carries that aggregate's expectation
+// (Draft.ExpectFilter, never first); and its payload type must be in the
 // global protobuf registry, for Load to decode it; invalid input appends
 // nothing.
 //
@@ -98,11 +101,7 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 		msgs[i] = msg
 	}
 
-	unique := make([]bool, len(drafts))
-	for i, d := range drafts {
-		unique[i] = d.Unique
-	}
-	first, err := s.send(ctx, stream, filter, expectedLastSeq, msgs, unique)
+	first, err := s.send(ctx, stream, filter, expectedLastSeq, msgs, drafts)
 	if err != nil {
 		if isConflict(err) {
 			return nil, fmt.Errorf("eventstore: append to %s expecting sequence %d: %w (%w)", filter, expectedLastSeq, ErrConflict, err)
@@ -118,8 +117,9 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 
 // send publishes one message alone, or several as an atomic batch whose first
 // message carries the expectation, and returns the stream sequence of the
-// first message. Each message must be stored in stream.
-func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq uint64, msgs []*nats.Msg, unique []bool) (uint64, error) {
+// first message. Each message must be stored in stream. A draft with an
+// ExpectFilter carries the expectation on that second aggregate.
+func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq uint64, msgs []*nats.Msg, drafts []event.Draft) (uint64, error) {
 	if len(msgs) == 1 {
 		ack, err := s.js.PublishMsg(ctx, msgs[0],
 			jetstream.WithExpectStream(stream),
@@ -131,9 +131,14 @@ func (s *Store) send(ctx context.Context, stream, filter string, expectedLastSeq
 	}
 	for i, msg := range msgs {
 		msg.Header.Set(jetstream.ExpectedStreamHeader, stream)
-		if unique[i] {
+		switch {
+		case drafts[i].Unique:
 			// A claim: its own subject must be empty.
 			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+		case drafts[i].ExpectFilter != "":
+			// The first message of another aggregate of the batch.
+			msg.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, drafts[i].ExpectFilter)
+			msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(drafts[i].ExpectLastSeq, 10))
 		}
 	}
 	msgs[0].Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, filter)
@@ -187,20 +192,51 @@ func validAppend(stream, filter string, cmd Command, drafts []event.Draft) error
 	if len(drafts) == 0 {
 		return errors.New("eventstore: nothing to append")
 	}
+	var others []string // the filters of the other aggregates so far
 	for i, d := range drafts {
 		if err := event.ValidSubject(d.Subject); err != nil {
 			return fmt.Errorf("eventstore: draft %d: %w", i, err)
+		}
+		if d.ExpectFilter != "" {
+			if err := validOther(filter, drafts[:i], d); err != nil {
+				return fmt.Errorf("eventstore: draft %d: %w", i, err)
+			}
+			others = append(others, d.ExpectFilter)
 		}
 		switch {
 		case d.Unique && i == 0:
 			return errors.New("eventstore: a uniqueness claim cannot be the first draft, which carries the aggregate's expectation")
 		case d.Unique && matches(filter, d.Subject):
 			return fmt.Errorf("eventstore: draft %d: claim %s lies inside the aggregate %s", i, d.Subject, filter)
-		case !d.Unique && !matches(filter, d.Subject):
+		case !d.Unique && !matches(filter, d.Subject) && !slices.ContainsFunc(others, func(o string) bool { return matches(o, d.Subject) }):
 			return fmt.Errorf("eventstore: draft %d: subject %s is outside the aggregate %s", i, d.Subject, filter)
 		}
 		if d.Data == nil {
 			return fmt.Errorf("eventstore: draft %d has no data", i)
+		}
+	}
+	return nil
+}
+
+// validOther checks a draft d that opens another aggregate of the batch
+// (d.ExpectFilter set), given the drafts before it.
+func validOther(filter string, earlier []event.Draft, d event.Draft) error {
+	if err := validFilter(d.ExpectFilter); err != nil {
+		return err
+	}
+	switch {
+	case len(earlier) == 0:
+		return errors.New("the first draft carries the aggregate's expectation, not another's")
+	case d.Unique:
+		return errors.New("a uniqueness claim cannot carry another aggregate's expectation")
+	case !matches(d.ExpectFilter, d.Subject):
+		return fmt.Errorf("subject %s is outside the expected aggregate %s", d.Subject, d.ExpectFilter)
+	case matches(filter, d.Subject):
+		return fmt.Errorf("subject %s lies inside the aggregate %s, not another", d.Subject, filter)
+	}
+	for _, e := range earlier {
+		if matches(d.ExpectFilter, e.Subject) {
+			return fmt.Errorf("an earlier draft writes %s, inside %s: the expectation must come first", e.Subject, d.ExpectFilter)
 		}
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -248,4 +249,117 @@ func (s *Store) Lookup(ctx context.Context, stream, subject string) (event.Event
 		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
 	}
 	return ev, true, nil
+}
+
+// MultiResult is the outcome of ExecuteAll.
+type MultiResult struct {
+	// Events are the appended events, or those of the earlier run of the
+	// same request when Replayed is set.
+	Events   []event.Event
+	Replayed bool
+	// Filters are the aggregates' filters and Histories the aggregates as
+	// last loaded, in the order given to ExecuteAll.
+	Filters   []string
+	Histories []History
+}
+
+// Result returns the outcome for the i-th aggregate alone: its history and
+// the events of the command that lie in it, so Result(i).After() is that
+// aggregate right after the command.
+func (r MultiResult) Result(i int) Result {
+	var evs []event.Event
+	for _, ev := range r.Events {
+		if matches(r.Filters[i], ev.Subject) {
+			evs = append(evs, ev)
+		}
+	}
+	res := Result{Events: evs, Replayed: r.Replayed && len(evs) > 0, History: r.Histories[i]}
+	if r.Replayed && len(evs) == 0 {
+		// Replayed, but the command wrote nothing here: the aggregate as it
+		// stands now is the best answer.
+		res.Replayed = false
+	}
+	return res
+}
+
+// ExecuteAll runs a command that changes several aggregates of one stream
+// atomically: it loads every aggregate (filters[0] is the primary one,
+// whose history detects a replayed request and scopes the event ids), lets
+// decide turn the histories into drafts and appends them as one atomic
+// batch, expecting every aggregate it writes not to have changed since it
+// was loaded. The first draft must lie in the primary aggregate; the first
+// draft of each other aggregate is given that aggregate's expectation
+// (Draft.ExpectFilter), so decide need not set it. An aggregate that is read
+// but not written is not checked. Conflicts are retried as in Execute.
+func (s *Store) ExecuteAll(ctx context.Context, stream string, filters []string, cmd Command, decide func([]History) ([]event.Draft, error)) (MultiResult, error) {
+	if decide == nil {
+		return MultiResult{}, errors.New("eventstore: nil decide function")
+	}
+	if cmd.RequestID == "" {
+		return MultiResult{}, errors.New("eventstore: command without request id")
+	}
+	if len(filters) == 0 {
+		return MultiResult{}, errors.New("eventstore: no aggregate to execute on")
+	}
+	for i, f := range filters {
+		if err := validFilter(f); err != nil {
+			return MultiResult{}, err
+		}
+		for _, g := range filters[:i] {
+			if f == g {
+				return MultiResult{}, fmt.Errorf("eventstore: aggregate %s given twice", f)
+			}
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		res := MultiResult{Filters: filters, Histories: make([]History, len(filters))}
+		for i, f := range filters {
+			h, err := s.Load(ctx, stream, f)
+			if err != nil {
+				return MultiResult{}, err
+			}
+			res.Histories[i] = h
+		}
+		if prior := res.Histories[0].ByRequest(cmd.RequestID); len(prior) > 0 {
+			// The batch was atomic: the other aggregates hold their part.
+			for _, h := range res.Histories[1:] {
+				prior = append(prior, h.ByRequest(cmd.RequestID)...)
+			}
+			res.Events, res.Replayed = prior, true
+			return res, nil
+		}
+		drafts, err := decide(res.Histories)
+		if err != nil {
+			return res, err
+		}
+		if len(drafts) == 0 {
+			return res, nil
+		}
+		if !matches(filters[0], drafts[0].Subject) {
+			return res, fmt.Errorf("eventstore: the first draft %s lies outside the primary aggregate %s", drafts[0].Subject, filters[0])
+		}
+		drafts = slices.Clone(drafts)
+		for i, f := range filters[1:] {
+			for j := range drafts {
+				if matches(f, drafts[j].Subject) {
+					drafts[j].ExpectFilter, drafts[j].ExpectLastSeq = f, res.Histories[i+1].LastSeq
+					break
+				}
+			}
+		}
+		evs, err := s.Append(ctx, stream, filters[0], res.Histories[0].LastSeq, cmd, drafts...)
+		if err == nil {
+			res.Events = evs
+			return res, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return res, err
+		}
+		if attempt >= s.maxRetries {
+			return res, fmt.Errorf("eventstore: %v still conflicting after %d attempts: %w", filters, attempt+1, err)
+		}
+		if err := sleep(ctx, backoff(attempt)); err != nil {
+			return res, err
+		}
+	}
 }

@@ -60,6 +60,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (*eventstore.Store, jetstream
 		{"LoadPages", testLoadPages},
 		{"Envelope", testEnvelope},
 		{"InvalidInputAppendsNothing", testInvalidInput},
+		{"TwoAggregatesAtomically", testTwoAggregates},
+		{"ExecuteAllRace", testExecuteAllRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -655,4 +657,94 @@ func testInvalidInput(t *testing.T, f *fixture) {
 		t.Error("Execute without request id accepted")
 	}
 	wantStored(t, f, a.filter, 0)
+}
+
+// testTwoAggregates appends to two aggregates in one atomic batch, the
+// second's first draft carrying that aggregate's expectation: both are
+// stored, or, with a stale expectation on either, neither.
+func testTwoAggregates(t *testing.T, f *fixture) {
+	a, b := f.aggregate(), f.aggregate()
+	createdA := f.mustAppend(t, a, 0, "create-a", a.counted(0, 1)...)
+	createdB := f.mustAppend(t, b, 0, "create-b", b.counted(0, 1)...)
+	both := func(expectB uint64) []event.Draft {
+		second := b.counted(1, 2)
+		second[0].ExpectFilter, second[0].ExpectLastSeq = b.filter, expectB
+		return append(a.counted(1, 1), second...)
+	}
+	for _, stale := range []uint64{0, createdB[0].Sequence + 1, createdB[0].Sequence - 1} {
+		_, err := f.store.Append(t.Context(), f.stream, a.filter, createdA[0].Sequence, cmd(fmt.Sprintf("stale-b-%d", stale)), both(stale)...)
+		wantConflict(t, err)
+	}
+	_, err := f.store.Append(t.Context(), f.stream, a.filter, createdA[0].Sequence+1, cmd("stale-a"), both(createdB[0].Sequence)...)
+	wantConflict(t, err)
+	wantStored(t, f, a.filter, 1)
+	wantStored(t, f, b.filter, 1)
+
+	evs, err := f.store.Append(t.Context(), f.stream, a.filter, createdA[0].Sequence, cmd("fresh"), both(createdB[0].Sequence)...)
+	if err != nil {
+		t.Fatalf("Append to two aggregates: %v", err)
+	}
+	if len(evs) != 3 {
+		t.Fatalf("Append returned %d events, want 3", len(evs))
+	}
+	wantCounted(t, f.mustLoad(t, a.filter), 2)
+	wantCounted(t, f.mustLoad(t, b.filter), 3)
+
+	// The expectation must open the other aggregate: a draft of b before
+	// the one carrying b's expectation, or an expectation on the first
+	// draft, is refused and stores nothing.
+	late := append(a.counted(2, 1), b.counted(3, 2)...)
+	late[2].ExpectFilter, late[2].ExpectLastSeq = b.filter, evs[2].Sequence
+	if _, err := f.store.Append(t.Context(), f.stream, a.filter, evs[0].Sequence, cmd("late"), late...); err == nil || errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("a draft of another aggregate before its expectation: got %v, want an invalid input error", err)
+	}
+	first := b.counted(3, 1)
+	first[0].ExpectFilter = b.filter
+	if _, err := f.store.Append(t.Context(), f.stream, a.filter, evs[0].Sequence, cmd("first"), first...); err == nil || errors.Is(err, eventstore.ErrConflict) {
+		t.Fatalf("an expectation on the first draft: got %v, want an invalid input error", err)
+	}
+	wantStored(t, f, a.filter, 2)
+	wantStored(t, f, b.filter, 3)
+}
+
+// testExecuteAllRace moves units between two aggregates from many
+// goroutines with ExecuteAll: every move lands in both or in neither, so the
+// totals always agree.
+func testExecuteAllRace(t *testing.T, f *fixture) {
+	a, b := f.aggregate(), f.aggregate()
+	var wg sync.WaitGroup
+	errs := make(chan error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			_, err := f.store.ExecuteAll(t.Context(), f.stream, []string{a.filter, b.filter}, cmd(fmt.Sprintf("move-%d", i)),
+				func(hs []eventstore.History) ([]event.Draft, error) {
+					// The loads are not one snapshot: when they disagree,
+					// the append conflicts and the command is retried.
+					n := len(hs[0].Events)
+					return []event.Draft{a.draft("counted", wrapperspb.Int64(int64(n))), b.draft("counted", wrapperspb.Int64(int64(n)))}, nil
+				})
+			if err != nil && !errors.Is(err, eventstore.ErrConflict) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ha, hb := f.mustLoad(t, a.filter), f.mustLoad(t, b.filter)
+	if len(ha.Events) == 0 || len(ha.Events) != len(hb.Events) {
+		t.Fatalf("aggregates hold %d and %d events, want the same, at least one", len(ha.Events), len(hb.Events))
+	}
+	wantCounted(t, ha, len(ha.Events))
+	wantCounted(t, hb, len(hb.Events))
+
+	// A replayed request returns the events of both aggregates.
+	res, err := f.store.ExecuteAll(t.Context(), f.stream, []string{a.filter, b.filter}, cmd("move-0"), func([]eventstore.History) ([]event.Draft, error) {
+		return nil, errors.New("decide must not run for a replayed request")
+	})
+	if err == nil && (!res.Replayed || len(res.Events) != 2) {
+		t.Fatalf("replay: replayed %v with %d events, want 2", res.Replayed, len(res.Events))
+	}
 }

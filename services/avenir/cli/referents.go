@@ -1,0 +1,406 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+)
+
+var (
+	referentKinds       = enumFlag{referentv1.ReferentKind(0).Descriptor(), "REFERENT_KIND_"}
+	referentSpecialties = enumFlag{referentv1.Specialty(0).Descriptor(), "SPECIALTY_"}
+	assignmentReasons   = enumFlag{referentv1.AssignmentReason(0).Descriptor(), "ASSIGNMENT_REASON_"}
+)
+
+func newReferentsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "referents", Short: "Keep the directory of referents; assign, hand over and follow learners (referent)"}
+	cmd.AddCommand(newReferentsRegisterCmd(), newReferentsUpdateCmd(), newReferentsAvailabilityCmd(), newReferentsDeactivateCmd(),
+		newReferentsAssignCmd(), newReferentsHandoverCmd(), newReferentsAssignmentCmd(), newReferentsCaseloadCmd(),
+		newReferentsListCmd(), newReferentsLoadCmd(), newReferentsQueueCmd())
+	return cmd
+}
+
+// profileFlags are the flags of a referent's profile.
+type profileFlags struct {
+	p                 referentv1.ReferentProfile
+	kind, specialties string
+}
+
+func (pf *profileFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&pf.p.Name, "name", "", "full name")
+	fs.StringVar(&pf.p.Organisation, "organisation", "", "operator organisation")
+	fs.StringSliceVar(&pf.p.TerritoryCodes, "territory", nil, "territories served, comma-separated (T05,T06)")
+	fs.Int32Var(&pf.p.Capacity, "capacity", 0, "maximum active learners (0 for economic referents)")
+	fs.StringVar(&pf.specialties, "specialties", "", "comma-separated: "+referentSpecialties.names())
+	fs.StringSliceVar(&pf.p.Languages, "languages", nil, "languages spoken, ISO 639-1 (fr,en)")
+	fs.StringVar(&pf.kind, "kind", "pedagogical", "kind: "+referentKinds.names())
+}
+
+func (pf *profileFlags) profile() (*referentv1.ReferentProfile, error) {
+	k, err := referentKinds.parse("kind", pf.kind)
+	if err != nil {
+		return nil, err
+	}
+	pf.p.Kind = referentv1.ReferentKind(k)
+	pf.p.Specialties = nil
+	for s := range strings.SplitSeq(pf.specialties, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		n, err := referentSpecialties.parse("specialties", s)
+		if err != nil {
+			return nil, err
+		}
+		pf.p.Specialties = append(pf.p.Specialties, referentv1.Specialty(n))
+	}
+	return &pf.p, nil
+}
+
+// optionalDate reads a date flag that may be left out.
+func optionalDate(flag, value string) (*commonv1.Date, error) {
+	if value == "" {
+		return nil, nil
+	}
+	return parseDate(flag, value)
+}
+
+func referentRows(r *referentv1.Referent) []field {
+	p := r.GetProfile()
+	var specs []string
+	for _, s := range p.GetSpecialties() {
+		specs = append(specs, referentSpecialties.name(s.Number()))
+	}
+	absence := ""
+	if r.GetAbsentFrom() != nil {
+		absence = dateString(r.GetAbsentFrom()) + " to " + dateString(r.GetAbsentTo())
+	}
+	return []field{
+		{"REFERENT ID", r.GetReferentId()},
+		{"NAME", p.GetName()},
+		{"ORGANISATION", p.GetOrganisation()},
+		{"KIND", referentKinds.name(p.GetKind().Number())},
+		{"TERRITORIES", strings.Join(p.GetTerritoryCodes(), ", ")},
+		{"LOAD", fmt.Sprintf("%d/%d", r.GetActiveLearners(), p.GetCapacity())},
+		{"SPECIALTIES", strings.Join(specs, ", ")},
+		{"LANGUAGES", strings.Join(p.GetLanguages(), ", ")},
+		{"ABSENT", absence},
+		{"AVAILABLE", yesNo(r.GetAvailable())},
+		{"DEACTIVATED", dateString(r.GetDeactivatedOn())},
+	}
+}
+
+func assignmentRows(a *referentv1.Assignment) []field {
+	rows := []field{
+		{"LEARNER ID", a.GetLearnerId()},
+		{"TERRITORY", a.GetTerritoryCode()},
+		{"EPISODE", fmt.Sprint(a.GetEpisodeNumber())},
+		{"IN PATHWAY", yesNo(a.GetActive())},
+		{"REFERENT", a.GetReferentId()},
+	}
+	if a.GetPending() {
+		rows = append(rows, field{"QUEUED SINCE", dateString(a.GetPendingSince())})
+	}
+	for i, p := range a.GetHistory() {
+		to := "now"
+		if p.GetToDate() != nil {
+			to = dateString(p.GetToDate())
+		}
+		s := fmt.Sprintf("%s from %s to %s (episode %d, %s: %s)", p.GetReferentId(), dateString(p.GetFromDate()), to,
+			p.GetEpisodeNumber(), assignmentReasons.name(p.GetReason().Number()), p.GetExplanation())
+		if p.GetReadAccessUntil() != nil {
+			s += "; reads until " + dateString(p.GetReadAccessUntil())
+		}
+		rows = append(rows, field{fmt.Sprintf("PERIOD %d", i+1), s})
+	}
+	return rows
+}
+
+// referentCommand builds a command calling one RPC and printing its answer.
+func referentCommand(use, short, example string, args cobra.PositionalArgs, setup func(fs *pflag.FlagSet),
+	run func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error) *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use: use, Short: short, Example: example, Args: usageArgs(args),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
+				return run(ctx, cmd, args, referentv1.NewReferentServiceClient(conn), &f)
+			})
+		},
+	}
+	addClientFlags(cmd.Flags(), &f)
+	if setup != nil {
+		setup(cmd.Flags())
+	}
+	return cmd
+}
+
+func newReferentsRegisterCmd() *cobra.Command {
+	var pf profileFlags
+	var rid string
+	cmd := referentCommand("register", "Register a referent (admins)",
+		"  avenir referents register --name \"Anne Leroy\" --organisation \"AFPA Évreux\" --territory T05,T06 --capacity 40 --specialties disability",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			pf.add(fs)
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			p, err := pf.profile()
+			if err != nil {
+				return err
+			}
+			resp, err := c.RegisterReferent(ctx, &referentv1.RegisterReferentRequest{RequestId: requestID(rid), Profile: p})
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
+		})
+	return cmd
+}
+
+func newReferentsUpdateCmd() *cobra.Command {
+	var pf profileFlags
+	var rid string
+	return referentCommand("update REFERENT_ID", "Replace a referent's whole profile (admins)",
+		"  avenir referents update $ref --name \"Anne Leroy\" --organisation \"AFPA Évreux\" --territory T05 --capacity 45",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			pf.add(fs)
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			p, err := pf.profile()
+			if err != nil {
+				return err
+			}
+			resp, err := c.UpdateReferent(ctx, &referentv1.UpdateReferentRequest{RequestId: requestID(rid), ReferentId: args[0], Profile: p})
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
+		})
+}
+
+func newReferentsAvailabilityCmd() *cobra.Command {
+	var rid, from, to string
+	return referentCommand("availability REFERENT_ID [--absent-from DATE --absent-to DATE]", "Record a referent's absence, or clear it without dates (admins)",
+		"  avenir referents availability $ref --absent-from 2026-12-21 --absent-to 2027-01-03\n  avenir referents availability $ref",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&from, "absent-from", "", "first day of absence, YYYY-MM-DD")
+			fs.StringVar(&to, "absent-to", "", "last day of absence, YYYY-MM-DD")
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			req := &referentv1.SetAvailabilityRequest{RequestId: requestID(rid), ReferentId: args[0]}
+			var err error
+			if req.AbsentFrom, err = optionalDate("absent-from", from); err != nil {
+				return err
+			}
+			if req.AbsentTo, err = optionalDate("absent-to", to); err != nil {
+				return err
+			}
+			resp, err := c.SetAvailability(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
+		})
+}
+
+func newReferentsDeactivateCmd() *cobra.Command {
+	var rid, on string
+	return referentCommand("deactivate REFERENT_ID", "Deactivate a referent; its learners are handed over or queued (admins)",
+		"  avenir referents deactivate $ref --effective-date today",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			req := &referentv1.DeactivateReferentRequest{RequestId: requestID(rid), ReferentId: args[0]}
+			var err error
+			if req.EffectiveDate, err = optionalDate("effective-date", on); err != nil {
+				return err
+			}
+			resp, err := c.DeactivateReferent(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
+		})
+}
+
+func newReferentsAssignCmd() *cobra.Command {
+	var rid, on, reason string
+	return referentCommand("assign LEARNER_ID REFERENT_ID", "Assign a referent to a learner in the pathway (admins)",
+		"  avenir referents assign $id $ref --reason \"speaks Arabic\"",
+		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
+			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
+			fs.StringVar(&reason, "reason", "", "why (at most 500 characters)")
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			req := &referentv1.AssignReferentRequest{RequestId: requestID(rid), LearnerId: args[0], ReferentId: args[1], Reason: reason}
+			var err error
+			if req.EffectiveDate, err = optionalDate("effective-date", on); err != nil {
+				return err
+			}
+			resp, err := c.AssignReferent(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetAssignment(), assignmentRows(resp.GetAssignment()))
+		})
+}
+
+func newReferentsHandoverCmd() *cobra.Command {
+	var rid, on, reason, from, to string
+	return referentCommand("handover LEARNER_ID --from REFERENT_ID --to REFERENT_ID --reason TEXT", "Hand a learner over to another referent (admins)",
+		"  avenir referents handover $id --from $ref --to $other --reason \"moves to Vernon\" --effective-date today",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&from, "from", "", "the current referent")
+			fs.StringVar(&to, "to", "", "the next referent")
+			fs.StringVar(&reason, "reason", "", "why (required, at most 500 characters)")
+			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
+			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			req := &referentv1.HandoverRequest{RequestId: requestID(rid), LearnerId: args[0], FromReferentId: from, ToReferentId: to, Reason: reason}
+			var err error
+			if req.EffectiveDate, err = optionalDate("effective-date", on); err != nil {
+				return err
+			}
+			resp, err := c.Handover(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetAssignment(), assignmentRows(resp.GetAssignment()))
+		})
+}
+
+func newReferentsAssignmentCmd() *cobra.Command {
+	return referentCommand("assignment LEARNER_ID", "Show a learner's referent and dated history", "  avenir referents assignment $id",
+		cobra.ExactArgs(1), nil,
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			resp, err := c.GetAssignment(ctx, &referentv1.GetAssignmentRequest{LearnerId: args[0]})
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetAssignment(), assignmentRows(resp.GetAssignment()))
+		})
+}
+
+func newReferentsCaseloadCmd() *cobra.Command {
+	var size int32
+	var token string
+	return referentCommand("caseload REFERENT_ID", "List the learners a referent follows", "  avenir referents caseload $ref",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.Int32Var(&size, "page-size", 0, "learners per page (default 50, at most 200)")
+			fs.StringVar(&token, "page-token", "", "next page token printed by the previous page")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			resp, err := c.ListCaseload(ctx, &referentv1.ListCaseloadRequest{ReferentId: args[0], PageSize: size, PageToken: token})
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(cmd.OutOrStdout(), resp, nil)
+			}
+			r := resp.GetReferent()
+			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "SINCE", "PATHWAY"}}
+			for _, l := range resp.GetLearners() {
+				rows = append(rows, []string{l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()), l.GetPathwayStatus()})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s): %d/%d learners\n", r.GetProfile().GetName(), r.GetReferentId(), r.GetActiveLearners(), r.GetProfile().GetCapacity())
+			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+		})
+}
+
+func newReferentsListCmd() *cobra.Command {
+	var req referentv1.ListReferentsRequest
+	var kind string
+	return referentCommand("list --territory CODE", "List a territory's referents with load and availability",
+		"  avenir referents list --territory T05\n  avenir referents list --territory T05 --kind economic",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05")
+			fs.StringVar(&kind, "kind", "", "kind: "+referentKinds.names())
+			fs.BoolVar(&req.IncludeDeactivated, "include-deactivated", false, "list deactivated referents too")
+			fs.Int32Var(&req.PageSize, "page-size", 0, "referents per page (default 50, at most 200)")
+			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			if kind != "" {
+				k, err := referentKinds.parse("kind", kind)
+				if err != nil {
+					return err
+				}
+				req.Kind = referentv1.ReferentKind(k)
+			}
+			resp, err := c.ListReferents(ctx, &req)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(cmd.OutOrStdout(), resp, nil)
+			}
+			rows := [][]string{{"REFERENT ID", "NAME", "KIND", "LOAD", "AVAILABLE", "TERRITORIES"}}
+			for _, r := range resp.GetReferents() {
+				rows = append(rows, []string{r.GetReferentId(), r.GetProfile().GetName(), referentKinds.name(r.GetProfile().GetKind().Number()),
+					fmt.Sprintf("%d/%d", r.GetActiveLearners(), r.GetProfile().GetCapacity()), yesNo(r.GetAvailable()), strings.Join(r.GetProfile().GetTerritoryCodes(), ",")})
+			}
+			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+		})
+}
+
+func newReferentsLoadCmd() *cobra.Command {
+	var codes []string
+	return referentCommand("load [--territory CODES]", "Referents, capacity, active learners and queue per territory",
+		"  avenir referents load\n  avenir referents load --territory T05,T06",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringSliceVar(&codes, "territory", nil, "territory codes, comma-separated (default: all)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			resp, err := c.GetTerritoryLoad(ctx, &referentv1.GetTerritoryLoadRequest{TerritoryCodes: codes})
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(cmd.OutOrStdout(), resp, nil)
+			}
+			rows := [][]string{{"TERRITORY", "REFERENTS", "ECONOMIC", "CAPACITY", "ACTIVE", "QUEUED"}}
+			for _, t := range resp.GetTerritories() {
+				rows = append(rows, []string{t.GetTerritoryCode(), fmt.Sprint(t.GetReferents()), fmt.Sprint(t.GetEconomicReferents()),
+					fmt.Sprint(t.GetCapacity()), fmt.Sprint(t.GetActiveLearners()), fmt.Sprint(t.GetQueued())})
+			}
+			return pathwayTable(cmd.OutOrStdout(), rows, "")
+		})
+}
+
+func newReferentsQueueCmd() *cobra.Command {
+	var req referentv1.ListPendingAssignmentsRequest
+	return referentCommand("queue --territory CODE", "List the learners waiting for a referent in a territory, oldest first (admins)",
+		"  avenir referents queue --territory T05",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05")
+			fs.Int32Var(&req.PageSize, "page-size", 0, "learners per page (default 50, at most 200)")
+			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
+			resp, err := c.ListPendingAssignments(ctx, &req)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(cmd.OutOrStdout(), resp, nil)
+			}
+			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "QUEUED SINCE"}}
+			for _, a := range resp.GetPending() {
+				rows = append(rows, []string{a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
+			}
+			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+		})
+}

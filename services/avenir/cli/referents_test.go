@@ -1,0 +1,87 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/avenir-normandie/avenir/services/avenir/cli"
+)
+
+func TestReferentsCommands(t *testing.T) {
+	addr, token, register := pathwaysServer(t)
+	run := func(want int, args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		code := cli.Main(context.Background(), append(args, "--addr", addr, "--token", token), &out, &errOut)
+		if code != want {
+			t.Fatalf("avenir %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errOut.String())
+		}
+		return out.String() + errOut.String()
+	}
+	eventually := func(args []string, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var out, errOut bytes.Buffer
+			code := cli.Main(context.Background(), append(args, "--addr", addr, "--token", token), &out, &errOut)
+			if code == 0 && strings.Contains(out.String(), want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("avenir %s: no %q in %s%s", strings.Join(args, " "), want, out.String(), errOut.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var ref struct {
+		ReferentID string `json:"referent_id"`
+	}
+	out := run(0, "referents", "register", "--name", "Anne Leroy", "--organisation", "AFPA Évreux", "--territory", "T05",
+		"--capacity", "1", "--specialties", "disability,seniors", "--languages", "fr,en", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &ref); err != nil || ref.ReferentID == "" {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	run(2, "referents", "register", "--name", "X", "--organisation", "Y", "--territory", "T05", "--specialties", "astrology")
+	run(1, "referents", "register", "--name", "X", "--organisation", "Y", "--territory", "T05") // capacity 0
+	other := run(0, "referents", "register", "--name", "Paul Roy", "--organisation", "CCI", "--territory", "T05", "--kind", "economic")
+	if !strings.Contains(other, "economic") {
+		t.Fatalf("economic referent: %s", other)
+	}
+
+	first, second := register("T05"), register("T05")
+	eventually([]string{"pathways", "enter", first, "--entry-date", "2026-11-02"}, "ACTIVE")
+	eventually([]string{"referents", "assignment", first}, ref.ReferentID)
+	eventually([]string{"pathways", "enter", second, "--entry-date", "2026-11-02"}, "ACTIVE")
+	eventually([]string{"referents", "assignment", second}, "QUEUED SINCE")
+	eventually([]string{"referents", "queue", "--territory", "T05"}, second)
+	eventually([]string{"referents", "load", "--territory", "T05"}, "T05")
+	run(0, "referents", "list", "--territory", "T05", "--kind", "economic")
+	caseload := run(0, "referents", "caseload", ref.ReferentID)
+	if !strings.Contains(caseload, first) || !strings.Contains(caseload, "1/1 learners") {
+		t.Fatalf("caseload:\n%s", caseload)
+	}
+
+	run(0, "referents", "update", ref.ReferentID, "--name", "Anne Leroy", "--organisation", "AFPA Évreux", "--territory", "T05", "--capacity", "2")
+	eventually([]string{"referents", "assignment", second}, ref.ReferentID)
+	run(0, "referents", "availability", ref.ReferentID, "--absent-from", "2026-12-21", "--absent-to", "2027-01-03")
+
+	var next struct {
+		ReferentID string `json:"referent_id"`
+	}
+	out = run(0, "referents", "register", "--name", "Bruno Petit", "--organisation", "AFPA Évreux", "--territory", "T05", "--capacity", "5", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &next); err != nil {
+		t.Fatal(err)
+	}
+	handed := run(0, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "moves to Vernon")
+	if !strings.Contains(handed, "reads until") || !strings.Contains(handed, "handover: moves to Vernon") {
+		t.Fatalf("handover:\n%s", handed)
+	}
+	run(1, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "again")
+	run(0, "referents", "assign", second, next.ReferentID, "--reason", "speaks Arabic")
+	run(0, "referents", "deactivate", ref.ReferentID)
+	eventually([]string{"referents", "list", "--territory", "T05", "--include-deactivated"}, "Anne Leroy")
+}

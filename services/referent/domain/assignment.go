@@ -1,0 +1,331 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// Reason is why a learner got a referent.
+type Reason string
+
+// The reasons.
+const (
+	ReasonAutomatic    Reason = "automatic"
+	ReasonManual       Reason = "manual"
+	ReasonHandover     Reason = "handover"
+	ReasonDeactivation Reason = "deactivation"
+)
+
+// End is how a period with a referent ended.
+type End string
+
+// The ends of a period.
+const (
+	EndNone     End = ""         // current
+	EndHandover End = "handover" // another referent took over, or the referent was deactivated
+	EndExit     End = "exit"     // the learner left the pathway
+)
+
+// Period is one period of a learner with a referent.
+type Period struct {
+	ReferentID  string
+	Episode     int
+	From        civil.Date
+	To          civil.Date // zero while current
+	Reason      Reason
+	Explanation string
+	End         End
+}
+
+// Assignment is a learner's assignment aggregate, folded from its events.
+type Assignment struct {
+	LearnerID string
+	Territory string
+	Episode   int
+	// Active: in the pathway (assigned or queued).
+	Active bool
+	// Current is the current referent, "" when queued or out of the pathway.
+	Current      string
+	Pending      bool
+	PendingSince civil.Date
+	Periods      []Period
+}
+
+// Exists reports whether the learner ever had an assignment event.
+func (a Assignment) Exists() bool { return a.Episode > 0 }
+
+// LastReferent is the referent of the last period, "" if none.
+func (a Assignment) LastReferent() string {
+	if len(a.Periods) == 0 {
+		return ""
+	}
+	return a.Periods[len(a.Periods)-1].ReferentID
+}
+
+// ReadableBy reports whether referent may still read the learner on day: the
+// current referent, and a referent whose period ended by a handover less
+// than graceDays ago.
+func (a Assignment) ReadableBy(referent string, day civil.Date, graceDays int) bool {
+	if referent == "" {
+		return false
+	}
+	if a.Current == referent {
+		return true
+	}
+	for _, p := range a.Periods {
+		if p.ReferentID == referent && p.End == EndHandover && !day.After(p.To.AddDays(graceDays)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Events of an assignment.
+type (
+	// ReferentAssigned: the learner got a referent (Previous, for a
+	// handover, is the one before).
+	ReferentAssigned struct {
+		LearnerID   string
+		ReferentID  string
+		Territory   string
+		Episode     int
+		From        civil.Date
+		Reason      Reason
+		Explanation string
+		Previous    string
+	}
+	// AssignmentPending: the learner waits in the territory's queue.
+	AssignmentPending struct {
+		LearnerID   string
+		Territory   string
+		Episode     int
+		Since       civil.Date
+		Explanation string
+		Previous    string
+	}
+	// AssignmentEnded: the learner's episode ended.
+	AssignmentEnded struct {
+		LearnerID  string
+		ReferentID string
+		Territory  string
+		Episode    int
+		To         civil.Date
+	}
+)
+
+func (ReferentAssigned) isEvent()  {}
+func (AssignmentPending) isEvent() {}
+func (AssignmentEnded) isEvent()   {}
+
+// EvolveAssignment applies one event to an assignment; events of other
+// aggregates leave it unchanged.
+func EvolveAssignment(a Assignment, ev Event) Assignment {
+	closeCurrent := func(to civil.Date, end End) {
+		if a.Current == "" || len(a.Periods) == 0 {
+			return
+		}
+		a.Periods = slices.Clone(a.Periods)
+		p := &a.Periods[len(a.Periods)-1]
+		p.To, p.End = to, end
+	}
+	switch e := ev.(type) {
+	case ReferentAssigned:
+		closeCurrent(e.From, EndHandover)
+		a.LearnerID, a.Territory, a.Episode = e.LearnerID, e.Territory, e.Episode
+		a.Periods = append(slices.Clone(a.Periods), Period{ReferentID: e.ReferentID, Episode: e.Episode, From: e.From, Reason: e.Reason, Explanation: e.Explanation})
+		a.Current, a.Active, a.Pending, a.PendingSince = e.ReferentID, true, false, civil.Date{}
+	case AssignmentPending:
+		closeCurrent(e.Since, EndHandover)
+		a.LearnerID, a.Territory, a.Episode = e.LearnerID, e.Territory, e.Episode
+		a.Current, a.Active, a.Pending, a.PendingSince = "", true, true, e.Since
+	case AssignmentEnded:
+		closeCurrent(e.To, EndExit)
+		a.LearnerID, a.Territory, a.Episode = e.LearnerID, e.Territory, e.Episode
+		a.Current, a.Active, a.Pending, a.PendingSince = "", false, false, civil.Date{}
+	}
+	return a
+}
+
+// Learner is what referent knows of a learner from intake's events.
+type Learner struct {
+	ID         string
+	Disability bool // RQTH
+	Senior     bool // 50 or older at entry
+}
+
+// Assignment commands. Each is decided over the learner's assignment and the
+// caseloads it concerns (Decide's referents: the candidates of the
+// territory, and the current referent).
+type (
+	// Enter assigns a learner who entered the pathway.
+	Enter struct {
+		Learner   Learner
+		Territory string
+		Episode   int
+		Day       civil.Date
+	}
+	// Exit ends the assignment of a learner who left the pathway.
+	Exit struct {
+		LearnerID string
+		Episode   int
+		Day       civil.Date
+	}
+	// Retry assigns a queued learner if a referent can take them now.
+	Retry struct {
+		Learner Learner
+		Day     civil.Date
+	}
+	// Assign gives a learner a chosen referent (an administrator's
+	// decision). With Handover, From must be the current referent.
+	Assign struct {
+		LearnerID  string
+		ReferentID string
+		Handover   bool
+		From       string
+		Reason     string
+		Day        civil.Date
+		Today      civil.Date
+	}
+	// Reassign hands a learner over from a deactivated referent to the
+	// policy's choice, or queues them.
+	Reassign struct {
+		Learner Learner
+		From    string
+		Day     civil.Date
+	}
+)
+
+// MaxReasonLength bounds the reason of a manual assignment or handover.
+const MaxReasonLength = 500
+
+// Decide decides an assignment command. The events of the assignment come
+// first, then those of the caseloads.
+func Decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, error) {
+	list := make([]Referent, 0, len(referents))
+	for _, r := range referents {
+		list = append(list, r)
+	}
+	switch c := cmd.(type) {
+	case Enter:
+		if a.Episode >= c.Episode {
+			return nil, nil // already decided
+		}
+		var evs []Event
+		if a.Active {
+			// An exit never seen: end the older episode first.
+			evs = append(evs, end(a, c.Day)...)
+		}
+		need := Need{Territory: c.Territory, Day: c.Day, Disability: c.Learner.Disability, Senior: c.Learner.Senior, Previous: a.LastReferent()}
+		return append(evs, assignOrQueue(c.Learner.ID, c.Territory, c.Episode, need, list, ReasonAutomatic, "")...), nil
+	case Exit:
+		if !a.Active || a.Episode != c.Episode {
+			return nil, nil
+		}
+		return end(a, c.Day), nil
+	case Retry:
+		if !a.Pending {
+			return nil, nil
+		}
+		need := Need{Territory: a.Territory, Day: c.Day, Disability: c.Learner.Disability, Senior: c.Learner.Senior, Previous: a.LastReferent()}
+		choice := Choose(need, list)
+		if choice.ReferentID == "" {
+			return nil, nil
+		}
+		return assigned(a.LearnerID, a.Territory, a.Episode, c.Day, choice, ReasonAutomatic, ""), nil
+	case Reassign:
+		if !a.Active || a.Current != c.From {
+			return nil, nil
+		}
+		need := Need{Territory: a.Territory, Day: c.Day, Disability: c.Learner.Disability, Senior: c.Learner.Senior, Exclude: c.From}
+		evs := assignOrQueue(a.LearnerID, a.Territory, a.Episode, need, list, ReasonDeactivation, c.From)
+		return append(evs[:1:1], append([]Event{LearnerReleased{ReferentID: c.From, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day}}, evs[1:]...)...), nil
+	case Assign:
+		return decideAssign(a, referents, c)
+	}
+	return nil, apperr.New(apperr.KindInternal, "unknown command %T", cmd)
+}
+
+// end ends the assignment of the current episode.
+func end(a Assignment, day civil.Date) []Event {
+	evs := []Event{AssignmentEnded{LearnerID: a.LearnerID, ReferentID: a.Current, Territory: a.Territory, Episode: a.Episode, To: day}}
+	if a.Current != "" {
+		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: day})
+	}
+	return evs
+}
+
+// assignOrQueue assigns the policy's choice, or queues the learner.
+func assignOrQueue(learner, territory string, episode int, need Need, referents []Referent, reason Reason, previous string) []Event {
+	choice := Choose(need, referents)
+	if choice.ReferentID == "" {
+		return []Event{AssignmentPending{LearnerID: learner, Territory: territory, Episode: episode, Since: need.Day, Explanation: choice.Explanation, Previous: previous}}
+	}
+	evs := assigned(learner, territory, episode, need.Day, choice, reason, previous)
+	return evs
+}
+
+func assigned(learner, territory string, episode int, day civil.Date, choice Choice, reason Reason, previous string) []Event {
+	return []Event{
+		ReferentAssigned{LearnerID: learner, ReferentID: choice.ReferentID, Territory: territory, Episode: episode, From: day, Reason: reason, Explanation: choice.Explanation, Previous: previous},
+		LearnerTaken{ReferentID: choice.ReferentID, Slot: Slot{LearnerID: learner, Territory: territory, Episode: episode, From: day}},
+	}
+}
+
+func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Event, error) {
+	var v apperr.Violations
+	if c.Day.After(c.Today) {
+		v.Add("effective_date", "cannot be in the future")
+	}
+	reason := strings.TrimSpace(c.Reason)
+	if len([]rune(reason)) > MaxReasonLength {
+		v.Addf("reason", "at most %d characters", MaxReasonLength)
+	}
+	if c.Handover && reason == "" {
+		v.Add("reason", "is required for a handover")
+	}
+	if c.Handover && c.From == c.ReferentID {
+		v.Add("to_referent_id", "must differ from from_referent_id")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !a.Active {
+		return nil, apperr.FailedPrecondition("learner %s is not in the pathway (as referent knows it: retry in a moment after an entry)", c.LearnerID)
+	}
+	if c.Handover && a.Current != c.From {
+		return nil, apperr.FailedPrecondition("learner %s is not followed by %s", c.LearnerID, c.From)
+	}
+	if a.Current == c.ReferentID {
+		return nil, nil
+	}
+	start := a.PendingSince
+	if a.Current != "" {
+		start = a.Periods[len(a.Periods)-1].From
+	}
+	if c.Day.Before(start) {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "effective_date", Description: fmt.Sprintf("cannot be before %s, the start of the current period", start)})
+	}
+	r := referents[c.ReferentID]
+	if ok, why := Eligible(r, Need{Territory: a.Territory, Day: c.Day}); !ok {
+		if !r.Exists() {
+			return nil, apperr.NotFound("referent %s not found", c.ReferentID)
+		}
+		return nil, apperr.FailedPrecondition("referent %s cannot take learner %s: %s", c.ReferentID, c.LearnerID, why)
+	}
+	kind := ReasonManual
+	if a.Current != "" {
+		kind = ReasonHandover
+	}
+	if reason == "" {
+		reason = "assigned by an administrator"
+	}
+	evs := []Event{ReferentAssigned{LearnerID: a.LearnerID, ReferentID: c.ReferentID, Territory: a.Territory, Episode: a.Episode, From: c.Day, Reason: kind, Explanation: reason, Previous: a.Current}}
+	if a.Current != "" {
+		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day})
+	}
+	return append(evs, LearnerTaken{ReferentID: c.ReferentID, Slot: Slot{LearnerID: a.LearnerID, Territory: a.Territory, Episode: a.Episode, From: c.Day}}), nil
+}

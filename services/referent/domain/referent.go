@@ -1,0 +1,346 @@
+// Package domain holds the rules of referent assignment: the directory of
+// referents with their caseloads (one aggregate per referent), each learner's
+// dated assignments (one aggregate per learner), and the policy that chooses
+// a learner's pedagogical referent. An assignment changes a learner's
+// assignment and one or two caseloads at once; the decisions here return the
+// events of every aggregate concerned. It is pure: no I/O.
+package domain
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// Kind is what a referent does.
+type Kind string
+
+// The kinds of referents.
+const (
+	KindPedagogical Kind = "pedagogical"
+	KindEconomic    Kind = "economic"
+)
+
+// Specialty is a public a referent is specialised in.
+type Specialty string
+
+// The specialties.
+const (
+	SpecialtyDisability   Specialty = "disability"
+	SpecialtySeniors      Specialty = "seniors"
+	SpecialtyYoungPeople  Specialty = "young-people"
+	SpecialtyFrenchSecond Specialty = "french-second-language"
+)
+
+// Specialties lists every specialty.
+var Specialties = []Specialty{SpecialtyDisability, SpecialtySeniors, SpecialtyYoungPeople, SpecialtyFrenchSecond}
+
+// MaxCapacity bounds a referent's capacity.
+const MaxCapacity = 500
+
+// Profile is a referent's directory entry.
+type Profile struct {
+	Name         string
+	Organisation string
+	Territories  []string
+	Capacity     int
+	Specialties  []Specialty
+	Languages    []string
+	Kind         Kind
+}
+
+// Slot is one learner of a caseload.
+type Slot struct {
+	LearnerID string
+	Territory string
+	Episode   int
+	From      civil.Date
+}
+
+// Referent is a referent's caseload aggregate, folded from its events: the
+// directory entry and the learners followed now.
+type Referent struct {
+	ID            string
+	Profile       Profile
+	AbsentFrom    civil.Date
+	AbsentTo      civil.Date
+	Deactivated   bool
+	DeactivatedOn civil.Date
+	// Learners are the active learners, by learner id.
+	Learners map[string]Slot
+}
+
+// Exists reports whether the referent was registered.
+func (r Referent) Exists() bool { return r.Profile.Kind != "" }
+
+// Load is the number of active learners.
+func (r Referent) Load() int { return len(r.Learners) }
+
+// Serves reports whether the referent serves territory.
+func (r Referent) Serves(territory string) bool {
+	return slices.Contains(r.Profile.Territories, territory)
+}
+
+// AvailableOn reports whether the referent is active and not absent on day.
+func (r Referent) AvailableOn(day civil.Date) bool {
+	if !r.Exists() || r.Deactivated {
+		return false
+	}
+	if r.AbsentFrom.IsZero() {
+		return true
+	}
+	return day.Before(r.AbsentFrom) || day.After(r.AbsentTo)
+}
+
+// Has reports whether the referent has the specialty.
+func (r Referent) Has(s Specialty) bool { return slices.Contains(r.Profile.Specialties, s) }
+
+// SortedLearners returns the caseload ordered by learner id.
+func (r Referent) SortedLearners() []Slot {
+	out := make([]Slot, 0, len(r.Learners))
+	for _, s := range r.Learners {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Slot) int { return strings.Compare(a.LearnerID, b.LearnerID) })
+	return out
+}
+
+// Events of a caseload.
+type (
+	// ReferentRegistered: a referent entered the directory.
+	ReferentRegistered struct {
+		ReferentID string
+		Profile    Profile
+	}
+	// ReferentUpdated: the whole profile after the change.
+	ReferentUpdated struct {
+		ReferentID string
+		Profile    Profile
+	}
+	// AvailabilitySet: the absence, both dates zero when available.
+	AvailabilitySet struct {
+		ReferentID  string
+		AbsentFrom  civil.Date
+		AbsentTo    civil.Date
+		Territories []string
+	}
+	// ReferentDeactivated: out of the directory.
+	ReferentDeactivated struct {
+		ReferentID  string
+		On          civil.Date
+		Territories []string
+	}
+	// LearnerTaken: a learner entered the caseload.
+	LearnerTaken struct {
+		ReferentID string
+		Slot       Slot
+	}
+	// LearnerReleased: a learner left the caseload.
+	LearnerReleased struct {
+		ReferentID string
+		LearnerID  string
+		Territory  string
+		To         civil.Date
+	}
+)
+
+// Event is an event of either aggregate.
+type Event interface{ isEvent() }
+
+func (ReferentRegistered) isEvent()  {}
+func (ReferentUpdated) isEvent()     {}
+func (AvailabilitySet) isEvent()     {}
+func (ReferentDeactivated) isEvent() {}
+func (LearnerTaken) isEvent()        {}
+func (LearnerReleased) isEvent()     {}
+
+// EvolveReferent applies one event to a caseload; events of other aggregates
+// leave it unchanged.
+func EvolveReferent(r Referent, ev Event) Referent {
+	switch e := ev.(type) {
+	case ReferentRegistered:
+		r.ID, r.Profile = e.ReferentID, e.Profile
+	case ReferentUpdated:
+		r.Profile = e.Profile
+	case AvailabilitySet:
+		r.AbsentFrom, r.AbsentTo = e.AbsentFrom, e.AbsentTo
+	case ReferentDeactivated:
+		r.Deactivated, r.DeactivatedOn = true, e.On
+	case LearnerTaken:
+		r.Learners = cloneSlots(r.Learners)
+		r.Learners[e.Slot.LearnerID] = e.Slot
+	case LearnerReleased:
+		r.Learners = cloneSlots(r.Learners)
+		delete(r.Learners, e.LearnerID)
+	}
+	return r
+}
+
+func cloneSlots(m map[string]Slot) map[string]Slot {
+	out := make(map[string]Slot, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Directory commands.
+type (
+	// RegisterReferent adds a referent.
+	RegisterReferent struct {
+		ReferentID string
+		Profile    Profile
+	}
+	// UpdateReferent replaces the profile; the kind stays.
+	UpdateReferent struct {
+		ReferentID string
+		Profile    Profile
+	}
+	// SetAvailability records an absence (both dates) or clears it (none).
+	SetAvailability struct {
+		ReferentID string
+		AbsentFrom civil.Date
+		AbsentTo   civil.Date
+	}
+	// DeactivateReferent removes a referent from the directory.
+	DeactivateReferent struct {
+		ReferentID string
+		On         civil.Date
+		Today      civil.Date
+	}
+)
+
+// CheckProfile records the problems of a profile under field.
+func CheckProfile(v *apperr.Violations, field string, p Profile) {
+	if n := len([]rune(strings.TrimSpace(p.Name))); n == 0 || n > 200 {
+		v.Add(field+".name", "is required, at most 200 characters")
+	}
+	if n := len([]rune(strings.TrimSpace(p.Organisation))); n == 0 || n > 200 {
+		v.Add(field+".organisation", "is required, at most 200 characters")
+	}
+	if len(p.Territories) == 0 || len(p.Territories) > 18 {
+		v.Add(field+".territory_codes", "needs 1 to 18 territories")
+	}
+	for i, t := range p.Territories {
+		if !validTerritory(t) {
+			v.Addf(field+".territory_codes", "entry %d: %q is not a territory code (1 to 16 letters, digits or dashes, such as T05)", i, t)
+		} else if slices.Contains(p.Territories[:i], t) {
+			v.Addf(field+".territory_codes", "entry %d: %s given twice", i, t)
+		}
+	}
+	switch p.Kind {
+	case KindPedagogical:
+		if p.Capacity < 1 || p.Capacity > MaxCapacity {
+			v.Addf(field+".capacity", "must be 1 to %d active learners", MaxCapacity)
+		}
+	case KindEconomic:
+		if p.Capacity != 0 {
+			v.Add(field+".capacity", "must be 0: economic referents are never assigned learners")
+		}
+	default:
+		v.Add(field+".kind", "must be pedagogical or economic")
+	}
+	for i, s := range p.Specialties {
+		if !slices.Contains(Specialties, s) {
+			v.Addf(field+".specialties", "entry %d is not a known specialty", i)
+		} else if slices.Contains(p.Specialties[:i], s) {
+			v.Addf(field+".specialties", "entry %d: %s given twice", i, s)
+		}
+	}
+	for i, l := range p.Languages {
+		if len(l) != 2 || strings.ToLower(l) != l || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "" {
+			v.Addf(field+".languages", "entry %d: %q is not an ISO 639-1 code (two lower-case letters)", i, l)
+		}
+	}
+}
+
+// validTerritory accepts the form of territory codes (the territories
+// themselves are intake's reference data, which referent does not hold).
+func validTerritory(t string) bool {
+	if t == "" || len(t) > 16 {
+		return false
+	}
+	for _, c := range t {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// DecideReferent decides a directory command on a caseload.
+func DecideReferent(r Referent, cmd any) ([]Event, error) {
+	switch c := cmd.(type) {
+	case RegisterReferent:
+		var v apperr.Violations
+		CheckProfile(&v, "profile", c.Profile)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		if r.Exists() {
+			return nil, apperr.AlreadyExists("referent %s already exists", r.ID).WithMeta("referent_id", r.ID)
+		}
+		return []Event{ReferentRegistered{ReferentID: c.ReferentID, Profile: c.Profile}}, nil
+	case UpdateReferent:
+		var v apperr.Violations
+		CheckProfile(&v, "profile", c.Profile)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		if err := changeable(r, c.ReferentID); err != nil {
+			return nil, err
+		}
+		if c.Profile.Kind != r.Profile.Kind {
+			return nil, apperr.Invalid(apperr.FieldViolation{Field: "profile.kind", Description: "cannot change: register another referent"})
+		}
+		if c.Profile.Capacity < r.Load() {
+			return nil, apperr.FailedPrecondition("referent %s follows %d learners: capacity %d is too low, hand learners over first", r.ID, r.Load(), c.Profile.Capacity)
+		}
+		for _, s := range r.Learners {
+			if !slices.Contains(c.Profile.Territories, s.Territory) {
+				return nil, apperr.FailedPrecondition("referent %s follows learners of %s: hand them over before leaving the territory", r.ID, s.Territory)
+			}
+		}
+		if sameProfile(r.Profile, c.Profile) {
+			return nil, nil
+		}
+		return []Event{ReferentUpdated{ReferentID: r.ID, Profile: c.Profile}}, nil
+	case SetAvailability:
+		if c.AbsentFrom.IsZero() != c.AbsentTo.IsZero() || (!c.AbsentFrom.IsZero() && c.AbsentTo.Before(c.AbsentFrom)) {
+			return nil, apperr.Invalid(apperr.FieldViolation{Field: "absent_to", Description: "both dates or none; absent_to not before absent_from"})
+		}
+		if err := changeable(r, c.ReferentID); err != nil {
+			return nil, err
+		}
+		if r.AbsentFrom == c.AbsentFrom && r.AbsentTo == c.AbsentTo {
+			return nil, nil
+		}
+		return []Event{AvailabilitySet{ReferentID: r.ID, AbsentFrom: c.AbsentFrom, AbsentTo: c.AbsentTo, Territories: r.Profile.Territories}}, nil
+	case DeactivateReferent:
+		if c.On.After(c.Today) {
+			return nil, apperr.Invalid(apperr.FieldViolation{Field: "effective_date", Description: "cannot be in the future"})
+		}
+		if err := changeable(r, c.ReferentID); err != nil {
+			return nil, err
+		}
+		return []Event{ReferentDeactivated{ReferentID: r.ID, On: c.On, Territories: r.Profile.Territories}}, nil
+	}
+	return nil, apperr.New(apperr.KindInternal, "unknown command %T", cmd)
+}
+
+func changeable(r Referent, id string) error {
+	if !r.Exists() {
+		return apperr.NotFound("referent %s not found", id)
+	}
+	if r.Deactivated {
+		return apperr.FailedPrecondition("referent %s is deactivated", r.ID)
+	}
+	return nil
+}
+
+func sameProfile(a, b Profile) bool {
+	return a.Name == b.Name && a.Organisation == b.Organisation && a.Capacity == b.Capacity && a.Kind == b.Kind &&
+		slices.Equal(a.Territories, b.Territories) && slices.Equal(a.Specialties, b.Specialties) && slices.Equal(a.Languages, b.Languages)
+}

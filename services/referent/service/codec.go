@@ -1,0 +1,187 @@
+package service
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/referent/domain"
+)
+
+// Subjects: avenir.referent.caseload.<referent id>.<event> and
+// avenir.referent.assignment.<learner id>.<event>.
+func caseloadFilter(id string) string   { return "avenir.referent.caseload." + id + ".>" }
+func assignmentFilter(id string) string { return "avenir.referent.assignment." + id + ".>" }
+
+var (
+	kinds = map[domain.Kind]referentv1.ReferentKind{
+		domain.KindPedagogical: referentv1.ReferentKind_REFERENT_KIND_PEDAGOGICAL,
+		domain.KindEconomic:    referentv1.ReferentKind_REFERENT_KIND_ECONOMIC,
+	}
+	specialties = map[domain.Specialty]referentv1.Specialty{
+		domain.SpecialtyDisability:   referentv1.Specialty_SPECIALTY_DISABILITY,
+		domain.SpecialtySeniors:      referentv1.Specialty_SPECIALTY_SENIORS,
+		domain.SpecialtyYoungPeople:  referentv1.Specialty_SPECIALTY_YOUNG_PEOPLE,
+		domain.SpecialtyFrenchSecond: referentv1.Specialty_SPECIALTY_FRENCH_SECOND_LANGUAGE,
+	}
+	reasons = map[domain.Reason]referentv1.AssignmentReason{
+		domain.ReasonAutomatic:    referentv1.AssignmentReason_ASSIGNMENT_REASON_AUTOMATIC,
+		domain.ReasonManual:       referentv1.AssignmentReason_ASSIGNMENT_REASON_MANUAL,
+		domain.ReasonHandover:     referentv1.AssignmentReason_ASSIGNMENT_REASON_HANDOVER,
+		domain.ReasonDeactivation: referentv1.AssignmentReason_ASSIGNMENT_REASON_DEACTIVATION,
+	}
+)
+
+// fromWire returns the domain code of a wire value, the zero code if unknown.
+func fromWire[D comparable, W comparable](m map[D]W, w W) D {
+	for d, v := range m {
+		if v == w {
+			return d
+		}
+	}
+	var zero D
+	return zero
+}
+
+func profileFromProto(p *referentv1.ReferentProfile) domain.Profile {
+	out := domain.Profile{
+		Name: p.GetName(), Organisation: p.GetOrganisation(), Territories: p.GetTerritoryCodes(),
+		Capacity: int(p.GetCapacity()), Languages: p.GetLanguages(), Kind: fromWire(kinds, p.GetKind()),
+	}
+	for _, s := range p.GetSpecialties() {
+		out.Specialties = append(out.Specialties, fromWire(specialties, s))
+	}
+	return out
+}
+
+func profileToProto(p domain.Profile) *referentv1.ReferentProfile {
+	out := &referentv1.ReferentProfile{
+		Name: p.Name, Organisation: p.Organisation, TerritoryCodes: p.Territories,
+		Capacity: int32(p.Capacity), Languages: p.Languages, Kind: kinds[p.Kind],
+	}
+	for _, s := range p.Specialties {
+		out.Specialties = append(out.Specialties, specialties[s])
+	}
+	return out
+}
+
+func dateProto(d civil.Date) *commonv1.Date {
+	if d.IsZero() {
+		return nil
+	}
+	return d.ToProto()
+}
+
+// draft turns a domain event into the draft of its aggregate.
+func draft(ev domain.Event) (event.Draft, error) {
+	var (
+		agg, id, name string
+		data          proto.Message
+	)
+	switch e := ev.(type) {
+	case domain.ReferentRegistered:
+		agg, id, name = "caseload", e.ReferentID, "registered"
+		data = &referentv1.ReferentRegistered{ReferentId: e.ReferentID, Profile: profileToProto(e.Profile)}
+	case domain.ReferentUpdated:
+		agg, id, name = "caseload", e.ReferentID, "updated"
+		data = &referentv1.ReferentUpdated{ReferentId: e.ReferentID, Profile: profileToProto(e.Profile)}
+	case domain.AvailabilitySet:
+		agg, id, name = "caseload", e.ReferentID, "availability_set"
+		data = &referentv1.AvailabilitySet{ReferentId: e.ReferentID, AbsentFrom: dateProto(e.AbsentFrom), AbsentTo: dateProto(e.AbsentTo), TerritoryCodes: e.Territories}
+	case domain.ReferentDeactivated:
+		agg, id, name = "caseload", e.ReferentID, "deactivated"
+		data = &referentv1.ReferentDeactivated{ReferentId: e.ReferentID, EffectiveDate: dateProto(e.On), TerritoryCodes: e.Territories}
+	case domain.LearnerTaken:
+		agg, id, name = "caseload", e.ReferentID, "learner_taken"
+		data = &referentv1.LearnerTaken{ReferentId: e.ReferentID, LearnerId: e.Slot.LearnerID, TerritoryCode: e.Slot.Territory, FromDate: dateProto(e.Slot.From), EpisodeNumber: int32(e.Slot.Episode)}
+	case domain.LearnerReleased:
+		agg, id, name = "caseload", e.ReferentID, "learner_released"
+		data = &referentv1.LearnerReleased{ReferentId: e.ReferentID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, ToDate: dateProto(e.To)}
+	case domain.ReferentAssigned:
+		agg, id, name = "assignment", e.LearnerID, "assigned"
+		data = &referentv1.ReferentAssigned{
+			LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
+			FromDate: dateProto(e.From), Reason: reasons[e.Reason], Explanation: e.Explanation, PreviousReferentId: e.Previous,
+		}
+	case domain.AssignmentPending:
+		agg, id, name = "assignment", e.LearnerID, "pending"
+		data = &referentv1.AssignmentPending{
+			LearnerId: e.LearnerID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode), Since: dateProto(e.Since),
+			Explanation: e.Explanation, PreviousReferentId: e.Previous,
+		}
+	case domain.AssignmentEnded:
+		agg, id, name = "assignment", e.LearnerID, "ended"
+		data = &referentv1.AssignmentEnded{LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode), ToDate: dateProto(e.To)}
+	default:
+		return event.Draft{}, fmt.Errorf("referent: no codec for %T", ev)
+	}
+	return event.Draft{Subject: "avenir.referent." + agg + "." + id + "." + name, AggregateID: id, Data: data}, nil
+}
+
+func drafts(evs []domain.Event) ([]event.Draft, error) {
+	out := make([]event.Draft, len(evs))
+	for i, ev := range evs {
+		d, err := draft(ev)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// decode turns a stored event into a domain event; events of other types
+// (added by a later version) are skipped.
+func decode(ev event.Event) (domain.Event, bool) {
+	switch m := ev.Data.(type) {
+	case *referentv1.ReferentRegistered:
+		return domain.ReferentRegistered{ReferentID: m.GetReferentId(), Profile: profileFromProto(m.GetProfile())}, true
+	case *referentv1.ReferentUpdated:
+		return domain.ReferentUpdated{ReferentID: m.GetReferentId(), Profile: profileFromProto(m.GetProfile())}, true
+	case *referentv1.AvailabilitySet:
+		return domain.AvailabilitySet{ReferentID: m.GetReferentId(), AbsentFrom: civil.FromProto(m.GetAbsentFrom()), AbsentTo: civil.FromProto(m.GetAbsentTo()), Territories: m.GetTerritoryCodes()}, true
+	case *referentv1.ReferentDeactivated:
+		return domain.ReferentDeactivated{ReferentID: m.GetReferentId(), On: civil.FromProto(m.GetEffectiveDate()), Territories: m.GetTerritoryCodes()}, true
+	case *referentv1.LearnerTaken:
+		return domain.LearnerTaken{ReferentID: m.GetReferentId(), Slot: domain.Slot{LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), From: civil.FromProto(m.GetFromDate())}}, true
+	case *referentv1.LearnerReleased:
+		return domain.LearnerReleased{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), To: civil.FromProto(m.GetToDate())}, true
+	case *referentv1.ReferentAssigned:
+		return domain.ReferentAssigned{
+			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()),
+			From: civil.FromProto(m.GetFromDate()), Reason: fromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
+		}, true
+	case *referentv1.AssignmentPending:
+		return domain.AssignmentPending{
+			LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Since: civil.FromProto(m.GetSince()),
+			Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
+		}, true
+	case *referentv1.AssignmentEnded:
+		return domain.AssignmentEnded{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), To: civil.FromProto(m.GetToDate())}, true
+	}
+	return nil, false
+}
+
+func foldReferent(evs []event.Event) domain.Referent {
+	var r domain.Referent
+	for _, ev := range evs {
+		if d, ok := decode(ev); ok {
+			r = domain.EvolveReferent(r, d)
+		}
+	}
+	return r
+}
+
+func foldAssignment(evs []event.Event) domain.Assignment {
+	var a domain.Assignment
+	for _, ev := range evs {
+		if d, ok := decode(ev); ok {
+			a = domain.EvolveAssignment(a, d)
+		}
+	}
+	return a
+}

@@ -1,0 +1,138 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/servicetest"
+	"github.com/avenir-normandie/avenir/services/referent/service"
+)
+
+// The streams intake and pathway own; the tests publish their events
+// themselves, as those services would.
+var (
+	intakeStream  = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
+	pathwayStream = natsx.StreamSpec{Name: "PATHWAY", Subjects: []string{"avenir.pathway.>"}}
+)
+
+// The services' clock is servicetest's default: 2026-11-26, 10:00 in Paris.
+var today = civil.Date{Year: 2026, Month: time.November, Day: 26}
+
+func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, referentv1.ReferentServiceClient) {
+	t.Helper()
+	opts.Streams = append(opts.Streams, intakeStream, pathwayStream)
+	env := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) })
+	return env, referentv1.NewReferentServiceClient(env.Conn)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// publish appends an event of another context's learner aggregate.
+func publish(t *testing.T, env *servicetest.Env, stream, base, learnerID, name string, data proto.Message) {
+	t.Helper()
+	store, err := eventstore.New(env.JS, eventstore.Options{Source: "test"})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	filter := base + "." + learnerID + ".>"
+	for range 20 {
+		h, err := store.Load(context.Background(), stream, filter)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, err = store.Append(context.Background(), stream, filter, h.LastSeq,
+			eventstore.Command{RequestID: event.NewID(), Actor: "referent:someone", Time: env.Now()},
+			event.Draft{Subject: base + "." + learnerID + "." + name, AggregateID: learnerID, Data: data})
+		if err == nil {
+			return
+		}
+	}
+	t.Errorf("publish %s %s: still conflicting", learnerID, name)
+}
+
+// registered publishes intake's registration of a new learner.
+func registered(t *testing.T, env *servicetest.Env, rqth, senior bool) string {
+	t.Helper()
+	id := event.NewID()
+	publish(t, env, "INTAKE", "avenir.intake.learner", id, "registered", &intakev1.LearnerRegistered{
+		LearnerId: id, FamilyName: "Martin", GivenName: "Léa", TerritoryCode: "T05", Rqth: rqth, SeniorAtEntry: senior,
+	})
+	return id
+}
+
+// enter publishes pathway's entry of the learner into episode n.
+func enter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
+	t.Helper()
+	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "entered", &pathwayv1.PathwayEntered{
+		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-1).ToProto(), TerritoryCode: territory,
+	})
+}
+
+// exit publishes pathway's exit of the learner from episode n.
+func exit(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
+	t.Helper()
+	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "exited", &pathwayv1.PathwayExited{
+		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-1).ToProto(), ExitDate: today.ToProto(),
+		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
+	})
+}
+
+func profile(name string, capacity int32, territories []string, specialties ...referentv1.Specialty) *referentv1.ReferentProfile {
+	return &referentv1.ReferentProfile{
+		Name: name, Organisation: "AFPA Évreux", TerritoryCodes: territories, Capacity: capacity,
+		Specialties: specialties, Languages: []string{"fr"}, Kind: referentv1.ReferentKind_REFERENT_KIND_PEDAGOGICAL,
+	}
+}
+
+func register(t *testing.T, client referentv1.ReferentServiceClient, p *referentv1.ReferentProfile) string {
+	t.Helper()
+	resp, err := client.RegisterReferent(ctx(t), &referentv1.RegisterReferentRequest{RequestId: event.NewID(), Profile: p})
+	if err != nil {
+		t.Fatalf("RegisterReferent: %v", err)
+	}
+	return resp.GetReferent().GetReferentId()
+}
+
+// waitAssignment waits until the learner's assignment satisfies ok.
+func waitAssignment(t *testing.T, client referentv1.ReferentServiceClient, learner string, what string, ok func(*referentv1.Assignment) bool) *referentv1.Assignment {
+	t.Helper()
+	var got *referentv1.Assignment
+	servicetest.Eventually(t, 15*time.Second, func() error {
+		resp, err := client.GetAssignment(ctx(t), &referentv1.GetAssignmentRequest{LearnerId: learner})
+		if err != nil {
+			return err
+		}
+		got = resp.GetAssignment()
+		if !ok(got) {
+			return fmt.Errorf("assignment of %s is not %s: %v", learner, what, got)
+		}
+		return nil
+	})
+	return got
+}
+
+func assignedTo(ref string) func(*referentv1.Assignment) bool {
+	return func(a *referentv1.Assignment) bool {
+		return a.GetReferentId() == ref && !a.GetPending() && a.GetActive()
+	}
+}
+
+func pending(a *referentv1.Assignment) bool { return a.GetPending() && a.GetReferentId() == "" }

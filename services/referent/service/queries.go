@@ -1,0 +1,228 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/referent/domain"
+)
+
+// referentView is a referent as answered, with its load.
+func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Referent {
+	return &referentv1.Referent{
+		ReferentId: r.ID, Profile: profileToProto(r.Profile), ActiveLearners: int32(load),
+		AbsentFrom: r.AbsentFrom.ToProto(), AbsentTo: r.AbsentTo.ToProto(),
+		Available: r.AvailableOn(today), Deactivated: r.Deactivated, DeactivatedOn: r.DeactivatedOn.ToProto(),
+	}
+}
+
+// assignmentView is an assignment as answered, with the end of the read
+// access of each referent handed over.
+func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
+	out := &referentv1.Assignment{
+		LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode), Active: a.Active,
+		ReferentId: a.Current, Pending: a.Pending, PendingSince: a.PendingSince.ToProto(),
+	}
+	for _, p := range a.Periods {
+		v := &referentv1.AssignmentPeriod{
+			ReferentId: p.ReferentID, EpisodeNumber: int32(p.Episode), FromDate: p.From.ToProto(), ToDate: p.To.ToProto(),
+			Reason: reasons[p.Reason], Explanation: p.Explanation,
+		}
+		if p.End == domain.EndHandover {
+			v.ReadAccessUntil = p.To.AddDays(s.cfg.HandoverGraceDays).ToProto()
+		}
+		out.History = append(out.History, v)
+	}
+	return out
+}
+
+// GetAssignment implements referentv1.ReferentServiceServer. It reads the
+// learner's own events: an assignment is visible as soon as it is made.
+func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignmentRequest) (*referentv1.GetAssignmentResponse, error) {
+	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
+	}
+	h, err := s.events.Load(ctx, Stream, assignmentFilter(req.GetLearnerId()))
+	if err != nil {
+		return nil, err
+	}
+	a := foldAssignment(h.Events)
+	caller, _ := auth.FromContext(ctx)
+	if !a.Exists() || !seesAssignment(caller, a, s.today(), s.cfg.HandoverGraceDays) {
+		return nil, auth.Denied("assignment of learner", req.GetLearnerId())
+	}
+	return &referentv1.GetAssignmentResponse{Assignment: s.assignmentView(a)}, nil
+}
+
+// ListCaseload implements referentv1.ReferentServiceServer, from the
+// referent's caseload aggregate (at most its capacity).
+func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseloadRequest) (*referentv1.ListCaseloadResponse, error) {
+	var v apperr.Violations
+	if problem := platform.CheckID(req.GetReferentId()); problem != "" {
+		v.Add("referent_id", problem)
+	}
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint("caseload", req.GetReferentId())
+	after := paging.Decode(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	h, err := s.events.Load(ctx, Stream, caseloadFilter(req.GetReferentId()))
+	if err != nil {
+		return nil, err
+	}
+	r := foldReferent(h.Events)
+	r.ID = req.GetReferentId()
+	caller, _ := auth.FromContext(ctx)
+	if !r.Exists() || !seesCaseload(caller, r) {
+		return nil, auth.Denied("referent", req.GetReferentId())
+	}
+	slots := r.SortedLearners()
+	start, _ := slices.BinarySearchFunc(slots, after, func(s domain.Slot, id string) int {
+		if s.LearnerID <= id {
+			return -1
+		}
+		return 1
+	})
+	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.today())}
+	end := min(start+size, len(slots))
+	for _, sl := range slots[start:end] {
+		out.Learners = append(out.Learners, &referentv1.CaseloadEntry{
+			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
+			FromDate: sl.From.ToProto(), PathwayStatus: "active",
+		})
+	}
+	if end < len(slots) {
+		out.NextPageToken = paging.Encode(query, slots[end-1].LearnerID)
+	}
+	return out, nil
+}
+
+// ListReferents implements referentv1.ReferentServiceServer, from the read
+// model.
+func (s *Service) ListReferents(ctx context.Context, req *referentv1.ListReferentsRequest) (*referentv1.ListReferentsResponse, error) {
+	var v apperr.Violations
+	if req.GetTerritoryCode() == "" {
+		v.Add("territory_code", "is required")
+	}
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint("referents", req.GetTerritoryCode(), req.GetKind().String(), boolString(req.GetIncludeDeactivated()))
+	after := paging.Decode(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if !seesDirectory(caller, req.GetTerritoryCode()) {
+		return &referentv1.ListReferentsResponse{}, nil
+	}
+	rs, err := s.referentsOf(ctx, req.GetTerritoryCode())
+	if err != nil {
+		return nil, err
+	}
+	kind := fromWire(kinds, req.GetKind())
+	out := &referentv1.ListReferentsResponse{}
+	for _, r := range rs {
+		if r.ID <= after || (kind != "" && r.Profile.Kind != kind) || (r.Deactivated && !req.GetIncludeDeactivated()) {
+			continue
+		}
+		if len(out.Referents) == size {
+			out.NextPageToken = paging.Encode(query, out.Referents[size-1].GetReferentId())
+			break
+		}
+		out.Referents = append(out.Referents, referentView(r.asReferent(), r.Load, s.today()))
+	}
+	return out, nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// GetTerritoryLoad implements referentv1.ReferentServiceServer, from the
+// read model.
+func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerritoryLoadRequest) (*referentv1.GetTerritoryLoadResponse, error) {
+	caller, _ := auth.FromContext(ctx)
+	codes := req.GetTerritoryCodes()
+	if len(codes) == 0 {
+		all, err := s.store.Range(ctx, referentsProjection, territoriesIndex, projection.RangeQuery{Limit: projection.MaxRangeLimit})
+		if err != nil {
+			return nil, err
+		}
+		codes = all
+	}
+	if len(codes) > 100 {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "territory_codes", Description: "at most 100"})
+	}
+	out := &referentv1.GetTerritoryLoadResponse{}
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(codes))) {
+		if !seesLoad(caller, t) {
+			continue
+		}
+		rs, err := s.referentsOf(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		queued, err := s.store.Count(ctx, referentsProjection, queueIndex(t))
+		if err != nil {
+			return nil, err
+		}
+		row := &referentv1.TerritoryLoad{TerritoryCode: t, Queued: int32(queued)}
+		for _, r := range rs {
+			switch {
+			case r.Deactivated:
+			case r.Profile.Kind == domain.KindEconomic:
+				row.EconomicReferents++
+			default:
+				row.Referents++
+				row.Capacity += int32(r.Profile.Capacity)
+				row.ActiveLearners += int32(r.Load)
+			}
+		}
+		out.Territories = append(out.Territories, row)
+	}
+	return out, nil
+}
+
+// ListPendingAssignments implements referentv1.ReferentServiceServer: the
+// territory's queue, oldest first.
+func (s *Service) ListPendingAssignments(ctx context.Context, req *referentv1.ListPendingAssignmentsRequest) (*referentv1.ListPendingAssignmentsResponse, error) {
+	var v apperr.Violations
+	if req.GetTerritoryCode() == "" {
+		v.Add("territory_code", "is required")
+	}
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint("pending", req.GetTerritoryCode())
+	after := paging.Decode(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	members, err := s.store.Range(ctx, referentsProjection, queueIndex(req.GetTerritoryCode()), projection.RangeQuery{After: after, Limit: size + 1})
+	if err != nil {
+		return nil, err
+	}
+	out := &referentv1.ListPendingAssignmentsResponse{}
+	if len(members) > size {
+		members = members[:size]
+		out.NextPageToken = paging.Encode(query, members[size-1])
+	}
+	for _, m := range members {
+		learner := strings.Split(m, "/")[1]
+		h, err := s.events.Load(ctx, Stream, assignmentFilter(learner))
+		if err != nil {
+			return nil, err
+		}
+		out.Pending = append(out.Pending, s.assignmentView(foldAssignment(h.Events)))
+	}
+	return out, nil
+}

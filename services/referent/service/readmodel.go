@@ -1,0 +1,247 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/referent/domain"
+)
+
+// The learners read model (learnersProjection), from intake's events: only
+// what the assignment policy uses.
+//
+//	learner:<id>   storedLearner, JSON
+func learnerKey(id string) string { return "learner:" + id }
+
+type storedLearner struct {
+	Disability bool `json:"rqth"`
+	Senior     bool `json:"senior"`
+}
+
+func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		id string
+		l  storedLearner
+	)
+	switch m := ev.Data.(type) {
+	case *intakev1.LearnerRegistered:
+		id, l = m.GetLearnerId(), storedLearner{Disability: m.GetRqth(), Senior: m.GetSeniorAtEntry()}
+	case *intakev1.LearnerSituationUpdated:
+		id = m.GetLearnerId()
+		prev, _, err := s.learner(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		l = storedLearner{Disability: m.GetRqth(), Senior: prev.Senior}
+	default:
+		return nil, nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+}
+
+// learner reads what referent knows of a learner from intake, and whether it
+// knows it at all.
+func (s *Service) learner(ctx context.Context, id string) (domain.Learner, bool, error) {
+	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return domain.Learner{ID: id}, false, nil
+	}
+	if err != nil {
+		return domain.Learner{}, false, err
+	}
+	var l storedLearner
+	if err := json.Unmarshal(b, &l); err != nil {
+		return domain.Learner{}, false, fmt.Errorf("referent: stored learner %s: %w", id, err)
+	}
+	return domain.Learner{ID: id, Disability: l.Disability, Senior: l.Senior}, true, nil
+}
+
+// The referents read model (referentsProjection), from the whole REFERENT
+// stream:
+//
+//	referent:<id>        storedReferent, JSON: the directory entry and load
+//	territory:<code>     index of the referent ids serving the territory
+//	territories          index of every territory with referents or a queue
+//	queue:<code>         index of the queued learners, "<since>/<learner id>"
+//	pending:<learner>    the learner's member of its territory's queue
+func referentKey(id string) string      { return "referent:" + id }
+func territoryIndex(code string) string { return "territory:" + code }
+func queueIndex(code string) string     { return "queue:" + code }
+func pendingKey(learner string) string  { return "pending:" + learner }
+func queueMember(since civil.Date, learner, territory string) string {
+	return since.String() + "/" + learner + "/" + territory
+}
+
+const territoriesIndex = "territories"
+
+type storedReferent struct {
+	ID            string         `json:"id"`
+	Profile       domain.Profile `json:"profile"`
+	Load          int            `json:"load"`
+	AbsentFrom    civil.Date     `json:"absent_from"`
+	AbsentTo      civil.Date     `json:"absent_to"`
+	Deactivated   bool           `json:"deactivated"`
+	DeactivatedOn civil.Date     `json:"deactivated_on"`
+}
+
+// asReferent is the stored view as a domain referent (without the caseload's
+// learners, whose number is Load).
+func (r storedReferent) asReferent() domain.Referent {
+	return domain.Referent{ID: r.ID, Profile: r.Profile, AbsentFrom: r.AbsentFrom, AbsentTo: r.AbsentTo, Deactivated: r.Deactivated, DeactivatedOn: r.DeactivatedOn}
+}
+
+func (s *Service) storedReferent(ctx context.Context, id string) (storedReferent, bool, error) {
+	b, err := s.store.Get(ctx, referentsProjection, referentKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return storedReferent{}, false, nil
+	}
+	if err != nil {
+		return storedReferent{}, false, err
+	}
+	var r storedReferent
+	if err := json.Unmarshal(b, &r); err != nil {
+		return storedReferent{}, false, fmt.Errorf("referent: stored referent %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+func (s *Service) projectReferents(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	d, ok := decode(ev)
+	if !ok {
+		return nil, nil
+	}
+	switch e := d.(type) {
+	case domain.ReferentRegistered, domain.ReferentUpdated, domain.AvailabilitySet, domain.ReferentDeactivated,
+		domain.LearnerTaken, domain.LearnerReleased:
+		return s.projectReferent(ctx, e)
+	case domain.AssignmentPending:
+		member := queueMember(e.Since, e.LearnerID, e.Territory)
+		ops, err := s.leaveQueue(ctx, e.LearnerID)
+		if err != nil {
+			return nil, err
+		}
+		return append(ops,
+			projection.IndexAdd(queueIndex(e.Territory), member),
+			projection.IndexAdd(territoriesIndex, e.Territory),
+			projection.Put(pendingKey(e.LearnerID), []byte(member))), nil
+	case domain.ReferentAssigned:
+		return s.leaveQueue(ctx, e.LearnerID)
+	case domain.AssignmentEnded:
+		return s.leaveQueue(ctx, e.LearnerID)
+	}
+	return nil, nil
+}
+
+// leaveQueue removes a learner from its territory's queue, if queued.
+func (s *Service) leaveQueue(ctx context.Context, learner string) ([]projection.Op, error) {
+	b, err := s.store.Get(ctx, referentsProjection, pendingKey(learner))
+	if errors.Is(err, projection.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	member := string(b)
+	territory := member[strings.LastIndex(member, "/")+1:]
+	return []projection.Op{projection.IndexRemove(queueIndex(territory), member), projection.Delete(pendingKey(learner))}, nil
+}
+
+func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]projection.Op, error) {
+	var id string
+	switch e := ev.(type) {
+	case domain.ReferentRegistered:
+		id = e.ReferentID
+	case domain.ReferentUpdated:
+		id = e.ReferentID
+	case domain.AvailabilitySet:
+		id = e.ReferentID
+	case domain.ReferentDeactivated:
+		id = e.ReferentID
+	case domain.LearnerTaken:
+		id = e.ReferentID
+	case domain.LearnerReleased:
+		id = e.ReferentID
+	}
+	r, _, err := s.storedReferent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	before := r.Profile.Territories
+	switch e := ev.(type) {
+	case domain.ReferentRegistered:
+		r = storedReferent{ID: id, Profile: e.Profile}
+	case domain.ReferentUpdated:
+		r.Profile = e.Profile
+	case domain.AvailabilitySet:
+		r.AbsentFrom, r.AbsentTo = e.AbsentFrom, e.AbsentTo
+	case domain.ReferentDeactivated:
+		r.Deactivated, r.DeactivatedOn = true, e.On
+	case domain.LearnerTaken:
+		r.Load++
+	case domain.LearnerReleased:
+		r.Load = max(r.Load-1, 0)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	ops := []projection.Op{projection.Put(referentKey(id), b)}
+	for _, t := range before {
+		if !slices.Contains(r.Profile.Territories, t) {
+			ops = append(ops, projection.IndexRemove(territoryIndex(t), id))
+		}
+	}
+	for _, t := range r.Profile.Territories {
+		if !slices.Contains(before, t) {
+			ops = append(ops, projection.IndexAdd(territoryIndex(t), id), projection.IndexAdd(territoriesIndex, t))
+		}
+	}
+	return ops, nil
+}
+
+// referentsOf returns the referents serving territory, as the read model
+// knows them, by id.
+func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedReferent, error) {
+	var out []storedReferent
+	after := ""
+	for {
+		ids, err := s.store.Range(ctx, referentsProjection, territoryIndex(territory), projection.RangeQuery{After: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			return out, nil
+		}
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = referentKey(id)
+		}
+		vals, err := s.store.GetMany(ctx, referentsProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range vals {
+			if b == nil {
+				continue
+			}
+			var r storedReferent
+			if err := json.Unmarshal(b, &r); err != nil {
+				return nil, fmt.Errorf("referent: stored referent %s: %w", ids[i], err)
+			}
+			out = append(out, r)
+		}
+		after = ids[len(ids)-1]
+	}
+}

@@ -1,0 +1,205 @@
+// Package service is referent as the avenir binary runs it: the gRPC API of
+// ReferentService over the REFERENT stream, the automatic assignment of
+// learners entering the pathway (a consumer of PATHWAY's entries and exits),
+// the territory queues drained when slots free, and read models of the
+// directory, the queues and the learners' RQTH and age from intake.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
+)
+
+const (
+	// Name is the service's name in --services and in ce-source.
+	Name = "referent"
+	// Stream holds every referent event.
+	Stream = "REFERENT"
+
+	intakeStream  = "INTAKE"
+	pathwayStream = "PATHWAY"
+	// Read models (projection names double as durable consumer names).
+	learnersProjection  = "referent-learners"
+	referentsProjection = "referent-referents"
+	// Durable consumers that act.
+	pathwayConsumer = "referent-pathway"
+	queueConsumer   = "referent-queue"
+)
+
+// DefaultHandoverGraceDays is how long a referent still reads a learner
+// handed over to another, by default.
+const DefaultHandoverGraceDays = 30
+
+// Config is referent's own configuration.
+type Config struct {
+	// HandoverGraceDays is how many days the previous referent keeps read
+	// access to a learner after a handover. Zero means
+	// DefaultHandoverGraceDays; negative is refused.
+	HandoverGraceDays int
+}
+
+// Service implements referentv1.ReferentServiceServer.
+type Service struct {
+	referentv1.UnimplementedReferentServiceServer
+	deps        platform.Deps
+	cfg         Config
+	log         *slog.Logger
+	events      *eventstore.Store
+	store       projection.Store
+	projections *projector.Group
+	consumers   []*consumer.Runner
+}
+
+var _ platform.Service = (*Service)(nil)
+
+// New builds the referent service.
+func New(deps platform.Deps, cfg Config) (*Service, error) {
+	if cfg.HandoverGraceDays < 0 {
+		return nil, fmt.Errorf("referent: negative handover grace period %d", cfg.HandoverGraceDays)
+	}
+	if cfg.HandoverGraceDays == 0 {
+		cfg.HandoverGraceDays = DefaultHandoverGraceDays
+	}
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	if err != nil {
+		return nil, fmt.Errorf("referent: %w", err)
+	}
+	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+}
+
+// Name implements platform.Service.
+func (s *Service) Name() string { return Name }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec {
+	return []natsx.StreamSpec{{
+		Name:        Stream,
+		Subjects:    []string{"avenir.referent.>"},
+		Description: "referent: the directory of referents with their caseloads, and each learner's dated assignments",
+	}}
+}
+
+// Policy implements platform.Service. Object-level scope is checked in the
+// handlers (see access.go).
+func (s *Service) Policy() auth.Policy {
+	admin := []auth.Role{auth.RoleAdmin}
+	staff := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
+	return auth.Policy{
+		referentv1.ReferentService_RegisterReferent_FullMethodName:       admin,
+		referentv1.ReferentService_UpdateReferent_FullMethodName:         admin,
+		referentv1.ReferentService_SetAvailability_FullMethodName:        admin,
+		referentv1.ReferentService_DeactivateReferent_FullMethodName:     admin,
+		referentv1.ReferentService_AssignReferent_FullMethodName:         admin,
+		referentv1.ReferentService_Handover_FullMethodName:               admin,
+		referentv1.ReferentService_ListPendingAssignments_FullMethodName: admin,
+		referentv1.ReferentService_GetAssignment_FullMethodName:          staff,
+		referentv1.ReferentService_ListCaseload_FullMethodName:           staff,
+		referentv1.ReferentService_ListReferents_FullMethodName:          staff,
+		// Funders see counts, never learners.
+		referentv1.ReferentService_GetTerritoryLoad_FullMethodName: {auth.RoleAdmin, auth.RoleReferent, auth.RoleFunder},
+	}
+}
+
+// Register implements platform.Service.
+func (s *Service) Register(r grpc.ServiceRegistrar) { referentv1.RegisterReferentServiceServer(r, s) }
+
+// Start implements platform.Service: it runs the read models, waits until
+// they have caught up, then starts the consumers that assign learners
+// (INTAKE and PATHWAY are created by intake and pathway: they wait for them).
+func (s *Service) Start(ctx context.Context) error {
+	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
+		{
+			Name: learnersProjection, Stream: intakeStream,
+			FilterSubjects: []string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"},
+			Project:        s.projectLearner,
+		},
+		{
+			// The whole stream, so that its checkpoint tells the queue
+			// consumer that every event before the one it handles is in.
+			Name: referentsProjection, Stream: Stream,
+			FilterSubjects: []string{"avenir.referent.>"},
+			Project:        s.projectReferents,
+		},
+	}, opts)
+	if err != nil {
+		return err
+	}
+	s.projections = g
+	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	for _, c := range []struct {
+		spec consumer.Spec
+		h    consumer.Handler
+	}{
+		{consumer.Spec{
+			Stream: pathwayStream, Name: pathwayConsumer, Ordered: true,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+			BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+		}, s.onPathway},
+		{consumer.Spec{
+			Stream: Stream, Name: queueConsumer, Ordered: true,
+			FilterSubjects: []string{
+				"avenir.referent.caseload.*.registered", "avenir.referent.caseload.*.updated",
+				"avenir.referent.caseload.*.availability_set", "avenir.referent.caseload.*.deactivated",
+				"avenir.referent.caseload.*.learner_released", "avenir.referent.assignment.*.pending",
+			},
+			BackOff: []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+		}, s.onReferentEvent},
+	} {
+		r, err := startConsumer(ctx, s.deps.JS, c.spec, c.h, copts, s.log)
+		if err != nil {
+			return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
+		}
+		s.consumers = append(s.consumers, r)
+	}
+	return nil
+}
+
+// startConsumer starts a durable consumer, waiting for its stream to be
+// created by the service that owns it.
+func startConsumer(ctx context.Context, js jetstream.JetStream, spec consumer.Spec, h consumer.Handler, opts consumer.Options, log *slog.Logger) (*consumer.Runner, error) {
+	for {
+		r, err := consumer.Start(ctx, js, spec, h, opts)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("referent: consumer %s: %w", spec.Name, err)
+		}
+		log.Warn("consumer waits for its stream to be created", "consumer", spec.Name, "stream", spec.Stream)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("referent: consumer %s waiting for stream %s: %w", spec.Name, spec.Stream, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Stop implements platform.Service.
+func (s *Service) Stop(ctx context.Context) error {
+	var errs []error
+	for _, c := range s.consumers {
+		errs = append(errs, c.Stop(ctx))
+	}
+	s.consumers = nil
+	errs = append(errs, s.projections.Stop(ctx))
+	return errors.Join(errs...)
+}
+
+func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

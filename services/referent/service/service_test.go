@@ -1,0 +1,164 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/servicetest"
+)
+
+func TestAutomaticAssignmentExitAndReentry(t *testing.T) {
+	env, client := start(t, servicetest.Options{})
+	general := register(t, client, profile("Anne", 10, []string{"T05"}))
+	specialist := register(t, client, profile("Bruno", 10, []string{"T05", "T06"}, referentv1.Specialty_SPECIALTY_DISABILITY))
+
+	lea := registered(t, env, true, false)
+	enter(t, env, lea, "T05", 1)
+	a := waitAssignment(t, client, lea, "with the specialist", assignedTo(specialist))
+	if len(a.GetHistory()) != 1 || a.GetHistory()[0].GetReason() != referentv1.AssignmentReason_ASSIGNMENT_REASON_AUTOMATIC ||
+		!strings.Contains(a.GetHistory()[0].GetExplanation(), "specialty disability") {
+		t.Fatalf("history %v", a.GetHistory())
+	}
+	if got := env.Events(t, "REFERENT", "avenir.referent.caseload."+specialist+".>"); len(got) != 2 {
+		t.Fatalf("the specialist's caseload holds %d events, want registered and learner_taken", len(got))
+	}
+
+	theo := registered(t, env, false, false)
+	enter(t, env, theo, "T05", 1)
+	waitAssignment(t, client, theo, "with the lowest load", assignedTo(general))
+
+	exit(t, env, lea, "T05", 1)
+	a = waitAssignment(t, client, lea, "ended", func(a *referentv1.Assignment) bool { return !a.GetActive() })
+	if a.GetHistory()[0].GetToDate() == nil || a.GetHistory()[0].GetReadAccessUntil() != nil {
+		t.Fatalf("an exit closes the period without grace: %v", a.GetHistory()[0])
+	}
+	caseload, err := client.ListCaseload(ctx(t), &referentv1.ListCaseloadRequest{ReferentId: specialist})
+	if err != nil || len(caseload.GetLearners()) != 0 || caseload.GetReferent().GetActiveLearners() != 0 {
+		t.Fatalf("the slot is released: %v, %v", caseload, err)
+	}
+
+	// Re-entry: continuity, though the other referent is as loaded.
+	enter(t, env, lea, "T05", 2)
+	a = waitAssignment(t, client, lea, "back with the specialist", assignedTo(specialist))
+	if len(a.GetHistory()) != 2 || a.GetEpisodeNumber() != 2 {
+		t.Fatalf("history %v", a.GetHistory())
+	}
+}
+
+func TestQueueDrainsWhenSlotsFree(t *testing.T) {
+	env, client := start(t, servicetest.Options{})
+	ref := register(t, client, profile("Anne", 1, []string{"T05"}))
+	first, second, third := registered(t, env, false, false), registered(t, env, false, false), registered(t, env, false, false)
+	enter(t, env, first, "T05", 1)
+	waitAssignment(t, client, first, "assigned", assignedTo(ref))
+	enter(t, env, second, "T05", 1)
+	enter(t, env, third, "T05", 1)
+	waitAssignment(t, client, second, "queued", pending)
+	waitAssignment(t, client, third, "queued", pending)
+
+	servicetest.Eventually(t, 5e9, func() error {
+		q, err := client.ListPendingAssignments(ctx(t), &referentv1.ListPendingAssignmentsRequest{TerritoryCode: "T05"})
+		if err != nil {
+			return err
+		}
+		if len(q.GetPending()) != 2 {
+			return status.Errorf(codes.Unknown, "queue %v", q.GetPending())
+		}
+		load, err := client.GetTerritoryLoad(ctx(t), &referentv1.GetTerritoryLoadRequest{TerritoryCodes: []string{"T05"}})
+		if err != nil {
+			return err
+		}
+		if row := load.GetTerritories()[0]; row.GetQueued() != 2 || row.GetCapacity() != 1 || row.GetActiveLearners() != 1 || row.GetReferents() != 1 {
+			return status.Errorf(codes.Unknown, "load %v", row)
+		}
+		return nil
+	})
+
+	// An exit frees the slot: the oldest queued learner gets it.
+	exit(t, env, first, "T05", 1)
+	waitAssignment(t, client, second, "assigned from the queue", assignedTo(ref))
+	// A capacity increase frees another.
+	if _, err := client.UpdateReferent(ctx(t), &referentv1.UpdateReferentRequest{RequestId: event.NewID(), ReferentId: ref, Profile: profile("Anne", 2, []string{"T05"})}); err != nil {
+		t.Fatal(err)
+	}
+	waitAssignment(t, client, third, "assigned after the capacity increase", assignedTo(ref))
+}
+
+func TestAvailabilityAndNewReferentDrainTheQueue(t *testing.T) {
+	env, client := start(t, servicetest.Options{})
+	ref := register(t, client, profile("Anne", 5, []string{"T05"}))
+	if _, err := client.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{
+		RequestId: event.NewID(), ReferentId: ref, AbsentFrom: today.AddDays(-3).ToProto(), AbsentTo: today.AddDays(3).ToProto(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lea := registered(t, env, false, false)
+	enter(t, env, lea, "T05", 1) // entry dated yesterday: Anne is absent
+	waitAssignment(t, client, lea, "queued", pending)
+	if _, err := client.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{RequestId: event.NewID(), ReferentId: ref}); err != nil {
+		t.Fatal(err)
+	}
+	waitAssignment(t, client, lea, "assigned on Anne's return", assignedTo(ref))
+
+	theo := registered(t, env, false, false)
+	enter(t, env, theo, "T07", 1)
+	waitAssignment(t, client, theo, "queued", pending)
+	other := register(t, client, profile("Claire", 5, []string{"T07"}))
+	waitAssignment(t, client, theo, "assigned to the new referent", assignedTo(other))
+}
+
+func TestHandoverDeactivationAndGrace(t *testing.T) {
+	env, client := start(t, servicetest.Options{})
+	anne := register(t, client, profile("Anne", 5, []string{"T05"}))
+	lea := registered(t, env, false, false)
+	enter(t, env, lea, "T05", 1)
+	waitAssignment(t, client, lea, "with Anne", assignedTo(anne))
+	bruno := register(t, client, profile("Bruno", 5, []string{"T05"}))
+
+	resp, err := client.Handover(ctx(t), &referentv1.HandoverRequest{RequestId: event.NewID(), LearnerId: lea, FromReferentId: anne, ToReferentId: bruno, Reason: "Anne moves to Vernon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := resp.GetAssignment().GetHistory()
+	if resp.GetAssignment().GetReferentId() != bruno || len(h) != 2 || h[0].GetReadAccessUntil() == nil || h[1].GetReason() != referentv1.AssignmentReason_ASSIGNMENT_REASON_HANDOVER {
+		t.Fatalf("after the handover: %v", resp.GetAssignment())
+	}
+	// Stale: Anne no longer follows the learner.
+	_, err = client.Handover(ctx(t), &referentv1.HandoverRequest{RequestId: event.NewID(), LearnerId: lea, FromReferentId: anne, ToReferentId: bruno, Reason: "again"})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("handover from a former referent: %v", err)
+	}
+
+	// Anne, of another territory now, still reads the learner for the grace period.
+	annePrincipal := referentOf(anne, "T09")
+	asAnne := referentv1.NewReferentServiceClient(env.ConnAs(t, annePrincipal))
+	if _, err := asAnne.GetAssignment(ctx(t), &referentv1.GetAssignmentRequest{LearnerId: lea}); err != nil {
+		t.Fatalf("within the grace period: %v", err)
+	}
+	env.SetNow(env.Now().AddDate(0, 0, 31))
+	// Tokens of the new day.
+	asAnne = referentv1.NewReferentServiceClient(env.ConnAs(t, annePrincipal))
+	client = referentv1.NewReferentServiceClient(env.ConnAs(t, servicetest.Admin))
+	if _, err := asAnne.GetAssignment(ctx(t), &referentv1.GetAssignmentRequest{LearnerId: lea}); status.Code(err) != codes.NotFound {
+		t.Fatalf("after the grace period: %v", err)
+	}
+
+	// Deactivating Bruno hands the learner over to Anne, the only one left.
+	if _, err := client.DeactivateReferent(ctx(t), &referentv1.DeactivateReferentRequest{RequestId: event.NewID(), ReferentId: bruno}); err != nil {
+		t.Fatal(err)
+	}
+	a := waitAssignment(t, client, lea, "back with Anne", assignedTo(anne))
+	if last := a.GetHistory()[len(a.GetHistory())-1]; last.GetReason() != referentv1.AssignmentReason_ASSIGNMENT_REASON_DEACTIVATION {
+		t.Fatalf("last period %v", last)
+	}
+	// Deactivating Anne leaves nobody: the learner is queued, never silently unassigned.
+	if _, err := client.DeactivateReferent(ctx(t), &referentv1.DeactivateReferentRequest{RequestId: event.NewID(), ReferentId: anne}); err != nil {
+		t.Fatal(err)
+	}
+	waitAssignment(t, client, lea, "queued", pending)
+}
