@@ -19,6 +19,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
 // The analyses read model (analysesProjection, over avenir.needs.analysis.>):
@@ -38,7 +39,6 @@ import (
 const (
 	startedIndex   = "started"
 	completedIndex = "completed"
-	monthsIndex    = "months"
 )
 
 func analysisKey(id string) string         { return "analysis:" + id }
@@ -66,10 +66,6 @@ func memberDate(member string) civil.Date {
 	return d
 }
 
-func bucketMember(territory string, m civil.Month) string { return territory + "/" + m.String() }
-
-func bucketKey(member string) string { return "month:" + member }
-
 // storedBucket is the stored form of a domain.Bucket.
 type storedBucket struct {
 	Completed int                        `json:"completed,omitempty"`
@@ -94,11 +90,8 @@ func (s *Service) storedAnalysis(ctx context.Context, id string) (*needsv1.Analy
 }
 
 func (s *Service) bucket(ctx context.Context, member string) (domain.Bucket, error) {
-	b, err := s.store.Get(ctx, analysesProjection, bucketKey(member))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.Bucket{}, nil
-	}
-	if err != nil {
+	b, err := monthly.Get(ctx, s.store, analysesProjection, member)
+	if err != nil || b == nil {
 		return domain.Bucket{}, err
 	}
 	return decodeBucket(member, b)
@@ -182,7 +175,7 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 			return nil, err
 		}
 		if p := fromView(prev); prev != nil && p.Status == domain.StatusCompleted {
-			member := bucketMember(p.Territory, civil.MonthOf(p.CompletedOn))
+			member := monthly.Member(p.Territory, civil.MonthOf(p.CompletedOn))
 			b, err := get(member)
 			if err != nil {
 				return nil, err
@@ -190,7 +183,7 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 			buckets[member], order = b.WithoutCounted(domain.CountedOf(p.Content)), append(order, member)
 		}
 	}
-	member := bucketMember(a.Territory, civil.MonthOf(a.CompletedOn))
+	member := monthly.Member(a.Territory, civil.MonthOf(a.CompletedOn))
 	b, err := get(member)
 	if err != nil {
 		return nil, err
@@ -206,7 +199,7 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, projection.Put(bucketKey(m), data), projection.IndexAdd(monthsIndex, m))
+		ops = append(ops, monthly.Put(m, data)...)
 	}
 	return ops, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
@@ -12,7 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
 // maxReportMonths bounds the months of one GetAnalysisSummary call.
@@ -87,60 +86,22 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 // buckets reads the buckets of the territories under prefixes for the
 // months from..to.
 func (s *Service) buckets(ctx context.Context, prefixes []string, from, to civil.Month) (map[string]map[civil.Month]domain.Bucket, error) {
-	var members []string
-	for _, prefix := range prefixes {
-		after := ""
-		for {
-			page, err := s.store.Range(ctx, analysesProjection, monthsIndex, projection.RangeQuery{Prefix: prefix, After: after, Limit: projection.MaxRangeLimit})
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range page {
-				if _, month, ok := parseBucketMember(m); ok && month.Compare(from) >= 0 && month.Compare(to) <= 0 {
-					members = append(members, m)
-				}
-			}
-			if len(page) < projection.MaxRangeLimit {
-				break
-			}
-			after = page[len(page)-1]
-		}
+	stored, err := monthly.Load(ctx, s.store, analysesProjection, prefixes, from, to)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]map[civil.Month]domain.Bucket{}
-	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, m := range chunk {
-			keys[i] = bucketKey(m)
-		}
-		values, err := s.store.GetMany(ctx, analysesProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, b := range values {
-			if b == nil {
-				continue
-			}
-			bucket, err := decodeBucket(chunk[i], b)
+	for territory, months := range stored {
+		out[territory] = map[civil.Month]domain.Bucket{}
+		for month, b := range months {
+			bucket, err := decodeBucket(monthly.Member(territory, month), b)
 			if err != nil {
 				return nil, err
-			}
-			territory, month, _ := parseBucketMember(chunk[i])
-			if out[territory] == nil {
-				out[territory] = map[civil.Month]domain.Bucket{}
 			}
 			out[territory][month] = bucket
 		}
 	}
 	return out, nil
-}
-
-func parseBucketMember(member string) (string, civil.Month, bool) {
-	territory, month, ok := strings.Cut(member, "/")
-	if !ok {
-		return "", civil.Month{}, false
-	}
-	m, err := civil.ParseMonth(month)
-	return territory, m, err == nil
 }
 
 func summaryToProto(r domain.Summary) *needsv1.AnalysisSummary {

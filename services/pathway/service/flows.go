@@ -3,11 +3,9 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -17,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
 // The flows read model (flowsProjection): one bucket per territory and
@@ -30,14 +29,8 @@ import (
 // GetFlowStatistics reads the buckets of the territories reported up to the
 // last month asked for (the active counts add up every earlier month): 12
 // buckets a year per territory, however many learners.
-const monthsIndex = "months"
-
 // maxReportMonths bounds the months of one GetFlowStatistics call.
 const maxReportMonths = 120
-
-func bucketMember(territory string, m civil.Month) string { return territory + "/" + m.String() }
-
-func bucketKey(member string) string { return "month:" + member }
 
 // storedBucket is the stored form of a domain.FlowBucket.
 type storedBucket struct {
@@ -47,11 +40,8 @@ type storedBucket struct {
 }
 
 func (s *Service) bucket(ctx context.Context, member string) (domain.FlowBucket, error) {
-	b, err := s.store.Get(ctx, flowsProjection, bucketKey(member))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.FlowBucket{}, nil
-	}
-	if err != nil {
+	b, err := monthly.Get(ctx, s.store, flowsProjection, member)
+	if err != nil || b == nil {
 		return domain.FlowBucket{}, err
 	}
 	return decodeBucket(member, b)
@@ -85,7 +75,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	default:
 		return nil, nil
 	}
-	member := bucketMember(territory, civil.MonthOf(day))
+	member := monthly.Member(territory, civil.MonthOf(day))
 	b, err := s.bucket(ctx, member)
 	if err != nil {
 		return nil, err
@@ -95,7 +85,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{projection.Put(bucketKey(member), data), projection.IndexAdd(monthsIndex, member)}, nil
+	return monthly.Put(member, data), nil
 }
 
 func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) civil.Month {
@@ -167,60 +157,22 @@ func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowS
 // flowHistory reads the buckets of the territories under prefixes, up to
 // month to.
 func (s *Service) flowHistory(ctx context.Context, prefixes []string, to civil.Month) (map[string]map[civil.Month]domain.FlowBucket, error) {
-	var members []string
-	for _, prefix := range prefixes {
-		after := ""
-		for {
-			page, err := s.store.Range(ctx, flowsProjection, monthsIndex, projection.RangeQuery{Prefix: prefix, After: after, Limit: projection.MaxRangeLimit})
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range page {
-				if _, month, ok := parseBucketMember(m); ok && month.Compare(to) <= 0 {
-					members = append(members, m)
-				}
-			}
-			if len(page) < projection.MaxRangeLimit {
-				break
-			}
-			after = page[len(page)-1]
-		}
+	stored, err := monthly.Load(ctx, s.store, flowsProjection, prefixes, civil.Month{}, to)
+	if err != nil {
+		return nil, err
 	}
 	history := map[string]map[civil.Month]domain.FlowBucket{}
-	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, m := range chunk {
-			keys[i] = bucketKey(m)
-		}
-		values, err := s.store.GetMany(ctx, flowsProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, b := range values {
-			if b == nil {
-				continue
-			}
-			bucket, err := decodeBucket(chunk[i], b)
+	for territory, months := range stored {
+		history[territory] = map[civil.Month]domain.FlowBucket{}
+		for month, b := range months {
+			bucket, err := decodeBucket(monthly.Member(territory, month), b)
 			if err != nil {
 				return nil, err
-			}
-			territory, month, _ := parseBucketMember(chunk[i])
-			if history[territory] == nil {
-				history[territory] = map[civil.Month]domain.FlowBucket{}
 			}
 			history[territory][month] = bucket
 		}
 	}
 	return history, nil
-}
-
-func parseBucketMember(member string) (string, civil.Month, bool) {
-	territory, month, ok := strings.Cut(member, "/")
-	if !ok {
-		return "", civil.Month{}, false
-	}
-	m, err := civil.ParseMonth(month)
-	return territory, m, err == nil
 }
 
 func flowRowToProto(r domain.FlowRow) *pathwayv1.FlowStatistics {
