@@ -227,7 +227,7 @@ func newAnalysesListCmd() *cobra.Command {
 				flag, value string
 				into        **commonv1.Date
 			}{{"from", from, &req.From}, {"to", to, &req.To}} {
-				if *d.into, err = pathwayOptionalDate(d.flag, d.value); err != nil {
+				if *d.into, err = optionalDate(d.flag, d.value); err != nil {
 					return err
 				}
 			}
@@ -246,7 +246,7 @@ func newAnalysesListCmd() *cobra.Command {
 				if f.output == "json" {
 					return f.print(cmd.OutOrStdout(), resp, nil)
 				}
-				return pathwayTable(cmd.OutOrStdout(), analysisListRows(resp.GetAnalyses()), resp.GetNextPageToken())
+				return listTable(cmd.OutOrStdout(), analysisListRows(resp.GetAnalyses()), resp.GetNextPageToken())
 			})
 		},
 	}
@@ -293,11 +293,11 @@ func newAnalysesSummaryCmd() *cobra.Command {
 				if f.output == "json" {
 					return f.print(cmd.OutOrStdout(), resp, nil)
 				}
-				if err := pathwayTable(cmd.OutOrStdout(), analysisMonthRows(resp), ""); err != nil {
+				if err := listTable(cmd.OutOrStdout(), analysisMonthRows(resp), ""); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout())
-				return pathwayTable(cmd.OutOrStdout(), analysisRankRows(resp), "")
+				return listTable(cmd.OutOrStdout(), analysisRankRows(resp), "")
 			})
 		},
 	}

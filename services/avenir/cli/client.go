@@ -97,3 +97,11 @@ func parseDate(flag, value string) (*commonv1.Date, error) {
 }
 
 func dateString(d *commonv1.Date) string { return civil.FromProto(d).String() }
+
+// optionalDate reads a date flag that may be left empty.
+func optionalDate(flag, value string) (*commonv1.Date, error) {
+	if value == "" {
+		return nil, nil
+	}
+	return parseDate(flag, value)
+}

@@ -218,7 +218,7 @@ func newPathwaysListCmd() *cobra.Command {
 				{"active-on", activeOn, &req.ActiveOn}, {"entered-from", enteredFrom, &req.EnteredFrom},
 				{"entered-to", enteredTo, &req.EnteredTo}, {"exited-from", exitedFrom, &req.ExitedFrom}, {"exited-to", exitedTo, &req.ExitedTo},
 			} {
-				if *d.into, err = pathwayOptionalDate(d.flag, d.value); err != nil {
+				if *d.into, err = optionalDate(d.flag, d.value); err != nil {
 					return err
 				}
 			}
@@ -237,7 +237,7 @@ func newPathwaysListCmd() *cobra.Command {
 				if f.output == "json" {
 					return f.print(cmd.OutOrStdout(), resp, nil)
 				}
-				return pathwayTable(cmd.OutOrStdout(), pathwayListRows(resp.GetPathways()), resp.GetNextPageToken())
+				return listTable(cmd.OutOrStdout(), pathwayListRows(resp.GetPathways()), resp.GetNextPageToken())
 			})
 		},
 	}
@@ -272,7 +272,7 @@ func newPathwaysTimelineCmd() *cobra.Command {
 				if f.output == "json" {
 					return f.print(cmd.OutOrStdout(), resp, nil)
 				}
-				return pathwayTable(cmd.OutOrStdout(), pathwayTimelineRows(resp.GetEntries()), resp.GetNextPageToken())
+				return listTable(cmd.OutOrStdout(), pathwayTimelineRows(resp.GetEntries()), resp.GetNextPageToken())
 			})
 		},
 	}
@@ -312,7 +312,7 @@ func newPathwaysStatsCmd() *cobra.Command {
 				if f.output == "json" {
 					return f.print(cmd.OutOrStdout(), resp, nil)
 				}
-				return pathwayTable(cmd.OutOrStdout(), pathwayStatsRows(resp), "")
+				return listTable(cmd.OutOrStdout(), pathwayStatsRows(resp), "")
 			})
 		},
 	}

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -19,14 +18,6 @@ var (
 	pathwayPhases      = enumFlag{pathwayv1.PathwayPhase(0).Descriptor(), "PATHWAY_PHASE_"}
 	pathwayStatuses    = enumFlag{pathwayv1.PathwayStatus(0).Descriptor(), "PATHWAY_STATUS_"}
 )
-
-// pathwayOptionalDate reads a date flag that may be left empty.
-func pathwayOptionalDate(flag, value string) (*commonv1.Date, error) {
-	if value == "" {
-		return nil, nil
-	}
-	return parseDate(flag, value)
-}
 
 // pathwayMonth reads a YYYY-MM flag.
 func pathwayMonth(flag, value string) (*pathwayv1.Month, error) {
@@ -129,9 +120,9 @@ func pathwayStatsRows(resp *pathwayv1.GetFlowStatisticsResponse) [][]string {
 	return rows
 }
 
-// pathwayTable prints rows as aligned columns, the first being the header,
+// listTable prints rows as aligned columns, the first being the header,
 // then the next page token, if any.
-func pathwayTable(w io.Writer, rows [][]string, nextPageToken string) error {
+func listTable(w io.Writer, rows [][]string, nextPageToken string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))

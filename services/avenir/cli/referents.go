@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 )
 
@@ -61,14 +60,6 @@ func (pf *profileFlags) profile() (*referentv1.ReferentProfile, error) {
 		pf.p.Specialties = append(pf.p.Specialties, referentv1.Specialty(n))
 	}
 	return &pf.p, nil
-}
-
-// optionalDate reads a date flag that may be left out.
-func optionalDate(flag, value string) (*commonv1.Date, error) {
-	if value == "" {
-		return nil, nil
-	}
-	return parseDate(flag, value)
 }
 
 func referentRows(r *referentv1.Referent) []field {
@@ -316,7 +307,7 @@ func newReferentsCaseloadCmd() *cobra.Command {
 				rows = append(rows, []string{l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()), l.GetPathwayStatus()})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s): %d/%d learners\n", r.GetProfile().GetName(), r.GetReferentId(), r.GetActiveLearners(), r.GetProfile().GetCapacity())
-			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
 		})
 }
 
@@ -352,7 +343,7 @@ func newReferentsListCmd() *cobra.Command {
 				rows = append(rows, []string{r.GetReferentId(), r.GetProfile().GetName(), referentKinds.name(r.GetProfile().GetKind().Number()),
 					fmt.Sprintf("%d/%d", r.GetActiveLearners(), r.GetProfile().GetCapacity()), yesNo(r.GetAvailable()), strings.Join(r.GetProfile().GetTerritoryCodes(), ",")})
 			}
-			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
 		})
 }
 
@@ -376,7 +367,7 @@ func newReferentsLoadCmd() *cobra.Command {
 				rows = append(rows, []string{t.GetTerritoryCode(), fmt.Sprint(t.GetReferents()), fmt.Sprint(t.GetEconomicReferents()),
 					fmt.Sprint(t.GetCapacity()), fmt.Sprint(t.GetActiveLearners()), fmt.Sprint(t.GetQueued())})
 			}
-			return pathwayTable(cmd.OutOrStdout(), rows, "")
+			return listTable(cmd.OutOrStdout(), rows, "")
 		})
 }
 
@@ -401,6 +392,6 @@ func newReferentsQueueCmd() *cobra.Command {
 			for _, a := range resp.GetPending() {
 				rows = append(rows, []string{a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
 			}
-			return pathwayTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
 		})
 }
