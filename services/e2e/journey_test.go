@@ -204,7 +204,7 @@ func TestCLIJourney(t *testing.T) {
 		t.Fatalf("no token: %v\n%s", err, out)
 	}
 	tok, err := exec.Command(binary, "auth", "token", "--data-dir", dataDir, "--role", "referent",
-		"--referent-id", "ref-05", "--territory", "T05", "--ttl", "1h").Output()
+		"--referent-id", "ref-05", "--territory", "T05", "--coordinator", "--ttl", "1h").Output()
 	if err != nil {
 		t.Fatalf("auth token: %v", err)
 	}

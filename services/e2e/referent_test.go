@@ -29,7 +29,11 @@ func TestReferentAssignedAtEntry(t *testing.T) {
 		t.Fatalf("register referent: %v", err)
 	}
 	refID := reg.GetReferent().GetReferentId()
-	learner, _ := journey(t, dialAs(t, addrs.GRPC, cfg.DataDir, referent), "referent-journey")
+	// Once the learner is assigned to Anne, only Anne and the territory's
+	// coordinators act for them: the journey is a coordinator's.
+	coordinator := referent
+	coordinator.Coordinator = true
+	learner, _ := journey(t, dialAs(t, addrs.GRPC, cfg.DataDir, coordinator), "referent-journey")
 	assigned := func(c referentv1.ReferentServiceClient) {
 		t.Helper()
 		servicetest.Eventually(t, 10*time.Second, func() error {

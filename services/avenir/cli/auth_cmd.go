@@ -30,6 +30,7 @@ func newAuthTokenCmd() *cobra.Command {
 Production servers verify tokens of an OpenID Connect issuer instead.`,
 		Example: `  export AVENIR_TOKEN=$(avenir auth token --role admin --subject me)
   avenir auth token --role referent --referent-id ref-05 --territory T05 --territory T06 --ttl 8h
+  avenir auth token --role referent --referent-id ref-01 --territory T01 --coordinator
   avenir auth token --role operator --operator-id op-caen --territory T01`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,6 +60,7 @@ Production servers verify tokens of an OpenID Connect issuer instead.`,
 	fs.StringVar(&p.ReferentID, "referent-id", "", "referent id (referents)")
 	fs.StringVar(&p.OperatorID, "operator-id", "", "operator id (operators)")
 	fs.StringSliceVar(&p.Territories, "territory", nil, "territory served, repeatable or comma-separated (referents, operators)")
+	fs.BoolVar(&p.Coordinator, "coordinator", false, "the referent coordinates its territories: acts for every learner of them (referents)")
 	fs.DurationVar(&ttl, "ttl", 8*time.Hour, "validity")
 	fs.StringVar(&dataDir, "data-dir", "data", "data dir of the dev server (holds the dev key)")
 	_ = cmd.MarkFlagRequired("role")
@@ -73,6 +75,9 @@ func checkPrincipal(p auth.Principal, ttl time.Duration) error {
 	}
 	if p.Role == auth.RoleReferent && (p.ReferentID == "" || len(p.Territories) == 0) {
 		errs = append(errs, errors.New("a referent token needs --referent-id and at least one --territory"))
+	}
+	if p.Coordinator && p.Role != auth.RoleReferent {
+		errs = append(errs, errors.New("--coordinator is for referent tokens"))
 	}
 	if p.Role == auth.RoleOperator && p.OperatorID == "" {
 		errs = append(errs, errors.New("an operator token needs --operator-id"))

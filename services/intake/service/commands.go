@@ -71,11 +71,15 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 	if err != nil {
 		return nil, err
 	}
-	if !mayRead(p, state.Territory) {
+	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(p, scope, s.today()) {
 		// A replayed request of someone else's, for a learner out of scope.
 		return nil, auth.Denied("learner", state.ID)
 	}
-	return &intakev1.RegisterLearnerResponse{Learner: redact(toView(state, after[0].Time), p)}, nil
+	return &intakev1.RegisterLearnerResponse{Learner: redact(toView(state, after[0].Time), p, scope)}, nil
 }
 
 // UpdateContact implements intakev1.IntakeServiceServer.
@@ -147,7 +151,14 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 			return nil, err
 		}
 		// Out of scope reads as missing, so existence does not leak.
-		if !state.Exists() || !mayChange(p, state.Territory) {
+		if !state.Exists() {
+			return nil, auth.Denied("learner", learnerID)
+		}
+		scope, err := s.learnerScope(ctx, learnerID, state.Territory)
+		if err != nil {
+			return nil, err
+		}
+		if !mayChange(p, scope) {
 			return nil, auth.Denied("learner", learnerID)
 		}
 		cmd, err := prepare(state)
@@ -168,11 +179,15 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 	if err != nil {
 		return nil, err
 	}
-	if !mayChange(p, state.Territory) {
+	scope, err := s.learnerScope(ctx, learnerID, state.Territory)
+	if err != nil {
+		return nil, err
+	}
+	if !mayChange(p, scope) {
 		// A replayed request of someone else's, for a learner out of scope.
 		return nil, auth.Denied("learner", learnerID)
 	}
-	return redact(toView(state, after[0].Time), p), nil
+	return redact(toView(state, after[0].Time), p, scope), nil
 }
 
 // ownEvents keeps the learner's own events among those a command left: the

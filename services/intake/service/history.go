@@ -45,7 +45,14 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
-	if !state.Exists() || !mayRead(p, state.Territory) {
+	if !state.Exists() {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(p, scope, s.today()) {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
 	resp := &intakev1.GetLearnerHistoryResponse{}
@@ -73,7 +80,7 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 			EffectiveOn: effective.ToProto(),
 			RecordedAt:  timestamppb.New(ev.Time),
 			Actor:       ev.Actor,
-			Learner:     redact(toView(l, registeredAt), p),
+			Learner:     redact(toView(l, registeredAt), p, scope),
 		})
 		lastSeq = ev.Sequence
 	}

@@ -152,7 +152,7 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
-	if q.territory != "" && !mayRead(p, q.territory) {
+	if q.territory != "" && !mayReadTerritory(p, q.territory) {
 		return nil, apperr.PermissionDenied("you do not reach territory %s", q.territory)
 	}
 	var members []string
@@ -186,6 +186,8 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 	if err != nil {
 		return nil, err
 	}
+	learners := make([]*intakev1.Learner, len(values))
+	ids, territories := make([]string, len(values)), make([]string, len(values))
 	for i, b := range values {
 		if b == nil {
 			return nil, fmt.Errorf("intake: read model indexes learner %s without storing it", memberID(members[i]))
@@ -194,8 +196,16 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 		if err := proto.Unmarshal(b, &l); err != nil {
 			return nil, fmt.Errorf("intake: stored learner %s: %w", memberID(members[i]), err)
 		}
-		if q.matches(&l) && mayRead(p, l.GetTerritoryCode()) {
-			resp.Learners = append(resp.Learners, redact(&l, p))
+		learners[i], ids[i], territories[i] = &l, l.GetLearnerId(), l.GetTerritoryCode()
+	}
+	scopes, err := s.learnerScopes(ctx, ids, territories)
+	if err != nil {
+		return nil, err
+	}
+	today := s.today()
+	for i, l := range learners {
+		if q.matches(l) && mayRead(p, scopes[i], today) {
+			resp.Learners = append(resp.Learners, redact(l, p, scopes[i]))
 		}
 	}
 	return resp, nil
@@ -213,7 +223,7 @@ func searchIndexes(p auth.Principal, territory string) []string {
 	}
 	var out []string
 	for _, t := range p.Territories {
-		if mayRead(p, t) && !slices.Contains(out, territoryIndex(t)) {
+		if mayReadTerritory(p, t) && !slices.Contains(out, territoryIndex(t)) {
 			out = append(out, territoryIndex(t))
 		}
 	}

@@ -132,7 +132,7 @@ func (s *Service) Start(ctx context.Context) error {
 		Name: learnersProjection, Stream: Stream,
 		FilterSubjects: []string{"avenir.intake.learner.>"},
 		Project:        s.project,
-	}}, opts)
+	}, s.assignmentsSpec()}, opts)
 	if err != nil {
 		return err
 	}
@@ -160,10 +160,17 @@ func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerReques
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
-	if !state.Exists() || !mayRead(p, state.Territory) {
+	if !state.Exists() {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
-	return &intakev1.GetLearnerResponse{Learner: redact(toView(state, h.Events[0].Time), p)}, nil
+	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(p, scope, s.today()) {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+	return &intakev1.GetLearnerResponse{Learner: redact(toView(state, h.Events[0].Time), p, scope)}, nil
 }
 
 func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {

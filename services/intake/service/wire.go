@@ -89,10 +89,10 @@ func fromView(v *intakev1.Learner) domain.Learner {
 }
 
 // redact returns the view p may see: without the special-category field
-// (absent, not false) unless p acts for the learner's territory. v is not
+// (absent, not false) unless p acts for the learner. v is not
 // changed.
-func redact(v *intakev1.Learner, p auth.Principal) *intakev1.Learner {
-	if seesSpecialCategory(p, v.GetTerritoryCode()) {
+func redact(v *intakev1.Learner, p auth.Principal, scope auth.LearnerScope) *intakev1.Learner {
+	if seesSpecialCategory(p, scope) {
 		return v
 	}
 	out := proto.CloneOf(v)

@@ -4,28 +4,43 @@ import (
 	"slices"
 
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
-// Who may see and change which analysis. The learner's referents (those
-// serving its territory, its caseload once referent assignment exists) and
-// admins write analyses and read them whole, special-category data (the
-// health barrier) included. Training operators read the recommended steps
-// of the analyses of the territories their contracts cover, nothing else,
-// until enrolments say which learners are theirs. Funders see the summary's
-// counts, never an analysis.
+// Who may see and change which analysis, given the learner's scope (its
+// territory, current referent and former referents, from the assignments
+// read model). Those who act for the learner write analyses and read them
+// whole, special-category data (the health barrier) included: admins, the
+// learner's referent, the coordinators of its territory (coordinator
+// claim), and the referents of its territory while it has no referent
+// (queued, or not yet assigned). A referent the learner was handed over
+// from reads its analyses until the grace period ends, without the health
+// barrier. Training operators read the recommended steps of the analyses
+// of the territories their contracts cover, nothing else, until enrolments
+// say which learners are theirs. Funders see the summary's counts, never
+// an analysis.
 
 // mayChange reports whether p may start, draft, complete and revise the
-// analyses of a learner of territory, and read them whole.
-func mayChange(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
+// analyses of the learner of scope, and read them whole.
+func mayChange(p auth.Principal, scope auth.LearnerScope) bool { return p.ActsForLearner(scope) }
 
-// seesContent reports whether p reads the whole content of an analysis of a
-// learner of territory, special-category data included.
-func seesContent(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
+// seesContent reports whether p reads the whole content of an analysis of
+// the learner of scope, special-category data included.
+func seesContent(p auth.Principal, scope auth.LearnerScope) bool { return p.ActsForLearner(scope) }
 
-// mayRead reports whether p may read an analysis of territory at all:
-// whole, or its recommended steps only (operators of the territory).
-func mayRead(p auth.Principal, territory string) bool {
-	return seesContent(p, territory) || (p.Role == auth.RoleOperator && p.InTerritory(territory))
+// readsFormer reports whether p is a referent reading the learner of scope
+// on day without acting for it (the grace period after a handover): the
+// content without special-category data.
+func readsFormer(p auth.Principal, scope auth.LearnerScope, day civil.Date) bool {
+	return p.Role == auth.RoleReferent && !p.ActsForLearner(scope) && p.ReachesLearner(scope, day)
+}
+
+// mayRead reports whether p may read an analysis of the learner of scope on
+// day at all: whole, without special-category data (former referents), or
+// its recommended steps only (operators of the territory).
+func mayRead(p auth.Principal, scope auth.LearnerScope, day civil.Date) bool {
+	return seesContent(p, scope) || readsFormer(p, scope, day) ||
+		(p.Role == auth.RoleOperator && p.InTerritory(scope.Territory))
 }
 
 // mayListTerritory reports whether p may list the analyses of a whole

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -205,14 +206,24 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 }
 
 // redact returns what caller may see of v: everything for those who act for
-// the learner; for training operators, the recommended steps only — neither
-// skills, prior learning, barriers (the health barrier, special-category
-// data, least of all) nor project.
-func redact(v *needsv1.Analysis, caller auth.Principal) *needsv1.Analysis {
-	if seesContent(caller, v.GetTerritoryCode()) {
+// the learner; for a referent reading it during the grace period after a
+// handover, everything but the health barrier (special-category data); for
+// training operators, the recommended steps only — neither skills, prior
+// learning, barriers (the health barrier, special-category data, least of
+// all) nor project.
+func redact(v *needsv1.Analysis, caller auth.Principal, scope auth.LearnerScope, day civil.Date) *needsv1.Analysis {
+	if seesContent(caller, scope) {
 		return v
 	}
 	out := proto.CloneOf(v)
+	if readsFormer(caller, scope, day) {
+		if c := out.GetContent(); c != nil {
+			c.Barriers = slices.DeleteFunc(c.Barriers, func(b *needsv1.Barrier) bool {
+				return b.GetKind() == needsv1.BarrierKind_BARRIER_KIND_HEALTH
+			})
+		}
+		return out
+	}
 	out.Content = &needsv1.AnalysisContent{RecommendedSteps: v.GetContent().GetRecommendedSteps()}
 	out.StepsOnly = true
 	return out
@@ -262,7 +273,14 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	if a == nil || !mayRead(caller, a.GetTerritoryCode()) {
+	var scope auth.LearnerScope
+	if a != nil {
+		if scope, err = s.learnerScope(ctx, a.GetLearnerId(), a.GetTerritoryCode()); err != nil {
+			return nil, err
+		}
+	}
+	today := s.today()
+	if a == nil || !mayRead(caller, scope, today) {
 		if req.GetLearnerId() != "" {
 			return nil, apperr.NotFound("learner %s has no completed analysis", req.GetLearnerId())
 		}
@@ -273,7 +291,7 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 		return nil, err
 	}
 	a.Current = cur == a.GetAnalysisId()
-	return &needsv1.GetAnalysisResponse{Analysis: redact(a, caller)}, nil
+	return &needsv1.GetAnalysisResponse{Analysis: redact(a, caller, scope, today)}, nil
 }
 
 // listScanBudget bounds the index members one ListAnalyses call examines,
@@ -353,7 +371,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	}
 
 	resp := &needsv1.ListAnalysesResponse{}
-	examined := 0
+	examined, today := 0, s.today()
 	for {
 		if examined >= listScanBudget {
 			resp.NextPageToken = paging.Encode(query, after)
@@ -372,11 +390,9 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 		if err != nil {
 			return nil, err
 		}
+		analyses := make([]*needsv1.Analysis, len(values))
+		scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
 		for i, b := range values {
-			after = members[i]
-			if req.GetTerritoryCode() != "" && !to.IsZero() && memberDate(members[i]).After(to) {
-				return resp, nil // the dates are in order: the period is over
-			}
 			if b == nil {
 				continue
 			}
@@ -384,7 +400,21 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			if err := proto.Unmarshal(b, &a); err != nil {
 				return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
 			}
-			if (status != domain.StatusNone && fromWire(statuses, a.GetStatus()) != status) || !mayRead(caller, a.GetTerritoryCode()) {
+			analyses[i], scopeIDs[i], scopeTerritories[i] = &a, a.GetLearnerId(), a.GetTerritoryCode()
+		}
+		scopes, err := s.learnerScopes(ctx, scopeIDs, scopeTerritories)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range analyses {
+			after = members[i]
+			if req.GetTerritoryCode() != "" && !to.IsZero() && memberDate(members[i]).After(to) {
+				return resp, nil // the dates are in order: the period is over
+			}
+			if a == nil {
+				continue
+			}
+			if (status != domain.StatusNone && fromWire(statuses, a.GetStatus()) != status) || !mayRead(caller, scopes[i], today) {
 				continue
 			}
 			cur, err := currentOf(a.GetLearnerId())
@@ -392,7 +422,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 				return nil, err
 			}
 			a.Current = a.GetAnalysisId() == cur
-			resp.Analyses = append(resp.Analyses, redact(&a, caller))
+			resp.Analyses = append(resp.Analyses, redact(a, caller, scopes[i], today))
 			if len(resp.Analyses) == size {
 				if i < len(values)-1 || len(members) == limit {
 					resp.NextPageToken = paging.Encode(query, members[i])

@@ -38,14 +38,21 @@ func (s *Service) StartAnalysis(ctx context.Context, req *needsv1.StartAnalysisR
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	inScope := learner.Episode > 0 && mayChange(caller, learner.Territory)
+	inScope := learner.Episode > 0
+	if inScope {
+		scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+		if err != nil {
+			return nil, err
+		}
+		inScope = mayChange(caller, scope)
+	}
 	if !inScope {
 		// Out of scope reads as not in the pathway, so existence does not leak.
 		learner = domain.Learner{ID: learner.ID}
 	}
 	id := firstAnalysisID(learner.ID, learner.Episode)
 	cmd := domain.StartAnalysis{AnalysisID: id, Learner: learner, Today: s.today()}
-	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) bool { return inScope },
+	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) (bool, error) { return inScope, nil },
 		func(domain.Analysis) (domain.Command, error) { return cmd, nil })
 	if err != nil {
 		return nil, err
@@ -117,7 +124,14 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	inScope := prev.Exists() && mayChange(caller, prev.Territory)
+	inScope := prev.Exists()
+	if inScope {
+		scope, err := s.learnerScope(ctx, prev.LearnerID, prev.Territory)
+		if err != nil {
+			return nil, err
+		}
+		inScope = mayChange(caller, scope)
+	}
 	if !inScope {
 		prev = domain.Analysis{ID: req.GetAnalysisId()}
 	}
@@ -127,7 +141,7 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 	}
 	id := revisionID(req.GetAnalysisId())
 	cmd := domain.ReviseAnalysis{AnalysisID: id, Previous: prev, Learner: learner, Today: s.today()}
-	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) bool { return inScope },
+	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) (bool, error) { return inScope, nil },
 		func(domain.Analysis) (domain.Command, error) { return cmd, nil })
 	if err != nil {
 		return nil, err
@@ -155,11 +169,20 @@ func (s *Service) learnerOf(ctx context.Context, a domain.Analysis) (domain.Lear
 	return s.learner(ctx, a.LearnerID)
 }
 
-// changeable says whether the caller may change an analysis: admins, and the
-// referents of its territory.
-func (s *Service) changeable(ctx context.Context) func(domain.Analysis) bool {
+// changeable says whether the caller may change an analysis: those who act
+// for its learner.
+func (s *Service) changeable(ctx context.Context) func(domain.Analysis) (bool, error) {
 	caller, _ := auth.FromContext(ctx)
-	return func(a domain.Analysis) bool { return a.Exists() && mayChange(caller, a.Territory) }
+	return func(a domain.Analysis) (bool, error) {
+		if !a.Exists() {
+			return false, nil
+		}
+		scope, err := s.learnerScope(ctx, a.LearnerID, a.Territory)
+		if err != nil {
+			return false, err
+		}
+		return mayChange(caller, scope), nil
+	}
 }
 
 // commandView is the view a command answers: the analysis right after it,
@@ -176,14 +199,18 @@ func commandView(a domain.Analysis) *needsv1.Analysis {
 // as if it did not exist, so it reads as unknown; a replayed request of
 // someone else's for it is refused the same way. prepare completes the
 // command from the state, inside the decision.
-func (s *Service) execute(ctx context.Context, requestID, id string, inScope func(domain.Analysis) bool, prepare func(domain.Analysis) (domain.Command, error)) (domain.Analysis, error) {
+func (s *Service) execute(ctx context.Context, requestID, id string, inScope func(domain.Analysis) (bool, error), prepare func(domain.Analysis) (domain.Command, error)) (domain.Analysis, error) {
 	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 	res, err := s.events.Execute(ctx, Stream, analysisFilter(id), meta, func(h eventstore.History) ([]event.Draft, error) {
 		state, err := fold(domain.Analysis{}, h.Events)
 		if err != nil {
 			return nil, err
 		}
-		if !inScope(state) {
+		ok, err := inScope(state)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			state = domain.Analysis{}
 		}
 		cmd, err := prepare(state)
@@ -206,7 +233,12 @@ func (s *Service) execute(ctx context.Context, requestID, id string, inScope fun
 	if err != nil {
 		return domain.Analysis{}, err
 	}
-	if !after.Exists() || !inScope(after) {
+	if !after.Exists() {
+		return domain.Analysis{}, auth.Denied("analysis", id)
+	}
+	if ok, err := inScope(after); err != nil {
+		return domain.Analysis{}, err
+	} else if !ok {
 		return domain.Analysis{}, auth.Denied("analysis", id)
 	}
 	return after, nil

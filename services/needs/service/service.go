@@ -110,6 +110,7 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.needs.analysis.>"},
 			Project:        s.projectAnalysis,
 		},
+		s.assignmentsSpec(),
 	}, opts)
 	if err != nil {
 		return err

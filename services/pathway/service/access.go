@@ -4,20 +4,34 @@ import (
 	"slices"
 
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
-// Who may see and change which pathway. Referents act in the territories
-// they serve (their caseload, once referent assignment exists). Operators
-// see the pathways of the territories their contracts cover, until
-// enrolments say precisely which learners are theirs. Funders read
-// pathways for billing. Admins see everything.
+// Who may see and change which pathway, given the learner's scope (its
+// territory, current referent and former referents, from the assignments
+// read model). Referents act for the learners assigned to them, for every
+// learner of the territories they coordinate (coordinator claim), and for
+// the learners of their territories that have no referent (not yet in the
+// pathway, queued, or out of it), so that a referent enters a person into
+// the pathway before assignment. A referent reads the learners it handed
+// over until the grace period ends. Operators see the pathways of the
+// territories their contracts cover, until enrolments say precisely which
+// learners are theirs. Funders read pathways for billing. Admins see
+// everything.
 
-// mayChange reports whether p may change the pathway of a learner of
-// territory, and see the free text of its exits.
-func mayChange(p auth.Principal, territory string) bool { return p.ActsFor(territory) }
+// mayChange reports whether p may change the pathway of the learner of
+// scope, and see the free text of its exits.
+func mayChange(p auth.Principal, scope auth.LearnerScope) bool { return p.ActsForLearner(scope) }
 
-// mayRead reports whether p may read the pathway of a learner of territory.
-func mayRead(p auth.Principal, territory string) bool { return p.Reaches(territory) }
+// mayRead reports whether p may read the pathway of the learner of scope on
+// day.
+func mayRead(p auth.Principal, scope auth.LearnerScope, day civil.Date) bool {
+	return p.ReachesLearner(scope, day)
+}
+
+// mayReadTerritory reports whether p may list the pathways of territory
+// (each pathway met is then checked with mayRead).
+func mayReadTerritory(p auth.Principal, territory string) bool { return p.Reaches(territory) }
 
 // mayReport reports whether p may read the flow statistics of territory:
 // admins and funders everywhere, referents in their territories.

@@ -28,13 +28,20 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	inScope := learner.Known && mayChange(caller, learner.Territory)
+	inScope := learner.Known
+	if inScope {
+		scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+		if err != nil {
+			return nil, err
+		}
+		inScope = mayChange(caller, scope)
+	}
 	if !inScope {
 		// Out of scope reads as unknown, so existence does not leak.
 		learner = domain.Learner{ID: learner.ID}
 	}
 	cmd.Learner = learner
-	p, version, _, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, func(domain.Pathway) bool { return inScope })
+	p, version, _, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, func(domain.Pathway) (bool, error) { return inScope, nil })
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +166,20 @@ func checkCommand(requestID, learnerID string, cmd domain.Command) error {
 	return v.Err()
 }
 
-// changeable says whether the caller may change a pathway: admins, and the
-// referents of its territory.
-func (s *Service) changeable(ctx context.Context) func(domain.Pathway) bool {
+// changeable says whether the caller may change a pathway: those who act
+// for its learner.
+func (s *Service) changeable(ctx context.Context) func(domain.Pathway) (bool, error) {
 	caller, _ := auth.FromContext(ctx)
-	return func(p domain.Pathway) bool { return mayChange(caller, p.Territory) }
+	return func(p domain.Pathway) (bool, error) {
+		if p.LearnerID == "" {
+			return false, nil
+		}
+		scope, err := s.learnerScope(ctx, p.LearnerID, p.Territory)
+		if err != nil {
+			return false, err
+		}
+		return mayChange(caller, scope), nil
+	}
 }
 
 // execute runs cmd on the learner's pathway and returns the pathway right
@@ -171,14 +187,18 @@ func (s *Service) changeable(ctx context.Context) func(domain.Pathway) bool {
 // not change (inScope false) is decided as if it were empty, so it reads as
 // unknown; a replayed request of someone else's for it is refused the same
 // way.
-func (s *Service) execute(ctx context.Context, requestID, learnerID string, cmd domain.Command, inScope func(domain.Pathway) bool) (domain.Pathway, uint64, []event.Event, error) {
+func (s *Service) execute(ctx context.Context, requestID, learnerID string, cmd domain.Command, inScope func(domain.Pathway) (bool, error)) (domain.Pathway, uint64, []event.Event, error) {
 	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 	res, err := s.events.Execute(ctx, Stream, pathwayFilter(learnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
 		state, err := fold(domain.Pathway{}, h.Events)
 		if err != nil {
 			return nil, err
 		}
-		if !inScope(state) {
+		ok, err := inScope(state)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			state = domain.Pathway{}
 		}
 		evs, err := domain.Decide(state, cmd)
@@ -198,7 +218,9 @@ func (s *Service) execute(ctx context.Context, requestID, learnerID string, cmd 
 	if err != nil {
 		return domain.Pathway{}, 0, nil, err
 	}
-	if !inScope(state) {
+	if ok, err := inScope(state); err != nil {
+		return domain.Pathway{}, 0, nil, err
+	} else if !ok {
 		return domain.Pathway{}, 0, nil, auth.Denied("pathway of learner", learnerID)
 	}
 	return state, after[len(after)-1].Sequence, res.Events, nil

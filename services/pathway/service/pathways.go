@@ -83,8 +83,8 @@ func (s *Service) storedPathway(ctx context.Context, learnerID string) (*pathway
 
 // redact returns what caller may see of v: the free text of exits is for
 // those who act for the learner only, and is absent for the others.
-func redact(v *pathwayv1.Pathway, caller auth.Principal) *pathwayv1.Pathway {
-	if mayChange(caller, v.GetTerritoryCode()) {
+func redact(v *pathwayv1.Pathway, caller auth.Principal, scope auth.LearnerScope) *pathwayv1.Pathway {
+	if mayChange(caller, scope) {
 		return v
 	}
 	v = proto.CloneOf(v)
@@ -104,13 +104,20 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	if p == nil || !mayRead(caller, p.GetTerritoryCode()) {
+	if p == nil {
+		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
+	}
+	scope, err := s.learnerScope(ctx, p.GetLearnerId(), p.GetTerritoryCode())
+	if err != nil {
+		return nil, err
+	}
+	if !mayRead(caller, scope, s.today()) {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
 	if err := s.withOutside(ctx, p); err != nil {
 		return nil, err
 	}
-	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller)}, nil
+	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller, scope)}, nil
 }
 
 // listScanBudget bounds the index members one ListPathways call examines,
@@ -200,7 +207,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	caller, _ := auth.FromContext(ctx)
 	var territories []string // prefixes of the territories to walk, "" for all
 	switch t := req.GetTerritoryCode(); {
-	case t != "" && !mayRead(caller, t):
+	case t != "" && !mayReadTerritory(caller, t):
 		return &pathwayv1.ListPathwaysResponse{}, nil
 	case t != "":
 		territories = []string{t + "/"}
@@ -219,7 +226,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	}
 
 	resp := &pathwayv1.ListPathwaysResponse{}
-	examined, last := 0, ""
+	examined, last, today := 0, "", s.today()
 	for _, t := range territories {
 		cursor := after
 		for {
@@ -246,6 +253,8 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			if err != nil {
 				return nil, err
 			}
+			pathways := make([]*pathwayv1.Pathway, len(values))
+			scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
 			for i, b := range values {
 				if b == nil {
 					continue
@@ -254,9 +263,19 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 				if err := proto.Unmarshal(b, &p); err != nil {
 					return nil, fmt.Errorf("pathway: stored pathway %s: %w", keys[i], err)
 				}
-				if pw, o := fromView(&p), outside[ids[i]]; f.match(pw, o) {
+				pathways[i], scopeIDs[i], scopeTerritories[i] = &p, ids[i], p.GetTerritoryCode()
+			}
+			scopes, err := s.learnerScopes(ctx, scopeIDs, scopeTerritories)
+			if err != nil {
+				return nil, err
+			}
+			for i, p := range pathways {
+				if p == nil || !mayRead(caller, scopes[i], today) {
+					continue
+				}
+				if pw, o := fromView(p), outside[ids[i]]; f.match(pw, o) {
 					p.Phase = phases[pw.PhaseWith(o)]
-					resp.Pathways = append(resp.Pathways, redact(&p, caller))
+					resp.Pathways = append(resp.Pathways, redact(p, caller, scopes[i]))
 					if len(resp.Pathways) == size {
 						resp.NextPageToken = paging.Encode(query, members[i])
 						return resp, nil

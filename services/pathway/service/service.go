@@ -146,6 +146,7 @@ func (s *Service) Start(ctx context.Context) error {
 			Project: s.projectTimeline(src),
 		})
 	}
+	specs = append(specs, s.assignmentsSpec())
 	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)
 	if err != nil {
 		return err

@@ -139,7 +139,14 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	if err != nil {
 		return nil, err
 	}
-	if caller, _ := auth.FromContext(ctx); !learner.Known || !mayRead(caller, learner.Territory) {
+	if !learner.Known {
+		return nil, auth.Denied("learner", req.GetLearnerId())
+	}
+	scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+	if err != nil {
+		return nil, err
+	}
+	if caller, _ := auth.FromContext(ctx); !mayRead(caller, scope, s.today()) {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
 

@@ -157,6 +157,7 @@ func DevClaims(p Principal, ttl time.Duration, now time.Time) Claims {
 			Expiry:    jwt.NewNumericDate(now.Add(ttl)),
 		},
 		Name: p.Name, Role: p.Role, ReferentID: p.ReferentID, OperatorID: p.OperatorID, Territories: p.Territories,
+		Coordinator: p.Coordinator,
 	}
 }
 

@@ -76,7 +76,7 @@ func TestMintStaticVerifierRoundTrip(t *testing.T) {
 	now := time.Now()
 	want := auth.Principal{
 		Subject: "dev-referent", Name: "Dev Referent", Role: auth.RoleReferent,
-		ReferentID: "ref-1", Territories: []string{"T14"},
+		ReferentID: "ref-1", Territories: []string{"T14"}, Coordinator: true,
 	}
 	token, err := auth.Mint(key, auth.DevClaims(want, time.Hour, now))
 	if err != nil {
@@ -91,7 +91,7 @@ func TestMintStaticVerifierRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Subject != want.Subject || got.Name != want.Name || got.Role != want.Role ||
-		got.ReferentID != want.ReferentID || !slices.Equal(got.Territories, want.Territories) {
+		got.ReferentID != want.ReferentID || !slices.Equal(got.Territories, want.Territories) || got.Coordinator != want.Coordinator {
 		t.Errorf("principal = %+v, want %+v", got, want)
 	}
 

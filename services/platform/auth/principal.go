@@ -9,6 +9,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 // Role is what a principal does in the scheme.
@@ -39,6 +41,9 @@ type Principal struct {
 	OperatorID string
 	// Territories scope referents and operators (territory codes).
 	Territories []string
+	// Coordinator: a referent coordinating its territories acts for every
+	// learner of them, not only its caseload.
+	Coordinator bool
 }
 
 // Actor is how the principal is recorded in events: role and stable id,
@@ -76,6 +81,54 @@ func (p Principal) Reaches(territory string) bool {
 // see their special-category data.
 func (p Principal) ActsFor(territory string) bool {
 	return p.Role == RoleAdmin || (p.Role == RoleReferent && p.InTerritory(territory))
+}
+
+// LearnerScope is what access to one learner depends on: the learner's
+// territory, its current referent ("" while it has none: not yet in the
+// pathway, or queued) and the referents it was handed over from, with the
+// last day each still reads it.
+type LearnerScope struct {
+	Territory       string
+	Referent        string
+	FormerReferents map[string]civil.Date
+}
+
+// ActsForLearner reports whether the principal acts for the learner of
+// scope (changes its file, sees its special-category data): admins; the
+// learner's current referent; the coordinators of its territory; and the
+// referents of its territory while it has no referent (the territory's
+// shared intake pool).
+func (p Principal) ActsForLearner(s LearnerScope) bool {
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleReferent:
+		if p.ReferentID != "" && s.Referent == p.ReferentID {
+			return true
+		}
+		return p.InTerritory(s.Territory) && (p.Coordinator || s.Referent == "")
+	}
+	return false
+}
+
+// ReachesLearner reports whether the principal may read the learner of
+// scope on day: whoever acts for it, a referent it was handed over from
+// until the end of the grace period, operators of its territory, admins
+// and funders.
+func (p Principal) ReachesLearner(s LearnerScope, day civil.Date) bool {
+	switch p.Role {
+	case RoleAdmin, RoleFunder:
+		return true
+	case RoleOperator:
+		return p.InTerritory(s.Territory)
+	case RoleReferent:
+		if p.ActsForLearner(s) {
+			return true
+		}
+		until, ok := s.FormerReferents[p.ReferentID]
+		return ok && p.ReferentID != "" && !day.After(until)
+	}
+	return false
 }
 
 // Is reports whether the principal has one of roles.

@@ -26,6 +26,9 @@ type Claims struct {
 	ReferentID  string   `json:"referent_id,omitempty"`
 	OperatorID  string   `json:"operator_id,omitempty"`
 	Territories []string `json:"territories,omitempty"`
+	// Coordinator: the referent coordinates its territories, and acts for
+	// every learner of them.
+	Coordinator bool `json:"coordinator,omitempty"`
 }
 
 // ErrUnauthenticated wraps every verification failure; the message says
@@ -116,6 +119,7 @@ func (c Claims) principal() (Principal, error) {
 	return Principal{
 		Subject: c.Subject, Name: c.Name, Role: c.Role,
 		ReferentID: c.ReferentID, OperatorID: c.OperatorID, Territories: c.Territories,
+		Coordinator: c.Role == RoleReferent && c.Coordinator,
 	}, nil
 }
 

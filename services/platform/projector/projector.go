@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +30,12 @@ type Spec struct {
 	// stream order, so Project may read the projection's current state.
 	// Events it does not handle return no ops (the checkpoint still moves).
 	Project func(ctx context.Context, ev event.Event) ([]projection.Op, error)
+	// Later lets StartAll return without this projection when its stream
+	// does not exist yet (another service, maybe not started, creates it):
+	// the projection then starts in the background once the stream
+	// appears. Its read model is empty until then, which is exact while
+	// the stream does not exist.
+	Later bool
 }
 
 // Options are the shared resources of the runners.
@@ -137,7 +144,50 @@ func (r *Runner) WaitCaughtUp(ctx context.Context) error {
 func (r *Runner) Stop(ctx context.Context) error { return r.consumer.Stop(ctx) }
 
 // Group is the set of projections one service runs.
-type Group struct{ runners []*Runner }
+type Group struct {
+	runners []*Runner
+	mu      sync.Mutex
+	later   []*Runner
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// streamExists reports whether stream exists.
+func streamExists(ctx context.Context, js jetstream.JetStream, stream string) (bool, error) {
+	_, err := js.Stream(ctx, stream)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// startLater starts spec in the background, once its stream exists.
+func (g *Group) startLater(ctx context.Context, js jetstream.JetStream, spec Spec, opts Options) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cancel == nil {
+		ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
+	g.wg.Go(func() {
+		r, err := Start(ctx, js, spec, opts)
+		if err != nil {
+			if ctx.Err() == nil {
+				log := opts.Logger
+				if log == nil {
+					log = slog.Default()
+				}
+				log.Error("projection did not start", "projection", spec.Name, "error", err)
+			}
+			return
+		}
+		g.mu.Lock()
+		g.later = append(g.later, r)
+		g.mu.Unlock()
+	})
+}
 
 // StartAll starts every projection and returns once all have caught up with
 // their streams, so the service answers from complete read models as soon
@@ -145,6 +195,16 @@ type Group struct{ runners []*Runner }
 func StartAll(ctx context.Context, js jetstream.JetStream, specs []Spec, opts Options) (*Group, error) {
 	g := &Group{}
 	for _, spec := range specs {
+		if spec.Later {
+			ok, err := streamExists(ctx, js, spec.Stream)
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("projector %s: %w", spec.Name, err), g.Stop(context.WithoutCancel(ctx)))
+			}
+			if !ok {
+				g.startLater(ctx, js, spec, opts)
+				continue
+			}
+		}
 		r, err := Start(ctx, js, spec, opts)
 		if err != nil {
 			return nil, errors.Join(err, g.Stop(context.WithoutCancel(ctx)))
@@ -164,8 +224,15 @@ func (g *Group) Stop(ctx context.Context) error {
 	if g == nil {
 		return nil
 	}
+	g.mu.Lock()
+	cancel := g.cancel
+	g.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		g.wg.Wait()
+	}
 	var errs []error
-	for _, r := range g.runners {
+	for _, r := range append(g.runners, g.later...) {
 		errs = append(errs, r.Stop(ctx))
 	}
 	return errors.Join(errs...)

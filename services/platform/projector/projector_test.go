@@ -218,3 +218,45 @@ func TestStartWaitsForTheStream(t *testing.T) {
 		t.Fatal("Start did not return once the stream existed")
 	}
 }
+
+// A projection started Later does not hold StartAll back while its stream
+// does not exist, and follows the stream once it does.
+func TestStartAllStartsLaterProjectionsInTheBackground(t *testing.T) {
+	srv := natstest.Start(t)
+	js := srv.JetStream(t)
+	p := &totals{store: projection.NewMemory()}
+	g, err := projector.StartAll(ctx(t), js, []projector.Spec{{
+		Name: name, Stream: streamSpec.Name, FilterSubjects: []string{"avenir.counter.>"}, Project: p.project, Later: true,
+	}}, projector.Options{Store: p.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	add(t, js, "a", 2)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, err := p.get(ctx(t), "a")
+		if err == nil && got == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("total a = %d (%v), want 3", got, err)
+		}
+	}
+	if err := g.Stop(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stopped before its stream exists: nothing left running.
+	p2 := &totals{store: projection.NewMemory()}
+	g, err = projector.StartAll(ctx(t), js, []projector.Spec{{
+		Name: "later", Stream: "MISSING", FilterSubjects: []string{"avenir.missing.>"}, Project: p2.project, Later: true,
+	}}, projector.Options{Store: p2.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Stop(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}

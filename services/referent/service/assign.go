@@ -69,7 +69,7 @@ func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, l
 			if err != nil {
 				return nil, err
 			}
-			return drafts(evs)
+			return drafts(evs, s.cfg.HandoverGraceDays)
 		})
 		switch {
 		case errors.Is(err, errStale):

@@ -76,8 +76,18 @@ func dateProto(d civil.Date) *commonv1.Date {
 	return d.ToProto()
 }
 
-// draft turns a domain event into the draft of its aggregate.
-func draft(ev domain.Event) (event.Draft, error) {
+// readsUntil is the last day the previous referent still reads a learner
+// handed over on day (graceDays later), zero without a previous referent.
+func readsUntil(previous string, day civil.Date, graceDays int) *commonv1.Date {
+	if previous == "" {
+		return nil
+	}
+	return dateProto(day.AddDays(graceDays))
+}
+
+// draft turns a domain event into the draft of its aggregate; graceDays
+// dates the previous referent's read access in assignment events.
+func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 	var (
 		agg, id, name string
 		data          proto.Message
@@ -106,12 +116,14 @@ func draft(ev domain.Event) (event.Draft, error) {
 		data = &referentv1.ReferentAssigned{
 			LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
 			FromDate: dateProto(e.From), Reason: reasons[e.Reason], Explanation: e.Explanation, PreviousReferentId: e.Previous,
+			PreviousReferentReadsUntil: readsUntil(e.Previous, e.From, graceDays),
 		}
 	case domain.AssignmentPending:
 		agg, id, name = "assignment", e.LearnerID, "pending"
 		data = &referentv1.AssignmentPending{
 			LearnerId: e.LearnerID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode), Since: dateProto(e.Since),
 			Explanation: e.Explanation, PreviousReferentId: e.Previous,
+			PreviousReferentReadsUntil: readsUntil(e.Previous, e.Since, graceDays),
 		}
 	case domain.AssignmentEnded:
 		agg, id, name = "assignment", e.LearnerID, "ended"
@@ -122,10 +134,10 @@ func draft(ev domain.Event) (event.Draft, error) {
 	return event.Draft{Subject: "avenir.referent." + agg + "." + id + "." + name, AggregateID: id, Data: data}, nil
 }
 
-func drafts(evs []domain.Event) ([]event.Draft, error) {
+func drafts(evs []domain.Event, graceDays int) ([]event.Draft, error) {
 	out := make([]event.Draft, len(evs))
 	for i, ev := range evs {
-		d, err := draft(ev)
+		d, err := draft(ev, graceDays)
 		if err != nil {
 			return nil, err
 		}

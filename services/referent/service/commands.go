@@ -98,7 +98,7 @@ func (s *Service) execReferent(ctx context.Context, requestID, id string, cmd an
 		if err != nil {
 			return nil, err
 		}
-		return drafts(evs)
+		return drafts(evs, s.cfg.HandoverGraceDays)
 	})
 	if errors.Is(err, eventstore.ErrConflict) {
 		return domain.Referent{}, apperr.Aborted("referent %s was changed concurrently, retry", id).WithCause(err)

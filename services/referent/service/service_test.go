@@ -6,10 +6,13 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
+	"github.com/avenir-normandie/avenir/services/referent/service"
 )
 
 func TestAutomaticAssignmentExitAndReentry(t *testing.T) {
@@ -128,6 +131,15 @@ func TestHandoverDeactivationAndGrace(t *testing.T) {
 	if resp.GetAssignment().GetReferentId() != bruno || len(h) != 2 || h[0].GetReadAccessUntil() == nil || h[1].GetReason() != referentv1.AssignmentReason_ASSIGNMENT_REASON_HANDOVER {
 		t.Fatalf("after the handover: %v", resp.GetAssignment())
 	}
+	// The event dates Anne's read access for the other services: the
+	// handover day plus the grace period.
+	evs := env.Events(t, "REFERENT", "avenir.referent.assignment."+lea+".>")
+	handed, ok := evs[len(evs)-1].Data.(*referentv1.ReferentAssigned)
+	if !ok || handed.GetPreviousReferentId() != anne ||
+		civil.FromProto(handed.GetPreviousReferentReadsUntil()) != civil.FromProto(handed.GetFromDate()).AddDays(service.DefaultHandoverGraceDays) ||
+		!proto.Equal(handed.GetPreviousReferentReadsUntil(), h[0].GetReadAccessUntil()) {
+		t.Fatalf("handover event %v, want the previous referent's read access dated as %v", evs[len(evs)-1].Data, h[0].GetReadAccessUntil())
+	}
 	// Stale: Anne no longer follows the learner.
 	_, err = client.Handover(ctx(t), &referentv1.HandoverRequest{RequestId: event.NewID(), LearnerId: lea, FromReferentId: anne, ToReferentId: bruno, Reason: "again"})
 	if status.Code(err) != codes.FailedPrecondition {
@@ -161,4 +173,8 @@ func TestHandoverDeactivationAndGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAssignment(t, client, lea, "queued", pending)
+	evs = env.Events(t, "REFERENT", "avenir.referent.assignment."+lea+".>")
+	if queued, ok := evs[len(evs)-1].Data.(*referentv1.AssignmentPending); !ok || queued.GetPreviousReferentId() != anne || queued.GetPreviousReferentReadsUntil() == nil {
+		t.Fatalf("queued on deactivation: %v, want the previous referent's read access dated", evs[len(evs)-1].Data)
+	}
 }

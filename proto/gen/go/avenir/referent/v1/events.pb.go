@@ -694,8 +694,12 @@ type ReferentAssigned struct {
 	Explanation string `protobuf:"bytes,7,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	// The referent before, for a handover; empty otherwise.
 	PreviousReferentId string `protobuf:"bytes,8,opt,name=previous_referent_id,json=previousReferentId,proto3" json:"previous_referent_id,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The last day the referent before still reads the learner (the handover
+	// grace period); absent without a referent before, and in events recorded
+	// before it existed.
+	PreviousReferentReadsUntil *v1.Date `protobuf:"bytes,9,opt,name=previous_referent_reads_until,json=previousReferentReadsUntil,proto3" json:"previous_referent_reads_until,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ReferentAssigned) Reset() {
@@ -784,6 +788,13 @@ func (x *ReferentAssigned) GetPreviousReferentId() string {
 	return ""
 }
 
+func (x *ReferentAssigned) GetPreviousReferentReadsUntil() *v1.Date {
+	if x != nil {
+		return x.PreviousReferentReadsUntil
+	}
+	return nil
+}
+
 // A learner in the pathway waits in the territory's queue: no referent could
 // take them. They are assigned as soon as a slot frees.
 type AssignmentPending struct {
@@ -795,8 +806,11 @@ type AssignmentPending struct {
 	Explanation   string                 `protobuf:"bytes,5,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	// The referent released at the same time (deactivation), if any.
 	PreviousReferentId string `protobuf:"bytes,6,opt,name=previous_referent_id,json=previousReferentId,proto3" json:"previous_referent_id,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The last day that referent still reads the learner (the handover grace
+	// period); absent without one, and in events recorded before it existed.
+	PreviousReferentReadsUntil *v1.Date `protobuf:"bytes,7,opt,name=previous_referent_reads_until,json=previousReferentReadsUntil,proto3" json:"previous_referent_reads_until,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *AssignmentPending) Reset() {
@@ -869,6 +883,13 @@ func (x *AssignmentPending) GetPreviousReferentId() string {
 		return x.PreviousReferentId
 	}
 	return ""
+}
+
+func (x *AssignmentPending) GetPreviousReferentReadsUntil() *v1.Date {
+	if x != nil {
+		return x.PreviousReferentReadsUntil
+	}
+	return nil
 }
 
 // The learner's episode ended (exit of the pathway): the assignment, or the
@@ -997,7 +1018,7 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12/\n" +
-	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xe7\x02\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xc2\x03\n" +
 	"\x10ReferentAssigned\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1008,7 +1029,8 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\tfrom_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12<\n" +
 	"\x06reason\x18\x06 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12 \n" +
 	"\vexplanation\x18\a \x01(\tR\vexplanation\x120\n" +
-	"\x14previous_referent_id\x18\b \x01(\tR\x12previousReferentId\"\x82\x02\n" +
+	"\x14previous_referent_id\x18\b \x01(\tR\x12previousReferentId\x12Y\n" +
+	"\x1dprevious_referent_reads_until\x18\t \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\"\xdd\x02\n" +
 	"\x11AssignmentPending\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1016,7 +1038,8 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x03 \x01(\x05R\repisodeNumber\x12,\n" +
 	"\x05since\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x05since\x12 \n" +
 	"\vexplanation\x18\x05 \x01(\tR\vexplanation\x120\n" +
-	"\x14previous_referent_id\x18\x06 \x01(\tR\x12previousReferentId\"\xd0\x01\n" +
+	"\x14previous_referent_id\x18\x06 \x01(\tR\x12previousReferentId\x12Y\n" +
+	"\x1dprevious_referent_reads_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\"\xd0\x01\n" +
 	"\x0fAssignmentEnded\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1085,13 +1108,15 @@ var file_avenir_referent_v1_events_proto_depIdxs = []int32{
 	13, // 8: avenir.referent.v1.LearnerReleased.to_date:type_name -> avenir.common.v1.Date
 	13, // 9: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
 	2,  // 10: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
-	13, // 11: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
-	13, // 12: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	13, // 11: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	13, // 12: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
+	13, // 13: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	13, // 14: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_events_proto_init() }

@@ -1,0 +1,148 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
+)
+
+// The assignments read model (over REFERENT's assignment events) says who
+// follows each learner, for the access rules: the current referent, and the
+// referents it was handed over from with the last day each still reads it
+// (the grace period, as the referent service dated it in its events).
+const (
+	assignmentsProjection = "intake-assignments"
+	referentStream        = "REFERENT"
+)
+
+func assignmentKey(learnerID string) string { return "assignment:" + learnerID }
+
+// storedAssignment is the value of assignmentKey.
+type storedAssignment struct {
+	Referent string            `json:"referent,omitempty"`
+	Former   map[string]string `json:"former,omitempty"` // referent id → last day it reads (YYYY-MM-DD)
+}
+
+// assignmentsSpec is the projection; REFERENT may not exist yet when this
+// service starts (the referent service creates it), so it starts later then.
+func (s *Service) assignmentsSpec() projector.Spec {
+	return projector.Spec{
+		Name: assignmentsProjection, Stream: referentStream,
+		FilterSubjects: []string{"avenir.referent.assignment.*.>"},
+		Project:        s.projectAssignment,
+		Later:          true,
+	}
+}
+
+func (s *Service) projectAssignment(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var learner, referent, previous string
+	var until *civil.Date
+	switch m := ev.Data.(type) {
+	case *referentv1.ReferentAssigned:
+		learner, referent, previous = m.GetLearnerId(), m.GetReferentId(), m.GetPreviousReferentId()
+		if m.GetPreviousReferentReadsUntil() != nil {
+			d := civil.FromProto(m.GetPreviousReferentReadsUntil())
+			until = &d
+		}
+	case *referentv1.AssignmentPending:
+		learner, previous = m.GetLearnerId(), m.GetPreviousReferentId()
+		if m.GetPreviousReferentReadsUntil() != nil {
+			d := civil.FromProto(m.GetPreviousReferentReadsUntil())
+			until = &d
+		}
+	case *referentv1.AssignmentEnded:
+		learner = m.GetLearnerId()
+	default:
+		return nil, nil
+	}
+	a, err := s.storedAssignment(ctx, learner)
+	if err != nil {
+		return nil, err
+	}
+	a.Referent = referent
+	if previous != "" && until != nil && previous != referent {
+		if a.Former == nil {
+			a.Former = map[string]string{}
+		}
+		a.Former[previous] = until.String()
+	}
+	if referent != "" {
+		delete(a.Former, referent)
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(assignmentKey(learner), b)}, nil
+}
+
+func (s *Service) storedAssignment(ctx context.Context, learnerID string) (storedAssignment, error) {
+	var a storedAssignment
+	b, err := s.store.Get(ctx, assignmentsProjection, assignmentKey(learnerID))
+	if errors.Is(err, projection.ErrNotFound) {
+		return a, nil
+	}
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("intake: stored assignment of %s: %w", learnerID, err)
+	}
+	return a, nil
+}
+
+func (a storedAssignment) scope(territory string) auth.LearnerScope {
+	sc := auth.LearnerScope{Territory: territory, Referent: a.Referent}
+	for id, until := range a.Former {
+		d, err := civil.Parse(until)
+		if err != nil {
+			continue
+		}
+		if sc.FormerReferents == nil {
+			sc.FormerReferents = map[string]civil.Date{}
+		}
+		sc.FormerReferents[id] = d
+	}
+	return sc
+}
+
+// learnerScope is what access to the learner of territory depends on.
+func (s *Service) learnerScope(ctx context.Context, learnerID, territory string) (auth.LearnerScope, error) {
+	a, err := s.storedAssignment(ctx, learnerID)
+	if err != nil {
+		return auth.LearnerScope{}, err
+	}
+	return a.scope(territory), nil
+}
+
+// learnerScopes is learnerScope for several learners (ids[i] of
+// territories[i]), in one read.
+func (s *Service) learnerScopes(ctx context.Context, ids, territories []string) ([]auth.LearnerScope, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = assignmentKey(id)
+	}
+	values, err := s.store.GetMany(ctx, assignmentsProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auth.LearnerScope, len(ids))
+	for i, b := range values {
+		var a storedAssignment
+		if b != nil {
+			if err := json.Unmarshal(b, &a); err != nil {
+				return nil, fmt.Errorf("intake: stored assignment of %s: %w", ids[i], err)
+			}
+		}
+		out[i] = a.scope(territories[i])
+	}
+	return out, nil
+}

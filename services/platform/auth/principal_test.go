@@ -1,0 +1,59 @@
+package auth_test
+
+import (
+	"testing"
+
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+func TestLearnerScope(t *testing.T) {
+	day := civil.Date{Year: 2026, Month: 11, Day: 26}
+	graceEnd := civil.Date{Year: 2026, Month: 12, Day: 26}
+	followed := auth.LearnerScope{Territory: "T05", Referent: "ref-a", FormerReferents: map[string]civil.Date{"ref-f": graceEnd}}
+	pool := auth.LearnerScope{Territory: "T05"}
+	var (
+		admin    = auth.Principal{Subject: "a", Role: auth.RoleAdmin}
+		funder   = auth.Principal{Subject: "f", Role: auth.RoleFunder}
+		operator = auth.Principal{Subject: "o", Role: auth.RoleOperator, OperatorID: "op", Territories: []string{"T05"}}
+		opElse   = auth.Principal{Subject: "o2", Role: auth.RoleOperator, OperatorID: "op2", Territories: []string{"T01"}}
+		refA     = auth.Principal{Subject: "ra", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T01"}}
+		refB     = auth.Principal{Subject: "rb", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}
+		coord    = auth.Principal{Subject: "rc", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}
+		coordEl  = auth.Principal{Subject: "rd", Role: auth.RoleReferent, ReferentID: "ref-d", Territories: []string{"T01"}, Coordinator: true}
+		former   = auth.Principal{Subject: "rf", Role: auth.RoleReferent, ReferentID: "ref-f", Territories: []string{"T05"}}
+		noID     = auth.Principal{Subject: "rx", Role: auth.RoleReferent, Territories: []string{"T01"}}
+	)
+	tests := []struct {
+		name             string
+		p                auth.Principal
+		scope            auth.LearnerScope
+		day              civil.Date
+		actsFor, reaches bool
+	}{
+		{"admin", admin, followed, day, true, true},
+		{"funder", funder, followed, day, false, true},
+		{"operator of the territory", operator, followed, day, false, true},
+		{"operator elsewhere", opElse, followed, day, false, false},
+		{"the learner's referent, even outside its token's territories", refA, followed, day, true, true},
+		{"another referent of the territory", refB, followed, day, false, false},
+		{"coordinator of the territory", coord, followed, day, true, true},
+		{"coordinator of another territory", coordEl, followed, day, false, false},
+		{"former referent during the grace period", former, followed, day, false, true},
+		{"former referent on its last day", former, followed, graceEnd, false, true},
+		{"former referent after it", former, followed, graceEnd.AddDays(1), false, false},
+		{"pool: a referent of the territory", refB, pool, day, true, true},
+		{"pool: a referent of another territory", refA, pool, day, false, false},
+		{"a referent without id is nobody's referent", noID, auth.LearnerScope{Territory: "T05"}, day, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.p.ActsForLearner(tc.scope); got != tc.actsFor {
+				t.Errorf("ActsForLearner = %v, want %v", got, tc.actsFor)
+			}
+			if got := tc.p.ReachesLearner(tc.scope, tc.day); got != tc.reaches {
+				t.Errorf("ReachesLearner = %v, want %v", got, tc.reaches)
+			}
+		})
+	}
+}
