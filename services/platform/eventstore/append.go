@@ -106,6 +106,9 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 		if isConflict(err) {
 			return nil, fmt.Errorf("eventstore: append to %s expecting sequence %d: %w (%w)", filter, expectedLastSeq, ErrConflict, err)
 		}
+		if isBusy(err) {
+			return nil, fmt.Errorf("eventstore: append to %s: %w (%w)", filter, ErrBusy, err)
+		}
 		return nil, fmt.Errorf("eventstore: append to %s: %w", filter, err)
 	}
 	for i := range evs {
@@ -176,6 +179,14 @@ func isConflict(err error) bool {
 		return true
 	}
 	return false
+}
+
+// isBusy reports whether the server refused an atomic batch because too
+// many batches were in flight on the stream (it allows 50 by default).
+func isBusy(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstreamext.JSErrCodeAtomicPublishTooManyInflight ||
+		apiErr.ErrorCode == jetstreamext.JSErrCodeBatchPublishTooManyInflight)
 }
 
 // validAppend checks the arguments of Append.

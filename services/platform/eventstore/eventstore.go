@@ -22,12 +22,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -35,6 +37,11 @@ import (
 // past the expected sequence, and of Execute when it still conflicts after
 // its retries. Retrying the whole command, from a fresh load, is safe.
 var ErrConflict = errors.New("eventstore: concurrent modification of the aggregate")
+
+// ErrBusy is wrapped by the errors of Append when the server refused an
+// atomic batch because too many are in flight on the stream: nothing was
+// stored. Execute retries it like a conflict.
+var ErrBusy = errors.New("eventstore: too many atomic batches in flight")
 
 // DefaultMaxRetries is the number of conflict retries of Execute when
 // Options.MaxRetries is zero.
@@ -196,17 +203,32 @@ func (s *Store) Execute(ctx context.Context, stream, filter string, cmd Command,
 		if err == nil {
 			return Result{Events: evs, History: h}, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !retryable(err) {
 			return Result{History: h}, err
 		}
 		if attempt >= s.maxRetries {
-			return Result{History: h}, fmt.Errorf("eventstore: %s still conflicting after %d attempts: %w", filter, attempt+1, err)
+			return Result{History: h}, exhausted(filter, attempt+1, err)
 		}
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return Result{History: h}, err
 		}
 	}
 }
+
+// exhausted is the error of a command still refused after its retries: a
+// typed error the API answers with Aborted (concurrent changes) or
+// Unavailable (a busy server), both telling the client to retry, and which
+// still wraps ErrConflict or ErrBusy.
+func exhausted(what string, attempts int, err error) error {
+	if errors.Is(err, ErrBusy) {
+		return apperr.Unavailable("the event store is busy, retry shortly").WithCause(fmt.Errorf("eventstore: %s still refused after %d attempts: %w", what, attempts, err))
+	}
+	return apperr.Aborted("changed concurrently, retry").WithCause(fmt.Errorf("eventstore: %s still conflicting after %d attempts: %w", what, attempts, err))
+}
+
+// retryable reports whether Execute may run the command again: another
+// writer got there first, or the server was too busy to take the batch.
+func retryable(err error) bool { return errors.Is(err, ErrConflict) || errors.Is(err, ErrBusy) }
 
 // backoff returns the jittered delay before the retry that follows the given
 // attempt (0 for the first).
@@ -352,11 +374,11 @@ func (s *Store) ExecuteAll(ctx context.Context, stream string, filters []string,
 			res.Events = evs
 			return res, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !retryable(err) {
 			return res, err
 		}
 		if attempt >= s.maxRetries {
-			return res, fmt.Errorf("eventstore: %v still conflicting after %d attempts: %w", filters, attempt+1, err)
+			return res, exhausted(strings.Join(filters, ", "), attempt+1, err)
 		}
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return res, err
