@@ -231,9 +231,13 @@ func (g *Group) Stop(ctx context.Context) error {
 		cancel()
 		g.wg.Wait()
 	}
-	var errs []error
-	for _, r := range append(g.runners, g.later...) {
-		errs = append(errs, r.Stop(ctx))
+	// Each runner may wait up to a fetch's wait to stop: stop them together.
+	runners := append(g.runners, g.later...)
+	errs := make([]error, len(runners))
+	var wg sync.WaitGroup
+	for i, r := range runners {
+		wg.Go(func() { errs[i] = r.Stop(ctx) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
