@@ -77,19 +77,23 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientC
 		}
 		return nil
 	})
-	// The timeline shows the analysis, from the NEEDS stream.
-	timeline, err := pw.GetTimeline(callCtx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
-	if err != nil {
-		t.Fatalf("timeline: %v", err)
-	}
-	var sources []string
-	for _, e := range timeline.GetEntries() {
-		sources = append(sources, e.GetSource()+": "+e.GetSummary())
-	}
-	if len(sources) != 5 || !strings.HasPrefix(sources[4], "needs: Needs analysis completed on ") ||
-		!strings.HasSuffix(sources[4], "recommending: project workshops (2); trade discovery (K2204)") {
-		t.Fatalf("timeline %q", sources)
-	}
+	// The timeline shows the analysis, from the NEEDS stream, once its read
+	// model has caught up with that stream.
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		timeline, err := pw.GetTimeline(callCtx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+		if err != nil {
+			t.Fatalf("timeline: %v", err)
+		}
+		var sources []string
+		for _, e := range timeline.GetEntries() {
+			sources = append(sources, e.GetSource()+": "+e.GetSummary())
+		}
+		if len(sources) != 5 || !strings.HasPrefix(sources[4], "needs: Needs analysis completed on ") ||
+			!strings.HasSuffix(sources[4], "recommending: project workshops (2); trade discovery (K2204)") {
+			return fmt.Errorf("timeline %q", sources)
+		}
+		return nil
+	})
 	return reg.GetLearner(), want
 }
 
