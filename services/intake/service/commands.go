@@ -71,7 +71,7 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 	if err != nil {
 		return nil, err
 	}
-	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 		if !state.Exists() {
 			return nil, auth.Denied("learner", learnerID)
 		}
-		scope, err := s.learnerScope(ctx, learnerID, state.Territory)
+		scope, err := s.caseload.Scope(ctx, learnerID, state.Territory)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +179,7 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 	if err != nil {
 		return nil, err
 	}
-	scope, err := s.learnerScope(ctx, learnerID, state.Territory)
+	scope, err := s.caseload.Scope(ctx, learnerID, state.Territory)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 	if !state.Exists() {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
-	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
 	if err != nil {
 		return nil, err
 	}

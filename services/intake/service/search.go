@@ -198,7 +198,7 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 		}
 		learners[i], ids[i], territories[i] = &l, l.GetLearnerId(), l.GetTerritoryCode()
 	}
-	scopes, err := s.learnerScopes(ctx, ids, territories)
+	scopes, err := s.caseload.Scopes(ctx, ids, territories)
 	if err != nil {
 		return nil, err
 	}

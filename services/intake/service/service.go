@@ -17,6 +17,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -71,6 +72,7 @@ type Service struct {
 	territories *domain.Territories
 	events      *eventstore.Store
 	store       projection.Store
+	caseload    *caseload.Caseload
 	projections *projector.Group
 }
 
@@ -87,6 +89,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	return &Service{
+		caseload:    caseload.New(deps.Projections, Name),
 		deps:        deps,
 		log:         deps.Logger.With("service", Name),
 		territories: territories,
@@ -132,7 +135,7 @@ func (s *Service) Start(ctx context.Context) error {
 		Name: learnersProjection, Stream: Stream,
 		FilterSubjects: []string{"avenir.intake.learner.>"},
 		Project:        s.project,
-	}, s.assignmentsSpec()}, opts)
+	}, s.caseload.Spec()}, opts)
 	if err != nil {
 		return err
 	}
@@ -163,7 +166,7 @@ func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerReques
 	if !state.Exists() {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
-	scope, err := s.learnerScope(ctx, state.ID, state.Territory)
+	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
 	if err != nil {
 		return nil, err
 	}

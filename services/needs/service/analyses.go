@@ -275,7 +275,7 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 	caller, _ := auth.FromContext(ctx)
 	var scope auth.LearnerScope
 	if a != nil {
-		if scope, err = s.learnerScope(ctx, a.GetLearnerId(), a.GetTerritoryCode()); err != nil {
+		if scope, err = s.caseload.Scope(ctx, a.GetLearnerId(), a.GetTerritoryCode()); err != nil {
 			return nil, err
 		}
 	}
@@ -402,7 +402,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			}
 			analyses[i], scopeIDs[i], scopeTerritories[i] = &a, a.GetLearnerId(), a.GetTerritoryCode()
 		}
-		scopes, err := s.learnerScopes(ctx, scopeIDs, scopeTerritories)
+		scopes, err := s.caseload.Scopes(ctx, scopeIDs, scopeTerritories)
 		if err != nil {
 			return nil, err
 		}

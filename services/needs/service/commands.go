@@ -40,7 +40,7 @@ func (s *Service) StartAnalysis(ctx context.Context, req *needsv1.StartAnalysisR
 	caller, _ := auth.FromContext(ctx)
 	inScope := learner.Episode > 0
 	if inScope {
-		scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+		scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 	caller, _ := auth.FromContext(ctx)
 	inScope := prev.Exists()
 	if inScope {
-		scope, err := s.learnerScope(ctx, prev.LearnerID, prev.Territory)
+		scope, err := s.caseload.Scope(ctx, prev.LearnerID, prev.Territory)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func (s *Service) changeable(ctx context.Context) func(domain.Analysis) (bool, e
 		if !a.Exists() {
 			return false, nil
 		}
-		scope, err := s.learnerScope(ctx, a.LearnerID, a.Territory)
+		scope, err := s.caseload.Scope(ctx, a.LearnerID, a.Territory)
 		if err != nil {
 			return false, err
 		}

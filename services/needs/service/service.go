@@ -18,6 +18,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/needs/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -48,6 +49,7 @@ type Service struct {
 	log         *slog.Logger
 	events      *eventstore.Store
 	store       projection.Store
+	caseload    *caseload.Caseload
 	projections *projector.Group
 }
 
@@ -59,7 +61,7 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("needs: %w", err)
 	}
-	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name)}, nil
 }
 
 // Name implements platform.Service.
@@ -110,7 +112,7 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.needs.analysis.>"},
 			Project:        s.projectAnalysis,
 		},
-		s.assignmentsSpec(),
+		s.caseload.Spec(),
 	}, opts)
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 	caller, _ := auth.FromContext(ctx)
 	inScope := learner.Known
 	if inScope {
-		scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+		scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +174,7 @@ func (s *Service) changeable(ctx context.Context) func(domain.Pathway) (bool, er
 		if p.LearnerID == "" {
 			return false, nil
 		}
-		scope, err := s.learnerScope(ctx, p.LearnerID, p.Territory)
+		scope, err := s.caseload.Scope(ctx, p.LearnerID, p.Territory)
 		if err != nil {
 			return false, err
 		}

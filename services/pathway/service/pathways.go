@@ -107,7 +107,7 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if p == nil {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
-	scope, err := s.learnerScope(ctx, p.GetLearnerId(), p.GetTerritoryCode())
+	scope, err := s.caseload.Scope(ctx, p.GetLearnerId(), p.GetTerritoryCode())
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 				}
 				pathways[i], scopeIDs[i], scopeTerritories[i] = &p, ids[i], p.GetTerritoryCode()
 			}
-			scopes, err := s.learnerScopes(ctx, scopeIDs, scopeTerritories)
+			scopes, err := s.caseload.Scopes(ctx, scopeIDs, scopeTerritories)
 			if err != nil {
 				return nil, err
 			}

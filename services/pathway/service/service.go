@@ -19,6 +19,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -61,6 +62,7 @@ type Service struct {
 	log         *slog.Logger
 	events      *eventstore.Store
 	store       projection.Store
+	caseload    *caseload.Caseload
 	projections *projector.Group
 }
 
@@ -78,7 +80,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pathway: %w", err)
 	}
-	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name)}, nil
 }
 
 // Name implements platform.Service.
@@ -146,7 +148,7 @@ func (s *Service) Start(ctx context.Context) error {
 			Project: s.projectTimeline(src),
 		})
 	}
-	specs = append(specs, s.assignmentsSpec())
+	specs = append(specs, s.caseload.Spec())
 	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)
 	if err != nil {
 		return err

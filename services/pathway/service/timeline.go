@@ -142,7 +142,7 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	if !learner.Known {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
-	scope, err := s.learnerScope(ctx, learner.ID, learner.Territory)
+	scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,11 @@
-package service
+// Package caseload keeps, in each service that guards learners' data, a
+// read model of who follows each learner, built from the referent service's
+// assignment events: the current referent, and the referents it was handed
+// over from with the last day each still reads the learner (the grace
+// period, as the referent service dated it). It turns them into the
+// auth.LearnerScope the access rules (auth.Principal.ActsForLearner,
+// ReachesLearner) decide on; it decides nothing itself.
+package caseload
 
 import (
 	"context"
@@ -14,14 +21,20 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/projector"
 )
 
-// The assignments read model (over REFERENT's assignment events) says who
-// follows each learner, for the access rules: the current referent, and the
-// referents it was handed over from with the last day each still reads it
-// (the grace period, as the referent service dated it in its events).
-const (
-	assignmentsProjection = "intake-assignments"
-	referentStream        = "REFERENT"
-)
+// Stream is the referent service's stream.
+const Stream = "REFERENT"
+
+// Caseload is one service's read model of assignments.
+type Caseload struct {
+	store projection.Store
+	name  string
+}
+
+// New keeps the read model of service (projection "<service>-assignments")
+// in store.
+func New(store projection.Store, service string) *Caseload {
+	return &Caseload{store: store, name: service + "-assignments"}
+}
 
 func assignmentKey(learnerID string) string { return "assignment:" + learnerID }
 
@@ -31,18 +44,18 @@ type storedAssignment struct {
 	Former   map[string]string `json:"former,omitempty"` // referent id → last day it reads (YYYY-MM-DD)
 }
 
-// assignmentsSpec is the projection; REFERENT may not exist yet when this
-// service starts (the referent service creates it), so it starts later then.
-func (s *Service) assignmentsSpec() projector.Spec {
+// Spec is the projection; REFERENT may not exist yet when the service
+// starts (the referent service creates it), so it then starts later.
+func (c *Caseload) Spec() projector.Spec {
 	return projector.Spec{
-		Name: assignmentsProjection, Stream: referentStream,
+		Name: c.name, Stream: Stream,
 		FilterSubjects: []string{"avenir.referent.assignment.*.>"},
-		Project:        s.projectAssignment,
+		Project:        c.project,
 		Later:          true,
 	}
 }
 
-func (s *Service) projectAssignment(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+func (c *Caseload) project(ctx context.Context, ev event.Event) ([]projection.Op, error) {
 	var learner, referent, previous string
 	var until *civil.Date
 	switch m := ev.Data.(type) {
@@ -63,7 +76,7 @@ func (s *Service) projectAssignment(ctx context.Context, ev event.Event) ([]proj
 	default:
 		return nil, nil
 	}
-	a, err := s.storedAssignment(ctx, learner)
+	a, err := c.stored(ctx, learner)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +97,9 @@ func (s *Service) projectAssignment(ctx context.Context, ev event.Event) ([]proj
 	return []projection.Op{projection.Put(assignmentKey(learner), b)}, nil
 }
 
-func (s *Service) storedAssignment(ctx context.Context, learnerID string) (storedAssignment, error) {
+func (c *Caseload) stored(ctx context.Context, learnerID string) (storedAssignment, error) {
 	var a storedAssignment
-	b, err := s.store.Get(ctx, assignmentsProjection, assignmentKey(learnerID))
+	b, err := c.store.Get(ctx, c.name, assignmentKey(learnerID))
 	if errors.Is(err, projection.ErrNotFound) {
 		return a, nil
 	}
@@ -94,7 +107,7 @@ func (s *Service) storedAssignment(ctx context.Context, learnerID string) (store
 		return a, err
 	}
 	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("intake: stored assignment of %s: %w", learnerID, err)
+		return a, fmt.Errorf("caseload: stored assignment of %s: %w", learnerID, err)
 	}
 	return a, nil
 }
@@ -114,23 +127,23 @@ func (a storedAssignment) scope(territory string) auth.LearnerScope {
 	return sc
 }
 
-// learnerScope is what access to the learner of territory depends on.
-func (s *Service) learnerScope(ctx context.Context, learnerID, territory string) (auth.LearnerScope, error) {
-	a, err := s.storedAssignment(ctx, learnerID)
+// Scope is what access to the learner of territory depends on.
+func (c *Caseload) Scope(ctx context.Context, learnerID, territory string) (auth.LearnerScope, error) {
+	a, err := c.stored(ctx, learnerID)
 	if err != nil {
 		return auth.LearnerScope{}, err
 	}
 	return a.scope(territory), nil
 }
 
-// learnerScopes is learnerScope for several learners (ids[i] of
-// territories[i]), in one read.
-func (s *Service) learnerScopes(ctx context.Context, ids, territories []string) ([]auth.LearnerScope, error) {
+// Scopes is Scope for several learners (ids[i] of territories[i]), in one
+// read.
+func (c *Caseload) Scopes(ctx context.Context, ids, territories []string) ([]auth.LearnerScope, error) {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = assignmentKey(id)
 	}
-	values, err := s.store.GetMany(ctx, assignmentsProjection, keys)
+	values, err := c.store.GetMany(ctx, c.name, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +152,7 @@ func (s *Service) learnerScopes(ctx context.Context, ids, territories []string) 
 		var a storedAssignment
 		if b != nil {
 			if err := json.Unmarshal(b, &a); err != nil {
-				return nil, fmt.Errorf("intake: stored assignment of %s: %w", ids[i], err)
+				return nil, fmt.Errorf("caseload: stored assignment of %s: %w", ids[i], err)
 			}
 		}
 		out[i] = a.scope(territories[i])
