@@ -84,7 +84,7 @@ var phoneSeparators = strings.NewReplacer(" ", "", ".", "", "-", "", "\u00a0", "
 // NormalizePhone reads a French phone number — national 0X XX XX XX XX, or
 // international +33 X XX XX XX XX, +33 (0)X XX XX XX XX or 0033 X XX XX XX
 // XX, with spaces, dots or hyphens — and returns it in E.164 form
-// (+33XXXXXXXXX). It reports false for anything else.
+// (+33 and nine digits, e.g. +33612345678). It reports false for anything else.
 func NormalizePhone(s string) (string, bool) {
 	if len(s) > maxShortInput {
 		return "", false
