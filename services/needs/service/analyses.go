@@ -335,7 +335,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
 		v.Addf("to", "must not be before %s", from)
 	}
-	status := fromWire(statuses, req.GetStatus())
+	status := platform.FromWire(statuses, req.GetStatus())
 	if req.GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_UNSPECIFIED && status == domain.StatusNone {
 		v.Add("status", "is not a known status")
 	}
@@ -414,7 +414,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			if a == nil {
 				continue
 			}
-			if (status != domain.StatusNone && fromWire(statuses, a.GetStatus()) != status) || !mayRead(caller, scopes[i], today) {
+			if (status != domain.StatusNone && platform.FromWire(statuses, a.GetStatus()) != status) || !mayRead(caller, scopes[i], today) {
 				continue
 			}
 			cur, err := currentOf(a.GetLearnerId())

@@ -7,6 +7,7 @@ import (
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
@@ -61,24 +62,13 @@ var (
 	}
 )
 
-// fromWire returns the domain code of a wire value, the zero code if unknown.
-func fromWire[D comparable, W comparable](m map[D]W, w W) D {
-	for d, v := range m {
-		if v == w {
-			return d
-		}
-	}
-	var zero D
-	return zero
-}
-
 // maturityFromWire maps an unknown maturity number to a value the domain
 // refuses, but UNSPECIFIED to the draft's "not assessed yet".
 func maturityFromWire(w needsv1.ProjectMaturity) domain.Maturity {
 	if w == needsv1.ProjectMaturity_PROJECT_MATURITY_UNSPECIFIED {
 		return domain.MaturityUnknown
 	}
-	if m := fromWire(maturities, w); m != domain.MaturityUnknown {
+	if m := platform.FromWire(maturities, w); m != domain.MaturityUnknown {
 		return m
 	}
 	return domain.Maturity(fmt.Sprintf("unknown(%d)", w))
@@ -88,19 +78,19 @@ func maturityFromWire(w needsv1.ProjectMaturity) domain.Maturity {
 func contentFromProto(c *needsv1.AnalysisContent) domain.Content {
 	var out domain.Content
 	for _, s := range c.GetSkills() {
-		out.Skills = append(out.Skills, domain.Skill{Domain: fromWire(skillDomains, s.GetDomain()), Level: fromWire(skillLevels, s.GetLevel())})
+		out.Skills = append(out.Skills, domain.Skill{Domain: platform.FromWire(skillDomains, s.GetDomain()), Level: platform.FromWire(skillLevels, s.GetLevel())})
 	}
 	for _, d := range c.GetDiplomas() {
 		out.Diplomas = append(out.Diplomas, domain.Diploma{Title: d.GetTitle(), Level: int(d.GetLevel()), Year: int(d.GetYear())})
 	}
 	for _, e := range c.GetExperiences() {
 		out.Experiences = append(out.Experiences, domain.Experience{
-			Kind: fromWire(experienceKinds, e.GetKind()), Role: e.GetRole(), ROMECode: e.GetRomeCode(), DurationMonths: int(e.GetDurationMonths()),
+			Kind: platform.FromWire(experienceKinds, e.GetKind()), Role: e.GetRole(), ROMECode: e.GetRomeCode(), DurationMonths: int(e.GetDurationMonths()),
 		})
 	}
 	for _, b := range c.GetBarriers() {
 		out.Barriers = append(out.Barriers, domain.Barrier{
-			Kind: fromWire(barrierKinds, b.GetKind()), Severity: fromWire(severities, b.GetSeverity()), SupportArranged: b.GetSupportArranged(),
+			Kind: platform.FromWire(barrierKinds, b.GetKind()), Severity: platform.FromWire(severities, b.GetSeverity()), SupportArranged: b.GetSupportArranged(),
 		})
 	}
 	p := c.GetProject()
@@ -294,7 +284,7 @@ func fromView(v *needsv1.Analysis) domain.Analysis {
 	}
 	return domain.Analysis{
 		ID: v.GetAnalysisId(), LearnerID: v.GetLearnerId(), Territory: v.GetTerritoryCode(), Episode: int(v.GetEpisodeNumber()),
-		Version: int(v.GetVersion()), Previous: v.GetPreviousAnalysisId(), Status: fromWire(statuses, v.GetStatus()),
+		Version: int(v.GetVersion()), Previous: v.GetPreviousAnalysisId(), Status: platform.FromWire(statuses, v.GetStatus()),
 		StartedOn: civil.FromProto(v.GetStartedOn()), CompletedOn: civil.FromProto(v.GetCompletedOn()),
 		Content: storedContent(v.GetContent()),
 	}

@@ -7,6 +7,7 @@ import (
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
@@ -48,17 +49,6 @@ var (
 		domain.PhaseExited:               pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED,
 	}
 )
-
-// fromWire returns the domain code of a wire value, the zero code if unknown.
-func fromWire[D comparable, W comparable](m map[D]W, w W) D {
-	for d, v := range m {
-		if v == w {
-			return d
-		}
-	}
-	var zero D
-	return zero
-}
 
 func pathwaySubject(learnerID, name string) string {
 	return "avenir.pathway.pathway." + learnerID + "." + name
@@ -124,7 +114,7 @@ func fromProto(m proto.Message) (domain.Event, error) {
 		return domain.PathwayExited{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			EntryDate: civil.FromProto(m.GetEntryDate()), ExitDate: civil.FromProto(m.GetExitDate()),
-			Reason: fromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
+			Reason: platform.FromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.ExitBackdated:
 		return domain.ExitBackdated{
@@ -134,13 +124,13 @@ func fromProto(m proto.Message) (domain.Event, error) {
 	case *pathwayv1.ReferralRecorded:
 		return domain.ReferralRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
-			Programme: fromWire(programmes, m.GetProgramme()), Date: civil.FromProto(m.GetReferralDate()),
+			Programme: platform.FromWire(programmes, m.GetProgramme()), Date: civil.FromProto(m.GetReferralDate()),
 			Organisation: m.GetOrganisation(),
 		}, nil
 	case *pathwayv1.ReferralOutcomeRecorded:
 		return domain.ReferralOutcomeRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
-			Outcome: fromWire(outcomes, m.GetOutcome()), Date: civil.FromProto(m.GetOutcomeDate()),
+			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civil.FromProto(m.GetOutcomeDate()),
 		}, nil
 	}
 	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
@@ -198,13 +188,13 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 	for _, e := range v.GetEpisodes() {
 		ep := domain.Episode{
 			Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate()), Exit: civil.FromProto(e.GetExitDate()),
-			ExitReason: fromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
+			ExitReason: platform.FromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
 		}
 		for _, r := range e.GetReferrals() {
 			ep.Referrals = append(ep.Referrals, domain.Referral{
-				Number: int(r.GetNumber()), Programme: fromWire(programmes, r.GetProgramme()),
+				Number: int(r.GetNumber()), Programme: platform.FromWire(programmes, r.GetProgramme()),
 				Date: civil.FromProto(r.GetReferralDate()), Organisation: r.GetOrganisation(),
-				Outcome: fromWire(outcomes, r.GetOutcome()), OutcomeDate: civil.FromProto(r.GetOutcomeDate()),
+				Outcome: platform.FromWire(outcomes, r.GetOutcome()), OutcomeDate: civil.FromProto(r.GetOutcomeDate()),
 			})
 		}
 		p.Episodes = append(p.Episodes, ep)

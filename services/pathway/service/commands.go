@@ -56,7 +56,7 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayRequest) (*pathwayv1.ExitPathwayResponse, error) {
 	cmd := domain.ExitPathway{
 		LearnerID: req.GetLearnerId(), ExitDate: civil.FromProto(req.GetExitDate()),
-		Reason: fromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.today(),
+		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 // RecordReferral implements pathwayv1.PathwayServiceServer.
 func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordReferralRequest) (*pathwayv1.RecordReferralResponse, error) {
 	cmd := domain.RecordReferral{
-		LearnerID: req.GetLearnerId(), Programme: fromWire(programmes, req.GetProgramme()),
+		LearnerID: req.GetLearnerId(), Programme: platform.FromWire(programmes, req.GetProgramme()),
 		Date: civil.FromProto(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
@@ -112,7 +112,7 @@ func findReferral(p *pathwayv1.Pathway, number int32) *pathwayv1.Referral {
 // RecordReferralOutcome implements pathwayv1.PathwayServiceServer.
 func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.RecordReferralOutcomeRequest) (*pathwayv1.RecordReferralOutcomeResponse, error) {
 	cmd := domain.RecordReferralOutcome{
-		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: fromWire(outcomes, req.GetOutcome()),
+		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: platform.FromWire(outcomes, req.GetOutcome()),
 		Date: civil.FromProto(req.GetOutcomeDate()), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -70,7 +71,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	case *pathwayv1.PathwayExited:
 		territory, day = m.GetTerritoryCode(), civil.FromProto(m.GetExitDate())
 		days := domain.DaysInPathway(civil.FromProto(m.GetEntryDate()), day)
-		reason := fromWire(exitReasons, m.GetReason())
+		reason := platform.FromWire(exitReasons, m.GetReason())
 		count = func(b domain.FlowBucket) domain.FlowBucket { return b.WithExit(reason, days) }
 	default:
 		return nil, nil

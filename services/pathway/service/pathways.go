@@ -192,7 +192,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	checkRange(&v, "entered_to", f.enteredFrom, f.enteredTo)
 	checkRange(&v, "exited_to", f.exitedFrom, f.exitedTo)
 	if ph := req.GetPhase(); ph != pathwayv1.PathwayPhase_PATHWAY_PHASE_UNSPECIFIED {
-		if f.phase = fromWire(phases, ph); f.phase == domain.PhaseNone {
+		if f.phase = platform.FromWire(phases, ph); f.phase == domain.PhaseNone {
 			v.Add("phase", "is not a known phase")
 		}
 	}

@@ -217,14 +217,14 @@ func summary(ev event.Event) string {
 	case *pathwayv1.PathwayExited:
 		entry, exit := civil.FromProto(m.GetEntryDate()), civil.FromProto(m.GetExitDate())
 		return fmt.Sprintf("Exited the pathway on %s (episode %d, %d days): %s",
-			exit, m.GetEpisodeNumber(), domain.DaysInPathway(entry, exit), exitReasonLabels[fromWire(exitReasons, m.GetReason())])
+			exit, m.GetEpisodeNumber(), domain.DaysInPathway(entry, exit), exitReasonLabels[platform.FromWire(exitReasons, m.GetReason())])
 	case *pathwayv1.ExitBackdated:
 		return fmt.Sprintf("Exit of %s recorded late, on %s", civil.FromProto(m.GetExitDate()), civil.FromProto(m.GetRecordedOn()))
 	case *pathwayv1.ReferralRecorded:
 		return fmt.Sprintf("Referred to %s at %s on %s (referral %d)",
-			programmeLabels[fromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civil.FromProto(m.GetReferralDate()), m.GetReferralNumber())
+			programmeLabels[platform.FromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civil.FromProto(m.GetReferralDate()), m.GetReferralNumber())
 	case *pathwayv1.ReferralOutcomeRecorded:
-		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), fromWire(outcomes, m.GetOutcome()), civil.FromProto(m.GetOutcomeDate()))
+		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), platform.FromWire(outcomes, m.GetOutcome()), civil.FromProto(m.GetOutcomeDate()))
 	case *needsv1.AnalysisStarted:
 		return fmt.Sprintf("Needs analysis started on %s (episode %d)", civil.FromProto(m.GetStartedOn()), m.GetEpisodeNumber())
 	case *needsv1.AnalysisRevised:

@@ -7,6 +7,7 @@ import (
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
@@ -36,24 +37,13 @@ var (
 	}
 )
 
-// fromWire returns the domain code of a wire value, the zero code if unknown.
-func fromWire[D comparable, W comparable](m map[D]W, w W) D {
-	for d, v := range m {
-		if v == w {
-			return d
-		}
-	}
-	var zero D
-	return zero
-}
-
 func profileFromProto(p *referentv1.ReferentProfile) domain.Profile {
 	out := domain.Profile{
 		Name: p.GetName(), Organisation: p.GetOrganisation(), Territories: p.GetTerritoryCodes(),
-		Capacity: int(p.GetCapacity()), Languages: p.GetLanguages(), Kind: fromWire(kinds, p.GetKind()),
+		Capacity: int(p.GetCapacity()), Languages: p.GetLanguages(), Kind: platform.FromWire(kinds, p.GetKind()),
 	}
 	for _, s := range p.GetSpecialties() {
-		out.Specialties = append(out.Specialties, fromWire(specialties, s))
+		out.Specialties = append(out.Specialties, platform.FromWire(specialties, s))
 	}
 	return out
 }
@@ -165,7 +155,7 @@ func decode(ev event.Event) (domain.Event, bool) {
 	case *referentv1.ReferentAssigned:
 		return domain.ReferentAssigned{
 			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()),
-			From: civil.FromProto(m.GetFromDate()), Reason: fromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
+			From: civil.FromProto(m.GetFromDate()), Reason: platform.FromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
 		}, true
 	case *referentv1.AssignmentPending:
 		return domain.AssignmentPending{

@@ -127,7 +127,7 @@ func (s *Service) ListReferents(ctx context.Context, req *referentv1.ListReferen
 	if err != nil {
 		return nil, err
 	}
-	kind := fromWire(kinds, req.GetKind())
+	kind := platform.FromWire(kinds, req.GetKind())
 	out := &referentv1.ListReferentsResponse{}
 	for _, r := range rs {
 		if r.ID <= after || (kind != "" && r.Profile.Kind != kind) || (r.Deactivated && !req.GetIncludeDeactivated()) {
