@@ -78,6 +78,8 @@ type Store struct {
 	source     string
 	maxRetries int
 	tracer     trace.Tracer
+	// locks queue this process's commands on one aggregate.
+	locks keyedLocks
 }
 
 // New returns a Store that reads and writes through js.
@@ -176,7 +178,9 @@ func (r Result) After() []event.Event {
 // An error of decide is returned unchanged. A decision without drafts
 // appends nothing. When another writer appended to the aggregate first,
 // Execute reloads it and decides again, up to MaxRetries times after a short
-// random delay, and then returns an error wrapping ErrConflict.
+// random delay, and then returns an error wrapping ErrConflict. Commands of
+// one process on the same aggregate wait for each other rather than
+// conflict, so decide must not itself execute a command on that aggregate.
 func (s *Store) Execute(ctx context.Context, stream, filter string, cmd Command, decide func(History) ([]event.Draft, error)) (Result, error) {
 	if decide == nil {
 		return Result{}, errors.New("eventstore: nil decide function")
@@ -184,6 +188,11 @@ func (s *Store) Execute(ctx context.Context, stream, filter string, cmd Command,
 	if cmd.RequestID == "" {
 		return Result{}, errors.New("eventstore: command without request id")
 	}
+	release, err := s.locks.lock(ctx, stream+" "+filter)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
 	for attempt := 0; ; attempt++ {
 		h, err := s.Load(ctx, stream, filter)
 		if err != nil {
@@ -333,6 +342,15 @@ func (s *Store) ExecuteAll(ctx context.Context, stream string, filters []string,
 			}
 		}
 	}
+	keys := make([]string, len(filters))
+	for i, f := range filters {
+		keys[i] = stream + " " + f
+	}
+	release, err := s.locks.lock(ctx, keys...)
+	if err != nil {
+		return MultiResult{}, err
+	}
+	defer release()
 	for attempt := 0; ; attempt++ {
 		res := MultiResult{Filters: filters, Histories: make([]History, len(filters))}
 		for i, f := range filters {
