@@ -6,7 +6,9 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,4 +49,19 @@ type Service interface {
 	Start(ctx context.Context) error
 	// Stop drains the consumers.
 	Stop(ctx context.Context) error
+}
+
+// StopTogether runs the stop functions concurrently and joins their errors:
+// runners that each wait for a fetch to end stop in the time of one.
+func StopTogether(ctx context.Context, stops ...func(context.Context) error) error {
+	errs := make([]error, len(stops))
+	var wg sync.WaitGroup
+	for i, stop := range stops {
+		if stop == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = stop(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

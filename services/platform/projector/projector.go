@@ -87,21 +87,10 @@ func Start(ctx context.Context, js jetstream.JetStream, spec Spec, opts Options)
 		Exclusive:      local != nil && local.ProcessLocal(),
 	}
 	copts := consumer.Options{Logger: log, Source: opts.Source, Replicas: opts.Replicas}
-	for {
-		r.consumer, err = consumer.Start(ctx, js, cspec, r.handle, copts)
-		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, fmt.Errorf("projector %s: %w", spec.Name, err)
-		}
-		log.Warn("projection waits for its stream to be created", "projection", spec.Name, "stream", spec.Stream)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("projector %s: waiting for stream %s: %w", spec.Name, spec.Stream, ctx.Err())
-		case <-time.After(opts.StreamWait):
-		}
+	if r.consumer, err = consumer.StartWhenStreamExists(ctx, js, cspec, r.handle, copts, opts.StreamWait); err != nil {
+		return nil, fmt.Errorf("projector %s: %w", spec.Name, err)
 	}
+	return r, nil
 }
 
 func (r *Runner) handle(ctx context.Context, ev event.Event) error {
@@ -149,7 +138,9 @@ type Group struct {
 	mu      sync.Mutex
 	later   []*Runner
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// laterCtx is the context of the later projections.
+	laterCtx context.Context
+	wg       sync.WaitGroup
 }
 
 // streamExists reports whether stream exists.
@@ -169,8 +160,11 @@ func (g *Group) startLater(ctx context.Context, js jetstream.JetStream, spec Spe
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cancel == nil {
-		ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		// One context for every later projection, which Stop cancels: not
+		// the caller's, which ends when StartAll returns.
+		g.laterCtx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	}
+	ctx = g.laterCtx
 	g.wg.Go(func() {
 		r, err := Start(ctx, js, spec, opts)
 		if err != nil {

@@ -248,15 +248,21 @@ func TestStartAllStartsLaterProjectionsInTheBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Stopped before its stream exists: nothing left running.
+	// Two of them stopped before their streams exist: Stop ends both at
+	// once, though the context StartAll was given is still alive.
 	p2 := &totals{store: projection.NewMemory()}
-	g, err = projector.StartAll(ctx(t), js, []projector.Spec{{
-		Name: "later", Stream: "MISSING", FilterSubjects: []string{"avenir.missing.>"}, Project: p2.project, Later: true,
-	}}, projector.Options{Store: p2.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
+	g, err = projector.StartAll(ctx(t), js, []projector.Spec{
+		{Name: "later", Stream: "MISSING", FilterSubjects: []string{"avenir.missing.>"}, Project: p2.project, Later: true},
+		{Name: "later-too", Stream: "ABSENT", FilterSubjects: []string{"avenir.absent.>"}, Project: p2.project, Later: true},
+	}, projector.Options{Store: p2.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	began := time.Now()
 	if err := g.Stop(ctx(t)); err != nil {
 		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("Stop took %v: it waited for the context of StartAll to end", took)
 	}
 }
