@@ -65,8 +65,12 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientC
 		return nil
 	})
 	analyse(t, needsConn, id, requestID)
+	// Pathway notes the analysis into the episode, with the phase change it
+	// causes: two events.
 	want := proto.CloneOf(entered)
 	want.Phase = pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED
+	want.Episodes[0].NeedsAnalysed = true
+	want.Version = entered.GetVersion() + 2
 	servicetest.Eventually(t, 10*time.Second, func() error {
 		got, err := pw.GetPathway(callCtx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
 		if err != nil {
@@ -84,12 +88,22 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientC
 		if err != nil {
 			t.Fatalf("timeline: %v", err)
 		}
-		var sources []string
+		// Where the referent service runs, its assignment (or the wait for
+		// one) follows the entry; the rest is the same everywhere.
+		var sources, others []string
 		for _, e := range timeline.GetEntries() {
-			sources = append(sources, e.GetSource()+": "+e.GetSummary())
+			entry := e.GetSource() + ": " + e.GetSummary()
+			sources = append(sources, entry)
+			if e.GetSource() != "referent" {
+				others = append(others, entry)
+				continue
+			}
+			if len(others) < 2 || !strings.HasPrefix(others[1], "pathway: Entered the pathway") {
+				return fmt.Errorf("referent entry before the entry into the pathway: %q", sources)
+			}
 		}
-		if len(sources) != 5 || !strings.HasPrefix(sources[4], "needs: Needs analysis completed on ") ||
-			!strings.HasSuffix(sources[4], "recommending: project workshops (2); trade discovery (K2204)") {
+		if len(others) != 5 || !strings.HasPrefix(others[4], "needs: Needs analysis completed on ") ||
+			!strings.HasSuffix(others[4], "recommending: project workshops (2); trade discovery (K2204)") {
 			return fmt.Errorf("timeline %q", sources)
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -52,5 +53,19 @@ func TestReferentAssignedAtEntry(t *testing.T) {
 	stop()
 	addrs, _ = servertest.Run(t, cfg)
 	own := auth.Principal{Subject: "e2e-anne", Role: auth.RoleReferent, ReferentID: refID, Territories: []string{"T14"}}
-	assigned(referentv1.NewReferentServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, own)))
+	anne := referentv1.NewReferentServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, own))
+	assigned(anne)
+	// Anne's caseload shows where the learner stands: the phase pathway
+	// derived from the needs analysis.
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		got, err := anne.ListCaseload(callCtx(t), &referentv1.ListCaseloadRequest{ReferentId: refID})
+		if err != nil {
+			return err
+		}
+		if l := got.GetLearners(); len(l) != 1 || l[0].GetLearnerId() != learner.GetLearnerId() ||
+			l[0].GetPhase() != pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED {
+			return fmt.Errorf("caseload %v", l)
+		}
+		return nil
+	})
 }

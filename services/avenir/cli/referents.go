@@ -302,9 +302,12 @@ func newReferentsCaseloadCmd() *cobra.Command {
 				return f.print(cmd.OutOrStdout(), resp, nil)
 			}
 			r := resp.GetReferent()
-			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "SINCE", "PATHWAY"}}
+			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "SINCE", "PHASE", "PHASE SINCE"}}
 			for _, l := range resp.GetLearners() {
-				rows = append(rows, []string{l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()), l.GetPathwayStatus()})
+				rows = append(rows, []string{
+					l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()),
+					pathwayPhases.name(l.GetPhase().Number()), dateString(l.GetPhaseSince()),
+				})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s): %d/%d learners\n", r.GetProfile().GetName(), r.GetReferentId(), r.GetActiveLearners(), r.GetProfile().GetCapacity())
 			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())

@@ -22,14 +22,14 @@ func TestReferentsCommands(t *testing.T) {
 		}
 		return out.String() + errOut.String()
 	}
-	eventually := func(args []string, want string) {
+	eventually := func(args []string, want string) string {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			var out, errOut bytes.Buffer
 			code := cli.Main(context.Background(), append(args, "--addr", addr, "--token", token), &out, &errOut)
 			if code == 0 && strings.Contains(out.String(), want) {
-				return
+				return out.String()
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("avenir %s: no %q in %s%s", strings.Join(args, " "), want, out.String(), errOut.String())
@@ -60,7 +60,8 @@ func TestReferentsCommands(t *testing.T) {
 	eventually([]string{"referents", "queue", "--territory", "T05"}, second)
 	eventually([]string{"referents", "load", "--territory", "T05"}, "T05")
 	run(0, "referents", "list", "--territory", "T05", "--kind", "economic")
-	caseload := run(0, "referents", "caseload", ref.ReferentID)
+	// The caseload shows the phase pathway derived.
+	caseload := eventually([]string{"referents", "caseload", ref.ReferentID}, "welcomed")
 	if !strings.Contains(caseload, first) || !strings.Contains(caseload, "1/1 learners") {
 		t.Fatalf("caseload:\n%s", caseload)
 	}

@@ -23,6 +23,8 @@ type Episode struct {
 	ExitReason ExitReason
 	ExitDetail string
 	Referrals  []Referral
+	// NeedsAnalysed: a needs analysis of the episode was completed.
+	NeedsAnalysed bool
 }
 
 // Open reports whether the episode has not been exited.
@@ -245,11 +247,34 @@ type ReferralOutcomeRecorded struct {
 	Date      civil.Date
 }
 
+// NeedsAnalysisNoted: a needs analysis of the episode was completed, a fact
+// of the needs context that pathway records for the phase.
+type NeedsAnalysisNoted struct {
+	LearnerID  string
+	Episode    int
+	AnalysisID string
+	Date       civil.Date
+	Territory  string
+}
+
+// PhaseChanged: the learner's phase changed. Decide appends it after the
+// events that change the phase; it changes nothing itself (the phase is
+// derived from the other events).
+type PhaseChanged struct {
+	LearnerID string
+	Episode   int
+	From, To  Phase
+	Date      civil.Date
+	Territory string
+}
+
 func (PathwayEntered) pathwayEvent()          {}
 func (PathwayExited) pathwayEvent()           {}
 func (ExitBackdated) pathwayEvent()           {}
 func (ReferralRecorded) pathwayEvent()        {}
 func (ReferralOutcomeRecorded) pathwayEvent() {}
+func (NeedsAnalysisNoted) pathwayEvent()      {}
+func (PhaseChanged) pathwayEvent()            {}
 
 // Command is a request to change a pathway.
 type Command interface{ pathwayCommand() }
@@ -291,10 +316,20 @@ type RecordReferralOutcome struct {
 	Today     civil.Date
 }
 
+// NoteNeedsAnalysis records that analysis AnalysisID of the learner's
+// episode Episode was completed on Date. Noting it again changes nothing.
+type NoteNeedsAnalysis struct {
+	LearnerID  string
+	Episode    int
+	AnalysisID string
+	Date       civil.Date
+}
+
 func (EnterPathway) pathwayCommand()          {}
 func (ExitPathway) pathwayCommand()           {}
 func (RecordReferral) pathwayCommand()        {}
 func (RecordReferralOutcome) pathwayCommand() {}
+func (NoteNeedsAnalysis) pathwayCommand()     {}
 
 // Evolve applies one event to the state. It never modifies the slices of p,
 // so states folded from a common past do not share their future.
@@ -324,8 +359,15 @@ func Evolve(p Pathway, e Event) Pathway {
 			ep.Referrals = slices.Clone(ep.Referrals)
 			ep.Referrals[j].Outcome, ep.Referrals[j].OutcomeDate = e.Outcome, e.Date
 		}
+	case NeedsAnalysisNoted:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			p.Episodes[i].NeedsAnalysed = true
+		}
 	case ExitBackdated:
 		// A notice for other services: the exit itself is PathwayExited.
+	case PhaseChanged:
+		// A notice for other services: the phase is derived.
 	}
 	return p
 }
@@ -338,18 +380,82 @@ func (p Pathway) episodeIndex(number int) int {
 // it produces, or why it is refused. Input problems come first, all at once
 // (InvalidArgument with one violation per problem, named by the request's
 // field); then the state's preconditions (FailedPrecondition, NotFound).
+//
+// When the events change the learner's phase, a PhaseChanged dated with the
+// command's business date follows them.
 func Decide(p Pathway, cmd Command) ([]Event, error) {
+	var (
+		evs []Event
+		err error
+		on  civil.Date
+	)
 	switch c := cmd.(type) {
 	case EnterPathway:
-		return decideEnter(p, c)
+		evs, err = decideEnter(p, c)
+		on = c.EntryDate
 	case ExitPathway:
-		return decideExit(p, c)
+		evs, err = decideExit(p, c)
+		on = c.ExitDate
 	case RecordReferral:
-		return decideReferral(p, c)
+		evs, err = decideReferral(p, c)
+		on = c.Date
 	case RecordReferralOutcome:
-		return decideOutcome(p, c)
+		evs, err = decideOutcome(p, c)
+		on = c.Date
+	case NoteNeedsAnalysis:
+		evs, err = decideNoteAnalysis(p, c)
+		on = c.Date
+	default:
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 	}
-	return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
+	if err != nil || len(evs) == 0 {
+		return evs, err
+	}
+	return withPhaseChange(p, evs, on), nil
+}
+
+// withPhaseChange appends a PhaseChanged to evs when they change the phase
+// of p.
+func withPhaseChange(p Pathway, evs []Event, on civil.Date) []Event {
+	after := p
+	for _, e := range evs {
+		after = Evolve(after, e)
+	}
+	from, to := p.Phase(), after.Phase()
+	if from == to {
+		return evs
+	}
+	last, _ := after.last()
+	return append(evs, PhaseChanged{
+		LearnerID: after.LearnerID, Episode: last.Number, From: from, To: to, Date: on, Territory: after.Territory,
+	})
+}
+
+// decideNoteAnalysis records a completed analysis of an episode, once.
+func decideNoteAnalysis(p Pathway, c NoteNeedsAnalysis) ([]Event, error) {
+	var v apperr.Violations
+	if c.Episode < 1 {
+		v.Add("episode_number", "must be 1 or more")
+	}
+	if c.AnalysisID == "" {
+		v.Add("analysis_id", "is required")
+	}
+	if !c.Date.Valid() {
+		v.Add("completed_on", "must be a real date between 1900 and 2200")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	i := p.episodeIndex(c.Episode)
+	if i < 0 {
+		return nil, apperr.NotFound("episode %d of the pathway of learner %s not found", c.Episode, c.LearnerID)
+	}
+	if p.Episodes[i].NeedsAnalysed {
+		return nil, nil
+	}
+	return []Event{NeedsAnalysisNoted{
+		LearnerID: p.LearnerID, Episode: c.Episode, AnalysisID: c.AnalysisID, Date: c.Date, Territory: p.Territory,
+	}}, nil
 }
 
 // checkDate records the problems of a business date that must be real and

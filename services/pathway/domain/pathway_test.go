@@ -33,6 +33,9 @@ type decideCase struct {
 	given []domain.Event
 	when  domain.Command
 	then  []domain.Event
+	// phase is the phase the events move the learner to, announced by a
+	// PhaseChanged after them ("" when the phase does not change).
+	phase domain.Phase
 	// Or the refusal: its kind, and the fields named (InvalidArgument).
 	wantKind   apperr.Kind
 	wantFields []string
@@ -51,8 +54,20 @@ func runDecide(t *testing.T, tests []decideCase) {
 				if err != nil {
 					t.Fatalf("unexpected error %v", err)
 				}
-				if !reflect.DeepEqual(got, tc.then) {
+				var phase domain.Phase
+				if n := len(got); n > 0 {
+					if pc, ok := got[n-1].(domain.PhaseChanged); ok {
+						phase, got = pc.To, got[:n-1]
+						if pc.From != p.Phase() {
+							t.Fatalf("phase changed from %q, but was %q", pc.From, p.Phase())
+						}
+					}
+				}
+				if (len(got) > 0 || len(tc.then) > 0) && !reflect.DeepEqual(got, tc.then) {
 					t.Fatalf("got %#v\nwant %#v", got, tc.then)
+				}
+				if phase != tc.phase {
+					t.Fatalf("phase changed to %q, want %q", phase, tc.phase)
 				}
 				return
 			}
@@ -78,19 +93,22 @@ func TestDecideEnter(t *testing.T) {
 	}
 	runDecide(t, []decideCase{
 		{
-			name: "a registered learner enters on any day",
-			when: enter(entered.EntryDate),
-			then: []domain.Event{entered},
+			name:  "a registered learner enters on any day",
+			phase: domain.PhaseWelcomed,
+			when:  enter(entered.EntryDate),
+			then:  []domain.Event{entered},
 		},
 		{
-			name: "entry today is allowed",
-			when: enter(today),
-			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today, Territory: "T05"}},
+			name:  "entry today is allowed",
+			phase: domain.PhaseWelcomed,
+			when:  enter(today),
+			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today, Territory: "T05"}},
 		},
 		{
-			name: "an entry back-dated by the maximum (30 days by default) is allowed",
-			when: enter(today.AddDays(-30)),
-			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today.AddDays(-30), Territory: "T05"}},
+			name:  "an entry back-dated by the maximum (30 days by default) is allowed",
+			phase: domain.PhaseWelcomed,
+			when:  enter(today.AddDays(-30)),
+			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: today.AddDays(-30), Territory: "T05"}},
 		},
 		{
 			name:       "an entry back-dated by more than the maximum",
@@ -111,9 +129,10 @@ func TestDecideEnter(t *testing.T) {
 			wantFields: []string{"entry_date"},
 		},
 		{
-			name: "registrations recorded before registered_on existed do not bound the entry",
-			when: domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, Known: true}, EntryDate: day(2026, 11, 9), Today: today},
-			then: []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: day(2026, 11, 9), Territory: "T05"}},
+			name:  "registrations recorded before registered_on existed do not bound the entry",
+			phase: domain.PhaseWelcomed,
+			when:  domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, Known: true}, EntryDate: day(2026, 11, 9), Today: today},
+			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: day(2026, 11, 9), Territory: "T05"}},
 		},
 		{
 			name:       "entry before the learner turned sixteen",
@@ -158,6 +177,7 @@ func TestDecideEnter(t *testing.T) {
 		},
 		{
 			name:  "re-entry after an exit opens a new episode and keeps the history",
+			phase: domain.PhaseWelcomed,
 			given: []domain.Event{entered, exited},
 			when:  enter(day(2026, 11, 23)),
 			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 23), Territory: "T05"}},
@@ -192,6 +212,7 @@ func TestDecideExit(t *testing.T) {
 	runDecide(t, []decideCase{
 		{
 			name:  "an exit today closes the open episode",
+			phase: domain.PhaseExited,
 			given: []domain.Event{entered},
 			when:  exit(today, domain.ExitEmploymentPermanent, "  CDI at Renault Cléon "),
 			then: []domain.Event{domain.PathwayExited{
@@ -201,6 +222,7 @@ func TestDecideExit(t *testing.T) {
 		},
 		{
 			name:  "a late exit is accepted and announced as back-dated",
+			phase: domain.PhaseExited,
 			given: []domain.Event{entered},
 			when:  exit(day(2026, 11, 22), domain.ExitRelocation, ""),
 			then: []domain.Event{
@@ -210,6 +232,7 @@ func TestDecideExit(t *testing.T) {
 		},
 		{
 			name:  "an exit on the day of entry",
+			phase: domain.PhaseExited,
 			given: []domain.Event{entered},
 			when:  exit(entered.EntryDate, domain.ExitHealth, ""),
 			then: []domain.Event{
@@ -219,6 +242,7 @@ func TestDecideExit(t *testing.T) {
 		},
 		{
 			name:  "the second episode is the one closed",
+			phase: domain.PhaseExited,
 			given: []domain.Event{entered, exited, domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), Territory: "T05"}},
 			when:  exit(today, domain.ExitOther, "military service"),
 			then: []domain.Event{domain.PathwayExited{
@@ -289,12 +313,14 @@ func TestDecideReferral(t *testing.T) {
 	runDecide(t, []decideCase{
 		{
 			name:  "a referral during the open episode",
+			phase: domain.PhaseBuildingProject,
 			given: []domain.Event{entered},
 			when:  refer(domain.ProgrammeQualif, day(2026, 11, 21), " AFPA Caen "),
 			then:  []domain.Event{referred},
 		},
 		{
-			name: "referrals are numbered across episodes",
+			name:  "referrals are numbered across episodes",
+			phase: domain.PhaseBuildingProject,
 			given: []domain.Event{entered, referred, exited,
 				domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), Territory: "T05"}},
 			when: refer(domain.ProgrammeSavoirs, today, "CLPS Évreux"),
@@ -352,6 +378,7 @@ func TestDecideReferralOutcome(t *testing.T) {
 	runDecide(t, []decideCase{
 		{
 			name:  "a pending referral is accepted",
+			phase: domain.PhaseInQualifyingTraining,
 			given: []domain.Event{entered, referred},
 			when:  outcome(1, domain.OutcomeAccepted, day(2026, 11, 23)),
 			then:  []domain.Event{accepted},
@@ -464,5 +491,77 @@ func TestActiveOn(t *testing.T) {
 		if got := p.ActiveOn(tc.on); got != tc.want {
 			t.Errorf("ActiveOn(%s) = %v, want %v", tc.on, got, tc.want)
 		}
+	}
+}
+
+func TestDecideNoteNeedsAnalysis(t *testing.T) {
+	note := func(episode int) domain.NoteNeedsAnalysis {
+		return domain.NoteNeedsAnalysis{LearnerID: "l-1", Episode: episode, AnalysisID: "a-1", Date: day(2026, 11, 24)}
+	}
+	noted := func(episode int) domain.NeedsAnalysisNoted {
+		return domain.NeedsAnalysisNoted{LearnerID: "l-1", Episode: episode, AnalysisID: "a-1", Date: day(2026, 11, 24), Territory: "T05"}
+	}
+	reentered := domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 23), Territory: "T05"}
+	runDecide(t, []decideCase{
+		{
+			name:  "an analysis of the open episode moves a welcomed learner on",
+			given: []domain.Event{entered},
+			when:  note(1),
+			then:  []domain.Event{noted(1)},
+			phase: domain.PhaseNeedsAnalysed,
+		},
+		{
+			name:  "a referral already outranks it: noted, the phase stays",
+			given: []domain.Event{entered, referred},
+			when:  note(1),
+			then:  []domain.Event{noted(1)},
+		},
+		{
+			name:  "an analysis of a closed episode is noted, the learner stays exited",
+			given: []domain.Event{entered, exited},
+			when:  note(1),
+			then:  []domain.Event{noted(1)},
+		},
+		{
+			name:  "noting it twice changes nothing",
+			given: []domain.Event{entered, noted(1)},
+			when:  note(1),
+			then:  []domain.Event{},
+		},
+		{
+			name:  "the analysis of the re-entry",
+			given: []domain.Event{entered, noted(1), exited, reentered},
+			when:  note(2),
+			then:  []domain.Event{noted(2)},
+			phase: domain.PhaseNeedsAnalysed,
+		},
+		{
+			name:     "an episode the pathway does not have",
+			given:    []domain.Event{entered},
+			when:     note(2),
+			wantKind: apperr.KindNotFound,
+		},
+		{
+			name:       "bad input",
+			given:      []domain.Event{entered},
+			when:       domain.NoteNeedsAnalysis{LearnerID: "l-1"},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"episode_number", "analysis_id", "completed_on"},
+		},
+	})
+}
+
+// PhaseChanged says which episode, from which phase, on the business date
+// of the fact, in the learner's territory.
+func TestPhaseChangedIsDatedWithTheFact(t *testing.T) {
+	var p domain.Pathway
+	p = domain.Evolve(p, entered)
+	evs, err := domain.Decide(p, domain.ExitPathway{LearnerID: "l-1", ExitDate: day(2026, 11, 22), Reason: domain.ExitRelocation, Today: today})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain.PhaseChanged{LearnerID: "l-1", Episode: 1, From: domain.PhaseWelcomed, To: domain.PhaseExited, Date: day(2026, 11, 22), Territory: "T05"}
+	if got := evs[len(evs)-1]; got != want {
+		t.Fatalf("last event %#v, want %#v", got, want)
 	}
 }

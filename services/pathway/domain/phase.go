@@ -1,7 +1,5 @@
 package domain
 
-import "slices"
-
 // Phase is where a learner stands in the pathway. It is derived from the
 // facts recorded, never set by hand.
 type Phase string
@@ -65,16 +63,16 @@ func PhaseOf(f Facts) Phase {
 	return PhaseWelcomed
 }
 
-// Facts returns the facts pathway itself records: the episodes, and the
-// referrals of the open episode (a referral is a project-building step; a
-// referral to Qualif accepted or started is the handover to qualifying
-// training). The facts of other contexts are left false.
+// Facts returns the facts of the last episode: whether it is open, its
+// completed needs analysis (noted from the needs context), and its
+// referrals (a referral is a project-building step; a referral to Qualif
+// accepted or started is the handover to qualifying training).
 func (p Pathway) Facts() Facts {
 	last, ok := p.last()
 	if !ok {
 		return Facts{}
 	}
-	f := Facts{Open: last.Open(), Exited: !last.Open()}
+	f := Facts{Open: last.Open(), Exited: !last.Open(), NeedsAnalysed: last.NeedsAnalysed}
 	for _, r := range last.Referrals {
 		f.ProjectStep = true
 		if r.Programme == ProgrammeQualif {
@@ -85,37 +83,5 @@ func (p Pathway) Facts() Facts {
 	return f
 }
 
-// Phase is the phase derived from the pathway's own facts.
+// Phase is the phase derived from the pathway's facts.
 func (p Pathway) Phase() Phase { return PhaseOf(p.Facts()) }
-
-// Outside is what other contexts recorded about a learner, as pathway's
-// read models know it.
-type Outside struct {
-	// AnalysedEpisodes are the episodes in which a needs analysis was
-	// completed.
-	AnalysedEpisodes []int
-}
-
-// FactsWith returns the pathway's own facts completed with the facts of
-// other contexts about the open episode.
-func (p Pathway) FactsWith(o Outside) Facts {
-	f := p.Facts()
-	if last, ok := p.last(); ok && last.Open() && slices.Contains(o.AnalysedEpisodes, last.Number) {
-		f.NeedsAnalysed = true
-	}
-	return f
-}
-
-// PhaseWith is the phase derived from the pathway's own facts and the
-// facts of other contexts.
-func (p Pathway) PhaseWith(o Outside) Phase { return PhaseOf(p.FactsWith(o)) }
-
-// RecordedAs is the phase that the pathway's own facts alone give a pathway
-// in phase ph: the facts of other contexts only raise a welcomed learner to
-// needs analysed (the other phases outrank it).
-func RecordedAs(ph Phase) Phase {
-	if ph == PhaseNeedsAnalysed {
-		return PhaseWelcomed
-	}
-	return ph
-}

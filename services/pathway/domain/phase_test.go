@@ -71,25 +71,26 @@ func TestPathwayPhaseFromItsOwnEvents(t *testing.T) {
 	}
 }
 
-// The facts of other contexts: a completed needs analysis of the open
-// episode makes a welcomed learner needs analysed, and nothing else.
-func TestPhaseWithOutsideFacts(t *testing.T) {
-	analysed := domain.Outside{AnalysedEpisodes: []int{1}}
+// A completed needs analysis, noted into the episode, makes a welcomed
+// learner needs analysed, and nothing else.
+func TestPhaseWithANotedAnalysis(t *testing.T) {
+	noted := func(episode int) domain.NeedsAnalysisNoted {
+		return domain.NeedsAnalysisNoted{Episode: episode, AnalysisID: "A1", Date: day(2026, 11, 22)}
+	}
 	reentered := domain.PathwayEntered{Episode: 2, EntryDate: day(2026, 11, 24)}
 	referred := domain.ReferralRecorded{Episode: 1, Referral: 1, Programme: domain.ProgrammeSavoirs, Date: day(2026, 11, 21), Organisation: "CLPS"}
 	tests := []struct {
-		name    string
-		given   []domain.Event
-		outside domain.Outside
-		want    domain.Phase
+		name  string
+		given []domain.Event
+		want  domain.Phase
 	}{
-		{"entered, analysed", []domain.Event{entered}, analysed, domain.PhaseNeedsAnalysed},
-		{"entered, not analysed", []domain.Event{entered}, domain.Outside{}, domain.PhaseWelcomed},
-		{"a referral outranks the analysis", []domain.Event{entered, referred}, analysed, domain.PhaseBuildingProject},
-		{"exited", []domain.Event{entered, exited}, analysed, domain.PhaseExited},
-		{"the previous episode's analysis does not count", []domain.Event{entered, exited, reentered}, analysed, domain.PhaseWelcomed},
-		{"the new episode's does", []domain.Event{entered, exited, reentered}, domain.Outside{AnalysedEpisodes: []int{1, 2}}, domain.PhaseNeedsAnalysed},
-		{"never entered", nil, analysed, domain.PhaseNone},
+		{"entered, analysed", []domain.Event{entered, noted(1)}, domain.PhaseNeedsAnalysed},
+		{"entered, not analysed", []domain.Event{entered}, domain.PhaseWelcomed},
+		{"a referral outranks the analysis", []domain.Event{entered, noted(1), referred}, domain.PhaseBuildingProject},
+		{"exited", []domain.Event{entered, noted(1), exited}, domain.PhaseExited},
+		{"the previous episode's analysis does not count", []domain.Event{entered, noted(1), exited, reentered}, domain.PhaseWelcomed},
+		{"the new episode's does", []domain.Event{entered, exited, reentered, noted(2)}, domain.PhaseNeedsAnalysed},
+		{"an analysis of an unknown episode changes nothing", []domain.Event{entered, noted(3)}, domain.PhaseWelcomed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,13 +98,8 @@ func TestPhaseWithOutsideFacts(t *testing.T) {
 			for _, e := range tc.given {
 				p = domain.Evolve(p, e)
 			}
-			got := p.PhaseWith(tc.outside)
-			if got != tc.want {
+			if got := p.Phase(); got != tc.want {
 				t.Fatalf("phase %q, want %q", got, tc.want)
-			}
-			// The phase index knows the phase of pathway's own facts.
-			if domain.RecordedAs(got) != p.Phase() {
-				t.Fatalf("recorded as %q, own phase %q", domain.RecordedAs(got), p.Phase())
 			}
 		})
 	}

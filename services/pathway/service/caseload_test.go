@@ -159,4 +159,26 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 	expectListed("former ref-a after", listed(clientA), followed, false)
 	expect("new referent still reads", get(clientB, followed), codes.OK)
 	expect("pool learner stays visible", get(clientA, pool), codes.OK)
+
+	// The learner's timeline tells who followed them, from when.
+	servicetest.Eventually(t, 5*time.Second, func() error {
+		resp, err := clientB.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: followed})
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, e := range resp.GetEntries() {
+			if e.GetSource() == "referent" {
+				got = append(got, e.GetSummary())
+			}
+		}
+		want := []string{
+			"Referent ref-a assigned on 2026-11-02 (automatic)",
+			"Referent ref-b takes over from ref-a on 2026-11-26 (handover)",
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("referent entries %q, want %q", got, want)
+		}
+		return nil
+	})
 }

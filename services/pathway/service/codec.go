@@ -94,6 +94,18 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
 				Outcome: outcomes[e.Outcome], OutcomeDate: e.Date.ToProto(),
 			}
+		case domain.NeedsAnalysisNoted:
+			id, name = e.LearnerID, "needs_analysis_noted"
+			data = &pathwayv1.NeedsAnalysisNoted{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), AnalysisId: e.AnalysisID,
+				CompletedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+			}
+		case domain.PhaseChanged:
+			id, name = e.LearnerID, "phase_changed"
+			data = &pathwayv1.PhaseChanged{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), PreviousPhase: phases[e.From], Phase: phases[e.To],
+				ChangedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+			}
 		default:
 			return nil, fmt.Errorf("pathway: no wire form for event %T", e)
 		}
@@ -132,6 +144,17 @@ func fromProto(m proto.Message) (domain.Event, error) {
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
 			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civil.FromProto(m.GetOutcomeDate()),
 		}, nil
+	case *pathwayv1.NeedsAnalysisNoted:
+		return domain.NeedsAnalysisNoted{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), AnalysisID: m.GetAnalysisId(),
+			Date: civil.FromProto(m.GetCompletedOn()), Territory: m.GetTerritoryCode(),
+		}, nil
+	case *pathwayv1.PhaseChanged:
+		return domain.PhaseChanged{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
+			From: platform.FromWire(phases, m.GetPreviousPhase()), To: platform.FromWire(phases, m.GetPhase()),
+			Date: civil.FromProto(m.GetChangedOn()), Territory: m.GetTerritoryCode(),
+		}, nil
 	}
 	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
 }
@@ -160,7 +183,7 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_EXITED
 	}
 	for _, e := range p.Episodes {
-		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto()}
+		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto(), NeedsAnalysed: e.NeedsAnalysed}
 		if !e.Open() {
 			ep.ExitDate, ep.ExitReason, ep.ExitDetail = e.Exit.ToProto(), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
 		}
@@ -189,6 +212,7 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 		ep := domain.Episode{
 			Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate()), Exit: civil.FromProto(e.GetExitDate()),
 			ExitReason: platform.FromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
+			NeedsAnalysed: e.GetNeedsAnalysed(),
 		}
 		for _, r := range e.GetReferrals() {
 			ep.Referrals = append(ep.Referrals, domain.Referral{

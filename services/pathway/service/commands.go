@@ -45,10 +45,7 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.view(ctx, p, version)
-	if err != nil {
-		return nil, err
-	}
+	v := view(p, version)
 	return &pathwayv1.EnterPathwayResponse{Pathway: v}, nil
 }
 
@@ -65,10 +62,7 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.view(ctx, p, version)
-	if err != nil {
-		return nil, err
-	}
+	v := view(p, version)
 	return &pathwayv1.ExitPathwayResponse{Pathway: v}, nil
 }
 
@@ -85,10 +79,7 @@ func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordRefer
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.view(ctx, p, version)
-	if err != nil {
-		return nil, err
-	}
+	v := view(p, version)
 	resp := &pathwayv1.RecordReferralResponse{Pathway: v}
 	for _, ev := range evs {
 		if rec, ok := ev.Data.(*pathwayv1.ReferralRecorded); ok {
@@ -122,24 +113,11 @@ func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.Reco
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.view(ctx, p, version)
-	if err != nil {
-		return nil, err
-	}
+	v := view(p, version)
 	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: v}, nil
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
-
-// view is the view a command answers, its phase completed with the facts
-// of other contexts.
-func (s *Service) view(ctx context.Context, p domain.Pathway, version uint64) (*pathwayv1.Pathway, error) {
-	v := view(p, version)
-	if err := s.withOutside(ctx, v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
 
 // checkCommand reports every problem of a command's input at once: its
 // request id and learner id, and the problems the domain finds in the

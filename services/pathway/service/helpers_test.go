@@ -99,10 +99,28 @@ func publishIntake(t *testing.T, env *servicetest.Env, learnerID, name string, d
 	}
 }
 
-// pathwayEvents are the events of one learner's pathway.
+// pathwayEvents are the facts of one learner's pathway: its events but the
+// PhaseChanged derived from them (see phaseChanges).
 func pathwayEvents(t *testing.T, env *servicetest.Env, learnerID string) []event.Event {
 	t.Helper()
-	return env.Events(t, service.Stream, "avenir.pathway.pathway."+learnerID+".>")
+	var facts []event.Event
+	for _, ev := range env.Events(t, service.Stream, "avenir.pathway.pathway."+learnerID+".>") {
+		if _, derived := ev.Data.(*pathwayv1.PhaseChanged); !derived {
+			facts = append(facts, ev)
+		}
+	}
+	return facts
+}
+
+// phaseChanges are the phases the learner's PhaseChanged events announce,
+// in order.
+func phaseChanges(t *testing.T, env *servicetest.Env, learnerID string) []pathwayv1.PathwayPhase {
+	t.Helper()
+	var phases []pathwayv1.PathwayPhase
+	for _, ev := range env.Events(t, service.Stream, "avenir.pathway.pathway."+learnerID+".phase_changed") {
+		phases = append(phases, ev.Data.(*pathwayv1.PhaseChanged).GetPhase())
+	}
+	return phases
 }
 
 // enter opens an episode and fails the test if it is refused.
@@ -168,12 +186,17 @@ func readModel(t *testing.T, client pathwayv1.PathwayServiceClient, want *pathwa
 func caughtUp(t *testing.T, env *servicetest.Env) {
 	t.Helper()
 	servicetest.Eventually(t, 5*time.Second, func() error {
-		for stream, names := range map[string][]string{
-			"INTAKE":  {"pathway-learners", "pathway-timeline-intake"},
-			"PATHWAY": {"pathway-pathways-v2", "pathway-flows", "pathway-timeline-pathway"},
-			"NEEDS":   {"pathway-needs", "pathway-timeline-needs"},
+		// NEEDS first: its notes append to PATHWAY.
+		for _, c := range []struct {
+			stream string
+			names  []string
+		}{
+			{"NEEDS", []string{"pathway-notes-needs", "pathway-timeline-needs"}},
+			{"INTAKE", []string{"pathway-learners", "pathway-timeline-intake"}},
+			{"PATHWAY", []string{"pathway-pathways-v2", "pathway-flows", "pathway-timeline-pathway"}},
 		} {
-			for _, name := range names {
+			stream := c.stream
+			for _, name := range c.names {
 				c, err := env.JS.Consumer(ctx(t), stream, name)
 				if err != nil {
 					return err

@@ -2,106 +2,60 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"slices"
+	"time"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
-	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
-// The needs read model (needsProjection, over needs' AnalysisCompleted):
-//
-//	learner:<id>   storedNeeds, JSON: the episodes with a completed analysis
-//
-// It feeds the phase: a learner whose open episode has a completed analysis
-// is "needs analysed" (domain.Outside). The pathways read model keeps the
-// phase pathway's own facts give (its phase index too); GetPathway,
-// ListPathways and the commands' answers complete it with these facts.
-type storedNeeds struct {
-	AnalysedEpisodes []int `json:"analysed_episodes"`
+// needsConsumer notes the needs analyses completed into the pathways: a
+// completed analysis is a fact of the needs context that the phase depends
+// on, so pathway records it as its own event (NeedsAnalysisNoted, with the
+// PhaseChanged it causes) and every phase is derived from the PATHWAY
+// stream alone.
+const needsConsumer = "pathway-notes-needs"
+
+func (s *Service) needsConsumerSpec() consumer.Spec {
+	return consumer.Spec{
+		Stream: needsStream, Name: needsConsumer, Ordered: true,
+		FilterSubjects: []string{"avenir.needs.analysis.*.completed"},
+		BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+	}
 }
 
-// projectNeeds records the episode of a completed analysis.
-func (s *Service) projectNeeds(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+// onNeeds notes a completed analysis into its learner's pathway. The
+// command's request id derives from the event's, so a redelivery is a no-op.
+func (s *Service) onNeeds(ctx context.Context, ev event.Event) error {
 	done, ok := ev.Data.(*needsv1.AnalysisCompleted)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	o, err := s.outside(ctx, done.GetLearnerId())
-	if err != nil {
-		return nil, err
+	cmd := domain.NoteNeedsAnalysis{
+		LearnerID: done.GetLearnerId(), Episode: int(done.GetEpisodeNumber()),
+		AnalysisID: done.GetAnalysisId(), Date: civil.FromProto(done.GetCompletedOn()),
 	}
-	episode := int(done.GetEpisodeNumber())
-	if slices.Contains(o.AnalysedEpisodes, episode) {
-		return nil, nil
-	}
-	b, err := json.Marshal(storedNeeds{AnalysedEpisodes: append(o.AnalysedEpisodes, episode)})
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{projection.Put(learnerKey(done.GetLearnerId()), b)}, nil
-}
-
-// outside reads what other contexts recorded about a learner.
-func (s *Service) outside(ctx context.Context, learnerID string) (domain.Outside, error) {
-	b, err := s.store.Get(ctx, needsProjection, learnerKey(learnerID))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.Outside{}, nil
-	}
-	if err != nil {
-		return domain.Outside{}, err
-	}
-	return decodeOutside(learnerID, b)
-}
-
-func decodeOutside(learnerID string, b []byte) (domain.Outside, error) {
-	var n storedNeeds
-	if err := json.Unmarshal(b, &n); err != nil {
-		return domain.Outside{}, fmt.Errorf("pathway: stored needs of %s: %w", learnerID, err)
-	}
-	return domain.Outside{AnalysedEpisodes: n.AnalysedEpisodes}, nil
-}
-
-// outsideOf reads what other contexts recorded about each of the learners.
-func (s *Service) outsideOf(ctx context.Context, learnerIDs []string) (map[string]domain.Outside, error) {
-	keys := make([]string, len(learnerIDs))
-	for i, id := range learnerIDs {
-		keys[i] = learnerKey(id)
-	}
-	values, err := s.store.GetMany(ctx, needsProjection, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]domain.Outside, len(learnerIDs))
-	for i, b := range values {
-		if b == nil {
-			continue
-		}
-		if out[learnerIDs[i]], err = decodeOutside(learnerIDs[i], b); err != nil {
+	meta := eventstore.Command{RequestID: "needs/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
+	_, err := s.events.Execute(ctx, Stream, pathwayFilter(cmd.LearnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+		p, err := fold(domain.Pathway{}, h.Events)
+		if err != nil {
 			return nil, err
 		}
+		evs, err := domain.Decide(p, cmd)
+		if err != nil {
+			return nil, err
+		}
+		return drafts(evs)
+	})
+	switch apperr.KindOf(err) {
+	case apperr.KindInvalidArgument, apperr.KindNotFound:
+		// Needs only analyses learners of a known episode: an analysis
+		// pathway cannot place is for people to look at, not to retry.
+		return consumer.Permanent(err)
 	}
-	return out, nil
-}
-
-// withOutside sets the phase of views from the pathway's own facts and
-// those of other contexts.
-func (s *Service) withOutside(ctx context.Context, views ...*pathwayv1.Pathway) error {
-	ids := make([]string, len(views))
-	for i, v := range views {
-		ids[i] = v.GetLearnerId()
-	}
-	outside, err := s.outsideOf(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, v := range views {
-		v.Phase = phases[fromView(v).PhaseWith(outside[v.GetLearnerId()])]
-	}
-	return nil
+	return err
 }

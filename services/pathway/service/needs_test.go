@@ -159,4 +159,35 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 	}
 	analyse(t, env, id, 2)
 	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED)
+
+	// Every change of phase is on the stream, for the services that show
+	// it (the referent's caseload); a second analysis of the same episode
+	// changes nothing.
+	analyse(t, env, id, 2)
+	caughtUp(t, env)
+	want = nil
+	got := phaseChanges(t, env, id)
+	for _, ph := range []pathwayv1.PathwayPhase{
+		pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED,
+		pathwayv1.PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT, pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED,
+		pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED,
+	} {
+		want = append(want, ph.String())
+	}
+	var gotNames []string
+	for _, ph := range got {
+		gotNames = append(gotNames, ph.String())
+	}
+	if !slices.Equal(gotNames, want) {
+		t.Fatalf("phase changes %v\nwant %v", gotNames, want)
+	}
+	notes := 0
+	for _, ev := range pathwayEvents(t, env, id) {
+		if _, ok := ev.Data.(*pathwayv1.NeedsAnalysisNoted); ok {
+			notes++
+		}
+	}
+	if notes != 2 {
+		t.Fatalf("%d analyses noted, want one per episode", notes)
+	}
 }

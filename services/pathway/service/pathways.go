@@ -114,9 +114,6 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if !mayRead(caller, scope, s.today()) {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
-	if err := s.withOutside(ctx, p); err != nil {
-		return nil, err
-	}
 	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller, scope)}, nil
 }
 
@@ -160,10 +157,7 @@ func within(d, from, to civil.Date) bool {
 	return (from.IsZero() || !d.Before(from)) && (to.IsZero() || !d.After(to))
 }
 
-func (f listFilter) match(p domain.Pathway, o domain.Outside) bool {
-	if f.phase != domain.PhaseNone && p.PhaseWith(o) != f.phase {
-		return false
-	}
+func (f listFilter) match(p domain.Pathway) bool {
 	if !f.activeOn.IsZero() && !p.ActiveOn(f.activeOn) {
 		return false
 	}
@@ -220,9 +214,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	}
 	index, prefix := territoryIndex, ""
 	if f.phase != domain.PhaseNone {
-		// The index knows the phase of pathway's own facts; the facts of
-		// other contexts are checked on each pathway met.
-		index, prefix = phaseIndex, string(domain.RecordedAs(f.phase))+"/"
+		index, prefix = phaseIndex, string(f.phase)+"/"
 	}
 
 	resp := &pathwayv1.ListPathwaysResponse{}
@@ -249,10 +241,6 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			if err != nil {
 				return nil, err
 			}
-			outside, err := s.outsideOf(ctx, ids)
-			if err != nil {
-				return nil, err
-			}
 			pathways := make([]*pathwayv1.Pathway, len(values))
 			scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
 			for i, b := range values {
@@ -273,8 +261,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 				if p == nil || !mayRead(caller, scopes[i], today) {
 					continue
 				}
-				if pw, o := fromView(p), outside[ids[i]]; f.match(pw, o) {
-					p.Phase = phases[pw.PhaseWith(o)]
+				if f.match(fromView(p)) {
 					resp.Pathways = append(resp.Pathways, redact(p, caller, scopes[i]))
 					if len(resp.Pathways) == size {
 						resp.NextPageToken = paging.Encode(query, members[i])

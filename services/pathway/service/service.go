@@ -1,8 +1,8 @@
 // Package service is pathway as the avenir binary runs it: the gRPC API of
 // PathwayService over the PATHWAY stream, with read models of its own
-// pathways, of the learners intake registered, of the needs analyses
-// completed, of every learner's timeline across contexts and of the monthly
-// flows.
+// pathways, of the learners intake registered, of every learner's timeline
+// across contexts and of the monthly flows; and a consumer noting needs
+// analyses completed into the pathways.
 package service
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -36,6 +37,8 @@ const (
 
 	intakeStream = "INTAKE"
 	needsStream  = "NEEDS"
+	// referentStream is REFERENT, created by referent.
+	referentStream = "REFERENT"
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
@@ -44,7 +47,6 @@ const (
 	learnersProjection = "pathway-learners"
 	pathwaysProjection = "pathway-pathways-v2"
 	flowsProjection    = "pathway-flows"
-	needsProjection    = "pathway-needs"
 )
 
 // Config is pathway's own configuration.
@@ -64,6 +66,7 @@ type Service struct {
 	store       projection.Store
 	caseload    *caseload.Caseload
 	projections *projector.Group
+	consumers   []*consumer.Runner
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -136,16 +139,11 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
 			Project:        s.projectFlows,
 		},
-		{
-			Name: needsProjection, Stream: needsStream,
-			FilterSubjects: []string{"avenir.needs.analysis.*.completed"},
-			Project:        s.projectNeeds,
-		},
 	}
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{
 			Name: src.projection(), Stream: src.Stream, FilterSubjects: src.FilterSubjects,
-			Project: s.projectTimeline(src),
+			Project: s.projectTimeline(src), Later: src.Later,
 		})
 	}
 	specs = append(specs, s.caseload.Spec())
@@ -154,11 +152,24 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.projections = g
+	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, s.needsConsumerSpec(), s.onNeeds, copts, 0)
+	if err != nil {
+		return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
+	}
+	s.consumers = append(s.consumers, r)
 	return nil
 }
 
 // Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
+func (s *Service) Stop(ctx context.Context) error {
+	stops := []func(context.Context) error{s.projections.Stop}
+	for _, c := range s.consumers {
+		stops = append(stops, c.Stop)
+	}
+	s.consumers = nil
+	return platform.StopTogether(ctx, stops...)
+}
 
 func learnerKey(id string) string { return "learner:" + id }
 

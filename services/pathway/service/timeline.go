@@ -14,6 +14,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -30,6 +31,9 @@ type timelineSource struct {
 	Stream         string
 	FilterSubjects []string
 	Learner        func(event.Event) string
+	// Later: the stream's service may start after pathway (see
+	// projector.Spec.Later).
+	Later bool
 }
 
 // timelineSources are the contexts a learner's timeline gathers. A context
@@ -38,8 +42,15 @@ type timelineSource struct {
 // carry learner_id.
 var timelineSources = []timelineSource{
 	{Stream: intakeStream, FilterSubjects: []string{"avenir.intake.learner.*.>"}, Learner: subjectLearner},
-	{Stream: Stream, FilterSubjects: []string{"avenir.pathway.pathway.*.>"}, Learner: subjectLearner},
+	{Stream: Stream, FilterSubjects: []string{
+		// What happened, not what pathway derives from it or notes from
+		// other contexts (phase_changed, needs_analysis_noted): the
+		// timeline shows the analysis itself.
+		"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
+		"avenir.pathway.pathway.*.referral_recorded", "avenir.pathway.pathway.*.referral_outcome_recorded",
+	}, Learner: subjectLearner},
 	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
+	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner, Later: true},
 }
 
 // subjectLearner reads the learner from the 4th token of the subject:
@@ -234,6 +245,16 @@ func summary(ev event.Event) string {
 	case *needsv1.AnalysisCompleted:
 		return fmt.Sprintf("Needs analysis completed on %s (version %d), recommending: %s",
 			civil.FromProto(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
+	case *referentv1.ReferentAssigned:
+		how := strings.ToLower(strings.TrimPrefix(m.GetReason().String(), "ASSIGNMENT_REASON_"))
+		if prev := m.GetPreviousReferentId(); prev != "" {
+			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", m.GetReferentId(), prev, civil.FromProto(m.GetFromDate()), how)
+		}
+		return fmt.Sprintf("Referent %s assigned on %s (%s)", m.GetReferentId(), civil.FromProto(m.GetFromDate()), how)
+	case *referentv1.AssignmentPending:
+		return fmt.Sprintf("Waiting for a referent in territory %s since %s", m.GetTerritoryCode(), civil.FromProto(m.GetSince()))
+	case *referentv1.AssignmentEnded:
+		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civil.FromProto(m.GetToDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
 }

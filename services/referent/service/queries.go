@@ -94,10 +94,20 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 	})
 	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.today())}
 	end := min(start+size, len(slots))
-	for _, sl := range slots[start:end] {
+	page := slots[start:end]
+	ids := make([]string, len(page))
+	for i, sl := range page {
+		ids[i] = sl.LearnerID
+	}
+	phases, err := s.phases(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, sl := range page {
 		out.Learners = append(out.Learners, &referentv1.CaseloadEntry{
 			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
 			FromDate: sl.From.ToProto(), PathwayStatus: "active",
+			Phase: phases[i].GetPhase(), PhaseSince: phases[i].GetChangedOn(),
 		})
 	}
 	if end < len(slots) {

@@ -8,7 +8,10 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -244,4 +247,49 @@ func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedRe
 		}
 		after = ids[len(ids)-1]
 	}
+}
+
+// The phases read model (phasesProjection), from pathway's PhaseChanged
+// events: where each learner stands, for the caseloads. Referent stores the
+// phase pathway derived, knowing nothing of how.
+//
+//	phase:<learner id>   the last PhaseChanged, protobuf
+func phaseKey(id string) string { return "phase:" + id }
+
+func (s *Service) projectPhase(_ context.Context, ev event.Event) ([]projection.Op, error) {
+	pc, ok := ev.Data.(*pathwayv1.PhaseChanged)
+	if !ok {
+		return nil, nil
+	}
+	b, err := proto.Marshal(&pathwayv1.PhaseChanged{
+		LearnerId: pc.GetLearnerId(), EpisodeNumber: pc.GetEpisodeNumber(), Phase: pc.GetPhase(), ChangedOn: pc.GetChangedOn(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(phaseKey(pc.GetLearnerId()), b)}, nil
+}
+
+// phases reads the last phase change of each learner; nil for a learner
+// whose phase is not known yet.
+func (s *Service) phases(ctx context.Context, learnerIDs []string) ([]*pathwayv1.PhaseChanged, error) {
+	keys := make([]string, len(learnerIDs))
+	for i, id := range learnerIDs {
+		keys[i] = phaseKey(id)
+	}
+	values, err := s.store.GetMany(ctx, phasesProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*pathwayv1.PhaseChanged, len(values))
+	for i, b := range values {
+		if b == nil {
+			continue
+		}
+		out[i] = &pathwayv1.PhaseChanged{}
+		if err := proto.Unmarshal(b, out[i]); err != nil {
+			return nil, fmt.Errorf("referent: stored phase of %s: %w", learnerIDs[i], err)
+		}
+	}
+	return out, nil
 }

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
@@ -37,6 +36,7 @@ const (
 	// Read models (projection names double as durable consumer names).
 	learnersProjection  = "referent-learners"
 	referentsProjection = "referent-referents"
+	phasesProjection    = "referent-phases"
 	// Durable consumers that act.
 	pathwayConsumer = "referent-pathway"
 	queueConsumer   = "referent-queue"
@@ -137,6 +137,11 @@ func (s *Service) Start(ctx context.Context) error {
 			FilterSubjects: []string{"avenir.referent.>"},
 			Project:        s.projectReferents,
 		},
+		{
+			Name: phasesProjection, Stream: pathwayStream,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.phase_changed"},
+			Project:        s.projectPhase,
+		},
 	}, opts)
 	if err != nil {
 		return err
@@ -162,7 +167,7 @@ func (s *Service) Start(ctx context.Context) error {
 			BackOff: []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
 		}, s.onReferentEvent},
 	} {
-		r, err := startConsumer(ctx, s.deps.JS, c.spec, c.h, copts, s.log)
+		r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, c.spec, c.h, copts, 0)
 		if err != nil {
 			return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
 		}
@@ -171,35 +176,14 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// startConsumer starts a durable consumer, waiting for its stream to be
-// created by the service that owns it.
-func startConsumer(ctx context.Context, js jetstream.JetStream, spec consumer.Spec, h consumer.Handler, opts consumer.Options, log *slog.Logger) (*consumer.Runner, error) {
-	for {
-		r, err := consumer.Start(ctx, js, spec, h, opts)
-		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return nil, fmt.Errorf("referent: consumer %s: %w", spec.Name, err)
-		}
-		log.Warn("consumer waits for its stream to be created", "consumer", spec.Name, "stream", spec.Stream)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("referent: consumer %s waiting for stream %s: %w", spec.Name, spec.Stream, ctx.Err())
-		case <-time.After(time.Second):
-		}
-	}
-}
-
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error {
-	var errs []error
+	stops := []func(context.Context) error{s.projections.Stop}
 	for _, c := range s.consumers {
-		errs = append(errs, c.Stop(ctx))
+		stops = append(stops, c.Stop)
 	}
 	s.consumers = nil
-	errs = append(errs, s.projections.Stop(ctx))
-	return errors.Join(errs...)
+	return platform.StopTogether(ctx, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

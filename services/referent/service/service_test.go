@@ -1,13 +1,16 @@
 package service_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -177,4 +180,44 @@ func TestHandoverDeactivationAndGrace(t *testing.T) {
 	if queued, ok := evs[len(evs)-1].Data.(*referentv1.AssignmentPending); !ok || queued.GetPreviousReferentId() != anne || queued.GetPreviousReferentReadsUntil() == nil {
 		t.Fatalf("queued on deactivation: %v, want the previous referent's read access dated", evs[len(evs)-1].Data)
 	}
+}
+
+// The caseload shows where each learner stands, as pathway's PhaseChanged
+// events say, and since when.
+func TestCaseloadShowsEachLearnersPhase(t *testing.T) {
+	env, client := start(t, servicetest.Options{})
+	anne := register(t, client, profile("Anne", 10, []string{"T05"}))
+	lea, theo := registered(t, env, false, false), registered(t, env, false, false)
+	for _, id := range []string{lea, theo} {
+		enter(t, env, id, "T05", 1)
+		waitAssignment(t, client, id, "assigned", assignedTo(anne))
+	}
+	changed := func(id string, ph pathwayv1.PathwayPhase, on civil.Date) {
+		publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "phase_changed", &pathwayv1.PhaseChanged{
+			LearnerId: id, EpisodeNumber: 1, Phase: ph, ChangedOn: on.ToProto(), TerritoryCode: "T05",
+		})
+	}
+	changed(lea, pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED, today.AddDays(-1))
+	changed(theo, pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED, today.AddDays(-1))
+	changed(lea, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED, today)
+
+	want := map[string]pathwayv1.PathwayPhase{
+		lea: pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED, theo: pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED,
+	}
+	since := map[string]civil.Date{lea: today, theo: today.AddDays(-1)}
+	servicetest.Eventually(t, 5*time.Second, func() error {
+		resp, err := client.ListCaseload(ctx(t), &referentv1.ListCaseloadRequest{ReferentId: anne})
+		if err != nil {
+			return err
+		}
+		if len(resp.GetLearners()) != 2 {
+			return fmt.Errorf("caseload %v", resp.GetLearners())
+		}
+		for _, e := range resp.GetLearners() {
+			if e.GetPhase() != want[e.GetLearnerId()] || civil.FromProto(e.GetPhaseSince()) != since[e.GetLearnerId()] {
+				return fmt.Errorf("%s: %v since %v, want %v since %v", e.GetLearnerId(), e.GetPhase(), civil.FromProto(e.GetPhaseSince()), want[e.GetLearnerId()], since[e.GetLearnerId()])
+			}
+		}
+		return nil
+	})
 }

@@ -636,6 +636,86 @@ func (x *ReferralOutcomeRecorded) GetOutcomeDate() *v1.Date {
 	return nil
 }
 
+// A needs analysis of the episode was completed (a fact of the NEEDS
+// context, recorded into the pathway by pathway itself so that the phase is
+// derived from the pathway's own events).
+// Subject: avenir.pathway.pathway.<learner_id>.needs_analysis_noted
+type NeedsAnalysisNoted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	AnalysisId    string                 `protobuf:"bytes,3,opt,name=analysis_id,json=analysisId,proto3" json:"analysis_id,omitempty"`
+	CompletedOn   *v1.Date               `protobuf:"bytes,4,opt,name=completed_on,json=completedOn,proto3" json:"completed_on,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,5,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NeedsAnalysisNoted) Reset() {
+	*x = NeedsAnalysisNoted{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NeedsAnalysisNoted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NeedsAnalysisNoted) ProtoMessage() {}
+
+func (x *NeedsAnalysisNoted) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NeedsAnalysisNoted.ProtoReflect.Descriptor instead.
+func (*NeedsAnalysisNoted) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NeedsAnalysisNoted) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *NeedsAnalysisNoted) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *NeedsAnalysisNoted) GetAnalysisId() string {
+	if x != nil {
+		return x.AnalysisId
+	}
+	return ""
+}
+
+func (x *NeedsAnalysisNoted) GetCompletedOn() *v1.Date {
+	if x != nil {
+		return x.CompletedOn
+	}
+	return nil
+}
+
+func (x *NeedsAnalysisNoted) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
 var File_avenir_pathway_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_events_proto_rawDesc = "" +
@@ -680,7 +760,15 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12'\n" +
 	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
-	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate*\xa1\x03\n" +
+	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"\xdd\x01\n" +
+	"\x12NeedsAnalysisNoted\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12\x1f\n" +
+	"\vanalysis_id\x18\x03 \x01(\tR\n" +
+	"analysisId\x129\n" +
+	"\fcompleted_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\vcompletedOn\x12%\n" +
+	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode*\xa1\x03\n" +
 	"\n" +
 	"ExitReason\x12\x1b\n" +
 	"\x17EXIT_REASON_UNSPECIFIED\x10\x00\x12$\n" +
@@ -722,7 +810,7 @@ func file_avenir_pathway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(ExitReason)(0),                 // 0: avenir.pathway.v1.ExitReason
 	(Programme)(0),                  // 1: avenir.pathway.v1.Programme
@@ -732,24 +820,26 @@ var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(*ExitBackdated)(nil),           // 5: avenir.pathway.v1.ExitBackdated
 	(*ReferralRecorded)(nil),        // 6: avenir.pathway.v1.ReferralRecorded
 	(*ReferralOutcomeRecorded)(nil), // 7: avenir.pathway.v1.ReferralOutcomeRecorded
-	(*v1.Date)(nil),                 // 8: avenir.common.v1.Date
+	(*NeedsAnalysisNoted)(nil),      // 8: avenir.pathway.v1.NeedsAnalysisNoted
+	(*v1.Date)(nil),                 // 9: avenir.common.v1.Date
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
-	8,  // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
-	8,  // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
-	8,  // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
+	9,  // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
+	9,  // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
+	9,  // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
 	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
-	8,  // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
-	8,  // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	9,  // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	9,  // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
 	1,  // 6: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
-	8,  // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	9,  // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
 	2,  // 8: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	8,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	9,  // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }
@@ -763,7 +853,7 @@ func file_avenir_pathway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_events_proto_rawDesc), len(file_avenir_pathway_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -151,7 +151,9 @@ type Episode struct {
 	// act for the learner.
 	ExitDetail *string `protobuf:"bytes,5,opt,name=exit_detail,json=exitDetail,proto3,oneof" json:"exit_detail,omitempty"`
 	// The referrals recorded during the episode.
-	Referrals     []*Referral `protobuf:"bytes,6,rep,name=referrals,proto3" json:"referrals,omitempty"`
+	Referrals []*Referral `protobuf:"bytes,6,rep,name=referrals,proto3" json:"referrals,omitempty"`
+	// A needs analysis was completed during the episode.
+	NeedsAnalysed bool `protobuf:"varint,7,opt,name=needs_analysed,json=needsAnalysed,proto3" json:"needs_analysed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -226,6 +228,13 @@ func (x *Episode) GetReferrals() []*Referral {
 		return x.Referrals
 	}
 	return nil
+}
+
+func (x *Episode) GetNeedsAnalysed() bool {
+	if x != nil {
+		return x.NeedsAnalysed
+	}
+	return false
 }
 
 // An orientation of the learner to a downstream programme.
@@ -1696,7 +1705,7 @@ var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x02\n" +
+	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x02\n" +
 	"\aEpisode\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x125\n" +
 	"\n" +
@@ -1706,7 +1715,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"exitReason\x12$\n" +
 	"\vexit_detail\x18\x05 \x01(\tH\x00R\n" +
 	"exitDetail\x88\x01\x01\x129\n" +
-	"\treferrals\x18\x06 \x03(\v2\x1b.avenir.pathway.v1.ReferralR\treferralsB\x0e\n" +
+	"\treferrals\x18\x06 \x03(\v2\x1b.avenir.pathway.v1.ReferralR\treferrals\x12%\n" +
+	"\x0eneeds_analysed\x18\a \x01(\bR\rneedsAnalysedB\x0e\n" +
 	"\f_exit_detail\"\xb8\x02\n" +
 	"\bReferral\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12:\n" +

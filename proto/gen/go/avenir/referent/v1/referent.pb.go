@@ -8,6 +8,7 @@ package referentv1
 
 import (
 	v1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	v11 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -1159,6 +1160,11 @@ type CaseloadEntry struct {
 	// The learner's pathway status: "active" (a caseload only holds learners
 	// in the pathway).
 	PathwayStatus string `protobuf:"bytes,5,opt,name=pathway_status,json=pathwayStatus,proto3" json:"pathway_status,omitempty"`
+	// Where the learner stands, from pathway's PhaseChanged events;
+	// unspecified until the first one has been seen.
+	Phase v11.PathwayPhase `protobuf:"varint,6,opt,name=phase,proto3,enum=avenir.pathway.v1.PathwayPhase" json:"phase,omitempty"`
+	// The business date of the last phase change.
+	PhaseSince    *v1.Date `protobuf:"bytes,7,opt,name=phase_since,json=phaseSince,proto3" json:"phase_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1226,6 +1232,20 @@ func (x *CaseloadEntry) GetPathwayStatus() string {
 		return x.PathwayStatus
 	}
 	return ""
+}
+
+func (x *CaseloadEntry) GetPhase() v11.PathwayPhase {
+	if x != nil {
+		return x.Phase
+	}
+	return v11.PathwayPhase(0)
+}
+
+func (x *CaseloadEntry) GetPhaseSince() *v1.Date {
+	if x != nil {
+		return x.PhaseSince
+	}
+	return nil
 }
 
 type ListCaseloadResponse struct {
@@ -1713,7 +1733,7 @@ var File_avenir_referent_v1_referent_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\n" +
-	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/referent/v1/events.proto\"\x80\x03\n" +
+	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\"\x80\x03\n" +
 	"\bReferent\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
@@ -1816,14 +1836,17 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"referentId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\xd8\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xc8\x02\n" +
 	"\rCaseloadEntry\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x03 \x01(\x05R\repisodeNumber\x123\n" +
 	"\tfrom_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12%\n" +
-	"\x0epathway_status\x18\x05 \x01(\tR\rpathwayStatus\"\xb7\x01\n" +
+	"\x0epathway_status\x18\x05 \x01(\tR\rpathwayStatus\x125\n" +
+	"\x05phase\x18\x06 \x01(\x0e2\x1f.avenir.pathway.v1.PathwayPhaseR\x05phase\x127\n" +
+	"\vphase_since\x18\a \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"phaseSince\"\xb7\x01\n" +
 	"\x14ListCaseloadResponse\x128\n" +
 	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\x12=\n" +
 	"\blearners\x18\x02 \x03(\v2!.avenir.referent.v1.CaseloadEntryR\blearners\x12&\n" +
@@ -1915,7 +1938,8 @@ var file_avenir_referent_v1_referent_proto_goTypes = []any{
 	(*ReferentProfile)(nil),                // 27: avenir.referent.v1.ReferentProfile
 	(*v1.Date)(nil),                        // 28: avenir.common.v1.Date
 	(AssignmentReason)(0),                  // 29: avenir.referent.v1.AssignmentReason
-	(ReferentKind)(0),                      // 30: avenir.referent.v1.ReferentKind
+	(v11.PathwayPhase)(0),                  // 30: avenir.pathway.v1.PathwayPhase
+	(ReferentKind)(0),                      // 31: avenir.referent.v1.ReferentKind
 }
 var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	27, // 0: avenir.referent.v1.Referent.profile:type_name -> avenir.referent.v1.ReferentProfile
@@ -1943,39 +1967,41 @@ var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	2,  // 22: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
 	2,  // 23: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
 	28, // 24: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
-	0,  // 25: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
-	18, // 26: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
-	30, // 27: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
-	0,  // 28: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
-	23, // 29: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
-	2,  // 30: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
-	3,  // 31: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
-	5,  // 32: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
-	7,  // 33: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
-	9,  // 34: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
-	11, // 35: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
-	13, // 36: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
-	15, // 37: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
-	17, // 38: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
-	20, // 39: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
-	22, // 40: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
-	25, // 41: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
-	4,  // 42: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
-	6,  // 43: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
-	8,  // 44: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
-	10, // 45: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
-	12, // 46: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
-	14, // 47: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
-	16, // 48: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
-	19, // 49: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
-	21, // 50: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
-	24, // 51: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
-	26, // 52: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
-	42, // [42:53] is the sub-list for method output_type
-	31, // [31:42] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	30, // 25: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	28, // 26: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
+	0,  // 27: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
+	18, // 28: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
+	31, // 29: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
+	0,  // 30: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
+	23, // 31: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
+	2,  // 32: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
+	3,  // 33: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
+	5,  // 34: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
+	7,  // 35: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
+	9,  // 36: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
+	11, // 37: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
+	13, // 38: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
+	15, // 39: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
+	17, // 40: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
+	20, // 41: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
+	22, // 42: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
+	25, // 43: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
+	4,  // 44: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
+	6,  // 45: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
+	8,  // 46: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
+	10, // 47: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
+	12, // 48: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
+	14, // 49: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
+	16, // 50: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
+	19, // 51: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
+	21, // 52: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
+	24, // 53: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
+	26, // 54: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
+	44, // [44:55] is the sub-list for method output_type
+	33, // [33:44] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_referent_proto_init() }
