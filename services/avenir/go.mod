@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/avenir-normandie/avenir/proto v0.0.0
+	github.com/avenir-normandie/avenir/services/immersion v0.0.0
 	github.com/avenir-normandie/avenir/services/intake v0.0.0
 	github.com/avenir-normandie/avenir/services/needs v0.0.0
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0
@@ -79,5 +80,7 @@ replace github.com/avenir-normandie/avenir/services/intake => ../intake
 replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
 
 replace github.com/avenir-normandie/avenir/services/needs => ../needs
+
+replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
 
 replace github.com/avenir-normandie/avenir/services/referent => ../referent

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	immersion "github.com/avenir-normandie/avenir/services/immersion/service"
 	intake "github.com/avenir-normandie/avenir/services/intake/service"
 	needs "github.com/avenir-normandie/avenir/services/needs/service"
 	pathway "github.com/avenir-normandie/avenir/services/pathway/service"
@@ -100,6 +101,9 @@ var registry = []struct {
 	}},
 	{referent.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return referent.New(d, referent.Config{HandoverGraceDays: c.HandoverGraceDays})
+	}},
+	{immersion.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
+		return immersion.New(d, immersion.Config{})
 	}},
 }
 

@@ -1,0 +1,448 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
+	"github.com/avenir-normandie/avenir/services/immersion/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// sessionView is a session as answered to p, with its places and waitlist
+// in order; the learners p may not see keep their rank, not their id.
+func (s *Service) sessionView(ctx context.Context, sess domain.Session, p auth.Principal) (*immersionv1.Session, error) {
+	out := &immersionv1.Session{
+		SessionId: sess.ID, OfferId: sess.OfferID, OperatorId: sess.OperatorID, TerritoryCode: sess.Territory, RomeCodes: sess.Trades,
+		Accessible: sess.Accessible, FromDate: sess.From.ToProto(), ToDate: sess.To.ToProto(), DailyMinutes: int32(sess.DailyMinutes),
+		Capacity: int32(sess.Capacity), BookingDeadline: sess.Deadline.ToProto(), Booked: int32(sess.Booked()), FreePlaces: int32(sess.Free()),
+		WaitlistLength: int32(len(sess.Waitlist)), Cancelled: sess.Cancelled, CancellationReason: sess.CancelReason,
+	}
+	visible := func(string) bool { return true }
+	if p.Role != auth.RoleAdmin && !operates(p, sess.OperatorID) {
+		var ids []string
+		for _, pl := range sess.Places {
+			ids = append(ids, pl.LearnerID)
+		}
+		for _, w := range sess.Waitlist {
+			ids = append(ids, w.LearnerID)
+		}
+		scopes, err := s.scopes(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		today := s.today()
+		visible = func(id string) bool { return seesLearner(p, scopes[id], sess.OperatorID, today) }
+	}
+	shown := func(id string) string {
+		if visible(id) {
+			return id
+		}
+		return ""
+	}
+	for _, pl := range sess.Places {
+		place := &immersionv1.Place{LearnerId: shown(pl.LearnerID), PromotedFromWaitlist: pl.Promoted}
+		if o, ok := sess.Outcomes[pl.LearnerID]; ok && place.LearnerId != "" {
+			place.Outcome = outcomeToProto(o)
+		}
+		out.Places = append(out.Places, place)
+	}
+	for i, w := range sess.Waitlist {
+		out.Waitlist = append(out.Waitlist, &immersionv1.WaitlistEntry{LearnerId: shown(w.LearnerID), Rank: int32(i + 1), JoinedAtPosition: int32(w.Position)})
+	}
+	return out, nil
+}
+
+// GetSession implements immersionv1.ImmersionServiceServer, from the
+// session's events: places and waitlist are exact.
+func (s *Service) GetSession(ctx context.Context, req *immersionv1.GetSessionRequest) (*immersionv1.GetSessionResponse, error) {
+	if problem := platform.CheckID(req.GetSessionId()); problem != "" {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "session_id", Description: problem})
+	}
+	sess, err := s.sessionFor(ctx, req.GetSessionId(), func(domain.Session) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	view, err := s.sessionView(ctx, sess, caller)
+	if err != nil {
+		return nil, err
+	}
+	return &immersionv1.GetSessionResponse{Session: view}, nil
+}
+
+// checkCode reads an optional territory code.
+func checkCode(v *apperr.Violations, field, code string) string {
+	if code != "" && !domain.ValidCode(code) {
+		v.Add(field, "is not a code: 1 to 64 letters, digits, dashes or underscores")
+	}
+	return code
+}
+
+// checkTrade reads an optional ROME code.
+func checkTrade(v *apperr.Violations, field, code string) string {
+	if code == "" {
+		return ""
+	}
+	t, ok := domain.NormalizeTrade(code)
+	if !ok {
+		v.Addf(field, "%q is not a ROME code: a letter and four digits, such as H2909", code)
+	}
+	return t
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// memberDate is the date that starts an index member "<from>/...".
+func memberDate(m string) string {
+	if i := strings.IndexByte(m, '/'); i >= 0 {
+		return m[:i]
+	}
+	return m
+}
+
+// memberSession is the session id of a member "<from>/<session>[/...]".
+func memberSession(m string) string {
+	parts := strings.Split(m, "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}
+
+// scan walks index from after, page by page, passing each page's members
+// to visit until it returns false.
+func (s *Service) scan(ctx context.Context, index, after string, visit func(members []string) (bool, error)) error {
+	for {
+		members, err := s.store.Range(ctx, catalogueProjection, index, projection.RangeQuery{After: after, Limit: 500})
+		if err != nil {
+			return err
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		more, err := visit(members)
+		if err != nil || !more {
+			return err
+		}
+		after = members[len(members)-1]
+	}
+}
+
+// SearchSessions implements immersionv1.ImmersionServiceServer, from the
+// catalogue read model. Operators find their own sessions only.
+func (s *Service) SearchSessions(ctx context.Context, req *immersionv1.SearchSessionsRequest) (*immersionv1.SearchSessionsResponse, error) {
+	var v apperr.Violations
+	trade := checkTrade(&v, "rome_code", req.GetRomeCode())
+	territory := checkCode(&v, "territory_code", req.GetTerritoryCode())
+	from := checkDate(&v, "from_date", req.GetFromDate())
+	to := checkDate(&v, "to_date", req.GetToDate())
+	if from.IsZero() {
+		from = s.today()
+	}
+	if !to.IsZero() && to.Before(from) {
+		v.Add("to_date", "must not be before from_date (today by default)")
+	}
+	size := paging.Size(&v, req.GetPageSize())
+	caller, _ := auth.FromContext(ctx)
+	query := paging.Fingerprint("sessions", trade, territory, from.String(), to.String(), boolString(req.GetOnlyWithFreePlaces()),
+		boolString(req.GetAccessibleOnly()), boolString(req.GetIncludeCancelled()), caller.OperatorID)
+	after := paging.Decode(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	index := sessionsIndex
+	switch {
+	case caller.Role == auth.RoleOperator:
+		index = operatorIndex(caller.OperatorID)
+	case trade != "":
+		index = tradeIndex(trade)
+	case territory != "":
+		index = territoryIndex(territory)
+	}
+	if after < from.String() {
+		after = from.String()
+	}
+	out := &immersionv1.SearchSessionsResponse{}
+	last := ""
+	err := s.scan(ctx, index, after, func(members []string) (bool, error) {
+		ids := make([]string, len(members))
+		for i, m := range members {
+			ids[i] = memberSession(m)
+		}
+		stored, err := s.storedSessions(ctx, ids)
+		if err != nil {
+			return false, err
+		}
+		for i, m := range members {
+			if !to.IsZero() && memberDate(m) > to.String() {
+				return false, nil
+			}
+			ss, ok := stored[ids[i]]
+			switch {
+			case !ok, ss.Cancelled && !req.GetIncludeCancelled(),
+				trade != "" && !slices.Contains(ss.Trades, trade),
+				territory != "" && ss.Territory != territory,
+				req.GetAccessibleOnly() && !ss.Accessible,
+				req.GetOnlyWithFreePlaces() && (ss.Cancelled || ss.Booked >= ss.Schedule.Capacity):
+				continue
+			}
+			if len(out.Sessions) == size {
+				out.NextPageToken = paging.Encode(query, last)
+				return false, nil
+			}
+			out.Sessions = append(out.Sessions, storedSessionView(ss))
+			last = m
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListBookings implements immersionv1.ImmersionServiceServer, from the
+// catalogue read model: the bookings of a learner (admins, the referents
+// reaching the learner, operators for their own sessions), of an operator
+// (admins, the operator) or of a session (whoever sees the session, each
+// learner as GetSession shows it).
+func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBookingsRequest) (*immersionv1.ListBookingsResponse, error) {
+	var v apperr.Violations
+	set := 0
+	for _, f := range []string{req.GetLearnerId(), req.GetOperatorId(), req.GetSessionId()} {
+		if f != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		v.Add("learner_id", "exactly one of learner_id, operator_id and session_id is required")
+	}
+	if req.GetLearnerId() != "" {
+		checkID(&v, "learner_id", req.GetLearnerId())
+	}
+	if req.GetSessionId() != "" {
+		checkID(&v, "session_id", req.GetSessionId())
+	}
+	checkCode(&v, "operator_id", req.GetOperatorId())
+	size := paging.Size(&v, req.GetPageSize())
+	query := paging.Fingerprint("bookings", req.GetLearnerId(), req.GetOperatorId(), req.GetSessionId())
+	after := paging.Decode(&v, req.GetPageToken(), query)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	today := s.today()
+	var (
+		index string
+		pair  func(member string) (session, learner string)
+		keep  = func(storedSession, string) bool { return true }
+	)
+	switch {
+	case req.GetLearnerId() != "":
+		learner := req.GetLearnerId()
+		scope, err := s.scope(ctx, learner)
+		if err != nil {
+			return nil, err
+		}
+		if caller.Role == auth.RoleReferent && !caller.ReachesLearner(scope, today) {
+			return nil, auth.Denied("learner", learner)
+		}
+		index = learnerBookingsIndex(learner)
+		pair = func(m string) (string, string) { return memberSession(m), learner }
+		keep = func(ss storedSession, _ string) bool {
+			return caller.Role != auth.RoleOperator || operates(caller, ss.OperatorID)
+		}
+	case req.GetOperatorId() != "":
+		if caller.Role != auth.RoleAdmin && !operates(caller, req.GetOperatorId()) {
+			return nil, auth.Denied("operator", req.GetOperatorId())
+		}
+		index = operatorBookingsIndex(req.GetOperatorId())
+		pair = func(m string) (string, string) {
+			parts := strings.Split(m, "/")
+			return parts[1], parts[len(parts)-1]
+		}
+	default:
+		session := req.GetSessionId()
+		ss, found, err := getJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(session))
+		if err != nil {
+			return nil, err
+		}
+		if !found || !seesOffer(caller, ss.OperatorID) {
+			return nil, auth.Denied("session", session)
+		}
+		index = sessionBookingsIndex(session)
+		pair = func(m string) (string, string) { return session, m }
+		if caller.Role == auth.RoleReferent {
+			keep = func(ss storedSession, learner string) bool {
+				scope, err := s.scope(ctx, learner)
+				return err == nil && seesLearner(caller, scope, ss.OperatorID, today)
+			}
+		}
+	}
+	out := &immersionv1.ListBookingsResponse{}
+	last := ""
+	err := s.scan(ctx, index, after, func(members []string) (bool, error) {
+		sessions := make([]string, len(members))
+		learners := make([]string, len(members))
+		keys := make([]string, len(members))
+		for i, m := range members {
+			sessions[i], learners[i] = pair(m)
+			keys[i] = bookingKey(sessions[i], learners[i])
+		}
+		stored, err := s.storedSessions(ctx, slices.Compact(slices.Sorted(slices.Values(sessions))))
+		if err != nil {
+			return false, err
+		}
+		vals, err := s.store.GetMany(ctx, catalogueProjection, keys)
+		if err != nil {
+			return false, err
+		}
+		for i, m := range members {
+			ss, ok := stored[sessions[i]]
+			if !ok || vals[i] == nil || !keep(ss, learners[i]) {
+				continue
+			}
+			var b storedBooking
+			if err := json.Unmarshal(vals[i], &b); err != nil {
+				return false, fmt.Errorf("immersion: stored booking %s: %w", keys[i], err)
+			}
+			if len(out.Bookings) == size {
+				out.NextPageToken = paging.Encode(query, last)
+				return false, nil
+			}
+			out.Bookings = append(out.Bookings, storedBookingView(b, ss))
+			last = m
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MaxStatisticsDays bounds the period of GetImmersionStatistics.
+const MaxStatisticsDays = 366
+
+// GetImmersionStatistics implements immersionv1.ImmersionServiceServer,
+// from the catalogue read model: the sessions starting in the period.
+func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.GetImmersionStatisticsRequest) (*immersionv1.GetImmersionStatisticsResponse, error) {
+	var v apperr.Violations
+	from := checkDate(&v, "from_date", req.GetFromDate())
+	to := checkDate(&v, "to_date", req.GetToDate())
+	switch {
+	case from.IsZero():
+		v.Add("from_date", "is required")
+	case to.IsZero():
+		v.Add("to_date", "is required")
+	case to.Before(from):
+		v.Add("to_date", "must not be before from_date")
+	case from.DaysUntil(to)+1 > MaxStatisticsDays:
+		v.Addf("to_date", "the period spans at most %d days", MaxStatisticsDays)
+	}
+	trade := checkTrade(&v, "rome_code", req.GetRomeCode())
+	for i, t := range req.GetTerritoryCodes() {
+		checkCode(&v, fmt.Sprintf("territory_codes[%d]", i), t)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	if !seesStatistics(caller) {
+		return nil, apperr.PermissionDenied("statistics are for administrators and funders")
+	}
+	rows := map[[2]string]*immersionv1.ImmersionStatistics{}
+	total := &immersionv1.ImmersionStatistics{}
+	add := func(r *immersionv1.ImmersionStatistics, ss storedSession) {
+		r.Sessions++
+		r.PlacesOffered += int32(ss.Schedule.Capacity)
+		r.Booked += int32(ss.Booked)
+		r.Waitlisted += int32(ss.Waiting)
+		r.Completed += int32(ss.Completed)
+		r.PartiallyCompleted += int32(ss.Partial)
+		r.DidNotShow += int32(ss.NoShow)
+		r.OutcomesRecorded += int32(ss.Completed + ss.Partial + ss.NoShow)
+	}
+	err := s.scan(ctx, sessionsIndex, from.String(), func(members []string) (bool, error) {
+		ids := make([]string, len(members))
+		for i, m := range members {
+			ids[i] = memberSession(m)
+		}
+		stored, err := s.storedSessions(ctx, ids)
+		if err != nil {
+			return false, err
+		}
+		for i, m := range members {
+			if memberDate(m) > to.String() {
+				return false, nil
+			}
+			ss, ok := stored[ids[i]]
+			if !ok || ss.Cancelled || (len(req.GetTerritoryCodes()) > 0 && !slices.Contains(req.GetTerritoryCodes(), ss.Territory)) {
+				continue
+			}
+			counted := false
+			for _, t := range ss.Trades {
+				if trade != "" && t != trade {
+					continue
+				}
+				key := [2]string{ss.Territory, t}
+				if rows[key] == nil {
+					rows[key] = &immersionv1.ImmersionStatistics{TerritoryCode: ss.Territory, RomeCode: t}
+				}
+				add(rows[key], ss)
+				counted = true
+			}
+			if counted {
+				add(total, ss)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &immersionv1.GetImmersionStatisticsResponse{Total: rates(total)}
+	keys := make([][2]string, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	for _, k := range keys {
+		out.Rows = append(out.Rows, rates(rows[k]))
+	}
+	return out, nil
+}
+
+// rates fills the per-mille rates of r.
+func rates(r *immersionv1.ImmersionStatistics) *immersionv1.ImmersionStatistics {
+	r.FillRatePerMille = perMille(r.Booked, r.PlacesOffered)
+	r.CompletionRatePerMille = perMille(r.Completed, r.OutcomesRecorded)
+	r.NoShowRatePerMille = perMille(r.DidNotShow, r.OutcomesRecorded)
+	return r
+}
+
+// perMille is n/d in thousandths, rounded down; 0 when d is 0.
+func perMille(n, d int32) int32 {
+	if d <= 0 {
+		return 0
+	}
+	return int32(int64(n) * 1000 / int64(d))
+}

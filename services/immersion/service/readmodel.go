@@ -1,0 +1,459 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/immersion/domain"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The people read model (peopleProjection), from intake's registrations:
+// only the birth date, for the minimum age.
+//
+//	born:<learner id>   YYYY-MM-DD
+func bornKey(id string) string { return "born:" + id }
+
+func (s *Service) projectPerson(_ context.Context, ev event.Event) ([]projection.Op, error) {
+	m, ok := ev.Data.(*intakev1.LearnerRegistered)
+	if !ok {
+		return nil, nil
+	}
+	born := civil.FromProto(m.GetBirthDate())
+	if !born.Valid() {
+		return nil, nil
+	}
+	return []projection.Op{projection.Put(bornKey(m.GetLearnerId()), []byte(born.String()))}, nil
+}
+
+// The learners read model (learnersProjection), from pathway's entries and
+// exits: the territory and the dated episodes, what "active in the pathway
+// on the session's dates" and the caseload scope need.
+//
+//	learner:<id>   storedLearner, JSON
+func learnerKey(id string) string { return "learner:" + id }
+
+type storedEpisode struct {
+	Number int    `json:"n"`
+	Entry  string `json:"entry"`
+	Exit   string `json:"exit,omitempty"`
+}
+
+type storedLearner struct {
+	Territory string          `json:"territory"`
+	Episodes  []storedEpisode `json:"episodes"`
+}
+
+func (s *Service) storedLearner(ctx context.Context, id string) (storedLearner, error) {
+	var l storedLearner
+	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return l, nil
+	}
+	if err != nil {
+		return l, err
+	}
+	if err := json.Unmarshal(b, &l); err != nil {
+		return l, fmt.Errorf("immersion: stored learner %s: %w", id, err)
+	}
+	return l, nil
+}
+
+func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		id, territory string
+		apply         func(*storedLearner)
+	)
+	switch m := ev.Data.(type) {
+	case *pathwayv1.PathwayEntered:
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
+		apply = func(l *storedLearner) {
+			l.Episodes = slices.DeleteFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civil.FromProto(m.GetEntryDate()).String()})
+		}
+	case *pathwayv1.PathwayExited:
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
+		apply = func(l *storedLearner) {
+			exit := civil.FromProto(m.GetExitDate()).String()
+			for i := range l.Episodes {
+				if l.Episodes[i].Number == int(m.GetEpisodeNumber()) {
+					l.Episodes[i].Exit = exit
+					return
+				}
+			}
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civil.FromProto(m.GetEntryDate()).String(), Exit: exit})
+		}
+	default:
+		return nil, nil
+	}
+	l, err := s.storedLearner(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	apply(&l)
+	if territory != "" {
+		l.Territory = territory
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+}
+
+// learnerFacts is what immersion knows of a learner: birth date and
+// episodes (domain.Learner), and its territory.
+func (s *Service) learnerFacts(ctx context.Context, id string) (domain.Learner, string, error) {
+	l, err := s.storedLearner(ctx, id)
+	if err != nil {
+		return domain.Learner{}, "", err
+	}
+	out := domain.Learner{ID: id}
+	for _, e := range l.Episodes {
+		entry, _ := civil.Parse(e.Entry)
+		var exit civil.Date
+		if e.Exit != "" {
+			exit, _ = civil.Parse(e.Exit)
+		}
+		out.Episodes = append(out.Episodes, domain.Episode{Number: e.Number, Entry: entry, Exit: exit})
+	}
+	b, err := s.store.Get(ctx, peopleProjection, bornKey(id))
+	switch {
+	case errors.Is(err, projection.ErrNotFound):
+	case err != nil:
+		return domain.Learner{}, "", err
+	default:
+		out.Born, _ = civil.Parse(string(b))
+	}
+	return out, l.Territory, nil
+}
+
+// scope is the caseload scope of a learner, from its territory.
+func (s *Service) scope(ctx context.Context, id string) (auth.LearnerScope, error) {
+	l, err := s.storedLearner(ctx, id)
+	if err != nil {
+		return auth.LearnerScope{}, err
+	}
+	return s.caseload.Scope(ctx, id, l.Territory)
+}
+
+// scopes is scope for several learners, by id.
+func (s *Service) scopes(ctx context.Context, ids []string) (map[string]auth.LearnerScope, error) {
+	out := make(map[string]auth.LearnerScope, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = learnerKey(id)
+	}
+	vals, err := s.store.GetMany(ctx, learnersProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	territories := make([]string, len(ids))
+	for i, b := range vals {
+		if b == nil {
+			continue
+		}
+		var l storedLearner
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("immersion: stored learner %s: %w", ids[i], err)
+		}
+		territories[i] = l.Territory
+	}
+	sc, err := s.caseload.Scopes(ctx, ids, territories)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		out[id] = sc[i]
+	}
+	return out, nil
+}
+
+// The catalogue read model (catalogueProjection), from the whole IMMERSION
+// stream:
+//
+//	session:<id>                 storedSession, JSON: the session and its counts
+//	booking:<session>/<learner>  storedBooking, JSON: a learner's booking of a session
+//	sessions                     index of every session, "<from>/<session id>"
+//	trade:<rome code>            index of the trade's sessions, same members
+//	territory:<code>             index of the territory's sessions, same members
+//	operator:<id>                index of the operator's sessions, same members
+//	learner-bookings:<learner>   index of a learner's bookings, "<from>/<session id>"
+//	operator-bookings:<id>       index of the bookings of an operator's sessions, "<from>/<session id>/<learner id>"
+//	session-bookings:<session>   index of a session's bookings, "<learner id>"
+func sessionKey(id string) string                     { return "session:" + id }
+func bookingKey(session, learner string) string       { return "booking:" + session + "/" + learner }
+func tradeIndex(code string) string                   { return "trade:" + code }
+func territoryIndex(code string) string               { return "territory:" + code }
+func operatorIndex(id string) string                  { return "operator:" + id }
+func learnerBookingsIndex(id string) string           { return "learner-bookings:" + id }
+func operatorBookingsIndex(id string) string          { return "operator-bookings:" + id }
+func sessionBookingsIndex(id string) string           { return "session-bookings:" + id }
+func sessionMember(from civil.Date, id string) string { return from.String() + "/" + id }
+
+const sessionsIndex = "sessions"
+
+type storedSession struct {
+	ID           string          `json:"id"`
+	OfferID      string          `json:"offer"`
+	OperatorID   string          `json:"operator"`
+	Territory    string          `json:"territory"`
+	Trades       []string        `json:"trades"`
+	Accessible   bool            `json:"accessible"`
+	Schedule     domain.Schedule `json:"schedule"`
+	Cancelled    bool            `json:"cancelled"`
+	CancelReason string          `json:"cancel_reason,omitempty"`
+	Booked       int             `json:"booked"`
+	Waiting      int             `json:"waiting"`
+	Completed    int             `json:"completed"`
+	Partial      int             `json:"partial"`
+	NoShow       int             `json:"no_show"`
+}
+
+// Booking statuses of the read model.
+const (
+	statusBooked     = "booked"
+	statusWaitlisted = "waitlisted"
+	statusCancelled  = "cancelled"
+	statusDropped    = "dropped"
+)
+
+type storedBooking struct {
+	SessionID string                   `json:"session"`
+	LearnerID string                   `json:"learner"`
+	Status    string                   `json:"status"`
+	Position  int                      `json:"position,omitempty"`
+	Promoted  bool                     `json:"promoted,omitempty"`
+	Outcome   *domain.Outcome          `json:"outcome,omitempty"`
+	Cause     domain.CancellationCause `json:"cause,omitempty"`
+	Reason    string                   `json:"reason,omitempty"`
+	Drop      domain.DropReason        `json:"drop,omitempty"`
+}
+
+func getJSON[T any](ctx context.Context, store projection.Store, name, key string) (T, bool, error) {
+	var v T
+	b, err := store.Get(ctx, name, key)
+	if errors.Is(err, projection.ErrNotFound) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false, fmt.Errorf("immersion: %s %s: %w", name, key, err)
+	}
+	return v, true, nil
+}
+
+func putJSON(key string, v any) (projection.Op, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return projection.Op{}, err
+	}
+	return projection.Put(key, b), nil
+}
+
+func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	d, ok := decode(ev)
+	if !ok {
+		return nil, nil
+	}
+	var sessionID string
+	switch e := d.(type) {
+	case domain.SessionScheduled:
+		ss := storedSession{
+			ID: e.SessionID, OfferID: e.OfferID, OperatorID: e.OperatorID, Territory: e.Territory, Trades: e.Trades,
+			Accessible: e.Accessible, Schedule: e.Schedule,
+		}
+		op, err := putJSON(sessionKey(e.SessionID), ss)
+		if err != nil {
+			return nil, err
+		}
+		member := sessionMember(e.Schedule.From, e.SessionID)
+		ops := []projection.Op{op, projection.IndexAdd(sessionsIndex, member), projection.IndexAdd(operatorIndex(e.OperatorID), member)}
+		if e.Territory != "" {
+			ops = append(ops, projection.IndexAdd(territoryIndex(e.Territory), member))
+		}
+		for _, t := range e.Trades {
+			ops = append(ops, projection.IndexAdd(tradeIndex(t), member))
+		}
+		return ops, nil
+	case domain.CapacityChanged:
+		sessionID = e.SessionID
+	case domain.SessionCancelled:
+		sessionID = e.SessionID
+	case domain.PlaceBooked:
+		sessionID = e.SessionID
+	case domain.Waitlisted:
+		sessionID = e.SessionID
+	case domain.BookingCancelled:
+		sessionID = e.SessionID
+	case domain.WaitlistDropped:
+		sessionID = e.SessionID
+	case domain.OutcomeRecorded:
+		sessionID = e.SessionID
+	default:
+		return nil, nil
+	}
+	ss, found, err := getJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(sessionID))
+	if err != nil || !found {
+		return nil, err
+	}
+	var (
+		learner string
+		change  func(*storedBooking)
+	)
+	switch e := d.(type) {
+	case domain.CapacityChanged:
+		ss.Schedule.Capacity = e.Capacity
+	case domain.SessionCancelled:
+		ss.Cancelled, ss.CancelReason = true, e.Reason
+	case domain.PlaceBooked:
+		learner = e.LearnerID
+		ss.Booked++
+		change = func(b *storedBooking) {
+			if b.Status == statusWaitlisted {
+				ss.Waiting--
+			}
+			b.Status, b.Promoted, b.Cause, b.Reason, b.Drop = statusBooked, e.Promoted, "", "", ""
+			if !e.Promoted {
+				b.Position = 0
+			}
+		}
+	case domain.Waitlisted:
+		learner = e.LearnerID
+		ss.Waiting++
+		change = func(b *storedBooking) {
+			b.Status, b.Position, b.Promoted, b.Cause, b.Reason, b.Drop = statusWaitlisted, e.Position, false, "", "", ""
+		}
+	case domain.BookingCancelled:
+		learner = e.LearnerID
+		change = func(b *storedBooking) {
+			switch b.Status {
+			case statusBooked:
+				ss.Booked--
+			case statusWaitlisted:
+				ss.Waiting--
+			}
+			b.Status, b.Cause, b.Reason = statusCancelled, e.Cause, e.Reason
+		}
+	case domain.WaitlistDropped:
+		learner = e.LearnerID
+		change = func(b *storedBooking) {
+			if b.Status == statusWaitlisted {
+				ss.Waiting--
+			}
+			b.Status, b.Drop = statusDropped, e.Reason
+		}
+	case domain.OutcomeRecorded:
+		learner = e.LearnerID
+		switch e.Outcome.Status {
+		case domain.OutcomeCompleted:
+			ss.Completed++
+		case domain.OutcomePartial:
+			ss.Partial++
+		case domain.OutcomeNoShow:
+			ss.NoShow++
+		}
+		change = func(b *storedBooking) {
+			o := e.Outcome
+			b.Outcome = &o
+		}
+	}
+	var ops []projection.Op
+	if learner != "" {
+		b, _, err := getJSON[storedBooking](ctx, s.store, catalogueProjection, bookingKey(sessionID, learner))
+		if err != nil {
+			return nil, err
+		}
+		b.SessionID, b.LearnerID = sessionID, learner
+		change(&b)
+		op, err := putJSON(bookingKey(sessionID, learner), b)
+		if err != nil {
+			return nil, err
+		}
+		member := sessionMember(ss.Schedule.From, sessionID)
+		ops = append(ops, op,
+			projection.IndexAdd(learnerBookingsIndex(learner), member),
+			projection.IndexAdd(operatorBookingsIndex(ss.OperatorID), member+"/"+learner),
+			projection.IndexAdd(sessionBookingsIndex(sessionID), learner))
+	}
+	op, err := putJSON(sessionKey(sessionID), ss)
+	if err != nil {
+		return nil, err
+	}
+	return append(ops, op), nil
+}
+
+// storedSessions reads the sessions of ids (missing ones are skipped).
+func (s *Service) storedSessions(ctx context.Context, ids []string) (map[string]storedSession, error) {
+	out := make(map[string]storedSession, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = sessionKey(id)
+	}
+	vals, err := s.store.GetMany(ctx, catalogueProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range vals {
+		if b == nil {
+			continue
+		}
+		var ss storedSession
+		if err := json.Unmarshal(b, &ss); err != nil {
+			return nil, fmt.Errorf("immersion: stored session %s: %w", ids[i], err)
+		}
+		out[ids[i]] = ss
+	}
+	return out, nil
+}
+
+// storedSessionView is a stored session as answered (no places nor
+// waitlist).
+func storedSessionView(ss storedSession) *immersionv1.Session {
+	return &immersionv1.Session{
+		SessionId: ss.ID, OfferId: ss.OfferID, OperatorId: ss.OperatorID, TerritoryCode: ss.Territory, RomeCodes: ss.Trades,
+		Accessible: ss.Accessible, FromDate: ss.Schedule.From.ToProto(), ToDate: ss.Schedule.To.ToProto(),
+		DailyMinutes: int32(ss.Schedule.DailyMinutes), Capacity: int32(ss.Schedule.Capacity), BookingDeadline: ss.Schedule.Deadline.ToProto(),
+		Booked: int32(ss.Booked), FreePlaces: int32(max(ss.Schedule.Capacity-ss.Booked, 0)), WaitlistLength: int32(ss.Waiting),
+		Cancelled: ss.Cancelled, CancellationReason: ss.CancelReason,
+	}
+}
+
+var bookingStatuses = map[string]immersionv1.BookingStatus{
+	statusBooked:     immersionv1.BookingStatus_BOOKING_STATUS_BOOKED,
+	statusWaitlisted: immersionv1.BookingStatus_BOOKING_STATUS_WAITLISTED,
+	statusCancelled:  immersionv1.BookingStatus_BOOKING_STATUS_CANCELLED,
+	statusDropped:    immersionv1.BookingStatus_BOOKING_STATUS_DROPPED,
+}
+
+// storedBookingView is a stored booking as answered, with its session's
+// details.
+func storedBookingView(b storedBooking, ss storedSession) *immersionv1.Booking {
+	out := &immersionv1.Booking{
+		SessionId: b.SessionID, LearnerId: b.LearnerID, Status: bookingStatuses[b.Status], WaitlistPosition: int32(b.Position),
+		PromotedFromWaitlist: b.Promoted, CancellationCause: causes[b.Cause], CancellationReason: b.Reason, DropReason: drops[b.Drop],
+		OfferId: ss.OfferID, OperatorId: ss.OperatorID, TerritoryCode: ss.Territory, RomeCodes: ss.Trades,
+		FromDate: ss.Schedule.From.ToProto(), ToDate: ss.Schedule.To.ToProto(),
+	}
+	if b.Outcome != nil {
+		out.Outcome = outcomeToProto(*b.Outcome)
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+// Package service is immersion as the avenir binary runs it: the gRPC API of
+// ImmersionService over the IMMERSION stream (offers, sessions, bookings,
+// waitlists and outcomes of #Action), read models of what it needs from
+// other contexts (learners' birth dates from INTAKE, pathway episodes from
+// PATHWAY, assignments from REFERENT), a catalogue read model for searches,
+// listings and statistics, and two consumers that act: a learner's exit
+// from the pathway cancels their later bookings, and a withdrawn offer
+// cancels its future sessions.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/caseload"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
+)
+
+const (
+	// Name is the service's name in --services and in ce-source.
+	Name = "immersion"
+	// Stream holds every immersion event.
+	Stream = "IMMERSION"
+
+	intakeStream  = "INTAKE"
+	pathwayStream = "PATHWAY"
+	// Read models (projection names double as durable consumer names).
+	peopleProjection    = "immersion-people"
+	learnersProjection  = "immersion-learners"
+	catalogueProjection = "immersion-catalogue"
+	// Durable consumers that act.
+	exitConsumer       = "immersion-exits"
+	withdrawalConsumer = "immersion-withdrawals"
+)
+
+// Config is immersion's own configuration; it has no setting yet.
+type Config struct{}
+
+// Service implements immersionv1.ImmersionServiceServer.
+type Service struct {
+	immersionv1.UnimplementedImmersionServiceServer
+	deps        platform.Deps
+	log         *slog.Logger
+	events      *eventstore.Store
+	store       projection.Store
+	caseload    *caseload.Caseload
+	projections *projector.Group
+	consumers   []*consumer.Runner
+}
+
+var _ platform.Service = (*Service)(nil)
+
+// New builds the immersion service.
+func New(deps platform.Deps, _ Config) (*Service, error) {
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	if err != nil {
+		return nil, fmt.Errorf("immersion: %w", err)
+	}
+	return &Service{
+		deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections,
+		caseload: caseload.New(deps.Projections, Name),
+	}, nil
+}
+
+// Name implements platform.Service.
+func (s *Service) Name() string { return Name }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec {
+	return []natsx.StreamSpec{{
+		Name:        Stream,
+		Subjects:    []string{"avenir.immersion.>"},
+		Description: "immersion: #Action offers, sessions with their places, waitlists and outcomes, and the dates each learner reserved",
+	}}
+}
+
+// Policy implements platform.Service: the roles of each RPC. Object-level
+// scope (which learner, which operator's sessions) is checked in the
+// handlers (see access.go).
+func (s *Service) Policy() auth.Policy {
+	admin := []auth.Role{auth.RoleAdmin}
+	read := []auth.Role{auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator}
+	return auth.Policy{
+		immersionv1.ImmersionService_PublishOffer_FullMethodName:          admin,
+		immersionv1.ImmersionService_UpdateOffer_FullMethodName:           admin,
+		immersionv1.ImmersionService_WithdrawOffer_FullMethodName:         admin,
+		immersionv1.ImmersionService_GetOffer_FullMethodName:              read,
+		immersionv1.ImmersionService_ScheduleSession_FullMethodName:       {auth.RoleAdmin, auth.RoleOperator},
+		immersionv1.ImmersionService_ChangeSessionCapacity_FullMethodName: {auth.RoleAdmin, auth.RoleOperator},
+		immersionv1.ImmersionService_BookPlace_FullMethodName:             {auth.RoleAdmin, auth.RoleReferent},
+		immersionv1.ImmersionService_CancelBooking_FullMethodName:         read,
+		immersionv1.ImmersionService_RecordOutcome_FullMethodName:         {auth.RoleAdmin, auth.RoleOperator},
+		immersionv1.ImmersionService_SearchSessions_FullMethodName:        read,
+		immersionv1.ImmersionService_GetSession_FullMethodName:            read,
+		immersionv1.ImmersionService_ListBookings_FullMethodName:          read,
+		// Funders see figures, never learners.
+		immersionv1.ImmersionService_GetImmersionStatistics_FullMethodName: {auth.RoleAdmin, auth.RoleFunder},
+	}
+}
+
+// Register implements platform.Service.
+func (s *Service) Register(r grpc.ServiceRegistrar) { immersionv1.RegisterImmersionServiceServer(r, s) }
+
+// Start implements platform.Service: it runs the read models, waits until
+// they have caught up, then starts the consumers that cancel bookings
+// (PATHWAY is created by pathway: its consumer waits for it).
+func (s *Service) Start(ctx context.Context) error {
+	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
+		{
+			Name: peopleProjection, Stream: intakeStream,
+			FilterSubjects: []string{"avenir.intake.learner.*.registered"},
+			Project:        s.projectPerson, Later: true,
+		},
+		{
+			// exit_backdated too, though it adds nothing, so that the
+			// checkpoint passes it and the exit consumer's wait ends.
+			Name: learnersProjection, Stream: pathwayStream,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"},
+			Project:        s.projectLearner, Later: true,
+		},
+		{
+			Name: catalogueProjection, Stream: Stream,
+			FilterSubjects: []string{"avenir.immersion.>"},
+			Project:        s.projectCatalogue,
+		},
+		s.caseload.Spec(),
+	}, opts)
+	if err != nil {
+		return err
+	}
+	s.projections = g
+	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	backoff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
+	for _, c := range []struct {
+		spec consumer.Spec
+		h    consumer.Handler
+	}{
+		{consumer.Spec{
+			Stream: Stream, Name: withdrawalConsumer, Ordered: true,
+			FilterSubjects: []string{"avenir.immersion.offer.*.withdrawn"}, BackOff: backoff,
+		}, s.onWithdrawal},
+		{consumer.Spec{
+			Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+			FilterSubjects: []string{"avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"}, BackOff: backoff,
+		}, s.onExit},
+	} {
+		r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, c.spec, c.h, copts, 0)
+		if err != nil {
+			return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
+		}
+		s.consumers = append(s.consumers, r)
+	}
+	return nil
+}
+
+// Stop implements platform.Service.
+func (s *Service) Stop(ctx context.Context) error {
+	stops := []func(context.Context) error{s.projections.Stop}
+	for _, c := range s.consumers {
+		stops = append(stops, c.Stop)
+	}
+	s.consumers = nil
+	return platform.StopTogether(ctx, stops...)
+}
+
+func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
