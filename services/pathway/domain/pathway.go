@@ -25,6 +25,9 @@ type Episode struct {
 	Referrals  []Referral
 	// NeedsAnalysed: a needs analysis of the episode was completed.
 	NeedsAnalysed bool
+	// ImmersionsDone counts the #Action immersions done (completed or
+	// partially) during the episode.
+	ImmersionsDone int
 }
 
 // Open reports whether the episode has not been exited.
@@ -257,6 +260,19 @@ type NeedsAnalysisNoted struct {
 	Territory  string
 }
 
+// ImmersionNoted: an #Action immersion of the learner took place during the
+// episode (completed, or partially), a fact of the immersion context that
+// pathway records for the phase.
+type ImmersionNoted struct {
+	LearnerID string
+	Episode   int
+	SessionID string
+	RomeCodes []string
+	Completed bool
+	Date      civil.Date
+	Territory string
+}
+
 // PhaseChanged: the learner's phase changed. Decide appends it after the
 // events that change the phase; it changes nothing itself (the phase is
 // derived from the other events).
@@ -274,6 +290,7 @@ func (ExitBackdated) pathwayEvent()           {}
 func (ReferralRecorded) pathwayEvent()        {}
 func (ReferralOutcomeRecorded) pathwayEvent() {}
 func (NeedsAnalysisNoted) pathwayEvent()      {}
+func (ImmersionNoted) pathwayEvent()          {}
 func (PhaseChanged) pathwayEvent()            {}
 
 // Command is a request to change a pathway.
@@ -325,11 +342,23 @@ type NoteNeedsAnalysis struct {
 	Date       civil.Date
 }
 
+// NoteImmersion records that the learner did immersion session SessionID
+// (Completed, or partially), as the operator recorded on Date. It belongs to
+// the episode open on Date, or else the last one.
+type NoteImmersion struct {
+	LearnerID string
+	SessionID string
+	RomeCodes []string
+	Completed bool
+	Date      civil.Date
+}
+
 func (EnterPathway) pathwayCommand()          {}
 func (ExitPathway) pathwayCommand()           {}
 func (RecordReferral) pathwayCommand()        {}
 func (RecordReferralOutcome) pathwayCommand() {}
 func (NoteNeedsAnalysis) pathwayCommand()     {}
+func (NoteImmersion) pathwayCommand()         {}
 
 // Evolve applies one event to the state. It never modifies the slices of p,
 // so states folded from a common past do not share their future.
@@ -363,6 +392,11 @@ func Evolve(p Pathway, e Event) Pathway {
 		if i := p.episodeIndex(e.Episode); i >= 0 {
 			p.Episodes = slices.Clone(p.Episodes)
 			p.Episodes[i].NeedsAnalysed = true
+		}
+	case ImmersionNoted:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			p.Episodes[i].ImmersionsDone++
 		}
 	case ExitBackdated:
 		// A notice for other services: the exit itself is PathwayExited.
@@ -405,6 +439,9 @@ func Decide(p Pathway, cmd Command) ([]Event, error) {
 	case NoteNeedsAnalysis:
 		evs, err = decideNoteAnalysis(p, c)
 		on = c.Date
+	case NoteImmersion:
+		evs, err = decideNoteImmersion(p, c)
+		on = c.Date
 	default:
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 	}
@@ -429,6 +466,35 @@ func withPhaseChange(p Pathway, evs []Event, on civil.Date) []Event {
 	return append(evs, PhaseChanged{
 		LearnerID: after.LearnerID, Episode: last.Number, From: from, To: to, Date: on, Territory: after.Territory,
 	})
+}
+
+// decideNoteImmersion records an immersion done in the episode open on its
+// date, or else in the last episode (an outcome recorded after an exit).
+func decideNoteImmersion(p Pathway, c NoteImmersion) ([]Event, error) {
+	var v apperr.Violations
+	if c.SessionID == "" {
+		v.Add("session_id", "is required")
+	}
+	if !c.Date.Valid() {
+		v.Add("recorded_on", "must be a real date between 1900 and 2200")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	last, ok := p.last()
+	if !ok {
+		return nil, apperr.NotFound("pathway of learner %s not found", c.LearnerID)
+	}
+	episode := last.Number
+	for _, e := range p.Episodes {
+		if !e.Entry.After(c.Date) && (e.Open() || !e.Exit.Before(c.Date)) {
+			episode = e.Number
+		}
+	}
+	return []Event{ImmersionNoted{
+		LearnerID: p.LearnerID, Episode: episode, SessionID: c.SessionID, RomeCodes: slices.Clone(c.RomeCodes),
+		Completed: c.Completed, Date: c.Date, Territory: p.Territory,
+	}}, nil
 }
 
 // decideNoteAnalysis records a completed analysis of an episode, once.

@@ -565,3 +565,60 @@ func TestPhaseChangedIsDatedWithTheFact(t *testing.T) {
 		t.Fatalf("last event %#v, want %#v", got, want)
 	}
 }
+
+func TestDecideNoteImmersion(t *testing.T) {
+	note := func(on civil.Date, completed bool) domain.NoteImmersion {
+		return domain.NoteImmersion{LearnerID: "l-1", SessionID: "s-1", RomeCodes: []string{"H2909"}, Completed: completed, Date: on}
+	}
+	noted := func(episode int, on civil.Date, completed bool) domain.ImmersionNoted {
+		return domain.ImmersionNoted{LearnerID: "l-1", Episode: episode, SessionID: "s-1", RomeCodes: []string{"H2909"}, Completed: completed, Date: on, Territory: "T05"}
+	}
+	reentered := domain.PathwayEntered{LearnerID: "l-1", Episode: 2, EntryDate: day(2026, 11, 24), Territory: "T05"}
+	runDecide(t, []decideCase{
+		{
+			name:  "an immersion done moves the learner to discovering trades",
+			given: []domain.Event{entered, referred},
+			when:  note(day(2026, 11, 21), true),
+			then:  []domain.Event{noted(1, day(2026, 11, 21), true)},
+			phase: domain.PhaseDiscoveringTrades,
+		},
+		{
+			name:  "partially done counts too",
+			given: []domain.Event{entered},
+			when:  note(day(2026, 11, 21), false),
+			then:  []domain.Event{noted(1, day(2026, 11, 21), false)},
+			phase: domain.PhaseDiscoveringTrades,
+		},
+		{
+			name:  "a second immersion is noted, the phase stays",
+			given: []domain.Event{entered, noted(1, day(2026, 11, 21), true)},
+			when:  note(day(2026, 11, 22), true),
+			then:  []domain.Event{noted(1, day(2026, 11, 22), true)},
+		},
+		{
+			name:  "recorded after the exit: noted in the episode it belongs to, the learner stays exited",
+			given: []domain.Event{entered, exited},
+			when:  note(day(2026, 11, 22), true),
+			then:  []domain.Event{noted(1, day(2026, 11, 22), true)},
+		},
+		{
+			name:  "recorded after a re-entry: the open episode's",
+			given: []domain.Event{entered, exited, reentered},
+			when:  note(day(2026, 11, 25), true),
+			then:  []domain.Event{noted(2, day(2026, 11, 25), true)},
+			phase: domain.PhaseDiscoveringTrades,
+		},
+		{
+			name:     "a learner pathway never saw enter",
+			when:     note(day(2026, 11, 22), true),
+			wantKind: apperr.KindNotFound,
+		},
+		{
+			name:       "bad input",
+			given:      []domain.Event{entered},
+			when:       domain.NoteImmersion{LearnerID: "l-1"},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"session_id", "recorded_on"},
+		},
+	})
+}

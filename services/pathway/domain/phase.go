@@ -31,10 +31,9 @@ type Facts struct {
 	// ProjectStep: a step of building the learner's project was recorded,
 	// such as a referral to a programme.
 	ProjectStep bool
-	// ImmersionBooked, ImmersionDone: an #Action immersion was booked, or
-	// took place.
-	ImmersionBooked bool
-	ImmersionDone   bool
+	// ImmersionDone: an #Action immersion took place (completed or
+	// partially).
+	ImmersionDone bool
 	// QualifAccepted, QualifStarted: a referral to the qualifying training
 	// programme ("Qualif") is accepted, or the training started; an outcome
 	// recorded later (abandoned) withdraws the fact.
@@ -53,7 +52,7 @@ func PhaseOf(f Facts) Phase {
 		return PhaseNone
 	case f.QualifAccepted || f.QualifStarted:
 		return PhaseInQualifyingTraining
-	case f.ImmersionBooked || f.ImmersionDone:
+	case f.ImmersionDone:
 		return PhaseDiscoveringTrades
 	case f.ProjectStep:
 		return PhaseBuildingProject
@@ -64,7 +63,8 @@ func PhaseOf(f Facts) Phase {
 }
 
 // Facts returns the facts of the last episode: whether it is open, its
-// completed needs analysis (noted from the needs context), and its
+// completed needs analysis and immersions done (noted from the needs and
+// immersion contexts), and its
 // referrals (a referral is a project-building step; a referral to Qualif
 // accepted or started is the handover to qualifying training).
 func (p Pathway) Facts() Facts {
@@ -72,7 +72,7 @@ func (p Pathway) Facts() Facts {
 	if !ok {
 		return Facts{}
 	}
-	f := Facts{Open: last.Open(), Exited: !last.Open(), NeedsAnalysed: last.NeedsAnalysed}
+	f := Facts{Open: last.Open(), Exited: !last.Open(), NeedsAnalysed: last.NeedsAnalysed, ImmersionDone: last.ImmersionsDone > 0}
 	for _, r := range last.Referrals {
 		f.ProjectStep = true
 		if r.Programme == ProgrammeQualif {

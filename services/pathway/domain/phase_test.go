@@ -17,7 +17,7 @@ func TestPhaseOf(t *testing.T) {
 		{"analysis completed", domain.Facts{Open: true, NeedsAnalysed: true}, domain.PhaseNeedsAnalysed},
 		{"a project-building step", domain.Facts{Open: true, NeedsAnalysed: true, ProjectStep: true}, domain.PhaseBuildingProject},
 		{"a project step before the analysis is recorded", domain.Facts{Open: true, ProjectStep: true}, domain.PhaseBuildingProject},
-		{"an immersion booked", domain.Facts{Open: true, NeedsAnalysed: true, ProjectStep: true, ImmersionBooked: true}, domain.PhaseDiscoveringTrades},
+		{"an immersion done after the first steps", domain.Facts{Open: true, NeedsAnalysed: true, ProjectStep: true, ImmersionDone: true}, domain.PhaseDiscoveringTrades},
 		{"an immersion done", domain.Facts{Open: true, ImmersionDone: true}, domain.PhaseDiscoveringTrades},
 		{"Qualif accepted", domain.Facts{Open: true, ProjectStep: true, ImmersionDone: true, QualifAccepted: true}, domain.PhaseInQualifyingTraining},
 		{"Qualif started", domain.Facts{Open: true, QualifStarted: true}, domain.PhaseInQualifyingTraining},

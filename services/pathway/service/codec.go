@@ -100,6 +100,12 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), AnalysisId: e.AnalysisID,
 				CompletedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
 			}
+		case domain.ImmersionNoted:
+			id, name = e.LearnerID, "immersion_noted"
+			data = &pathwayv1.ImmersionNoted{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), SessionId: e.SessionID, RomeCodes: e.RomeCodes,
+				Completed: e.Completed, RecordedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+			}
 		case domain.PhaseChanged:
 			id, name = e.LearnerID, "phase_changed"
 			data = &pathwayv1.PhaseChanged{
@@ -149,6 +155,11 @@ func fromProto(m proto.Message) (domain.Event, error) {
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), AnalysisID: m.GetAnalysisId(),
 			Date: civil.FromProto(m.GetCompletedOn()), Territory: m.GetTerritoryCode(),
 		}, nil
+	case *pathwayv1.ImmersionNoted:
+		return domain.ImmersionNoted{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), SessionID: m.GetSessionId(), RomeCodes: m.GetRomeCodes(),
+			Completed: m.GetCompleted(), Date: civil.FromProto(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
+		}, nil
 	case *pathwayv1.PhaseChanged:
 		return domain.PhaseChanged{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
@@ -183,7 +194,7 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_EXITED
 	}
 	for _, e := range p.Episodes {
-		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto(), NeedsAnalysed: e.NeedsAnalysed}
+		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto(), NeedsAnalysed: e.NeedsAnalysed, ImmersionsDone: int32(e.ImmersionsDone)}
 		if !e.Open() {
 			ep.ExitDate, ep.ExitReason, ep.ExitDetail = e.Exit.ToProto(), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
 		}
@@ -212,7 +223,7 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 		ep := domain.Episode{
 			Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate()), Exit: civil.FromProto(e.GetExitDate()),
 			ExitReason: platform.FromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
-			NeedsAnalysed: e.GetNeedsAnalysed(),
+			NeedsAnalysed: e.GetNeedsAnalysed(), ImmersionsDone: int(e.GetImmersionsDone()),
 		}
 		for _, r := range e.GetReferrals() {
 			ep.Referrals = append(ep.Referrals, domain.Referral{

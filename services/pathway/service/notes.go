@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -13,23 +14,40 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
-// needsConsumer notes the needs analyses completed into the pathways: a
-// completed analysis is a fact of the needs context that the phase depends
-// on, so pathway records it as its own event (NeedsAnalysisNoted, with the
-// PhaseChanged it causes) and every phase is derived from the PATHWAY
-// stream alone.
-const needsConsumer = "pathway-notes-needs"
+// The consumers noting other contexts' facts into the pathways: a completed
+// needs analysis and an immersion done are facts the phase depends on, so
+// pathway records them as its own events (NeedsAnalysisNoted,
+// ImmersionNoted, with the PhaseChanged they cause) and every phase is
+// derived from the PATHWAY stream alone.
+const (
+	needsConsumer     = "pathway-notes-needs"
+	immersionConsumer = "pathway-notes-immersion"
+)
 
-func (s *Service) needsConsumerSpec() consumer.Spec {
-	return consumer.Spec{
+var notesBackOff = []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
+
+// startNotes starts the noting consumers. The immersion one starts in the
+// background: IMMERSION may come later, or not at all in a deployment
+// without #Action.
+func (s *Service) startNotes(ctx context.Context) error {
+	opts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, consumer.Spec{
 		Stream: needsStream, Name: needsConsumer, Ordered: true,
-		FilterSubjects: []string{"avenir.needs.analysis.*.completed"},
-		BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+		FilterSubjects: []string{"avenir.needs.analysis.*.completed"}, BackOff: notesBackOff,
+	}, s.onNeeds, opts, 0)
+	if err != nil {
+		return err
 	}
+	s.stops = append(s.stops, r.Stop)
+	b := consumer.StartInBackground(s.deps.JS, consumer.Spec{
+		Stream: immersionStream, Name: immersionConsumer, Ordered: true,
+		FilterSubjects: []string{"avenir.immersion.session.*.outcome_recorded"}, BackOff: notesBackOff,
+	}, s.onImmersion, opts, 0)
+	s.stops = append(s.stops, b.Stop)
+	return nil
 }
 
-// onNeeds notes a completed analysis into its learner's pathway. The
-// command's request id derives from the event's, so a redelivery is a no-op.
+// onNeeds notes a completed analysis into its learner's pathway.
 func (s *Service) onNeeds(ctx context.Context, ev event.Event) error {
 	done, ok := ev.Data.(*needsv1.AnalysisCompleted)
 	if !ok {
@@ -39,8 +57,36 @@ func (s *Service) onNeeds(ctx context.Context, ev event.Event) error {
 		LearnerID: done.GetLearnerId(), Episode: int(done.GetEpisodeNumber()),
 		AnalysisID: done.GetAnalysisId(), Date: civil.FromProto(done.GetCompletedOn()),
 	}
-	meta := eventstore.Command{RequestID: "needs/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
-	_, err := s.events.Execute(ctx, Stream, pathwayFilter(cmd.LearnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+	return s.note(ctx, "needs/"+ev.ID, cmd.LearnerID, cmd)
+}
+
+// onImmersion notes an immersion done (completed or partially) into its
+// learner's pathway; a no-show is not a discovery.
+func (s *Service) onImmersion(ctx context.Context, ev event.Event) error {
+	out, ok := ev.Data.(*immersionv1.OutcomeRecorded)
+	if !ok {
+		return nil
+	}
+	var completed bool
+	switch out.GetStatus() {
+	case immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED:
+		completed = true
+	case immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED:
+	default:
+		return nil
+	}
+	cmd := domain.NoteImmersion{
+		LearnerID: out.GetLearnerId(), SessionID: out.GetSessionId(), RomeCodes: out.GetRomeCodes(),
+		Completed: completed, Date: civil.Of(ev.Time),
+	}
+	return s.note(ctx, "immersion/"+ev.ID, cmd.LearnerID, cmd)
+}
+
+// note runs a noting command on the learner's pathway. Its request id
+// derives from the consumed event's, so a redelivery is a no-op.
+func (s *Service) note(ctx context.Context, requestID, learnerID string, cmd domain.Command) error {
+	meta := eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
+	_, err := s.events.Execute(ctx, Stream, pathwayFilter(learnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
 		p, err := fold(domain.Pathway{}, h.Events)
 		if err != nil {
 			return nil, err
@@ -53,8 +99,8 @@ func (s *Service) onNeeds(ctx context.Context, ev event.Event) error {
 	})
 	switch apperr.KindOf(err) {
 	case apperr.KindInvalidArgument, apperr.KindNotFound:
-		// Needs only analyses learners of a known episode: an analysis
-		// pathway cannot place is for people to look at, not to retry.
+		// The other contexts only record facts of learners pathway let
+		// in: one it cannot place is for people to look at, not to retry.
 		return consumer.Permanent(err)
 	}
 	return err

@@ -21,7 +21,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
-	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -38,7 +37,8 @@ const (
 	intakeStream = "INTAKE"
 	needsStream  = "NEEDS"
 	// referentStream is REFERENT, created by referent.
-	referentStream = "REFERENT"
+	referentStream  = "REFERENT"
+	immersionStream = "IMMERSION"
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
@@ -66,7 +66,8 @@ type Service struct {
 	store       projection.Store
 	caseload    *caseload.Caseload
 	projections *projector.Group
-	consumers   []*consumer.Runner
+	// stops stop the consumers.
+	stops []func(context.Context) error
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -152,22 +153,16 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.projections = g
-	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, s.needsConsumerSpec(), s.onNeeds, copts, 0)
-	if err != nil {
+	if err := s.startNotes(ctx); err != nil {
 		return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
 	}
-	s.consumers = append(s.consumers, r)
 	return nil
 }
 
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error {
-	stops := []func(context.Context) error{s.projections.Stop}
-	for _, c := range s.consumers {
-		stops = append(stops, c.Stop)
-	}
-	s.consumers = nil
+	stops := append([]func(context.Context) error{s.projections.Stop}, s.stops...)
+	s.stops = nil
 	return platform.StopTogether(ctx, stops...)
 }
 

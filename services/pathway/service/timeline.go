@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -51,6 +52,10 @@ var timelineSources = []timelineSource{
 	}, Learner: subjectLearner},
 	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
 	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner, Later: true},
+	{Stream: immersionStream, FilterSubjects: []string{
+		"avenir.immersion.session.*.booked", "avenir.immersion.session.*.waitlisted", "avenir.immersion.session.*.booking_cancelled",
+		"avenir.immersion.session.*.waitlist_dropped", "avenir.immersion.session.*.outcome_recorded",
+	}, Learner: payloadLearner, Later: true},
 }
 
 // subjectLearner reads the learner from the 4th token of the subject:
@@ -245,8 +250,30 @@ func summary(ev event.Event) string {
 	case *needsv1.AnalysisCompleted:
 		return fmt.Sprintf("Needs analysis completed on %s (version %d), recommending: %s",
 			civil.FromProto(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
+	case *immersionv1.PlaceBooked:
+		how := ""
+		if m.GetPromotedFromWaitlist() {
+			how = ", from the waitlist"
+		}
+		return fmt.Sprintf("Immersion booked: session %s, %s to %s%s", m.GetSessionId(), civil.FromProto(m.GetFromDate()), civil.FromProto(m.GetToDate()), how)
+	case *immersionv1.Waitlisted:
+		return fmt.Sprintf("On the waitlist of immersion session %s (position %d)", m.GetSessionId(), m.GetPosition())
+	case *immersionv1.BookingCancelled:
+		what := "Immersion booking"
+		if m.GetWasWaitlisted() {
+			what = "Waitlist entry"
+		}
+		return fmt.Sprintf("%s cancelled: session %s (%s)", what, m.GetSessionId(), label(m.GetCause().String(), "CANCELLATION_CAUSE_"))
+	case *immersionv1.WaitlistDropped:
+		return fmt.Sprintf("Dropped from the waitlist of immersion session %s (%s)", m.GetSessionId(), label(m.GetReason().String(), "DROP_REASON_"))
+	case *immersionv1.OutcomeRecorded:
+		out := fmt.Sprintf("Immersion %s: session %s, trades %s", label(m.GetStatus().String(), "OUTCOME_STATUS_"), m.GetSessionId(), strings.Join(m.GetRomeCodes(), ", "))
+		if fit := m.GetTradeFit(); fit != immersionv1.TradeFit_TRADE_FIT_UNSPECIFIED {
+			out += "; trade fit: " + label(fit.String(), "TRADE_FIT_")
+		}
+		return out
 	case *referentv1.ReferentAssigned:
-		how := strings.ToLower(strings.TrimPrefix(m.GetReason().String(), "ASSIGNMENT_REASON_"))
+		how := label(m.GetReason().String(), "ASSIGNMENT_REASON_")
 		if prev := m.GetPreviousReferentId(); prev != "" {
 			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", m.GetReferentId(), prev, civil.FromProto(m.GetFromDate()), how)
 		}
@@ -257,6 +284,12 @@ func summary(ev event.Event) string {
 		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civil.FromProto(m.GetToDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
+}
+
+// label spells an enum value for people: "OUTCOME_STATUS_DID_NOT_SHOW"
+// reads "did not show".
+func label(value, prefix string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(value, prefix)), "_", " ")
 }
 
 // words spells a message name for people: "LearnerContactUpdated" reads

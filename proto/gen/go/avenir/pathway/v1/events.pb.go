@@ -716,6 +716,105 @@ func (x *NeedsAnalysisNoted) GetTerritoryCode() string {
 	return ""
 }
 
+// An #Action immersion of the learner took place, completed or partially
+// (a fact of the IMMERSION context, recorded into the pathway by pathway
+// itself, like NeedsAnalysisNoted). A no-show is not noted.
+// Subject: avenir.pathway.pathway.<learner_id>.immersion_noted
+type ImmersionNoted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	SessionId     string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The ROME codes of the trades discovered.
+	RomeCodes []string `protobuf:"bytes,4,rep,name=rome_codes,json=romeCodes,proto3" json:"rome_codes,omitempty"`
+	// False when the learner stopped before the end.
+	Completed bool `protobuf:"varint,5,opt,name=completed,proto3" json:"completed,omitempty"`
+	// The day the operator recorded the outcome.
+	RecordedOn    *v1.Date `protobuf:"bytes,6,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	TerritoryCode string   `protobuf:"bytes,7,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImmersionNoted) Reset() {
+	*x = ImmersionNoted{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImmersionNoted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImmersionNoted) ProtoMessage() {}
+
+func (x *ImmersionNoted) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImmersionNoted.ProtoReflect.Descriptor instead.
+func (*ImmersionNoted) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ImmersionNoted) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ImmersionNoted) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *ImmersionNoted) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ImmersionNoted) GetRomeCodes() []string {
+	if x != nil {
+		return x.RomeCodes
+	}
+	return nil
+}
+
+func (x *ImmersionNoted) GetCompleted() bool {
+	if x != nil {
+		return x.Completed
+	}
+	return false
+}
+
+func (x *ImmersionNoted) GetRecordedOn() *v1.Date {
+	if x != nil {
+		return x.RecordedOn
+	}
+	return nil
+}
+
+func (x *ImmersionNoted) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
 var File_avenir_pathway_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_events_proto_rawDesc = "" +
@@ -768,7 +867,19 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\vanalysis_id\x18\x03 \x01(\tR\n" +
 	"analysisId\x129\n" +
 	"\fcompleted_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\vcompletedOn\x12%\n" +
-	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode*\xa1\x03\n" +
+	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\"\x92\x02\n" +
+	"\x0eImmersionNoted\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x1d\n" +
+	"\n" +
+	"rome_codes\x18\x04 \x03(\tR\tromeCodes\x12\x1c\n" +
+	"\tcompleted\x18\x05 \x01(\bR\tcompleted\x127\n" +
+	"\vrecorded_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"recordedOn\x12%\n" +
+	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode*\xa1\x03\n" +
 	"\n" +
 	"ExitReason\x12\x1b\n" +
 	"\x17EXIT_REASON_UNSPECIFIED\x10\x00\x12$\n" +
@@ -810,7 +921,7 @@ func file_avenir_pathway_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(ExitReason)(0),                 // 0: avenir.pathway.v1.ExitReason
 	(Programme)(0),                  // 1: avenir.pathway.v1.Programme
@@ -821,25 +932,27 @@ var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(*ReferralRecorded)(nil),        // 6: avenir.pathway.v1.ReferralRecorded
 	(*ReferralOutcomeRecorded)(nil), // 7: avenir.pathway.v1.ReferralOutcomeRecorded
 	(*NeedsAnalysisNoted)(nil),      // 8: avenir.pathway.v1.NeedsAnalysisNoted
-	(*v1.Date)(nil),                 // 9: avenir.common.v1.Date
+	(*ImmersionNoted)(nil),          // 9: avenir.pathway.v1.ImmersionNoted
+	(*v1.Date)(nil),                 // 10: avenir.common.v1.Date
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
-	9,  // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
-	9,  // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
-	9,  // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
+	10, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
+	10, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
+	10, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
 	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
-	9,  // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
-	9,  // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	10, // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	10, // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
 	1,  // 6: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
-	9,  // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	10, // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
 	2,  // 8: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	9,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
-	9,  // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	10, // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	10, // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
+	10, // 11: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }
@@ -853,7 +966,7 @@ func file_avenir_pathway_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_events_proto_rawDesc), len(file_avenir_pathway_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

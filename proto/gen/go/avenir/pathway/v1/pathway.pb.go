@@ -154,8 +154,10 @@ type Episode struct {
 	Referrals []*Referral `protobuf:"bytes,6,rep,name=referrals,proto3" json:"referrals,omitempty"`
 	// A needs analysis was completed during the episode.
 	NeedsAnalysed bool `protobuf:"varint,7,opt,name=needs_analysed,json=needsAnalysed,proto3" json:"needs_analysed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// #Action immersions done (completed or partially) during the episode.
+	ImmersionsDone int32 `protobuf:"varint,8,opt,name=immersions_done,json=immersionsDone,proto3" json:"immersions_done,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Episode) Reset() {
@@ -235,6 +237,13 @@ func (x *Episode) GetNeedsAnalysed() bool {
 		return x.NeedsAnalysed
 	}
 	return false
+}
+
+func (x *Episode) GetImmersionsDone() int32 {
+	if x != nil {
+		return x.ImmersionsDone
+	}
+	return 0
 }
 
 // An orientation of the learner to a downstream programme.
@@ -1705,7 +1714,7 @@ var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x02\n" +
+	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x03\n" +
 	"\aEpisode\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x125\n" +
 	"\n" +
@@ -1716,7 +1725,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\vexit_detail\x18\x05 \x01(\tH\x00R\n" +
 	"exitDetail\x88\x01\x01\x129\n" +
 	"\treferrals\x18\x06 \x03(\v2\x1b.avenir.pathway.v1.ReferralR\treferrals\x12%\n" +
-	"\x0eneeds_analysed\x18\a \x01(\bR\rneedsAnalysedB\x0e\n" +
+	"\x0eneeds_analysed\x18\a \x01(\bR\rneedsAnalysed\x12'\n" +
+	"\x0fimmersions_done\x18\b \x01(\x05R\x0eimmersionsDoneB\x0e\n" +
 	"\f_exit_detail\"\xb8\x02\n" +
 	"\bReferral\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12:\n" +
