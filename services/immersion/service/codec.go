@@ -213,24 +213,10 @@ func decode(ev event.Event) (domain.Event, bool) {
 	return nil, false
 }
 
-func foldOffer(evs []event.Event) domain.Offer {
-	var o domain.Offer
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			o = domain.EvolveOffer(o, d)
-		}
-	}
-	return o
-}
+func foldOffer(evs []event.Event) domain.Offer { return event.Fold(evs, decode, domain.EvolveOffer) }
 
 func foldSession(evs []event.Event) domain.Session {
-	var s domain.Session
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			s = domain.EvolveSession(s, d)
-		}
-	}
-	return s
+	return event.Fold(evs, decode, domain.EvolveSession)
 }
 
 func foldLearner(id string, evs []event.Event) domain.LearnerSchedule {

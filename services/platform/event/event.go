@@ -249,3 +249,15 @@ func (c HeaderCarrier) Keys() []string {
 func Context(ctx context.Context, h nats.Header) context.Context {
 	return otel.GetTextMapPropagator().Extract(ctx, HeaderCarrier(h))
 }
+
+// Fold folds the events that decode recognises into a state, from its zero
+// value, with evolve: an aggregate's state from its history.
+func Fold[S, E any](evs []Event, decode func(Event) (E, bool), evolve func(S, E) S) S {
+	var s S
+	for _, ev := range evs {
+		if d, ok := decode(ev); ok {
+			s = evolve(s, d)
+		}
+	}
+	return s
+}

@@ -124,3 +124,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestFoldAppliesTheEventsDecodeRecognisesInOrder(t *testing.T) {
+	evs := []event.Event{{Type: "a"}, {Type: "skip"}, {Type: "b"}, {Type: "c"}}
+	decode := func(ev event.Event) (string, bool) { return ev.Type, ev.Type != "skip" }
+	got := event.Fold(evs, decode, func(s, e string) string { return s + e })
+	if got != "abc" {
+		t.Fatalf("folded %q, want abc", got)
+	}
+}

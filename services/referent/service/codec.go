@@ -169,21 +169,9 @@ func decode(ev event.Event) (domain.Event, bool) {
 }
 
 func foldReferent(evs []event.Event) domain.Referent {
-	var r domain.Referent
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			r = domain.EvolveReferent(r, d)
-		}
-	}
-	return r
+	return event.Fold(evs, decode, domain.EvolveReferent)
 }
 
 func foldAssignment(evs []event.Event) domain.Assignment {
-	var a domain.Assignment
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			a = domain.EvolveAssignment(a, d)
-		}
-	}
-	return a
+	return event.Fold(evs, decode, domain.EvolveAssignment)
 }
