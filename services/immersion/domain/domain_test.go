@@ -345,6 +345,9 @@ func TestDecideCapacity(t *testing.T) {
 		{name: "same capacity", s: full, capacity: 2},
 		{name: "out of bounds", s: full, capacity: 0, kind: apperr.KindInvalidArgument},
 		{name: "cancelled", s: session(sch, domain.SessionCancelled{SessionID: "s-1"}), capacity: 3, kind: apperr.KindFailedPrecondition, reason: domain.ReasonSessionCancelled},
+		{name: "on its last day", s: session(schedule(-2, 3, 2), booked("a")), capacity: 3,
+			then: []domain.Event{domain.CapacityChanged{SessionID: "s-1", Previous: 2, Capacity: 3}}},
+		{name: "once ended, its places are history", s: session(schedule(-5, 3, 2), booked("a")), capacity: 3, kind: apperr.KindFailedPrecondition, reason: domain.ReasonSessionStarted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,6 +385,13 @@ func TestDecideCancel(t *testing.T) {
 		{name: "no booking, if any", s: full, cmd: domain.CancelBooking{LearnerID: "z", Cause: domain.CausePathwayExit, Reason: "x", IfAny: true}},
 		{name: "outcome recorded", s: done, cmd: domain.CancelBooking{LearnerID: "a", Cause: domain.CauseReferent, Reason: "x"}, kind: apperr.KindFailedPrecondition, reason: domain.ReasonOutcomeRecorded},
 		{name: "no reason", s: full, cmd: domain.CancelBooking{LearnerID: "a", Cause: domain.CauseReferent}, kind: apperr.KindInvalidArgument},
+		{name: "on the first day", s: session(schedule(0, 3, 2), booked("a")), cmd: domain.CancelBooking{LearnerID: "a", Cause: domain.CauseReferent, Reason: "ill"},
+			then: []domain.Event{
+				domain.BookingCancelled{SessionID: "s-1", LearnerID: "a", Cause: domain.CauseReferent, Reason: "ill"},
+				domain.DatesReleased{LearnerID: "a", SessionID: "s-1", From: today, To: today.AddDays(2)},
+			}},
+		{name: "from the second day, the outcome says what happened", s: session(schedule(-1, 3, 2), booked("a")),
+			cmd: domain.CancelBooking{LearnerID: "a", Cause: domain.CauseReferent, Reason: "ill"}, kind: apperr.KindFailedPrecondition, reason: domain.ReasonSessionStarted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -500,6 +500,9 @@ func DecideCapacity(s Session, c ChangeCapacity, eligible Eligibility) ([]Event,
 	if err := open(s, c.SessionID); err != nil {
 		return nil, err
 	}
+	if c.Today.After(s.To) {
+		return nil, refused(ReasonSessionStarted, "session %s ended on %s: its places are history", s.ID, s.To)
+	}
 	if c.Capacity < s.Booked() {
 		return nil, refused(ReasonCapacityBelowBooked, "session %s has %d places booked: capacity %d is too low", s.ID, s.Booked(), c.Capacity)
 	}
@@ -619,6 +622,11 @@ func DecideCancelBooking(s Session, c CancelBooking, eligible Eligibility) ([]Ev
 			return nil, nil
 		}
 		return nil, refused(ReasonOutcomeRecorded, "the outcome of learner %s on session %s is recorded: it cannot be cancelled", c.LearnerID, s.ID)
+	}
+	if c.Today.After(s.From) && !c.IfAny {
+		// From the second day on, what became of the learner is the
+		// operator's outcome to record (a no-show, a partial immersion).
+		return nil, refused(ReasonSessionStarted, "session %s started on %s: record the outcome instead of cancelling", s.ID, s.From)
 	}
 	evs := []Event{BookingCancelled{SessionID: s.ID, LearnerID: c.LearnerID, WasWaitlisted: !booked, Cause: c.Cause, Reason: reason}}
 	if !booked {
