@@ -75,19 +75,22 @@ func requestID(given string) string {
 	return event.NewID()
 }
 
-// parseDate reads a date flag: YYYY-MM-DD, "today" (in Europe/Paris) or
-// "today-N", N days before today.
+// parseDate reads a date flag: YYYY-MM-DD, "today" (in Europe/Paris),
+// "today-N" (N days before today) or "today+N" (N days after).
 func parseDate(flag, value string) (*commonv1.Date, error) {
 	if rest, ok := strings.CutPrefix(value, "today"); ok {
 		days := 0
 		if rest != "" {
-			n, err := strconv.Atoi(strings.TrimPrefix(rest, "-"))
-			if !strings.HasPrefix(rest, "-") || err != nil || n < 0 || n > 36600 {
-				return nil, usageError{fmt.Errorf("--%s: %q is not today or today-N", flag, value)}
+			n, err := strconv.Atoi(rest[min(1, len(rest)):])
+			if (rest[0] != '-' && rest[0] != '+') || err != nil || n < 0 || n > 36600 {
+				return nil, usageError{fmt.Errorf("--%s: %q is not today, today-N or today+N", flag, value)}
 			}
 			days = n
+			if rest[0] == '-' {
+				days = -n
+			}
 		}
-		return civil.Of(time.Now()).AddDays(-days).ToProto(), nil
+		return civil.Of(time.Now()).AddDays(days).ToProto(), nil
 	}
 	d, err := civil.Parse(value)
 	if err != nil {

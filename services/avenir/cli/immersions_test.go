@@ -1,0 +1,309 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	"github.com/avenir-normandie/avenir/services/avenir/cli"
+	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+)
+
+// immersionsServer runs every service in-process on the clock of now and
+// returns a CLI runner that takes the token to use, and a function that
+// registers an adult learner (as intake would, straight into INTAKE).
+func immersionsServer(t *testing.T) (run func(token string, args ...string) (int, string, string), mint func(auth.Principal) string, register func(territory string) string) {
+	t.Helper()
+	cfg := servertest.Dev(filepath.Join(t.TempDir(), "data"))
+	cfg.Now, cfg.Out = func() time.Time { return now }, io.Discard
+	addrs, _ := servertest.Run(t, cfg)
+	mint = func(p auth.Principal) string { return servertest.Token(t, cfg.DataDir, p, now) }
+	nc, err := nats.Connect(addrs.NATS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := eventstore.New(js, eventstore.Options{Source: "intake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register = func(territory string) string {
+		id := event.NewID()
+		_, err := store.Append(context.Background(), "INTAKE", "avenir.intake.learner."+id+".>", 0, eventstore.Command{RequestID: id, Time: now},
+			event.Draft{Subject: "avenir.intake.learner." + id + ".registered", AggregateID: id, Data: &intakev1.LearnerRegistered{
+				LearnerId: id, FamilyName: "Morel", GivenName: "Jade", BirthDate: &commonv1.Date{Year: 1998, Month: 3, Day: 2},
+				TerritoryCode: territory, RegisteredOn: &commonv1.Date{Year: 2026, Month: 10, Day: 1},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	run = func(token string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Main(context.Background(), append(slices.Clip(args), "--addr", addrs.GRPC, "--token", token), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	return run, mint, register
+}
+
+// TestImmersionsCommands walks #Action on the server's day, 26 November
+// 2026: an offer, a one-day session of one place that day (so that its
+// outcome can be recorded the same day), a booking and a waitlisted
+// learner, a cancellation that promotes, the operator's outcome and the
+// funder's statistics.
+func TestImmersionsCommands(t *testing.T) {
+	run, mint, register := immersionsServer(t)
+	admin := mint(auth.Principal{Subject: "cli-admin", Role: auth.RoleAdmin})
+	// Not a coordinator: it acts for the learners of T05 without a referent
+	// (no referent is registered, so every learner stays in the pool).
+	referent := mint(auth.Principal{Subject: "ref-05", Role: auth.RoleReferent, ReferentID: "ref-05", Territories: []string{"T05"}})
+	operator := mint(auth.Principal{Subject: "op-evreux", Role: auth.RoleOperator, OperatorID: "op-evreux", Territories: []string{"T05"}})
+	funder := mint(auth.Principal{Subject: "region", Role: auth.RoleFunder})
+
+	// expect runs a command as token, wants its exit code and every string
+	// of wants in its output.
+	expect := func(token string, code int, args []string, wants ...string) string {
+		t.Helper()
+		got, out, errOut := run(token, args...)
+		if got != code {
+			t.Fatalf("avenir %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, out, errOut)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out+errOut, w) {
+				t.Fatalf("avenir %s: no %q in\n%s%s", strings.Join(args, " "), w, out, errOut)
+			}
+		}
+		return out + errOut
+	}
+	// eventually retries a command until it succeeds with every string of
+	// wants in its output: read models and the other services' events
+	// follow in moments.
+	eventually := func(token string, args []string, wants ...string) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, out, errOut := run(token, args...)
+			ok := code == 0
+			for _, w := range wants {
+				ok = ok && strings.Contains(out, w)
+			}
+			if ok {
+				return out
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("avenir %s: exit %d, no %q in\n%s%s", strings.Join(args, " "), code, wants, out, errOut)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	id := func(out, field string) string {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		s, _ := m[field].(string)
+		if s == "" {
+			t.Fatalf("no %s in\n%s", field, out)
+		}
+		return s
+	}
+
+	publish := []string{"immersions", "offers", "publish", "--operator-id", "op-evreux", "--platform-name", "Plateau bâtiment AFPA Évreux",
+		"--address", "12 rue de la Forêt, 27000 Évreux", "--commune", "27229", "--territory", "T05", "--rome-codes", "f1703,F1602",
+		"--accredited-from", "2026-09-01", "--accredited-to", "2027-08-31", "--accessible"}
+	offer := id(expect(admin, 0, append(publish, "-o", "json"), `"rome_codes": [`, `"F1703"`), "offer_id")
+	// A bad ROME code is the server's refusal (1), naming the field; a bad
+	// date or a missing flag is a usage error (2).
+	bad := slices.Clone(publish)
+	bad[slices.Index(bad, "--rome-codes")+1] = "F1703,plombier"
+	expect(admin, 1, bad, "InvalidArgument", "profile.rome_codes[1]", "is not a ROME code")
+	bad = slices.Clone(publish)
+	bad[slices.Index(bad, "--accredited-to")+1] = "31/08/2027"
+	expect(admin, 2, bad, "--accredited-to")
+	expect(admin, 2, publish[:len(publish)-5], "accredited-to")
+	expect(referent, 1, publish, "PermissionDenied")
+
+	expect(admin, 0, append([]string{"immersions", "offers", "update", offer, "--description", "Maçonnerie et coffrage"}, publish[3:]...),
+		"Maçonnerie et coffrage", "F1703, F1602")
+	expect(referent, 0, []string{"immersions", "offers", "get", offer}, "Plateau bâtiment AFPA Évreux", "2026-09-01 to 2027-08-31")
+
+	// A one-day session today, one place: the booking deadline defaults to
+	// its first day.
+	schedule := []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-11-26", "--to-date", "2026-11-26",
+		"--daily-minutes", "420", "--capacity", "1"}
+	out := expect(admin, 0, append(schedule, "-o", "json"), `"booking_deadline"`, `"free_places": 1`)
+	session := id(out, "session_id")
+	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-11-20", "--to-date", "2026-11-26",
+		"--daily-minutes", "420", "--capacity", "1"}, "InvalidArgument", "from_date", "must not be in the past")
+	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02",
+		"--daily-minutes", "900", "--capacity", "0"}, "daily_minutes", "capacity")
+	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02", "--capacity", "1"},
+		"daily-minutes")
+	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02",
+		"--daily-minutes", "sixty", "--capacity", "1"}, "daily-minutes")
+	expect(admin, 0, []string{"immersions", "offers", "get", offer}, session)
+
+	// Two learners of T05 in the pathway since 2 November.
+	first, second := register("T05"), register("T05")
+	for _, l := range []string{first, second} {
+		eventually(admin, []string{"pathways", "enter", l, "--entry-date", "2026-11-02"}, "ACTIVE")
+	}
+
+	// The referent books the first (immersion learns of the entry in
+	// moments), the second waits.
+	eventually(referent, []string{"immersions", "book", session, first}, "booked")
+	waiting := expect(referent, 0, []string{"immersions", "book", session, second}, "waitlisted", "joined the waitlist at position 1")
+	if !strings.Contains(waiting, second) {
+		t.Fatalf("book second:\n%s", waiting)
+	}
+	expect(referent, 1, []string{"immersions", "book", session, second}, "AlreadyExists")
+	expect(referent, 2, []string{"immersions", "book", session}, "accepts 2 arg(s)")
+	got := expect(referent, 0, []string{"immersions", "sessions", "get", session}, "1/1 booked, 0 free", "PLACE 1", first, "WAITING 1", second)
+	if !strings.Contains(got, "joined at position 1") {
+		t.Fatalf("session:\n%s", got)
+	}
+	expect(operator, 1, []string{"immersions", "outcome", session, second, "--status", "completed", "--trade-fit", "confirmed"},
+		"FailedPrecondition", "reason: NOT_BOOKED")
+
+	// Cancelling the place promotes the waitlisted learner.
+	expect(referent, 2, []string{"immersions", "cancel", session, first}, "reason")
+	cancel := []string{"immersions", "cancel", session, first, "--reason", "a job interview that day", "--request-id", "cancel-first"}
+	expect(referent, 0, cancel, "cancelled", "cancelled by referent: a job interview that day")
+	if got := expect(referent, 0, []string{"immersions", "sessions", "get", session}, "PLACE 1", second, "promoted from the waitlist"); tableValue(got, "WAITLIST") != "0" {
+		t.Fatalf("after the cancellation:\n%s", got)
+	}
+	// The same request again is answered the same; another is refused.
+	expect(referent, 0, cancel, "cancelled", "cancelled by referent: a job interview that day")
+	expect(referent, 1, []string{"immersions", "cancel", session, first, "--reason", "again"}, "NotFound")
+
+	// The session's last day is today: its operator records the outcome.
+	expect(operator, 2, []string{"immersions", "outcome", session, second, "--status", "finished"}, "completed, partially-completed, did-not-show")
+	expect(operator, 2, []string{"immersions", "outcome", session, second, "--status", "completed", "--trade-fit", "maybe"}, "to-explore-further")
+	expect(operator, 1, []string{"immersions", "outcome", session, second, "--status", "partially-completed", "--trade-fit", "confirmed"},
+		"InvalidArgument", "last_day_present", "minutes_done")
+	expect(operator, 1, []string{"immersions", "outcome", session, second, "--status", "partially-completed", "--last-day-present", "2026-11-26",
+		"--minutes-done", "500", "--trade-fit", "confirmed"}, "minutes_done", "at most 420")
+	expect(referent, 1, []string{"immersions", "outcome", session, second, "--status", "did-not-show"}, "PermissionDenied")
+	outcome := expect(operator, 0, []string{"immersions", "outcome", session, second, "--status", "completed", "--trade-fit", "confirmed",
+		"--comment", "à l'aise sur le chantier", "-o", "json"}, `"status": "BOOKING_STATUS_BOOKED"`, `"minutes_done": 420`, `"promoted_from_waitlist": true`)
+	if !strings.Contains(outcome, `"trade_fit": "TRADE_FIT_CONFIRMED"`) {
+		t.Fatalf("outcome:\n%s", outcome)
+	}
+	expect(operator, 1, []string{"immersions", "outcome", session, second, "--status", "did-not-show"}, "AlreadyExists")
+	expect(referent, 1, []string{"immersions", "cancel", session, second, "--reason", "too late"}, "OUTCOME_RECORDED")
+
+	// Lists, from the read model.
+	eventually(operator, []string{"immersions", "bookings", "--session", session}, first, "cancelled by referent", second,
+		"outcome completed, 420/420 minutes, trade fit confirmed")
+	eventually(operator, []string{"immersions", "bookings", "--operator", "op-evreux"}, first, second)
+	eventually(referent, []string{"immersions", "bookings", "--learner", second, "-o", "json"}, `"promoted_from_waitlist": true`, `"outcome"`)
+	expect(operator, 2, []string{"immersions", "bookings"}, "exactly one of --learner, --operator and --session")
+	expect(operator, 2, []string{"immersions", "bookings", "--learner", first, "--session", session}, "exactly one")
+	expect(operator, 1, []string{"immersions", "bookings", "--operator", "op-caen"}, "NotFound")
+
+	eventually(referent, []string{"immersions", "sessions", "search", "--rome-code", "F1703", "--territory", "T05"}, session, "1/1")
+	if out := eventually(referent, []string{"immersions", "sessions", "search", "--only-with-free-places"}, "SESSION ID"); strings.Contains(out, session) {
+		t.Fatalf("a full session among those with free places:\n%s", out)
+	}
+	expect(referent, 1, []string{"immersions", "sessions", "search", "--rome-code", "plombier"}, "InvalidArgument", "rome_code")
+	expect(referent, 2, []string{"immersions", "sessions", "search", "--from-date", "tomorrow"}, "--from-date")
+	expect(funder, 1, []string{"immersions", "sessions", "search"}, "PermissionDenied")
+
+	// Figures for the funder: the session counts under each of its trades,
+	// once in the total.
+	stats := eventually(funder, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30"}, "F1602", "F1703", "TOTAL")
+	for _, line := range strings.Split(stats, "\n") {
+		if strings.HasPrefix(line, "TOTAL") && !strings.Contains(strings.Join(strings.Fields(line), " "), "TOTAL 1 1 1 0 1 1 0 0 100.0% 100.0% 0.0%") {
+			t.Fatalf("stats total:\n%s", stats)
+		}
+	}
+	var figures struct {
+		Total struct {
+			Completed              int `json:"completed"`
+			CompletionRatePerMille int `json:"completion_rate_per_mille"`
+		} `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(expect(funder, 0, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30",
+		"--territory", "T05", "--rome-code", "F1703", "-o", "json"})), &figures); err != nil || figures.Total.Completed != 1 || figures.Total.CompletionRatePerMille != 1000 {
+		t.Fatalf("stats -o json: %+v %v", figures, err)
+	}
+	expect(funder, 2, []string{"immersions", "stats", "--from-date", "2026-11-01"}, "to-date")
+	expect(funder, 1, []string{"immersions", "stats", "--from-date", "2026-01-01", "--to-date", "2027-06-30"}, "InvalidArgument", "366 days")
+	expect(referent, 1, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30"}, "PermissionDenied")
+
+	// Capacity: not below the places booked.
+	expect(operator, 0, []string{"immersions", "sessions", "capacity", session, "--capacity", "3"}, "1/3 booked, 2 free")
+	expect(operator, 1, []string{"immersions", "sessions", "capacity", session, "--capacity", "0"}, "InvalidArgument", "capacity")
+
+	// Later sessions, scheduled by the operator: a week of one place, and two
+	// days overlapping it.
+	week := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-07", "--to-date", "2026-12-11",
+		"--daily-minutes", "420", "--capacity", "1", "--booking-deadline", "2026-12-02", "-o", "json"}), "session_id")
+	overlap := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-08", "--to-date", "2026-12-09",
+		"--daily-minutes", "420", "--capacity", "5", "-o", "json"}), "session_id")
+	third := register("T05")
+	eventually(admin, []string{"pathways", "enter", third, "--entry-date", "2026-11-02"}, "ACTIVE")
+	expect(referent, 0, []string{"immersions", "book", week, first}, "booked")
+	eventually(referent, []string{"immersions", "book", week, third}, "waitlisted", "position 1")
+	expect(referent, 0, []string{"immersions", "book", week, second}, "waitlisted", "position 2")
+	// A waitlist entry reserves no dates: the third learner books the
+	// overlapping session, but the first can't.
+	expect(referent, 0, []string{"immersions", "book", overlap, third}, "booked")
+	expect(referent, 1, []string{"immersions", "book", overlap, first}, "FailedPrecondition", "reason: OVERLAPPING_BOOKING", "session_id: "+week)
+
+	// The first learner leaves the pathway today: the exit consumer cancels
+	// the later booking, and the freed place skips the third learner (now
+	// booked on overlapping dates) for the second.
+	expect(admin, 0, []string{"pathways", "exit", first, "--exit-date", "2026-11-26", "--reason", "relocation"}, "EXITED")
+	got = eventually(admin, []string{"immersions", "sessions", "get", week}, "PLACE 1", second, "promoted from the waitlist")
+	if tableValue(got, "WAITLIST") != "0" || strings.Contains(got, third) {
+		t.Fatalf("after the exit:\n%s", got)
+	}
+	eventually(operator, []string{"immersions", "bookings", "--session", week}, "cancelled by pathway-exit: left the pathway on 2026-11-26",
+		"dropped from the waitlist: overlapping-booking", "promoted from the waitlist (joined at position 2)")
+
+	// Withdrawal: the sessions starting after today are cancelled with their
+	// bookings; today's session stays.
+	expect(admin, 2, []string{"immersions", "offers", "withdraw", offer}, "reason")
+	expect(admin, 0, []string{"immersions", "offers", "withdraw", offer, "--reason", "accreditation not renewed"},
+		"2026-11-26: accreditation not renewed", week, overlap)
+	expect(admin, 1, append(schedule, "--request-id", "after-withdrawal"), "FailedPrecondition", "reason: OFFER_WITHDRAWN")
+	eventually(admin, []string{"immersions", "sessions", "get", week}, "yes: offer withdrawn", "0/1 booked")
+	eventually(admin, []string{"immersions", "sessions", "get", overlap}, "yes: offer withdrawn", "0/5 booked")
+	eventually(referent, []string{"immersions", "bookings", "--learner", second}, "cancelled by offer-withdrawn")
+	if got := expect(admin, 0, []string{"immersions", "sessions", "get", session}); tableValue(got, "CANCELLED") != "" {
+		t.Fatalf("today's session cancelled:\n%s", got)
+	}
+	eventually(referent, []string{"immersions", "sessions", "search", "--include-cancelled", "--from-date", "2026-12-01"}, week, overlap)
+}
+
+// tableValue returns the value of the row named name in a two-column
+// table.
+func tableValue(table, name string) string {
+	for line := range strings.SplitSeq(table, "\n") {
+		if rest, ok := strings.CutPrefix(line, name+"  "); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
