@@ -1,0 +1,126 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// GroupLine is an accepted group-hour line.
+type GroupLine struct {
+	ID        string
+	Date      civil.Date
+	Minutes   int
+	Trainer   string
+	Attendees []string
+	Period    civil.Month
+	Late      bool
+	Rate      int64
+	Amount    int64
+}
+
+// GroupHoursReported: a group-hour line accepted.
+type GroupHoursReported struct {
+	LedgerID, ContractID, OperatorID, GroupSessionID string
+	RequestID                                        string
+	Line                                             GroupLine
+}
+
+// GroupLedger is the aggregate of one group session of a contract.
+type GroupLedger struct {
+	ID, ContractID, GroupSessionID string
+	Lines                          map[string]GroupLine
+}
+
+// NewGroupLedger returns an empty ledger.
+func NewGroupLedger() *GroupLedger { return &GroupLedger{Lines: map[string]GroupLine{}} }
+
+// Apply folds an event into the ledger.
+func (g *GroupLedger) Apply(ev Event) {
+	if e, ok := ev.(GroupHoursReported); ok {
+		g.ID, g.ContractID, g.GroupSessionID = e.LedgerID, e.ContractID, e.GroupSessionID
+		g.Lines[e.Line.ID] = e.Line
+	}
+}
+
+// ReportGroup reports one group-hour line.
+type ReportGroup struct {
+	LedgerID, ContractID, GroupSessionID, RequestID string
+	LineID                                          string
+	Date                                            civil.Date
+	Minutes                                         int
+	Trainer                                         string
+	Attendees                                       []string
+	Terms                                           Terms
+	Enrolment                                       Enrolment
+	Closed                                          Closed
+	TakenElsewhere                                  func(id string) bool
+	Budget                                          *Budget
+	// CheckLearner validates an attendee's id format ("" when valid); nil:
+	// any non-empty id.
+	CheckLearner func(id string) string
+}
+
+// DecideGroup decides a group-hour line.
+func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result) {
+	trainer := strings.TrimSpace(c.Trainer)
+	switch {
+	case !ValidLineID(c.LineID):
+		return nil, reject(0, c.LineID, RejectInvalid, "operator_line_id: 1 to 64 printable characters without spaces")
+	case !ValidCode(c.GroupSessionID):
+		return nil, reject(0, c.LineID, RejectInvalid, "group_session_id: 1 to 64 letters, digits, dashes or underscores")
+	case !c.Date.Valid():
+		return nil, reject(0, c.LineID, RejectInvalid, "date: a valid date is required")
+	case c.Minutes < 1 || c.Minutes > MaxDayMinutes:
+		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("minutes: 1 to %d", MaxDayMinutes))
+	case trainer == "" || len([]rune(trainer)) > MaxTrainerLength:
+		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("trainer: 1 to %d characters", MaxTrainerLength))
+	case len(c.Attendees) == 0:
+		return nil, reject(0, c.LineID, RejectInvalid, "attendee_learner_ids: at least one attendee")
+	}
+	for i, a := range c.Attendees {
+		bad := a == ""
+		if !bad && c.CheckLearner != nil {
+			bad = c.CheckLearner(a) != ""
+		}
+		if bad {
+			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: not a learner id", i))
+		}
+		if slices.Contains(c.Attendees[:i], a) {
+			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: %s is listed twice", i, a))
+		}
+	}
+	if old, ok := g.Lines[c.LineID]; ok {
+		if old.Date == c.Date && old.Minutes == c.Minutes && old.Trainer == trainer && slices.Equal(old.Attendees, c.Attendees) {
+			return nil, Result{LineID: c.LineID, Accepted: true, Already: true, Period: old.Period, Late: old.Late, AmountCts: old.Amount}
+		}
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" was already reported with other content")
+	}
+	if c.TakenElsewhere != nil && c.TakenElsewhere(c.LineID) {
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" is already used in the contract")
+	}
+	if len(c.Attendees) > c.Terms.MaxGroupSize {
+		return nil, reject(0, c.LineID, RejectGroupTooLarge, fmt.Sprintf("%d attendees, over the maximum group size of %d", len(c.Attendees), c.Terms.MaxGroupSize))
+	}
+	if !c.Terms.Covers(c.Date) {
+		return nil, reject(0, c.LineID, RejectOutsideContract, fmt.Sprintf("%s is outside the contract period %s..%s", c.Date, c.Terms.From, c.Terms.To))
+	}
+	for _, a := range c.Attendees {
+		if c.Enrolment == nil || !c.Enrolment.Enrolled(a, c.Date) {
+			return nil, reject(0, c.LineID, RejectNotEnrolled, fmt.Sprintf("attendee %s had no open episode on %s", a, c.Date))
+		}
+	}
+	p, late, ok := c.Closed.Billing(c.Terms, c.Date)
+	if !ok {
+		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(c.Date)))
+	}
+	amount := Amount(c.Minutes, c.Terms.GroupHourCents)
+	if !c.Budget.fits(p, amount) {
+		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent")
+	}
+	line := GroupLine{ID: c.LineID, Date: c.Date, Minutes: c.Minutes, Trainer: trainer, Attendees: slices.Clone(c.Attendees), Period: p, Late: late, Rate: c.Terms.GroupHourCents, Amount: amount}
+	return []Event{GroupHoursReported{LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, GroupSessionID: c.GroupSessionID, RequestID: c.RequestID, Line: line}},
+		Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: amount}
+}

@@ -1,0 +1,178 @@
+package domain
+
+import (
+	"slices"
+	"time"
+
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// Amount is the price of minutes at a rate per hour, in cents: the one
+// rounding rule of the funding units. It is computed per line, in int64,
+// rounded half down (to the nearest cent, an exact half cent rounding down):
+//
+//	amount = (minutes × ratePerHour + 29) / 60   (for minutes, rate >= 0)
+//
+// Totals are the exact sums of their lines' amounts, never a re-rounded
+// product of summed minutes. A negative product (never reported, but a
+// correction's delta is a difference of two amounts) is not an input.
+func Amount(minutes int, ratePerHour int64) int64 {
+	p := int64(minutes) * ratePerHour
+	if p <= 0 {
+		return 0
+	}
+	return (p + 29) / 60
+}
+
+// Week is an ISO 8601 week.
+type Week struct{ Year, Week int }
+
+// WeekOf returns the ISO week of day.
+func WeekOf(day civil.Date) Week {
+	y, w := time.Date(day.Year, day.Month, day.Day, 12, 0, 0, 0, time.UTC).ISOWeek()
+	return Week{y, w}
+}
+
+// Unit is the unit of work a line is paid in.
+type Unit int
+
+// The units, numbered as on the wire.
+const (
+	UnitUnspecified Unit = iota
+	UnitTraineeHour
+	UnitGroupHour
+	UnitFlatFee
+)
+
+// Rejection is why a line was rejected.
+type Rejection int
+
+// The rejection reasons, numbered as on the wire.
+const (
+	RejectNone Rejection = iota
+	RejectInvalid
+	RejectNotEnrolled
+	RejectOutsideContract
+	RejectDailyCap
+	RejectWeeklyCap
+	RejectDuplicateID
+	RejectGroupTooLarge
+	RejectFactNotFound
+	RejectAlreadyClaimed
+	RejectPeriodClosed
+	RejectBudgetExceeded
+	RejectNotInContract
+)
+
+var rejectionNames = [...]string{
+	RejectNone:            "NONE",
+	RejectInvalid:         "INVALID_LINE",
+	RejectNotEnrolled:     "LEARNER_NOT_ENROLLED",
+	RejectOutsideContract: "OUTSIDE_CONTRACT_PERIOD",
+	RejectDailyCap:        "DAILY_CAP_EXCEEDED",
+	RejectWeeklyCap:       "WEEKLY_CAP_EXCEEDED",
+	RejectDuplicateID:     "DUPLICATE_LINE_ID",
+	RejectGroupTooLarge:   "GROUP_TOO_LARGE",
+	RejectFactNotFound:    "FACT_NOT_FOUND",
+	RejectAlreadyClaimed:  "ALREADY_CLAIMED",
+	RejectPeriodClosed:    "PERIOD_CLOSED",
+	RejectBudgetExceeded:  "BUDGET_EXCEEDED",
+	RejectNotInContract:   "UNIT_NOT_IN_CONTRACT",
+}
+
+// String returns the reason's code.
+func (r Rejection) String() string {
+	if int(r) < len(rejectionNames) {
+		return rejectionNames[r]
+	}
+	return "UNKNOWN"
+}
+
+// Result is the fate of one reported line.
+type Result struct {
+	Index     int
+	LineID    string
+	Accepted  bool
+	Already   bool // accepted by an earlier report: nothing appended
+	Reason    Rejection
+	Detail    string
+	Period    civil.Month
+	Late      bool
+	AmountCts int64
+}
+
+func reject(index int, id string, r Rejection, detail string) Result {
+	return Result{Index: index, LineID: id, Reason: r, Detail: detail}
+}
+
+// Episode is one stay of a learner in the scheme, from the PATHWAY events.
+type Episode struct {
+	Number int
+	Entry  civil.Date
+	Exit   civil.Date // zero while open
+}
+
+// Covers reports whether the learner was in the scheme on day.
+func (e Episode) Covers(day civil.Date) bool {
+	return !day.Before(e.Entry) && (e.Exit.IsZero() || !day.After(e.Exit))
+}
+
+// Enrolment answers whether learners were in the scheme on a day: the
+// service fills it from its read model of the PATHWAY stream.
+type Enrolment interface {
+	Enrolled(learnerID string, day civil.Date) bool
+}
+
+// Episodes is an Enrolment held in memory: the episodes of each learner.
+type Episodes map[string][]Episode
+
+// Enrolled implements Enrolment.
+func (e Episodes) Enrolled(learnerID string, day civil.Date) bool {
+	return slices.ContainsFunc(e[learnerID], func(ep Episode) bool { return ep.Covers(day) })
+}
+
+// Closed is the set of periods whose statement is closed, as the service's
+// read model knows it when deciding. Books re-applies the rule in stream
+// order, so a line decided just before its period closed is still billed on
+// an open period.
+type Closed map[civil.Month]bool
+
+// Billing returns the period that bills a fact of day: its month, or the
+// first later month still open (late), not after the contract's last month;
+// ok is false when every such month is closed.
+func (cl Closed) Billing(t Terms, day civil.Date) (p civil.Month, late, ok bool) {
+	p = civil.MonthOf(day)
+	last := civil.MonthOf(t.To)
+	for cl[p] {
+		p, late = p.Next(), true
+	}
+	if p.Compare(last) > 0 && late {
+		return p, late, false
+	}
+	return p, late, true
+}
+
+// Budget is the room left in the contract years' envelopes, in cents, as the
+// service's read model knows it: envelope minus billed amounts, per contract
+// year. A year absent from the map has its whole envelope left. Accepting a
+// line consumes room; a line that does not fit is refused.
+type Budget struct {
+	Terms Terms
+	Used  map[int]int64 // billed cents per contract year
+}
+
+// fits reports whether amount fits in the year's envelope, and consumes it.
+func (b *Budget) fits(p civil.Month, amount int64) bool {
+	if b == nil || amount <= 0 {
+		return true
+	}
+	y := b.Terms.PeriodYear(p)
+	if b.Used == nil {
+		b.Used = map[int]int64{}
+	}
+	if b.Used[y]+amount > b.Terms.AnnualEnvelopeCents {
+		return false
+	}
+	b.Used[y] += amount
+	return true
+}
