@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -107,4 +108,24 @@ func optionalDate(flag, value string) (*commonv1.Date, error) {
 		return nil, nil
 	}
 	return parseDate(flag, value)
+}
+
+// rpcCommand builds a command calling RPCs of one service, through the
+// client newClient makes, with the client flags (address, token, output).
+func rpcCommand[C any](newClient func(grpc.ClientConnInterface) C, use, short, example string, args cobra.PositionalArgs,
+	setup func(fs *pflag.FlagSet), run func(ctx context.Context, cmd *cobra.Command, args []string, c C, f *clientFlags) error) *cobra.Command {
+	var f clientFlags
+	cmd := &cobra.Command{
+		Use: use, Short: short, Example: example, Args: usageArgs(args),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
+				return run(ctx, cmd, args, newClient(conn), &f)
+			})
+		},
+	}
+	addClientFlags(cmd.Flags(), &f)
+	if setup != nil {
+		setup(cmd.Flags())
+	}
+	return cmd
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"google.golang.org/grpc"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 )
@@ -35,20 +34,7 @@ func newImmersionsCmd() *cobra.Command {
 // printing its answer.
 func immersionCommand(use, short, example string, args cobra.PositionalArgs, setup func(fs *pflag.FlagSet),
 	run func(ctx context.Context, cmd *cobra.Command, args []string, c immersionv1.ImmersionServiceClient, f *clientFlags) error) *cobra.Command {
-	var f clientFlags
-	cmd := &cobra.Command{
-		Use: use, Short: short, Example: example, Args: usageArgs(args),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				return run(ctx, cmd, args, immersionv1.NewImmersionServiceClient(conn), &f)
-			})
-		},
-	}
-	addClientFlags(cmd.Flags(), &f)
-	if setup != nil {
-		setup(cmd.Flags())
-	}
-	return cmd
+	return rpcCommand(immersionv1.NewImmersionServiceClient, use, short, example, args, setup, run)
 }
 
 // required marks flags of cmd required (a missing one is a usage error).

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"google.golang.org/grpc"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 )
@@ -116,20 +115,7 @@ func assignmentRows(a *referentv1.Assignment) []field {
 // referentCommand builds a command calling one RPC and printing its answer.
 func referentCommand(use, short, example string, args cobra.PositionalArgs, setup func(fs *pflag.FlagSet),
 	run func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error) *cobra.Command {
-	var f clientFlags
-	cmd := &cobra.Command{
-		Use: use, Short: short, Example: example, Args: usageArgs(args),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				return run(ctx, cmd, args, referentv1.NewReferentServiceClient(conn), &f)
-			})
-		},
-	}
-	addClientFlags(cmd.Flags(), &f)
-	if setup != nil {
-		setup(cmd.Flags())
-	}
-	return cmd
+	return rpcCommand(referentv1.NewReferentServiceClient, use, short, example, args, setup, run)
 }
 
 func newReferentsRegisterCmd() *cobra.Command {
