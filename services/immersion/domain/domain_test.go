@@ -500,3 +500,30 @@ func TestActiveThrough(t *testing.T) {
 		}
 	}
 }
+
+// A booking decided on a read model that has not seen the learner's exit
+// yet is refused once the exit is marked on the learner's reservations; a
+// later episode is not affected.
+func TestAnExitMarkedOnTheReservationsOutranksAStaleReadModel(t *testing.T) {
+	sch := schedule(10, 5, 2)
+	s := session(sch)
+	o := offer()
+	stale := learner("l-1")
+	var l domain.LearnerSchedule
+	for _, ev := range domain.DecideLeave(l, "l-1", 1, today.AddDays(2)) {
+		l = domain.EvolveLearner(l, ev)
+	}
+	if again := domain.DecideLeave(l, "l-1", 1, today.AddDays(2)); len(again) != 0 {
+		t.Fatalf("marked twice: %v", again)
+	}
+	_, err := domain.DecideBook(s, o, l, domain.BookPlace{SessionID: "s-1", Learner: stale, Today: today})
+	if apperr.KindOf(err) != apperr.KindFailedPrecondition || domain.ReasonOf(err) != domain.ReasonNotInPathway {
+		t.Fatalf("booked past a marked exit: %v", err)
+	}
+	reentered := stale
+	reentered.Episodes = append(slices.Clone(stale.Episodes), domain.Episode{Number: 2, Entry: today.AddDays(5)})
+	reentered.Episodes[0].Exit = today.AddDays(2)
+	if _, err := domain.DecideBook(s, o, l, domain.BookPlace{SessionID: "s-1", Learner: reentered, Today: today}); err != nil {
+		t.Fatalf("re-entered before the session: %v", err)
+	}
+}

@@ -239,6 +239,17 @@ func (WaitlistDropped) isEvent()  {}
 func (OutcomeRecorded) isEvent()  {}
 func (DatesReserved) isEvent()    {}
 func (DatesReleased) isEvent()    {}
+func (PathwayLeft) isEvent()      {}
+
+// PathwayLeft: the learner left the pathway (episode Episode, last day
+// Exit), marked on the learner's reservations before the later bookings are
+// cancelled, so that a booking decided on a read model that has not seen
+// the exit cannot slip in after them.
+type PathwayLeft struct {
+	LearnerID string
+	Episode   int
+	Exit      civil.Date
+}
 
 // EvolveSession applies one event to a session; events of other aggregates
 // leave it unchanged.
@@ -291,6 +302,23 @@ type Reservation struct {
 type LearnerSchedule struct {
 	LearnerID string
 	Reserved  map[string]Reservation // by session id
+	// Left are the exits marked, last day by episode.
+	Left map[int]civil.Date
+}
+
+// Known completes the episodes a read model knows with the exits marked on
+// the reservations, which the read model may not have seen yet.
+func (l LearnerSchedule) Known(episodes []Episode) []Episode {
+	if len(l.Left) == 0 {
+		return episodes
+	}
+	out := slices.Clone(episodes)
+	for i, e := range out {
+		if exit, ok := l.Left[e.Number]; ok && (e.Exit.IsZero() || exit.Before(e.Exit)) {
+			out[i].Exit = exit
+		}
+	}
+	return out
 }
 
 // EvolveLearner applies one event to a learner's reservations.
@@ -306,8 +334,23 @@ func EvolveLearner(l LearnerSchedule, ev Event) LearnerSchedule {
 	case DatesReleased:
 		l.Reserved = maps.Clone(l.Reserved)
 		delete(l.Reserved, e.SessionID)
+	case PathwayLeft:
+		l.LearnerID = e.LearnerID
+		l.Left = maps.Clone(l.Left)
+		if l.Left == nil {
+			l.Left = map[int]civil.Date{}
+		}
+		l.Left[e.Episode] = e.Exit
 	}
 	return l
+}
+
+// DecideLeave marks the learner's exit of episode on exit, once.
+func DecideLeave(l LearnerSchedule, learnerID string, episode int, exit civil.Date) []Event {
+	if marked, ok := l.Left[episode]; ok && marked == exit {
+		return nil
+	}
+	return []Event{PathwayLeft{LearnerID: learnerID, Episode: episode, Exit: exit}}
 }
 
 // Overlapping returns a reservation of another session meeting [from, to].
@@ -573,7 +616,7 @@ func DecideBook(s Session, o Offer, l LearnerSchedule, c BookPlace) ([]Event, er
 	if c.Today.After(s.Deadline) {
 		return nil, refused(ReasonDeadlinePassed, "bookings of session %s closed on %s", s.ID, s.Deadline)
 	}
-	if !ActiveThrough(c.Learner.Episodes, s.From, s.To) {
+	if !ActiveThrough(l.Known(c.Learner.Episodes), s.From, s.To) {
 		return nil, refused(ReasonNotInPathway, "learner %s is not in the pathway from %s to %s (as immersion knows it: retry in a moment after an entry)", id, s.From, s.To)
 	}
 	if c.Learner.Born.IsZero() {

@@ -210,15 +210,25 @@ func (s *Service) onWithdrawal(ctx context.Context, ev event.Event) error {
 func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	var (
 		learnerID string
+		episode   int
 		exit      civil.Date
 	)
 	switch m := ev.Data.(type) {
 	case *pathwayv1.PathwayExited:
-		learnerID, exit = m.GetLearnerId(), civil.FromProto(m.GetExitDate())
+		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civil.FromProto(m.GetExitDate())
 	case *pathwayv1.ExitBackdated:
-		learnerID, exit = m.GetLearnerId(), civil.FromProto(m.GetExitDate())
+		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civil.FromProto(m.GetExitDate())
 	default:
 		return nil
+	}
+	// Mark the exit on the learner's reservations first: a booking decided
+	// before the read model saw the exit either conflicts with the mark and
+	// is decided again with it, or was stored before it and is found below.
+	mark := eventstore.Command{RequestID: "exit/" + ev.ID + "/mark", Actor: "service:" + Name, Time: s.deps.Now()}
+	if _, err := s.events.Execute(ctx, Stream, learnerFilter(learnerID), mark, func(h eventstore.History) ([]event.Draft, error) {
+		return drafts(domain.DecideLeave(foldLearner(learnerID, h.Events), learnerID, episode, exit))
+	}); err != nil {
+		return err
 	}
 	// The learners read model must know the exit (the decision of each
 	// cancellation and promotion reads it), and the catalogue every

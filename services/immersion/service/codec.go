@@ -140,6 +140,9 @@ func draft(ev domain.Event) (event.Draft, error) {
 	case domain.DatesReleased:
 		agg, id, name = "learner", e.LearnerID, "released"
 		data = &immersionv1.DatesReleased{LearnerId: e.LearnerID, SessionId: e.SessionID, FromDate: e.From.ToProto(), ToDate: e.To.ToProto()}
+	case domain.PathwayLeft:
+		agg, id, name = "learner", e.LearnerID, "pathway_left"
+		data = &immersionv1.PathwayLeft{LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: e.Exit.ToProto()}
 	default:
 		return event.Draft{}, fmt.Errorf("immersion: no codec for %T", ev)
 	}
@@ -207,6 +210,8 @@ func decode(ev event.Event) (domain.Event, bool) {
 		}, true
 	case *immersionv1.DatesReserved:
 		return domain.DatesReserved{LearnerID: m.GetLearnerId(), SessionID: m.GetSessionId(), From: dateOf(m.GetFromDate()), To: dateOf(m.GetToDate())}, true
+	case *immersionv1.PathwayLeft:
+		return domain.PathwayLeft{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Exit: dateOf(m.GetExitDate())}, true
 	case *immersionv1.DatesReleased:
 		return domain.DatesReleased{LearnerID: m.GetLearnerId(), SessionID: m.GetSessionId(), From: dateOf(m.GetFromDate()), To: dateOf(m.GetToDate())}, true
 	}

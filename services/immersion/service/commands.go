@@ -231,7 +231,7 @@ func (s *Service) execSession(ctx context.Context, meta eventstore.Command, sess
 					ioErr = err
 					return domain.DropNotInPathway
 				}
-				if !domain.ActiveThrough(facts.Episodes, sess.From, sess.To) {
+				if !domain.ActiveThrough(l.Known(facts.Episodes), sess.From, sess.To) {
 					return domain.DropNotInPathway
 				}
 				if _, ok := l.Overlapping(sess.ID, sess.From, sess.To); ok {

@@ -327,6 +327,13 @@ func TestExitCancelsLaterBookings(t *testing.T) {
 	if cancels != 2 {
 		t.Fatalf("%d cancellations, want 2", cancels)
 	}
+	// The exit is marked once on the learner's reservations (the exit and
+	// its back-dating carry the same date), before the cancellations: a
+	// booking racing the exit conflicts with the mark.
+	marks := e.Events(t, "IMMERSION", "avenir.immersion.learner."+leaving+".pathway_left")
+	if len(marks) != 1 || marks[0].Data.(*immersionv1.PathwayLeft).GetEpisodeNumber() != 1 {
+		t.Fatalf("exit marks %v", marks)
+	}
 	_, err := ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: later.GetSessionId(), LearnerId: leaving})
 	refused(t, err, codes.FailedPrecondition, "LEARNER_NOT_IN_PATHWAY")
 }

@@ -1567,6 +1567,73 @@ func (x *DatesReleased) GetToDate() *v1.Date {
 	return nil
 }
 
+// The learner left the pathway: immersion's mark on the learner's
+// reservations, appended before it cancels the later bookings. A booking
+// decided on a read model that has not seen the exit yet writes the same
+// aggregate, so it either conflicts, reloads and sees this mark, or was
+// stored before it and is found and cancelled.
+// Subject: avenir.immersion.learner.<learner_id>.pathway_left
+type PathwayLeft struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// The last day in the pathway.
+	ExitDate      *v1.Date `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PathwayLeft) Reset() {
+	*x = PathwayLeft{}
+	mi := &file_avenir_immersion_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PathwayLeft) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PathwayLeft) ProtoMessage() {}
+
+func (x *PathwayLeft) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_immersion_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PathwayLeft.ProtoReflect.Descriptor instead.
+func (*PathwayLeft) Descriptor() ([]byte, []int) {
+	return file_avenir_immersion_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PathwayLeft) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *PathwayLeft) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *PathwayLeft) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
 var File_avenir_immersion_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_immersion_v1_events_proto_rawDesc = "" +
@@ -1700,7 +1767,12 @@ const file_avenir_immersion_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\x123\n" +
 	"\tfrom_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
-	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate*e\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\x88\x01\n" +
+	"\vPathwayLeft\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x123\n" +
+	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate*e\n" +
 	"\x13SessionCancellation\x12$\n" +
 	" SESSION_CANCELLATION_UNSPECIFIED\x10\x00\x12(\n" +
 	"$SESSION_CANCELLATION_OFFER_WITHDRAWN\x10\x01*\xe4\x01\n" +
@@ -1741,7 +1813,7 @@ func file_avenir_immersion_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_immersion_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_avenir_immersion_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_avenir_immersion_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_avenir_immersion_v1_events_proto_goTypes = []any{
 	(SessionCancellation)(0),       // 0: avenir.immersion.v1.SessionCancellation
 	(CancellationCause)(0),         // 1: avenir.immersion.v1.CancellationCause
@@ -1764,38 +1836,40 @@ var file_avenir_immersion_v1_events_proto_goTypes = []any{
 	(*OutcomeRecorded)(nil),        // 18: avenir.immersion.v1.OutcomeRecorded
 	(*DatesReserved)(nil),          // 19: avenir.immersion.v1.DatesReserved
 	(*DatesReleased)(nil),          // 20: avenir.immersion.v1.DatesReleased
-	(*v1.Date)(nil),                // 21: avenir.common.v1.Date
+	(*PathwayLeft)(nil),            // 21: avenir.immersion.v1.PathwayLeft
+	(*v1.Date)(nil),                // 22: avenir.common.v1.Date
 }
 var file_avenir_immersion_v1_events_proto_depIdxs = []int32{
 	5,  // 0: avenir.immersion.v1.OfferProfile.platform:type_name -> avenir.immersion.v1.TechnicalPlatform
-	21, // 1: avenir.immersion.v1.OfferProfile.accredited_from:type_name -> avenir.common.v1.Date
-	21, // 2: avenir.immersion.v1.OfferProfile.accredited_to:type_name -> avenir.common.v1.Date
+	22, // 1: avenir.immersion.v1.OfferProfile.accredited_from:type_name -> avenir.common.v1.Date
+	22, // 2: avenir.immersion.v1.OfferProfile.accredited_to:type_name -> avenir.common.v1.Date
 	6,  // 3: avenir.immersion.v1.OfferPublished.profile:type_name -> avenir.immersion.v1.OfferProfile
 	6,  // 4: avenir.immersion.v1.OfferUpdated.profile:type_name -> avenir.immersion.v1.OfferProfile
-	21, // 5: avenir.immersion.v1.OfferWithdrawn.withdrawn_on:type_name -> avenir.common.v1.Date
-	21, // 6: avenir.immersion.v1.SessionAttached.from_date:type_name -> avenir.common.v1.Date
-	21, // 7: avenir.immersion.v1.SessionAttached.to_date:type_name -> avenir.common.v1.Date
-	21, // 8: avenir.immersion.v1.SessionScheduled.from_date:type_name -> avenir.common.v1.Date
-	21, // 9: avenir.immersion.v1.SessionScheduled.to_date:type_name -> avenir.common.v1.Date
-	21, // 10: avenir.immersion.v1.SessionScheduled.booking_deadline:type_name -> avenir.common.v1.Date
-	21, // 11: avenir.immersion.v1.SessionScheduled.accredited_to:type_name -> avenir.common.v1.Date
+	22, // 5: avenir.immersion.v1.OfferWithdrawn.withdrawn_on:type_name -> avenir.common.v1.Date
+	22, // 6: avenir.immersion.v1.SessionAttached.from_date:type_name -> avenir.common.v1.Date
+	22, // 7: avenir.immersion.v1.SessionAttached.to_date:type_name -> avenir.common.v1.Date
+	22, // 8: avenir.immersion.v1.SessionScheduled.from_date:type_name -> avenir.common.v1.Date
+	22, // 9: avenir.immersion.v1.SessionScheduled.to_date:type_name -> avenir.common.v1.Date
+	22, // 10: avenir.immersion.v1.SessionScheduled.booking_deadline:type_name -> avenir.common.v1.Date
+	22, // 11: avenir.immersion.v1.SessionScheduled.accredited_to:type_name -> avenir.common.v1.Date
 	0,  // 12: avenir.immersion.v1.SessionCancelled.cause:type_name -> avenir.immersion.v1.SessionCancellation
-	21, // 13: avenir.immersion.v1.PlaceBooked.from_date:type_name -> avenir.common.v1.Date
-	21, // 14: avenir.immersion.v1.PlaceBooked.to_date:type_name -> avenir.common.v1.Date
+	22, // 13: avenir.immersion.v1.PlaceBooked.from_date:type_name -> avenir.common.v1.Date
+	22, // 14: avenir.immersion.v1.PlaceBooked.to_date:type_name -> avenir.common.v1.Date
 	1,  // 15: avenir.immersion.v1.BookingCancelled.cause:type_name -> avenir.immersion.v1.CancellationCause
 	2,  // 16: avenir.immersion.v1.WaitlistDropped.reason:type_name -> avenir.immersion.v1.DropReason
 	3,  // 17: avenir.immersion.v1.OutcomeRecorded.status:type_name -> avenir.immersion.v1.OutcomeStatus
-	21, // 18: avenir.immersion.v1.OutcomeRecorded.last_day_present:type_name -> avenir.common.v1.Date
+	22, // 18: avenir.immersion.v1.OutcomeRecorded.last_day_present:type_name -> avenir.common.v1.Date
 	4,  // 19: avenir.immersion.v1.OutcomeRecorded.trade_fit:type_name -> avenir.immersion.v1.TradeFit
-	21, // 20: avenir.immersion.v1.DatesReserved.from_date:type_name -> avenir.common.v1.Date
-	21, // 21: avenir.immersion.v1.DatesReserved.to_date:type_name -> avenir.common.v1.Date
-	21, // 22: avenir.immersion.v1.DatesReleased.from_date:type_name -> avenir.common.v1.Date
-	21, // 23: avenir.immersion.v1.DatesReleased.to_date:type_name -> avenir.common.v1.Date
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	22, // 20: avenir.immersion.v1.DatesReserved.from_date:type_name -> avenir.common.v1.Date
+	22, // 21: avenir.immersion.v1.DatesReserved.to_date:type_name -> avenir.common.v1.Date
+	22, // 22: avenir.immersion.v1.DatesReleased.from_date:type_name -> avenir.common.v1.Date
+	22, // 23: avenir.immersion.v1.DatesReleased.to_date:type_name -> avenir.common.v1.Date
+	22, // 24: avenir.immersion.v1.PathwayLeft.exit_date:type_name -> avenir.common.v1.Date
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_avenir_immersion_v1_events_proto_init() }
@@ -1809,7 +1883,7 @@ func file_avenir_immersion_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_immersion_v1_events_proto_rawDesc), len(file_avenir_immersion_v1_events_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
