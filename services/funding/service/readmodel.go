@@ -1,0 +1,547 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/funding/domain"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+)
+
+// The learners read model (learnersProjection), from the PATHWAY stream:
+// each learner's dated episodes (whether it was enrolled on a day) and the
+// facts that trigger flat fees (analyses completed, immersions done, exits
+// to employment or qualifying training), in the order they happened.
+//
+//	learner:<id>   storedLearner, JSON
+func learnerKey(id string) string { return "learner:" + id }
+
+type storedEpisode struct {
+	Number int    `json:"n"`
+	Entry  string `json:"entry"`
+	Exit   string `json:"exit,omitempty"`
+}
+
+type storedFact struct {
+	Type domain.FeeType `json:"type"`
+	Ref  string         `json:"ref"`
+	Date string         `json:"date"`
+}
+
+type storedLearner struct {
+	Episodes []storedEpisode `json:"episodes,omitempty"`
+	Facts    []storedFact    `json:"facts,omitempty"`
+}
+
+func parseDate(s string) civil.Date {
+	d, _ := civil.Parse(s)
+	return d
+}
+
+func (l storedLearner) episodes() []domain.Episode {
+	out := make([]domain.Episode, 0, len(l.Episodes))
+	for _, e := range l.Episodes {
+		ep := domain.Episode{Number: e.Number, Entry: parseDate(e.Entry)}
+		if e.Exit != "" {
+			ep.Exit = parseDate(e.Exit)
+		}
+		out = append(out, ep)
+	}
+	return out
+}
+
+func (l storedLearner) facts() []domain.Fact {
+	out := make([]domain.Fact, 0, len(l.Facts))
+	for _, f := range l.Facts {
+		out = append(out, domain.Fact{Type: f.Type, Ref: f.Ref, Date: parseDate(f.Date)})
+	}
+	return out
+}
+
+// exitFee is the flat fee an exit reason triggers.
+func exitFee(r pathwayv1.ExitReason) domain.FeeType {
+	switch r {
+	case pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_PERMANENT, pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG,
+		pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT, pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY,
+		pathwayv1.ExitReason_EXIT_REASON_SELF_EMPLOYED:
+		return domain.FeeExitToEmployment
+	case pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING:
+		return domain.FeeExitToQualifyingTraining
+	}
+	return domain.FeeUnspecified
+}
+
+func episodeRef(n int32) string { return "episode-" + strconv.Itoa(int(n)) }
+
+func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		id    string
+		apply func(*storedLearner)
+	)
+	fact := func(l *storedLearner, f storedFact) {
+		if f.Type == domain.FeeUnspecified || f.Ref == "" {
+			return
+		}
+		if !slices.ContainsFunc(l.Facts, func(o storedFact) bool { return o.Type == f.Type && o.Ref == f.Ref }) {
+			l.Facts = append(l.Facts, f)
+		}
+	}
+	switch m := ev.Data.(type) {
+	case *pathwayv1.PathwayEntered:
+		id = m.GetLearnerId()
+		apply = func(l *storedLearner) {
+			l.Episodes = slices.DeleteFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: dateOf(m.GetEntryDate()).String()})
+		}
+	case *pathwayv1.PathwayExited:
+		id = m.GetLearnerId()
+		apply = func(l *storedLearner) {
+			exit := dateOf(m.GetExitDate()).String()
+			i := slices.IndexFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
+			if i >= 0 {
+				l.Episodes[i].Exit = exit
+			} else {
+				l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: dateOf(m.GetEntryDate()).String(), Exit: exit})
+			}
+			fact(l, storedFact{Type: exitFee(m.GetReason()), Ref: episodeRef(m.GetEpisodeNumber()), Date: exit})
+		}
+	case *pathwayv1.NeedsAnalysisNoted:
+		id = m.GetLearnerId()
+		apply = func(l *storedLearner) {
+			fact(l, storedFact{Type: domain.FeeNeedsAnalysisCompleted, Ref: m.GetAnalysisId(), Date: dateOf(m.GetCompletedOn()).String()})
+		}
+	case *pathwayv1.ImmersionNoted:
+		id = m.GetLearnerId()
+		typ := domain.FeeImmersionPartiallyCompleted
+		if m.GetCompleted() {
+			typ = domain.FeeImmersionCompleted
+		}
+		apply = func(l *storedLearner) {
+			fact(l, storedFact{Type: typ, Ref: m.GetSessionId(), Date: dateOf(m.GetRecordedOn()).String()})
+		}
+	default:
+		// exit_backdated adds nothing (its exited comes in the same batch),
+		// but the checkpoint passes it, which the exit consumer waits for.
+		return nil, nil
+	}
+	l, _, err := getJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
+	if err != nil {
+		return nil, err
+	}
+	apply(&l)
+	op, err := putJSON(learnerKey(id), l)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{op}, nil
+}
+
+// learners reads what the read model knows of learners, by id (unknown
+// learners are absent).
+func (s *Service) learners(ctx context.Context, ids []string) (map[string]storedLearner, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	out := make(map[string]storedLearner, len(ids))
+	for chunk := range slices.Chunk(ids, 1000) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = learnerKey(id)
+		}
+		vals, err := s.store.GetMany(ctx, learnersProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range vals {
+			if b == nil {
+				continue
+			}
+			var l storedLearner
+			if err := json.Unmarshal(b, &l); err != nil {
+				return nil, fmt.Errorf("funding: stored learner %s: %w", chunk[i], err)
+			}
+			out[chunk[i]] = l
+		}
+	}
+	return out, nil
+}
+
+// enrolment is the domain's view of the learners' episodes.
+func (s *Service) enrolment(ctx context.Context, ids []string) (domain.Episodes, map[string]storedLearner, error) {
+	ls, err := s.learners(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	eps := make(domain.Episodes, len(ls))
+	for id, l := range ls {
+		eps[id] = l.episodes()
+	}
+	return eps, ls, nil
+}
+
+// The books read model (booksProjection), from the whole FUNDING stream.
+//
+//	books:<contract>               the number of events of the contract logged
+//	log:<contract>:<n>             the contract's n-th event (from 0), its payload as an Any
+//	contract:<id>                  the contract's terms, ContractTerms
+//	contracts                      index of every contract id
+//	operator:<id>                  index of an operator's contract ids
+//	territory:<code>               index of the contract ids covering a territory
+//	line:<contract>:<line id>      the aggregate holding an operator line id: "<unit>/<ledger id>"
+//	learner-ledgers:<learner>      index of a learner's hours ledgers, "<contract>/<YYYY>-W<WW>/<ledger id>"
+//
+// A contract's statements are domain.Books folded from its logged events,
+// in stream order: the log is written one event at a time (O(event) per
+// write, however big the books), and each process folds it into a cache
+// that it brings up to date from the log before answering.
+func booksKey(contractID string) string           { return "books:" + contractID }
+func logKey(contractID string, n int) string      { return "log:" + contractID + ":" + strconv.Itoa(n) }
+func contractKey(id string) string                { return "contract:" + id }
+func operatorIndex(id string) string              { return "operator:" + id }
+func territoryIndex(code string) string           { return "territory:" + code }
+func lineKey(contractID, lineID string) string    { return "line:" + contractID + ":" + lineID }
+func learnerLedgersIndex(learnerID string) string { return "learner-ledgers:" + learnerID }
+
+const contractsIndex = "contracts"
+
+// Owners of operator line ids, in lineKey values.
+func hoursOwner(ledgerID string) string { return "hours/" + ledgerID }
+func groupOwner(ledgerID string) string { return "group/" + ledgerID }
+func feesOwner(ledgerID string) string  { return "fees/" + ledgerID }
+
+func ledgerMember(contractID string, w domain.Week, ledgerID string) string {
+	return fmt.Sprintf("%s/%04d-W%02d/%s", contractID, w.Year, w.Week, ledgerID)
+}
+
+func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	d, ok := decode(ev)
+	if !ok {
+		return nil, nil
+	}
+	c := contractOf(d)
+	if c == "" {
+		return nil, nil
+	}
+	n, err := s.loggedCount(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := anypb.New(ev.Data)
+	if err != nil {
+		return nil, err
+	}
+	b, err := proto.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	ops := []projection.Op{projection.Put(logKey(c, n), b), projection.Put(booksKey(c), []byte(strconv.Itoa(n+1)))}
+	switch e := d.(type) {
+	case domain.ContractCreated, domain.ContractUpdated:
+		var terms domain.Terms
+		switch e := e.(type) {
+		case domain.ContractCreated:
+			terms = e.Terms
+		case domain.ContractUpdated:
+			terms = e.Terms
+		}
+		old, found, err := s.storedTerms(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			for _, t := range old.Territories {
+				if !slices.Contains(terms.Territories, t) {
+					ops = append(ops, projection.IndexRemove(territoryIndex(t), c))
+				}
+			}
+		}
+		tb, err := proto.Marshal(termsToProto(terms))
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, projection.Put(contractKey(c), tb), projection.IndexAdd(contractsIndex, c), projection.IndexAdd(operatorIndex(terms.OperatorID), c))
+		for _, t := range terms.Territories {
+			ops = append(ops, projection.IndexAdd(territoryIndex(t), c))
+		}
+	case domain.TraineeHoursReported:
+		for _, l := range e.Lines {
+			ops = append(ops, projection.Put(lineKey(c, l.ID), []byte(hoursOwner(e.LedgerID))))
+		}
+		ops = append(ops, projection.IndexAdd(learnerLedgersIndex(e.LearnerID), ledgerMember(c, e.Week, e.LedgerID)))
+	case domain.TraineeLineCorrected:
+		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(hoursOwner(e.LedgerID))))
+	case domain.GroupHoursReported:
+		ops = append(ops, projection.Put(lineKey(c, e.Line.ID), []byte(groupOwner(e.LedgerID))))
+	case domain.FlatFeeClaimed:
+		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(feesOwner(e.LedgerID))))
+	}
+	return ops, nil
+}
+
+// loggedCount is the number of events of the contract in the books log.
+func (s *Service) loggedCount(ctx context.Context, contractID string) (int, error) {
+	b, err := s.store.Get(ctx, booksProjection, booksKey(contractID))
+	if errors.Is(err, projection.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("funding: books of %s: bad count %q", contractID, b)
+	}
+	return n, nil
+}
+
+// storedTerms reads a contract's terms from the read model.
+func (s *Service) storedTerms(ctx context.Context, id string) (domain.Terms, bool, error) {
+	b, err := s.store.Get(ctx, booksProjection, contractKey(id))
+	if errors.Is(err, projection.ErrNotFound) {
+		return domain.Terms{}, false, nil
+	}
+	if err != nil {
+		return domain.Terms{}, false, err
+	}
+	var t fundingv1.ContractTerms
+	if err := proto.Unmarshal(b, &t); err != nil {
+		return domain.Terms{}, false, fmt.Errorf("funding: stored contract %s: %w", id, err)
+	}
+	return termsFromProto(&t), true, nil
+}
+
+// owners reads the aggregates holding operator line ids of a contract, by
+// line id (ids not used are absent).
+func (s *Service) owners(ctx context.Context, contractID string, ids []string) (map[string]string, error) {
+	out := make(map[string]string)
+	for chunk := range slices.Chunk(ids, 1000) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = lineKey(contractID, id)
+		}
+		vals, err := s.store.GetMany(ctx, booksProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range vals {
+			if b != nil {
+				out[chunk[i]] = string(b)
+			}
+		}
+	}
+	return out, nil
+}
+
+// takenElsewhere is the domain's TakenElsewhere: a line id used by another
+// aggregate than self, per the read model.
+func takenElsewhere(owners map[string]string, self string) func(string) bool {
+	return func(id string) bool {
+		o, ok := owners[id]
+		return ok && o != self
+	}
+}
+
+// booksCache holds each contract's books as folded by this process.
+type booksCache struct {
+	mu sync.Mutex
+	m  map[string]*cachedBooks
+}
+
+type cachedBooks struct {
+	mu sync.Mutex
+	n  int // events of the log folded
+	b  *domain.Books
+}
+
+func (c *booksCache) entry(contractID string) *cachedBooks {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*cachedBooks{}
+	}
+	e := c.m[contractID]
+	if e == nil {
+		e = &cachedBooks{b: domain.NewBooks()}
+		c.m[contractID] = e
+	}
+	return e
+}
+
+// withBooks calls fn with the contract's books as the read model holds
+// them, brought up to date from the log; fn must not keep them.
+func (s *Service) withBooks(ctx context.Context, contractID string, fn func(*domain.Books) error) error {
+	e := s.books.entry(contractID)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := s.loggedCount(ctx, contractID)
+	if err != nil {
+		return err
+	}
+	if n < e.n { // the store was rebuilt under us
+		e.n, e.b = 0, domain.NewBooks()
+	}
+	for e.n < n {
+		end := min(n, e.n+projection.MaxRangeLimit)
+		keys := make([]string, 0, end-e.n)
+		for i := e.n; i < end; i++ {
+			keys = append(keys, logKey(contractID, i))
+		}
+		vals, err := s.store.GetMany(ctx, booksProjection, keys)
+		if err != nil {
+			return err
+		}
+		for i, b := range vals {
+			if b == nil {
+				return fmt.Errorf("funding: books of %s: event %d missing", contractID, e.n+i)
+			}
+			var rec anypb.Any
+			if err := proto.Unmarshal(b, &rec); err != nil {
+				return fmt.Errorf("funding: books of %s: event %d: %w", contractID, e.n+i, err)
+			}
+			msg, err := rec.UnmarshalNew()
+			if err != nil {
+				return fmt.Errorf("funding: books of %s: event %d: %w", contractID, e.n+i, err)
+			}
+			if d, ok := decodeData(msg); ok {
+				e.b.Apply(d)
+			}
+		}
+		e.n = end
+	}
+	return fn(e.b)
+}
+
+// snapshot is what the deciders need of a contract's books: the closed
+// periods and the billed cents per contract year.
+type snapshot struct {
+	Closed domain.Closed
+	Used   map[int]int64
+}
+
+func (s *Service) snapshot(ctx context.Context, contractID string) (snapshot, error) {
+	var out snapshot
+	err := s.withBooks(ctx, contractID, func(b *domain.Books) error {
+		out.Closed = make(domain.Closed, len(b.Closed))
+		for p, c := range b.Closed {
+			out.Closed[p] = c
+		}
+		out.Used = b.Used()
+		return nil
+	})
+	return out, err
+}
+
+// budget is the room of the contract years for deciding, from used.
+func budgetOf(t domain.Terms, used map[int]int64) *domain.Budget {
+	b := &domain.Budget{Terms: t, Used: make(map[int]int64, len(used))}
+	for y, c := range used {
+		b.Used[y] = c
+	}
+	return b
+}
+
+// waitBooks waits until the books read model has applied seq (read your
+// writes), for up to 10 seconds; it then answers from what it has.
+func (s *Service) waitBooks(ctx context.Context, seq uint64) error {
+	return s.waitCheckpoint(ctx, booksProjection, seq)
+}
+
+// waitCheckpoint waits until the read model has applied seq.
+func (s *Service) waitCheckpoint(ctx context.Context, name string, seq uint64) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp >= seq {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("funding: read model %s at %d, behind %d", name, cp, seq)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// lastSequence is the last sequence of a stream.
+func (s *Service) lastSequence(ctx context.Context, stream string) (uint64, error) {
+	st, err := s.deps.JS.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}
+
+// scan walks an index of the books read model from after, page by page.
+func (s *Service) scan(ctx context.Context, index, after string, visit func(members []string) (bool, error)) error {
+	for {
+		members, err := s.store.Range(ctx, booksProjection, index, projection.RangeQuery{After: after, Limit: 500})
+		if err != nil {
+			return err
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		more, err := visit(members)
+		if err != nil || !more {
+			return err
+		}
+		after = members[len(members)-1]
+	}
+}
+
+func getJSON[T any](ctx context.Context, store projection.Store, name, key string) (T, bool, error) {
+	var v T
+	b, err := store.Get(ctx, name, key)
+	if errors.Is(err, projection.ErrNotFound) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, false, fmt.Errorf("funding: %s %s: %w", name, key, err)
+	}
+	return v, true, nil
+}
+
+func putJSON(key string, v any) (projection.Op, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return projection.Op{}, err
+	}
+	return projection.Put(key, b), nil
+}
+
+// splitMember reads "<contract>/<YYYY>-W<WW>/<ledger id>".
+func splitMember(m string) (contractID string, w domain.Week, ledgerID string, ok bool) {
+	parts := strings.Split(m, "/")
+	if len(parts) != 3 {
+		return "", domain.Week{}, "", false
+	}
+	if _, err := fmt.Sscanf(parts[1], "%04d-W%02d", &w.Year, &w.Week); err != nil {
+		return "", domain.Week{}, "", false
+	}
+	return parts[0], w, parts[2], true
+}

@@ -1,0 +1,170 @@
+// Package service is funding as the avenir binary runs it: the gRPC API of
+// FundingService over the FUNDING stream (contracts, trainee-hour ledgers
+// per learner and ISO week, group-hour ledgers, flat-fee ledgers, monthly
+// statements), a read model of what it needs from PATHWAY (episodes, to
+// know who was enrolled when, and the facts that trigger flat fees), the
+// books read model (each contract's events, folded into its statements by
+// domain.Books; contracts listing; which aggregate holds each operator line
+// id; each learner's ledgers), and one consumer that acts: a back-dated
+// exit turns the learner's accepted lines after the exit into anomalies.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
+)
+
+const (
+	// Name is the service's name in --services and in ce-source.
+	Name = "funding"
+	// Stream holds every funding event.
+	Stream = "FUNDING"
+
+	pathwayStream = "PATHWAY"
+	// Read models (projection names double as durable consumer names).
+	learnersProjection = "funding-learners"
+	booksProjection    = "funding-books"
+	// Durable consumers that act.
+	exitConsumer = "funding-exits"
+)
+
+// DefaultWorkers is how many ledgers a report decides and appends at once.
+const DefaultWorkers = 32
+
+// Config is funding's own configuration.
+type Config struct {
+	// Workers bounds the ledgers of one report decided and appended in
+	// parallel; 0 means DefaultWorkers.
+	Workers int
+}
+
+// Service implements fundingv1.FundingServiceServer.
+type Service struct {
+	fundingv1.UnimplementedFundingServiceServer
+	deps        platform.Deps
+	cfg         Config
+	log         *slog.Logger
+	events      *eventstore.Store
+	store       projection.Store
+	books       booksCache
+	projections *projector.Group
+	exits       *consumer.Background
+}
+
+var _ platform.Service = (*Service)(nil)
+
+// New builds the funding service.
+func New(deps platform.Deps, cfg Config) (*Service, error) {
+	if cfg.Workers < 0 {
+		return nil, fmt.Errorf("funding: negative Workers %d", cfg.Workers)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	if err != nil {
+		return nil, fmt.Errorf("funding: %w", err)
+	}
+	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+}
+
+// Name implements platform.Service.
+func (s *Service) Name() string { return Name }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec {
+	return []natsx.StreamSpec{{
+		Name:        Stream,
+		Subjects:    []string{"avenir.funding.>"},
+		Description: "funding: contracts, trainee-hour ledgers per learner and ISO week, group-hour and flat-fee ledgers, statement reviews and closures",
+	}}
+}
+
+// Policy implements platform.Service: the roles of each RPC. Object-level
+// scope (an operator's own contracts) is checked in the handlers (see
+// access.go). Referents see nothing of billing.
+func (s *Service) Policy() auth.Policy {
+	admin := []auth.Role{auth.RoleAdmin}
+	operator := []auth.Role{auth.RoleOperator}
+	funder := []auth.Role{auth.RoleFunder}
+	read := []auth.Role{auth.RoleAdmin, auth.RoleFunder, auth.RoleOperator}
+	return auth.Policy{
+		fundingv1.FundingService_CreateContract_FullMethodName:           admin,
+		fundingv1.FundingService_UpdateContract_FullMethodName:           admin,
+		fundingv1.FundingService_GetContract_FullMethodName:              read,
+		fundingv1.FundingService_ListContracts_FullMethodName:            read,
+		fundingv1.FundingService_ReportTraineeHours_FullMethodName:       operator,
+		fundingv1.FundingService_ReportTraineeHoursStream_FullMethodName: operator,
+		fundingv1.FundingService_ReportGroupHours_FullMethodName:         operator,
+		fundingv1.FundingService_ClaimFlatFee_FullMethodName:             operator,
+		fundingv1.FundingService_CorrectLine_FullMethodName:              operator,
+		fundingv1.FundingService_GetStatement_FullMethodName:             read,
+		fundingv1.FundingService_ReviewStatement_FullMethodName:          funder,
+		fundingv1.FundingService_CloseStatement_FullMethodName:           funder,
+		fundingv1.FundingService_ExportStatement_FullMethodName:          read,
+		fundingv1.FundingService_GetBudget_FullMethodName:                read,
+	}
+}
+
+// Register implements platform.Service.
+func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingServiceServer(r, s) }
+
+// Start implements platform.Service: it runs the read models, waits until
+// those whose stream exists have caught up, then starts the exit consumer.
+// PATHWAY is created by pathway, which may start later (microservices
+// mode): its read model and consumer start once it exists.
+func (s *Service) Start(ctx context.Context) error {
+	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
+		{
+			Name: learnersProjection, Stream: pathwayStream,
+			FilterSubjects: []string{
+				"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
+				"avenir.pathway.pathway.*.needs_analysis_noted", "avenir.pathway.pathway.*.immersion_noted",
+			},
+			Project: s.projectLearner, Later: true,
+		},
+		{
+			Name: booksProjection, Stream: Stream,
+			FilterSubjects: []string{"avenir.funding.>"},
+			Project:        s.projectBooks,
+		},
+	}, opts)
+	if err != nil {
+		return err
+	}
+	s.projections = g
+	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+	s.exits = consumer.StartInBackground(s.deps.JS, consumer.Spec{
+		Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+		FilterSubjects: []string{"avenir.pathway.pathway.*.exit_backdated"},
+		BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+	}, s.onExitBackdated, copts, 0)
+	return nil
+}
+
+// Stop implements platform.Service.
+func (s *Service) Stop(ctx context.Context) error {
+	stops := []func(context.Context) error{s.projections.Stop}
+	if s.exits != nil {
+		stops = append(stops, s.exits.Stop)
+		s.exits = nil
+	}
+	return platform.StopTogether(ctx, stops...)
+}
+
+func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

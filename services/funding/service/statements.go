@@ -1,0 +1,273 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	"github.com/avenir-normandie/avenir/services/funding/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
+)
+
+// MaxStatementPage caps GetStatement's page_size.
+const MaxStatementPage = 5000
+
+func entryToProto(e domain.Entry) *fundingv1.StatementLine {
+	return &fundingv1.StatementLine{
+		Unit: fundingv1.Unit(e.Unit), OperatorLineId: e.LineID, LearnerId: e.LearnerID, GroupSessionId: e.GroupSessionID,
+		AttendeeLearnerIds: e.Attendees, Date: e.Date.ToProto(), Minutes: int32(e.Minutes), Activity: fundingv1.ActivityType(e.Activity),
+		FeeType: fundingv1.FeeType(e.FeeType), CustomCode: e.CustomCode, FactRef: e.FactRef, CorrectsLineId: e.CorrectsID,
+		RateCents: e.Rate, AmountCents: e.Amount, Status: fundingv1.LineStatus(e.Status), Late: e.Late,
+		Anomaly: fundingv1.AnomalyReason(e.Anomaly), ReviewReason: e.ReviewReason, Reversal: e.Reversal, CorrectedByLineId: e.CorrectedBy,
+	}
+}
+
+// statementView is a statement as answered, with its lines from offset
+// (size of them; 0: totals only).
+func statementView(c domain.Contract, st domain.Statement, offset, size int) *fundingv1.Statement {
+	out := &fundingv1.Statement{
+		StatementId: statementID(c.ID, st.Period), ContractId: c.ID, OperatorId: c.Terms.OperatorID, Period: periodToProto(st.Period),
+		Closed: st.Closed, ClosedOn: st.ClosedOn.ToProto(), Totals: totalsToProto(st.Totals), LineCount: int32(len(st.Lines)),
+	}
+	for i := offset; i < len(st.Lines) && i < offset+size; i++ {
+		out.Lines = append(out.Lines, entryToProto(st.Lines[i]))
+	}
+	return out
+}
+
+// statement reads the statement of a contract's period from the books.
+func (s *Service) statement(ctx context.Context, contractID string, p civil.Month) (domain.Statement, error) {
+	var st domain.Statement
+	err := s.withBooks(ctx, contractID, func(b *domain.Books) error {
+		st = b.Statement(p)
+		return nil
+	})
+	return st, err
+}
+
+// checkPeriod records the problem of a request's period.
+func checkPeriod(v *apperr.Violations, p *fundingv1.Period) civil.Month {
+	m := periodFromProto(p)
+	if !m.Valid() {
+		v.Add("period", "is required: a year (1900..2200) and a month (1..12)")
+	}
+	return m
+}
+
+// GetStatement implements fundingv1.FundingServiceServer, from the books
+// read model.
+func (s *Service) GetStatement(ctx context.Context, req *fundingv1.GetStatementRequest) (*fundingv1.GetStatementResponse, error) {
+	var v apperr.Violations
+	checkID(&v, "contract_id", req.GetContractId())
+	p := checkPeriod(&v, req.GetPeriod())
+	size := int(req.GetPageSize())
+	if size < 0 || size > MaxStatementPage {
+		v.Addf("page_size", "0 (totals only) to %d lines", MaxStatementPage)
+	}
+	query := paging.Fingerprint("statement", req.GetContractId(), p.String())
+	offset := 0
+	if after := paging.Decode(&v, req.GetPageToken(), query); after != "" {
+		n, err := strconv.Atoi(after)
+		if err != nil || n < 0 {
+			v.Add("page_token", "is not a next_page_token of this statement")
+		}
+		offset = n
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.contractFor(ctx, req.GetContractId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.statement(ctx, c.ID, p)
+	if err != nil {
+		return nil, err
+	}
+	resp := &fundingv1.GetStatementResponse{Statement: statementView(c, st, offset, size)}
+	if size > 0 && offset+size < len(st.Lines) {
+		resp.NextPageToken = paging.Encode(query, strconv.Itoa(offset+size))
+	}
+	return resp, nil
+}
+
+// execStatement runs a statement command and waits until the books have
+// applied it, so that the answer shows it.
+func (s *Service) execStatement(ctx context.Context, requestID string, c domain.Contract, p civil.Month, decide func(domain.StatementState) ([]domain.Event, error)) (domain.Statement, error) {
+	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
+	res, err := s.events.Execute(ctx, Stream, statementFilter(statementID(c.ID, p)), meta, func(h eventstore.History) ([]event.Draft, error) {
+		evs, err := decide(foldStatement(h.Events))
+		if err != nil {
+			return nil, err
+		}
+		return drafts(evs)
+	})
+	if err != nil {
+		return domain.Statement{}, err
+	}
+	if n := len(res.Events); n > 0 {
+		if err := s.waitBooks(ctx, res.Events[n-1].Sequence); err != nil {
+			s.log.WarnContext(ctx, "statement answered before the books caught up", "error", err)
+		}
+	}
+	return s.statement(ctx, c.ID, p)
+}
+
+// ReviewStatement implements fundingv1.FundingServiceServer: the lines must
+// be on the statement (books read model).
+func (s *Service) ReviewStatement(ctx context.Context, req *fundingv1.ReviewStatementRequest) (*fundingv1.ReviewStatementResponse, error) {
+	var v apperr.Violations
+	checkRequest(&v, req.GetRequestId())
+	checkID(&v, "contract_id", req.GetContractId())
+	p := checkPeriod(&v, req.GetPeriod())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.contractFor(ctx, req.GetContractId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	st, err := s.execStatement(ctx, req.GetRequestId(), c, p, func(state domain.StatementState) ([]domain.Event, error) {
+		var evs []domain.Event
+		err := s.withBooks(ctx, c.ID, func(b *domain.Books) error {
+			var err error
+			evs, err = domain.DecideStatement(state, domain.ReviewStatement{
+				StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Reviews: reviewsFromProto(req.GetReviews()),
+				Reviewer: caller.Subject, Terms: c.Terms, OnStatement: func(k domain.LineKey) bool { return b.OnStatement(p, k) },
+			})
+			return err
+		})
+		return evs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &fundingv1.ReviewStatementResponse{Statement: statementView(c, st, 0, 0)}, nil
+}
+
+// CloseStatement implements fundingv1.FundingServiceServer: the period is
+// locked from the day after its last; later lines go to the next open
+// period, late.
+func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatementRequest) (*fundingv1.CloseStatementResponse, error) {
+	var v apperr.Violations
+	checkRequest(&v, req.GetRequestId())
+	checkID(&v, "contract_id", req.GetContractId())
+	p := checkPeriod(&v, req.GetPeriod())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.contractFor(ctx, req.GetContractId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	st, err := s.execStatement(ctx, req.GetRequestId(), c, p, func(state domain.StatementState) ([]domain.Event, error) {
+		now, err := s.statement(ctx, c.ID, p)
+		if err != nil {
+			return nil, err
+		}
+		return domain.DecideStatement(state, domain.CloseStatement{
+			StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Today: s.today(), Terms: c.Terms,
+			Totals: now.Totals, ClosedBy: caller.Subject,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &fundingv1.CloseStatementResponse{Statement: statementView(c, st, 0, 0)}, nil
+}
+
+// ExportStatement implements fundingv1.FundingServiceServer: the CSV of
+// domain.ExportCSV, whose TOTAL row is the statement's total.
+func (s *Service) ExportStatement(ctx context.Context, req *fundingv1.ExportStatementRequest) (*fundingv1.ExportStatementResponse, error) {
+	var v apperr.Violations
+	checkID(&v, "contract_id", req.GetContractId())
+	p := checkPeriod(&v, req.GetPeriod())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.contractFor(ctx, req.GetContractId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.statement(ctx, c.ID, p)
+	if err != nil {
+		return nil, err
+	}
+	return &fundingv1.ExportStatementResponse{
+		Filename: "statement-" + c.ID + "-" + p.String() + ".csv",
+		Csv:      domain.ExportCSV(st), Totals: totalsToProto(st.Totals),
+	}, nil
+}
+
+// GetBudget implements fundingv1.FundingServiceServer: the billed amounts of
+// the books against the contract year's envelope (domain.BudgetOf).
+func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest) (*fundingv1.GetBudgetResponse, error) {
+	var v apperr.Violations
+	checkID(&v, "contract_id", req.GetContractId())
+	if req.GetContractYear() < 0 {
+		v.Add("contract_year", "must not be negative (0: the year containing today)")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	c, err := s.contractFor(ctx, req.GetContractId(), nil)
+	if err != nil {
+		return nil, err
+	}
+	today := s.today()
+	y := int(req.GetContractYear())
+	if y == 0 {
+		day := today
+		switch {
+		case day.Before(c.Terms.From):
+			day = c.Terms.From
+		case day.After(c.Terms.To):
+			day = c.Terms.To
+		}
+		y = c.Terms.YearOf(day)
+	}
+	if c.Terms.YearStart(y).After(c.Terms.To) {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "contract_year", Description: "the contract has no such year"})
+	}
+	snap, err := s.snapshot(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	b := domain.BudgetOf(c.Terms, snap.Used, y, today)
+	return &fundingv1.GetBudgetResponse{Budget: &fundingv1.Budget{
+		ContractId: c.ID, ContractYear: int32(b.Year), YearFrom: b.From.ToProto(), YearTo: b.To.ToProto(),
+		EnvelopeCents: b.Envelope, ConsumedCents: b.Consumed, ConsumedPercent: int32(b.Percent), ForecastCents: b.Forecast,
+		Warning: b.Warning, Exhausted: b.Exhausted,
+	}}, nil
+}
+
+// checkRequest records the problem of a command's request id.
+func checkRequest(v *apperr.Violations, requestID string) {
+	if problem := platform.CheckRequestID(requestID); problem != "" {
+		v.Add("request_id", problem)
+	}
+}
+
+func checkID(v *apperr.Violations, field, id string) {
+	if problem := platform.CheckID(id); problem != "" {
+		v.Add(field, problem)
+	}
+}
+
+// checkDate reads an optional date; an invalid one is a violation.
+func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
+	d := civil.FromProto(p)
+	if !d.IsZero() && !d.Valid() {
+		v.Add(field, "is not a valid date")
+	}
+	return d
+}
