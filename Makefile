@@ -9,6 +9,7 @@ SHELL       := /usr/bin/env bash
 GO        ?= go
 MODULES   := $(shell awk '/^[[:space:]]*\.\//{print $$1}' go.work)
 PKGS      := $(addsuffix /...,$(MODULES))
+BENCH     ?= .
 BIN       := bin/avenir
 BUF       := cd proto && GOWORK=off $(GO) tool -modfile=tools/go.mod buf
 TEST_FLAGS ?= -race -count=1 -timeout 20m
@@ -66,8 +67,8 @@ tidy: ## go mod tidy in every module
 check: check-generated lint breaking ## Everything CI checks besides tests
 
 .PHONY: bench
-bench: ## Run the benchmarks (no tests)
-	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+bench: ## Run the benchmarks (no tests); BENCH=<regexp> picks some, e.g. BENCH=ReportTraineeHours
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 2s $(PKGS)
 
 .PHONY: ci
 ci: ## What CI runs: .ci/run (ensures Redis, then test and check)

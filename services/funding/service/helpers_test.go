@@ -52,7 +52,7 @@ type env struct {
 	admin fundingv1.FundingServiceClient
 }
 
-func start(t *testing.T, opts servicetest.Options) *env {
+func start(t testing.TB, opts servicetest.Options) *env {
 	t.Helper()
 	opts.Streams = append(opts.Streams, pathwayStream)
 	e := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) })
@@ -63,7 +63,7 @@ func (e *env) as(t *testing.T, p auth.Principal) fundingv1.FundingServiceClient 
 	return fundingv1.NewFundingServiceClient(e.ConnAs(t, p))
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -71,7 +71,7 @@ func ctx(t *testing.T) context.Context {
 
 // publish appends events of a learner's pathway, as pathway would, in one
 // batch.
-func publish(t *testing.T, e *env, learner string, evs map[string]proto.Message, order ...string) {
+func publish(t testing.TB, e *env, learner string, evs map[string]proto.Message, order ...string) {
 	t.Helper()
 	store, err := eventstore.New(e.JS, eventstore.Options{Source: "test"})
 	if err != nil {
@@ -96,7 +96,7 @@ func publish(t *testing.T, e *env, learner string, evs map[string]proto.Message,
 }
 
 // learner publishes pathway's entry of a new learner on entry.
-func learner(t *testing.T, e *env, entry civil.Date) string {
+func learner(t testing.TB, e *env, entry civil.Date) string {
 	t.Helper()
 	id := event.NewID()
 	publish(t, e, id, map[string]proto.Message{"entered": &pathwayv1.PathwayEntered{
@@ -123,7 +123,7 @@ func exit(t *testing.T, e *env, id string, entry, exitDay civil.Date, reason pat
 }
 
 // caughtUp waits until the read models have applied every event stored.
-func caughtUp(t *testing.T, e *env) {
+func caughtUp(t testing.TB, e *env) {
 	t.Helper()
 	servicetest.Eventually(t, 30*time.Second, func() error {
 		for stream, name := range map[string]string{"PATHWAY": "funding-learners", "FUNDING": "funding-books"} {
@@ -159,7 +159,7 @@ func terms(operator string) *fundingv1.ContractTerms {
 	}
 }
 
-func createContract(t *testing.T, e *env, tm *fundingv1.ContractTerms) string {
+func createContract(t testing.TB, e *env, tm *fundingv1.ContractTerms) string {
 	t.Helper()
 	resp, err := e.admin.CreateContract(ctx(t), &fundingv1.CreateContractRequest{RequestId: event.NewID(), Terms: tm})
 	if err != nil {

@@ -74,6 +74,9 @@ func daysIn(m time.Month, year int) int {
 
 func (d Date) utc() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
 
+// Weekday is the day of the week of d.
+func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
+
 // String formats d as YYYY-MM-DD.
 func (d Date) String() string {
 	if d.IsZero() {

@@ -71,3 +71,15 @@ func TestProtoRoundTrip(t *testing.T) {
 		t.Fatal("zero date must map to nil")
 	}
 }
+
+func TestWeekday(t *testing.T) {
+	for d, want := range map[civil.Date]time.Weekday{
+		{Year: 2026, Month: time.November, Day: 27}: time.Friday,
+		{Year: 2024, Month: time.February, Day: 29}: time.Thursday,
+		{Year: 2027, Month: time.January, Day: 3}:   time.Sunday,
+	} {
+		if got := d.Weekday(); got != want {
+			t.Errorf("%s: %v, want %v", d, got, want)
+		}
+	}
+}
