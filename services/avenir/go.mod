@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/avenir-normandie/avenir/proto v0.0.0
+	github.com/avenir-normandie/avenir/services/funding v0.0.0
 	github.com/avenir-normandie/avenir/services/immersion v0.0.0
 	github.com/avenir-normandie/avenir/services/intake v0.0.0
 	github.com/avenir-normandie/avenir/services/needs v0.0.0
@@ -80,6 +81,8 @@ replace github.com/avenir-normandie/avenir/services/intake => ../intake
 replace github.com/avenir-normandie/avenir/services/pathway => ../pathway
 
 replace github.com/avenir-normandie/avenir/services/needs => ../needs
+
+replace github.com/avenir-normandie/avenir/services/funding => ../funding
 
 replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
 

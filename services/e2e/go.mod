@@ -12,6 +12,7 @@ require (
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
+	github.com/avenir-normandie/avenir/services/funding v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/immersion v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/intake v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/needs v0.0.0 // indirect
@@ -83,3 +84,5 @@ replace github.com/avenir-normandie/avenir/services/needs => ../needs
 replace github.com/avenir-normandie/avenir/services/referent => ../referent
 
 replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
+
+replace github.com/avenir-normandie/avenir/services/funding => ../funding

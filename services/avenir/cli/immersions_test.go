@@ -1,69 +1,13 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
-	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
-	"github.com/avenir-normandie/avenir/services/avenir/cli"
-	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
-
-// immersionsServer runs every service in-process on the clock of now and
-// returns a CLI runner that takes the token to use, and a function that
-// registers an adult learner (as intake would, straight into INTAKE).
-func immersionsServer(t *testing.T) (run func(token string, args ...string) (int, string, string), mint func(auth.Principal) string, register func(territory string) string) {
-	t.Helper()
-	cfg := servertest.Dev(filepath.Join(t.TempDir(), "data"))
-	cfg.Now, cfg.Out = func() time.Time { return now }, io.Discard
-	addrs, _ := servertest.Run(t, cfg)
-	mint = func(p auth.Principal) string { return servertest.Token(t, cfg.DataDir, p, now) }
-	nc, err := nats.Connect(addrs.NATS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := eventstore.New(js, eventstore.Options{Source: "intake"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	register = func(territory string) string {
-		id := event.NewID()
-		_, err := store.Append(context.Background(), "INTAKE", "avenir.intake.learner."+id+".>", 0, eventstore.Command{RequestID: id, Time: now},
-			event.Draft{Subject: "avenir.intake.learner." + id + ".registered", AggregateID: id, Data: &intakev1.LearnerRegistered{
-				LearnerId: id, FamilyName: "Morel", GivenName: "Jade", BirthDate: &commonv1.Date{Year: 1998, Month: 3, Day: 2},
-				TerritoryCode: territory, RegisteredOn: &commonv1.Date{Year: 2026, Month: 10, Day: 1},
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	run = func(token string, args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := cli.Main(context.Background(), append(slices.Clip(args), "--addr", addrs.GRPC, "--token", token), &out, &errOut)
-		return code, out.String(), errOut.String()
-	}
-	return run, mint, register
-}
 
 // TestImmersionsCommands walks #Action on the server's day, 26 November
 // 2026: an offer, a one-day session of one place that day (so that its
@@ -71,7 +15,8 @@ func immersionsServer(t *testing.T) (run func(token string, args ...string) (int
 // learner, a cancellation that promotes, the operator's outcome and the
 // funder's statistics.
 func TestImmersionsCommands(t *testing.T) {
-	run, mint, register := immersionsServer(t)
+	h := newCLIHarness(t)
+	mint, register := h.mint, h.register
 	admin := mint(auth.Principal{Subject: "cli-admin", Role: auth.RoleAdmin})
 	// Not a coordinator: it acts for the learners of T05 without a referent
 	// (no referent is registered, so every learner stays in the pool).
@@ -79,54 +24,7 @@ func TestImmersionsCommands(t *testing.T) {
 	operator := mint(auth.Principal{Subject: "op-evreux", Role: auth.RoleOperator, OperatorID: "op-evreux", Territories: []string{"T05"}})
 	funder := mint(auth.Principal{Subject: "region", Role: auth.RoleFunder})
 
-	// expect runs a command as token, wants its exit code and every string
-	// of wants in its output.
-	expect := func(token string, code int, args []string, wants ...string) string {
-		t.Helper()
-		got, out, errOut := run(token, args...)
-		if got != code {
-			t.Fatalf("avenir %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, out, errOut)
-		}
-		for _, w := range wants {
-			if !strings.Contains(out+errOut, w) {
-				t.Fatalf("avenir %s: no %q in\n%s%s", strings.Join(args, " "), w, out, errOut)
-			}
-		}
-		return out + errOut
-	}
-	// eventually retries a command until it succeeds with every string of
-	// wants in its output: read models and the other services' events
-	// follow in moments.
-	eventually := func(token string, args []string, wants ...string) string {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			code, out, errOut := run(token, args...)
-			ok := code == 0
-			for _, w := range wants {
-				ok = ok && strings.Contains(out, w)
-			}
-			if ok {
-				return out
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("avenir %s: exit %d, no %q in\n%s%s", strings.Join(args, " "), code, wants, out, errOut)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	id := func(out, field string) string {
-		t.Helper()
-		var m map[string]any
-		if err := json.Unmarshal([]byte(out), &m); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		s, _ := m[field].(string)
-		if s == "" {
-			t.Fatalf("no %s in\n%s", field, out)
-		}
-		return s
-	}
+	expect, eventually, id := h.expect, h.eventually, h.id
 
 	publish := []string{"immersions", "offers", "publish", "--operator-id", "op-evreux", "--platform-name", "Plateau bâtiment AFPA Évreux",
 		"--address", "12 rue de la Forêt, 27000 Évreux", "--commune", "27229", "--territory", "T05", "--rome-codes", "f1703,F1602",

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	funding "github.com/avenir-normandie/avenir/services/funding/service"
 	immersion "github.com/avenir-normandie/avenir/services/immersion/service"
 	intake "github.com/avenir-normandie/avenir/services/intake/service"
 	needs "github.com/avenir-normandie/avenir/services/needs/service"
@@ -104,6 +105,9 @@ var registry = []struct {
 	}},
 	{immersion.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return immersion.New(d, immersion.Config{})
+	}},
+	{funding.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
+		return funding.New(d, funding.Config{})
 	}},
 }
 

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+)
+
+// euros spells cents as euros with a decimal comma, as French readers
+// expect: 123456 is "1 234,56 €".
+func euros(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	whole := fmt.Sprint(cents / 100)
+	var b strings.Builder
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteRune(' ')
+		}
+		b.WriteRune(r)
+	}
+	return fmt.Sprintf("%s%s,%02d €", sign, b.String(), cents%100)
+}
+
+func periodString(p *fundingv1.Period) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d", p.GetYear(), p.GetMonth())
+}
+
+func contractRows(k *fundingv1.Contract) []field {
+	t := k.GetTerms()
+	var fees []string
+	for _, fee := range t.GetFlatFees() {
+		name := fundingFeeTypes.name(fee.GetFeeType().Number())
+		if fee.GetFeeType() == fundingv1.FeeType_FEE_TYPE_CUSTOM {
+			name = "custom:" + fee.GetCustomCode()
+		}
+		fees = append(fees, name+" "+euros(fee.GetAmountCents()))
+	}
+	var closed []string
+	for _, p := range k.GetClosedPeriods() {
+		closed = append(closed, periodString(p))
+	}
+	return []field{
+		{"CONTRACT ID", k.GetContractId()},
+		{"OPERATOR", t.GetOperatorId()},
+		{"REFERENCE", t.GetReference()},
+		{"TERRITORIES", strings.Join(t.GetTerritoryCodes(), ", ")},
+		{"PERIOD", period(t.GetPeriodFrom(), t.GetPeriodTo())},
+		{"TRAINEE HOUR", euros(t.GetTraineeHourRateCents())},
+		{"GROUP HOUR", euros(t.GetGroupHourRateCents())},
+		{"FLAT FEES", strings.Join(fees, "; ")},
+		{"ENVELOPE/YEAR", euros(t.GetAnnualEnvelopeCents())},
+		{"CAPS", fmt.Sprintf("%d min/day, %d min/week, groups of %d at most", t.GetDailyCapMinutes(), t.GetWeeklyCapMinutes(), t.GetMaxGroupSize())},
+		{"CLOSED PERIODS", strings.Join(closed, ", ")},
+	}
+}
+
+func statementRows(st *fundingv1.Statement) []field {
+	t := st.GetTotals()
+	status := "open"
+	if st.GetClosed() {
+		status = "closed on " + dateString(st.GetClosedOn())
+	}
+	return []field{
+		{"STATEMENT", st.GetStatementId()},
+		{"CONTRACT", st.GetContractId()},
+		{"OPERATOR", st.GetOperatorId()},
+		{"PERIOD", periodString(st.GetPeriod())},
+		{"STATUS", status},
+		{"TRAINEE HOURS", fmt.Sprintf("%s (%d minutes)", euros(t.GetTraineeAmountCents()), t.GetTraineeMinutes())},
+		{"GROUP HOURS", fmt.Sprintf("%s (%d minutes)", euros(t.GetGroupAmountCents()), t.GetGroupMinutes())},
+		{"FLAT FEES", fmt.Sprintf("%s (%d)", euros(t.GetFlatFeeAmountCents()), t.GetFlatFeeCount())},
+		{"TOTAL", euros(t.GetAmountCents())},
+		{"ANOMALIES", fmt.Sprintf("%d, %s not billed", t.GetAnomalyCount(), euros(t.GetAnomalyAmountCents()))},
+		{"LINES", fmt.Sprint(st.GetLineCount())},
+	}
+}
+
+func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
+	rows := [][]string{{"UNIT", "LINE ID", "LEARNER/GROUP", "DATE", "MINUTES", "FEE", "AMOUNT", "STATUS", "NOTE"}}
+	for _, l := range lines {
+		who := l.GetLearnerId()
+		if l.GetGroupSessionId() != "" {
+			who = fmt.Sprintf("%s (%d attendees)", l.GetGroupSessionId(), len(l.GetAttendeeLearnerIds()))
+		}
+		fee := fundingFeeTypes.name(l.GetFeeType().Number())
+		if l.GetFeeType() == fundingv1.FeeType_FEE_TYPE_CUSTOM {
+			fee = "custom:" + l.GetCustomCode()
+		}
+		var notes []string
+		if l.GetLate() {
+			notes = append(notes, "late")
+		}
+		if l.GetCorrectsLineId() != "" {
+			notes = append(notes, "corrects "+l.GetCorrectsLineId())
+		}
+		if l.GetCorrectedByLineId() != "" {
+			notes = append(notes, "corrected by "+l.GetCorrectedByLineId())
+		}
+		if l.GetReversal() {
+			notes = append(notes, "reversal")
+		}
+		if l.GetAnomaly() != fundingv1.AnomalyReason_ANOMALY_REASON_UNSPECIFIED {
+			notes = append(notes, strings.ToLower(strings.TrimPrefix(l.GetAnomaly().String(), "ANOMALY_REASON_")))
+		}
+		if l.GetReviewReason() != "" {
+			notes = append(notes, l.GetReviewReason())
+		}
+		minutes := ""
+		if l.GetMinutes() != 0 {
+			minutes = fmt.Sprint(l.GetMinutes())
+		}
+		rows = append(rows, []string{
+			fundingUnits.name(l.GetUnit().Number()), l.GetOperatorLineId(), who, dateString(l.GetDate()), minutes, fee,
+			euros(l.GetAmountCents()), fundingStatuses.name(l.GetStatus().Number()), strings.Join(notes, "; "),
+		})
+	}
+	return rows
+}
+
+func budgetRows(b *fundingv1.Budget) []field {
+	state := "within the envelope"
+	switch {
+	case b.GetExhausted():
+		state = "exhausted: new claims are refused until the envelope is raised"
+	case b.GetWarning():
+		state = "warning: 80 % reached"
+	}
+	return []field{
+		{"CONTRACT", b.GetContractId()},
+		{"CONTRACT YEAR", fmt.Sprintf("%d (%s)", b.GetContractYear(), period(b.GetYearFrom(), b.GetYearTo()))},
+		{"ENVELOPE", euros(b.GetEnvelopeCents())},
+		{"CONSUMED", fmt.Sprintf("%s (%d %%)", euros(b.GetConsumedCents()), b.GetConsumedPercent())},
+		{"FORECAST", euros(b.GetForecastCents())},
+		{"STATE", state},
+	}
+}
+
+// progress draws a progress bar of lines read on w (standard error), at
+// most every 200 ms and once at the end.
+type progress struct {
+	w          io.Writer
+	total, n   int
+	off        bool
+	last       time.Time
+	terminated bool
+}
+
+func newProgress(w io.Writer, total int, off bool) *progress {
+	return &progress{w: w, total: max(total, 1), off: off}
+}
+
+func (p *progress) add(n int) {
+	p.n += n
+	if p.off || time.Since(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.draw()
+}
+
+func (p *progress) draw() {
+	const width = 30
+	filled := min(width, p.n*width/p.total)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d lines", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), p.n, p.total)
+}
+
+func (p *progress) done() {
+	if p.off || p.terminated {
+		return
+	}
+	p.draw()
+	fmt.Fprintln(p.w)
+	p.terminated = true
+}

@@ -1,0 +1,90 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+)
+
+// TestFundingCommands walks funding on the server's day, 26 November 2026:
+// a contract, hours reported one by one and from a CSV file (with lines
+// rejected and lines unreadable, named by their line numbers), October's
+// statement read, exported and closed by the funder, a late line billed in
+// November, the budget, and the roles kept apart.
+func TestFundingCommands(t *testing.T) {
+	h := newCLIHarness(t)
+	admin := h.mint(auth.Principal{Subject: "cli-admin", Role: auth.RoleAdmin})
+	operator := h.mint(auth.Principal{Subject: "op-evreux", Role: auth.RoleOperator, OperatorID: "op-evreux", Territories: []string{"T05"}})
+	other := h.mint(auth.Principal{Subject: "op-caen", Role: auth.RoleOperator, OperatorID: "op-caen", Territories: []string{"T05"}})
+	funder := h.mint(auth.Principal{Subject: "region", Role: auth.RoleFunder})
+	referent := h.mint(auth.Principal{Subject: "ref-05", Role: auth.RoleReferent, ReferentID: "ref-05", Territories: []string{"T05"}})
+
+	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 Eure", "--territories", "T05",
+		"--from", "2026-10-01", "--to", "2027-09-30", "--trainee-hour-rate-cents", "1250", "--group-hour-rate-cents", "4500",
+		"--fee", "needs-analysis-completed=15000", "--fee", "custom:MOBILITY=5000", "--envelope-cents", "100000000", "--max-group-size", "12"}
+	h.expect(admin, 2, append(create[:len(create):len(create)], "--fee", "astrology=1"), "fee")
+	h.expect(referent, 1, create, "PermissionDenied")
+	contract := h.id(h.expect(admin, 0, append(create, "-o", "json")), "contract_id")
+	h.expect(operator, 0, []string{"funding", "contracts", "get", contract}, "12,50 €", "420 min/day, 2100 min/week")
+	h.expect(other, 1, []string{"funding", "contracts", "get", contract}, "NotFound")
+	h.expect(referent, 1, []string{"funding", "contracts", "list"}, "PermissionDenied")
+
+	a, b := h.register("T05"), h.register("T05")
+	for _, id := range []string{a, b} {
+		h.eventually(admin, []string{"pathways", "enter", id, "--entry-date", "2026-10-27"}, "ACTIVE")
+	}
+	// Funding learns the entries from PATHWAY in moments: the first line is
+	// refused (not enrolled) until then, and a refused line stores nothing.
+	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-0", "--learner", a,
+		"--date", "2026-10-27", "--minutes", "60", "--activity", "face-to-face", "--request-id", "first-line"}, "accepted")
+	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-00", "--learner", b,
+		"--date", "2026-10-27", "--minutes", "30", "--activity", "assessment", "--request-id", "first-line-b"}, "accepted")
+
+	file := filepath.Join(t.TempDir(), "heures-octobre.csv")
+	csv := "operator_line_id;learner_id;date;minutes;activity\n" +
+		"L-1;" + a + ";2026-10-28;420;face-to-face\n" + // line 2: accepted
+		"L-2;" + a + ";2026-10-28;60;face-to-face\n" + // line 3: over the daily cap
+		"L-3;" + b + ";2026-10-29;210;distance\n" + // line 4: accepted
+		"L-4;" + b + ";29/10/2026;60;distance\n" + // line 5: unreadable date
+		"L-5;" + b + ";2026-10-20;60;distance\n" + // line 6: before the entry
+		"L-6;" + b + ";2026-10-30;60;knitting\n" // line 7: unknown activity
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := h.expect(operator, 0, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"},
+		"2 lines accepted (131,25 €), 2 rejected, 2 not read", "line 5: date", "line 7: activity",
+		"line 3 (L-2): daily-cap-exceeded", "line 6 (L-5): learner-not-enrolled")
+	if again := h.expect(operator, 0, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"}); again != out {
+		t.Fatalf("importing the file again answered\n%s\nthen\n%s", out, again)
+	}
+	h.expect(admin, 2, []string{"funding", "hours", "import", contract, filepath.Join(t.TempDir(), "missing.csv")})
+
+	// October: 60 + 30 + 420 + 210 minutes at 12,50 € an hour.
+	statement := []string{"funding", "statements", "get", contract, "--period", "2026-10"}
+	h.eventually(funder, statement, "TRAINEE HOURS  150,00 € (720 minutes)", "TOTAL          150,00 €", "L-3")
+	h.expect(funder, 2, []string{"funding", "statements", "get", contract, "--period", "October"})
+	export := filepath.Join(t.TempDir(), "releve.csv")
+	h.expect(funder, 0, []string{"funding", "statements", "export", contract, "--period", "2026-10", "--out", export}, "total 150,00 €")
+	b2, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b2)), "\r\n")
+	if len(rows) != 6 || !strings.HasPrefix(rows[0], "contract_id;period;unit") || !strings.Contains(rows[5], ";TOTAL;") || !strings.Contains(rows[5], ";15000;150,00") {
+		t.Fatalf("export:\n%s", b2)
+	}
+
+	// The funder closes October; a line for October reported later is
+	// billed in November, flagged late.
+	h.expect(operator, 1, []string{"funding", "statements", "close", contract, "--period", "2026-10"}, "PermissionDenied")
+	h.expect(funder, 0, []string{"funding", "statements", "close", contract, "--period", "2026-10"}, "closed on 2026-11-26")
+	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-7", "--learner", a,
+		"--date", "2026-10-29", "--minutes", "60", "--activity", "workplace"}, "2026-11 (late)", "12,50 €")
+	h.expect(operator, 1, []string{"funding", "claim-fee", contract, a, "--type", "needs-analysis-completed", "--line-id", "F-1"}, "fact-not-found")
+	h.eventually(funder, []string{"funding", "budget", contract}, "CONSUMED       162,50 € (0 %)", "within the envelope")
+	h.expect(funder, 0, []string{"funding", "statements", "review", contract, "--period", "2026-11", "--reject", "trainee-hour/L-7=no attendance sheet"})
+	h.expect(funder, 2, []string{"funding", "statements", "review", contract, "--period", "2026-11"})
+}
