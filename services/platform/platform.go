@@ -65,3 +65,15 @@ func StopTogether(ctx context.Context, stops ...func(context.Context) error) err
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// StopService stops a service's consumers together, then its read models
+// (stopProjections): a consumer's handler may wait for a read model to
+// catch up, so the read models keep running until the handlers in flight
+// are done.
+func StopService(ctx context.Context, stopProjections func(context.Context) error, consumers ...func(context.Context) error) error {
+	err := StopTogether(ctx, consumers...)
+	if stopProjections == nil {
+		return err
+	}
+	return errors.Join(err, stopProjections(ctx))
+}

@@ -159,12 +159,12 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error {
-	stops := []func(context.Context) error{s.projections.Stop}
+	var stops []func(context.Context) error
 	if s.exits != nil {
 		stops = append(stops, s.exits.Stop)
 		s.exits = nil
 	}
-	return platform.StopTogether(ctx, stops...)
+	return platform.StopService(ctx, s.projections.Stop, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

@@ -161,6 +161,8 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error {
+	// The noting consumers do not wait for pathway's read models: all stop
+	// together.
 	stops := append([]func(context.Context) error{s.projections.Stop}, s.stops...)
 	s.stops = nil
 	return platform.StopTogether(ctx, stops...)

@@ -178,12 +178,12 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop implements platform.Service.
 func (s *Service) Stop(ctx context.Context) error {
-	stops := []func(context.Context) error{s.projections.Stop}
+	var stops []func(context.Context) error
 	for _, c := range s.consumers {
 		stops = append(stops, c.Stop)
 	}
 	s.consumers = nil
-	return platform.StopTogether(ctx, stops...)
+	return platform.StopService(ctx, s.projections.Stop, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
