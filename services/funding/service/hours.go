@@ -20,6 +20,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // MaxRejectedInStream bounds the rejected lines a streamed report answers.
@@ -425,7 +426,7 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	}
 	// The learners read model must know the exit (the decision reads the
 	// episodes), and the books every ledger stored so far.
-	if err := s.waitCheckpoint(ctx, learnersProjection, ev.Sequence); err != nil {
+	if err := projection.WaitApplied(ctx, s.store, learnersProjection, ev.Sequence, readModelWait); err != nil {
 		return err
 	}
 	last, err := s.lastSequence(ctx, Stream)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -138,12 +137,12 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		// but the checkpoint passes it, which the exit consumer waits for.
 		return nil, nil
 	}
-	l, _, err := getJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
+	l, _, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
 	if err != nil {
 		return nil, err
 	}
 	apply(&l)
-	op, err := putJSON(learnerKey(id), l)
+	op, err := projection.PutJSON(learnerKey(id), l)
 	if err != nil {
 		return nil, err
 	}
@@ -455,29 +454,7 @@ func budgetOf(t domain.Terms, used map[int]int64) *domain.Budget {
 // waitBooks waits until the books read model has applied seq (read your
 // writes), for up to 10 seconds; it then answers from what it has.
 func (s *Service) waitBooks(ctx context.Context, seq uint64) error {
-	return s.waitCheckpoint(ctx, booksProjection, seq)
-}
-
-// waitCheckpoint waits until the read model has applied seq.
-func (s *Service) waitCheckpoint(ctx context.Context, name string, seq uint64) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp >= seq {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("funding: read model %s at %d, behind %d", name, cp, seq)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	return projection.WaitApplied(ctx, s.store, booksProjection, seq, readModelWait)
 }
 
 // lastSequence is the last sequence of a stream.
@@ -509,29 +486,6 @@ func (s *Service) scan(ctx context.Context, index, after string, visit func(memb
 		}
 		after = members[len(members)-1]
 	}
-}
-
-func getJSON[T any](ctx context.Context, store projection.Store, name, key string) (T, bool, error) {
-	var v T
-	b, err := store.Get(ctx, name, key)
-	if errors.Is(err, projection.ErrNotFound) {
-		return v, false, nil
-	}
-	if err != nil {
-		return v, false, err
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return v, false, fmt.Errorf("funding: %s %s: %w", name, key, err)
-	}
-	return v, true, nil
-}
-
-func putJSON(key string, v any) (projection.Op, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return projection.Op{}, err
-	}
-	return projection.Put(key, b), nil
 }
 
 // splitMember reads "<contract>/<YYYY>-W<WW>/<ledger id>".

@@ -168,3 +168,7 @@ func (s *Service) Stop(ctx context.Context) error {
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
+
+// readModelWait bounds how long a handler waits for a read model to apply
+// an event it needs (its own write, or every event before one).
+const readModelWait = 10 * time.Second

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -233,14 +232,14 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	// The learners read model must know the exit (the decision of each
 	// cancellation and promotion reads it), and the catalogue every
 	// booking stored so far (it lists the waitlist entries).
-	if err := s.waitCheckpoint(ctx, learnersProjection, ev.Sequence); err != nil {
+	if err := projection.WaitApplied(ctx, s.store, learnersProjection, ev.Sequence, readModelWait); err != nil {
 		return err
 	}
 	last, err := s.lastSequence(ctx)
 	if err != nil {
 		return err
 	}
-	if err := s.waitCheckpoint(ctx, catalogueProjection, last); err != nil {
+	if err := projection.WaitApplied(ctx, s.store, catalogueProjection, last, readModelWait); err != nil {
 		return err
 	}
 	sessions, err := s.sessionsOf(ctx, learnerID)
@@ -307,26 +306,4 @@ func (s *Service) lastSequence(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	return info.State.LastSeq, nil
-}
-
-// waitCheckpoint waits until the read model has applied seq.
-func (s *Service) waitCheckpoint(ctx context.Context, name string, seq uint64) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp >= seq {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("immersion: read model %s at %d, behind %d", name, cp, seq)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
 }

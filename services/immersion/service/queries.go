@@ -276,7 +276,7 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 		}
 	default:
 		session := req.GetSessionId()
-		ss, found, err := getJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(session))
+		ss, found, err := projection.GetJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(session))
 		if err != nil {
 			return nil, err
 		}

@@ -242,29 +242,6 @@ type storedBooking struct {
 	Drop      domain.DropReason        `json:"drop,omitempty"`
 }
 
-func getJSON[T any](ctx context.Context, store projection.Store, name, key string) (T, bool, error) {
-	var v T
-	b, err := store.Get(ctx, name, key)
-	if errors.Is(err, projection.ErrNotFound) {
-		return v, false, nil
-	}
-	if err != nil {
-		return v, false, err
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return v, false, fmt.Errorf("immersion: %s %s: %w", name, key, err)
-	}
-	return v, true, nil
-}
-
-func putJSON(key string, v any) (projection.Op, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return projection.Op{}, err
-	}
-	return projection.Put(key, b), nil
-}
-
 func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]projection.Op, error) {
 	d, ok := decode(ev)
 	if !ok {
@@ -277,7 +254,7 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 			ID: e.SessionID, OfferID: e.OfferID, OperatorID: e.OperatorID, Territory: e.Territory, Trades: e.Trades,
 			Accessible: e.Accessible, Schedule: e.Schedule,
 		}
-		op, err := putJSON(sessionKey(e.SessionID), ss)
+		op, err := projection.PutJSON(sessionKey(e.SessionID), ss)
 		if err != nil {
 			return nil, err
 		}
@@ -307,7 +284,7 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 	default:
 		return nil, nil
 	}
-	ss, found, err := getJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(sessionID))
+	ss, found, err := projection.GetJSON[storedSession](ctx, s.store, catalogueProjection, sessionKey(sessionID))
 	if err != nil || !found {
 		return nil, err
 	}
@@ -374,13 +351,13 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 	}
 	var ops []projection.Op
 	if learner != "" {
-		b, _, err := getJSON[storedBooking](ctx, s.store, catalogueProjection, bookingKey(sessionID, learner))
+		b, _, err := projection.GetJSON[storedBooking](ctx, s.store, catalogueProjection, bookingKey(sessionID, learner))
 		if err != nil {
 			return nil, err
 		}
 		b.SessionID, b.LearnerID = sessionID, learner
 		change(&b)
-		op, err := putJSON(bookingKey(sessionID, learner), b)
+		op, err := projection.PutJSON(bookingKey(sessionID, learner), b)
 		if err != nil {
 			return nil, err
 		}
@@ -390,7 +367,7 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 			projection.IndexAdd(operatorBookingsIndex(ss.OperatorID), member+"/"+learner),
 			projection.IndexAdd(sessionBookingsIndex(sessionID), learner))
 	}
-	op, err := putJSON(sessionKey(sessionID), ss)
+	op, err := projection.PutJSON(sessionKey(sessionID), ss)
 	if err != nil {
 		return nil, err
 	}

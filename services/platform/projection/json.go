@@ -1,0 +1,59 @@
+package projection
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// GetJSON reads the JSON value stored at key in the read model name; found
+// is false when there is none.
+func GetJSON[T any](ctx context.Context, store Store, name, key string) (value T, found bool, err error) {
+	b, err := store.Get(ctx, name, key)
+	if errors.Is(err, ErrNotFound) {
+		return value, false, nil
+	}
+	if err != nil {
+		return value, false, err
+	}
+	if err := json.Unmarshal(b, &value); err != nil {
+		return value, false, fmt.Errorf("projection: %s %s: %w", name, key, err)
+	}
+	return value, true, nil
+}
+
+// PutJSON is the operation storing v as JSON at key.
+func PutJSON(key string, v any) (Op, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Op{}, err
+	}
+	return Put(key, b), nil
+}
+
+// WaitApplied waits until the read model name has applied the stream
+// sequence seq (its checkpoint), polling every few milliseconds, for at
+// most timeout: a handler that reads its own writes, or needs every event
+// before seq, waits with it.
+func WaitApplied(ctx context.Context, store Store, name string, seq uint64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		cp, err := store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp >= seq {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("projection: read model %s at %d, behind %d after %v", name, cp, seq, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
