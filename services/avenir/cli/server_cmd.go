@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -10,12 +12,13 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 )
 
 func newServerCmd() *cobra.Command {
 	cfg := server.Config{}
-	var services string
+	var services, demoClock string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run avenir services (all of them with --dev)",
@@ -32,6 +35,21 @@ func newServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Services = splitList(services)
 			cfg.Version = Version
+			if demoClock != "" {
+				day, err := parseDate("demo-clock", demoClock)
+				if err != nil {
+					return err
+				}
+				if !cfg.Dev {
+					return usageError{errors.New("--demo-clock: only with --dev")}
+				}
+				if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+					return err
+				}
+				if cfg.DemoClock, err = server.NewDemoClock(civil.FromProto(day), cfg.DataDir); err != nil {
+					return err
+				}
+			}
 			cfg.Out = cmd.OutOrStdout()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -63,6 +81,7 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")
+	fs.StringVar(&demoClock, "demo-clock", "", "dev only: the services' clock stands on this day (YYYY-MM-DD, today-N) and moves only with PUT /demo/clock?date=YYYY-MM-DD on the admin address (avenir demo); a restarted server resumes the day kept in --data-dir")
 	return cmd
 }
 

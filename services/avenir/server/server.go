@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,10 @@ type Config struct {
 	Version string
 	// Now is the clock (tests set it); default time.Now.
 	Now func() time.Time
+	// DemoClock, in dev mode, is the services' clock instead of Now, moved
+	// by avenir demo (in process, or with PUT /demo/clock?date=YYYY-MM-DD on
+	// the admin address).
+	DemoClock *DemoClock
 	// Out receives the human-readable "listening on" lines.
 	Out io.Writer
 }
@@ -149,6 +154,9 @@ func (c *Config) Validate() error {
 	if c.Dev && c.NATSURL == "" && c.Replicas != 1 {
 		p.Add("replicas", "the embedded single-node NATS server holds one replica")
 	}
+	if c.DemoClock != nil && !c.Dev {
+		p.Add("demo-clock", "only in --dev mode: a demonstration's clock is not for real data")
+	}
 	if c.StreamMaxBytes != 0 && c.StreamMaxBytes < 1<<20 {
 		p.Add("stream-max-bytes", "must be at least 1 MiB, got %d", c.StreamMaxBytes)
 	}
@@ -198,6 +206,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.DemoClock != nil {
+		cfg.Now = cfg.DemoClock.Now
+	}
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
@@ -220,7 +231,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	adminDone := make(chan error, 1)
 	go func() {
-		adminDone <- telemetry.ServeAdmin(adminCtx, adminLis, telemetry.AdminHandler(tel.Registry(), func(context.Context) error {
+		var admin http.Handler = telemetry.AdminHandler(tel.Registry(), func(context.Context) error {
 			switch {
 			case !serving.Load():
 				return errors.New("starting")
@@ -228,7 +239,14 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 				return errors.New("NATS not connected")
 			}
 			return nil
-		}))
+		})
+		if cfg.DemoClock != nil {
+			mux := http.NewServeMux()
+			mux.Handle("/demo/clock", cfg.DemoClock.Handler())
+			mux.Handle("/", admin)
+			admin = mux
+		}
+		adminDone <- telemetry.ServeAdmin(adminCtx, adminLis, admin)
 	}()
 	defer func() { stopAdmin(); <-adminDone }()
 

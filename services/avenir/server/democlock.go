@@ -1,0 +1,126 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// demoClockFile keeps a demo clock's day in the data dir.
+const demoClockFile = "demo-clock"
+
+// DemoClock is the services' clock of a demonstration (avenir demo): it
+// stands on a day, at 09:00 in Europe/Paris, and moves only when told —
+// never backwards — so a simulated year takes minutes. Its day is kept in
+// the data dir, so a server killed and restarted resumes it.
+type DemoClock struct {
+	mu   sync.Mutex
+	day  civil.Date
+	file string
+}
+
+// NewDemoClock returns a clock on start, or on the day kept in dataDir if it
+// is later.
+func NewDemoClock(start civil.Date, dataDir string) (*DemoClock, error) {
+	if !start.Valid() {
+		return nil, fmt.Errorf("demo clock: %s is not a day", start)
+	}
+	c := &DemoClock{day: start, file: filepath.Join(dataDir, demoClockFile)}
+	b, err := os.ReadFile(c.file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("demo clock: %w", err)
+	default:
+		kept, err := civil.Parse(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("demo clock: %s: %w", c.file, err)
+		}
+		if kept.After(start) {
+			c.day = kept
+		}
+	}
+	return c, c.keep()
+}
+
+// Now is the clock: 09:00 in Paris on its day.
+func (c *DemoClock) Now() time.Time {
+	c.mu.Lock()
+	d := c.day
+	c.mu.Unlock()
+	return time.Date(d.Year, d.Month, d.Day, 9, 0, 0, 0, civil.Paris)
+}
+
+// Day is the clock's day.
+func (c *DemoClock) Day() civil.Date {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.day
+}
+
+// Set moves the clock to day, which must not be before its day.
+func (c *DemoClock) Set(day civil.Date) error {
+	if !day.Valid() {
+		return fmt.Errorf("demo clock: %s is not a day", day)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if day.Before(c.day) {
+		return fmt.Errorf("demo clock: it is %s, it does not go back to %s", c.day, day)
+	}
+	if day == c.day {
+		return nil
+	}
+	prev := c.day
+	c.day = day
+	if err := c.keep(); err != nil {
+		c.day = prev
+		return err
+	}
+	return nil
+}
+
+// keep writes the day to the data dir, replacing the file atomically.
+func (c *DemoClock) keep() error {
+	tmp := c.file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(c.day.String()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("demo clock: %w", err)
+	}
+	if err := os.Rename(tmp, c.file); err != nil {
+		return fmt.Errorf("demo clock: %w", err)
+	}
+	return nil
+}
+
+// Handler serves the clock on the admin address: GET answers its day,
+// PUT (or POST) with ?date=YYYY-MM-DD moves it.
+func (c *DemoClock) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPut, http.MethodPost:
+			day, err := civil.Parse(r.URL.Query().Get("date"))
+			if err != nil {
+				http.Error(w, "date: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if err := c.Set(day); err != nil {
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, PUT, POST")
+			http.Error(w, "GET or PUT ?date=YYYY-MM-DD", http.StatusMethodNotAllowed)
+			return
+		}
+		_, _ = io.WriteString(w, c.Day().String()+"\n")
+	})
+}
