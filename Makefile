@@ -10,6 +10,9 @@ GO        ?= go
 MODULES   := $(shell awk '/^[[:space:]]*\.\//{print $$1}' go.work)
 PKGS      := $(addsuffix /...,$(MODULES))
 BENCH     ?= .
+LEARNERS  ?= 4500
+SEED      ?= 1
+DAYS      ?= 365
 BIN       := bin/avenir
 BUF       := cd proto && GOWORK=off $(GO) tool -modfile=tools/go.mod buf
 TEST_FLAGS ?= -race -count=1 -timeout 20m
@@ -24,6 +27,10 @@ help: ## List the targets
 .PHONY: run
 run: build ## Start the whole system on this machine (embedded NATS, data in ./data)
 	./$(BIN) server --dev
+
+.PHONY: demo
+demo: build ## Simulate a year of #Avenir on an embedded server: LEARNERS=4500 SEED=1 DAYS=365
+	$(BIN) demo --embedded --learners $(LEARNERS) --seed $(SEED) --days $(DAYS)
 
 .PHONY: test
 test: ## Run every test of every module (race detector on)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
@@ -18,13 +19,14 @@ import (
 const demoClockFile = "demo-clock"
 
 // DemoClock is the services' clock of a demonstration (avenir demo): it
-// stands on a day, at 09:00 in Europe/Paris, and moves only when told —
-// never backwards — so a simulated year takes minutes. Its day is kept in
+// stands on a day, from 09:00 in Europe/Paris, and moves to another day only
+// when told — never backwards — so a simulated year takes minutes. Its day is kept in
 // the data dir, so a server killed and restarted resumes it.
 type DemoClock struct {
-	mu   sync.Mutex
-	day  civil.Date
-	file string
+	mu    sync.Mutex
+	day   civil.Date
+	setAt time.Time // when the day was set, in real time
+	file  string
 }
 
 // NewDemoClock returns a clock on start, or on the day kept in dataDir if it
@@ -33,7 +35,7 @@ func NewDemoClock(start civil.Date, dataDir string) (*DemoClock, error) {
 	if !start.Valid() {
 		return nil, fmt.Errorf("demo clock: %s is not a day", start)
 	}
-	c := &DemoClock{day: start, file: filepath.Join(dataDir, demoClockFile)}
+	c := &DemoClock{day: start, setAt: time.Now(), file: filepath.Join(dataDir, demoClockFile)}
 	b, err := os.ReadFile(c.file)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -51,12 +53,15 @@ func NewDemoClock(start civil.Date, dataDir string) (*DemoClock, error) {
 	return c, c.keep()
 }
 
-// Now is the clock: 09:00 in Paris on its day.
+// Now is the clock: 09:00 in Paris on its day, plus the real time elapsed
+// since the day was set (so that the events of a day keep their order),
+// never past the end of the day.
 func (c *DemoClock) Now() time.Time {
 	c.mu.Lock()
-	d := c.day
+	d, since := c.day, time.Since(c.setAt)
 	c.mu.Unlock()
-	return time.Date(d.Year, d.Month, d.Day, 9, 0, 0, 0, civil.Paris)
+	start := time.Date(d.Year, d.Month, d.Day, 9, 0, 0, 0, civil.Paris)
+	return start.Add(min(since, 15*time.Hour-time.Second))
 }
 
 // Day is the clock's day.
@@ -85,6 +90,7 @@ func (c *DemoClock) Set(day civil.Date) error {
 		c.day = prev
 		return err
 	}
+	c.setAt = time.Now()
 	return nil
 }
 
@@ -123,4 +129,16 @@ func (c *DemoClock) Handler() http.Handler {
 		}
 		_, _ = io.WriteString(w, c.Day().String()+"\n")
 	})
+}
+
+// DevConfig is a dev-mode configuration of every service on free loopback
+// ports, storing its streams and dev key under dataDir: what tests and the
+// embedded demo run.
+func DevConfig(dataDir string) Config {
+	return Config{
+		Dev: true, Services: ServiceNames(), DataDir: dataDir,
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
+		Replicas: 1, Audience: auth.DefaultAudience, LogLevel: "warn", LogFormat: "text",
+		ShutdownTimeout: 10 * time.Second,
+	}
 }

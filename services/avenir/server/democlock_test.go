@@ -22,6 +22,9 @@ func TestDemoClockMovesForwardOnlyAndSurvivesARestart(t *testing.T) {
 	if got := c.Now(); civil.Of(got) != start || got.In(civil.Paris).Hour() != 9 {
 		t.Fatalf("now %v, want 09:00 in Paris on %s", got, start)
 	}
+	if first, second := c.Now(), c.Now(); second.Before(first) {
+		t.Fatalf("the clock went back within a day: %v then %v", first, second)
+	}
 	h := httptest.NewServer(c.Handler())
 	defer h.Close()
 	do := func(method, query string) (int, string) {

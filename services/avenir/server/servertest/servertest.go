@@ -14,14 +14,7 @@ import (
 
 // Dev is a dev-mode configuration on free loopback ports, storing its
 // streams and dev key under dataDir, with every service unless cfg says.
-func Dev(dataDir string) server.Config {
-	return server.Config{
-		Dev: true, Services: server.ServiceNames(), DataDir: dataDir,
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
-		Replicas: 1, Audience: auth.DefaultAudience, LogLevel: "warn", LogFormat: "text",
-		ShutdownTimeout: 10 * time.Second,
-	}
-}
+func Dev(dataDir string) server.Config { return server.DevConfig(dataDir) }
 
 // Run runs server.Run in the background and returns its addresses once it
 // serves, and a function that stops it gracefully (also called when the test

@@ -1,0 +1,96 @@
+package demo
+
+import (
+	"sync"
+
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// books is what the simulation knows the funding service accepted: lines
+// per contract and billing period (to wait for the statements' read model
+// before reviewing them) and each learner's trainee-hour lines (to know
+// which a late exit turns into anomalies).
+type books struct {
+	mu        sync.Mutex
+	lines     map[stmtKey]int
+	anomalies map[stmtKey]int
+	hours     map[string][]hourLine // learner id -> accepted trainee-hour lines
+	trainee   map[stmtKey][]string  // accepted trainee-hour line ids
+	closed    map[stmtKey]bool
+}
+
+type stmtKey struct {
+	contract string
+	period   civil.Month
+}
+
+type hourLine struct {
+	contract string
+	id       string
+	date     civil.Date
+	period   civil.Month
+}
+
+func newBooks() *books {
+	return &books{
+		lines: map[stmtKey]int{}, anomalies: map[stmtKey]int{}, hours: map[string][]hourLine{},
+		trainee: map[stmtKey][]string{}, closed: map[stmtKey]bool{},
+	}
+}
+
+func monthOf(p *fundingv1.Period) civil.Month {
+	return civil.Month{Year: int(p.GetYear()), Month: timeMonth(p.GetMonth())}
+}
+
+// accepted records an accepted line (not one answered again).
+func (b *books) accepted(contract string, r *fundingv1.LineResult) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines[stmtKey{contract, monthOf(r.GetBillingPeriod())}]++
+}
+
+func (b *books) acceptedHour(contract, learner string, date civil.Date, r *fundingv1.LineResult) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := stmtKey{contract, monthOf(r.GetBillingPeriod())}
+	b.lines[k]++
+	b.trainee[k] = append(b.trainee[k], r.GetOperatorLineId())
+	b.hours[learner] = append(b.hours[learner], hourLine{contract: contract, id: r.GetOperatorLineId(), date: date, period: k.period})
+}
+
+// exitedLate counts the accepted lines of learner dated after exit: the
+// funding service flags them as anomalies.
+func (b *books) exitedLate(learner string, exit civil.Date) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, h := range b.hours[learner] {
+		if h.date.After(exit) {
+			b.anomalies[stmtKey{h.contract, h.period}]++
+		}
+	}
+}
+
+func (b *books) expect(k stmtKey) (lines, anomalies int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lines[k], b.anomalies[k]
+}
+
+func (b *books) traineeLines(k stmtKey) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.trainee[k]...)
+}
+
+func (b *books) isClosed(k stmtKey) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed[k]
+}
+
+func (b *books) close(k stmtKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed[k] = true
+}
