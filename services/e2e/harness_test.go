@@ -22,6 +22,7 @@ import (
 // process is a running `avenir server --dev`.
 type process struct {
 	cmd    *exec.Cmd
+	args   []string
 	out    *lockedBuffer
 	GRPC   string
 	Admin  string
@@ -68,15 +69,31 @@ func startServer(t *testing.T, dataDir string, extra ...string) *process {
 		NATS:   "127.0.0.1:" + freePort(t),
 		waited: make(chan error, 1),
 	}
-	args := append([]string{"server", "--dev", "--data-dir", dataDir,
+	p.args = append([]string{"server", "--dev", "--data-dir", dataDir,
 		"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS}, extra...)
-	p.cmd = exec.Command(binary, args...)
+	t.Cleanup(func() { p.kill(t) })
+	p.start(t)
+	return p
+}
+
+// restart starts the server again on the same data dir and ports, after
+// it stopped or was killed.
+func (p *process) restart(t *testing.T) {
+	t.Helper()
+	p.waited = make(chan error, 1)
+	p.start(t)
+}
+
+// start runs the binary and waits until its gRPC health check answers
+// SERVING.
+func (p *process) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(binary, p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.waited <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.kill(t) })
 
 	conn := dial(t, p.GRPC)
 	deadline := time.Now().Add(60 * time.Second)
@@ -85,7 +102,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *process {
 		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 		cancel()
 		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return p
+			return
 		}
 		select {
 		case err := <-p.waited:
