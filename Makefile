@@ -28,6 +28,10 @@ help: ## List the targets
 run: build ## Start the whole system on this machine (embedded NATS, data in ./data)
 	./$(BIN) server --dev
 
+.PHONY: test-cluster
+test-cluster: ## Microservices mode on a 3-node JetStream cluster (R3), a stream leader shut down halfway
+	$(GO) test $(TEST_FLAGS) -tags cluster -run TestCluster ./services/e2e/
+
 .PHONY: demo
 demo: build ## Simulate a year of #Avenir on an embedded server: LEARNERS=4500 SEED=1 DAYS=365
 	$(BIN) demo --embedded --learners $(LEARNERS) --seed $(SEED) --days $(DAYS)
@@ -58,6 +62,7 @@ lint: ## buf lint, gofmt and go vet
 	@unformatted=$$(gofmt -l $(MODULES) | grep -v '/gen/' || true); \
 	  if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags cluster ./services/e2e/
 
 .PHONY: breaking
 breaking: ## buf breaking (FILE) against every earlier contract (last 20 proto commits)
@@ -78,7 +83,7 @@ bench: ## Run the benchmarks (no tests); BENCH=<regexp> picks some, e.g. BENCH=R
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 2s $(PKGS)
 
 .PHONY: ci
-ci: ## What CI runs: .ci/run (ensures Redis, then test and check)
+ci: ## What CI runs: .ci/run (ensures Redis, then test, test-cluster and check)
 	bash .ci/run
 
 .PHONY: clean

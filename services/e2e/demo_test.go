@@ -65,7 +65,7 @@ func TestDemoQuarterSurvivesSIGKILLAndKeepsTheInvariants(t *testing.T) {
 
 // checkInvariants checks, through the APIs on day, what the services must
 // agree on after the simulation.
-func checkInvariants(t *testing.T, conn *grpc.ClientConn, tokens demo.Tokens, day civil.Date, w *demo.World) {
+func checkInvariants(t *testing.T, conn grpc.ClientConnInterface, tokens demo.Tokens, day civil.Date, w *demo.World) {
 	t.Helper()
 	tok, err := tokens(auth.Principal{Subject: "e2e-admin", Role: auth.RoleAdmin}, day)
 	if err != nil {

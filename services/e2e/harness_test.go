@@ -76,6 +76,32 @@ func startServer(t *testing.T, dataDir string, extra ...string) *process {
 	return p
 }
 
+// startServers runs one binary per argument list on dataDir, all at once
+// (services wait at start for each other's streams), and waits until each
+// serves.
+func startServers(t *testing.T, dataDir string, argLists ...[]string) []*process {
+	t.Helper()
+	procs := make([]*process, len(argLists))
+	for i, extra := range argLists {
+		p := &process{
+			out:    &lockedBuffer{},
+			GRPC:   "127.0.0.1:" + freePort(t),
+			Admin:  "127.0.0.1:" + freePort(t),
+			NATS:   "127.0.0.1:" + freePort(t),
+			waited: make(chan error, 1),
+		}
+		p.args = append([]string{"server", "--dev", "--data-dir", dataDir,
+			"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS}, extra...)
+		t.Cleanup(func() { p.kill(t) })
+		p.launch(t)
+		procs[i] = p
+	}
+	for _, p := range procs {
+		p.waitServing(t)
+	}
+	return procs
+}
+
 // restart starts the server again on the same data dir and ports, after
 // it stopped or was killed.
 func (p *process) restart(t *testing.T) {
@@ -88,13 +114,24 @@ func (p *process) restart(t *testing.T) {
 // SERVING.
 func (p *process) start(t *testing.T) {
 	t.Helper()
+	p.launch(t)
+	p.waitServing(t)
+}
+
+// launch runs the binary.
+func (p *process) launch(t *testing.T) {
+	t.Helper()
 	p.cmd = exec.Command(binary, p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.waited <- p.cmd.Wait() }()
+}
 
+// waitServing waits until the gRPC health check answers SERVING.
+func (p *process) waitServing(t *testing.T) {
+	t.Helper()
 	conn := dial(t, p.GRPC)
 	deadline := time.Now().Add(60 * time.Second)
 	for {

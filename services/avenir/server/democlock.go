@@ -94,13 +94,21 @@ func (c *DemoClock) Set(day civil.Date) error {
 	return nil
 }
 
-// keep writes the day to the data dir, replacing the file atomically.
+// keep writes the day to the data dir, replacing the file atomically (the
+// processes of one machine may share a data dir: each writes its own
+// temporary file).
 func (c *DemoClock) keep() error {
-	tmp := c.file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(c.day.String()+"\n"), 0o600); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(c.file), demoClockFile+".*")
+	if err != nil {
 		return fmt.Errorf("demo clock: %w", err)
 	}
-	if err := os.Rename(tmp, c.file); err != nil {
+	_, werr := tmp.WriteString(c.day.String() + "\n")
+	if err := errors.Join(werr, tmp.Close()); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("demo clock: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.file); err != nil {
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("demo clock: %w", err)
 	}
 	return nil

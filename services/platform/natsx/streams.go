@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -89,11 +90,36 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+	for attempt := 0; ; attempt++ {
+		// In a cluster, processes starting together create the same streams
+		// at once, and the meta leader may leave some of those requests
+		// unanswered: each attempt is bounded, then made again (creating
+		// or updating to the same config is idempotent).
+		actx, cancel := context.WithTimeout(ctx, ensureAttemptTimeout)
+		st, err := js.CreateOrUpdateStream(actx, cfg)
+		cancel()
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil || !retryableAPI(err) {
+			return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("natsx: ensure stream %s: %w (last: %v)", spec.Name, ctx.Err(), err)
+		case <-time.After(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond):
+		}
 	}
-	return st, nil
+}
+
+// ensureAttemptTimeout bounds one attempt to create or update a stream.
+const ensureAttemptTimeout = 3 * time.Second
+
+// retryableAPI reports whether a JetStream API request may succeed if made
+// again: it went unanswered, or no server could answer yet.
+func retryableAPI(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 // IsAPIError reports whether err carries one of the JetStream API error codes.
