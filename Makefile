@@ -89,3 +89,15 @@ ci: ## What CI runs: .ci/run (ensures Redis, then test, test-cluster and check)
 .PHONY: clean
 clean: ## Remove build output and the dev data dir
 	rm -rf bin data
+
+##@ Deployment
+
+IMAGE ?= avenir:dev
+
+.PHONY: image
+image: ## Build the container image (deploy/Dockerfile, runs `make build`'s command): IMAGE=avenir:dev
+	docker build -f deploy/Dockerfile -t $(IMAGE) .
+
+.PHONY: chart-test
+chart-test: ## Render the Helm chart strictly, check the NATS cluster config and compose (offline)
+	$(GO) test $(TEST_FLAGS) ./deploy/test/...

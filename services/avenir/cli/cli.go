@@ -61,7 +61,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd())
+	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd(), newHealthcheckCmd())
 	documentAll(root)
 	return root
 }

@@ -1,0 +1,111 @@
+{{/* The six services, in the order of the README. */}}
+{{- define "avenir.serviceNames" -}}
+intake pathway needs referent immersion funding
+{{- end }}
+
+{{/* Chart name. */}}
+{{- define "avenir.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-avenir, or the release name when it already says avenir.
+Kept short enough for a "-<service>" suffix (63 characters at most). */}}
+{{- define "avenir.fullname" -}}
+{{- if contains .Chart.Name .Release.Name }}
+{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "avenir.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every object. */}}
+{{- define "avenir.labels" -}}
+app.kubernetes.io/name: {{ include "avenir.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{ include "avenir.commonLabels" . }}
+{{- end }}
+
+{{/* Labels of every object but the selector ones. */}}
+{{- define "avenir.commonLabels" -}}
+helm.sh/chart: {{ include "avenir.chart" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: avenir
+{{- end }}
+
+{{/* Selector labels of one service: dict "root" $ "name" <service>. */}}
+{{- define "avenir.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "avenir.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+
+{{- define "avenir.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "avenir.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "avenir.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "avenir.configName" -}}
+{{- include "avenir.fullname" . }}-config
+{{- end }}
+
+{{- define "avenir.natsSecretName" -}}
+{{- default (printf "%s-nats" (include "avenir.fullname" .)) .Values.nats.auth.existingSecret }}
+{{- end }}
+
+{{/* Comma-separated NATS server URLs, without credentials. */}}
+{{- define "avenir.natsServers" -}}
+{{- if .Values.nats.url }}
+{{- .Values.nats.url }}
+{{- else if .Values.nats.enabled }}
+{{- printf "nats://%s-nats:4222" .Release.Name }}
+{{- else }}
+{{- fail "nats.url is required when nats.enabled is false" }}
+{{- end }}
+{{- end }}
+
+{{/* The NATS URL of one service: dict "root" $ "name" <service>. With password
+authentication, each server URL carries the service's user and
+$(NATS_PASSWORD), which Kubernetes expands from the variable of that name
+defined before AVENIR_NATS_URL in the container's env. */}}
+{{- define "avenir.natsURL" -}}
+{{- $servers := include "avenir.natsServers" .root }}
+{{- if eq .root.Values.nats.auth.type "password" }}
+{{- $urls := list }}
+{{- range splitList "," $servers }}
+{{- $u := trim . }}
+{{- if not (regexMatch "^(nats|tls)://[^@/]+$" $u) }}
+{{- fail (printf "nats.url: %q is not nats://host:port or tls://host:port (no credentials, no path)" $u) }}
+{{- end }}
+{{- $urls = append $urls (regexReplaceAll "^(nats|tls)://" $u (printf "${1}://%s:$$(NATS_PASSWORD)@" $.name)) }}
+{{- end }}
+{{- join "," $urls }}
+{{- else }}
+{{- $servers }}
+{{- end }}
+{{- end }}
+
+{{- define "avenir.redisURL" -}}
+{{- if .Values.redis.url }}
+{{- .Values.redis.url }}
+{{- else if .Values.redis.enabled }}
+{{- printf "redis://%s-redis-master:6379/0" .Release.Name }}
+{{- else }}
+{{- fail "redis.url (or redis.existingSecret) is required when redis.enabled is false" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,249 @@
+package deploytest
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// composeFile is the part of a compose file the test looks at.
+type composeFile struct {
+	Name     string                    `json:"name"`
+	Services map[string]composeService `json:"services"`
+	Volumes  map[string]any            `json:"volumes"`
+}
+
+type composeService struct {
+	Image       string            `json:"image"`
+	Command     []string          `json:"command"`
+	Environment map[string]string `json:"environment"`
+	Volumes     []string          `json:"volumes"`
+	DependsOn   map[string]struct {
+		Condition string `json:"condition"`
+	} `json:"depends_on"`
+	Healthcheck *struct {
+		Test []string `json:"test"`
+	} `json:"healthcheck"`
+	ReadOnly bool     `json:"read_only"`
+	CapDrop  []string `json:"cap_drop"`
+}
+
+func readCompose(t *testing.T) composeFile {
+	t.Helper()
+	b, err := os.ReadFile("../compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Anchors and merge keys (<<) resolved as compose does. depends_on is a
+	// list for some services, a map for others: decode it per service.
+	var raw struct {
+		Name     string                    `json:"name"`
+		Services map[string]map[string]any `json:"services"`
+		Volumes  map[string]any            `json:"volumes"`
+	}
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	f := composeFile{Name: raw.Name, Services: map[string]composeService{}, Volumes: raw.Volumes}
+	for name, svc := range raw.Services {
+		if deps, ok := svc["depends_on"].([]any); ok {
+			m := map[string]any{}
+			for _, d := range deps {
+				m[d.(string)] = map[string]any{"condition": "service_started"}
+			}
+			svc["depends_on"] = m
+		}
+		js, err := yaml.Marshal(svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s composeService
+		if err := yaml.Unmarshal(js, &s); err != nil {
+			t.Fatalf("compose service %s: %v", name, err)
+		}
+		f.Services[name] = s
+	}
+	return f
+}
+
+func TestCompose(t *testing.T) {
+	f := readCompose(t)
+	want := append([]string{"nats-1", "nats-2", "nats-3", "redis", "otel-collector", "jaeger"}, serviceNames...)
+	for _, name := range want {
+		if _, ok := f.Services[name]; !ok {
+			t.Errorf("compose.yaml: no service %s", name)
+		}
+	}
+	if len(f.Services) != len(want) {
+		t.Errorf("compose.yaml: services %v, want %v", sortedKeys(f.Services), want)
+	}
+
+	natsVersion := natsServerVersion(t)
+	for i := 1; i <= 3; i++ {
+		name := "nats-" + string(rune('0'+i))
+		n := f.Services[name]
+		if !strings.HasPrefix(n.Image, "nats:"+natsVersion) {
+			t.Errorf("%s: image %s, want the nats-server version of go.mod (%s)", name, n.Image, natsVersion)
+		}
+		conf := "/etc/nats/" + name + ".conf"
+		if !slices.Contains(n.Command, conf) {
+			t.Errorf("%s: command %q does not load %s", name, n.Command, conf)
+		}
+		if _, err := os.Stat(filepath.Join("../nats", name+".conf")); err != nil {
+			t.Error(err)
+		}
+		if n.Healthcheck == nil || !strings.Contains(strings.Join(n.Healthcheck.Test, " "), "/healthz") {
+			t.Errorf("%s: no health check on /healthz", name)
+		}
+		if !slices.Contains(n.Volumes, name+":/data") {
+			t.Errorf("%s: volumes %q: the store (/data) must be the node's own volume", name, n.Volumes)
+		}
+		// Every variable the NATS configuration needs is passed to the node.
+		for _, v := range natsConfigVariables(t) {
+			if _, ok := n.Environment[v]; !ok {
+				t.Errorf("%s: %s, used by deploy/nats/avenir.conf, is not in its environment", name, v)
+			}
+		}
+	}
+	for _, name := range []string{"redis"} {
+		if f.Services[name].Healthcheck == nil {
+			t.Errorf("%s: no health check", name)
+		}
+	}
+
+	for _, name := range serviceNames {
+		s := f.Services[name]
+		args := strings.Join(s.Command, " ")
+		if len(s.Command) == 0 || s.Command[0] != "server" {
+			t.Errorf("%s: command %q", name, s.Command)
+		}
+		for _, a := range []string{"--services=" + name, "--replicas=3", "--redis-url=redis://redis:6379/0", "--oidc-issuer=${AVENIR_OIDC_ISSUER"} {
+			if !strings.Contains(args, a) {
+				t.Errorf("%s: command lacks %s: %s", name, a, args)
+			}
+		}
+		var url string
+		for _, a := range s.Command {
+			if u, ok := strings.CutPrefix(a, "--nats-url="); ok {
+				url = u
+			}
+		}
+		pw := "${" + strings.ToUpper(name) + "_PASSWORD}"
+		for i, u := range strings.Split(url, ",") {
+			if want := "nats://" + name + ":" + pw + "@nats-" + string(rune('1'+i)) + ":4222"; u != want {
+				t.Errorf("%s: NATS URL %d is %q, want %q", name, i, u, want)
+			}
+		}
+		if s.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || s.Environment["OTEL_SERVICE_NAME"] != "avenir-"+name {
+			t.Errorf("%s: OpenTelemetry environment %v", name, s.Environment)
+		}
+		if s.Healthcheck == nil || len(s.Healthcheck.Test) < 3 || s.Healthcheck.Test[1] != "/avenir" || s.Healthcheck.Test[2] != "healthcheck" {
+			t.Errorf("%s: health check %+v: want the image's /avenir healthcheck", name, s.Healthcheck)
+		}
+		for _, dep := range []string{"nats-1", "nats-2", "nats-3", "redis"} {
+			if s.DependsOn[dep].Condition != "service_healthy" {
+				t.Errorf("%s: does not wait for %s to be healthy", name, dep)
+			}
+		}
+		if !s.ReadOnly || !slices.Equal(s.CapDrop, []string{"ALL"}) {
+			t.Errorf("%s: read_only %v, cap_drop %v", name, s.ReadOnly, s.CapDrop)
+		}
+	}
+}
+
+// The collector's configuration parses and its pipelines use what it defines.
+func TestOTelCollectorConfig(t *testing.T) {
+	b, err := os.ReadFile("../otel/collector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Receivers  map[string]any `json:"receivers"`
+		Processors map[string]any `json:"processors"`
+		Exporters  map[string]any `json:"exporters"`
+		Extensions map[string]any `json:"extensions"`
+		Service    struct {
+			Extensions []string `json:"extensions"`
+			Pipelines  map[string]struct {
+				Receivers  []string `json:"receivers"`
+				Processors []string `json:"processors"`
+				Exporters  []string `json:"exporters"`
+			} `json:"pipelines"`
+		} `json:"service"`
+	}
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		t.Fatalf("collector.yaml: %v", err)
+	}
+	if _, ok := c.Service.Pipelines["traces"]; !ok {
+		t.Error("no traces pipeline")
+	}
+	for name, p := range c.Service.Pipelines {
+		for kind, refs := range map[string][]string{"receiver": p.Receivers, "processor": p.Processors, "exporter": p.Exporters} {
+			defined := map[string]map[string]any{"receiver": c.Receivers, "processor": c.Processors, "exporter": c.Exporters}[kind]
+			for _, r := range refs {
+				if _, ok := defined[r]; !ok {
+					t.Errorf("pipeline %s: %s %s is not defined", name, kind, r)
+				}
+			}
+		}
+	}
+	for _, e := range c.Service.Extensions {
+		if _, ok := c.Extensions[e]; !ok {
+			t.Errorf("extension %s is not defined", e)
+		}
+	}
+}
+
+// natsServerVersion is the major.minor of the nats-server module avenir
+// embeds (services/platform/go.mod).
+func natsServerVersion(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../services/platform/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`github\.com/nats-io/nats-server/v2 v(\d+\.\d+)\.`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("services/platform/go.mod: no nats-server/v2 requirement")
+	}
+	return string(m[1])
+}
+
+// natsConfigVariables lists the $VARIABLES of deploy/nats/avenir.conf that
+// come from the environment (those not defined in the file).
+func natsConfigVariables(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../nats/avenir.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if i := strings.Index(line, "#"); i >= 0 {
+			line = line[:i]
+		}
+		for _, m := range regexp.MustCompile(`(?:^|[\s:,])\$([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(line, -1) {
+			if m[1] != "PUBLISH_DENY" && !slices.Contains(vars, m[1]) {
+				vars = append(vars, m[1])
+			}
+		}
+	}
+	if len(vars) < 8 {
+		t.Fatalf("avenir.conf: only %v as environment variables", vars)
+	}
+	return vars
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
