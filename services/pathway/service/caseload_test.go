@@ -133,7 +133,7 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 	publishAssignment(t, env, followed, "assigned", &referentv1.ReferentAssigned{
 		LearnerId: followed, ReferentId: "ref-b", TerritoryCode: "T16", EpisodeNumber: 1, FromDate: today,
 		Reason: referentv1.AssignmentReason_ASSIGNMENT_REASON_HANDOVER, PreviousReferentId: "ref-a",
-		PreviousReferentReadsUntil: date(2026, 12, 26),
+		PreviousReferentReadsUntil: date(2026, 12, 26), ReferentName: "Bruno Petit",
 	})
 	expect("new referent reads", get(clientB, followed), codes.OK)
 	expect("new referent writes", refer(clientB, followed), codes.OK)
@@ -174,7 +174,7 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 		}
 		want := []string{
 			"Referent ref-a assigned on 2026-11-02 (automatic)",
-			"Referent ref-b takes over from ref-a on 2026-11-26 (handover)",
+			"Referent Bruno Petit (ref-b) takes over from ref-a on 2026-11-26 (handover)",
 		}
 		if !slices.Equal(got, want) {
 			return fmt.Errorf("referent entries %q, want %q", got, want)

@@ -274,10 +274,14 @@ func summary(ev event.Event) string {
 		return out
 	case *referentv1.ReferentAssigned:
 		how := label(m.GetReason().String(), "ASSIGNMENT_REASON_")
-		if prev := m.GetPreviousReferentId(); prev != "" {
-			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", m.GetReferentId(), prev, civil.FromProto(m.GetFromDate()), how)
+		who := m.GetReferentId()
+		if name := m.GetReferentName(); name != "" {
+			who = name + " (" + who + ")"
 		}
-		return fmt.Sprintf("Referent %s assigned on %s (%s)", m.GetReferentId(), civil.FromProto(m.GetFromDate()), how)
+		if prev := m.GetPreviousReferentId(); prev != "" {
+			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", who, prev, civil.FromProto(m.GetFromDate()), how)
+		}
+		return fmt.Sprintf("Referent %s assigned on %s (%s)", who, civil.FromProto(m.GetFromDate()), how)
 	case *referentv1.AssignmentPending:
 		return fmt.Sprintf("Waiting for a referent in territory %s since %s", m.GetTerritoryCode(), civil.FromProto(m.GetSince()))
 	case *referentv1.AssignmentEnded:

@@ -97,6 +97,8 @@ type (
 		Reason      Reason
 		Explanation string
 		Previous    string
+		// ReferentName is the referent's name when assigned.
+		ReferentName string
 	}
 	// AssignmentPending: the learner waits in the territory's queue.
 	AssignmentPending struct {
@@ -264,13 +266,15 @@ func assignOrQueue(learner, territory string, episode int, need Need, referents 
 	if choice.ReferentID == "" {
 		return []Event{AssignmentPending{LearnerID: learner, Territory: territory, Episode: episode, Since: need.Day, Explanation: choice.Explanation, Previous: previous}}
 	}
-	evs := assigned(learner, territory, episode, need.Day, choice, reason, previous)
-	return evs
+	return assigned(learner, territory, episode, need.Day, choice, reason, previous)
 }
 
 func assigned(learner, territory string, episode int, day civil.Date, choice Choice, reason Reason, previous string) []Event {
 	return []Event{
-		ReferentAssigned{LearnerID: learner, ReferentID: choice.ReferentID, Territory: territory, Episode: episode, From: day, Reason: reason, Explanation: choice.Explanation, Previous: previous},
+		ReferentAssigned{
+			LearnerID: learner, ReferentID: choice.ReferentID, Territory: territory, Episode: episode, From: day, Reason: reason,
+			Explanation: choice.Explanation, Previous: previous, ReferentName: choice.Name,
+		},
 		LearnerTaken{ReferentID: choice.ReferentID, Slot: Slot{LearnerID: learner, Territory: territory, Episode: episode, From: day}},
 	}
 }
@@ -323,7 +327,10 @@ func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Even
 	if reason == "" {
 		reason = "assigned by an administrator"
 	}
-	evs := []Event{ReferentAssigned{LearnerID: a.LearnerID, ReferentID: c.ReferentID, Territory: a.Territory, Episode: a.Episode, From: c.Day, Reason: kind, Explanation: reason, Previous: a.Current}}
+	evs := []Event{ReferentAssigned{
+		LearnerID: a.LearnerID, ReferentID: c.ReferentID, Territory: a.Territory, Episode: a.Episode, From: c.Day, Reason: kind,
+		Explanation: reason, Previous: a.Current, ReferentName: r.Profile.Name,
+	}}
 	if a.Current != "" {
 		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day})
 	}

@@ -40,7 +40,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "entry assigns the policy's choice", refs: refs(ref("r-a", 10, 1), ref("r-b", 10, 0)),
 			when: domain.Enter{Learner: lea, Territory: "T05", Episode: 1, Day: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonAutomatic, Explanation: "2 eligible of 2 in T05 on 2026-11-26; load 0/10; lowest load"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonAutomatic, Explanation: "2 eligible of 2 in T05 on 2026-11-26; load 0/10; lowest load", ReferentName: "r-b"},
 				domain.LearnerTaken{ReferentID: "r-b", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 1, From: day}},
 			},
 		},
@@ -61,7 +61,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "re-entry prefers the previous referent", given: []domain.Event{entered, exited}, refs: refs(ref("r-a", 10, 5), ref("r-b", 10, 0)),
 			when: domain.Enter{Learner: lea, Territory: "T05", Episode: 2, Day: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-a", Territory: "T05", Episode: 2, From: day, Reason: domain.ReasonAutomatic, Explanation: "2 eligible of 2 in T05 on 2026-11-26; continuity with the previous referent; load 5/10"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-a", Territory: "T05", Episode: 2, From: day, Reason: domain.ReasonAutomatic, Explanation: "2 eligible of 2 in T05 on 2026-11-26; continuity with the previous referent; load 5/10", ReferentName: "r-a"},
 				domain.LearnerTaken{ReferentID: "r-a", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 2, From: day}},
 			},
 		},
@@ -82,7 +82,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "retry assigns a queued learner when a slot is free", given: []domain.Event{queued}, refs: refs(ref("r-a", 2, 1)),
 			when: domain.Retry{Learner: lea, Day: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-a", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonAutomatic, Explanation: "1 eligible of 1 in T05 on 2026-11-26; load 1/2"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-a", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonAutomatic, Explanation: "1 eligible of 1 in T05 on 2026-11-26; load 1/2", ReferentName: "r-a"},
 				domain.LearnerTaken{ReferentID: "r-a", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 1, From: day}},
 			},
 		},
@@ -94,7 +94,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "handover", given: []domain.Event{entered}, refs: refs(ref("r-a", 10, 1), ref("r-b", 10, 0)),
 			when: domain.Assign{LearnerID: "l-1", ReferentID: "r-b", Handover: true, From: "r-a", Reason: "moves to Vernon", Day: day, Today: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonHandover, Explanation: "moves to Vernon", Previous: "r-a"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonHandover, Explanation: "moves to Vernon", Previous: "r-a", ReferentName: "r-b"},
 				domain.LearnerReleased{ReferentID: "r-a", LearnerID: "l-1", Territory: "T05", To: day},
 				domain.LearnerTaken{ReferentID: "r-b", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 1, From: day}},
 			},
@@ -118,7 +118,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "manual assignment of a queued learner", given: []domain.Event{queued}, refs: refs(ref("r-b", 10, 0)),
 			when: domain.Assign{LearnerID: "l-1", ReferentID: "r-b", Day: day, Today: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonManual, Explanation: "assigned by an administrator"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonManual, Explanation: "assigned by an administrator", ReferentName: "r-b"},
 				domain.LearnerTaken{ReferentID: "r-b", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 1, From: day}},
 			},
 		},
@@ -136,7 +136,7 @@ func TestDecideAssignment(t *testing.T) {
 			name: "deactivation hands over to the policy's choice", given: []domain.Event{entered}, refs: refs(ref("r-a", 10, 1), ref("r-b", 10, 3)),
 			when: domain.Reassign{Learner: lea, From: "r-a", Day: day},
 			then: []domain.Event{
-				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonDeactivation, Explanation: "1 eligible of 2 in T05 on 2026-11-26; load 3/10", Previous: "r-a"},
+				domain.ReferentAssigned{LearnerID: "l-1", ReferentID: "r-b", Territory: "T05", Episode: 1, From: day, Reason: domain.ReasonDeactivation, Explanation: "1 eligible of 2 in T05 on 2026-11-26; load 3/10", Previous: "r-a", ReferentName: "r-b"},
 				domain.LearnerReleased{ReferentID: "r-a", LearnerID: "l-1", Territory: "T05", To: day},
 				domain.LearnerTaken{ReferentID: "r-b", Slot: domain.Slot{LearnerID: "l-1", Territory: "T05", Episode: 1, From: day}},
 			},

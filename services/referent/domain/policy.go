@@ -65,6 +65,8 @@ type Choice struct {
 	ReferentID string
 	// Explanation says why it won (or why nobody could), for the event.
 	Explanation string
+	// Name is the winner's name.
+	Name string
 }
 
 // Choose picks a learner's pedagogical referent among referents: those
@@ -143,5 +145,5 @@ func Choose(need Need, referents []Referent) Choice {
 			}
 		}
 	}
-	return Choice{ReferentID: w.ID, Explanation: strings.Join(why, "; ")}
+	return Choice{ReferentID: w.ID, Explanation: strings.Join(why, "; "), Name: w.Profile.Name}
 }

@@ -106,7 +106,7 @@ func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 		data = &referentv1.ReferentAssigned{
 			LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
 			FromDate: dateProto(e.From), Reason: reasons[e.Reason], Explanation: e.Explanation, PreviousReferentId: e.Previous,
-			PreviousReferentReadsUntil: readsUntil(e.Previous, e.From, graceDays),
+			PreviousReferentReadsUntil: readsUntil(e.Previous, e.From, graceDays), ReferentName: e.ReferentName,
 		}
 	case domain.AssignmentPending:
 		agg, id, name = "assignment", e.LearnerID, "pending"
@@ -156,6 +156,7 @@ func decode(ev event.Event) (domain.Event, bool) {
 		return domain.ReferentAssigned{
 			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()),
 			From: civil.FromProto(m.GetFromDate()), Reason: platform.FromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
+			ReferentName: m.GetReferentName(),
 		}, true
 	case *referentv1.AssignmentPending:
 		return domain.AssignmentPending{

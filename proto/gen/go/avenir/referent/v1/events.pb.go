@@ -698,8 +698,11 @@ type ReferentAssigned struct {
 	// grace period); absent without a referent before, and in events recorded
 	// before it existed.
 	PreviousReferentReadsUntil *v1.Date `protobuf:"bytes,9,opt,name=previous_referent_reads_until,json=previousReferentReadsUntil,proto3" json:"previous_referent_reads_until,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// The referent's name when assigned (for timelines and people); empty in
+	// events recorded before it existed.
+	ReferentName  string `protobuf:"bytes,10,opt,name=referent_name,json=referentName,proto3" json:"referent_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReferentAssigned) Reset() {
@@ -793,6 +796,13 @@ func (x *ReferentAssigned) GetPreviousReferentReadsUntil() *v1.Date {
 		return x.PreviousReferentReadsUntil
 	}
 	return nil
+}
+
+func (x *ReferentAssigned) GetReferentName() string {
+	if x != nil {
+		return x.ReferentName
+	}
+	return ""
 }
 
 // A learner in the pathway waits in the territory's queue: no referent could
@@ -1018,7 +1028,7 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12/\n" +
-	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xc2\x03\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xe7\x03\n" +
 	"\x10ReferentAssigned\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1030,7 +1040,9 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12 \n" +
 	"\vexplanation\x18\a \x01(\tR\vexplanation\x120\n" +
 	"\x14previous_referent_id\x18\b \x01(\tR\x12previousReferentId\x12Y\n" +
-	"\x1dprevious_referent_reads_until\x18\t \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\"\xdd\x02\n" +
+	"\x1dprevious_referent_reads_until\x18\t \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\x12#\n" +
+	"\rreferent_name\x18\n" +
+	" \x01(\tR\freferentName\"\xdd\x02\n" +
 	"\x11AssignmentPending\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
