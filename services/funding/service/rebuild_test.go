@@ -13,8 +13,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/funding/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
-	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
+	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -25,20 +24,8 @@ import (
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			opts := servicetest.Options{}
-			fresh := func() projection.Store { return projection.NewMemory() }
-			if store == "redis" {
-				url := redistest.URL(t)
-				redisStore := func() projection.Store {
-					s, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: url, Prefix: redistest.Prefix(t)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = s.Close() })
-					return s
-				}
-				opts.Store, fresh = redisStore(), redisStore
-			}
+			fresh := storetest.Fresh(t, store)
+			opts := servicetest.Options{Store: fresh()}
 			e := start(t, opts)
 			op5, fund := e.as(t, operator5), e.as(t, funder)
 			contract := createContract(t, e, terms("op-5"))

@@ -11,8 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/immersion/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
-	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
+	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -22,20 +21,8 @@ import (
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			opts := servicetest.Options{}
-			fresh := func() projection.Store { return projection.NewMemory() }
-			if store == "redis" {
-				url := redistest.URL(t)
-				redisStore := func() projection.Store {
-					s, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: url, Prefix: redistest.Prefix(t)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = s.Close() })
-					return s
-				}
-				opts.Store, fresh = redisStore(), redisStore
-			}
+			fresh := storetest.Fresh(t, store)
+			opts := servicetest.Options{Store: fresh()}
 			e := start(t, opts)
 			ref, op5 := e.as(t, referentT05), e.as(t, operator5)
 			offer := publishOffer(t, e, offerProfile("op-5", "H2909", "F1703"))

@@ -9,8 +9,7 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
-	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
+	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -145,20 +144,8 @@ func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			opts := servicetest.Options{}
-			fresh := func() projection.Store { return projection.NewMemory() }
-			if store == "redis" {
-				url := redistest.URL(t)
-				redisStore := func() projection.Store {
-					s, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: url, Prefix: redistest.Prefix(t)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = s.Close() })
-					return s
-				}
-				opts.Store, fresh = redisStore(), redisStore
-			}
+			fresh := storetest.Fresh(t, store)
+			opts := servicetest.Options{Store: fresh()}
 			env, client := start(t, opts)
 			a := analysed(t, env, client, "T05")
 			v2 := revise(t, client, a.GetAnalysisId())

@@ -15,8 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
-	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
+	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -136,20 +135,8 @@ func TestEntryMayBeBackdatedByAConfigurableNumberOfDays(t *testing.T) {
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			opts := servicetest.Options{}
-			fresh := func() projection.Store { return projection.NewMemory() }
-			if store == "redis" {
-				url := redistest.URL(t)
-				redisStore := func() projection.Store {
-					s, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: url, Prefix: redistest.Prefix(t)})
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = s.Close() })
-					return s
-				}
-				opts.Store, fresh = redisStore(), redisStore
-			}
+			fresh := storetest.Fresh(t, store)
+			opts := servicetest.Options{Store: fresh()}
 			env, client := start(t, opts)
 			id := registeredOn(t, env, "T09", date(2026, 10, 1))
 			enter(t, client, id, date(2026, 10, 28))
