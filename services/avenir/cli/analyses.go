@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"sigs.k8s.io/yaml"
@@ -30,69 +31,50 @@ func (f *clientFlags) printAnalysis(w io.Writer, a *needsv1.Analysis) error {
 }
 
 func newAnalysesStartCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.StartAnalysisRequest
-	cmd := &cobra.Command{
-		Use:   "start LEARNER_ID",
-		Short: "Start the needs analysis of the learner's open episode",
-		Long: "Start the needs analysis of the learner's open pathway episode: an empty draft, to be drafted\n" +
-			"(analyses draft) and completed (analyses complete). An episode has one analysis; once\n" +
-			"completed, a change is a new version (analyses revise).",
-		Example: "  avenir analyses start 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89",
-		Args:    usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req.LearnerId, req.RequestId = args[0], requestID(req.RequestId)
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).StartAnalysis(ctx, &req)
-				if err != nil {
-					return err
-				}
-				return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
-			})
-		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&req.RequestId, "request-id", "", "idempotency key (default: a new one)")
+	var rid string
+	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "start LEARNER_ID", "Start the needs analysis of the learner's open episode",
+		"  avenir analyses start 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
+		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
+		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			resp, err := c.StartAnalysis(ctx, &needsv1.StartAnalysisRequest{RequestId: requestID(rid), LearnerId: args[0]})
+			if err != nil {
+				return err
+			}
+			return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
+		})
+	cmd.Long = "Start the needs analysis of the learner's open pathway episode: an empty draft, to be drafted\n" +
+		"(analyses draft) and completed (analyses complete). An episode has one analysis; once\n" +
+		"completed, a change is a new version (analyses revise)."
 	return cmd
 }
 
 func newAnalysesDraftCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.DraftAnalysisRequest
-	var file string
-	cmd := &cobra.Command{
-		Use:   "draft ANALYSIS_ID --file FILE",
-		Short: "Replace the content of an analysis in draft with the content of a YAML or JSON file",
-		Long: "Replace the whole content of an analysis in draft: skills on the seven CléA domains, diplomas,\n" +
-			"experiences, barriers, professional project and recommended steps.\n\n" +
-			"The file holds an avenir.needs.v1.AnalysisContent in the protobuf JSON form (field names as in\n" +
-			"the .proto files or in lowerCamelCase, enum values by name): as JSON when its name ends in\n" +
-			".json, as YAML otherwise (\"-\" reads YAML or JSON from the standard input). See\n" +
-			"docs/examples/analysis.yaml.",
-		Example: "  avenir analyses draft 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --file analysis.yaml",
-		Args:    usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	var rid, file string
+	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "draft ANALYSIS_ID --file FILE",
+		"Replace the content of an analysis in draft with the content of a YAML or JSON file",
+		"  avenir analyses draft 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --file analysis.yaml", cobra.ExactArgs(1),
+		func(fs *pflag.FlagSet) {
+			fs.StringVarP(&file, "file", "f", "", "YAML or JSON file (.json) of the content; - for the standard input")
+			addRequestID(fs, &rid)
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
 			content, err := readAnalysisContent(file, cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
-			req.AnalysisId, req.Content, req.RequestId = args[0], content, requestID(req.RequestId)
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).DraftAnalysis(ctx, &req)
-				if err != nil {
-					return err
-				}
-				return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
-			})
-		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVarP(&file, "file", "f", "", "YAML or JSON file (.json) of the content; - for the standard input")
-	fs.StringVar(&req.RequestId, "request-id", "", "idempotency key (default: a new one)")
-	_ = cmd.MarkFlagRequired("file")
-	return cmd
+			resp, err := c.DraftAnalysis(ctx, &needsv1.DraftAnalysisRequest{RequestId: requestID(rid), AnalysisId: args[0], Content: content})
+			if err != nil {
+				return err
+			}
+			return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
+		})
+	cmd.Long = "Replace the whole content of an analysis in draft: skills on the seven CléA domains, diplomas,\n" +
+		"experiences, barriers, professional project and recommended steps.\n\n" +
+		"The file holds an avenir.needs.v1.AnalysisContent in the protobuf JSON form (field names as in\n" +
+		"the .proto files or in lowerCamelCase, enum values by name): as JSON when its name ends in\n" +
+		".json, as YAML otherwise (\"-\" reads YAML or JSON from the standard input). See\n" +
+		"docs/examples/analysis.yaml."
+	return required(cmd, "file")
 }
 
 // readAnalysisContent reads an AnalysisContent from a file: protobuf JSON,
@@ -124,56 +106,37 @@ func readAnalysisContent(path string, stdin io.Reader) (*needsv1.AnalysisContent
 }
 
 func newAnalysesCompleteCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.CompleteAnalysisRequest
-	cmd := &cobra.Command{
-		Use:   "complete ANALYSIS_ID",
-		Short: "Complete an analysis in draft: it becomes immutable and the learner's current analysis",
-		Long: "Complete an analysis in draft. It needs the project's maturity and at least one recommended\n" +
-			"step (a project to confirm or validated names its target trades). A completed analysis is\n" +
-			"immutable: a change is a new version (analyses revise).",
-		Example: "  avenir analyses complete 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89",
-		Args:    usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req.AnalysisId, req.RequestId = args[0], requestID(req.RequestId)
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).CompleteAnalysis(ctx, &req)
-				if err != nil {
-					return err
-				}
-				return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
-			})
-		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&req.RequestId, "request-id", "", "idempotency key (default: a new one)")
+	var rid string
+	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "complete ANALYSIS_ID",
+		"Complete an analysis in draft: it becomes immutable and the learner's current analysis",
+		"  avenir analyses complete 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
+		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
+		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			resp, err := c.CompleteAnalysis(ctx, &needsv1.CompleteAnalysisRequest{RequestId: requestID(rid), AnalysisId: args[0]})
+			if err != nil {
+				return err
+			}
+			return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
+		})
+	cmd.Long = "Complete an analysis in draft. It needs the project's maturity and at least one recommended\n" +
+		"step (a project to confirm or validated names its target trades). A completed analysis is\n" +
+		"immutable: a change is a new version (analyses revise)."
 	return cmd
 }
 
 func newAnalysesReviseCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.ReviseAnalysisRequest
-	cmd := &cobra.Command{
-		Use:     "revise ANALYSIS_ID",
-		Short:   "Start a new version of a completed analysis, from its content; prints the new version",
-		Example: "  avenir analyses revise 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89",
-		Args:    usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req.AnalysisId, req.RequestId = args[0], requestID(req.RequestId)
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).ReviseAnalysis(ctx, &req)
-				if err != nil {
-					return err
-				}
-				return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
-			})
-		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&req.RequestId, "request-id", "", "idempotency key (default: a new one)")
-	return cmd
+	var rid string
+	return rpcCommand(needsv1.NewNeedsServiceClient, "revise ANALYSIS_ID",
+		"Start a new version of a completed analysis, from its content; prints the new version",
+		"  avenir analyses revise 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
+		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
+		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			resp, err := c.ReviseAnalysis(ctx, &needsv1.ReviseAnalysisRequest{RequestId: requestID(rid), AnalysisId: args[0]})
+			if err != nil {
+				return err
+			}
+			return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
+		})
 }
 
 func newAnalysesGetCmd() *cobra.Command {

@@ -129,3 +129,15 @@ func rpcCommand[C any](newClient func(grpc.ClientConnInterface) C, use, short, e
 	}
 	return cmd
 }
+
+// required marks flags of cmd required (a missing one is a usage error).
+func required(cmd *cobra.Command, names ...string) *cobra.Command {
+	for _, n := range names {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+func addRequestID(fs *pflag.FlagSet, rid *string) {
+	fs.StringVar(rid, "request-id", "", "idempotency key (default: a new one)")
+}

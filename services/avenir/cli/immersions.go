@@ -37,18 +37,6 @@ func immersionCommand(use, short, example string, args cobra.PositionalArgs, set
 	return rpcCommand(immersionv1.NewImmersionServiceClient, use, short, example, args, setup, run)
 }
 
-// required marks flags of cmd required (a missing one is a usage error).
-func required(cmd *cobra.Command, names ...string) *cobra.Command {
-	for _, n := range names {
-		_ = cmd.MarkFlagRequired(n)
-	}
-	return cmd
-}
-
-func addRequestID(fs *pflag.FlagSet, rid *string) {
-	fs.StringVar(rid, "request-id", "", "idempotency key (default: a new one)")
-}
-
 // offerFlags are the flags of an offer's whole profile.
 type offerFlags struct {
 	p        immersionv1.OfferProfile
