@@ -68,8 +68,13 @@ lint: ## buf lint, gofmt and go vet
 breaking: ## buf breaking (FILE) against every earlier contract (last 20 proto commits)
 	@if [ -z "$(BREAKING_AGAINST)" ]; then echo "buf breaking: no earlier contract to compare with, skipped"; fi
 	@for ref in $(BREAKING_AGAINST); do \
-	  echo "buf breaking against $$ref"; \
-	  ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto") || exit 1; done
+	  if git show "$$ref:proto/avenir/common/v1/common.proto" | grep -q '^message Month '; then \
+	    echo "buf breaking against $$ref"; \
+	    ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto") || exit 1; \
+	  else \
+	    echo "buf breaking against $$ref (before common.v1.Month: docs/adr/0050-one-month-message.md)"; \
+	    ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto" --config "$$(cat breaking-before-month.yaml)") || exit 1; \
+	  fi; done
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module

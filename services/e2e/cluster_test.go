@@ -22,6 +22,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/avenir/demo"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 )
@@ -158,10 +159,10 @@ func TestClusterJourneySurvivesTheLossOfAStreamLeader(t *testing.T) {
 	for _, ev := range replay["PATHWAY"] {
 		switch m := ev.Data.(type) {
 		case *pathwayv1.PathwayEntered:
-			episodes[m.GetLearnerId()] = append(episodes[m.GetLearnerId()], [2]civil.Date{civil.FromProto(m.GetEntryDate())})
+			episodes[m.GetLearnerId()] = append(episodes[m.GetLearnerId()], [2]civil.Date{civilpb.Date(m.GetEntryDate())})
 		case *pathwayv1.PathwayExited:
 			eps := episodes[m.GetLearnerId()]
-			eps[m.GetEpisodeNumber()-1][1] = civil.FromProto(m.GetExitDate())
+			eps[m.GetEpisodeNumber()-1][1] = civilpb.Date(m.GetExitDate())
 		}
 	}
 	pw := pathwayv1.NewPathwayServiceClient(conns["pathway"])
@@ -172,7 +173,7 @@ func TestClusterJourneySurvivesTheLossOfAStreamLeader(t *testing.T) {
 		}
 		var model [][2]civil.Date
 		for _, e := range got.GetPathway().GetEpisodes() {
-			model = append(model, [2]civil.Date{civil.FromProto(e.GetEntryDate()), civil.FromProto(e.GetExitDate())})
+			model = append(model, [2]civil.Date{civilpb.Date(e.GetEntryDate()), civilpb.Date(e.GetExitDate())})
 		}
 		if !slices.Equal(model, episodes[l.ID]) {
 			t.Errorf("learner %s: read model episodes %v, stream %v", l.ID, model, episodes[l.ID])

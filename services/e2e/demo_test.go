@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
@@ -18,6 +20,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/avenir/demo"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 // The demo's year, scaled down to a quarter and 200 learners, through the
@@ -129,7 +132,7 @@ func checkInvariants(t *testing.T, conn grpc.ClientConnInterface, tokens demo.To
 	statements := 0
 	for _, o := range w.Operators {
 		for m := civil.MonthOf(w.From); m.Compare(civil.MonthOf(day)) <= 0; m = m.Next() {
-			period := &fundingv1.Period{Year: int32(m.Year), Month: int32(m.Month)}
+			period := &commonv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
 			var (
 				lines []*fundingv1.StatementLine
 				total *fundingv1.StatementTotals
@@ -152,8 +155,8 @@ func checkInvariants(t *testing.T, conn grpc.ClientConnInterface, tokens demo.To
 				}
 				sum += ln.GetAmountCents()
 				if ln.GetUnit() == fundingv1.Unit_UNIT_TRAINEE_HOUR && !ln.GetReversal() && ln.GetCorrectsLineId() == "" &&
-					!inEpisode(pathways[ln.GetLearnerId()], civil.FromProto(ln.GetDate())) {
-					t.Errorf("line %s billed for learner %s on %s, outside every episode", ln.GetOperatorLineId(), ln.GetLearnerId(), civil.FromProto(ln.GetDate()))
+					!inEpisode(pathways[ln.GetLearnerId()], civilpb.Date(ln.GetDate())) {
+					t.Errorf("line %s billed for learner %s on %s, outside every episode", ln.GetOperatorLineId(), ln.GetLearnerId(), civilpb.Date(ln.GetDate()))
 				}
 			}
 			if sum != total.GetAmountCents() {
@@ -226,7 +229,7 @@ func checkInvariants(t *testing.T, conn grpc.ClientConnInterface, tokens demo.To
 // (entry ≤ day ≤ exit).
 func inEpisode(p *pathwayv1.Pathway, day civil.Date) bool {
 	for _, e := range p.GetEpisodes() {
-		entry, exit := civil.FromProto(e.GetEntryDate()), civil.FromProto(e.GetExitDate())
+		entry, exit := civilpb.Date(e.GetEntryDate()), civilpb.Date(e.GetExitDate())
 		if !day.Before(entry) && (exit.IsZero() || !day.After(exit)) {
 			return true
 		}

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -28,7 +31,7 @@ func TestFundingJourney(t *testing.T) {
 	adm := fundingv1.NewFundingServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, admin))
 	created, err := adm.CreateContract(callCtx(t), &fundingv1.CreateContractRequest{RequestId: "e2e-contract", Terms: &fundingv1.ContractTerms{
 		OperatorId: "op-e2e", Reference: "Lot 13 Orne", TerritoryCodes: []string{"T13"},
-		PeriodFrom: today.AddDays(-30).ToProto(), PeriodTo: today.AddDays(300).ToProto(),
+		PeriodFrom: civilpb.FromDate(today.AddDays(-30)), PeriodTo: civilpb.FromDate(today.AddDays(300)),
 		TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000, MaxGroupSize: 12,
 		FlatFees: []*fundingv1.FlatFeeRate{{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: 15000}},
 	}})
@@ -53,15 +56,15 @@ func TestFundingJourney(t *testing.T) {
 		return nil
 	})
 	hours, err := op.ReportTraineeHours(callCtx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: "e2e-hours", ContractId: contract, Lines: []*fundingv1.ReportedLine{
-		{OperatorLineId: "L-1", LearnerId: id, Date: today.ToProto(), Minutes: 210, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_FACE_TO_FACE},
-		{OperatorLineId: "L-2", LearnerId: id, Date: today.ToProto(), Minutes: 300, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_DISTANCE},
+		{OperatorLineId: "L-1", LearnerId: id, Date: civilpb.FromDate(today), Minutes: 210, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_FACE_TO_FACE},
+		{OperatorLineId: "L-2", LearnerId: id, Date: civilpb.FromDate(today), Minutes: 300, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_DISTANCE},
 	}})
 	if err != nil || hours.GetAccepted() != 1 || hours.GetResults()[1].GetReason() != fundingv1.RejectionReason_REJECTION_REASON_DAILY_CAP_EXCEEDED {
 		t.Fatalf("hours %v %v", hours, err)
 	}
 
 	funder := fundingv1.NewFundingServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, auth.Principal{Subject: "e2e-funder", Role: auth.RoleFunder}))
-	period := &fundingv1.Period{Year: int32(today.Year), Month: int32(today.Month)}
+	period := &commonv1.Month{Year: int32(today.Year), Month: int32(today.Month)}
 	want := int64(15000 + (210*1250+29)/60)
 	servicetest.Eventually(t, 10*time.Second, func() error {
 		st, err := funder.GetStatement(callCtx(t), &fundingv1.GetStatementRequest{ContractId: contract, Period: period})

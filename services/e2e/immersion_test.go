@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -31,15 +32,15 @@ func TestImmersionJourney(t *testing.T) {
 	offer, err := admin.PublishOffer(callCtx(t), &immersionv1.PublishOfferRequest{RequestId: "e2e-offer", Profile: &immersionv1.OfferProfile{
 		OperatorId: "op-e2e",
 		Platform:   &immersionv1.TechnicalPlatform{Name: "Plateau bâtiment AFPA", Address: "1 rue de la Forge, Alençon", CommuneCode: "61001", TerritoryCode: "T13"},
-		RomeCodes:  []string{"F1703"}, AccreditedFrom: today.AddDays(-10).ToProto(), AccreditedTo: today.AddDays(365).ToProto(),
+		RomeCodes:  []string{"F1703"}, AccreditedFrom: civilpb.FromDate(today.AddDays(-10)), AccreditedTo: civilpb.FromDate(today.AddDays(365)),
 		Accessible: true,
 	}})
 	if err != nil {
 		t.Fatalf("publish offer: %v", err)
 	}
 	sess, err := admin.ScheduleSession(callCtx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: "e2e-session", OfferId: offer.GetOffer().GetOfferId(), FromDate: today.ToProto(), ToDate: today.ToProto(),
-		DailyMinutes: 420, Capacity: 1, BookingDeadline: today.ToProto(),
+		RequestId: "e2e-session", OfferId: offer.GetOffer().GetOfferId(), FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today),
+		DailyMinutes: 420, Capacity: 1, BookingDeadline: civilpb.FromDate(today),
 	})
 	if err != nil {
 		t.Fatalf("schedule: %v", err)
@@ -97,7 +98,7 @@ func TestImmersionJourney(t *testing.T) {
 	// Funders see the figures: one place offered, booked and completed.
 	funder := immersionv1.NewImmersionServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, auth.Principal{Subject: "e2e-funder", Role: auth.RoleFunder}))
 	servicetest.Eventually(t, 10*time.Second, func() error {
-		stats, err := funder.GetImmersionStatistics(callCtx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: today.ToProto(), ToDate: today.ToProto()})
+		stats, err := funder.GetImmersionStatistics(callCtx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today)})
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -53,7 +54,7 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientC
 	// Registration reaches pathway asynchronously: FailedPrecondition until then.
 	servicetest.Eventually(t, 10*time.Second, func() error {
 		resp, err := pw.EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
-			RequestId: requestID + "-enter", LearnerId: id, EntryDate: civil.Of(time.Now()).ToProto(),
+			RequestId: requestID + "-enter", LearnerId: id, EntryDate: civilpb.FromDate(civil.Of(time.Now())),
 		})
 		if status.Code(err) == codes.FailedPrecondition {
 			return err
@@ -188,7 +189,7 @@ func assertKept(t *testing.T, conn *grpc.ClientConn, learner *intakev1.Learner, 
 	})
 	// The open episode survived: a second entry is refused.
 	_, err = pathwayv1.NewPathwayServiceClient(conn).EnterPathway(callCtx(t), &pathwayv1.EnterPathwayRequest{
-		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: civil.Of(time.Now()).ToProto(),
+		RequestId: requestID + "-again", LearnerId: learner.GetLearnerId(), EntryDate: civilpb.FromDate(civil.Of(time.Now())),
 	})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("second entry after restart: %v", err)

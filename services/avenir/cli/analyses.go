@@ -246,8 +246,8 @@ func newAnalysesSummaryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req.FromMonth = &needsv1.Month{Year: fm.GetYear(), Month: fm.GetMonth()}
-			req.ToMonth = &needsv1.Month{Year: tm.GetYear(), Month: tm.GetMonth()}
+			req.FromMonth = &commonv1.Month{Year: fm.GetYear(), Month: fm.GetMonth()}
+			req.ToMonth = &commonv1.Month{Year: tm.GetYear(), Month: tm.GetMonth()}
 			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
 				resp, err := needsv1.NewNeedsServiceClient(conn).GetAnalysisSummary(ctx, &req)
 				if err != nil {

@@ -19,6 +19,7 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 )
@@ -91,16 +92,16 @@ func parseDate(flag, value string) (*commonv1.Date, error) {
 				days = -n
 			}
 		}
-		return civil.Of(time.Now()).AddDays(days).ToProto(), nil
+		return civilpb.FromDate(civil.Of(time.Now()).AddDays(days)), nil
 	}
 	d, err := civil.Parse(value)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--%s: %w", flag, err)}
 	}
-	return d.ToProto(), nil
+	return civilpb.FromDate(d), nil
 }
 
-func dateString(d *commonv1.Date) string { return civil.FromProto(d).String() }
+func dateString(d *commonv1.Date) string { return civilpb.Date(d).String() }
 
 // optionalDate reads a date flag that may be left empty.
 func optionalDate(flag, value string) (*commonv1.Date, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 func TestParseDateAcceptsDaysRelativeToToday(t *testing.T) {
@@ -14,8 +15,8 @@ func TestParseDateAcceptsDaysRelativeToToday(t *testing.T) {
 		"today": today, "today-2": today.AddDays(-2), "today+10": today.AddDays(10), "2026-12-07": {Year: 2026, Month: time.December, Day: 7},
 	} {
 		got, err := parseDate("from-date", value)
-		if err != nil || civil.FromProto(got) != want {
-			t.Errorf("%q: %v %v, want %v", value, civil.FromProto(got), err, want)
+		if err != nil || civilpb.Date(got) != want {
+			t.Errorf("%q: %v %v, want %v", value, civilpb.Date(got), err, want)
 		}
 	}
 	for _, value := range []string{"today+", "today*3", "today+x", "tomorrow", "07/12/2026"} {

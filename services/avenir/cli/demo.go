@@ -18,6 +18,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/avenir/demo"
 	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -52,7 +53,7 @@ monthly statements reviewed and closed by the funder. Deterministic for a --seed
 				if err != nil {
 					return err
 				}
-				opts.From = civil.FromProto(d)
+				opts.From = civilpb.Date(d)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

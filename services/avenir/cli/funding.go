@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 var (
@@ -408,7 +410,7 @@ func (h *hoursReader) next() (csvLine, string, error) {
 	if err != nil {
 		return csvLine{}, fmt.Sprintf("date %q is not YYYY-MM-DD", field("date")), nil
 	}
-	line.Date = d.ToProto()
+	line.Date = civilpb.FromDate(d)
 	minutes, err := strconv.ParseInt(field("minutes"), 10, 32)
 	if err != nil {
 		return csvLine{}, fmt.Sprintf("minutes %q is not a whole number", field("minutes")), nil
@@ -584,12 +586,12 @@ func printResult(cmd *cobra.Command, f *clientFlags, resp proto.Message, r *fund
 var errRejected = errors.New("the line was rejected")
 
 // parsePeriod reads a YYYY-MM flag.
-func parsePeriod(flag, value string) (*fundingv1.Period, error) {
+func parsePeriod(flag, value string) (*commonv1.Month, error) {
 	m, err := civil.ParseMonth(value)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--%s: %q is not a month YYYY-MM", flag, value)}
 	}
-	return &fundingv1.Period{Year: int32(m.Year), Month: int32(m.Month)}, nil
+	return &commonv1.Month{Year: int32(m.Year), Month: int32(m.Month)}, nil
 }
 
 func newFundingStatementsGetCmd() *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 )
 
@@ -27,7 +28,7 @@ func euros(cents int64) string {
 	return fmt.Sprintf("%s%s,%02d €", sign, b.String(), cents%100)
 }
 
-func periodString(p *fundingv1.Period) string {
+func periodString(p *commonv1.Month) string {
 	if p == nil {
 		return ""
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -20,12 +21,12 @@ var (
 )
 
 // pathwayMonth reads a YYYY-MM flag.
-func pathwayMonth(flag, value string) (*pathwayv1.Month, error) {
+func pathwayMonth(flag, value string) (*commonv1.Month, error) {
 	t, err := time.Parse("2006-01", value)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--%s: %q is not a YYYY-MM month", flag, value)}
 	}
-	return &pathwayv1.Month{Year: int32(t.Year()), Month: int32(t.Month())}, nil
+	return &commonv1.Month{Year: int32(t.Year()), Month: int32(t.Month())}, nil
 }
 
 func pathwayRows(p *pathwayv1.Pathway) []field {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 )
 
@@ -46,7 +46,7 @@ func newServerCmd() *cobra.Command {
 				if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 					return err
 				}
-				if cfg.DemoClock, err = server.NewDemoClock(civil.FromProto(day), cfg.DataDir); err != nil {
+				if cfg.DemoClock, err = server.NewDemoClock(civilpb.Date(day), cfg.DataDir); err != nil {
 					return err
 				}
 			}

@@ -3,6 +3,8 @@ package demo
 import (
 	"sync"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -39,7 +41,7 @@ func newBooks() *books {
 	}
 }
 
-func monthOf(p *fundingv1.Period) civil.Month {
+func monthOf(p *commonv1.Month) civil.Month {
 	return civil.Month{Year: int(p.GetYear()), Month: timeMonth(p.GetMonth())}
 }
 

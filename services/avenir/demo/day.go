@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,12 +17,13 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 func timeMonth(m int32) time.Month { return time.Month(m) }
 
-func periodOf(m civil.Month) *fundingv1.Period {
-	return &fundingv1.Period{Year: int32(m.Year), Month: int32(m.Month)}
+func periodOf(m civil.Month) *commonv1.Month {
+	return &commonv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
 }
 
 // pendingFee is a flat fee an operator will claim.
@@ -110,8 +113,8 @@ func (s *sim) scheduleSessions(ctx context.Context) error {
 		deadline := j.from.AddDays(-1)
 		return s.call(ctx, operatorP(op), "schedule session", func(ctx context.Context, o grpc.CallOption) error {
 			resp, err := s.c.immersion.ScheduleSession(ctx, &immersionv1.ScheduleSessionRequest{
-				RequestId: s.rid("session", j.off.ID, j.k), OfferId: j.off.ID, FromDate: j.from.ToProto(), ToDate: j.from.AddDays(4).ToProto(),
-				DailyMinutes: 420, Capacity: int32(capacity), BookingDeadline: deadline.ToProto(),
+				RequestId: s.rid("session", j.off.ID, j.k), OfferId: j.off.ID, FromDate: civilpb.FromDate(j.from), ToDate: civilpb.FromDate(j.from.AddDays(4)),
+				DailyMinutes: 420, Capacity: int32(capacity), BookingDeadline: civilpb.FromDate(deadline),
 			}, o)
 			if err != nil {
 				return err
@@ -317,7 +320,7 @@ func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
 		case x < 90:
 			req.Status, results[i] = immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED, "partially-completed"
 			days := 1 + r.IntN(4)
-			req.LastDayPresent = ss.From.AddDays(days - 1).ToProto()
+			req.LastDayPresent = civilpb.FromDate(ss.From.AddDays(days - 1))
 			req.MinutesDone = int32(days*ss.DailyMinutes - r.IntN(120))
 		default:
 			req.Status, results[i] = immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW, "did-not-show"
@@ -515,7 +518,7 @@ func (s *sim) exit(ctx context.Context, l *Learner) error {
 			return err
 		}
 	}
-	req := &pathwayv1.ExitPathwayRequest{RequestId: s.rid("exit", l.Index, ep.Number), LearnerId: l.ID, ExitDate: exitDate.ToProto(), Reason: reason}
+	req := &pathwayv1.ExitPathwayRequest{RequestId: s.rid("exit", l.Index, ep.Number), LearnerId: l.ID, ExitDate: civilpb.FromDate(exitDate), Reason: reason}
 	if reason == pathwayv1.ExitReason_EXIT_REASON_OTHER {
 		req.Detail = otherDetails[r.IntN(len(otherDetails))]
 	}
@@ -562,7 +565,7 @@ func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) error 
 	err := s.call(ctx, coord, "record referral", func(ctx context.Context, o grpc.CallOption) error {
 		resp, err := s.c.pathway.RecordReferral(ctx, &pathwayv1.RecordReferralRequest{
 			RequestId: s.rid("referral", l.Index, ep.Number), LearnerId: l.ID, Programme: pathwayv1.Programme_PROGRAMME_QUALIF,
-			ReferralDate: on.ToProto(), Organisation: "Qualif " + territoryOf(l.Territory).Name,
+			ReferralDate: civilpb.FromDate(on), Organisation: "Qualif " + territoryOf(l.Territory).Name,
 		}, o)
 		if err != nil {
 			return err
@@ -580,7 +583,7 @@ func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) error 
 	err = s.call(ctx, coord, "referral outcome", func(ctx context.Context, o grpc.CallOption) error {
 		_, err := s.c.pathway.RecordReferralOutcome(ctx, &pathwayv1.RecordReferralOutcomeRequest{
 			RequestId: s.rid("referral-outcome", l.Index, ep.Number), LearnerId: l.ID, ReferralNumber: number,
-			Outcome: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED, OutcomeDate: on.ToProto(),
+			Outcome: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED, OutcomeDate: civilpb.FromDate(on),
 		}, o)
 		return err
 	})

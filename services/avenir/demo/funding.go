@@ -12,6 +12,7 @@ import (
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 // ---- flat fees ----------------------------------------------------------------
@@ -115,12 +116,12 @@ func (s *sim) hours(ctx context.Context) error {
 			id := fmt.Sprintf("H-%d-%s", l.Index, d)
 			minutes := l.plan.trainMinutes
 			act := activities[r.IntN(len(activities))]
-			op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: d.ToProto(), Minutes: int32(minutes), Activity: act}})
+			op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(minutes), Activity: act}})
 			switch r.IntN(200) {
 			case 0: // the same line id again, with other minutes
-				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: d.ToProto(), Minutes: int32(minutes + 30), Activity: act}})
+				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(minutes + 30), Activity: act}})
 			case 1: // a second session the same day, over the daily cap
-				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id + "-b", LearnerId: l.ID, Date: d.ToProto(), Minutes: int32(420 - minutes + 60), Activity: act}})
+				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id + "-b", LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(420 - minutes + 60), Activity: act}})
 			}
 		}
 	}
@@ -135,7 +136,7 @@ func (s *sim) hours(ctx context.Context) error {
 		var lines []pendingLine
 		if op.Weekly {
 			for _, p := range op.pending {
-				if civil.FromProto(p.line.GetDate()).Before(d) {
+				if civilpb.Date(p.line.GetDate()).Before(d) {
 					lines = append(lines, p)
 				}
 			}
@@ -148,7 +149,7 @@ func (s *sim) hours(ctx context.Context) error {
 	}
 	for _, op := range flush {
 		op.pending = slices.DeleteFunc(op.pending, func(p pendingLine) bool {
-			return !op.Weekly || civil.FromProto(p.line.GetDate()).Before(d)
+			return !op.Weekly || civilpb.Date(p.line.GetDate()).Before(d)
 		})
 	}
 	if d.Weekday() == time.Wednesday {
@@ -189,7 +190,7 @@ func (s *sim) report(ctx context.Context, op *Operator, lines []pendingLine, bat
 		var again []pendingLine
 		for _, res := range resp.GetResults() {
 			p := lines[res.GetIndex()]
-			date := civil.FromProto(p.line.GetDate())
+			date := civilpb.Date(p.line.GetDate())
 			if res.GetAccepted() {
 				if !res.GetAlreadyReported() {
 					s.books.acceptedHour(op.ContractID, p.learner.ID, date, res)
@@ -238,7 +239,7 @@ func (s *sim) groupHours(ctx context.Context, op *Operator) error {
 		err := s.call(ctx, operatorP(op), "report group hours", func(ctx context.Context, o grpc.CallOption) error {
 			resp, err := s.c.funding.ReportGroupHours(ctx, &fundingv1.ReportGroupHoursRequest{
 				RequestId: s.rid("group", op.ID, d, attempt), ContractId: op.ContractID, GroupSessionId: id, OperatorLineId: id,
-				Date: d.ToProto(), Minutes: 180, Trainer: "Formateur " + op.Name, AttendeeLearnerIds: attendees,
+				Date: civilpb.FromDate(d), Minutes: 180, Trainer: "Formateur " + op.Name, AttendeeLearnerIds: attendees,
 			}, o)
 			res = resp.GetResult()
 			return err

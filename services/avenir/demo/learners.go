@@ -16,6 +16,7 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 var familyNames = []string{
@@ -103,7 +104,7 @@ func (s *sim) newIdentity(index, attempt int, day civil.Date) identity {
 		family: family, given: given, born: born, territory: t,
 		req: &intakev1.RegisterLearnerRequest{
 			RequestId: s.rid("register", index, attempt), FamilyName: family, GivenName: given,
-			BirthDate: born.ToProto(), TerritoryCode: t.Code, Rqth: r.IntN(100) < 8, Contact: contact, Situation: sit,
+			BirthDate: civilpb.FromDate(born), TerritoryCode: t.Code, Rqth: r.IntN(100) < 8, Contact: contact, Situation: sit,
 		},
 	}
 }
@@ -142,7 +143,7 @@ func (s *sim) enter(ctx context.Context, l *Learner) error {
 	coord := coordinator(s.world.Coordinators[l.Territory], l.Territory)
 	err := s.callSettling(ctx, coord, "enter pathway", func(ctx context.Context, o grpc.CallOption) error {
 		_, err := s.c.pathway.EnterPathway(ctx, &pathwayv1.EnterPathwayRequest{
-			RequestId: s.rid("enter", l.Index, n), LearnerId: l.ID, EntryDate: s.today.ToProto(),
+			RequestId: s.rid("enter", l.Index, n), LearnerId: l.ID, EntryDate: civilpb.FromDate(s.today),
 		}, o)
 		return err
 	})

@@ -13,6 +13,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 // trades the simulation uses (ROME codes).
@@ -177,7 +178,7 @@ func (s *sim) setupOperators(ctx context.Context) error {
 			RequestId: s.rid("contract", id),
 			Terms: &fundingv1.ContractTerms{
 				OperatorId: id, Reference: op.Reference, TerritoryCodes: terrs,
-				PeriodFrom: from.ToProto(), PeriodTo: to.ToProto(),
+				PeriodFrom: civilpb.FromDate(from), PeriodTo: civilpb.FromDate(to),
 				TraineeHourRateCents: int64(1100 + 50*r.IntN(9)), GroupHourRateCents: int64(4000 + 250*r.IntN(9)),
 				FlatFees: []*fundingv1.FlatFeeRate{
 					{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: feeNeeds},
@@ -245,7 +246,7 @@ func (s *sim) setupOffers(ctx context.Context) error {
 						Name: platform, Address: fmt.Sprintf("%d rue de l'Industrie, %s", 1+r.IntN(90), t.Name),
 						CommuneCode: t.Commune, TerritoryCode: t.Code,
 					},
-					RomeCodes: codes, AccreditedFrom: accFrom.ToProto(), AccreditedTo: accTo.ToProto(),
+					RomeCodes: codes, AccreditedFrom: civilpb.FromDate(accFrom), AccreditedTo: civilpb.FromDate(accTo),
 					Accessible: off.Accessible, Description: "Découverte des métiers sur plateau technique, une semaine.",
 				},
 			})

@@ -3,7 +3,6 @@ package service
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,6 +10,7 @@ import (
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -48,18 +48,7 @@ func statementID(contractID string, p civil.Month) string {
 // The domain numbers its enums as on the wire: the conversions are casts,
 // and a value unknown to the domain is refused by its checks.
 
-func periodToProto(p civil.Month) *fundingv1.Period {
-	if p == (civil.Month{}) {
-		return nil
-	}
-	return &fundingv1.Period{Year: int32(p.Year), Month: int32(p.Month)}
-}
-
-func periodFromProto(p *fundingv1.Period) civil.Month {
-	return civil.Month{Year: int(p.GetYear()), Month: time.Month(p.GetMonth())}
-}
-
-func dateOf(p *commonv1.Date) civil.Date { return civil.FromProto(p) }
+func dateOf(p *commonv1.Date) civil.Date { return civilpb.Date(p) }
 
 func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 	out := domain.Terms{
@@ -78,7 +67,7 @@ func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 func termsToProto(t domain.Terms) *fundingv1.ContractTerms {
 	out := &fundingv1.ContractTerms{
 		OperatorId: t.OperatorID, Reference: t.Reference, TerritoryCodes: t.Territories,
-		PeriodFrom: t.From.ToProto(), PeriodTo: t.To.ToProto(),
+		PeriodFrom: civilpb.FromDate(t.From), PeriodTo: civilpb.FromDate(t.To),
 		TraineeHourRateCents: t.TraineeHourCents, GroupHourRateCents: t.GroupHourCents,
 		AnnualEnvelopeCents: t.AnnualEnvelopeCents, DailyCapMinutes: int32(t.DailyCapMinutes),
 		WeeklyCapMinutes: int32(t.WeeklyCapMinutes), MaxGroupSize: int32(t.MaxGroupSize),
@@ -145,8 +134,8 @@ func draft(ev domain.Event) (event.Draft, error) {
 		m.Lines = make([]*fundingv1.TraineeHourLine, len(e.Lines))
 		for i, l := range e.Lines {
 			m.Lines[i] = &fundingv1.TraineeHourLine{
-				OperatorLineId: l.ID, Date: l.Date.ToProto(), Minutes: int32(l.Minutes), Activity: fundingv1.ActivityType(l.Activity),
-				BillingPeriod: periodToProto(l.Period), Late: l.Late, RatePerHourCents: l.Rate, AmountCents: l.Amount,
+				OperatorLineId: l.ID, Date: civilpb.FromDate(l.Date), Minutes: int32(l.Minutes), Activity: fundingv1.ActivityType(l.Activity),
+				BillingPeriod: civilpb.FromMonth(l.Period), Late: l.Late, RatePerHourCents: l.Rate, AmountCents: l.Amount,
 			}
 		}
 		data = m
@@ -154,42 +143,42 @@ func draft(ev domain.Event) (event.Draft, error) {
 		agg, id, name = "hours", e.LedgerID, "corrected"
 		data = &fundingv1.TraineeLineCorrected{
 			LedgerId: e.LedgerID, ContractId: e.ContractID, OperatorId: e.OperatorID, LearnerId: e.LearnerID,
-			CorrectsLineId: e.CorrectsID, OperatorLineId: e.LineID, Date: e.Date.ToProto(), PreviousMinutes: int32(e.PreviousMinutes),
-			Minutes: int32(e.Minutes), Activity: fundingv1.ActivityType(e.Activity), Reason: e.Reason, BillingPeriod: periodToProto(e.Period),
+			CorrectsLineId: e.CorrectsID, OperatorLineId: e.LineID, Date: civilpb.FromDate(e.Date), PreviousMinutes: int32(e.PreviousMinutes),
+			Minutes: int32(e.Minutes), Activity: fundingv1.ActivityType(e.Activity), Reason: e.Reason, BillingPeriod: civilpb.FromMonth(e.Period),
 			Late: e.Late, RatePerHourCents: e.Rate, AmountDeltaCents: e.Delta,
 		}
 	case domain.TraineeLinesFlagged:
 		agg, id, name = "hours", e.LedgerID, "flagged"
 		data = &fundingv1.TraineeLinesFlagged{
 			LedgerId: e.LedgerID, ContractId: e.ContractID, LearnerId: e.LearnerID, OperatorLineIds: e.LineIDs,
-			Reason: fundingv1.AnomalyReason(e.Reason), ExitDate: e.ExitDate.ToProto(), EpisodeNumber: int32(e.Episode), BillingPeriod: periodToProto(e.Period),
+			Reason: fundingv1.AnomalyReason(e.Reason), ExitDate: civilpb.FromDate(e.ExitDate), EpisodeNumber: int32(e.Episode), BillingPeriod: civilpb.FromMonth(e.Period),
 		}
 	case domain.GroupHoursReported:
 		agg, id, name = "group", e.LedgerID, "reported"
 		l := e.Line
 		data = &fundingv1.GroupHoursReported{
 			GroupLedgerId: e.LedgerID, ContractId: e.ContractID, OperatorId: e.OperatorID, GroupSessionId: e.GroupSessionID,
-			OperatorLineId: l.ID, Date: l.Date.ToProto(), Minutes: int32(l.Minutes), Trainer: l.Trainer, AttendeeLearnerIds: l.Attendees,
-			BillingPeriod: periodToProto(l.Period), Late: l.Late, RatePerHourCents: l.Rate, AmountCents: l.Amount, RequestId: e.RequestID,
+			OperatorLineId: l.ID, Date: civilpb.FromDate(l.Date), Minutes: int32(l.Minutes), Trainer: l.Trainer, AttendeeLearnerIds: l.Attendees,
+			BillingPeriod: civilpb.FromMonth(l.Period), Late: l.Late, RatePerHourCents: l.Rate, AmountCents: l.Amount, RequestId: e.RequestID,
 		}
 	case domain.FlatFeeClaimed:
 		agg, id, name = "fees", e.LedgerID, "claimed"
 		data = &fundingv1.FlatFeeClaimed{
 			FeesLedgerId: e.LedgerID, ContractId: e.ContractID, OperatorId: e.OperatorID, LearnerId: e.LearnerID,
-			FeeType: fundingv1.FeeType(e.Type), CustomCode: e.CustomCode, FactRef: e.FactRef, FactDate: e.FactDate.ToProto(),
-			EvidenceReference: e.Evidence, OperatorLineId: e.LineID, BillingPeriod: periodToProto(e.Period), Late: e.Late,
+			FeeType: fundingv1.FeeType(e.Type), CustomCode: e.CustomCode, FactRef: e.FactRef, FactDate: civilpb.FromDate(e.FactDate),
+			EvidenceReference: e.Evidence, OperatorLineId: e.LineID, BillingPeriod: civilpb.FromMonth(e.Period), Late: e.Late,
 			AmountCents: e.Amount, RequestId: e.RequestID,
 		}
 	case domain.StatementReviewed:
 		agg, id, name = "statement", e.StatementID, "reviewed"
 		data = &fundingv1.StatementReviewed{
-			StatementId: e.StatementID, ContractId: e.ContractID, Period: periodToProto(e.Period), Reviews: reviewsToProto(e.Reviews), Reviewer: e.Reviewer,
+			StatementId: e.StatementID, ContractId: e.ContractID, Period: civilpb.FromMonth(e.Period), Reviews: reviewsToProto(e.Reviews), Reviewer: e.Reviewer,
 		}
 	case domain.StatementClosed:
 		agg, id, name = "statement", e.StatementID, "closed"
 		data = &fundingv1.StatementClosed{
-			StatementId: e.StatementID, ContractId: e.ContractID, OperatorId: e.OperatorID, Period: periodToProto(e.Period),
-			ClosedOn: e.ClosedOn.ToProto(), Totals: totalsToProto(e.Totals), ClosedBy: e.ClosedBy,
+			StatementId: e.StatementID, ContractId: e.ContractID, OperatorId: e.OperatorID, Period: civilpb.FromMonth(e.Period),
+			ClosedOn: civilpb.FromDate(e.ClosedOn), Totals: totalsToProto(e.Totals), ClosedBy: e.ClosedBy,
 		}
 	default:
 		return event.Draft{}, fmt.Errorf("funding: no codec for %T", ev)
@@ -225,7 +214,7 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 		for i, l := range m.GetLines() {
 			e.Lines[i] = domain.HourLine{
 				ID: l.GetOperatorLineId(), Date: dateOf(l.GetDate()), Minutes: int(l.GetMinutes()), Activity: domain.Activity(l.GetActivity()),
-				Period: periodFromProto(l.GetBillingPeriod()), Late: l.GetLate(), Rate: l.GetRatePerHourCents(), Amount: l.GetAmountCents(),
+				Period: civilpb.Month(l.GetBillingPeriod()), Late: l.GetLate(), Rate: l.GetRatePerHourCents(), Amount: l.GetAmountCents(),
 			}
 		}
 		return e, true
@@ -233,36 +222,36 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 		return domain.TraineeLineCorrected{
 			LedgerID: m.GetLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), LearnerID: m.GetLearnerId(),
 			CorrectsID: m.GetCorrectsLineId(), LineID: m.GetOperatorLineId(), Date: dateOf(m.GetDate()), PreviousMinutes: int(m.GetPreviousMinutes()),
-			Minutes: int(m.GetMinutes()), Activity: domain.Activity(m.GetActivity()), Reason: m.GetReason(), Period: periodFromProto(m.GetBillingPeriod()),
+			Minutes: int(m.GetMinutes()), Activity: domain.Activity(m.GetActivity()), Reason: m.GetReason(), Period: civilpb.Month(m.GetBillingPeriod()),
 			Late: m.GetLate(), Rate: m.GetRatePerHourCents(), Delta: m.GetAmountDeltaCents(),
 		}, true
 	case *fundingv1.TraineeLinesFlagged:
 		return domain.TraineeLinesFlagged{
 			LedgerID: m.GetLedgerId(), ContractID: m.GetContractId(), LearnerID: m.GetLearnerId(), LineIDs: m.GetOperatorLineIds(),
-			Reason: domain.Anomaly(m.GetReason()), ExitDate: dateOf(m.GetExitDate()), Episode: int(m.GetEpisodeNumber()), Period: periodFromProto(m.GetBillingPeriod()),
+			Reason: domain.Anomaly(m.GetReason()), ExitDate: dateOf(m.GetExitDate()), Episode: int(m.GetEpisodeNumber()), Period: civilpb.Month(m.GetBillingPeriod()),
 		}, true
 	case *fundingv1.GroupHoursReported:
 		return domain.GroupHoursReported{
 			LedgerID: m.GetGroupLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), GroupSessionID: m.GetGroupSessionId(), RequestID: m.GetRequestId(),
 			Line: domain.GroupLine{
 				ID: m.GetOperatorLineId(), Date: dateOf(m.GetDate()), Minutes: int(m.GetMinutes()), Trainer: m.GetTrainer(), Attendees: m.GetAttendeeLearnerIds(),
-				Period: periodFromProto(m.GetBillingPeriod()), Late: m.GetLate(), Rate: m.GetRatePerHourCents(), Amount: m.GetAmountCents(),
+				Period: civilpb.Month(m.GetBillingPeriod()), Late: m.GetLate(), Rate: m.GetRatePerHourCents(), Amount: m.GetAmountCents(),
 			},
 		}, true
 	case *fundingv1.FlatFeeClaimed:
 		return domain.FlatFeeClaimed{
 			LedgerID: m.GetFeesLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), LearnerID: m.GetLearnerId(),
 			Type: domain.FeeType(m.GetFeeType()), CustomCode: m.GetCustomCode(), FactRef: m.GetFactRef(), FactDate: dateOf(m.GetFactDate()),
-			Evidence: m.GetEvidenceReference(), LineID: m.GetOperatorLineId(), Period: periodFromProto(m.GetBillingPeriod()), Late: m.GetLate(),
+			Evidence: m.GetEvidenceReference(), LineID: m.GetOperatorLineId(), Period: civilpb.Month(m.GetBillingPeriod()), Late: m.GetLate(),
 			Amount: m.GetAmountCents(), RequestID: m.GetRequestId(),
 		}, true
 	case *fundingv1.StatementReviewed:
 		return domain.StatementReviewed{
-			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), Period: periodFromProto(m.GetPeriod()), Reviews: reviewsFromProto(m.GetReviews()), Reviewer: m.GetReviewer(),
+			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), Period: civilpb.Month(m.GetPeriod()), Reviews: reviewsFromProto(m.GetReviews()), Reviewer: m.GetReviewer(),
 		}, true
 	case *fundingv1.StatementClosed:
 		return domain.StatementClosed{
-			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), Period: periodFromProto(m.GetPeriod()),
+			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), Period: civilpb.Month(m.GetPeriod()),
 			ClosedOn: dateOf(m.GetClosedOn()), Totals: totalsFromProto(m.GetTotals()), ClosedBy: m.GetClosedBy(),
 		}, true
 	}
@@ -347,7 +336,7 @@ func resultToProto(r domain.Result) *fundingv1.LineResult {
 		Reason: fundingv1.RejectionReason(r.Reason), Detail: r.Detail, Late: r.Late, AmountCents: r.AmountCts,
 	}
 	if r.Accepted {
-		out.BillingPeriod = periodToProto(r.Period)
+		out.BillingPeriod = civilpb.FromMonth(r.Period)
 	}
 	return out
 }

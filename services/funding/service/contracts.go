@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
@@ -87,7 +88,7 @@ func (s *Service) contractView(ctx context.Context, c domain.Contract) (*funding
 		}
 		slices.SortFunc(closed, civil.Month.Compare)
 		for _, p := range closed {
-			out.ClosedPeriods = append(out.ClosedPeriods, periodToProto(p))
+			out.ClosedPeriods = append(out.ClosedPeriods, civilpb.FromMonth(p))
 		}
 		return nil
 	})

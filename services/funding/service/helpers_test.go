@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -17,6 +19,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -34,8 +37,8 @@ var today = civil.Date{Year: 2026, Month: time.November, Day: 26}
 func day(m time.Month, d int) civil.Date { return civil.Date{Year: 2026, Month: m, Day: d} }
 
 var (
-	october  = &fundingv1.Period{Year: 2026, Month: 10}
-	november = &fundingv1.Period{Year: 2026, Month: 11}
+	october  = &commonv1.Month{Year: 2026, Month: 10}
+	november = &commonv1.Month{Year: 2026, Month: 11}
 )
 
 var (
@@ -100,7 +103,7 @@ func learner(t testing.TB, e *env, entry civil.Date) string {
 	t.Helper()
 	id := event.NewID()
 	publish(t, e, id, map[string]proto.Message{"entered": &pathwayv1.PathwayEntered{
-		LearnerId: id, EpisodeNumber: 1, EntryDate: entry.ToProto(), TerritoryCode: "T05",
+		LearnerId: id, EpisodeNumber: 1, EntryDate: civilpb.FromDate(entry), TerritoryCode: "T05",
 	}}, "entered")
 	return id
 }
@@ -110,9 +113,9 @@ func learner(t testing.TB, e *env, entry civil.Date) string {
 func exit(t *testing.T, e *env, id string, entry, exitDay civil.Date, reason pathwayv1.ExitReason) {
 	t.Helper()
 	evs := map[string]proto.Message{
-		"exited": &pathwayv1.PathwayExited{LearnerId: id, EpisodeNumber: 1, EntryDate: entry.ToProto(), ExitDate: exitDay.ToProto(), Reason: reason, TerritoryCode: "T05"},
+		"exited": &pathwayv1.PathwayExited{LearnerId: id, EpisodeNumber: 1, EntryDate: civilpb.FromDate(entry), ExitDate: civilpb.FromDate(exitDay), Reason: reason, TerritoryCode: "T05"},
 		"exit_backdated": &pathwayv1.ExitBackdated{
-			LearnerId: id, EpisodeNumber: 1, ExitDate: exitDay.ToProto(), RecordedOn: today.ToProto(), TerritoryCode: "T05",
+			LearnerId: id, EpisodeNumber: 1, ExitDate: civilpb.FromDate(exitDay), RecordedOn: civilpb.FromDate(today), TerritoryCode: "T05",
 		},
 	}
 	if exitDay.Before(today) {
@@ -147,7 +150,7 @@ func caughtUp(t testing.TB, e *env) {
 func terms(operator string) *fundingv1.ContractTerms {
 	return &fundingv1.ContractTerms{
 		OperatorId: operator, Reference: "AVENIR-2026-LOT5", TerritoryCodes: []string{"T05"},
-		PeriodFrom: day(time.January, 1).ToProto(), PeriodTo: day(time.December, 31).ToProto(),
+		PeriodFrom: civilpb.FromDate(day(time.January, 1)), PeriodTo: civilpb.FromDate(day(time.December, 31)),
 		TraineeHourRateCents: rate, GroupHourRateCents: 4000,
 		FlatFees: []*fundingv1.FlatFeeRate{
 			{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: 20000},
@@ -169,7 +172,7 @@ func createContract(t testing.TB, e *env, tm *fundingv1.ContractTerms) string {
 }
 
 func line(id, learner string, d civil.Date, minutes int) *fundingv1.ReportedLine {
-	return &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: learner, Date: d.ToProto(), Minutes: int32(minutes), Activity: fundingv1.ActivityType_ACTIVITY_TYPE_FACE_TO_FACE}
+	return &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: learner, Date: civilpb.FromDate(d), Minutes: int32(minutes), Activity: fundingv1.ActivityType_ACTIVITY_TYPE_FACE_TO_FACE}
 }
 
 func report(t *testing.T, c fundingv1.FundingServiceClient, contract string, lines ...*fundingv1.ReportedLine) *fundingv1.ReportTraineeHoursResponse {
@@ -181,7 +184,7 @@ func report(t *testing.T, c fundingv1.FundingServiceClient, contract string, lin
 	return resp
 }
 
-func statement(t *testing.T, c fundingv1.FundingServiceClient, contract string, p *fundingv1.Period) *fundingv1.Statement {
+func statement(t *testing.T, c fundingv1.FundingServiceClient, contract string, p *commonv1.Month) *fundingv1.Statement {
 	t.Helper()
 	resp, err := c.GetStatement(ctx(t), &fundingv1.GetStatementRequest{ContractId: contract, Period: p, PageSize: 5000})
 	if err != nil {

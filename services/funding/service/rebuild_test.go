@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -12,6 +14,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
@@ -32,7 +35,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			entry := day(time.September, 1)
 			a, b := learner(t, e, entry), learner(t, e, entry)
 			publish(t, e, a, map[string]proto.Message{
-				"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: day(time.October, 2).ToProto(), TerritoryCode: "T05"},
+				"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.October, 2)), TerritoryCode: "T05"},
 			}, "needs_analysis_noted")
 			caughtUp(t, e)
 			report(t, op5, contract, line("R1", a, day(time.October, 5), 95), line("R2", b, day(time.October, 6), 61),
@@ -42,7 +45,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{RequestId: event.NewID(), ContractId: contract, GroupSessionId: "g-1",
-				OperatorLineId: "G1", Date: day(time.October, 7).ToProto(), Minutes: 120, Trainer: "M. Leroy", AttendeeLearnerIds: []string{a, b}}); err != nil {
+				OperatorLineId: "G1", Date: civilpb.FromDate(day(time.October, 7)), Minutes: 120, Trainer: "M. Leroy", AttendeeLearnerIds: []string{a, b}}); err != nil {
 				t.Fatal(err)
 			}
 			caughtUp(t, e)
@@ -138,7 +141,7 @@ func snapshot(t *testing.T, c context.Context, q queries, contract string) []pro
 		t.Fatalf("contracts: %v %v", list, err)
 	}
 	out := []proto.Message{list}
-	for _, p := range []*fundingv1.Period{october, november} {
+	for _, p := range []*commonv1.Month{october, november} {
 		st, err := q.GetStatement(c, &fundingv1.GetStatementRequest{ContractId: contract, Period: p, PageSize: 100})
 		if err != nil {
 			t.Fatal(err)

@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -24,7 +27,7 @@ func TestContractsAndAccess(t *testing.T) {
 
 	// Bad input names the fields and appends nothing.
 	bad := terms("op 5")
-	bad.PeriodTo = day(time.January, 1).AddDays(-1).ToProto()
+	bad.PeriodTo = civilpb.FromDate(day(time.January, 1).AddDays(-1))
 	_, err := e.admin.CreateContract(ctx(t), &fundingv1.CreateContractRequest{RequestId: event.NewID(), Terms: bad})
 	refused(t, err, codes.InvalidArgument, "terms.operator_id", "terms.period_to")
 	if n := len(e.Events(t, "FUNDING", "avenir.funding.>")); n != 0 {
@@ -88,7 +91,7 @@ func TestContractsAndAccess(t *testing.T) {
 	if got := list(fund, &fundingv1.ListContractsRequest{TerritoryCode: "T01"}); len(got) != 1 || got[0] != c6 {
 		t.Fatalf("T01 lists %v", got)
 	}
-	if got := list(e.admin, &fundingv1.ListContractsRequest{ActiveOn: day(time.December, 31).AddDays(1).ToProto()}); len(got) != 0 {
+	if got := list(e.admin, &fundingv1.ListContractsRequest{ActiveOn: civilpb.FromDate(day(time.December, 31).AddDays(1))}); len(got) != 0 {
 		t.Fatalf("active in 2027: %v", got)
 	}
 	_, err = ref.ListContracts(ctx(t), &fundingv1.ListContractsRequest{})
@@ -235,14 +238,14 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 
 	// A correction is a new line referencing the corrected one.
 	corr, err := op5.CorrectLine(ctx(t), &fundingv1.CorrectLineRequest{
-		RequestId: event.NewID(), ContractId: contract, LearnerId: a, Date: day(time.October, 5).ToProto(), CorrectsLineId: "L1",
+		RequestId: event.NewID(), ContractId: contract, LearnerId: a, Date: civilpb.FromDate(day(time.October, 5)), CorrectsLineId: "L1",
 		OperatorLineId: "L1-fix", Minutes: 120, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_DISTANCE, Reason: "left early",
 	})
 	if err != nil || corr.GetAmountDeltaCents() != amount(120, rate)-amount(250, rate) || !corr.GetResult().GetAccepted() {
 		t.Fatalf("correction: %v %v", corr, err)
 	}
 	_, err = op5.CorrectLine(ctx(t), &fundingv1.CorrectLineRequest{
-		RequestId: event.NewID(), ContractId: contract, LearnerId: a, Date: day(time.October, 5).ToProto(), CorrectsLineId: "nope",
+		RequestId: event.NewID(), ContractId: contract, LearnerId: a, Date: civilpb.FromDate(day(time.October, 5)), CorrectsLineId: "nope",
 		OperatorLineId: "nope-fix", Minutes: 120, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_DISTANCE, Reason: "x",
 	})
 	refused(t, err, codes.NotFound)
@@ -341,8 +344,8 @@ func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
 	entry := day(time.September, 1)
 	a := learner(t, e, entry)
 	publish(t, e, a, map[string]proto.Message{
-		"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: day(time.September, 20).ToProto(), TerritoryCode: "T05"},
-		"immersion_noted":      &pathwayv1.ImmersionNoted{LearnerId: a, EpisodeNumber: 1, SessionId: "s-1", Completed: true, RecordedOn: day(time.October, 15).ToProto(), TerritoryCode: "T05"},
+		"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.September, 20)), TerritoryCode: "T05"},
+		"immersion_noted":      &pathwayv1.ImmersionNoted{LearnerId: a, EpisodeNumber: 1, SessionId: "s-1", Completed: true, RecordedOn: civilpb.FromDate(day(time.October, 15)), TerritoryCode: "T05"},
 	}, "needs_analysis_noted", "immersion_noted")
 	caughtUp(t, e)
 	claim := func(requestID, lineID string, typ fundingv1.FeeType) *fundingv1.ClaimFlatFeeResponse {
@@ -402,7 +405,7 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	caughtUp(t, e)
 	report(t, op5, contract, line("O1", a, day(time.October, 5), 95), line("O2", b, day(time.October, 6), 61))
 	g, err := op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{
-		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier-cv", OperatorLineId: "G1", Date: day(time.October, 7).ToProto(),
+		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier-cv", OperatorLineId: "G1", Date: civilpb.FromDate(day(time.October, 7)),
 		Minutes: 90, Trainer: "Mme Durand", AttendeeLearnerIds: []string{a, b},
 	})
 	if err != nil || !g.GetResult().GetAccepted() || g.GetResult().GetAmountCents() != amount(90, 4000) {
@@ -414,7 +417,7 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 		ids[i] = event.NewID()
 	}
 	big, err := op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{
-		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier-cv", OperatorLineId: "G2", Date: day(time.October, 8).ToProto(),
+		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier-cv", OperatorLineId: "G2", Date: civilpb.FromDate(day(time.October, 8)),
 		Minutes: 90, Trainer: "Mme Durand", AttendeeLearnerIds: ids,
 	})
 	if err != nil || big.GetResult().GetReason() != fundingv1.RejectionReason_REJECTION_REASON_GROUP_TOO_LARGE {
@@ -453,7 +456,7 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	}
 
 	// The export's total row is the statement's total.
-	for _, p := range []*fundingv1.Period{october, november} {
+	for _, p := range []*commonv1.Month{october, november} {
 		exp, err := op5.ExportStatement(ctx(t), &fundingv1.ExportStatementRequest{ContractId: contract, Period: p})
 		if err != nil {
 			t.Fatal(err)
@@ -580,7 +583,7 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 		if r.GetIndex() <= prev || r.GetOperatorLineId() != l.GetOperatorLineId() || r.GetReason() != fundingv1.RejectionReason_REJECTION_REASON_WEEKLY_CAP_EXCEEDED {
 			t.Fatalf("rejected %v after index %d", r, prev)
 		}
-		if wd := weekday(civil.FromProto(l.GetDate())); wd != time.Saturday && wd != time.Sunday {
+		if wd := weekday(civilpb.Date(l.GetDate())); wd != time.Saturday && wd != time.Sunday {
 			t.Fatalf("rejected a weekday line: %v", r)
 		}
 		prev = r.GetIndex()
@@ -592,7 +595,7 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 	caughtUp(t, e)
 	var billed int64
 	for m := 1; m <= 12; m++ {
-		billed += statement(t, op5, contract, &fundingv1.Period{Year: 2026, Month: int32(m)}).GetTotals().GetAmountCents()
+		billed += statement(t, op5, contract, &commonv1.Month{Year: 2026, Month: int32(m)}).GetTotals().GetAmountCents()
 	}
 	if billed != resp.GetAcceptedAmountCents() {
 		t.Fatalf("statements bill %d, the stream accepted %d", billed, resp.GetAcceptedAmountCents())

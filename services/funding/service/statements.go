@@ -11,6 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
@@ -22,7 +23,7 @@ const MaxStatementPage = 5000
 func entryToProto(e domain.Entry) *fundingv1.StatementLine {
 	return &fundingv1.StatementLine{
 		Unit: fundingv1.Unit(e.Unit), OperatorLineId: e.LineID, LearnerId: e.LearnerID, GroupSessionId: e.GroupSessionID,
-		AttendeeLearnerIds: e.Attendees, Date: e.Date.ToProto(), Minutes: int32(e.Minutes), Activity: fundingv1.ActivityType(e.Activity),
+		AttendeeLearnerIds: e.Attendees, Date: civilpb.FromDate(e.Date), Minutes: int32(e.Minutes), Activity: fundingv1.ActivityType(e.Activity),
 		FeeType: fundingv1.FeeType(e.FeeType), CustomCode: e.CustomCode, FactRef: e.FactRef, CorrectsLineId: e.CorrectsID,
 		RateCents: e.Rate, AmountCents: e.Amount, Status: fundingv1.LineStatus(e.Status), Late: e.Late,
 		Anomaly: fundingv1.AnomalyReason(e.Anomaly), ReviewReason: e.ReviewReason, Reversal: e.Reversal, CorrectedByLineId: e.CorrectedBy,
@@ -33,8 +34,8 @@ func entryToProto(e domain.Entry) *fundingv1.StatementLine {
 // (size of them; 0: totals only).
 func statementView(c domain.Contract, st domain.Statement, offset, size int) *fundingv1.Statement {
 	out := &fundingv1.Statement{
-		StatementId: statementID(c.ID, st.Period), ContractId: c.ID, OperatorId: c.Terms.OperatorID, Period: periodToProto(st.Period),
-		Closed: st.Closed, ClosedOn: st.ClosedOn.ToProto(), Totals: totalsToProto(st.Totals), LineCount: int32(len(st.Lines)),
+		StatementId: statementID(c.ID, st.Period), ContractId: c.ID, OperatorId: c.Terms.OperatorID, Period: civilpb.FromMonth(st.Period),
+		Closed: st.Closed, ClosedOn: civilpb.FromDate(st.ClosedOn), Totals: totalsToProto(st.Totals), LineCount: int32(len(st.Lines)),
 	}
 	for i := offset; i < len(st.Lines) && i < offset+size; i++ {
 		out.Lines = append(out.Lines, entryToProto(st.Lines[i]))
@@ -52,21 +53,12 @@ func (s *Service) statement(ctx context.Context, contractID string, p civil.Mont
 	return st, err
 }
 
-// checkPeriod records the problem of a request's period.
-func checkPeriod(v *apperr.Violations, p *fundingv1.Period) civil.Month {
-	m := periodFromProto(p)
-	if !m.Valid() {
-		v.Add("period", "is required: a year (1900..2200) and a month (1..12)")
-	}
-	return m
-}
-
 // GetStatement implements fundingv1.FundingServiceServer, from the books
 // read model.
 func (s *Service) GetStatement(ctx context.Context, req *fundingv1.GetStatementRequest) (*fundingv1.GetStatementResponse, error) {
 	var v apperr.Violations
 	checkID(&v, "contract_id", req.GetContractId())
-	p := checkPeriod(&v, req.GetPeriod())
+	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	size := int(req.GetPageSize())
 	if size < 0 || size > MaxStatementPage {
 		v.Addf("page_size", "0 (totals only) to %d lines", MaxStatementPage)
@@ -126,7 +118,7 @@ func (s *Service) ReviewStatement(ctx context.Context, req *fundingv1.ReviewStat
 	var v apperr.Violations
 	checkRequest(&v, req.GetRequestId())
 	checkID(&v, "contract_id", req.GetContractId())
-	p := checkPeriod(&v, req.GetPeriod())
+	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -160,7 +152,7 @@ func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatem
 	var v apperr.Violations
 	checkRequest(&v, req.GetRequestId())
 	checkID(&v, "contract_id", req.GetContractId())
-	p := checkPeriod(&v, req.GetPeriod())
+	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -190,7 +182,7 @@ func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatem
 func (s *Service) ExportStatement(ctx context.Context, req *fundingv1.ExportStatementRequest) (*fundingv1.ExportStatementResponse, error) {
 	var v apperr.Violations
 	checkID(&v, "contract_id", req.GetContractId())
-	p := checkPeriod(&v, req.GetPeriod())
+	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -244,7 +236,7 @@ func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest
 	}
 	b := domain.BudgetOf(c.Terms, snap.Used, y, today)
 	return &fundingv1.GetBudgetResponse{Budget: &fundingv1.Budget{
-		ContractId: c.ID, ContractYear: int32(b.Year), YearFrom: b.From.ToProto(), YearTo: b.To.ToProto(),
+		ContractId: c.ID, ContractYear: int32(b.Year), YearFrom: civilpb.FromDate(b.From), YearTo: civilpb.FromDate(b.To),
 		EnvelopeCents: b.Envelope, ConsumedCents: b.Consumed, ConsumedPercent: int32(b.Percent), ForecastCents: b.Forecast,
 		Warning: b.Warning, Exhausted: b.Exhausted,
 	}}, nil
@@ -265,7 +257,7 @@ func checkID(v *apperr.Violations, field, id string) {
 
 // checkDate reads an optional date; an invalid one is a violation.
 func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
-	d := civil.FromProto(p)
+	d := civilpb.Date(p)
 	if !d.IsZero() && !d.Valid() {
 		v.Add(field, "is not a valid date")
 	}

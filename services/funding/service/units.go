@@ -8,6 +8,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
@@ -152,7 +153,7 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 	}
 	resp := &fundingv1.ClaimFlatFeeResponse{Result: resultToProto(result), BudgetWarning: warned(c.Terms, snap.Used, result)}
 	if result.Accepted {
-		resp.FactRef, resp.FactDate = claimed.FactRef, claimed.FactDate.ToProto()
+		resp.FactRef, resp.FactDate = claimed.FactRef, civilpb.FromDate(claimed.FactDate)
 	}
 	return resp, nil
 }

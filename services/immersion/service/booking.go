@@ -14,6 +14,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -69,7 +70,7 @@ func (s *Service) BookPlace(ctx context.Context, req *immersionv1.BookPlaceReque
 func bookingOf(sess domain.Session, learnerID string) *immersionv1.Booking {
 	b := &immersionv1.Booking{
 		SessionId: sess.ID, LearnerId: learnerID, OfferId: sess.OfferID, OperatorId: sess.OperatorID, TerritoryCode: sess.Territory,
-		RomeCodes: sess.Trades, FromDate: sess.From.ToProto(), ToDate: sess.To.ToProto(),
+		RomeCodes: sess.Trades, FromDate: civilpb.FromDate(sess.From), ToDate: civilpb.FromDate(sess.To),
 	}
 	if p, ok := sess.PlaceOf(learnerID); ok {
 		b.Status, b.PromotedFromWaitlist, b.WaitlistPosition = immersionv1.BookingStatus_BOOKING_STATUS_BOOKED, p.Promoted, int32(p.Position)
@@ -176,7 +177,7 @@ func (s *Service) onWithdrawal(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	on := civil.FromProto(m.GetWithdrawnOn())
+	on := civilpb.Date(m.GetWithdrawnOn())
 	for _, ref := range o.Sessions {
 		if !ref.From.After(on) {
 			continue
@@ -214,9 +215,9 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	)
 	switch m := ev.Data.(type) {
 	case *pathwayv1.PathwayExited:
-		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civil.FromProto(m.GetExitDate())
+		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civilpb.Date(m.GetExitDate())
 	case *pathwayv1.ExitBackdated:
-		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civil.FromProto(m.GetExitDate())
+		learnerID, episode, exit = m.GetLearnerId(), int(m.GetEpisodeNumber()), civilpb.Date(m.GetExitDate())
 	default:
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -52,7 +53,7 @@ func profileFromProto(p *immersionv1.OfferProfile) domain.OfferProfile {
 			CommuneCode: p.GetPlatform().GetCommuneCode(), Territory: p.GetPlatform().GetTerritoryCode(),
 		},
 		Trades:         p.GetRomeCodes(),
-		AccreditedFrom: civil.FromProto(p.GetAccreditedFrom()), AccreditedTo: civil.FromProto(p.GetAccreditedTo()),
+		AccreditedFrom: civilpb.Date(p.GetAccreditedFrom()), AccreditedTo: civilpb.Date(p.GetAccreditedTo()),
 		Accessible: p.GetAccessible(), Description: p.GetDescription(),
 	})
 }
@@ -64,19 +65,19 @@ func profileToProto(p domain.OfferProfile) *immersionv1.OfferProfile {
 			Name: p.Platform.Name, Address: p.Platform.Address, CommuneCode: p.Platform.CommuneCode, TerritoryCode: p.Platform.Territory,
 		},
 		RomeCodes:      p.Trades,
-		AccreditedFrom: p.AccreditedFrom.ToProto(), AccreditedTo: p.AccreditedTo.ToProto(),
+		AccreditedFrom: civilpb.FromDate(p.AccreditedFrom), AccreditedTo: civilpb.FromDate(p.AccreditedTo),
 		Accessible: p.Accessible, Description: p.Description,
 	}
 }
 
 func outcomeToProto(o domain.Outcome) *immersionv1.Outcome {
 	return &immersionv1.Outcome{
-		Status: outcomes[o.Status], LastDayPresent: o.LastDay.ToProto(), MinutesDone: int32(o.Minutes),
+		Status: outcomes[o.Status], LastDayPresent: civilpb.FromDate(o.LastDay), MinutesDone: int32(o.Minutes),
 		MinutesScheduled: int32(o.Scheduled), TradeFit: fits[o.Fit], Comment: o.Comment,
 	}
 }
 
-func dateOf(p *commonv1.Date) civil.Date { return civil.FromProto(p) }
+func dateOf(p *commonv1.Date) civil.Date { return civilpb.Date(p) }
 
 // draft turns a domain event into the draft of its aggregate.
 func draft(ev domain.Event) (event.Draft, error) {
@@ -93,17 +94,17 @@ func draft(ev domain.Event) (event.Draft, error) {
 		data = &immersionv1.OfferUpdated{OfferId: e.OfferID, Profile: profileToProto(e.Profile)}
 	case domain.OfferWithdrawn:
 		agg, id, name = "offer", e.OfferID, "withdrawn"
-		data = &immersionv1.OfferWithdrawn{OfferId: e.OfferID, Reason: e.Reason, WithdrawnOn: e.On.ToProto(), OperatorId: e.OperatorID}
+		data = &immersionv1.OfferWithdrawn{OfferId: e.OfferID, Reason: e.Reason, WithdrawnOn: civilpb.FromDate(e.On), OperatorId: e.OperatorID}
 	case domain.SessionAttached:
 		agg, id, name = "offer", e.OfferID, "session_attached"
-		data = &immersionv1.SessionAttached{OfferId: e.OfferID, SessionId: e.Session.ID, FromDate: e.Session.From.ToProto(), ToDate: e.Session.To.ToProto()}
+		data = &immersionv1.SessionAttached{OfferId: e.OfferID, SessionId: e.Session.ID, FromDate: civilpb.FromDate(e.Session.From), ToDate: civilpb.FromDate(e.Session.To)}
 	case domain.SessionScheduled:
 		agg, id, name = "session", e.SessionID, "scheduled"
 		data = &immersionv1.SessionScheduled{
 			SessionId: e.SessionID, OfferId: e.OfferID, OperatorId: e.OperatorID, TerritoryCode: e.Territory, RomeCodes: e.Trades,
-			Accessible: e.Accessible, FromDate: e.Schedule.From.ToProto(), ToDate: e.Schedule.To.ToProto(),
+			Accessible: e.Accessible, FromDate: civilpb.FromDate(e.Schedule.From), ToDate: civilpb.FromDate(e.Schedule.To),
 			DailyMinutes: int32(e.Schedule.DailyMinutes), Capacity: int32(e.Schedule.Capacity),
-			BookingDeadline: e.Schedule.Deadline.ToProto(), AccreditedTo: e.AccreditedTo.ToProto(),
+			BookingDeadline: civilpb.FromDate(e.Schedule.Deadline), AccreditedTo: civilpb.FromDate(e.AccreditedTo),
 		}
 	case domain.CapacityChanged:
 		agg, id, name = "session", e.SessionID, "capacity_changed"
@@ -115,7 +116,7 @@ func draft(ev domain.Event) (event.Draft, error) {
 		agg, id, name = "session", e.SessionID, "booked"
 		data = &immersionv1.PlaceBooked{
 			SessionId: e.SessionID, LearnerId: e.LearnerID, PromotedFromWaitlist: e.Promoted, Booked: int32(e.Booked), Capacity: int32(e.Capacity),
-			OfferId: e.OfferID, OperatorId: e.OperatorID, FromDate: e.From.ToProto(), ToDate: e.To.ToProto(),
+			OfferId: e.OfferID, OperatorId: e.OperatorID, FromDate: civilpb.FromDate(e.From), ToDate: civilpb.FromDate(e.To),
 		}
 	case domain.Waitlisted:
 		agg, id, name = "session", e.SessionID, "waitlisted"
@@ -130,19 +131,19 @@ func draft(ev domain.Event) (event.Draft, error) {
 		agg, id, name = "session", e.SessionID, "outcome_recorded"
 		o := e.Outcome
 		data = &immersionv1.OutcomeRecorded{
-			SessionId: e.SessionID, LearnerId: e.LearnerID, Status: outcomes[o.Status], LastDayPresent: o.LastDay.ToProto(),
+			SessionId: e.SessionID, LearnerId: e.LearnerID, Status: outcomes[o.Status], LastDayPresent: civilpb.FromDate(o.LastDay),
 			MinutesDone: int32(o.Minutes), MinutesScheduled: int32(o.Scheduled), TradeFit: fits[o.Fit], Comment: o.Comment,
 			OfferId: e.OfferID, OperatorId: e.OperatorID, RomeCodes: e.Trades,
 		}
 	case domain.DatesReserved:
 		agg, id, name = "learner", e.LearnerID, "reserved"
-		data = &immersionv1.DatesReserved{LearnerId: e.LearnerID, SessionId: e.SessionID, FromDate: e.From.ToProto(), ToDate: e.To.ToProto()}
+		data = &immersionv1.DatesReserved{LearnerId: e.LearnerID, SessionId: e.SessionID, FromDate: civilpb.FromDate(e.From), ToDate: civilpb.FromDate(e.To)}
 	case domain.DatesReleased:
 		agg, id, name = "learner", e.LearnerID, "released"
-		data = &immersionv1.DatesReleased{LearnerId: e.LearnerID, SessionId: e.SessionID, FromDate: e.From.ToProto(), ToDate: e.To.ToProto()}
+		data = &immersionv1.DatesReleased{LearnerId: e.LearnerID, SessionId: e.SessionID, FromDate: civilpb.FromDate(e.From), ToDate: civilpb.FromDate(e.To)}
 	case domain.PathwayLeft:
 		agg, id, name = "learner", e.LearnerID, "pathway_left"
-		data = &immersionv1.PathwayLeft{LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: e.Exit.ToProto()}
+		data = &immersionv1.PathwayLeft{LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: civilpb.FromDate(e.Exit)}
 	default:
 		return event.Draft{}, fmt.Errorf("immersion: no codec for %T", ev)
 	}

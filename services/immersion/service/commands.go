@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
@@ -85,7 +86,7 @@ func (s *Service) execOffer(ctx context.Context, requestID, id string, cmd any) 
 
 func (s *Service) offerView(o domain.Offer) *immersionv1.Offer {
 	out := &immersionv1.Offer{
-		OfferId: o.ID, Profile: profileToProto(o.Profile), Withdrawn: o.Withdrawn, WithdrawnOn: o.WithdrawnOn.ToProto(),
+		OfferId: o.ID, Profile: profileToProto(o.Profile), Withdrawn: o.Withdrawn, WithdrawnOn: civilpb.FromDate(o.WithdrawnOn),
 		WithdrawalReason: o.Reason, AccreditationExpired: o.ExpiredOn(s.today()),
 	}
 	for _, r := range o.Sessions {
@@ -355,7 +356,7 @@ func checkID(v *apperr.Violations, field, id string) {
 
 // checkDate reads an optional date; an invalid one is a violation.
 func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
-	d := civil.FromProto(p)
+	d := civilpb.Date(p)
 	if !d.IsZero() && !d.Valid() {
 		v.Add(field, "is not a valid date")
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -100,10 +101,10 @@ func learner(t *testing.T, e *env, territory string, born civil.Date) string {
 	t.Helper()
 	id := event.NewID()
 	publish(t, e, "INTAKE", "avenir.intake.learner", id, "registered", &intakev1.LearnerRegistered{
-		LearnerId: id, FamilyName: "Martin", GivenName: "Léa", BirthDate: born.ToProto(), TerritoryCode: territory,
+		LearnerId: id, FamilyName: "Martin", GivenName: "Léa", BirthDate: civilpb.FromDate(born), TerritoryCode: territory,
 	})
 	publish(t, e, "PATHWAY", "avenir.pathway.pathway", id, "entered", &pathwayv1.PathwayEntered{
-		LearnerId: id, EpisodeNumber: 1, EntryDate: today.AddDays(-30).ToProto(), TerritoryCode: territory,
+		LearnerId: id, EpisodeNumber: 1, EntryDate: civilpb.FromDate(today.AddDays(-30)), TerritoryCode: territory,
 	})
 	return id
 }
@@ -122,12 +123,12 @@ func exit(t *testing.T, e *env, id, territory string, day civil.Date) {
 		t.Fatal(err)
 	}
 	drafts := []event.Draft{{Subject: "avenir.pathway.pathway." + id + ".exited", AggregateID: id, Data: &pathwayv1.PathwayExited{
-		LearnerId: id, EpisodeNumber: 1, EntryDate: today.AddDays(-30).ToProto(), ExitDate: day.ToProto(),
+		LearnerId: id, EpisodeNumber: 1, EntryDate: civilpb.FromDate(today.AddDays(-30)), ExitDate: civilpb.FromDate(day),
 		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
 	}}}
 	if day.Before(today) {
 		drafts = append(drafts, event.Draft{Subject: "avenir.pathway.pathway." + id + ".exit_backdated", AggregateID: id, Data: &pathwayv1.ExitBackdated{
-			LearnerId: id, EpisodeNumber: 1, ExitDate: day.ToProto(), RecordedOn: today.ToProto(), TerritoryCode: territory,
+			LearnerId: id, EpisodeNumber: 1, ExitDate: civilpb.FromDate(day), RecordedOn: civilpb.FromDate(today), TerritoryCode: territory,
 		}})
 	}
 	if _, err := store.Append(ctx(t), "PATHWAY", filter, h.LastSeq, eventstore.Command{RequestID: event.NewID(), Actor: "test", Time: e.Now()}, drafts...); err != nil {
@@ -163,7 +164,7 @@ func offerProfile(operator string, trades ...string) *immersionv1.OfferProfile {
 	return &immersionv1.OfferProfile{
 		OperatorId: operator,
 		Platform:   &immersionv1.TechnicalPlatform{Name: "Plateau soudure", Address: "1 rue de l'Usine, Évreux", CommuneCode: "27229", TerritoryCode: "T05"},
-		RomeCodes:  trades, AccreditedFrom: today.AddDays(-100).ToProto(), AccreditedTo: today.AddDays(200).ToProto(),
+		RomeCodes:  trades, AccreditedFrom: civilpb.FromDate(today.AddDays(-100)), AccreditedTo: civilpb.FromDate(today.AddDays(200)),
 		Accessible: true, Description: "Soudage à l'arc",
 	}
 }
@@ -183,8 +184,8 @@ func scheduleSession(t *testing.T, client immersionv1.ImmersionServiceClient, of
 	t.Helper()
 	f := today.AddDays(from)
 	resp, err := client.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: event.NewID(), OfferId: offer, FromDate: f.ToProto(), ToDate: f.AddDays(days - 1).ToProto(),
-		DailyMinutes: 420, Capacity: int32(capacity), BookingDeadline: f.AddDays(-1).ToProto(),
+		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(f), ToDate: civilpb.FromDate(f.AddDays(days - 1)),
+		DailyMinutes: 420, Capacity: int32(capacity), BookingDeadline: civilpb.FromDate(f.AddDays(-1)),
 	})
 	if err != nil {
 		t.Fatalf("ScheduleSession: %v", err)

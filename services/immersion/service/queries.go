@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -21,8 +22,8 @@ import (
 func (s *Service) sessionView(ctx context.Context, sess domain.Session, p auth.Principal) (*immersionv1.Session, error) {
 	out := &immersionv1.Session{
 		SessionId: sess.ID, OfferId: sess.OfferID, OperatorId: sess.OperatorID, TerritoryCode: sess.Territory, RomeCodes: sess.Trades,
-		Accessible: sess.Accessible, FromDate: sess.From.ToProto(), ToDate: sess.To.ToProto(), DailyMinutes: int32(sess.DailyMinutes),
-		Capacity: int32(sess.Capacity), BookingDeadline: sess.Deadline.ToProto(), Booked: int32(sess.Booked()), FreePlaces: int32(sess.Free()),
+		Accessible: sess.Accessible, FromDate: civilpb.FromDate(sess.From), ToDate: civilpb.FromDate(sess.To), DailyMinutes: int32(sess.DailyMinutes),
+		Capacity: int32(sess.Capacity), BookingDeadline: civilpb.FromDate(sess.Deadline), Booked: int32(sess.Booked()), FreePlaces: int32(sess.Free()),
 		WaitlistLength: int32(len(sess.Waitlist)), Cancelled: sess.Cancelled, CancellationReason: sess.CancelReason,
 	}
 	visible := func(string) bool { return true }

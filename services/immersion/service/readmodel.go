@@ -13,6 +13,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -28,7 +29,7 @@ func (s *Service) projectPerson(_ context.Context, ev event.Event) ([]projection
 	if !ok {
 		return nil, nil
 	}
-	born := civil.FromProto(m.GetBirthDate())
+	born := civilpb.Date(m.GetBirthDate())
 	if !born.Valid() {
 		return nil, nil
 	}
@@ -78,19 +79,19 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		apply = func(l *storedLearner) {
 			l.Episodes = slices.DeleteFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
-			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civil.FromProto(m.GetEntryDate()).String()})
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civilpb.Date(m.GetEntryDate()).String()})
 		}
 	case *pathwayv1.PathwayExited:
 		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		apply = func(l *storedLearner) {
-			exit := civil.FromProto(m.GetExitDate()).String()
+			exit := civilpb.Date(m.GetExitDate()).String()
 			for i := range l.Episodes {
 				if l.Episodes[i].Number == int(m.GetEpisodeNumber()) {
 					l.Episodes[i].Exit = exit
 					return
 				}
 			}
-			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civil.FromProto(m.GetEntryDate()).String(), Exit: exit})
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civilpb.Date(m.GetEntryDate()).String(), Exit: exit})
 		}
 	default:
 		return nil, nil
@@ -406,8 +407,8 @@ func (s *Service) storedSessions(ctx context.Context, ids []string) (map[string]
 func storedSessionView(ss storedSession) *immersionv1.Session {
 	return &immersionv1.Session{
 		SessionId: ss.ID, OfferId: ss.OfferID, OperatorId: ss.OperatorID, TerritoryCode: ss.Territory, RomeCodes: ss.Trades,
-		Accessible: ss.Accessible, FromDate: ss.Schedule.From.ToProto(), ToDate: ss.Schedule.To.ToProto(),
-		DailyMinutes: int32(ss.Schedule.DailyMinutes), Capacity: int32(ss.Schedule.Capacity), BookingDeadline: ss.Schedule.Deadline.ToProto(),
+		Accessible: ss.Accessible, FromDate: civilpb.FromDate(ss.Schedule.From), ToDate: civilpb.FromDate(ss.Schedule.To),
+		DailyMinutes: int32(ss.Schedule.DailyMinutes), Capacity: int32(ss.Schedule.Capacity), BookingDeadline: civilpb.FromDate(ss.Schedule.Deadline),
 		Booked: int32(ss.Booked), FreePlaces: int32(max(ss.Schedule.Capacity-ss.Booked, 0)), WaitlistLength: int32(ss.Waiting),
 		Cancelled: ss.Cancelled, CancellationReason: ss.CancelReason,
 	}
@@ -427,7 +428,7 @@ func storedBookingView(b storedBooking, ss storedSession) *immersionv1.Booking {
 		SessionId: b.SessionID, LearnerId: b.LearnerID, Status: bookingStatuses[b.Status], WaitlistPosition: int32(b.Position),
 		PromotedFromWaitlist: b.Promoted, CancellationCause: causes[b.Cause], CancellationReason: b.Reason, DropReason: drops[b.Drop],
 		OfferId: ss.OfferID, OperatorId: ss.OperatorID, TerritoryCode: ss.Territory, RomeCodes: ss.Trades,
-		FromDate: ss.Schedule.From.ToProto(), ToDate: ss.Schedule.To.ToProto(),
+		FromDate: civilpb.FromDate(ss.Schedule.From), ToDate: civilpb.FromDate(ss.Schedule.To),
 	}
 	if b.Outcome != nil {
 		out.Outcome = outcomeToProto(*b.Outcome)

@@ -10,6 +10,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
@@ -109,7 +110,7 @@ func snapshot(t *testing.T, c context.Context, q queries, sessionID string) []pr
 	if err != nil || len(bookings.GetBookings()) != 3 {
 		t.Fatalf("bookings: %v %v", bookings, err)
 	}
-	stats, err := q.GetImmersionStatistics(c, &immersionv1.GetImmersionStatisticsRequest{FromDate: today.ToProto(), ToDate: today.AddDays(30).ToProto()})
+	stats, err := q.GetImmersionStatistics(c, &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today.AddDays(30))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -24,7 +25,7 @@ func TestOffersAndSessions(t *testing.T) {
 	// Bad input names every field and appends nothing.
 	bad := offerProfile("op-5", "H2913", "h29", "H2913")
 	bad.Platform.CommuneCode = "2C123"
-	bad.AccreditedTo = today.AddDays(-1).ToProto()
+	bad.AccreditedTo = civilpb.FromDate(today.AddDays(-1))
 	_, err := e.admin.PublishOffer(ctx(t), &immersionv1.PublishOfferRequest{RequestId: "bad one", Profile: bad})
 	refused(t, err, codes.InvalidArgument, "request_id", "profile.platform.commune_code", "profile.rome_codes[1]", "profile.rome_codes[2]", "profile.accredited_to")
 	if n := len(e.Events(t, "IMMERSION", "avenir.immersion.>")); n != 0 {
@@ -52,8 +53,8 @@ func TestOffersAndSessions(t *testing.T) {
 		t.Fatalf("session %v", s)
 	}
 	_, err = op6.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: event.NewID(), OfferId: offer, FromDate: today.AddDays(10).ToProto(), ToDate: today.AddDays(12).ToProto(),
-		DailyMinutes: 420, Capacity: 4, BookingDeadline: today.AddDays(9).ToProto(),
+		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(12)),
+		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
 	refused(t, err, codes.NotFound)
 	if _, err := op6.GetOffer(ctx(t), &immersionv1.GetOfferRequest{OfferId: offer}); err == nil {
@@ -62,13 +63,13 @@ func TestOffersAndSessions(t *testing.T) {
 
 	// 31 calendar days, in the past, beyond the accreditation.
 	_, err = op5.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: event.NewID(), OfferId: offer, FromDate: today.AddDays(10).ToProto(), ToDate: today.AddDays(40).ToProto(),
-		DailyMinutes: 420, Capacity: 4, BookingDeadline: today.AddDays(9).ToProto(),
+		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(40)),
+		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
 	refused(t, err, codes.InvalidArgument, "to_date")
 	_, err = op5.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: event.NewID(), OfferId: offer, FromDate: today.AddDays(198).ToProto(), ToDate: today.AddDays(202).ToProto(),
-		DailyMinutes: 420, Capacity: 4, BookingDeadline: today.AddDays(190).ToProto(),
+		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(198)), ToDate: civilpb.FromDate(today.AddDays(202)),
+		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(190)),
 	})
 	refused(t, err, codes.FailedPrecondition, "OUTSIDE_ACCREDITATION")
 
@@ -120,7 +121,7 @@ func TestOffersAndSessions(t *testing.T) {
 	if ids := search(e.admin, &immersionv1.SearchSessionsRequest{OnlyWithFreePlaces: true, TerritoryCode: "T05"}); len(ids) != 3 || slices.Contains(ids, s.GetSessionId()) {
 		t.Fatalf("with free places: %v", ids)
 	}
-	if ids := search(e.admin, &immersionv1.SearchSessionsRequest{FromDate: today.AddDays(21).ToProto(), ToDate: today.AddDays(21).ToProto()}); len(ids) != 1 {
+	if ids := search(e.admin, &immersionv1.SearchSessionsRequest{FromDate: civilpb.FromDate(today.AddDays(21)), ToDate: civilpb.FromDate(today.AddDays(21))}); len(ids) != 1 {
 		t.Fatalf("starting on day 21: %v", ids)
 	}
 	if ids := search(op5, &immersionv1.SearchSessionsRequest{}); !slices.Equal(ids, []string{s.GetSessionId()}) {
@@ -149,8 +150,8 @@ func TestOffersAndSessions(t *testing.T) {
 		t.Fatalf("%d releases of the learner's dates, want 1", released)
 	}
 	_, err = e.admin.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
-		RequestId: event.NewID(), OfferId: offer, FromDate: today.AddDays(10).ToProto(), ToDate: today.AddDays(12).ToProto(),
-		DailyMinutes: 420, Capacity: 4, BookingDeadline: today.AddDays(9).ToProto(),
+		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(12)),
+		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
 	refused(t, err, codes.FailedPrecondition, "OFFER_WITHDRAWN")
 }
@@ -241,7 +242,7 @@ func TestBookingRules(t *testing.T) {
 	refused(t, err, codes.AlreadyExists)
 	_, err = op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{
 		RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED,
-		LastDayPresent: today.AddDays(11).ToProto(), MinutesDone: 841, TradeFit: immersionv1.TradeFit_TRADE_FIT_NOT_FOR_ME,
+		LastDayPresent: civilpb.FromDate(today.AddDays(11)), MinutesDone: 841, TradeFit: immersionv1.TradeFit_TRADE_FIT_NOT_FOR_ME,
 	})
 	refused(t, err, codes.InvalidArgument, "minutes_done")
 	if _, err := op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW}); err != nil {
@@ -269,10 +270,10 @@ func TestBookingRules(t *testing.T) {
 	if err != nil || len(byOperator.GetBookings()) != 5 {
 		t.Fatalf("bookings of op-5: %v %v", byOperator, err)
 	}
-	if _, err := ref.GetImmersionStatistics(ctx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: today.ToProto(), ToDate: today.AddDays(30).ToProto()}); err == nil {
+	if _, err := ref.GetImmersionStatistics(ctx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today.AddDays(30))}); err == nil {
 		t.Fatal("a referent read the statistics")
 	}
-	stats, err := e.as(t, funder).GetImmersionStatistics(ctx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: today.ToProto(), ToDate: today.AddDays(30).ToProto()})
+	stats, err := e.as(t, funder).GetImmersionStatistics(ctx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today.AddDays(30))})
 	if err != nil {
 		t.Fatal(err)
 	}

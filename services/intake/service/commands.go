@@ -10,7 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
@@ -39,7 +39,7 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 		LearnerID:  id,
 		FamilyName: req.GetFamilyName(),
 		GivenName:  req.GetGivenName(),
-		BirthDate:  civil.FromProto(req.GetBirthDate()),
+		BirthDate:  civilpb.Date(req.GetBirthDate()),
 		Territory:  req.GetTerritoryCode(),
 		Contact:    contactFromProto(req.GetContact()),
 		Situation:  situationFromProto(req.GetSituation(), req.GetRqth()),
@@ -96,7 +96,7 @@ func (s *Service) UpdateContact(ctx context.Context, req *intakev1.UpdateContact
 // Travail identifier is claimed like at registration.
 func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSituationRequest) (*intakev1.UpdateSituationResponse, error) {
 	cmd := domain.UpdateSituation{
-		EffectiveDate:   civil.FromProto(req.GetEffectiveDate()),
+		EffectiveDate:   civilpb.Date(req.GetEffectiveDate()),
 		JobSeeker:       req.JobSeeker,
 		FranceTravailID: req.FranceTravailId,
 		RSA:             req.RsaRecipient,

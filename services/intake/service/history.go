@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
@@ -77,7 +78,7 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 		kind, effective := describe(de)
 		resp.Changes = append(resp.Changes, &intakev1.LearnerChange{
 			Kind:        kind,
-			EffectiveOn: effective.ToProto(),
+			EffectiveOn: civilpb.FromDate(effective),
 			RecordedAt:  timestamppb.New(ev.Time),
 			Actor:       ev.Actor,
 			Learner:     redact(toView(l, registeredAt), p, scope),

@@ -10,7 +10,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -60,15 +60,15 @@ func toView(l domain.Learner, registeredAt time.Time) *intakev1.Learner {
 		LearnerId:      l.ID,
 		FamilyName:     l.FamilyName,
 		GivenName:      l.GivenName,
-		BirthDate:      l.BirthDate.ToProto(),
+		BirthDate:      civilpb.FromDate(l.BirthDate),
 		TerritoryCode:  l.Territory,
 		RegisteredAt:   timestamppb.New(registeredAt),
 		Rqth:           proto.Bool(l.Situation.RQTH),
 		Contact:        contactToProto(l.Contact),
 		Situation:      situationToProto(l.Situation),
-		SituationSince: l.SituationSince.ToProto(),
+		SituationSince: civilpb.FromDate(l.SituationSince),
 		SeniorAtEntry:  l.SeniorAtEntry,
-		RegisteredOn:   l.RegisteredOn.ToProto(),
+		RegisteredOn:   civilpb.FromDate(l.RegisteredOn),
 	}
 }
 
@@ -78,12 +78,12 @@ func fromView(v *intakev1.Learner) domain.Learner {
 		ID:             v.GetLearnerId(),
 		FamilyName:     v.GetFamilyName(),
 		GivenName:      v.GetGivenName(),
-		BirthDate:      civil.FromProto(v.GetBirthDate()),
+		BirthDate:      civilpb.Date(v.GetBirthDate()),
 		Territory:      v.GetTerritoryCode(),
-		RegisteredOn:   civil.FromProto(v.GetRegisteredOn()),
+		RegisteredOn:   civilpb.Date(v.GetRegisteredOn()),
 		Contact:        contactFromProto(v.GetContact()),
 		Situation:      situationFromProto(v.GetSituation(), v.GetRqth()),
-		SituationSince: civil.FromProto(v.GetSituationSince()),
+		SituationSince: civilpb.Date(v.GetSituationSince()),
 		SeniorAtEntry:  v.GetSeniorAtEntry(),
 	}
 }
@@ -114,9 +114,9 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 					LearnerId:     e.LearnerID,
 					FamilyName:    e.FamilyName,
 					GivenName:     e.GivenName,
-					BirthDate:     e.BirthDate.ToProto(),
+					BirthDate:     civilpb.FromDate(e.BirthDate),
 					TerritoryCode: e.Territory,
-					RegisteredOn:  e.RegisteredOn.ToProto(),
+					RegisteredOn:  civilpb.FromDate(e.RegisteredOn),
 					Rqth:          e.Situation.RQTH,
 					Contact:       contactToProto(e.Contact),
 					Situation:     situationToProto(e.Situation),
@@ -130,7 +130,7 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 				Data: &intakev1.LearnerContactUpdated{
 					LearnerId:   e.LearnerID,
 					Contact:     contactToProto(e.Contact),
-					EffectiveOn: e.EffectiveOn.ToProto(),
+					EffectiveOn: civilpb.FromDate(e.EffectiveOn),
 				},
 			})
 		case domain.SituationUpdated:
@@ -141,8 +141,8 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 					LearnerId:   e.LearnerID,
 					Situation:   situationToProto(e.Situation),
 					Rqth:        e.Situation.RQTH,
-					EffectiveOn: e.EffectiveOn.ToProto(),
-					RecordedOn:  e.RecordedOn.ToProto(),
+					EffectiveOn: civilpb.FromDate(e.EffectiveOn),
+					RecordedOn:  civilpb.FromDate(e.RecordedOn),
 				},
 			})
 		case domain.IdentityClaimed:
@@ -174,9 +174,9 @@ func fromProto(m proto.Message) (domain.Event, error) {
 			LearnerID:     m.GetLearnerId(),
 			FamilyName:    m.GetFamilyName(),
 			GivenName:     m.GetGivenName(),
-			BirthDate:     civil.FromProto(m.GetBirthDate()),
+			BirthDate:     civilpb.Date(m.GetBirthDate()),
 			Territory:     m.GetTerritoryCode(),
-			RegisteredOn:  civil.FromProto(m.GetRegisteredOn()),
+			RegisteredOn:  civilpb.Date(m.GetRegisteredOn()),
 			Contact:       contactFromProto(m.GetContact()),
 			Situation:     situationFromProto(m.GetSituation(), m.GetRqth()),
 			SeniorAtEntry: m.GetSeniorAtEntry(),
@@ -185,14 +185,14 @@ func fromProto(m proto.Message) (domain.Event, error) {
 		return domain.ContactUpdated{
 			LearnerID:   m.GetLearnerId(),
 			Contact:     contactFromProto(m.GetContact()),
-			EffectiveOn: civil.FromProto(m.GetEffectiveOn()),
+			EffectiveOn: civilpb.Date(m.GetEffectiveOn()),
 		}, nil
 	case *intakev1.LearnerSituationUpdated:
 		return domain.SituationUpdated{
 			LearnerID:   m.GetLearnerId(),
 			Situation:   situationFromProto(m.GetSituation(), m.GetRqth()),
-			EffectiveOn: civil.FromProto(m.GetEffectiveOn()),
-			RecordedOn:  civil.FromProto(m.GetRecordedOn()),
+			EffectiveOn: civilpb.Date(m.GetEffectiveOn()),
+			RecordedOn:  civilpb.Date(m.GetRecordedOn()),
 		}, nil
 	}
 	return nil, fmt.Errorf("intake: unexpected event %T in a learner's history", m)

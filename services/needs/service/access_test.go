@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -99,7 +101,7 @@ func TestAccess(t *testing.T) {
 			_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05"})
 			check("ListAnalyses (territory)", err, tc.want.listTerr)
 			_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{
-				FromMonth: &needsv1.Month{Year: 2026, Month: 11}, ToMonth: &needsv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T05",
+				FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T05",
 			})
 			check("GetAnalysisSummary", err, tc.want.summary)
 		})
@@ -150,7 +152,7 @@ func TestWhatEachRoleSees(t *testing.T) {
 
 	// The summary counts health barriers for those who act for the learners
 	// only: not for funders.
-	req := &needsv1.GetAnalysisSummaryRequest{FromMonth: &needsv1.Month{Year: 2026, Month: 11}, ToMonth: &needsv1.Month{Year: 2026, Month: 11}}
+	req := &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
 	for _, tc := range []struct {
 		as     auth.Principal
 		health bool

@@ -17,6 +17,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -313,8 +314,8 @@ func optionalDate(v *apperr.Violations, field string, d civil.Date) civil.Date {
 // learner's analyses by episode and version, or a territory's by date.
 func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesRequest) (*needsv1.ListAnalysesResponse, error) {
 	var v apperr.Violations
-	from := optionalDate(&v, "from", civil.FromProto(req.GetFrom()))
-	to := optionalDate(&v, "to", civil.FromProto(req.GetTo()))
+	from := optionalDate(&v, "from", civilpb.Date(req.GetFrom()))
+	to := optionalDate(&v, "to", civilpb.Date(req.GetTo()))
 	switch {
 	case req.GetLearnerId() != "" && req.GetTerritoryCode() != "":
 		v.Add("territory_code", "must be empty when learner_id is given: list a learner's analyses, or a territory's")

@@ -8,7 +8,7 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -188,25 +188,25 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 			id, name = e.AnalysisID, "started"
 			data = &needsv1.AnalysisStarted{
 				AnalysisId: e.AnalysisID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
-				Version: 1, StartedOn: e.StartedOn.ToProto(),
+				Version: 1, StartedOn: civilpb.FromDate(e.StartedOn),
 			}
 		case domain.AnalysisRevised:
 			id, name = e.AnalysisID, "revised"
 			data = &needsv1.AnalysisRevised{
 				AnalysisId: e.AnalysisID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
-				Version: int32(e.Version), PreviousAnalysisId: e.Previous, Content: contentToProto(e.Content), StartedOn: e.StartedOn.ToProto(),
+				Version: int32(e.Version), PreviousAnalysisId: e.Previous, Content: contentToProto(e.Content), StartedOn: civilpb.FromDate(e.StartedOn),
 			}
 		case domain.AnalysisDrafted:
 			id, name = e.AnalysisID, "drafted"
 			data = &needsv1.AnalysisDrafted{
 				AnalysisId: e.AnalysisID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, Version: int32(e.Version),
-				Content: contentToProto(e.Content), DraftedOn: e.DraftedOn.ToProto(),
+				Content: contentToProto(e.Content), DraftedOn: civilpb.FromDate(e.DraftedOn),
 			}
 		case domain.AnalysisCompleted:
 			id, name = e.AnalysisID, "completed"
 			data = &needsv1.AnalysisCompleted{
 				AnalysisId: e.AnalysisID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode),
-				Version: int32(e.Version), PreviousAnalysisId: e.Previous, CompletedOn: e.CompletedOn.ToProto(),
+				Version: int32(e.Version), PreviousAnalysisId: e.Previous, CompletedOn: civilpb.FromDate(e.CompletedOn),
 				RecommendedSteps: stepsToProto(e.Steps),
 			}
 		default:
@@ -233,24 +233,24 @@ func fromProto(m proto.Message) (domain.Event, error) {
 	case *needsv1.AnalysisStarted:
 		return domain.AnalysisStarted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
-			Episode: int(m.GetEpisodeNumber()), StartedOn: civil.FromProto(m.GetStartedOn()),
+			Episode: int(m.GetEpisodeNumber()), StartedOn: civilpb.Date(m.GetStartedOn()),
 		}, nil
 	case *needsv1.AnalysisRevised:
 		return domain.AnalysisRevised{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Episode: int(m.GetEpisodeNumber()), Version: int(m.GetVersion()), Previous: m.GetPreviousAnalysisId(),
-			Content: storedContent(m.GetContent()), StartedOn: civil.FromProto(m.GetStartedOn()),
+			Content: storedContent(m.GetContent()), StartedOn: civilpb.Date(m.GetStartedOn()),
 		}, nil
 	case *needsv1.AnalysisDrafted:
 		return domain.AnalysisDrafted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
-			Version: int(m.GetVersion()), Content: storedContent(m.GetContent()), DraftedOn: civil.FromProto(m.GetDraftedOn()),
+			Version: int(m.GetVersion()), Content: storedContent(m.GetContent()), DraftedOn: civilpb.Date(m.GetDraftedOn()),
 		}, nil
 	case *needsv1.AnalysisCompleted:
 		return domain.AnalysisCompleted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Episode: int(m.GetEpisodeNumber()), Version: int(m.GetVersion()), Previous: m.GetPreviousAnalysisId(),
-			CompletedOn: civil.FromProto(m.GetCompletedOn()), Steps: stepsFromProto(m.GetRecommendedSteps()),
+			CompletedOn: civilpb.Date(m.GetCompletedOn()), Steps: stepsFromProto(m.GetRecommendedSteps()),
 		}, nil
 	}
 	return nil, fmt.Errorf("needs: unexpected event %T in an analysis's history", m)
@@ -273,7 +273,7 @@ func view(a domain.Analysis) *needsv1.Analysis {
 	return &needsv1.Analysis{
 		AnalysisId: a.ID, LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode),
 		Version: int32(a.Version), PreviousAnalysisId: a.Previous, Status: statuses[a.Status],
-		StartedOn: a.StartedOn.ToProto(), CompletedOn: a.CompletedOn.ToProto(), Content: contentToProto(a.Content),
+		StartedOn: civilpb.FromDate(a.StartedOn), CompletedOn: civilpb.FromDate(a.CompletedOn), Content: contentToProto(a.Content),
 	}
 }
 
@@ -285,7 +285,7 @@ func fromView(v *needsv1.Analysis) domain.Analysis {
 	return domain.Analysis{
 		ID: v.GetAnalysisId(), LearnerID: v.GetLearnerId(), Territory: v.GetTerritoryCode(), Episode: int(v.GetEpisodeNumber()),
 		Version: int(v.GetVersion()), Previous: v.GetPreviousAnalysisId(), Status: platform.FromWire(statuses, v.GetStatus()),
-		StartedOn: civil.FromProto(v.GetStartedOn()), CompletedOn: civil.FromProto(v.GetCompletedOn()),
+		StartedOn: civilpb.Date(v.GetStartedOn()), CompletedOn: civilpb.Date(v.GetCompletedOn()),
 		Content: storedContent(v.GetContent()),
 	}
 }

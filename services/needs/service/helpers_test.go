@@ -16,6 +16,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/needs/service"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -76,7 +77,7 @@ func inPathway(t *testing.T, env *servicetest.Env, territory string) string {
 func reenter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
 	publishPathway(t, env, id, "entered", &pathwayv1.PathwayEntered{
-		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-10).ToProto(), TerritoryCode: territory,
+		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-10)), TerritoryCode: territory,
 	})
 	waitLearner(t, env, id, fmt.Sprintf(`{"territory":%q,"episode":%d,"open":true}`, territory, n))
 }
@@ -85,7 +86,7 @@ func reenter(t *testing.T, env *servicetest.Env, id, territory string, n int32) 
 func leave(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
 	publishPathway(t, env, id, "exited", &pathwayv1.PathwayExited{
-		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-10).ToProto(), ExitDate: today.ToProto(),
+		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-10)), ExitDate: civilpb.FromDate(today),
 		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
 	})
 	waitLearner(t, env, id, fmt.Sprintf(`{"territory":%q,"episode":%d,"open":false}`, territory, n))

@@ -4,11 +4,14 @@ import (
 	"context"
 	"testing"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/protobuf/proto"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -61,12 +64,12 @@ func TestListByTerritoryAndPeriod(t *testing.T) {
 		t.Fatalf("T05: %v, want %v", all, want)
 	}
 	started := territory()
-	started.From, started.To = today.AddDays(-2).ToProto(), today.AddDays(-1).ToProto()
+	started.From, started.To = civilpb.FromDate(today.AddDays(-2)), civilpb.FromDate(today.AddDays(-1))
 	if got, want := ids(started), []string{draftOnly.GetAnalysisId(), lateDone.GetAnalysisId()}; !equal(got, want) {
 		t.Fatalf("started 24-25 November: %v, want %v", got, want)
 	}
 	completed := territory()
-	completed.Status, completed.From = needsv1.AnalysisStatus_ANALYSIS_STATUS_COMPLETED, today.ToProto()
+	completed.Status, completed.From = needsv1.AnalysisStatus_ANALYSIS_STATUS_COMPLETED, civilpb.FromDate(today)
 	if got, want := ids(completed), []string{lateDone.GetAnalysisId()}; !equal(got, want) {
 		t.Fatalf("completed on 26 November: %v, want %v", got, want)
 	}
@@ -108,12 +111,12 @@ func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
 	caughtUp(t, env)
 
 	resp, err := admin.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{
-		FromMonth: &needsv1.Month{Year: 2026, Month: 10}, ToMonth: &needsv1.Month{Year: 2026, Month: 12},
+		FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 12},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	oct, nov, dec := &needsv1.Month{Year: 2026, Month: 10}, &needsv1.Month{Year: 2026, Month: 11}, &needsv1.Month{Year: 2026, Month: 12}
+	oct, nov, dec := &commonv1.Month{Year: 2026, Month: 10}, &commonv1.Month{Year: 2026, Month: 11}, &commonv1.Month{Year: 2026, Month: 12}
 	want := &needsv1.AnalysisSummary{
 		TerritoryCode: "T05",
 		Months: []*needsv1.MonthlyCompletions{
@@ -151,7 +154,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			v2 := revise(t, client, a.GetAnalysisId())
 			complete(t, client, v2.GetAnalysisId())
 			caughtUp(t, env)
-			summaryReq := &needsv1.GetAnalysisSummaryRequest{FromMonth: &needsv1.Month{Year: 2026, Month: 11}, ToMonth: &needsv1.Month{Year: 2026, Month: 11}}
+			summaryReq := &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
 			snapshot := func(svc needsv1.NeedsServiceServer) []proto.Message {
 				c := auth.NewContext(ctx(t), servicetest.Admin)
 				list, err := svc.ListAnalyses(c, &needsv1.ListAnalysesRequest{LearnerId: a.GetLearnerId()})

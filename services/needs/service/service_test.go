@@ -5,10 +5,13 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
@@ -31,7 +34,7 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 		t.Fatalf("started %v", a)
 	}
 	evs := analysisEvents(t, env, id)
-	want := &needsv1.AnalysisStarted{AnalysisId: id, LearnerId: learner, TerritoryCode: "T05", EpisodeNumber: 1, Version: 1, StartedOn: today.ToProto()}
+	want := &needsv1.AnalysisStarted{AnalysisId: id, LearnerId: learner, TerritoryCode: "T05", EpisodeNumber: 1, Version: 1, StartedOn: civilpb.FromDate(today)}
 	if len(evs) != 1 || !proto.Equal(evs[0].Data, want) || evs[0].Subject != "avenir.needs.analysis."+id+".started" ||
 		evs[0].Source != "needs" || evs[0].AggregateID != id || evs[0].Actor != "admin:test-admin" {
 		t.Fatalf("events %v", evs)
@@ -69,13 +72,13 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 	// Complete: immutable, current; the event carries the steps and the
 	// date, and no special-category data.
 	done := complete(t, client, id)
-	if done.GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_COMPLETED || !proto.Equal(done.GetCompletedOn(), today.ToProto()) || !done.GetCurrent() {
+	if done.GetStatus() != needsv1.AnalysisStatus_ANALYSIS_STATUS_COMPLETED || !proto.Equal(done.GetCompletedOn(), civilpb.FromDate(today)) || !done.GetCurrent() {
 		t.Fatalf("completed %v", done)
 	}
 	evs = analysisEvents(t, env, id)
 	wantDone := &needsv1.AnalysisCompleted{
 		AnalysisId: id, LearnerId: learner, TerritoryCode: "T05", EpisodeNumber: 1, Version: 1,
-		CompletedOn: today.ToProto(), RecommendedSteps: steps(),
+		CompletedOn: civilpb.FromDate(today), RecommendedSteps: steps(),
 	}
 	if len(evs) != 4 || !proto.Equal(evs[3].Data, wantDone) || evs[3].Subject != "avenir.needs.analysis."+id+".completed" {
 		t.Fatalf("completion event %v", evs[3].Data)
@@ -229,8 +232,8 @@ func TestRefusalsAppendNothing(t *testing.T) {
 	refused(t, err, codes.NotFound) // nothing completed yet
 	_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{})
 	refused(t, err, codes.InvalidArgument, "learner_id")
-	_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05", From: today.ToProto(), To: today.AddDays(-1).ToProto(), PageSize: -1})
+	_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05", From: civilpb.FromDate(today), To: civilpb.FromDate(today.AddDays(-1)), PageSize: -1})
 	refused(t, err, codes.InvalidArgument, "to", "page_size")
-	_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{FromMonth: &needsv1.Month{Year: 2026, Month: 13}})
+	_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 13}})
 	refused(t, err, codes.InvalidArgument, "from_month", "to_month")
 }

@@ -4,41 +4,26 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"time"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
 // maxReportMonths bounds the months of one GetAnalysisSummary call.
 const maxReportMonths = 120
 
-func monthFromProto(v *apperr.Violations, field string, m *needsv1.Month) civil.Month {
-	month := civil.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
-	switch {
-	case m == nil:
-		v.Add(field, "is required")
-	case !month.Valid():
-		v.Add(field, "must be a month between 1900-01 and 2200-12")
-	}
-	return month
-}
-
-func monthToProto(m civil.Month) *needsv1.Month {
-	return &needsv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
-}
-
 // GetAnalysisSummary implements needsv1.NeedsServiceServer, from the
 // monthly buckets of the analyses read model: a call reads the buckets of
 // the months reported, whatever the number of analyses.
 func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalysisSummaryRequest) (*needsv1.GetAnalysisSummaryResponse, error) {
 	var v apperr.Violations
-	from := monthFromProto(&v, "from_month", req.GetFromMonth())
-	to := monthFromProto(&v, "to_month", req.GetToMonth())
+	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
+	to := civilpb.CheckMonth(&v, "to_month", req.GetToMonth())
 	if from.Valid() && to.Valid() {
 		switch n := to.MonthsFrom(from); {
 		case n == 0:
@@ -108,7 +93,7 @@ func summaryToProto(r domain.Summary) *needsv1.AnalysisSummary {
 	out := &needsv1.AnalysisSummary{TerritoryCode: r.Territory}
 	for _, m := range r.Months {
 		out.Months = append(out.Months, &needsv1.MonthlyCompletions{
-			Month: monthToProto(m.Month), Completed: int32(m.Completed), RevisionsCompleted: int32(m.Revisions),
+			Month: civilpb.FromMonth(m.Month), Completed: int32(m.Completed), RevisionsCompleted: int32(m.Revisions),
 		})
 	}
 	for _, b := range r.Barriers {

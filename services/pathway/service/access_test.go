@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -103,7 +105,7 @@ func TestAccess(t *testing.T) {
 			_, err = client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: shown})
 			check("GetTimeline", err, tc.want.timeline)
 			_, err = client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
-				FromMonth: &pathwayv1.Month{Year: 2026, Month: 11}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T16",
+				FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T16",
 			})
 			check("GetFlowStatistics", err, tc.want.stats)
 		})

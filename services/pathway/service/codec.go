@@ -8,7 +8,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -68,49 +68,49 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 		case domain.PathwayEntered:
 			id, name = e.LearnerID, "entered"
 			data = &pathwayv1.PathwayEntered{
-				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: e.EntryDate.ToProto(), TerritoryCode: e.Territory,
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: civilpb.FromDate(e.EntryDate), TerritoryCode: e.Territory,
 			}
 		case domain.PathwayExited:
 			id, name = e.LearnerID, "exited"
 			data = &pathwayv1.PathwayExited{
-				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: e.EntryDate.ToProto(),
-				ExitDate: e.ExitDate.ToProto(), Reason: exitReasons[e.Reason], Detail: e.Detail, TerritoryCode: e.Territory,
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: civilpb.FromDate(e.EntryDate),
+				ExitDate: civilpb.FromDate(e.ExitDate), Reason: exitReasons[e.Reason], Detail: e.Detail, TerritoryCode: e.Territory,
 			}
 		case domain.ExitBackdated:
 			id, name = e.LearnerID, "exit_backdated"
 			data = &pathwayv1.ExitBackdated{
-				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: e.ExitDate.ToProto(),
-				RecordedOn: e.RecordedOn.ToProto(), TerritoryCode: e.Territory,
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: civilpb.FromDate(e.ExitDate),
+				RecordedOn: civilpb.FromDate(e.RecordedOn), TerritoryCode: e.Territory,
 			}
 		case domain.ReferralRecorded:
 			id, name = e.LearnerID, "referral_recorded"
 			data = &pathwayv1.ReferralRecorded{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
-				Programme: programmes[e.Programme], ReferralDate: e.Date.ToProto(), Organisation: e.Organisation,
+				Programme: programmes[e.Programme], ReferralDate: civilpb.FromDate(e.Date), Organisation: e.Organisation,
 			}
 		case domain.ReferralOutcomeRecorded:
 			id, name = e.LearnerID, "referral_outcome_recorded"
 			data = &pathwayv1.ReferralOutcomeRecorded{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
-				Outcome: outcomes[e.Outcome], OutcomeDate: e.Date.ToProto(),
+				Outcome: outcomes[e.Outcome], OutcomeDate: civilpb.FromDate(e.Date),
 			}
 		case domain.NeedsAnalysisNoted:
 			id, name = e.LearnerID, "needs_analysis_noted"
 			data = &pathwayv1.NeedsAnalysisNoted{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), AnalysisId: e.AnalysisID,
-				CompletedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+				CompletedOn: civilpb.FromDate(e.Date), TerritoryCode: e.Territory,
 			}
 		case domain.ImmersionNoted:
 			id, name = e.LearnerID, "immersion_noted"
 			data = &pathwayv1.ImmersionNoted{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), SessionId: e.SessionID, RomeCodes: e.RomeCodes,
-				Completed: e.Completed, RecordedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+				Completed: e.Completed, RecordedOn: civilpb.FromDate(e.Date), TerritoryCode: e.Territory,
 			}
 		case domain.PhaseChanged:
 			id, name = e.LearnerID, "phase_changed"
 			data = &pathwayv1.PhaseChanged{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), PreviousPhase: phases[e.From], Phase: phases[e.To],
-				ChangedOn: e.Date.ToProto(), TerritoryCode: e.Territory,
+				ChangedOn: civilpb.FromDate(e.Date), TerritoryCode: e.Territory,
 			}
 		default:
 			return nil, fmt.Errorf("pathway: no wire form for event %T", e)
@@ -126,45 +126,45 @@ func fromProto(m proto.Message) (domain.Event, error) {
 	case *pathwayv1.PathwayEntered:
 		return domain.PathwayEntered{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
-			EntryDate: civil.FromProto(m.GetEntryDate()), Territory: m.GetTerritoryCode(),
+			EntryDate: civilpb.Date(m.GetEntryDate()), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.PathwayExited:
 		return domain.PathwayExited{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
-			EntryDate: civil.FromProto(m.GetEntryDate()), ExitDate: civil.FromProto(m.GetExitDate()),
+			EntryDate: civilpb.Date(m.GetEntryDate()), ExitDate: civilpb.Date(m.GetExitDate()),
 			Reason: platform.FromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.ExitBackdated:
 		return domain.ExitBackdated{
-			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), ExitDate: civil.FromProto(m.GetExitDate()),
-			RecordedOn: civil.FromProto(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), ExitDate: civilpb.Date(m.GetExitDate()),
+			RecordedOn: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.ReferralRecorded:
 		return domain.ReferralRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
-			Programme: platform.FromWire(programmes, m.GetProgramme()), Date: civil.FromProto(m.GetReferralDate()),
+			Programme: platform.FromWire(programmes, m.GetProgramme()), Date: civilpb.Date(m.GetReferralDate()),
 			Organisation: m.GetOrganisation(),
 		}, nil
 	case *pathwayv1.ReferralOutcomeRecorded:
 		return domain.ReferralOutcomeRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
-			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civil.FromProto(m.GetOutcomeDate()),
+			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civilpb.Date(m.GetOutcomeDate()),
 		}, nil
 	case *pathwayv1.NeedsAnalysisNoted:
 		return domain.NeedsAnalysisNoted{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), AnalysisID: m.GetAnalysisId(),
-			Date: civil.FromProto(m.GetCompletedOn()), Territory: m.GetTerritoryCode(),
+			Date: civilpb.Date(m.GetCompletedOn()), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.ImmersionNoted:
 		return domain.ImmersionNoted{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), SessionID: m.GetSessionId(), RomeCodes: m.GetRomeCodes(),
-			Completed: m.GetCompleted(), Date: civil.FromProto(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
+			Completed: m.GetCompleted(), Date: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
 		}, nil
 	case *pathwayv1.PhaseChanged:
 		return domain.PhaseChanged{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			From: platform.FromWire(phases, m.GetPreviousPhase()), To: platform.FromWire(phases, m.GetPhase()),
-			Date: civil.FromProto(m.GetChangedOn()), Territory: m.GetTerritoryCode(),
+			Date: civilpb.Date(m.GetChangedOn()), Territory: m.GetTerritoryCode(),
 		}, nil
 	}
 	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
@@ -194,9 +194,9 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 		v.Status = pathwayv1.PathwayStatus_PATHWAY_STATUS_EXITED
 	}
 	for _, e := range p.Episodes {
-		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: e.Entry.ToProto(), NeedsAnalysed: e.NeedsAnalysed, ImmersionsDone: int32(e.ImmersionsDone)}
+		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: civilpb.FromDate(e.Entry), NeedsAnalysed: e.NeedsAnalysed, ImmersionsDone: int32(e.ImmersionsDone)}
 		if !e.Open() {
-			ep.ExitDate, ep.ExitReason, ep.ExitDetail = e.Exit.ToProto(), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
+			ep.ExitDate, ep.ExitReason, ep.ExitDetail = civilpb.FromDate(e.Exit), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
 		}
 		for _, r := range e.Referrals {
 			ep.Referrals = append(ep.Referrals, referralView(r))
@@ -208,8 +208,8 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 
 func referralView(r domain.Referral) *pathwayv1.Referral {
 	return &pathwayv1.Referral{
-		Number: int32(r.Number), Programme: programmes[r.Programme], ReferralDate: r.Date.ToProto(),
-		Organisation: r.Organisation, Outcome: outcomes[r.Outcome], OutcomeDate: r.OutcomeDate.ToProto(),
+		Number: int32(r.Number), Programme: programmes[r.Programme], ReferralDate: civilpb.FromDate(r.Date),
+		Organisation: r.Organisation, Outcome: outcomes[r.Outcome], OutcomeDate: civilpb.FromDate(r.OutcomeDate),
 	}
 }
 
@@ -221,15 +221,15 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 	p := domain.Pathway{LearnerID: v.GetLearnerId(), Territory: v.GetTerritoryCode()}
 	for _, e := range v.GetEpisodes() {
 		ep := domain.Episode{
-			Number: int(e.GetNumber()), Entry: civil.FromProto(e.GetEntryDate()), Exit: civil.FromProto(e.GetExitDate()),
+			Number: int(e.GetNumber()), Entry: civilpb.Date(e.GetEntryDate()), Exit: civilpb.Date(e.GetExitDate()),
 			ExitReason: platform.FromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
 			NeedsAnalysed: e.GetNeedsAnalysed(), ImmersionsDone: int(e.GetImmersionsDone()),
 		}
 		for _, r := range e.GetReferrals() {
 			ep.Referrals = append(ep.Referrals, domain.Referral{
 				Number: int(r.GetNumber()), Programme: platform.FromWire(programmes, r.GetProgramme()),
-				Date: civil.FromProto(r.GetReferralDate()), Organisation: r.GetOrganisation(),
-				Outcome: platform.FromWire(outcomes, r.GetOutcome()), OutcomeDate: civil.FromProto(r.GetOutcomeDate()),
+				Date: civilpb.Date(r.GetReferralDate()), Organisation: r.GetOrganisation(),
+				Outcome: platform.FromWire(outcomes, r.GetOutcome()), OutcomeDate: civilpb.Date(r.GetOutcomeDate()),
 			})
 		}
 		p.Episodes = append(p.Episodes, ep)

@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
@@ -17,7 +18,7 @@ import (
 // EnterPathway implements pathwayv1.PathwayServiceServer.
 func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayRequest) (*pathwayv1.EnterPathwayResponse, error) {
 	cmd := domain.EnterPathway{
-		Learner: domain.Learner{ID: req.GetLearnerId()}, EntryDate: civil.FromProto(req.GetEntryDate()),
+		Learner: domain.Learner{ID: req.GetLearnerId()}, EntryDate: civilpb.Date(req.GetEntryDate()),
 		Today: s.today(), MaxBackdateDays: s.cfg.MaxEntryBackdateDays,
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
@@ -52,7 +53,7 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 // ExitPathway implements pathwayv1.PathwayServiceServer.
 func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayRequest) (*pathwayv1.ExitPathwayResponse, error) {
 	cmd := domain.ExitPathway{
-		LearnerID: req.GetLearnerId(), ExitDate: civil.FromProto(req.GetExitDate()),
+		LearnerID: req.GetLearnerId(), ExitDate: civilpb.Date(req.GetExitDate()),
 		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
@@ -70,7 +71,7 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordReferralRequest) (*pathwayv1.RecordReferralResponse, error) {
 	cmd := domain.RecordReferral{
 		LearnerID: req.GetLearnerId(), Programme: platform.FromWire(programmes, req.GetProgramme()),
-		Date: civil.FromProto(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.today(),
+		Date: civilpb.Date(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func findReferral(p *pathwayv1.Pathway, number int32) *pathwayv1.Referral {
 func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.RecordReferralOutcomeRequest) (*pathwayv1.RecordReferralOutcomeResponse, error) {
 	cmd := domain.RecordReferralOutcome{
 		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: platform.FromWire(outcomes, req.GetOutcome()),
-		Date: civil.FromProto(req.GetOutcomeDate()), Today: s.today(),
+		Date: civilpb.Date(req.GetOutcomeDate()), Today: s.today(),
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
 		return nil, err

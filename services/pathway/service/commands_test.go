@@ -14,6 +14,7 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -246,10 +247,10 @@ func TestConcurrentExitAndReEntryNeverOverlap(t *testing.T) {
 	env, client := startWith(t, servicetest.Options{}, service.Config{MaxEntryBackdateDays: 200})
 	id := registeredOn(t, env, "T05", date(2026, 6, 1))
 	first := civilDate(2026, 6, 1)
-	enter(t, client, id, first.ToProto())
+	enter(t, client, id, civilpb.FromDate(first))
 	const rounds, racers = 40, 4
 	for r := range rounds {
-		exitOn, reenterOn := first.AddDays(2*r+1).ToProto(), first.AddDays(2*r+2).ToProto()
+		exitOn, reenterOn := civilpb.FromDate(first.AddDays(2*r+1)), civilpb.FromDate(first.AddDays(2*r+2))
 		var wg sync.WaitGroup
 		for k := range racers {
 			wg.Go(func() {

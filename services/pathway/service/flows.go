@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
@@ -14,6 +13,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
@@ -66,11 +66,11 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	)
 	switch m := ev.Data.(type) {
 	case *pathwayv1.PathwayEntered:
-		territory, day = m.GetTerritoryCode(), civil.FromProto(m.GetEntryDate())
+		territory, day = m.GetTerritoryCode(), civilpb.Date(m.GetEntryDate())
 		count = domain.FlowBucket.WithEntry
 	case *pathwayv1.PathwayExited:
-		territory, day = m.GetTerritoryCode(), civil.FromProto(m.GetExitDate())
-		days := domain.DaysInPathway(civil.FromProto(m.GetEntryDate()), day)
+		territory, day = m.GetTerritoryCode(), civilpb.Date(m.GetExitDate())
+		days := domain.DaysInPathway(civilpb.Date(m.GetEntryDate()), day)
 		reason := platform.FromWire(exitReasons, m.GetReason())
 		count = func(b domain.FlowBucket) domain.FlowBucket { return b.WithExit(reason, days) }
 	default:
@@ -89,27 +89,12 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	return monthly.Put(member, data), nil
 }
 
-func monthFromProto(v *apperr.Violations, field string, m *pathwayv1.Month) civil.Month {
-	month := civil.Month{Year: int(m.GetYear()), Month: time.Month(m.GetMonth())}
-	switch {
-	case m == nil:
-		v.Add(field, "is required")
-	case !month.Valid():
-		v.Add(field, "must be a month between 1900-01 and 2200-12")
-	}
-	return month
-}
-
-func monthToProto(m civil.Month) *pathwayv1.Month {
-	return &pathwayv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
-}
-
 // GetFlowStatistics implements pathwayv1.PathwayServiceServer, from the
 // flows read model.
 func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowStatisticsRequest) (*pathwayv1.GetFlowStatisticsResponse, error) {
 	var v apperr.Violations
-	from := monthFromProto(&v, "from_month", req.GetFromMonth())
-	to := monthFromProto(&v, "to_month", req.GetToMonth())
+	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
+	to := civilpb.CheckMonth(&v, "to_month", req.GetToMonth())
 	if from.Valid() && to.Valid() {
 		switch n := to.MonthsFrom(from); {
 		case n == 0:
@@ -178,7 +163,7 @@ func (s *Service) flowHistory(ctx context.Context, prefixes []string, to civil.M
 
 func flowRowToProto(r domain.FlowRow) *pathwayv1.FlowStatistics {
 	out := &pathwayv1.FlowStatistics{
-		TerritoryCode: r.Territory, Month: monthToProto(r.Month), Entries: int32(r.Entries), Exits: int32(r.Exits),
+		TerritoryCode: r.Territory, Month: civilpb.FromMonth(r.Month), Entries: int32(r.Entries), Exits: int32(r.Exits),
 		ActiveAtMonthEnd: int32(r.ActiveAtEnd),
 	}
 	for _, reason := range domain.ExitReasons {

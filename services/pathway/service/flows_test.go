@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -35,7 +37,7 @@ func rows(stats []*pathwayv1.FlowStatistics) []string {
 }
 
 func months(from, to int32) *pathwayv1.GetFlowStatisticsRequest {
-	return &pathwayv1.GetFlowStatisticsRequest{FromMonth: &pathwayv1.Month{Year: 2026, Month: from}, ToMonth: &pathwayv1.Month{Year: 2026, Month: to}}
+	return &pathwayv1.GetFlowStatisticsRequest{FromMonth: &commonv1.Month{Year: 2026, Month: from}, ToMonth: &commonv1.Month{Year: 2026, Month: to}}
 }
 
 func flows(t *testing.T, client pathwayv1.PathwayServiceClient, req *pathwayv1.GetFlowStatisticsRequest) (territories, totals []string) {
@@ -125,12 +127,12 @@ func TestFlowStatistics(t *testing.T) {
 		_, err = client.GetFlowStatistics(ctx(t), months(13, 10))
 		refused(t, err, codes.InvalidArgument, "from_month")
 		_, err = client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
-			FromMonth: &pathwayv1.Month{Year: 2016, Month: 11}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11},
+			FromMonth: &commonv1.Month{Year: 2016, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11},
 		})
 		refused(t, err, codes.InvalidArgument, "to_month")
 		// 120 months is the most.
 		if _, err := client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
-			FromMonth: &pathwayv1.Month{Year: 2016, Month: 12}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11},
+			FromMonth: &commonv1.Month{Year: 2016, Month: 12}, ToMonth: &commonv1.Month{Year: 2026, Month: 11},
 		}); err != nil {
 			t.Fatal(err)
 		}

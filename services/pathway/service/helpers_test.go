@@ -17,6 +17,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
@@ -240,4 +241,4 @@ func nothingAppended(t *testing.T, env *servicetest.Env, learnerID string, n int
 
 func civilDate(y, m, d int) civil.Date { return civil.Date{Year: y, Month: time.Month(m), Day: d} }
 
-func civilFrom(d *commonv1.Date) civil.Date { return civil.FromProto(d) }
+func civilFrom(d *commonv1.Date) civil.Date { return civilpb.Date(d) }

@@ -9,6 +9,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
@@ -55,7 +56,7 @@ func (s *Service) onNeeds(ctx context.Context, ev event.Event) error {
 	}
 	cmd := domain.NoteNeedsAnalysis{
 		LearnerID: done.GetLearnerId(), Episode: int(done.GetEpisodeNumber()),
-		AnalysisID: done.GetAnalysisId(), Date: civil.FromProto(done.GetCompletedOn()),
+		AnalysisID: done.GetAnalysisId(), Date: civilpb.Date(done.GetCompletedOn()),
 	}
 	return s.note(ctx, "needs/"+ev.ID, cmd.LearnerID, cmd)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -177,11 +178,11 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	var v apperr.Violations
 	checkTerritory(&v, "territory_code", req.GetTerritoryCode())
 	f := listFilter{
-		activeOn:    optionalDate(&v, "active_on", civil.FromProto(req.GetActiveOn())),
-		enteredFrom: optionalDate(&v, "entered_from", civil.FromProto(req.GetEnteredFrom())),
-		enteredTo:   optionalDate(&v, "entered_to", civil.FromProto(req.GetEnteredTo())),
-		exitedFrom:  optionalDate(&v, "exited_from", civil.FromProto(req.GetExitedFrom())),
-		exitedTo:    optionalDate(&v, "exited_to", civil.FromProto(req.GetExitedTo())),
+		activeOn:    optionalDate(&v, "active_on", civilpb.Date(req.GetActiveOn())),
+		enteredFrom: optionalDate(&v, "entered_from", civilpb.Date(req.GetEnteredFrom())),
+		enteredTo:   optionalDate(&v, "entered_to", civilpb.Date(req.GetEnteredTo())),
+		exitedFrom:  optionalDate(&v, "exited_from", civilpb.Date(req.GetExitedFrom())),
+		exitedTo:    optionalDate(&v, "exited_to", civilpb.Date(req.GetExitedTo())),
 	}
 	checkRange(&v, "entered_to", f.enteredFrom, f.enteredTo)
 	checkRange(&v, "exited_to", f.exitedFrom, f.exitedTo)

@@ -20,7 +20,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -184,8 +184,8 @@ func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error
 		return domain.Learner{}, fmt.Errorf("pathway: stored learner %s: %w", id, err)
 	}
 	return domain.Learner{
-		ID: id, Territory: reg.GetTerritoryCode(), BirthDate: civil.FromProto(reg.GetBirthDate()),
-		RegisteredOn: civil.FromProto(reg.GetRegisteredOn()), Known: true,
+		ID: id, Territory: reg.GetTerritoryCode(), BirthDate: civilpb.Date(reg.GetBirthDate()),
+		RegisteredOn: civilpb.Date(reg.GetRegisteredOn()), Known: true,
 	}, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -145,7 +147,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			p := enter(t, client, id, date(2026, 11, 4))
 			readModel(t, client, p)
 			caughtUp(t, env)
-			stats := &pathwayv1.GetFlowStatisticsRequest{FromMonth: &pathwayv1.Month{Year: 2026, Month: 10}, ToMonth: &pathwayv1.Month{Year: 2026, Month: 11}}
+			stats := &pathwayv1.GetFlowStatisticsRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
 			before := snapshot(t, client, id, stats)
 
 			// Restart with an empty store: the same durable consumers replay

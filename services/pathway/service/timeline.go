@@ -20,7 +20,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -224,38 +224,38 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 func summary(ev event.Event) string {
 	switch m := ev.Data.(type) {
 	case *intakev1.LearnerRegistered:
-		if on := civil.FromProto(m.GetRegisteredOn()); !on.IsZero() {
+		if on := civilpb.Date(m.GetRegisteredOn()); !on.IsZero() {
 			return fmt.Sprintf("Registered in territory %s on %s", m.GetTerritoryCode(), on)
 		}
 		return "Registered in territory " + m.GetTerritoryCode()
 	case *pathwayv1.PathwayEntered:
-		return fmt.Sprintf("Entered the pathway on %s (episode %d)", civil.FromProto(m.GetEntryDate()), m.GetEpisodeNumber())
+		return fmt.Sprintf("Entered the pathway on %s (episode %d)", civilpb.Date(m.GetEntryDate()), m.GetEpisodeNumber())
 	case *pathwayv1.PathwayExited:
-		entry, exit := civil.FromProto(m.GetEntryDate()), civil.FromProto(m.GetExitDate())
+		entry, exit := civilpb.Date(m.GetEntryDate()), civilpb.Date(m.GetExitDate())
 		return fmt.Sprintf("Exited the pathway on %s (episode %d, %d days): %s",
 			exit, m.GetEpisodeNumber(), domain.DaysInPathway(entry, exit), exitReasonLabels[platform.FromWire(exitReasons, m.GetReason())])
 	case *pathwayv1.ExitBackdated:
-		return fmt.Sprintf("Exit of %s recorded late, on %s", civil.FromProto(m.GetExitDate()), civil.FromProto(m.GetRecordedOn()))
+		return fmt.Sprintf("Exit of %s recorded late, on %s", civilpb.Date(m.GetExitDate()), civilpb.Date(m.GetRecordedOn()))
 	case *pathwayv1.ReferralRecorded:
 		return fmt.Sprintf("Referred to %s at %s on %s (referral %d)",
-			programmeLabels[platform.FromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civil.FromProto(m.GetReferralDate()), m.GetReferralNumber())
+			programmeLabels[platform.FromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civilpb.Date(m.GetReferralDate()), m.GetReferralNumber())
 	case *pathwayv1.ReferralOutcomeRecorded:
-		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), platform.FromWire(outcomes, m.GetOutcome()), civil.FromProto(m.GetOutcomeDate()))
+		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), platform.FromWire(outcomes, m.GetOutcome()), civilpb.Date(m.GetOutcomeDate()))
 	case *needsv1.AnalysisStarted:
-		return fmt.Sprintf("Needs analysis started on %s (episode %d)", civil.FromProto(m.GetStartedOn()), m.GetEpisodeNumber())
+		return fmt.Sprintf("Needs analysis started on %s (episode %d)", civilpb.Date(m.GetStartedOn()), m.GetEpisodeNumber())
 	case *needsv1.AnalysisRevised:
-		return fmt.Sprintf("Needs analysis revised on %s: version %d started (episode %d)", civil.FromProto(m.GetStartedOn()), m.GetVersion(), m.GetEpisodeNumber())
+		return fmt.Sprintf("Needs analysis revised on %s: version %d started (episode %d)", civilpb.Date(m.GetStartedOn()), m.GetVersion(), m.GetEpisodeNumber())
 	case *needsv1.AnalysisDrafted:
-		return fmt.Sprintf("Needs analysis drafted on %s (version %d)", civil.FromProto(m.GetDraftedOn()), m.GetVersion())
+		return fmt.Sprintf("Needs analysis drafted on %s (version %d)", civilpb.Date(m.GetDraftedOn()), m.GetVersion())
 	case *needsv1.AnalysisCompleted:
 		return fmt.Sprintf("Needs analysis completed on %s (version %d), recommending: %s",
-			civil.FromProto(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
+			civilpb.Date(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
 	case *immersionv1.PlaceBooked:
 		how := ""
 		if m.GetPromotedFromWaitlist() {
 			how = ", from the waitlist"
 		}
-		return fmt.Sprintf("Immersion booked: session %s, %s to %s%s", m.GetSessionId(), civil.FromProto(m.GetFromDate()), civil.FromProto(m.GetToDate()), how)
+		return fmt.Sprintf("Immersion booked: session %s, %s to %s%s", m.GetSessionId(), civilpb.Date(m.GetFromDate()), civilpb.Date(m.GetToDate()), how)
 	case *immersionv1.Waitlisted:
 		return fmt.Sprintf("On the waitlist of immersion session %s (position %d)", m.GetSessionId(), m.GetPosition())
 	case *immersionv1.BookingCancelled:
@@ -279,13 +279,13 @@ func summary(ev event.Event) string {
 			who = name + " (" + who + ")"
 		}
 		if prev := m.GetPreviousReferentId(); prev != "" {
-			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", who, prev, civil.FromProto(m.GetFromDate()), how)
+			return fmt.Sprintf("Referent %s takes over from %s on %s (%s)", who, prev, civilpb.Date(m.GetFromDate()), how)
 		}
-		return fmt.Sprintf("Referent %s assigned on %s (%s)", who, civil.FromProto(m.GetFromDate()), how)
+		return fmt.Sprintf("Referent %s assigned on %s (%s)", who, civilpb.Date(m.GetFromDate()), how)
 	case *referentv1.AssignmentPending:
-		return fmt.Sprintf("Waiting for a referent in territory %s since %s", m.GetTerritoryCode(), civil.FromProto(m.GetSince()))
+		return fmt.Sprintf("Waiting for a referent in territory %s since %s", m.GetTerritoryCode(), civilpb.Date(m.GetSince()))
 	case *referentv1.AssignmentEnded:
-		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civil.FromProto(m.GetToDate()), m.GetEpisodeNumber())
+		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civilpb.Date(m.GetToDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
 }

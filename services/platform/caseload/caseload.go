@@ -16,6 +16,7 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projector"
@@ -62,13 +63,13 @@ func (c *Caseload) project(ctx context.Context, ev event.Event) ([]projection.Op
 	case *referentv1.ReferentAssigned:
 		learner, referent, previous = m.GetLearnerId(), m.GetReferentId(), m.GetPreviousReferentId()
 		if m.GetPreviousReferentReadsUntil() != nil {
-			d := civil.FromProto(m.GetPreviousReferentReadsUntil())
+			d := civilpb.Date(m.GetPreviousReferentReadsUntil())
 			until = &d
 		}
 	case *referentv1.AssignmentPending:
 		learner, previous = m.GetLearnerId(), m.GetPreviousReferentId()
 		if m.GetPreviousReferentReadsUntil() != nil {
-			d := civil.FromProto(m.GetPreviousReferentReadsUntil())
+			d := civilpb.Date(m.GetPreviousReferentReadsUntil())
 			until = &d
 		}
 	case *referentv1.AssignmentEnded:

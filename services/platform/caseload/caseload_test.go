@@ -10,6 +10,7 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -53,11 +54,11 @@ func TestScopeFollowsAssignments(t *testing.T) {
 	}
 	until := &commonv1.Date{Year: 2026, Month: 12, Day: 27}
 	apply(&referentv1.ReferentAssigned{LearnerId: "l-1", ReferentId: "r-2", PreviousReferentId: "r-1", PreviousReferentReadsUntil: until})
-	if ref, former := scope(); ref != "r-2" || former["r-1"] != civil.FromProto(until) {
+	if ref, former := scope(); ref != "r-2" || former["r-1"] != civilpb.Date(until) {
 		t.Fatalf("handed over: %q %v", ref, former)
 	}
 	apply(&referentv1.AssignmentEnded{LearnerId: "l-1"})
-	if ref, former := scope(); ref != "" || former["r-1"] != civil.FromProto(until) {
+	if ref, former := scope(); ref != "" || former["r-1"] != civilpb.Date(until) {
 		t.Fatalf("ended: %q %v", ref, former)
 	}
 	scopes, err := c.Scopes(ctx, []string{"l-1", "l-2"}, []string{"T05", "T01"})

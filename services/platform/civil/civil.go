@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 	_ "time/tzdata" // business days are Paris days on every machine, zoneinfo or not
-
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 )
 
 // Date is a calendar day. The zero value is "no date".
@@ -121,21 +119,4 @@ func (d Date) YearsOn(on Date) int {
 		years--
 	}
 	return years
-}
-
-// ToProto converts d to the wire message; the zero date becomes nil.
-func (d Date) ToProto() *commonv1.Date {
-	if d.IsZero() {
-		return nil
-	}
-	return &commonv1.Date{Year: int32(d.Year), Month: int32(d.Month), Day: int32(d.Day)}
-}
-
-// FromProto converts a wire date. A nil message is the zero date; the result
-// may be invalid, so callers validate it.
-func FromProto(p *commonv1.Date) Date {
-	if p == nil {
-		return Date{}
-	}
-	return Date{int(p.GetYear()), time.Month(p.GetMonth()), int(p.GetDay())}
 }

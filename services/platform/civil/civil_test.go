@@ -62,16 +62,6 @@ func TestArithmetic(t *testing.T) {
 	}
 }
 
-func TestProtoRoundTrip(t *testing.T) {
-	d := civil.Date{2026, 11, 26}
-	if civil.FromProto(d.ToProto()) != d {
-		t.Fatal("round trip")
-	}
-	if (civil.Date{}).ToProto() != nil || !civil.FromProto(nil).IsZero() {
-		t.Fatal("zero date must map to nil")
-	}
-}
-
 func TestWeekday(t *testing.T) {
 	for d, want := range map[civil.Date]time.Weekday{
 		{Year: 2026, Month: time.November, Day: 27}: time.Friday,

@@ -10,7 +10,7 @@ import (
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -111,7 +111,7 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 		if err != nil {
 			return err
 		}
-		cmd := domain.Enter{Learner: learner, Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Day: civil.FromProto(m.GetEntryDate())}
+		cmd := domain.Enter{Learner: learner, Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetEntryDate())}
 		_, err = s.execAssignment(ctx, meta, m.GetLearnerId(),
 			func(a domain.Assignment) ([]string, error) {
 				return s.candidates(ctx, cmd.Territory, a.Current, a.LastReferent())
@@ -119,7 +119,7 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 			func(domain.Assignment) any { return cmd })
 		return err
 	case *pathwayv1.PathwayExited:
-		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civil.FromProto(m.GetExitDate())}
+		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetExitDate())}
 		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(),
 			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil },
 			func(domain.Assignment) any { return cmd })

@@ -9,6 +9,7 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
 )
@@ -63,7 +64,7 @@ func dateProto(d civil.Date) *commonv1.Date {
 	if d.IsZero() {
 		return nil
 	}
-	return d.ToProto()
+	return civilpb.FromDate(d)
 }
 
 // readsUntil is the last day the previous referent still reads a learner
@@ -145,26 +146,26 @@ func decode(ev event.Event) (domain.Event, bool) {
 	case *referentv1.ReferentUpdated:
 		return domain.ReferentUpdated{ReferentID: m.GetReferentId(), Profile: profileFromProto(m.GetProfile())}, true
 	case *referentv1.AvailabilitySet:
-		return domain.AvailabilitySet{ReferentID: m.GetReferentId(), AbsentFrom: civil.FromProto(m.GetAbsentFrom()), AbsentTo: civil.FromProto(m.GetAbsentTo()), Territories: m.GetTerritoryCodes()}, true
+		return domain.AvailabilitySet{ReferentID: m.GetReferentId(), AbsentFrom: civilpb.Date(m.GetAbsentFrom()), AbsentTo: civilpb.Date(m.GetAbsentTo()), Territories: m.GetTerritoryCodes()}, true
 	case *referentv1.ReferentDeactivated:
-		return domain.ReferentDeactivated{ReferentID: m.GetReferentId(), On: civil.FromProto(m.GetEffectiveDate()), Territories: m.GetTerritoryCodes()}, true
+		return domain.ReferentDeactivated{ReferentID: m.GetReferentId(), On: civilpb.Date(m.GetEffectiveDate()), Territories: m.GetTerritoryCodes()}, true
 	case *referentv1.LearnerTaken:
-		return domain.LearnerTaken{ReferentID: m.GetReferentId(), Slot: domain.Slot{LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), From: civil.FromProto(m.GetFromDate())}}, true
+		return domain.LearnerTaken{ReferentID: m.GetReferentId(), Slot: domain.Slot{LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), From: civilpb.Date(m.GetFromDate())}}, true
 	case *referentv1.LearnerReleased:
-		return domain.LearnerReleased{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), To: civil.FromProto(m.GetToDate())}, true
+		return domain.LearnerReleased{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), To: civilpb.Date(m.GetToDate())}, true
 	case *referentv1.ReferentAssigned:
 		return domain.ReferentAssigned{
 			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()),
-			From: civil.FromProto(m.GetFromDate()), Reason: platform.FromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
+			From: civilpb.Date(m.GetFromDate()), Reason: platform.FromWire(reasons, m.GetReason()), Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
 			ReferentName: m.GetReferentName(),
 		}, true
 	case *referentv1.AssignmentPending:
 		return domain.AssignmentPending{
-			LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Since: civil.FromProto(m.GetSince()),
+			LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Since: civilpb.Date(m.GetSince()),
 			Explanation: m.GetExplanation(), Previous: m.GetPreviousReferentId(),
 		}, true
 	case *referentv1.AssignmentEnded:
-		return domain.AssignmentEnded{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), To: civil.FromProto(m.GetToDate())}, true
+		return domain.AssignmentEnded{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), To: civilpb.Date(m.GetToDate())}, true
 	}
 	return nil, false
 }

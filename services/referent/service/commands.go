@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
@@ -194,7 +195,7 @@ func checkIDs(v *apperr.Violations, requestID, field, id string) {
 
 // checkDate reads an optional date; an invalid one is a violation.
 func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
-	d := civil.FromProto(p)
+	d := civilpb.Date(p)
 	if !d.IsZero() && !d.Valid() {
 		v.Add(field, "is not a valid date")
 	}

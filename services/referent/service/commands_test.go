@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -77,7 +78,7 @@ func TestInvalidInputNamesEveryField(t *testing.T) {
 	if n := len(env.Events(t, "REFERENT", "avenir.referent.>")); n != 0 {
 		t.Fatalf("%d events appended", n)
 	}
-	_, err = client.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{RequestId: event.NewID(), ReferentId: event.NewID(), AbsentFrom: today.ToProto()})
+	_, err = client.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{RequestId: event.NewID(), ReferentId: event.NewID(), AbsentFrom: civilpb.FromDate(today)})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("an absence without its end: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -82,7 +83,7 @@ func registered(t *testing.T, env *servicetest.Env, rqth, senior bool) string {
 func enter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
 	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "entered", &pathwayv1.PathwayEntered{
-		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-1).ToProto(), TerritoryCode: territory,
+		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-1)), TerritoryCode: territory,
 	})
 }
 
@@ -90,7 +91,7 @@ func enter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 func exit(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
 	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "exited", &pathwayv1.PathwayExited{
-		LearnerId: id, EpisodeNumber: n, EntryDate: today.AddDays(-1).ToProto(), ExitDate: today.ToProto(),
+		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-1)), ExitDate: civilpb.FromDate(today),
 		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
 	})
 }

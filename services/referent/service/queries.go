@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
@@ -19,8 +20,8 @@ import (
 func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Referent {
 	return &referentv1.Referent{
 		ReferentId: r.ID, Profile: profileToProto(r.Profile), ActiveLearners: int32(load),
-		AbsentFrom: r.AbsentFrom.ToProto(), AbsentTo: r.AbsentTo.ToProto(),
-		Available: r.AvailableOn(today), Deactivated: r.Deactivated, DeactivatedOn: r.DeactivatedOn.ToProto(),
+		AbsentFrom: civilpb.FromDate(r.AbsentFrom), AbsentTo: civilpb.FromDate(r.AbsentTo),
+		Available: r.AvailableOn(today), Deactivated: r.Deactivated, DeactivatedOn: civilpb.FromDate(r.DeactivatedOn),
 	}
 }
 
@@ -29,15 +30,15 @@ func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Ref
 func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 	out := &referentv1.Assignment{
 		LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode), Active: a.Active,
-		ReferentId: a.Current, Pending: a.Pending, PendingSince: a.PendingSince.ToProto(),
+		ReferentId: a.Current, Pending: a.Pending, PendingSince: civilpb.FromDate(a.PendingSince),
 	}
 	for _, p := range a.Periods {
 		v := &referentv1.AssignmentPeriod{
-			ReferentId: p.ReferentID, EpisodeNumber: int32(p.Episode), FromDate: p.From.ToProto(), ToDate: p.To.ToProto(),
+			ReferentId: p.ReferentID, EpisodeNumber: int32(p.Episode), FromDate: civilpb.FromDate(p.From), ToDate: civilpb.FromDate(p.To),
 			Reason: reasons[p.Reason], Explanation: p.Explanation,
 		}
 		if p.End == domain.EndHandover {
-			v.ReadAccessUntil = p.To.AddDays(s.cfg.HandoverGraceDays).ToProto()
+			v.ReadAccessUntil = civilpb.FromDate(p.To.AddDays(s.cfg.HandoverGraceDays))
 		}
 		out.History = append(out.History, v)
 	}
@@ -106,7 +107,7 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 	for i, sl := range page {
 		out.Learners = append(out.Learners, &referentv1.CaseloadEntry{
 			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
-			FromDate: sl.From.ToProto(), PathwayStatus: "active",
+			FromDate: civilpb.FromDate(sl.From), PathwayStatus: "active",
 			Phase: phases[i].GetPhase(), PhaseSince: phases[i].GetChangedOn(),
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 	"github.com/avenir-normandie/avenir/services/referent/service"
@@ -99,7 +100,7 @@ func TestAvailabilityAndNewReferentDrainTheQueue(t *testing.T) {
 	env, client := start(t, servicetest.Options{})
 	ref := register(t, client, profile("Anne", 5, []string{"T05"}))
 	if _, err := client.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{
-		RequestId: event.NewID(), ReferentId: ref, AbsentFrom: today.AddDays(-3).ToProto(), AbsentTo: today.AddDays(3).ToProto(),
+		RequestId: event.NewID(), ReferentId: ref, AbsentFrom: civilpb.FromDate(today.AddDays(-3)), AbsentTo: civilpb.FromDate(today.AddDays(3)),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestHandoverDeactivationAndGrace(t *testing.T) {
 	evs := env.Events(t, "REFERENT", "avenir.referent.assignment."+lea+".>")
 	handed, ok := evs[len(evs)-1].Data.(*referentv1.ReferentAssigned)
 	if !ok || handed.GetPreviousReferentId() != anne ||
-		civil.FromProto(handed.GetPreviousReferentReadsUntil()) != civil.FromProto(handed.GetFromDate()).AddDays(service.DefaultHandoverGraceDays) ||
+		civilpb.Date(handed.GetPreviousReferentReadsUntil()) != civilpb.Date(handed.GetFromDate()).AddDays(service.DefaultHandoverGraceDays) ||
 		!proto.Equal(handed.GetPreviousReferentReadsUntil(), h[0].GetReadAccessUntil()) {
 		t.Fatalf("handover event %v, want the previous referent's read access dated as %v", evs[len(evs)-1].Data, h[0].GetReadAccessUntil())
 	}
@@ -194,7 +195,7 @@ func TestCaseloadShowsEachLearnersPhase(t *testing.T) {
 	}
 	changed := func(id string, ph pathwayv1.PathwayPhase, on civil.Date) {
 		publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "phase_changed", &pathwayv1.PhaseChanged{
-			LearnerId: id, EpisodeNumber: 1, Phase: ph, ChangedOn: on.ToProto(), TerritoryCode: "T05",
+			LearnerId: id, EpisodeNumber: 1, Phase: ph, ChangedOn: civilpb.FromDate(on), TerritoryCode: "T05",
 		})
 	}
 	changed(lea, pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED, today.AddDays(-1))
@@ -214,8 +215,8 @@ func TestCaseloadShowsEachLearnersPhase(t *testing.T) {
 			return fmt.Errorf("caseload %v", resp.GetLearners())
 		}
 		for _, e := range resp.GetLearners() {
-			if e.GetPhase() != want[e.GetLearnerId()] || civil.FromProto(e.GetPhaseSince()) != since[e.GetLearnerId()] {
-				return fmt.Errorf("%s: %v since %v, want %v since %v", e.GetLearnerId(), e.GetPhase(), civil.FromProto(e.GetPhaseSince()), want[e.GetLearnerId()], since[e.GetLearnerId()])
+			if e.GetPhase() != want[e.GetLearnerId()] || civilpb.Date(e.GetPhaseSince()) != since[e.GetLearnerId()] {
+				return fmt.Errorf("%s: %v since %v, want %v since %v", e.GetLearnerId(), e.GetPhase(), civilpb.Date(e.GetPhaseSince()), want[e.GetLearnerId()], since[e.GetLearnerId()])
 			}
 		}
 		return nil

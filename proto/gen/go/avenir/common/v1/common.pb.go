@@ -86,6 +86,63 @@ func (x *Date) GetDay() int32 {
 	return 0
 }
 
+// A calendar month, the unit of funders' figures and billing periods.
+// Replaces needs.v1.Month, pathway.v1.Month and funding.v1.Period, which had
+// the same fields: their stored and JSON encodings are this message's.
+type Month struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Year, 1900..2200.
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// Month of the year, 1..12.
+	Month         int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Month) Reset() {
+	*x = Month{}
+	mi := &file_avenir_common_v1_common_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Month) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Month) ProtoMessage() {}
+
+func (x *Month) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_common_v1_common_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Month.ProtoReflect.Descriptor instead.
+func (*Month) Descriptor() ([]byte, []int) {
+	return file_avenir_common_v1_common_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Month) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Month) GetMonth() int32 {
+	if x != nil {
+		return x.Month
+	}
+	return 0
+}
+
 var File_avenir_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_avenir_common_v1_common_proto_rawDesc = "" +
@@ -94,7 +151,10 @@ const file_avenir_common_v1_common_proto_rawDesc = "" +
 	"\x04Date\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
 	"\x05month\x18\x02 \x01(\x05R\x05month\x12\x10\n" +
-	"\x03day\x18\x03 \x01(\x05R\x03dayB\xd0\x01\n" +
+	"\x03day\x18\x03 \x01(\x05R\x03day\"1\n" +
+	"\x05Month\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
+	"\x05month\x18\x02 \x01(\x05R\x05monthB\xd0\x01\n" +
 	"\x14com.avenir.common.v1B\vCommonProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1;commonv1\xa2\x02\x03ACX\xaa\x02\x10Avenir.Common.V1\xca\x02\x10Avenir\\Common\\V1\xe2\x02\x1cAvenir\\Common\\V1\\GPBMetadata\xea\x02\x12Avenir::Common::V1b\x06proto3"
 
 var (
@@ -109,9 +169,10 @@ func file_avenir_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_avenir_common_v1_common_proto_rawDescData
 }
 
-var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_avenir_common_v1_common_proto_goTypes = []any{
-	(*Date)(nil), // 0: avenir.common.v1.Date
+	(*Date)(nil),  // 0: avenir.common.v1.Date
+	(*Month)(nil), // 1: avenir.common.v1.Month
 }
 var file_avenir_common_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -132,7 +193,7 @@ func file_avenir_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_common_v1_common_proto_rawDesc), len(file_avenir_common_v1_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

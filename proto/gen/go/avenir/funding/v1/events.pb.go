@@ -267,61 +267,6 @@ func (AnomalyReason) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
-// A month of billing: the period of a monthly statement.
-type Period struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1900..2200.
-	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	// 1..12.
-	Month         int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Period) Reset() {
-	*x = Period{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Period) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Period) ProtoMessage() {}
-
-func (x *Period) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Period.ProtoReflect.Descriptor instead.
-func (*Period) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *Period) GetYear() int32 {
-	if x != nil {
-		return x.Year
-	}
-	return 0
-}
-
-func (x *Period) GetMonth() int32 {
-	if x != nil {
-		return x.Month
-	}
-	return 0
-}
-
 // The price of one custom or standard flat fee.
 type FlatFeeRate struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -339,7 +284,7 @@ type FlatFeeRate struct {
 
 func (x *FlatFeeRate) Reset() {
 	*x = FlatFeeRate{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[1]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +296,7 @@ func (x *FlatFeeRate) String() string {
 func (*FlatFeeRate) ProtoMessage() {}
 
 func (x *FlatFeeRate) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[1]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +309,7 @@ func (x *FlatFeeRate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlatFeeRate.ProtoReflect.Descriptor instead.
 func (*FlatFeeRate) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *FlatFeeRate) GetFeeType() FeeType {
@@ -430,7 +375,7 @@ type ContractTerms struct {
 
 func (x *ContractTerms) Reset() {
 	*x = ContractTerms{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[2]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +387,7 @@ func (x *ContractTerms) String() string {
 func (*ContractTerms) ProtoMessage() {}
 
 func (x *ContractTerms) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[2]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +400,7 @@ func (x *ContractTerms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractTerms.ProtoReflect.Descriptor instead.
 func (*ContractTerms) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ContractTerms) GetOperatorId() string {
@@ -554,7 +499,7 @@ type ContractCreated struct {
 
 func (x *ContractCreated) Reset() {
 	*x = ContractCreated{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[3]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +511,7 @@ func (x *ContractCreated) String() string {
 func (*ContractCreated) ProtoMessage() {}
 
 func (x *ContractCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[3]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +524,7 @@ func (x *ContractCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractCreated.ProtoReflect.Descriptor instead.
 func (*ContractCreated) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ContractCreated) GetContractId() string {
@@ -613,7 +558,7 @@ type ContractUpdated struct {
 
 func (x *ContractUpdated) Reset() {
 	*x = ContractUpdated{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +570,7 @@ func (x *ContractUpdated) String() string {
 func (*ContractUpdated) ProtoMessage() {}
 
 func (x *ContractUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +583,7 @@ func (x *ContractUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContractUpdated.ProtoReflect.Descriptor instead.
 func (*ContractUpdated) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ContractUpdated) GetContractId() string {
@@ -681,7 +626,7 @@ type TraineeHourLine struct {
 	Activity ActivityType `protobuf:"varint,4,opt,name=activity,proto3,enum=avenir.funding.v1.ActivityType" json:"activity,omitempty"`
 	// The period whose statement bills the line: the month of date, or the
 	// next open period when that month's statement was already closed.
-	BillingPeriod *Period `protobuf:"bytes,5,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	BillingPeriod *v1.Month `protobuf:"bytes,5,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
 	// The line was reported after its month's statement was closed.
 	Late bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
 	// Rate per hour when the line was accepted, in cents.
@@ -694,7 +639,7 @@ type TraineeHourLine struct {
 
 func (x *TraineeHourLine) Reset() {
 	*x = TraineeHourLine{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +651,7 @@ func (x *TraineeHourLine) String() string {
 func (*TraineeHourLine) ProtoMessage() {}
 
 func (x *TraineeHourLine) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +664,7 @@ func (x *TraineeHourLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraineeHourLine.ProtoReflect.Descriptor instead.
 func (*TraineeHourLine) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TraineeHourLine) GetOperatorLineId() string {
@@ -750,7 +695,7 @@ func (x *TraineeHourLine) GetActivity() ActivityType {
 	return ActivityType_ACTIVITY_TYPE_UNSPECIFIED
 }
 
-func (x *TraineeHourLine) GetBillingPeriod() *Period {
+func (x *TraineeHourLine) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -800,7 +745,7 @@ type TraineeHoursReported struct {
 
 func (x *TraineeHoursReported) Reset() {
 	*x = TraineeHoursReported{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +757,7 @@ func (x *TraineeHoursReported) String() string {
 func (*TraineeHoursReported) ProtoMessage() {}
 
 func (x *TraineeHoursReported) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +770,7 @@ func (x *TraineeHoursReported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraineeHoursReported.ProtoReflect.Descriptor instead.
 func (*TraineeHoursReported) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TraineeHoursReported) GetLedgerId() string {
@@ -908,8 +853,8 @@ type TraineeLineCorrected struct {
 	// At most 500 characters.
 	Reason string `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The open period that bills the correction.
-	BillingPeriod *Period `protobuf:"bytes,12,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
-	Late          bool    `protobuf:"varint,13,opt,name=late,proto3" json:"late,omitempty"`
+	BillingPeriod *v1.Month `protobuf:"bytes,12,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	Late          bool      `protobuf:"varint,13,opt,name=late,proto3" json:"late,omitempty"`
 	// The corrected line's rate (a correction is priced as its line).
 	RatePerHourCents int64 `protobuf:"varint,14,opt,name=rate_per_hour_cents,json=ratePerHourCents,proto3" json:"rate_per_hour_cents,omitempty"`
 	// amount(minutes) - amount(previous_minutes), each rounded half down; may
@@ -921,7 +866,7 @@ type TraineeLineCorrected struct {
 
 func (x *TraineeLineCorrected) Reset() {
 	*x = TraineeLineCorrected{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +878,7 @@ func (x *TraineeLineCorrected) String() string {
 func (*TraineeLineCorrected) ProtoMessage() {}
 
 func (x *TraineeLineCorrected) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +891,7 @@ func (x *TraineeLineCorrected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraineeLineCorrected.ProtoReflect.Descriptor instead.
 func (*TraineeLineCorrected) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TraineeLineCorrected) GetLedgerId() string {
@@ -1026,7 +971,7 @@ func (x *TraineeLineCorrected) GetReason() string {
 	return ""
 }
 
-func (x *TraineeLineCorrected) GetBillingPeriod() *Period {
+func (x *TraineeLineCorrected) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -1073,14 +1018,14 @@ type TraineeLinesFlagged struct {
 	// own statement is still open becomes an anomaly there; a line whose
 	// statement is closed stays billed there and gets a reversal (minus its
 	// amount) on this period instead.
-	BillingPeriod *Period `protobuf:"bytes,8,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	BillingPeriod *v1.Month `protobuf:"bytes,8,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TraineeLinesFlagged) Reset() {
 	*x = TraineeLinesFlagged{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1037,7 @@ func (x *TraineeLinesFlagged) String() string {
 func (*TraineeLinesFlagged) ProtoMessage() {}
 
 func (x *TraineeLinesFlagged) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1050,7 @@ func (x *TraineeLinesFlagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraineeLinesFlagged.ProtoReflect.Descriptor instead.
 func (*TraineeLinesFlagged) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TraineeLinesFlagged) GetLedgerId() string {
@@ -1157,7 +1102,7 @@ func (x *TraineeLinesFlagged) GetEpisodeNumber() int32 {
 	return 0
 }
 
-func (x *TraineeLinesFlagged) GetBillingPeriod() *Period {
+func (x *TraineeLinesFlagged) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -1180,10 +1125,10 @@ type GroupHoursReported struct {
 	// The trainer's name or id, at most 200 characters.
 	Trainer string `protobuf:"bytes,8,opt,name=trainer,proto3" json:"trainer,omitempty"`
 	// Learners attending: 1..max_group_size, distinct, each enrolled that day.
-	AttendeeLearnerIds []string `protobuf:"bytes,9,rep,name=attendee_learner_ids,json=attendeeLearnerIds,proto3" json:"attendee_learner_ids,omitempty"`
-	BillingPeriod      *Period  `protobuf:"bytes,10,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
-	Late               bool     `protobuf:"varint,11,opt,name=late,proto3" json:"late,omitempty"`
-	RatePerHourCents   int64    `protobuf:"varint,12,opt,name=rate_per_hour_cents,json=ratePerHourCents,proto3" json:"rate_per_hour_cents,omitempty"`
+	AttendeeLearnerIds []string  `protobuf:"bytes,9,rep,name=attendee_learner_ids,json=attendeeLearnerIds,proto3" json:"attendee_learner_ids,omitempty"`
+	BillingPeriod      *v1.Month `protobuf:"bytes,10,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	Late               bool      `protobuf:"varint,11,opt,name=late,proto3" json:"late,omitempty"`
+	RatePerHourCents   int64     `protobuf:"varint,12,opt,name=rate_per_hour_cents,json=ratePerHourCents,proto3" json:"rate_per_hour_cents,omitempty"`
 	// minutes × rate_per_hour_cents / 60, rounded half down.
 	AmountCents   int64  `protobuf:"varint,13,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
 	RequestId     string `protobuf:"bytes,14,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1193,7 +1138,7 @@ type GroupHoursReported struct {
 
 func (x *GroupHoursReported) Reset() {
 	*x = GroupHoursReported{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1150,7 @@ func (x *GroupHoursReported) String() string {
 func (*GroupHoursReported) ProtoMessage() {}
 
 func (x *GroupHoursReported) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1163,7 @@ func (x *GroupHoursReported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupHoursReported.ProtoReflect.Descriptor instead.
 func (*GroupHoursReported) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GroupHoursReported) GetGroupLedgerId() string {
@@ -1284,7 +1229,7 @@ func (x *GroupHoursReported) GetAttendeeLearnerIds() []string {
 	return nil
 }
 
-func (x *GroupHoursReported) GetBillingPeriod() *Period {
+func (x *GroupHoursReported) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -1337,18 +1282,18 @@ type FlatFeeClaimed struct {
 	// The operator's evidence reference, at most 200 characters.
 	EvidenceReference string `protobuf:"bytes,9,opt,name=evidence_reference,json=evidenceReference,proto3" json:"evidence_reference,omitempty"`
 	// The operator's id of the claim, unique in the contract.
-	OperatorLineId string  `protobuf:"bytes,10,opt,name=operator_line_id,json=operatorLineId,proto3" json:"operator_line_id,omitempty"`
-	BillingPeriod  *Period `protobuf:"bytes,11,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
-	Late           bool    `protobuf:"varint,12,opt,name=late,proto3" json:"late,omitempty"`
-	AmountCents    int64   `protobuf:"varint,13,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
-	RequestId      string  `protobuf:"bytes,14,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	OperatorLineId string    `protobuf:"bytes,10,opt,name=operator_line_id,json=operatorLineId,proto3" json:"operator_line_id,omitempty"`
+	BillingPeriod  *v1.Month `protobuf:"bytes,11,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	Late           bool      `protobuf:"varint,12,opt,name=late,proto3" json:"late,omitempty"`
+	AmountCents    int64     `protobuf:"varint,13,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
+	RequestId      string    `protobuf:"bytes,14,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FlatFeeClaimed) Reset() {
 	*x = FlatFeeClaimed{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[10]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1305,7 @@ func (x *FlatFeeClaimed) String() string {
 func (*FlatFeeClaimed) ProtoMessage() {}
 
 func (x *FlatFeeClaimed) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[10]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1318,7 @@ func (x *FlatFeeClaimed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlatFeeClaimed.ProtoReflect.Descriptor instead.
 func (*FlatFeeClaimed) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlatFeeClaimed) GetFeesLedgerId() string {
@@ -1446,7 +1391,7 @@ func (x *FlatFeeClaimed) GetOperatorLineId() string {
 	return ""
 }
 
-func (x *FlatFeeClaimed) GetBillingPeriod() *Period {
+func (x *FlatFeeClaimed) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -1491,7 +1436,7 @@ type LineReview struct {
 
 func (x *LineReview) Reset() {
 	*x = LineReview{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[11]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1448,7 @@ func (x *LineReview) String() string {
 func (*LineReview) ProtoMessage() {}
 
 func (x *LineReview) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[11]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1461,7 @@ func (x *LineReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineReview.ProtoReflect.Descriptor instead.
 func (*LineReview) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LineReview) GetUnit() Unit {
@@ -1554,7 +1499,7 @@ type StatementReviewed struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	StatementId string                 `protobuf:"bytes,1,opt,name=statement_id,json=statementId,proto3" json:"statement_id,omitempty"`
 	ContractId  string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Period      *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	Period      *v1.Month              `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	Reviews     []*LineReview          `protobuf:"bytes,4,rep,name=reviews,proto3" json:"reviews,omitempty"`
 	// The reviewer's subject.
 	Reviewer      string `protobuf:"bytes,5,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
@@ -1564,7 +1509,7 @@ type StatementReviewed struct {
 
 func (x *StatementReviewed) Reset() {
 	*x = StatementReviewed{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[12]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1521,7 @@ func (x *StatementReviewed) String() string {
 func (*StatementReviewed) ProtoMessage() {}
 
 func (x *StatementReviewed) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[12]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1534,7 @@ func (x *StatementReviewed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementReviewed.ProtoReflect.Descriptor instead.
 func (*StatementReviewed) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatementReviewed) GetStatementId() string {
@@ -1606,7 +1551,7 @@ func (x *StatementReviewed) GetContractId() string {
 	return ""
 }
 
-func (x *StatementReviewed) GetPeriod() *Period {
+func (x *StatementReviewed) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -1650,7 +1595,7 @@ type StatementTotals struct {
 
 func (x *StatementTotals) Reset() {
 	*x = StatementTotals{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[13]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1607,7 @@ func (x *StatementTotals) String() string {
 func (*StatementTotals) ProtoMessage() {}
 
 func (x *StatementTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[13]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1620,7 @@ func (x *StatementTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementTotals.ProtoReflect.Descriptor instead.
 func (*StatementTotals) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StatementTotals) GetTraineeMinutes() int64 {
@@ -1749,7 +1694,7 @@ type StatementClosed struct {
 	StatementId string                 `protobuf:"bytes,1,opt,name=statement_id,json=statementId,proto3" json:"statement_id,omitempty"`
 	ContractId  string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
 	OperatorId  string                 `protobuf:"bytes,3,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
-	Period      *Period                `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	Period      *v1.Month              `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	// Civil day of the closure.
 	ClosedOn *v1.Date `protobuf:"bytes,5,opt,name=closed_on,json=closedOn,proto3" json:"closed_on,omitempty"`
 	// The totals at closure, for the record.
@@ -1761,7 +1706,7 @@ type StatementClosed struct {
 
 func (x *StatementClosed) Reset() {
 	*x = StatementClosed{}
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[14]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1718,7 @@ func (x *StatementClosed) String() string {
 func (*StatementClosed) ProtoMessage() {}
 
 func (x *StatementClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_funding_v1_events_proto_msgTypes[14]
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1731,7 @@ func (x *StatementClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementClosed.ProtoReflect.Descriptor instead.
 func (*StatementClosed) Descriptor() ([]byte, []int) {
-	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StatementClosed) GetStatementId() string {
@@ -1810,7 +1755,7 @@ func (x *StatementClosed) GetOperatorId() string {
 	return ""
 }
 
-func (x *StatementClosed) GetPeriod() *Period {
+func (x *StatementClosed) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -1842,10 +1787,7 @@ var File_avenir_funding_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1eavenir/funding/v1/events.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\"2\n" +
-	"\x06Period\x12\x12\n" +
-	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\x05R\x05month\"\x9e\x01\n" +
+	"\x1eavenir/funding/v1/events.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\"\x9e\x01\n" +
 	"\vFlatFeeRate\x125\n" +
 	"\bfee_type\x18\x01 \x01(\x0e2\x1a.avenir.funding.v1.FeeTypeR\afeeType\x12\x1f\n" +
 	"\vcustom_code\x18\x02 \x01(\tR\n" +
@@ -1877,13 +1819,13 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"contractId\x126\n" +
 	"\x05terms\x18\x02 \x01(\v2 .avenir.funding.v1.ContractTermsR\x05terms\x126\n" +
 	"\x17previous_envelope_cents\x18\x03 \x01(\x03R\x15previousEnvelopeCents\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe6\x02\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe4\x02\n" +
 	"\x0fTraineeHourLine\x12(\n" +
 	"\x10operator_line_id\x18\x01 \x01(\tR\x0eoperatorLineId\x12*\n" +
 	"\x04date\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\x04date\x12\x18\n" +
 	"\aminutes\x18\x03 \x01(\x05R\aminutes\x12;\n" +
-	"\bactivity\x18\x04 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\x12@\n" +
-	"\x0ebilling_period\x18\x05 \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\x12\x12\n" +
+	"\bactivity\x18\x04 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\x12>\n" +
+	"\x0ebilling_period\x18\x05 \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\x06 \x01(\bR\x04late\x12-\n" +
 	"\x13rate_per_hour_cents\x18\a \x01(\x03R\x10ratePerHourCents\x12!\n" +
 	"\famount_cents\x18\b \x01(\x03R\vamountCents\"\xa3\x02\n" +
@@ -1899,7 +1841,7 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\biso_week\x18\x06 \x01(\x05R\aisoWeek\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x128\n" +
-	"\x05lines\x18\b \x03(\v2\".avenir.funding.v1.TraineeHourLineR\x05lines\"\xe1\x04\n" +
+	"\x05lines\x18\b \x03(\v2\".avenir.funding.v1.TraineeHourLineR\x05lines\"\xdf\x04\n" +
 	"\x14TraineeLineCorrected\x12\x1b\n" +
 	"\tledger_id\x18\x01 \x01(\tR\bledgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -1915,11 +1857,11 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\aminutes\x18\t \x01(\x05R\aminutes\x12;\n" +
 	"\bactivity\x18\n" +
 	" \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\x12\x16\n" +
-	"\x06reason\x18\v \x01(\tR\x06reason\x12@\n" +
-	"\x0ebilling_period\x18\f \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\x12\x12\n" +
+	"\x06reason\x18\v \x01(\tR\x06reason\x12>\n" +
+	"\x0ebilling_period\x18\f \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\r \x01(\bR\x04late\x12-\n" +
 	"\x13rate_per_hour_cents\x18\x0e \x01(\x03R\x10ratePerHourCents\x12,\n" +
-	"\x12amount_delta_cents\x18\x0f \x01(\x03R\x10amountDeltaCents\"\xf6\x02\n" +
+	"\x12amount_delta_cents\x18\x0f \x01(\x03R\x10amountDeltaCents\"\xf4\x02\n" +
 	"\x13TraineeLinesFlagged\x12\x1b\n" +
 	"\tledger_id\x18\x01 \x01(\tR\bledgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -1929,8 +1871,8 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x11operator_line_ids\x18\x04 \x03(\tR\x0foperatorLineIds\x128\n" +
 	"\x06reason\x18\x05 \x01(\x0e2 .avenir.funding.v1.AnomalyReasonR\x06reason\x123\n" +
 	"\texit_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x12%\n" +
-	"\x0eepisode_number\x18\a \x01(\x05R\repisodeNumber\x12@\n" +
-	"\x0ebilling_period\x18\b \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\"\xab\x04\n" +
+	"\x0eepisode_number\x18\a \x01(\x05R\repisodeNumber\x12>\n" +
+	"\x0ebilling_period\x18\b \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\"\xa9\x04\n" +
 	"\x12GroupHoursReported\x12&\n" +
 	"\x0fgroup_ledger_id\x18\x01 \x01(\tR\rgroupLedgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -1942,14 +1884,14 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x04date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\x04date\x12\x18\n" +
 	"\aminutes\x18\a \x01(\x05R\aminutes\x12\x18\n" +
 	"\atrainer\x18\b \x01(\tR\atrainer\x120\n" +
-	"\x14attendee_learner_ids\x18\t \x03(\tR\x12attendeeLearnerIds\x12@\n" +
+	"\x14attendee_learner_ids\x18\t \x03(\tR\x12attendeeLearnerIds\x12>\n" +
 	"\x0ebilling_period\x18\n" +
-	" \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\x12\x12\n" +
+	" \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\v \x01(\bR\x04late\x12-\n" +
 	"\x13rate_per_hour_cents\x18\f \x01(\x03R\x10ratePerHourCents\x12!\n" +
 	"\famount_cents\x18\r \x01(\x03R\vamountCents\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x0e \x01(\tR\trequestId\"\xb0\x04\n" +
+	"request_id\x18\x0e \x01(\tR\trequestId\"\xae\x04\n" +
 	"\x0eFlatFeeClaimed\x12$\n" +
 	"\x0efees_ledger_id\x18\x01 \x01(\tR\ffeesLedgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -1965,8 +1907,8 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\tfact_date\x18\b \x01(\v2\x16.avenir.common.v1.DateR\bfactDate\x12-\n" +
 	"\x12evidence_reference\x18\t \x01(\tR\x11evidenceReference\x12(\n" +
 	"\x10operator_line_id\x18\n" +
-	" \x01(\tR\x0eoperatorLineId\x12@\n" +
-	"\x0ebilling_period\x18\v \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\x12\x12\n" +
+	" \x01(\tR\x0eoperatorLineId\x12>\n" +
+	"\x0ebilling_period\x18\v \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\f \x01(\bR\x04late\x12!\n" +
 	"\famount_cents\x18\r \x01(\x03R\vamountCents\x12\x1d\n" +
 	"\n" +
@@ -1976,12 +1918,12 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x04unit\x18\x01 \x01(\x0e2\x17.avenir.funding.v1.UnitR\x04unit\x12(\n" +
 	"\x10operator_line_id\x18\x02 \x01(\tR\x0eoperatorLineId\x12\x1a\n" +
 	"\bapproved\x18\x03 \x01(\bR\bapproved\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xdf\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xdd\x01\n" +
 	"\x11StatementReviewed\x12!\n" +
 	"\fstatement_id\x18\x01 \x01(\tR\vstatementId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
-	"contractId\x121\n" +
-	"\x06period\x18\x03 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\x127\n" +
+	"contractId\x12/\n" +
+	"\x06period\x18\x03 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x127\n" +
 	"\areviews\x18\x04 \x03(\v2\x1d.avenir.funding.v1.LineReviewR\areviews\x12\x1a\n" +
 	"\breviewer\x18\x05 \x01(\tR\breviewer\"\x92\x03\n" +
 	"\x0fStatementTotals\x12'\n" +
@@ -1993,14 +1935,14 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x15flat_fee_amount_cents\x18\x06 \x01(\x03R\x12flatFeeAmountCents\x12!\n" +
 	"\famount_cents\x18\a \x01(\x03R\vamountCents\x12#\n" +
 	"\ranomaly_count\x18\b \x01(\x03R\fanomalyCount\x120\n" +
-	"\x14anomaly_amount_cents\x18\t \x01(\x03R\x12anomalyAmountCents\"\xb7\x02\n" +
+	"\x14anomaly_amount_cents\x18\t \x01(\x03R\x12anomalyAmountCents\"\xb5\x02\n" +
 	"\x0fStatementClosed\x12!\n" +
 	"\fstatement_id\x18\x01 \x01(\tR\vstatementId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\voperator_id\x18\x03 \x01(\tR\n" +
-	"operatorId\x121\n" +
-	"\x06period\x18\x04 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\x123\n" +
+	"operatorId\x12/\n" +
+	"\x06period\x18\x04 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x123\n" +
 	"\tclosed_on\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bclosedOn\x12:\n" +
 	"\x06totals\x18\x06 \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x12\x1b\n" +
 	"\tclosed_by\x18\a \x01(\tR\bclosedBy*[\n" +
@@ -2042,57 +1984,57 @@ func file_avenir_funding_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_funding_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_avenir_funding_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_avenir_funding_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_avenir_funding_v1_events_proto_goTypes = []any{
 	(Unit)(0),                    // 0: avenir.funding.v1.Unit
 	(FeeType)(0),                 // 1: avenir.funding.v1.FeeType
 	(ActivityType)(0),            // 2: avenir.funding.v1.ActivityType
 	(AnomalyReason)(0),           // 3: avenir.funding.v1.AnomalyReason
-	(*Period)(nil),               // 4: avenir.funding.v1.Period
-	(*FlatFeeRate)(nil),          // 5: avenir.funding.v1.FlatFeeRate
-	(*ContractTerms)(nil),        // 6: avenir.funding.v1.ContractTerms
-	(*ContractCreated)(nil),      // 7: avenir.funding.v1.ContractCreated
-	(*ContractUpdated)(nil),      // 8: avenir.funding.v1.ContractUpdated
-	(*TraineeHourLine)(nil),      // 9: avenir.funding.v1.TraineeHourLine
-	(*TraineeHoursReported)(nil), // 10: avenir.funding.v1.TraineeHoursReported
-	(*TraineeLineCorrected)(nil), // 11: avenir.funding.v1.TraineeLineCorrected
-	(*TraineeLinesFlagged)(nil),  // 12: avenir.funding.v1.TraineeLinesFlagged
-	(*GroupHoursReported)(nil),   // 13: avenir.funding.v1.GroupHoursReported
-	(*FlatFeeClaimed)(nil),       // 14: avenir.funding.v1.FlatFeeClaimed
-	(*LineReview)(nil),           // 15: avenir.funding.v1.LineReview
-	(*StatementReviewed)(nil),    // 16: avenir.funding.v1.StatementReviewed
-	(*StatementTotals)(nil),      // 17: avenir.funding.v1.StatementTotals
-	(*StatementClosed)(nil),      // 18: avenir.funding.v1.StatementClosed
-	(*v1.Date)(nil),              // 19: avenir.common.v1.Date
+	(*FlatFeeRate)(nil),          // 4: avenir.funding.v1.FlatFeeRate
+	(*ContractTerms)(nil),        // 5: avenir.funding.v1.ContractTerms
+	(*ContractCreated)(nil),      // 6: avenir.funding.v1.ContractCreated
+	(*ContractUpdated)(nil),      // 7: avenir.funding.v1.ContractUpdated
+	(*TraineeHourLine)(nil),      // 8: avenir.funding.v1.TraineeHourLine
+	(*TraineeHoursReported)(nil), // 9: avenir.funding.v1.TraineeHoursReported
+	(*TraineeLineCorrected)(nil), // 10: avenir.funding.v1.TraineeLineCorrected
+	(*TraineeLinesFlagged)(nil),  // 11: avenir.funding.v1.TraineeLinesFlagged
+	(*GroupHoursReported)(nil),   // 12: avenir.funding.v1.GroupHoursReported
+	(*FlatFeeClaimed)(nil),       // 13: avenir.funding.v1.FlatFeeClaimed
+	(*LineReview)(nil),           // 14: avenir.funding.v1.LineReview
+	(*StatementReviewed)(nil),    // 15: avenir.funding.v1.StatementReviewed
+	(*StatementTotals)(nil),      // 16: avenir.funding.v1.StatementTotals
+	(*StatementClosed)(nil),      // 17: avenir.funding.v1.StatementClosed
+	(*v1.Date)(nil),              // 18: avenir.common.v1.Date
+	(*v1.Month)(nil),             // 19: avenir.common.v1.Month
 }
 var file_avenir_funding_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.funding.v1.FlatFeeRate.fee_type:type_name -> avenir.funding.v1.FeeType
-	19, // 1: avenir.funding.v1.ContractTerms.period_from:type_name -> avenir.common.v1.Date
-	19, // 2: avenir.funding.v1.ContractTerms.period_to:type_name -> avenir.common.v1.Date
-	5,  // 3: avenir.funding.v1.ContractTerms.flat_fees:type_name -> avenir.funding.v1.FlatFeeRate
-	6,  // 4: avenir.funding.v1.ContractCreated.terms:type_name -> avenir.funding.v1.ContractTerms
-	6,  // 5: avenir.funding.v1.ContractUpdated.terms:type_name -> avenir.funding.v1.ContractTerms
-	19, // 6: avenir.funding.v1.TraineeHourLine.date:type_name -> avenir.common.v1.Date
+	18, // 1: avenir.funding.v1.ContractTerms.period_from:type_name -> avenir.common.v1.Date
+	18, // 2: avenir.funding.v1.ContractTerms.period_to:type_name -> avenir.common.v1.Date
+	4,  // 3: avenir.funding.v1.ContractTerms.flat_fees:type_name -> avenir.funding.v1.FlatFeeRate
+	5,  // 4: avenir.funding.v1.ContractCreated.terms:type_name -> avenir.funding.v1.ContractTerms
+	5,  // 5: avenir.funding.v1.ContractUpdated.terms:type_name -> avenir.funding.v1.ContractTerms
+	18, // 6: avenir.funding.v1.TraineeHourLine.date:type_name -> avenir.common.v1.Date
 	2,  // 7: avenir.funding.v1.TraineeHourLine.activity:type_name -> avenir.funding.v1.ActivityType
-	4,  // 8: avenir.funding.v1.TraineeHourLine.billing_period:type_name -> avenir.funding.v1.Period
-	9,  // 9: avenir.funding.v1.TraineeHoursReported.lines:type_name -> avenir.funding.v1.TraineeHourLine
-	19, // 10: avenir.funding.v1.TraineeLineCorrected.date:type_name -> avenir.common.v1.Date
+	19, // 8: avenir.funding.v1.TraineeHourLine.billing_period:type_name -> avenir.common.v1.Month
+	8,  // 9: avenir.funding.v1.TraineeHoursReported.lines:type_name -> avenir.funding.v1.TraineeHourLine
+	18, // 10: avenir.funding.v1.TraineeLineCorrected.date:type_name -> avenir.common.v1.Date
 	2,  // 11: avenir.funding.v1.TraineeLineCorrected.activity:type_name -> avenir.funding.v1.ActivityType
-	4,  // 12: avenir.funding.v1.TraineeLineCorrected.billing_period:type_name -> avenir.funding.v1.Period
+	19, // 12: avenir.funding.v1.TraineeLineCorrected.billing_period:type_name -> avenir.common.v1.Month
 	3,  // 13: avenir.funding.v1.TraineeLinesFlagged.reason:type_name -> avenir.funding.v1.AnomalyReason
-	19, // 14: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
-	4,  // 15: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.funding.v1.Period
-	19, // 16: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
-	4,  // 17: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.funding.v1.Period
+	18, // 14: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
+	19, // 15: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.common.v1.Month
+	18, // 16: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
+	19, // 17: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.common.v1.Month
 	1,  // 18: avenir.funding.v1.FlatFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
-	19, // 19: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
-	4,  // 20: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.funding.v1.Period
+	18, // 19: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
+	19, // 20: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.common.v1.Month
 	0,  // 21: avenir.funding.v1.LineReview.unit:type_name -> avenir.funding.v1.Unit
-	4,  // 22: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.funding.v1.Period
-	15, // 23: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
-	4,  // 24: avenir.funding.v1.StatementClosed.period:type_name -> avenir.funding.v1.Period
-	19, // 25: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
-	17, // 26: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
+	19, // 22: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.common.v1.Month
+	14, // 23: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
+	19, // 24: avenir.funding.v1.StatementClosed.period:type_name -> avenir.common.v1.Month
+	18, // 25: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
+	16, // 26: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
 	27, // [27:27] is the sub-list for method output_type
 	27, // [27:27] is the sub-list for method input_type
 	27, // [27:27] is the sub-list for extension type_name
@@ -2111,7 +2053,7 @@ func file_avenir_funding_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_funding_v1_events_proto_rawDesc), len(file_avenir_funding_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   15,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -180,7 +180,7 @@ type Contract struct {
 	ContractId string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
 	Terms      *ContractTerms         `protobuf:"bytes,2,opt,name=terms,proto3" json:"terms,omitempty"`
 	// Periods whose statement is closed, in order.
-	ClosedPeriods []*Period `protobuf:"bytes,3,rep,name=closed_periods,json=closedPeriods,proto3" json:"closed_periods,omitempty"`
+	ClosedPeriods []*v1.Month `protobuf:"bytes,3,rep,name=closed_periods,json=closedPeriods,proto3" json:"closed_periods,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -229,7 +229,7 @@ func (x *Contract) GetTerms() *ContractTerms {
 	return nil
 }
 
-func (x *Contract) GetClosedPeriods() []*Period {
+func (x *Contract) GetClosedPeriods() []*v1.Month {
 	if x != nil {
 		return x.ClosedPeriods
 	}
@@ -758,9 +758,9 @@ type LineResult struct {
 	// A sentence for people, in English.
 	Detail string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
 	// For an accepted line: where it is billed.
-	BillingPeriod *Period `protobuf:"bytes,7,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
-	Late          bool    `protobuf:"varint,8,opt,name=late,proto3" json:"late,omitempty"`
-	AmountCents   int64   `protobuf:"varint,9,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
+	BillingPeriod *v1.Month `protobuf:"bytes,7,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
+	Late          bool      `protobuf:"varint,8,opt,name=late,proto3" json:"late,omitempty"`
+	AmountCents   int64     `protobuf:"varint,9,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -837,7 +837,7 @@ func (x *LineResult) GetDetail() string {
 	return ""
 }
 
-func (x *LineResult) GetBillingPeriod() *Period {
+func (x *LineResult) GetBillingPeriod() *v1.Month {
 	if x != nil {
 		return x.BillingPeriod
 	}
@@ -1852,7 +1852,7 @@ type Statement struct {
 	StatementId string                 `protobuf:"bytes,1,opt,name=statement_id,json=statementId,proto3" json:"statement_id,omitempty"`
 	ContractId  string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
 	OperatorId  string                 `protobuf:"bytes,3,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
-	Period      *Period                `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	Period      *v1.Month              `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
 	Closed      bool                   `protobuf:"varint,5,opt,name=closed,proto3" json:"closed,omitempty"`
 	ClosedOn    *v1.Date               `protobuf:"bytes,6,opt,name=closed_on,json=closedOn,proto3" json:"closed_on,omitempty"`
 	Totals      *StatementTotals       `protobuf:"bytes,7,opt,name=totals,proto3" json:"totals,omitempty"`
@@ -1915,7 +1915,7 @@ func (x *Statement) GetOperatorId() string {
 	return ""
 }
 
-func (x *Statement) GetPeriod() *Period {
+func (x *Statement) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -1960,7 +1960,7 @@ func (x *Statement) GetLineCount() int32 {
 type GetStatementRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ContractId string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Period     *Period                `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Period     *v1.Month              `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// Lines per page, 0..5,000 (0: totals only).
 	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2005,7 +2005,7 @@ func (x *GetStatementRequest) GetContractId() string {
 	return ""
 }
 
-func (x *GetStatementRequest) GetPeriod() *Period {
+func (x *GetStatementRequest) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -2082,7 +2082,7 @@ type ReviewStatementRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ContractId string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Period     *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	Period     *v1.Month              `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	// 1..1,000 decisions.
 	Reviews       []*LineReview `protobuf:"bytes,4,rep,name=reviews,proto3" json:"reviews,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2133,7 +2133,7 @@ func (x *ReviewStatementRequest) GetContractId() string {
 	return ""
 }
 
-func (x *ReviewStatementRequest) GetPeriod() *Period {
+func (x *ReviewStatementRequest) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -2195,7 +2195,7 @@ type CloseStatementRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ContractId    string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	Period        *v1.Month              `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2244,7 +2244,7 @@ func (x *CloseStatementRequest) GetContractId() string {
 	return ""
 }
 
-func (x *CloseStatementRequest) GetPeriod() *Period {
+func (x *CloseStatementRequest) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -2298,7 +2298,7 @@ func (x *CloseStatementResponse) GetStatement() *Statement {
 type ExportStatementRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ContractId    string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Period        *Period                `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Period        *v1.Month              `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2340,7 +2340,7 @@ func (x *ExportStatementRequest) GetContractId() string {
 	return ""
 }
 
-func (x *ExportStatementRequest) GetPeriod() *Period {
+func (x *ExportStatementRequest) GetPeriod() *v1.Month {
 	if x != nil {
 		return x.Period
 	}
@@ -2645,12 +2645,12 @@ var File_avenir_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/funding/v1/funding.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/funding/v1/events.proto\"\xa5\x01\n" +
+	"\x1favenir/funding/v1/funding.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/funding/v1/events.proto\"\xa3\x01\n" +
 	"\bContract\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x126\n" +
-	"\x05terms\x18\x02 \x01(\v2 .avenir.funding.v1.ContractTermsR\x05terms\x12@\n" +
-	"\x0eclosed_periods\x18\x03 \x03(\v2\x19.avenir.funding.v1.PeriodR\rclosedPeriods\"n\n" +
+	"\x05terms\x18\x02 \x01(\v2 .avenir.funding.v1.ContractTermsR\x05terms\x12>\n" +
+	"\x0eclosed_periods\x18\x03 \x03(\v2\x17.avenir.common.v1.MonthR\rclosedPeriods\"n\n" +
 	"\x15CreateContractRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x126\n" +
@@ -2688,7 +2688,7 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12*\n" +
 	"\x04date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\x04date\x12\x18\n" +
 	"\aminutes\x18\x04 \x01(\x05R\aminutes\x12;\n" +
-	"\bactivity\x18\x05 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\"\xe0\x02\n" +
+	"\bactivity\x18\x05 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\"\xde\x02\n" +
 	"\n" +
 	"LineResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12(\n" +
@@ -2696,8 +2696,8 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\baccepted\x18\x03 \x01(\bR\baccepted\x12)\n" +
 	"\x10already_reported\x18\x04 \x01(\bR\x0falreadyReported\x12:\n" +
 	"\x06reason\x18\x05 \x01(\x0e2\".avenir.funding.v1.RejectionReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\tR\x06detail\x12@\n" +
-	"\x0ebilling_period\x18\a \x01(\v2\x19.avenir.funding.v1.PeriodR\rbillingPeriod\x12\x12\n" +
+	"\x06detail\x18\x06 \x01(\tR\x06detail\x12>\n" +
+	"\x0ebilling_period\x18\a \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\b \x01(\bR\x04late\x12!\n" +
 	"\famount_cents\x18\t \x01(\x03R\vamountCents\"\x92\x01\n" +
 	"\x19ReportTraineeHoursRequest\x12\x1d\n" +
@@ -2797,51 +2797,51 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\aanomaly\x18\x11 \x01(\x0e2 .avenir.funding.v1.AnomalyReasonR\aanomaly\x12#\n" +
 	"\rreview_reason\x18\x12 \x01(\tR\freviewReason\x12\x1a\n" +
 	"\breversal\x18\x13 \x01(\bR\breversal\x12/\n" +
-	"\x14corrected_by_line_id\x18\x14 \x01(\tR\x11correctedByLineId\"\x83\x03\n" +
+	"\x14corrected_by_line_id\x18\x14 \x01(\tR\x11correctedByLineId\"\x81\x03\n" +
 	"\tStatement\x12!\n" +
 	"\fstatement_id\x18\x01 \x01(\tR\vstatementId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\voperator_id\x18\x03 \x01(\tR\n" +
-	"operatorId\x121\n" +
-	"\x06period\x18\x04 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\x12\x16\n" +
+	"operatorId\x12/\n" +
+	"\x06period\x18\x04 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12\x16\n" +
 	"\x06closed\x18\x05 \x01(\bR\x06closed\x123\n" +
 	"\tclosed_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\bclosedOn\x12:\n" +
 	"\x06totals\x18\a \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x126\n" +
 	"\x05lines\x18\b \x03(\v2 .avenir.funding.v1.StatementLineR\x05lines\x12\x1d\n" +
 	"\n" +
-	"line_count\x18\t \x01(\x05R\tlineCount\"\xa5\x01\n" +
+	"line_count\x18\t \x01(\x05R\tlineCount\"\xa3\x01\n" +
 	"\x13GetStatementRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
-	"contractId\x121\n" +
-	"\x06period\x18\x02 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\x12\x1b\n" +
+	"contractId\x12/\n" +
+	"\x06period\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"z\n" +
 	"\x14GetStatementResponse\x12:\n" +
 	"\tstatement\x18\x01 \x01(\v2\x1c.avenir.funding.v1.StatementR\tstatement\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc2\x01\n" +
 	"\x16ReviewStatementRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
-	"contractId\x121\n" +
-	"\x06period\x18\x03 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\x127\n" +
+	"contractId\x12/\n" +
+	"\x06period\x18\x03 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x127\n" +
 	"\areviews\x18\x04 \x03(\v2\x1d.avenir.funding.v1.LineReviewR\areviews\"U\n" +
 	"\x17ReviewStatementResponse\x12:\n" +
-	"\tstatement\x18\x01 \x01(\v2\x1c.avenir.funding.v1.StatementR\tstatement\"\x8a\x01\n" +
+	"\tstatement\x18\x01 \x01(\v2\x1c.avenir.funding.v1.StatementR\tstatement\"\x88\x01\n" +
 	"\x15CloseStatementRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
-	"contractId\x121\n" +
-	"\x06period\x18\x03 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\"T\n" +
+	"contractId\x12/\n" +
+	"\x06period\x18\x03 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\"T\n" +
 	"\x16CloseStatementResponse\x12:\n" +
-	"\tstatement\x18\x01 \x01(\v2\x1c.avenir.funding.v1.StatementR\tstatement\"l\n" +
+	"\tstatement\x18\x01 \x01(\v2\x1c.avenir.funding.v1.StatementR\tstatement\"j\n" +
 	"\x16ExportStatementRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
-	"contractId\x121\n" +
-	"\x06period\x18\x02 \x01(\v2\x19.avenir.funding.v1.PeriodR\x06period\"\x83\x01\n" +
+	"contractId\x12/\n" +
+	"\x06period\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\"\x83\x01\n" +
 	"\x17ExportStatementResponse\x12\x1a\n" +
 	"\bfilename\x18\x01 \x01(\tR\bfilename\x12\x10\n" +
 	"\x03csv\x18\x02 \x01(\fR\x03csv\x12:\n" +
@@ -2955,7 +2955,7 @@ var file_avenir_funding_v1_funding_proto_goTypes = []any{
 	(*Budget)(nil),                           // 34: avenir.funding.v1.Budget
 	(*GetBudgetResponse)(nil),                // 35: avenir.funding.v1.GetBudgetResponse
 	(*ContractTerms)(nil),                    // 36: avenir.funding.v1.ContractTerms
-	(*Period)(nil),                           // 37: avenir.funding.v1.Period
+	(*v1.Month)(nil),                         // 37: avenir.common.v1.Month
 	(*v1.Date)(nil),                          // 38: avenir.common.v1.Date
 	(ActivityType)(0),                        // 39: avenir.funding.v1.ActivityType
 	(FeeType)(0),                             // 40: avenir.funding.v1.FeeType
@@ -2966,7 +2966,7 @@ var file_avenir_funding_v1_funding_proto_goTypes = []any{
 }
 var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
 	36, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
-	37, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.funding.v1.Period
+	37, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
 	36, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
 	2,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
 	36, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
@@ -2977,7 +2977,7 @@ var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
 	38, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
 	39, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
 	0,  // 11: avenir.funding.v1.LineResult.reason:type_name -> avenir.funding.v1.RejectionReason
-	37, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.funding.v1.Period
+	37, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
 	11, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
 	12, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
 	11, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
@@ -2996,18 +2996,18 @@ var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
 	40, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
 	1,  // 29: avenir.funding.v1.StatementLine.status:type_name -> avenir.funding.v1.LineStatus
 	42, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
-	37, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.funding.v1.Period
+	37, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
 	38, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
 	43, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
 	23, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
-	37, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.funding.v1.Period
+	37, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
 	24, // 36: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.funding.v1.Period
+	37, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
 	44, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
 	24, // 39: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.funding.v1.Period
+	37, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
 	24, // 41: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.funding.v1.Period
+	37, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
 	43, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
 	38, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
 	38, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date

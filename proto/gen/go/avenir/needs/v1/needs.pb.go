@@ -877,66 +877,11 @@ func (x *ListAnalysesResponse) GetNextPageToken() string {
 	return ""
 }
 
-// A calendar month.
-type Month struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1900..2200.
-	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	// 1..12.
-	Month         int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Month) Reset() {
-	*x = Month{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[13]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Month) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Month) ProtoMessage() {}
-
-func (x *Month) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[13]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Month.ProtoReflect.Descriptor instead.
-func (*Month) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{13}
-}
-
-func (x *Month) GetYear() int32 {
-	if x != nil {
-		return x.Year
-	}
-	return 0
-}
-
-func (x *Month) GetMonth() int32 {
-	if x != nil {
-		return x.Month
-	}
-	return 0
-}
-
 type GetAnalysisSummaryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// First and last months reported (inclusive), at most 120 months.
-	FromMonth *Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
-	ToMonth   *Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
+	FromMonth *v1.Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	ToMonth   *v1.Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
 	// One territory; empty: every territory in the caller's scope.
 	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -945,7 +890,7 @@ type GetAnalysisSummaryRequest struct {
 
 func (x *GetAnalysisSummaryRequest) Reset() {
 	*x = GetAnalysisSummaryRequest{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[14]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +902,7 @@ func (x *GetAnalysisSummaryRequest) String() string {
 func (*GetAnalysisSummaryRequest) ProtoMessage() {}
 
 func (x *GetAnalysisSummaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[14]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,17 +915,17 @@ func (x *GetAnalysisSummaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisSummaryRequest.ProtoReflect.Descriptor instead.
 func (*GetAnalysisSummaryRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{14}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *GetAnalysisSummaryRequest) GetFromMonth() *Month {
+func (x *GetAnalysisSummaryRequest) GetFromMonth() *v1.Month {
 	if x != nil {
 		return x.FromMonth
 	}
 	return nil
 }
 
-func (x *GetAnalysisSummaryRequest) GetToMonth() *Month {
+func (x *GetAnalysisSummaryRequest) GetToMonth() *v1.Month {
 	if x != nil {
 		return x.ToMonth
 	}
@@ -997,7 +942,7 @@ func (x *GetAnalysisSummaryRequest) GetTerritoryCode() string {
 // Analyses completed during one month.
 type MonthlyCompletions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Month *Month                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	Month *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
 	// First versions completed.
 	Completed int32 `protobuf:"varint,2,opt,name=completed,proto3" json:"completed,omitempty"`
 	// Revisions completed.
@@ -1008,7 +953,7 @@ type MonthlyCompletions struct {
 
 func (x *MonthlyCompletions) Reset() {
 	*x = MonthlyCompletions{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[15]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +965,7 @@ func (x *MonthlyCompletions) String() string {
 func (*MonthlyCompletions) ProtoMessage() {}
 
 func (x *MonthlyCompletions) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[15]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,10 +978,10 @@ func (x *MonthlyCompletions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonthlyCompletions.ProtoReflect.Descriptor instead.
 func (*MonthlyCompletions) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{15}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{14}
 }
 
-func (x *MonthlyCompletions) GetMonth() *Month {
+func (x *MonthlyCompletions) GetMonth() *v1.Month {
 	if x != nil {
 		return x.Month
 	}
@@ -1068,7 +1013,7 @@ type BarrierCount struct {
 
 func (x *BarrierCount) Reset() {
 	*x = BarrierCount{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[16]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1025,7 @@ func (x *BarrierCount) String() string {
 func (*BarrierCount) ProtoMessage() {}
 
 func (x *BarrierCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[16]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1038,7 @@ func (x *BarrierCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BarrierCount.ProtoReflect.Descriptor instead.
 func (*BarrierCount) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{16}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BarrierCount) GetKind() BarrierKind {
@@ -1122,7 +1067,7 @@ type TradeCount struct {
 
 func (x *TradeCount) Reset() {
 	*x = TradeCount{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[17]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1079,7 @@ func (x *TradeCount) String() string {
 func (*TradeCount) ProtoMessage() {}
 
 func (x *TradeCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[17]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1092,7 @@ func (x *TradeCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TradeCount.ProtoReflect.Descriptor instead.
 func (*TradeCount) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{17}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TradeCount) GetRomeCode() string {
@@ -1186,7 +1131,7 @@ type AnalysisSummary struct {
 
 func (x *AnalysisSummary) Reset() {
 	*x = AnalysisSummary{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[18]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1143,7 @@ func (x *AnalysisSummary) String() string {
 func (*AnalysisSummary) ProtoMessage() {}
 
 func (x *AnalysisSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[18]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1156,7 @@ func (x *AnalysisSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisSummary.ProtoReflect.Descriptor instead.
 func (*AnalysisSummary) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{18}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AnalysisSummary) GetTerritoryCode() string {
@@ -1254,7 +1199,7 @@ type GetAnalysisSummaryResponse struct {
 
 func (x *GetAnalysisSummaryResponse) Reset() {
 	*x = GetAnalysisSummaryResponse{}
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[19]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1211,7 @@ func (x *GetAnalysisSummaryResponse) String() string {
 func (*GetAnalysisSummaryResponse) ProtoMessage() {}
 
 func (x *GetAnalysisSummaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_needs_v1_needs_proto_msgTypes[19]
+	mi := &file_avenir_needs_v1_needs_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1224,7 @@ func (x *GetAnalysisSummaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnalysisSummaryResponse.ProtoReflect.Descriptor instead.
 func (*GetAnalysisSummaryResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{19}
+	return file_avenir_needs_v1_needs_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAnalysisSummaryResponse) GetTerritories() []*AnalysisSummary {
@@ -1368,17 +1313,14 @@ const file_avenir_needs_v1_needs_proto_rawDesc = "" +
 	"page_token\x18\a \x01(\tR\tpageToken\"u\n" +
 	"\x14ListAnalysesResponse\x125\n" +
 	"\banalyses\x18\x01 \x03(\v2\x19.avenir.needs.v1.AnalysisR\banalyses\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
-	"\x05Month\x12\x12\n" +
-	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\x05R\x05month\"\xac\x01\n" +
-	"\x19GetAnalysisSummaryRequest\x125\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x01\n" +
+	"\x19GetAnalysisSummaryRequest\x126\n" +
 	"\n" +
-	"from_month\x18\x01 \x01(\v2\x16.avenir.needs.v1.MonthR\tfromMonth\x121\n" +
-	"\bto_month\x18\x02 \x01(\v2\x16.avenir.needs.v1.MonthR\atoMonth\x12%\n" +
-	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"\x91\x01\n" +
-	"\x12MonthlyCompletions\x12,\n" +
-	"\x05month\x18\x01 \x01(\v2\x16.avenir.needs.v1.MonthR\x05month\x12\x1c\n" +
+	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
+	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"\x92\x01\n" +
+	"\x12MonthlyCompletions\x12-\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x1c\n" +
 	"\tcompleted\x18\x02 \x01(\x05R\tcompleted\x12/\n" +
 	"\x13revisions_completed\x18\x03 \x01(\x05R\x12revisionsCompleted\"V\n" +
 	"\fBarrierCount\x120\n" +
@@ -1424,7 +1366,7 @@ func file_avenir_needs_v1_needs_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_needs_v1_needs_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_avenir_needs_v1_needs_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_avenir_needs_v1_needs_proto_goTypes = []any{
 	(AnalysisStatus)(0),                // 0: avenir.needs.v1.AnalysisStatus
 	(*Analysis)(nil),                   // 1: avenir.needs.v1.Analysis
@@ -1440,55 +1382,55 @@ var file_avenir_needs_v1_needs_proto_goTypes = []any{
 	(*GetAnalysisResponse)(nil),        // 11: avenir.needs.v1.GetAnalysisResponse
 	(*ListAnalysesRequest)(nil),        // 12: avenir.needs.v1.ListAnalysesRequest
 	(*ListAnalysesResponse)(nil),       // 13: avenir.needs.v1.ListAnalysesResponse
-	(*Month)(nil),                      // 14: avenir.needs.v1.Month
-	(*GetAnalysisSummaryRequest)(nil),  // 15: avenir.needs.v1.GetAnalysisSummaryRequest
-	(*MonthlyCompletions)(nil),         // 16: avenir.needs.v1.MonthlyCompletions
-	(*BarrierCount)(nil),               // 17: avenir.needs.v1.BarrierCount
-	(*TradeCount)(nil),                 // 18: avenir.needs.v1.TradeCount
-	(*AnalysisSummary)(nil),            // 19: avenir.needs.v1.AnalysisSummary
-	(*GetAnalysisSummaryResponse)(nil), // 20: avenir.needs.v1.GetAnalysisSummaryResponse
-	(*v1.Date)(nil),                    // 21: avenir.common.v1.Date
-	(*AnalysisContent)(nil),            // 22: avenir.needs.v1.AnalysisContent
+	(*GetAnalysisSummaryRequest)(nil),  // 14: avenir.needs.v1.GetAnalysisSummaryRequest
+	(*MonthlyCompletions)(nil),         // 15: avenir.needs.v1.MonthlyCompletions
+	(*BarrierCount)(nil),               // 16: avenir.needs.v1.BarrierCount
+	(*TradeCount)(nil),                 // 17: avenir.needs.v1.TradeCount
+	(*AnalysisSummary)(nil),            // 18: avenir.needs.v1.AnalysisSummary
+	(*GetAnalysisSummaryResponse)(nil), // 19: avenir.needs.v1.GetAnalysisSummaryResponse
+	(*v1.Date)(nil),                    // 20: avenir.common.v1.Date
+	(*AnalysisContent)(nil),            // 21: avenir.needs.v1.AnalysisContent
+	(*v1.Month)(nil),                   // 22: avenir.common.v1.Month
 	(BarrierKind)(0),                   // 23: avenir.needs.v1.BarrierKind
 }
 var file_avenir_needs_v1_needs_proto_depIdxs = []int32{
 	0,  // 0: avenir.needs.v1.Analysis.status:type_name -> avenir.needs.v1.AnalysisStatus
-	21, // 1: avenir.needs.v1.Analysis.started_on:type_name -> avenir.common.v1.Date
-	21, // 2: avenir.needs.v1.Analysis.completed_on:type_name -> avenir.common.v1.Date
-	22, // 3: avenir.needs.v1.Analysis.content:type_name -> avenir.needs.v1.AnalysisContent
+	20, // 1: avenir.needs.v1.Analysis.started_on:type_name -> avenir.common.v1.Date
+	20, // 2: avenir.needs.v1.Analysis.completed_on:type_name -> avenir.common.v1.Date
+	21, // 3: avenir.needs.v1.Analysis.content:type_name -> avenir.needs.v1.AnalysisContent
 	1,  // 4: avenir.needs.v1.StartAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	22, // 5: avenir.needs.v1.DraftAnalysisRequest.content:type_name -> avenir.needs.v1.AnalysisContent
+	21, // 5: avenir.needs.v1.DraftAnalysisRequest.content:type_name -> avenir.needs.v1.AnalysisContent
 	1,  // 6: avenir.needs.v1.DraftAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
 	1,  // 7: avenir.needs.v1.CompleteAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
 	1,  // 8: avenir.needs.v1.ReviseAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
 	1,  // 9: avenir.needs.v1.GetAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	21, // 10: avenir.needs.v1.ListAnalysesRequest.from:type_name -> avenir.common.v1.Date
-	21, // 11: avenir.needs.v1.ListAnalysesRequest.to:type_name -> avenir.common.v1.Date
+	20, // 10: avenir.needs.v1.ListAnalysesRequest.from:type_name -> avenir.common.v1.Date
+	20, // 11: avenir.needs.v1.ListAnalysesRequest.to:type_name -> avenir.common.v1.Date
 	0,  // 12: avenir.needs.v1.ListAnalysesRequest.status:type_name -> avenir.needs.v1.AnalysisStatus
 	1,  // 13: avenir.needs.v1.ListAnalysesResponse.analyses:type_name -> avenir.needs.v1.Analysis
-	14, // 14: avenir.needs.v1.GetAnalysisSummaryRequest.from_month:type_name -> avenir.needs.v1.Month
-	14, // 15: avenir.needs.v1.GetAnalysisSummaryRequest.to_month:type_name -> avenir.needs.v1.Month
-	14, // 16: avenir.needs.v1.MonthlyCompletions.month:type_name -> avenir.needs.v1.Month
+	22, // 14: avenir.needs.v1.GetAnalysisSummaryRequest.from_month:type_name -> avenir.common.v1.Month
+	22, // 15: avenir.needs.v1.GetAnalysisSummaryRequest.to_month:type_name -> avenir.common.v1.Month
+	22, // 16: avenir.needs.v1.MonthlyCompletions.month:type_name -> avenir.common.v1.Month
 	23, // 17: avenir.needs.v1.BarrierCount.kind:type_name -> avenir.needs.v1.BarrierKind
-	16, // 18: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
-	17, // 19: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
-	18, // 20: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
-	19, // 21: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
-	19, // 22: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
+	15, // 18: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
+	16, // 19: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
+	17, // 20: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
+	18, // 21: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
+	18, // 22: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
 	2,  // 23: avenir.needs.v1.NeedsService.StartAnalysis:input_type -> avenir.needs.v1.StartAnalysisRequest
 	4,  // 24: avenir.needs.v1.NeedsService.DraftAnalysis:input_type -> avenir.needs.v1.DraftAnalysisRequest
 	6,  // 25: avenir.needs.v1.NeedsService.CompleteAnalysis:input_type -> avenir.needs.v1.CompleteAnalysisRequest
 	8,  // 26: avenir.needs.v1.NeedsService.ReviseAnalysis:input_type -> avenir.needs.v1.ReviseAnalysisRequest
 	10, // 27: avenir.needs.v1.NeedsService.GetAnalysis:input_type -> avenir.needs.v1.GetAnalysisRequest
 	12, // 28: avenir.needs.v1.NeedsService.ListAnalyses:input_type -> avenir.needs.v1.ListAnalysesRequest
-	15, // 29: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
+	14, // 29: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
 	3,  // 30: avenir.needs.v1.NeedsService.StartAnalysis:output_type -> avenir.needs.v1.StartAnalysisResponse
 	5,  // 31: avenir.needs.v1.NeedsService.DraftAnalysis:output_type -> avenir.needs.v1.DraftAnalysisResponse
 	7,  // 32: avenir.needs.v1.NeedsService.CompleteAnalysis:output_type -> avenir.needs.v1.CompleteAnalysisResponse
 	9,  // 33: avenir.needs.v1.NeedsService.ReviseAnalysis:output_type -> avenir.needs.v1.ReviseAnalysisResponse
 	11, // 34: avenir.needs.v1.NeedsService.GetAnalysis:output_type -> avenir.needs.v1.GetAnalysisResponse
 	13, // 35: avenir.needs.v1.NeedsService.ListAnalyses:output_type -> avenir.needs.v1.ListAnalysesResponse
-	20, // 36: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
+	19, // 36: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
 	30, // [30:37] is the sub-list for method output_type
 	23, // [23:30] is the sub-list for method input_type
 	23, // [23:23] is the sub-list for extension type_name
@@ -1508,7 +1450,7 @@ func file_avenir_needs_v1_needs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_needs_v1_needs_proto_rawDesc), len(file_avenir_needs_v1_needs_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1385,66 +1385,11 @@ func (x *GetTimelineResponse) GetNextPageToken() string {
 	return ""
 }
 
-// A calendar month.
-type Month struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1900..2200.
-	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	// 1..12.
-	Month         int32 `protobuf:"varint,2,opt,name=month,proto3" json:"month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Month) Reset() {
-	*x = Month{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Month) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Month) ProtoMessage() {}
-
-func (x *Month) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Month.ProtoReflect.Descriptor instead.
-func (*Month) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
-}
-
-func (x *Month) GetYear() int32 {
-	if x != nil {
-		return x.Year
-	}
-	return 0
-}
-
-func (x *Month) GetMonth() int32 {
-	if x != nil {
-		return x.Month
-	}
-	return 0
-}
-
 type GetFlowStatisticsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// First and last months reported (inclusive), at most 120 months.
-	FromMonth *Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
-	ToMonth   *Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
+	FromMonth *v1.Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	ToMonth   *v1.Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
 	// One territory; empty: every territory in the caller's scope.
 	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1453,7 +1398,7 @@ type GetFlowStatisticsRequest struct {
 
 func (x *GetFlowStatisticsRequest) Reset() {
 	*x = GetFlowStatisticsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +1410,7 @@ func (x *GetFlowStatisticsRequest) String() string {
 func (*GetFlowStatisticsRequest) ProtoMessage() {}
 
 func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,17 +1423,17 @@ func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
 }
 
-func (x *GetFlowStatisticsRequest) GetFromMonth() *Month {
+func (x *GetFlowStatisticsRequest) GetFromMonth() *v1.Month {
 	if x != nil {
 		return x.FromMonth
 	}
 	return nil
 }
 
-func (x *GetFlowStatisticsRequest) GetToMonth() *Month {
+func (x *GetFlowStatisticsRequest) GetToMonth() *v1.Month {
 	if x != nil {
 		return x.ToMonth
 	}
@@ -1513,7 +1458,7 @@ type ExitCount struct {
 
 func (x *ExitCount) Reset() {
 	*x = ExitCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1470,7 @@ func (x *ExitCount) String() string {
 func (*ExitCount) ProtoMessage() {}
 
 func (x *ExitCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1483,7 @@ func (x *ExitCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitCount.ProtoReflect.Descriptor instead.
 func (*ExitCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExitCount) GetReason() ExitReason {
@@ -1559,8 +1504,8 @@ func (x *ExitCount) GetCount() int32 {
 type FlowStatistics struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty in totals.
-	TerritoryCode string `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
-	Month         *Month `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	TerritoryCode string    `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	Month         *v1.Month `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
 	// Episodes entered during the month (first entries and re-entries).
 	Entries int32 `protobuf:"varint,3,opt,name=entries,proto3" json:"entries,omitempty"`
 	// Episodes exited during the month.
@@ -1579,7 +1524,7 @@ type FlowStatistics struct {
 
 func (x *FlowStatistics) Reset() {
 	*x = FlowStatistics{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1536,7 @@ func (x *FlowStatistics) String() string {
 func (*FlowStatistics) ProtoMessage() {}
 
 func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1549,7 @@ func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlowStatistics.ProtoReflect.Descriptor instead.
 func (*FlowStatistics) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FlowStatistics) GetTerritoryCode() string {
@@ -1614,7 +1559,7 @@ func (x *FlowStatistics) GetTerritoryCode() string {
 	return ""
 }
 
-func (x *FlowStatistics) GetMonth() *Month {
+func (x *FlowStatistics) GetMonth() *v1.Month {
 	if x != nil {
 		return x.Month
 	}
@@ -1668,7 +1613,7 @@ type GetFlowStatisticsResponse struct {
 
 func (x *GetFlowStatisticsResponse) Reset() {
 	*x = GetFlowStatisticsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1625,7 @@ func (x *GetFlowStatisticsResponse) String() string {
 func (*GetFlowStatisticsResponse) ProtoMessage() {}
 
 func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1638,7 @@ func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{22}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetFlowStatisticsResponse) GetTerritories() []*FlowStatistics {
@@ -1822,21 +1767,18 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\bsequence\x18\b \x01(\x04R\bsequence\"y\n" +
 	"\x13GetTimelineResponse\x12:\n" +
 	"\aentries\x18\x01 \x03(\v2 .avenir.pathway.v1.TimelineEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
-	"\x05Month\x12\x12\n" +
-	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\x05R\x05month\"\xaf\x01\n" +
-	"\x18GetFlowStatisticsRequest\x127\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xad\x01\n" +
+	"\x18GetFlowStatisticsRequest\x126\n" +
 	"\n" +
-	"from_month\x18\x01 \x01(\v2\x18.avenir.pathway.v1.MonthR\tfromMonth\x123\n" +
-	"\bto_month\x18\x02 \x01(\v2\x18.avenir.pathway.v1.MonthR\atoMonth\x12%\n" +
+	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
+	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"X\n" +
 	"\tExitCount\x125\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xe1\x02\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xe0\x02\n" +
 	"\x0eFlowStatistics\x12%\n" +
-	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12.\n" +
-	"\x05month\x18\x02 \x01(\v2\x18.avenir.pathway.v1.MonthR\x05month\x12\x18\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12-\n" +
+	"\x05month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x18\n" +
 	"\aentries\x18\x03 \x01(\x05R\aentries\x12\x14\n" +
 	"\x05exits\x18\x04 \x01(\x05R\x05exits\x12D\n" +
 	"\x0fexits_by_reason\x18\x05 \x03(\v2\x1c.avenir.pathway.v1.ExitCountR\rexitsByReason\x12-\n" +
@@ -1883,7 +1825,7 @@ func file_avenir_pathway_v1_pathway_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(PathwayStatus)(0),                    // 0: avenir.pathway.v1.PathwayStatus
 	(PathwayPhase)(0),                     // 1: avenir.pathway.v1.PathwayPhase
@@ -1905,58 +1847,58 @@ var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(*GetTimelineRequest)(nil),            // 17: avenir.pathway.v1.GetTimelineRequest
 	(*TimelineEntry)(nil),                 // 18: avenir.pathway.v1.TimelineEntry
 	(*GetTimelineResponse)(nil),           // 19: avenir.pathway.v1.GetTimelineResponse
-	(*Month)(nil),                         // 20: avenir.pathway.v1.Month
-	(*GetFlowStatisticsRequest)(nil),      // 21: avenir.pathway.v1.GetFlowStatisticsRequest
-	(*ExitCount)(nil),                     // 22: avenir.pathway.v1.ExitCount
-	(*FlowStatistics)(nil),                // 23: avenir.pathway.v1.FlowStatistics
-	(*GetFlowStatisticsResponse)(nil),     // 24: avenir.pathway.v1.GetFlowStatisticsResponse
-	(*v1.Date)(nil),                       // 25: avenir.common.v1.Date
-	(ExitReason)(0),                       // 26: avenir.pathway.v1.ExitReason
-	(Programme)(0),                        // 27: avenir.pathway.v1.Programme
-	(ReferralOutcome)(0),                  // 28: avenir.pathway.v1.ReferralOutcome
-	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
+	(*GetFlowStatisticsRequest)(nil),      // 20: avenir.pathway.v1.GetFlowStatisticsRequest
+	(*ExitCount)(nil),                     // 21: avenir.pathway.v1.ExitCount
+	(*FlowStatistics)(nil),                // 22: avenir.pathway.v1.FlowStatistics
+	(*GetFlowStatisticsResponse)(nil),     // 23: avenir.pathway.v1.GetFlowStatisticsResponse
+	(*v1.Date)(nil),                       // 24: avenir.common.v1.Date
+	(ExitReason)(0),                       // 25: avenir.pathway.v1.ExitReason
+	(Programme)(0),                        // 26: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),                  // 27: avenir.pathway.v1.ReferralOutcome
+	(*timestamppb.Timestamp)(nil),         // 28: google.protobuf.Timestamp
+	(*v1.Month)(nil),                      // 29: avenir.common.v1.Month
 }
 var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
-	25, // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
-	25, // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
-	26, // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
+	24, // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
+	24, // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
+	25, // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
 	3,  // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
-	27, // 4: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
-	25, // 5: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
-	28, // 6: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	25, // 7: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
+	26, // 4: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
+	24, // 5: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
+	27, // 6: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	24, // 7: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
 	0,  // 8: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
 	2,  // 9: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
 	1,  // 10: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	25, // 11: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
+	24, // 11: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
 	4,  // 12: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	4,  // 13: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	25, // 14: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
-	26, // 15: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
+	24, // 14: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
+	25, // 15: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
 	4,  // 16: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	27, // 17: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
-	25, // 18: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
+	26, // 17: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
+	24, // 18: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
 	4,  // 19: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	3,  // 20: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
-	28, // 21: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	25, // 22: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
+	27, // 21: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	24, // 22: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
 	4,  // 23: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	1,  // 24: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	25, // 25: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
-	25, // 26: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
-	25, // 27: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
-	25, // 28: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
-	25, // 29: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
+	24, // 25: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
+	24, // 26: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
+	24, // 27: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
+	24, // 28: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
+	24, // 29: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
 	4,  // 30: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
-	29, // 31: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	28, // 31: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
 	18, // 32: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
-	20, // 33: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.pathway.v1.Month
-	20, // 34: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.pathway.v1.Month
-	26, // 35: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	20, // 36: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.pathway.v1.Month
-	22, // 37: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
-	23, // 38: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
-	23, // 39: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	29, // 33: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
+	29, // 34: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
+	25, // 35: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	29, // 36: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
+	21, // 37: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	22, // 38: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	22, // 39: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
 	5,  // 40: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
 	7,  // 41: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
 	9,  // 42: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
@@ -1964,7 +1906,7 @@ var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
 	13, // 44: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
 	15, // 45: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
 	17, // 46: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	21, // 47: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	20, // 47: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
 	6,  // 48: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
 	8,  // 49: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
 	10, // 50: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
@@ -1972,7 +1914,7 @@ var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
 	14, // 52: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
 	16, // 53: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
 	19, // 54: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	24, // 55: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	23, // 55: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
 	48, // [48:56] is the sub-list for method output_type
 	40, // [40:48] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
@@ -1987,14 +1929,14 @@ func file_avenir_pathway_v1_pathway_proto_init() {
 	}
 	file_avenir_pathway_v1_events_proto_init()
 	file_avenir_pathway_v1_pathway_proto_msgTypes[0].OneofWrappers = []any{}
-	file_avenir_pathway_v1_pathway_proto_msgTypes[21].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_pathway_proto_rawDesc), len(file_avenir_pathway_v1_pathway_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
