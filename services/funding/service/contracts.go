@@ -4,9 +4,10 @@ import (
 	"context"
 	"slices"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -98,7 +99,7 @@ func (s *Service) contractView(ctx context.Context, c domain.Contract) (*funding
 // GetContract implements fundingv1.FundingServiceServer, from the contract's
 // events.
 func (s *Service) GetContract(ctx context.Context, req *fundingv1.GetContractRequest) (*fundingv1.GetContractResponse, error) {
-	if problem := platform.CheckID(req.GetContractId()); problem != "" {
+	if problem := ident.CheckID(req.GetContractId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "contract_id", Description: problem})
 	}
 	c, err := s.contractFor(ctx, req.GetContractId(), nil)

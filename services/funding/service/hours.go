@@ -10,12 +10,13 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/grpc"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -36,7 +37,7 @@ func lineFromProto(index int, l *fundingv1.ReportedLine) domain.ReportedLine {
 // checkLearner is the service's own check of a reported line: learner ids
 // are canonical UUIDs.
 func checkLearner(ln domain.ReportedLine) string {
-	if problem := platform.CheckID(ln.LearnerID); problem != "" {
+	if problem := ident.CheckID(ln.LearnerID); problem != "" {
 		return "learner_id " + problem
 	}
 	return ""

@@ -4,10 +4,11 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -244,13 +245,13 @@ func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest
 
 // checkRequest records the problem of a command's request id.
 func checkRequest(v *apperr.Violations, requestID string) {
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
 }
 
 func checkID(v *apperr.Violations, field, id string) {
-	if problem := platform.CheckID(id); problem != "" {
+	if problem := ident.CheckID(id); problem != "" {
 		v.Add(field, problem)
 	}
 }

@@ -3,9 +3,10 @@ package service
 import (
 	"context"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -49,7 +50,7 @@ func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGro
 		LedgerID: ledgerID, ContractID: c.ID, GroupSessionID: req.GetGroupSessionId(), RequestID: req.GetRequestId(),
 		LineID: req.GetOperatorLineId(), Date: dateOf(req.GetDate()), Minutes: int(req.GetMinutes()), Trainer: req.GetTrainer(),
 		Attendees: req.GetAttendeeLearnerIds(), Terms: c.Terms, Enrolment: enrolled, Closed: snap.Closed,
-		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: platform.CheckID,
+		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: ident.CheckID,
 	}
 	var result domain.Result
 	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -116,7 +117,7 @@ func (s *Service) loadSession(ctx context.Context, id string) (domain.Session, e
 // GetOffer implements immersionv1.ImmersionServiceServer, from the offer's
 // events.
 func (s *Service) GetOffer(ctx context.Context, req *immersionv1.GetOfferRequest) (*immersionv1.GetOfferResponse, error) {
-	if problem := platform.CheckID(req.GetOfferId()); problem != "" {
+	if problem := ident.CheckID(req.GetOfferId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "offer_id", Description: problem})
 	}
 	o, err := s.loadOffer(ctx, req.GetOfferId())
@@ -336,7 +337,7 @@ func (s *Service) sessionFor(ctx context.Context, id string, acts func(domain.Se
 
 // checkRequest records the problem of a command's request id.
 func checkRequest(v *apperr.Violations, requestID string) {
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
 }
@@ -349,7 +350,7 @@ func checkIDs(v *apperr.Violations, requestID, field, id string) {
 }
 
 func checkID(v *apperr.Violations, field, id string) {
-	if problem := platform.CheckID(id); problem != "" {
+	if problem := ident.CheckID(id); problem != "" {
 		v.Add(field, problem)
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -64,7 +65,7 @@ func (s *Service) sessionView(ctx context.Context, sess domain.Session, p auth.P
 // GetSession implements immersionv1.ImmersionServiceServer, from the
 // session's events: places and waitlist are exact.
 func (s *Service) GetSession(ctx context.Context, req *immersionv1.GetSessionRequest) (*immersionv1.GetSessionResponse, error) {
-	if problem := platform.CheckID(req.GetSessionId()); problem != "" {
+	if problem := ident.CheckID(req.GetSessionId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "session_id", Description: problem})
 	}
 	sess, err := s.sessionFor(ctx, req.GetSessionId(), func(domain.Session) bool { return true })

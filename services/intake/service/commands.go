@@ -5,9 +5,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -23,7 +24,7 @@ import (
 // when a concurrent registration of the same person wins the race, the
 // retried decision finds its claims and answers AlreadyExists with its id.
 func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLearnerRequest) (*intakev1.RegisterLearnerResponse, error) {
-	if problem := platform.CheckRequestID(req.GetRequestId()); problem != "" {
+	if problem := ident.CheckRequestID(req.GetRequestId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "request_id", Description: problem})
 	}
 	p, _ := auth.FromContext(ctx)
@@ -135,10 +136,10 @@ func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSitua
 // from the learner's current state (claim holders), inside the decision.
 func (s *Service) change(ctx context.Context, requestID, learnerID string, prepare func(domain.Learner) (domain.Command, error)) (*intakev1.Learner, error) {
 	var v apperr.Violations
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
-	if problem := platform.CheckID(learnerID); problem != "" {
+	if problem := ident.CheckID(learnerID); problem != "" {
 		v.Add("learner_id", problem)
 	}
 	if err := v.Err(); err != nil {

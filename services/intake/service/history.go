@@ -4,11 +4,12 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -22,7 +23,7 @@ import (
 // change.
 func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearnerHistoryRequest) (*intakev1.GetLearnerHistoryResponse, error) {
 	var v apperr.Violations
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 		v.Add("learner_id", problem)
 	}
 	size := paging.Size(&v, req.GetPageSize())

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/grpc"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
@@ -151,7 +153,7 @@ func learnerFilter(id string) string { return "avenir.intake.learner." + id + ".
 // GetLearner implements intakev1.IntakeServiceServer. It reads the learner's
 // own events, so a learner is visible as soon as its registration returned.
 func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerRequest) (*intakev1.GetLearnerResponse, error) {
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
 	}
 	h, err := s.events.Load(ctx, Stream, learnerFilter(req.GetLearnerId()))

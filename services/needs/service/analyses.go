@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/protobuf/proto"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
@@ -248,11 +250,11 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 	case req.GetAnalysisId() == "" && req.GetLearnerId() == "":
 		v.Add("analysis_id", "is required, or learner_id for the learner's current analysis")
 	case req.GetAnalysisId() != "":
-		if problem := platform.CheckID(req.GetAnalysisId()); problem != "" {
+		if problem := ident.CheckID(req.GetAnalysisId()); problem != "" {
 			v.Add("analysis_id", problem)
 		}
 	default:
-		if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 			v.Add("learner_id", problem)
 		}
 	}
@@ -320,7 +322,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	case req.GetLearnerId() != "" && req.GetTerritoryCode() != "":
 		v.Add("territory_code", "must be empty when learner_id is given: list a learner's analyses, or a territory's")
 	case req.GetLearnerId() != "":
-		if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+		if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 			v.Add("learner_id", problem)
 		}
 		if !from.IsZero() || !to.IsZero() {

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/domain"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -152,10 +153,10 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 // checkIDs records the problems of a command's request id and of the id it
 // addresses.
 func checkIDs(v *apperr.Violations, requestID, field, id string) {
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
-	if problem := platform.CheckID(id); problem != "" {
+	if problem := ident.CheckID(id); problem != "" {
 		v.Add(field, problem)
 	}
 }

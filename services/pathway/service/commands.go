@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -125,10 +127,10 @@ func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 // command whatever the pathway (decided on an empty one).
 func checkCommand(requestID, learnerID string, cmd domain.Command) error {
 	var v apperr.Violations
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
-	if problem := platform.CheckID(learnerID); problem != "" {
+	if problem := ident.CheckID(learnerID); problem != "" {
 		v.Add("learner_id", problem)
 	}
 	if v.Err() == nil {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/protobuf/proto"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -97,7 +99,7 @@ func redact(v *pathwayv1.Pathway, caller auth.Principal, scope auth.LearnerScope
 
 // GetPathway implements pathwayv1.PathwayServiceServer, from the read model.
 func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayRequest) (*pathwayv1.GetPathwayResponse, error) {
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
 	}
 	p, err := s.storedPathway(ctx, req.GetLearnerId())

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -118,7 +120,7 @@ func parsePosition(pos string) (timelineSource, uint64, bool) {
 func (s *Service) projectTimeline(src timelineSource) func(context.Context, event.Event) ([]projection.Op, error) {
 	return func(_ context.Context, ev event.Event) ([]projection.Op, error) {
 		learnerID := src.Learner(ev)
-		if platform.CheckID(learnerID) != "" {
+		if ident.CheckID(learnerID) != "" {
 			return nil, nil // not about one learner
 		}
 		b, err := proto.Marshal(&pathwayv1.TimelineEntry{
@@ -139,7 +141,7 @@ func (s *Service) projectTimeline(src timelineSource) func(context.Context, even
 // learner's events of every source, in order.
 func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineRequest) (*pathwayv1.GetTimelineResponse, error) {
 	var v apperr.Violations
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 		v.Add("learner_id", problem)
 	}
 	size := paging.Size(&v, req.GetPageSize())

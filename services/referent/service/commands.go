@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
-	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -116,7 +117,7 @@ func (s *Service) execReferent(ctx context.Context, requestID, id string, cmd an
 func (s *Service) AssignReferent(ctx context.Context, req *referentv1.AssignReferentRequest) (*referentv1.AssignReferentResponse, error) {
 	var v apperr.Violations
 	checkIDs(&v, req.GetRequestId(), "learner_id", req.GetLearnerId())
-	if problem := platform.CheckID(req.GetReferentId()); problem != "" {
+	if problem := ident.CheckID(req.GetReferentId()); problem != "" {
 		v.Add("referent_id", problem)
 	}
 	day := checkDate(&v, "effective_date", req.GetEffectiveDate())
@@ -138,10 +139,10 @@ func (s *Service) AssignReferent(ctx context.Context, req *referentv1.AssignRefe
 func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest) (*referentv1.HandoverResponse, error) {
 	var v apperr.Violations
 	checkIDs(&v, req.GetRequestId(), "learner_id", req.GetLearnerId())
-	if problem := platform.CheckID(req.GetFromReferentId()); problem != "" {
+	if problem := ident.CheckID(req.GetFromReferentId()); problem != "" {
 		v.Add("from_referent_id", problem)
 	}
-	if problem := platform.CheckID(req.GetToReferentId()); problem != "" {
+	if problem := ident.CheckID(req.GetToReferentId()); problem != "" {
 		v.Add("to_referent_id", problem)
 	}
 	day := checkDate(&v, "effective_date", req.GetEffectiveDate())
@@ -179,7 +180,7 @@ func (s *Service) manual(ctx context.Context, requestID string, cmd domain.Assig
 
 // checkRequest records the problem of a command's request id.
 func checkRequest(v *apperr.Violations, requestID string) {
-	if problem := platform.CheckRequestID(requestID); problem != "" {
+	if problem := ident.CheckRequestID(requestID); problem != "" {
 		v.Add("request_id", problem)
 	}
 }
@@ -188,7 +189,7 @@ func checkRequest(v *apperr.Violations, requestID string) {
 // addresses.
 func checkIDs(v *apperr.Violations, requestID, field, id string) {
 	checkRequest(v, requestID)
-	if problem := platform.CheckID(id); problem != "" {
+	if problem := ident.CheckID(id); problem != "" {
 		v.Add(field, problem)
 	}
 }

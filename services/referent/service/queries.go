@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -48,7 +50,7 @@ func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 // GetAssignment implements referentv1.ReferentServiceServer. It reads the
 // learner's own events: an assignment is visible as soon as it is made.
 func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignmentRequest) (*referentv1.GetAssignmentResponse, error) {
-	if problem := platform.CheckID(req.GetLearnerId()); problem != "" {
+	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
 	}
 	h, err := s.events.Load(ctx, Stream, assignmentFilter(req.GetLearnerId()))
@@ -67,7 +69,7 @@ func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignme
 // referent's caseload aggregate (at most its capacity).
 func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseloadRequest) (*referentv1.ListCaseloadResponse, error) {
 	var v apperr.Violations
-	if problem := platform.CheckID(req.GetReferentId()); problem != "" {
+	if problem := ident.CheckID(req.GetReferentId()); problem != "" {
 		v.Add("referent_id", problem)
 	}
 	size := paging.Size(&v, req.GetPageSize())
