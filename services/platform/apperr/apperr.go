@@ -44,6 +44,10 @@ const (
 	KindUnauthenticated
 	// KindUnavailable reports a transient failure; the caller may retry.
 	KindUnavailable
+	// KindResourceExhausted reports that a resource the operation needs is
+	// used up (a full stream, a full disk): retrying only helps once an
+	// operator has made room.
+	KindResourceExhausted
 )
 
 var kindNames = [...]string{
@@ -56,6 +60,7 @@ var kindNames = [...]string{
 	KindPermissionDenied:   "permission denied",
 	KindUnauthenticated:    "unauthenticated",
 	KindUnavailable:        "unavailable",
+	KindResourceExhausted:  "resource exhausted",
 }
 
 // String returns the lower-case, human-readable name of the kind.
@@ -188,6 +193,12 @@ func Unauthenticated(format string, args ...any) *Error {
 // Unavailable returns a KindUnavailable error with a formatted message.
 func Unavailable(format string, args ...any) *Error {
 	return New(KindUnavailable, format, args...)
+}
+
+// ResourceExhausted returns a KindResourceExhausted error with a formatted
+// message.
+func ResourceExhausted(format string, args ...any) *Error {
+	return New(KindResourceExhausted, format, args...)
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or

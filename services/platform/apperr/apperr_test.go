@@ -25,6 +25,7 @@ func TestConstructors(t *testing.T) {
 		{"permission denied", apperr.PermissionDenied("not your learner"), apperr.KindPermissionDenied, "not your learner"},
 		{"unauthenticated", apperr.Unauthenticated("missing token"), apperr.KindUnauthenticated, "missing token"},
 		{"unavailable", apperr.Unavailable("store is down"), apperr.KindUnavailable, "store is down"},
+		{"resource exhausted", apperr.ResourceExhausted("the %s stream is full", "INTAKE"), apperr.KindResourceExhausted, "the INTAKE stream is full"},
 		{"new", apperr.New(apperr.KindInternal, "boom %d", 1), apperr.KindInternal, "boom 1"},
 		{"invalid none", apperr.Invalid(), apperr.KindInvalidArgument, "invalid argument"},
 		{
@@ -123,6 +124,7 @@ func TestKindString(t *testing.T) {
 		{apperr.KindPermissionDenied, "permission denied"},
 		{apperr.KindUnauthenticated, "unauthenticated"},
 		{apperr.KindUnavailable, "unavailable"},
+		{apperr.KindResourceExhausted, "resource exhausted"},
 		{apperr.Kind(200), "kind(200)"},
 	}
 	for _, tt := range tests {

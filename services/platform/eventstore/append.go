@@ -109,7 +109,7 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 		if isBusy(err) {
 			return nil, fmt.Errorf("eventstore: append to %s: %w (%w)", filter, ErrBusy, err)
 		}
-		return nil, fmt.Errorf("eventstore: append to %s: %w", filter, err)
+		return nil, fmt.Errorf("eventstore: append to %s: %w", filter, classify(ctx, stream, err))
 	}
 	for i := range evs {
 		evs[i].Stream = stream

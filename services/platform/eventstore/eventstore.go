@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,6 +81,22 @@ type Store struct {
 	tracer     trace.Tracer
 	// locks queue this process's commands on one aggregate.
 	locks keyedLocks
+	// streams caches the stream handles of Lookup (a handle is looked up
+	// with a STREAM.INFO request; its direct gets need no other).
+	streams sync.Map // name → jetstream.Stream
+}
+
+// stream returns the handle of the stream, looked up once.
+func (s *Store) stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	if st, ok := s.streams.Load(name); ok {
+		return st.(jetstream.Stream), nil
+	}
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.streams.Store(name, st)
+	return st, nil
 }
 
 // New returns a Store that reads and writes through js.
@@ -173,7 +190,9 @@ func (r Result) After() []event.Event {
 //
 // If the aggregate already holds events of cmd.RequestID, Execute returns
 // them with Replayed set, without calling decide: a retried command is a
-// no-op that yields the same result, however late it is retried.
+// no-op that yields the same result, however late it is retried. Request
+// ids belong to their actor: another actor's command with the same request
+// id is refused (FailedPrecondition wrapping ErrForeignRequest).
 //
 // An error of decide is returned unchanged. A decision without drafts
 // appends nothing. When another writer appended to the aggregate first,
@@ -199,6 +218,9 @@ func (s *Store) Execute(ctx context.Context, stream, filter string, cmd Command,
 			return Result{}, err
 		}
 		if prior := h.ByRequest(cmd.RequestID); len(prior) > 0 {
+			if prior[0].Actor != cmd.Actor {
+				return Result{History: h}, foreign(cmd.RequestID, cmd.Actor, prior[0].Actor)
+			}
 			return Result{Events: prior, Replayed: true, History: h}, nil
 		}
 		drafts, err := decide(h)
@@ -264,16 +286,16 @@ func (s *Store) Lookup(ctx context.Context, stream, subject string) (event.Event
 	if err := event.ValidSubject(subject); err != nil {
 		return event.Event{}, false, err
 	}
-	st, err := s.js.Stream(ctx, stream)
+	st, err := s.stream(ctx, stream)
 	if err != nil {
-		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
+		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, classify(ctx, stream, err))
 	}
 	raw, err := st.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return event.Event{}, false, nil
 	}
 	if err != nil {
-		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
+		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, classify(ctx, stream, err))
 	}
 	ev, err := event.FromRaw(stream, raw)
 	if err != nil {
@@ -361,6 +383,9 @@ func (s *Store) ExecuteAll(ctx context.Context, stream string, filters []string,
 			res.Histories[i] = h
 		}
 		if prior := res.Histories[0].ByRequest(cmd.RequestID); len(prior) > 0 {
+			if prior[0].Actor != cmd.Actor {
+				return res, foreign(cmd.RequestID, cmd.Actor, prior[0].Actor)
+			}
 			// The batch was atomic: the other aggregates hold their part.
 			for _, h := range res.Histories[1:] {
 				prior = append(prior, h.ByRequest(cmd.RequestID)...)

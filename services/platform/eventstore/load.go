@@ -38,7 +38,7 @@ func (s *Store) Load(ctx context.Context, stream, filter string) (History, error
 			return History{}, fmt.Errorf("eventstore: load %s: stream %s does not exist or does not allow direct get: %w", filter, stream, err)
 		}
 		if err != nil {
-			return History{}, fmt.Errorf("eventstore: load %s from %s: %w", filter, stream, err)
+			return History{}, fmt.Errorf("eventstore: load %s from %s: %w", filter, stream, classify(ctx, stream, err))
 		}
 		if !more {
 			return h, nil
@@ -83,7 +83,7 @@ func (s *Store) loadPage(ctx context.Context, stream, filter string, h *History)
 		return false, err
 	}
 	if got == 0 {
-		return false, errors.New("no answer to the direct get in time")
+		return false, fmt.Errorf("no answer to the direct get in time: %w", nats.ErrTimeout)
 	}
 	n, err := strconv.ParseUint(pending, 10, 64)
 	if err != nil {

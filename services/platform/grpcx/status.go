@@ -35,6 +35,7 @@ var kindStatuses = map[apperr.Kind]kindStatus{
 	apperr.KindPermissionDenied:   {codes.PermissionDenied, "PERMISSION_DENIED"},
 	apperr.KindUnauthenticated:    {codes.Unauthenticated, "UNAUTHENTICATED"},
 	apperr.KindUnavailable:        {codes.Unavailable, "UNAVAILABLE"},
+	apperr.KindResourceExhausted:  {codes.ResourceExhausted, "RESOURCE_EXHAUSTED"},
 }
 
 // grpcStatusError is implemented by the errors of package status.

@@ -31,6 +31,7 @@ func TestStatus(t *testing.T) {
 		{"already exists", apperr.AlreadyExists("exists"), codes.AlreadyExists, "exists"},
 		{"failed precondition", apperr.FailedPrecondition("closed"), codes.FailedPrecondition, "closed"},
 		{"aborted", apperr.Aborted("stale"), codes.Aborted, "stale"},
+		{"resource exhausted", apperr.ResourceExhausted("the INTAKE stream is full: raise --stream-max-bytes"), codes.ResourceExhausted, "the INTAKE stream is full: raise --stream-max-bytes"},
 		{"permission denied", apperr.PermissionDenied("no"), codes.PermissionDenied, "no"},
 		{"unauthenticated", apperr.Unauthenticated("who"), codes.Unauthenticated, "who"},
 		{"unavailable", apperr.Unavailable("down"), codes.Unavailable, "down"},
