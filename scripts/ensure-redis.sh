@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure a Redis server answers at AVENIR_TEST_REDIS_URL's host and port
-# (default 127.0.0.1:6379): use the running one, else start redis-server,
-# else install it with apt-get and start it.
+# Makes sure redis-server is installed (apt-get) and that a Redis server
+# answers at AVENIR_TEST_REDIS_URL's host and port (default 127.0.0.1:6379):
+# the running one, else one it starts.
 set -euo pipefail
 url=${AVENIR_TEST_REDIS_URL:-redis://127.0.0.1:6379}
 hostport=${url#redis://}; hostport=${hostport##*@}; hostport=${hostport%%/*}
@@ -17,13 +17,15 @@ ping() {
   [[ "$reply" == +PONG* ]]
 }
 
-if ping; then echo "redis: answering on $host:$port"; exit 0; fi
+# The fault tests run private redis-server processes (killed, restarted,
+# flushed), so the binary is needed even when a server already answers.
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "redis: not installed, installing redis-server with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq redis-server >/dev/null
 fi
+if ping; then echo "redis: answering on $host:$port"; exit 0; fi
 echo "redis: starting redis-server on $host:$port"
 mkdir -p /tmp/avenir-redis
 redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \

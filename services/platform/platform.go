@@ -1,14 +1,11 @@
 // Package platform is the shared plumbing of every avenir service: what a
-// service is given (Deps) and what it must offer (Service) so that the avenir
-// binary can run any set of services in one process or one per process.
-// It holds no business rules.
+// service is given (Deps), what it declares (Service, Wiring) and how the
+// avenir binary runs any set of services in one process or one per process
+// (Start). It holds no business rules.
 package platform
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,8 +13,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
+	"github.com/avenir-normandie/avenir/services/platform/projector"
 )
 
 // Deps are the shared resources a service is built with.
@@ -31,7 +30,9 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Service is one bounded context as the avenir binary runs it.
+// Service is one bounded context as the avenir binary runs it. It holds its
+// domain, its access policy and its wire codecs; it declares the rest and
+// the platform runs it.
 type Service interface {
 	// Name is the service's short name ("intake", "pathway", ...).
 	Name() string
@@ -43,37 +44,40 @@ type Service interface {
 	// Policy says which roles may call each of the service's RPCs; every
 	// registered method must have an entry.
 	Policy() auth.Policy
-	// Start creates the service's consumers and starts them. It returns once
-	// the service's read models have caught up with their streams, so the
-	// service answers from complete data as soon as it serves.
-	Start(ctx context.Context) error
-	// Stop drains the consumers.
-	Stop(ctx context.Context) error
+	// Wiring declares the service's read models and consumers.
+	Wiring() Wiring
 }
 
-// StopTogether runs the stop functions concurrently and joins their errors:
-// runners that each wait for a fetch to end stop in the time of one.
-func StopTogether(ctx context.Context, stops ...func(context.Context) error) error {
-	errs := make([]error, len(stops))
-	var wg sync.WaitGroup
-	for i, stop := range stops {
-		if stop == nil {
-			continue
-		}
-		wg.Go(func() { errs[i] = stop(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+// Wiring declares what a service runs besides its gRPC handlers. Start runs
+// it in this order: every read model, then, once all have caught up with
+// their streams, every consumer; Stop stops the consumers first (a handler
+// may wait for a read model) and the read models last.
+type Wiring struct {
+	// Projections are the service's read models.
+	Projections []projector.Spec
+	// Consumers react to events, with the read models complete.
+	Consumers []Consumer
 }
 
-// StopService stops a service's consumers together, then its read models
-// (stopProjections): a consumer's handler may wait for a read model to
-// catch up, so the read models keep running until the handlers in flight
-// are done.
-func StopService(ctx context.Context, stopProjections func(context.Context) error, consumers ...func(context.Context) error) error {
-	err := StopTogether(ctx, consumers...)
-	if stopProjections == nil {
-		return err
-	}
-	return errors.Join(err, stopProjections(ctx))
+// Consumer declares a durable consumer of the service.
+type Consumer struct {
+	Spec   consumer.Spec
+	Handle consumer.Handler
+	// After names read models of the same service, projecting the same
+	// stream, that must have applied an event before Handle sees it: Handle
+	// reads them and needs every event up to this one (its own decisions
+	// included). The wait is bounded by AfterWait; past it the event is
+	// retried, as for any dependency that is not ready.
+	After []string
+}
+
+// AfterWait bounds the wait of a consumer for the read models it comes
+// after, per attempt.
+const AfterWait = 10 * time.Second
+
+// Components lists the parts of a running set of services, for tests and
+// readiness.
+type Components struct {
+	Projections []*projector.Runner
+	Consumers   []*consumer.Runner
 }

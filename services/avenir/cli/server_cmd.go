@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -78,6 +79,7 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.TerritoriesFile, "territories-file", "", "JSON file replacing the 18 territories shipped with intake (same format as services/intake/domain/reference/territories.json)")
 	fs.IntVar(&cfg.MaxEntryBackdateDays, "max-entry-backdate-days", 30, "how many days back a pathway entry may be dated")
 	fs.IntVar(&cfg.HandoverGraceDays, "handover-grace-days", 30, "how many days a referent still reads a learner after handing them over")
+	fs.Uint64Var(&cfg.ReadyMaxLag, "ready-max-lag", platform.DefaultMaxLag, "events a read model or consumer may lag behind its stream before /readyz answers not ready")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")

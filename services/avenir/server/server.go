@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,6 +71,9 @@ type Config struct {
 	// MaxEntryBackdateDays bounds how far back a pathway entry may be dated;
 	// 0 means pathway's default (30).
 	MaxEntryBackdateDays int
+	// ReadyMaxLag is the consumer lag past which /readyz answers not
+	// ready; 0 means platform.DefaultMaxLag.
+	ReadyMaxLag uint64
 	// HandoverGraceDays is how long a referent still reads a learner handed
 	// over to another; 0 means referent's default (30).
 	HandoverGraceDays int
@@ -91,29 +93,42 @@ type Config struct {
 // server's configuration.
 type constructor func(platform.Deps, Config) (platform.Service, error)
 
-// registry lists every service the binary can run, in start order.
+// registry lists every service the binary can run, in start order, with
+// the streams each owns.
 var registry = []struct {
-	name string
-	new  constructor
+	name    string
+	new     constructor
+	streams func() []natsx.StreamSpec
 }{
 	{intake.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return intake.New(d, intake.Config{TerritoriesFile: c.TerritoriesFile})
-	}},
+	}, intake.Streams},
 	{pathway.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return pathway.New(d, pathway.Config{MaxEntryBackdateDays: c.MaxEntryBackdateDays})
-	}},
+	}, pathway.Streams},
 	{needs.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return needs.New(d, needs.Config{})
-	}},
+	}, needs.Streams},
 	{referent.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return referent.New(d, referent.Config{HandoverGraceDays: c.HandoverGraceDays})
-	}},
+	}, referent.Streams},
 	{immersion.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return immersion.New(d, immersion.Config{})
-	}},
+	}, immersion.Streams},
 	{funding.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return funding.New(d, funding.Config{})
-	}},
+	}, funding.Streams},
+}
+
+// Catalog lists the streams of every context the binary knows: a service
+// consuming another context's stream creates it from here when its owner
+// has not yet (microservices started in any order).
+func Catalog() []natsx.StreamSpec {
+	var specs []natsx.StreamSpec
+	for _, r := range registry {
+		specs = append(specs, r.streams()...)
+	}
+	return specs
 }
 
 // ServiceNames lists the services this binary can run.
@@ -226,19 +241,16 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
-	var serving atomic.Bool
-	var conn atomic.Pointer[nats.Conn]
+	var serving atomic.Pointer[platform.Running]
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	adminDone := make(chan error, 1)
 	go func() {
-		var admin http.Handler = telemetry.AdminHandler(tel.Registry(), func(context.Context) error {
-			switch {
-			case !serving.Load():
-				return errors.New("starting")
-			case conn.Load() == nil || !conn.Load().IsConnected():
-				return errors.New("NATS not connected")
+		var admin http.Handler = telemetry.AdminHandler(tel.Registry(), func(ctx context.Context) []telemetry.Check {
+			running := serving.Load()
+			if running == nil {
+				return []telemetry.Check{{Name: "serving", Detail: "starting or stopping"}}
 			}
-			return nil
+			return running.Ready(ctx, platform.ReadyOptions{MaxLag: cfg.ReadyMaxLag})
 		})
 		if cfg.DemoClock != nil {
 			mux := http.NewServeMux()
@@ -281,7 +293,6 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		addrs.NATS = nc.ConnectedUrlRedacted()
 	}
 	defer nc.Close()
-	conn.Store(nc)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -306,13 +317,6 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if err != nil {
 		return err
 	}
-	for _, svc := range services {
-		for _, spec := range svc.Streams() {
-			if _, err := natsx.EnsureStream(ctx, js, spec, deps.Topology); err != nil {
-				return err
-			}
-		}
-	}
 
 	authz, howToMint, err := authorizer(ctx, cfg, services, log)
 	if err != nil {
@@ -331,19 +335,12 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if missing := auth.Merge(policies...).Uncovered(grpcSrv); len(missing) > 0 {
 		return fmt.Errorf("methods without an access policy entry (nobody could call them): %s", strings.Join(missing, ", "))
 	}
-	var started []platform.Service
-	defer func() {
-		for _, svc := range slices.Backward(started) {
-			shutdownWith(cfg.ShutdownTimeout, svc.Name(), log, svc.Stop)
-		}
-	}()
-	for _, svc := range services {
-		log.Info("starting service", "service", svc.Name())
-		if err := svc.Start(ctx); err != nil {
-			return fmt.Errorf("start %s: %w", svc.Name(), err)
-		}
-		started = append(started, svc)
+	log.Info("starting services", "services", cfg.Services)
+	running, err := platform.Start(ctx, deps, services, Catalog())
+	if err != nil {
+		return err
 	}
+	defer shutdownWith(cfg.ShutdownTimeout, "services", log, running.Stop)
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -352,7 +349,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	addrs.GRPC = grpcLis.Addr().String()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- grpcSrv.Serve(grpcLis) }()
-	serving.Store(true)
+	serving.Store(running)
 
 	fmt.Fprintf(cfg.Out, "avenir serving %s\n  gRPC:       %s\n  admin HTTP: http://%s (/metrics /healthz /readyz)\n  NATS:       %s\n",
 		strings.Join(cfg.Services, ", "), addrs.GRPC, addrs.Admin, addrs.NATS)
@@ -373,7 +370,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	case err := <-serveDone:
 		return fmt.Errorf("gRPC server stopped: %w", err)
 	}
-	serving.Store(false)
+	serving.Store(nil)
 	shutdownWith(cfg.ShutdownTimeout, "gRPC", log, func(ctx context.Context) error { grpcSrv.Shutdown(ctx); return nil })
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/service"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -70,19 +71,9 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 
 			// Restart with an empty store: the same durable consumers replay
 			// the streams into it.
-			if err := e.Services[0].Stop(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
 			deps := e.Deps
 			deps.Projections = fresh()
-			svc, err := service.New(deps, service.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := svc.Start(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+			svc := e.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
 			admin := auth.NewContext(ctx(t), servicetest.Admin)
 			servicetest.Eventually(t, 30*time.Second, func() error { // PATHWAY's read model starts in the background
 				cp, err := deps.Projections.Checkpoint(ctx(t), "funding-learners")

@@ -10,7 +10,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -55,14 +54,12 @@ type Config struct {
 // Service implements fundingv1.FundingServiceServer.
 type Service struct {
 	fundingv1.UnimplementedFundingServiceServer
-	deps        platform.Deps
-	cfg         Config
-	log         *slog.Logger
-	events      *eventstore.Store
-	store       projection.Store
-	books       booksCache
-	projections *projector.Group
-	exits       *consumer.Background
+	deps   platform.Deps
+	cfg    Config
+	log    *slog.Logger
+	events *eventstore.Store
+	store  projection.Store
+	books  booksCache
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -85,14 +82,17 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.funding.>"},
 		Description: "funding: contracts, trainee-hour ledgers per learner and ISO week, group-hour and flat-fee ledgers, statement reviews and closures",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service: the roles of each RPC. Object-level
 // scope (an operator's own contracts) is checked in the handlers (see
@@ -123,48 +123,34 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the read models, waits until
-// those whose stream exists have caught up, then starts the exit consumer.
-// PATHWAY is created by pathway, which may start later (microservices
-// mode): its read model and consumer start once it exists.
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
-		{
-			Name: learnersProjection, Stream: pathwayStream,
-			FilterSubjects: []string{
-				"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
-				"avenir.pathway.pathway.*.needs_analysis_noted", "avenir.pathway.pathway.*.immersion_noted",
+// Wiring implements platform.Service: the learners and books read models,
+// then the consumer flagging the lines a back-dated exit leaves after it.
+func (s *Service) Wiring() platform.Wiring {
+	return platform.Wiring{
+		Projections: []projector.Spec{
+			{
+				Name: learnersProjection, Stream: pathwayStream,
+				FilterSubjects: []string{
+					"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
+					"avenir.pathway.pathway.*.needs_analysis_noted", "avenir.pathway.pathway.*.immersion_noted",
+				},
+				Project: s.projectLearner,
 			},
-			Project: s.projectLearner, Later: true,
+			{
+				Name: booksProjection, Stream: Stream,
+				FilterSubjects: []string{"avenir.funding.>"},
+				Project:        s.projectBooks,
+			},
 		},
-		{
-			Name: booksProjection, Stream: Stream,
-			FilterSubjects: []string{"avenir.funding.>"},
-			Project:        s.projectBooks,
-		},
-	}, opts)
-	if err != nil {
-		return err
+		Consumers: []platform.Consumer{{
+			Spec: consumer.Spec{
+				Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.exit_backdated"},
+				BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+			},
+			Handle: s.onExitBackdated,
+		}},
 	}
-	s.projections = g
-	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	s.exits = consumer.StartInBackground(s.deps.JS, consumer.Spec{
-		Stream: pathwayStream, Name: exitConsumer, Ordered: true,
-		FilterSubjects: []string{"avenir.pathway.pathway.*.exit_backdated"},
-		BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
-	}, s.onExitBackdated, copts, 0)
-	return nil
-}
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error {
-	var stops []func(context.Context) error
-	if s.exits != nil {
-		stops = append(stops, s.exits.Stop)
-		s.exits = nil
-	}
-	return platform.StopService(ctx, s.projections.Stop, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

@@ -9,6 +9,7 @@ import (
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/service"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -43,19 +44,9 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 
 			// Restart with an empty store: the same durable consumers replay
 			// the streams into it.
-			if err := e.Services[0].Stop(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
 			deps := e.Deps
 			deps.Projections = fresh()
-			svc, err := service.New(deps, service.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := svc.Start(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+			svc := e.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
 			after := snapshot(t, auth.NewContext(ctx(t), servicetest.Admin), direct{svc}, s.GetSessionId())
 			for i := range before {
 				if !proto.Equal(before[i], after[i]) {

@@ -9,11 +9,11 @@
 package service
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	"google.golang.org/grpc"
 
@@ -52,13 +52,11 @@ type Config struct{}
 // Service implements immersionv1.ImmersionServiceServer.
 type Service struct {
 	immersionv1.UnimplementedImmersionServiceServer
-	deps        platform.Deps
-	log         *slog.Logger
-	events      *eventstore.Store
-	store       projection.Store
-	caseload    *caseload.Caseload
-	projections *projector.Group
-	consumers   []*consumer.Runner
+	deps     platform.Deps
+	log      *slog.Logger
+	events   *eventstore.Store
+	store    projection.Store
+	caseload *caseload.Caseload
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -71,21 +69,24 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 	}
 	return &Service{
 		deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections,
-		caseload: caseload.New(deps.Projections, Name),
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
 	}, nil
 }
 
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.immersion.>"},
 		Description: "immersion: #Action offers, sessions with their places, waitlists and outcomes, and the dates each learner reserved",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service: the roles of each RPC. Object-level
 // scope (which learner, which operator's sessions) is checked in the
@@ -114,67 +115,42 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { immersionv1.RegisterImmersionServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the read models, waits until
-// they have caught up, then starts the consumers that cancel bookings
-// (PATHWAY is created by pathway: its consumer waits for it).
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
-		{
-			Name: peopleProjection, Stream: intakeStream,
-			FilterSubjects: []string{"avenir.intake.learner.*.registered"},
-			Project:        s.projectPerson, Later: true,
-		},
-		{
-			// exit_backdated too, though it adds nothing, so that the
-			// checkpoint passes it and the exit consumer's wait ends.
-			Name: learnersProjection, Stream: pathwayStream,
-			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"},
-			Project:        s.projectLearner, Later: true,
-		},
-		{
-			Name: catalogueProjection, Stream: Stream,
-			FilterSubjects: []string{"avenir.immersion.>"},
-			Project:        s.projectCatalogue,
-		},
-		s.caseload.Spec(),
-	}, opts)
-	if err != nil {
-		return err
-	}
-	s.projections = g
-	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+// Wiring implements platform.Service: the read models, then the consumers
+// that cancel the bookings of a withdrawn offer and of a learner who left.
+func (s *Service) Wiring() platform.Wiring {
 	backoff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
-	for _, c := range []struct {
-		spec consumer.Spec
-		h    consumer.Handler
-	}{
-		{consumer.Spec{
-			Stream: Stream, Name: withdrawalConsumer, Ordered: true,
-			FilterSubjects: []string{"avenir.immersion.offer.*.withdrawn"}, BackOff: backoff,
-		}, s.onWithdrawal},
-		{consumer.Spec{
-			Stream: pathwayStream, Name: exitConsumer, Ordered: true,
-			FilterSubjects: []string{"avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"}, BackOff: backoff,
-		}, s.onExit},
-	} {
-		r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, c.spec, c.h, copts, 0)
-		if err != nil {
-			return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
-		}
-		s.consumers = append(s.consumers, r)
+	return platform.Wiring{
+		Projections: []projector.Spec{
+			{
+				Name: peopleProjection, Stream: intakeStream,
+				FilterSubjects: []string{"avenir.intake.learner.*.registered"},
+				Project:        s.projectPerson,
+			},
+			{
+				// exit_backdated too, though it adds nothing, so that the
+				// checkpoint passes it and the exit consumer's wait ends.
+				Name: learnersProjection, Stream: pathwayStream,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"},
+				Project:        s.projectLearner,
+			},
+			{
+				Name: catalogueProjection, Stream: Stream,
+				FilterSubjects: []string{"avenir.immersion.>"},
+				Project:        s.projectCatalogue,
+			},
+			s.caseload.Spec(),
+		},
+		Consumers: []platform.Consumer{
+			{Spec: consumer.Spec{
+				Stream: Stream, Name: withdrawalConsumer, Ordered: true,
+				FilterSubjects: []string{"avenir.immersion.offer.*.withdrawn"}, BackOff: backoff,
+			}, Handle: s.onWithdrawal},
+			{Spec: consumer.Spec{
+				Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"}, BackOff: backoff,
+			}, Handle: s.onExit},
+		},
 	}
-	return nil
-}
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error {
-	var stops []func(context.Context) error
-	for _, c := range s.consumers {
-		stops = append(stops, c.Stop)
-	}
-	s.consumers = nil
-	return platform.StopService(ctx, s.projections.Stop, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

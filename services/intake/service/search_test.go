@@ -13,6 +13,7 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/service"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
@@ -238,20 +239,9 @@ func TestSearchReadModelIsRebuiltFromTheStream(t *testing.T) {
 		}
 	}
 	// The process stops; another starts with an empty in-memory store.
-	if err := env.Services[0].Stop(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
 	deps := env.Deps
 	deps.Projections = projection.NewMemory()
-	svc, err := service.New(deps, service.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Start returns once the read model has caught up: no waiting.
-	if err := svc.Start(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	svc := env.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
 	resp, err := svc.SearchLearners(auth.NewContext(ctx(t), servicetest.Admin), &intakev1.SearchLearnersRequest{FamilyNamePrefix: "martin"})
 	if err != nil {
 		t.Fatal(err)

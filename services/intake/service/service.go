@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
+
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 
 	"google.golang.org/grpc"
@@ -75,7 +77,6 @@ type Service struct {
 	events      *eventstore.Store
 	store       projection.Store
 	caseload    *caseload.Caseload
-	projections *projector.Group
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -91,7 +92,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	return &Service{
-		caseload:    caseload.New(deps.Projections, Name),
+		caseload:    caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
 		deps:        deps,
 		log:         deps.Logger.With("service", Name),
 		territories: territories,
@@ -103,14 +104,17 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.intake.>"},
 		Description: "intake: people welcomed into #Avenir, their contact and situation, and uniqueness claims",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service.
 func (s *Service) Policy() auth.Policy {
@@ -129,24 +133,15 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the learners read model and
-// returns once it has caught up with the stream.
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{{
+// Wiring implements platform.Service: the learners read model (search) and
+// the assignments read model (access scope).
+func (s *Service) Wiring() platform.Wiring {
+	return platform.Wiring{Projections: []projector.Spec{{
 		Name: learnersProjection, Stream: Stream,
 		FilterSubjects: []string{"avenir.intake.learner.>"},
 		Project:        s.project,
-	}, s.caseload.Spec()}, opts)
-	if err != nil {
-		return err
-	}
-	s.projections = g
-	return nil
+	}, s.caseload.Spec()}}
 }
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
 
 func learnerFilter(id string) string { return "avenir.intake.learner." + id + ".>" }
 

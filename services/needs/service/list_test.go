@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"testing"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
@@ -10,6 +9,7 @@ import (
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/service"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
@@ -169,19 +169,9 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			}
 			before := snapshot(env.Services[0].(*service.Service))
 
-			if err := env.Services[0].Stop(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
 			deps := env.Deps
 			deps.Projections = fresh()
-			svc, err := service.New(deps, service.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := svc.Start(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+			svc := env.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
 			after := snapshot(svc)
 			for i := range before {
 				if !proto.Equal(before[i], after[i]) {

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
+
 	"google.golang.org/grpc"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
@@ -45,12 +47,11 @@ type Config struct{}
 // Service implements needsv1.NeedsServiceServer.
 type Service struct {
 	needsv1.UnimplementedNeedsServiceServer
-	deps        platform.Deps
-	log         *slog.Logger
-	events      *eventstore.Store
-	store       projection.Store
-	caseload    *caseload.Caseload
-	projections *projector.Group
+	deps     platform.Deps
+	log      *slog.Logger
+	events   *eventstore.Store
+	store    projection.Store
+	caseload *caseload.Caseload
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -61,20 +62,23 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("needs: %w", err)
 	}
-	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name)}, nil
+	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf)}, nil
 }
 
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.needs.>"},
 		Description: "needs: in-depth analyses of learners' prior learning, barriers and professional project, version by version",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service. Object-level scope is checked in the
 // handlers (see access.go).
@@ -96,12 +100,10 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { needsv1.RegisterNeedsServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the read models and waits until
-// they have caught up with their streams (PATHWAY is created by pathway:
-// the learners read model waits for it).
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
+// Wiring implements platform.Service: the learners, analyses and
+// assignments read models.
+func (s *Service) Wiring() platform.Wiring {
+	return platform.Wiring{Projections: []projector.Spec{
 		{
 			Name: learnersProjection, Stream: pathwayStream,
 			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
@@ -113,16 +115,8 @@ func (s *Service) Start(ctx context.Context) error {
 			Project:        s.projectAnalysis,
 		},
 		s.caseload.Spec(),
-	}, opts)
-	if err != nil {
-		return err
-	}
-	s.projections = g
-	return nil
+	}}
 }
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error { return s.projections.Stop(ctx) }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 

@@ -7,6 +7,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -27,25 +28,18 @@ const (
 
 var notesBackOff = []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 
-// startNotes starts the noting consumers. The immersion one starts in the
-// background: IMMERSION may come later, or not at all in a deployment
-// without #Action.
-func (s *Service) startNotes(ctx context.Context) error {
-	opts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, consumer.Spec{
-		Stream: needsStream, Name: needsConsumer, Ordered: true,
-		FilterSubjects: []string{"avenir.needs.analysis.*.completed"}, BackOff: notesBackOff,
-	}, s.onNeeds, opts, 0)
-	if err != nil {
-		return err
+// notes are the noting consumers.
+func (s *Service) notes() []platform.Consumer {
+	return []platform.Consumer{
+		{Spec: consumer.Spec{
+			Stream: needsStream, Name: needsConsumer, Ordered: true,
+			FilterSubjects: []string{"avenir.needs.analysis.*.completed"}, BackOff: notesBackOff,
+		}, Handle: s.onNeeds},
+		{Spec: consumer.Spec{
+			Stream: immersionStream, Name: immersionConsumer, Ordered: true,
+			FilterSubjects: []string{"avenir.immersion.session.*.outcome_recorded"}, BackOff: notesBackOff,
+		}, Handle: s.onImmersion},
 	}
-	s.stops = append(s.stops, r.Stop)
-	b := consumer.StartInBackground(s.deps.JS, consumer.Spec{
-		Stream: immersionStream, Name: immersionConsumer, Ordered: true,
-		FilterSubjects: []string{"avenir.immersion.session.*.outcome_recorded"}, BackOff: notesBackOff,
-	}, s.onImmersion, opts, 0)
-	s.stops = append(s.stops, b.Stop)
-	return nil
 }
 
 // onNeeds notes a completed analysis into its learner's pathway.

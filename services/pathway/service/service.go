@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
+
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -59,15 +61,12 @@ type Config struct {
 // Service implements pathwayv1.PathwayServiceServer.
 type Service struct {
 	pathwayv1.UnimplementedPathwayServiceServer
-	deps        platform.Deps
-	cfg         Config
-	log         *slog.Logger
-	events      *eventstore.Store
-	store       projection.Store
-	caseload    *caseload.Caseload
-	projections *projector.Group
-	// stops stop the consumers.
-	stops []func(context.Context) error
+	deps     platform.Deps
+	cfg      Config
+	log      *slog.Logger
+	events   *eventstore.Store
+	store    projection.Store
+	caseload *caseload.Caseload
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -84,20 +83,23 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pathway: %w", err)
 	}
-	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name)}, nil
+	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf)}, nil
 }
 
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.pathway.>"},
 		Description: "pathway: entries into and exits from #Avenir, episode by episode, and referrals",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service. Object-level scope is checked in the
 // handlers (see access.go).
@@ -119,11 +121,9 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { pathwayv1.RegisterPathwayServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the read models and waits until
-// they have caught up with their streams (INTAKE and NEEDS are created by
-// intake and needs: their read models wait for them).
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
+// Wiring implements platform.Service: the read models, then the consumers
+// noting other contexts' facts into the pathways.
+func (s *Service) Wiring() platform.Wiring {
 	specs := []projector.Spec{
 		{
 			Name: learnersProjection, Stream: intakeStream,
@@ -144,28 +144,11 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{
 			Name: src.projection(), Stream: src.Stream, FilterSubjects: src.FilterSubjects,
-			Project: s.projectTimeline(src), Later: src.Later,
+			Project: s.projectTimeline(src),
 		})
 	}
 	specs = append(specs, s.caseload.Spec())
-	g, err := projector.StartAll(ctx, s.deps.JS, specs, opts)
-	if err != nil {
-		return err
-	}
-	s.projections = g
-	if err := s.startNotes(ctx); err != nil {
-		return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
-	}
-	return nil
-}
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error {
-	// The noting consumers do not wait for pathway's read models: all stop
-	// together.
-	stops := append([]func(context.Context) error{s.projections.Stop}, s.stops...)
-	s.stops = nil
-	return platform.StopTogether(ctx, stops...)
+	return platform.Wiring{Projections: specs, Consumers: s.notes()}
 }
 
 func learnerKey(id string) string { return "learner:" + id }

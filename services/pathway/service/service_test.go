@@ -15,6 +15,7 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
@@ -152,19 +153,9 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 
 			// Restart with an empty store: the same durable consumers replay
 			// the streams into it.
-			if err := env.Services[0].Stop(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
 			deps := env.Deps
 			deps.Projections = fresh()
-			svc, err := service.New(deps, service.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := svc.Start(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+			svc := env.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
 			got, err := deps.Projections.Get(ctx(t), "pathway-pathways-v2", "pathway:"+id)
 			if err != nil {
 				t.Fatalf("rebuilt read model: %v", err)

@@ -34,9 +34,6 @@ type timelineSource struct {
 	Stream         string
 	FilterSubjects []string
 	Learner        func(event.Event) string
-	// Later: the stream's service may start after pathway (see
-	// projector.Spec.Later).
-	Later bool
 }
 
 // timelineSources are the contexts a learner's timeline gathers. A context
@@ -53,11 +50,11 @@ var timelineSources = []timelineSource{
 		"avenir.pathway.pathway.*.referral_recorded", "avenir.pathway.pathway.*.referral_outcome_recorded",
 	}, Learner: subjectLearner},
 	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
-	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner, Later: true},
+	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner},
 	{Stream: immersionStream, FilterSubjects: []string{
 		"avenir.immersion.session.*.booked", "avenir.immersion.session.*.waitlisted", "avenir.immersion.session.*.booking_cancelled",
 		"avenir.immersion.session.*.waitlist_dropped", "avenir.immersion.session.*.outcome_recorded",
-	}, Learner: payloadLearner, Later: true},
+	}, Learner: payloadLearner},
 }
 
 // subjectLearner reads the learner from the 4th token of the subject:

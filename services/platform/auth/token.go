@@ -5,9 +5,9 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -46,8 +46,6 @@ type KeyFunc func(kid string) (crypto.PublicKey, error)
 // ErrUnknownKey reports a token signed with a key the verifier does not know.
 var ErrUnknownKey = errors.New("unknown signing key")
 
-var territoryCode = regexp.MustCompile(`^T[0-9]{2}$`)
-
 // Verify checks a compact JWS token: an accepted algorithm, the signature
 // with the key of its kid, exp and nbf (with Leeway) at now, the issuer and
 // the audience; then maps its claims to a principal.
@@ -70,9 +68,14 @@ func Verify(token string, keyFor KeyFunc, issuer, audience string, now time.Time
 		}
 		return Principal{}, fmt.Errorf("auth: signing keys unavailable: %w", err)
 	}
+	// The signature first, alone: a well-signed token whose claims have the
+	// wrong types is malformed, not forged, and the caller is told so.
+	if err := tok.Claims(key); err != nil {
+		return Principal{}, unauthenticated("bad token signature")
+	}
 	var c Claims
 	if err := tok.Claims(key, &c); err != nil {
-		return Principal{}, unauthenticated("bad token signature")
+		return Principal{}, unauthenticated("malformed claims: a claim has the wrong type")
 	}
 	err = c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{audience}, Time: now}, Leeway)
 	switch {
@@ -102,7 +105,7 @@ func (c Claims) principal() (Principal, error) {
 		return Principal{}, unauthenticated("token without a known role")
 	}
 	for _, t := range c.Territories {
-		if !territoryCode.MatchString(t) {
+		if ident.CheckTerritory(t) != "" {
 			return Principal{}, unauthenticated("token with a malformed territory")
 		}
 	}

@@ -25,7 +25,7 @@ var testNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 // sign serializes claims as a compact JWS signed by key with alg; kid goes
 // in the header unless empty.
-func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, c auth.Claims) string {
+func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, c any) string {
 	t.Helper()
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
@@ -240,6 +240,19 @@ func TestVerifyRefusals(t *testing.T) {
 		name:  "malformed territory",
 		token: signed(func(c *auth.Claims) { c.Territories = []string{"T14", "Calvados"} }),
 		want:  "malformed territory",
+	}, {
+		// Well signed, by the trusted key, but claims of the wrong types: a
+		// role that is a number, territories that are a string.
+		name: "claims of the wrong types",
+		token: sign(t, jose.EdDSA, key, kid, map[string]any{
+			"iss": auth.DevIssuer, "aud": auth.DefaultAudience, "sub": "s", "exp": testNow.Add(time.Hour).Unix(),
+			"role": 42, "territories": "T05",
+		}),
+		want: "malformed claims",
+	}, {
+		name:  "a forged signature on claims of the wrong types",
+		token: sign(t, jose.EdDSA, otherKey, kid, map[string]any{"iss": auth.DevIssuer, "role": 42}),
+		want:  "bad token signature",
 	}, {
 		name:  "not a JWT",
 		token: "eyJhbGciOiJFZERTQSJ9.garbage",

@@ -1,19 +1,22 @@
 // Package caseload keeps, in each service that guards learners' data, a
-// read model of who follows each learner, built from the referent service's
-// assignment events: the current referent, and the referents it was handed
-// over from with the last day each still reads the learner (the grace
-// period, as the referent service dated it). It turns them into the
+// read model of who follows each learner, built from the assignment facts
+// another context publishes: the current referent, and the referents it was
+// handed over from with the last day each still reads the learner (the
+// grace period, as the publisher dated it). It turns them into the
 // auth.LearnerScope the access rules (auth.Principal.ActsForLearner,
-// ReachesLearner) decide on; it decides nothing itself.
+// ReachesLearner) decide on; it decides nothing itself, and knows nothing
+// of the publisher but the Source a service gives it (the referent
+// context's, proto/contract/referent).
 package caseload
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
-	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -22,19 +25,35 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/projector"
 )
 
-// Stream is the referent service's stream.
-const Stream = "REFERENT"
+// Fact is what an event says of who follows a learner.
+type Fact interface {
+	// Learner is the learner concerned.
+	Learner() string
+	// Referent follows the learner from now on, "" when nobody does.
+	Referent() string
+	// Previous followed the learner before; it still reads the learner
+	// until ReadsUntil, when that is set.
+	Previous() string
+	ReadsUntil() *commonv1.Date
+}
 
-// Caseload is one service's read model of assignments.
+// Caseload is one service's read model of who follows each learner.
 type Caseload struct {
-	store projection.Store
-	name  string
+	store    projection.Store
+	name     string
+	stream   string
+	subjects []string
+	decode   func(proto.Message) (Fact, bool)
 }
 
 // New keeps the read model of service (projection "<service>-assignments")
-// in store.
-func New(store projection.Store, service string) *Caseload {
-	return &Caseload{store: store, name: service + "-assignments"}
+// in store, from the facts published on the subjects of stream, which
+// decode reads (false for other events).
+func New[F Fact](store projection.Store, service, stream string, subjects []string, decode func(proto.Message) (F, bool)) *Caseload {
+	return &Caseload{
+		store: store, name: service + "-assignments", stream: stream, subjects: subjects,
+		decode: func(m proto.Message) (Fact, bool) { return decode(m) },
+	}
 }
 
 func assignmentKey(learnerID string) string { return "assignment:" + learnerID }
@@ -45,72 +64,40 @@ type storedAssignment struct {
 	Former   map[string]string `json:"former,omitempty"` // referent id → last day it reads (YYYY-MM-DD)
 }
 
-// Spec is the projection; REFERENT may not exist yet when the service
-// starts (the referent service creates it), so it then starts later.
+// Spec is the projection.
 func (c *Caseload) Spec() projector.Spec {
-	return projector.Spec{
-		Name: c.name, Stream: Stream,
-		FilterSubjects: []string{"avenir.referent.assignment.*.>"},
-		Project:        c.project,
-		Later:          true,
-	}
+	return projector.Spec{Name: c.name, Stream: c.stream, FilterSubjects: c.subjects, Project: c.project}
 }
 
 func (c *Caseload) project(ctx context.Context, ev event.Event) ([]projection.Op, error) {
-	var learner, referent, previous string
-	var until *civil.Date
-	switch m := ev.Data.(type) {
-	case *referentv1.ReferentAssigned:
-		learner, referent, previous = m.GetLearnerId(), m.GetReferentId(), m.GetPreviousReferentId()
-		if m.GetPreviousReferentReadsUntil() != nil {
-			d := civilpb.Date(m.GetPreviousReferentReadsUntil())
-			until = &d
-		}
-	case *referentv1.AssignmentPending:
-		learner, previous = m.GetLearnerId(), m.GetPreviousReferentId()
-		if m.GetPreviousReferentReadsUntil() != nil {
-			d := civilpb.Date(m.GetPreviousReferentReadsUntil())
-			until = &d
-		}
-	case *referentv1.AssignmentEnded:
-		learner = m.GetLearnerId()
-	default:
+	f, ok := c.decode(ev.Data)
+	if !ok {
 		return nil, nil
 	}
-	a, err := c.stored(ctx, learner)
+	a, err := c.stored(ctx, f.Learner())
 	if err != nil {
 		return nil, err
 	}
-	a.Referent = referent
-	if previous != "" && until != nil && previous != referent {
+	a.Referent = f.Referent()
+	if prev := f.Previous(); prev != "" && f.ReadsUntil() != nil && prev != a.Referent {
 		if a.Former == nil {
 			a.Former = map[string]string{}
 		}
-		a.Former[previous] = until.String()
+		a.Former[prev] = civilpb.Date(f.ReadsUntil()).String()
 	}
-	if referent != "" {
-		delete(a.Former, referent)
+	if a.Referent != "" {
+		delete(a.Former, a.Referent)
 	}
-	b, err := json.Marshal(a)
+	op, err := projection.PutJSON(assignmentKey(f.Learner()), a)
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{projection.Put(assignmentKey(learner), b)}, nil
+	return []projection.Op{op}, nil
 }
 
 func (c *Caseload) stored(ctx context.Context, learnerID string) (storedAssignment, error) {
-	var a storedAssignment
-	b, err := c.store.Get(ctx, c.name, assignmentKey(learnerID))
-	if errors.Is(err, projection.ErrNotFound) {
-		return a, nil
-	}
-	if err != nil {
-		return a, err
-	}
-	if err := json.Unmarshal(b, &a); err != nil {
-		return a, fmt.Errorf("caseload: stored assignment of %s: %w", learnerID, err)
-	}
-	return a, nil
+	a, _, err := projection.GetJSON[storedAssignment](ctx, c.store, c.name, assignmentKey(learnerID))
+	return a, err
 }
 
 func (a storedAssignment) scope(territory string) auth.LearnerScope {

@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
-	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -15,25 +14,52 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
+// follow is a fact as a publisher would define it; the test's source
+// carries it in a wrapped message of its own.
+type follow struct {
+	learner, referent, previous string
+	until                       *commonv1.Date
+}
+
+func (f follow) Learner() string            { return f.learner }
+func (f follow) Referent() string           { return f.referent }
+func (f follow) Previous() string           { return f.previous }
+func (f follow) ReadsUntil() *commonv1.Date { return f.until }
+
+// followMsg carries a follow in an event payload.
+type followMsg struct {
+	proto.Message
+	f follow
+}
+
+func decode(m proto.Message) (follow, bool) {
+	fm, ok := m.(followMsg)
+	return fm.f, ok
+}
+
 // The read model follows a learner through assignment, handover and end:
 // the current referent, and the former one with the last day it reads.
 func TestScopeFollowsAssignments(t *testing.T) {
 	ctx := context.Background()
 	store := projection.NewMemory()
-	c := caseload.New(store, "test")
+	c := caseload.New(store, "test", "FOLLOWS", []string{"avenir.follows.>"}, decode)
 	spec := c.Spec()
-	if spec.Name != "test-assignments" || spec.Stream != caseload.Stream || !spec.Later {
+	if spec.Name != "test-assignments" || spec.Stream != "FOLLOWS" || spec.FilterSubjects[0] != "avenir.follows.>" {
 		t.Fatalf("spec %+v", spec)
 	}
+	gen, err := store.Generation(ctx, spec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seq := uint64(0)
-	apply := func(m proto.Message) {
+	apply := func(f follow) {
 		t.Helper()
 		seq++
-		ops, err := spec.Project(ctx, event.Event{Sequence: seq, Data: m})
+		ops, err := spec.Project(ctx, event.Event{Sequence: seq, Data: followMsg{f: f}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Apply(ctx, spec.Name, seq, ops...); err != nil {
+		if _, err := store.Apply(ctx, spec.Name, gen, seq, ops...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,16 +74,16 @@ func TestScopeFollowsAssignments(t *testing.T) {
 	if ref, former := scope(); ref != "" || former != nil {
 		t.Fatalf("an unknown learner has referent %q, former %v", ref, former)
 	}
-	apply(&referentv1.ReferentAssigned{LearnerId: "l-1", ReferentId: "r-1"})
+	apply(follow{learner: "l-1", referent: "r-1"})
 	if ref, former := scope(); ref != "r-1" || former != nil {
 		t.Fatalf("assigned: %q %v", ref, former)
 	}
 	until := &commonv1.Date{Year: 2026, Month: 12, Day: 27}
-	apply(&referentv1.ReferentAssigned{LearnerId: "l-1", ReferentId: "r-2", PreviousReferentId: "r-1", PreviousReferentReadsUntil: until})
+	apply(follow{learner: "l-1", referent: "r-2", previous: "r-1", until: until})
 	if ref, former := scope(); ref != "r-2" || former["r-1"] != civilpb.Date(until) {
 		t.Fatalf("handed over: %q %v", ref, former)
 	}
-	apply(&referentv1.AssignmentEnded{LearnerId: "l-1"})
+	apply(follow{learner: "l-1"})
 	if ref, former := scope(); ref != "" || former["r-1"] != civilpb.Date(until) {
 		t.Fatalf("ended: %q %v", ref, former)
 	}

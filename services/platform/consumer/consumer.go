@@ -50,8 +50,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // Spec declares a durable consumer and how its messages are retried.
@@ -152,6 +154,91 @@ func (e *permanentError) Unwrap() error { return e.err }
 func isPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+// Transient reports whether a handler error says a dependency is
+// unavailable rather than that the handler failed: an apperr
+// KindUnavailable (Redis or NATS down), or a read model lost and being
+// rebuilt. Such messages are retried within TransientRetry.
+func Transient(err error) bool {
+	return apperr.KindOf(err) == apperr.KindUnavailable || errors.Is(err, projection.ErrGenerationChanged)
+}
+
+// Lag returns how many messages of the consumer's stream (matching its
+// filters) are not yet handled: pending delivery or awaiting their ack.
+func (r *Runner) Lag(ctx context.Context) (uint64, error) {
+	info, err := r.info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
+// Name is the durable consumer's name.
+func (r *Runner) Name() string { return r.spec.Name }
+
+// WaitCaughtUp returns once the runner has handled every message of its
+// stream that matched its filters when WaitCaughtUp was called, or ctx ends.
+//
+// It compares the consumer's ack floor with the last matching message, not
+// the consumer's pending counts: the server updates those a moment after it
+// stores a message, so right after a publish they may still say zero.
+func (r *Runner) WaitCaughtUp(ctx context.Context) error {
+	target, err := r.lastMatching(ctx)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		info, err := r.info(ctx)
+		if err == nil && info.AckFloor.Stream >= target && info.NumAckPending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("consumer %s: catching up to sequence %d (%v): %w", r.spec.Name, target, err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// lastMatching returns the stream sequence of the last message matching
+// the consumer's filters, 0 when none does.
+func (r *Runner) lastMatching(ctx context.Context) (uint64, error) {
+	st, err := r.js.Stream(ctx, r.spec.Stream)
+	if err != nil {
+		return 0, fmt.Errorf("consumer %s: %w", r.spec.Name, err)
+	}
+	filters := r.spec.FilterSubjects
+	if len(filters) == 0 {
+		filters = []string{">"}
+	}
+	var last uint64
+	for _, f := range filters {
+		m, err := st.GetLastMsgForSubject(ctx, f)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return 0, fmt.Errorf("consumer %s: last message of %s: %w", r.spec.Name, f, err)
+		default:
+			last = max(last, m.Sequence)
+		}
+	}
+	return last, nil
+}
+
+// info returns the consumer's state on the server.
+func (r *Runner) info(ctx context.Context) (*jetstream.ConsumerInfo, error) {
+	c, err := r.js.Consumer(ctx, r.spec.Stream, r.spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", r.spec.Name, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: info: %w", r.spec.Name, err)
+	}
+	return info, nil
 }
 
 // Options are the runtime settings of a Runner.

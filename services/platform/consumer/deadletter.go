@@ -31,17 +31,17 @@ func (r *Runner) deadLetter(ctx context.Context, msg jetstream.Msg, md *jetstrea
 	if _, err := r.js.PublishMsg(pctx, dl, jetstream.WithExpectStream(DLQStream)); err != nil {
 		retryIn := r.spec.backoff(md.NumDelivered)
 		trace.SpanFromContext(ctx).RecordError(err)
-		r.log.Error("consumer: dead-lettering failed, will retry",
+		r.log.ErrorContext(ctx, "consumer: dead-lettering failed, will retry",
 			"subject", msg.Subject(), "seq", md.Sequence.Stream, "retry_in", retryIn, "reason", reason, "error", err)
 		return retryIn, true
 	}
 	r.metrics.deadLettered.Add(context.Background(), 1, r.metrics.attrs)
-	r.log.Warn("consumer: message dead-lettered",
+	r.log.WarnContext(ctx, "consumer: message dead-lettered",
 		"subject", msg.Subject(), "seq", md.Sequence.Stream, "deliveries", md.NumDelivered, "reason", reason)
 	if err := msg.TermWithReason(reason); err != nil {
 		// Redelivered, it will be dead-lettered again under the same message
 		// id, which the dead-letter stream deduplicates.
-		r.log.Warn("consumer: terminating a dead-lettered message failed", "seq", md.Sequence.Stream, "error", err)
+		r.log.WarnContext(ctx, "consumer: terminating a dead-lettered message failed", "seq", md.Sequence.Stream, "error", err)
 	}
 	return 0, false
 }

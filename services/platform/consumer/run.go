@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -17,15 +18,25 @@ import (
 
 const (
 	// pollWait is how long a fetch waits for messages: the delay before Stop
-	// takes effect on an idle runner.
-	pollWait = time.Second
+	// takes effect on an idle runner (a fetch is not cancelled: a message the
+	// server sent to a cancelled fetch would only come back after AckWait).
+	// Short, so that a stop, a rebuild or a test's restart is quick; an idle
+	// runner costs four small requests a second.
+	pollWait = 250 * time.Millisecond
 	// apiTimeout bounds the runner's requests to the server (double acks,
 	// synchronous naks, dead-letter publishes, unpinning).
 	apiTimeout = 10 * time.Second
 	// Failed fetches are retried after a delay doubling from minRetry to
-	// maxRetry.
-	minRetry = 250 * time.Millisecond
-	maxRetry = 10 * time.Second
+	// maxRetry: short, so that a runner catches up within a second or two
+	// of the server coming back.
+	minRetry = 100 * time.Millisecond
+	maxRetry = time.Second
+	// TransientRetry bounds the delay before retrying a message whose
+	// handler failed because a dependency is unavailable (apperr
+	// KindUnavailable, a read model being rebuilt): the handler is not at
+	// fault and the message must go through as soon as the dependency is
+	// back, whatever the backoff of its failures so far.
+	TransientRetry = 250 * time.Millisecond
 	// pinIDHeader carries, on messages of a pinned consumer, the pin id of the
 	// receiving client.
 	pinIDHeader = "Nats-Pin-Id"
@@ -35,19 +46,28 @@ const (
 func (r *Runner) run() {
 	defer close(r.done)
 	retry := minRetry
+	failures := 0
 	for !r.stopping() {
 		if !r.sleep(time.Until(r.resumeAt)) {
 			break
 		}
 		if err := r.poll(); err != nil {
-			r.log.Warn("consumer: fetch failed, retrying", "error", err, "retry_in", retry)
+			failures++
+			level := slog.LevelDebug
+			if failures == 1 {
+				level = slog.LevelWarn
+			}
+			r.log.Log(context.Background(), level, "consumer: fetch failed, retrying", "error", err, "retry_in", retry, "failures", failures)
 			if !r.sleep(retry) {
 				break
 			}
 			retry = min(2*retry, maxRetry)
 			continue
 		}
-		retry = minRetry
+		if failures > 0 {
+			r.log.Info("consumer: fetching again", "failed_fetches", failures)
+		}
+		retry, failures = minRetry, 0
 	}
 	if r.spec.Ordered {
 		r.unpin()
@@ -193,10 +213,21 @@ func (r *Runner) handle(msg jetstream.Msg, first time.Time) (time.Duration, bool
 			return r.deadLetter(ctx, msg, md, err)
 		}
 		retryIn := r.spec.backoff(failures)
-		r.log.Warn("consumer: handler failed, will retry",
+		level := slog.LevelWarn
+		if Transient(err) {
+			retryIn = min(retryIn, TransientRetry)
+			if failures > 1 {
+				// Logged once per outage, not four times a second.
+				level = slog.LevelDebug
+			}
+		}
+		r.log.Log(ctx, level, "consumer: handler failed, will retry",
 			"subject", msg.Subject(), "seq", md.Sequence.Stream, "deliveries", md.NumDelivered,
 			"failures", failures, "retry_in", retryIn, "error", err)
 		return retryIn, true
+	}
+	if r.headSeq == md.Sequence.Stream && r.headFailures > 1 {
+		r.log.InfoContext(ctx, "consumer: handled after failures", "seq", md.Sequence.Stream, "failures", r.headFailures)
 	}
 	r.metrics.processed.Add(context.Background(), 1, r.metrics.attrs)
 	r.ack(msg, md)
@@ -225,7 +256,7 @@ func (r *Runner) call(ctx context.Context, ev event.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("consumer: handler panicked: %v", p)
-			r.log.Error("consumer: handler panicked", "seq", ev.Sequence, "panic", p, "stack", string(debug.Stack()))
+			r.log.ErrorContext(ctx, "consumer: handler panicked", "seq", ev.Sequence, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
 	return r.handler(ctx, ev)

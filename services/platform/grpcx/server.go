@@ -54,7 +54,9 @@ type Server struct {
 
 // NewServer returns a server configured by opts. Every call goes through, in
 // order: panic recovery (a panic becomes Internal "internal error" and is
-// logged with its stack), the default deadline, error mapping (errors are
+// logged with its stack), the refusal of requests that do not decode
+// (InvalidArgument naming the field with invalid UTF-8, where gRPC would
+// answer Internal), the default deadline, error mapping (errors are
 // translated by Status and internal ones logged), then opts' interceptors.
 // Calls are traced and measured with OpenTelemetry through the global
 // providers, health checks excepted. The health and reflection services are
@@ -73,18 +75,22 @@ func NewServer(opts ServerOptions) *Server {
 		timeout = DefaultTimeout
 	}
 
+	codec := newRequestCodec()
 	unary := append([]grpc.UnaryServerInterceptor{
 		recoverUnary(logger),
+		codec.unary(),
 		deadlineUnary(timeout),
 		errorsUnary(logger),
 	}, opts.UnaryInterceptors...)
 	stream := append([]grpc.StreamServerInterceptor{
 		recoverStream(logger),
+		codec.stream(),
 		deadlineStream(timeout),
 		errorsStream(logger),
 	}, opts.StreamInterceptors...)
 
 	gs := grpc.NewServer(
+		grpc.ForceServerCodecV2(codec),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
 		)),

@@ -73,6 +73,18 @@ func (s *testService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest
 	return nil
 }
 
+func (s *testService) StreamingInputCall(stream grpc.ClientStreamingServer[testpb.StreamingInputCallRequest, testpb.StreamingInputCallResponse]) error {
+	n := 0
+	for {
+		if _, err := stream.Recv(); err == io.EOF {
+			return stream.SendAndClose(&testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(n)})
+		} else if err != nil {
+			return err
+		}
+		n++
+	}
+}
+
 func (s *testService) FullDuplexCall(stream grpc.BidiStreamingServer[testpb.StreamingOutputCallRequest, testpb.StreamingOutputCallResponse]) error {
 	close(s.duplexStarted)
 	<-stream.Context().Done()

@@ -135,3 +135,25 @@ func IsAPIError(err error, codes ...jetstream.ErrorCode) bool {
 	}
 	return false
 }
+
+// CreateStreamIfAbsent creates the stream when it does not exist, and
+// leaves an existing one as it is: for a stream consumed by a service that
+// does not own it, whose owner (maybe another process, maybe a later
+// version) keeps its configuration.
+func CreateStreamIfAbsent(ctx context.Context, js jetstream.JetStream, spec StreamSpec, t Topology) error {
+	_, err := js.Stream(ctx, spec.Name)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("natsx: stream %s: %w", spec.Name, err)
+	}
+	cfg, err := spec.Config(t)
+	if err != nil {
+		return err
+	}
+	if _, err := js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("natsx: create stream %s: %w", spec.Name, err)
+	}
+	return nil
+}

@@ -19,7 +19,7 @@ func BenchmarkApply(b *testing.B) {
 			for b.Loop() {
 				seq++
 				key := fmt.Sprintf("learner:%d", seq%1000)
-				if _, err := s.Apply(ctx, "bench", seq,
+				if _, err := s.Apply(ctx, "bench", mustGeneration(b, s, "bench"), seq,
 					projection.Put(key, benchValue),
 					projection.IndexAdd("learners", key)); err != nil {
 					b.Fatal(err)
@@ -47,7 +47,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 						projection.IndexAdd("learners", key),
 					}}
 				}
-				n, err := s.ApplyBatch(ctx, "bench", batch)
+				n, err := s.ApplyBatch(ctx, "bench", mustGeneration(b, s, "bench"), batch)
 				if err != nil {
 					b.Fatal(err)
 				}

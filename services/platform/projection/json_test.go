@@ -19,7 +19,7 @@ func TestJSONValuesAndWaitingForACheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Apply(ctx, "rm", 3, op); err != nil {
+	if _, err := store.Apply(ctx, "rm", mustGeneration(t, store, "rm"), 3, op); err != nil {
 		t.Fatal(err)
 	}
 	if v, found, err := projection.GetJSON[view](ctx, store, "rm", "k"); !found || err != nil || v.Name != "Léa" {

@@ -18,6 +18,7 @@ type Memory struct {
 
 // memProjection is the state of one projection.
 type memProjection struct {
+	generation string
 	checkpoint uint64
 	values     map[string][]byte
 	// indexes maps an index name to its members, sorted and unique. Empty
@@ -49,8 +50,22 @@ func (m *Memory) Checkpoint(ctx context.Context, projection string) (uint64, err
 	return 0, nil
 }
 
+// Generation implements Store.
+func (m *Memory) Generation(ctx context.Context, projection string) (string, error) {
+	if err := checkCall(ctx, projection); err != nil {
+		return "", fmt.Errorf("projection: generation: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.projection(projection)
+	if p.generation == "" {
+		p.generation = newGeneration()
+	}
+	return p.generation, nil
+}
+
 // Apply implements Store.
-func (m *Memory) Apply(ctx context.Context, projection string, seq uint64, ops ...Op) (bool, error) {
+func (m *Memory) Apply(ctx context.Context, projection, gen string, seq uint64, ops ...Op) (bool, error) {
 	if err := checkCall(ctx, projection); err != nil {
 		return false, fmt.Errorf("projection: apply: %w", err)
 	}
@@ -59,12 +74,16 @@ func (m *Memory) Apply(ctx context.Context, projection string, seq uint64, ops .
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.projection(projection).apply(seq, ops), nil
+	p := m.projections[projection]
+	if p == nil || p.generation != gen {
+		return false, fmt.Errorf("projection: apply %s seq %d: %w", projection, seq, ErrGenerationChanged)
+	}
+	return p.apply(seq, ops), nil
 }
 
 // ApplyBatch implements Store. The whole batch is applied under one lock, so
 // readers see either none or all of it.
-func (m *Memory) ApplyBatch(ctx context.Context, projection string, changes []Change) (int, error) {
+func (m *Memory) ApplyBatch(ctx context.Context, projection, gen string, changes []Change) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("projection: apply batch: %w", err)
 	}
@@ -76,7 +95,10 @@ func (m *Memory) ApplyBatch(ctx context.Context, projection string, changes []Ch
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := m.projection(projection)
+	p := m.projections[projection]
+	if p == nil || p.generation != gen {
+		return 0, fmt.Errorf("projection: apply batch %s: %w", projection, ErrGenerationChanged)
+	}
 	applied := 0
 	for _, c := range changes {
 		if p.apply(c.Seq, c.Ops) {
@@ -188,6 +210,9 @@ func (m *Memory) Reset(ctx context.Context, projection string) error {
 	delete(m.projections, projection)
 	return nil
 }
+
+// Ping implements Store: a Memory store always answers.
+func (m *Memory) Ping(ctx context.Context) error { return ctx.Err() }
 
 // Close implements Store. Memory holds no external resources: Close does
 // nothing and the store stays usable.

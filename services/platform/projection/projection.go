@@ -18,12 +18,20 @@ package projection
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 )
 
 // ErrNotFound is returned by Get when the key holds no value.
 var ErrNotFound = errors.New("projection: not found")
+
+// ErrGenerationChanged is wrapped by the errors of Apply and ApplyBatch
+// when the projection is no longer in the generation the writer started
+// from: the store lost the projection (Redis flushed, or restarted without
+// persistence) or it was reset. Nothing is written: the writer must rebuild
+// the projection from its stream under the new generation.
+var ErrGenerationChanged = errors.New("projection: generation changed: the read model was lost or reset")
 
 // ErrInvalid is wrapped by every error caused by invalid input: a malformed
 // projection name, a zero sequence, an empty key, index or member, or a zero
@@ -113,23 +121,38 @@ type RangeQuery struct {
 // scoped by a projection name: a short identifier made of 1 to 64 lowercase
 // ASCII letters, digits and hyphens, such as "pathway-learners".
 //
+// Each projection carries a generation: a marker created with its first
+// write, which disappears with its data (a Redis flushed or restarted
+// without persistence, a Reset). Writers state the generation they build
+// on, so a writer that has not noticed a loss cannot write a partial read
+// model over it: it gets ErrGenerationChanged, rebuilds from its stream,
+// and the store stays either complete or visibly rebuilding.
+//
+// Errors reaching the store itself (Redis down) are apperr.Unavailable.
+//
 // All methods are safe for concurrent use.
 type Store interface {
+	// Generation returns the projection's generation marker, creating one
+	// when there is none: a new, lost or reset projection, whose checkpoint
+	// is then 0.
+	Generation(ctx context.Context, projection string) (string, error)
 	// Checkpoint returns the last stream sequence applied to the projection,
 	// 0 if none.
 	Checkpoint(ctx context.Context, projection string) (uint64, error)
 	// Apply performs ops in order and sets the checkpoint to seq, atomically
-	// and only if seq is greater than the checkpoint. It reports whether it
-	// applied. Invalid input (empty key, index or member, zero Op, seq 0, bad
-	// projection name) is an error wrapping ErrInvalid and writes nothing.
-	// An Apply with no ops only advances the checkpoint.
-	Apply(ctx context.Context, projection string, seq uint64, ops ...Op) (bool, error)
-	// ApplyBatch applies changes in order, each with the apply-if-newer
-	// semantics of Apply, in one round trip, and returns how many applied.
-	// If any change is invalid, nothing is written. If an error occurs while
-	// writing, the count covers the changes known to have applied; retrying
-	// the whole batch is safe.
-	ApplyBatch(ctx context.Context, projection string, changes []Change) (int, error)
+	// and only if the projection is in generation gen and seq is greater
+	// than the checkpoint. It reports whether it applied. Another
+	// generation is an error wrapping ErrGenerationChanged. Invalid input
+	// (empty key, index or member, zero Op, seq 0, bad projection name) is an
+	// error wrapping ErrInvalid. Neither writes anything. An Apply with no
+	// ops only advances the checkpoint.
+	Apply(ctx context.Context, projection, gen string, seq uint64, ops ...Op) (bool, error)
+	// ApplyBatch applies changes in order, each with the semantics of
+	// Apply, in one round trip, and returns how many applied. If any change
+	// is invalid, or the generation is not gen, nothing is written. If an
+	// error occurs while writing, the count covers the changes known to
+	// have applied; retrying the whole batch is safe.
+	ApplyBatch(ctx context.Context, projection, gen string, changes []Change) (int, error)
 	// Get returns the value stored under key, or an error wrapping
 	// ErrNotFound when there is none.
 	Get(ctx context.Context, projection, key string) ([]byte, error)
@@ -140,13 +163,19 @@ type Store interface {
 	Range(ctx context.Context, projection, index string, q RangeQuery) ([]string, error)
 	// Count returns the number of members of index.
 	Count(ctx context.Context, projection, index string) (int64, error)
-	// Reset deletes all values, indexes and the checkpoint of one projection,
-	// so that it can be rebuilt from the start of its streams. It is not
-	// atomic: stop the projection's consumers first.
+	// Reset deletes all values, indexes, the checkpoint and the generation
+	// of one projection, so that it can be rebuilt from the start of its
+	// streams. It is not atomic, but a writer of the old generation can no
+	// longer write once it has begun.
 	Reset(ctx context.Context, projection string) error
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }
+
+// newGeneration returns a fresh, unique generation marker.
+func newGeneration() string { return rand.Text() }
 
 // validateName checks a projection name: 1 to 64 characters in [a-z0-9-].
 func validateName(name string) error {

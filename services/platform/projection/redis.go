@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 )
 
 // DefaultRedisPrefix is the key prefix used when RedisOptions.Prefix is empty.
@@ -20,23 +24,29 @@ const DefaultRedisPrefix = "avenir:"
 const resetScanCount = 1000
 
 // applyScriptSource is the Lua script of Apply: atomically, it checks the
-// checkpoint, performs the ops and sets the checkpoint.
+// generation and the checkpoint, performs the ops and sets the checkpoint.
 //
-// KEYS[1] is the checkpoint key; KEYS[i] for i >= 2 is the key of op i-1.
-// ARGV[1] is the sequence in decimal; ARGV[2i-2] and ARGV[2i-1] are the op
-// code and the argument (value or member) of the op on KEYS[i].
+// KEYS[1] is the checkpoint key and KEYS[2] the generation key; KEYS[i] for
+// i >= 3 is the key of op i-2. ARGV[1] is the sequence in decimal, ARGV[2]
+// the writer's generation; ARGV[2i-3] and ARGV[2i-2] are the op code and
+// the argument (value or member) of the op on KEYS[i]. It returns 1 when it
+// applied, 0 when the sequence is not newer, -1 when the generation is not
+// the writer's (the projection was lost or reset).
 //
 // Sequences are compared as canonical decimal strings, by length then
 // lexicographically (digits collate in the same order in every locale), which
 // is exact over the whole uint64 range where Lua numbers (doubles) are not.
 const applyScriptSource = `
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+  return -1
+end
 local seq = ARGV[1]
 local cur = redis.call('GET', KEYS[1])
 if cur and (#cur > #seq or (#cur == #seq and cur >= seq)) then
   return 0
 end
-for i = 2, #KEYS do
-  local op, arg = ARGV[2 * i - 2], ARGV[2 * i - 1]
+for i = 3, #KEYS do
+  local op, arg = ARGV[2 * i - 3], ARGV[2 * i - 2]
   if op == 'p' then
     redis.call('SET', KEYS[i], arg)
   elseif op == 'd' then
@@ -50,6 +60,17 @@ end
 redis.call('SET', KEYS[1], seq)
 return 1
 `
+
+// generationScript returns the generation of KEYS[1], setting it to ARGV[1]
+// when there is none.
+var generationScript = redis.NewScript(`
+local g = redis.call('GET', KEYS[1])
+if g then
+  return g
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`)
 
 // applyScript runs applyScriptSource with EVALSHA, or EVAL when the server
 // does not have it cached.
@@ -79,11 +100,13 @@ type RedisOptions struct {
 // tag, so they live in one cluster slot:
 //
 //	<prefix>{<projection>}:cp          checkpoint, decimal string
+//	<prefix>{<projection>}:gen         generation marker
 //	<prefix>{<projection>}:k:<key>     value (string)
 //	<prefix>{<projection>}:i:<index>   index (sorted set, every score 0)
 //
-// Apply runs one Lua script that checks the checkpoint, performs the ops and
-// sets the checkpoint; every key it touches is passed in KEYS.
+// Apply runs one Lua script that checks the generation and the checkpoint,
+// performs the ops and sets the checkpoint; every key it touches is passed
+// in KEYS.
 type Redis struct {
 	client *redis.Client
 	prefix string
@@ -119,6 +142,17 @@ func NewRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		}
 		return nil, fmt.Errorf("projection: redis: parse URL: %w", err)
 	}
+	// With Redis down, a call must fail in a fraction of a second (the
+	// services answer Unavailable and their consumers retry), not after
+	// the client's default rounds of dial retries.
+	if redisOpts.DialerRetries == 0 {
+		redisOpts.DialerRetries = 2
+		redisOpts.DialerRetryTimeout = 50 * time.Millisecond
+	}
+	if redisOpts.MaxRetries == 0 {
+		redisOpts.MaxRetries = 1
+	}
+	quietClientLog.Do(func() { redis.SetLogger(debugLog{}) })
 	client := redis.NewClient(redisOpts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
@@ -142,6 +176,38 @@ func NewRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 	}, nil
 }
 
+// Generation implements Store.
+func (r *Redis) Generation(ctx context.Context, projection string) (string, error) {
+	if err := validateName(projection); err != nil {
+		return "", fmt.Errorf("projection: generation: %w", err)
+	}
+	g, err := generationScript.Run(ctx, r.client, []string{r.generationKey(projection)}, newGeneration()).Text()
+	if err != nil {
+		return "", fmt.Errorf("projection: generation %s: %w", projection, r.fail(ctx, err))
+	}
+	return g, nil
+}
+
+// Ping implements Store.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("projection: redis: ping: %w", r.fail(ctx, err))
+	}
+	return nil
+}
+
+// quietClientLog routes the Redis client's own log lines, once per process.
+var quietClientLog sync.Once
+
+// debugLog writes the Redis client's log lines (a failed dial on every
+// call while Redis is down) at debug level: the store's errors already say
+// what failed, once, where it matters.
+type debugLog struct{}
+
+func (debugLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+}
+
 // Checkpoint implements Store.
 func (r *Redis) Checkpoint(ctx context.Context, projection string) (uint64, error) {
 	if err := validateName(projection); err != nil {
@@ -152,7 +218,7 @@ func (r *Redis) Checkpoint(ctx context.Context, projection string) (uint64, erro
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("projection: checkpoint %s: %w", projection, err)
+		return 0, fmt.Errorf("projection: checkpoint %s: %w", projection, r.fail(ctx, err))
 	}
 	seq, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
@@ -163,17 +229,20 @@ func (r *Redis) Checkpoint(ctx context.Context, projection string) (uint64, erro
 
 // Apply implements Store. It runs the apply script with EVALSHA, falling
 // back to EVAL when the server does not have the script cached.
-func (r *Redis) Apply(ctx context.Context, projection string, seq uint64, ops ...Op) (bool, error) {
+func (r *Redis) Apply(ctx context.Context, projection, gen string, seq uint64, ops ...Op) (bool, error) {
 	if err := validateName(projection); err != nil {
 		return false, fmt.Errorf("projection: apply: %w", err)
 	}
 	if err := validateChange(seq, ops); err != nil {
 		return false, fmt.Errorf("projection: apply %s seq %d: %w", projection, seq, err)
 	}
-	keys, args := r.scriptInput(projection, seq, ops)
+	keys, args := r.scriptInput(projection, gen, seq, ops)
 	n, err := r.script.Run(ctx, r.client, keys, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("projection: apply %s seq %d: %w", projection, seq, err)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("projection: apply %s seq %d: %w", projection, seq, r.fail(ctx, err))
+	case n < 0:
+		return false, fmt.Errorf("projection: apply %s seq %d: %w", projection, seq, ErrGenerationChanged)
 	}
 	return n == 1, nil
 }
@@ -184,7 +253,7 @@ func (r *Redis) Apply(ctx context.Context, projection string, seq uint64, ops ..
 // batch fails with NOSCRIPT and none ran, so the batch is sent again with
 // EVAL, which also caches the script for the next batches. Readers see
 // either none or all of a batch.
-func (r *Redis) ApplyBatch(ctx context.Context, projection string, changes []Change) (int, error) {
+func (r *Redis) ApplyBatch(ctx context.Context, projection, gen string, changes []Change) (int, error) {
 	if err := validateBatch(projection, changes); err != nil {
 		return 0, fmt.Errorf("projection: apply batch: %w", err)
 	}
@@ -193,13 +262,16 @@ func (r *Redis) ApplyBatch(ctx context.Context, projection string, changes []Cha
 	}
 	calls := make([]scriptCall, len(changes))
 	for i, c := range changes {
-		calls[i].keys, calls[i].args = r.scriptInput(projection, c.Seq, c.Ops)
+		calls[i].keys, calls[i].args = r.scriptInput(projection, gen, c.Seq, c.Ops)
 	}
 	applied, err := r.runBatch(ctx, calls, true)
 	if isNoScript(err) {
 		applied, err = r.runBatch(ctx, calls, false)
 	}
 	if err != nil {
+		if !errors.Is(err, ErrGenerationChanged) {
+			err = r.fail(ctx, err)
+		}
 		return applied, fmt.Errorf("projection: apply batch %s (seq %d to %d): %w",
 			projection, changes[0].Seq, changes[len(changes)-1].Seq, err)
 	}
@@ -219,7 +291,7 @@ func (r *Redis) Get(ctx context.Context, projection, key string) ([]byte, error)
 		return nil, fmt.Errorf("projection: get %s %q: %w", projection, key, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("projection: get %s %q: %w", projection, key, err)
+		return nil, fmt.Errorf("projection: get %s %q: %w", projection, key, r.fail(ctx, err))
 	}
 	return v, nil
 }
@@ -242,7 +314,7 @@ func (r *Redis) GetMany(ctx context.Context, projection string, keys []string) (
 	}
 	vals, err := r.client.MGet(ctx, redisKeys...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("projection: get many %s: %w", projection, err)
+		return nil, fmt.Errorf("projection: get many %s: %w", projection, r.fail(ctx, err))
 	}
 	for i, v := range vals {
 		switch v := v.(type) {
@@ -276,7 +348,7 @@ func (r *Redis) Range(ctx context.Context, projection, index string, q RangeQuer
 		Count: int64(rangeLimit(q.Limit)),
 	}).Result()
 	if err != nil {
-		return nil, fmt.Errorf("projection: range %s %q: %w", projection, index, err)
+		return nil, fmt.Errorf("projection: range %s %q: %w", projection, index, r.fail(ctx, err))
 	}
 	return members, nil
 }
@@ -291,12 +363,13 @@ func (r *Redis) Count(ctx context.Context, projection, index string) (int64, err
 	}
 	n, err := r.client.ZCard(ctx, r.indexKey(projection, index)).Result()
 	if err != nil {
-		return 0, fmt.Errorf("projection: count %s %q: %w", projection, index, err)
+		return 0, fmt.Errorf("projection: count %s %q: %w", projection, index, r.fail(ctx, err))
 	}
 	return n, nil
 }
 
-// Reset implements Store. It deletes the checkpoint first, so that an
+// Reset implements Store. It deletes the generation and the checkpoint
+// first, so that writers of the old generation stop at once and an
 // interrupted Reset leaves a projection that rebuilds from the start rather
 // than one that looks up to date with missing data, then SCANs the
 // projection's keys and UNLINKs them in batches.
@@ -304,8 +377,8 @@ func (r *Redis) Reset(ctx context.Context, projection string) error {
 	if err := validateName(projection); err != nil {
 		return fmt.Errorf("projection: reset: %w", err)
 	}
-	if err := r.client.Unlink(ctx, r.checkpointKey(projection)).Err(); err != nil {
-		return fmt.Errorf("projection: reset %s: unlink checkpoint: %w", projection, err)
+	if err := r.client.Unlink(ctx, r.generationKey(projection), r.checkpointKey(projection)).Err(); err != nil {
+		return fmt.Errorf("projection: reset %s: unlink checkpoint: %w", projection, r.fail(ctx, err))
 	}
 	pattern := globEscape(r.projectionPrefix(projection)) + "*"
 	iter := r.client.Scan(ctx, 0, pattern, resetScanCount).Iterator()
@@ -364,8 +437,13 @@ func (r *Redis) runBatch(ctx context.Context, calls []scriptCall, cached bool) (
 	})
 	applied := 0
 	for _, cmd := range cmds {
-		if n, cmdErr := cmd.Int(); cmdErr == nil && n == 1 {
+		n, cmdErr := cmd.Int()
+		switch {
+		case cmdErr == nil && n == 1:
 			applied++
+		case cmdErr == nil && n < 0 && err == nil:
+			// One transaction: every call saw the same generation.
+			err = ErrGenerationChanged
 		}
 	}
 	return applied, err
@@ -373,11 +451,11 @@ func (r *Redis) runBatch(ctx context.Context, calls []scriptCall, cached bool) (
 
 // scriptInput builds the KEYS and ARGV of the apply script for validated
 // input.
-func (r *Redis) scriptInput(projection string, seq uint64, ops []Op) ([]string, []any) {
-	keys := make([]string, 1, 1+len(ops))
-	keys[0] = r.checkpointKey(projection)
-	args := make([]any, 1, 1+2*len(ops))
-	args[0] = strconv.FormatUint(seq, 10)
+func (r *Redis) scriptInput(projection, gen string, seq uint64, ops []Op) ([]string, []any) {
+	keys := make([]string, 2, 2+len(ops))
+	keys[0], keys[1] = r.checkpointKey(projection), r.generationKey(projection)
+	args := make([]any, 2, 2+2*len(ops))
+	args[0], args[1] = strconv.FormatUint(seq, 10), gen
 	for _, op := range ops {
 		switch op.kind {
 		case opPut:
@@ -403,6 +481,11 @@ func (r *Redis) projectionPrefix(projection string) string {
 // checkpointKey returns the key holding a projection's checkpoint.
 func (r *Redis) checkpointKey(projection string) string {
 	return r.projectionPrefix(projection) + "cp"
+}
+
+// generationKey returns the key holding a projection's generation.
+func (r *Redis) generationKey(projection string) string {
+	return r.projectionPrefix(projection) + "gen"
 }
 
 // valueKey returns the key holding one value of a projection.
@@ -450,4 +533,22 @@ func globEscape(s string) string {
 // cached.
 func isNoScript(err error) bool {
 	return errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")
+}
+
+// fail classifies an error of the Redis client: the server or the network
+// failing is apperr.Unavailable (the caller may retry); the caller's own
+// deadline or cancellation, and replies refusing a command, pass unchanged.
+func (r *Redis) fail(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if re, ok := errors.AsType[redis.Error](err); ok {
+		for _, transient := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"} {
+			if strings.HasPrefix(re.Error(), transient) {
+				return apperr.Unavailable("the read-model store is not ready: retry shortly").WithCause(err)
+			}
+		}
+		return err
+	}
+	return apperr.Unavailable("the read-model store is unreachable: retry shortly").WithCause(err)
 }

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"context"
 	"crypto/rand"
 	"testing"
 
@@ -35,13 +36,13 @@ func TestRedisEvalFallback(t *testing.T) {
 
 	r.script = uncached()
 	wantUncached(r.script)
-	if applied, err := r.Apply(ctx, "p", 1, Put("a", []byte("1"))); err != nil || !applied {
+	if applied, err := r.Apply(ctx, "p", mustGeneration(t, r, "p"), 1, Put("a", []byte("1"))); err != nil || !applied {
 		t.Fatalf("Apply with an uncached script = %t, %v; want true, nil", applied, err)
 	}
 
 	r.script = uncached()
 	wantUncached(r.script)
-	n, err := r.ApplyBatch(ctx, "p", []Change{
+	n, err := r.ApplyBatch(ctx, "p", mustGeneration(t, r, "p"), []Change{
 		{Seq: 1, Ops: []Op{Put("a", []byte("stale"))}},
 		{Seq: 2, Ops: []Op{Put("b", []byte("2"))}},
 		{Seq: 3, Ops: []Op{Put("c", []byte("3"))}},
@@ -151,4 +152,14 @@ func TestValidateName(t *testing.T) {
 			t.Errorf("validateName(%q) = %v, want valid %t", name, err, valid)
 		}
 	}
+}
+
+// mustGeneration returns the generation of projection p in s.
+func mustGeneration(t testing.TB, s Store, p string) string {
+	t.Helper()
+	g, err := s.Generation(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Generation %s: %v", p, err)
+	}
+	return g
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 	"github.com/avenir-normandie/avenir/services/platform/projection/storetest"
@@ -27,7 +28,7 @@ func TestRedisKeyLayout(t *testing.T) {
 		t.Fatalf("NewRedis: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.Apply(ctx, "pathway-learners", 42,
+	if _, err := s.Apply(ctx, "pathway-learners", mustGeneration(t, s, "pathway-learners"), 42,
 		projection.Put("learner:7", []byte("v")),
 		projection.IndexAdd("by-name", "ada")); err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -49,8 +50,11 @@ func TestRedisKeyLayout(t *testing.T) {
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
-	if err := iter.Err(); err != nil || len(keys) != 3 {
-		t.Errorf("keys under the prefix = %q, %v; want exactly 3", keys, err)
+	if err := iter.Err(); err != nil || len(keys) != 4 {
+		t.Errorf("keys under the prefix = %q, %v; want exactly 4", keys, err)
+	}
+	if got, err := client.Get(ctx, base+"gen").Result(); err != nil || got != mustGeneration(t, s, "pathway-learners") {
+		t.Errorf("GET %sgen = %q, %v; want the generation", base, got, err)
 	}
 }
 
@@ -70,7 +74,7 @@ func TestRedisResetEscapesPrefix(t *testing.T) {
 	}
 	globby, plain := open(base+"*?[a]\\:"), open(base+"x-a:")
 	for _, s := range []*projection.Redis{globby, plain} {
-		if _, err := s.Apply(ctx, "p", 1, projection.Put("k", []byte("v"))); err != nil {
+		if _, err := s.Apply(ctx, "p", mustGeneration(t, s, "p"), 1, projection.Put("k", []byte("v"))); err != nil {
 			t.Fatalf("Apply: %v", err)
 		}
 	}
@@ -144,4 +148,46 @@ func newRedis(tb testing.TB) *projection.Redis {
 	}
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// TestRedisUnreachableIsUnavailable checks that a store whose Redis went
+// down answers Unavailable (retry), not an internal error, and answers
+// again once it is back.
+func TestRedisUnreachableIsUnavailable(t *testing.T) {
+	srv := redistest.StartServer(t)
+	ctx := t.Context()
+	s, err := projection.NewRedis(ctx, projection.RedisOptions{URL: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	gen := mustGeneration(t, s, "p")
+	if _, err := s.Apply(ctx, "p", gen, 1, projection.Put("k", []byte("v"))); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	for name, call := range map[string]func() error{
+		"Get":        func() error { _, err := s.Get(ctx, "p", "k"); return err },
+		"GetMany":    func() error { _, err := s.GetMany(ctx, "p", []string{"k"}); return err },
+		"Range":      func() error { _, err := s.Range(ctx, "p", "i", projection.RangeQuery{}); return err },
+		"Count":      func() error { _, err := s.Count(ctx, "p", "i"); return err },
+		"Checkpoint": func() error { _, err := s.Checkpoint(ctx, "p"); return err },
+		"Generation": func() error { _, err := s.Generation(ctx, "p"); return err },
+		"Apply":      func() error { _, err := s.Apply(ctx, "p", gen, 2); return err },
+		"ApplyBatch": func() error { _, err := s.ApplyBatch(ctx, "p", gen, []projection.Change{{Seq: 3}}); return err },
+		"Ping":       func() error { return s.Ping(ctx) },
+	} {
+		if err := call(); apperr.KindOf(err) != apperr.KindUnavailable {
+			t.Errorf("%s with Redis down: %v, want Unavailable", name, err)
+		}
+	}
+	// Restarted without persistence, Redis lost the projection: the old
+	// generation no longer writes.
+	srv.Start()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the restart: %v", err)
+	}
+	if _, err := s.Apply(ctx, "p", gen, 2); !errors.Is(err, projection.ErrGenerationChanged) {
+		t.Fatalf("Apply after Redis lost its data: %v, want ErrGenerationChanged", err)
+	}
 }

@@ -2,6 +2,13 @@
 // ordered consumer whose handler turns each event into projection writes,
 // applied together with the event's stream sequence (apply-if-newer), so a
 // redelivered event is a no-op and a fresh store is rebuilt from the stream.
+//
+// A runner heals its read model by itself: it writes under the projection's
+// generation (see projection.Store), checks it every CheckEvery, and when
+// the store has lost the projection (Redis flushed, or restarted without
+// persistence) it restarts its consumer from the store's checkpoint, which
+// is then 0, and rebuilds the read model from the stream, without a restart
+// of the process. A write that meets the loss first triggers the same.
 package projector
 
 import (
@@ -30,13 +37,11 @@ type Spec struct {
 	// stream order, so Project may read the projection's current state.
 	// Events it does not handle return no ops (the checkpoint still moves).
 	Project func(ctx context.Context, ev event.Event) ([]projection.Op, error)
-	// Later lets StartAll return without this projection when its stream
-	// does not exist yet (another service, maybe not started, creates it):
-	// the projection then starts in the background once the stream
-	// appears. Its read model is empty until then, which is exact while
-	// the stream does not exist.
-	Later bool
 }
+
+// DefaultCheckEvery is how often a runner checks that the store still
+// holds its projection, when Options.CheckEvery is zero.
+const DefaultCheckEvery = time.Second
 
 // Options are the shared resources of the runners.
 type Options struct {
@@ -44,53 +49,90 @@ type Options struct {
 	Logger   *slog.Logger
 	Source   string // the service running the projection
 	Replicas int    // replicas of the dead-letter stream
-	// StreamWait is how often to retry while the stream does not exist yet
-	// (another service creates it). Default 1s.
-	StreamWait time.Duration
+	// CheckEvery is how often the runner checks the projection's
+	// generation. Default DefaultCheckEvery.
+	CheckEvery time.Duration
 }
 
 // Runner runs one projection.
 type Runner struct {
-	spec     Spec
-	js       jetstream.JetStream
-	store    projection.Store
-	consumer *consumer.Runner
+	spec  Spec
+	js    jetstream.JetStream
+	store projection.Store
+	opts  Options
+	log   *slog.Logger
+
+	// lost is signalled by a write that found the projection lost.
+	lost chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	gen      string           // the generation the consumer writes under
+	consumer *consumer.Runner // nil while rebuilding
+	rebuilds int
 }
 
 // Start resumes the projection after its stored checkpoint. A store that is
-// behind the durable consumer (an in-memory store after a restart, or a new
-// Redis) makes the consumer restart from the store's checkpoint, which
-// rebuilds the read model from the stream.
+// behind the durable consumer (an in-memory store after a restart, a new or
+// flushed Redis) makes the consumer restart from the store's checkpoint,
+// which rebuilds the read model from the stream. The stream must exist.
 func Start(ctx context.Context, js jetstream.JetStream, spec Spec, opts Options) (*Runner, error) {
 	if spec.Project == nil {
 		return nil, errors.New("projector: spec without Project")
 	}
-	if opts.StreamWait <= 0 {
-		opts.StreamWait = time.Second
+	if opts.Store == nil {
+		return nil, errors.New("projector: options without a store")
+	}
+	if opts.CheckEvery <= 0 {
+		opts.CheckEvery = DefaultCheckEvery
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	cp, err := opts.Store.Checkpoint(ctx, spec.Name)
-	if err != nil {
-		return nil, fmt.Errorf("projector %s: checkpoint: %w", spec.Name, err)
+	r := &Runner{
+		spec: spec, js: js, store: opts.Store, opts: opts, log: log.With("projection", spec.Name),
+		lost: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	r := &Runner{spec: spec, js: js, store: opts.Store}
-	local, _ := opts.Store.(interface{ ProcessLocal() bool })
+	if err := r.begin(ctx); err != nil {
+		return nil, err
+	}
+	go r.watch()
+	return r, nil
+}
+
+// begin starts the consumer from the store's checkpoint, under the
+// projection's current generation.
+func (r *Runner) begin(ctx context.Context) error {
+	gen, err := r.store.Generation(ctx, r.spec.Name)
+	if err != nil {
+		return fmt.Errorf("projector %s: generation: %w", r.spec.Name, err)
+	}
+	cp, err := r.store.Checkpoint(ctx, r.spec.Name)
+	if err != nil {
+		return fmt.Errorf("projector %s: checkpoint: %w", r.spec.Name, err)
+	}
+	local, _ := r.store.(interface{ ProcessLocal() bool })
 	cspec := consumer.Spec{
-		Stream:         spec.Stream,
-		Name:           spec.Name,
-		FilterSubjects: spec.FilterSubjects,
+		Stream:         r.spec.Stream,
+		Name:           r.spec.Name,
+		FilterSubjects: r.spec.FilterSubjects,
 		Ordered:        true,
 		StartSeq:       cp + 1,
 		Exclusive:      local != nil && local.ProcessLocal(),
 	}
-	copts := consumer.Options{Logger: log, Source: opts.Source, Replicas: opts.Replicas}
-	if r.consumer, err = consumer.StartWhenStreamExists(ctx, js, cspec, r.handle, copts, opts.StreamWait); err != nil {
-		return nil, fmt.Errorf("projector %s: %w", spec.Name, err)
+	r.mu.Lock()
+	r.gen = gen
+	r.mu.Unlock()
+	c, err := consumer.Start(ctx, r.js, cspec, r.handle, consumer.Options{Logger: r.log, Source: r.opts.Source, Replicas: r.opts.Replicas})
+	if err != nil {
+		return fmt.Errorf("projector %s: %w", r.spec.Name, err)
 	}
-	return r, nil
+	r.mu.Lock()
+	r.consumer = c
+	r.mu.Unlock()
+	return nil
 }
 
 func (r *Runner) handle(ctx context.Context, ev event.Event) error {
@@ -98,140 +140,150 @@ func (r *Runner) handle(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.store.Apply(ctx, r.spec.Name, ev.Sequence, ops...); err != nil {
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
+	if _, err := r.store.Apply(ctx, r.spec.Name, gen, ev.Sequence, ops...); err != nil {
+		if errors.Is(err, projection.ErrGenerationChanged) {
+			select {
+			case r.lost <- struct{}{}:
+			default:
+			}
+		}
 		return fmt.Errorf("projector %s: apply seq %d: %w", r.spec.Name, ev.Sequence, err)
 	}
 	return nil
 }
 
+// watch checks the projection's generation every CheckEvery, and at once
+// when a write found it changed, and rebuilds the read model when the store
+// lost it.
+func (r *Runner) watch() {
+	defer close(r.done)
+	tick := time.NewTicker(r.opts.CheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		case <-r.lost:
+		}
+		r.check()
+	}
+}
+
+// check compares the store's generation of the projection with the
+// runner's, and rebuilds on a difference. A store that does not answer is
+// checked again at the next tick: its consumer waits for it meanwhile.
+func (r *Runner) check() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.CheckEvery+5*time.Second)
+	defer cancel()
+	gen, err := r.store.Generation(ctx, r.spec.Name)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	same := gen == r.gen
+	r.mu.Unlock()
+	if same {
+		return
+	}
+	r.log.Warn("projector: the store lost the read model, rebuilding it from the stream")
+	if err := r.rebuild(ctx); err != nil {
+		r.log.Error("projector: rebuild failed, trying again", "error", err)
+	}
+}
+
+// rebuild stops the consumer and starts it again from the store's
+// checkpoint under the current generation.
+func (r *Runner) rebuild(ctx context.Context) error {
+	r.mu.Lock()
+	c := r.consumer
+	r.consumer = nil
+	r.mu.Unlock()
+	if c != nil {
+		if err := c.Stop(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.begin(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.rebuilds++
+	r.mu.Unlock()
+	return nil
+}
+
+// Rebuilds counts the times the runner rebuilt its read model after the
+// store lost it.
+func (r *Runner) Rebuilds() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rebuilds
+}
+
+// Name is the projection's name.
+func (r *Runner) Name() string { return r.spec.Name }
+
+// Lag returns how many events of the projection's stream (matching its
+// filters) are not applied yet.
+func (r *Runner) Lag(ctx context.Context) (uint64, error) {
+	c := r.current()
+	if c == nil {
+		return 0, fmt.Errorf("projector %s: rebuilding", r.spec.Name)
+	}
+	return c.Lag(ctx)
+}
+
 // WaitCaughtUp returns once every event stored when it was called (and
 // matching the filters) has been applied, or ctx ends.
 func (r *Runner) WaitCaughtUp(ctx context.Context) error {
-	c, err := r.js.Consumer(ctx, r.spec.Stream, r.spec.Name)
-	if err != nil {
-		return fmt.Errorf("projector %s: %w", r.spec.Name, err)
-	}
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	for {
-		info, err := c.Info(ctx)
-		if err != nil {
-			return fmt.Errorf("projector %s: consumer info: %w", r.spec.Name, err)
-		}
-		if info.NumPending == 0 && info.NumAckPending == 0 {
-			return nil
+		c := r.current()
+		if c != nil {
+			err := c.WaitCaughtUp(ctx)
+			if err == nil && r.current() == c {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			// Rebuilt meanwhile: catch up with the new consumer.
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("projector %s: catching up (%d pending): %w", r.spec.Name, info.NumPending+uint64(info.NumAckPending), ctx.Err())
-		case <-tick.C:
+			return fmt.Errorf("projector %s: catching up: %w", r.spec.Name, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// Stop drains the consumer.
-func (r *Runner) Stop(ctx context.Context) error { return r.consumer.Stop(ctx) }
-
-// Group is the set of projections one service runs.
-type Group struct {
-	runners []*Runner
-	mu      sync.Mutex
-	later   []*Runner
-	cancel  context.CancelFunc
-	// laterCtx is the context of the later projections.
-	laterCtx context.Context
-	wg       sync.WaitGroup
+// current returns the running consumer, nil while rebuilding.
+func (r *Runner) current() *consumer.Runner {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.consumer
 }
 
-// streamExists reports whether stream exists.
-func streamExists(ctx context.Context, js jetstream.JetStream, stream string) (bool, error) {
-	_, err := js.Stream(ctx, stream)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return false, nil
+// Stop stops checking the generation and drains the consumer.
+func (r *Runner) Stop(ctx context.Context) error {
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
 	}
-	return false, err
-}
-
-// startLater starts spec in the background, once its stream exists.
-func (g *Group) startLater(ctx context.Context, js jetstream.JetStream, spec Spec, opts Options) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.cancel == nil {
-		// One context for every later projection, which Stop cancels: not
-		// the caller's, which ends when StartAll returns.
-		g.laterCtx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return fmt.Errorf("projector %s: stop: %w", r.spec.Name, ctx.Err())
 	}
-	ctx = g.laterCtx
-	g.wg.Go(func() {
-		r, err := Start(ctx, js, spec, opts)
-		if err != nil {
-			if ctx.Err() == nil {
-				log := opts.Logger
-				if log == nil {
-					log = slog.Default()
-				}
-				log.Error("projection did not start", "projection", spec.Name, "error", err)
-			}
-			return
-		}
-		g.mu.Lock()
-		g.later = append(g.later, r)
-		g.mu.Unlock()
-	})
-}
-
-// StartAll starts every projection and returns once all have caught up with
-// their streams, so the service answers from complete read models as soon
-// as it serves. On error, the projections already started are stopped.
-func StartAll(ctx context.Context, js jetstream.JetStream, specs []Spec, opts Options) (*Group, error) {
-	g := &Group{}
-	for _, spec := range specs {
-		if spec.Later {
-			ok, err := streamExists(ctx, js, spec.Stream)
-			if err != nil {
-				return nil, errors.Join(fmt.Errorf("projector %s: %w", spec.Name, err), g.Stop(context.WithoutCancel(ctx)))
-			}
-			if !ok {
-				g.startLater(ctx, js, spec, opts)
-				continue
-			}
-		}
-		r, err := Start(ctx, js, spec, opts)
-		if err != nil {
-			return nil, errors.Join(err, g.Stop(context.WithoutCancel(ctx)))
-		}
-		g.runners = append(g.runners, r)
-	}
-	for _, r := range g.runners {
-		if err := r.WaitCaughtUp(ctx); err != nil {
-			return nil, errors.Join(err, g.Stop(context.WithoutCancel(ctx)))
-		}
-	}
-	return g, nil
-}
-
-// Stop drains every projection. A nil group has nothing to stop.
-func (g *Group) Stop(ctx context.Context) error {
-	if g == nil {
+	r.mu.Lock()
+	c := r.consumer
+	r.mu.Unlock()
+	if c == nil {
 		return nil
 	}
-	g.mu.Lock()
-	cancel := g.cancel
-	g.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		g.wg.Wait()
-	}
-	// Each runner may wait up to a fetch's wait to stop: stop them together.
-	runners := append(g.runners, g.later...)
-	errs := make([]error, len(runners))
-	var wg sync.WaitGroup
-	for i, r := range runners {
-		wg.Go(func() { errs[i] = r.Stop(ctx) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return c.Stop(ctx)
 }

@@ -96,7 +96,7 @@ func start(t *testing.T, js jetstream.JetStream, p *totals) *projector.Runner {
 	t.Helper()
 	r, err := projector.Start(ctx(t), js, projector.Spec{
 		Name: name, Stream: streamSpec.Name, FilterSubjects: []string{"avenir.counter.>"}, Project: p.project,
-	}, projector.Options{Store: p.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
+	}, projector.Options{Store: p.store, Logger: slog.New(slog.DiscardHandler), Source: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +122,7 @@ func wantTotal(t *testing.T, p *totals, id string, want int64) {
 }
 
 func TestProjectsInOrderOnceDespiteFailures(t *testing.T) {
+	t.Parallel()
 	srv := natstest.Start(t)
 	js := srv.JetStream(t)
 	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
@@ -145,6 +146,7 @@ func TestProjectsInOrderOnceDespiteFailures(t *testing.T) {
 }
 
 func TestFreshStoreIsRebuiltAndAKeptOneResumes(t *testing.T) {
+	t.Parallel()
 	srv := natstest.Start(t)
 	js := srv.JetStream(t)
 	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
@@ -171,6 +173,7 @@ func TestFreshStoreIsRebuiltAndAKeptOneResumes(t *testing.T) {
 }
 
 func TestRedisStoreLostIsRebuilt(t *testing.T) {
+	t.Parallel()
 	url := redistest.URL(t)
 	srv := natstest.Start(t)
 	js := srv.JetStream(t)
@@ -196,73 +199,90 @@ func TestRedisStoreLostIsRebuilt(t *testing.T) {
 	wantTotal(t, p, "a", 15)
 }
 
-func TestStartWaitsForTheStream(t *testing.T) {
-	srv := natstest.Start(t)
-	js := srv.JetStream(t)
-	p := &totals{store: projection.NewMemory()}
-	started := make(chan *projector.Runner)
-	go func() { started <- start(t, js, p) }()
-	time.Sleep(200 * time.Millisecond) // Start is retrying: the stream does not exist
-	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	add(t, js, "a", 2)
-	select {
-	case r := <-started:
-		if err := r.WaitCaughtUp(ctx(t)); err != nil {
-			t.Fatal(err)
+// eventually waits for cond, failing the test after 15 seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 15s", what)
 		}
-		wantTotal(t, p, "a", 3)
-		stop(t, r)
-	case <-time.After(20 * time.Second):
-		t.Fatal("Start did not return once the stream existed")
 	}
 }
 
-// A projection started Later does not hold StartAll back while its stream
-// does not exist, and follows the stream once it does.
-func TestStartAllStartsLaterProjectionsInTheBackground(t *testing.T) {
+// A running projection whose store lost it (here reset behind its back, as
+// a FLUSHALL would) notices within its check interval and rebuilds it from
+// the stream, without a restart; events appended meanwhile are not lost.
+func TestALostReadModelIsRebuiltWhileRunning(t *testing.T) {
+	t.Parallel()
 	srv := natstest.Start(t)
 	js := srv.JetStream(t)
-	p := &totals{store: projection.NewMemory()}
-	g, err := projector.StartAll(ctx(t), js, []projector.Spec{{
-		Name: name, Stream: streamSpec.Name, FilterSubjects: []string{"avenir.counter.>"}, Project: p.project, Later: true,
-	}}, projector.Options{Store: p.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
 		t.Fatal(err)
 	}
-	add(t, js, "a", 2)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		got, err := p.get(ctx(t), "a")
-		if err == nil && got == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("total a = %d (%v), want 3", got, err)
-		}
-	}
-	if err := g.Stop(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-
-	// Two of them stopped before their streams exist: Stop ends both at
-	// once, though the context StartAll was given is still alive.
-	p2 := &totals{store: projection.NewMemory()}
-	g, err = projector.StartAll(ctx(t), js, []projector.Spec{
-		{Name: "later", Stream: "MISSING", FilterSubjects: []string{"avenir.missing.>"}, Project: p2.project, Later: true},
-		{Name: "later-too", Stream: "ABSENT", FilterSubjects: []string{"avenir.absent.>"}, Project: p2.project, Later: true},
-	}, projector.Options{Store: p2.store, Logger: slog.New(slog.DiscardHandler), Source: "test", StreamWait: 50 * time.Millisecond})
+	add(t, js, "a", 4) // 10
+	p := &totals{store: projection.NewMemory()}
+	r, err := projector.Start(ctx(t), js, projector.Spec{
+		Name: name, Stream: streamSpec.Name, FilterSubjects: []string{"avenir.counter.>"}, Project: p.project,
+	}, projector.Options{Store: p.store, Logger: slog.New(slog.DiscardHandler), Source: "test", CheckEvery: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	began := time.Now()
-	if err := g.Stop(ctx(t)); err != nil {
+	t.Cleanup(func() { stop(t, r) })
+	if err := r.WaitCaughtUp(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(began); took > 10*time.Second {
-		t.Fatalf("Stop took %v: it waited for the context of StartAll to end", took)
+	wantTotal(t, p, "a", 10)
+
+	if err := p.store.Reset(ctx(t), name); err != nil {
+		t.Fatal(err)
+	}
+	add(t, js, "a", 2) // +3
+	eventually(t, "rebuilt total", func() bool { got, err := p.get(ctx(t), "a"); return err == nil && got == 13 })
+	if r.Rebuilds() < 1 {
+		t.Fatal("the total came back without a rebuild")
+	}
+	if cp, _ := p.store.Checkpoint(ctx(t), name); cp != 6 {
+		t.Fatalf("checkpoint %d after the rebuild, want 6", cp)
+	}
+}
+
+// The same with a real Redis flushed and then killed and restarted empty
+// (no persistence) while the projection runs.
+func TestAFlushedOrRestartedRedisIsRebuiltWhileRunning(t *testing.T) {
+	t.Parallel()
+	redis := redistest.StartServer(t)
+	srv := natstest.Start(t)
+	js := srv.JetStream(t)
+	if _, err := natsx.EnsureStream(ctx(t), js, streamSpec, natsx.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := projection.NewRedis(ctx(t), projection.RedisOptions{URL: redis.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	add(t, js, "a", 3) // 6
+	p := &totals{store: store}
+	r, err := projector.Start(ctx(t), js, projector.Spec{
+		Name: name, Stream: streamSpec.Name, FilterSubjects: []string{"avenir.counter.>"}, Project: p.project,
+	}, projector.Options{Store: store, Logger: slog.New(slog.DiscardHandler), Source: "test", CheckEvery: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, r) })
+	if err := r.WaitCaughtUp(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantTotal(t, p, "a", 6)
+
+	redis.FlushAll()
+	eventually(t, "total after FLUSHALL", func() bool { got, err := p.get(ctx(t), "a"); return err == nil && got == 6 })
+
+	redis.Kill()
+	add(t, js, "a", 1) // +1, while Redis is down
+	redis.Start()
+	eventually(t, "total after a restart without persistence", func() bool { got, err := p.get(ctx(t), "a"); return err == nil && got == 7 })
+	if r.Rebuilds() < 2 {
+		t.Fatalf("%d rebuilds, want one per loss", r.Rebuilds())
 	}
 }

@@ -6,16 +6,22 @@ package servicetest
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -39,6 +45,8 @@ type Env struct {
 	Conn *grpc.ClientConn
 	// Services are the running services, in start order.
 	Services []platform.Service
+	// Running is what platform.Start started for them.
+	Running *platform.Running
 
 	mu  sync.Mutex
 	now time.Time
@@ -60,7 +68,11 @@ type Options struct {
 	Streams []natsx.StreamSpec
 }
 
-// Start builds, starts and serves the services; everything stops with the test.
+// Start builds, starts and serves the services; everything stops with the
+// test. The services start as the avenir binary starts them
+// (platform.Start): streams they consume are created if missing, from
+// opts.Streams or, failing that, by the project's convention (stream X
+// holds subjects avenir.x.>).
 func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	t.Helper()
 	if opts.Now.IsZero() {
@@ -82,21 +94,11 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	for _, spec := range opts.Streams {
-		if _, err := natsx.EnsureStream(ctx, env.JS, spec, env.Deps.Topology); err != nil {
-			t.Fatalf("stream %s: %v", spec.Name, err)
-		}
-	}
 	var services []platform.Service
 	for _, b := range builders {
 		svc, err := b(env.Deps)
 		if err != nil {
 			t.Fatalf("build service: %v", err)
-		}
-		for _, spec := range svc.Streams() {
-			if _, err := natsx.EnsureStream(ctx, env.JS, spec, env.Deps.Topology); err != nil {
-				t.Fatalf("stream %s: %v", spec.Name, err)
-			}
 		}
 		services = append(services, svc)
 	}
@@ -120,22 +122,22 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	})
 	for _, svc := range services {
 		svc.Register(gs)
-		if err := svc.Start(ctx); err != nil {
-			t.Fatalf("start %s: %v", svc.Name(), err)
-		}
-		t.Cleanup(func() {
-			stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-			defer stop()
-			if err := svc.Stop(stopCtx); err != nil {
-				t.Errorf("stop %s: %v", svc.Name(), err)
-			}
-		})
-	}
-	for _, svc := range services {
 		if missing := svc.Policy().Uncovered(gs); len(missing) > 0 {
 			t.Fatalf("methods without an access policy entry: %v", missing)
 		}
 	}
+	running, err := platform.Start(ctx, env.Deps, services, catalog(services, opts.Streams))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		if err := running.Stop(stopCtx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	env.Running = running
 	env.Services = services
 	lis := bufconn.Listen(1 << 20)
 	env.lis = lis
@@ -147,6 +149,101 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	})
 	env.Conn = env.ConnAs(t, Admin)
 	return env
+}
+
+// catalog is the streams the test knows: those given, and, for every other
+// stream a service consumes, one named by the project's convention.
+func catalog(services []platform.Service, given []natsx.StreamSpec) []natsx.StreamSpec {
+	out := slices.Clone(given)
+	for _, svc := range services {
+		w := svc.Wiring()
+		var names []string
+		for _, p := range w.Projections {
+			names = append(names, p.Stream)
+		}
+		for _, c := range w.Consumers {
+			names = append(names, c.Spec.Stream)
+		}
+		for _, name := range names {
+			if !slices.ContainsFunc(out, func(s natsx.StreamSpec) bool { return s.Name == name }) {
+				out = append(out, natsx.StreamSpec{Name: name, Subjects: []string{"avenir." + strings.ToLower(name) + ".>"}})
+			}
+		}
+	}
+	return out
+}
+
+// CaughtUp waits until every read model and consumer of the services has
+// handled every event stored so far: after a test published events as
+// another service would, or before it reads a read model.
+func (e *Env) CaughtUp(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Running.WaitCaughtUp(ctx); err != nil {
+		t.Fatalf("caught up: %v", err)
+	}
+}
+
+// Publish appends an event as the context owning its subject would
+// (avenir.<ctx>.<aggregate>.<id>.<event>, on stream <CTX>), after the
+// aggregate's last event, and returns it as stored. Concurrent publishers on
+// the aggregate make it try again.
+func (e *Env) Publish(t testing.TB, subject string, data proto.Message) event.Event {
+	t.Helper()
+	toks := strings.Split(subject, ".")
+	if len(toks) != 5 || toks[0] != "avenir" {
+		t.Fatalf("publish: %q is not avenir.<ctx>.<aggregate>.<id>.<event>", subject)
+	}
+	stream, filter := strings.ToUpper(toks[1]), strings.Join(toks[:4], ".")+".>"
+	store, err := eventstore.New(e.JS, eventstore.Options{Source: toks[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 20 {
+		h, err := store.Load(ctx, stream, filter)
+		if err != nil {
+			t.Fatalf("publish %s: %v", subject, err)
+		}
+		evs, err := store.Append(ctx, stream, filter, h.LastSeq,
+			eventstore.Command{RequestID: event.NewID(), Actor: "service:" + toks[1], Time: e.Now()},
+			event.Draft{Subject: subject, AggregateID: toks[3], Data: data})
+		if err == nil {
+			return evs[0]
+		}
+		if !errors.Is(err, eventstore.ErrConflict) {
+			t.Fatalf("publish %s: %v", subject, err)
+		}
+	}
+	t.Fatalf("publish %s: still conflicting", subject)
+	return event.Event{}
+}
+
+// Refused checks that a call was refused with code, and, for
+// InvalidArgument, on exactly the fields given, in order; for
+// FailedPrecondition, with the reason given (the "reason" of its error
+// metadata), if one is.
+func Refused(t testing.TB, err error, code codes.Code, reasonOrFields ...string) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("got %v, want %v", err, code)
+	}
+	switch code {
+	case codes.InvalidArgument:
+		var got []string
+		for _, f := range grpcx.FieldViolations(err) {
+			got = append(got, f.Field)
+		}
+		if !slices.Equal(got, reasonOrFields) {
+			t.Fatalf("violations on %v, want %v (%v)", got, reasonOrFields, err)
+		}
+	case codes.FailedPrecondition:
+		if len(reasonOrFields) > 0 && grpcx.Metadata(err)["reason"] != reasonOrFields[0] {
+			t.Fatalf("reason %q, want %q (%v)", grpcx.Metadata(err)["reason"], reasonOrFields[0], err)
+		}
+	}
 }
 
 // ConnAs connects as principal p, with a token valid for an hour of the
@@ -230,4 +327,36 @@ func Eventually(t testing.TB, timeout time.Duration, check func() error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Rebuild stops the running services, then builds the service b builds on
+// store (a fresh one, to test a rebuild) and starts it as Start does: its
+// read models replay the streams into store before Rebuild returns. The
+// service is not served over gRPC: tests call its methods directly. It
+// stops with the test.
+func (e *Env) Rebuild(t testing.TB, store projection.Store, b Builder) platform.Service {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Running.Stop(ctx); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	deps := e.Deps
+	deps.Projections = store
+	svc, err := b(deps)
+	if err != nil {
+		t.Fatalf("build service: %v", err)
+	}
+	running, err := platform.Start(ctx, deps, []platform.Service{svc}, catalog([]platform.Service{svc}, nil))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		if err := running.Stop(stopCtx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return svc
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,15 +25,34 @@ const (
 	adminShutdownTimeout = 5 * time.Second
 )
 
+// Check is one readiness check: what it checks, whether it passed, and why
+// not.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Readiness runs the readiness checks.
+type Readiness func(context.Context) []Check
+
+// readyBody is the JSON of /readyz.
+type readyBody struct {
+	Ready  bool     `json:"ready"`
+	Checks []Check  `json:"checks"`
+	Failed []string `json:"failed,omitempty"`
+}
+
 // AdminHandler returns the handler of the admin HTTP endpoints:
 //
 //   - /metrics serves the metrics of reg in the Prometheus formats (it is
 //     absent when reg is nil);
 //   - /healthz answers 200 "ok" as long as the process runs (liveness);
-//   - /readyz answers 200 "ready" when ready returns nil within 2 seconds,
-//     and 503 with the error text otherwise (readiness). A nil ready
-//     function means always ready.
-func AdminHandler(reg *prometheus.Registry, ready func(context.Context) error) http.Handler {
+//   - /readyz runs ready within 2 seconds and answers a JSON body listing
+//     every check ({"ready": bool, "checks": [{"name", "ok", "detail"}],
+//     "failed": [names]}), with 200 when all passed and 503 otherwise
+//     (readiness). A nil ready function means always ready.
+func AdminHandler(reg *prometheus.Registry, ready Readiness) http.Handler {
 	mux := http.NewServeMux()
 	if reg != nil {
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -41,30 +61,43 @@ func AdminHandler(reg *prometheus.Registry, ready func(context.Context) error) h
 		writeText(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := checkReady(r.Context(), ready); err != nil {
-			writeText(w, http.StatusServiceUnavailable, err.Error())
-			return
+		body := readyBody{Ready: true, Checks: checkReady(r.Context(), ready)}
+		for _, c := range body.Checks {
+			if !c.OK {
+				body.Ready = false
+				body.Failed = append(body.Failed, c.Name)
+			}
 		}
-		writeText(w, http.StatusOK, "ready")
+		code := http.StatusOK
+		if !body.Ready {
+			code = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	return mux
 }
 
 // checkReady runs ready with a deadline of readyTimeout, and gives up at
 // the deadline even if ready ignores its context.
-func checkReady(ctx context.Context, ready func(context.Context) error) error {
+func checkReady(ctx context.Context, ready Readiness) []Check {
 	if ready == nil {
-		return nil
+		return []Check{}
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	result := make(chan error, 1)
+	result := make(chan []Check, 1)
 	go func() { result <- ready(ctx) }()
 	select {
-	case err := <-result:
-		return err
+	case checks := <-result:
+		if checks == nil {
+			checks = []Check{}
+		}
+		return checks
 	case <-ctx.Done():
-		return fmt.Errorf("readiness check: %w", ctx.Err())
+		return []Check{{Name: "readiness", Detail: fmt.Sprintf("checks did not finish: %v", ctx.Err())}}
 	}
 }
 

@@ -2,11 +2,12 @@ package telemetry_test
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -131,30 +132,71 @@ func TestSetupRejectsMalformedResourceAttributes(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
-	h := telemetry.AdminHandler(nil, func(context.Context) error { return errors.New("not ready") })
+	h := telemetry.AdminHandler(nil, func(context.Context) []telemetry.Check { return []telemetry.Check{{Name: "nats"}} })
 	if code, body := get(t, h, "/healthz"); code != http.StatusOK || body != "ok" {
 		t.Errorf("/healthz = %d %q, want 200 \"ok\"", code, body)
 	}
 }
 
+// readyz reads /readyz as a probe and an operator would: the code, and the
+// JSON naming each check.
+func readyz(t *testing.T, h http.Handler) (int, readyBody) {
+	t.Helper()
+	code, body := get(t, h, "/readyz")
+	var b readyBody
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatalf("/readyz body %q: %v", body, err)
+	}
+	return code, b
+}
+
+type readyBody struct {
+	Ready  bool              `json:"ready"`
+	Checks []telemetry.Check `json:"checks"`
+	Failed []string          `json:"failed"`
+}
+
+func TestReadyzNamesEachFailingCheck(t *testing.T) {
+	var redisUp atomic.Bool
+	h := telemetry.AdminHandler(nil, func(context.Context) []telemetry.Check {
+		redis := telemetry.Check{Name: "read-model store", OK: redisUp.Load()}
+		if !redis.OK {
+			redis.Detail = "connection refused"
+		}
+		return []telemetry.Check{
+			{Name: "nats", OK: true},
+			{Name: "stream INTAKE", Detail: "full: 1048000 of 1048576 bytes used"},
+			redis,
+		}
+	})
+	code, b := readyz(t, h)
+	if code != http.StatusServiceUnavailable || b.Ready || len(b.Checks) != 3 ||
+		!slices.Equal(b.Failed, []string{"stream INTAKE", "read-model store"}) || b.Checks[2].Detail != "connection refused" {
+		t.Errorf("/readyz = %d %+v, want 503 naming the stream and the store", code, b)
+	}
+	redisUp.Store(true)
+	if code, b := readyz(t, h); code != http.StatusServiceUnavailable || !slices.Equal(b.Failed, []string{"stream INTAKE"}) {
+		t.Errorf("/readyz = %d %+v, want 503 naming the stream only", code, b)
+	}
+}
+
 func TestReadyzFlips(t *testing.T) {
 	var ready atomic.Bool
-	h := telemetry.AdminHandler(nil, func(context.Context) error {
+	h := telemetry.AdminHandler(nil, func(context.Context) []telemetry.Check {
 		if !ready.Load() {
-			return errors.New("nats: not connected")
+			return []telemetry.Check{{Name: "nats", Detail: "not connected"}}
 		}
-		return nil
+		return []telemetry.Check{{Name: "nats", OK: true}}
 	})
-
-	if code, body := get(t, h, "/readyz"); code != http.StatusServiceUnavailable || body != "nats: not connected" {
-		t.Errorf("/readyz before ready = %d %q, want 503 with the error", code, body)
+	if code, b := readyz(t, h); code != http.StatusServiceUnavailable || b.Ready || b.Failed[0] != "nats" {
+		t.Errorf("/readyz before ready = %d %+v, want 503 naming nats", code, b)
 	}
 	ready.Store(true)
-	if code, body := get(t, h, "/readyz"); code != http.StatusOK || body != "ready" {
-		t.Errorf("/readyz when ready = %d %q, want 200 \"ready\"", code, body)
+	if code, b := readyz(t, h); code != http.StatusOK || !b.Ready || len(b.Failed) != 0 {
+		t.Errorf("/readyz when ready = %d %+v, want 200 ready", code, b)
 	}
 	ready.Store(false)
-	if code, _ := get(t, h, "/readyz"); code != http.StatusServiceUnavailable {
+	if code, _ := readyz(t, h); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz after losing readiness = %d, want 503", code)
 	}
 }
@@ -162,15 +204,15 @@ func TestReadyzFlips(t *testing.T) {
 func TestReadyzTimesOut(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
-	h := telemetry.AdminHandler(nil, func(context.Context) error {
+	h := telemetry.AdminHandler(nil, func(context.Context) []telemetry.Check {
 		<-release // ignores its context on purpose
 		return nil
 	})
 
 	begun := time.Now()
-	code, body := get(t, h, "/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "deadline exceeded") {
-		t.Errorf("/readyz = %d %q, want 503 deadline exceeded", code, body)
+	code, b := readyz(t, h)
+	if code != http.StatusServiceUnavailable || len(b.Checks) != 1 || !strings.Contains(b.Checks[0].Detail, "deadline exceeded") {
+		t.Errorf("/readyz = %d %+v, want 503 deadline exceeded", code, b)
 	}
 	if elapsed := time.Since(begun); elapsed > 5*time.Second {
 		t.Errorf("/readyz took %v", elapsed)
@@ -178,8 +220,8 @@ func TestReadyzTimesOut(t *testing.T) {
 }
 
 func TestReadyzWithoutCheck(t *testing.T) {
-	if code, _ := get(t, telemetry.AdminHandler(nil, nil), "/readyz"); code != http.StatusOK {
-		t.Errorf("/readyz = %d, want 200", code)
+	if code, b := readyz(t, telemetry.AdminHandler(nil, nil)); code != http.StatusOK || !b.Ready {
+		t.Errorf("/readyz = %d %+v, want 200", code, b)
 	}
 }
 

@@ -6,8 +6,6 @@
 package service
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -57,13 +55,11 @@ type Config struct {
 // Service implements referentv1.ReferentServiceServer.
 type Service struct {
 	referentv1.UnimplementedReferentServiceServer
-	deps        platform.Deps
-	cfg         Config
-	log         *slog.Logger
-	events      *eventstore.Store
-	store       projection.Store
-	projections *projector.Group
-	consumers   []*consumer.Runner
+	deps   platform.Deps
+	cfg    Config
+	log    *slog.Logger
+	events *eventstore.Store
+	store  projection.Store
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -86,14 +82,17 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 // Name implements platform.Service.
 func (s *Service) Name() string { return Name }
 
-// Streams implements platform.Service.
-func (s *Service) Streams() []natsx.StreamSpec {
+// Streams lists the streams the service owns (see platform.Service).
+func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.referent.>"},
 		Description: "referent: the directory of referents with their caseloads, and each learner's dated assignments",
 	}}
 }
+
+// Streams implements platform.Service.
+func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service. Object-level scope is checked in the
 // handlers (see access.go).
@@ -119,71 +118,48 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { referentv1.RegisterReferentServiceServer(r, s) }
 
-// Start implements platform.Service: it runs the read models, waits until
-// they have caught up, then starts the consumers that assign learners
-// (INTAKE and PATHWAY are created by intake and pathway: they wait for them).
-func (s *Service) Start(ctx context.Context) error {
-	opts := projector.Options{Store: s.store, Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	g, err := projector.StartAll(ctx, s.deps.JS, []projector.Spec{
-		{
-			Name: learnersProjection, Stream: intakeStream,
-			FilterSubjects: []string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"},
-			Project:        s.projectLearner,
-		},
-		{
-			// The whole stream, so that its checkpoint tells the queue
-			// consumer that every event before the one it handles is in.
-			Name: referentsProjection, Stream: Stream,
-			FilterSubjects: []string{"avenir.referent.>"},
-			Project:        s.projectReferents,
-		},
-		{
-			Name: phasesProjection, Stream: pathwayStream,
-			FilterSubjects: []string{"avenir.pathway.pathway.*.phase_changed"},
-			Project:        s.projectPhase,
-		},
-	}, opts)
-	if err != nil {
-		return err
-	}
-	s.projections = g
-	copts := consumer.Options{Logger: s.log, Source: Name, Replicas: s.deps.Topology.Replicas}
-	for _, c := range []struct {
-		spec consumer.Spec
-		h    consumer.Handler
-	}{
-		{consumer.Spec{
-			Stream: pathwayStream, Name: pathwayConsumer, Ordered: true,
-			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
-			BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
-		}, s.onPathway},
-		{consumer.Spec{
-			Stream: Stream, Name: queueConsumer, Ordered: true,
-			FilterSubjects: []string{
-				"avenir.referent.caseload.*.registered", "avenir.referent.caseload.*.updated",
-				"avenir.referent.caseload.*.availability_set", "avenir.referent.caseload.*.deactivated",
-				"avenir.referent.caseload.*.learner_released", "avenir.referent.assignment.*.pending",
+// Wiring implements platform.Service: the read models, then the consumers
+// that assign learners as they enter and leave the pathway and drain the
+// territories' queues as slots free.
+func (s *Service) Wiring() platform.Wiring {
+	backoff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
+	return platform.Wiring{
+		Projections: []projector.Spec{
+			{
+				Name: learnersProjection, Stream: intakeStream,
+				FilterSubjects: []string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"},
+				Project:        s.projectLearner,
 			},
-			BackOff: []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
-		}, s.onReferentEvent},
-	} {
-		r, err := consumer.StartWhenStreamExists(ctx, s.deps.JS, c.spec, c.h, copts, 0)
-		if err != nil {
-			return errors.Join(err, s.Stop(context.WithoutCancel(ctx)))
-		}
-		s.consumers = append(s.consumers, r)
+			{
+				// The whole stream, so that its checkpoint tells the queue
+				// consumer that every event before the one it handles is in.
+				Name: referentsProjection, Stream: Stream,
+				FilterSubjects: []string{"avenir.referent.>"},
+				Project:        s.projectReferents,
+			},
+			{
+				Name: phasesProjection, Stream: pathwayStream,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.phase_changed"},
+				Project:        s.projectPhase,
+			},
+		},
+		Consumers: []platform.Consumer{
+			{Spec: consumer.Spec{
+				Stream: pathwayStream, Name: pathwayConsumer, Ordered: true,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+				BackOff:        backoff,
+			}, Handle: s.onPathway},
+			{Spec: consumer.Spec{
+				Stream: Stream, Name: queueConsumer, Ordered: true,
+				FilterSubjects: []string{
+					"avenir.referent.caseload.*.registered", "avenir.referent.caseload.*.updated",
+					"avenir.referent.caseload.*.availability_set", "avenir.referent.caseload.*.deactivated",
+					"avenir.referent.caseload.*.learner_released", "avenir.referent.assignment.*.pending",
+				},
+				BackOff: backoff,
+			}, Handle: s.onReferentEvent, After: []string{referentsProjection}},
+		},
 	}
-	return nil
-}
-
-// Stop implements platform.Service.
-func (s *Service) Stop(ctx context.Context) error {
-	var stops []func(context.Context) error
-	for _, c := range s.consumers {
-		stops = append(stops, c.Stop)
-	}
-	s.consumers = nil
-	return platform.StopService(ctx, s.projections.Stop, stops...)
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

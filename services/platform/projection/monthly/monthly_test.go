@@ -14,9 +14,13 @@ func TestBuckets(t *testing.T) {
 	store := projection.NewMemory()
 	const proj = "test-months"
 	seq := uint64(0)
+	gen, err := store.Generation(ctx, proj)
+	if err != nil {
+		t.Fatal(err)
+	}
 	put := func(territory string, m civil.Month, v string) {
 		seq++
-		if _, err := store.Apply(ctx, proj, seq, monthly.Put(monthly.Member(territory, m), []byte(v))...); err != nil {
+		if _, err := store.Apply(ctx, proj, gen, seq, monthly.Put(monthly.Member(territory, m), []byte(v))...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) projection.Store) {
 		{"InvalidInputWritesNothing", testInvalidInput},
 		{"ApplyBatch", testApplyBatch},
 		{"Reset", testReset},
+		{"Generation", testGeneration},
 		{"BinarySafe", testBinarySafe},
 		{"ValuesAreCopied", testValuesAreCopied},
 		{"CanceledContext", testCanceledContext},
@@ -312,18 +313,18 @@ func testInvalidInput(t *testing.T, s projection.Store) {
 		{"zero op", projection.Op{}},
 	} {
 		ops := append(slices.Clone(valid), bad.op)
-		applied, err := s.Apply(ctx, "p", 2, ops...)
+		applied, err := s.Apply(ctx, "p", mustGeneration(t, s, "p"), 2, ops...)
 		wantInvalid(t, "Apply "+bad.name, err)
 		if applied {
 			t.Errorf("Apply %s: applied", bad.name)
 		}
 	}
-	applied, err := s.Apply(ctx, "p", 0, valid...)
+	applied, err := s.Apply(ctx, "p", mustGeneration(t, s, "p"), 0, valid...)
 	wantInvalid(t, "Apply seq 0", err)
 	if applied {
 		t.Error("Apply seq 0: applied")
 	}
-	n, err := s.ApplyBatch(ctx, "p", []projection.Change{
+	n, err := s.ApplyBatch(ctx, "p", mustGeneration(t, s, "p"), []projection.Change{
 		{Seq: 2, Ops: valid},
 		{Seq: 3, Ops: []projection.Op{projection.Put("", nil)}},
 		{Seq: 4, Ops: valid},
@@ -332,7 +333,7 @@ func testInvalidInput(t *testing.T, s projection.Store) {
 	if n != 0 {
 		t.Errorf("ApplyBatch with an invalid change: %d applied, want 0", n)
 	}
-	n, err = s.ApplyBatch(ctx, "p", []projection.Change{{Seq: 2}, {Seq: 0}})
+	n, err = s.ApplyBatch(ctx, "p", mustGeneration(t, s, "p"), []projection.Change{{Seq: 2}, {Seq: 0}})
 	wantInvalid(t, "ApplyBatch with seq 0", err)
 	if n != 0 {
 		t.Errorf("ApplyBatch with seq 0: %d applied, want 0", n)
@@ -342,12 +343,14 @@ func testInvalidInput(t *testing.T, s projection.Store) {
 	wantCheckpoint(t, s, "p", 1)
 
 	for _, name := range []string{"", "Upper", "under_score", "with space", "colon:", "{tag}", "star*", "é", strings.Repeat("a", 65)} {
-		applied, err := s.Apply(ctx, name, 1, valid...)
+		_, err := s.Generation(ctx, name)
+		wantInvalid(t, fmt.Sprintf("Generation projection %q", name), err)
+		applied, err := s.Apply(ctx, name, "g", 1, valid...)
 		wantInvalid(t, fmt.Sprintf("Apply projection %q", name), err)
 		if applied {
 			t.Errorf("Apply projection %q: applied", name)
 		}
-		_, err = s.ApplyBatch(ctx, name, []projection.Change{{Seq: 1}})
+		_, err = s.ApplyBatch(ctx, name, "g", []projection.Change{{Seq: 1}})
 		wantInvalid(t, fmt.Sprintf("ApplyBatch projection %q", name), err)
 		_, err = s.Checkpoint(ctx, name)
 		wantInvalid(t, fmt.Sprintf("Checkpoint projection %q", name), err)
@@ -387,7 +390,7 @@ func testApplyBatch(t *testing.T, s projection.Store) {
 		{Seq: 6, Ops: []projection.Op{projection.Delete("y")}},
 		{Seq: 5, Ops: []projection.Op{projection.Put("x", []byte("5-late"))}},
 	}
-	n, err := s.ApplyBatch(ctx, "p", batch)
+	n, err := s.ApplyBatch(ctx, "p", mustGeneration(t, s, "p"), batch)
 	if err != nil || n != 3 {
 		t.Fatalf("ApplyBatch = %d, %v; want 3, nil", n, err)
 	}
@@ -396,12 +399,12 @@ func testApplyBatch(t *testing.T, s projection.Store) {
 	wantRange(t, s, "p", "seen", projection.RangeQuery{}, "2", "3", "4")
 	wantCheckpoint(t, s, "p", 6)
 
-	n, err = s.ApplyBatch(ctx, "p", batch)
+	n, err = s.ApplyBatch(ctx, "p", mustGeneration(t, s, "p"), batch)
 	if err != nil || n != 0 {
 		t.Errorf("ApplyBatch replayed = %d, %v; want 0, nil", n, err)
 	}
 	for _, empty := range [][]projection.Change{nil, {}} {
-		n, err = s.ApplyBatch(ctx, "p", empty)
+		n, err = s.ApplyBatch(ctx, "p", mustGeneration(t, s, "p"), empty)
 		if err != nil || n != 0 {
 			t.Errorf("ApplyBatch(%v) = %d, %v; want 0, nil", empty, n, err)
 		}
@@ -450,6 +453,64 @@ func testReset(t *testing.T, s projection.Store) {
 
 	if err := s.Reset(ctx, "never-used"); err != nil {
 		t.Errorf("Reset of an empty projection: %v", err)
+	}
+}
+
+// testGeneration checks that a writer cannot write over a lost projection:
+// after a Reset (as after Redis lost its data), a write stating the old
+// generation is refused and writes nothing, until the writer takes the new
+// generation and rebuilds from the start.
+func testGeneration(t *testing.T, s projection.Store) {
+	ctx := t.Context()
+	old := mustGeneration(t, s, "p")
+	if old == "" || mustGeneration(t, s, "p") != old {
+		t.Fatalf("a projection's generation must stay put, got %q then another", old)
+	}
+	if other := mustGeneration(t, s, "q"); other == old {
+		t.Fatalf("two projections share generation %q", old)
+	}
+	wantApply(t, s, "p", 5, true, projection.Put("k", []byte("v5")))
+
+	// Concurrent first calls agree on one generation.
+	var wg sync.WaitGroup
+	gens := make([]string, 8)
+	for i := range gens {
+		wg.Go(func() {
+			g, err := s.Generation(ctx, "fresh")
+			if err != nil {
+				t.Errorf("Generation: %v", err)
+			}
+			gens[i] = g
+		})
+	}
+	wg.Wait()
+	if gens[0] == "" || slices.ContainsFunc(gens, func(g string) bool { return g != gens[0] }) {
+		t.Fatalf("concurrent first calls gave generations %q", gens)
+	}
+
+	if err := s.Reset(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Apply(ctx, "p", old, 6, projection.Put("k", []byte("v6")), projection.IndexAdd("i", "m"))
+	if !errors.Is(err, projection.ErrGenerationChanged) || applied {
+		t.Fatalf("Apply with the lost generation: %t, %v; want ErrGenerationChanged", applied, err)
+	}
+	n, err := s.ApplyBatch(ctx, "p", old, []projection.Change{{Seq: 7, Ops: []projection.Op{projection.Put("k", []byte("v7"))}}})
+	if !errors.Is(err, projection.ErrGenerationChanged) || n != 0 {
+		t.Fatalf("ApplyBatch with the lost generation: %d, %v; want ErrGenerationChanged", n, err)
+	}
+	wantNotFound(t, s, "p", "k")
+	wantCount(t, s, "p", "i", 0)
+	wantCheckpoint(t, s, "p", 0)
+
+	renewed := mustGeneration(t, s, "p")
+	if renewed == old {
+		t.Fatalf("the generation after a reset is the old one, %q", old)
+	}
+	wantApply(t, s, "p", 1, true, projection.Put("k", []byte("rebuilt")))
+	wantValue(t, s, "p", "k", "rebuilt")
+	if _, err := s.Apply(ctx, "p", "made-up", 2); !errors.Is(err, projection.ErrGenerationChanged) {
+		t.Fatalf("Apply with a made-up generation: %v", err)
 	}
 }
 
@@ -521,7 +582,7 @@ func testValuesAreCopied(t *testing.T, s projection.Store) {
 func testCanceledContext(t *testing.T, s projection.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	applied, err := s.Apply(ctx, "p", 1, projection.Put("k", []byte("v")))
+	applied, err := s.Apply(ctx, "p", mustGeneration(t, s, "p"), 1, projection.Put("k", []byte("v")))
 	if !errors.Is(err, context.Canceled) || applied {
 		t.Errorf("Apply with a canceled context = %t, %v; want false, context.Canceled", applied, err)
 	}
@@ -539,7 +600,7 @@ func testConcurrentSameSeq(t *testing.T, s projection.Store) {
 	for i := range n {
 		wg.Go(func() {
 			id := fmt.Sprint(i)
-			applied, err := s.Apply(t.Context(), "p", 1, projection.Put("winner", []byte(id)), projection.IndexAdd("ids", id))
+			applied, err := s.Apply(t.Context(), "p", mustGeneration(t, s, "p"), 1, projection.Put("winner", []byte(id)), projection.IndexAdd("ids", id))
 			if err != nil {
 				t.Errorf("Apply %d: %v", i, err)
 				return
@@ -567,7 +628,7 @@ func testConcurrentIncreasingSeqs(t *testing.T, s projection.Store) {
 	for seq := uint64(1); seq <= n; seq++ {
 		wg.Go(func() {
 			id := fmt.Sprintf("%03d", seq)
-			ok, err := s.Apply(t.Context(), "p", seq, projection.Put("last", []byte(id)), projection.IndexAdd("applied", id))
+			ok, err := s.Apply(t.Context(), "p", mustGeneration(t, s, "p"), seq, projection.Put("last", []byte(id)), projection.IndexAdd("applied", id))
 			if err != nil {
 				t.Errorf("Apply %d: %v", seq, err)
 			}
@@ -594,7 +655,7 @@ func testConcurrentBatches(t *testing.T, s projection.Store) {
 	var total atomic.Int64
 	for range workers {
 		wg.Go(func() {
-			n, err := s.ApplyBatch(t.Context(), "p", batch)
+			n, err := s.ApplyBatch(t.Context(), "p", mustGeneration(t, s, "p"), batch)
 			if err != nil {
 				t.Errorf("ApplyBatch: %v", err)
 			}
@@ -611,7 +672,7 @@ func testConcurrentBatches(t *testing.T, s projection.Store) {
 
 func wantApply(t *testing.T, s projection.Store, p string, seq uint64, want bool, ops ...projection.Op) {
 	t.Helper()
-	applied, err := s.Apply(t.Context(), p, seq, ops...)
+	applied, err := s.Apply(t.Context(), p, mustGeneration(t, s, p), seq, ops...)
 	if err != nil {
 		t.Fatalf("Apply %s seq %d: %v", p, seq, err)
 	}
@@ -674,4 +735,14 @@ func wantInvalid(t *testing.T, what string, err error) {
 // formatQuery formats q with quoted, possibly binary, bounds.
 func formatQuery(q projection.RangeQuery) string {
 	return fmt.Sprintf("{Prefix:%q After:%q Limit:%d}", q.Prefix, q.After, q.Limit)
+}
+
+// mustGeneration returns the generation of projection p in s.
+func mustGeneration(t testing.TB, s projection.Store, p string) string {
+	t.Helper()
+	g, err := s.Generation(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Generation %s: %v", p, err)
+	}
+	return g
 }
