@@ -16,47 +16,15 @@ import (
 	"github.com/avenir-normandie/avenir/services/intake/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
-
-// referentStream stands for the stream the referent service owns.
-var referentStream = natsx.StreamSpec{Name: "REFERENT", Subjects: []string{"avenir.referent.>"}}
 
 // publishAssignment appends an event to a learner's assignment in REFERENT,
 // as the referent service would, and waits until intake applied it.
 func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name string, data proto.Message) {
 	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "referent"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := "avenir.referent.assignment." + learnerID + ".>"
-	h, err := store.Load(ctx(t), "REFERENT", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.Append(ctx(t), "REFERENT", filter, h.LastSeq,
-		eventstore.Command{RequestID: event.NewID(), Actor: "admin:test", Time: env.Now()},
-		event.Draft{Subject: "avenir.referent.assignment." + learnerID + "." + name, AggregateID: learnerID, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		c, err := env.JS.Consumer(ctx(t), "REFERENT", "intake-assignments")
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(ctx(t))
-		if err != nil {
-			return err
-		}
-		if info.NumPending > 0 || info.NumAckPending > 0 {
-			return fmt.Errorf("%d pending", info.NumPending+uint64(info.NumAckPending))
-		}
-		return nil
-	})
+	env.Publish(t, "avenir.referent.assignment."+learnerID+"."+name, data)
+	env.CaughtUp(t)
 }
 
 // The access rules follow the caseload: the learner's referent reads and
@@ -65,7 +33,7 @@ func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name strin
 // without RQTH) during the grace period, and a learner without a referent
 // is the territory's shared pool.
 func TestAccessFollowsTheCaseload(t *testing.T) {
-	env, _ := startWith(t, servicetest.Options{Streams: []natsx.StreamSpec{referentStream}}, service.Config{})
+	env, _ := startWith(t, servicetest.Options{}, service.Config{})
 	refA := auth.Principal{Subject: "u-a", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T05"}}
 	refB := auth.Principal{Subject: "u-b", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}
 	coord := auth.Principal{Subject: "u-c", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}

@@ -36,7 +36,7 @@ func (s *Service) holder(ctx context.Context, prefix, key string) (string, error
 		return "", nil
 	}
 	subject := claimSubject(prefix, key)
-	ev, ok, err := s.events.Lookup(ctx, Stream, subject)
+	ev, ok, err := s.learners.Store().Lookup(ctx, Stream, subject)
 	if err != nil || !ok {
 		return "", err
 	}

@@ -2,10 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
-	"strings"
-
-	"github.com/avenir-normandie/avenir/services/platform/ident"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
@@ -14,7 +10,15 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
+
+// Commands answer from the learner as the command left it, never from a
+// read model: once its events are stored, a command cannot fail. Its caller
+// acted for the learner (access was checked in the decision, against the
+// assignments read model, before anything was stored), so the answer shows
+// the learner whole, special-category data included; a retried request,
+// answered from the stored events, belongs to the same caller.
 
 // RegisterLearner implements intakev1.IntakeServiceServer.
 //
@@ -24,8 +28,10 @@ import (
 // when a concurrent registration of the same person wins the race, the
 // retried decision finds its claims and answers AlreadyExists with its id.
 func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLearnerRequest) (*intakev1.RegisterLearnerResponse, error) {
-	if problem := ident.CheckRequestID(req.GetRequestId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "request_id", Description: problem})
+	var v apperr.Violations
+	ident.RequestID(&v, req.GetRequestId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
 	// An unknown territory is bad input, reported by the domain with the
@@ -47,40 +53,20 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 		Today:      s.today(),
 	}
 	identityKey, ftid := cmd.ClaimKeys()
-	res, err := s.events.Execute(ctx, Stream, learnerFilter(id), s.command(ctx, req.GetRequestId()), func(h eventstore.History) ([]event.Draft, error) {
-		state, err := fold(h.Events)
-		if err != nil {
-			return nil, err
-		}
+	out, err := s.learners.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Learner) ([]domain.Event, error) {
+		var err error
 		if cmd.Holders.Identity, err = s.holder(ctx, identityClaims, identityKey); err != nil {
 			return nil, err
 		}
 		if cmd.Holders.FranceTravailID, err = s.holder(ctx, franceTravailClaims, ftid); err != nil {
 			return nil, err
 		}
-		evs, err := domain.Decide(state, cmd, s.territories)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
+		return domain.Decide(state, cmd, s.territories)
 	})
 	if err != nil {
-		return nil, commandError(err)
-	}
-	after := ownEvents(id, res.After())
-	state, err := fold(after)
-	if err != nil {
 		return nil, err
 	}
-	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
-	if err != nil {
-		return nil, err
-	}
-	if !mayRead(p, scope, s.today()) {
-		// A replayed request of someone else's, for a learner out of scope.
-		return nil, auth.Denied("learner", state.ID)
-	}
-	return &intakev1.RegisterLearnerResponse{Learner: redact(toView(state, after[0].Time), p, scope)}, nil
+	return &intakev1.RegisterLearnerResponse{Learner: answer(out)}, nil
 }
 
 // UpdateContact implements intakev1.IntakeServiceServer.
@@ -136,21 +122,13 @@ func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSitua
 // from the learner's current state (claim holders), inside the decision.
 func (s *Service) change(ctx context.Context, requestID, learnerID string, prepare func(domain.Learner) (domain.Command, error)) (*intakev1.Learner, error) {
 	var v apperr.Violations
-	if problem := ident.CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
-	if problem := ident.CheckID(learnerID); problem != "" {
-		v.Add("learner_id", problem)
-	}
+	ident.RequestID(&v, requestID)
+	ident.ID(&v, "learner_id", learnerID)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
-	res, err := s.events.Execute(ctx, Stream, learnerFilter(learnerID), s.command(ctx, requestID), func(h eventstore.History) ([]event.Draft, error) {
-		state, err := fold(h.Events)
-		if err != nil {
-			return nil, err
-		}
+	out, err := s.learners.Execute(ctx, learnerID, s.command(ctx, requestID), func(state domain.Learner) ([]domain.Event, error) {
 		// Out of scope reads as missing, so existence does not leak.
 		if !state.Exists() {
 			return nil, auth.Denied("learner", learnerID)
@@ -166,49 +144,15 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 		if err != nil {
 			return nil, err
 		}
-		evs, err := domain.Decide(state, cmd, s.territories)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
+		return domain.Decide(state, cmd, s.territories)
 	})
 	if err != nil {
-		return nil, commandError(err)
-	}
-	after := ownEvents(learnerID, res.After())
-	state, err := fold(after)
-	if err != nil {
 		return nil, err
 	}
-	scope, err := s.caseload.Scope(ctx, learnerID, state.Territory)
-	if err != nil {
-		return nil, err
-	}
-	if !mayChange(p, scope) {
-		// A replayed request of someone else's, for a learner out of scope.
-		return nil, auth.Denied("learner", learnerID)
-	}
-	return redact(toView(state, after[0].Time), p, scope), nil
+	return answer(out), nil
 }
 
-// ownEvents keeps the learner's own events among those a command left: the
-// claims it appended lie outside the learner.
-func ownEvents(learnerID string, evs []event.Event) []event.Event {
-	prefix := strings.TrimSuffix(learnerFilter(learnerID), ">")
-	out := make([]event.Event, 0, len(evs))
-	for _, ev := range evs {
-		if strings.HasPrefix(ev.Subject, prefix) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// commandError turns a conflict that outlasted the retries into Aborted;
-// other errors pass unchanged.
-func commandError(err error) error {
-	if errors.Is(err, eventstore.ErrConflict) {
-		return apperr.Aborted("the learner was changed concurrently, retry").WithCause(err)
-	}
-	return err
+// answer is the learner as a command left it, for the caller who acted.
+func answer(out eventstore.Outcome[domain.Learner, domain.Event]) *intakev1.Learner {
+	return toView(out.State, out.History[0].Time)
 }

@@ -11,7 +11,6 @@ import (
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
-	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
@@ -23,9 +22,7 @@ import (
 // change.
 func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearnerHistoryRequest) (*intakev1.GetLearnerHistoryResponse, error) {
 	var v apperr.Violations
-	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-		v.Add("learner_id", problem)
-	}
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	size := paging.Size(&v, req.GetPageSize())
 	fp := paging.Fingerprint("history", req.GetLearnerId())
 	var after uint64
@@ -38,24 +35,9 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.events.Load(ctx, Stream, learnerFilter(req.GetLearnerId()))
+	h, p, scope, err := s.readable(ctx, req.GetLearnerId())
 	if err != nil {
 		return nil, err
-	}
-	state, err := fold(h.Events)
-	if err != nil {
-		return nil, err
-	}
-	p, _ := auth.FromContext(ctx)
-	if !state.Exists() {
-		return nil, auth.Denied("learner", req.GetLearnerId())
-	}
-	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
-	if err != nil {
-		return nil, err
-	}
-	if !mayRead(p, scope, s.today()) {
-		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
 	resp := &intakev1.GetLearnerHistoryResponse{}
 	var (
@@ -64,9 +46,9 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 	)
 	registeredAt := h.Events[0].Time
 	for _, ev := range h.Events {
-		de, err := fromProto(ev.Data)
-		if err != nil {
-			return nil, err
+		de, ok := fromProto(ev.Data)
+		if !ok {
+			continue
 		}
 		l = domain.Evolve(l, de)
 		if ev.Sequence <= after {

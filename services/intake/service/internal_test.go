@@ -1,8 +1,6 @@
 package service
 
 import (
-	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -10,9 +8,7 @@ import (
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
-	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
 // The domain's enums convert to and from the proto enums by number: every
@@ -61,18 +57,5 @@ func TestViewRoundTrip(t *testing.T) {
 	}
 	if got := fromView(&stored); got != l || !stored.GetRegisteredAt().AsTime().Equal(at) {
 		t.Fatalf("round trip\n got %+v\nwant %+v", got, l)
-	}
-}
-
-// A conflict that outlasts Execute's retries is Aborted, so clients know to
-// retry; a refusal of the domain passes unchanged.
-func TestCommandError(t *testing.T) {
-	conflict := fmt.Errorf("eventstore: still conflicting: %w", eventstore.ErrConflict)
-	if err := commandError(conflict); apperr.KindOf(err) != apperr.KindAborted || !errors.Is(err, eventstore.ErrConflict) {
-		t.Fatalf("conflict: %v", err)
-	}
-	refused := apperr.AlreadyExists("taken")
-	if err := commandError(refused); err != error(refused) {
-		t.Fatalf("refusal: %v", err)
 	}
 }

@@ -71,10 +71,7 @@ func (s *Service) project(ctx context.Context, ev event.Event) ([]projection.Op,
 	default:
 		return nil, nil
 	}
-	de, err := fromProto(ev.Data)
-	if err != nil {
-		return nil, err
-	}
+	de, _ := fromProto(ev.Data)
 	if before == nil {
 		after := toView(domain.Evolve(domain.Learner{}, de), ev.Time)
 		b, err := proto.Marshal(after)

@@ -23,7 +23,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
-	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -74,7 +73,7 @@ type Service struct {
 	deps        platform.Deps
 	log         *slog.Logger
 	territories *domain.Territories
-	events      *eventstore.Store
+	learners    *eventstore.Aggregates[domain.Learner, domain.Event]
 	store       projection.Store
 	caseload    *caseload.Caseload
 }
@@ -96,7 +95,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		deps:        deps,
 		log:         deps.Logger.With("service", Name),
 		territories: territories,
-		events:      events,
+		learners:    eventstore.NewAggregates(events, learnerKind),
 		store:       deps.Projections,
 	}, nil
 }
@@ -143,34 +142,40 @@ func (s *Service) Wiring() platform.Wiring {
 	}, s.caseload.Spec()}}
 }
 
-func learnerFilter(id string) string { return "avenir.intake.learner." + id + ".>" }
-
 // GetLearner implements intakev1.IntakeServiceServer. It reads the learner's
 // own events, so a learner is visible as soon as its registration returned.
 func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerRequest) (*intakev1.GetLearnerResponse, error) {
-	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "learner_id", req.GetLearnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	h, err := s.events.Load(ctx, Stream, learnerFilter(req.GetLearnerId()))
+	l, p, scope, err := s.readable(ctx, req.GetLearnerId())
 	if err != nil {
 		return nil, err
 	}
-	state, err := fold(h.Events)
-	if err != nil {
-		return nil, err
-	}
+	return &intakev1.GetLearnerResponse{Learner: redact(toView(l.State, l.Events[0].Time), p, scope)}, nil
+}
+
+// readable loads a learner the caller may read, with the caller and the
+// learner's scope; one the caller may not read is not found.
+func (s *Service) readable(ctx context.Context, id string) (eventstore.Snapshot[domain.Learner], auth.Principal, auth.LearnerScope, error) {
 	p, _ := auth.FromContext(ctx)
-	if !state.Exists() {
-		return nil, auth.Denied("learner", req.GetLearnerId())
-	}
-	scope, err := s.caseload.Scope(ctx, state.ID, state.Territory)
+	l, err := s.learners.Load(ctx, id)
 	if err != nil {
-		return nil, err
+		return l, p, auth.LearnerScope{}, err
+	}
+	if !l.State.Exists() {
+		return l, p, auth.LearnerScope{}, auth.Denied("learner", id)
+	}
+	scope, err := s.caseload.Scope(ctx, id, l.State.Territory)
+	if err != nil {
+		return l, p, scope, err
 	}
 	if !mayRead(p, scope, s.today()) {
-		return nil, auth.Denied("learner", req.GetLearnerId())
+		return l, p, scope, auth.Denied("learner", id)
 	}
-	return &intakev1.GetLearnerResponse{Learner: redact(toView(state, h.Events[0].Time), p, scope)}, nil
+	return l, p, scope, nil
 }
 
 func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
@@ -178,16 +183,3 @@ func (s *Service) command(ctx context.Context, requestID string) eventstore.Comm
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
-
-// fold rebuilds a learner's state from its stored events.
-func fold(evs []event.Event) (domain.Learner, error) {
-	var l domain.Learner
-	for _, e := range evs {
-		de, err := fromProto(e.Data)
-		if err != nil {
-			return domain.Learner{}, err
-		}
-		l = domain.Evolve(l, de)
-	}
-	return l, nil
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
 // The domain's education levels and referral sources have the numbers of
@@ -166,8 +167,19 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 	return out, nil
 }
 
-// fromProto reads an event of a learner's own history.
-func fromProto(m proto.Message) (domain.Event, error) {
+// learnerKind is the learner aggregate: its events on
+// avenir.intake.learner.<id>.<event>, folded with domain.Evolve.
+var learnerKind = eventstore.Kind[domain.Learner, domain.Event]{
+	Stream: Stream,
+	Prefix: "avenir.intake.learner.",
+	Decode: func(ev event.Event) (domain.Event, bool) { return fromProto(ev.Data) },
+	Evolve: domain.Evolve,
+	Encode: drafts,
+}
+
+// fromProto reads an event of a learner's own history; false for any other
+// message.
+func fromProto(m proto.Message) (domain.Event, bool) {
 	switch m := m.(type) {
 	case *intakev1.LearnerRegistered:
 		return domain.LearnerRegistered{
@@ -180,20 +192,20 @@ func fromProto(m proto.Message) (domain.Event, error) {
 			Contact:       contactFromProto(m.GetContact()),
 			Situation:     situationFromProto(m.GetSituation(), m.GetRqth()),
 			SeniorAtEntry: m.GetSeniorAtEntry(),
-		}, nil
+		}, true
 	case *intakev1.LearnerContactUpdated:
 		return domain.ContactUpdated{
 			LearnerID:   m.GetLearnerId(),
 			Contact:     contactFromProto(m.GetContact()),
 			EffectiveOn: civilpb.Date(m.GetEffectiveOn()),
-		}, nil
+		}, true
 	case *intakev1.LearnerSituationUpdated:
 		return domain.SituationUpdated{
 			LearnerID:   m.GetLearnerId(),
 			Situation:   situationFromProto(m.GetSituation(), m.GetRqth()),
 			EffectiveOn: civilpb.Date(m.GetEffectiveOn()),
 			RecordedOn:  civilpb.Date(m.GetRecordedOn()),
-		}, nil
+		}, true
 	}
-	return nil, fmt.Errorf("intake: unexpected event %T in a learner's history", m)
+	return nil, false
 }

@@ -88,6 +88,9 @@ type Outcome[S, E any] struct {
 	// Version is the stream sequence of the aggregate's last event after
 	// the command (as of the first run when Replayed), 0 when it has none.
 	Version uint64
+	// History is the aggregate's own stored events right after the command
+	// (as of the first run when Replayed), in stream order.
+	History []event.Event
 }
 
 // Aggregates runs commands and loads on the aggregates of one kind.
@@ -161,7 +164,7 @@ func (a *Aggregates[S, E]) outcome(id string, res Result, decided []E) Outcome[S
 			own = append(own, ev)
 		}
 	}
-	out := Outcome[S, E]{State: a.kind.Fold(own), Stored: res.Events, Replayed: res.Replayed}
+	out := Outcome[S, E]{State: a.kind.Fold(own), Stored: res.Events, Replayed: res.Replayed, History: own}
 	if len(own) > 0 {
 		out.Version = own[len(own)-1].Sequence
 	}
