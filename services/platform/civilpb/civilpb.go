@@ -58,3 +58,13 @@ func CheckMonth(v *apperr.Violations, field string, p *commonv1.Month) civil.Mon
 	}
 	return m
 }
+
+// OptionalDate converts an optional date of a request, recording on v the
+// problem of field when one is given that does not exist (31 June).
+func OptionalDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
+	d := Date(p)
+	if !d.IsZero() && !d.Valid() {
+		v.Add(field, "is not a valid date")
+	}
+	return d
+}

@@ -57,3 +57,21 @@ func WaitApplied(ctx context.Context, store Store, name string, seq uint64, time
 		}
 	}
 }
+
+// Scan walks the members of an index page by page, from q.After, keeping
+// those starting with q.Prefix, handing each page (of q.Limit members,
+// DefaultRangeLimit when 0) to visit until there are no more or visit
+// returns false.
+func Scan(ctx context.Context, store Store, name, index string, q RangeQuery, visit func(members []string) (bool, error)) error {
+	for {
+		members, err := store.Range(ctx, name, index, q)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		more, err := visit(members)
+		if err != nil || !more {
+			return err
+		}
+		q.After = members[len(members)-1]
+	}
+}

@@ -2,6 +2,7 @@ package projection_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,5 +31,33 @@ func TestJSONValuesAndWaitingForACheckpoint(t *testing.T) {
 	}
 	if err := projection.WaitApplied(ctx, store, "rm", 4, 30*time.Millisecond); err == nil {
 		t.Fatal("waited for sequence 4 successfully, but only 3 was applied")
+	}
+}
+
+func TestScanVisitsEveryPageInOrder(t *testing.T) {
+	ctx := context.Background()
+	store := projection.NewMemory()
+	gen := mustGeneration(t, store, "rm")
+	var ops []projection.Op
+	for i := range 25 {
+		ops = append(ops, projection.IndexAdd("i", fmt.Sprintf("a/%02d", i)), projection.IndexAdd("i", fmt.Sprintf("b/%02d", i)))
+	}
+	if _, err := store.Apply(ctx, "rm", gen, 1, ops...); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	pages := 0
+	err := projection.Scan(ctx, store, "rm", "i", projection.RangeQuery{Prefix: "b/", Limit: 10}, func(members []string) (bool, error) {
+		pages++
+		got = append(got, members...)
+		return true, nil
+	})
+	if err != nil || pages != 3 || len(got) != 25 || got[0] != "b/00" || got[24] != "b/24" {
+		t.Fatalf("scan: %d pages, %v, %v", pages, got, err)
+	}
+	pages = 0
+	_ = projection.Scan(ctx, store, "rm", "i", projection.RangeQuery{Limit: 10}, func([]string) (bool, error) { pages++; return false, nil })
+	if pages != 1 {
+		t.Fatalf("a visit returning false read %d pages", pages)
 	}
 }
