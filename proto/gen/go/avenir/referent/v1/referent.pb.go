@@ -11,6 +11,7 @@ import (
 	v11 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -428,8 +429,13 @@ type UpdateReferentRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ReferentId string                 `protobuf:"bytes,2,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
-	// The whole profile; its kind must stay the same.
-	Profile       *ReferentProfile `protobuf:"bytes,3,opt,name=profile,proto3" json:"profile,omitempty"`
+	// The profile's new values; its kind must stay the same. Without
+	// update_mask, the whole profile is replaced.
+	Profile *ReferentProfile `protobuf:"bytes,3,opt,name=profile,proto3" json:"profile,omitempty"`
+	// The fields of profile to change (paths "name", "organisation",
+	// "territory_codes", "capacity", "specialties", "languages"); the others
+	// keep their values. An unknown path is refused.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +487,13 @@ func (x *UpdateReferentRequest) GetReferentId() string {
 func (x *UpdateReferentRequest) GetProfile() *ReferentProfile {
 	if x != nil {
 		return x.Profile
+	}
+	return nil
+}
+
+func (x *UpdateReferentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -1733,7 +1746,7 @@ var File_avenir_referent_v1_referent_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\n" +
-	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\"\x80\x03\n" +
+	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\x1a google/protobuf/field_mask.proto\"\x80\x03\n" +
 	"\bReferent\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
@@ -1771,13 +1784,15 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12=\n" +
 	"\aprofile\x18\x02 \x01(\v2#.avenir.referent.v1.ReferentProfileR\aprofile\"T\n" +
 	"\x18RegisterReferentResponse\x128\n" +
-	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\x96\x01\n" +
+	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\xd3\x01\n" +
 	"\x15UpdateReferentRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vreferent_id\x18\x02 \x01(\tR\n" +
 	"referentId\x12=\n" +
-	"\aprofile\x18\x03 \x01(\v2#.avenir.referent.v1.ReferentProfileR\aprofile\"R\n" +
+	"\aprofile\x18\x03 \x01(\v2#.avenir.referent.v1.ReferentProfileR\aprofile\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"R\n" +
 	"\x16UpdateReferentResponse\x128\n" +
 	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\xc6\x01\n" +
 	"\x16SetAvailabilityRequest\x12\x1d\n" +
@@ -1938,8 +1953,9 @@ var file_avenir_referent_v1_referent_proto_goTypes = []any{
 	(*ReferentProfile)(nil),                // 27: avenir.referent.v1.ReferentProfile
 	(*v1.Date)(nil),                        // 28: avenir.common.v1.Date
 	(AssignmentReason)(0),                  // 29: avenir.referent.v1.AssignmentReason
-	(v11.PathwayPhase)(0),                  // 30: avenir.pathway.v1.PathwayPhase
-	(ReferentKind)(0),                      // 31: avenir.referent.v1.ReferentKind
+	(*fieldmaskpb.FieldMask)(nil),          // 30: google.protobuf.FieldMask
+	(v11.PathwayPhase)(0),                  // 31: avenir.pathway.v1.PathwayPhase
+	(ReferentKind)(0),                      // 32: avenir.referent.v1.ReferentKind
 }
 var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	27, // 0: avenir.referent.v1.Referent.profile:type_name -> avenir.referent.v1.ReferentProfile
@@ -1955,53 +1971,54 @@ var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	27, // 10: avenir.referent.v1.RegisterReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
 	0,  // 11: avenir.referent.v1.RegisterReferentResponse.referent:type_name -> avenir.referent.v1.Referent
 	27, // 12: avenir.referent.v1.UpdateReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
-	0,  // 13: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 14: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
-	28, // 15: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
-	0,  // 16: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 17: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	0,  // 18: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 19: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 20: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 21: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 22: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	2,  // 23: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 24: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
-	30, // 25: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	28, // 26: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
-	0,  // 27: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
-	18, // 28: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
-	31, // 29: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
-	0,  // 30: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
-	23, // 31: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
-	2,  // 32: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
-	3,  // 33: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
-	5,  // 34: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
-	7,  // 35: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
-	9,  // 36: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
-	11, // 37: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
-	13, // 38: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
-	15, // 39: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
-	17, // 40: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
-	20, // 41: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
-	22, // 42: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
-	25, // 43: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
-	4,  // 44: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
-	6,  // 45: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
-	8,  // 46: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
-	10, // 47: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
-	12, // 48: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
-	14, // 49: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
-	16, // 50: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
-	19, // 51: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
-	21, // 52: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
-	24, // 53: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
-	26, // 54: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
-	44, // [44:55] is the sub-list for method output_type
-	33, // [33:44] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	30, // 13: avenir.referent.v1.UpdateReferentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 14: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 15: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
+	28, // 16: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
+	0,  // 17: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 18: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	0,  // 19: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 20: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 21: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 22: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 23: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	2,  // 24: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 25: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
+	31, // 26: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	28, // 27: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
+	0,  // 28: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
+	18, // 29: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
+	32, // 30: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
+	0,  // 31: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
+	23, // 32: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
+	2,  // 33: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
+	3,  // 34: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
+	5,  // 35: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
+	7,  // 36: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
+	9,  // 37: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
+	11, // 38: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
+	13, // 39: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
+	15, // 40: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
+	17, // 41: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
+	20, // 42: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
+	22, // 43: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
+	25, // 44: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
+	4,  // 45: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
+	6,  // 46: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
+	8,  // 47: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
+	10, // 48: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
+	12, // 49: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
+	14, // 50: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
+	16, // 51: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
+	19, // 52: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
+	21, // 53: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
+	24, // 54: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
+	26, // 55: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
+	45, // [45:56] is the sub-list for method output_type
+	34, // [34:45] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_referent_proto_init() }
