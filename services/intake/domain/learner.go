@@ -6,10 +6,10 @@ package domain
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // MinimumAge is the youngest age at which a person can be registered.
@@ -17,9 +17,6 @@ const MinimumAge = 16
 
 // SeniorAge is the age from which a learner counts as a senior at entry.
 const SeniorAge = 50
-
-// maxNameLength bounds family and given names, in characters.
-const maxNameLength = 100
 
 // Learner is the state of one learner, folded from its events.
 type Learner struct {
@@ -377,15 +374,15 @@ func setBool(dst *bool, v *bool) {
 	}
 }
 
+// checkName checks a person's name: text's rule for names (one line of at
+// most 100 characters, no control, bidirectional or invisible formatting
+// characters), with a letter in it.
 func checkName(v *apperr.Violations, field, name string) {
-	switch {
-	case name == "":
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(name) > maxNameLength:
-		v.Addf(field, "must be at most %d characters", maxNameLength)
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }):
-		v.Add(field, "must not contain control characters")
-	case !strings.ContainsFunc(name, unicode.IsLetter) || FoldName(name) == "":
+	if problem := text.Problem(name, text.Name); problem != "" {
+		v.Add(field, problem)
+		return
+	}
+	if !strings.ContainsFunc(name, unicode.IsLetter) || FoldName(name) == "" {
 		v.Add(field, "must contain a letter")
 	}
 }

@@ -292,6 +292,14 @@ func TestRegister(t *testing.T) {
 			wantFields: []string{"family_name", "given_name"},
 		},
 		{
+			// "Trojan source": U+202E would make "Lef<RLO>erèvmaS" display as
+			// another name in every list and export.
+			name:       "names refuse bidirectional overrides and invisible characters",
+			when:       register(func(c *domain.RegisterLearner) { c.FamilyName, c.GivenName = "Lef\u202Eerèv", "Ana\u200Bïs" }),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"family_name", "given_name"},
+		},
+		{
 			name:       "names are bounded",
 			when:       register(func(c *domain.RegisterLearner) { c.FamilyName = strings.Repeat("a", 101) }),
 			wantKind:   apperr.KindInvalidArgument,

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
 
 // Territory is one of the #Avenir territories where people are welcomed.
@@ -27,11 +28,9 @@ type Territories struct {
 //go:embed reference/territories.json
 var defaultTerritories []byte
 
-var (
-	territoryCode = regexp.MustCompile(`^T[0-9]{2}$`)
-	// Departments of Normandy: Calvados, Eure, Manche, Orne, Seine-Maritime.
-	normandy = []string{"14", "27", "50", "61", "76"}
-)
+// normandy lists the departments of Normandy: Calvados, Eure, Manche, Orne,
+// Seine-Maritime.
+var normandy = []string{"14", "27", "50", "61", "76"}
 
 // DefaultTerritories returns the 18 territories shipped with avenir.
 func DefaultTerritories() *Territories {
@@ -64,7 +63,7 @@ func ParseTerritories(data []byte) (*Territories, error) {
 	}
 	t := &Territories{Version: f.Version, byCode: make(map[string]Territory, len(f.Territories))}
 	for i, ter := range f.Territories {
-		if !territoryCode.MatchString(ter.Code) {
+		if ident.CheckTerritory(ter.Code) != "" {
 			problems = append(problems, fmt.Errorf("entry %d: code %q is not T followed by two digits", i+1, ter.Code))
 		}
 		if strings.TrimSpace(ter.Name) == "" {

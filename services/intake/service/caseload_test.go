@@ -33,6 +33,7 @@ func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name strin
 // without RQTH) during the grace period, and a learner without a referent
 // is the territory's shared pool.
 func TestAccessFollowsTheCaseload(t *testing.T) {
+	t.Parallel()
 	env, _ := startWith(t, servicetest.Options{}, service.Config{})
 	refA := auth.Principal{Subject: "u-a", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T05"}}
 	refB := auth.Principal{Subject: "u-b", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}

@@ -17,6 +17,7 @@ import (
 // nothing; and its retry with the same request id, once the store is back,
 // answers as a first run would. Nothing answers Internal.
 func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
+	t.Parallel()
 	store := servicetest.NewFaultyStore()
 	env, client := startWith(t, servicetest.Options{Store: store}, service.Config{})
 	store.SetDown(true)

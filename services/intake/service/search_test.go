@@ -148,7 +148,7 @@ func testSearch(t *testing.T, store projection.Store) {
 		// A token continues the search it came from only.
 		first := search(t, admin, &intakev1.SearchLearnersRequest{PageSize: 2})
 		_, err := admin.SearchLearners(ctx(t), &intakev1.SearchLearnersRequest{PageSize: 2, PageToken: first.GetNextPageToken(), TerritoryCode: "T05"})
-		wantError(t, err, codes.InvalidArgument, "page_token")
+		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 	})
 	t.Run("scope", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -185,13 +185,13 @@ func testSearch(t *testing.T, store projection.Store) {
 			}
 		}
 		_, err := intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT05)).SearchLearners(ctx(t), &intakev1.SearchLearnersRequest{TerritoryCode: "T01"})
-		wantError(t, err, codes.PermissionDenied)
+		servicetest.Refused(t, err, codes.PermissionDenied)
 	})
 	t.Run("bad criteria", func(t *testing.T) {
 		_, err := admin.SearchLearners(ctx(t), &intakev1.SearchLearnersRequest{
 			FamilyNamePrefix: "--", TerritoryCode: "T99", FranceTravailId: "12", PageSize: -3, PageToken: "%%%",
 		})
-		wantError(t, err, codes.InvalidArgument, "family_name_prefix", "territory_code", "france_travail_id", "page_size", "page_token")
+		servicetest.Refused(t, err, codes.InvalidArgument, "family_name_prefix", "territory_code", "france_travail_id", "page_size", "page_token")
 	})
 	t.Run("changes reach the read model", func(t *testing.T) {
 		id := ids["Anaïs"]
@@ -232,6 +232,7 @@ func testSearch(t *testing.T, store projection.Store) {
 // A fresh store is rebuilt from the stream when the service starts: the
 // read model of a new instance answers as the old one did.
 func TestSearchReadModelIsRebuiltFromTheStream(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t)
 	for i, p := range people {
 		if _, err := admin.RegisterLearner(ctx(t), person(fmt.Sprintf("p%d", i), p.family, p.given, p.territory, p.commune)); err != nil {

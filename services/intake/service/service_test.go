@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,21 +75,6 @@ func sha(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// wantError checks the code of err and the fields it names, in order.
-func wantError(t *testing.T, err error, code codes.Code, fields ...string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("want %v, got %v", code, err)
-	}
-	var got []string
-	for _, f := range grpcx.FieldViolations(err) {
-		got = append(got, f.Field)
-	}
-	if !slices.Equal(got, fields) {
-		t.Fatalf("fields %v, want %v (%v)", got, fields, err)
-	}
-}
-
 // countEvents counts the stored intake events.
 func countEvents(t *testing.T, env *servicetest.Env) int {
 	t.Helper()
@@ -98,6 +82,7 @@ func countEvents(t *testing.T, env *servicetest.Env) int {
 }
 
 func TestRegisterLearnerAppendsTheLearnerAndItsClaimsAndAnswersIt(t *testing.T) {
+	t.Parallel()
 	env, client := start(t)
 	resp, err := client.RegisterLearner(ctx(t), validRequest("req-1"))
 	if err != nil {
@@ -165,6 +150,7 @@ func TestRegisterLearnerAppendsTheLearnerAndItsClaimsAndAnswersIt(t *testing.T) 
 }
 
 func TestSeniorAtEntryIsDerivedOnceAndRecorded(t *testing.T) {
+	t.Parallel()
 	env, client := start(t)
 	r := person("senior", "Durand", "Marc", "T05", "27229")
 	r.BirthDate = &commonv1.Date{Year: 1976, Month: 11, Day: 26} // 50 today
@@ -194,6 +180,7 @@ func TestSeniorAtEntryIsDerivedOnceAndRecorded(t *testing.T) {
 }
 
 func TestRegisterLearnerIsIdempotentOnRequestID(t *testing.T) {
+	t.Parallel()
 	env, client := start(t)
 	// Concurrent retries of one command, as a client with a flaky network sends them.
 	var wg sync.WaitGroup
@@ -229,6 +216,7 @@ func TestRegisterLearnerIsIdempotentOnRequestID(t *testing.T) {
 // person is recognised by the France Travail id, and without one by the
 // names and birth date, however they are spelt.
 func TestConcurrentRegistrationsOfOnePersonMakeOneLearner(t *testing.T) {
+	t.Parallel()
 	spellings := []struct{ family, given string }{{"Lefèvre", "Anaïs"}, {"LEFEVRE", "anais"}, {" le-fèvre", "ANAÏS "}, {"Lefevre", "Anais"}}
 	for name, withID := range map[string]bool{"with a France Travail id": true, "by identity": false} {
 		t.Run(name, func(t *testing.T) {
@@ -285,6 +273,7 @@ func TestConcurrentRegistrationsOfOnePersonMakeOneLearner(t *testing.T) {
 }
 
 func TestDuplicatesAreRefusedNamingTheExistingLearner(t *testing.T) {
+	t.Parallel()
 	env, client := start(t)
 	first, err := client.RegisterLearner(ctx(t), validRequest("first"))
 	if err != nil {
@@ -338,6 +327,7 @@ func TestDuplicatesAreRefusedNamingTheExistingLearner(t *testing.T) {
 }
 
 func TestBadInputIsInvalidArgumentWithFieldsAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	env, client := start(t)
 	mod := func(id string, f func(*intakev1.RegisterLearnerRequest)) *intakev1.RegisterLearnerRequest {
 		r := validRequest(id)
@@ -406,7 +396,7 @@ func TestBadInputIsInvalidArgumentWithFieldsAndWritesNothing(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := client.RegisterLearner(ctx(t), tc.req)
-			wantError(t, err, codes.InvalidArgument, tc.fields...)
+			servicetest.Refused(t, err, codes.InvalidArgument, tc.fields...)
 		})
 	}
 	if n := countEvents(t, env); n != 0 {
@@ -415,11 +405,12 @@ func TestBadInputIsInvalidArgumentWithFieldsAndWritesNothing(t *testing.T) {
 }
 
 func TestGetLearnerErrors(t *testing.T) {
+	t.Parallel()
 	_, client := start(t)
 	_, err := client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: "not-a-uuid"})
-	wantError(t, err, codes.InvalidArgument, "learner_id")
+	servicetest.Refused(t, err, codes.InvalidArgument, "learner_id")
 	_, err = client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: "0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89"})
-	wantError(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 }
 
 var (
@@ -434,6 +425,7 @@ var (
 // the learner is outside the caller's scope; and whether the
 // special-category field is present.
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t)
 	reg := validRequest("access-setup")
 	reg.Rqth = true
@@ -557,6 +549,7 @@ func TestAccess(t *testing.T) {
 // The special-category field is absent, not false, for an operator; the
 // learner's referent sees its value. The event records who registered.
 func TestRQTHIsVisibleOnlyToTheLearnersReferent(t *testing.T) {
+	t.Parallel()
 	env, _ := start(t)
 	reg := validRequest("rqth")
 	reg.Rqth = true
@@ -607,6 +600,7 @@ func TestRQTHIsVisibleOnlyToTheLearnersReferent(t *testing.T) {
 }
 
 func TestTokensAreChecked(t *testing.T) {
+	t.Parallel()
 	env, _ := start(t)
 	expired := env.Token(t, referentT05)
 	env.SetNow(env.Now().Add(2 * time.Hour))
@@ -627,6 +621,7 @@ func TestTokensAreChecked(t *testing.T) {
 // territories accepts registrations there only, checking communes against
 // their départements.
 func TestTerritoriesFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "territories.json")
 	if err := os.WriteFile(path, []byte(`{"version":"test-1","territories":[
 		{"code":"T01","name":"Caen","department":"14"},
@@ -639,9 +634,9 @@ func TestTerritoriesFile(t *testing.T) {
 		t.Fatalf("in T19: %v", err)
 	}
 	_, err := client.RegisterLearner(ctx(t), person("evreux", "Martin", "Théo", "T05", "27229"))
-	wantError(t, err, codes.InvalidArgument, "territory_code")
+	servicetest.Refused(t, err, codes.InvalidArgument, "territory_code")
 	_, err = client.RegisterLearner(ctx(t), person("caen", "Martin", "Jules", "T19", "14118"))
-	wantError(t, err, codes.InvalidArgument, "contact.commune_code")
+	servicetest.Refused(t, err, codes.InvalidArgument, "contact.commune_code")
 	if n := countEvents(t, env); n != 2 {
 		t.Fatalf("%d events, want the T19 registration and its claim", n)
 	}

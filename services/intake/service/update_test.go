@@ -32,6 +32,7 @@ var (
 )
 
 func TestUpdateContact(t *testing.T) {
+	t.Parallel()
 	env, _ := start(t)
 	id := registered(t, env)
 	client := intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT05))
@@ -100,23 +101,24 @@ func TestUpdateContact(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := client.UpdateContact(ctx(t), tc.req)
-			wantError(t, err, tc.code, tc.fields...)
+			servicetest.Refused(t, err, tc.code, tc.fields...)
 		})
 	}
 	// A referent of another territory is told the learner does not exist.
 	_, err = intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT01)).UpdateContact(ctx(t),
 		&intakev1.UpdateContactRequest{RequestId: "r4", LearnerId: id, Email: proto.String("a@b.fr")})
-	wantError(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	// An operator may not change contacts at all.
 	_, err = intakev1.NewIntakeServiceClient(env.ConnAs(t, operatorT05)).UpdateContact(ctx(t),
 		&intakev1.UpdateContactRequest{RequestId: "r5", LearnerId: id, Email: proto.String("a@b.fr")})
-	wantError(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	if n := countEvents(t, env); n != before {
 		t.Fatalf("refused changes appended %d events", n-before)
 	}
 }
 
 func TestUpdateSituationKeepsEveryChange(t *testing.T) {
+	t.Parallel()
 	env, _ := start(t)
 	env.SetNow(env.Now().AddDate(0, 0, -25)) // registered on 2026-11-01
 	id := registered(t, env)
@@ -214,10 +216,11 @@ func TestUpdateSituationKeepsEveryChange(t *testing.T) {
 		t.Fatalf("page 2: %v %v", page2, err)
 	}
 	_, err = client.GetLearnerHistory(ctx(t), &intakev1.GetLearnerHistoryRequest{LearnerId: id, PageSize: -1, PageToken: "bm90IGEgdG9rZW4"})
-	wantError(t, err, codes.InvalidArgument, "page_size", "page_token")
+	servicetest.Refused(t, err, codes.InvalidArgument, "page_size", "page_token")
 }
 
 func TestUpdateSituationRules(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t)
 	id := registered(t, env)
 	other, err := admin.RegisterLearner(ctx(t), func() *intakev1.RegisterLearnerRequest {
@@ -260,7 +263,7 @@ func TestUpdateSituationRules(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := client.UpdateSituation(ctx(t), tc.req)
-			wantError(t, err, tc.code, tc.fields...)
+			servicetest.Refused(t, err, tc.code, tc.fields...)
 		})
 	}
 	// A France Travail id held by another learner is refused, naming it.
@@ -272,10 +275,10 @@ func TestUpdateSituationRules(t *testing.T) {
 	}
 	_, err = intakev1.NewIntakeServiceClient(env.ConnAs(t, referentT01)).UpdateSituation(ctx(t),
 		&intakev1.UpdateSituationRequest{RequestId: "r6", LearnerId: id, EffectiveDate: nov26, RsaRecipient: proto.Bool(true)})
-	wantError(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = intakev1.NewIntakeServiceClient(env.ConnAs(t, funder)).UpdateSituation(ctx(t),
 		&intakev1.UpdateSituationRequest{RequestId: "r7", LearnerId: id, EffectiveDate: nov26, RsaRecipient: proto.Bool(true)})
-	wantError(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	if n := countEvents(t, env); n != before {
 		t.Fatalf("refused changes appended %d events", n-before)
 	}
