@@ -40,6 +40,10 @@ demo: build ## Simulate a year of #Avenir on an embedded server: LEARNERS=4500 S
 test: ## Run every test of every module (race detector on)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
+.PHONY: test-fast
+test-fast: ## Unit and component tests (-short: no e2e journeys, no race detector), the quick loop
+	$(GO) test -short -count=1 -timeout 10m $(PKGS)
+
 .PHONY: build
 build: ## Build the avenir binary into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./services/avenir

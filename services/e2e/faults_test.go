@@ -97,7 +97,16 @@ func TestRedisKilledDuringAWriteBurst(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // a burst before the fault
 	redis.Kill()
-	time.Sleep(2 * time.Second) // the burst goes on with Redis down
+	// The burst goes on with Redis down, for two seconds; meanwhile the
+	// server says it is not ready, and why.
+	down := time.Now()
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		if b := readyz(t, addrs.Admin); b.Ready || !slices.Contains(b.Failed, "read-model store") {
+			return fmt.Errorf("/readyz with Redis down: ready=%v, failed %v", b.Ready, b.Failed)
+		}
+		return nil
+	})
+	time.Sleep(2*time.Second - time.Since(down))
 	redis.Start()
 	time.Sleep(500 * time.Millisecond) // and once it is back, empty
 	close(stop)

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// make test-fast: journeys through the real server are the slow
+		// tier, run by make test.
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "avenir-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
