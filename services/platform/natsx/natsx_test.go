@@ -54,6 +54,36 @@ func TestEnsureStreamAppliesDefaultsAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// A consumer of another context's stream creates it when missing, with the
+// owner's spec, and leaves it alone when the owner made it.
+func TestCreateStreamIfAbsentLeavesTheOwnersStream(t *testing.T) {
+	srv := natstest.Start(t)
+	js := srv.JetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	owner := natsx.StreamSpec{Name: "OWNED", Subjects: []string{"avenir.owned.>"}, MaxBytes: 2 << 20}
+	if _, err := natsx.EnsureStream(ctx, js, owner, natsx.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	consumerView := natsx.StreamSpec{Name: "OWNED", Subjects: []string{"avenir.owned.>"}, MaxBytes: 1 << 20}
+	if err := natsx.CreateStreamIfAbsent(ctx, js, consumerView, natsx.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "OWNED")
+	if err != nil || st.CachedInfo().Config.MaxBytes != 2<<20 {
+		t.Fatalf("the owner's stream was changed: %v %v", st.CachedInfo().Config.MaxBytes, err)
+	}
+	missing := natsx.StreamSpec{Name: "ELSEWHERE", Subjects: []string{"avenir.elsewhere.>"}}
+	for range 2 {
+		if err := natsx.CreateStreamIfAbsent(ctx, js, missing, natsx.Topology{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := js.Stream(ctx, "ELSEWHERE"); err != nil {
+		t.Fatalf("missing stream not created: %v", err)
+	}
+}
+
 func TestStreamSpecRejectsBadNames(t *testing.T) {
 	for _, name := range []string{"", "intake", "A.B", "A B"} {
 		if _, err := (natsx.StreamSpec{Name: name, Subjects: []string{"x.>"}}).Config(natsx.Topology{}); err == nil {

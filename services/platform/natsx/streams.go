@@ -90,23 +90,35 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, 
 	if err != nil {
 		return nil, err
 	}
+	var st jetstream.Stream
+	err = retryAPI(ctx, func(actx context.Context) (err error) {
+		st, err = js.CreateOrUpdateStream(actx, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+	}
+	return st, nil
+}
+
+// retryAPI makes a JetStream API request until it is answered. In a
+// cluster, processes starting together create the same streams at once, and
+// the meta leader may leave some of those requests unanswered: each attempt
+// is bounded, then made again (the requests made this way are idempotent).
+func retryAPI(ctx context.Context, request func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		// In a cluster, processes starting together create the same streams
-		// at once, and the meta leader may leave some of those requests
-		// unanswered: each attempt is bounded, then made again (creating
-		// or updating to the same config is idempotent).
 		actx, cancel := context.WithTimeout(ctx, ensureAttemptTimeout)
-		st, err := js.CreateOrUpdateStream(actx, cfg)
+		err := request(actx)
 		cancel()
 		if err == nil {
-			return st, nil
+			return nil
 		}
 		if ctx.Err() != nil || !retryableAPI(err) {
-			return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("natsx: ensure stream %s: %w (last: %v)", spec.Name, ctx.Err(), err)
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
 		case <-time.After(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond):
 		}
 	}
@@ -141,18 +153,22 @@ func IsAPIError(err error, codes ...jetstream.ErrorCode) bool {
 // does not own it, whose owner (maybe another process, maybe a later
 // version) keeps its configuration.
 func CreateStreamIfAbsent(ctx context.Context, js jetstream.JetStream, spec StreamSpec, t Topology) error {
-	_, err := js.Stream(ctx, spec.Name)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("natsx: stream %s: %w", spec.Name, err)
-	}
 	cfg, err := spec.Config(t)
 	if err != nil {
 		return err
 	}
-	if _, err := js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+	err = retryAPI(ctx, func(actx context.Context) error {
+		_, err := js.Stream(actx, spec.Name)
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return err
+		}
+		_, err = js.CreateStream(actx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("natsx: create stream %s: %w", spec.Name, err)
 	}
 	return nil
