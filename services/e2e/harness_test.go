@@ -77,8 +77,8 @@ func startServer(t *testing.T, dataDir string, extra ...string) *process {
 }
 
 // startServers runs one binary per argument list on dataDir, all at once
-// (services wait at start for each other's streams), and waits until each
-// serves.
+// (each creates the streams it reads if their owner has not yet), and
+// waits until each serves.
 func startServers(t *testing.T, dataDir string, argLists ...[]string) []*process {
 	t.Helper()
 	procs := make([]*process, len(argLists))

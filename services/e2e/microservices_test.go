@@ -12,7 +12,6 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 
-	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
@@ -28,29 +27,19 @@ func TestMicroservicesMode(t *testing.T) {
 	dataDir := t.TempDir() // only the dev signing key: streams are on the NATS server
 	base := servertest.Dev(dataDir)
 	base.NATSURL, base.RedisURL, base.RedisPrefix = nats.ClientURL(), redisURL, redistest.Prefix(t)
-	// pathway first: it waits for intake and needs to create the INTAKE and
-	// NEEDS streams; needs waits for PATHWAY, which pathway creates before
-	// it waits.
+	// pathway first, before the services whose streams it reads: it creates
+	// INTAKE, NEEDS, REFERENT and IMMERSION from the binary's catalog and
+	// starts at once, waiting for nobody; intake and needs find their
+	// streams there and keep them as they declare them.
 	pathwayCfg := base
 	pathwayCfg.Services = []string{"pathway"}
-	pathwayAddrs := make(chan server.Addrs, 1)
-	go func() {
-		a, _ := servertest.Run(t, pathwayCfg)
-		pathwayAddrs <- a
-	}()
-	time.Sleep(200 * time.Millisecond)
+	pathway, _ := servertest.Run(t, pathwayCfg)
 	needsCfg := base
 	needsCfg.Services = []string{"needs"}
 	needs, _ := servertest.Run(t, needsCfg)
 	intakeCfg := base
 	intakeCfg.Services = []string{"intake"}
 	intake, _ := servertest.Run(t, intakeCfg)
-	var pathway server.Addrs
-	select {
-	case pathway = <-pathwayAddrs:
-	case <-time.After(60 * time.Second):
-		t.Fatal("pathway did not start once INTAKE and NEEDS existed")
-	}
 
 	intakeConn, pathwayConn := dialAs(t, intake.GRPC, dataDir, referent), dialAs(t, pathway.GRPC, dataDir, referent)
 	needsConn := dialAs(t, needs.GRPC, dataDir, referent)
@@ -67,7 +56,7 @@ func TestMicroservicesMode(t *testing.T) {
 	// The referent service starts last: it catches up with PATHWAY, queues
 	// the learner (no referent yet), assigns them once a referent is
 	// registered, and shows the phase pathway derived; pathway, which
-	// started before REFERENT existed, follows the assignments.
+	// started before the referent service, follows the assignments.
 	referentCfg := base
 	referentCfg.Services = []string{"referent"}
 	ref, _ := servertest.Run(t, referentCfg)
