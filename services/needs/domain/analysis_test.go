@@ -154,6 +154,16 @@ func TestDecideDraft(t *testing.T) {
 			wantKind: apperr.KindFailedPrecondition,
 		},
 		{
+			name:  "a title a bidi override would show reversed is refused: nothing recorded",
+			given: []domain.Event{started},
+			when: draft(domain.Content{
+				Diplomas: []domain.Diploma{{Title: "CAP \u202eeniusiC", Level: 3, Year: 2019}},
+				Steps:    []domain.Step{{Kind: domain.StepOther, Description: "Permis\x00B"}},
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"content.diplomas[0].title", "content.recommended_steps[0].other.description"},
+		},
+		{
 			name:  "bad content comes before the state",
 			given: []domain.Event{started, drafted, completed},
 			when: draft(domain.Content{

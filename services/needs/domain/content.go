@@ -5,11 +5,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // SkillDomain is one of the seven domains of the CléA certification of
@@ -231,30 +230,25 @@ func NormalizeROMECode(s string) (string, bool) {
 	return s, romeCode.MatchString(s)
 }
 
-// text says what a free-text field must be.
-type text struct {
-	required string
-	limit    int
-	// singleLine refuses control characters (line breaks included).
-	singleLine bool
-}
+// The free texts of an analysis, as people type them: titles and roles on
+// one line, a step's description on several. None holds control characters
+// or bidirectional controls (see platform/text).
+var (
+	titleRule       = text.Rule{Kind: text.Line, Max: MaxTitleLength, Required: true}
+	roleRule        = text.Rule{Kind: text.Line, Max: MaxRoleLength, Required: true}
+	descriptionRule = text.Rule{Kind: text.Block, Max: MaxDescriptionLength, Required: true}
+)
 
-// check trims s and records its problems under field. It returns the
-// trimmed text.
-func (t text) check(v *apperr.Violations, field, s string) string {
+// checkText trims s and records its problem under field by rule r; a
+// required text left empty gets the description required, which says what
+// the text is for. It returns the trimmed text.
+func checkText(v *apperr.Violations, field, s string, r text.Rule, required string) string {
 	s = strings.TrimSpace(s)
-	switch {
-	case t.required != "" && s == "":
-		v.Add(field, t.required)
-	case !utf8.ValidString(s):
-		v.Add(field, "must be valid UTF-8")
-	case utf8.RuneCountInString(s) > t.limit:
-		v.Addf(field, "must be at most %d characters", t.limit)
-	case t.singleLine && strings.ContainsFunc(s, unicode.IsControl):
-		v.Add(field, "must be one line without control characters")
-	case strings.ContainsRune(s, 0):
-		v.Add(field, "must not contain NUL characters")
+	if r.Required && s == "" {
+		v.Add(field, required)
+		return s
 	}
+	text.Check(v, field, s, r)
 	return s
 }
 
@@ -313,7 +307,7 @@ func CheckContent(v *apperr.Violations, field string, c Content, today civil.Dat
 	checkCount(v, field+".diplomas", len(c.Diplomas), MaxDiplomas)
 	for i, d := range c.Diplomas {
 		f := fmt.Sprintf("%s.diplomas[%d]", field, i)
-		d.Title = text{required: "is required: the diploma's title", limit: MaxTitleLength, singleLine: true}.check(v, f+".title", d.Title)
+		d.Title = checkText(v, f+".title", d.Title, titleRule, "is required: the diploma's title")
 		if d.Level < 0 || d.Level > MaxDiplomaLevel {
 			v.Addf(f+".level", "must be a level of the national nomenclature, 1 to %d, or 0 for none", MaxDiplomaLevel)
 		}
@@ -332,7 +326,7 @@ func CheckContent(v *apperr.Violations, field string, c Content, today civil.Dat
 		if e.Kind != ExperienceWork && e.Kind != ExperienceVolunteer {
 			v.Add(f+".kind", "must be work or volunteer")
 		}
-		e.Role = text{required: "is required: the role held", limit: MaxRoleLength, singleLine: true}.check(v, f+".role", e.Role)
+		e.Role = checkText(v, f+".role", e.Role, roleRule, "is required: the role held")
 		if strings.TrimSpace(e.ROMECode) != "" {
 			code, ok := NormalizeROMECode(e.ROMECode)
 			if !ok {
@@ -399,7 +393,7 @@ func CheckContent(v *apperr.Violations, field string, c Content, today civil.Dat
 			}
 			step.ROMECodes = checkROMECodes(v, f+".trade_discovery.rome_codes", s.ROMECodes)
 		case StepOther:
-			step.Description = text{required: "is required: say what the step is", limit: MaxDescriptionLength}.check(v, f+".other.description", s.Description)
+			step.Description = checkText(v, f+".other.description", s.Description, descriptionRule, "is required: say what the step is")
 		case StepBasicSkillsTraining, StepQualifyingTraining, StepEmploymentSupport:
 		default:
 			v.Add(f, "must be one of project_workshops, trade_discovery, basic_skills_training, qualifying_training, employment_support or other")

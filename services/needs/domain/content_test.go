@@ -33,7 +33,7 @@ func TestContentNormalisation(t *testing.T) {
 		Diplomas:    []domain.Diploma{{Title: "  CAP Cuisine ", Level: 3, Year: 2019}},
 		Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: " Commis ", ROMECode: " g1602 ", DurationMonths: 14}, {Kind: domain.ExperienceVolunteer, Role: "Bénévole", ROMECode: "  ", DurationMonths: 3}},
 		Project:     domain.Project{TargetROMECodes: []string{"k2204"}, Maturity: domain.MaturityEmerging, MaxWeeklyHours: 35, MaxTravelKm: 30},
-		Steps:       []domain.Step{{Kind: domain.StepTradeDiscovery, ROMECodes: []string{"h2909 "}}, {Kind: domain.StepOther, Description: " Permis B "}},
+		Steps:       []domain.Step{{Kind: domain.StepTradeDiscovery, ROMECodes: []string{"h2909 "}}, {Kind: domain.StepOther, Description: " Permis B "}, {Kind: domain.StepOther, Description: "Code de la route\n\tpuis conduite\n"}},
 	})
 	if fields != nil {
 		t.Fatalf("violations %v", fields)
@@ -45,7 +45,7 @@ func TestContentNormalisation(t *testing.T) {
 		Diplomas:    []domain.Diploma{{Title: "CAP Cuisine", Level: 3, Year: 2019}},
 		Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis", ROMECode: "G1602", DurationMonths: 14}, {Kind: domain.ExperienceVolunteer, Role: "Bénévole", DurationMonths: 3}},
 		Project:     domain.Project{TargetROMECodes: []string{"K2204"}, Maturity: domain.MaturityEmerging, MaxWeeklyHours: 35, MaxTravelKm: 30},
-		Steps:       []domain.Step{{Kind: domain.StepTradeDiscovery, ROMECodes: []string{"H2909"}}, {Kind: domain.StepOther, Description: "Permis B"}},
+		Steps:       []domain.Step{{Kind: domain.StepTradeDiscovery, ROMECodes: []string{"H2909"}}, {Kind: domain.StepOther, Description: "Permis B"}, {Kind: domain.StepOther, Description: "Code de la route\n\tpuis conduite"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
@@ -71,6 +71,9 @@ func TestContentValidation(t *testing.T) {
 		{"a diploma without title", domain.Content{Diplomas: []domain.Diploma{{Title: " ", Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
 		{"a diploma title too long", domain.Content{Diplomas: []domain.Diploma{{Title: long, Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
 		{"a diploma title on two lines", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP\nCuisine", Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
+		{"a diploma title reversed by a bidi override", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP \u202eeniusiC", Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
+		{"a diploma title with a control character", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP\x07Cuisine", Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
+		{"a diploma title with a zero-width joiner", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP\u200dCuisine", Level: 3, Year: 2020}}}, []string{"content.diplomas[0].title"}},
 		{"a diploma level out of range", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP", Level: 9, Year: 2020}}}, []string{"content.diplomas[0].level"}},
 		{"a negative diploma level", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP", Level: -1, Year: 2020}}}, []string{"content.diplomas[0].level"}},
 		{"a diploma without year", domain.Content{Diplomas: []domain.Diploma{{Title: "CAP", Level: 3}}}, []string{"content.diplomas[0].year"}},
@@ -78,6 +81,9 @@ func TestContentValidation(t *testing.T) {
 		{"too many diplomas", domain.Content{Diplomas: make21Diplomas()}, []string{"content.diplomas"}},
 		{"an experience of no kind", domain.Content{Experiences: []domain.Experience{{Role: "Commis", DurationMonths: 2}}}, []string{"content.experiences[0].kind"}},
 		{"an experience without role", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, DurationMonths: 2}}}, []string{"content.experiences[0].role"}},
+		{"a role with a tab", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis\tde cuisine", DurationMonths: 2}}}, []string{"content.experiences[0].role"}},
+		{"a role with an isolate", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis \u2067x\u2069", DurationMonths: 2}}}, []string{"content.experiences[0].role"}},
+		{"a role too long", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: long, DurationMonths: 2}}}, []string{"content.experiences[0].role"}},
 		{"an unknown ROME format", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis", ROMECode: "G16020", DurationMonths: 2}}}, []string{"content.experiences[0].rome_code"}},
 		{"a ROME code of digits only", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis", ROMECode: "11602", DurationMonths: 2}}}, []string{"content.experiences[0].rome_code"}},
 		{"no duration", domain.Content{Experiences: []domain.Experience{{Kind: domain.ExperienceWork, Role: "Commis"}}}, []string{"content.experiences[0].duration_months"}},
@@ -100,6 +106,9 @@ func TestContentValidation(t *testing.T) {
 		{"a discovery of too many trades", domain.Content{Steps: []domain.Step{{Kind: domain.StepTradeDiscovery, ROMECodes: strings.Fields("A1101 A1102 A1103 A1104 A1105 A1106")}}}, []string{"content.recommended_steps[0].trade_discovery.rome_codes"}},
 		{"another step not said", domain.Content{Steps: []domain.Step{{Kind: domain.StepOther, Description: "  "}}}, []string{"content.recommended_steps[0].other.description"}},
 		{"another step too long", domain.Content{Steps: []domain.Step{{Kind: domain.StepOther, Description: strings.Repeat("x", 501)}}}, []string{"content.recommended_steps[0].other.description"}},
+		{"another step with a bidi override", domain.Content{Steps: []domain.Step{{Kind: domain.StepOther, Description: "Permis B\u202e"}}}, []string{"content.recommended_steps[0].other.description"}},
+		{"another step with a control character", domain.Content{Steps: []domain.Step{{Kind: domain.StepOther, Description: "Permis\x1bB"}}}, []string{"content.recommended_steps[0].other.description"}},
+		{"another step with a line separator", domain.Content{Steps: []domain.Step{{Kind: domain.StepOther, Description: "Permis\u2028B"}}}, []string{"content.recommended_steps[0].other.description"}},
 		{"too many steps", domain.Content{Steps: make([]domain.Step, 21)}, append([]string{"content.recommended_steps"}, stepFields(21)...)},
 		{
 			"every problem at once",
@@ -128,9 +137,9 @@ func TestContentValidation(t *testing.T) {
 				t.Fatalf("violations on %v, want %v", fields, tc.fields)
 			}
 			// Decide refuses the draft the same way, whatever the state.
-			_, err := domain.Decide(domain.Analysis{}, domain.DraftAnalysis{AnalysisID: "a-1", Content: tc.content, Today: today})
-			if apperr.KindOf(err) != apperr.KindInvalidArgument {
-				t.Fatalf("Decide: %v", err)
+			evs, err := domain.Decide(domain.Analysis{}, domain.DraftAnalysis{AnalysisID: "a-1", Content: tc.content, Today: today})
+			if apperr.KindOf(err) != apperr.KindInvalidArgument || evs != nil {
+				t.Fatalf("Decide: %v (events %v)", err, evs)
 			}
 		})
 	}

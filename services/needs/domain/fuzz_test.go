@@ -6,15 +6,18 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/needs/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // FuzzCheckContent feeds arbitrary content to the validation: it never
 // panics; it refuses with InvalidArgument only, or accepts a content whose
-// every value is within the rules, and which checks again to itself.
+// every value is within the rules (free texts without control or
+// bidirectional characters), and which checks again to itself.
 func FuzzCheckContent(f *testing.F) {
 	f.Add("digital", "acquired", "CAP Cuisine", 3, 2019, "work", "Commis", "g1602", 14, "health", "high", "K2204", "to_confirm", 35, 30, "trade_discovery", 3, "K2204", "Permis B")
 	f.Add("", "", "", 0, 0, "", "", "", 0, "", "", "", "", 0, 0, "", 0, "", "")
 	f.Add("cooking", "expert", "a\nb", 9, 3000, "hobby", " ", "G16020", 601, "luck", "fatal", "cook", "ripe", 49, 501, "nap", 21, "K22O4", "\x00")
+	f.Add("digital", "acquired", "CAP \u202eeniusiC", 3, 2019, "work", "Commis\u200b", "G1602", 14, "health", "high", "K2204", "none", 0, 0, "other", 0, "", "Permis\u2066B")
 	f.Add("teamwork", "not_assessed", "Licence", -1, 1899, "volunteer", "Bénévole", "  ", -3, "mobility", "low", "", "", -1, -1, "other", -5, "", " ")
 	f.Fuzz(func(t *testing.T, skill, level, title string, diplomaLevel, year int, kind, role, rome string, months int,
 		barrier, severity, target, maturity string, hours, km int, step string, workshops int, discovery, description string) {
@@ -43,12 +46,13 @@ func FuzzCheckContent(f *testing.F) {
 			}
 		}
 		for _, d := range out.Diplomas {
-			if d.Title == "" || d.Level < 0 || d.Level > domain.MaxDiplomaLevel || d.Year < domain.MinDiplomaYear || d.Year > today.Year {
+			if text.Problem(d.Title, text.Rule{Kind: text.Line, Max: domain.MaxTitleLength, Required: true}) != "" || d.Level < 0 || d.Level > domain.MaxDiplomaLevel || d.Year < domain.MinDiplomaYear || d.Year > today.Year {
 				t.Fatalf("diploma %+v", d)
 			}
 		}
 		for _, e := range out.Experiences {
-			if _, ok := domain.NormalizeROMECode(e.ROMECode); (e.ROMECode != "" && !ok) || e.Role == "" || e.DurationMonths < 1 {
+			if _, ok := domain.NormalizeROMECode(e.ROMECode); (e.ROMECode != "" && !ok) || e.DurationMonths < 1 ||
+				text.Problem(e.Role, text.Rule{Kind: text.Line, Max: domain.MaxRoleLength, Required: true}) != "" {
 				t.Fatalf("experience %+v", e)
 			}
 		}
@@ -64,7 +68,7 @@ func FuzzCheckContent(f *testing.F) {
 		}
 		for _, s := range out.Steps {
 			if (s.Kind == domain.StepProjectWorkshops && (s.Workshops < 1 || s.Workshops > domain.MaxWorkshops)) ||
-				(s.Kind == domain.StepOther && s.Description == "") || (s.Kind == domain.StepTradeDiscovery && len(s.ROMECodes) == 0) {
+				(s.Kind == domain.StepOther && text.Problem(s.Description, text.Rule{Kind: text.Block, Max: domain.MaxDescriptionLength, Required: true}) != "") || (s.Kind == domain.StepTradeDiscovery && len(s.ROMECodes) == 0) {
 				t.Fatalf("step %+v", s)
 			}
 		}

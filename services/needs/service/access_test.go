@@ -26,6 +26,7 @@ var (
 // Every role against every RPC: allowed, denied by role, or hidden because
 // the learner is outside the caller's scope; and a refusal appends nothing.
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	shown := analysed(t, env, admin, "T05") // a completed analysis, for the reads
 
@@ -63,7 +64,7 @@ func TestAccess(t *testing.T) {
 			toComplete := startAnalysis(t, admin, inPathway(t, env, "T05"))
 			draft(t, admin, toComplete.GetAnalysisId(), content())
 			toRevise := analysed(t, env, admin, "T05")
-			caughtUp(t, env)
+			env.CaughtUp(t)
 			before := allEvents(t, env)
 
 			check := func(rpc string, err error, want codes.Code) {
@@ -120,9 +121,10 @@ func TestAccess(t *testing.T) {
 // the recommended steps only; funders counts only; health data is absent
 // (not empty) for anyone who does not act for the learner.
 func TestWhatEachRoleSees(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	a := analysed(t, env, admin, "T05")
-	caughtUp(t, env)
+	env.CaughtUp(t)
 
 	for _, as := range []auth.Principal{servicetest.Admin, referentT05} {
 		client := needsv1.NewNeedsServiceClient(env.ConnAs(t, as))

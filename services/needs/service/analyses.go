@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/avenir-normandie/avenir/services/platform/ident"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
@@ -93,20 +91,33 @@ func (s *Service) storedAnalysis(ctx context.Context, id string) (*needsv1.Analy
 	return &a, nil
 }
 
-func (s *Service) bucket(ctx context.Context, member string) (domain.Bucket, error) {
-	b, err := monthly.Get(ctx, s.store, analysesProjection, member)
-	if err != nil || b == nil {
-		return domain.Bucket{}, err
-	}
-	return decodeBucket(member, b)
+func (sb storedBucket) bucket() domain.Bucket {
+	return domain.Bucket{Completed: sb.Completed, Revisions: sb.Revisions, Barriers: sb.Barriers, Trades: sb.Trades}
 }
 
+// bucket reads the summary bucket of a member (<territory>/<YYYY-MM>).
+func (s *Service) bucket(ctx context.Context, member string) (domain.Bucket, error) {
+	sb, _, err := projection.GetJSON[storedBucket](ctx, s.store, analysesProjection, monthly.Key(member))
+	return sb.bucket(), err
+}
+
+// putBucket is monthly.Put of a bucket: its value, as JSON, and its member
+// in the index of months.
+func putBucket(member string, b domain.Bucket) ([]projection.Op, error) {
+	op, err := projection.PutJSON(monthly.Key(member), storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{op, projection.IndexAdd(monthly.Index, member)}, nil
+}
+
+// decodeBucket reads a bucket monthly.Load returned.
 func decodeBucket(member string, b []byte) (domain.Bucket, error) {
 	var sb storedBucket
 	if err := json.Unmarshal(b, &sb); err != nil {
 		return domain.Bucket{}, fmt.Errorf("needs: stored summary %s: %w", member, err)
 	}
-	return domain.Bucket{Completed: sb.Completed, Revisions: sb.Revisions, Barriers: sb.Barriers, Trades: sb.Trades}, nil
+	return sb.bucket(), nil
 }
 
 // projectAnalysis folds an analysis event into its stored view and indexes;
@@ -114,9 +125,11 @@ func decodeBucket(member string, b []byte) (domain.Bucket, error) {
 // the learner's current one and counts it in its month, withdrawing what
 // the version it revises had counted.
 func (s *Service) projectAnalysis(ctx context.Context, ev event.Event) ([]projection.Op, error) {
-	de, err := fromProto(ev.Data)
-	if err != nil {
-		return nil, err
+	de, ok := fromProto(ev.Data)
+	if !ok {
+		// An event of a newer version: the views show what this one knows.
+		s.log.WarnContext(ctx, "analyses read model: skipping an event it does not know", "subject", ev.Subject, "type", fmt.Sprintf("%T", ev.Data), "sequence", ev.Sequence)
+		return nil, nil
 	}
 	stored, err := s.storedAnalysis(ctx, ev.AggregateID)
 	if err != nil {
@@ -198,12 +211,11 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 	buckets[member] = b.WithCompletion(a.Previous != "", domain.CountedOf(a.Content))
 	var ops []projection.Op
 	for _, m := range order {
-		b := buckets[m]
-		data, err := json.Marshal(storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
+		put, err := putBucket(m, buckets[m])
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, monthly.Put(m, data)...)
+		ops = append(ops, put...)
 	}
 	return ops, nil
 }
@@ -250,13 +262,9 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 	case req.GetAnalysisId() == "" && req.GetLearnerId() == "":
 		v.Add("analysis_id", "is required, or learner_id for the learner's current analysis")
 	case req.GetAnalysisId() != "":
-		if problem := ident.CheckID(req.GetAnalysisId()); problem != "" {
-			v.Add("analysis_id", problem)
-		}
+		ident.ID(&v, "analysis_id", req.GetAnalysisId())
 	default:
-		if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-			v.Add("learner_id", problem)
-		}
+		ident.ID(&v, "learner_id", req.GetLearnerId())
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -301,37 +309,22 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 // so a selective filter costs pages, not one unbounded call.
 const listScanBudget = 1000
 
-var territoryCode = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
-
-// optionalDate reads an optional date filter.
-func optionalDate(v *apperr.Violations, field string, d civil.Date) civil.Date {
-	if !d.IsZero() && !d.Valid() {
-		v.Add(field, "must be a real date between 1900 and 2200")
-		return civil.Date{}
-	}
-	return d
-}
-
 // ListAnalyses implements needsv1.NeedsServiceServer, from the read model: a
 // learner's analyses by episode and version, or a territory's by date.
 func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesRequest) (*needsv1.ListAnalysesResponse, error) {
 	var v apperr.Violations
-	from := optionalDate(&v, "from", civilpb.Date(req.GetFrom()))
-	to := optionalDate(&v, "to", civilpb.Date(req.GetTo()))
+	from := civilpb.OptionalDate(&v, "from", req.GetFrom())
+	to := civilpb.OptionalDate(&v, "to", req.GetTo())
 	switch {
 	case req.GetLearnerId() != "" && req.GetTerritoryCode() != "":
 		v.Add("territory_code", "must be empty when learner_id is given: list a learner's analyses, or a territory's")
 	case req.GetLearnerId() != "":
-		if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-			v.Add("learner_id", problem)
-		}
+		ident.ID(&v, "learner_id", req.GetLearnerId())
 		if !from.IsZero() || !to.IsZero() {
 			v.Add("from", "applies to a territory's listing: a learner's lists every analysis")
 		}
 	case req.GetTerritoryCode() != "":
-		if !territoryCode.MatchString(req.GetTerritoryCode()) {
-			v.Add("territory_code", "must be a territory code such as T05")
-		}
+		ident.Territory(&v, "territory_code", req.GetTerritoryCode())
 	default:
 		v.Add("learner_id", "is required, or territory_code")
 	}

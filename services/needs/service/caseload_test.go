@@ -1,8 +1,6 @@
 package service_test
 
 import (
-	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -15,47 +13,15 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
-
-// referentStream stands for the stream the referent service owns.
-var referentStream = natsx.StreamSpec{Name: "REFERENT", Subjects: []string{"avenir.referent.>"}}
 
 // publishAssignment appends an event to a learner's assignment in REFERENT,
 // as the referent service would, and waits until needs applied it.
 func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name string, data proto.Message) {
 	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "referent"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := "avenir.referent.assignment." + learnerID + ".>"
-	h, err := store.Load(ctx(t), "REFERENT", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.Append(ctx(t), "REFERENT", filter, h.LastSeq,
-		eventstore.Command{RequestID: event.NewID(), Actor: "admin:test", Time: env.Now()},
-		event.Draft{Subject: "avenir.referent.assignment." + learnerID + "." + name, AggregateID: learnerID, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		c, err := env.JS.Consumer(ctx(t), "REFERENT", "needs-assignments")
-		if err != nil {
-			return err
-		}
-		info, err := c.Info(ctx(t))
-		if err != nil {
-			return err
-		}
-		if info.NumPending > 0 || info.NumAckPending > 0 {
-			return fmt.Errorf("%d pending", info.NumPending+uint64(info.NumAckPending))
-		}
-		return nil
-	})
+	env.Publish(t, "avenir.referent.assignment."+learnerID+"."+name, data)
+	env.CaughtUp(t)
 }
 
 // The access rules follow the caseload: the learner's referent reads and
@@ -64,7 +30,8 @@ func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name strin
 // without the health barrier) during the grace period, and a learner
 // without a referent is the territory's shared pool.
 func TestAccessFollowsTheCaseload(t *testing.T) {
-	env, admin := start(t, servicetest.Options{Streams: []natsx.StreamSpec{referentStream}})
+	t.Parallel()
+	env, admin := start(t, servicetest.Options{})
 	refA := auth.Principal{Subject: "u-a", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T05"}}
 	refB := auth.Principal{Subject: "u-b", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}
 	coord := auth.Principal{Subject: "u-c", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}
@@ -85,7 +52,7 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 	// analyses their needs until assignment.
 	pool := inPathway(t, env, "T05")
 	pooled := startAnalysis(t, clientB, pool).GetAnalysisId()
-	caughtUp(t, env)
+	env.CaughtUp(t)
 
 	get := func(c needsv1.NeedsServiceClient, id string) (*needsv1.Analysis, codes.Code) {
 		resp, err := c.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{AnalysisId: id})
@@ -104,11 +71,6 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 		}
 		return len(resp.GetAnalyses())
 	}
-	health := func(a *needsv1.Analysis) bool {
-		return slices.ContainsFunc(a.GetContent().GetBarriers(), func(b *needsv1.Barrier) bool {
-			return b.GetKind() == needsv1.BarrierKind_BARRIER_KIND_HEALTH
-		})
-	}
 	expect := func(what string, got, want codes.Code) {
 		t.Helper()
 		if got != want {
@@ -124,7 +86,12 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 
 	expect("assigned referent reads", read(clientA, first.GetAnalysisId()), codes.OK)
 	expect("assigned referent writes", write(clientA, second), codes.OK)
-	if a, _ := get(clientA, second); !health(a) {
+	// The referent who ran a command acts for the learner: its answer is
+	// the analysis whole, special-category data included.
+	if resp, err := clientA.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: event.NewID(), AnalysisId: second, Content: content()}); err != nil || !hasHealth(resp.GetAnalysis()) {
+		t.Errorf("the assigned referent's draft answered %v %v: want the health barrier", resp.GetAnalysis(), err)
+	}
+	if a, _ := get(clientA, second); !hasHealth(a) {
 		t.Error("the assigned referent does not see the health barrier")
 	}
 	expect("other referent reads", read(clientB, second), codes.NotFound)
@@ -147,7 +114,7 @@ func TestAccessFollowsTheCaseload(t *testing.T) {
 	expect("new referent reads", read(clientB, second), codes.OK)
 	expect("new referent writes", write(clientB, second), codes.OK)
 	expect("former referent reads in the grace period", read(clientA, second), codes.OK)
-	if a, _ := get(clientA, second); health(a) || len(a.GetContent().GetSkills()) == 0 {
+	if a, _ := get(clientA, second); hasHealth(a) || len(a.GetContent().GetSkills()) == 0 {
 		t.Errorf("the former referent reads %v: want the content without the health barrier", a.GetContent())
 	}
 	expect("former referent writes", write(clientA, second), codes.NotFound)

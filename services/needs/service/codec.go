@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
 // The wire forms of the domain's codes. A value missing from a map (a value
@@ -171,9 +172,18 @@ func stepsToProto(steps []domain.Step) []*needsv1.RecommendedStep {
 	return out
 }
 
-func analysisSubject(id, name string) string { return "avenir.needs.analysis." + id + "." + name }
+// analysisPrefix begins the subjects of the analyses' events:
+// avenir.needs.analysis.<id>.<event>.
+const analysisPrefix = "avenir.needs.analysis."
 
-func analysisFilter(id string) string { return "avenir.needs.analysis." + id + ".>" }
+// analysisKind is the analysis aggregate, folded with domain.Evolve.
+var analysisKind = eventstore.Kind[domain.Analysis, domain.Event]{
+	Stream: Stream,
+	Prefix: analysisPrefix,
+	Decode: func(ev event.Event) (domain.Event, bool) { return fromProto(ev.Data) },
+	Evolve: domain.Evolve,
+	Encode: drafts,
+}
 
 // drafts gives the domain's events their wire form.
 func drafts(evs []domain.Event) ([]event.Draft, error) {
@@ -212,7 +222,7 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 		default:
 			return nil, fmt.Errorf("needs: no wire form for event %T", e)
 		}
-		out = append(out, event.Draft{Subject: analysisSubject(id, name), AggregateID: id, Data: data})
+		out = append(out, event.Draft{Subject: analysisPrefix + id + "." + name, AggregateID: id, Data: data})
 	}
 	return out, nil
 }
@@ -227,44 +237,34 @@ func storedContent(c *needsv1.AnalysisContent) domain.Content {
 	return out
 }
 
-// fromProto reads a stored analysis event.
-func fromProto(m proto.Message) (domain.Event, error) {
+// fromProto reads an event of an analysis's history; false for any other
+// message.
+func fromProto(m proto.Message) (domain.Event, bool) {
 	switch m := m.(type) {
 	case *needsv1.AnalysisStarted:
 		return domain.AnalysisStarted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Episode: int(m.GetEpisodeNumber()), StartedOn: civilpb.Date(m.GetStartedOn()),
-		}, nil
+		}, true
 	case *needsv1.AnalysisRevised:
 		return domain.AnalysisRevised{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Episode: int(m.GetEpisodeNumber()), Version: int(m.GetVersion()), Previous: m.GetPreviousAnalysisId(),
 			Content: storedContent(m.GetContent()), StartedOn: civilpb.Date(m.GetStartedOn()),
-		}, nil
+		}, true
 	case *needsv1.AnalysisDrafted:
 		return domain.AnalysisDrafted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Version: int(m.GetVersion()), Content: storedContent(m.GetContent()), DraftedOn: civilpb.Date(m.GetDraftedOn()),
-		}, nil
+		}, true
 	case *needsv1.AnalysisCompleted:
 		return domain.AnalysisCompleted{
 			AnalysisID: m.GetAnalysisId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(),
 			Episode: int(m.GetEpisodeNumber()), Version: int(m.GetVersion()), Previous: m.GetPreviousAnalysisId(),
 			CompletedOn: civilpb.Date(m.GetCompletedOn()), Steps: stepsFromProto(m.GetRecommendedSteps()),
-		}, nil
+		}, true
 	}
-	return nil, fmt.Errorf("needs: unexpected event %T in an analysis's history", m)
-}
-
-func fold(a domain.Analysis, evs []event.Event) (domain.Analysis, error) {
-	for _, e := range evs {
-		de, err := fromProto(e.Data)
-		if err != nil {
-			return domain.Analysis{}, err
-		}
-		a = domain.Evolve(a, de)
-	}
-	return a, nil
+	return nil, false
 }
 
 // view is the API's view of an analysis, with every field: see redact for

@@ -2,10 +2,7 @@ package service
 
 import (
 	"context"
-	"errors"
 	"strconv"
-
-	"github.com/avenir-normandie/avenir/services/platform/ident"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	"github.com/avenir-normandie/avenir/services/needs/domain"
@@ -13,7 +10,17 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
+
+// Commands answer from the analysis as the command left it, never from a
+// read model: once its events are stored, a command cannot fail. Access is
+// checked inside the decision, against the assignments read model, before
+// anything is stored (a read model that does not answer is an Unavailable
+// answer with nothing stored). The caller acted for the learner, so the
+// answer shows the analysis whole, special-category data included; a
+// retried request, answered from the stored events as of its first run,
+// belongs to the same caller.
 
 // Analysis ids derive from what an analysis is, not from the request: the
 // first analysis of an episode from the learner and the episode, a revision
@@ -30,42 +37,47 @@ func revisionID(previousID string) string { return event.DeriveID("needs/revisio
 // StartAnalysis implements needsv1.NeedsServiceServer.
 func (s *Service) StartAnalysis(ctx context.Context, req *needsv1.StartAnalysisRequest) (*needsv1.StartAnalysisResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "learner_id", req.GetLearnerId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// The analysis's id derives from the learner's episode: the learner is
+	// read before the decision, which checks access.
 	learner, err := s.learner(ctx, req.GetLearnerId())
 	if err != nil {
 		return nil, err
 	}
-	caller, _ := auth.FromContext(ctx)
-	inScope := learner.Episode > 0
-	if inScope {
-		scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
-		if err != nil {
-			return nil, err
-		}
-		inScope = mayChange(caller, scope)
-	}
-	if !inScope {
-		// Out of scope reads as not in the pathway, so existence does not leak.
-		learner = domain.Learner{ID: learner.ID}
-	}
+	p, _ := auth.FromContext(ctx)
 	id := firstAnalysisID(learner.ID, learner.Episode)
-	cmd := domain.StartAnalysis{AnalysisID: id, Learner: learner, Today: s.today()}
-	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) (bool, error) { return inScope, nil },
-		func(domain.Analysis) (domain.Command, error) { return cmd, nil })
+	today := s.today()
+	out, err := s.analyses.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
+		l := learner
+		if l.Episode > 0 {
+			ok, err := s.changes(ctx, p, l.ID, l.Territory)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				// Out of scope reads as not in the pathway, so existence
+				// does not leak.
+				l, state = domain.Learner{ID: l.ID}, domain.Analysis{}
+			}
+		}
+		return domain.Decide(state, domain.StartAnalysis{AnalysisID: id, Learner: l, Today: today})
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &needsv1.StartAnalysisResponse{Analysis: commandView(a)}, nil
+	return &needsv1.StartAnalysisResponse{Analysis: answer(out)}, nil
 }
 
 // DraftAnalysis implements needsv1.NeedsServiceServer.
 func (s *Service) DraftAnalysis(ctx context.Context, req *needsv1.DraftAnalysisRequest) (*needsv1.DraftAnalysisResponse, error) {
 	cmd := domain.DraftAnalysis{AnalysisID: req.GetAnalysisId(), Content: contentFromProto(req.GetContent()), Today: s.today()}
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "analysis_id", req.GetAnalysisId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "analysis_id", req.GetAnalysisId())
 	if req.GetContent() == nil {
 		v.Add("content", "is required: the whole content, replacing the draft")
 	}
@@ -75,172 +87,123 @@ func (s *Service) DraftAnalysis(ctx context.Context, req *needsv1.DraftAnalysisR
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, err := s.execute(ctx, req.GetRequestId(), req.GetAnalysisId(), s.changeable(ctx), func(state domain.Analysis) (domain.Command, error) {
+	a, err := s.change(ctx, req.GetRequestId(), req.GetAnalysisId(), func(l domain.Learner) domain.Command {
 		c := cmd
-		var err error
-		c.Learner, err = s.learnerOf(ctx, state)
-		return c, err
+		c.Learner = l
+		return c
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &needsv1.DraftAnalysisResponse{Analysis: commandView(a)}, nil
+	return &needsv1.DraftAnalysisResponse{Analysis: a}, nil
 }
 
 // CompleteAnalysis implements needsv1.NeedsServiceServer.
 func (s *Service) CompleteAnalysis(ctx context.Context, req *needsv1.CompleteAnalysisRequest) (*needsv1.CompleteAnalysisResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "analysis_id", req.GetAnalysisId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "analysis_id", req.GetAnalysisId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	cmd := domain.CompleteAnalysis{AnalysisID: req.GetAnalysisId(), Today: s.today()}
-	a, err := s.execute(ctx, req.GetRequestId(), req.GetAnalysisId(), s.changeable(ctx), func(state domain.Analysis) (domain.Command, error) {
-		c := cmd
-		var err error
-		c.Learner, err = s.learnerOf(ctx, state)
-		return c, err
+	today := s.today()
+	a, err := s.change(ctx, req.GetRequestId(), req.GetAnalysisId(), func(l domain.Learner) domain.Command {
+		return domain.CompleteAnalysis{AnalysisID: req.GetAnalysisId(), Learner: l, Today: today}
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &needsv1.CompleteAnalysisResponse{Analysis: commandView(a)}, nil
+	return &needsv1.CompleteAnalysisResponse{Analysis: a}, nil
 }
 
 // ReviseAnalysis implements needsv1.NeedsServiceServer. The version revised
-// is completed, hence immutable: it is read once, outside the decision on
-// the new version.
+// is completed, hence immutable: it is loaded once, before the decision on
+// the new version (which refuses it if it is not completed).
 func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysisRequest) (*needsv1.ReviseAnalysisResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "analysis_id", req.GetAnalysisId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "analysis_id", req.GetAnalysisId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.events.Load(ctx, Stream, analysisFilter(req.GetAnalysisId()))
+	prev, err := s.analyses.Load(ctx, req.GetAnalysisId())
 	if err != nil {
 		return nil, err
 	}
-	prev, err := fold(domain.Analysis{}, h.Events)
-	if err != nil {
-		return nil, err
-	}
-	caller, _ := auth.FromContext(ctx)
-	inScope := prev.Exists()
-	if inScope {
-		scope, err := s.caseload.Scope(ctx, prev.LearnerID, prev.Territory)
-		if err != nil {
-			return nil, err
-		}
-		inScope = mayChange(caller, scope)
-	}
-	if !inScope {
-		prev = domain.Analysis{ID: req.GetAnalysisId()}
-	}
-	learner, err := s.learnerOf(ctx, prev)
-	if err != nil {
-		return nil, err
-	}
+	p, _ := auth.FromContext(ctx)
 	id := revisionID(req.GetAnalysisId())
-	cmd := domain.ReviseAnalysis{AnalysisID: id, Previous: prev, Learner: learner, Today: s.today()}
-	a, err := s.execute(ctx, req.GetRequestId(), id, func(domain.Analysis) (bool, error) { return inScope, nil },
-		func(domain.Analysis) (domain.Command, error) { return cmd, nil })
+	today := s.today()
+	out, err := s.analyses.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
+		// A version out of scope reads as unknown, so existence does not leak.
+		cmd := domain.ReviseAnalysis{AnalysisID: id, Previous: domain.Analysis{ID: req.GetAnalysisId()}, Today: today}
+		if prev.State.Exists() {
+			ok, err := s.changes(ctx, p, prev.State.LearnerID, prev.State.Territory)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				if cmd.Learner, err = s.learner(ctx, prev.State.LearnerID); err != nil {
+					return nil, err
+				}
+				cmd.Previous = prev.State
+			}
+		}
+		return domain.Decide(state, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &needsv1.ReviseAnalysisResponse{Analysis: commandView(a)}, nil
+	return &needsv1.ReviseAnalysisResponse{Analysis: answer(out)}, nil
 }
 
-// checkIDs records the problems of a command's request id and of the id it
-// addresses.
-func checkIDs(v *apperr.Violations, requestID, field, id string) {
-	if problem := ident.CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
-	if problem := ident.CheckID(id); problem != "" {
-		v.Add(field, problem)
-	}
-}
-
-// learnerOf reads the learner of an analysis (none for an analysis that
-// does not exist).
-func (s *Service) learnerOf(ctx context.Context, a domain.Analysis) (domain.Learner, error) {
-	if !a.Exists() {
-		return domain.Learner{}, nil
-	}
-	return s.learner(ctx, a.LearnerID)
-}
-
-// changeable says whether the caller may change an analysis: those who act
-// for its learner.
-func (s *Service) changeable(ctx context.Context) func(domain.Analysis) (bool, error) {
-	caller, _ := auth.FromContext(ctx)
-	return func(a domain.Analysis) (bool, error) {
-		if !a.Exists() {
-			return false, nil
+// change runs a command on an existing analysis the caller may change, and
+// answers the analysis as the command left it. with completes the command
+// with the analysis's learner as needs knows it, read inside the decision.
+// An analysis the caller may not change is decided as if it did not exist,
+// so it reads as unknown.
+func (s *Service) change(ctx context.Context, requestID, id string, with func(domain.Learner) domain.Command) (*needsv1.Analysis, error) {
+	p, _ := auth.FromContext(ctx)
+	out, err := s.analyses.Execute(ctx, id, s.command(ctx, requestID), func(state domain.Analysis) ([]domain.Event, error) {
+		var learner domain.Learner
+		if state.Exists() {
+			ok, err := s.changes(ctx, p, state.LearnerID, state.Territory)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				state = domain.Analysis{}
+			} else if learner, err = s.learner(ctx, state.LearnerID); err != nil {
+				return nil, err
+			}
 		}
-		scope, err := s.caseload.Scope(ctx, a.LearnerID, a.Territory)
-		if err != nil {
-			return false, err
-		}
-		return mayChange(caller, scope), nil
+		return domain.Decide(state, with(learner))
+	})
+	if err != nil {
+		return nil, err
 	}
+	return answer(out), nil
 }
 
-// commandView is the view a command answers: the analysis right after it,
-// whole (only those who act for the learner change it). A completed one is
-// the learner's current analysis at that moment.
-func commandView(a domain.Analysis) *needsv1.Analysis {
-	v := view(a)
-	v.Current = a.Status == domain.StatusCompleted
+// changes reports whether p may change the analyses of the learner of
+// territory: whether p acts for the learner, from the assignments read
+// model.
+func (s *Service) changes(ctx context.Context, p auth.Principal, learnerID, territory string) (bool, error) {
+	scope, err := s.caseload.Scope(ctx, learnerID, territory)
+	if err != nil {
+		return false, err
+	}
+	return mayChange(p, scope), nil
+}
+
+// answer is the analysis as a command left it, for the caller who acted
+// for its learner: whole. A completed one is the learner's current analysis
+// at that moment.
+func answer(out eventstore.Outcome[domain.Analysis, domain.Event]) *needsv1.Analysis {
+	v := view(out.State)
+	v.Current = out.State.Status == domain.StatusCompleted
 	return v
 }
 
-// execute runs a command on analysis id and returns the analysis right
-// after it. An analysis the caller may not change (inScope false) is decided
-// as if it did not exist, so it reads as unknown; a replayed request of
-// someone else's for it is refused the same way. prepare completes the
-// command from the state, inside the decision.
-func (s *Service) execute(ctx context.Context, requestID, id string, inScope func(domain.Analysis) (bool, error), prepare func(domain.Analysis) (domain.Command, error)) (domain.Analysis, error) {
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, analysisFilter(id), meta, func(h eventstore.History) ([]event.Draft, error) {
-		state, err := fold(domain.Analysis{}, h.Events)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := inScope(state)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			state = domain.Analysis{}
-		}
-		cmd, err := prepare(state)
-		if err != nil {
-			return nil, err
-		}
-		evs, err := domain.Decide(state, cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if errors.Is(err, eventstore.ErrConflict) {
-		return domain.Analysis{}, apperr.Aborted("analysis %s was changed concurrently, retry", id).WithCause(err)
-	}
-	if err != nil {
-		return domain.Analysis{}, err
-	}
-	after, err := fold(domain.Analysis{}, res.After())
-	if err != nil {
-		return domain.Analysis{}, err
-	}
-	if !after.Exists() {
-		return domain.Analysis{}, auth.Denied("analysis", id)
-	}
-	if ok, err := inScope(after); err != nil {
-		return domain.Analysis{}, err
-	} else if !ok {
-		return domain.Analysis{}, auth.Denied("analysis", id)
-	}
-	return after, nil
+func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }

@@ -2,14 +2,9 @@ package service_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -18,22 +13,14 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/grpcx"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
-
-// pathwayStream stands for the stream pathway owns; the tests publish
-// pathway's events themselves, as pathway would.
-var pathwayStream = natsx.StreamSpec{Name: "PATHWAY", Subjects: []string{"avenir.pathway.>"}}
 
 // The services' clock is servicetest's default: 2026-11-26, 10:00 in Paris.
 var today = civil.Date{Year: 2026, Month: time.November, Day: 26}
 
 func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, needsv1.NeedsServiceClient) {
 	t.Helper()
-	opts.Streams = append(opts.Streams, pathwayStream)
 	env := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) })
 	return env, needsv1.NewNeedsServiceClient(env.Conn)
 }
@@ -42,26 +29,6 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return c
-}
-
-// publishPathway appends an event about a learner to PATHWAY, as pathway would.
-func publishPathway(t *testing.T, env *servicetest.Env, learnerID, name string, data proto.Message) {
-	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "pathway"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := "avenir.pathway.pathway." + learnerID + ".>"
-	h, err := store.Load(ctx(t), "PATHWAY", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.Append(ctx(t), "PATHWAY", filter, h.LastSeq,
-		eventstore.Command{RequestID: event.NewID(), Actor: "referent:ref-pathway", Time: env.Now()},
-		event.Draft{Subject: "avenir.pathway.pathway." + learnerID + "." + name, AggregateID: learnerID, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // inPathway publishes pathway's PathwayEntered for a new learner of
@@ -73,37 +40,25 @@ func inPathway(t *testing.T, env *servicetest.Env, territory string) string {
 	return id
 }
 
-// reenter publishes the entry into episode n and waits until needs knows it.
+// reenter publishes the entry into episode n, as pathway would, and waits
+// until needs knows it.
 func reenter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
-	publishPathway(t, env, id, "entered", &pathwayv1.PathwayEntered{
+	env.Publish(t, "avenir.pathway.pathway."+id+".entered", &pathwayv1.PathwayEntered{
 		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-10)), TerritoryCode: territory,
 	})
-	waitLearner(t, env, id, fmt.Sprintf(`{"territory":%q,"episode":%d,"open":true}`, territory, n))
+	env.CaughtUp(t)
 }
 
-// leave publishes the exit from episode n and waits until needs knows it.
+// leave publishes the exit from episode n, as pathway would, and waits
+// until needs knows it.
 func leave(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
-	publishPathway(t, env, id, "exited", &pathwayv1.PathwayExited{
+	env.Publish(t, "avenir.pathway.pathway."+id+".exited", &pathwayv1.PathwayExited{
 		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-10)), ExitDate: civilpb.FromDate(today),
 		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
 	})
-	waitLearner(t, env, id, fmt.Sprintf(`{"territory":%q,"episode":%d,"open":false}`, territory, n))
-}
-
-func waitLearner(t *testing.T, env *servicetest.Env, id, want string) {
-	t.Helper()
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		b, err := env.Deps.Projections.Get(ctx(t), "needs-learners", "learner:"+id)
-		if err != nil {
-			return err
-		}
-		if string(b) != want {
-			return fmt.Errorf("learner %s", b)
-		}
-		return nil
-	})
+	env.CaughtUp(t)
 }
 
 // content is a complete analysis's content, health barrier included.
@@ -190,43 +145,6 @@ func analysisEvents(t *testing.T, env *servicetest.Env, id string) []event.Event
 func allEvents(t *testing.T, env *servicetest.Env) int {
 	t.Helper()
 	return len(env.Events(t, service.Stream, "avenir.needs.>"))
-}
-
-// caughtUp waits until the read models have applied every event stored.
-func caughtUp(t *testing.T, env *servicetest.Env) {
-	t.Helper()
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		for stream, name := range map[string]string{"PATHWAY": "needs-learners", "NEEDS": "needs-analyses"} {
-			c, err := env.JS.Consumer(ctx(t), stream, name)
-			if err != nil {
-				return err
-			}
-			info, err := c.Info(ctx(t))
-			if err != nil {
-				return err
-			}
-			if info.NumPending > 0 || info.NumAckPending > 0 {
-				return fmt.Errorf("%s: %d pending", name, info.NumPending+uint64(info.NumAckPending))
-			}
-		}
-		return nil
-	})
-}
-
-// refused checks the code of err and, for InvalidArgument, the fields
-// named, in order.
-func refused(t *testing.T, err error, code codes.Code, fields ...string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("got %v, want %v", err, code)
-	}
-	var got []string
-	for _, f := range grpcx.FieldViolations(err) {
-		got = append(got, f.Field)
-	}
-	if !slices.Equal(got, fields) {
-		t.Fatalf("violations on %v, want %v (%v)", got, fields, err)
-	}
 }
 
 // nothingAppended checks that the NEEDS stream still holds n events.

@@ -19,6 +19,7 @@ import (
 // Admins list a territory's analyses by the date they started (or were
 // completed), page by page.
 func TestListByTerritoryAndPeriod(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	t0 := env.Now()
 	at := func(days int) {
@@ -36,7 +37,7 @@ func TestListByTerritoryAndPeriod(t *testing.T) {
 	at(0)
 	lateDone = complete(t, admin, lateDone.GetAnalysisId()) // completed on 26 November
 	analysed(t, env, admin, "T09")                          // another territory
-	caughtUp(t, env)
+	env.CaughtUp(t)
 
 	ids := func(req *needsv1.ListAnalysesRequest) []string {
 		t.Helper()
@@ -95,6 +96,7 @@ func equal(a, b []string) bool {
 // The summary counts completions per month, and the barriers and trades of
 // the current versions: a revision replaces the version it revises.
 func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	t0 := env.Now()
 	env.SetNow(t0.AddDate(0, -1, 0)) // 26 October, with a token of that day
@@ -108,7 +110,7 @@ func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
 	changed.Project.TargetRomeCodes = []string{"G1602"}
 	draft(t, admin, v2.GetAnalysisId(), changed)
 	complete(t, admin, v2.GetAnalysisId())
-	caughtUp(t, env)
+	env.CaughtUp(t)
 
 	resp, err := admin.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{
 		FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 12},
@@ -145,15 +147,17 @@ func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
 // Read models are rebuilt from the streams into a fresh store, the same as
 // they were built.
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			fresh := storetest.Fresh(t, store)
 			opts := servicetest.Options{Store: fresh()}
 			env, client := start(t, opts)
 			a := analysed(t, env, client, "T05")
 			v2 := revise(t, client, a.GetAnalysisId())
 			complete(t, client, v2.GetAnalysisId())
-			caughtUp(t, env)
+			env.CaughtUp(t)
 			summaryReq := &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
 			snapshot := func(svc needsv1.NeedsServiceServer) []proto.Message {
 				c := auth.NewContext(ctx(t), servicetest.Admin)

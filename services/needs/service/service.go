@@ -6,8 +6,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -49,7 +47,7 @@ type Service struct {
 	needsv1.UnimplementedNeedsServiceServer
 	deps     platform.Deps
 	log      *slog.Logger
-	events   *eventstore.Store
+	analyses *eventstore.Aggregates[domain.Analysis, domain.Event]
 	store    projection.Store
 	caseload *caseload.Caseload
 }
@@ -62,7 +60,13 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("needs: %w", err)
 	}
-	return &Service{deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf)}, nil
+	return &Service{
+		deps:     deps,
+		log:      deps.Logger.With("service", Name),
+		analyses: eventstore.NewAggregates(events, analysisKind),
+		store:    deps.Projections,
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
+	}, nil
 }
 
 // Name implements platform.Service.
@@ -135,16 +139,9 @@ type storedLearner struct {
 // learner reads what needs knows of a learner from pathway's events; a
 // learner pathway never let in has no episode.
 func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error) {
-	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.Learner{ID: id}, nil
-	}
+	l, _, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
 	if err != nil {
 		return domain.Learner{}, err
-	}
-	var l storedLearner
-	if err := json.Unmarshal(b, &l); err != nil {
-		return domain.Learner{}, fmt.Errorf("needs: stored learner %s: %w", id, err)
 	}
 	return domain.Learner{ID: id, Territory: l.Territory, Episode: l.Episode, Open: l.Open}, nil
 }
@@ -164,9 +161,9 @@ func (s *Service) projectLearner(_ context.Context, ev event.Event) ([]projectio
 	default:
 		return nil, nil
 	}
-	b, err := json.Marshal(l)
+	op, err := projection.PutJSON(learnerKey(id), l)
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+	return []projection.Op{op}, nil
 }

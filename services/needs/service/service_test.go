@@ -1,9 +1,9 @@
 package service_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 
@@ -18,6 +18,7 @@ import (
 )
 
 func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	learner := inPathway(t, env, "T05")
 
@@ -46,7 +47,7 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 	}
 	// Another start for the episode names the analysis it has.
 	_, err = client.StartAnalysis(ctx(t), &needsv1.StartAnalysisRequest{RequestId: "start-2", LearnerId: learner})
-	refused(t, err, codes.AlreadyExists)
+	servicetest.Refused(t, err, codes.AlreadyExists)
 	if grpcx.Metadata(err)["analysis_id"] != id {
 		t.Fatalf("metadata %v", grpcx.Metadata(err))
 	}
@@ -84,19 +85,17 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 		t.Fatalf("completion event %v", evs[3].Data)
 	}
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "late", AnalysisId: id, Content: content()})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	_, err = client.CompleteAnalysis(ctx(t), &needsv1.CompleteAnalysisRequest{RequestId: "twice", AnalysisId: id})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, 4)
 
-	// Read back from the read model.
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		got, err := client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{LearnerId: learner})
-		if err == nil && !proto.Equal(got.GetAnalysis(), done) {
-			t.Fatalf("current %v, want %v", got.GetAnalysis(), done)
-		}
-		return err
-	})
+	// Read back from the read model: the analysis the command answered.
+	env.CaughtUp(t)
+	current, err := client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{LearnerId: learner})
+	if err != nil || !proto.Equal(current.GetAnalysis(), done) {
+		t.Fatalf("current %v %v, want %v", current.GetAnalysis(), err, done)
+	}
 
 	// Revise: a new version, referencing the previous one, from its content.
 	v2 := revise(t, client, id)
@@ -112,27 +111,27 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 	}
 	// A version is revised once.
 	_, err = client.ReviseAnalysis(ctx(t), &needsv1.ReviseAnalysisRequest{RequestId: "fork", AnalysisId: id})
-	refused(t, err, codes.AlreadyExists)
+	servicetest.Refused(t, err, codes.AlreadyExists)
 	if grpcx.Metadata(err)["analysis_id"] != v2.GetAnalysisId() {
 		t.Fatalf("metadata %v", grpcx.Metadata(err))
 	}
 	// A draft is not revised.
 	_, err = client.ReviseAnalysis(ctx(t), &needsv1.ReviseAnalysisRequest{RequestId: "draft", AnalysisId: v2.GetAnalysisId()})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, 5)
 
 	// Version 1 stays current until version 2 is completed.
 	changed := content()
 	changed.Barriers = changed.Barriers[1:]
 	draft(t, client, v2.GetAnalysisId(), changed)
-	caughtUp(t, env)
+	env.CaughtUp(t)
 	list, err := client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{LearnerId: learner})
 	if err != nil || len(list.GetAnalyses()) != 2 || !list.GetAnalyses()[0].GetCurrent() || list.GetAnalyses()[1].GetCurrent() ||
 		list.GetAnalyses()[0].GetRevisedByAnalysisId() != v2.GetAnalysisId() {
 		t.Fatalf("list %v %v", list, err)
 	}
 	complete(t, client, v2.GetAnalysisId())
-	caughtUp(t, env)
+	env.CaughtUp(t)
 	list, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{LearnerId: learner})
 	if err != nil || list.GetAnalyses()[0].GetCurrent() || !list.GetAnalyses()[1].GetCurrent() {
 		t.Fatalf("list %v %v", list, err)
@@ -146,6 +145,7 @@ func TestAnalysisIsStartedDraftedCompletedAndRevised(t *testing.T) {
 // A learner has an analysis per episode: after a re-entry, a new one, and
 // the analysis of a closed episode changes no more.
 func TestAnalysesFollowTheEpisodes(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	learner := inPathway(t, env, "T05")
 	first := startAnalysis(t, client, learner)
@@ -153,9 +153,9 @@ func TestAnalysesFollowTheEpisodes(t *testing.T) {
 	n := allEvents(t, env)
 
 	_, err := client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "closed", AnalysisId: first.GetAnalysisId(), Content: content()})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	_, err = client.StartAnalysis(ctx(t), &needsv1.StartAnalysisRequest{RequestId: "out", LearnerId: learner})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, n)
 
 	reenter(t, env, learner, "T05", 2)
@@ -164,22 +164,23 @@ func TestAnalysesFollowTheEpisodes(t *testing.T) {
 		t.Fatalf("second episode's analysis %v", second)
 	}
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "episode-1", AnalysisId: first.GetAnalysisId(), Content: content()})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	draft(t, client, second.GetAnalysisId(), content())
 	complete(t, client, second.GetAnalysisId())
 }
 
 // Every rule: a clear error, and nothing appended.
 func TestRefusalsAppendNothing(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	learner := inPathway(t, env, "T05")
 	a := startAnalysis(t, client, learner)
 	id := a.GetAnalysisId()
 
 	_, err := client.StartAnalysis(ctx(t), &needsv1.StartAnalysisRequest{RequestId: "r", LearnerId: event.NewID()})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	_, err = client.StartAnalysis(ctx(t), &needsv1.StartAnalysisRequest{LearnerId: "nope"})
-	refused(t, err, codes.InvalidArgument, "request_id", "learner_id")
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "learner_id")
 
 	// Every problem of a draft at once, ids and content.
 	bad := content()
@@ -189,17 +190,17 @@ func TestRefusalsAppendNothing(t *testing.T) {
 	bad.Project.TargetRomeCodes = []string{"cook"}
 	bad.RecommendedSteps = append(bad.RecommendedSteps, &needsv1.RecommendedStep{})
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{AnalysisId: "x", Content: bad})
-	refused(t, err, codes.InvalidArgument, "request_id", "analysis_id",
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "analysis_id",
 		"content.skills[0].level", "content.diplomas[0].level", "content.experiences[0].rome_code",
 		"content.project.target_rome_codes[0]", "content.recommended_steps[3]")
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "bad", AnalysisId: id, Content: bad})
-	refused(t, err, codes.InvalidArgument,
+	servicetest.Refused(t, err, codes.InvalidArgument,
 		"content.skills[0].level", "content.diplomas[0].level", "content.experiences[0].rome_code",
 		"content.project.target_rome_codes[0]", "content.recommended_steps[3]")
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "empty", AnalysisId: id})
-	refused(t, err, codes.InvalidArgument, "content")
+	servicetest.Refused(t, err, codes.InvalidArgument, "content")
 	_, err = client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "unknown", AnalysisId: event.NewID(), Content: content()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 
 	// Completing without steps (nor maturity).
 	noSteps := content()
@@ -207,33 +208,86 @@ func TestRefusalsAppendNothing(t *testing.T) {
 	noSteps.Project.Maturity = needsv1.ProjectMaturity_PROJECT_MATURITY_UNSPECIFIED
 	draft(t, client, id, noSteps)
 	_, err = client.CompleteAnalysis(ctx(t), &needsv1.CompleteAnalysisRequest{RequestId: "no-steps", AnalysisId: id})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	for _, want := range []string{"recommended_steps", "maturity"} {
 		if msg := err.Error(); !strings.Contains(msg, want) {
 			t.Fatalf("%q does not name %s", msg, want)
 		}
 	}
 	_, err = client.CompleteAnalysis(ctx(t), &needsv1.CompleteAnalysisRequest{RequestId: "unknown", AnalysisId: event.NewID()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = client.ReviseAnalysis(ctx(t), &needsv1.ReviseAnalysisRequest{RequestId: "unknown", AnalysisId: event.NewID()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = client.ReviseAnalysis(ctx(t), &needsv1.ReviseAnalysisRequest{RequestId: "draft", AnalysisId: id})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, 2)
 
 	// Reads: bad input and unknown ids.
 	_, err = client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{})
-	refused(t, err, codes.InvalidArgument, "analysis_id")
+	servicetest.Refused(t, err, codes.InvalidArgument, "analysis_id")
 	_, err = client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{AnalysisId: id, LearnerId: learner})
-	refused(t, err, codes.InvalidArgument, "learner_id")
+	servicetest.Refused(t, err, codes.InvalidArgument, "learner_id")
 	_, err = client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{AnalysisId: event.NewID()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = client.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{LearnerId: learner})
-	refused(t, err, codes.NotFound) // nothing completed yet
+	servicetest.Refused(t, err, codes.NotFound) // nothing completed yet
 	_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{})
-	refused(t, err, codes.InvalidArgument, "learner_id")
+	servicetest.Refused(t, err, codes.InvalidArgument, "learner_id")
 	_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05", From: civilpb.FromDate(today), To: civilpb.FromDate(today.AddDays(-1)), PageSize: -1})
-	refused(t, err, codes.InvalidArgument, "to", "page_size")
+	servicetest.Refused(t, err, codes.InvalidArgument, "to", "page_size")
 	_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 13}})
-	refused(t, err, codes.InvalidArgument, "from_month", "to_month")
+	servicetest.Refused(t, err, codes.InvalidArgument, "from_month", "to_month")
+	// Territory codes are T and two digits.
+	for _, code := range []string{"T5", "t05", "T005", "ABC123", "T05/"} {
+		_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: code})
+		servicetest.Refused(t, err, codes.InvalidArgument, "territory_code")
+		_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{
+			FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}, TerritoryCode: code,
+		})
+		servicetest.Refused(t, err, codes.InvalidArgument, "territory_code")
+	}
+}
+
+// Free texts refuse what would make them display otherwise than they read
+// (bidirectional overrides and isolates, control characters), naming the
+// field, and nothing is appended; a step's description may span lines.
+func TestFreeTextsRefuseBidiAndControlCharacters(t *testing.T) {
+	t.Parallel()
+	env, client := start(t, servicetest.Options{})
+	id := startAnalysis(t, client, inPathway(t, env, "T05")).GetAnalysisId()
+	n := allEvents(t, env)
+
+	other := func(description string) *needsv1.RecommendedStep {
+		return &needsv1.RecommendedStep{Step: &needsv1.RecommendedStep_Other{Other: &needsv1.OtherStep{Description: description}}}
+	}
+	for i, tc := range []struct {
+		name, field string
+		edit        func(*needsv1.AnalysisContent)
+	}{
+		{"a right-to-left override in a diploma title", "content.diplomas[0].title", func(c *needsv1.AnalysisContent) { c.Diplomas[0].Title = "CAP \u202eeniusiC" }},
+		{"a control character in a diploma title", "content.diplomas[0].title", func(c *needsv1.AnalysisContent) { c.Diplomas[0].Title = "CAP\x07Cuisine" }},
+		{"an escape sequence in a role", "content.experiences[0].role", func(c *needsv1.AnalysisContent) { c.Experiences[0].Role = "Commis \x1b[31mde cuisine" }},
+		{"a line break in a role", "content.experiences[0].role", func(c *needsv1.AnalysisContent) { c.Experiences[0].Role = "Commis\nde cuisine" }},
+		{"an isolate in a step's description", "content.recommended_steps[3].other.description", func(c *needsv1.AnalysisContent) {
+			c.RecommendedSteps = append(c.RecommendedSteps, other("Permis \u2066B\u2069"))
+		}},
+		{"a control character in a step's description", "content.recommended_steps[3].other.description", func(c *needsv1.AnalysisContent) {
+			c.RecommendedSteps = append(c.RecommendedSteps, other("Permis\x00B"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := content()
+			tc.edit(c)
+			_, err := client.DraftAnalysis(ctx(t), &needsv1.DraftAnalysisRequest{RequestId: "text-" + strconv.Itoa(i), AnalysisId: id, Content: c})
+			servicetest.Refused(t, err, codes.InvalidArgument, tc.field)
+		})
+	}
+	nothingAppended(t, env, n)
+
+	c := content()
+	c.RecommendedSteps = append(c.RecommendedSteps, other("Code de la route,\n\tpuis conduite accompagnée"))
+	d := draft(t, client, id, c)
+	if got := d.GetContent().GetRecommendedSteps()[3].GetOther().GetDescription(); got != "Code de la route,\n\tpuis conduite accompagnée" {
+		t.Fatalf("description %q", got)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
@@ -32,9 +33,7 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 			v.Addf("to_month", "must be at most %d months after from_month", maxReportMonths-1)
 		}
 	}
-	if t := req.GetTerritoryCode(); t != "" && !territoryCode.MatchString(t) {
-		v.Add("territory_code", "must be a territory code such as T05")
-	}
+	ident.OptionalTerritory(&v, "territory_code", req.GetTerritoryCode())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
