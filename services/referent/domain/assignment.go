@@ -7,6 +7,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Reason is why a learner got a referent.
@@ -279,24 +280,36 @@ func assigned(learner, territory string, episode int, day civil.Date, choice Cho
 	}
 }
 
-func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Event, error) {
-	var v apperr.Violations
+// reasonRule is the rule of the reason of a manual assignment or handover:
+// a free text, on several lines if need be, without control or
+// bidirectional formatting characters.
+var reasonRule = text.Rule{Kind: text.Block, Max: MaxReasonLength}
+
+// Check records the problems of the command's own fields (those that need
+// no state): the handlers report them with the request's other fields.
+func (c Assign) Check(v *apperr.Violations) {
 	if c.Day.After(c.Today) {
 		v.Add("effective_date", "cannot be in the future")
 	}
 	reason := strings.TrimSpace(c.Reason)
-	if len([]rune(reason)) > MaxReasonLength {
-		v.Addf("reason", "at most %d characters", MaxReasonLength)
-	}
-	if c.Handover && reason == "" {
+	switch {
+	case c.Handover && reason == "":
 		v.Add("reason", "is required for a handover")
+	default:
+		text.Check(v, "reason", reason, reasonRule)
 	}
 	if c.Handover && c.From == c.ReferentID {
 		v.Add("to_referent_id", "must differ from from_referent_id")
 	}
+}
+
+func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Event, error) {
+	var v apperr.Violations
+	c.Check(&v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	reason := strings.TrimSpace(c.Reason)
 	if !a.Active {
 		return nil, apperr.FailedPrecondition("learner %s is not in the pathway (as referent knows it: retry in a moment after an entry)", c.LearnerID)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Kind is what a referent does.
@@ -186,6 +188,52 @@ func cloneSlots(m map[string]Slot) map[string]Slot {
 	return out
 }
 
+// ProfileField names a field of a profile that an update may change alone;
+// the values are the fields' names in requests and violations.
+type ProfileField string
+
+// The fields of a profile an update may name.
+const (
+	FieldName         ProfileField = "name"
+	FieldOrganisation ProfileField = "organisation"
+	FieldTerritories  ProfileField = "territory_codes"
+	FieldCapacity     ProfileField = "capacity"
+	FieldSpecialties  ProfileField = "specialties"
+	FieldLanguages    ProfileField = "languages"
+)
+
+// ProfileFields lists every field an update may name, in profile order.
+// The kind is not among them: it never changes.
+var ProfileFields = []ProfileField{FieldName, FieldOrganisation, FieldTerritories, FieldCapacity, FieldSpecialties, FieldLanguages}
+
+// withFields returns p with the fields named taken from q; the others
+// keep their values.
+func (p Profile) withFields(q Profile, fields []ProfileField) Profile {
+	for _, f := range fields {
+		switch f {
+		case FieldName:
+			p.Name = q.Name
+		case FieldOrganisation:
+			p.Organisation = q.Organisation
+		case FieldTerritories:
+			p.Territories = q.Territories
+		case FieldCapacity:
+			p.Capacity = q.Capacity
+		case FieldSpecialties:
+			p.Specialties = q.Specialties
+		case FieldLanguages:
+			p.Languages = q.Languages
+		}
+	}
+	return p
+}
+
+// normalized returns p with its texts trimmed, as it is checked and stored.
+func (p Profile) normalized() Profile {
+	p.Name, p.Organisation = strings.TrimSpace(p.Name), strings.TrimSpace(p.Organisation)
+	return p
+}
+
 // Directory commands.
 type (
 	// RegisterReferent adds a referent.
@@ -193,10 +241,14 @@ type (
 		ReferentID string
 		Profile    Profile
 	}
-	// UpdateReferent replaces the profile; the kind stays.
+	// UpdateReferent changes the profile; the kind stays. Fields names the
+	// fields of Profile to change, the others keeping their current values
+	// (merged on the caseload as the decision finds it, so that concurrent
+	// updates of other fields are kept); nil replaces the whole profile.
 	UpdateReferent struct {
 		ReferentID string
 		Profile    Profile
+		Fields     []ProfileField
 	}
 	// SetAvailability records an absence (both dates) or clears it (none).
 	SetAvailability struct {
@@ -212,62 +264,70 @@ type (
 	}
 )
 
-// CheckProfile records the problems of a profile under field.
+// nameRule is the rule of a referent's name and organisation: one line
+// (no control, bidirectional or invisible formatting characters), required,
+// at most 200 characters, the bound profiles were always registered with.
+var nameRule = text.Rule{Kind: text.Line, Max: 200, Required: true}
+
+// CheckProfile records the problems of a whole profile under field. Names
+// are checked as stored: trimmed.
 func CheckProfile(v *apperr.Violations, field string, p Profile) {
-	if n := len([]rune(strings.TrimSpace(p.Name))); n == 0 || n > 200 {
-		v.Add(field+".name", "is required, at most 200 characters")
-	}
-	if n := len([]rune(strings.TrimSpace(p.Organisation))); n == 0 || n > 200 {
-		v.Add(field+".organisation", "is required, at most 200 characters")
-	}
-	if len(p.Territories) == 0 || len(p.Territories) > 18 {
-		v.Add(field+".territory_codes", "needs 1 to 18 territories")
-	}
-	for i, t := range p.Territories {
-		if !validTerritory(t) {
-			v.Addf(field+".territory_codes", "entry %d: %q is not a territory code (1 to 16 letters, digits or dashes, such as T05)", i, t)
-		} else if slices.Contains(p.Territories[:i], t) {
-			v.Addf(field+".territory_codes", "entry %d: %s given twice", i, t)
-		}
-	}
-	switch p.Kind {
-	case KindPedagogical:
-		if p.Capacity < 1 || p.Capacity > MaxCapacity {
-			v.Addf(field+".capacity", "must be 1 to %d active learners", MaxCapacity)
-		}
-	case KindEconomic:
-		if p.Capacity != 0 {
-			v.Add(field+".capacity", "must be 0: economic referents are never assigned learners")
-		}
-	default:
+	checkProfile(v, field, p.normalized(), ProfileFields)
+	if p.Kind != KindPedagogical && p.Kind != KindEconomic {
 		v.Add(field+".kind", "must be pedagogical or economic")
-	}
-	for i, s := range p.Specialties {
-		if !slices.Contains(Specialties, s) {
-			v.Addf(field+".specialties", "entry %d is not a known specialty", i)
-		} else if slices.Contains(p.Specialties[:i], s) {
-			v.Addf(field+".specialties", "entry %d: %s given twice", i, s)
-		}
-	}
-	for i, l := range p.Languages {
-		if len(l) != 2 || strings.ToLower(l) != l || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "" {
-			v.Addf(field+".languages", "entry %d: %q is not an ISO 639-1 code (two lower-case letters)", i, l)
-		}
 	}
 }
 
-// validTerritory accepts the form of territory codes (the territories
-// themselves are intake's reference data, which referent does not hold).
-func validTerritory(t string) bool {
-	if t == "" || len(t) > 16 {
-		return false
+// checkProfile records the problems of the fields named of p, whose kind
+// is known.
+func checkProfile(v *apperr.Violations, field string, p Profile, fields []ProfileField) {
+	named := func(f ProfileField) bool { return slices.Contains(fields, f) }
+	if named(FieldName) {
+		text.Check(v, field+".name", p.Name, nameRule)
 	}
-	for _, c := range t {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
+	if named(FieldOrganisation) {
+		text.Check(v, field+".organisation", p.Organisation, nameRule)
+	}
+	if named(FieldTerritories) {
+		if len(p.Territories) == 0 || len(p.Territories) > 18 {
+			v.Add(field+".territory_codes", "needs 1 to 18 territories")
+		}
+		for i, t := range p.Territories {
+			if problem := ident.CheckTerritory(t); problem != "" {
+				v.Addf(field+".territory_codes", "entry %d: %s", i, problem)
+			} else if slices.Contains(p.Territories[:i], t) {
+				v.Addf(field+".territory_codes", "entry %d: %s given twice", i, t)
+			}
 		}
 	}
-	return true
+	if named(FieldCapacity) {
+		switch p.Kind {
+		case KindPedagogical:
+			if p.Capacity < 1 || p.Capacity > MaxCapacity {
+				v.Addf(field+".capacity", "must be 1 to %d active learners", MaxCapacity)
+			}
+		case KindEconomic:
+			if p.Capacity != 0 {
+				v.Add(field+".capacity", "must be 0: economic referents are never assigned learners")
+			}
+		}
+	}
+	if named(FieldSpecialties) {
+		for i, s := range p.Specialties {
+			if !slices.Contains(Specialties, s) {
+				v.Addf(field+".specialties", "entry %d is not a known specialty", i)
+			} else if slices.Contains(p.Specialties[:i], s) {
+				v.Addf(field+".specialties", "entry %d: %s given twice", i, s)
+			}
+		}
+	}
+	if named(FieldLanguages) {
+		for i, l := range p.Languages {
+			if len(l) != 2 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "" {
+				v.Addf(field+".languages", "entry %d: %q is not an ISO 639-1 code (two lower-case letters)", i, l)
+			}
+		}
+	}
 }
 
 // DecideReferent decides a directory command on a caseload.
@@ -282,31 +342,9 @@ func DecideReferent(r Referent, cmd any) ([]Event, error) {
 		if r.Exists() {
 			return nil, apperr.AlreadyExists("referent %s already exists", r.ID).WithMeta("referent_id", r.ID)
 		}
-		return []Event{ReferentRegistered{ReferentID: c.ReferentID, Profile: c.Profile}}, nil
+		return []Event{ReferentRegistered{ReferentID: c.ReferentID, Profile: c.Profile.normalized()}}, nil
 	case UpdateReferent:
-		var v apperr.Violations
-		CheckProfile(&v, "profile", c.Profile)
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-		if err := changeable(r, c.ReferentID); err != nil {
-			return nil, err
-		}
-		if c.Profile.Kind != r.Profile.Kind {
-			return nil, apperr.Invalid(apperr.FieldViolation{Field: "profile.kind", Description: "cannot change: register another referent"})
-		}
-		if c.Profile.Capacity < r.Load() {
-			return nil, apperr.FailedPrecondition("referent %s follows %d learners: capacity %d is too low, hand learners over first", r.ID, r.Load(), c.Profile.Capacity)
-		}
-		for _, s := range r.Learners {
-			if !slices.Contains(c.Profile.Territories, s.Territory) {
-				return nil, apperr.FailedPrecondition("referent %s follows learners of %s: hand them over before leaving the territory", r.ID, s.Territory)
-			}
-		}
-		if sameProfile(r.Profile, c.Profile) {
-			return nil, nil
-		}
-		return []Event{ReferentUpdated{ReferentID: r.ID, Profile: c.Profile}}, nil
+		return decideUpdate(r, c)
 	case SetAvailability:
 		if c.AbsentFrom.IsZero() != c.AbsentTo.IsZero() || (!c.AbsentFrom.IsZero() && c.AbsentTo.Before(c.AbsentFrom)) {
 			return nil, apperr.Invalid(apperr.FieldViolation{Field: "absent_to", Description: "both dates or none; absent_to not before absent_from"})
@@ -328,6 +366,47 @@ func DecideReferent(r Referent, cmd any) ([]Event, error) {
 		return []Event{ReferentDeactivated{ReferentID: r.ID, On: c.On, Territories: r.Profile.Territories}}, nil
 	}
 	return nil, apperr.New(apperr.KindInternal, "unknown command %T", cmd)
+}
+
+// decideUpdate changes the whole profile, or the fields named, on the
+// caseload as it stands.
+func decideUpdate(r Referent, c UpdateReferent) ([]Event, error) {
+	next := c.Profile
+	if c.Fields == nil {
+		var v apperr.Violations
+		CheckProfile(&v, "profile", c.Profile)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := changeable(r, c.ReferentID); err != nil {
+		return nil, err
+	}
+	if c.Fields != nil {
+		// Only the fields named are checked: a value stored under older
+		// rules does not block a change of another field.
+		next = r.Profile.withFields(c.Profile, c.Fields)
+		var v apperr.Violations
+		checkProfile(&v, "profile", next.normalized(), c.Fields)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+	} else if c.Profile.Kind != r.Profile.Kind {
+		return nil, apperr.Invalid(apperr.FieldViolation{Field: "profile.kind", Description: "cannot change: register another referent"})
+	}
+	next = next.normalized()
+	if next.Capacity < r.Load() {
+		return nil, apperr.FailedPrecondition("referent %s follows %d learners: capacity %d is too low, hand learners over first", r.ID, r.Load(), next.Capacity)
+	}
+	for _, s := range r.SortedLearners() {
+		if !slices.Contains(next.Territories, s.Territory) {
+			return nil, apperr.FailedPrecondition("referent %s follows learners of %s: hand them over before leaving the territory", r.ID, s.Territory)
+		}
+	}
+	if sameProfile(r.Profile, next) {
+		return nil, nil
+	}
+	return []Event{ReferentUpdated{ReferentID: r.ID, Profile: next}}, nil
 }
 
 func changeable(r Referent, id string) error {

@@ -19,6 +19,7 @@ func referentOf(id string, territories ...string) auth.Principal {
 // Every role against every RPC: allowed, denied by role, or hidden because
 // the object is outside the caller's scope.
 func TestAccess(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	anne := register(t, admin, profile("Anne", 5, []string{"T05"}))
 	lea := registered(t, env, false, false)

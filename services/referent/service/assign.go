@@ -3,12 +3,10 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -27,59 +25,55 @@ const maxStaleRetries = 5
 // execAssignment runs an assignment command: it loads the learner's
 // assignment and the caseloads concerns names for it, decides, and appends
 // the events of the assignment and of the caseloads in one atomic batch,
-// each aggregate expected unchanged (eventstore.ExecuteAll). It returns the
-// assignment right after the command.
+// each aggregate expected unchanged (eventstore.ExecuteAll, which retries
+// conflicts and answers Aborted when they outlast its retries). It returns
+// the assignment as the command left it (as of the first run for a
+// retried request).
 func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, learnerID string,
-	concerns func(domain.Assignment) ([]string, error), command func(domain.Assignment) any) (domain.Assignment, error) {
+	concerns func(domain.Assignment) ([]string, error), cmd any) (domain.Assignment, error) {
+	assignment, caseload := s.assignments.Kind(), s.caseloads.Kind()
 	for range maxStaleRetries {
-		h, err := s.events.Load(ctx, Stream, assignmentFilter(learnerID))
+		snap, err := s.assignments.Load(ctx, learnerID)
 		if err != nil {
 			return domain.Assignment{}, err
 		}
-		ids, err := concerns(foldAssignment(h.Events))
+		ids, err := concerns(snap.State)
 		if err != nil {
 			return domain.Assignment{}, err
 		}
 		ids = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(ids))), func(id string) bool { return id == "" })
-		filters := []string{assignmentFilter(learnerID)}
+		filters := []string{assignment.Filter(learnerID)}
 		for _, id := range ids {
-			filters = append(filters, caseloadFilter(id))
+			filters = append(filters, caseload.Filter(id))
 		}
 		res, err := s.events.ExecuteAll(ctx, Stream, filters, meta, func(hs []eventstore.History) ([]event.Draft, error) {
-			a := foldAssignment(hs[0].Events)
+			a := assignment.Fold(hs[0].Events)
 			now, err := concerns(a)
 			if err != nil {
 				return nil, err
 			}
 			for _, id := range now {
-				if id == "" {
-					continue
-				}
-				if _, found := slices.BinarySearch(ids, id); !found {
+				if _, found := slices.BinarySearch(ids, id); id != "" && !found {
 					return nil, errStale
 				}
 			}
 			refs := make(map[string]domain.Referent, len(ids))
 			for i, id := range ids {
-				r := foldReferent(hs[i+1].Events)
-				r.ID = id
-				refs[id] = r
+				refs[id] = caseload.Fold(hs[i+1].Events)
 			}
-			evs, err := domain.Decide(a, refs, command(a))
-			if err != nil {
+			evs, err := domain.Decide(a, refs, cmd)
+			if err != nil || len(evs) == 0 {
 				return nil, err
 			}
-			return drafts(evs, s.cfg.HandoverGraceDays)
+			return assignment.Encode(evs)
 		})
-		switch {
-		case errors.Is(err, errStale):
+		if errors.Is(err, errStale) {
 			continue
-		case errors.Is(err, eventstore.ErrConflict):
-			return domain.Assignment{}, apperr.Aborted("the assignment of learner %s was changed concurrently, retry", learnerID).WithCause(err)
-		case err != nil:
+		}
+		if err != nil {
 			return domain.Assignment{}, err
 		}
-		return foldAssignment(res.Result(0).After()), nil
+		return s.assignments.Outcome(learnerID, res).State, nil
 	}
 	return domain.Assignment{}, apperr.Aborted("the assignment of learner %s kept changing, retry", learnerID)
 }
@@ -104,7 +98,7 @@ func (s *Service) candidates(ctx context.Context, territory string, extra ...str
 // onPathway assigns a learner who entered the pathway and releases the
 // referent of a learner who left it.
 func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
-	meta := eventstore.Command{RequestID: "pathway/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
+	meta := s.serviceCommand("pathway/" + ev.ID)
 	switch m := ev.Data.(type) {
 	case *pathwayv1.PathwayEntered:
 		learner, err := s.enteringLearner(ctx, m.GetLearnerId())
@@ -112,59 +106,62 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 			return err
 		}
 		cmd := domain.Enter{Learner: learner, Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetEntryDate())}
-		_, err = s.execAssignment(ctx, meta, m.GetLearnerId(),
+		a, err := s.execAssignment(ctx, meta, m.GetLearnerId(),
 			func(a domain.Assignment) ([]string, error) {
 				return s.candidates(ctx, cmd.Territory, a.Current, a.LastReferent())
-			},
-			func(domain.Assignment) any { return cmd })
-		return err
+			}, cmd)
+		if err != nil {
+			return err
+		}
+		if a.Pending {
+			s.log.InfoContext(ctx, "learner entered the pathway: no referent can take them, queued", "learner_id", a.LearnerID, "territory", a.Territory)
+		}
+		return nil
 	case *pathwayv1.PathwayExited:
 		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetExitDate())}
 		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(),
-			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil },
-			func(domain.Assignment) any { return cmd })
+			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil }, cmd)
 		return err
 	}
 	return nil
 }
 
-// enteringLearnerWait bounds the wait for intake's facts about a learner
-// who entered the pathway.
-const enteringLearnerWait = 5 * time.Second
-
 // enteringLearner reads intake's facts about a learner who entered the
-// pathway. Pathway only lets in learners intake registered, so they arrive
-// in milliseconds; should they not, the learner is assigned without them
-// (no specialty preference) rather than holding up every later entry.
+// pathway (RQTH and age call for specialties).
+//
+// Pathway lets in only learners intake registered, so the registration is
+// on INTAKE before the entry is on PATHWAY; but the learners read model
+// follows INTAKE and this consumer PATHWAY, and platform.Consumer.After
+// orders only a consumer and read models of the same stream. The
+// registration's own stream sequence says what to wait for instead: the
+// read model holds the learner once its checkpoint reaches it. The wait is
+// bounded (platform.AfterWait), then the entry is retried like any event
+// whose dependency is not ready, never assigned without facts that exist.
+// A learner INTAKE does not hold is assigned at once without them (no
+// specialty preference), rather than holding up every later entry.
 func (s *Service) enteringLearner(ctx context.Context, id string) (domain.Learner, error) {
-	deadline := time.Now().Add(enteringLearnerWait)
-	for {
-		learner, known, err := s.learner(ctx, id)
-		if err != nil || known {
-			return learner, err
-		}
-		if time.Now().After(deadline) {
-			s.log.Warn("learner entered the pathway unknown from intake: assigned without RQTH and age", "learner_id", id)
-			return learner, nil
-		}
-		select {
-		case <-ctx.Done():
-			return domain.Learner{}, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	reg, found, err := s.events.Lookup(ctx, intakeStream, "avenir.intake.learner."+id+".registered")
+	if err != nil {
+		return domain.Learner{}, err
 	}
+	if !found {
+		s.log.WarnContext(ctx, "learner entered the pathway unknown from intake: assigned without RQTH and age", "learner_id", id)
+		return domain.Learner{ID: id}, nil
+	}
+	if err := projection.WaitApplied(ctx, s.store, learnersProjection, reg.Sequence, platform.AfterWait); err != nil {
+		return domain.Learner{}, apperr.Unavailable("read model %s is not ready", learnersProjection).WithCause(err)
+	}
+	learner, _, err := s.learner(ctx, id)
+	return learner, err
 }
 
 // onReferentEvent reacts to what may free a slot (a referent registered or
 // updated, an availability, a learner released) by draining the queues of
 // the territories concerned, to a learner queued by trying them at once,
-// and to a deactivation by handing the caseload over.
+// and to a deactivation by handing the caseload over. It comes after the
+// referents read model (see Wiring): the queues and the directory it reads
+// hold every event up to this one.
 func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
-	// The queues are read from the read model: it must hold every event up
-	// to this one.
-	if err := s.waitReferents(ctx, ev.Sequence); err != nil {
-		return err
-	}
 	d, ok := decode(ev)
 	if !ok {
 		return nil
@@ -175,10 +172,7 @@ func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
 		_, err := s.retry(ctx, cause, e.LearnerID)
 		return err
 	case domain.ReferentDeactivated:
-		if err := s.handOverCaseload(ctx, cause, e.ReferentID); err != nil {
-			return err
-		}
-		return nil
+		return s.handOverCaseload(ctx, cause, e.ReferentID)
 	case domain.ReferentRegistered:
 		return s.drain(ctx, cause, e.Profile.Territories...)
 	case domain.ReferentUpdated:
@@ -195,28 +189,6 @@ func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
 	return nil
 }
 
-// waitReferents waits until the referents read model has applied seq.
-func (s *Service) waitReferents(ctx context.Context, seq uint64) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cp, err := s.store.Checkpoint(ctx, referentsProjection)
-		if err != nil {
-			return err
-		}
-		if cp >= seq {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("referent: read model at %d, behind %d", cp, seq)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
 // retry assigns a queued learner if a referent can take them now, and
 // reports whether the learner is still queued.
 func (s *Service) retry(ctx context.Context, cause, learnerID string) (bool, error) {
@@ -224,16 +196,14 @@ func (s *Service) retry(ctx context.Context, cause, learnerID string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	meta := eventstore.Command{RequestID: "retry/" + cause + "/" + learnerID, Actor: "service:" + Name, Time: s.deps.Now()}
 	cmd := domain.Retry{Learner: learner, Day: s.today()}
-	a, err := s.execAssignment(ctx, meta, learnerID,
+	a, err := s.execAssignment(ctx, s.serviceCommand("retry/"+cause+"/"+learnerID), learnerID,
 		func(a domain.Assignment) ([]string, error) {
 			if !a.Pending {
 				return nil, nil
 			}
 			return s.candidates(ctx, a.Territory, a.LastReferent())
-		},
-		func(domain.Assignment) any { return cmd })
+		}, cmd)
 	if err != nil {
 		return false, err
 	}
@@ -246,27 +216,17 @@ func (s *Service) retry(ctx context.Context, cause, learnerID string) (bool, err
 // turn).
 func (s *Service) drain(ctx context.Context, cause string, territories ...string) error {
 	for _, t := range slices.Compact(slices.Sorted(slices.Values(territories))) {
-		after := ""
-	territory:
-		for {
-			members, err := s.store.Range(ctx, referentsProjection, queueIndex(t), projection.RangeQuery{After: after, Limit: 100})
-			if err != nil {
-				return err
-			}
-			if len(members) == 0 {
-				break
-			}
+		err := projection.Scan(ctx, s.store, referentsProjection, queueIndex(t), projection.RangeQuery{Limit: 100}, func(members []string) (bool, error) {
 			for _, m := range members {
-				parts := strings.Split(m, "/")
-				queued, err := s.retry(ctx, cause, parts[1])
-				if err != nil {
-					return err
-				}
-				if queued {
-					break territory
+				queued, err := s.retry(ctx, cause, queuedLearner(m))
+				if err != nil || queued {
+					return false, err
 				}
 			}
-			after = members[len(members)-1]
+			return true, nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -275,21 +235,22 @@ func (s *Service) drain(ctx context.Context, cause string, territories ...string
 // handOverCaseload hands every learner of a deactivated referent over to the
 // policy's choice, or queues them.
 func (s *Service) handOverCaseload(ctx context.Context, cause, referentID string) error {
-	h, err := s.events.Load(ctx, Stream, caseloadFilter(referentID))
+	r, err := s.caseloads.Load(ctx, referentID)
 	if err != nil {
 		return err
 	}
-	r := foldReferent(h.Events)
-	for _, slot := range r.SortedLearners() {
+	slots := r.State.SortedLearners()
+	if len(slots) > 0 {
+		s.log.InfoContext(ctx, "referent deactivated: handing the caseload over", "referent_id", referentID, "learners", len(slots))
+	}
+	for _, slot := range slots {
 		learner, _, err := s.learner(ctx, slot.LearnerID)
 		if err != nil {
 			return err
 		}
-		meta := eventstore.Command{RequestID: "deactivation/" + cause + "/" + slot.LearnerID, Actor: "service:" + Name, Time: s.deps.Now()}
 		cmd := domain.Reassign{Learner: learner, From: referentID, Day: s.today()}
-		_, err = s.execAssignment(ctx, meta, slot.LearnerID,
-			func(a domain.Assignment) ([]string, error) { return s.candidates(ctx, a.Territory, a.Current) },
-			func(domain.Assignment) any { return cmd })
+		_, err = s.execAssignment(ctx, s.serviceCommand("deactivation/"+cause+"/"+slot.LearnerID), slot.LearnerID,
+			func(a domain.Assignment) ([]string, error) { return s.candidates(ctx, a.Territory, a.Current) }, cmd)
 		if err != nil {
 			return err
 		}

@@ -2,22 +2,100 @@ package service
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
 )
 
-// Subjects: avenir.referent.caseload.<referent id>.<event> and
-// avenir.referent.assignment.<learner id>.<event>.
-func caseloadFilter(id string) string   { return "avenir.referent.caseload." + id + ".>" }
-func assignmentFilter(id string) string { return "avenir.referent.assignment." + id + ".>" }
+// The two aggregates of the REFERENT stream: a referent's caseload, on
+// avenir.referent.caseload.<referent id>.<event>, and a learner's
+// assignment, on avenir.referent.assignment.<learner id>.<event>. Both
+// encode with encoder, which knows every domain event: an assignment
+// command's decision holds the events of the assignment and of the
+// caseloads it changes.
+const (
+	caseloadPrefix   = "avenir.referent.caseload."
+	assignmentPrefix = "avenir.referent.assignment."
+)
+
+func caseloadKind(graceDays int) eventstore.Kind[domain.Referent, domain.Event] {
+	return eventstore.Kind[domain.Referent, domain.Event]{
+		Stream: Stream, Prefix: caseloadPrefix, Decode: decodeUnder(caseloadPrefix), Evolve: domain.EvolveReferent, Encode: encoder(graceDays),
+	}
+}
+
+func assignmentKind(graceDays int) eventstore.Kind[domain.Assignment, domain.Event] {
+	return eventstore.Kind[domain.Assignment, domain.Event]{
+		Stream: Stream, Prefix: assignmentPrefix, Decode: decodeUnder(assignmentPrefix), Evolve: domain.EvolveAssignment, Encode: encoder(graceDays),
+	}
+}
+
+// decodeUnder decodes the events of the aggregates under prefix only.
+func decodeUnder(prefix string) func(event.Event) (domain.Event, bool) {
+	return func(ev event.Event) (domain.Event, bool) {
+		if !strings.HasPrefix(ev.Subject, prefix) {
+			return nil, false
+		}
+		return decode(ev)
+	}
+}
+
+// encoder gives domain events their wire form; graceDays dates the previous
+// referent's read access in assignment events.
+func encoder(graceDays int) func([]domain.Event) ([]event.Draft, error) {
+	return func(evs []domain.Event) ([]event.Draft, error) {
+		out := make([]event.Draft, len(evs))
+		for i, ev := range evs {
+			d, err := draft(ev, graceDays)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = d
+		}
+		return out, nil
+	}
+}
+
+// profileFields reads an update mask: nil without one (the whole profile
+// is replaced), else the profile fields it names. A path that names no
+// field an update may change, or a mask without paths, is a violation on
+// update_mask.
+func profileFields(v *apperr.Violations, m *fieldmaskpb.FieldMask) []domain.ProfileField {
+	if m == nil {
+		return nil
+	}
+	if len(m.GetPaths()) == 0 {
+		v.Add("update_mask", "names no field: omit it to replace the whole profile")
+		return nil
+	}
+	out := make([]domain.ProfileField, 0, len(m.GetPaths()))
+	for _, p := range m.GetPaths() {
+		f := domain.ProfileField(p)
+		switch {
+		case !slices.Contains(domain.ProfileFields, f):
+			names := make([]string, len(domain.ProfileFields))
+			for i, f := range domain.ProfileFields {
+				names[i] = string(f)
+			}
+			v.Addf("update_mask", "%q is not a field an update changes (%s)", p, strings.Join(names, ", "))
+		case !slices.Contains(out, f):
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 var (
 	kinds = map[domain.Kind]referentv1.ReferentKind{
@@ -125,18 +203,6 @@ func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 	return event.Draft{Subject: "avenir.referent." + agg + "." + id + "." + name, AggregateID: id, Data: data}, nil
 }
 
-func drafts(evs []domain.Event, graceDays int) ([]event.Draft, error) {
-	out := make([]event.Draft, len(evs))
-	for i, ev := range evs {
-		d, err := draft(ev, graceDays)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = d
-	}
-	return out, nil
-}
-
 // decode turns a stored event into a domain event; events of other types
 // (added by a later version) are skipped.
 func decode(ev event.Event) (domain.Event, bool) {
@@ -168,12 +234,4 @@ func decode(ev event.Event) (domain.Event, bool) {
 		return domain.AssignmentEnded{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), To: civilpb.Date(m.GetToDate())}, true
 	}
 	return nil, false
-}
-
-func foldReferent(evs []event.Event) domain.Referent {
-	return event.Fold(evs, decode, domain.EvolveReferent)
-}
-
-func foldAssignment(evs []event.Event) domain.Assignment {
-	return event.Fold(evs, decode, domain.EvolveAssignment)
 }

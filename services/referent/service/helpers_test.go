@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
@@ -15,25 +13,17 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 	"github.com/avenir-normandie/avenir/services/referent/service"
-)
-
-// The streams intake and pathway own; the tests publish their events
-// themselves, as those services would.
-var (
-	intakeStream  = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
-	pathwayStream = natsx.StreamSpec{Name: "PATHWAY", Subjects: []string{"avenir.pathway.>"}}
 )
 
 // The services' clock is servicetest's default: 2026-11-26, 10:00 in Paris.
 var today = civil.Date{Year: 2026, Month: time.November, Day: 26}
 
+// start runs referent alone; the tests publish intake's and pathway's
+// events themselves, as those services would.
 func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, referentv1.ReferentServiceClient) {
 	t.Helper()
-	opts.Streams = append(opts.Streams, intakeStream, pathwayStream)
 	env := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) })
 	return env, referentv1.NewReferentServiceClient(env.Conn)
 }
@@ -44,36 +34,11 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// publish appends an event of another context's learner aggregate.
-func publish(t *testing.T, env *servicetest.Env, stream, base, learnerID, name string, data proto.Message) {
-	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "test"})
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	filter := base + "." + learnerID + ".>"
-	for range 20 {
-		h, err := store.Load(context.Background(), stream, filter)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		_, err = store.Append(context.Background(), stream, filter, h.LastSeq,
-			eventstore.Command{RequestID: event.NewID(), Actor: "referent:someone", Time: env.Now()},
-			event.Draft{Subject: base + "." + learnerID + "." + name, AggregateID: learnerID, Data: data})
-		if err == nil {
-			return
-		}
-	}
-	t.Errorf("publish %s %s: still conflicting", learnerID, name)
-}
-
 // registered publishes intake's registration of a new learner.
 func registered(t *testing.T, env *servicetest.Env, rqth, senior bool) string {
 	t.Helper()
 	id := event.NewID()
-	publish(t, env, "INTAKE", "avenir.intake.learner", id, "registered", &intakev1.LearnerRegistered{
+	env.Publish(t, "avenir.intake.learner."+id+".registered", &intakev1.LearnerRegistered{
 		LearnerId: id, FamilyName: "Martin", GivenName: "Léa", TerritoryCode: "T05", Rqth: rqth, SeniorAtEntry: senior,
 	})
 	return id
@@ -82,7 +47,7 @@ func registered(t *testing.T, env *servicetest.Env, rqth, senior bool) string {
 // enter publishes pathway's entry of the learner into episode n.
 func enter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
-	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "entered", &pathwayv1.PathwayEntered{
+	env.Publish(t, "avenir.pathway.pathway."+id+".entered", &pathwayv1.PathwayEntered{
 		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-1)), TerritoryCode: territory,
 	})
 }
@@ -90,7 +55,7 @@ func enter(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 // exit publishes pathway's exit of the learner from episode n.
 func exit(t *testing.T, env *servicetest.Env, id, territory string, n int32) {
 	t.Helper()
-	publish(t, env, "PATHWAY", "avenir.pathway.pathway", id, "exited", &pathwayv1.PathwayExited{
+	env.Publish(t, "avenir.pathway.pathway."+id+".exited", &pathwayv1.PathwayExited{
 		LearnerId: id, EpisodeNumber: n, EntryDate: civilpb.FromDate(today.AddDays(-1)), ExitDate: civilpb.FromDate(today),
 		Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION, TerritoryCode: territory,
 	})
@@ -112,7 +77,8 @@ func register(t *testing.T, client referentv1.ReferentServiceClient, p *referent
 	return resp.GetReferent().GetReferentId()
 }
 
-// waitAssignment waits until the learner's assignment satisfies ok.
+// waitAssignment waits until the learner's assignment (read from its own
+// events, which the consumers append) satisfies ok.
 func waitAssignment(t *testing.T, client referentv1.ReferentServiceClient, learner string, what string, ok func(*referentv1.Assignment) bool) *referentv1.Assignment {
 	t.Helper()
 	var got *referentv1.Assignment
@@ -137,3 +103,9 @@ func assignedTo(ref string) func(*referentv1.Assignment) bool {
 }
 
 func pending(a *referentv1.Assignment) bool { return a.GetPending() && a.GetReferentId() == "" }
+
+// events counts the stored events of the REFERENT stream matching filter.
+func events(t *testing.T, env *servicetest.Env, filter string) int {
+	t.Helper()
+	return len(env.Events(t, service.Stream, filter))
+}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 
@@ -50,14 +49,16 @@ func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 // GetAssignment implements referentv1.ReferentServiceServer. It reads the
 // learner's own events: an assignment is visible as soon as it is made.
 func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignmentRequest) (*referentv1.GetAssignmentResponse, error) {
-	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "learner_id", req.GetLearnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	h, err := s.events.Load(ctx, Stream, assignmentFilter(req.GetLearnerId()))
+	snap, err := s.assignments.Load(ctx, req.GetLearnerId())
 	if err != nil {
 		return nil, err
 	}
-	a := foldAssignment(h.Events)
+	a := snap.State
 	caller, _ := auth.FromContext(ctx)
 	if !a.Exists() || !seesAssignment(caller, a, s.today(), s.cfg.HandoverGraceDays) {
 		return nil, auth.Denied("assignment of learner", req.GetLearnerId())
@@ -69,21 +70,18 @@ func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignme
 // referent's caseload aggregate (at most its capacity).
 func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseloadRequest) (*referentv1.ListCaseloadResponse, error) {
 	var v apperr.Violations
-	if problem := ident.CheckID(req.GetReferentId()); problem != "" {
-		v.Add("referent_id", problem)
-	}
+	ident.ID(&v, "referent_id", req.GetReferentId())
 	size := paging.Size(&v, req.GetPageSize())
 	query := paging.Fingerprint("caseload", req.GetReferentId())
 	after := paging.Decode(&v, req.GetPageToken(), query)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.events.Load(ctx, Stream, caseloadFilter(req.GetReferentId()))
+	snap, err := s.caseloads.Load(ctx, req.GetReferentId())
 	if err != nil {
 		return nil, err
 	}
-	r := foldReferent(h.Events)
-	r.ID = req.GetReferentId()
+	r := snap.State
 	caller, _ := auth.FromContext(ctx)
 	if !r.Exists() || !seesCaseload(caller, r) {
 		return nil, auth.Denied("referent", req.GetReferentId())
@@ -123,9 +121,7 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 // model.
 func (s *Service) ListReferents(ctx context.Context, req *referentv1.ListReferentsRequest) (*referentv1.ListReferentsResponse, error) {
 	var v apperr.Violations
-	if req.GetTerritoryCode() == "" {
-		v.Add("territory_code", "is required")
-	}
+	ident.Territory(&v, "territory_code", req.GetTerritoryCode())
 	size := paging.Size(&v, req.GetPageSize())
 	query := paging.Fingerprint("referents", req.GetTerritoryCode(), req.GetKind().String(), boolString(req.GetIncludeDeactivated()))
 	after := paging.Decode(&v, req.GetPageToken(), query)
@@ -167,15 +163,24 @@ func boolString(b bool) string {
 func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerritoryLoadRequest) (*referentv1.GetTerritoryLoadResponse, error) {
 	caller, _ := auth.FromContext(ctx)
 	codes := req.GetTerritoryCodes()
+	var v apperr.Violations
+	for i, code := range codes {
+		if problem := ident.CheckTerritory(code); problem != "" {
+			v.Addf("territory_codes", "entry %d: %s", i, problem)
+		}
+	}
+	if len(codes) > 100 {
+		v.Add("territory_codes", "at most 100")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
 	if len(codes) == 0 {
 		all, err := s.store.Range(ctx, referentsProjection, territoriesIndex, projection.RangeQuery{Limit: projection.MaxRangeLimit})
 		if err != nil {
 			return nil, err
 		}
 		codes = all
-	}
-	if len(codes) > 100 {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "territory_codes", Description: "at most 100"})
 	}
 	out := &referentv1.GetTerritoryLoadResponse{}
 	for _, t := range slices.Compact(slices.Sorted(slices.Values(codes))) {
@@ -211,9 +216,7 @@ func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerri
 // territory's queue, oldest first.
 func (s *Service) ListPendingAssignments(ctx context.Context, req *referentv1.ListPendingAssignmentsRequest) (*referentv1.ListPendingAssignmentsResponse, error) {
 	var v apperr.Violations
-	if req.GetTerritoryCode() == "" {
-		v.Add("territory_code", "is required")
-	}
+	ident.Territory(&v, "territory_code", req.GetTerritoryCode())
 	size := paging.Size(&v, req.GetPageSize())
 	query := paging.Fingerprint("pending", req.GetTerritoryCode())
 	after := paging.Decode(&v, req.GetPageToken(), query)
@@ -230,12 +233,11 @@ func (s *Service) ListPendingAssignments(ctx context.Context, req *referentv1.Li
 		out.NextPageToken = paging.Encode(query, members[size-1])
 	}
 	for _, m := range members {
-		learner := strings.Split(m, "/")[1]
-		h, err := s.events.Load(ctx, Stream, assignmentFilter(learner))
+		snap, err := s.assignments.Load(ctx, queuedLearner(m))
 		if err != nil {
 			return nil, err
 		}
-		out.Pending = append(out.Pending, s.assignmentView(foldAssignment(h.Events)))
+		out.Pending = append(out.Pending, s.assignmentView(snap.State))
 	}
 	return out, nil
 }

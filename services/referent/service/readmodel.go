@@ -47,28 +47,21 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	default:
 		return nil, nil
 	}
-	b, err := json.Marshal(l)
+	op, err := projection.PutJSON(learnerKey(id), l)
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+	return []projection.Op{op}, nil
 }
 
 // learner reads what referent knows of a learner from intake, and whether it
 // knows it at all.
 func (s *Service) learner(ctx context.Context, id string) (domain.Learner, bool, error) {
-	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.Learner{ID: id}, false, nil
-	}
+	l, found, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
 	if err != nil {
 		return domain.Learner{}, false, err
 	}
-	var l storedLearner
-	if err := json.Unmarshal(b, &l); err != nil {
-		return domain.Learner{}, false, fmt.Errorf("referent: stored learner %s: %w", id, err)
-	}
-	return domain.Learner{ID: id, Disability: l.Disability, Senior: l.Senior}, true, nil
+	return domain.Learner{ID: id, Disability: l.Disability, Senior: l.Senior}, found, nil
 }
 
 // The referents read model (referentsProjection), from the whole REFERENT
@@ -86,6 +79,9 @@ func pendingKey(learner string) string  { return "pending:" + learner }
 func queueMember(since civil.Date, learner, territory string) string {
 	return since.String() + "/" + learner + "/" + territory
 }
+
+// queuedLearner is the learner of a queue member.
+func queuedLearner(member string) string { return strings.Split(member, "/")[1] }
 
 const territoriesIndex = "territories"
 
@@ -106,18 +102,7 @@ func (r storedReferent) asReferent() domain.Referent {
 }
 
 func (s *Service) storedReferent(ctx context.Context, id string) (storedReferent, bool, error) {
-	b, err := s.store.Get(ctx, referentsProjection, referentKey(id))
-	if errors.Is(err, projection.ErrNotFound) {
-		return storedReferent{}, false, nil
-	}
-	if err != nil {
-		return storedReferent{}, false, err
-	}
-	var r storedReferent
-	if err := json.Unmarshal(b, &r); err != nil {
-		return storedReferent{}, false, fmt.Errorf("referent: stored referent %s: %w", id, err)
-	}
-	return r, true, nil
+	return projection.GetJSON[storedReferent](ctx, s.store, referentsProjection, referentKey(id))
 }
 
 func (s *Service) projectReferents(ctx context.Context, ev event.Event) ([]projection.Op, error) {
@@ -196,11 +181,11 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 	case domain.LearnerReleased:
 		r.Load = max(r.Load-1, 0)
 	}
-	b, err := json.Marshal(r)
+	put, err := projection.PutJSON(referentKey(id), r)
 	if err != nil {
 		return nil, err
 	}
-	ops := []projection.Op{projection.Put(referentKey(id), b)}
+	ops := []projection.Op{put}
 	for _, t := range before {
 		if !slices.Contains(r.Profile.Territories, t) {
 			ops = append(ops, projection.IndexRemove(territoryIndex(t), id))
@@ -215,25 +200,18 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 }
 
 // referentsOf returns the referents serving territory, as the read model
-// knows them, by id.
+// knows them, by id. A page of ids is read at once (Store.GetMany, for
+// which projection has no JSON helper).
 func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedReferent, error) {
 	var out []storedReferent
-	after := ""
-	for {
-		ids, err := s.store.Range(ctx, referentsProjection, territoryIndex(territory), projection.RangeQuery{After: after, Limit: 500})
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
-			return out, nil
-		}
+	err := projection.Scan(ctx, s.store, referentsProjection, territoryIndex(territory), projection.RangeQuery{Limit: 500}, func(ids []string) (bool, error) {
 		keys := make([]string, len(ids))
 		for i, id := range ids {
 			keys[i] = referentKey(id)
 		}
 		vals, err := s.store.GetMany(ctx, referentsProjection, keys)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		for i, b := range vals {
 			if b == nil {
@@ -241,12 +219,13 @@ func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedRe
 			}
 			var r storedReferent
 			if err := json.Unmarshal(b, &r); err != nil {
-				return nil, fmt.Errorf("referent: stored referent %s: %w", ids[i], err)
+				return false, fmt.Errorf("referent: stored referent %s: %w", ids[i], err)
 			}
 			out = append(out, r)
 		}
-		after = ids[len(ids)-1]
-	}
+		return true, nil
+	})
+	return out, err
 }
 
 // The phases read model (phasesProjection), from pathway's PhaseChanged

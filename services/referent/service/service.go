@@ -6,6 +6,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projector"
+	"github.com/avenir-normandie/avenir/services/referent/domain"
 )
 
 const (
@@ -55,11 +57,15 @@ type Config struct {
 // Service implements referentv1.ReferentServiceServer.
 type Service struct {
 	referentv1.UnimplementedReferentServiceServer
-	deps   platform.Deps
-	cfg    Config
-	log    *slog.Logger
-	events *eventstore.Store
-	store  projection.Store
+	deps platform.Deps
+	cfg  Config
+	log  *slog.Logger
+	// events runs the assignment commands, which change a learner's
+	// assignment and caseloads in one atomic batch (Store.ExecuteAll).
+	events      *eventstore.Store
+	caseloads   *eventstore.Aggregates[domain.Referent, domain.Event]
+	assignments *eventstore.Aggregates[domain.Assignment, domain.Event]
+	store       projection.Store
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -76,7 +82,11 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("referent: %w", err)
 	}
-	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+	return &Service{
+		deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections,
+		caseloads:   eventstore.NewAggregates(events, caseloadKind(cfg.HandoverGraceDays)),
+		assignments: eventstore.NewAggregates(events, assignmentKind(cfg.HandoverGraceDays)),
+	}, nil
 }
 
 // Name implements platform.Service.
@@ -132,7 +142,8 @@ func (s *Service) Wiring() platform.Wiring {
 			},
 			{
 				// The whole stream, so that its checkpoint tells the queue
-				// consumer that every event before the one it handles is in.
+				// consumer (which comes after it) that every event up to the
+				// one it handles is in.
 				Name: referentsProjection, Stream: Stream,
 				FilterSubjects: []string{"avenir.referent.>"},
 				Project:        s.projectReferents,
@@ -157,9 +168,20 @@ func (s *Service) Wiring() platform.Wiring {
 					"avenir.referent.caseload.*.learner_released", "avenir.referent.assignment.*.pending",
 				},
 				BackOff: backoff,
-			}, Handle: s.onReferentEvent, After: []string{referentsProjection}},
+			}, Handle: s.onReferentEvent, After: []string{referentsProjection}}, // reads the queues and the directory
 		},
 	}
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
+
+// command is the metadata of a command run for the caller.
+func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
+}
+
+// serviceCommand is the metadata of a command the service runs itself, in
+// reaction to an event.
+func (s *Service) serviceCommand(requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
+}
