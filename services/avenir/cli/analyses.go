@@ -10,11 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 )
 
@@ -25,6 +24,12 @@ func newAnalysesCmd() *cobra.Command {
 	return cmd
 }
 
+// needsCommand builds a command calling RPCs of NeedsService.
+func needsCommand(use, short, example string, args cobra.PositionalArgs, setup func(fs *pflag.FlagSet),
+	run func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error) *cobra.Command {
+	return rpcCommand(needsv1.NewNeedsServiceClient, use, short, example, args, setup, run)
+}
+
 // printAnalysis prints an analysis as a table of rows, or as JSON.
 func (f *clientFlags) printAnalysis(w io.Writer, a *needsv1.Analysis) error {
 	return f.print(w, a, analysisRows(a))
@@ -32,7 +37,7 @@ func (f *clientFlags) printAnalysis(w io.Writer, a *needsv1.Analysis) error {
 
 func newAnalysesStartCmd() *cobra.Command {
 	var rid string
-	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "start LEARNER_ID", "Start the needs analysis of the learner's open episode",
+	cmd := needsCommand("start LEARNER_ID", "Start the needs analysis of the learner's open episode",
 		"  avenir analyses start 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
 		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
 		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
@@ -50,7 +55,7 @@ func newAnalysesStartCmd() *cobra.Command {
 
 func newAnalysesDraftCmd() *cobra.Command {
 	var rid, file string
-	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "draft ANALYSIS_ID --file FILE",
+	cmd := needsCommand("draft ANALYSIS_ID --file FILE",
 		"Replace the content of an analysis in draft with the content of a YAML or JSON file",
 		"  avenir analyses draft 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --file analysis.yaml", cobra.ExactArgs(1),
 		func(fs *pflag.FlagSet) {
@@ -107,7 +112,7 @@ func readAnalysisContent(path string, stdin io.Reader) (*needsv1.AnalysisContent
 
 func newAnalysesCompleteCmd() *cobra.Command {
 	var rid string
-	cmd := rpcCommand(needsv1.NewNeedsServiceClient, "complete ANALYSIS_ID",
+	cmd := needsCommand("complete ANALYSIS_ID",
 		"Complete an analysis in draft: it becomes immutable and the learner's current analysis",
 		"  avenir analyses complete 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
 		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
@@ -126,7 +131,7 @@ func newAnalysesCompleteCmd() *cobra.Command {
 
 func newAnalysesReviseCmd() *cobra.Command {
 	var rid string
-	return rpcCommand(needsv1.NewNeedsServiceClient, "revise ANALYSIS_ID",
+	return needsCommand("revise ANALYSIS_ID",
 		"Start a new version of a completed analysis, from its content; prints the new version",
 		"  avenir analyses revise 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89", cobra.ExactArgs(1),
 		func(fs *pflag.FlagSet) { addRequestID(fs, &rid) },
@@ -140,136 +145,107 @@ func newAnalysesReviseCmd() *cobra.Command {
 }
 
 func newAnalysesGetCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.GetAnalysisRequest
-	cmd := &cobra.Command{
-		Use:   "get [ANALYSIS_ID]",
-		Short: "Show an analysis, or with --learner the learner's current analysis",
-		Example: "  avenir analyses get 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89\n" +
+	var learner string
+	return needsCommand("get [ANALYSIS_ID]", "Show an analysis, or with --learner the learner's current analysis",
+		"  avenir analyses get 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89\n"+
 			"  avenir analyses get --learner 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89",
-		Args: usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 1) == (req.LearnerId != "") {
+		cobra.MaximumNArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&learner, "learner", "", "the learner whose current analysis (the last completed) is shown")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			if (len(args) == 1) == (learner != "") {
 				return usageError{fmt.Errorf("give an ANALYSIS_ID or --learner, not both")}
 			}
+			req := &needsv1.GetAnalysisRequest{LearnerId: learner}
 			if len(args) == 1 {
 				req.AnalysisId = args[0]
 			}
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).GetAnalysis(ctx, &req)
-				if err != nil {
-					return err
-				}
-				return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
-			})
-		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&req.LearnerId, "learner", "", "the learner whose current analysis (the last completed) is shown")
-	return cmd
+			resp, err := c.GetAnalysis(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.printAnalysis(cmd.OutOrStdout(), resp.GetAnalysis())
+		})
 }
 
 func newAnalysesListCmd() *cobra.Command {
-	var f clientFlags
 	var req needsv1.ListAnalysesRequest
+	var codes []string
 	var from, to, status string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List a learner's analyses, or a territory's over a period (admins), a page at a time",
-		Long: "List the analyses of a learner (--learner), every episode and version in order, or those of a\n" +
-			"territory (--territory, admins) started between --from and --to (with --status completed:\n" +
-			"completed between them). A page may be short: continue with --page-token while a next page\n" +
-			"token is printed.\n\nStatuses: " + analysisStatuses.names(),
-		Example: "  avenir analyses list --learner 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89\n" +
+	cmd := needsCommand("list", "List a learner's analyses, or a territory's over a period (admins), a page at a time",
+		"  avenir analyses list --learner 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89\n"+
 			"  avenir analyses list --territory T05 --status completed --from 2026-11-01 --to 2026-11-30 -o json",
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			for _, d := range []struct {
-				flag, value string
-				into        **commonv1.Date
-			}{{"from", from, &req.From}, {"to", to, &req.To}} {
-				if *d.into, err = optionalDate(d.flag, d.value); err != nil {
-					return err
-				}
-			}
-			if status != "" {
-				st, err := analysisStatuses.parse("status", status)
-				if err != nil {
-					return err
-				}
-				req.Status = needsv1.AnalysisStatus(st)
-			}
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).ListAnalyses(ctx, &req)
-				if err != nil {
-					return err
-				}
-				if f.output == "json" {
-					return f.print(cmd.OutOrStdout(), resp, nil)
-				}
-				return listTable(cmd.OutOrStdout(), analysisListRows(resp.GetAnalyses()), resp.GetNextPageToken())
-			})
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&req.LearnerId, "learner", "", "the learner whose analyses are listed")
+			addTerritories(fs, &codes, "the territories whose analyses are listed (admins)")
+			fs.StringVar(&from, "from", "", "with --territory: started (completed, with --status completed) on or after that day, "+dateHelp)
+			fs.StringVar(&to, "to", "", "with --territory: started (completed) on or before that day")
+			fs.StringVar(&status, "status", "", "status: "+analysisStatuses.names())
+			addPage(fs, &req.PageSize, &req.PageToken, "analyses")
 		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&req.LearnerId, "learner", "", "the learner whose analyses are listed")
-	fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05 (admins)")
-	fs.StringVar(&from, "from", "", "with --territory: started (completed, with --status completed) on or after, YYYY-MM-DD")
-	fs.StringVar(&to, "to", "", "with --territory: started (completed) on or before, YYYY-MM-DD")
-	fs.StringVar(&status, "status", "", "status: "+analysisStatuses.names())
-	fs.Int32Var(&req.PageSize, "page-size", 0, "analyses per page (default 50, at most 200)")
-	fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			var err error
+			if req.From, err = optionalDate("from", from); err != nil {
+				return err
+			}
+			if req.To, err = optionalDate("to", to); err != nil {
+				return err
+			}
+			st, err := analysisStatuses.optional("status", status)
+			if err != nil {
+				return err
+			}
+			req.Status = needsv1.AnalysisStatus(st)
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*needsv1.ListAnalysesResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.ListAnalyses(ctx, r)
+				},
+				func(w io.Writer, answers []territoryAnswer[*needsv1.ListAnalysesResponse]) error {
+					return listAnswers(w, answers, analysisListHeader, analysisListRows, (*needsv1.ListAnalysesResponse).GetNextPageToken)
+				})
+		})
+	cmd.Long = "List the analyses of a learner (--learner), every episode and version in order, or those of\n" +
+		"territories (--territory, admins) started between --from and --to (with --status completed:\n" +
+		"completed between them). A page may be short: continue with --page-token while a next page\n" +
+		"token is printed. With several territories, each is listed in turn and the analyses shown\n" +
+		"together.\n\nStatuses: " + analysisStatuses.names()
 	return cmd
 }
 
 func newAnalysesSummaryCmd() *cobra.Command {
-	var f clientFlags
-	var req needsv1.GetAnalysisSummaryRequest
-	var from, to string
-	cmd := &cobra.Command{
-		Use:   "summary",
-		Short: "Show the analyses completed per territory and month, the most frequent barriers and targeted trades",
-		Long: "Show, per territory and in total, the analyses completed each month (first versions and\n" +
-			"revisions), then the barriers most often recorded and the trades most often targeted by the\n" +
-			"current analyses completed in those months.",
-		Example: "  avenir analyses summary --from 2026-01 --to 2026-12 --territory T05",
-		Args:    usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fm, err := pathwayMonth("from", from)
-			if err != nil {
-				return err
-			}
-			tm, err := pathwayMonth("to", to)
-			if err != nil {
-				return err
-			}
-			req.FromMonth = &commonv1.Month{Year: fm.GetYear(), Month: fm.GetMonth()}
-			req.ToMonth = &commonv1.Month{Year: tm.GetYear(), Month: tm.GetMonth()}
-			return f.call(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := needsv1.NewNeedsServiceClient(conn).GetAnalysisSummary(ctx, &req)
-				if err != nil {
-					return err
-				}
-				if f.output == "json" {
-					return f.print(cmd.OutOrStdout(), resp, nil)
-				}
-				if err := listTable(cmd.OutOrStdout(), analysisMonthRows(resp), ""); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout())
-				return listTable(cmd.OutOrStdout(), analysisRankRows(resp), "")
-			})
+	var months string
+	var codes []string
+	cmd := needsCommand("summary --period YYYY-MM..YYYY-MM",
+		"Show the analyses completed per territory and month, the most frequent barriers and targeted trades",
+		"  avenir analyses summary --period 2026-01..2026-12\n"+
+			"  avenir analyses summary --period 2026-11 --territory T05 --territory T14",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			addPeriodRange(fs, &months)
+			addTerritories(fs, &codes, "only these territories (default: every territory in your scope, with totals)")
 		},
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f)
-	fs.StringVar(&from, "from", "", "first month, YYYY-MM")
-	fs.StringVar(&to, "to", "", "last month, YYYY-MM (at most 120 months after --from)")
-	fs.StringVar(&req.TerritoryCode, "territory", "", "one territory (default: every territory in your scope)")
-	_ = cmd.MarkFlagRequired("from")
-	_ = cmd.MarkFlagRequired("to")
-	return cmd
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c needsv1.NeedsServiceClient, f *clientFlags) error {
+			from, to, err := parseMonthRange("period", months)
+			if err != nil {
+				return err
+			}
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, "",
+				func(ctx context.Context, code string) (*needsv1.GetAnalysisSummaryResponse, error) {
+					return c.GetAnalysisSummary(ctx, &needsv1.GetAnalysisSummaryRequest{FromMonth: from, ToMonth: to, TerritoryCode: code})
+				},
+				func(w io.Writer, answers []territoryAnswer[*needsv1.GetAnalysisSummaryResponse]) error {
+					if err := listTable(w, analysisMonthRows(answers), ""); err != nil {
+						return err
+					}
+					fmt.Fprintln(w)
+					return listTable(w, analysisRankRows(answers), "")
+				})
+		})
+	cmd.Long = "Show, per territory and in total, the analyses completed each month (first versions and\n" +
+		"revisions), then the barriers most often recorded and the trades most often targeted by the\n" +
+		"current analyses completed in those months. With several --territory, each is asked in turn\n" +
+		"and shown without totals (the ten most targeted trades do not add up): leave --territory out\n" +
+		"for the totals of your whole scope."
+	return required(cmd, "period")
 }

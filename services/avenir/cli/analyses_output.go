@@ -17,13 +17,6 @@ var (
 	analysisMaturities = enumFlag{needsv1.ProjectMaturity(0).Descriptor(), "PROJECT_MATURITY_"}
 )
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
 func analysisRows(a *needsv1.Analysis) []field {
 	rows := []field{
 		{"ANALYSIS ID", a.GetAnalysisId()},
@@ -115,9 +108,12 @@ func analysisSteps(steps []*needsv1.RecommendedStep) string {
 	return strings.Join(out, "; ")
 }
 
-func analysisListRows(as []*needsv1.Analysis) [][]string {
-	rows := [][]string{{"ANALYSIS ID", "LEARNER ID", "TERRITORY", "EPISODE", "VERSION", "STATUS", "CURRENT", "STARTED", "COMPLETED", "STEPS"}}
-	for _, a := range as {
+var analysisListHeader = []string{"ANALYSIS ID", "LEARNER ID", "TERRITORY", "EPISODE", "VERSION", "STATUS", "CURRENT", "STARTED", "COMPLETED", "STEPS"}
+
+// analysisListRows is one row per analysis listed.
+func analysisListRows(resp *needsv1.ListAnalysesResponse) [][]string {
+	var rows [][]string
+	for _, a := range resp.GetAnalyses() {
 		rows = append(rows, []string{
 			a.GetAnalysisId(), a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), fmt.Sprint(a.GetVersion()),
 			analysisStatuses.name(a.GetStatus().Number()), yesNo(a.GetCurrent()), dateString(a.GetStartedOn()),
@@ -127,24 +123,32 @@ func analysisListRows(as []*needsv1.Analysis) [][]string {
 	return rows
 }
 
-func analysisMonthRows(resp *needsv1.GetAnalysisSummaryResponse) [][]string {
+// analysisMonthRows is the header, then a row per territory and month of
+// the answers, then the total of a single answer.
+func analysisMonthRows(answers []territoryAnswer[*needsv1.GetAnalysisSummaryResponse]) [][]string {
 	rows := [][]string{{"TERRITORY", "MONTH", "COMPLETED", "REVISIONS"}}
 	add := func(territory string, s *needsv1.AnalysisSummary) {
 		for _, m := range s.GetMonths() {
 			rows = append(rows, []string{
-				territory, fmt.Sprintf("%04d-%02d", m.GetMonth().GetYear(), m.GetMonth().GetMonth()),
+				territory, monthString(m.GetMonth()),
 				fmt.Sprint(m.GetCompleted()), fmt.Sprint(m.GetRevisionsCompleted()),
 			})
 		}
 	}
-	for _, s := range resp.GetTerritories() {
-		add(s.GetTerritoryCode(), s)
+	for _, a := range answers {
+		for _, s := range a.resp.GetTerritories() {
+			add(s.GetTerritoryCode(), s)
+		}
 	}
-	add("TOTAL", resp.GetTotal())
+	if len(answers) == 1 && !answers[0].several {
+		add("TOTAL", answers[0].resp.GetTotal())
+	}
 	return rows
 }
 
-func analysisRankRows(resp *needsv1.GetAnalysisSummaryResponse) [][]string {
+// analysisRankRows is the header, then a row per territory of the
+// answers, then the total of a single answer.
+func analysisRankRows(answers []territoryAnswer[*needsv1.GetAnalysisSummaryResponse]) [][]string {
 	rows := [][]string{{"TERRITORY", "MOST FREQUENT BARRIERS", "MOST TARGETED TRADES"}}
 	add := func(territory string, s *needsv1.AnalysisSummary) {
 		var barriers, trades []string
@@ -156,9 +160,13 @@ func analysisRankRows(resp *needsv1.GetAnalysisSummaryResponse) [][]string {
 		}
 		rows = append(rows, []string{territory, strings.Join(barriers, ", "), strings.Join(trades, ", ")})
 	}
-	for _, s := range resp.GetTerritories() {
-		add(s.GetTerritoryCode(), s)
+	for _, a := range answers {
+		for _, s := range a.resp.GetTerritories() {
+			add(s.GetTerritoryCode(), s)
+		}
 	}
-	add("TOTAL", resp.GetTotal())
+	if len(answers) == 1 && !answers[0].several {
+		add("TOTAL", answers[0].resp.GetTotal())
+	}
 	return rows
 }

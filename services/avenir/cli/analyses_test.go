@@ -128,7 +128,7 @@ func TestAnalysesCommands(t *testing.T) {
 	contains([]string{"analyses", "get", id, "-o", "json"}, `"analysis_id": "`+id+`"`, `"BARRIER_KIND_MOBILITY"`)
 	eventually([]string{"analyses", "list", "--learner", learner}, v2id)
 	contains([]string{"analyses", "list", "--territory", "T05", "--status", "completed", "--from", "2026-11-01", "-o", "json"}, id)
-	contains([]string{"analyses", "summary", "--from", "2026-11", "--to", "2026-11"},
+	contains([]string{"analyses", "summary", "--period", "2026-11"},
 		"COMPLETED", "T05", "TOTAL", "mobility 1, childcare 1", "G1602 1, K2204 1")
 	run(2, "analyses", "get")
 	run(2, "analyses", "list", "--status", "finished")

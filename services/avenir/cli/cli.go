@@ -21,6 +21,22 @@ import (
 // Version is the binary's version, set at build time with -ldflags "-X".
 var Version = "dev"
 
+// Exit statuses of the command line (see exitStatuses).
+const (
+	exitOK         = 0
+	exitIncomplete = 1
+	exitUsage      = 2
+)
+
+// exitStatuses documents the exit statuses in the root help.
+const exitStatuses = `Exit status:
+  0  everything asked was done.
+  1  something asked was not done: a call failed or was refused, a line was rejected
+     or could not be read (funding hours import, report, correct, group-hours,
+     claim-fee), one of several territories did not answer. The output, table or
+     -o json, still shows in full what was done; standard error says what was not.
+  2  usage error (unknown flag, bad value, missing argument): nothing was sent.`
+
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
@@ -29,19 +45,23 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printError(stderr, err)
 		var usage usageError
 		if errors.As(err, &usage) {
-			return 2
+			return exitUsage
 		}
-		return 1
+		return exitIncomplete
 	}
-	return 0
+	return exitOK
 }
 
 // NewRoot builds the command tree.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "avenir",
-		Short:         "avenir orchestrates #Avenir learner pathways (Normandy Region)",
-		Long:          "avenir runs the #Avenir services (server) and talks to them over gRPC (every other command).",
+		Use:   "avenir",
+		Short: "avenir orchestrates #Avenir learner pathways (Normandy Region)",
+		Long: "avenir runs the #Avenir services (server) and talks to them over gRPC (every other command).\n\n" +
+			"Flags mean the same everywhere: --from and --to are the first and last days of a range, dates\n" +
+			"being YYYY-MM-DD, today, today-N or today+N (Europe/Paris); --period is a month, YYYY-MM, or a\n" +
+			"range of months, YYYY-MM..YYYY-MM; --territory is repeatable (--territory T05 --territory T14)\n" +
+			"and takes comma-separated codes (T05,T14). Every flag can also come from AVENIR_<FLAG>.\n\n" + exitStatuses,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -89,6 +109,14 @@ type usageError struct{ err error }
 
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
+
+// errorLine is err on one line: a gRPC error as its code and message.
+func errorLine(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return st.Code().String() + ": " + st.Message()
+	}
+	return err.Error()
+}
 
 // printError explains an error; gRPC errors show their code, field
 // violations and metadata (e.g. the id of an existing learner).

@@ -84,7 +84,7 @@ monthly statements reviewed and closed by the funder. Deterministic for a --seed
 	fs.StringVar(&data, "data-dir", "", "the server's data dir (its dev key); with --embedded, where to keep the streams (default a temporary directory)")
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the simulation: the same seed, the same year")
 	fs.IntVar(&opts.Learners, "learners", 4500, "learners entering over the year")
-	fs.StringVar(&from, "from", "", "first simulated day, YYYY-MM-DD or today-N (default a Monday a year ago)")
+	fs.StringVar(&from, "from", "", "first simulated day (default a Monday a year ago), "+dateHelp)
 	fs.IntVar(&opts.Days, "days", 365, "days to simulate")
 	return cmd
 }

@@ -45,3 +45,11 @@ func (e enumFlag) parse(flag, value string) (protoreflect.EnumNumber, error) {
 	}
 	return 0, usageError{fmt.Errorf("--%s: %q is not one of %s", flag, value, e.names())}
 }
+
+// optional reads the value of a flag that may be left empty (0).
+func (e enumFlag) optional(flag, value string) (protoreflect.EnumNumber, error) {
+	if strings.TrimSpace(value) == "" {
+		return 0, nil
+	}
+	return e.parse(flag, value)
+}

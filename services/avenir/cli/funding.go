@@ -2,12 +2,15 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +18,6 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -27,6 +29,7 @@ var (
 	fundingUnits      = enumFlag{fundingv1.Unit(0).Descriptor(), "UNIT_"}
 	fundingRejections = enumFlag{fundingv1.RejectionReason(0).Descriptor(), "REJECTION_REASON_"}
 	fundingStatuses   = enumFlag{fundingv1.LineStatus(0).Descriptor(), "LINE_STATUS_"}
+	fundingAnomalies  = enumFlag{fundingv1.AnomalyReason(0).Descriptor(), "ANOMALY_REASON_"}
 )
 
 func newFundingCmd() *cobra.Command {
@@ -56,9 +59,9 @@ type termsFlags struct {
 func (tf *termsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&tf.t.OperatorId, "operator-id", "", "the training operator paid")
 	fs.StringVar(&tf.t.Reference, "reference", "", "the funder's reference of the contract (marché, lot)")
-	fs.StringSliceVar(&tf.t.TerritoryCodes, "territories", nil, "territories of the lot, comma-separated (T05,T06)")
-	fs.StringVar(&tf.from, "from", "", "first day of the contract, YYYY-MM-DD, today, today-N or today+N")
-	fs.StringVar(&tf.to, "to", "", "last day of the contract")
+	addTerritories(fs, &tf.t.TerritoryCodes, "territories of the lot")
+	fs.StringVar(&tf.from, "from", "", "first day of the contract, "+dateHelp)
+	fs.StringVar(&tf.to, "to", "", "last day of the contract, "+dateHelp)
 	fs.Int64Var(&tf.t.TraineeHourRateCents, "trainee-hour-rate-cents", 0, "price of one trainee hour (heure stagiaire), in cents")
 	fs.Int64Var(&tf.t.GroupHourRateCents, "group-hour-rate-cents", 0, "price of one group hour (heure groupe), in cents")
 	fs.StringArrayVar(&tf.fees, "fee", nil, "a flat fee (forfait) the contract pays, TYPE=CENTS, repeatable; TYPE: "+
@@ -69,10 +72,11 @@ func (tf *termsFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&tf.t.MaxGroupSize, "max-group-size", 0, "maximum attendees of a group hour")
 }
 
-var termsRequired = []string{"operator-id", "reference", "territories", "from", "to", "max-group-size"}
+var termsRequired = []string{"operator-id", "reference", "territory", "from", "to", "max-group-size"}
 
 func (tf *termsFlags) terms() (*fundingv1.ContractTerms, error) {
 	var err error
+	tf.t.TerritoryCodes = territories(tf.t.TerritoryCodes)
 	if tf.t.PeriodFrom, err = parseDate("from", tf.from); err != nil {
 		return nil, err
 	}
@@ -87,25 +91,36 @@ func (tf *termsFlags) terms() (*fundingv1.ContractTerms, error) {
 			return nil, usageError{fmt.Errorf("--fee: %q is not TYPE=CENTS", fee)}
 		}
 		rate := &fundingv1.FlatFeeRate{AmountCents: amount}
-		if code, custom := strings.CutPrefix(kind, "custom:"); custom {
-			rate.FeeType, rate.CustomCode = fundingv1.FeeType_FEE_TYPE_CUSTOM, code
-		} else {
-			n, err := fundingFeeTypes.parse("fee", kind)
-			if err != nil {
-				return nil, err
-			}
-			rate.FeeType = fundingv1.FeeType(n)
+		if rate.FeeType, rate.CustomCode, err = parseFeeType("fee", kind); err != nil {
+			return nil, err
 		}
 		tf.t.FlatFees = append(tf.t.FlatFees, rate)
 	}
 	return &tf.t, nil
 }
 
+// parseFeeType reads a fee type: a name, or custom:CODE.
+func parseFeeType(flag, value string) (fundingv1.FeeType, string, error) {
+	if code, custom := strings.CutPrefix(value, "custom:"); custom {
+		return fundingv1.FeeType_FEE_TYPE_CUSTOM, code, nil
+	}
+	n, err := fundingFeeTypes.parse(flag, value)
+	return fundingv1.FeeType(n), "", err
+}
+
+// feeTypeString spells a fee type as parseFeeType reads it.
+func feeTypeString(t fundingv1.FeeType, customCode string) string {
+	if t == fundingv1.FeeType_FEE_TYPE_CUSTOM {
+		return "custom:" + customCode
+	}
+	return fundingFeeTypes.name(t.Number())
+}
+
 func newFundingContractsCreateCmd() *cobra.Command {
 	var tf termsFlags
 	var rid string
 	cmd := fundingCommand("create", "Create an operator's contract: lot, period, rates, envelope, caps (admins)",
-		"  avenir funding contracts create --operator-id op-evreux --reference \"Lot 5 Eure\" --territories T05 \\\n"+
+		"  avenir funding contracts create --operator-id op-evreux --reference \"Lot 5 Eure\" --territory T05 \\\n"+
 			"      --from 2026-01-01 --to 2027-12-31 --trainee-hour-rate-cents 1250 --group-hour-rate-cents 4500 \\\n"+
 			"      --fee needs-analysis-completed=15000 --fee immersion-completed=20000 --envelope-cents 120000000 --max-group-size 12",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
@@ -130,7 +145,7 @@ func newFundingContractsUpdateCmd() *cobra.Command {
 	var tf termsFlags
 	var rid, reason string
 	cmd := fundingCommand("update CONTRACT_ID", "Replace a contract's whole terms; operator and start stay (admins)",
-		"  avenir funding contracts update $contract --operator-id op-evreux --reference \"Lot 5 Eure\" --territories T05 \\\n"+
+		"  avenir funding contracts update $contract --operator-id op-evreux --reference \"Lot 5 Eure\" --territory T05 \\\n"+
 			"      --from 2026-01-01 --to 2027-12-31 --trainee-hour-rate-cents 1300 --envelope-cents 150000000 --max-group-size 12 \\\n"+
 			"      --reason \"avenant n°1\"",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
@@ -166,39 +181,35 @@ func newFundingContractsGetCmd() *cobra.Command {
 
 func newFundingContractsListCmd() *cobra.Command {
 	var req fundingv1.ListContractsRequest
+	var codes []string
 	var activeOn string
-	return fundingCommand("list", "List contracts (operators: their own)",
-		"  avenir funding contracts list --territory T05 --active-on today",
+	cmd := fundingCommand("list", "List contracts (operators: their own)",
+		"  avenir funding contracts list --territory T05 --active-on today\n"+
+			"  avenir funding contracts list --territory T05 --territory T14 -o json",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			fs.StringVar(&req.OperatorId, "operator-id", "", "only this operator's")
-			fs.StringVar(&req.TerritoryCode, "territory", "", "only those covering this territory")
-			fs.StringVar(&activeOn, "active-on", "", "only those whose period contains this day")
-			fs.Int32Var(&req.PageSize, "page-size", 0, "contracts per page (default 50)")
-			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+			addTerritories(fs, &codes, "only those covering these territories")
+			fs.StringVar(&activeOn, "active-on", "", "only those whose period contains this day, "+dateHelp)
+			addPage(fs, &req.PageSize, &req.PageToken, "contracts")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
 			var err error
 			if req.ActiveOn, err = optionalDate("active-on", activeOn); err != nil {
 				return err
 			}
-			resp, err := c.ListContracts(ctx, &req)
-			if err != nil {
-				return err
-			}
-			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
-			}
-			rows := [][]string{{"CONTRACT ID", "OPERATOR", "REFERENCE", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}}
-			for _, k := range resp.GetContracts() {
-				t := k.GetTerms()
-				rows = append(rows, []string{
-					k.GetContractId(), t.GetOperatorId(), t.GetReference(), strings.Join(t.GetTerritoryCodes(), ","),
-					period(t.GetPeriodFrom(), t.GetPeriodTo()), euros(t.GetTraineeHourRateCents()), euros(t.GetGroupHourRateCents()),
-					euros(t.GetAnnualEnvelopeCents()),
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*fundingv1.ListContractsResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.ListContracts(ctx, r)
+				},
+				func(w io.Writer, answers []territoryAnswer[*fundingv1.ListContractsResponse]) error {
+					return listAnswers(w, answers, contractListHeader, contractListRows, (*fundingv1.ListContractsResponse).GetNextPageToken)
 				})
-			}
-			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
 		})
+	cmd.Long = "List contracts, by id: operators see their own. With several territories, each is listed in\n" +
+		"turn and the contracts shown together, a contract covering several of them once."
+	return cmd
 }
 
 // hoursColumns are the columns of a trainee-hours CSV file, in order.
@@ -210,14 +221,9 @@ const importChunk = 10_000
 func newFundingHoursImportCmd() *cobra.Command {
 	var rid string
 	var quiet bool
-	return fundingCommand("import CONTRACT_ID FILE.csv", "Report a CSV file of trainee hours (the contract's operator)",
-		"  avenir funding hours import $contract heures-novembre.csv\n\n"+
-			"The file is UTF-8, separated by ';' (or ','), with a header row naming the columns\n"+
-			strings.Join(hoursColumns, ";")+"\n"+
-			"e.g. L-2026-0001;0194f1e2-...;2026-11-03;210;face-to-face. Activities: "+fundingActivities.names()+".\n"+
-			"Lines that cannot be read are listed with their line number and not sent; the others are\n"+
-			"streamed in chunks of 10,000. The summary lists every rejected line with its line number.\n"+
-			"Importing the same file again with the same --request-id changes nothing.",
+	cmd := fundingCommand("import CONTRACT_ID FILE.csv", "Report a CSV file of trainee hours (the contract's operator)",
+		"  avenir funding hours import $contract heures-novembre.csv\n"+
+			"  avenir funding hours import $contract heures-novembre.csv --request-id heures-novembre -o json",
 		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
 			addRequestID(fs, &rid)
 			fs.BoolVar(&quiet, "quiet", false, "no progress on standard error")
@@ -225,12 +231,34 @@ func newFundingHoursImportCmd() *cobra.Command {
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
 			return importHours(ctx, cmd, args[0], args[1], requestID(rid), quiet, c, f)
 		})
+	cmd.Long = "Report a CSV file of trainee hours. The file is UTF-8, separated by ';' (or ','), with a header\n" +
+		"row naming the columns\n  " + strings.Join(hoursColumns, ";") + "\n" +
+		"e.g. L-2026-0001;0194f1e2-...;2026-11-03;210;face-to-face. Activities: " + fundingActivities.names() + ".\n\n" +
+		"Each line is read by itself: a line that cannot be read (a stray quote, a bad date, too few\n" +
+		"fields) is rejected with its line number, unread, and never runs into the next lines. Blank\n" +
+		"lines are skipped. The other lines are streamed in chunks of 10,000; the service accepts or\n" +
+		"refuses each. The summary accounts for every line of the file:\n" +
+		"  lines read = 1 header + blank lines skipped + lines accepted + lines rejected (unreadable or refused)\n" +
+		"then lists every rejected line by its line number. With -o json, the service's answer comes with\n" +
+		"lines_read, blank_lines, unreadable_lines ([{line, problem}]) and the line of each rejected line.\n" +
+		"The command exits 1 when any line was rejected, after printing everything.\n\n" +
+		"Importing the same file again with the same --request-id changes nothing and answers the same."
+	return cmd
 }
 
-// csvLine is a line of the file read, with its number in the file.
-type csvLine struct {
-	number int
-	line   *fundingv1.ReportedLine
+// importSummary is what became of every line of a file.
+type importSummary struct {
+	linesRead  int // every line of the file, the header included
+	blank      int
+	unreadable []unreadLine
+	sent       []int // the line number of each line sent, by stream index
+	resp       *fundingv1.ReportTraineeHoursStreamResponse
+}
+
+// unreadLine is a line of the file that could not be read, and why.
+type unreadLine struct {
+	Line    int    `json:"line"`
+	Problem string `json:"problem"`
 }
 
 // importHours reads the file, streams its lines and prints the summary.
@@ -241,7 +269,7 @@ func importHours(ctx context.Context, cmd *cobra.Command, contractID, path, rid 
 	}
 	file, err := os.Open(path)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	defer file.Close()
 	r, err := newHoursReader(file)
@@ -254,10 +282,9 @@ func importHours(ctx context.Context, cmd *cobra.Command, contractID, path, rid 
 	}
 	progress := newProgress(cmd.ErrOrStderr(), total-1, quiet || f.output == "json")
 	var (
-		numbers []int // file line number of each line sent, by stream index
-		unread  []string
-		chunk   []*fundingv1.ReportedLine
-		send    = func() error {
+		sum   importSummary
+		chunk []*fundingv1.ReportedLine
+		send  = func() error {
 			if len(chunk) == 0 {
 				return nil
 			}
@@ -265,21 +292,23 @@ func importHours(ctx context.Context, cmd *cobra.Command, contractID, path, rid 
 			chunk = nil
 			return err
 		}
-		readDone bool
 	)
-	for !readDone {
-		l, problem, err := r.next()
-		switch {
-		case errors.Is(err, io.EOF):
-			readDone = true
-			continue
-		case err != nil:
+	for {
+		row, err := r.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
-		case problem != "":
-			unread = append(unread, fmt.Sprintf("line %d: %s", r.line, problem))
+		}
+		switch {
+		case row.blank:
+			sum.blank++
+		case row.problem != "":
+			sum.unreadable = append(sum.unreadable, unreadLine{Line: row.number, Problem: row.problem})
 		default:
-			numbers = append(numbers, l.number)
-			chunk = append(chunk, l.line)
+			sum.sent = append(sum.sent, row.number)
+			chunk = append(chunk, row.line)
 		}
 		progress.add(1)
 		if len(chunk) == importChunk {
@@ -288,36 +317,128 @@ func importHours(ctx context.Context, cmd *cobra.Command, contractID, path, rid 
 			}
 		}
 	}
+	sum.linesRead = r.line
 	if err := send(); err != nil {
 		return streamError(stream, err)
 	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
+	if sum.resp, err = stream.CloseAndRecv(); err != nil {
 		return err
 	}
 	progress.done()
 	if f.output == "json" {
-		return f.print(cmd.OutOrStdout(), resp, nil)
+		err = sum.printJSON(cmd.OutOrStdout())
+	} else {
+		err = sum.printTable(cmd.OutOrStdout())
 	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "%d lines accepted (%s), %d rejected, %d not read\n", resp.GetAccepted(), euros(resp.GetAcceptedAmountCents()), resp.GetRejected(), len(unread))
+	if err != nil {
+		return err
+	}
+	return sum.err()
+}
+
+// unanswered is the number of lines sent that the answer does not count
+// (negative when it counts more).
+func (s *importSummary) unanswered() int {
+	return len(s.sent) - int(s.resp.GetAccepted()) - int(s.resp.GetRejected())
+}
+
+// mismatch says how the answer's count differs from the lines sent.
+func (s *importSummary) mismatch() string {
+	return fmt.Sprintf("the answer counts %d lines, %d were sent", s.resp.GetAccepted()+s.resp.GetRejected(), len(s.sent))
+}
+
+// err says what was not accepted, if anything.
+func (s *importSummary) err() error {
+	rejected := len(s.unreadable) + int(s.resp.GetRejected())
+	if rejected == 0 && s.unanswered() == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d lines of hours rejected (%d unreadable, %d refused)",
+		rejected, len(s.sent)+len(s.unreadable), len(s.unreadable), s.resp.GetRejected())
+	if s.unanswered() != 0 {
+		msg += "; " + s.mismatch()
+	}
+	return errors.New(msg)
+}
+
+// lineOf is the line number in the file of the line sent at index i.
+func (s *importSummary) lineOf(i int32) (int, bool) {
+	if i < 0 || int(i) >= len(s.sent) {
+		return 0, false
+	}
+	return s.sent[i], true
+}
+
+func (s *importSummary) printTable(w io.Writer) error {
+	resp := s.resp
+	fmt.Fprintf(w, "%d lines read: 1 header, %d blank (skipped), %d accepted (%s), %d rejected (%d unreadable, %d refused)\n",
+		s.linesRead, s.blank, resp.GetAccepted(), euros(resp.GetAcceptedAmountCents()),
+		len(s.unreadable)+int(resp.GetRejected()), len(s.unreadable), resp.GetRejected())
+	if s.unanswered() != 0 {
+		fmt.Fprintln(w, s.mismatch()+" (a file changed since its first import under the same --request-id?)")
+	}
 	if resp.GetBudgetWarning() {
 		fmt.Fprintln(w, "budget: the contract year's consumption reached 80 % of its envelope")
 	}
-	for _, u := range unread {
-		fmt.Fprintln(w, u)
+	// Every rejected line, in the order of the file.
+	type rejection struct {
+		line int
+		text string
+	}
+	var all []rejection
+	for _, u := range s.unreadable {
+		all = append(all, rejection{u.Line, fmt.Sprintf("line %d: unreadable: %s", u.Line, u.Problem)})
 	}
 	for _, rej := range resp.GetRejectedLines() {
-		n := "?"
-		if i := int(rej.GetIndex()); i >= 0 && i < len(numbers) {
-			n = strconv.Itoa(numbers[i])
+		n, ok := s.lineOf(rej.GetIndex())
+		where := "line ?"
+		if ok {
+			where = "line " + strconv.Itoa(n)
 		}
-		fmt.Fprintf(w, "line %s (%s): %s: %s\n", n, rej.GetOperatorLineId(), fundingRejections.name(rej.GetReason().Number()), rej.GetDetail())
+		all = append(all, rejection{n, fmt.Sprintf("%s (%s): refused: %s: %s", where, rej.GetOperatorLineId(),
+			fundingRejections.name(rej.GetReason().Number()), rej.GetDetail())})
+	}
+	slices.SortStableFunc(all, func(a, b rejection) int { return a.line - b.line })
+	for _, r := range all {
+		fmt.Fprintln(w, r.text)
 	}
 	if resp.GetRejectedTruncated() {
-		fmt.Fprintln(w, "(more rejected lines than listed: report the file in parts to see them all)")
+		fmt.Fprintln(w, "(more refused lines than listed: report the file in parts to see them all)")
 	}
 	return nil
+}
+
+// printJSON writes the service's answer (its counts even when zero), each
+// rejected line with its line number in the file, and what became of the
+// lines never sent.
+func (s *importSummary) printJSON(w io.Writer) error {
+	b, err := protoJSON(s.resp)
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	rejected := []any{}
+	if lines, ok := doc["rejected_lines"].([]any); ok {
+		rejected = lines
+	}
+	for i, rej := range s.resp.GetRejectedLines() {
+		if n, ok := s.lineOf(rej.GetIndex()); ok {
+			rejected[i].(map[string]any)["line"] = n
+		}
+	}
+	doc["rejected_lines"] = rejected
+	doc["accepted"] = s.resp.GetAccepted()
+	doc["rejected"] = s.resp.GetRejected()
+	doc["accepted_amount_cents"] = strconv.FormatInt(s.resp.GetAcceptedAmountCents(), 10) // as protojson spells an int64
+	doc["lines_read"] = s.linesRead
+	doc["header_lines"] = 1
+	doc["blank_lines"] = s.blank
+	doc["unreadable_lines"] = append([]unreadLine{}, s.unreadable...)
+	doc["unanswered_lines"] = s.unanswered()
+	return writeJSON(w, doc)
 }
 
 // streamError is the server's answer when a send failed because it ended
@@ -338,90 +459,183 @@ func countLines(path string) (int, error) {
 		return 0, err
 	}
 	defer file.Close()
-	n := 0
-	s := bufio.NewScanner(file)
-	s.Buffer(make([]byte, 64*1024), 1024*1024)
-	for s.Scan() {
-		n++
+	n, last := 0, byte('\n')
+	buf := make([]byte, 64*1024)
+	for {
+		k, err := file.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
 	}
-	return n, s.Err()
+	if last != '\n' {
+		n++ // a last line without its newline
+	}
+	return n, nil
 }
 
-// hoursReader reads the lines of a trainee-hours CSV file.
+// maxLineBytes bounds a line of a trainee-hours file; a longer line is
+// unreadable.
+const maxLineBytes = 64 * 1024
+
+// hoursReader reads a trainee-hours CSV file line by line: each line is
+// parsed by itself, so that a quote left open on one line cannot swallow
+// the next ones (trainee-hour fields never hold a line break).
 type hoursReader struct {
-	r    *csv.Reader
-	col  map[string]int
-	line int
+	r     *bufio.Reader
+	comma rune
+	col   map[string]int
+	need  int // fields a line needs to hold every column
+	line  int // number of the last line read
+}
+
+// hoursRow is a line of the file after the header: blank, unreadable
+// (problem says why) or read.
+type hoursRow struct {
+	number  int
+	blank   bool
+	problem string
+	line    *fundingv1.ReportedLine
 }
 
 func newHoursReader(in io.Reader) (*hoursReader, error) {
-	br := bufio.NewReader(in)
-	head, err := br.Peek(4096)
-	if err != nil && !errors.Is(err, io.EOF) {
+	h := &hoursReader{r: bufio.NewReaderSize(in, 64*1024), comma: ';'}
+	head, tooLong, err := h.readLine()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("no header row: the file is empty")
+	}
+	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(br)
-	r.Comma = ';'
-	if first, _, _ := strings.Cut(string(head), "\n"); !strings.Contains(first, ";") && strings.Contains(first, ",") {
-		r.Comma = ','
+	if tooLong {
+		return nil, fmt.Errorf("the header row is longer than %d bytes", maxLineBytes)
 	}
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
+	head = strings.TrimPrefix(head, "\ufeff")
+	if !strings.Contains(head, ";") && strings.Contains(head, ",") {
+		h.comma = ','
+	}
+	header, err := h.fields(head)
 	if err != nil {
-		return nil, fmt.Errorf("no header row: %w", err)
+		return nil, fmt.Errorf("header row: %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	h.col = map[string]int{}
+	for i, name := range header {
+		h.col[strings.ToLower(strings.TrimSpace(name))] = i
 	}
 	var missing []string
 	for _, c := range hoursColumns {
-		if _, ok := col[c]; !ok {
+		i, ok := h.col[c]
+		if !ok {
 			missing = append(missing, c)
 		}
+		h.need = max(h.need, i+1)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("the header row lacks %s (columns: %s)", strings.Join(missing, ", "), strings.Join(hoursColumns, ";"))
 	}
-	return &hoursReader{r: r, col: col, line: 1}, nil
+	return h, nil
 }
 
-// next reads the next line: the line, or why it cannot be read, or io.EOF.
-func (h *hoursReader) next() (csvLine, string, error) {
-	rec, err := h.r.Read()
+// readLine reads the next line without its line break; a line longer
+// than maxLineBytes is read to its end but kept cut, and tooLong says so.
+func (h *hoursReader) readLine() (line string, tooLong bool, err error) {
+	var buf []byte
+	read := false
+	for {
+		chunk, err := h.r.ReadSlice('\n')
+		read = read || len(chunk) > 0
+		if room := maxLineBytes + 2 - len(buf); len(chunk) > room {
+			buf, tooLong = append(buf, chunk[:max(room, 0)]...), true
+		} else {
+			buf = append(buf, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) && read {
+			break
+		}
+		if err != nil {
+			return "", false, err
+		}
+		break
+	}
 	h.line++
+	line = strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r")
+	return line, tooLong || len(line) > maxLineBytes, nil
+}
+
+// fields splits one line into its fields (quotes as in RFC 4180).
+func (h *hoursReader) fields(line string) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma, r.FieldsPerRecord = h.comma, -1
+	rec, err := r.Read()
+	var perr *csv.ParseError
+	switch {
+	case errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrBareQuote):
+		return nil, fmt.Errorf("a stray quote (\") at column %d, in a field not quoted: quote the whole field and double the quotes within", perr.Column)
+	case errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrQuote):
+		return nil, fmt.Errorf("a quote (\") at column %d is left open, or a quoted field goes on after its closing quote", perr.Column)
+	case errors.Is(err, io.EOF):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return rec, nil
+}
+
+// next reads the next line, or answers io.EOF.
+func (h *hoursReader) next() (hoursRow, error) {
+	text, tooLong, err := h.readLine()
 	if err != nil {
-		var perr *csv.ParseError
-		if errors.As(err, &perr) {
-			h.line = perr.Line
-			return csvLine{}, perr.Err.Error(), nil
-		}
-		return csvLine{}, "", err
+		return hoursRow{}, err
 	}
-	field := func(name string) string {
-		if i := h.col[name]; i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
+	row := hoursRow{number: h.line}
+	if tooLong {
+		row.problem = fmt.Sprintf("longer than %d bytes", maxLineBytes)
+		return row, nil
 	}
+	rec, err := h.fields(text)
+	if err != nil {
+		row.problem = err.Error()
+		return row, nil
+	}
+	if strings.TrimSpace(strings.Join(rec, "")) == "" {
+		row.blank = true
+		return row, nil
+	}
+	if len(rec) < h.need {
+		row.problem = fmt.Sprintf("%d fields, where the header row needs %d", len(rec), h.need)
+		return row, nil
+	}
+	field := func(name string) string { return strings.TrimSpace(rec[h.col[name]]) }
 	line := &fundingv1.ReportedLine{OperatorLineId: field("operator_line_id"), LearnerId: field("learner_id")}
 	d, err := civil.Parse(field("date"))
 	if err != nil {
-		return csvLine{}, fmt.Sprintf("date %q is not YYYY-MM-DD", field("date")), nil
+		row.problem = fmt.Sprintf("date %q is not YYYY-MM-DD", field("date"))
+		return row, nil
 	}
 	line.Date = civilpb.FromDate(d)
 	minutes, err := strconv.ParseInt(field("minutes"), 10, 32)
 	if err != nil {
-		return csvLine{}, fmt.Sprintf("minutes %q is not a whole number", field("minutes")), nil
+		row.problem = fmt.Sprintf("minutes %q is not a whole number", field("minutes"))
+		return row, nil
 	}
 	line.Minutes = int32(minutes)
 	activity, err := fundingActivities.parse("activity", field("activity"))
 	if err != nil {
-		return csvLine{}, fmt.Sprintf("activity %q is not one of %s", field("activity"), fundingActivities.names()), nil
+		row.problem = fmt.Sprintf("activity %q is not one of %s", field("activity"), fundingActivities.names())
+		return row, nil
 	}
 	line.Activity = fundingv1.ActivityType(activity)
-	return csvLine{number: h.line, line: line}, "", nil
+	row.line = line
+	return row, nil
 }
 
 func newFundingHoursReportCmd() *cobra.Command {
@@ -433,7 +647,7 @@ func newFundingHoursReportCmd() *cobra.Command {
 			addRequestID(fs, &rid)
 			fs.StringVar(&line.OperatorLineId, "line-id", "", "the operator's id of the line, unique in the contract")
 			fs.StringVar(&line.LearnerId, "learner", "", "the learner")
-			fs.StringVar(&date, "date", "", "the day, YYYY-MM-DD, today or today-N")
+			fs.StringVar(&date, "date", "", "the day, "+dateHelp)
 			fs.Int32Var(&line.Minutes, "minutes", 0, "minutes of training that day")
 			fs.StringVar(&activity, "activity", "", "activity: "+fundingActivities.names())
 		},
@@ -465,7 +679,7 @@ func newFundingHoursCorrectCmd() *cobra.Command {
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			addRequestID(fs, &rid)
 			fs.StringVar(&req.LearnerId, "learner", "", "the learner of the line corrected")
-			fs.StringVar(&date, "date", "", "the date of the line corrected")
+			fs.StringVar(&date, "date", "", "the date of the line corrected, "+dateHelp)
 			fs.StringVar(&req.CorrectsLineId, "corrects", "", "the operator line id corrected")
 			fs.StringVar(&req.OperatorLineId, "line-id", "", "the id of the correction, unique in the contract")
 			fs.Int32Var(&req.Minutes, "minutes", 0, "the right minutes (0 cancels the line)")
@@ -501,7 +715,7 @@ func newFundingGroupHoursCmd() *cobra.Command {
 			addRequestID(fs, &rid)
 			fs.StringVar(&req.GroupSessionId, "group-session", "", "the operator's id of the group session")
 			fs.StringVar(&req.OperatorLineId, "line-id", "", "the operator's id of the line, unique in the contract")
-			fs.StringVar(&date, "date", "", "the day")
+			fs.StringVar(&date, "date", "", "the day, "+dateHelp)
 			fs.Int32Var(&req.Minutes, "minutes", 0, "minutes of the session that day")
 			fs.StringVar(&req.Trainer, "trainer", "", "the trainer")
 			fs.StringSliceVar(&req.AttendeeLearnerIds, "attendees", nil, "the learners present, comma-separated")
@@ -534,14 +748,9 @@ func newFundingFeeCmd() *cobra.Command {
 			fs.StringVar(&req.OperatorLineId, "line-id", "", "the operator's id of the claim, unique in the contract")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
-			if code, custom := strings.CutPrefix(kind, "custom:"); custom {
-				req.FeeType, req.CustomCode = fundingv1.FeeType_FEE_TYPE_CUSTOM, code
-			} else {
-				n, err := fundingFeeTypes.parse("type", kind)
-				if err != nil {
-					return err
-				}
-				req.FeeType = fundingv1.FeeType(n)
+			var err error
+			if req.FeeType, req.CustomCode, err = parseFeeType("type", kind); err != nil {
+				return err
 			}
 			req.RequestId, req.ContractId, req.LearnerId = requestID(rid), args[0], args[1]
 			resp, err := c.ClaimFlatFee(ctx, &req)
@@ -568,7 +777,7 @@ func printResult(cmd *cobra.Command, f *clientFlags, resp proto.Message, r *fund
 		if r.GetLate() {
 			late = " (late)"
 		}
-		rows = append(rows, field{"BILLED IN", periodString(r.GetBillingPeriod()) + late}, field{"AMOUNT", euros(r.GetAmountCents())})
+		rows = append(rows, field{"BILLED IN", monthString(r.GetBillingPeriod()) + late}, field{"AMOUNT", euros(r.GetAmountCents())})
 	}
 	if warning {
 		rows = append(rows, field{"BUDGET", "80 % of the contract year's envelope reached"})
@@ -576,22 +785,11 @@ func printResult(cmd *cobra.Command, f *clientFlags, resp proto.Message, r *fund
 	if err := f.print(cmd.OutOrStdout(), resp, rows); err != nil {
 		return err
 	}
-	if !r.GetAccepted() && f.output != "json" {
-		return errRejected
+	if !r.GetAccepted() {
+		// Printed in full (table or JSON) first; the exit status says it too.
+		return fmt.Errorf("line %s rejected: %s", r.GetOperatorLineId(), fundingRejections.name(r.GetReason().Number()))
 	}
 	return nil
-}
-
-// errRejected makes a rejected line exit 1, after its explanation.
-var errRejected = errors.New("the line was rejected")
-
-// parsePeriod reads a YYYY-MM flag.
-func parsePeriod(flag, value string) (*commonv1.Month, error) {
-	m, err := civil.ParseMonth(value)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s: %q is not a month YYYY-MM", flag, value)}
-	}
-	return &commonv1.Month{Year: int32(m.Year), Month: int32(m.Month)}, nil
 }
 
 func newFundingStatementsGetCmd() *cobra.Command {
@@ -600,13 +798,13 @@ func newFundingStatementsGetCmd() *cobra.Command {
 	cmd := fundingCommand("get CONTRACT_ID --period YYYY-MM", "Show a monthly statement: totals per unit, anomalies, lines (funders, admins, its operator)",
 		"  avenir funding statements get $contract --period 2026-11 --page-size 100",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&month, "period", "", "the month, YYYY-MM")
+			fs.StringVar(&month, "period", "", "the month of the statement, YYYY-MM")
 			fs.Int32Var(&req.PageSize, "page-size", 50, "lines per page, 0 for the totals only")
 			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
 			var err error
-			if req.Period, err = parsePeriod("period", month); err != nil {
+			if req.Period, err = parseMonth("period", month); err != nil {
 				return err
 			}
 			req.ContractId = args[0]
@@ -637,12 +835,12 @@ func newFundingStatementsReviewCmd() *cobra.Command {
 			"      --reject trainee-hour/L-0009=\"learner absent that day\"",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			addRequestID(fs, &rid)
-			fs.StringVar(&month, "period", "", "the month, YYYY-MM")
+			fs.StringVar(&month, "period", "", "the month of the statement, YYYY-MM")
 			fs.StringArrayVar(&approve, "approve", nil, "UNIT/LINE_ID to bill (an anomaly becomes billed), repeatable; UNIT: "+fundingUnits.names())
 			fs.StringArrayVar(&reject, "reject", nil, "UNIT/LINE_ID=REASON not to bill, repeatable")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
-			p, err := parsePeriod("period", month)
+			p, err := parseMonth("period", month)
 			if err != nil {
 				return err
 			}
@@ -696,10 +894,10 @@ func newFundingStatementsCloseCmd() *cobra.Command {
 		"  avenir funding statements close $contract --period 2026-11",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			addRequestID(fs, &rid)
-			fs.StringVar(&month, "period", "", "the month, YYYY-MM")
+			fs.StringVar(&month, "period", "", "the month of the statement, YYYY-MM")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
-			p, err := parsePeriod("period", month)
+			p, err := parseMonth("period", month)
 			if err != nil {
 				return err
 			}
@@ -717,11 +915,11 @@ func newFundingStatementsExportCmd() *cobra.Command {
 	cmd := fundingCommand("export CONTRACT_ID --period YYYY-MM", "Export a statement as CSV: one row per billed line, ';'-separated, UTF-8, then the total",
 		"  avenir funding statements export $contract --period 2026-11 --out releve-2026-11.csv",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&month, "period", "", "the month, YYYY-MM")
+			fs.StringVar(&month, "period", "", "the month of the statement, YYYY-MM")
 			fs.StringVar(&out, "out", "", "file to write (default: standard output)")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
-			p, err := parsePeriod("period", month)
+			p, err := parseMonth("period", month)
 			if err != nil {
 				return err
 			}

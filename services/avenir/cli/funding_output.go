@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 )
 
@@ -28,26 +27,15 @@ func euros(cents int64) string {
 	return fmt.Sprintf("%s%s,%02d €", sign, b.String(), cents%100)
 }
 
-func periodString(p *commonv1.Month) string {
-	if p == nil {
-		return ""
-	}
-	return fmt.Sprintf("%04d-%02d", p.GetYear(), p.GetMonth())
-}
-
 func contractRows(k *fundingv1.Contract) []field {
 	t := k.GetTerms()
 	var fees []string
 	for _, fee := range t.GetFlatFees() {
-		name := fundingFeeTypes.name(fee.GetFeeType().Number())
-		if fee.GetFeeType() == fundingv1.FeeType_FEE_TYPE_CUSTOM {
-			name = "custom:" + fee.GetCustomCode()
-		}
-		fees = append(fees, name+" "+euros(fee.GetAmountCents()))
+		fees = append(fees, feeTypeString(fee.GetFeeType(), fee.GetCustomCode())+" "+euros(fee.GetAmountCents()))
 	}
 	var closed []string
 	for _, p := range k.GetClosedPeriods() {
-		closed = append(closed, periodString(p))
+		closed = append(closed, monthString(p))
 	}
 	return []field{
 		{"CONTRACT ID", k.GetContractId()},
@@ -64,6 +52,22 @@ func contractRows(k *fundingv1.Contract) []field {
 	}
 }
 
+var contractListHeader = []string{"CONTRACT ID", "OPERATOR", "REFERENCE", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}
+
+// contractListRows is one row per contract listed.
+func contractListRows(resp *fundingv1.ListContractsResponse) [][]string {
+	var rows [][]string
+	for _, k := range resp.GetContracts() {
+		t := k.GetTerms()
+		rows = append(rows, []string{
+			k.GetContractId(), t.GetOperatorId(), t.GetReference(), strings.Join(t.GetTerritoryCodes(), ","),
+			period(t.GetPeriodFrom(), t.GetPeriodTo()), euros(t.GetTraineeHourRateCents()), euros(t.GetGroupHourRateCents()),
+			euros(t.GetAnnualEnvelopeCents()),
+		})
+	}
+	return rows
+}
+
 func statementRows(st *fundingv1.Statement) []field {
 	t := st.GetTotals()
 	status := "open"
@@ -74,7 +78,7 @@ func statementRows(st *fundingv1.Statement) []field {
 		{"STATEMENT", st.GetStatementId()},
 		{"CONTRACT", st.GetContractId()},
 		{"OPERATOR", st.GetOperatorId()},
-		{"PERIOD", periodString(st.GetPeriod())},
+		{"PERIOD", monthString(st.GetPeriod())},
 		{"STATUS", status},
 		{"TRAINEE HOURS", fmt.Sprintf("%s (%d minutes)", euros(t.GetTraineeAmountCents()), t.GetTraineeMinutes())},
 		{"GROUP HOURS", fmt.Sprintf("%s (%d minutes)", euros(t.GetGroupAmountCents()), t.GetGroupMinutes())},
@@ -92,10 +96,7 @@ func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
 		if l.GetGroupSessionId() != "" {
 			who = fmt.Sprintf("%s (%d attendees)", l.GetGroupSessionId(), len(l.GetAttendeeLearnerIds()))
 		}
-		fee := fundingFeeTypes.name(l.GetFeeType().Number())
-		if l.GetFeeType() == fundingv1.FeeType_FEE_TYPE_CUSTOM {
-			fee = "custom:" + l.GetCustomCode()
-		}
+		fee := feeTypeString(l.GetFeeType(), l.GetCustomCode())
 		var notes []string
 		if l.GetLate() {
 			notes = append(notes, "late")
@@ -109,8 +110,8 @@ func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
 		if l.GetReversal() {
 			notes = append(notes, "reversal")
 		}
-		if l.GetAnomaly() != fundingv1.AnomalyReason_ANOMALY_REASON_UNSPECIFIED {
-			notes = append(notes, strings.ToLower(strings.TrimPrefix(l.GetAnomaly().String(), "ANOMALY_REASON_")))
+		if a := fundingAnomalies.name(l.GetAnomaly().Number()); a != "" {
+			notes = append(notes, a)
 		}
 		if l.GetReviewReason() != "" {
 			notes = append(notes, l.GetReviewReason())

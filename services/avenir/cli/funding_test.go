@@ -1,8 +1,10 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,7 +24,7 @@ func TestFundingCommands(t *testing.T) {
 	funder := h.mint(auth.Principal{Subject: "region", Role: auth.RoleFunder})
 	referent := h.mint(auth.Principal{Subject: "ref-05", Role: auth.RoleReferent, ReferentID: "ref-05", Territories: []string{"T05"}})
 
-	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 Eure", "--territories", "T05",
+	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 Eure", "--territory", "T05",
 		"--from", "2026-10-01", "--to", "2027-09-30", "--trainee-hour-rate-cents", "1250", "--group-hour-rate-cents", "4500",
 		"--fee", "needs-analysis-completed=15000", "--fee", "custom:MOBILITY=5000", "--envelope-cents", "100000000", "--max-group-size", "12"}
 	h.expect(admin, 2, append(create[:len(create):len(create)], "--fee", "astrology=1"), "fee")
@@ -54,13 +56,26 @@ func TestFundingCommands(t *testing.T) {
 	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := h.expect(operator, 0, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"},
-		"2 lines accepted (131,25 €), 2 rejected, 2 not read", "line 5: date", "line 7: activity",
-		"line 3 (L-2): daily-cap-exceeded", "line 6 (L-5): learner-not-enrolled")
-	if again := h.expect(operator, 0, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"}); again != out {
+	// Rejected lines make the import exit 1, after the summary in full.
+	out := h.expect(operator, 1, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"},
+		"7 lines read: 1 header, 0 blank (skipped), 2 accepted (131,25 €), 4 rejected (2 unreadable, 2 refused)",
+		"line 5: unreadable: date", "line 7: unreadable: activity",
+		"line 3 (L-2): refused: daily-cap-exceeded", "line 6 (L-5): refused: learner-not-enrolled", "4 of 6 lines of hours rejected")
+	if again := h.expect(operator, 1, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file"}); again != out {
 		t.Fatalf("importing the file again answered\n%s\nthen\n%s", out, again)
 	}
+	// In JSON too: every line, and the exit status.
+	summary := importJSON(t, h.expect(operator, 1, []string{"funding", "hours", "import", contract, file, "--request-id", "october-file", "-o", "json"}))
+	if summary.LinesRead != 7 || summary.Accepted != 2 || summary.Rejected != 2 || summary.BlankLines != 0 ||
+		!slices.Equal(summary.unreadable(), []int{5, 7}) || !slices.Equal(summary.refused(), []int{3, 6}) {
+		t.Fatalf("import -o json: %+v", summary)
+	}
 	h.expect(admin, 2, []string{"funding", "hours", "import", contract, filepath.Join(t.TempDir(), "missing.csv")})
+	// One line rejected: exit 1, in the table and in JSON, printed in full.
+	h.expect(operator, 1, []string{"funding", "hours", "report", contract, "--line-id", "L-8", "--learner", a,
+		"--date", "2026-10-20", "--minutes", "60", "--activity", "face-to-face"}, "rejected: learner-not-enrolled", "line L-8 rejected")
+	h.expect(operator, 1, []string{"funding", "hours", "report", contract, "--line-id", "L-8", "--learner", a,
+		"--date", "2026-10-20", "--minutes", "60", "--activity", "face-to-face", "-o", "json"}, `"reason": "REJECTION_REASON_LEARNER_NOT_ENROLLED"`)
 
 	// October: 60 + 30 + 420 + 210 minutes at 12,50 € an hour.
 	statement := []string{"funding", "statements", "get", contract, "--period", "2026-10"}
@@ -87,4 +102,78 @@ func TestFundingCommands(t *testing.T) {
 	h.eventually(funder, []string{"funding", "budget", contract}, "CONSUMED       162,50 € (0 %)", "within the envelope")
 	h.expect(funder, 0, []string{"funding", "statements", "review", contract, "--period", "2026-11", "--reject", "trainee-hour/L-7=no attendance sheet"})
 	h.expect(funder, 2, []string{"funding", "statements", "review", contract, "--period", "2026-11"})
+
+	// A file of 12 lines with stray quotes in two places: each spoils its
+	// own line only, named by its number; every line is accounted for.
+	file = filepath.Join(t.TempDir(), "heures-novembre.csv")
+	csv = "operator_line_id;learner_id;date;minutes;activity\n" + // line 1
+		"L-10;" + a + ";2026-11-02;60;face-to-face\n" + // 2: accepted
+		"L-11;" + a + ";2026-11-03;\"210;face-to-face\n" + // 3: a quote left open
+		"L-12;" + a + ";2026-11-03;120;distance\n" + // 4: accepted
+		"L-13;" + b + ";2026-11-02;60;distance\n" + // 5: accepted
+		"\n" + // 6: blank
+		"L-14;" + b + ";2026-11-03;60;work\"place\n" + // 7: a stray quote
+		"L-15;" + b + ";2026-11-04;60;workplace\n" + // 8: accepted
+		"L-16;" + b + ";2026-11-04;420;workplace\n" + // 9: over the daily cap
+		"L-17;" + b + ";2026-11-05;\"30\";assessment\n" + // 10: accepted (quoted)
+		"L-18;" + a + ";2026-11-06;30;assessment\n" + // 11: accepted
+		"L-19;" + a + ";2026-11-09;30;assessment\n" // 12: accepted
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(operator, 1, []string{"funding", "hours", "import", contract, file, "--request-id", "november-file"},
+		"12 lines read: 1 header, 1 blank (skipped), 7 accepted (81,25 €), 3 rejected (2 unreadable, 1 refused)",
+		"line 3: unreadable: a quote", "line 7: unreadable: a stray quote", "line 9 (L-16): refused: daily-cap-exceeded")
+	summary = importJSON(t, h.expect(operator, 1, []string{"funding", "hours", "import", contract, file, "--request-id", "november-file", "-o", "json"}))
+	if summary.HeaderLines+summary.BlankLines+summary.Accepted+summary.Rejected+len(summary.UnreadableLines) != 12 || summary.LinesRead != 12 ||
+		summary.Accepted != 7 || !slices.Equal(summary.unreadable(), []int{3, 7}) || !slices.Equal(summary.refused(), []int{9}) || summary.UnansweredLines != 0 {
+		t.Fatalf("12 lines not all accounted for: %+v", summary)
+	}
+}
+
+// hoursImport is what funding hours import -o json says of a file.
+type hoursImport struct {
+	LinesRead       int `json:"lines_read"`
+	HeaderLines     int `json:"header_lines"`
+	BlankLines      int `json:"blank_lines"`
+	Accepted        int `json:"accepted"`
+	Rejected        int `json:"rejected"`
+	UnansweredLines int `json:"unanswered_lines"`
+	UnreadableLines []struct {
+		Line    int    `json:"line"`
+		Problem string `json:"problem"`
+	} `json:"unreadable_lines"`
+	RejectedLines []struct {
+		Line           int    `json:"line"`
+		OperatorLineID string `json:"operator_line_id"`
+		Reason         string `json:"reason"`
+	} `json:"rejected_lines"`
+}
+
+func (s hoursImport) unreadable() []int {
+	var lines []int
+	for _, u := range s.UnreadableLines {
+		lines = append(lines, u.Line)
+	}
+	return lines
+}
+
+func (s hoursImport) refused() []int {
+	var lines []int
+	for _, r := range s.RejectedLines {
+		lines = append(lines, r.Line)
+	}
+	return lines
+}
+
+// importJSON reads the JSON of an import: the standard output, before
+// the error on standard error.
+func importJSON(t *testing.T, out string) hoursImport {
+	t.Helper()
+	var s hoursImport
+	body, _, _ := strings.Cut(out, "\nError: ")
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return s
 }

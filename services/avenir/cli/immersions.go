@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/proto"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 )
@@ -39,9 +41,10 @@ func immersionCommand(use, short, example string, args cobra.PositionalArgs, set
 
 // offerFlags are the flags of an offer's whole profile.
 type offerFlags struct {
-	p        immersionv1.OfferProfile
-	platform immersionv1.TechnicalPlatform
-	from, to string
+	p         immersionv1.OfferProfile
+	platform  immersionv1.TechnicalPlatform
+	territory []string
+	from, to  string
 }
 
 func (of *offerFlags) add(fs *pflag.FlagSet) {
@@ -49,10 +52,10 @@ func (of *offerFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&of.platform.Name, "platform-name", "", "name of the accredited technical platform (at most 200 characters)")
 	fs.StringVar(&of.platform.Address, "address", "", "postal address of the platform (at most 300 characters)")
 	fs.StringVar(&of.platform.CommuneCode, "commune", "", "INSEE code of the platform's commune, e.g. 27229")
-	fs.StringVar(&of.platform.TerritoryCode, "territory", "", "territory of the platform, e.g. T05")
+	fs.StringSliceVar(&of.territory, "territory", nil, "territory of the platform (one), e.g. T05")
 	fs.StringSliceVar(&of.p.RomeCodes, "rome-codes", nil, "trades that can be discovered, ROME codes, comma-separated (H2909,H2913)")
-	fs.StringVar(&of.from, "accredited-from", "", "first day of the accreditation, YYYY-MM-DD, today, today-N or today+N")
-	fs.StringVar(&of.to, "accredited-to", "", "last day of the accreditation, YYYY-MM-DD")
+	fs.StringVar(&of.from, "accredited-from", "", "first day of the accreditation, "+dateHelp)
+	fs.StringVar(&of.to, "accredited-to", "", "last day of the accreditation, "+dateHelp)
 	fs.BoolVar(&of.p.Accessible, "accessible", false, "the platform welcomes people with disabilities")
 	fs.StringVar(&of.p.Description, "description", "", "what the learner does there (at most 2,000 characters)")
 }
@@ -61,6 +64,9 @@ var offerRequired = []string{"operator-id", "platform-name", "address", "commune
 
 func (of *offerFlags) profile() (*immersionv1.OfferProfile, error) {
 	var err error
+	if of.platform.TerritoryCode, err = oneTerritory(of.territory, "a platform"); err != nil {
+		return nil, err
+	}
 	if of.p.AccreditedFrom, err = parseDate("accredited-from", of.from); err != nil {
 		return nil, err
 	}
@@ -155,22 +161,22 @@ func newImmersionsSessionsScheduleCmd() *cobra.Command {
 	var req immersionv1.ScheduleSessionRequest
 	var from, to, deadline string
 	cmd := immersionCommand("schedule OFFER_ID", "Schedule a session of an offer, within its accreditation (admins, the offer's operator)",
-		"  avenir immersions sessions schedule $offer --from-date 2026-12-07 --to-date 2026-12-11 --daily-minutes 420 --capacity 8 \\\n"+
+		"  avenir immersions sessions schedule $offer --from 2026-12-07 --to 2026-12-11 --daily-minutes 420 --capacity 8 \\\n"+
 			"      --booking-deadline 2026-12-02",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&from, "from-date", "", "first day, YYYY-MM-DD or today (not in the past)")
-			fs.StringVar(&to, "to-date", "", "last day, YYYY-MM-DD (at most 30 calendar days, both included)")
+			fs.StringVar(&from, "from", "", "first day, "+dateHelp+"; not in the past")
+			fs.StringVar(&to, "to", "", "last day (at most 30 calendar days, both included), "+dateHelp)
 			fs.Int32Var(&req.DailyMinutes, "daily-minutes", 0, "minutes of immersion each day, 1 to 600")
 			fs.Int32Var(&req.Capacity, "capacity", 0, "places, 1 to 200")
-			fs.StringVar(&deadline, "booking-deadline", "", "last day to book, not after --from-date (default: --from-date)")
+			fs.StringVar(&deadline, "booking-deadline", "", "last day to book, not after --from (default: --from), "+dateHelp)
 			addRequestID(fs, &req.RequestId)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c immersionv1.ImmersionServiceClient, f *clientFlags) error {
 			var err error
-			if req.FromDate, err = parseDate("from-date", from); err != nil {
+			if req.FromDate, err = parseDate("from", from); err != nil {
 				return err
 			}
-			if req.ToDate, err = parseDate("to-date", to); err != nil {
+			if req.ToDate, err = parseDate("to", to); err != nil {
 				return err
 			}
 			req.BookingDeadline = req.FromDate
@@ -186,7 +192,7 @@ func newImmersionsSessionsScheduleCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession()))
 		})
-	return required(cmd, "from-date", "to-date", "daily-minutes", "capacity")
+	return required(cmd, "from", "to", "daily-minutes", "capacity")
 }
 
 func newImmersionsSessionsCapacityCmd() *cobra.Command {
@@ -222,38 +228,42 @@ func newImmersionsSessionsGetCmd() *cobra.Command {
 
 func newImmersionsSessionsSearchCmd() *cobra.Command {
 	var req immersionv1.SearchSessionsRequest
+	var codes []string
 	var from, to string
-	return immersionCommand("search", "Find sessions by trade, territory, dates, free places and accessibility, by first day",
-		"  avenir immersions sessions search --rome-code F1703 --territory T05 --only-with-free-places\n"+
-			"  avenir immersions sessions search --from-date 2026-12-01 --to-date 2026-12-31 --accessible-only -o json",
+	cmd := immersionCommand("search", "Find sessions by trade, territory, dates, free places and accessibility, by first day",
+		"  avenir immersions sessions search --rome-code F1703 --territory T05 --territory T14 --only-with-free-places\n"+
+			"  avenir immersions sessions search --from 2026-12-01 --to 2026-12-31 --accessible-only -o json",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			fs.StringVar(&req.RomeCode, "rome-code", "", "a trade, ROME code, e.g. F1703")
-			fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05")
-			fs.StringVar(&from, "from-date", "", "sessions starting on or after, YYYY-MM-DD or today (default today)")
-			fs.StringVar(&to, "to-date", "", "sessions starting on or before, YYYY-MM-DD")
+			addTerritories(fs, &codes, "only these territories")
+			fs.StringVar(&from, "from", "", "sessions starting on or after that day (default today), "+dateHelp)
+			fs.StringVar(&to, "to", "", "sessions starting on or before that day, "+dateHelp)
 			fs.BoolVar(&req.OnlyWithFreePlaces, "only-with-free-places", false, "leave out full sessions")
 			fs.BoolVar(&req.AccessibleOnly, "accessible-only", false, "only platforms welcoming people with disabilities")
 			fs.BoolVar(&req.IncludeCancelled, "include-cancelled", false, "list cancelled sessions too")
-			fs.Int32Var(&req.PageSize, "page-size", 0, "sessions per page (default 50, at most 200)")
-			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+			addPage(fs, &req.PageSize, &req.PageToken, "sessions")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c immersionv1.ImmersionServiceClient, f *clientFlags) error {
 			var err error
-			if req.FromDate, err = optionalDate("from-date", from); err != nil {
+			if req.FromDate, err = optionalDate("from", from); err != nil {
 				return err
 			}
-			if req.ToDate, err = optionalDate("to-date", to); err != nil {
+			if req.ToDate, err = optionalDate("to", to); err != nil {
 				return err
 			}
-			resp, err := c.SearchSessions(ctx, &req)
-			if err != nil {
-				return err
-			}
-			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
-			}
-			return listTable(cmd.OutOrStdout(), sessionListRows(resp.GetSessions()), resp.GetNextPageToken())
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*immersionv1.SearchSessionsResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.SearchSessions(ctx, r)
+				},
+				func(w io.Writer, answers []territoryAnswer[*immersionv1.SearchSessionsResponse]) error {
+					return listAnswers(w, answers, sessionListHeader, sessionListRows, (*immersionv1.SearchSessionsResponse).GetNextPageToken)
+				})
 		})
+	cmd.Long = "Find sessions by first day, then id. With several territories, each is searched in turn and the\n" +
+		"sessions listed together."
+	return cmd
 }
 
 func newImmersionsBookCmd() *cobra.Command {
@@ -299,7 +309,7 @@ func newImmersionsOutcomeCmd() *cobra.Command {
 			"  avenir immersions outcome $session $id --status did-not-show",
 		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
 			fs.StringVar(&status, "status", "", "outcome: "+immersionOutcomes.names())
-			fs.StringVar(&lastDay, "last-day-present", "", "partially-completed only: last day present, YYYY-MM-DD")
+			fs.StringVar(&lastDay, "last-day-present", "", "partially-completed only: last day present, "+dateHelp)
 			fs.Int32Var(&req.MinutesDone, "minutes-done", 0, "partially-completed only: minutes actually done")
 			fs.StringVar(&fit, "trade-fit", "", "the trade fit, not for a no-show: "+immersionFits.names())
 			fs.StringVar(&req.Comment, "comment", "", "optional, at most 1,000 characters")
@@ -357,7 +367,7 @@ func newImmersionsBookingsCmd() *cobra.Command {
 				return err
 			}
 			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
+				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			return listTable(cmd.OutOrStdout(), bookingListRows(resp.GetBookings()), resp.GetNextPageToken())
 		})
@@ -366,29 +376,31 @@ func newImmersionsBookingsCmd() *cobra.Command {
 func newImmersionsStatsCmd() *cobra.Command {
 	var req immersionv1.GetImmersionStatisticsRequest
 	var from, to string
-	cmd := immersionCommand("stats --from-date DATE --to-date DATE",
+	cmd := immersionCommand("stats --from DATE --to DATE",
 		"Places, bookings and outcomes of the sessions starting in a period, per territory and trade, then in total (admins, funders)",
-		"  avenir immersions stats --from-date 2026-01-01 --to-date 2026-12-31\n  avenir immersions stats --from-date 2026-09-01 --to-date 2026-12-31 --territory T05,T06 --rome-code F1703",
+		"  avenir immersions stats --from 2026-01-01 --to 2026-12-31\n"+
+			"  avenir immersions stats --from 2026-09-01 --to 2026-12-31 --territory T05 --territory T06 --rome-code F1703",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
-			fs.StringVar(&from, "from-date", "", "sessions starting on or after, YYYY-MM-DD")
-			fs.StringVar(&to, "to-date", "", "sessions starting on or before, YYYY-MM-DD (at most 366 days in all)")
-			fs.StringSliceVar(&req.TerritoryCodes, "territory", nil, "territory codes, comma-separated (default: all)")
+			fs.StringVar(&from, "from", "", "sessions starting on or after that day, "+dateHelp)
+			fs.StringVar(&to, "to", "", "sessions starting on or before that day (at most 366 days in all), "+dateHelp)
+			addTerritories(fs, &req.TerritoryCodes, "only these territories (default: all)")
 			fs.StringVar(&req.RomeCode, "rome-code", "", "one trade, ROME code")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c immersionv1.ImmersionServiceClient, f *clientFlags) error {
 			var err error
-			if req.FromDate, err = parseDate("from-date", from); err != nil {
+			if req.FromDate, err = parseDate("from", from); err != nil {
 				return err
 			}
-			if req.ToDate, err = parseDate("to-date", to); err != nil {
+			if req.ToDate, err = parseDate("to", to); err != nil {
 				return err
 			}
+			req.TerritoryCodes = territories(req.TerritoryCodes)
 			resp, err := c.GetImmersionStatistics(ctx, &req)
 			if err != nil {
 				return err
 			}
 			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
+				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			if len(resp.GetRows()) == 0 {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), "no session starts in the period")
@@ -396,5 +408,5 @@ func newImmersionsStatsCmd() *cobra.Command {
 			}
 			return listTable(cmd.OutOrStdout(), statsRows(resp), "")
 		})
-	return required(cmd, "from-date", "to-date")
+	return required(cmd, "from", "to")
 }

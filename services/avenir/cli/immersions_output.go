@@ -4,17 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 )
-
-// period is "from to to", or one day.
-func period(from, to *commonv1.Date) string {
-	if dateString(from) == dateString(to) {
-		return dateString(from)
-	}
-	return dateString(from) + " to " + dateString(to)
-}
 
 func offerRows(o *immersionv1.Offer) []field {
 	p := o.GetProfile()
@@ -103,9 +94,12 @@ func sessionRows(s *immersionv1.Session) []field {
 	return rows
 }
 
-func sessionListRows(sessions []*immersionv1.Session) [][]string {
-	rows := [][]string{{"SESSION ID", "DATES", "TERRITORY", "TRADES", "BOOKED", "FREE", "WAITLIST", "ACCESSIBLE", "OPERATOR", "CANCELLED"}}
-	for _, s := range sessions {
+var sessionListHeader = []string{"SESSION ID", "DATES", "TERRITORY", "TRADES", "BOOKED", "FREE", "WAITLIST", "ACCESSIBLE", "OPERATOR", "CANCELLED"}
+
+// sessionListRows is one row per session found.
+func sessionListRows(resp *immersionv1.SearchSessionsResponse) [][]string {
+	var rows [][]string
+	for _, s := range resp.GetSessions() {
 		rows = append(rows, []string{
 			s.GetSessionId(), period(s.GetFromDate(), s.GetToDate()), s.GetTerritoryCode(), strings.Join(s.GetRomeCodes(), ","),
 			fmt.Sprintf("%d/%d", s.GetBooked(), s.GetCapacity()), fmt.Sprint(s.GetFreePlaces()), fmt.Sprint(s.GetWaitlistLength()),

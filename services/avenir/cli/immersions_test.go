@@ -47,17 +47,17 @@ func TestImmersionsCommands(t *testing.T) {
 
 	// A one-day session today, one place: the booking deadline defaults to
 	// its first day.
-	schedule := []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-11-26", "--to-date", "2026-11-26",
+	schedule := []string{"immersions", "sessions", "schedule", offer, "--from", "2026-11-26", "--to", "2026-11-26",
 		"--daily-minutes", "420", "--capacity", "1"}
 	out := expect(admin, 0, append(schedule, "-o", "json"), `"booking_deadline"`, `"free_places": 1`)
 	session := id(out, "session_id")
-	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-11-20", "--to-date", "2026-11-26",
+	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-11-20", "--to", "2026-11-26",
 		"--daily-minutes", "420", "--capacity", "1"}, "InvalidArgument", "from_date", "must not be in the past")
-	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02",
+	expect(admin, 1, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-12-01", "--to", "2026-12-02",
 		"--daily-minutes", "900", "--capacity", "0"}, "daily_minutes", "capacity")
-	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02", "--capacity", "1"},
+	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-12-01", "--to", "2026-12-02", "--capacity", "1"},
 		"daily-minutes")
-	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-01", "--to-date", "2026-12-02",
+	expect(admin, 2, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-12-01", "--to", "2026-12-02",
 		"--daily-minutes", "sixty", "--capacity", "1"}, "daily-minutes")
 	expect(admin, 0, []string{"immersions", "offers", "get", offer}, session)
 
@@ -124,12 +124,12 @@ func TestImmersionsCommands(t *testing.T) {
 		t.Fatalf("a full session among those with free places:\n%s", out)
 	}
 	expect(referent, 1, []string{"immersions", "sessions", "search", "--rome-code", "plombier"}, "InvalidArgument", "rome_code")
-	expect(referent, 2, []string{"immersions", "sessions", "search", "--from-date", "tomorrow"}, "--from-date")
+	expect(referent, 2, []string{"immersions", "sessions", "search", "--from", "tomorrow"}, "--from")
 	expect(funder, 1, []string{"immersions", "sessions", "search"}, "PermissionDenied")
 
 	// Figures for the funder: the session counts under each of its trades,
 	// once in the total.
-	stats := eventually(funder, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30"}, "F1602", "F1703", "TOTAL")
+	stats := eventually(funder, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30"}, "F1602", "F1703", "TOTAL")
 	for _, line := range strings.Split(stats, "\n") {
 		if strings.HasPrefix(line, "TOTAL") && !strings.Contains(strings.Join(strings.Fields(line), " "), "TOTAL 1 1 1 0 1 1 0 0 100.0% 100.0% 0.0%") {
 			t.Fatalf("stats total:\n%s", stats)
@@ -141,13 +141,13 @@ func TestImmersionsCommands(t *testing.T) {
 			CompletionRatePerMille int `json:"completion_rate_per_mille"`
 		} `json:"total"`
 	}
-	if err := json.Unmarshal([]byte(expect(funder, 0, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30",
+	if err := json.Unmarshal([]byte(expect(funder, 0, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30",
 		"--territory", "T05", "--rome-code", "F1703", "-o", "json"})), &figures); err != nil || figures.Total.Completed != 1 || figures.Total.CompletionRatePerMille != 1000 {
 		t.Fatalf("stats -o json: %+v %v", figures, err)
 	}
-	expect(funder, 2, []string{"immersions", "stats", "--from-date", "2026-11-01"}, "to-date")
-	expect(funder, 1, []string{"immersions", "stats", "--from-date", "2026-01-01", "--to-date", "2027-06-30"}, "InvalidArgument", "366 days")
-	expect(referent, 1, []string{"immersions", "stats", "--from-date", "2026-11-01", "--to-date", "2026-11-30"}, "PermissionDenied")
+	expect(funder, 2, []string{"immersions", "stats", "--from", "2026-11-01"}, `"to" not set`)
+	expect(funder, 1, []string{"immersions", "stats", "--from", "2026-01-01", "--to", "2027-06-30"}, "InvalidArgument", "366 days")
+	expect(referent, 1, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30"}, "PermissionDenied")
 
 	// Capacity: not below the places booked.
 	expect(operator, 0, []string{"immersions", "sessions", "capacity", session, "--capacity", "3"}, "1/3 booked, 2 free")
@@ -155,9 +155,9 @@ func TestImmersionsCommands(t *testing.T) {
 
 	// Later sessions, scheduled by the operator: a week of one place, and two
 	// days overlapping it.
-	week := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-07", "--to-date", "2026-12-11",
+	week := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-12-07", "--to", "2026-12-11",
 		"--daily-minutes", "420", "--capacity", "1", "--booking-deadline", "2026-12-02", "-o", "json"}), "session_id")
-	overlap := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from-date", "2026-12-08", "--to-date", "2026-12-09",
+	overlap := id(expect(operator, 0, []string{"immersions", "sessions", "schedule", offer, "--from", "2026-12-08", "--to", "2026-12-09",
 		"--daily-minutes", "420", "--capacity", "5", "-o", "json"}), "session_id")
 	third := register("T05")
 	eventually(admin, []string{"pathways", "enter", third, "--entry-date", "2026-11-02"}, "ACTIVE")
@@ -192,7 +192,7 @@ func TestImmersionsCommands(t *testing.T) {
 	if got := expect(admin, 0, []string{"immersions", "sessions", "get", session}); tableValue(got, "CANCELLED") != "" {
 		t.Fatalf("today's session cancelled:\n%s", got)
 	}
-	eventually(referent, []string{"immersions", "sessions", "search", "--include-cancelled", "--from-date", "2026-12-01"}, week, overlap)
+	eventually(referent, []string{"immersions", "sessions", "search", "--include-cancelled", "--from", "2026-12-01"}, week, overlap)
 }
 
 // tableValue returns the value of the row named name in a two-column

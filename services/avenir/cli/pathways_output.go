@@ -2,14 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
-	"time"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 var (
@@ -19,15 +14,6 @@ var (
 	pathwayPhases      = enumFlag{pathwayv1.PathwayPhase(0).Descriptor(), "PATHWAY_PHASE_"}
 	pathwayStatuses    = enumFlag{pathwayv1.PathwayStatus(0).Descriptor(), "PATHWAY_STATUS_"}
 )
-
-// pathwayMonth reads a YYYY-MM flag.
-func pathwayMonth(flag, value string) (*commonv1.Month, error) {
-	t, err := time.Parse("2006-01", value)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s: %q is not a YYYY-MM month", flag, value)}
-	}
-	return &commonv1.Month{Year: int32(t.Year()), Month: int32(t.Month())}, nil
-}
 
 func pathwayRows(p *pathwayv1.Pathway) []field {
 	var episodes, referrals []string
@@ -40,7 +26,7 @@ func pathwayRows(p *pathwayv1.Pathway) []field {
 	return []field{
 		{"LEARNER ID", p.GetLearnerId()},
 		{"TERRITORY", p.GetTerritoryCode()},
-		{"STATUS", strings.TrimPrefix(p.GetStatus().String(), "PATHWAY_STATUS_")},
+		{"STATUS", strings.ToUpper(pathwayStatuses.name(p.GetStatus().Number()))},
 		{"PHASE", pathwayPhases.name(p.GetPhase().Number())},
 		{"EPISODES", strings.Join(episodes, "; ")},
 		{"REFERRALS", strings.Join(referrals, "; ")},
@@ -70,9 +56,12 @@ func pathwayReferral(r *pathwayv1.Referral) string {
 	return s + ": pending"
 }
 
-func pathwayListRows(ps []*pathwayv1.Pathway) [][]string {
-	rows := [][]string{{"LEARNER ID", "TERRITORY", "STATUS", "PHASE", "EPISODES", "LAST ENTRY", "LAST EXIT"}}
-	for _, p := range ps {
+var pathwayListHeader = []string{"LEARNER ID", "TERRITORY", "STATUS", "PHASE", "EPISODES", "LAST ENTRY", "LAST EXIT"}
+
+// pathwayListRows is one row per pathway listed.
+func pathwayListRows(resp *pathwayv1.ListPathwaysResponse) [][]string {
+	var rows [][]string
+	for _, p := range resp.GetPathways() {
 		var entry, exit string
 		if eps := p.GetEpisodes(); len(eps) > 0 {
 			last := eps[len(eps)-1]
@@ -90,13 +79,16 @@ func pathwayTimelineRows(entries []*pathwayv1.TimelineEntry) [][]string {
 	rows := [][]string{{"TIME (PARIS)", "SOURCE", "ACTOR", "EVENT"}}
 	for _, e := range entries {
 		rows = append(rows, []string{
-			e.GetTime().AsTime().In(civil.Paris).Format("2006-01-02 15:04:05"), e.GetSource(), e.GetActor(), e.GetSummary(),
+			parisTime(e.GetTime()), e.GetSource(), e.GetActor(), e.GetSummary(),
 		})
 	}
 	return rows
 }
 
-func pathwayStatsRows(resp *pathwayv1.GetFlowStatisticsResponse) [][]string {
+// pathwayStatsRows is the header, then a row per territory and month of
+// the answers, then the totals of a single answer (several territories
+// asked one by one have no total: medians do not add up).
+func pathwayStatsRows(answers []territoryAnswer[*pathwayv1.GetFlowStatisticsResponse]) [][]string {
 	rows := [][]string{{"TERRITORY", "MONTH", "ENTRIES", "EXITS", "ACTIVE", "MEDIAN DAYS", "EXITS BY REASON"}}
 	add := func(territory string, s *pathwayv1.FlowStatistics) {
 		median := "-"
@@ -108,32 +100,19 @@ func pathwayStatsRows(resp *pathwayv1.GetFlowStatisticsResponse) [][]string {
 			reasons = append(reasons, fmt.Sprintf("%s %d", pathwayExitReasons.name(c.GetReason().Number()), c.GetCount()))
 		}
 		rows = append(rows, []string{
-			territory, fmt.Sprintf("%04d-%02d", s.GetMonth().GetYear(), s.GetMonth().GetMonth()),
+			territory, monthString(s.GetMonth()),
 			fmt.Sprint(s.GetEntries()), fmt.Sprint(s.GetExits()), fmt.Sprint(s.GetActiveAtMonthEnd()), median, strings.Join(reasons, ", "),
 		})
 	}
-	for _, s := range resp.GetTerritories() {
-		add(s.GetTerritoryCode(), s)
+	for _, a := range answers {
+		for _, s := range a.resp.GetTerritories() {
+			add(s.GetTerritoryCode(), s)
+		}
 	}
-	for _, s := range resp.GetTotals() {
-		add("TOTAL", s)
+	if len(answers) == 1 && !answers[0].several {
+		for _, s := range answers[0].resp.GetTotals() {
+			add("TOTAL", s)
+		}
 	}
 	return rows
-}
-
-// listTable prints rows as aligned columns, the first being the header,
-// then the next page token, if any.
-func listTable(w io.Writer, rows [][]string, nextPageToken string) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if nextPageToken != "" {
-		_, err := fmt.Fprintf(w, "NEXT PAGE TOKEN: %s\n", nextPageToken)
-		return err
-	}
-	return nil
 }

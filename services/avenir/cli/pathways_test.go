@@ -141,17 +141,43 @@ func TestPathwaysCommands(t *testing.T) {
 	tok = strings.TrimSpace(timeline[strings.Index(timeline, "NEXT PAGE TOKEN: ")+len("NEXT PAGE TOKEN: "):])
 	contains([]string{"pathways", "timeline", a, "--page-size", "3", "--page-token", tok}, "Exited the pathway on 2026-11-20", "recorded late")
 
-	contains([]string{"pathways", "stats", "--from", "2026-11", "--to", "2026-11"},
+	contains([]string{"pathways", "stats", "--period", "2026-11"},
 		"MEDIAN DAYS", "T05", "T06", "TOTAL", "qualifying-training 1")
-	contains([]string{"pathways", "stats", "--from", "2026-11", "--to", "2026-11", "--territory", "T05", "-o", "json"},
-		`"median_days_in_pathway": 18`)
+	contains([]string{"pathways", "stats", "--period", "2026-10..2026-11", "--territory", "T05", "-o", "json"},
+		`"median_days_in_pathway": 18`, `"month": 10`)
+	// Several territories: each asked in turn, shown together without a
+	// total (medians do not add up); one JSON document names each.
+	both := contains([]string{"pathways", "stats", "--period", "2026-11", "--territory", "T05", "--territory", "T06"}, "T05", "T06")
+	if strings.Contains(both, "TOTAL") {
+		t.Fatalf("a total across territories asked one by one:\n%s", both)
+	}
+	var doc struct {
+		Territories []struct {
+			TerritoryCode string          `json:"territory_code"`
+			Answer        json.RawMessage `json:"answer"`
+		} `json:"territories"`
+	}
+	if err := json.Unmarshal([]byte(run(0, "pathways", "stats", "--period", "2026-11", "--territory", "T05,T06", "-o", "json")), &doc); err != nil ||
+		len(doc.Territories) != 2 || doc.Territories[0].TerritoryCode != "T05" || doc.Territories[1].TerritoryCode != "T06" ||
+		!strings.Contains(string(doc.Territories[0].Answer), `"median_days_in_pathway": 18`) {
+		t.Fatalf("stats of two territories -o json: %+v %v", doc, err)
+	}
+	// Lists of several territories: together, each page token naming its
+	// territory; --page-token continues one territory only.
+	two := contains([]string{"pathways", "list", "--territory", "T05", "--territory", "T06", "--page-size", "1"}, a, b)
+	if !strings.Contains(two, "LEARNER ID") || strings.Count(two, "LEARNER ID") != 1 {
+		t.Fatalf("two territories in one table:\n%s", two)
+	}
+	run(2, "pathways", "list", "--territory", "T05,T06", "--page-token", tok)
 
 	// Refusals: bad flags are usage errors (2), refused calls exit 1 naming the fields.
 	out := run(2, "pathways", "exit", a, "--reason", "bored")
 	if !strings.Contains(out, "employment-permanent") {
 		t.Fatalf("unknown reason: %s", out)
 	}
-	run(2, "pathways", "stats", "--from", "2026/11", "--to", "2026-11")
+	run(2, "pathways", "stats", "--period", "2026/11")
+	run(2, "pathways", "stats", "--period", "2026-11..2026-10")
+	run(2, "pathways", "stats", "--from", "2026-11", "--to", "2026-11")
 	run(2, "pathways", "referral-outcome", a, "one", "--outcome", "accepted")
 	out = run(1, "pathways", "exit", b, "--exit-date", "2026-11-09", "--reason", "other")
 	if !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "exit_date") || !strings.Contains(out, "detail") {

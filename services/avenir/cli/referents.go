@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 )
@@ -31,22 +34,25 @@ type profileFlags struct {
 	kind, specialties string
 }
 
+// profilePaths are the fields of a profile an update may change: the
+// flag, then its path in the update mask.
+var profilePaths = [][2]string{
+	{"name", "name"}, {"organisation", "organisation"}, {"territory", "territory_codes"},
+	{"capacity", "capacity"}, {"specialties", "specialties"}, {"languages", "languages"},
+}
+
 func (pf *profileFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&pf.p.Name, "name", "", "full name")
 	fs.StringVar(&pf.p.Organisation, "organisation", "", "operator organisation")
-	fs.StringSliceVar(&pf.p.TerritoryCodes, "territory", nil, "territories served, comma-separated (T05,T06)")
+	addTerritories(fs, &pf.p.TerritoryCodes, "territories served")
 	fs.Int32Var(&pf.p.Capacity, "capacity", 0, "maximum active learners (0 for economic referents)")
 	fs.StringVar(&pf.specialties, "specialties", "", "comma-separated: "+referentSpecialties.names())
-	fs.StringSliceVar(&pf.p.Languages, "languages", nil, "languages spoken, ISO 639-1 (fr,en)")
-	fs.StringVar(&pf.kind, "kind", "pedagogical", "kind: "+referentKinds.names())
+	fs.StringSliceVar(&pf.p.Languages, "languages", nil, "languages spoken, ISO 639-1, comma-separated (fr,en)")
 }
 
+// profile is the profile the flags give (kind aside).
 func (pf *profileFlags) profile() (*referentv1.ReferentProfile, error) {
-	k, err := referentKinds.parse("kind", pf.kind)
-	if err != nil {
-		return nil, err
-	}
-	pf.p.Kind = referentv1.ReferentKind(k)
+	pf.p.TerritoryCodes = territories(pf.p.TerritoryCodes)
 	pf.p.Specialties = nil
 	for s := range strings.SplitSeq(pf.specialties, ",") {
 		if strings.TrimSpace(s) == "" {
@@ -121,46 +127,85 @@ func referentCommand(use, short, example string, args cobra.PositionalArgs, setu
 func newReferentsRegisterCmd() *cobra.Command {
 	var pf profileFlags
 	var rid string
-	cmd := referentCommand("register", "Register a referent (admins)",
-		"  avenir referents register --name \"Anne Leroy\" --organisation \"AFPA Évreux\" --territory T05,T06 --capacity 40 --specialties disability",
+	return referentCommand("register", "Register a referent (admins)",
+		"  avenir referents register --name \"Anne Leroy\" --organisation \"AFPA Évreux\" --territory T05 --territory T06 \\\n"+
+			"      --capacity 40 --specialties disability",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			pf.add(fs)
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			fs.StringVar(&pf.kind, "kind", "pedagogical", "kind: "+referentKinds.names())
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			p, err := pf.profile()
 			if err != nil {
 				return err
 			}
+			k, err := referentKinds.parse("kind", pf.kind)
+			if err != nil {
+				return err
+			}
+			p.Kind = referentv1.ReferentKind(k)
 			resp, err := c.RegisterReferent(ctx, &referentv1.RegisterReferentRequest{RequestId: requestID(rid), Profile: p})
 			if err != nil {
 				return err
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
 		})
-	return cmd
 }
 
 func newReferentsUpdateCmd() *cobra.Command {
 	var pf profileFlags
 	var rid string
-	return referentCommand("update REFERENT_ID", "Replace a referent's whole profile (admins)",
-		"  avenir referents update $ref --name \"Anne Leroy\" --organisation \"AFPA Évreux\" --territory T05 --capacity 45",
+	cmd := referentCommand("update REFERENT_ID", "Change a referent's profile: only the fields whose flags are given (admins)",
+		"  avenir referents update $ref --capacity 45\n"+
+			"  avenir referents update $ref --territory T05 --territory T06 --languages fr,en,ar",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			pf.add(fs)
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
-			p, err := pf.profile()
+			given, err := pf.profile()
 			if err != nil {
 				return err
 			}
-			resp, err := c.UpdateReferent(ctx, &referentv1.UpdateReferentRequest{RequestId: requestID(rid), ReferentId: args[0], Profile: p})
+			// Only the fields given, in the profile and in the mask; the
+			// others keep their values.
+			p := &referentv1.ReferentProfile{}
+			mask := &fieldmaskpb.FieldMask{}
+			var names []string
+			for _, fp := range profilePaths {
+				names = append(names, "--"+fp[0])
+				if !cmd.Flags().Changed(fp[0]) {
+					continue
+				}
+				mask.Paths = append(mask.Paths, fp[1])
+				switch fp[1] {
+				case "name":
+					p.Name = given.GetName()
+				case "organisation":
+					p.Organisation = given.GetOrganisation()
+				case "territory_codes":
+					p.TerritoryCodes = given.GetTerritoryCodes()
+				case "capacity":
+					p.Capacity = given.GetCapacity()
+				case "specialties":
+					p.Specialties = given.GetSpecialties()
+				case "languages":
+					p.Languages = given.GetLanguages()
+				}
+			}
+			if len(mask.Paths) == 0 {
+				return nothingToChange(names...)
+			}
+			resp, err := c.UpdateReferent(ctx, &referentv1.UpdateReferentRequest{RequestId: requestID(rid), ReferentId: args[0], Profile: p, UpdateMask: mask})
 			if err != nil {
 				return err
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
 		})
+	cmd.Long = "Change a referent's profile: only the fields whose flags are given change, the others keep\n" +
+		"their values (an empty --specialties or --languages clears them). The kind never changes."
+	return cmd
 }
 
 func newReferentsAvailabilityCmd() *cobra.Command {
@@ -168,9 +213,9 @@ func newReferentsAvailabilityCmd() *cobra.Command {
 	return referentCommand("availability REFERENT_ID [--absent-from DATE --absent-to DATE]", "Record a referent's absence, or clear it without dates (admins)",
 		"  avenir referents availability $ref --absent-from 2026-12-21 --absent-to 2027-01-03\n  avenir referents availability $ref",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&from, "absent-from", "", "first day of absence, YYYY-MM-DD")
-			fs.StringVar(&to, "absent-to", "", "last day of absence, YYYY-MM-DD")
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			fs.StringVar(&from, "absent-from", "", "first day of absence, "+dateHelp)
+			fs.StringVar(&to, "absent-to", "", "last day of absence, "+dateHelp)
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			req := &referentv1.SetAvailabilityRequest{RequestId: requestID(rid), ReferentId: args[0]}
@@ -194,8 +239,8 @@ func newReferentsDeactivateCmd() *cobra.Command {
 	return referentCommand("deactivate REFERENT_ID", "Deactivate a referent; its learners are handed over or queued (admins)",
 		"  avenir referents deactivate $ref --effective-date today",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			fs.StringVar(&on, "effective-date", "", "from that day (default today), "+dateHelp)
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			req := &referentv1.DeactivateReferentRequest{RequestId: requestID(rid), ReferentId: args[0]}
@@ -216,9 +261,9 @@ func newReferentsAssignCmd() *cobra.Command {
 	return referentCommand("assign LEARNER_ID REFERENT_ID", "Assign a referent to a learner in the pathway (admins)",
 		"  avenir referents assign $id $ref --reason \"speaks Arabic\"",
 		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
-			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
+			fs.StringVar(&on, "effective-date", "", "from that day (default today), "+dateHelp)
 			fs.StringVar(&reason, "reason", "", "why (at most 500 characters)")
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			req := &referentv1.AssignReferentRequest{RequestId: requestID(rid), LearnerId: args[0], ReferentId: args[1], Reason: reason}
@@ -236,14 +281,15 @@ func newReferentsAssignCmd() *cobra.Command {
 
 func newReferentsHandoverCmd() *cobra.Command {
 	var rid, on, reason, from, to string
-	return referentCommand("handover LEARNER_ID --from REFERENT_ID --to REFERENT_ID --reason TEXT", "Hand a learner over to another referent (admins)",
-		"  avenir referents handover $id --from $ref --to $other --reason \"moves to Vernon\" --effective-date today",
+	cmd := referentCommand("handover LEARNER_ID --from-referent REFERENT_ID --to-referent REFERENT_ID --reason TEXT",
+		"Hand a learner over to another referent (admins)",
+		"  avenir referents handover $id --from-referent $ref --to-referent $other --reason \"moves to Vernon\" --effective-date today",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.StringVar(&from, "from", "", "the current referent")
-			fs.StringVar(&to, "to", "", "the next referent")
+			fs.StringVar(&from, "from-referent", "", "the current referent")
+			fs.StringVar(&to, "to-referent", "", "the next referent")
 			fs.StringVar(&reason, "reason", "", "why (required, at most 500 characters)")
-			fs.StringVar(&on, "effective-date", "", "YYYY-MM-DD, today or today-N (default today)")
-			fs.StringVar(&rid, "request-id", "", "idempotency key (default: a new one)")
+			fs.StringVar(&on, "effective-date", "", "from that day (default today), "+dateHelp)
+			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			req := &referentv1.HandoverRequest{RequestId: requestID(rid), LearnerId: args[0], FromReferentId: from, ToReferentId: to, Reason: reason}
@@ -257,6 +303,7 @@ func newReferentsHandoverCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetAssignment(), assignmentRows(resp.GetAssignment()))
 		})
+	return required(cmd, "from-referent", "to-referent", "reason")
 }
 
 func newReferentsAssignmentCmd() *cobra.Command {
@@ -276,8 +323,7 @@ func newReferentsCaseloadCmd() *cobra.Command {
 	var token string
 	return referentCommand("caseload REFERENT_ID", "List the learners a referent follows", "  avenir referents caseload $ref",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
-			fs.Int32Var(&size, "page-size", 0, "learners per page (default 50, at most 200)")
-			fs.StringVar(&token, "page-token", "", "next page token printed by the previous page")
+			addPage(fs, &size, &token, "learners")
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
 			resp, err := c.ListCaseload(ctx, &referentv1.ListCaseloadRequest{ReferentId: args[0], PageSize: size, PageToken: token})
@@ -285,7 +331,7 @@ func newReferentsCaseloadCmd() *cobra.Command {
 				return err
 			}
 			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
+				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			r := resp.GetReferent()
 			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "SINCE", "PHASE", "PHASE SINCE"}}
@@ -302,54 +348,61 @@ func newReferentsCaseloadCmd() *cobra.Command {
 
 func newReferentsListCmd() *cobra.Command {
 	var req referentv1.ListReferentsRequest
+	var codes []string
 	var kind string
-	return referentCommand("list --territory CODE", "List a territory's referents with load and availability",
-		"  avenir referents list --territory T05\n  avenir referents list --territory T05 --kind economic",
+	return referentCommand("list --territory CODE", "List territories' referents with load and availability",
+		"  avenir referents list --territory T05\n  avenir referents list --territory T05 --territory T06 --kind economic",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
-			fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05")
+			addTerritories(fs, &codes, "the territories whose referents are listed")
 			fs.StringVar(&kind, "kind", "", "kind: "+referentKinds.names())
 			fs.BoolVar(&req.IncludeDeactivated, "include-deactivated", false, "list deactivated referents too")
-			fs.Int32Var(&req.PageSize, "page-size", 0, "referents per page (default 50, at most 200)")
-			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+			addPage(fs, &req.PageSize, &req.PageToken, "referents")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
-			if kind != "" {
-				k, err := referentKinds.parse("kind", kind)
-				if err != nil {
-					return err
-				}
-				req.Kind = referentv1.ReferentKind(k)
-			}
-			resp, err := c.ListReferents(ctx, &req)
+			k, err := referentKinds.optional("kind", kind)
 			if err != nil {
 				return err
 			}
-			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
-			}
-			rows := [][]string{{"REFERENT ID", "NAME", "KIND", "LOAD", "AVAILABLE", "TERRITORIES"}}
-			for _, r := range resp.GetReferents() {
-				rows = append(rows, []string{r.GetReferentId(), r.GetProfile().GetName(), referentKinds.name(r.GetProfile().GetKind().Number()),
-					fmt.Sprintf("%d/%d", r.GetActiveLearners(), r.GetProfile().GetCapacity()), yesNo(r.GetAvailable()), strings.Join(r.GetProfile().GetTerritoryCodes(), ",")})
-			}
-			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+			req.Kind = referentv1.ReferentKind(k)
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*referentv1.ListReferentsResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.ListReferents(ctx, r)
+				},
+				func(w io.Writer, answers []territoryAnswer[*referentv1.ListReferentsResponse]) error {
+					return listAnswers(w, answers, referentListHeader, referentListRows, (*referentv1.ListReferentsResponse).GetNextPageToken)
+				})
 		})
+}
+
+var referentListHeader = []string{"REFERENT ID", "NAME", "KIND", "LOAD", "AVAILABLE", "TERRITORIES"}
+
+// referentListRows is one row per referent listed.
+func referentListRows(resp *referentv1.ListReferentsResponse) [][]string {
+	var rows [][]string
+	for _, r := range resp.GetReferents() {
+		rows = append(rows, []string{r.GetReferentId(), r.GetProfile().GetName(), referentKinds.name(r.GetProfile().GetKind().Number()),
+			fmt.Sprintf("%d/%d", r.GetActiveLearners(), r.GetProfile().GetCapacity()), yesNo(r.GetAvailable()),
+			strings.Join(r.GetProfile().GetTerritoryCodes(), ",")})
+	}
+	return rows
 }
 
 func newReferentsLoadCmd() *cobra.Command {
 	var codes []string
-	return referentCommand("load [--territory CODES]", "Referents, capacity, active learners and queue per territory",
-		"  avenir referents load\n  avenir referents load --territory T05,T06",
+	return referentCommand("load [--territory CODE]...", "Referents, capacity, active learners and queue per territory",
+		"  avenir referents load\n  avenir referents load --territory T05 --territory T06",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
-			fs.StringSliceVar(&codes, "territory", nil, "territory codes, comma-separated (default: all)")
+			addTerritories(fs, &codes, "only these territories (default: all)")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
-			resp, err := c.GetTerritoryLoad(ctx, &referentv1.GetTerritoryLoadRequest{TerritoryCodes: codes})
+			resp, err := c.GetTerritoryLoad(ctx, &referentv1.GetTerritoryLoadRequest{TerritoryCodes: territories(codes)})
 			if err != nil {
 				return err
 			}
 			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
+				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			rows := [][]string{{"TERRITORY", "REFERENTS", "ECONOMIC", "CAPACITY", "ACTIVE", "QUEUED"}}
 			for _, t := range resp.GetTerritories() {
@@ -362,25 +415,29 @@ func newReferentsLoadCmd() *cobra.Command {
 
 func newReferentsQueueCmd() *cobra.Command {
 	var req referentv1.ListPendingAssignmentsRequest
-	return referentCommand("queue --territory CODE", "List the learners waiting for a referent in a territory, oldest first (admins)",
-		"  avenir referents queue --territory T05",
+	var codes []string
+	return referentCommand("queue --territory CODE", "List the learners waiting for a referent in territories, oldest first (admins)",
+		"  avenir referents queue --territory T05\n  avenir referents queue --territory T05,T06 -o json",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
-			fs.StringVar(&req.TerritoryCode, "territory", "", "territory code, e.g. T05")
-			fs.Int32Var(&req.PageSize, "page-size", 0, "learners per page (default 50, at most 200)")
-			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+			addTerritories(fs, &codes, "the territories whose queue is listed")
+			addPage(fs, &req.PageSize, &req.PageToken, "learners")
 		},
 		func(ctx context.Context, cmd *cobra.Command, _ []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
-			resp, err := c.ListPendingAssignments(ctx, &req)
-			if err != nil {
-				return err
-			}
-			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), resp, nil)
-			}
-			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "QUEUED SINCE"}}
-			for _, a := range resp.GetPending() {
-				rows = append(rows, []string{a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
-			}
-			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*referentv1.ListPendingAssignmentsResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.ListPendingAssignments(ctx, r)
+				},
+				func(w io.Writer, answers []territoryAnswer[*referentv1.ListPendingAssignmentsResponse]) error {
+					return listAnswers(w, answers, []string{"LEARNER ID", "TERRITORY", "EPISODE", "QUEUED SINCE"},
+						func(resp *referentv1.ListPendingAssignmentsResponse) [][]string {
+							var rows [][]string
+							for _, a := range resp.GetPending() {
+								rows = append(rows, []string{a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
+							}
+							return rows
+						}, (*referentv1.ListPendingAssignmentsResponse).GetNextPageToken)
+				})
 		})
 }

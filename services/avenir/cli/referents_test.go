@@ -66,7 +66,18 @@ func TestReferentsCommands(t *testing.T) {
 		t.Fatalf("caseload:\n%s", caseload)
 	}
 
-	run(0, "referents", "update", ref.ReferentID, "--name", "Anne Leroy", "--organisation", "AFPA Évreux", "--territory", "T05", "--capacity", "2")
+	// An update changes only the fields given: the capacity here; the name,
+	// organisation, territories, specialties and languages stay.
+	updated := run(0, "referents", "update", ref.ReferentID, "--capacity", "2")
+	for name, want := range map[string]string{
+		"NAME": "Anne Leroy", "ORGANISATION": "AFPA Évreux", "TERRITORIES": "T05", "SPECIALTIES": "disability, seniors",
+		"LANGUAGES": "fr, en", "LOAD": "/2",
+	} {
+		if !strings.Contains(tableValue(updated, name), want) {
+			t.Fatalf("update --capacity 2: %s = %q, want %q\n%s", name, tableValue(updated, name), want, updated)
+		}
+	}
+	run(2, "referents", "update", ref.ReferentID)
 	eventually([]string{"referents", "assignment", second}, ref.ReferentID)
 	run(0, "referents", "availability", ref.ReferentID, "--absent-from", "2026-12-21", "--absent-to", "2027-01-03")
 
@@ -77,11 +88,12 @@ func TestReferentsCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &next); err != nil {
 		t.Fatal(err)
 	}
-	handed := run(0, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "moves to Vernon")
+	handed := run(0, "referents", "handover", first, "--from-referent", ref.ReferentID, "--to-referent", next.ReferentID, "--reason", "moves to Vernon")
 	if !strings.Contains(handed, "reads until") || !strings.Contains(handed, "handover: moves to Vernon") {
 		t.Fatalf("handover:\n%s", handed)
 	}
-	run(1, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "again")
+	run(1, "referents", "handover", first, "--from-referent", ref.ReferentID, "--to-referent", next.ReferentID, "--reason", "again")
+	run(2, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "again")
 	run(0, "referents", "assign", second, next.ReferentID, "--reason", "speaks Arabic")
 	run(0, "referents", "deactivate", ref.ReferentID)
 	eventually([]string{"referents", "list", "--territory", "T05", "--include-deactivated"}, "Anne Leroy")
