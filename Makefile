@@ -60,6 +60,10 @@ check-generated: generate ## Fail when the committed generated code is stale
 	  git status --porcelain -- proto/gen; \
 	  echo "proto/gen is stale: run 'make generate' and commit the result" >&2; exit 1; fi
 
+.PHONY: docs
+docs: ## Regenerate docs/api.md, docs/configuration.md and the README's first ten minutes; check the links
+	$(GO) run ./services/avenir/docgen -root .
+
 .PHONY: lint
 lint: ## buf lint, gofmt and go vet
 	$(BUF) lint

@@ -11,6 +11,7 @@ require (
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0
 	github.com/avenir-normandie/avenir/services/platform v0.0.0
 	github.com/avenir-normandie/avenir/services/referent v0.0.0
+	github.com/bufbuild/protocompile v0.14.1
 	github.com/nats-io/nats.go v1.55.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
@@ -65,6 +66,7 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
