@@ -11,8 +11,6 @@ package caseload
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"google.golang.org/protobuf/proto"
 
@@ -131,17 +129,14 @@ func (c *Caseload) Scopes(ctx context.Context, ids, territories []string) ([]aut
 	for i, id := range ids {
 		keys[i] = assignmentKey(id)
 	}
-	values, err := c.store.GetMany(ctx, c.name, keys)
+	values, err := projection.GetManyJSON[storedAssignment](ctx, c.store, c.name, keys)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]auth.LearnerScope, len(ids))
-	for i, b := range values {
-		var a storedAssignment
-		if b != nil {
-			if err := json.Unmarshal(b, &a); err != nil {
-				return nil, fmt.Errorf("caseload: stored assignment of %s: %w", ids[i], err)
-			}
+	for i, a := range values {
+		if a == nil {
+			a = &storedAssignment{}
 		}
 		out[i] = a.scope(territories[i])
 	}

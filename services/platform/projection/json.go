@@ -24,6 +24,26 @@ func GetJSON[T any](ctx context.Context, store Store, name, key string) (value T
 	return value, true, nil
 }
 
+// GetManyJSON reads the JSON values stored at keys in the read model name,
+// in the same order, in one round trip; nil for a key without a value.
+func GetManyJSON[T any](ctx context.Context, store Store, name string, keys []string) ([]*T, error) {
+	raw, err := store.GetMany(ctx, name, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(raw))
+	for i, b := range raw {
+		if b == nil {
+			continue
+		}
+		out[i] = new(T)
+		if err := json.Unmarshal(b, out[i]); err != nil {
+			return nil, fmt.Errorf("projection: %s %s: %w", name, keys[i], err)
+		}
+	}
+	return out, nil
+}
+
 // PutJSON is the operation storing v as JSON at key.
 func PutJSON(key string, v any) (Op, error) {
 	b, err := json.Marshal(v)

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -200,8 +199,7 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 }
 
 // referentsOf returns the referents serving territory, as the read model
-// knows them, by id. A page of ids is read at once (Store.GetMany, for
-// which projection has no JSON helper).
+// knows them, by id, a page of them at a time.
 func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedReferent, error) {
 	var out []storedReferent
 	err := projection.Scan(ctx, s.store, referentsProjection, territoryIndex(territory), projection.RangeQuery{Limit: 500}, func(ids []string) (bool, error) {
@@ -209,19 +207,14 @@ func (s *Service) referentsOf(ctx context.Context, territory string) ([]storedRe
 		for i, id := range ids {
 			keys[i] = referentKey(id)
 		}
-		vals, err := s.store.GetMany(ctx, referentsProjection, keys)
+		refs, err := projection.GetManyJSON[storedReferent](ctx, s.store, referentsProjection, keys)
 		if err != nil {
 			return false, err
 		}
-		for i, b := range vals {
-			if b == nil {
-				continue
+		for _, r := range refs {
+			if r != nil {
+				out = append(out, *r)
 			}
-			var r storedReferent
-			if err := json.Unmarshal(b, &r); err != nil {
-				return false, fmt.Errorf("referent: stored referent %s: %w", ids[i], err)
-			}
-			out = append(out, r)
 		}
 		return true, nil
 	})
