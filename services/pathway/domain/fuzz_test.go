@@ -7,6 +7,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Whatever the input, commands on a pathway with history never panic, are
@@ -17,6 +18,8 @@ func FuzzDecide(f *testing.F) {
 	f.Add(2026, 11, 27, "other", " ", "", "", 0, "")
 	f.Add(1899, 13, 40, "bored", "x", "savoirs", "CLPS", 7, "maybe")
 	f.Add(2026, 11, 22, "other", "détail", "other", "Org", 2, "started")
+	f.Add(2026, 11, 21, "other", "x\u202ey", "qualif", "A\u202eB", 1, "accepted")
+	f.Add(2026, 11, 21, "health", "a\nb\x00", "savoirs", "A\tB", 1, "refused")
 	f.Fuzz(func(t *testing.T, y, m, d int, reason, detail, programme, org string, referral int, outcome string) {
 		on := civil.Date{Year: y, Month: time.Month(m), Day: d}
 		histories := [][]domain.Event{nil, {entered}, {entered, referred}, {entered, referred, accepted}, {entered, exited}}
@@ -62,9 +65,16 @@ func checkEpisodes(t *testing.T, p domain.Pathway) {
 		if i > 0 && (p.Episodes[i-1].Open() || !e.Entry.After(p.Episodes[i-1].Exit)) {
 			t.Fatalf("episodes overlap: %+v", p.Episodes)
 		}
+		// What people typed is stored only when it displays as it reads.
+		if problem := text.Problem(e.ExitDetail, text.Rule{Kind: text.Block, Max: domain.MaxExitDetailLength}); problem != "" {
+			t.Fatalf("exit detail %q: %s", e.ExitDetail, problem)
+		}
 		for _, r := range e.Referrals {
-			if !r.Date.Valid() || r.Date.Before(e.Entry) || r.Organisation == "" || !r.Programme.Valid() {
+			if !r.Date.Valid() || r.Date.Before(e.Entry) || !r.Programme.Valid() {
 				t.Fatalf("referral %+v in %+v", r, e)
+			}
+			if problem := text.Problem(r.Organisation, text.Rule{Kind: text.Line, Max: domain.MaxOrganisationLength, Required: true}); problem != "" {
+				t.Fatalf("organisation %q: %s", r.Organisation, problem)
 			}
 		}
 	}

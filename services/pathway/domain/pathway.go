@@ -7,11 +7,10 @@ package domain
 import (
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Episode is one continuous stay in the scheme.
@@ -578,35 +577,30 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 	}}, nil
 }
 
-// noOpenEpisode is the refusal of a step for a learner out of the scheme
-// (or out of the caller's scope, which reads the same).
+// noOpenEpisode is the refusal of a step for a learner out of the scheme.
 func noOpenEpisode(learnerID string) error {
-	return apperr.FailedPrecondition("learner %s has no open episode in your scope: no step may be recorded outside an episode (enter the pathway first)", learnerID)
+	return apperr.FailedPrecondition("learner %s has no open episode: no step may be recorded outside an episode (enter the pathway first)", learnerID)
 }
 
-// text says what a free-text field must be.
-type text struct {
-	field string
-	// required explains why the field is required; "" when it is optional.
-	required string
-	limit    int
-	// singleLine refuses control characters (line breaks included).
-	singleLine bool
-}
-
-// check trims s and records its problems. It returns the trimmed text.
-func (t text) check(v *apperr.Violations, s string) string {
+// freeText trims s and records on v its problems under rule, with a
+// required message of the domain's (why the text is needed) when it is
+// empty and required. It returns the trimmed text.
+func freeText(v *apperr.Violations, field, s string, rule text.Rule, required string) string {
 	s = strings.TrimSpace(s)
-	switch {
-	case t.required != "" && s == "":
-		v.Add(t.field, t.required)
-	case utf8.RuneCountInString(s) > t.limit:
-		v.Addf(t.field, "must be at most %d characters", t.limit)
-	case t.singleLine && strings.ContainsFunc(s, unicode.IsControl):
-		v.Add(t.field, "must be one line without control characters")
+	if rule.Required && s == "" {
+		v.Add(field, required)
+		return s
 	}
+	text.Check(v, field, s, rule)
 	return s
 }
+
+// The rules of the texts people type into a pathway: the detail of an exit
+// is a free text (it may span lines), an organisation's name is one line.
+var (
+	exitDetailRule   = text.Rule{Kind: text.Block, Max: MaxExitDetailLength}
+	organisationRule = text.Rule{Kind: text.Line, Max: MaxOrganisationLength, Required: true}
+)
 
 func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
 	var v apperr.Violations
@@ -618,11 +612,9 @@ func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
 	if !c.Reason.Valid() {
 		v.Add("reason", "is required: one of the coded exit reasons")
 	}
-	detail := text{field: "detail", limit: MaxExitDetailLength}
-	if c.Reason == ExitOther {
-		detail.required = "is required when the reason is other: say what the exit is"
-	}
-	c.Detail = detail.check(&v, c.Detail)
+	detail := exitDetailRule
+	detail.Required = c.Reason == ExitOther
+	c.Detail = freeText(&v, "detail", c.Detail, detail, "is required when the reason is other: say what the exit is")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -651,7 +643,7 @@ func decideReferral(p Pathway, c RecordReferral) ([]Event, error) {
 	if checkDate(&v, "referral_date", c.Date, c.Today) && open && c.Date.Before(last.Entry) {
 		v.Addf("referral_date", "must not be before the entry of the open episode on %s", last.Entry)
 	}
-	org := text{field: "organisation", required: "is required: the organisation's name", limit: MaxOrganisationLength, singleLine: true}.check(&v, c.Organisation)
+	org := freeText(&v, "organisation", c.Organisation, organisationRule, "is required: the organisation's name")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
 // The wire forms of the domain's codes. A value missing from a map (a value
@@ -50,11 +51,19 @@ var (
 	}
 )
 
-func pathwaySubject(learnerID, name string) string {
-	return "avenir.pathway.pathway." + learnerID + "." + name
+// pathwayKind is the pathway aggregate: its events on
+// avenir.pathway.pathway.<learner id>.<event>, folded with domain.Evolve.
+var pathwayKind = eventstore.Kind[domain.Pathway, domain.Event]{
+	Stream: Stream,
+	Prefix: pathwayPrefix,
+	Decode: func(ev event.Event) (domain.Event, bool) { return fromProto(ev.Data) },
+	Evolve: domain.Evolve,
+	Encode: drafts,
 }
 
-func pathwayFilter(learnerID string) string { return "avenir.pathway.pathway." + learnerID + ".>" }
+const pathwayPrefix = "avenir.pathway.pathway."
+
+func pathwaySubject(learnerID, name string) string { return pathwayPrefix + learnerID + "." + name }
 
 // drafts gives the domain's events their wire form.
 func drafts(evs []domain.Event) ([]event.Draft, error) {
@@ -120,65 +129,56 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 	return out, nil
 }
 
-// fromProto reads a stored pathway event.
-func fromProto(m proto.Message) (domain.Event, error) {
+// fromProto reads an event of a pathway's history; false for any other
+// message (one of a type a newer version added, which changes nothing
+// this version knows).
+func fromProto(m proto.Message) (domain.Event, bool) {
 	switch m := m.(type) {
 	case *pathwayv1.PathwayEntered:
 		return domain.PathwayEntered{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			EntryDate: civilpb.Date(m.GetEntryDate()), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	case *pathwayv1.PathwayExited:
 		return domain.PathwayExited{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			EntryDate: civilpb.Date(m.GetEntryDate()), ExitDate: civilpb.Date(m.GetExitDate()),
 			Reason: platform.FromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	case *pathwayv1.ExitBackdated:
 		return domain.ExitBackdated{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), ExitDate: civilpb.Date(m.GetExitDate()),
 			RecordedOn: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	case *pathwayv1.ReferralRecorded:
 		return domain.ReferralRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
 			Programme: platform.FromWire(programmes, m.GetProgramme()), Date: civilpb.Date(m.GetReferralDate()),
 			Organisation: m.GetOrganisation(),
-		}, nil
+		}, true
 	case *pathwayv1.ReferralOutcomeRecorded:
 		return domain.ReferralOutcomeRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
 			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civilpb.Date(m.GetOutcomeDate()),
-		}, nil
+		}, true
 	case *pathwayv1.NeedsAnalysisNoted:
 		return domain.NeedsAnalysisNoted{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), AnalysisID: m.GetAnalysisId(),
 			Date: civilpb.Date(m.GetCompletedOn()), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	case *pathwayv1.ImmersionNoted:
 		return domain.ImmersionNoted{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), SessionID: m.GetSessionId(), RomeCodes: m.GetRomeCodes(),
 			Completed: m.GetCompleted(), Date: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	case *pathwayv1.PhaseChanged:
 		return domain.PhaseChanged{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			From: platform.FromWire(phases, m.GetPreviousPhase()), To: platform.FromWire(phases, m.GetPhase()),
 			Date: civilpb.Date(m.GetChangedOn()), Territory: m.GetTerritoryCode(),
-		}, nil
+		}, true
 	}
-	return nil, fmt.Errorf("pathway: unexpected event %T in a pathway's history", m)
-}
-
-func fold(p domain.Pathway, evs []event.Event) (domain.Pathway, error) {
-	for _, e := range evs {
-		de, err := fromProto(e.Data)
-		if err != nil {
-			return domain.Pathway{}, err
-		}
-		p = domain.Evolve(p, de)
-	}
-	return p, nil
+	return nil, false
 }
 
 // view is the API's view of a pathway at a stream sequence, with every

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -13,11 +11,22 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
-	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
 
-// EnterPathway implements pathwayv1.PathwayServiceServer.
+// Commands answer from the pathway as the command left it, never from a
+// read model: once its events are stored, a command cannot fail. Access is
+// checked inside the decision, against the read models (the learners intake
+// registered, the assignments), before anything is stored: a read model that
+// does not answer makes the command Unavailable with nothing stored. The
+// caller acted for the learner, so the answer shows the pathway whole (the
+// free text of exits included); a retried request, answered from the stored
+// events as of its first run, belongs to the same caller.
+
+// EnterPathway implements pathwayv1.PathwayServiceServer. A learner whose
+// registration pathway has not seen yet and one outside the caller's scope
+// are refused alike, so that existence does not leak.
 func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayRequest) (*pathwayv1.EnterPathwayResponse, error) {
 	cmd := domain.EnterPathway{
 		Learner: domain.Learner{ID: req.GetLearnerId()}, EntryDate: civilpb.Date(req.GetEntryDate()),
@@ -26,30 +35,42 @@ func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayR
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
 		return nil, err
 	}
-	learner, err := s.learner(ctx, req.GetLearnerId())
-	if err != nil {
-		return nil, err
-	}
 	caller, _ := auth.FromContext(ctx)
-	inScope := learner.Known
-	if inScope {
-		scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
+	out, err := s.pathways.Execute(ctx, req.GetLearnerId(), s.command(ctx, req.GetRequestId()), func(p domain.Pathway) ([]domain.Event, error) {
+		learner, err := s.learnerFor(ctx, caller, req.GetLearnerId())
 		if err != nil {
 			return nil, err
 		}
-		inScope = mayChange(caller, scope)
-	}
-	if !inScope {
-		// Out of scope reads as unknown, so existence does not leak.
-		learner = domain.Learner{ID: learner.ID}
-	}
-	cmd.Learner = learner
-	p, version, _, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, func(domain.Pathway) (bool, error) { return inScope, nil })
+		c := cmd
+		c.Learner = learner
+		if !learner.Known {
+			// Decided as if it had no pathway: nothing about it is revealed.
+			p = domain.Pathway{}
+		}
+		return domain.Decide(p, c)
+	})
 	if err != nil {
 		return nil, err
 	}
-	v := view(p, version)
-	return &pathwayv1.EnterPathwayResponse{Pathway: v}, nil
+	return &pathwayv1.EnterPathwayResponse{Pathway: answer(out)}, nil
+}
+
+// learnerFor is what pathway knows of a learner the caller may change, and
+// an unknown learner (Known false) when it knows none or the learner is
+// outside the caller's scope.
+func (s *Service) learnerFor(ctx context.Context, caller auth.Principal, id string) (domain.Learner, error) {
+	learner, err := s.learner(ctx, id)
+	if err != nil || !learner.Known {
+		return learner, err
+	}
+	scope, err := s.caseload.Scope(ctx, learner.ID, learner.Territory)
+	if err != nil {
+		return domain.Learner{}, err
+	}
+	if !mayChange(caller, scope) {
+		return domain.Learner{ID: id}, nil
+	}
+	return learner, nil
 }
 
 // ExitPathway implements pathwayv1.PathwayServiceServer.
@@ -58,15 +79,11 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 		LearnerID: req.GetLearnerId(), ExitDate: civilpb.Date(req.GetExitDate()),
 		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.today(),
 	}
-	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
-		return nil, err
-	}
-	p, version, _, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, s.changeable(ctx))
+	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
 		return nil, err
 	}
-	v := view(p, version)
-	return &pathwayv1.ExitPathwayResponse{Pathway: v}, nil
+	return &pathwayv1.ExitPathwayResponse{Pathway: answer(out)}, nil
 }
 
 // RecordReferral implements pathwayv1.PathwayServiceServer.
@@ -75,18 +92,14 @@ func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordRefer
 		LearnerID: req.GetLearnerId(), Programme: platform.FromWire(programmes, req.GetProgramme()),
 		Date: civilpb.Date(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.today(),
 	}
-	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
-		return nil, err
-	}
-	p, version, evs, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, s.changeable(ctx))
+	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
 		return nil, err
 	}
-	v := view(p, version)
-	resp := &pathwayv1.RecordReferralResponse{Pathway: v}
-	for _, ev := range evs {
-		if rec, ok := ev.Data.(*pathwayv1.ReferralRecorded); ok {
-			resp.Referral = findReferral(resp.Pathway, rec.GetReferralNumber())
+	resp := &pathwayv1.RecordReferralResponse{Pathway: answer(out)}
+	for _, e := range out.Events {
+		if rec, ok := e.(domain.ReferralRecorded); ok {
+			resp.Referral = findReferral(resp.Pathway, int32(rec.Referral))
 		}
 	}
 	return resp, nil
@@ -109,37 +122,66 @@ func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.Reco
 		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: platform.FromWire(outcomes, req.GetOutcome()),
 		Date: civilpb.Date(req.GetOutcomeDate()), Today: s.today(),
 	}
-	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
-		return nil, err
-	}
-	p, version, _, err := s.execute(ctx, req.GetRequestId(), req.GetLearnerId(), cmd, s.changeable(ctx))
+	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
 		return nil, err
 	}
-	v := view(p, version)
-	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: v}, nil
+	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: answer(out)}, nil
+}
+
+// change runs a command on the existing pathway of a learner the caller
+// acts for. A pathway that does not exist and one outside the caller's
+// scope read the same: not found, once the input problems are reported.
+func (s *Service) change(ctx context.Context, requestID, learnerID string, cmd domain.Command) (eventstore.Outcome[domain.Pathway, domain.Event], error) {
+	if err := checkCommand(requestID, learnerID, cmd); err != nil {
+		return eventstore.Outcome[domain.Pathway, domain.Event]{}, err
+	}
+	caller, _ := auth.FromContext(ctx)
+	return s.pathways.Execute(ctx, learnerID, s.command(ctx, requestID), func(p domain.Pathway) ([]domain.Event, error) {
+		if p.LearnerID != "" {
+			scope, err := s.caseload.Scope(ctx, learnerID, p.Territory)
+			if err != nil {
+				return nil, err
+			}
+			if !mayChange(caller, scope) {
+				p = domain.Pathway{}
+			}
+		}
+		if p.LearnerID == "" {
+			if err := invalidInput(cmd); err != nil {
+				return nil, err
+			}
+			return nil, auth.Denied("pathway of learner", learnerID)
+		}
+		return domain.Decide(p, cmd)
+	})
+}
+
+// answer is the pathway as a command left it, for the caller who acted.
+func answer(out eventstore.Outcome[domain.Pathway, domain.Event]) *pathwayv1.Pathway {
+	return view(out.State, out.Version)
+}
+
+func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 
-// checkCommand reports every problem of a command's input at once: its
-// request id and learner id, and the problems the domain finds in the
-// command whatever the pathway (decided on an empty one).
+// checkCommand reports every problem of a command's input at once when its
+// request id or learner id is unusable (the pathway cannot be loaded then):
+// theirs, and the problems the domain finds in the command whatever the
+// pathway. Otherwise the decision reports the input problems, those that
+// depend on the pathway included.
 func checkCommand(requestID, learnerID string, cmd domain.Command) error {
 	var v apperr.Violations
-	if problem := ident.CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
-	if problem := ident.CheckID(learnerID); problem != "" {
-		v.Add("learner_id", problem)
-	}
+	ident.RequestID(&v, requestID)
+	ident.ID(&v, "learner_id", learnerID)
 	if v.Err() == nil {
-		// The rest is checked against the pathway.
 		return nil
 	}
-	if _, err := domain.Decide(domain.Pathway{}, cmd); apperr.KindOf(err) == apperr.KindInvalidArgument {
-		var ae *apperr.Error
-		errors.As(err, &ae)
+	var ae *apperr.Error
+	if errors.As(invalidInput(cmd), &ae) {
 		for _, f := range ae.Fields {
 			v.Add(f.Field, f.Description)
 		}
@@ -147,62 +189,11 @@ func checkCommand(requestID, learnerID string, cmd domain.Command) error {
 	return v.Err()
 }
 
-// changeable says whether the caller may change a pathway: those who act
-// for its learner.
-func (s *Service) changeable(ctx context.Context) func(domain.Pathway) (bool, error) {
-	caller, _ := auth.FromContext(ctx)
-	return func(p domain.Pathway) (bool, error) {
-		if p.LearnerID == "" {
-			return false, nil
-		}
-		scope, err := s.caseload.Scope(ctx, p.LearnerID, p.Territory)
-		if err != nil {
-			return false, err
-		}
-		return mayChange(caller, scope), nil
+// invalidInput is the InvalidArgument the domain answers to cmd whatever
+// the pathway (decided on an empty one), nil when the input is fine.
+func invalidInput(cmd domain.Command) error {
+	if _, err := domain.Decide(domain.Pathway{}, cmd); apperr.KindOf(err) == apperr.KindInvalidArgument {
+		return err
 	}
-}
-
-// execute runs cmd on the learner's pathway and returns the pathway right
-// after it, its version and the command's events. A pathway the caller may
-// not change (inScope false) is decided as if it were empty, so it reads as
-// unknown; a replayed request of someone else's for it is refused the same
-// way.
-func (s *Service) execute(ctx context.Context, requestID, learnerID string, cmd domain.Command, inScope func(domain.Pathway) (bool, error)) (domain.Pathway, uint64, []event.Event, error) {
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, pathwayFilter(learnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
-		state, err := fold(domain.Pathway{}, h.Events)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := inScope(state)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			state = domain.Pathway{}
-		}
-		evs, err := domain.Decide(state, cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if errors.Is(err, eventstore.ErrConflict) {
-		return domain.Pathway{}, 0, nil, apperr.Aborted("the pathway of learner %s was changed concurrently, retry", learnerID).WithCause(err)
-	}
-	if err != nil {
-		return domain.Pathway{}, 0, nil, err
-	}
-	after := res.After()
-	state, err := fold(domain.Pathway{}, after)
-	if err != nil {
-		return domain.Pathway{}, 0, nil, err
-	}
-	if ok, err := inScope(state); err != nil {
-		return domain.Pathway{}, 0, nil, err
-	} else if !ok {
-		return domain.Pathway{}, 0, nil, auth.Denied("pathway of learner", learnerID)
-	}
-	return state, after[len(after)-1].Sequence, res.Events, nil
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 )
 
 func TestExitAndReEntryKeepEveryEpisode(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T05")
 	enter(t, client, id, date(2026, 11, 3))
@@ -46,7 +47,7 @@ func TestExitAndReEntryKeepEveryEpisode(t *testing.T) {
 	if len(evs) != 2 || !proto.Equal(evs[1].Data, want) || evs[1].Subject != "avenir.pathway.pathway."+id+".exited" {
 		t.Fatalf("events %v", evs)
 	}
-	readModel(t, client, p)
+	readModel(t, env, client, p)
 
 	// The retried exit answers the same and records nothing.
 	again, err := client.ExitPathway(ctx(t), req)
@@ -56,10 +57,10 @@ func TestExitAndReEntryKeepEveryEpisode(t *testing.T) {
 	// A second exit is refused: no open episode.
 	req.RequestId = "exit-2"
 	_, err = client.ExitPathway(ctx(t), req)
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	// Re-entering on the exit day would overlap.
 	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "reenter-1", LearnerId: id, EntryDate: today})
-	refused(t, err, codes.InvalidArgument, "entry_date")
+	servicetest.Refused(t, err, codes.InvalidArgument, "entry_date")
 	nothingAppended(t, env, id, 2)
 
 	// Re-entry after the exit date opens episode 2; episode 1 is kept.
@@ -72,12 +73,13 @@ func TestExitAndReEntryKeepEveryEpisode(t *testing.T) {
 		p.GetEpisodes()[1].GetExitDate() != nil {
 		t.Fatalf("after re-entry: %v", p)
 	}
-	readModel(t, client, p)
+	readModel(t, env, client, p)
 }
 
 // A late exit is accepted and announced, in the same atomic append, to the
 // services that recorded facts after its date.
 func TestLateExitAlsoRecordsExitBackdated(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T05")
 	enter(t, client, id, date(2026, 11, 3))
@@ -99,10 +101,11 @@ func TestLateExitAlsoRecordsExitBackdated(t *testing.T) {
 	if backdated.Sequence != exited.Sequence+1 || backdated.RequestID != exited.RequestID || !backdated.Time.Equal(exited.Time) {
 		t.Fatalf("not one append: %+v %+v", exited, backdated)
 	}
-	readModel(t, client, p)
+	readModel(t, env, client, p)
 }
 
 func TestExitRefusesBadInputWithoutAppending(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T05")
 	enter(t, client, id, date(2026, 11, 3))
@@ -127,18 +130,19 @@ func TestExitRefusesBadInputWithoutAppending(t *testing.T) {
 				tc.req.RequestId, tc.req.LearnerId = event.NewID(), id
 			}
 			_, err := client.ExitPathway(ctx(t), tc.req)
-			refused(t, err, codes.InvalidArgument, tc.fields...)
+			servicetest.Refused(t, err, codes.InvalidArgument, tc.fields...)
 		})
 	}
 	nothingAppended(t, env, id, 1)
-	// Never entered: nothing to exit.
+	// Never entered: no pathway to exit.
 	never := registered(t, env, "T05")
 	_, err := client.ExitPathway(ctx(t), &pathwayv1.ExitPathwayRequest{RequestId: "r", LearnerId: never, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_HEALTH})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.NotFound)
 	nothingAppended(t, env, never, 0)
 }
 
 func TestReferralsAndTheirOutcomesDriveThePhase(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T05")
 	enter(t, client, id, date(2026, 11, 3))
@@ -179,39 +183,40 @@ func TestReferralsAndTheirOutcomesDriveThePhase(t *testing.T) {
 		evs[1].Subject != "avenir.pathway.pathway."+id+".referral_recorded" {
 		t.Fatalf("events %v", evs)
 	}
-	readModel(t, client, p)
+	readModel(t, env, client, p)
 
 	// The rules, each refused with nothing appended.
 	outcomeReq := func(n int32, o pathwayv1.ReferralOutcome, on *commonv1.Date) *pathwayv1.RecordReferralOutcomeRequest {
 		return &pathwayv1.RecordReferralOutcomeRequest{RequestId: event.NewID(), LearnerId: id, ReferralNumber: n, Outcome: o, OutcomeDate: on}
 	}
 	_, err = client.RecordReferralOutcome(ctx(t), outcomeReq(2, pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_REFUSED, today))
-	refused(t, err, codes.FailedPrecondition) // accepted cannot become refused
+	servicetest.Refused(t, err, codes.FailedPrecondition) // accepted cannot become refused
 	_, err = client.RecordReferralOutcome(ctx(t), outcomeReq(2, pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED, date(2026, 11, 19)))
-	refused(t, err, codes.InvalidArgument, "outcome_date") // before the acceptance
+	servicetest.Refused(t, err, codes.InvalidArgument, "outcome_date") // before the acceptance
 	_, err = client.RecordReferralOutcome(ctx(t), outcomeReq(3, pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED, today))
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = client.RecordReferralOutcome(ctx(t), &pathwayv1.RecordReferralOutcomeRequest{LearnerId: id})
-	refused(t, err, codes.InvalidArgument, "request_id", "referral_number", "outcome", "outcome_date")
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "referral_number", "outcome", "outcome_date")
 	_, err = client.RecordReferral(ctx(t), &pathwayv1.RecordReferralRequest{
 		RequestId: "bad", LearnerId: id, ReferralDate: date(2026, 11, 2), Organisation: strings.Repeat("o", 201),
 	})
-	refused(t, err, codes.InvalidArgument, "programme", "referral_date", "organisation")
+	servicetest.Refused(t, err, codes.InvalidArgument, "programme", "referral_date", "organisation")
 	nothingAppended(t, env, id, 4)
 
 	// No step may be recorded in a closed episode.
 	exit(t, client, id, today, pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING, "")
 	_, err = client.RecordReferralOutcome(ctx(t), outcomeReq(2, pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED, today))
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	_, err = client.RecordReferral(ctx(t), &pathwayv1.RecordReferralRequest{
 		RequestId: "closed", LearnerId: id, Programme: pathwayv1.Programme_PROGRAMME_QUALIF, ReferralDate: today, Organisation: "AFPA",
 	})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, id, 5)
 }
 
 // 50 entries of one learner at once, with different request ids: one wins.
 func TestConcurrentEntriesOpenOneEpisode(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T05")
 	const n = 50
@@ -244,6 +249,7 @@ func TestConcurrentEntriesOpenOneEpisode(t *testing.T) {
 // Exits and re-entries racing on one learner, round after round, never
 // leave two open episodes nor overlapping ones.
 func TestConcurrentExitAndReEntryNeverOverlap(t *testing.T) {
+	t.Parallel()
 	env, client := startWith(t, servicetest.Options{}, service.Config{MaxEntryBackdateDays: 200})
 	id := registeredOn(t, env, "T05", date(2026, 6, 1))
 	first := civilDate(2026, 6, 1)
@@ -316,4 +322,43 @@ func assertEpisodesNeverOverlap(t *testing.T, evs []event.Event) {
 			open, lastExit = false, m.GetExitDate()
 		}
 	}
+}
+
+// What people type is stored only when it displays as it reads: a
+// right-to-left override (U+202E) or a control character in the detail of
+// an exit or the name of an organisation is refused on its field, and
+// nothing is appended.
+func TestTypedTextsRefuseBidiOverridesAndControlCharacters(t *testing.T) {
+	t.Parallel()
+	env, client := start(t, servicetest.Options{})
+	id := registered(t, env, "T05")
+	enter(t, client, id, date(2026, 11, 3))
+	for _, bad := range []struct{ name, text string }{
+		{"a right-to-left override", "AFPA \u202enaeC"},
+		{"a control character", "AFPA\x07Caen"},
+		{"an escape sequence", "AFPA \x1b[31mCaen"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			_, err := client.ExitPathway(ctx(t), &pathwayv1.ExitPathwayRequest{
+				RequestId: event.NewID(), LearnerId: id, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_OTHER, Detail: bad.text,
+			})
+			servicetest.Refused(t, err, codes.InvalidArgument, "detail")
+			_, err = client.RecordReferral(ctx(t), &pathwayv1.RecordReferralRequest{
+				RequestId: event.NewID(), LearnerId: id, Programme: pathwayv1.Programme_PROGRAMME_OTHER, ReferralDate: today, Organisation: bad.text,
+			})
+			servicetest.Refused(t, err, codes.InvalidArgument, "organisation")
+		})
+	}
+	nothingAppended(t, env, id, 1)
+
+	// A detail may span lines; an organisation's name may not.
+	_, err := client.RecordReferral(ctx(t), &pathwayv1.RecordReferralRequest{
+		RequestId: event.NewID(), LearnerId: id, Programme: pathwayv1.Programme_PROGRAMME_OTHER, ReferralDate: today, Organisation: "AFPA\nCaen",
+	})
+	servicetest.Refused(t, err, codes.InvalidArgument, "organisation")
+	p := exit(t, client, id, today, pathwayv1.ExitReason_EXIT_REASON_OTHER, "Left for Canada.\n\tBack in 2027?")
+	if got := p.GetEpisodes()[0].GetExitDetail(); got != "Left for Canada.\n\tBack in 2027?" {
+		t.Fatalf("exit detail %q", got)
+	}
+	nothingAppended(t, env, id, 2)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
@@ -40,20 +41,33 @@ type storedBucket struct {
 	Days    map[int]int               `json:"days,omitempty"`
 }
 
-func (s *Service) bucket(ctx context.Context, member string) (domain.FlowBucket, error) {
-	b, err := monthly.Get(ctx, s.store, flowsProjection, member)
-	if err != nil || b == nil {
-		return domain.FlowBucket{}, err
-	}
-	return decodeBucket(member, b)
+func (sb storedBucket) bucket() domain.FlowBucket {
+	return domain.FlowBucket{Entries: sb.Entries, Exits: sb.Exits, Days: sb.Days}
 }
 
+// bucket reads the bucket of a member (<territory>/<YYYY-MM>).
+func (s *Service) bucket(ctx context.Context, member string) (domain.FlowBucket, error) {
+	sb, _, err := projection.GetJSON[storedBucket](ctx, s.store, flowsProjection, monthly.Key(member))
+	return sb.bucket(), err
+}
+
+// putBucket is monthly.Put of a bucket: its value, as JSON, and its member
+// in the index of months.
+func putBucket(member string, b domain.FlowBucket) ([]projection.Op, error) {
+	op, err := projection.PutJSON(monthly.Key(member), storedBucket{Entries: b.Entries, Exits: b.Exits, Days: b.Days})
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{op, projection.IndexAdd(monthly.Index, member)}, nil
+}
+
+// decodeBucket reads a bucket monthly.Load returned.
 func decodeBucket(member string, b []byte) (domain.FlowBucket, error) {
 	var sb storedBucket
 	if err := json.Unmarshal(b, &sb); err != nil {
 		return domain.FlowBucket{}, fmt.Errorf("pathway: stored flows %s: %w", member, err)
 	}
-	return domain.FlowBucket{Entries: sb.Entries, Exits: sb.Exits, Days: sb.Days}, nil
+	return sb.bucket(), nil
 }
 
 // projectFlows counts an entry or an exit in the bucket of its territory and
@@ -81,12 +95,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 	if err != nil {
 		return nil, err
 	}
-	b = count(b)
-	data, err := json.Marshal(storedBucket{Entries: b.Entries, Exits: b.Exits, Days: b.Days})
-	if err != nil {
-		return nil, err
-	}
-	return monthly.Put(member, data), nil
+	return putBucket(member, count(b))
 }
 
 // GetFlowStatistics implements pathwayv1.PathwayServiceServer, from the
@@ -103,7 +112,7 @@ func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowS
 			v.Addf("to_month", "must be at most %d months after from_month", maxReportMonths-1)
 		}
 	}
-	checkTerritory(&v, "territory_code", req.GetTerritoryCode())
+	ident.OptionalTerritory(&v, "territory_code", req.GetTerritoryCode())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

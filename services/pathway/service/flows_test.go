@@ -50,6 +50,7 @@ func flows(t *testing.T, client pathwayv1.PathwayServiceClient, req *pathwayv1.G
 }
 
 func TestFlowStatistics(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	population(t, env, client) // see list_test.go
 	territories, totals := flows(t, client, months(10, 12))
@@ -85,13 +86,13 @@ func TestFlowStatistics(t *testing.T) {
 	// A late exit moves the figures of the month it falls in.
 	g := registeredOn(t, env, "T05", date(2026, 10, 1))
 	enter(t, client, g, date(2026, 10, 30))
-	caughtUp(t, env)
+	env.CaughtUp(t)
 	territories, _ = flows(t, client, months(10, 11))
 	if territories[0] != "T05 2026-10 in=3 out=1 abandonment=1 active=2 median=3" || territories[1] != "T05 2026-11 in=3 out=1 employment_permanent=1 active=4 median=22" {
 		t.Fatalf("after g entered: %v", territories)
 	}
 	exit(t, client, g, date(2026, 10, 31), pathwayv1.ExitReason_EXIT_REASON_RELOCATION, "")
-	caughtUp(t, env)
+	env.CaughtUp(t)
 	territories, _ = flows(t, client, months(10, 11))
 	if territories[0] != "T05 2026-10 in=3 out=2 abandonment=1 relocation=1 active=1 median=1" || territories[1] != "T05 2026-11 in=3 out=1 employment_permanent=1 active=3 median=22" {
 		t.Fatalf("after g's late exit: %v", territories)
@@ -107,7 +108,7 @@ func TestFlowStatistics(t *testing.T) {
 		req := months(11, 11)
 		req.TerritoryCode = "T05"
 		_, err := r6.GetFlowStatistics(ctx(t), req)
-		refused(t, err, codes.PermissionDenied)
+		servicetest.Refused(t, err, codes.PermissionDenied)
 		fund := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, funder))
 		if territories, _ := flows(t, fund, req); len(territories) != 1 || !strings.HasPrefix(territories[0], "T05 2026-11") {
 			t.Fatalf("funder, T05: %v", territories)
@@ -121,15 +122,15 @@ func TestFlowStatistics(t *testing.T) {
 
 	t.Run("bad input, every problem at once", func(t *testing.T) {
 		_, err := client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{TerritoryCode: "T-5"})
-		refused(t, err, codes.InvalidArgument, "from_month", "to_month", "territory_code")
+		servicetest.Refused(t, err, codes.InvalidArgument, "from_month", "to_month", "territory_code")
 		_, err = client.GetFlowStatistics(ctx(t), months(11, 10))
-		refused(t, err, codes.InvalidArgument, "to_month")
+		servicetest.Refused(t, err, codes.InvalidArgument, "to_month")
 		_, err = client.GetFlowStatistics(ctx(t), months(13, 10))
-		refused(t, err, codes.InvalidArgument, "from_month")
+		servicetest.Refused(t, err, codes.InvalidArgument, "from_month")
 		_, err = client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
 			FromMonth: &commonv1.Month{Year: 2016, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11},
 		})
-		refused(t, err, codes.InvalidArgument, "to_month")
+		servicetest.Refused(t, err, codes.InvalidArgument, "to_month")
 		// 120 months is the most.
 		if _, err := client.GetFlowStatistics(ctx(t), &pathwayv1.GetFlowStatisticsRequest{
 			FromMonth: &commonv1.Month{Year: 2016, Month: 12}, ToMonth: &commonv1.Month{Year: 2026, Month: 11},

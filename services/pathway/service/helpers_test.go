@@ -2,13 +2,9 @@ package service_test
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
@@ -19,17 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
-	"github.com/avenir-normandie/avenir/services/platform/grpcx"
-	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
-)
-
-// intakeStream and needsStream stand for the streams intake and needs own;
-// the tests publish their events themselves, as intake and needs would.
-var (
-	intakeStream = natsx.StreamSpec{Name: "INTAKE", Subjects: []string{"avenir.intake.>"}}
-	needsStream  = natsx.StreamSpec{Name: "NEEDS", Subjects: []string{"avenir.needs.>"}}
 )
 
 // The services' clock is servicetest's default: 2026-11-26, 10:00 in Paris.
@@ -47,7 +33,6 @@ func start(t *testing.T, opts servicetest.Options) (*servicetest.Env, pathwayv1.
 
 func startWith(t *testing.T, opts servicetest.Options, cfg service.Config) (*servicetest.Env, pathwayv1.PathwayServiceClient) {
 	t.Helper()
-	opts.Streams = append(opts.Streams, intakeStream, needsStream)
 	env := servicetest.Start(t, opts, func(d platform.Deps) (platform.Service, error) { return service.New(d, cfg) })
 	return env, pathwayv1.NewPathwayServiceClient(env.Conn)
 }
@@ -69,35 +54,22 @@ func registered(t *testing.T, env *servicetest.Env, territory string) string {
 func registeredOn(t *testing.T, env *servicetest.Env, territory string, on *commonv1.Date) string {
 	t.Helper()
 	id := event.NewID()
-	publishIntake(t, env, id, "registered", &intakev1.LearnerRegistered{
+	env.Publish(t, "avenir.intake.learner."+id+".registered", &intakev1.LearnerRegistered{
 		LearnerId: id, FamilyName: "Martin", GivenName: "Léa", TerritoryCode: territory,
 		BirthDate: date(2001, 5, 14), RegisteredOn: on, Rqth: true,
 	})
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		_, err := env.Deps.Projections.Get(ctx(t), "pathway-learners", "learner:"+id)
-		return err
-	})
+	env.CaughtUp(t)
 	return id
 }
 
-// publishIntake appends an event about a learner to INTAKE, as intake would.
-func publishIntake(t *testing.T, env *servicetest.Env, learnerID, name string, data proto.Message) {
+// settled waits until the services handled everything stored so far,
+// including what the noting consumers appended meanwhile: CaughtUp waits
+// for the read models, then for the consumers, so the read models apply
+// the consumers' own appends to PATHWAY on a second pass.
+func settled(t *testing.T, env *servicetest.Env) {
 	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "intake"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := "avenir.intake.learner." + learnerID + ".>"
-	h, err := store.Load(ctx(t), "INTAKE", filter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.Append(ctx(t), "INTAKE", filter, h.LastSeq,
-		eventstore.Command{RequestID: event.NewID(), Actor: "referent:ref-intake", Time: env.Now()},
-		event.Draft{Subject: "avenir.intake.learner." + learnerID + "." + name, AggregateID: learnerID, Data: data})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env.CaughtUp(t)
+	env.CaughtUp(t)
 }
 
 // pathwayEvents are the facts of one learner's pathway: its events but the
@@ -167,67 +139,17 @@ func outcome(t *testing.T, client pathwayv1.PathwayServiceClient, learnerID stri
 	return resp.GetPathway()
 }
 
-// readModel waits until GetPathway shows want.
-func readModel(t *testing.T, client pathwayv1.PathwayServiceClient, want *pathwayv1.Pathway) {
+// readModel checks that, once caught up, GetPathway shows want: the read
+// model agrees with what the commands answered.
+func readModel(t *testing.T, env *servicetest.Env, client pathwayv1.PathwayServiceClient, want *pathwayv1.Pathway) {
 	t.Helper()
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: want.GetLearnerId()})
-		if err != nil {
-			return err
-		}
-		if !proto.Equal(got.GetPathway(), want) {
-			return fmt.Errorf("read model %v, want %v", got.GetPathway(), want)
-		}
-		return nil
-	})
-}
-
-// caughtUp waits until every projection of the service has applied every
-// event stored so far.
-func caughtUp(t *testing.T, env *servicetest.Env) {
-	t.Helper()
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		// NEEDS first: its notes append to PATHWAY.
-		for _, c := range []struct {
-			stream string
-			names  []string
-		}{
-			{"NEEDS", []string{"pathway-notes-needs", "pathway-timeline-needs"}},
-			{"INTAKE", []string{"pathway-learners", "pathway-timeline-intake"}},
-			{"PATHWAY", []string{"pathway-pathways-v2", "pathway-flows", "pathway-timeline-pathway"}},
-		} {
-			stream := c.stream
-			for _, name := range c.names {
-				c, err := env.JS.Consumer(ctx(t), stream, name)
-				if err != nil {
-					return err
-				}
-				info, err := c.Info(ctx(t))
-				if err != nil {
-					return err
-				}
-				if info.NumPending > 0 || info.NumAckPending > 0 {
-					return fmt.Errorf("%s: %d pending", name, info.NumPending+uint64(info.NumAckPending))
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// refused checks the code of err and, for InvalidArgument, the fields
-// named, in order.
-func refused(t *testing.T, err error, code codes.Code, fields ...string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("got %v, want %v", err, code)
+	env.CaughtUp(t)
+	got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: want.GetLearnerId()})
+	if err != nil {
+		t.Fatalf("read model of %s: %v", want.GetLearnerId(), err)
 	}
-	var got []string
-	for _, f := range grpcx.FieldViolations(err) {
-		got = append(got, f.Field)
-	}
-	if !slices.Equal(got, fields) {
-		t.Fatalf("violations on %v, want %v (%v)", got, fields, err)
+	if !proto.Equal(got.GetPathway(), want) {
+		t.Fatalf("read model %v, want %v", got.GetPathway(), want)
 	}
 }
 

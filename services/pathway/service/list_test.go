@@ -44,7 +44,7 @@ func population(t *testing.T, env *servicetest.Env, client pathwayv1.PathwayServ
 	enter(t, client, ids["e"], date(2026, 11, 5))
 	exit(t, client, ids["e"], date(2026, 11, 25), pathwayv1.ExitReason_EXIT_REASON_HEALTH, "")
 	enter(t, client, ids["f"], date(2026, 11, 20))
-	caughtUp(t, env)
+	env.CaughtUp(t)
 	return ids
 }
 
@@ -72,6 +72,7 @@ func listAll(t *testing.T, client pathwayv1.PathwayServiceClient, req *pathwayv1
 }
 
 func TestListPathwaysFilters(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	ids := population(t, env, client)
 	// names are the ids of the named learners, in the order of listings:
@@ -139,9 +140,9 @@ func TestListPathwaysFilters(t *testing.T) {
 		}
 		// A token only continues the listing it comes from.
 		_, err = client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{TerritoryCode: "T05", PageToken: first.GetNextPageToken()})
-		refused(t, err, codes.InvalidArgument, "page_token")
+		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 		_, err = client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{PageToken: "not-a-token"})
-		refused(t, err, codes.InvalidArgument, "page_token")
+		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 	})
 
 	t.Run("scope", func(t *testing.T) {
@@ -168,6 +169,6 @@ func TestListPathwaysFilters(t *testing.T) {
 			TerritoryCode: "T 05", ActiveOn: date(2026, 2, 30), EnteredFrom: date(2026, 11, 2), EnteredTo: date(2026, 11, 1),
 			ExitedFrom: &commonv1.Date{Year: 2026, Month: 13, Day: 1}, Phase: 99, PageSize: -1,
 		})
-		refused(t, err, codes.InvalidArgument, "territory_code", "active_on", "exited_from", "entered_to", "phase", "page_size")
+		servicetest.Refused(t, err, codes.InvalidArgument, "territory_code", "active_on", "exited_from", "entered_to", "phase", "page_size")
 	})
 }

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -21,22 +19,8 @@ import (
 // payload only.
 func publishNeeds(t *testing.T, env *servicetest.Env, analysisID string, evs map[string]proto.Message, order ...string) {
 	t.Helper()
-	store, err := eventstore.New(env.JS, eventstore.Options{Source: "needs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	filter := "avenir.needs.analysis." + analysisID + ".>"
 	for _, name := range order {
-		h, err := store.Load(ctx(t), "NEEDS", filter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = store.Append(ctx(t), "NEEDS", filter, h.LastSeq,
-			eventstore.Command{RequestID: event.NewID(), Actor: "referent:ref-16", Time: env.Now()},
-			event.Draft{Subject: "avenir.needs.analysis." + analysisID + "." + name, AggregateID: analysisID, Data: evs[name]})
-		if err != nil {
-			t.Fatal(err)
-		}
+		env.Publish(t, "avenir.needs.analysis."+analysisID+"."+name, evs[name])
 	}
 }
 
@@ -64,18 +48,18 @@ func analyse(t *testing.T, env *servicetest.Env, learnerID string, episode int32
 	}, "started", "drafted", "completed")
 }
 
-func phaseIs(t *testing.T, client pathwayv1.PathwayServiceClient, learnerID string, want pathwayv1.PathwayPhase) {
+// phaseIs checks the phase the pathways read model shows, once the
+// services handled every fact published so far.
+func phaseIs(t *testing.T, env *servicetest.Env, client pathwayv1.PathwayServiceClient, learnerID string, want pathwayv1.PathwayPhase) {
 	t.Helper()
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: learnerID})
-		if err != nil {
-			return err
-		}
-		if got.GetPathway().GetPhase() != want {
-			return fmt.Errorf("phase %v, want %v", got.GetPathway().GetPhase(), want)
-		}
-		return nil
-	})
+	settled(t, env)
+	got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: learnerID})
+	if err != nil {
+		t.Fatalf("pathway of %s: %v", learnerID, err)
+	}
+	if got.GetPathway().GetPhase() != want {
+		t.Fatalf("phase %v, want %v", got.GetPathway().GetPhase(), want)
+	}
 }
 
 func listed(t *testing.T, client pathwayv1.PathwayServiceClient, phase pathwayv1.PathwayPhase) []string {
@@ -98,16 +82,16 @@ func listed(t *testing.T, client pathwayv1.PathwayServiceClient, phase pathwayv1
 // pathway to "needs analysed" and shows in the timeline; the next steps
 // outrank it, and a new episode starts over.
 func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T16")
 	other := registered(t, env, "T16")
 	enter(t, client, id, nov2)
 	enter(t, client, other, nov2)
-	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED)
+	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED)
 
 	analyse(t, env, id, 1)
-	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED)
-	caughtUp(t, env)
+	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED)
 	if got := listed(t, client, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED); !slices.Equal(got, []string{id}) {
 		t.Fatalf("needs analysed: %v", got)
 	}
@@ -149,22 +133,22 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 	if p.GetNumber() != 1 {
 		t.Fatalf("referral %v", p)
 	}
-	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT)
+	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT)
 	exit(t, client, id, today, pathwayv1.ExitReason_EXIT_REASON_RELOCATION, "")
-	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED)
+	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED)
 	env.SetNow(env.Now().Add(24 * time.Hour))
 	client = pathwayv1.NewPathwayServiceClient(env.ConnAs(t, servicetest.Admin))
 	if p := enter(t, client, id, date(2026, 11, 27)); p.GetPhase() != pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED {
 		t.Fatalf("re-entered: %v", p)
 	}
 	analyse(t, env, id, 2)
-	phaseIs(t, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED)
+	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_NEEDS_ANALYSED)
 
 	// Every change of phase is on the stream, for the services that show
 	// it (the referent's caseload); a second analysis of the same episode
 	// changes nothing.
 	analyse(t, env, id, 2)
-	caughtUp(t, env)
+	settled(t, env)
 	want = nil
 	got := phaseChanges(t, env, id)
 	for _, ph := range []pathwayv1.PathwayPhase{

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
@@ -14,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
 
 // The consumers noting other contexts' facts into the pathways: a completed
@@ -78,24 +80,32 @@ func (s *Service) onImmersion(ctx context.Context, ev event.Event) error {
 }
 
 // note runs a noting command on the learner's pathway. Its request id
-// derives from the consumed event's, so a redelivery is a no-op.
+// derives from the consumed event's, so a redelivery is a no-op. Its
+// decision reads no read model: it is stored whatever the read-model store.
 func (s *Service) note(ctx context.Context, requestID, learnerID string, cmd domain.Command) error {
-	meta := eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
-	_, err := s.events.Execute(ctx, Stream, pathwayFilter(learnerID), meta, func(h eventstore.History) ([]event.Draft, error) {
-		p, err := fold(domain.Pathway{}, h.Events)
-		if err != nil {
-			return nil, err
+	var v apperr.Violations
+	ident.ID(&v, "learner_id", learnerID)
+	err := v.Err()
+	var out eventstore.Outcome[domain.Pathway, domain.Event]
+	if err == nil {
+		meta := eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
+		out, err = s.pathways.Execute(ctx, learnerID, meta, func(p domain.Pathway) ([]domain.Event, error) {
+			return domain.Decide(p, cmd)
+		})
+	}
+	kind := apperr.KindOf(err)
+	switch {
+	case err == nil:
+		if len(out.Events) > 0 && !out.Replayed {
+			s.log.InfoContext(ctx, "fact noted into the pathway", "learner_id", learnerID, "request_id", requestID,
+				"command", fmt.Sprintf("%T", cmd), "phase", string(out.State.Phase()))
 		}
-		evs, err := domain.Decide(p, cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	switch apperr.KindOf(err) {
-	case apperr.KindInvalidArgument, apperr.KindNotFound:
+		return nil
+	case kind == apperr.KindInvalidArgument, kind == apperr.KindNotFound:
 		// The other contexts only record facts of learners pathway let
 		// in: one it cannot place is for people to look at, not to retry.
+		s.log.WarnContext(ctx, "fact not noted: it fits no pathway; dead-lettered", "learner_id", learnerID,
+			"request_id", requestID, "command", fmt.Sprintf("%T", cmd), "error", err)
 		return consumer.Permanent(err)
 	}
 	return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
@@ -51,9 +50,12 @@ func (s *Service) projectPathway(ctx context.Context, ev event.Event) ([]project
 		return nil, err
 	}
 	before := fromView(stored)
-	after, err := fold(before, []event.Event{ev})
-	if err != nil {
-		return nil, err
+	after := before
+	if e, ok := pathwayKind.Decode(ev); ok {
+		after = domain.Evolve(before, e)
+	}
+	if after.LearnerID == "" {
+		return nil, nil // an event of a type this version does not know, before any entry
 	}
 	b, err := proto.Marshal(view(after, ev.Sequence))
 	if err != nil {
@@ -99,8 +101,10 @@ func redact(v *pathwayv1.Pathway, caller auth.Principal, scope auth.LearnerScope
 
 // GetPathway implements pathwayv1.PathwayServiceServer, from the read model.
 func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayRequest) (*pathwayv1.GetPathwayResponse, error) {
-	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "learner_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "learner_id", req.GetLearnerId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	p, err := s.storedPathway(ctx, req.GetLearnerId())
 	if err != nil {
@@ -124,30 +128,12 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 // so a selective filter costs pages, not one unbounded call.
 const listScanBudget = 1000
 
-var territoryCode = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
-
-// checkTerritory records a problem with an optional territory filter.
-func checkTerritory(v *apperr.Violations, field, code string) {
-	if code != "" && !territoryCode.MatchString(code) {
-		v.Add(field, "must be a territory code such as T05")
-	}
-}
-
 // listFilter is what ListPathways keeps, besides territory and scope.
 type listFilter struct {
 	phase                  domain.Phase
 	activeOn               civil.Date
 	enteredFrom, enteredTo civil.Date
 	exitedFrom, exitedTo   civil.Date
-}
-
-// optionalDate reads an optional date filter.
-func optionalDate(v *apperr.Violations, field string, d civil.Date) civil.Date {
-	if !d.IsZero() && !d.Valid() {
-		v.Add(field, "must be a real date between 1900 and 2200")
-		return civil.Date{}
-	}
-	return d
 }
 
 func checkRange(v *apperr.Violations, toField string, from, to civil.Date) {
@@ -178,13 +164,13 @@ func (f listFilter) match(p domain.Pathway) bool {
 // asked for) over the caller's scope and filters the pathways it meets.
 func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysRequest) (*pathwayv1.ListPathwaysResponse, error) {
 	var v apperr.Violations
-	checkTerritory(&v, "territory_code", req.GetTerritoryCode())
+	ident.OptionalTerritory(&v, "territory_code", req.GetTerritoryCode())
 	f := listFilter{
-		activeOn:    optionalDate(&v, "active_on", civilpb.Date(req.GetActiveOn())),
-		enteredFrom: optionalDate(&v, "entered_from", civilpb.Date(req.GetEnteredFrom())),
-		enteredTo:   optionalDate(&v, "entered_to", civilpb.Date(req.GetEnteredTo())),
-		exitedFrom:  optionalDate(&v, "exited_from", civilpb.Date(req.GetExitedFrom())),
-		exitedTo:    optionalDate(&v, "exited_to", civilpb.Date(req.GetExitedTo())),
+		activeOn:    civilpb.OptionalDate(&v, "active_on", req.GetActiveOn()),
+		enteredFrom: civilpb.OptionalDate(&v, "entered_from", req.GetEnteredFrom()),
+		enteredTo:   civilpb.OptionalDate(&v, "entered_to", req.GetEnteredTo()),
+		exitedFrom:  civilpb.OptionalDate(&v, "exited_from", req.GetExitedFrom()),
+		exitedTo:    civilpb.OptionalDate(&v, "exited_to", req.GetExitedTo()),
 	}
 	checkRange(&v, "entered_to", f.enteredFrom, f.enteredTo)
 	checkRange(&v, "exited_to", f.exitedFrom, f.exitedTo)

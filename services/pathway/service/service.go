@@ -64,7 +64,7 @@ type Service struct {
 	deps     platform.Deps
 	cfg      Config
 	log      *slog.Logger
-	events   *eventstore.Store
+	pathways *eventstore.Aggregates[domain.Pathway, domain.Event]
 	store    projection.Store
 	caseload *caseload.Caseload
 }
@@ -83,7 +83,14 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pathway: %w", err)
 	}
-	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf)}, nil
+	return &Service{
+		deps:     deps,
+		cfg:      cfg,
+		log:      deps.Logger.With("service", Name),
+		pathways: eventstore.NewAggregates(events, pathwayKind),
+		store:    deps.Projections,
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
+	}, nil
 }
 
 // Name implements platform.Service.

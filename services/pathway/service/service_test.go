@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 
@@ -23,6 +22,7 @@ import (
 )
 
 func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	id := registered(t, env, "T16")
 	entry := date(2026, 11, 20)
@@ -44,7 +44,7 @@ func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
 	if !proto.Equal(evs[0].Data, want) || evs[0].Subject != "avenir.pathway.pathway."+id+".entered" || evs[0].Source != "pathway" {
 		t.Fatalf("event %s %v", evs[0].Subject, evs[0].Data)
 	}
-	readModel(t, client, p)
+	readModel(t, env, client, p)
 
 	// A retry of the same command returns the same pathway and appends nothing.
 	again, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "enter-1", LearnerId: id, EntryDate: entry})
@@ -53,18 +53,19 @@ func TestEnterPathwayRecordsTheEntryAndGetPathwayReadsIt(t *testing.T) {
 	}
 	// A new command while the episode is open is refused.
 	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "enter-2", LearnerId: id, EntryDate: entry})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	nothingAppended(t, env, id, 1)
 }
 
 func TestEnterPathwayRefusesUnknownLearnersAndBadInput(t *testing.T) {
+	t.Parallel()
 	env, client := start(t, servicetest.Options{})
 	unknown := event.NewID()
 	_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "r", LearnerId: unknown, EntryDate: date(2026, 11, 20)})
-	refused(t, err, codes.FailedPrecondition)
+	servicetest.Refused(t, err, codes.FailedPrecondition)
 	// Every problem at once.
 	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{LearnerId: "nope", EntryDate: date(2026, 12, 1)})
-	refused(t, err, codes.InvalidArgument, "request_id", "learner_id", "entry_date")
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "learner_id", "entry_date")
 
 	id := registered(t, env, "T01")
 	tests := []struct {
@@ -80,37 +81,34 @@ func TestEnterPathwayRefusesUnknownLearnersAndBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.entry.RequestId, tc.entry.LearnerId = event.NewID(), id
 			_, err := client.EnterPathway(ctx(t), tc.entry)
-			refused(t, err, codes.InvalidArgument, "entry_date")
+			servicetest.Refused(t, err, codes.InvalidArgument, "entry_date")
 		})
 	}
 	_, err = client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 
 	// Not before the learner turned 16 (a registration recorded before
 	// registered_on existed bounds nothing else).
 	young := event.NewID()
-	publishIntake(t, env, young, "registered", &intakev1.LearnerRegistered{
+	env.Publish(t, "avenir.intake.learner."+young+".registered", &intakev1.LearnerRegistered{
 		LearnerId: young, TerritoryCode: "T01", BirthDate: date(2010, 11, 20),
 	})
-	servicetest.Eventually(t, 5*time.Second, func() error {
-		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "young", LearnerId: young, EntryDate: date(2026, 11, 19)})
-		if status.Code(err) == codes.FailedPrecondition {
-			return err // not known yet
-		}
-		refused(t, err, codes.InvalidArgument, "entry_date")
-		return nil
-	})
+	env.CaughtUp(t)
+	_, err = client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "young", LearnerId: young, EntryDate: date(2026, 11, 19)})
+	servicetest.Refused(t, err, codes.InvalidArgument, "entry_date")
 	if n := len(env.Events(t, service.Stream, "avenir.pathway.>")); n != 0 {
 		t.Fatalf("refused commands appended %d events", n)
 	}
 }
 
 func TestEntryMayBeBackdatedByAConfigurableNumberOfDays(t *testing.T) {
+	t.Parallel()
 	t.Run("30 days by default", func(t *testing.T) {
+		t.Parallel()
 		env, client := start(t, servicetest.Options{})
 		id := registeredOn(t, env, "T05", date(2026, 9, 1))
 		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "old", LearnerId: id, EntryDate: date(2026, 10, 26)})
-		refused(t, err, codes.InvalidArgument, "entry_date")
+		servicetest.Refused(t, err, codes.InvalidArgument, "entry_date")
 		if st := status.Convert(err); st.Message() != "invalid argument: entry_date: must not be more than 30 days before today (2026-10-27 at the earliest)" {
 			t.Fatalf("message %q", st.Message())
 		}
@@ -118,14 +116,16 @@ func TestEntryMayBeBackdatedByAConfigurableNumberOfDays(t *testing.T) {
 		enter(t, client, id, date(2026, 10, 27))
 	})
 	t.Run("configured", func(t *testing.T) {
+		t.Parallel()
 		env, client := startWith(t, servicetest.Options{}, service.Config{MaxEntryBackdateDays: 3})
 		id := registered(t, env, "T05")
 		_, err := client.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{RequestId: "old", LearnerId: id, EntryDate: date(2026, 11, 22)})
-		refused(t, err, codes.InvalidArgument, "entry_date")
+		servicetest.Refused(t, err, codes.InvalidArgument, "entry_date")
 		nothingAppended(t, env, id, 0)
 		enter(t, client, id, date(2026, 11, 23))
 	})
 	t.Run("never negative", func(t *testing.T) {
+		t.Parallel()
 		env, _ := start(t, servicetest.Options{})
 		if _, err := service.New(env.Deps, service.Config{MaxEntryBackdateDays: -1}); err == nil {
 			t.Fatal("a negative maximum was accepted")
@@ -136,8 +136,10 @@ func TestEntryMayBeBackdatedByAConfigurableNumberOfDays(t *testing.T) {
 // Read models are rebuilt from the streams into a fresh store (an in-memory
 // store after a process restart, a new Redis), the same as they were built.
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			fresh := storetest.Fresh(t, store)
 			opts := servicetest.Options{Store: fresh()}
 			env, client := start(t, opts)
@@ -146,8 +148,8 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			refer(t, client, id, pathwayv1.Programme_PROGRAMME_QUALIF, date(2026, 10, 29))
 			exit(t, client, id, date(2026, 11, 3), pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING, "")
 			p := enter(t, client, id, date(2026, 11, 4))
-			readModel(t, client, p)
-			caughtUp(t, env)
+			readModel(t, env, client, p)
+			env.CaughtUp(t)
 			stats := &pathwayv1.GetFlowStatisticsRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
 			before := snapshot(t, client, id, stats)
 

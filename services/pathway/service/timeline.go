@@ -138,9 +138,7 @@ func (s *Service) projectTimeline(src timelineSource) func(context.Context, even
 // learner's events of every source, in order.
 func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineRequest) (*pathwayv1.GetTimelineResponse, error) {
 	var v apperr.Violations
-	if problem := ident.CheckID(req.GetLearnerId()); problem != "" {
-		v.Add("learner_id", problem)
-	}
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	size := paging.Size(&v, req.GetPageSize())
 	query := paging.Fingerprint(req.GetLearnerId())
 	after := paging.Decode(&v, req.GetPageToken(), query)

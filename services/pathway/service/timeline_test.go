@@ -15,6 +15,7 @@ import (
 )
 
 func TestTimelineGathersEveryContextInOrder(t *testing.T) {
+	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	referent := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, referentT16))
 	t0 := env.Now()
@@ -25,7 +26,7 @@ func TestTimelineGathersEveryContextInOrder(t *testing.T) {
 	enter(t, admin, id, date(2026, 11, 3))
 	at(2)
 	// An intake event of a type the timeline has no words for.
-	publishIntake(t, env, id, "noted", &intakev1.GetLearnerRequest{LearnerId: id})
+	env.Publish(t, "avenir.intake.learner."+id+".noted", &intakev1.GetLearnerRequest{LearnerId: id})
 	at(3)
 	refer(t, referent, id, pathwayv1.Programme_PROGRAMME_QUALIF, date(2026, 11, 5))
 	at(4)
@@ -33,15 +34,15 @@ func TestTimelineGathersEveryContextInOrder(t *testing.T) {
 	at(5)
 	exit(t, referent, id, date(2026, 11, 20), pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING, "secret detail")
 	other := registered(t, env, "T16")
-	caughtUp(t, env)
+	env.CaughtUp(t)
 
 	want := []struct {
 		minute                      int
 		source, typ, actor, summary string
 	}{
-		{0, "intake", "avenir.intake.v1.LearnerRegistered", "referent:ref-intake", "Registered in territory T16 on 2026-11-02"},
+		{0, "intake", "avenir.intake.v1.LearnerRegistered", "service:intake", "Registered in territory T16 on 2026-11-02"},
 		{1, "pathway", "avenir.pathway.v1.PathwayEntered", "admin:test-admin", "Entered the pathway on 2026-11-03 (episode 1)"},
-		{2, "intake", "avenir.intake.v1.GetLearnerRequest", "referent:ref-intake", "Get learner request"},
+		{2, "intake", "avenir.intake.v1.GetLearnerRequest", "service:intake", "Get learner request"},
 		{3, "pathway", "avenir.pathway.v1.ReferralRecorded", "referent:ref-16", "Referred to Qualif (qualifying training) at AFPA Caen on 2026-11-05 (referral 1)"},
 		{4, "pathway", "avenir.pathway.v1.ReferralOutcomeRecorded", "referent:ref-16", "Referral 1 accepted on 2026-11-06"},
 		{5, "pathway", "avenir.pathway.v1.PathwayExited", "referent:ref-16", "Exited the pathway on 2026-11-20 (episode 1, 17 days): qualifying training (Qualif)"},
@@ -105,9 +106,9 @@ func TestTimelineGathersEveryContextInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = admin.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: other, PageToken: first.GetNextPageToken()})
-	refused(t, err, codes.InvalidArgument, "page_token")
+	servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 	_, err = admin.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: "nope", PageSize: -2})
-	refused(t, err, codes.InvalidArgument, "learner_id", "page_size")
+	servicetest.Refused(t, err, codes.InvalidArgument, "learner_id", "page_size")
 	_, err = admin.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: event.NewID()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 }
