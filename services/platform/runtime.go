@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -148,19 +149,55 @@ func (r *Running) Components() Components {
 func (r *Running) Owned() []natsx.StreamSpec { return slices.Clone(r.owned) }
 
 // WaitCaughtUp returns once every read model and consumer has handled every
-// event stored when it was called, or ctx ends.
+// event stored, including the events the consumers appended meanwhile (a
+// consumer's decision the read models then follow), or ctx ends.
 func (r *Running) WaitCaughtUp(ctx context.Context) error {
-	for _, p := range r.projections {
-		if err := p.WaitCaughtUp(ctx); err != nil {
+	for {
+		before, err := r.lastSequences(ctx)
+		if err != nil {
 			return err
 		}
-	}
-	for _, c := range r.consumers {
-		if err := c.WaitCaughtUp(ctx); err != nil {
+		for _, p := range r.projections {
+			if err := p.WaitCaughtUp(ctx); err != nil {
+				return err
+			}
+		}
+		for _, c := range r.consumers {
+			if err := c.WaitCaughtUp(ctx); err != nil {
+				return err
+			}
+		}
+		after, err := r.lastSequences(ctx)
+		if err != nil {
 			return err
 		}
+		if maps.Equal(before, after) {
+			return nil
+		}
 	}
-	return nil
+}
+
+// lastSequences returns the last sequence of every stream the running
+// services read.
+func (r *Running) lastSequences(ctx context.Context) (map[string]uint64, error) {
+	seqs := map[string]uint64{}
+	for _, svc := range r.services {
+		for _, name := range consumed(svc.Wiring()) {
+			if _, done := seqs[name]; done {
+				continue
+			}
+			st, err := r.deps.JS.Stream(ctx, name)
+			if err != nil {
+				return nil, fmt.Errorf("stream %s: %w", name, err)
+			}
+			info, err := st.Info(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("stream %s: %w", name, err)
+			}
+			seqs[name] = info.State.LastSeq
+		}
+	}
+	return seqs, nil
 }
 
 // Stop stops the consumers together, then the read models together: a

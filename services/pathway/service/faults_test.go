@@ -59,18 +59,7 @@ func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
 	})
 	// The read models cannot catch up while the store is down: wait for
 	// the noting consumer alone.
-	noted := false
-	for _, c := range env.Running.Components().Consumers {
-		if c.Name() == "pathway-notes-needs" {
-			if err := c.WaitCaughtUp(ctx(t)); err != nil {
-				t.Fatal(err)
-			}
-			noted = true
-		}
-	}
-	if !noted {
-		t.Fatal("no consumer pathway-notes-needs")
-	}
+	env.ConsumerCaughtUp(t, "pathway-notes-needs")
 	nothingAppended(t, env, id, 3)
 
 	store.SetDown(false)

@@ -62,16 +62,6 @@ func registeredOn(t *testing.T, env *servicetest.Env, territory string, on *comm
 	return id
 }
 
-// settled waits until the services handled everything stored so far,
-// including what the noting consumers appended meanwhile: CaughtUp waits
-// for the read models, then for the consumers, so the read models apply
-// the consumers' own appends to PATHWAY on a second pass.
-func settled(t *testing.T, env *servicetest.Env) {
-	t.Helper()
-	env.CaughtUp(t)
-	env.CaughtUp(t)
-}
-
 // pathwayEvents are the facts of one learner's pathway: its events but the
 // PhaseChanged derived from them (see phaseChanges).
 func pathwayEvents(t *testing.T, env *servicetest.Env, learnerID string) []event.Event {

@@ -52,7 +52,7 @@ func analyse(t *testing.T, env *servicetest.Env, learnerID string, episode int32
 // services handled every fact published so far.
 func phaseIs(t *testing.T, env *servicetest.Env, client pathwayv1.PathwayServiceClient, learnerID string, want pathwayv1.PathwayPhase) {
 	t.Helper()
-	settled(t, env)
+	env.CaughtUp(t)
 	got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: learnerID})
 	if err != nil {
 		t.Fatalf("pathway of %s: %v", learnerID, err)
@@ -148,7 +148,7 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 	// it (the referent's caseload); a second analysis of the same episode
 	// changes nothing.
 	analyse(t, env, id, 2)
-	settled(t, env)
+	env.CaughtUp(t)
 	want = nil
 	got := phaseChanges(t, env, id)
 	for _, ph := range []pathwayv1.PathwayPhase{

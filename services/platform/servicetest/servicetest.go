@@ -174,8 +174,9 @@ func catalog(services []platform.Service, given []natsx.StreamSpec) []natsx.Stre
 }
 
 // CaughtUp waits until every read model and consumer of the services has
-// handled every event stored so far: after a test published events as
-// another service would, or before it reads a read model.
+// handled every event stored so far, and what the consumers appended
+// meanwhile: after a test published events as another service would, or
+// before it reads a read model.
 func (e *Env) CaughtUp(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -183,6 +184,33 @@ func (e *Env) CaughtUp(t testing.TB) {
 	if err := e.Running.WaitCaughtUp(ctx); err != nil {
 		t.Fatalf("caught up: %v", err)
 	}
+}
+
+// ConsumerCaughtUp waits until the consumer (or read model) of that name has
+// handled every event of its stream stored so far: for a test that needs
+// one consumer done while others cannot be (their store is down, say).
+func (e *Env) ConsumerCaughtUp(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := e.Running.Components()
+	for _, r := range c.Consumers {
+		if r.Name() == name {
+			if err := r.WaitCaughtUp(ctx); err != nil {
+				t.Fatalf("consumer %s: %v", name, err)
+			}
+			return
+		}
+	}
+	for _, r := range c.Projections {
+		if r.Name() == name {
+			if err := r.WaitCaughtUp(ctx); err != nil {
+				t.Fatalf("read model %s: %v", name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no consumer or read model %s", name)
 }
 
 // Publish appends an event as the context owning its subject would
