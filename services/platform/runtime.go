@@ -186,15 +186,11 @@ func (r *Running) lastSequences(ctx context.Context) (map[string]uint64, error) 
 			if _, done := seqs[name]; done {
 				continue
 			}
-			st, err := r.deps.JS.Stream(ctx, name)
+			seq, err := natsx.LastSequence(ctx, r.deps.JS, name)
 			if err != nil {
-				return nil, fmt.Errorf("stream %s: %w", name, err)
+				return nil, err
 			}
-			info, err := st.Info(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("stream %s: %w", name, err)
-			}
-			seqs[name] = info.State.LastSeq
+			seqs[name] = seq
 		}
 	}
 	return seqs, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -525,5 +526,105 @@ func TestAnExitMarkedOnTheReservationsOutranksAStaleReadModel(t *testing.T) {
 	reentered.Episodes[0].Exit = today.AddDays(2)
 	if _, err := domain.DecideBook(s, o, l, domain.BookPlace{SessionID: "s-1", Learner: reentered, Today: today}); err != nil {
 		t.Fatalf("re-entered before the session: %v", err)
+	}
+}
+
+// Names and free texts refuse control characters and bidirectional
+// overrides (a name that displays otherwise than it reads), single-line
+// texts refuse line breaks, and each keeps its length bound; territory and
+// operator codes follow the shared rules (T and two digits; ASCII letters,
+// digits, dashes and underscores).
+func TestTextsAndCodesOfAnOffer(t *testing.T) {
+	with := func(change func(*domain.OfferProfile)) domain.OfferProfile {
+		p := profile()
+		change(&p)
+		return p
+	}
+	long := func(n int) string { return strings.Repeat("é", n) }
+	tests := []struct {
+		name    string
+		profile domain.OfferProfile
+		fields  []string
+	}{
+		{"a right-to-left override in the platform's name", with(func(p *domain.OfferProfile) { p.Platform.Name = "Plateau \u202Eerudnos" }), []string{"profile.platform.name"}},
+		{"a control character in the platform's name", with(func(p *domain.OfferProfile) { p.Platform.Name = "Plateau\x07soudure" }), []string{"profile.platform.name"}},
+		{"a line break in the platform's name", with(func(p *domain.OfferProfile) { p.Platform.Name = "Plateau\nsoudure" }), []string{"profile.platform.name"}},
+		{"an invisible character in the address", with(func(p *domain.OfferProfile) { p.Platform.Address = "1 rue\u200B de l'Usine" }), []string{"profile.platform.address"}},
+		{"a bidirectional isolate in the description", with(func(p *domain.OfferProfile) { p.Description = "Soudage \u2066à l'arc" }), []string{"profile.description"}},
+		{"an escape in the description", with(func(p *domain.OfferProfile) { p.Description = "Soudage \x1b[31m" }), []string{"profile.description"}},
+		{"a name of 201 characters", with(func(p *domain.OfferProfile) { p.Platform.Name = long(201) }), []string{"profile.platform.name"}},
+		{"an address of 301 characters", with(func(p *domain.OfferProfile) { p.Platform.Address = long(301) }), []string{"profile.platform.address"}},
+		{"a description of 2001 characters", with(func(p *domain.OfferProfile) { p.Description = long(2001) }), []string{"profile.description"}},
+		{"a blank name", with(func(p *domain.OfferProfile) { p.Platform.Name = "   " }), []string{"profile.platform.name"}},
+		{"a territory that is not T and two digits", with(func(p *domain.OfferProfile) { p.Platform.Territory = "Eure" }), []string{"profile.platform.territory_code"}},
+		{"a territory of three digits", with(func(p *domain.OfferProfile) { p.Platform.Territory = "T105" }), []string{"profile.platform.territory_code"}},
+		{"no territory", with(func(p *domain.OfferProfile) { p.Platform.Territory = "" }), []string{"profile.platform.territory_code"}},
+		{"an operator id with a space", with(func(p *domain.OfferProfile) { p.OperatorID = "op 5" }), []string{"profile.operator_id"}},
+		{"an operator id with a dot", with(func(p *domain.OfferProfile) { p.OperatorID = "op.5" }), []string{"profile.operator_id"}},
+		{"no operator", with(func(p *domain.OfferProfile) { p.OperatorID = "" }), []string{"profile.operator_id"}},
+		{"the longest name, address and description", with(func(p *domain.OfferProfile) {
+			p.Platform.Name, p.Platform.Address, p.Description = long(200), long(300), long(2000)
+		}), nil},
+		{"a description over several lines, with tabs", with(func(p *domain.OfferProfile) { p.Description = "Soudage :\n\t- à l'arc\r\n\t- TIG" }), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := domain.DecideOffer(domain.Offer{}, domain.PublishOffer{OfferID: "o-1", Profile: domain.NormalizeProfile(tt.profile), Today: today})
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if apperr.KindOf(err) != apperr.KindInvalidArgument || !slices.Equal(fields(err), tt.fields) {
+				t.Fatalf("got %v on %v, want InvalidArgument on %v", err, fields(err), tt.fields)
+			}
+		})
+	}
+}
+
+// Reasons and comments are free texts: several lines are fine, control
+// characters and bidirectional controls are not, and each keeps its bound.
+func TestReasonsAndComments(t *testing.T) {
+	sch := schedule(10, 5, 2)
+	full := session(sch, booked("a"))
+	ended := session(schedule(-5, 5, 2), booked("a"))
+	for _, c := range []struct {
+		text string
+		ok   bool
+	}{
+		{"found a job", true},
+		{"found a job\nstarting Monday", true},
+		{"found a \u202Eboj", false},
+		{"found a job\x00", false},
+		{"found a job\u2069", false},
+		{strings.Repeat("x", domain.MaxReasonLength), true},
+		{strings.Repeat("x", domain.MaxReasonLength+1), false},
+	} {
+		_, err := domain.DecideOffer(offer(), domain.WithdrawOffer{OfferID: "o-1", Reason: c.text, Today: today})
+		if c.ok != (err == nil) || (!c.ok && !slices.Equal(fields(err), []string{"reason"})) {
+			t.Errorf("withdrawal reason %q: %v", c.text, err)
+		}
+		_, err = domain.DecideCancelBooking(full, domain.CancelBooking{SessionID: "s-1", LearnerID: "a", Cause: domain.CauseReferent, Reason: c.text, Today: today}, eligibleExcept(nil))
+		if c.ok != (err == nil) || (!c.ok && !slices.Equal(fields(err), []string{"reason"})) {
+			t.Errorf("cancellation reason %q: %v", c.text, err)
+		}
+	}
+	for _, c := range []struct {
+		text string
+		ok   bool
+	}{
+		{"", true},
+		{"Très motivé.\nÀ revoir en janvier.", true},
+		{"Très \u202Dmotivé", false},
+		{"Très motivé\x1b", false},
+		{strings.Repeat("x", domain.MaxCommentLength), true},
+		{strings.Repeat("x", domain.MaxCommentLength+1), false},
+	} {
+		_, err := domain.DecideOutcome(ended, domain.RecordOutcome{SessionID: "s-1", LearnerID: "a", Today: today,
+			Outcome: domain.Outcome{Status: domain.OutcomeCompleted, Fit: domain.FitConfirmed, Comment: c.text}})
+		if c.ok != (err == nil) || (!c.ok && !slices.Equal(fields(err), []string{"comment"})) {
+			t.Errorf("comment %q: %v", c.text, err)
+		}
 	}
 }

@@ -12,10 +12,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Reason codes of the FailedPrecondition errors, in the error's "reason"
@@ -54,9 +55,22 @@ func ReasonOf(err error) string {
 
 // Bounds of an offer.
 const (
-	MaxTrades            = 20
-	MaxDescriptionLength = 2000
-	MaxReasonLength      = 500
+	MaxTrades             = 20
+	MaxPlatformNameLength = 200
+	MaxAddressLength      = 300
+	MaxDescriptionLength  = 2000
+	MaxReasonLength       = 500
+)
+
+// The texts people type, checked by package text: names and addresses are
+// single lines; descriptions, reasons and comments may span lines. None may
+// hold control characters or bidirectional overrides. Texts are checked
+// trimmed, as they are stored.
+var (
+	platformNameRule = text.Rule{Kind: text.Line, Max: MaxPlatformNameLength, Required: true}
+	addressRule      = text.Rule{Kind: text.Line, Max: MaxAddressLength, Required: true}
+	descriptionRule  = text.Rule{Kind: text.Block, Max: MaxDescriptionLength}
+	reasonRule       = text.Rule{Kind: text.Block, Max: MaxReasonLength, Required: true}
 )
 
 // Platform is an offer's accredited technical platform.
@@ -186,37 +200,10 @@ func NormalizeTrade(s string) (string, bool) {
 	return s, romeCode.MatchString(s)
 }
 
-// ValidCode accepts the form of territory and operator codes: 1 to 64
-// letters, digits, dashes or underscores (they name index keys).
-func ValidCode(t string) bool {
-	if t == "" || len(t) > 64 {
-		return false
-	}
-	for _, c := range t {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// checkText records a problem with a free text of at most limit characters,
-// required or not; singleLine refuses control characters.
-func checkText(v *apperr.Violations, field, s string, required bool, limit int, singleLine bool) {
-	s = strings.TrimSpace(s)
-	n := len([]rune(s))
-	switch {
-	case required && n == 0:
-		v.Add(field, "is required")
-	case n > limit:
-		v.Addf(field, "at most %d characters", limit)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && (singleLine || (r != '\n' && r != '\t')) {
-			v.Add(field, "must not hold control characters")
-			return
-		}
-	}
+// CheckReason records the problem of the reason of a withdrawal or a
+// cancellation, as field "reason".
+func CheckReason(v *apperr.Violations, reason string) {
+	text.Check(v, "reason", strings.TrimSpace(reason), reasonRule)
 }
 
 // NormalizeProfile trims the profile's texts and normalizes its trades.
@@ -235,17 +222,13 @@ func NormalizeProfile(p OfferProfile) OfferProfile {
 
 // CheckProfile records the problems of a (normalized) profile under field.
 func CheckProfile(v *apperr.Violations, field string, p OfferProfile, today civil.Date) {
-	if !ValidCode(p.OperatorID) {
-		v.Add(field+".operator_id", "is required: 1 to 64 letters, digits, dashes or underscores")
-	}
-	checkText(v, field+".platform.name", p.Platform.Name, true, 200, true)
-	checkText(v, field+".platform.address", p.Platform.Address, true, 300, true)
+	ident.Code(v, field+".operator_id", p.OperatorID)
+	text.Check(v, field+".platform.name", p.Platform.Name, platformNameRule)
+	text.Check(v, field+".platform.address", p.Platform.Address, addressRule)
 	if !communeCode.MatchString(p.Platform.CommuneCode) {
 		v.Add(field+".platform.commune_code", "must be an INSEE commune code: five digits, or 2A/2B and three digits")
 	}
-	if !ValidCode(p.Platform.Territory) {
-		v.Add(field+".platform.territory_code", "must be a territory code, such as T05")
-	}
+	ident.Territory(v, field+".platform.territory_code", p.Platform.Territory)
 	if len(p.Trades) == 0 || len(p.Trades) > MaxTrades {
 		v.Addf(field+".rome_codes", "needs 1 to %d trades", MaxTrades)
 	}
@@ -268,7 +251,7 @@ func CheckProfile(v *apperr.Violations, field string, p OfferProfile, today civi
 	case to.Before(today):
 		v.Add(field+".accredited_to", "has passed: the accreditation has expired")
 	}
-	checkText(v, field+".description", p.Description, false, MaxDescriptionLength, false)
+	text.Check(v, field+".description", p.Description, descriptionRule)
 }
 
 // DecideOffer decides an offer command.
@@ -302,7 +285,7 @@ func DecideOffer(o Offer, cmd any) ([]Event, error) {
 		return []Event{OfferUpdated{OfferID: o.ID, Profile: c.Profile}}, nil
 	case WithdrawOffer:
 		var v apperr.Violations
-		checkText(&v, "reason", c.Reason, true, MaxReasonLength, false)
+		CheckReason(&v, c.Reason)
 		if err := v.Err(); err != nil {
 			return nil, err
 		}

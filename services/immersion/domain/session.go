@@ -8,6 +8,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Bounds of a session.
@@ -19,6 +20,9 @@ const (
 	MinAge           = 16
 	MaxCommentLength = 1000
 )
+
+// commentRule is the rule of an outcome's comment: free text, optional.
+var commentRule = text.Rule{Kind: text.Block, Max: MaxCommentLength}
 
 // Schedule is when a session runs and how many it takes.
 type Schedule struct {
@@ -644,7 +648,7 @@ func DecideBook(s Session, o Offer, l LearnerSchedule, c BookPlace) ([]Event, er
 // offered to the waitlist (Promote).
 func DecideCancelBooking(s Session, c CancelBooking, eligible Eligibility) ([]Event, error) {
 	var v apperr.Violations
-	checkText(&v, "reason", c.Reason, true, MaxReasonLength, false)
+	CheckReason(&v, c.Reason)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -713,7 +717,7 @@ func CheckOutcome(v *apperr.Violations, o Outcome) {
 	default:
 		v.Add("status", "must be completed, partially completed or did not show")
 	}
-	checkText(v, "comment", o.Comment, false, MaxCommentLength, false)
+	text.Check(v, "comment", strings.TrimSpace(o.Comment), commentRule)
 }
 
 func checkFit(v *apperr.Violations, f TradeFit) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -17,53 +16,57 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // BookPlace implements immersionv1.ImmersionServiceServer. The booking is
 // decided over the session and the learner's reservations, and appended to
 // both in one atomic batch: places are never overbooked and a learner is
-// never booked twice on the same dates, whatever the concurrency.
+// never booked twice on the same dates, whatever the concurrency. Who may
+// book is checked in the decision, against the caseload read model.
 func (s *Service) BookPlace(ctx context.Context, req *immersionv1.BookPlaceRequest) (*immersionv1.BookPlaceResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "session_id", req.GetSessionId())
-	checkID(&v, "learner_id", req.GetLearnerId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "session_id", req.GetSessionId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	learnerID := req.GetLearnerId()
-	facts, territory, err := s.learnerFacts(ctx, learnerID)
-	if err != nil {
-		return nil, err
-	}
-	scope, err := s.caseload.Scope(ctx, learnerID, territory)
-	if err != nil {
-		return nil, err
-	}
 	caller, _ := auth.FromContext(ctx)
-	if !mayBook(caller, scope) {
-		// Out of scope reads as unknown, so existence does not leak.
-		return nil, auth.Denied("learner", learnerID)
-	}
-	sess, err := s.sessionFor(ctx, req.GetSessionId(), func(domain.Session) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	offer, err := s.loadOffer(ctx, sess.OfferID)
-	if err != nil {
-		return nil, err
-	}
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	cmd := domain.BookPlace{SessionID: req.GetSessionId(), Learner: facts, Today: s.today()}
-	after, _, err := s.execSession(ctx, meta, req.GetSessionId(),
+	id, learnerID := req.GetSessionId(), req.GetLearnerId()
+	cmd := domain.BookPlace{SessionID: id, Today: s.today()}
+	out, err := s.execSession(ctx, s.command(ctx, req.GetRequestId()), id,
 		func(domain.Session, int) []string { return []string{learnerID} },
 		func(sess domain.Session, loaded map[string]domain.LearnerSchedule, _ domain.Eligibility) ([]domain.Event, error) {
-			return domain.DecideBook(sess, offer, loaded[learnerID], cmd)
+			facts, territory, err := s.learnerFacts(ctx, learnerID)
+			if err != nil {
+				return nil, err
+			}
+			scope, err := s.caseload.Scope(ctx, learnerID, territory)
+			if err != nil {
+				return nil, err
+			}
+			if !mayBook(caller, scope) {
+				// Out of scope reads as unknown, so existence does not leak.
+				return nil, auth.Denied("learner", learnerID)
+			}
+			if err := seeSession(caller, sess, id); err != nil {
+				return nil, err
+			}
+			offer, err := s.offers.Load(ctx, sess.OfferID)
+			if err != nil {
+				return nil, err
+			}
+			c := cmd
+			c.Learner = facts
+			return domain.DecideBook(sess, offer.State, loaded[learnerID], c)
 		})
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.BookPlaceResponse{Booking: bookingOf(after, learnerID)}, nil
+	return &immersionv1.BookPlaceResponse{Booking: bookingOf(out.State, learnerID)}, nil
 }
 
 // bookingOf is the learner's booking as the session holds it.
@@ -84,27 +87,20 @@ func bookingOf(sess domain.Session, learnerID string) *immersionv1.Booking {
 	return b
 }
 
-// CancelBooking implements immersionv1.ImmersionServiceServer.
+// CancelBooking implements immersionv1.ImmersionServiceServer. The session's
+// operator cancels on its sessions; anyone else only for a learner it acts
+// for, checked in the decision against the caseload read model.
 func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBookingRequest) (*immersionv1.CancelBookingResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "session_id", req.GetSessionId())
-	checkID(&v, "learner_id", req.GetLearnerId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "session_id", req.GetSessionId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
+	domain.CheckReason(&v, req.GetReason())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	learnerID := req.GetLearnerId()
-	scope, err := s.scope(ctx, learnerID)
-	if err != nil {
-		return nil, err
-	}
 	caller, _ := auth.FromContext(ctx)
-	sess, err := s.sessionFor(ctx, req.GetSessionId(), func(sess domain.Session) bool { return true })
-	if err != nil {
-		return nil, err
-	}
-	if !mayCancel(caller, scope, sess.OperatorID) {
-		return nil, auth.Denied("booking of learner", learnerID)
-	}
+	id, learnerID := req.GetSessionId(), req.GetLearnerId()
 	cause := domain.CauseAdmin
 	switch caller.Role {
 	case auth.RoleReferent:
@@ -112,26 +108,44 @@ func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBook
 	case auth.RoleOperator:
 		cause = domain.CauseOperator
 	}
-	cmd := domain.CancelBooking{SessionID: req.GetSessionId(), LearnerID: learnerID, Cause: cause, Reason: req.GetReason(), Today: s.today()}
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	after, res, err := s.cancel(ctx, meta, cmd)
+	cmd := domain.CancelBooking{SessionID: id, LearnerID: learnerID, Cause: cause, Reason: req.GetReason(), Today: s.today()}
+	out, err := s.cancel(ctx, s.command(ctx, req.GetRequestId()), cmd, func(sess domain.Session) error {
+		if err := seeSession(caller, sess, id); err != nil {
+			return err
+		}
+		if operates(caller, sess.OperatorID) {
+			return nil
+		}
+		scope, err := s.scope(ctx, learnerID)
+		if err != nil {
+			return err
+		}
+		if !mayCancel(caller, scope, sess.OperatorID) {
+			return auth.Denied("booking of learner", learnerID)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	b := bookingOf(after, learnerID)
-	for _, ev := range res.Events {
-		if m, ok := ev.Data.(*immersionv1.BookingCancelled); ok && m.GetLearnerId() == learnerID {
-			b.Status, b.CancellationCause, b.CancellationReason = immersionv1.BookingStatus_BOOKING_STATUS_CANCELLED, m.GetCause(), m.GetReason()
+	b := bookingOf(out.State, learnerID)
+	for _, ev := range out.Events {
+		if e, ok := ev.(domain.BookingCancelled); ok && e.LearnerID == learnerID {
+			b.Status, b.CancellationCause, b.CancellationReason = immersionv1.BookingStatus_BOOKING_STATUS_CANCELLED, causes[e.Cause], e.Reason
 		}
 	}
 	return &immersionv1.CancelBookingResponse{Booking: b}, nil
 }
 
-// cancel runs a cancellation, with the promotion it allows.
-func (s *Service) cancel(ctx context.Context, meta eventstore.Command, cmd domain.CancelBooking) (domain.Session, eventstore.MultiResult, error) {
+// cancel runs a cancellation, with the promotion it allows, once allowed
+// accepts the session.
+func (s *Service) cancel(ctx context.Context, meta eventstore.Command, cmd domain.CancelBooking, allowed func(domain.Session) error) (eventstore.Outcome[domain.Session, domain.Event], error) {
 	return s.execSession(ctx, meta, cmd.SessionID,
 		func(sess domain.Session, window int) []string { return waitlistWindow(sess, window, cmd.LearnerID) },
 		func(sess domain.Session, _ map[string]domain.LearnerSchedule, eligible domain.Eligibility) ([]domain.Event, error) {
+			if err := allowed(sess); err != nil {
+				return nil, err
+			}
 			return domain.DecideCancelBooking(sess, cmd, eligible)
 		})
 }
@@ -139,10 +153,11 @@ func (s *Service) cancel(ctx context.Context, meta eventstore.Command, cmd domai
 // RecordOutcome implements immersionv1.ImmersionServiceServer.
 func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutcomeRequest) (*immersionv1.RecordOutcomeResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "session_id", req.GetSessionId())
-	checkID(&v, "learner_id", req.GetLearnerId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "session_id", req.GetSessionId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	outcome := domain.Outcome{
-		Status: platform.FromWire(outcomes, req.GetStatus()), LastDay: checkDate(&v, "last_day_present", req.GetLastDayPresent()),
+		Status: platform.FromWire(outcomes, req.GetStatus()), LastDay: civilpb.OptionalDate(&v, "last_day_present", req.GetLastDayPresent()),
 		Minutes: int(req.GetMinutesDone()), Fit: platform.FromWire(fits, req.GetTradeFit()), Comment: req.GetComment(),
 	}
 	domain.CheckOutcome(&v, outcome)
@@ -150,41 +165,45 @@ func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutc
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	if _, err := s.sessionFor(ctx, req.GetSessionId(), func(sess domain.Session) bool { return mayRecord(caller, sess.OperatorID) }); err != nil {
-		return nil, err
-	}
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	cmd := domain.RecordOutcome{SessionID: req.GetSessionId(), LearnerID: req.GetLearnerId(), Outcome: outcome, Today: s.today()}
-	after, _, err := s.execSession(ctx, meta, req.GetSessionId(),
-		func(domain.Session, int) []string { return nil },
-		func(sess domain.Session, _ map[string]domain.LearnerSchedule, _ domain.Eligibility) ([]domain.Event, error) {
-			return domain.DecideOutcome(sess, cmd)
-		})
+	id := req.GetSessionId()
+	cmd := domain.RecordOutcome{SessionID: id, LearnerID: req.GetLearnerId(), Outcome: outcome, Today: s.today()}
+	out, err := s.sessions.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(sess domain.Session) ([]domain.Event, error) {
+		if err := seeSession(caller, sess, id); err != nil {
+			return nil, err
+		}
+		if !mayRecord(caller, sess.OperatorID) {
+			return nil, apperr.PermissionDenied("not allowed on session %s", id)
+		}
+		return domain.DecideOutcome(sess, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.RecordOutcomeResponse{Booking: bookingOf(after, req.GetLearnerId())}, nil
+	return &immersionv1.RecordOutcomeResponse{Booking: bookingOf(out.State, req.GetLearnerId())}, nil
 }
 
+// everybody lets the service's own commands act on any session.
+func everybody(domain.Session) error { return nil }
+
 // onWithdrawal cancels the sessions of a withdrawn offer that start after
-// the withdrawal, with their bookings and waitlists.
+// the withdrawal, with their bookings and waitlists. Request ids derive
+// from the consumed event, so a redelivery changes nothing.
 func (s *Service) onWithdrawal(ctx context.Context, ev event.Event) error {
 	m, ok := ev.Data.(*immersionv1.OfferWithdrawn)
 	if !ok {
 		return nil
 	}
-	o, err := s.loadOffer(ctx, m.GetOfferId())
+	o, err := s.offers.Load(ctx, m.GetOfferId())
 	if err != nil {
 		return err
 	}
 	on := civilpb.Date(m.GetWithdrawnOn())
-	for _, ref := range o.Sessions {
+	for _, ref := range o.State.Sessions {
 		if !ref.From.After(on) {
 			continue
 		}
-		meta := eventstore.Command{RequestID: "withdrawal/" + ev.ID + "/" + ref.ID, Actor: "service:" + Name, Time: s.deps.Now()}
 		cmd := domain.CancelSession{SessionID: ref.ID, Cause: domain.CauseOfferWithdrawn, Reason: "offer withdrawn"}
-		_, _, err := s.execSession(ctx, meta, ref.ID,
+		out, err := s.execSession(ctx, s.own("withdrawal/"+ev.ID+"/"+ref.ID), ref.ID,
 			func(sess domain.Session, _ int) []string {
 				ids := make([]string, len(sess.Places))
 				for i, p := range sess.Places {
@@ -198,6 +217,9 @@ func (s *Service) onWithdrawal(ctx context.Context, ev event.Event) error {
 		if err != nil {
 			return err
 		}
+		if len(out.Events) > 0 && !out.Replayed {
+			s.log.InfoContext(ctx, "offer withdrawn: session cancelled", "offer_id", m.GetOfferId(), "session_id", ref.ID, "events", len(out.Events))
+		}
 	}
 	return nil
 }
@@ -205,8 +227,9 @@ func (s *Service) onWithdrawal(ctx context.Context, ev event.Event) error {
 // onExit cancels the bookings and waitlist entries of a learner who left the
 // pathway on the sessions starting after the exit date (a back-dated exit
 // included), unless a later episode covers them. The promotions they allow
-// follow. Request ids derive from the consumed event, so a redelivery
-// changes nothing.
+// follow. The consumer comes after the learners read model (Wiring), so
+// the exit is known to it. Request ids derive from the consumed event, so a
+// redelivery changes nothing.
 func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	var (
 		learnerID string
@@ -224,19 +247,14 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	// Mark the exit on the learner's reservations first: a booking decided
 	// before the read model saw the exit either conflicts with the mark and
 	// is decided again with it, or was stored before it and is found below.
-	mark := eventstore.Command{RequestID: "exit/" + ev.ID + "/mark", Actor: "service:" + Name, Time: s.deps.Now()}
-	if _, err := s.events.Execute(ctx, Stream, learnerFilter(learnerID), mark, func(h eventstore.History) ([]event.Draft, error) {
-		return drafts(domain.DecideLeave(foldLearner(learnerID, h.Events), learnerID, episode, exit))
+	if _, err := s.reservations.Execute(ctx, learnerID, s.own("exit/"+ev.ID+"/mark"), func(l domain.LearnerSchedule) ([]domain.Event, error) {
+		return domain.DecideLeave(l, learnerID, episode, exit), nil
 	}); err != nil {
 		return err
 	}
-	// The learners read model must know the exit (the decision of each
-	// cancellation and promotion reads it), and the catalogue every
-	// booking stored so far (it lists the waitlist entries).
-	if err := projection.WaitApplied(ctx, s.store, learnersProjection, ev.Sequence, readModelWait); err != nil {
-		return err
-	}
-	last, err := s.lastSequence(ctx)
+	// The catalogue lists the waitlist entries: it must hold every booking
+	// the service stored so far.
+	last, err := natsx.LastSequence(ctx, s.deps.JS, Stream)
 	if err != nil {
 		return err
 	}
@@ -252,20 +270,23 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 		return err
 	}
 	for _, id := range sessions {
-		sess, err := s.loadSession(ctx, id)
+		sess, err := s.sessions.Load(ctx, id)
 		if err != nil {
 			return err
 		}
-		if !sess.From.After(exit) || domain.ActiveThrough(facts.Episodes, sess.From, sess.To) {
+		if !sess.State.From.After(exit) || domain.ActiveThrough(facts.Episodes, sess.State.From, sess.State.To) {
 			continue
 		}
-		meta := eventstore.Command{RequestID: "exit/" + ev.ID + "/" + id, Actor: "service:" + Name, Time: s.deps.Now()}
 		cmd := domain.CancelBooking{
 			SessionID: id, LearnerID: learnerID, Cause: domain.CausePathwayExit, IfAny: true, Today: s.today(),
 			Reason: fmt.Sprintf("left the pathway on %s", exit),
 		}
-		if _, _, err := s.cancel(ctx, meta, cmd); err != nil {
+		out, err := s.cancel(ctx, s.own("exit/"+ev.ID+"/"+id), cmd, everybody)
+		if err != nil {
 			return err
+		}
+		if len(out.Events) > 0 && !out.Replayed {
+			s.log.InfoContext(ctx, "learner left the pathway: booking cancelled", "learner_id", learnerID, "session_id", id, "exit_date", exit.String())
 		}
 	}
 	return nil
@@ -274,37 +295,20 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 // sessionsOf returns the sessions a learner has a place on (its
 // reservations) or has ever been waitlisted on (the catalogue), by id.
 func (s *Service) sessionsOf(ctx context.Context, learnerID string) ([]string, error) {
-	h, err := s.events.Load(ctx, Stream, learnerFilter(learnerID))
+	l, err := s.reservations.Load(ctx, learnerID)
 	if err != nil {
 		return nil, err
 	}
-	ids := slices.Collect(maps.Keys(foldLearner(learnerID, h.Events).Reserved))
-	after := ""
-	for {
-		members, err := s.store.Range(ctx, catalogueProjection, learnerBookingsIndex(learnerID), projection.RangeQuery{After: after, Limit: projection.MaxRangeLimit})
-		if err != nil {
-			return nil, err
-		}
-		if len(members) == 0 {
-			break
-		}
-		for _, m := range members {
-			ids = append(ids, m[strings.IndexByte(m, '/')+1:])
-		}
-		after = members[len(members)-1]
+	ids := slices.Collect(maps.Keys(l.State.Reserved))
+	err = projection.Scan(ctx, s.store, catalogueProjection, learnerBookingsIndex(learnerID), projection.RangeQuery{Limit: projection.MaxRangeLimit},
+		func(members []string) (bool, error) {
+			for _, m := range members {
+				ids = append(ids, memberSession(m))
+			}
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	return slices.Compact(slices.Sorted(slices.Values(ids))), nil
-}
-
-// lastSequence is the last sequence of the IMMERSION stream.
-func (s *Service) lastSequence(ctx context.Context) (uint64, error) {
-	st, err := s.deps.JS.Stream(ctx, Stream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.LastSeq, nil
 }

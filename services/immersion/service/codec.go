@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -12,14 +13,34 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
-// Subjects: avenir.immersion.offer.<offer id>.<event>,
-// avenir.immersion.session.<session id>.<event> and
-// avenir.immersion.learner.<learner id>.<event>.
-func offerFilter(id string) string   { return "avenir.immersion.offer." + id + ".>" }
-func sessionFilter(id string) string { return "avenir.immersion.session." + id + ".>" }
-func learnerFilter(id string) string { return "avenir.immersion.learner." + id + ".>" }
+// The aggregates: offers on avenir.immersion.offer.<offer id>.<event>,
+// sessions on avenir.immersion.session.<session id>.<event> and each
+// learner's reservations on avenir.immersion.learner.<learner id>.<event>.
+var (
+	offerKind        = kind("offer", domain.EvolveOffer)
+	sessionKind      = kind("session", domain.EvolveSession)
+	reservationsKind = kind("learner", domain.EvolveLearner)
+)
+
+// kind is the aggregate kind whose events lie on avenir.immersion.<agg>.
+func kind[S any](agg string, evolve func(S, domain.Event) S) eventstore.Kind[S, domain.Event] {
+	prefix := "avenir.immersion." + agg + "."
+	return eventstore.Kind[S, domain.Event]{
+		Stream: Stream,
+		Prefix: prefix,
+		Decode: func(ev event.Event) (domain.Event, bool) {
+			if !strings.HasPrefix(ev.Subject, prefix) {
+				return nil, false
+			}
+			return decode(ev)
+		},
+		Evolve: evolve,
+		Encode: drafts,
+	}
+}
 
 var (
 	outcomes = map[domain.OutcomeStatus]immersionv1.OutcomeStatus{
@@ -150,6 +171,9 @@ func draft(ev domain.Event) (event.Draft, error) {
 	return event.Draft{Subject: "avenir.immersion." + agg + "." + id + "." + name, AggregateID: id, Data: data}, nil
 }
 
+// drafts gives a decision's events their wire form, in order: the Encode of
+// every kind, so that a command over several aggregates encodes its events
+// in one batch.
 func drafts(evs []domain.Event) ([]event.Draft, error) {
 	out := make([]event.Draft, len(evs))
 	for i, ev := range evs {
@@ -217,20 +241,4 @@ func decode(ev event.Event) (domain.Event, bool) {
 		return domain.DatesReleased{LearnerID: m.GetLearnerId(), SessionID: m.GetSessionId(), From: dateOf(m.GetFromDate()), To: dateOf(m.GetToDate())}, true
 	}
 	return nil, false
-}
-
-func foldOffer(evs []event.Event) domain.Offer { return event.Fold(evs, decode, domain.EvolveOffer) }
-
-func foldSession(evs []event.Event) domain.Session {
-	return event.Fold(evs, decode, domain.EvolveSession)
-}
-
-func foldLearner(id string, evs []event.Event) domain.LearnerSchedule {
-	l := domain.LearnerSchedule{LearnerID: id}
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			l = domain.EvolveLearner(l, d)
-		}
-	}
-	return l
 }

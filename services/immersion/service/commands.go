@@ -5,25 +5,31 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
+
+// Commands answer from the aggregates as the command left them (the
+// eventstore Outcome), never from a read model: once its events are
+// stored, a command cannot fail. Who may act is checked inside the
+// decision, on the state decided on; when a read model the decision needs
+// (a learner's episodes, the caseload) does not answer, the command answers
+// Unavailable and nothing is stored. A retried request is answered from
+// the stored events, as its first run left the aggregate, to the same
+// caller: request ids belong to their actor.
 
 // PublishOffer implements immersionv1.ImmersionServiceServer. The offer's id
 // derives from the request id and the caller, so a retried publication
 // addresses the same offer.
 func (s *Service) PublishOffer(ctx context.Context, req *immersionv1.PublishOfferRequest) (*immersionv1.PublishOfferResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
+	ident.RequestID(&v, req.GetRequestId())
 	profile := profileFromProto(req.GetProfile())
 	domain.CheckProfile(&v, "profile", profile, s.today())
 	if err := v.Err(); err != nil {
@@ -31,58 +37,54 @@ func (s *Service) PublishOffer(ctx context.Context, req *immersionv1.PublishOffe
 	}
 	caller, _ := auth.FromContext(ctx)
 	id := event.DeriveID("immersion/offer/"+caller.Subject, req.GetRequestId())
-	o, err := s.execOffer(ctx, req.GetRequestId(), id, domain.PublishOffer{OfferID: id, Profile: profile, Today: s.today()})
+	cmd := domain.PublishOffer{OfferID: id, Profile: profile, Today: s.today()}
+	out, err := s.offers.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+		return domain.DecideOffer(o, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.PublishOfferResponse{Offer: s.offerView(o)}, nil
+	return &immersionv1.PublishOfferResponse{Offer: s.offerView(out.State)}, nil
 }
 
 // UpdateOffer implements immersionv1.ImmersionServiceServer.
 func (s *Service) UpdateOffer(ctx context.Context, req *immersionv1.UpdateOfferRequest) (*immersionv1.UpdateOfferResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "offer_id", req.GetOfferId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "offer_id", req.GetOfferId())
 	profile := profileFromProto(req.GetProfile())
 	domain.CheckProfile(&v, "profile", profile, s.today())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.execOffer(ctx, req.GetRequestId(), req.GetOfferId(), domain.UpdateOffer{OfferID: req.GetOfferId(), Profile: profile, Today: s.today()})
+	cmd := domain.UpdateOffer{OfferID: req.GetOfferId(), Profile: profile, Today: s.today()}
+	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+		return domain.DecideOffer(o, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.UpdateOfferResponse{Offer: s.offerView(o)}, nil
+	return &immersionv1.UpdateOfferResponse{Offer: s.offerView(out.State)}, nil
 }
 
 // WithdrawOffer implements immersionv1.ImmersionServiceServer. The future
 // sessions are cancelled right after, by the withdrawal consumer.
 func (s *Service) WithdrawOffer(ctx context.Context, req *immersionv1.WithdrawOfferRequest) (*immersionv1.WithdrawOfferResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "offer_id", req.GetOfferId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "offer_id", req.GetOfferId())
+	domain.CheckReason(&v, req.GetReason())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.execOffer(ctx, req.GetRequestId(), req.GetOfferId(), domain.WithdrawOffer{OfferID: req.GetOfferId(), Reason: req.GetReason(), Today: s.today()})
+	cmd := domain.WithdrawOffer{OfferID: req.GetOfferId(), Reason: req.GetReason(), Today: s.today()}
+	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+		return domain.DecideOffer(o, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.WithdrawOfferResponse{Offer: s.offerView(o)}, nil
-}
-
-// execOffer runs an offer command and returns the offer right after it.
-func (s *Service) execOffer(ctx context.Context, requestID, id string, cmd any) (domain.Offer, error) {
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, offerFilter(id), meta, func(h eventstore.History) ([]event.Draft, error) {
-		evs, err := domain.DecideOffer(foldOffer(h.Events), cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if err != nil {
-		return domain.Offer{}, err
-	}
-	return foldOffer(res.After()), nil
+	return &immersionv1.WithdrawOfferResponse{Offer: s.offerView(out.State)}, nil
 }
 
 func (s *Service) offerView(o domain.Offer) *immersionv1.Offer {
@@ -96,39 +98,23 @@ func (s *Service) offerView(o domain.Offer) *immersionv1.Offer {
 	return out
 }
 
-// loadOffer reads an offer's events.
-func (s *Service) loadOffer(ctx context.Context, id string) (domain.Offer, error) {
-	h, err := s.events.Load(ctx, Stream, offerFilter(id))
-	if err != nil {
-		return domain.Offer{}, err
-	}
-	return foldOffer(h.Events), nil
-}
-
-// loadSession reads a session's events.
-func (s *Service) loadSession(ctx context.Context, id string) (domain.Session, error) {
-	h, err := s.events.Load(ctx, Stream, sessionFilter(id))
-	if err != nil {
-		return domain.Session{}, err
-	}
-	return foldSession(h.Events), nil
-}
-
 // GetOffer implements immersionv1.ImmersionServiceServer, from the offer's
 // events.
 func (s *Service) GetOffer(ctx context.Context, req *immersionv1.GetOfferRequest) (*immersionv1.GetOfferResponse, error) {
-	if problem := ident.CheckID(req.GetOfferId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "offer_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "offer_id", req.GetOfferId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	o, err := s.loadOffer(ctx, req.GetOfferId())
+	o, err := s.offers.Load(ctx, req.GetOfferId())
 	if err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	if !o.Exists() || !seesOffer(caller, o.Profile.OperatorID) {
+	if !o.State.Exists() || !seesOffer(caller, o.State.Profile.OperatorID) {
 		return nil, auth.Denied("offer", req.GetOfferId())
 	}
-	return &immersionv1.GetOfferResponse{Offer: s.offerView(o)}, nil
+	return &immersionv1.GetOfferResponse{Offer: s.offerView(o.State)}, nil
 }
 
 // ScheduleSession implements immersionv1.ImmersionServiceServer. The session
@@ -137,11 +123,12 @@ func (s *Service) GetOffer(ctx context.Context, req *immersionv1.GetOfferRequest
 // refuses it.
 func (s *Service) ScheduleSession(ctx context.Context, req *immersionv1.ScheduleSessionRequest) (*immersionv1.ScheduleSessionResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "offer_id", req.GetOfferId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "offer_id", req.GetOfferId())
 	sch := domain.Schedule{
-		From: checkDate(&v, "from_date", req.GetFromDate()), To: checkDate(&v, "to_date", req.GetToDate()),
+		From: civilpb.OptionalDate(&v, "from_date", req.GetFromDate()), To: civilpb.OptionalDate(&v, "to_date", req.GetToDate()),
 		DailyMinutes: int(req.GetDailyMinutes()), Capacity: int(req.GetCapacity()),
-		Deadline: checkDate(&v, "booking_deadline", req.GetBookingDeadline()),
+		Deadline: civilpb.OptionalDate(&v, "booking_deadline", req.GetBookingDeadline()),
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -150,35 +137,30 @@ func (s *Service) ScheduleSession(ctx context.Context, req *immersionv1.Schedule
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	o, err := s.loadOffer(ctx, req.GetOfferId())
-	if err != nil {
-		return nil, err
-	}
 	caller, _ := auth.FromContext(ctx)
-	if !o.Exists() || !seesOffer(caller, o.Profile.OperatorID) {
-		return nil, auth.Denied("offer", req.GetOfferId())
-	}
-	if !managesSessions(caller, o.Profile.OperatorID) {
-		return nil, apperr.PermissionDenied("only administrators and the offer's operator schedule its sessions")
-	}
+	offerID := req.GetOfferId()
 	id := event.DeriveID("immersion/session/"+caller.Subject, req.GetRequestId())
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	cmd := domain.ScheduleSession{SessionID: id, OfferID: req.GetOfferId(), Schedule: sch, Today: s.today()}
-	res, err := s.events.ExecuteAll(ctx, Stream, []string{sessionFilter(id), offerFilter(req.GetOfferId())}, meta, func(hs []eventstore.History) ([]event.Draft, error) {
-		evs, err := domain.DecideSchedule(foldOffer(hs[1].Events), foldSession(hs[0].Events), cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
+	cmd := domain.ScheduleSession{SessionID: id, OfferID: offerID, Schedule: sch, Today: s.today()}
+	res, err := s.events.ExecuteAll(ctx, Stream, []string{sessionKind.Filter(id), offerKind.Filter(offerID)}, s.command(ctx, req.GetRequestId()),
+		func(hs []eventstore.History) ([]event.Draft, error) {
+			o := offerKind.Fold(hs[1].Events)
+			if !o.Exists() || !seesOffer(caller, o.Profile.OperatorID) {
+				return nil, auth.Denied("offer", offerID)
+			}
+			if !managesSessions(caller, o.Profile.OperatorID) {
+				return nil, apperr.PermissionDenied("only administrators and the offer's operator schedule its sessions")
+			}
+			evs, err := domain.DecideSchedule(o, sessionKind.Fold(hs[0].Events), cmd)
+			if err != nil {
+				return nil, err
+			}
+			return sessionKind.Encode(evs)
+		})
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.sessionView(ctx, foldSession(res.Result(0).After()), caller)
-	if err != nil {
-		return nil, err
-	}
-	return &immersionv1.ScheduleSessionResponse{Session: view}, nil
+	// The caller manages the offer's sessions: it sees every learner.
+	return &immersionv1.ScheduleSessionResponse{Session: sessionView(s.sessions.Outcome(id, res).State, everyone)}, nil
 }
 
 // errStale says that the learners a session command concerns changed
@@ -188,35 +170,40 @@ var errStale = errors.New("immersion: the learners concerned changed")
 
 const maxStaleRetries = 6
 
-// execSession runs a command on a session and the reservations of the
-// learners it concerns: learners names them given the session and how far
-// into the waitlist to look (window), decide decides with those loaded and
-// an eligibility for promotions (in the pathway on the session's dates per
-// the read model, and not booked on an overlapping session per the loaded
-// reservations). The events of the session and of the learners are
-// appended in one atomic batch, each aggregate written expected unchanged
-// (eventstore.ExecuteAll). Promoting a learner beyond the window, or writing
-// to a learner not loaded, starts again with a wider window.
-func (s *Service) execSession(ctx context.Context, meta eventstore.Command, sessionID string,
-	learners func(sess domain.Session, window int) []string,
-	decide func(sess domain.Session, loaded map[string]domain.LearnerSchedule, eligible domain.Eligibility) ([]domain.Event, error),
-) (domain.Session, eventstore.MultiResult, error) {
+// sessionDecision decides a command on a session given the session, the
+// reservations of the learners loaded with it, and an eligibility for
+// promotions.
+type sessionDecision func(sess domain.Session, loaded map[string]domain.LearnerSchedule, eligible domain.Eligibility) ([]domain.Event, error)
+
+// execSession runs a command on a session and on the reservations of the
+// learners it concerns: learners names them given the session as last seen
+// (the zero session before the first decision) and how far into the
+// waitlist to look (window); decide decides with those loaded and an
+// eligibility for promotions (in the pathway on the session's dates per the
+// learners read model and the exits marked on the reservations, and not
+// booked on an overlapping session per the loaded reservations). The
+// events of the session and of the learners are appended in one atomic
+// batch, each aggregate written expected unchanged (Store.ExecuteAll).
+// Promoting a learner beyond the window, or writing to a learner not
+// loaded, starts again with the session seen and a wider window. It
+// answers the session as the command left it.
+func (s *Service) execSession(ctx context.Context, cmd eventstore.Command, sessionID string,
+	learners func(sess domain.Session, window int) []string, decide sessionDecision,
+) (eventstore.Outcome[domain.Session, domain.Event], error) {
+	var seen domain.Session
 	window := 4
 	for range maxStaleRetries {
-		h, err := s.events.Load(ctx, Stream, sessionFilter(sessionID))
-		if err != nil {
-			return domain.Session{}, eventstore.MultiResult{}, err
-		}
-		ids := slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(learners(foldSession(h.Events), window)))), func(id string) bool { return id == "" })
-		filters := []string{sessionFilter(sessionID)}
+		ids := slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(learners(seen, window)))), func(id string) bool { return id == "" })
+		filters := []string{sessionKind.Filter(sessionID)}
 		for _, id := range ids {
-			filters = append(filters, learnerFilter(id))
+			filters = append(filters, reservationsKind.Filter(id))
 		}
-		res, err := s.events.ExecuteAll(ctx, Stream, filters, meta, func(hs []eventstore.History) ([]event.Draft, error) {
-			sess := foldSession(hs[0].Events)
+		res, err := s.events.ExecuteAll(ctx, Stream, filters, cmd, func(hs []eventstore.History) ([]event.Draft, error) {
+			sess := sessionKind.Fold(hs[0].Events)
+			seen = sess
 			loaded := make(map[string]domain.LearnerSchedule, len(ids))
 			for i, id := range ids {
-				loaded[id] = foldLearner(id, hs[i+1].Events)
+				loaded[id] = reservationsKind.Fold(hs[i+1].Events)
 			}
 			var (
 				stale bool
@@ -243,12 +230,12 @@ func (s *Service) execSession(ctx context.Context, meta eventstore.Command, sess
 			}
 			evs, err := decide(sess, loaded, eligible)
 			switch {
+			case err != nil:
+				return nil, err
 			case ioErr != nil:
 				return nil, ioErr
 			case stale:
 				return nil, errStale
-			case err != nil:
-				return nil, err
 			}
 			for _, ev := range evs {
 				var learner string
@@ -262,18 +249,18 @@ func (s *Service) execSession(ctx context.Context, meta eventstore.Command, sess
 					return nil, errStale
 				}
 			}
-			return drafts(evs)
+			return sessionKind.Encode(evs)
 		})
 		if errors.Is(err, errStale) {
 			window *= 4
 			continue
 		}
 		if err != nil {
-			return domain.Session{}, res, err
+			return eventstore.Outcome[domain.Session, domain.Event]{}, err
 		}
-		return foldSession(res.Result(0).After()), res, nil
+		return s.sessions.Outcome(sessionID, res), nil
 	}
-	return domain.Session{}, eventstore.MultiResult{}, apperr.Aborted("the waitlist of session %s kept changing, retry", sessionID)
+	return eventstore.Outcome[domain.Session, domain.Event]{}, apperr.Aborted("the waitlist of session %s kept changing, retry", sessionID)
 }
 
 // waitlistWindow is the first window learners of the waitlist, after extra.
@@ -288,78 +275,42 @@ func waitlistWindow(sess domain.Session, window int, extra ...string) []string {
 	return ids
 }
 
+// seeSession checks, in a decision, that p sees the session: one it may not
+// see is not found, so existence does not leak.
+func seeSession(p auth.Principal, sess domain.Session, id string) error {
+	if !sess.Exists() || !seesOffer(p, sess.OperatorID) {
+		return auth.Denied("session", id)
+	}
+	return nil
+}
+
 // ChangeSessionCapacity implements immersionv1.ImmersionServiceServer.
 func (s *Service) ChangeSessionCapacity(ctx context.Context, req *immersionv1.ChangeSessionCapacityRequest) (*immersionv1.ChangeSessionCapacityResponse, error) {
 	var v apperr.Violations
-	checkIDs(&v, req.GetRequestId(), "session_id", req.GetSessionId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "session_id", req.GetSessionId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	if _, err := s.sessionFor(ctx, req.GetSessionId(), func(sess domain.Session) bool { return managesSessions(caller, sess.OperatorID) }); err != nil {
-		return nil, err
-	}
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	cmd := domain.ChangeCapacity{SessionID: req.GetSessionId(), Capacity: int(req.GetCapacity()), Today: s.today()}
-	sess, _, err := s.execSession(ctx, meta, req.GetSessionId(),
+	id := req.GetSessionId()
+	cmd := domain.ChangeCapacity{SessionID: id, Capacity: int(req.GetCapacity()), Today: s.today()}
+	out, err := s.execSession(ctx, s.command(ctx, req.GetRequestId()), id,
 		func(sess domain.Session, window int) []string {
 			return waitlistWindow(sess, max(window, int(req.GetCapacity())-sess.Booked()+window))
 		},
 		func(sess domain.Session, _ map[string]domain.LearnerSchedule, eligible domain.Eligibility) ([]domain.Event, error) {
+			if err := seeSession(caller, sess, id); err != nil {
+				return nil, err
+			}
+			if !managesSessions(caller, sess.OperatorID) {
+				return nil, apperr.PermissionDenied("not allowed on session %s", id)
+			}
 			return domain.DecideCapacity(sess, cmd, eligible)
 		})
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.sessionView(ctx, sess, caller)
-	if err != nil {
-		return nil, err
-	}
-	return &immersionv1.ChangeSessionCapacityResponse{Session: view}, nil
-}
-
-// sessionFor loads a session the caller must see (else NotFound) and act on
-// (else PermissionDenied).
-func (s *Service) sessionFor(ctx context.Context, id string, acts func(domain.Session) bool) (domain.Session, error) {
-	sess, err := s.loadSession(ctx, id)
-	if err != nil {
-		return domain.Session{}, err
-	}
-	caller, _ := auth.FromContext(ctx)
-	if !sess.Exists() || !seesOffer(caller, sess.OperatorID) {
-		return domain.Session{}, auth.Denied("session", id)
-	}
-	if !acts(sess) {
-		return domain.Session{}, apperr.PermissionDenied("not allowed on session %s", id)
-	}
-	return sess, nil
-}
-
-// checkRequest records the problem of a command's request id.
-func checkRequest(v *apperr.Violations, requestID string) {
-	if problem := ident.CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
-}
-
-// checkIDs records the problems of a command's request id and of the id it
-// addresses.
-func checkIDs(v *apperr.Violations, requestID, field, id string) {
-	checkRequest(v, requestID)
-	checkID(v, field, id)
-}
-
-func checkID(v *apperr.Violations, field, id string) {
-	if problem := ident.CheckID(id); problem != "" {
-		v.Add(field, problem)
-	}
-}
-
-// checkDate reads an optional date; an invalid one is a violation.
-func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
-	d := civilpb.Date(p)
-	if !d.IsZero() && !d.Valid() {
-		v.Add(field, "is not a valid date")
-	}
-	return d
+	// The caller manages the session: it sees every learner.
+	return &immersionv1.ChangeSessionCapacityResponse{Session: sessionView(out.State, everyone)}, nil
 }

@@ -1,11 +1,9 @@
 package service_test
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -23,19 +21,19 @@ import (
 // capacity, no learner holds two places, and the learners' reservations
 // match the places exactly.
 func TestConcurrentBookingsNeverOverbook(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	ref := e.as(t, referentT05)
 	offer := publishOffer(t, e, offerProfile("op-5"))
 	s := scheduleSession(t, e.admin, offer, 10, 5, 10).GetSessionId()
 	const n = 200
 	learners := make([]string, n)
-	var wg sync.WaitGroup
 	for i := range learners {
-		wg.Go(func() { learners[i] = learner(t, e, "T05", adult) })
+		learners[i] = learner(t, e, "T05", adult)
 	}
-	wg.Wait()
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
+	var wg sync.WaitGroup
 	bookings := make([]*immersionv1.Booking, n)
 	errs := make([]error, n)
 	for i, l := range learners {
@@ -82,7 +80,8 @@ func TestConcurrentBookingsNeverOverbook(t *testing.T) {
 	}
 
 	// The race: 6 places and 20 waitlist entries cancelled, 15 waitlisted
-	// learners leave the pathway, the capacity grows to 14.
+	// learners leave the pathway (published while the commands run), the
+	// capacity grows to 14.
 	session := getSession(t, e.admin, s)
 	waitlist := waitlistOf(session)
 	unexpected := make(chan error, n)
@@ -105,36 +104,35 @@ func TestConcurrentBookingsNeverOverbook(t *testing.T) {
 			tolerate(err)
 		})
 	}
-	for _, l := range waitlist[20:35] {
-		wg.Go(func() { exit(t, e, l, "T05", today) })
-	}
 	wg.Go(func() {
 		_, err := e.admin.ChangeSessionCapacity(ctx(t), &immersionv1.ChangeSessionCapacityRequest{RequestId: event.NewID(), SessionId: s, Capacity: 14})
 		tolerate(err)
 	})
+	for _, l := range waitlist[20:35] {
+		exit(t, e, l, "T05", today)
+	}
 	wg.Wait()
 	close(unexpected)
 	for err := range unexpected {
 		t.Errorf("unexpected error: %v", err)
 	}
 
-	// Settled: 14 places taken, none by a learner who left or cancelled.
+	// Settled, once the exits are handled: 14 places taken, none by a
+	// learner who left or cancelled.
+	e.CaughtUp(t)
 	gone := map[string]bool{}
 	for _, l := range append(slices.Clone(booked[:6]), waitlist[:35]...) {
 		gone[l] = true
 	}
-	servicetest.Eventually(t, 20*time.Second, func() error {
-		got := getSession(t, e.admin, s)
-		if got.GetBooked() != 14 {
-			return fmt.Errorf("%d booked", got.GetBooked())
+	got := getSession(t, e.admin, s)
+	if got.GetBooked() != 14 {
+		t.Fatalf("%d booked, want 14", got.GetBooked())
+	}
+	for _, l := range append(placesOf(got), waitlistOf(got)...) {
+		if gone[l] {
+			t.Fatalf("learner %s left but is still in the session", l)
 		}
-		for _, l := range append(placesOf(got), waitlistOf(got)...) {
-			if gone[l] {
-				return fmt.Errorf("learner %s left but is still in the session", l)
-			}
-		}
-		return nil
-	})
+	}
 	checkHistory(t, e, s)
 }
 

@@ -2,46 +2,28 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/avenir-normandie/avenir/services/platform/ident"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
-// sessionView is a session as answered to p, with its places and waitlist
-// in order; the learners p may not see keep their rank, not their id.
-func (s *Service) sessionView(ctx context.Context, sess domain.Session, p auth.Principal) (*immersionv1.Session, error) {
+// sessionView is a session as answered, with its places and waitlist in
+// order; the learners visible refuses keep their rank, not their id.
+func sessionView(sess domain.Session, visible func(learnerID string) bool) *immersionv1.Session {
 	out := &immersionv1.Session{
 		SessionId: sess.ID, OfferId: sess.OfferID, OperatorId: sess.OperatorID, TerritoryCode: sess.Territory, RomeCodes: sess.Trades,
 		Accessible: sess.Accessible, FromDate: civilpb.FromDate(sess.From), ToDate: civilpb.FromDate(sess.To), DailyMinutes: int32(sess.DailyMinutes),
 		Capacity: int32(sess.Capacity), BookingDeadline: civilpb.FromDate(sess.Deadline), Booked: int32(sess.Booked()), FreePlaces: int32(sess.Free()),
 		WaitlistLength: int32(len(sess.Waitlist)), Cancelled: sess.Cancelled, CancellationReason: sess.CancelReason,
-	}
-	visible := func(string) bool { return true }
-	if p.Role != auth.RoleAdmin && !operates(p, sess.OperatorID) {
-		var ids []string
-		for _, pl := range sess.Places {
-			ids = append(ids, pl.LearnerID)
-		}
-		for _, w := range sess.Waitlist {
-			ids = append(ids, w.LearnerID)
-		}
-		scopes, err := s.scopes(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		today := s.today()
-		visible = func(id string) bool { return seesLearner(p, scopes[id], sess.OperatorID, today) }
 	}
 	shown := func(id string) string {
 		if visible(id) {
@@ -59,33 +41,56 @@ func (s *Service) sessionView(ctx context.Context, sess domain.Session, p auth.P
 	for i, w := range sess.Waitlist {
 		out.Waitlist = append(out.Waitlist, &immersionv1.WaitlistEntry{LearnerId: shown(w.LearnerID), Rank: int32(i + 1), JoinedAtPosition: int32(w.Position)})
 	}
-	return out, nil
+	return out
+}
+
+// everyone is the visibility of an administrator's or the session's
+// operator's view.
+func everyone(string) bool { return true }
+
+// visibility tells which learners of the session p sees: all of them for
+// administrators and the session's operator, those a referent reaches per
+// the caseload read model.
+func (s *Service) visibility(ctx context.Context, sess domain.Session, p auth.Principal) (func(string) bool, error) {
+	if p.Role == auth.RoleAdmin || operates(p, sess.OperatorID) {
+		return everyone, nil
+	}
+	var ids []string
+	for _, pl := range sess.Places {
+		ids = append(ids, pl.LearnerID)
+	}
+	for _, w := range sess.Waitlist {
+		ids = append(ids, w.LearnerID)
+	}
+	scopes, err := s.scopes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	today := s.today()
+	return func(id string) bool { return seesLearner(p, scopes[id], sess.OperatorID, today) }, nil
 }
 
 // GetSession implements immersionv1.ImmersionServiceServer, from the
 // session's events: places and waitlist are exact.
 func (s *Service) GetSession(ctx context.Context, req *immersionv1.GetSessionRequest) (*immersionv1.GetSessionResponse, error) {
-	if problem := ident.CheckID(req.GetSessionId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "session_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "session_id", req.GetSessionId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	sess, err := s.sessionFor(ctx, req.GetSessionId(), func(domain.Session) bool { return true })
+	sess, err := s.sessions.Load(ctx, req.GetSessionId())
 	if err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	view, err := s.sessionView(ctx, sess, caller)
+	if err := seeSession(caller, sess.State, req.GetSessionId()); err != nil {
+		return nil, err
+	}
+	visible, err := s.visibility(ctx, sess.State, caller)
 	if err != nil {
 		return nil, err
 	}
-	return &immersionv1.GetSessionResponse{Session: view}, nil
-}
-
-// checkCode reads an optional territory code.
-func checkCode(v *apperr.Violations, field, code string) string {
-	if code != "" && !domain.ValidCode(code) {
-		v.Add(field, "is not a code: 1 to 64 letters, digits, dashes or underscores")
-	}
-	return code
+	return &immersionv1.GetSessionResponse{Session: sessionView(sess.State, visible)}, nil
 }
 
 // checkTrade reads an optional ROME code.
@@ -124,33 +129,23 @@ func memberSession(m string) string {
 	return parts[1]
 }
 
-// scan walks index from after, page by page, passing each page's members
-// to visit until it returns false.
+// scan walks a catalogue index from after, page by page.
 func (s *Service) scan(ctx context.Context, index, after string, visit func(members []string) (bool, error)) error {
-	for {
-		members, err := s.store.Range(ctx, catalogueProjection, index, projection.RangeQuery{After: after, Limit: 500})
-		if err != nil {
-			return err
-		}
-		if len(members) == 0 {
-			return nil
-		}
-		more, err := visit(members)
-		if err != nil || !more {
-			return err
-		}
-		after = members[len(members)-1]
-	}
+	return projection.Scan(ctx, s.store, catalogueProjection, index, projection.RangeQuery{After: after, Limit: scanPage}, visit)
 }
+
+// scanPage is the number of index members read at once by the queries.
+const scanPage = 500
 
 // SearchSessions implements immersionv1.ImmersionServiceServer, from the
 // catalogue read model. Operators find their own sessions only.
 func (s *Service) SearchSessions(ctx context.Context, req *immersionv1.SearchSessionsRequest) (*immersionv1.SearchSessionsResponse, error) {
 	var v apperr.Violations
 	trade := checkTrade(&v, "rome_code", req.GetRomeCode())
-	territory := checkCode(&v, "territory_code", req.GetTerritoryCode())
-	from := checkDate(&v, "from_date", req.GetFromDate())
-	to := checkDate(&v, "to_date", req.GetToDate())
+	territory := req.GetTerritoryCode()
+	ident.OptionalTerritory(&v, "territory_code", territory)
+	from := civilpb.OptionalDate(&v, "from_date", req.GetFromDate())
+	to := civilpb.OptionalDate(&v, "to_date", req.GetToDate())
 	if from.IsZero() {
 		from = s.today()
 	}
@@ -232,13 +227,9 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 	if set != 1 {
 		v.Add("learner_id", "exactly one of learner_id, operator_id and session_id is required")
 	}
-	if req.GetLearnerId() != "" {
-		checkID(&v, "learner_id", req.GetLearnerId())
-	}
-	if req.GetSessionId() != "" {
-		checkID(&v, "session_id", req.GetSessionId())
-	}
-	checkCode(&v, "operator_id", req.GetOperatorId())
+	ident.OptionalID(&v, "learner_id", req.GetLearnerId())
+	ident.OptionalID(&v, "session_id", req.GetSessionId())
+	ident.OptionalCode(&v, "operator_id", req.GetOperatorId())
 	size := paging.Size(&v, req.GetPageSize())
 	query := paging.Fingerprint("bookings", req.GetLearnerId(), req.GetOperatorId(), req.GetSessionId())
 	after := paging.Decode(&v, req.GetPageToken(), query)
@@ -308,19 +299,16 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 		if err != nil {
 			return false, err
 		}
-		vals, err := s.store.GetMany(ctx, catalogueProjection, keys)
+		bookings, err := projection.GetManyJSON[storedBooking](ctx, s.store, catalogueProjection, keys)
 		if err != nil {
 			return false, err
 		}
 		for i, m := range members {
 			ss, ok := stored[sessions[i]]
-			if !ok || vals[i] == nil || !keep(ss, learners[i]) {
+			if !ok || bookings[i] == nil || !keep(ss, learners[i]) {
 				continue
 			}
-			var b storedBooking
-			if err := json.Unmarshal(vals[i], &b); err != nil {
-				return false, fmt.Errorf("immersion: stored booking %s: %w", keys[i], err)
-			}
+			b := *bookings[i]
 			if len(out.Bookings) == size {
 				out.NextPageToken = paging.Encode(query, last)
 				return false, nil
@@ -343,8 +331,8 @@ const MaxStatisticsDays = 366
 // from the catalogue read model: the sessions starting in the period.
 func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.GetImmersionStatisticsRequest) (*immersionv1.GetImmersionStatisticsResponse, error) {
 	var v apperr.Violations
-	from := checkDate(&v, "from_date", req.GetFromDate())
-	to := checkDate(&v, "to_date", req.GetToDate())
+	from := civilpb.OptionalDate(&v, "from_date", req.GetFromDate())
+	to := civilpb.OptionalDate(&v, "to_date", req.GetToDate())
 	switch {
 	case from.IsZero():
 		v.Add("from_date", "is required")
@@ -357,7 +345,7 @@ func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.G
 	}
 	trade := checkTrade(&v, "rome_code", req.GetRomeCode())
 	for i, t := range req.GetTerritoryCodes() {
-		checkCode(&v, fmt.Sprintf("territory_codes[%d]", i), t)
+		ident.Territory(&v, fmt.Sprintf("territory_codes[%d]", i), t)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
@@ -54,19 +52,10 @@ type storedLearner struct {
 	Episodes  []storedEpisode `json:"episodes"`
 }
 
+// storedLearner reads a learner; one pathway never mentioned reads as empty.
 func (s *Service) storedLearner(ctx context.Context, id string) (storedLearner, error) {
-	var l storedLearner
-	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
-	if errors.Is(err, projection.ErrNotFound) {
-		return l, nil
-	}
-	if err != nil {
-		return l, err
-	}
-	if err := json.Unmarshal(b, &l); err != nil {
-		return l, fmt.Errorf("immersion: stored learner %s: %w", id, err)
-	}
-	return l, nil
+	l, _, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
+	return l, err
 }
 
 func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]projection.Op, error) {
@@ -104,11 +93,11 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	if territory != "" {
 		l.Territory = territory
 	}
-	b, err := json.Marshal(l)
+	op, err := projection.PutJSON(learnerKey(id), l)
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{projection.Put(learnerKey(id), b)}, nil
+	return []projection.Op{op}, nil
 }
 
 // learnerFacts is what immersion knows of a learner: birth date and
@@ -157,20 +146,15 @@ func (s *Service) scopes(ctx context.Context, ids []string) (map[string]auth.Lea
 	for i, id := range ids {
 		keys[i] = learnerKey(id)
 	}
-	vals, err := s.store.GetMany(ctx, learnersProjection, keys)
+	stored, err := projection.GetManyJSON[storedLearner](ctx, s.store, learnersProjection, keys)
 	if err != nil {
 		return nil, err
 	}
 	territories := make([]string, len(ids))
-	for i, b := range vals {
-		if b == nil {
-			continue
+	for i, l := range stored {
+		if l != nil {
+			territories[i] = l.Territory
 		}
-		var l storedLearner
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("immersion: stored learner %s: %w", ids[i], err)
-		}
-		territories[i] = l.Territory
 	}
 	sc, err := s.caseload.Scopes(ctx, ids, territories)
 	if err != nil {
@@ -385,19 +369,14 @@ func (s *Service) storedSessions(ctx context.Context, ids []string) (map[string]
 	for i, id := range ids {
 		keys[i] = sessionKey(id)
 	}
-	vals, err := s.store.GetMany(ctx, catalogueProjection, keys)
+	stored, err := projection.GetManyJSON[storedSession](ctx, s.store, catalogueProjection, keys)
 	if err != nil {
 		return nil, err
 	}
-	for i, b := range vals {
-		if b == nil {
-			continue
+	for i, ss := range stored {
+		if ss != nil {
+			out[ids[i]] = *ss
 		}
-		var ss storedSession
-		if err := json.Unmarshal(b, &ss); err != nil {
-			return nil, fmt.Errorf("immersion: stored session %s: %w", ids[i], err)
-		}
-		out[ids[i]] = ss
 	}
 	return out, nil
 }

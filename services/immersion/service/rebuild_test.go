@@ -21,8 +21,10 @@ import (
 // an empty store and answer the same: sessions found, a session's places
 // and waitlist, bookings, statistics.
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			fresh := storetest.Fresh(t, store)
 			opts := servicetest.Options{Store: fresh()}
 			e := start(t, opts)
@@ -30,7 +32,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			offer := publishOffer(t, e, offerProfile("op-5", "H2909", "F1703"))
 			s := scheduleSession(t, op5, offer, 10, 5, 2)
 			a, b, c := learner(t, e, "T05", adult), learner(t, e, "T05", adult), learner(t, e, "T05", adult)
-			caughtUp(t, e)
+			e.CaughtUp(t)
 			for _, id := range []string{a, b, c} {
 				book(t, ref, s.GetSessionId(), id)
 			}
@@ -39,7 +41,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			caughtUp(t, e)
+			e.CaughtUp(t)
 			before := snapshot(t, ctx(t), e.admin, s.GetSessionId())
 
 			// Restart with an empty store: the same durable consumers replay

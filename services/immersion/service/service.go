@@ -9,6 +9,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
+	"github.com/avenir-normandie/avenir/services/immersion/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
@@ -55,8 +57,12 @@ type Service struct {
 	deps     platform.Deps
 	log      *slog.Logger
 	events   *eventstore.Store
-	store    projection.Store
-	caseload *caseload.Caseload
+	offers   *eventstore.Aggregates[domain.Offer, domain.Event]
+	sessions *eventstore.Aggregates[domain.Session, domain.Event]
+	// reservations are the dates each learner reserved.
+	reservations *eventstore.Aggregates[domain.LearnerSchedule, domain.Event]
+	store        projection.Store
+	caseload     *caseload.Caseload
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -69,7 +75,10 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 	}
 	return &Service{
 		deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections,
-		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
+		offers:       eventstore.NewAggregates(events, offerKind),
+		sessions:     eventstore.NewAggregates(events, sessionKind),
+		reservations: eventstore.NewAggregates(events, reservationsKind),
+		caseload:     caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
 	}, nil
 }
 
@@ -128,7 +137,8 @@ func (s *Service) Wiring() platform.Wiring {
 			},
 			{
 				// exit_backdated too, though it adds nothing, so that the
-				// checkpoint passes it and the exit consumer's wait ends.
+				// checkpoint passes it and the exit consumer, which comes
+				// after this read model, sees it.
 				Name: learnersProjection, Stream: pathwayStream,
 				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"},
 				Project:        s.projectLearner,
@@ -145,16 +155,34 @@ func (s *Service) Wiring() platform.Wiring {
 				Stream: Stream, Name: withdrawalConsumer, Ordered: true,
 				FilterSubjects: []string{"avenir.immersion.offer.*.withdrawn"}, BackOff: backoff,
 			}, Handle: s.onWithdrawal},
-			{Spec: consumer.Spec{
-				Stream: pathwayStream, Name: exitConsumer, Ordered: true,
-				FilterSubjects: []string{"avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"}, BackOff: backoff,
-			}, Handle: s.onExit},
+			{
+				Spec: consumer.Spec{
+					Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+					FilterSubjects: []string{"avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated"}, BackOff: backoff,
+				},
+				Handle: s.onExit,
+				// Its decisions read the learner's episodes, the exit
+				// included.
+				After: []string{learnersProjection},
+			},
 		},
 	}
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 
-// readModelWait bounds how long a handler waits for a read model to apply
-// an event it needs (its own write, or every event before one).
+// command is what a caller's command adds to its events.
+func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
+}
+
+// own is what the service's own commands (its consumers') add to their
+// events; request ids derive from the event consumed.
+func (s *Service) own(requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
+}
+
+// readModelWait bounds how long the exit consumer waits for the catalogue
+// to apply the service's own events stored before it looks for a learner's
+// bookings.
 const readModelWait = 10 * time.Second

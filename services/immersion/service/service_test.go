@@ -1,10 +1,8 @@
 package service_test
 
 import (
-	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -19,6 +17,7 @@ import (
 )
 
 func TestOffersAndSessions(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5, op6 := e.as(t, operator5), e.as(t, operator6)
 
@@ -27,7 +26,7 @@ func TestOffersAndSessions(t *testing.T) {
 	bad.Platform.CommuneCode = "2C123"
 	bad.AccreditedTo = civilpb.FromDate(today.AddDays(-1))
 	_, err := e.admin.PublishOffer(ctx(t), &immersionv1.PublishOfferRequest{RequestId: "bad one", Profile: bad})
-	refused(t, err, codes.InvalidArgument, "request_id", "profile.platform.commune_code", "profile.rome_codes[1]", "profile.rome_codes[2]", "profile.accredited_to")
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "profile.platform.commune_code", "profile.rome_codes[1]", "profile.rome_codes[2]", "profile.accredited_to")
 	if n := len(e.Events(t, "IMMERSION", "avenir.immersion.>")); n != 0 {
 		t.Fatalf("%d events appended", n)
 	}
@@ -56,7 +55,7 @@ func TestOffersAndSessions(t *testing.T) {
 		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(12)),
 		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	if _, err := op6.GetOffer(ctx(t), &immersionv1.GetOfferRequest{OfferId: offer}); err == nil {
 		t.Fatal("another operator reads the offer")
 	}
@@ -66,12 +65,12 @@ func TestOffersAndSessions(t *testing.T) {
 		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(40)),
 		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
-	refused(t, err, codes.InvalidArgument, "to_date")
+	servicetest.Refused(t, err, codes.InvalidArgument, "to_date")
 	_, err = op5.ScheduleSession(ctx(t), &immersionv1.ScheduleSessionRequest{
 		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(198)), ToDate: civilpb.FromDate(today.AddDays(202)),
 		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(190)),
 	})
-	refused(t, err, codes.FailedPrecondition, "OUTSIDE_ACCREDITATION")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "OUTSIDE_ACCREDITATION")
 
 	got, err := e.admin.GetOffer(ctx(t), &immersionv1.GetOfferRequest{OfferId: offer})
 	if err != nil || !slices.Equal(got.GetOffer().GetSessionIds(), []string{s.GetSessionId()}) {
@@ -80,10 +79,10 @@ func TestOffersAndSessions(t *testing.T) {
 
 	// Capacity shrinks only down to the places booked.
 	lea := learner(t, e, "T05", adult)
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	book(t, e.as(t, referentT05), s.GetSessionId(), lea)
 	_, err = op5.ChangeSessionCapacity(ctx(t), &immersionv1.ChangeSessionCapacityRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), Capacity: 0})
-	refused(t, err, codes.InvalidArgument, "capacity")
+	servicetest.Refused(t, err, codes.InvalidArgument, "capacity")
 	resized, err := op5.ChangeSessionCapacity(ctx(t), &immersionv1.ChangeSessionCapacityRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), Capacity: 1})
 	if err != nil || resized.GetSession().GetCapacity() != 1 || resized.GetSession().GetFreePlaces() != 0 {
 		t.Fatalf("resized %v, %v", resized, err)
@@ -94,7 +93,7 @@ func TestOffersAndSessions(t *testing.T) {
 	for i := range 3 {
 		scheduleSession(t, e.admin, other, 20+i, 2, 4)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	search := func(client immersionv1.ImmersionServiceClient, req *immersionv1.SearchSessionsRequest) []string {
 		t.Helper()
 		var ids []string
@@ -133,13 +132,10 @@ func TestOffersAndSessions(t *testing.T) {
 	if err != nil || !w.GetOffer().GetWithdrawn() {
 		t.Fatalf("withdraw: %v %v", w, err)
 	}
-	servicetest.Eventually(t, 10*time.Second, func() error {
-		got := getSession(t, e.admin, s.GetSessionId())
-		if !got.GetCancelled() || got.GetBooked() != 0 {
-			return fmt.Errorf("session %v", got)
-		}
-		return nil
-	})
+	e.CaughtUp(t)
+	if got := getSession(t, e.admin, s.GetSessionId()); !got.GetCancelled() || got.GetBooked() != 0 {
+		t.Fatalf("session after the withdrawal: %v", got)
+	}
 	var released int
 	for _, ev := range e.Events(t, "IMMERSION", "avenir.immersion.learner."+lea+".>") {
 		if _, ok := ev.Data.(*immersionv1.DatesReleased); ok {
@@ -153,10 +149,11 @@ func TestOffersAndSessions(t *testing.T) {
 		RequestId: event.NewID(), OfferId: offer, FromDate: civilpb.FromDate(today.AddDays(10)), ToDate: civilpb.FromDate(today.AddDays(12)),
 		DailyMinutes: 420, Capacity: 4, BookingDeadline: civilpb.FromDate(today.AddDays(9)),
 	})
-	refused(t, err, codes.FailedPrecondition, "OFFER_WITHDRAWN")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "OFFER_WITHDRAWN")
 }
 
 func TestBookingRules(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	ref, op5 := e.as(t, referentT05), e.as(t, operator5)
 	offer := publishOffer(t, e, offerProfile("op-5"))
@@ -167,13 +164,13 @@ func TestBookingRules(t *testing.T) {
 	sixteenth := today.AddDays(16) // the day after later's first day
 	young := learner(t, e, "T05", civil.Date{Year: sixteenth.Year - 16, Month: sixteenth.Month, Day: sixteenth.Day})
 	elsewhere := learner(t, e, "T01", adult)
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
 	if got := book(t, ref, s.GetSessionId(), a); got.GetStatus() != immersionv1.BookingStatus_BOOKING_STATUS_BOOKED {
 		t.Fatalf("booking %v", got)
 	}
 	_, err := ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: a})
-	refused(t, err, codes.AlreadyExists)
+	servicetest.Refused(t, err, codes.AlreadyExists)
 	book(t, ref, s.GetSessionId(), b)
 	w := book(t, ref, s.GetSessionId(), c)
 	if w.GetStatus() != immersionv1.BookingStatus_BOOKING_STATUS_WAITLISTED || w.GetWaitlistPosition() != 1 {
@@ -183,24 +180,21 @@ func TestBookingRules(t *testing.T) {
 		t.Fatalf("fourth booking %v", w)
 	}
 	_, err = ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: overlapping.GetSessionId(), LearnerId: a})
-	refused(t, err, codes.FailedPrecondition, "OVERLAPPING_BOOKING")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "OVERLAPPING_BOOKING")
 	book(t, ref, later.GetSessionId(), a)
 	_, err = ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: later.GetSessionId(), LearnerId: young})
-	refused(t, err, codes.FailedPrecondition, "LEARNER_TOO_YOUNG")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "LEARNER_TOO_YOUNG")
 	_, err = ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: later.GetSessionId(), LearnerId: elsewhere})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = e.as(t, referentT01).BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: later.GetSessionId(), LearnerId: a})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 
 	// The learner's assigned referent acts for it; the territory's pool
 	// does not any more.
-	publish(t, e, "REFERENT", "avenir.referent.assignment", d, "assigned", &referentv1.ReferentAssigned{LearnerId: d, ReferentId: "ref-9", TerritoryCode: "T05", EpisodeNumber: 1})
-	servicetest.Eventually(t, 10*time.Second, func() error {
-		_, err := e.Deps.Projections.Get(ctx(t), "immersion-assignments", "assignment:"+d)
-		return err
-	})
+	e.Publish(t, "avenir.referent.assignment."+d+".assigned", &referentv1.ReferentAssigned{LearnerId: d, ReferentId: "ref-9", TerritoryCode: "T05", EpisodeNumber: 1})
+	e.CaughtUp(t)
 	_, err = ref.CancelBooking(ctx(t), &immersionv1.CancelBookingRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Reason: "x"})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	ref9 := e.as(t, referentT05WithID("ref-9"))
 	if v := getSession(t, ref, s.GetSessionId()); !slices.Equal(waitlistOf(v), []string{c, ""}) {
 		t.Fatalf("a referent sees the waitlist %v", waitlistOf(v))
@@ -209,12 +203,10 @@ func TestBookingRules(t *testing.T) {
 	// Cancelling a place promotes the first waitlisted learner still
 	// eligible: c has left the pathway, d is promoted.
 	exit(t, e, c, "T05", today)
-	servicetest.Eventually(t, 10*time.Second, func() error {
-		if got := waitlistOf(getSession(t, e.admin, s.GetSessionId())); slices.Contains(got, c) {
-			return fmt.Errorf("waitlist %v", got)
-		}
-		return nil
-	})
+	e.CaughtUp(t)
+	if got := waitlistOf(getSession(t, e.admin, s.GetSessionId())); !slices.Equal(got, []string{d}) {
+		t.Fatalf("waitlist after c's exit: %v", got)
+	}
 	cancelled, err := op5.CancelBooking(ctx(t), &immersionv1.CancelBookingRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: b, Reason: "absent twice at the info session"})
 	if err != nil || cancelled.GetBooking().GetStatus() != immersionv1.BookingStatus_BOOKING_STATUS_CANCELLED ||
 		cancelled.GetBooking().GetCancellationCause() != immersionv1.CancellationCause_CANCELLATION_CAUSE_OPERATOR {
@@ -228,7 +220,7 @@ func TestBookingRules(t *testing.T) {
 	// Outcomes: from the last day, by the operator, once.
 	outcome := &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: a, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED, TradeFit: immersionv1.TradeFit_TRADE_FIT_CONFIRMED}
 	_, err = op5.RecordOutcome(ctx(t), outcome)
-	refused(t, err, codes.FailedPrecondition, "SESSION_NOT_OVER")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "SESSION_NOT_OVER")
 	e.SetNow(e.Now().AddDate(0, 0, 15))
 	op5, ref = e.as(t, operator5), e.as(t, referentT05) // tokens of the new day
 	if _, err := e.as(t, operator6).RecordOutcome(ctx(t), outcome); err == nil {
@@ -239,16 +231,16 @@ func TestBookingRules(t *testing.T) {
 		t.Fatalf("outcome %v %v", rec, err)
 	}
 	_, err = op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: a, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW})
-	refused(t, err, codes.AlreadyExists)
+	servicetest.Refused(t, err, codes.AlreadyExists)
 	_, err = op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{
 		RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED,
 		LastDayPresent: civilpb.FromDate(today.AddDays(11)), MinutesDone: 841, TradeFit: immersionv1.TradeFit_TRADE_FIT_NOT_FOR_ME,
 	})
-	refused(t, err, codes.InvalidArgument, "minutes_done")
+	servicetest.Refused(t, err, codes.InvalidArgument, "minutes_done")
 	if _, err := op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW}); err != nil {
 		t.Fatal(err)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
 	// Listings and statistics, from the read model.
 	byLearner, err := ref.ListBookings(ctx(t), &immersionv1.ListBookingsRequest{LearnerId: a})
@@ -293,13 +285,14 @@ func referentT05WithID(id string) (p auth.Principal) {
 }
 
 func TestExitCancelsLaterBookings(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	ref := e.as(t, referentT05)
 	offer := publishOffer(t, e, offerProfile("op-5"))
 	soon := scheduleSession(t, e.admin, offer, 3, 2, 1)
 	later := scheduleSession(t, e.admin, offer, 10, 2, 1)
 	leaving, other, waiting := learner(t, e, "T05", adult), learner(t, e, "T05", adult), learner(t, e, "T05", adult)
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	book(t, ref, later.GetSessionId(), leaving)
 	book(t, ref, later.GetSessionId(), waiting)
 	book(t, ref, soon.GetSessionId(), other)
@@ -307,13 +300,11 @@ func TestExitCancelsLaterBookings(t *testing.T) {
 
 	// Recorded today, dated yesterday: both sessions start after it.
 	exit(t, e, leaving, "T05", today.AddDays(-1))
-	servicetest.Eventually(t, 10*time.Second, func() error {
-		l, s := getSession(t, e.admin, later.GetSessionId()), getSession(t, e.admin, soon.GetSessionId())
-		if !slices.Equal(placesOf(l), []string{waiting}) || len(l.GetWaitlist()) != 0 || len(s.GetWaitlist()) != 0 {
-			return fmt.Errorf("later %v, soon %v", l, s)
-		}
-		return nil
-	})
+	e.CaughtUp(t)
+	l, s := getSession(t, e.admin, later.GetSessionId()), getSession(t, e.admin, soon.GetSessionId())
+	if !slices.Equal(placesOf(l), []string{waiting}) || len(l.GetWaitlist()) != 0 || len(s.GetWaitlist()) != 0 {
+		t.Fatalf("after the exit: later %v, soon %v", l, s)
+	}
 	// The exit and its back-dating are each consumed once; redelivered or
 	// not, nothing more happens.
 	var cancels int
@@ -336,5 +327,5 @@ func TestExitCancelsLaterBookings(t *testing.T) {
 		t.Fatalf("exit marks %v", marks)
 	}
 	_, err := ref.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: event.NewID(), SessionId: later.GetSessionId(), LearnerId: leaving})
-	refused(t, err, codes.FailedPrecondition, "LEARNER_NOT_IN_PATHWAY")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "LEARNER_NOT_IN_PATHWAY")
 }

@@ -173,3 +173,17 @@ func CreateStreamIfAbsent(ctx context.Context, js jetstream.JetStream, spec Stre
 	}
 	return nil
 }
+
+// LastSequence returns the sequence of the last message stored in stream,
+// 0 when it holds none.
+func LastSequence(ctx context.Context, js jetstream.JetStream, stream string) (uint64, error) {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("natsx: stream %s: %w", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("natsx: stream %s: %w", stream, err)
+	}
+	return info.State.LastSeq, nil
+}
