@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -152,19 +153,8 @@ func (b *Books) Apply(ev Event) {
 		}
 		for _, r := range e.Reviews {
 			for _, i := range b.byLine[r.Key] {
-				x := &b.Entries[i]
-				if x.Period != e.Period || x.LineID != r.Key.ID {
-					continue
-				}
-				switch {
-				case x.Reversal && r.Approved: // the line is paid after all: the reversal is withdrawn
-					x.Status, x.ReviewReason = StatusRejected, ""
-				case x.Reversal:
-					x.Status, x.ReviewReason = StatusBilled, r.Reason
-				case r.Approved:
-					x.Status, x.ReviewReason = StatusBilled, ""
-				default:
-					x.Status, x.ReviewReason = StatusRejected, r.Reason
+				if x := &b.Entries[i]; x.Period == e.Period && x.LineID == r.Key.ID {
+					x.review(r)
 				}
 			}
 		}
@@ -174,14 +164,49 @@ func (b *Books) Apply(ev Event) {
 	}
 }
 
-// OnStatement reports whether a line has an entry on the statement of p.
-func (b *Books) OnStatement(p civil.Month, k LineKey) bool {
-	for _, i := range b.byLine[k] {
-		if b.Entries[i].Period == p && b.Entries[i].LineID == k.ID {
-			return true
+// review applies a funder's decision to an entry of its line.
+func (x *Entry) review(r Review) {
+	switch {
+	case x.Reversal && r.Approved: // the line is paid after all: the reversal is withdrawn
+		x.Status, x.ReviewReason = StatusRejected, ""
+	case x.Reversal:
+		x.Status, x.ReviewReason = StatusBilled, r.Reason
+	case r.Approved:
+		x.Status, x.ReviewReason = StatusBilled, ""
+	default:
+		x.Status, x.ReviewReason = StatusRejected, r.Reason
+	}
+}
+
+// LineKeys returns the set of the lines that have an entry on the statement.
+func (st Statement) LineKeys() map[LineKey]bool {
+	keys := make(map[LineKey]bool, len(st.Lines))
+	for _, e := range st.Lines {
+		keys[LineKey{e.Unit, e.LineID}] = true
+	}
+	return keys
+}
+
+// Reviewed returns the statement as a review of its period leaves it, by
+// the rule Books applies (a closed statement does not change); st is not
+// changed.
+func (st Statement) Reviewed(e StatementReviewed) Statement {
+	if st.Closed || e.Period != st.Period {
+		return st
+	}
+	byKey := make(map[LineKey][]int, len(st.Lines))
+	for i, x := range st.Lines {
+		k := LineKey{x.Unit, x.LineID}
+		byKey[k] = append(byKey[k], i)
+	}
+	st.Lines = slices.Clone(st.Lines)
+	for _, r := range e.Reviews {
+		for _, i := range byKey[r.Key] {
+			st.Lines[i].review(r)
 		}
 	}
-	return false
+	st.Totals = TotalsOf(st.Lines)
+	return st
 }
 
 // Statement returns the statement of p, its lines in stream order.

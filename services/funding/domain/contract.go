@@ -29,6 +29,8 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Defaults and bounds of a contract.
@@ -43,9 +45,25 @@ const (
 	MaxEvidenceLength       = 200
 	MaxTrainerLength        = 200
 	MaxLabelLength          = 200
+	MaxReferenceLength      = 64
 	MaxBatchLines           = 10000
 	MaxIDLength             = 64
 )
+
+// The rules of the texts people type (see platform/text): names, labels
+// and references are single lines; reasons are free texts.
+var (
+	referenceRule = text.Rule{Kind: text.Line, Max: MaxReferenceLength, Required: true}
+	labelRule     = text.Rule{Kind: text.Line, Max: MaxLabelLength}
+	trainerRule   = text.Rule{Kind: text.Line, Max: MaxTrainerLength, Required: true}
+	evidenceRule  = text.Rule{Kind: text.Line, Max: MaxEvidenceLength}
+)
+
+// reasonRule is the rule of a reason (a correction's, a review's, a
+// contract update's), required or not.
+func reasonRule(required bool) text.Rule {
+	return text.Rule{Kind: text.Block, Max: MaxReasonLength, Required: required}
+}
 
 // Reason codes of the FailedPrecondition errors, in the error's "reason"
 // metadata.
@@ -184,20 +202,6 @@ func (t Terms) PeriodYear(p civil.Month) int {
 	return t.YearOf(day)
 }
 
-// ValidCode reports whether s is an id of 1 to 64 letters, digits, dashes
-// or underscores (operators, territories, group sessions).
-func ValidCode(s string) bool {
-	if s == "" || len(s) > MaxIDLength {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // ValidLineID reports whether s is an operator line id: 1 to 64 printable
 // characters, no space.
 func ValidLineID(s string) bool {
@@ -224,37 +228,18 @@ func validCustomCode(s string) bool {
 	return true
 }
 
-// checkText records a problem with a free text of at most limit characters.
-func checkText(v *apperr.Violations, field, s string, required bool, limit int) {
-	s = strings.TrimSpace(s)
-	n := len([]rune(s))
-	switch {
-	case required && n == 0:
-		v.Add(field, "is required")
-	case n > limit:
-		v.Addf(field, "at most %d characters", limit)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			v.Add(field, "must not hold control characters")
-			return
-		}
-	}
-}
-
-// CheckTerms records the problems of terms (defaults applied) under field.
+// CheckTerms records the problems of terms (normalised, defaults applied)
+// under field.
 func CheckTerms(v *apperr.Violations, field string, t Terms) {
-	if !ValidCode(t.OperatorID) {
-		v.Add(field+".operator_id", "is required: 1 to 64 letters, digits, dashes or underscores")
-	}
-	checkText(v, field+".reference", t.Reference, true, MaxIDLength)
+	ident.Code(v, field+".operator_id", t.OperatorID)
+	text.Check(v, field+".reference", t.Reference, referenceRule)
 	if len(t.Territories) == 0 || len(t.Territories) > MaxTerritories {
 		v.Addf(field+".territory_codes", "needs 1 to %d territories", MaxTerritories)
 	}
 	for i, c := range t.Territories {
 		f := fmt.Sprintf("%s.territory_codes[%d]", field, i)
-		if !ValidCode(c) {
-			v.Addf(f, "%q is not a territory code, such as T05", c)
+		if problem := ident.CheckTerritory(c); problem != "" {
+			v.Add(f, problem)
 		} else if slices.Contains(t.Territories[:i], c) {
 			v.Addf(f, "%s is listed twice", c)
 		}
@@ -290,7 +275,7 @@ func CheckTerms(v *apperr.Violations, field string, t Terms) {
 		if f.AmountCents < 0 {
 			v.Add(p+".amount_cents", "must not be negative")
 		}
-		checkText(v, p+".label", f.Label, false, MaxLabelLength)
+		text.Check(v, p+".label", f.Label, labelRule)
 	}
 	if t.AnnualEnvelopeCents < 0 {
 		v.Add(field+".annual_envelope_cents", "must not be negative")
@@ -391,7 +376,7 @@ func DecideContract(c Contract, cmd any) ([]Event, error) {
 		terms := NormalizeTerms(cmd.Terms)
 		var v apperr.Violations
 		CheckTerms(&v, "terms", terms)
-		checkText(&v, "reason", cmd.Reason, false, MaxReasonLength)
+		text.Check(&v, "reason", strings.TrimSpace(cmd.Reason), reasonRule(false))
 		if err := v.Err(); err != nil {
 			return nil, err
 		}

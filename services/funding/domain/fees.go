@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Fact is a triggering fact of a flat fee, from another context's events
@@ -50,6 +52,16 @@ func NewFeesLedger() *FeesLedger {
 	return &FeesLedger{Claims: map[FeeKey]FlatFeeClaimed{}, ByLine: map[string]FlatFeeClaimed{}}
 }
 
+// EvolveFees folds an event into a ledger, nil standing for the empty one,
+// and returns it: the fees ledger aggregate's Evolve.
+func EvolveFees(f *FeesLedger, ev Event) *FeesLedger {
+	if f == nil {
+		f = NewFeesLedger()
+	}
+	f.Apply(ev)
+	return f
+}
+
 // Apply folds an event into the ledger.
 func (f *FeesLedger) Apply(ev Event) {
 	if e, ok := ev.(FlatFeeClaimed); ok {
@@ -79,41 +91,49 @@ type ClaimFee struct {
 // DecideFee decides a flat-fee claim. A standard fee is matched to the
 // learner's first fact of its type not yet claimed, dated in the contract's
 // period; a custom fee's fact is its evidence reference. A fact is claimed
-// once.
-func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result) {
+// once. An evidence reference unfit for a single line is invalid input (an
+// error naming the field); a claim the rules refuse is a rejected Result. A
+// nil ledger is the empty one.
+func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
+	if f == nil {
+		f = NewFeesLedger()
+	}
 	evidence := strings.TrimSpace(c.Evidence)
+	var v apperr.Violations
+	text.Check(&v, "evidence_reference", evidence, evidenceRule)
+	if err := v.Err(); err != nil {
+		return nil, Result{}, err
+	}
 	switch {
 	case !ValidLineID(c.LineID):
-		return nil, reject(0, c.LineID, RejectInvalid, "operator_line_id: 1 to 64 printable characters without spaces")
+		return nil, reject(0, c.LineID, RejectInvalid, "operator_line_id: 1 to 64 printable characters without spaces"), nil
 	case !c.Type.Valid():
-		return nil, reject(0, c.LineID, RejectInvalid, "fee_type: a known fee type is required")
+		return nil, reject(0, c.LineID, RejectInvalid, "fee_type: a known fee type is required"), nil
 	case c.Type == FeeCustom && !validCustomCode(c.CustomCode):
-		return nil, reject(0, c.LineID, RejectInvalid, "custom_code: required for a custom fee")
+		return nil, reject(0, c.LineID, RejectInvalid, "custom_code: required for a custom fee"), nil
 	case c.Type != FeeCustom && c.CustomCode != "":
-		return nil, reject(0, c.LineID, RejectInvalid, "custom_code: for custom fees only")
+		return nil, reject(0, c.LineID, RejectInvalid, "custom_code: for custom fees only"), nil
 	case c.Type == FeeCustom && evidence == "":
-		return nil, reject(0, c.LineID, RejectInvalid, "evidence_reference: required for a custom fee")
-	case len([]rune(evidence)) > MaxEvidenceLength:
-		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("evidence_reference: at most %d characters", MaxEvidenceLength))
+		return nil, reject(0, c.LineID, RejectInvalid, "evidence_reference: required for a custom fee"), nil
 	}
 	if old, ok := f.ByLine[c.LineID]; ok {
 		if old.Type == c.Type && old.CustomCode == c.CustomCode && old.Evidence == evidence {
-			return nil, Result{LineID: c.LineID, Accepted: true, Already: true, Period: old.Period, Late: old.Late, AmountCts: old.Amount}
+			return nil, Result{LineID: c.LineID, Accepted: true, Already: true, Period: old.Period, Late: old.Late, AmountCts: old.Amount}, nil
 		}
-		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" was already used by another claim")
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" was already used by another claim"), nil
 	}
 	if c.TakenElsewhere != nil && c.TakenElsewhere(c.LineID) {
-		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" is already used in the contract")
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" is already used in the contract"), nil
 	}
 	rate, ok := c.Terms.Fee(c.Type, c.CustomCode)
 	if !ok {
-		return nil, reject(0, c.LineID, RejectNotInContract, "the contract does not pay this fee")
+		return nil, reject(0, c.LineID, RejectNotInContract, "the contract does not pay this fee"), nil
 	}
 	var fact Fact
 	if c.Type == FeeCustom {
 		fact = Fact{Type: FeeCustom, Ref: evidence, Date: c.Today}
 		if _, claimed := f.Claims[FeeKey{FeeCustom, c.CustomCode, evidence}]; claimed {
-			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "this evidence was already claimed")
+			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "this evidence was already claimed"), nil
 		}
 	} else {
 		found, free := false, false
@@ -129,9 +149,9 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result) {
 		}
 		switch {
 		case !found:
-			return nil, reject(0, c.LineID, RejectFactNotFound, "no triggering fact for this fee in the contract period")
+			return nil, reject(0, c.LineID, RejectFactNotFound, "no triggering fact for this fee in the contract period"), nil
 		case !free:
-			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "every triggering fact of this fee was already claimed")
+			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "every triggering fact of this fee was already claimed"), nil
 		}
 	}
 	day := fact.Date
@@ -143,15 +163,15 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result) {
 	}
 	p, late, ok := c.Closed.Billing(c.Terms, day)
 	if !ok {
-		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(day)))
+		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(day))), nil
 	}
 	if !c.Budget.fits(p, rate.AmountCents) {
-		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent")
+		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent"), nil
 	}
 	ev := FlatFeeClaimed{
 		LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, LearnerID: c.LearnerID,
 		Type: c.Type, CustomCode: c.CustomCode, FactRef: fact.Ref, FactDate: fact.Date, Evidence: evidence,
 		LineID: c.LineID, Period: p, Late: late, Amount: rate.AmountCents, RequestID: c.RequestID,
 	}
-	return []Event{ev}, Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: rate.AmountCents}
+	return []Event{ev}, Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: rate.AmountCents}, nil
 }

@@ -34,7 +34,6 @@ func TestReportGroupHours(t *testing.T) {
 		{name: "an attendee not enrolled", id: "g1", d: mon, minutes: 60, trainer: "T", attendees: []string{"l-1", "l-9"}, reason: domain.RejectNotEnrolled},
 		{name: "attendee twice", id: "g1", d: mon, minutes: 60, trainer: "T", attendees: []string{"l-1", "l-1"}, reason: domain.RejectInvalid},
 		{name: "no attendee", id: "g1", d: mon, minutes: 60, trainer: "T", reason: domain.RejectInvalid},
-		{name: "no trainer", id: "g1", d: mon, minutes: 60, attendees: []string{"l-1"}, reason: domain.RejectInvalid},
 		{name: "no minutes", id: "g1", d: mon, trainer: "T", attendees: []string{"l-1"}, reason: domain.RejectInvalid},
 		{name: "outside contract period", id: "g1", d: civil.Date{Year: 2025, Month: time.December, Day: 31}, minutes: 60, trainer: "T", attendees: []string{"l-1"}, reason: domain.RejectOutsideContract},
 		{name: "same line again", given: []domain.Event{given}, id: "g1", d: mon, minutes: 180, trainer: "M. Martin", attendees: []string{"l-1", "l-2"}, already: true},
@@ -49,8 +48,11 @@ func TestReportGroupHours(t *testing.T) {
 			if enrol == nil {
 				enrol = enrolled()
 			}
-			evs, r := domain.DecideGroup(g, domain.ReportGroup{LedgerID: "gl", ContractID: "c-1", GroupSessionID: "grp-7", RequestID: "r", LineID: tc.id,
+			evs, r, err := domain.DecideGroup(g, domain.ReportGroup{LedgerID: "gl", ContractID: "c-1", GroupSessionID: "grp-7", RequestID: "r", LineID: tc.id,
 				Date: tc.d, Minutes: tc.minutes, Trainer: tc.trainer, Attendees: tc.attendees, Terms: terms(), Enrolment: enrol})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if r.Reason != tc.reason || r.Already != tc.already || r.Accepted != (tc.reason == domain.RejectNone) {
 				t.Fatalf("result %+v, want %s already=%v", r, tc.reason, tc.already)
 			}
@@ -131,7 +133,10 @@ func TestClaimFlatFee(t *testing.T) {
 			if tc.budget {
 				c.Budget = &domain.Budget{Terms: tm, Used: map[int]int64{1: tm.AnnualEnvelopeCents - 19999}}
 			}
-			evs, r := domain.DecideFee(f, c)
+			evs, r, err := domain.DecideFee(f, c)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if r.Reason != tc.reason || r.Already != tc.already {
 				t.Fatalf("result %+v, want %s already=%v", r, tc.reason, tc.already)
 			}

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // GroupLine is an accepted group-hour line.
@@ -37,6 +40,16 @@ type GroupLedger struct {
 // NewGroupLedger returns an empty ledger.
 func NewGroupLedger() *GroupLedger { return &GroupLedger{Lines: map[string]GroupLine{}} }
 
+// EvolveGroup folds an event into a ledger, nil standing for the empty one,
+// and returns it: the group ledger aggregate's Evolve.
+func EvolveGroup(g *GroupLedger, ev Event) *GroupLedger {
+	if g == nil {
+		g = NewGroupLedger()
+	}
+	g.Apply(ev)
+	return g
+}
+
 // Apply folds an event into the ledger.
 func (g *GroupLedger) Apply(ev Event) {
 	if e, ok := ev.(GroupHoursReported); ok {
@@ -63,22 +76,31 @@ type ReportGroup struct {
 	CheckLearner func(id string) string
 }
 
-// DecideGroup decides a group-hour line.
-func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result) {
+// DecideGroup decides a group-hour line. A trainer's name unfit for a
+// single line is invalid input (an error naming the field); a line the
+// rules refuse is a rejected Result. A nil ledger is the empty one.
+func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result, error) {
+	if g == nil {
+		g = NewGroupLedger()
+	}
 	trainer := strings.TrimSpace(c.Trainer)
+	var v apperr.Violations
+	text.Check(&v, "trainer", trainer, trainerRule)
+	if err := v.Err(); err != nil {
+		return nil, Result{}, err
+	}
+	session := ident.CheckCode(c.GroupSessionID)
 	switch {
 	case !ValidLineID(c.LineID):
-		return nil, reject(0, c.LineID, RejectInvalid, "operator_line_id: 1 to 64 printable characters without spaces")
-	case !ValidCode(c.GroupSessionID):
-		return nil, reject(0, c.LineID, RejectInvalid, "group_session_id: 1 to 64 letters, digits, dashes or underscores")
+		return nil, reject(0, c.LineID, RejectInvalid, "operator_line_id: 1 to 64 printable characters without spaces"), nil
+	case session != "":
+		return nil, reject(0, c.LineID, RejectInvalid, "group_session_id "+session), nil
 	case !c.Date.Valid():
-		return nil, reject(0, c.LineID, RejectInvalid, "date: a valid date is required")
+		return nil, reject(0, c.LineID, RejectInvalid, "date: a valid date is required"), nil
 	case c.Minutes < 1 || c.Minutes > MaxDayMinutes:
-		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("minutes: 1 to %d", MaxDayMinutes))
-	case trainer == "" || len([]rune(trainer)) > MaxTrainerLength:
-		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("trainer: 1 to %d characters", MaxTrainerLength))
+		return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("minutes: 1 to %d", MaxDayMinutes)), nil
 	case len(c.Attendees) == 0:
-		return nil, reject(0, c.LineID, RejectInvalid, "attendee_learner_ids: at least one attendee")
+		return nil, reject(0, c.LineID, RejectInvalid, "attendee_learner_ids: at least one attendee"), nil
 	}
 	for i, a := range c.Attendees {
 		bad := a == ""
@@ -86,41 +108,41 @@ func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result) {
 			bad = c.CheckLearner(a) != ""
 		}
 		if bad {
-			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: not a learner id", i))
+			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: not a learner id", i)), nil
 		}
 		if slices.Contains(c.Attendees[:i], a) {
-			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: %s is listed twice", i, a))
+			return nil, reject(0, c.LineID, RejectInvalid, fmt.Sprintf("attendee_learner_ids[%d]: %s is listed twice", i, a)), nil
 		}
 	}
 	if old, ok := g.Lines[c.LineID]; ok {
 		if old.Date == c.Date && old.Minutes == c.Minutes && old.Trainer == trainer && slices.Equal(old.Attendees, c.Attendees) {
-			return nil, Result{LineID: c.LineID, Accepted: true, Already: true, Period: old.Period, Late: old.Late, AmountCts: old.Amount}
+			return nil, Result{LineID: c.LineID, Accepted: true, Already: true, Period: old.Period, Late: old.Late, AmountCts: old.Amount}, nil
 		}
-		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" was already reported with other content")
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" was already reported with other content"), nil
 	}
 	if c.TakenElsewhere != nil && c.TakenElsewhere(c.LineID) {
-		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" is already used in the contract")
+		return nil, reject(0, c.LineID, RejectDuplicateID, "operator_line_id "+c.LineID+" is already used in the contract"), nil
 	}
 	if len(c.Attendees) > c.Terms.MaxGroupSize {
-		return nil, reject(0, c.LineID, RejectGroupTooLarge, fmt.Sprintf("%d attendees, over the maximum group size of %d", len(c.Attendees), c.Terms.MaxGroupSize))
+		return nil, reject(0, c.LineID, RejectGroupTooLarge, fmt.Sprintf("%d attendees, over the maximum group size of %d", len(c.Attendees), c.Terms.MaxGroupSize)), nil
 	}
 	if !c.Terms.Covers(c.Date) {
-		return nil, reject(0, c.LineID, RejectOutsideContract, fmt.Sprintf("%s is outside the contract period %s..%s", c.Date, c.Terms.From, c.Terms.To))
+		return nil, reject(0, c.LineID, RejectOutsideContract, fmt.Sprintf("%s is outside the contract period %s..%s", c.Date, c.Terms.From, c.Terms.To)), nil
 	}
 	for _, a := range c.Attendees {
 		if c.Enrolment == nil || !c.Enrolment.Enrolled(a, c.Date) {
-			return nil, reject(0, c.LineID, RejectNotEnrolled, fmt.Sprintf("attendee %s had no open episode on %s", a, c.Date))
+			return nil, reject(0, c.LineID, RejectNotEnrolled, fmt.Sprintf("attendee %s had no open episode on %s", a, c.Date)), nil
 		}
 	}
 	p, late, ok := c.Closed.Billing(c.Terms, c.Date)
 	if !ok {
-		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(c.Date)))
+		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(c.Date))), nil
 	}
 	amount := Amount(c.Minutes, c.Terms.GroupHourCents)
 	if !c.Budget.fits(p, amount) {
-		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent")
+		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent"), nil
 	}
 	line := GroupLine{ID: c.LineID, Date: c.Date, Minutes: c.Minutes, Trainer: trainer, Attendees: slices.Clone(c.Attendees), Period: p, Late: late, Rate: c.Terms.GroupHourCents, Amount: amount}
 	return []Event{GroupHoursReported{LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, GroupSessionID: c.GroupSessionID, RequestID: c.RequestID, Line: line}},
-		Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: amount}
+		Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: amount}, nil
 }

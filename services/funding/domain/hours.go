@@ -8,6 +8,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // ReportedLine is a trainee-hour line as an operator reports it.
@@ -135,6 +136,16 @@ func (l *HoursLedger) WeekMinutes() int {
 	return n
 }
 
+// EvolveHours folds an event into a ledger, nil standing for the empty one,
+// and returns it: the ledger aggregate's Evolve.
+func EvolveHours(l *HoursLedger, ev Event) *HoursLedger {
+	if l == nil {
+		l = NewHoursLedger()
+	}
+	l.Apply(ev)
+	return l
+}
+
 // Apply folds an event into the ledger.
 func (l *HoursLedger) Apply(ev Event) {
 	switch e := ev.(type) {
@@ -247,8 +258,12 @@ type ReportHours struct {
 // DecideHours decides a report on a ledger: each line accepted or rejected,
 // in order, counting the lines accepted before it (in the ledger and in the
 // report). Accepted lines make one event; lines already accepted with the
-// same content are answered again, appending nothing.
+// same content are answered again, appending nothing. A nil ledger is
+// the empty one.
 func DecideHours(l *HoursLedger, c ReportHours) ([]Event, []Result) {
+	if l == nil {
+		l = NewHoursLedger()
+	}
 	results := make([]Result, 0, len(c.Lines))
 	var accepted []HourLine
 	day := map[civil.Date]int{}
@@ -330,8 +345,12 @@ type CorrectLine struct {
 }
 
 // DecideCorrection decides a correction. Invalid input and an unknown line
-// are errors; a correction the rules refuse is a rejected Result.
+// are errors; a correction the rules refuse is a rejected Result. A nil
+// ledger is the empty one.
 func DecideCorrection(l *HoursLedger, c CorrectLine) ([]Event, Result, error) {
+	if l == nil {
+		l = NewHoursLedger()
+	}
 	var v apperr.Violations
 	if !ValidLineID(c.LineID) {
 		v.Add("operator_line_id", "1 to 64 printable characters without spaces")
@@ -345,7 +364,7 @@ func DecideCorrection(l *HoursLedger, c CorrectLine) ([]Event, Result, error) {
 	if !c.Activity.Valid() {
 		v.Add("activity", "a known activity type is required")
 	}
-	checkText(&v, "reason", c.Reason, true, MaxReasonLength)
+	text.Check(&v, "reason", strings.TrimSpace(c.Reason), reasonRule(true))
 	if err := v.Err(); err != nil {
 		return nil, Result{}, err
 	}
@@ -408,8 +427,11 @@ type FlagUnenrolled struct {
 // DecideFlag decides a re-evaluation after a back-dated exit: the lines
 // still billed (current minutes > 0), not yet anomalies, dated after the
 // exit and on a day the learner was not enrolled. The anomaly shows on the
-// first open period from today's month.
+// first open period from today's month. A nil ledger is the empty one.
 func DecideFlag(l *HoursLedger, c FlagUnenrolled) []Event {
+	if l == nil {
+		return nil
+	}
 	var ids []string
 	for _, id := range l.Order {
 		ln := l.Lines[id]

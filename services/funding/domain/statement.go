@@ -6,6 +6,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/text"
 )
 
 // Status is what a statement line is.
@@ -80,6 +81,13 @@ func (s *StatementState) Apply(ev Event) {
 	}
 }
 
+// EvolveStatement folds an event into a statement's state: the statement
+// aggregate's Evolve.
+func EvolveStatement(s StatementState, ev Event) StatementState {
+	s.Apply(ev)
+	return s
+}
+
 // Statement commands.
 type (
 	// ReviewStatement approves or rejects lines.
@@ -90,7 +98,7 @@ type (
 		Reviewer                string
 		Terms                   Terms
 		// OnStatement reports whether a line is on the statement (from the
-		// statement read model).
+		// statement read model: Statement.LineKeys).
 		OnStatement func(LineKey) bool
 	}
 	// CloseStatement locks the period.
@@ -137,7 +145,7 @@ func DecideStatement(s StatementState, cmd any) ([]Event, error) {
 			if !ValidLineID(r.Key.ID) {
 				v.Add(f+".operator_line_id", "1 to 64 printable characters without spaces")
 			}
-			checkText(&v, f+".reason", r.Reason, !r.Approved, MaxReasonLength)
+			text.Check(&v, f+".reason", r.Reason, reasonRule(!r.Approved))
 			reviews[i] = r
 		}
 		if err := v.Err(); err != nil {

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"bytes"
 	"encoding/csv"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,5 +258,51 @@ func TestBudget(t *testing.T) {
 	b := books(accepted(hl("a", mon, 60)), domain.FlatFeeClaimed{LineID: "f", Period: month(time.March), Amount: 100})
 	if used := b.Used(); used[1] != 1600 {
 		t.Fatalf("used %v", used)
+	}
+}
+
+// A statement reviewed (what a review answers) is the statement the books
+// show once they fold the review: the same statuses, reasons and totals,
+// reversals and corrections included; a closed one does not change.
+func TestReviewedStatementIsWhatTheBooksShow(t *testing.T) {
+	key := func(u domain.Unit, id string) domain.LineKey { return domain.LineKey{Unit: u, ID: id} }
+	given := []domain.Event{
+		accepted(hl("a", mon, 120), hl("b", mon.AddDays(1), 60), hl("c", mon.AddDays(2), 30)),
+		domain.TraineeLineCorrected{CorrectsID: "a", LineID: "a-fix", Date: mon, PreviousMinutes: 120, Minutes: 60, Rate: 1500, Delta: -1500, Period: month(time.March)},
+		domain.TraineeLinesFlagged{LineIDs: []string{"b"}, Reason: domain.AnomalyExitBackdated, Period: month(time.March)},
+		domain.GroupHoursReported{GroupSessionID: "grp-7", Line: domain.GroupLine{ID: "c", Date: mon, Minutes: 60, Attendees: []string{"l-1"}, Period: month(time.March), Rate: 4000, Amount: 4000}},
+		domain.FlatFeeClaimed{LearnerID: "l-1", Type: domain.FeeNeedsAnalysisCompleted, FactRef: "an-1", LineID: "f", Period: month(time.March), Amount: 20000},
+	}
+	review := domain.StatementReviewed{Period: month(time.March), Reviews: []domain.Review{
+		{Key: key(domain.UnitTraineeHour, "a-fix"), Reason: "no signature"},
+		{Key: key(domain.UnitTraineeHour, "b"), Approved: true},
+		{Key: key(domain.UnitGroupHour, "c"), Reason: "no attendance sheet"},
+		{Key: key(domain.UnitFlatFee, "f"), Approved: true},
+	}}
+	before := books(given...).Statement(month(time.March))
+	on := before.LineKeys()
+	for _, k := range []domain.LineKey{key(domain.UnitTraineeHour, "a"), key(domain.UnitTraineeHour, "a-fix"), key(domain.UnitGroupHour, "c"), key(domain.UnitFlatFee, "f")} {
+		if !on[k] {
+			t.Errorf("the statement has no line %v", k)
+		}
+	}
+	if on[key(domain.UnitFlatFee, "c")] || on[key(domain.UnitTraineeHour, "zz")] || len(on) != 6 {
+		t.Error("the statement has lines it does not hold")
+	}
+	got := before.Reviewed(review)
+	want := books(append(given, review)...).Statement(month(time.March))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("reviewed\n%+v\nbooks\n%+v", got, want)
+	}
+	if reflect.DeepEqual(before, want) {
+		t.Fatal("the review changed nothing: the test proves nothing")
+	}
+	if len(before.Lines) != len(got.Lines) || before.Lines[1].Status == got.Lines[1].Status {
+		t.Fatalf("Reviewed changed the statement it was given: %+v", before.Lines)
+	}
+
+	shut := books(append(given, closed(time.March))...).Statement(month(time.March))
+	if again := shut.Reviewed(review); !reflect.DeepEqual(again, shut) {
+		t.Fatalf("a closed statement changed: %+v", again)
 	}
 }

@@ -29,11 +29,11 @@ func seesContract(p auth.Principal, operatorID string) bool {
 // contractFor loads a contract the caller must see (else NotFound, so that
 // existence does not leak) and act on (else PermissionDenied).
 func (s *Service) contractFor(ctx context.Context, id string, acts func(auth.Principal, domain.Terms) bool) (domain.Contract, error) {
-	h, err := s.events.Load(ctx, Stream, contractFilter(id))
+	snap, err := s.contracts.Load(ctx, id)
 	if err != nil {
 		return domain.Contract{}, err
 	}
-	c := foldContract(h.Events)
+	c := snap.State
 	caller, _ := auth.FromContext(ctx)
 	if !c.Exists() || !seesContract(caller, c.Terms.OperatorID) {
 		return domain.Contract{}, auth.Denied("contract", id)

@@ -45,7 +45,7 @@ func BenchmarkReportTraineeHours(b *testing.B) {
 		for i := range learners {
 			learners[i] = learner(b, e, day(time.October, 1))
 		}
-		caughtUp(b, e)
+		e.CaughtUp(b)
 		days := workingDays(day(time.October, 5), benchDays)
 		batches := make([]*fundingv1.ReportTraineeHoursRequest, 0, benchLines/benchBatch)
 		var sample []byte

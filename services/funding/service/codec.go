@@ -2,27 +2,39 @@ package service
 
 import (
 	"fmt"
-	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
-// Aggregates and subjects (see events.proto). Every id is a canonical
-// lowercase UUID; the ledgers' and statements' ids derive from what they
-// are the ledger or statement of, so that every process addresses the same
+// The aggregates (see events.proto): each kind's events lie on
+// avenir.funding.<kind>.<id>.<event>. Every id is a canonical lowercase
+// UUID; the ledgers' and statements' ids derive from what they are the
+// ledger or statement of, so that every process addresses the same
 // aggregate.
-func contractFilter(id string) string  { return "avenir.funding.contract." + id + ".>" }
-func hoursFilter(id string) string     { return "avenir.funding.hours." + id + ".>" }
-func groupFilter(id string) string     { return "avenir.funding.group." + id + ".>" }
-func feesFilter(id string) string      { return "avenir.funding.fees." + id + ".>" }
-func statementFilter(id string) string { return "avenir.funding.statement." + id + ".>" }
+var (
+	contractKind = eventstore.Kind[domain.Contract, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.contract.", Decode: decode, Evolve: domain.EvolveContract, Encode: encode,
+	}
+	hoursKind = eventstore.Kind[*domain.HoursLedger, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.hours.", Decode: decode, Evolve: domain.EvolveHours, Encode: encode,
+	}
+	groupKind = eventstore.Kind[*domain.GroupLedger, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.group.", Decode: decode, Evolve: domain.EvolveGroup, Encode: encode,
+	}
+	feesKind = eventstore.Kind[*domain.FeesLedger, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.fees.", Decode: decode, Evolve: domain.EvolveFees, Encode: encode,
+	}
+	statementKind = eventstore.Kind[domain.StatementState, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.statement.", Decode: decode, Evolve: domain.EvolveStatement, Encode: encode,
+	}
+)
 
 // hoursLedgerID is the ledger of a learner's trainee hours under a contract
 // in one ISO week.
@@ -48,12 +60,10 @@ func statementID(contractID string, p civil.Month) string {
 // The domain numbers its enums as on the wire: the conversions are casts,
 // and a value unknown to the domain is refused by its checks.
 
-func dateOf(p *commonv1.Date) civil.Date { return civilpb.Date(p) }
-
 func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 	out := domain.Terms{
 		OperatorID: t.GetOperatorId(), Reference: t.GetReference(), Territories: t.GetTerritoryCodes(),
-		From: dateOf(t.GetPeriodFrom()), To: dateOf(t.GetPeriodTo()),
+		From: civilpb.Date(t.GetPeriodFrom()), To: civilpb.Date(t.GetPeriodTo()),
 		TraineeHourCents: t.GetTraineeHourRateCents(), GroupHourCents: t.GetGroupHourRateCents(),
 		AnnualEnvelopeCents: t.GetAnnualEnvelopeCents(), DailyCapMinutes: int(t.GetDailyCapMinutes()),
 		WeeklyCapMinutes: int(t.GetWeeklyCapMinutes()), MaxGroupSize: int(t.GetMaxGroupSize()),
@@ -186,7 +196,8 @@ func draft(ev domain.Event) (event.Draft, error) {
 	return event.Draft{Subject: "avenir.funding." + agg + "." + id + "." + name, AggregateID: id, Data: data}, nil
 }
 
-func drafts(evs []domain.Event) ([]event.Draft, error) {
+// encode gives a decision's events their wire form: every kind's Encode.
+func encode(evs []domain.Event) ([]event.Draft, error) {
 	out := make([]event.Draft, len(evs))
 	for i, ev := range evs {
 		d, err := draft(ev)
@@ -213,7 +224,7 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 		}
 		for i, l := range m.GetLines() {
 			e.Lines[i] = domain.HourLine{
-				ID: l.GetOperatorLineId(), Date: dateOf(l.GetDate()), Minutes: int(l.GetMinutes()), Activity: domain.Activity(l.GetActivity()),
+				ID: l.GetOperatorLineId(), Date: civilpb.Date(l.GetDate()), Minutes: int(l.GetMinutes()), Activity: domain.Activity(l.GetActivity()),
 				Period: civilpb.Month(l.GetBillingPeriod()), Late: l.GetLate(), Rate: l.GetRatePerHourCents(), Amount: l.GetAmountCents(),
 			}
 		}
@@ -221,27 +232,27 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 	case *fundingv1.TraineeLineCorrected:
 		return domain.TraineeLineCorrected{
 			LedgerID: m.GetLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), LearnerID: m.GetLearnerId(),
-			CorrectsID: m.GetCorrectsLineId(), LineID: m.GetOperatorLineId(), Date: dateOf(m.GetDate()), PreviousMinutes: int(m.GetPreviousMinutes()),
+			CorrectsID: m.GetCorrectsLineId(), LineID: m.GetOperatorLineId(), Date: civilpb.Date(m.GetDate()), PreviousMinutes: int(m.GetPreviousMinutes()),
 			Minutes: int(m.GetMinutes()), Activity: domain.Activity(m.GetActivity()), Reason: m.GetReason(), Period: civilpb.Month(m.GetBillingPeriod()),
 			Late: m.GetLate(), Rate: m.GetRatePerHourCents(), Delta: m.GetAmountDeltaCents(),
 		}, true
 	case *fundingv1.TraineeLinesFlagged:
 		return domain.TraineeLinesFlagged{
 			LedgerID: m.GetLedgerId(), ContractID: m.GetContractId(), LearnerID: m.GetLearnerId(), LineIDs: m.GetOperatorLineIds(),
-			Reason: domain.Anomaly(m.GetReason()), ExitDate: dateOf(m.GetExitDate()), Episode: int(m.GetEpisodeNumber()), Period: civilpb.Month(m.GetBillingPeriod()),
+			Reason: domain.Anomaly(m.GetReason()), ExitDate: civilpb.Date(m.GetExitDate()), Episode: int(m.GetEpisodeNumber()), Period: civilpb.Month(m.GetBillingPeriod()),
 		}, true
 	case *fundingv1.GroupHoursReported:
 		return domain.GroupHoursReported{
 			LedgerID: m.GetGroupLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), GroupSessionID: m.GetGroupSessionId(), RequestID: m.GetRequestId(),
 			Line: domain.GroupLine{
-				ID: m.GetOperatorLineId(), Date: dateOf(m.GetDate()), Minutes: int(m.GetMinutes()), Trainer: m.GetTrainer(), Attendees: m.GetAttendeeLearnerIds(),
+				ID: m.GetOperatorLineId(), Date: civilpb.Date(m.GetDate()), Minutes: int(m.GetMinutes()), Trainer: m.GetTrainer(), Attendees: m.GetAttendeeLearnerIds(),
 				Period: civilpb.Month(m.GetBillingPeriod()), Late: m.GetLate(), Rate: m.GetRatePerHourCents(), Amount: m.GetAmountCents(),
 			},
 		}, true
 	case *fundingv1.FlatFeeClaimed:
 		return domain.FlatFeeClaimed{
 			LedgerID: m.GetFeesLedgerId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), LearnerID: m.GetLearnerId(),
-			Type: domain.FeeType(m.GetFeeType()), CustomCode: m.GetCustomCode(), FactRef: m.GetFactRef(), FactDate: dateOf(m.GetFactDate()),
+			Type: domain.FeeType(m.GetFeeType()), CustomCode: m.GetCustomCode(), FactRef: m.GetFactRef(), FactDate: civilpb.Date(m.GetFactDate()),
 			Evidence: m.GetEvidenceReference(), LineID: m.GetOperatorLineId(), Period: civilpb.Month(m.GetBillingPeriod()), Late: m.GetLate(),
 			Amount: m.GetAmountCents(), RequestID: m.GetRequestId(),
 		}, true
@@ -252,7 +263,7 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 	case *fundingv1.StatementClosed:
 		return domain.StatementClosed{
 			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), Period: civilpb.Month(m.GetPeriod()),
-			ClosedOn: dateOf(m.GetClosedOn()), Totals: totalsFromProto(m.GetTotals()), ClosedBy: m.GetClosedBy(),
+			ClosedOn: civilpb.Date(m.GetClosedOn()), Totals: totalsFromProto(m.GetTotals()), ClosedBy: m.GetClosedBy(),
 		}, true
 	}
 	return nil, false
@@ -285,50 +296,6 @@ func contractOf(ev domain.Event) string {
 	return ""
 }
 
-func foldContract(evs []event.Event) domain.Contract {
-	return event.Fold(evs, decode, domain.EvolveContract)
-}
-
-func foldHours(evs []event.Event) *domain.HoursLedger {
-	l := domain.NewHoursLedger()
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			l.Apply(d)
-		}
-	}
-	return l
-}
-
-func foldGroup(evs []event.Event) *domain.GroupLedger {
-	g := domain.NewGroupLedger()
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			g.Apply(d)
-		}
-	}
-	return g
-}
-
-func foldFees(evs []event.Event) *domain.FeesLedger {
-	f := domain.NewFeesLedger()
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			f.Apply(d)
-		}
-	}
-	return f
-}
-
-func foldStatement(evs []event.Event) domain.StatementState {
-	var s domain.StatementState
-	for _, ev := range evs {
-		if d, ok := decode(ev); ok {
-			s.Apply(d)
-		}
-	}
-	return s
-}
-
 // resultToProto is a line's fate as answered.
 func resultToProto(r domain.Result) *fundingv1.LineResult {
 	out := &fundingv1.LineResult{
@@ -340,5 +307,3 @@ func resultToProto(r domain.Result) *fundingv1.LineResult {
 	}
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -23,6 +23,7 @@ import (
 // that the batches' ledgers are decided in parallel; half of the batches
 // go through a second process.
 func TestRacingReportsNeverExceedTheDailyCap(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
@@ -31,7 +32,7 @@ func TestRacingReportsNeverExceedTheDailyCap(t *testing.T) {
 	for i := range others {
 		others[i] = learner(t, e, day(time.September, 1))
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	// A second process on the same backbone and read models: its commands
 	// conflict with the first's instead of queuing behind them.
 	other, err := service.New(e.Deps, service.Config{})
@@ -90,7 +91,7 @@ func TestRacingReportsNeverExceedTheDailyCap(t *testing.T) {
 	if accepted != 420/45 {
 		t.Fatalf("%d lines of 45 minutes accepted on one day, want %d", accepted, 420/45)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	var minutes int32
 	for _, l := range statement(t, op5, contract, october).GetLines() {
 		if l.GetLearnerId() == a && l.GetStatus() == fundingv1.LineStatus_LINE_STATUS_BILLED {

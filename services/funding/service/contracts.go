@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -13,104 +11,101 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
+	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // CreateContract implements fundingv1.FundingServiceServer. The contract's
 // id derives from the request id and the caller, so a retried creation
-// addresses the same contract.
+// addresses the same contract. The answer is the contract as created: a
+// new contract has no closed period.
 func (s *Service) CreateContract(ctx context.Context, req *fundingv1.CreateContractRequest) (*fundingv1.CreateContractResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
+	ident.RequestID(&v, req.GetRequestId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
 	id := event.DeriveID("funding/contract/"+caller.Subject, req.GetRequestId())
-	c, err := s.execContract(ctx, req.GetRequestId(), id, domain.CreateContract{ContractID: id, Terms: termsFromProto(req.GetTerms())})
+	cmd := domain.CreateContract{ContractID: id, Terms: termsFromProto(req.GetTerms())}
+	out, err := s.contracts.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
+		return domain.DecideContract(c, cmd)
+	})
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.contractView(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return &fundingv1.CreateContractResponse{Contract: view}, nil
+	return &fundingv1.CreateContractResponse{Contract: contractView(out.State, nil)}, nil
 }
 
-// UpdateContract implements fundingv1.FundingServiceServer.
+// UpdateContract implements fundingv1.FundingServiceServer. The answer is
+// the contract as updated, with the closed periods the books held before
+// the decision (a read model down refuses the update, Unavailable, rather
+// than failing its answer once stored).
 func (s *Service) UpdateContract(ctx context.Context, req *fundingv1.UpdateContractRequest) (*fundingv1.UpdateContractResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	c, err := s.execContract(ctx, req.GetRequestId(), req.GetContractId(), domain.UpdateContract{
-		ContractID: req.GetContractId(), Terms: termsFromProto(req.GetTerms()), Reason: req.GetReason(),
+	id := req.GetContractId()
+	closed, err := s.closedPeriods(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cmd := domain.UpdateContract{ContractID: id, Terms: termsFromProto(req.GetTerms()), Reason: req.GetReason()}
+	out, err := s.contracts.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
+		return domain.DecideContract(c, cmd)
 	})
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.contractView(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return &fundingv1.UpdateContractResponse{Contract: view}, nil
+	return &fundingv1.UpdateContractResponse{Contract: contractView(out.State, closed)}, nil
 }
 
-// execContract runs a contract command and returns the contract right after.
-func (s *Service) execContract(ctx context.Context, requestID, id string, cmd any) (domain.Contract, error) {
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, contractFilter(id), meta, func(h eventstore.History) ([]event.Draft, error) {
-		evs, err := domain.DecideContract(foldContract(h.Events), cmd)
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if err != nil {
-		return domain.Contract{}, err
-	}
-	return foldContract(res.After()), nil
-}
-
-// contractView is a contract as answered, with its closed periods from the
-// books read model.
-func (s *Service) contractView(ctx context.Context, c domain.Contract) (*fundingv1.Contract, error) {
+// contractView is a contract as answered, with its closed periods.
+func contractView(c domain.Contract, closed []civil.Month) *fundingv1.Contract {
 	out := &fundingv1.Contract{ContractId: c.ID, Terms: termsToProto(c.Terms)}
-	err := s.withBooks(ctx, c.ID, func(b *domain.Books) error {
-		var closed []civil.Month
+	for _, p := range closed {
+		out.ClosedPeriods = append(out.ClosedPeriods, civilpb.FromMonth(p))
+	}
+	return out
+}
+
+// closedPeriods reads the closed periods of a contract from the books read
+// model, in order.
+func (s *Service) closedPeriods(ctx context.Context, contractID string) ([]civil.Month, error) {
+	var closed []civil.Month
+	err := s.withBooks(ctx, contractID, func(b *domain.Books) error {
 		for p, ok := range b.Closed {
 			if ok {
 				closed = append(closed, p)
 			}
 		}
-		slices.SortFunc(closed, civil.Month.Compare)
-		for _, p := range closed {
-			out.ClosedPeriods = append(out.ClosedPeriods, civilpb.FromMonth(p))
-		}
 		return nil
 	})
-	return out, err
+	slices.SortFunc(closed, civil.Month.Compare)
+	return closed, err
 }
 
 // GetContract implements fundingv1.FundingServiceServer, from the contract's
-// events.
+// events and the books' closed periods.
 func (s *Service) GetContract(ctx context.Context, req *fundingv1.GetContractRequest) (*fundingv1.GetContractResponse, error) {
-	if problem := ident.CheckID(req.GetContractId()); problem != "" {
-		return nil, apperr.Invalid(apperr.FieldViolation{Field: "contract_id", Description: problem})
+	var v apperr.Violations
+	ident.ID(&v, "contract_id", req.GetContractId())
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	c, err := s.contractFor(ctx, req.GetContractId(), nil)
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.contractView(ctx, c)
+	closed, err := s.closedPeriods(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &fundingv1.GetContractResponse{Contract: view}, nil
+	return &fundingv1.GetContractResponse{Contract: contractView(c, closed)}, nil
 }
 
 // MaxContractsPage caps ListContracts' page_size.
@@ -129,13 +124,9 @@ func (s *Service) ListContracts(ctx context.Context, req *fundingv1.ListContract
 		size = min(int(n), MaxContractsPage)
 	}
 	operator, territory := req.GetOperatorId(), req.GetTerritoryCode()
-	if operator != "" && !domain.ValidCode(operator) {
-		v.Add("operator_id", "is not an operator id: 1 to 64 letters, digits, dashes or underscores")
-	}
-	if territory != "" && !domain.ValidCode(territory) {
-		v.Add("territory_code", "is not a territory code, such as T05")
-	}
-	activeOn := checkDate(&v, "active_on", req.GetActiveOn())
+	ident.OptionalCode(&v, "operator_id", operator)
+	ident.OptionalTerritory(&v, "territory_code", territory)
+	activeOn := civilpb.OptionalDate(&v, "active_on", req.GetActiveOn())
 	caller, _ := auth.FromContext(ctx)
 	if caller.Role == auth.RoleOperator {
 		if operator != "" && operator != caller.OperatorID {
@@ -157,7 +148,7 @@ func (s *Service) ListContracts(ctx context.Context, req *fundingv1.ListContract
 	}
 	out := &fundingv1.ListContractsResponse{}
 	last := ""
-	err := s.scan(ctx, index, after, func(ids []string) (bool, error) {
+	err := projection.Scan(ctx, s.store, booksProjection, index, projection.RangeQuery{After: after, Limit: scanPage}, func(ids []string) (bool, error) {
 		for _, id := range ids {
 			last = id
 			t, found, err := s.storedTerms(ctx, id)
@@ -169,11 +160,11 @@ func (s *Service) ListContracts(ctx context.Context, req *fundingv1.ListContract
 				!activeOn.IsZero() && !t.Covers(activeOn), !seesContract(caller, t.OperatorID):
 				continue
 			}
-			view, err := s.contractView(ctx, domain.Contract{ID: id, Terms: t})
+			closed, err := s.closedPeriods(ctx, id)
 			if err != nil {
 				return false, err
 			}
-			out.Contracts = append(out.Contracts, view)
+			out.Contracts = append(out.Contracts, contractView(domain.Contract{ID: id, Terms: t}, closed))
 			if len(out.Contracts) == size {
 				out.NextPageToken = paging.Encode(query, last)
 				return false, nil

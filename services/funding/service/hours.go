@@ -10,17 +10,16 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
 	"google.golang.org/grpc"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
-	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -29,7 +28,7 @@ const MaxRejectedInStream = 100_000
 
 func lineFromProto(index int, l *fundingv1.ReportedLine) domain.ReportedLine {
 	return domain.ReportedLine{
-		Index: index, ID: l.GetOperatorLineId(), LearnerID: l.GetLearnerId(), Date: dateOf(l.GetDate()),
+		Index: index, ID: l.GetOperatorLineId(), LearnerID: l.GetLearnerId(), Date: civilpb.Date(l.GetDate()),
 		Minutes: int(l.GetMinutes()), Activity: domain.Activity(l.GetActivity()),
 	}
 }
@@ -46,8 +45,8 @@ func checkLearner(ln domain.ReportedLine) string {
 // ReportTraineeHours implements fundingv1.FundingServiceServer.
 func (s *Service) ReportTraineeHours(ctx context.Context, req *fundingv1.ReportTraineeHoursRequest) (*fundingv1.ReportTraineeHoursResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	if n := len(req.GetLines()); n < 1 || n > domain.MaxBatchLines {
 		v.Addf("lines", "1 to %d lines per call (ReportTraineeHoursStream takes more)", domain.MaxBatchLines)
 	}
@@ -125,8 +124,8 @@ func (s *Service) ReportTraineeHoursStream(stream grpc.ClientStreamingServer[fun
 		resp.Chunks++
 		var v apperr.Violations
 		if resp.Chunks == 1 {
-			checkRequest(&v, req.GetRequestId())
-			checkID(&v, "contract_id", req.GetContractId())
+			ident.RequestID(&v, req.GetRequestId())
+			ident.ID(&v, "contract_id", req.GetContractId())
 		} else {
 			if id := req.GetRequestId(); id != "" && id != requestID {
 				v.Addf("request_id", "chunk %d names another request than the first chunk", resp.Chunks-1)
@@ -219,7 +218,7 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 		}
 		return b
 	}
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
+	meta := s.command(ctx, requestID)
 	err = s.parallel(ctx, len(groups), func(ctx context.Context, i int) error {
 		g := groups[i]
 		ledgerID := hoursLedgerID(c.ID, g.LearnerID, g.Week)
@@ -229,22 +228,22 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 			TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)),
 		}
 		var decided []domain.Result
-		res, err := s.events.Execute(ctx, Stream, hoursFilter(ledgerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+		out, err := s.hours.Execute(ctx, ledgerID, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
 			cmd.Budget = budget()
-			evs, rs := domain.DecideHours(foldHours(h.Events), cmd)
+			evs, rs := domain.DecideHours(l, cmd)
 			decided = rs
-			return drafts(evs)
+			return evs, nil
 		})
 		if err != nil {
 			return err
 		}
-		if res.Replayed {
-			decided = replayedHours(res, cmd, budget())
+		if out.Replayed {
+			decided = replayedHours(out, cmd, budget())
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		perLine[i] = decided
-		if !res.Replayed {
+		if !out.Replayed {
 			for _, r := range decided {
 				if r.Accepted && !r.Already {
 					spent[c.Terms.PeriodYear(r.Period)] += r.AmountCts
@@ -281,26 +280,25 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 	return out, nil
 }
 
-// replayedHours answers a report already applied to a ledger as it was
-// answered: its lines decided again on the ledger as it stood before the
-// report, the lines it stored answered as stored.
-func replayedHours(res eventstore.Result, cmd domain.ReportHours, budget *domain.Budget) []domain.Result {
-	first := res.Events[0].Sequence
+// replayedHours answers a report already applied to a ledger as its first
+// run answered: its lines decided again on the ledger as it stood before
+// the report (the outcome's history up to the report's first event), the
+// lines it stored answered as stored.
+func replayedHours(out eventstore.Outcome[*domain.HoursLedger, domain.Event], cmd domain.ReportHours, budget *domain.Budget) []domain.Result {
+	first := out.Stored[0].Sequence
 	var before []event.Event
-	for _, ev := range res.History.Events {
+	for _, ev := range out.History {
 		if ev.Sequence < first {
 			before = append(before, ev)
 		}
 	}
 	cmd.Budget = budget
-	_, rs := domain.DecideHours(foldHours(before), cmd)
+	_, rs := domain.DecideHours(hoursKind.Fold(before), cmd)
 	stored := map[string]domain.HourLine{}
-	for _, ev := range res.Events {
-		if e, ok := decode(ev); ok {
-			if r, ok := e.(domain.TraineeHoursReported); ok {
-				for _, l := range r.Lines {
-					stored[l.ID] = l
-				}
+	for _, e := range out.Events {
+		if r, ok := e.(domain.TraineeHoursReported); ok {
+			for _, l := range r.Lines {
+				stored[l.ID] = l
 			}
 		}
 	}
@@ -351,10 +349,10 @@ feed:
 // a new event of the corrected line's ledger.
 func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineRequest) (*fundingv1.CorrectLineResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
-	checkID(&v, "learner_id", req.GetLearnerId())
-	day := dateOf(req.GetDate())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
+	day := civilpb.Date(req.GetDate())
 	if !day.Valid() {
 		v.Add("date", "is required: the date of the line corrected")
 	}
@@ -385,25 +383,19 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 		Enrolment: enrolled, Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)),
 	}
 	var result domain.Result
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, hoursFilter(ledgerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+	out, err := s.hours.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(l *domain.HoursLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
-		evs, r, err := domain.DecideCorrection(foldHours(h.Events), cmd)
-		if err != nil {
-			return nil, err
-		}
+		evs, r, err := domain.DecideCorrection(l, cmd)
 		result = r
-		return drafts(evs)
+		return evs, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if res.Replayed {
-		for _, ev := range res.Events {
-			if e, ok := decode(ev); ok {
-				if co, ok := e.(domain.TraineeLineCorrected); ok {
-					result = domain.Result{LineID: co.LineID, Accepted: true, Period: co.Period, Late: co.Late, AmountCts: co.Delta}
-				}
+	if out.Replayed {
+		for _, e := range out.Events {
+			if co, ok := e.(domain.TraineeLineCorrected); ok {
+				result = domain.Result{LineID: co.LineID, Accepted: true, Period: co.Period, Late: co.Late, AmountCts: co.Delta}
 			}
 		}
 	}
@@ -414,22 +406,20 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 // was recorded late: in each of its ledgers from the exit's week on, the
 // accepted lines dated after the exit on a day it was not enrolled become
 // anomalies on the open statement (domain.DecideFlag); nothing is deleted.
-// Request ids derive from the consumed event, so a redelivery changes
+// The learners read model already knows the exit (the consumer comes after
+// it). Request ids derive from the consumed event, so a redelivery changes
 // nothing.
 func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	m, ok := ev.Data.(*pathwayv1.ExitBackdated)
 	if !ok {
 		return nil
 	}
-	learner, exit := m.GetLearnerId(), dateOf(m.GetExitDate())
+	learner, exit := m.GetLearnerId(), civilpb.Date(m.GetExitDate())
 	if !exit.Valid() {
+		s.log.WarnContext(ctx, "back-dated exit without a valid exit date, ignored", "learner_id", learner, "event_id", ev.ID)
 		return nil
 	}
-	// The learners read model must know the exit (the decision reads the
-	// episodes), and the books every ledger stored so far.
-	if err := projection.WaitApplied(ctx, s.store, learnersProjection, ev.Sequence, readModelWait); err != nil {
-		return err
-	}
+	// The books must know every ledger stored so far.
 	last, err := s.lastSequence(ctx, Stream)
 	if err != nil {
 		return err
@@ -444,7 +434,7 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	from := domain.WeekOf(exit)
 	type ledger struct{ contract, id string }
 	var ledgers []ledger
-	err = s.scan(ctx, learnerLedgersIndex(learner), "", func(members []string) (bool, error) {
+	err = projection.Scan(ctx, s.store, booksProjection, learnerLedgersIndex(learner), projection.RangeQuery{Limit: scanPage}, func(members []string) (bool, error) {
 		for _, mb := range members {
 			c, w, id, ok := splitMember(mb)
 			if !ok || w.Year < from.Year || (w.Year == from.Year && w.Week < from.Week) {
@@ -459,14 +449,16 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	}
 	contracts := map[string]domain.Contract{}
 	snaps := map[string]snapshot{}
+	meta := eventstore.Command{RequestID: "exit/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
+	flagged := 0
 	for _, l := range ledgers {
 		c, ok := contracts[l.contract]
 		if !ok {
-			h, err := s.events.Load(ctx, Stream, contractFilter(l.contract))
+			loaded, err := s.contracts.Load(ctx, l.contract)
 			if err != nil {
 				return err
 			}
-			c = foldContract(h.Events)
+			c = loaded.State
 			contracts[l.contract] = c
 			if snaps[l.contract], err = s.snapshot(ctx, l.contract); err != nil {
 				return err
@@ -476,12 +468,20 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 			ExitDate: exit, Episode: int(m.GetEpisodeNumber()), Enrolment: enrolled, Terms: c.Terms,
 			Closed: snaps[l.contract].Closed, Today: s.today(),
 		}
-		meta := eventstore.Command{RequestID: "exit/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
-		if _, err := s.events.Execute(ctx, Stream, hoursFilter(l.id), meta, func(h eventstore.History) ([]event.Draft, error) {
-			return drafts(domain.DecideFlag(foldHours(h.Events), cmd))
-		}); err != nil {
+		out, err := s.hours.Execute(ctx, l.id, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
+			return domain.DecideFlag(l, cmd), nil
+		})
+		if err != nil {
 			return fmt.Errorf("funding: flag ledger %s: %w", l.id, err)
 		}
+		for _, e := range out.Events {
+			if f, ok := e.(domain.TraineeLinesFlagged); ok && !out.Replayed {
+				flagged += len(f.LineIDs)
+			}
+		}
+	}
+	if flagged > 0 {
+		s.log.InfoContext(ctx, "back-dated exit turned lines into anomalies", "learner_id", learner, "exit_date", exit.String(), "lines", flagged)
 	}
 	return nil
 }

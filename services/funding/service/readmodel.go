@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -104,24 +104,24 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		id = m.GetLearnerId()
 		apply = func(l *storedLearner) {
 			l.Episodes = slices.DeleteFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
-			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: dateOf(m.GetEntryDate()).String()})
+			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civilpb.Date(m.GetEntryDate()).String()})
 		}
 	case *pathwayv1.PathwayExited:
 		id = m.GetLearnerId()
 		apply = func(l *storedLearner) {
-			exit := dateOf(m.GetExitDate()).String()
+			exit := civilpb.Date(m.GetExitDate()).String()
 			i := slices.IndexFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
 			if i >= 0 {
 				l.Episodes[i].Exit = exit
 			} else {
-				l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: dateOf(m.GetEntryDate()).String(), Exit: exit})
+				l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civilpb.Date(m.GetEntryDate()).String(), Exit: exit})
 			}
 			fact(l, storedFact{Type: exitFee(m.GetReason()), Ref: episodeRef(m.GetEpisodeNumber()), Date: exit})
 		}
 	case *pathwayv1.NeedsAnalysisNoted:
 		id = m.GetLearnerId()
 		apply = func(l *storedLearner) {
-			fact(l, storedFact{Type: domain.FeeNeedsAnalysisCompleted, Ref: m.GetAnalysisId(), Date: dateOf(m.GetCompletedOn()).String()})
+			fact(l, storedFact{Type: domain.FeeNeedsAnalysisCompleted, Ref: m.GetAnalysisId(), Date: civilpb.Date(m.GetCompletedOn()).String()})
 		}
 	case *pathwayv1.ImmersionNoted:
 		id = m.GetLearnerId()
@@ -130,7 +130,7 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 			typ = domain.FeeImmersionCompleted
 		}
 		apply = func(l *storedLearner) {
-			fact(l, storedFact{Type: typ, Ref: m.GetSessionId(), Date: dateOf(m.GetRecordedOn()).String()})
+			fact(l, storedFact{Type: typ, Ref: m.GetSessionId(), Date: civilpb.Date(m.GetRecordedOn()).String()})
 		}
 	default:
 		// exit_backdated adds nothing (its exited comes in the same batch),
@@ -150,7 +150,7 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 }
 
 // learners reads what the read model knows of learners, by id (unknown
-// learners are absent).
+// learners are absent), a thousand a round trip.
 func (s *Service) learners(ctx context.Context, ids []string) (map[string]storedLearner, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[string]storedLearner, len(ids))
@@ -159,19 +159,14 @@ func (s *Service) learners(ctx context.Context, ids []string) (map[string]stored
 		for i, id := range chunk {
 			keys[i] = learnerKey(id)
 		}
-		vals, err := s.store.GetMany(ctx, learnersProjection, keys)
+		vals, err := projection.GetManyJSON[storedLearner](ctx, s.store, learnersProjection, keys)
 		if err != nil {
 			return nil, err
 		}
-		for i, b := range vals {
-			if b == nil {
-				continue
+		for i, l := range vals {
+			if l != nil {
+				out[chunk[i]] = *l
 			}
-			var l storedLearner
-			if err := json.Unmarshal(b, &l); err != nil {
-				return nil, fmt.Errorf("funding: stored learner %s: %w", chunk[i], err)
-			}
-			out[chunk[i]] = l
 		}
 	}
 	return out, nil
@@ -451,10 +446,10 @@ func budgetOf(t domain.Terms, used map[int]int64) *domain.Budget {
 	return b
 }
 
-// waitBooks waits until the books read model has applied seq (read your
-// writes), for up to 10 seconds; it then answers from what it has.
+// waitBooks waits until the books read model has applied seq (the
+// service's own writes), for at most booksWait.
 func (s *Service) waitBooks(ctx context.Context, seq uint64) error {
-	return projection.WaitApplied(ctx, s.store, booksProjection, seq, readModelWait)
+	return projection.WaitApplied(ctx, s.store, booksProjection, seq, booksWait)
 }
 
 // lastSequence is the last sequence of a stream.
@@ -470,23 +465,8 @@ func (s *Service) lastSequence(ctx context.Context, stream string) (uint64, erro
 	return info.State.LastSeq, nil
 }
 
-// scan walks an index of the books read model from after, page by page.
-func (s *Service) scan(ctx context.Context, index, after string, visit func(members []string) (bool, error)) error {
-	for {
-		members, err := s.store.Range(ctx, booksProjection, index, projection.RangeQuery{After: after, Limit: 500})
-		if err != nil {
-			return err
-		}
-		if len(members) == 0 {
-			return nil
-		}
-		more, err := visit(members)
-		if err != nil || !more {
-			return err
-		}
-		after = members[len(members)-1]
-	}
-}
+// scanPage is the page of the books' indexes walked at once.
+const scanPage = 500
 
 // splitMember reads "<contract>/<YYYY>-W<WW>/<ledger id>".
 func splitMember(m string) (contractID string, w domain.Week, ledgerID string, ok bool) {

@@ -26,8 +26,10 @@ import (
 // periods, statements with their lines, anomalies, reviews and late lines,
 // exports and budgets; and the rebuilt enrolments decide as before.
 func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			fresh := storetest.Fresh(t, store)
 			opts := servicetest.Options{Store: fresh()}
 			e := start(t, opts)
@@ -35,10 +37,9 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			contract := createContract(t, e, terms("op-5"))
 			entry := day(time.September, 1)
 			a, b := learner(t, e, entry), learner(t, e, entry)
-			publish(t, e, a, map[string]proto.Message{
-				"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.October, 2)), TerritoryCode: "T05"},
-			}, "needs_analysis_noted")
-			caughtUp(t, e)
+			e.Publish(t, "avenir.pathway.pathway."+a+".needs_analysis_noted",
+				&pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.October, 2)), TerritoryCode: "T05"})
+			e.CaughtUp(t)
 			report(t, op5, contract, line("R1", a, day(time.October, 5), 95), line("R2", b, day(time.October, 6), 61),
 				line("R3", b, day(time.October, 20), 200), line("R4", b, day(time.October, 21), 45))
 			if _, err := op5.ClaimFlatFee(ctx(t), &fundingv1.ClaimFlatFeeRequest{RequestId: event.NewID(), ContractId: contract, LearnerId: a,
@@ -49,15 +50,11 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 				OperatorLineId: "G1", Date: civilpb.FromDate(day(time.October, 7)), Minutes: 120, Trainer: "M. Leroy", AttendeeLearnerIds: []string{a, b}}); err != nil {
 				t.Fatal(err)
 			}
-			caughtUp(t, e)
+			e.CaughtUp(t)
 			exit(t, e, b, entry, day(time.October, 15), pathwayv1.ExitReason_EXIT_REASON_ABANDONMENT)
-			servicetest.Eventually(t, 30*time.Second, func() error {
-				if n := len(e.Events(t, "FUNDING", "avenir.funding.hours.*.flagged")); n != 1 {
-					return errorf("%d flagged", n)
-				}
-				return nil
-			})
-			caughtUp(t, e)
+			if n := len(e.Events(t, "FUNDING", "avenir.funding.hours.*.flagged")); n != 1 {
+				t.Fatalf("%d flagged events, want 1", n)
+			}
 			if _, err := fund.ReviewStatement(ctx(t), &fundingv1.ReviewStatementRequest{RequestId: event.NewID(), ContractId: contract, Period: october,
 				Reviews: []*fundingv1.LineReview{{Unit: fundingv1.Unit_UNIT_TRAINEE_HOUR, OperatorLineId: "R4", Approved: true}}}); err != nil {
 				t.Fatal(err)
@@ -66,7 +63,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 				t.Fatal(err)
 			}
 			report(t, op5, contract, line("R5", a, day(time.October, 28), 30))
-			caughtUp(t, e)
+			e.CaughtUp(t)
 			before := snapshot(t, auth.NewContext(ctx(t), servicetest.Admin), e.admin, contract)
 
 			// Restart with an empty store: the same durable consumers replay
@@ -74,14 +71,8 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			deps := e.Deps
 			deps.Projections = fresh()
 			svc := e.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
+			// Rebuild returns once the read models replayed the streams.
 			admin := auth.NewContext(ctx(t), servicetest.Admin)
-			servicetest.Eventually(t, 30*time.Second, func() error { // PATHWAY's read model starts in the background
-				cp, err := deps.Projections.Checkpoint(ctx(t), "funding-learners")
-				if err != nil || cp == 0 {
-					return errorf("learners at %d (%v)", cp, err)
-				}
-				return nil
-			})
 			after := snapshot(t, admin, direct{svc}, contract)
 			for i := range before {
 				if !proto.Equal(before[i], after[i]) {

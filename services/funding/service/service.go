@@ -10,6 +10,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -54,12 +56,16 @@ type Config struct {
 // Service implements fundingv1.FundingServiceServer.
 type Service struct {
 	fundingv1.UnimplementedFundingServiceServer
-	deps   platform.Deps
-	cfg    Config
-	log    *slog.Logger
-	events *eventstore.Store
-	store  projection.Store
-	books  booksCache
+	deps       platform.Deps
+	cfg        Config
+	log        *slog.Logger
+	contracts  *eventstore.Aggregates[domain.Contract, domain.Event]
+	hours      *eventstore.Aggregates[*domain.HoursLedger, domain.Event]
+	groups     *eventstore.Aggregates[*domain.GroupLedger, domain.Event]
+	fees       *eventstore.Aggregates[*domain.FeesLedger, domain.Event]
+	statements *eventstore.Aggregates[domain.StatementState, domain.Event]
+	store      projection.Store
+	books      booksCache
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -76,7 +82,14 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("funding: %w", err)
 	}
-	return &Service{deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), events: events, store: deps.Projections}, nil
+	return &Service{
+		deps: deps, cfg: cfg, log: deps.Logger.With("service", Name), store: deps.Projections,
+		contracts:  eventstore.NewAggregates(events, contractKind),
+		hours:      eventstore.NewAggregates(events, hoursKind),
+		groups:     eventstore.NewAggregates(events, groupKind),
+		fees:       eventstore.NewAggregates(events, feesKind),
+		statements: eventstore.NewAggregates(events, statementKind),
+	}, nil
 }
 
 // Name implements platform.Service.
@@ -124,7 +137,9 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingServiceServer(r, s) }
 
 // Wiring implements platform.Service: the learners and books read models,
-// then the consumer flagging the lines a back-dated exit leaves after it.
+// then the consumer flagging the lines a back-dated exit leaves after it,
+// which reads the exit's episodes in the learners read model (it comes
+// after it on PATHWAY).
 func (s *Service) Wiring() platform.Wiring {
 	return platform.Wiring{
 		Projections: []projector.Spec{
@@ -149,12 +164,18 @@ func (s *Service) Wiring() platform.Wiring {
 				BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
 			},
 			Handle: s.onExitBackdated,
+			After:  []string{learnersProjection},
 		}},
 	}
 }
 
 func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 
-// readModelWait bounds how long a handler waits for a read model to apply
-// an event it needs (its own write, or every event before one).
-const readModelWait = 10 * time.Second
+// command is what a command of the caller adds to its events.
+func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
+}
+
+// booksWait bounds how long a handler waits for the books read model to
+// apply the service's own writes (read your writes).
+const booksWait = 10 * time.Second

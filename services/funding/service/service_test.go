@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 )
 
 func TestContractsAndAccess(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5, op6, fund, ref := e.as(t, operator5), e.as(t, operator6), e.as(t, funder), e.as(t, referent)
 
@@ -29,7 +29,7 @@ func TestContractsAndAccess(t *testing.T) {
 	bad := terms("op 5")
 	bad.PeriodTo = civilpb.FromDate(day(time.January, 1).AddDays(-1))
 	_, err := e.admin.CreateContract(ctx(t), &fundingv1.CreateContractRequest{RequestId: event.NewID(), Terms: bad})
-	refused(t, err, codes.InvalidArgument, "terms.operator_id", "terms.period_to")
+	servicetest.Refused(t, err, codes.InvalidArgument, "terms.operator_id", "terms.period_to")
 	if n := len(e.Events(t, "FUNDING", "avenir.funding.>")); n != 0 {
 		t.Fatalf("%d events appended", n)
 	}
@@ -60,13 +60,13 @@ func TestContractsAndAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = op6.GetContract(ctx(t), &fundingv1.GetContractRequest{ContractId: c5.GetContractId()})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = ref.GetContract(ctx(t), &fundingv1.GetContractRequest{ContractId: c5.GetContractId()})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	if _, err := fund.GetContract(ctx(t), &fundingv1.GetContractRequest{ContractId: c5.GetContractId()}); err != nil {
 		t.Fatal(err)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	list := func(c fundingv1.FundingServiceClient, req *fundingv1.ListContractsRequest) []string {
 		t.Helper()
 		resp, err := c.ListContracts(ctx(t), req)
@@ -95,53 +95,60 @@ func TestContractsAndAccess(t *testing.T) {
 		t.Fatalf("active in 2027: %v", got)
 	}
 	_, err = ref.ListContracts(ctx(t), &fundingv1.ListContractsRequest{})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
+	// Filters follow the one rule of each code: territories are T and two
+	// digits, operators letters, digits, dashes and underscores.
+	_, err = fund.ListContracts(ctx(t), &fundingv1.ListContractsRequest{TerritoryCode: "5", OperatorId: "op 5"})
+	servicetest.Refused(t, err, codes.InvalidArgument, "operator_id", "territory_code")
+	_, err = fund.ListContracts(ctx(t), &fundingv1.ListContractsRequest{TerritoryCode: "T1"})
+	servicetest.Refused(t, err, codes.InvalidArgument, "territory_code")
 
 	// Updates: the envelope needs a reason, the operator is fixed.
 	up := terms("op-5")
 	up.AnnualEnvelopeCents = 200_000_000
 	_, err = e.admin.UpdateContract(ctx(t), &fundingv1.UpdateContractRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Terms: up})
-	refused(t, err, codes.FailedPrecondition, "REASON_REQUIRED")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "REASON_REQUIRED")
 	resp, err := e.admin.UpdateContract(ctx(t), &fundingv1.UpdateContractRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Terms: up, Reason: "avenant 1"})
 	if err != nil || resp.GetContract().GetTerms().GetAnnualEnvelopeCents() != 200_000_000 {
 		t.Fatalf("update: %v %v", resp, err)
 	}
 	_, err = e.admin.UpdateContract(ctx(t), &fundingv1.UpdateContractRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Terms: terms("op-6"), Reason: "x"})
-	refused(t, err, codes.FailedPrecondition, "OPERATOR_CHANGED")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "OPERATOR_CHANGED")
 
 	// Only the contract's operator reports; referents see nothing of billing.
 	a := learner(t, e, day(time.September, 1))
 	_, err = op6.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Lines: []*fundingv1.ReportedLine{line("L1", a, day(time.October, 5), 60)}})
-	refused(t, err, codes.NotFound)
+	servicetest.Refused(t, err, codes.NotFound)
 	_, err = ref.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Lines: []*fundingv1.ReportedLine{line("L1", a, day(time.October, 5), 60)}})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	_, err = fund.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Lines: []*fundingv1.ReportedLine{line("L1", a, day(time.October, 5), 60)}})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	for _, c := range []fundingv1.FundingServiceClient{op6} {
 		_, err := c.GetStatement(ctx(t), &fundingv1.GetStatementRequest{ContractId: c5.GetContractId(), Period: october})
-		refused(t, err, codes.NotFound)
+		servicetest.Refused(t, err, codes.NotFound)
 		_, err = c.GetBudget(ctx(t), &fundingv1.GetBudgetRequest{ContractId: c5.GetContractId()})
-		refused(t, err, codes.NotFound)
+		servicetest.Refused(t, err, codes.NotFound)
 		_, err = c.ExportStatement(ctx(t), &fundingv1.ExportStatementRequest{ContractId: c5.GetContractId(), Period: october})
-		refused(t, err, codes.NotFound)
+		servicetest.Refused(t, err, codes.NotFound)
 	}
 	_, err = ref.GetStatement(ctx(t), &fundingv1.GetStatementRequest{ContractId: c5.GetContractId(), Period: october})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	_, err = ref.GetBudget(ctx(t), &fundingv1.GetBudgetRequest{ContractId: c5.GetContractId()})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	_, err = op5.CloseStatement(ctx(t), &fundingv1.CloseStatementRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Period: october})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 	_, err = op5.ReviewStatement(ctx(t), &fundingv1.ReviewStatementRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Period: october})
-	refused(t, err, codes.PermissionDenied)
+	servicetest.Refused(t, err, codes.PermissionDenied)
 }
 
 func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
 	a := learner(t, e, day(time.September, 1))
 	b := event.NewID() // never enrolled
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
 	// Week 41 of 2026: Monday 5 to Sunday 11 October.
 	lines := []*fundingv1.ReportedLine{
@@ -196,7 +203,7 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 	}
 
 	// The statement bills the accepted lines at their rate, in cents.
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	st := statement(t, op5, contract, october)
 	if st.GetLineCount() != 5 || st.GetTotals().GetTraineeMinutes() != 1930 || st.GetTotals().GetAmountCents() != wantAmount || st.GetTotals().GetTraineeAmountCents() != wantAmount {
 		t.Fatalf("statement %v", st)
@@ -248,8 +255,8 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 		RequestId: event.NewID(), ContractId: contract, LearnerId: a, Date: civilpb.FromDate(day(time.October, 5)), CorrectsLineId: "nope",
 		OperatorLineId: "nope-fix", Minutes: 120, Activity: fundingv1.ActivityType_ACTIVITY_TYPE_DISTANCE, Reason: "x",
 	})
-	refused(t, err, codes.NotFound)
-	caughtUp(t, e)
+	servicetest.Refused(t, err, codes.NotFound)
+	e.CaughtUp(t)
 	st = statement(t, op5, contract, october)
 	if st.GetTotals().GetAmountCents() != wantAmount+corr.GetAmountDeltaCents() || st.GetTotals().GetTraineeMinutes() != 1930-130 || st.GetLineCount() != 6 {
 		t.Fatalf("statement after the correction %v", st.GetTotals())
@@ -260,35 +267,32 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 
 	// Bad requests are violations, not results.
 	_, err = op5.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: "x y", ContractId: "c"})
-	refused(t, err, codes.InvalidArgument, "request_id", "contract_id", "lines")
+	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "contract_id", "lines")
 }
 
 func civil2027() civil.Date { return civil.Date{Year: 2027, Month: time.January, Day: 4} }
 
 func TestBackdatedExitTurnsLaterLinesIntoAnomalies(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
 	entry := day(time.September, 1)
 	a := learner(t, e, entry)
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	r := report(t, op5, contract,
 		line("before", a, day(time.October, 9), 120), line("exit-day", a, day(time.October, 10), 120),
 		line("after-1", a, day(time.October, 11), 120), line("after-2", a, day(time.October, 20), 120), line("after-3", a, day(time.October, 21), 60))
 	if r.GetAccepted() != 5 {
 		t.Fatalf("report %v", r)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
 	// The exit on 10 October is recorded today.
 	exit(t, e, a, entry, day(time.October, 10), pathwayv1.ExitReason_EXIT_REASON_RELOCATION)
-	servicetest.Eventually(t, 30*time.Second, func() error {
-		if n := len(e.Events(t, "FUNDING", "avenir.funding.hours.*.flagged")); n != 2 {
-			return errorf("%d flagged events", n)
-		}
-		return nil
-	})
-	caughtUp(t, e)
+	if n := len(e.Events(t, "FUNDING", "avenir.funding.hours.*.flagged")); n != 2 {
+		t.Fatalf("%d flagged events, want one per ledger after the exit: 2", n)
+	}
 	st := statement(t, fund, contract, october)
 	for id, want := range map[string]fundingv1.LineStatus{
 		"before": fundingv1.LineStatus_LINE_STATUS_BILLED, "exit-day": fundingv1.LineStatus_LINE_STATUS_BILLED,
@@ -330,24 +334,25 @@ func TestBackdatedExitTurnsLaterLinesIntoAnomalies(t *testing.T) {
 	_, err = fund.ReviewStatement(ctx(t), &fundingv1.ReviewStatementRequest{RequestId: event.NewID(), ContractId: contract, Period: october, Reviews: []*fundingv1.LineReview{
 		{Unit: fundingv1.Unit_UNIT_TRAINEE_HOUR, OperatorLineId: "unknown", Approved: true},
 	}})
-	refused(t, err, codes.FailedPrecondition, "LINE_NOT_ON_STATEMENT")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "LINE_NOT_ON_STATEMENT")
 	_, err = fund.ReviewStatement(ctx(t), &fundingv1.ReviewStatementRequest{RequestId: event.NewID(), ContractId: contract, Period: october, Reviews: []*fundingv1.LineReview{
 		{Unit: fundingv1.Unit_UNIT_TRAINEE_HOUR, OperatorLineId: "after-3"},
 	}})
-	refused(t, err, codes.InvalidArgument, "reviews[0].reason")
+	servicetest.Refused(t, err, codes.InvalidArgument, "reviews[0].reason")
 }
 
 func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
 	entry := day(time.September, 1)
 	a := learner(t, e, entry)
-	publish(t, e, a, map[string]proto.Message{
-		"needs_analysis_noted": &pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.September, 20)), TerritoryCode: "T05"},
-		"immersion_noted":      &pathwayv1.ImmersionNoted{LearnerId: a, EpisodeNumber: 1, SessionId: "s-1", Completed: true, RecordedOn: civilpb.FromDate(day(time.October, 15)), TerritoryCode: "T05"},
-	}, "needs_analysis_noted", "immersion_noted")
-	caughtUp(t, e)
+	e.Publish(t, "avenir.pathway.pathway."+a+".needs_analysis_noted",
+		&pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.September, 20)), TerritoryCode: "T05"})
+	e.Publish(t, "avenir.pathway.pathway."+a+".immersion_noted",
+		&pathwayv1.ImmersionNoted{LearnerId: a, EpisodeNumber: 1, SessionId: "s-1", Completed: true, RecordedOn: civilpb.FromDate(day(time.October, 15)), TerritoryCode: "T05"})
+	e.CaughtUp(t)
 	claim := func(requestID, lineID string, typ fundingv1.FeeType) *fundingv1.ClaimFlatFeeResponse {
 		t.Helper()
 		resp, err := op5.ClaimFlatFee(ctx(t), &fundingv1.ClaimFlatFeeRequest{RequestId: requestID, ContractId: contract, LearnerId: a, FeeType: typ, OperatorLineId: lineID})
@@ -383,14 +388,14 @@ func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
 	}
 	// An exit to employment is a fact too.
 	exit(t, e, a, entry, day(time.November, 20), pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_PERMANENT)
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	if r := claim(event.NewID(), "F7", fundingv1.FeeType_FEE_TYPE_EXIT_TO_EMPLOYMENT); !r.GetResult().GetAccepted() || r.GetFactRef() != "episode-1" {
 		t.Fatalf("exit claim %v", r)
 	}
 	if n := len(e.Events(t, "FUNDING", "avenir.funding.fees.>")); n != 3 {
 		t.Fatalf("%d fees events", n)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	st := statement(t, op5, contract, october)
 	if st.GetTotals().GetFlatFeeCount() != 1 || st.GetTotals().GetFlatFeeAmountCents() != 15000 {
 		t.Fatalf("october %v", st.GetTotals())
@@ -398,11 +403,12 @@ func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
 }
 
 func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
 	a, b := learner(t, e, day(time.September, 1)), learner(t, e, day(time.September, 1))
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	report(t, op5, contract, line("O1", a, day(time.October, 5), 95), line("O2", b, day(time.October, 6), 61))
 	g, err := op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{
 		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier-cv", OperatorLineId: "G1", Date: civilpb.FromDate(day(time.October, 7)),
@@ -411,6 +417,11 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	if err != nil || !g.GetResult().GetAccepted() || g.GetResult().GetAmountCents() != amount(90, 4000) {
 		t.Fatalf("group hours: %v %v", g, err)
 	}
+	_, err = op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{
+		RequestId: event.NewID(), ContractId: contract, GroupSessionId: "atelier cv", OperatorLineId: "G0", Date: civilpb.FromDate(day(time.October, 7)),
+		Minutes: 90, Trainer: "Mme Durand", AttendeeLearnerIds: []string{a, b},
+	})
+	servicetest.Refused(t, err, codes.InvalidArgument, "group_session_id")
 	tooBig := terms("op-5").GetMaxGroupSize() + 1
 	ids := make([]string, tooBig)
 	for i := range ids {
@@ -423,11 +434,11 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	if err != nil || big.GetResult().GetReason() != fundingv1.RejectionReason_REJECTION_REASON_GROUP_TOO_LARGE {
 		t.Fatalf("group too large: %v %v", big, err)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 
 	// November is not over; October is.
 	_, err = fund.CloseStatement(ctx(t), &fundingv1.CloseStatementRequest{RequestId: event.NewID(), ContractId: contract, Period: november})
-	refused(t, err, codes.FailedPrecondition, "PERIOD_NOT_OVER")
+	servicetest.Refused(t, err, codes.FailedPrecondition, "PERIOD_NOT_OVER")
 	closed, err := fund.CloseStatement(ctx(t), &fundingv1.CloseStatementRequest{RequestId: event.NewID(), ContractId: contract, Period: october})
 	if err != nil || !closed.GetStatement().GetClosed() || closed.GetStatement().GetClosedOn().GetDay() != 26 {
 		t.Fatalf("close: %v %v", closed, err)
@@ -446,7 +457,7 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	if r := late.GetResults()[0]; !r.GetAccepted() || !r.GetLate() || r.GetBillingPeriod().GetMonth() != 11 {
 		t.Fatalf("late line %v", r)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	if st := statement(t, fund, contract, october); st.GetTotals().GetAmountCents() != total || st.GetLineCount() != 3 {
 		t.Fatalf("the closed statement changed: %v", st.GetTotals())
 	}
@@ -481,16 +492,17 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 }
 
 func TestBudgetWarnsAt80PercentAndRefusesAbove100(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	tm := terms("op-5")
 	tm.TraineeHourRateCents, tm.AnnualEnvelopeCents = 6000, 10_000 // a euro a minute, 100 euros a year
 	contract := createContract(t, e, tm)
 	a := learner(t, e, day(time.September, 1))
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	budget := func() *fundingv1.Budget {
 		t.Helper()
-		caughtUp(t, e)
+		e.CaughtUp(t)
 		resp, err := op5.GetBudget(ctx(t), &fundingv1.GetBudgetRequest{ContractId: contract})
 		if err != nil {
 			t.Fatal(err)
@@ -500,7 +512,7 @@ func TestBudgetWarnsAt80PercentAndRefusesAbove100(t *testing.T) {
 	if r := report(t, op5, contract, line("B1", a, day(time.October, 5), 70)); r.GetBudgetWarning() || r.GetAccepted() != 1 {
 		t.Fatalf("70 %%: %v", r)
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	if r := report(t, op5, contract, line("B2", a, day(time.October, 6), 10)); !r.GetBudgetWarning() || r.GetAccepted() != 1 {
 		t.Fatalf("80 %%: %v", r)
 	}
@@ -533,6 +545,7 @@ func TestBudgetWarnsAt80PercentAndRefusesAbove100(t *testing.T) {
 }
 
 func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
+	t.Parallel()
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
@@ -540,7 +553,7 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 	for i := range learners {
 		learners[i] = learner(t, e, day(time.January, 1))
 	}
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	// 12,000 lines of an hour: six a day for every learner from January, until
 	// the weekly caps (35 hours) refuse the sixth and seventh days' lines.
 	var lines []*fundingv1.ReportedLine
@@ -592,7 +605,7 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 		t.Fatalf("amount %d for %d lines", resp.GetAcceptedAmountCents(), resp.GetAccepted())
 	}
 	// Statements total what was accepted.
-	caughtUp(t, e)
+	e.CaughtUp(t)
 	var billed int64
 	for m := 1; m <= 12; m++ {
 		billed += statement(t, op5, contract, &commonv1.Month{Year: 2026, Month: int32(m)}).GetTotals().GetAmountCents()
@@ -609,8 +622,6 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 		t.Fatalf("the replay appended %d events", n-events)
 	}
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func weekday(d civil.Date) time.Weekday {
 	return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()

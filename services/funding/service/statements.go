@@ -4,9 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -14,7 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
@@ -58,7 +55,7 @@ func (s *Service) statement(ctx context.Context, contractID string, p civil.Mont
 // read model.
 func (s *Service) GetStatement(ctx context.Context, req *fundingv1.GetStatementRequest) (*fundingv1.GetStatementResponse, error) {
 	var v apperr.Violations
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	size := int(req.GetPageSize())
 	if size < 0 || size > MaxStatementPage {
@@ -91,34 +88,26 @@ func (s *Service) GetStatement(ctx context.Context, req *fundingv1.GetStatementR
 	return resp, nil
 }
 
-// execStatement runs a statement command and waits until the books have
-// applied it, so that the answer shows it.
-func (s *Service) execStatement(ctx context.Context, requestID string, c domain.Contract, p civil.Month, decide func(domain.StatementState) ([]domain.Event, error)) (domain.Statement, error) {
-	meta := eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, statementFilter(statementID(c.ID, p)), meta, func(h eventstore.History) ([]event.Draft, error) {
-		evs, err := decide(foldStatement(h.Events))
-		if err != nil {
-			return nil, err
-		}
-		return drafts(evs)
-	})
-	if err != nil {
-		return domain.Statement{}, err
+// settle waits, for a bounded time, until the books read model has applied
+// a command's stored events, so that what the caller reads or reports next
+// (a statement, a line billed after a closure) shows them. The answer does
+// not depend on it: a read model late or down is logged, not an error.
+func (s *Service) settle(ctx context.Context, stored []event.Event) {
+	if len(stored) == 0 {
+		return
 	}
-	if n := len(res.Events); n > 0 {
-		if err := s.waitBooks(ctx, res.Events[n-1].Sequence); err != nil {
-			s.log.WarnContext(ctx, "statement answered before the books caught up", "error", err)
-		}
+	if err := s.waitBooks(ctx, stored[len(stored)-1].Sequence); err != nil {
+		s.log.WarnContext(ctx, "answered before the books read model applied the command", "error", err)
 	}
-	return s.statement(ctx, c.ID, p)
 }
 
 // ReviewStatement implements fundingv1.FundingServiceServer: the lines must
-// be on the statement (books read model).
+// be on the statement, as the books read model holds it before the
+// decision. The answer is that statement with the review applied.
 func (s *Service) ReviewStatement(ctx context.Context, req *fundingv1.ReviewStatementRequest) (*fundingv1.ReviewStatementResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -127,32 +116,39 @@ func (s *Service) ReviewStatement(ctx context.Context, req *fundingv1.ReviewStat
 	if err != nil {
 		return nil, err
 	}
+	st, err := s.statement(ctx, c.ID, p)
+	if err != nil {
+		return nil, err
+	}
 	caller, _ := auth.FromContext(ctx)
-	st, err := s.execStatement(ctx, req.GetRequestId(), c, p, func(state domain.StatementState) ([]domain.Event, error) {
-		var evs []domain.Event
-		err := s.withBooks(ctx, c.ID, func(b *domain.Books) error {
-			var err error
-			evs, err = domain.DecideStatement(state, domain.ReviewStatement{
-				StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Reviews: reviewsFromProto(req.GetReviews()),
-				Reviewer: caller.Subject, Terms: c.Terms, OnStatement: func(k domain.LineKey) bool { return b.OnStatement(p, k) },
-			})
-			return err
-		})
-		return evs, err
+	on := st.LineKeys()
+	cmd := domain.ReviewStatement{
+		StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Reviews: reviewsFromProto(req.GetReviews()),
+		Reviewer: caller.Subject, Terms: c.Terms, OnStatement: func(k domain.LineKey) bool { return on[k] },
+	}
+	out, err := s.statements.Execute(ctx, cmd.StatementID, s.command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
+		return domain.DecideStatement(state, cmd)
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.settle(ctx, out.Stored)
+	for _, e := range out.Events {
+		if r, ok := e.(domain.StatementReviewed); ok {
+			st = st.Reviewed(r)
+		}
 	}
 	return &fundingv1.ReviewStatementResponse{Statement: statementView(c, st, 0, 0)}, nil
 }
 
 // CloseStatement implements fundingv1.FundingServiceServer: the period is
 // locked from the day after its last; later lines go to the next open
-// period, late.
+// period, late. The closure records the statement's totals as the books
+// hold them before the decision; the answer is that statement, closed.
 func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatementRequest) (*fundingv1.CloseStatementResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -161,19 +157,27 @@ func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatem
 	if err != nil {
 		return nil, err
 	}
+	st, err := s.statement(ctx, c.ID, p)
+	if err != nil {
+		return nil, err
+	}
 	caller, _ := auth.FromContext(ctx)
-	st, err := s.execStatement(ctx, req.GetRequestId(), c, p, func(state domain.StatementState) ([]domain.Event, error) {
-		now, err := s.statement(ctx, c.ID, p)
-		if err != nil {
-			return nil, err
-		}
-		return domain.DecideStatement(state, domain.CloseStatement{
-			StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Today: s.today(), Terms: c.Terms,
-			Totals: now.Totals, ClosedBy: caller.Subject,
-		})
+	cmd := domain.CloseStatement{
+		StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Today: s.today(), Terms: c.Terms,
+		Totals: st.Totals, ClosedBy: caller.Subject,
+	}
+	out, err := s.statements.Execute(ctx, cmd.StatementID, s.command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
+		return domain.DecideStatement(state, cmd)
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.settle(ctx, out.Stored)
+	st.Closed, st.ClosedOn = out.State.Closed, out.State.ClosedOn
+	for _, e := range out.Events {
+		if cl, ok := e.(domain.StatementClosed); ok {
+			st.Totals = cl.Totals
+		}
 	}
 	return &fundingv1.CloseStatementResponse{Statement: statementView(c, st, 0, 0)}, nil
 }
@@ -182,7 +186,7 @@ func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatem
 // domain.ExportCSV, whose TOTAL row is the statement's total.
 func (s *Service) ExportStatement(ctx context.Context, req *fundingv1.ExportStatementRequest) (*fundingv1.ExportStatementResponse, error) {
 	var v apperr.Violations
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	p := civilpb.CheckMonth(&v, "period", req.GetPeriod())
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -205,7 +209,7 @@ func (s *Service) ExportStatement(ctx context.Context, req *fundingv1.ExportStat
 // the books against the contract year's envelope (domain.BudgetOf).
 func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest) (*fundingv1.GetBudgetResponse, error) {
 	var v apperr.Violations
-	checkID(&v, "contract_id", req.GetContractId())
+	ident.ID(&v, "contract_id", req.GetContractId())
 	if req.GetContractYear() < 0 {
 		v.Add("contract_year", "must not be negative (0: the year containing today)")
 	}
@@ -241,26 +245,4 @@ func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest
 		EnvelopeCents: b.Envelope, ConsumedCents: b.Consumed, ConsumedPercent: int32(b.Percent), ForecastCents: b.Forecast,
 		Warning: b.Warning, Exhausted: b.Exhausted,
 	}}, nil
-}
-
-// checkRequest records the problem of a command's request id.
-func checkRequest(v *apperr.Violations, requestID string) {
-	if problem := ident.CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
-}
-
-func checkID(v *apperr.Violations, field, id string) {
-	if problem := ident.CheckID(id); problem != "" {
-		v.Add(field, problem)
-	}
-}
-
-// checkDate reads an optional date; an invalid one is a violation.
-func checkDate(v *apperr.Violations, field string, p *commonv1.Date) civil.Date {
-	d := civilpb.Date(p)
-	if !d.IsZero() && !d.Valid() {
-		v.Add(field, "is not a valid date")
-	}
-	return d
 }

@@ -3,26 +3,20 @@ package service
 import (
 	"context"
 
-	"github.com/avenir-normandie/avenir/services/platform/ident"
-
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
-	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
-	"github.com/avenir-normandie/avenir/services/platform/event"
-	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 )
 
 // ReportGroupHours implements fundingv1.FundingServiceServer: one line of a
 // group session, decided by the session's ledger (domain.DecideGroup).
 func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGroupHoursRequest) (*fundingv1.ReportGroupHoursResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
-	if !domain.ValidCode(req.GetGroupSessionId()) {
-		v.Add("group_session_id", "is required: 1 to 64 letters, digits, dashes or underscores")
-	}
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
+	ident.Code(&v, "group_session_id", req.GetGroupSessionId())
 	if n := len(req.GetAttendeeLearnerIds()); n > domain.MaxGroupSizeLimit {
 		v.Addf("attendee_learner_ids", "at most %d attendees", domain.MaxGroupSizeLimit)
 	}
@@ -48,42 +42,41 @@ func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGro
 	ledgerID := groupLedgerID(c.ID, req.GetGroupSessionId())
 	cmd := domain.ReportGroup{
 		LedgerID: ledgerID, ContractID: c.ID, GroupSessionID: req.GetGroupSessionId(), RequestID: req.GetRequestId(),
-		LineID: req.GetOperatorLineId(), Date: dateOf(req.GetDate()), Minutes: int(req.GetMinutes()), Trainer: req.GetTrainer(),
+		LineID: req.GetOperatorLineId(), Date: civilpb.Date(req.GetDate()), Minutes: int(req.GetMinutes()), Trainer: req.GetTrainer(),
 		Attendees: req.GetAttendeeLearnerIds(), Terms: c.Terms, Enrolment: enrolled, Closed: snap.Closed,
 		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: ident.CheckID,
 	}
 	var result domain.Result
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, groupFilter(ledgerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+	out, err := s.groups.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(g *domain.GroupLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
-		evs, r := domain.DecideGroup(foldGroup(h.Events), cmd)
+		evs, r, err := domain.DecideGroup(g, cmd)
 		result = r
-		return drafts(evs)
+		return evs, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if res.Replayed {
-		for _, ev := range res.Events {
-			if e, ok := decode(ev); ok {
-				if g, ok := e.(domain.GroupHoursReported); ok {
-					result = domain.Result{LineID: g.Line.ID, Accepted: true, Period: g.Line.Period, Late: g.Line.Late, AmountCts: g.Line.Amount}
-				}
+	if out.Replayed {
+		for _, e := range out.Events {
+			if g, ok := e.(domain.GroupHoursReported); ok {
+				result = domain.Result{LineID: g.Line.ID, Accepted: true, Period: g.Line.Period, Late: g.Line.Late, AmountCts: g.Line.Amount}
 			}
 		}
 	}
-	return &fundingv1.ReportGroupHoursResponse{Result: resultToProto(result), BudgetWarning: warned(c.Terms, snap.Used, result)}, nil
+	return &fundingv1.ReportGroupHoursResponse{Result: resultToProto(result), BudgetWarning: warned(c.Terms, snap.Used, result, out.Replayed)}, nil
 }
 
 // warned reports whether the contract year of an accepted line reached the
-// warning threshold with it.
-func warned(t domain.Terms, used map[int]int64, r domain.Result) bool {
+// warning threshold with it. used is what the books billed before the
+// decision; a line already billed (reported before, or by the first run of
+// a replayed request) is counted in it.
+func warned(t domain.Terms, used map[int]int64, r domain.Result, billed bool) bool {
 	if !r.Accepted {
 		return false
 	}
 	y := t.PeriodYear(r.Period)
 	spent := used[y]
-	if !r.Already {
+	if !r.Already && !billed {
 		spent += r.AmountCts
 	}
 	return spent*100 >= domain.WarningPercent*t.AnnualEnvelopeCents
@@ -95,9 +88,9 @@ func warned(t domain.Terms, used map[int]int64, r domain.Result) bool {
 // that a fact is claimed once.
 func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeRequest) (*fundingv1.ClaimFlatFeeResponse, error) {
 	var v apperr.Violations
-	checkRequest(&v, req.GetRequestId())
-	checkID(&v, "contract_id", req.GetContractId())
-	checkID(&v, "learner_id", req.GetLearnerId())
+	ident.RequestID(&v, req.GetRequestId())
+	ident.ID(&v, "contract_id", req.GetContractId())
+	ident.ID(&v, "learner_id", req.GetLearnerId())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -126,33 +119,29 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 	}
 	var (
 		result  domain.Result
-		claimed domain.FlatFeeClaimed
+		claimed domain.FlatFeeClaimed // the claim answered, when accepted
 	)
-	meta := eventstore.Command{RequestID: req.GetRequestId(), Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-	res, err := s.events.Execute(ctx, Stream, feesFilter(ledgerID), meta, func(h eventstore.History) ([]event.Draft, error) {
+	out, err := s.fees.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(f *domain.FeesLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
-		f := foldFees(h.Events)
-		evs, r := domain.DecideFee(f, cmd)
+		evs, r, err := domain.DecideFee(f, cmd)
 		result = r
 		if r.Already {
 			claimed = f.ByLine[r.LineID]
 		}
-		return drafts(evs)
+		return evs, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, ev := range res.Events {
-		if e, ok := decode(ev); ok {
-			if f, ok := e.(domain.FlatFeeClaimed); ok {
-				claimed = f
-				if res.Replayed {
-					result = domain.Result{LineID: f.LineID, Accepted: true, Period: f.Period, Late: f.Late, AmountCts: f.Amount}
-				}
+	for _, e := range out.Events {
+		if f, ok := e.(domain.FlatFeeClaimed); ok {
+			claimed = f
+			if out.Replayed {
+				result = domain.Result{LineID: f.LineID, Accepted: true, Period: f.Period, Late: f.Late, AmountCts: f.Amount}
 			}
 		}
 	}
-	resp := &fundingv1.ClaimFlatFeeResponse{Result: resultToProto(result), BudgetWarning: warned(c.Terms, snap.Used, result)}
+	resp := &fundingv1.ClaimFlatFeeResponse{Result: resultToProto(result), BudgetWarning: warned(c.Terms, snap.Used, result, out.Replayed)}
 	if result.Accepted {
 		resp.FactRef, resp.FactDate = claimed.FactRef, civilpb.FromDate(claimed.FactDate)
 	}
