@@ -161,6 +161,9 @@ func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
 		t.Fatalf("contracts after the store came back: %v %v", list, err)
 	}
 	for _, c := range commands {
+		// A review and a close decide on the lines the statement (the books
+		// read model) shows: they come after the reports were applied.
+		e.CaughtUp(t)
 		m, err := c.call()
 		if err != nil || !c.answer(m) {
 			t.Errorf("%s retried with the store back: %v %v", c.name, m, err)
