@@ -405,22 +405,25 @@ func TestStartSeq(t *testing.T) {
 	s.StartSeq = 56
 	tr = newTracker()
 	r = h.start(s, tr.handler(nil))
-	time.Sleep(300 * time.Millisecond)
+	// In stream order, a replay would come before the next new message.
+	next := h.publish(1)
+	tr.waitHandled(t, next)
 	stop(t, r)
-	if got := tr.handledSeqs(); len(got) != 0 {
-		t.Fatalf("StartSeq 56 replayed %v", got)
+	if got := tr.handledSeqs(); !slices.Equal(got, next) {
+		t.Fatalf("StartSeq 56 handled %v, want only the new %v", got, next)
 	}
+	seqs = append(seqs, next...)
 	if !h.consumerInfo(name).Created.Equal(created) {
 		t.Fatal("consumer recreated although the caller was up to date")
 	}
 
-	// StartSeq 11 on a consumer acked up to 55: replay from 11.
+	// StartSeq 11 on a consumer acked up to 56: replay from 11.
 	s.StartSeq = 11
 	tr = newTracker()
 	h.start(s, tr.handler(nil))
 	tr.waitHandled(t, seqs[10:])
-	if got := tr.handledSeqs(); got[0] != 11 || len(got) != 45 {
-		t.Fatalf("StartSeq 11 handled %d messages from %d, want 45 from 11", len(got), got[0])
+	if got := tr.handledSeqs(); got[0] != 11 || len(got) != 46 {
+		t.Fatalf("StartSeq 11 handled %d messages from %d, want 46 from 11", len(got), got[0])
 	}
 	info := h.consumerInfo(name)
 	if info.Config.DeliverPolicy != jetstream.DeliverByStartSequencePolicy || info.Config.OptStartSeq != 11 {

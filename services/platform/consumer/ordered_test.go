@@ -54,7 +54,9 @@ func TestOrderedNewMessagesDoNotOvertakeARetry(t *testing.T) {
 		return nil
 	}))
 	eventually(t, 10*time.Second, func() bool { return tr.calls(3) > 0 }, "first delivery of 3")
-	time.Sleep(1200 * time.Millisecond) // the fetch (1s) is over
+	// Bounded: long enough for a fetch (250 ms) to end and a later message
+	// to overtake 3 if the runner let it, short of 3's backoff (2 s).
+	time.Sleep(800 * time.Millisecond)
 	if got := tr.handledSeqs(); !slices.Equal(got, seqs[:2]) {
 		t.Fatalf("handled %v before the retry, want 1 and 2", got)
 	}
