@@ -145,9 +145,6 @@ func (r *Running) Components() Components {
 	return Components{Projections: slices.Clone(r.projections), Consumers: slices.Clone(r.consumers)}
 }
 
-// Owned returns the streams the running services own.
-func (r *Running) Owned() []natsx.StreamSpec { return slices.Clone(r.owned) }
-
 // WaitCaughtUp returns once every read model and consumer has handled every
 // event stored, including the events the consumers appended meanwhile (a
 // consumer's decision the read models then follow), or ctx ends.

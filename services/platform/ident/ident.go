@@ -88,17 +88,11 @@ func CheckCode(code string) string {
 // RequestID records on v the problem of a command's request id, as field
 // "request_id".
 func RequestID(v *apperr.Violations, requestID string) {
-	if problem := CheckRequestID(requestID); problem != "" {
-		v.Add("request_id", problem)
-	}
+	add(v, "request_id", CheckRequestID(requestID))
 }
 
 // ID records on v the problem of the id in field.
-func ID(v *apperr.Violations, field, id string) {
-	if problem := CheckID(id); problem != "" {
-		v.Add(field, problem)
-	}
-}
+func ID(v *apperr.Violations, field, id string) { add(v, field, CheckID(id)) }
 
 // OptionalID records on v the problem of the id in field, when one is given.
 func OptionalID(v *apperr.Violations, field, id string) {
@@ -108,11 +102,7 @@ func OptionalID(v *apperr.Violations, field, id string) {
 }
 
 // Territory records on v the problem of the territory code in field.
-func Territory(v *apperr.Violations, field, code string) {
-	if problem := CheckTerritory(code); problem != "" {
-		v.Add(field, problem)
-	}
-}
+func Territory(v *apperr.Violations, field, code string) { add(v, field, CheckTerritory(code)) }
 
 // OptionalTerritory records on v the problem of the territory code in field
 // (a filter, say), when one is given.
@@ -123,16 +113,19 @@ func OptionalTerritory(v *apperr.Violations, field, code string) {
 }
 
 // Code records on v the problem of the code in field.
-func Code(v *apperr.Violations, field, code string) {
-	if problem := CheckCode(code); problem != "" {
-		v.Add(field, problem)
-	}
-}
+func Code(v *apperr.Violations, field, code string) { add(v, field, CheckCode(code)) }
 
 // OptionalCode records on v the problem of the code in field, when one is
 // given.
 func OptionalCode(v *apperr.Violations, field, code string) {
 	if code != "" {
 		Code(v, field, code)
+	}
+}
+
+// add records problem on v for field, unless there is none.
+func add(v *apperr.Violations, field, problem string) {
+	if problem != "" {
+		v.Add(field, problem)
 	}
 }

@@ -126,18 +126,7 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 			t.Fatalf("methods without an access policy entry: %v", missing)
 		}
 	}
-	running, err := platform.Start(ctx, env.Deps, services, catalog(services, opts.Streams))
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() {
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		if err := running.Stop(stopCtx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	env.Running = running
+	env.Running = start(t, ctx, env.Deps, services, catalog(services, opts.Streams))
 	env.Services = services
 	lis := bufconn.Listen(1 << 20)
 	env.lis = lis
@@ -375,7 +364,14 @@ func (e *Env) Rebuild(t testing.TB, store projection.Store, b Builder) platform.
 	if err != nil {
 		t.Fatalf("build service: %v", err)
 	}
-	running, err := platform.Start(ctx, deps, []platform.Service{svc}, catalog([]platform.Service{svc}, nil))
+	start(t, ctx, deps, []platform.Service{svc}, catalog([]platform.Service{svc}, nil))
+	return svc
+}
+
+// start runs services with platform.Start and stops them when the test ends.
+func start(t testing.TB, ctx context.Context, deps platform.Deps, services []platform.Service, catalog []natsx.StreamSpec) *platform.Running {
+	t.Helper()
+	running, err := platform.Start(ctx, deps, services, catalog)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -386,5 +382,5 @@ func (e *Env) Rebuild(t testing.TB, store projection.Store, b Builder) platform.
 			t.Errorf("stop: %v", err)
 		}
 	})
-	return svc
+	return running
 }
