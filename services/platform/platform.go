@@ -5,6 +5,7 @@
 package platform
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projector"
@@ -29,6 +32,15 @@ type Deps struct {
 	// Now is the clock; business days are derived from it in Europe/Paris.
 	Now func() time.Time
 }
+
+// Command is what a command of the caller of ctx adds to its events: its
+// request id, the caller as actor, the time on the services' clock.
+func (d Deps) Command(ctx context.Context, requestID string) eventstore.Command {
+	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: d.Now()}
+}
+
+// Today is the business day on the services' clock, in Europe/Paris.
+func (d Deps) Today() civil.Date { return civil.Of(d.Now()) }
 
 // Service is one bounded context as the avenir binary runs it. It holds its
 // domain, its access policy and its wire codecs; it declares the rest and

@@ -29,7 +29,7 @@ func (s *Service) CreateContract(ctx context.Context, req *fundingv1.CreateContr
 	caller, _ := auth.FromContext(ctx)
 	id := event.DeriveID("funding/contract/"+caller.Subject, req.GetRequestId())
 	cmd := domain.CreateContract{ContractID: id, Terms: termsFromProto(req.GetTerms())}
-	out, err := s.contracts.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
+	out, err := s.contracts.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
 		return domain.DecideContract(c, cmd)
 	})
 	if err != nil {
@@ -55,7 +55,7 @@ func (s *Service) UpdateContract(ctx context.Context, req *fundingv1.UpdateContr
 		return nil, err
 	}
 	cmd := domain.UpdateContract{ContractID: id, Terms: termsFromProto(req.GetTerms()), Reason: req.GetReason()}
-	out, err := s.contracts.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
+	out, err := s.contracts.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(c domain.Contract) ([]domain.Event, error) {
 		return domain.DecideContract(c, cmd)
 	})
 	if err != nil {

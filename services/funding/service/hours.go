@@ -218,7 +218,7 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 		}
 		return b
 	}
-	meta := s.command(ctx, requestID)
+	meta := s.deps.Command(ctx, requestID)
 	err = s.parallel(ctx, len(groups), func(ctx context.Context, i int) error {
 		g := groups[i]
 		ledgerID := hoursLedgerID(c.ID, g.LearnerID, g.Week)
@@ -383,7 +383,7 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 		Enrolment: enrolled, Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)),
 	}
 	var result domain.Result
-	out, err := s.hours.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(l *domain.HoursLedger) ([]domain.Event, error) {
+	out, err := s.hours.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(l *domain.HoursLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
 		evs, r, err := domain.DecideCorrection(l, cmd)
 		result = r
@@ -466,7 +466,7 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 		}
 		cmd := domain.FlagUnenrolled{
 			ExitDate: exit, Episode: int(m.GetEpisodeNumber()), Enrolment: enrolled, Terms: c.Terms,
-			Closed: snaps[l.contract].Closed, Today: s.today(),
+			Closed: snaps[l.contract].Closed, Today: s.deps.Today(),
 		}
 		out, err := s.hours.Execute(ctx, l.id, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
 			return domain.DecideFlag(l, cmd), nil

@@ -10,7 +10,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,7 +20,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -167,13 +165,6 @@ func (s *Service) Wiring() platform.Wiring {
 			After:  []string{learnersProjection},
 		}},
 	}
-}
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
-
-// command is what a command of the caller adds to its events.
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }
 
 // booksWait bounds how long a handler waits for the books read model to

@@ -126,7 +126,7 @@ func (s *Service) ReviewStatement(ctx context.Context, req *fundingv1.ReviewStat
 		StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Reviews: reviewsFromProto(req.GetReviews()),
 		Reviewer: caller.Subject, Terms: c.Terms, OnStatement: func(k domain.LineKey) bool { return on[k] },
 	}
-	out, err := s.statements.Execute(ctx, cmd.StatementID, s.command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
+	out, err := s.statements.Execute(ctx, cmd.StatementID, s.deps.Command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
 		return domain.DecideStatement(state, cmd)
 	})
 	if err != nil {
@@ -163,10 +163,10 @@ func (s *Service) CloseStatement(ctx context.Context, req *fundingv1.CloseStatem
 	}
 	caller, _ := auth.FromContext(ctx)
 	cmd := domain.CloseStatement{
-		StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Today: s.today(), Terms: c.Terms,
+		StatementID: statementID(c.ID, p), ContractID: c.ID, Period: p, Today: s.deps.Today(), Terms: c.Terms,
 		Totals: st.Totals, ClosedBy: caller.Subject,
 	}
-	out, err := s.statements.Execute(ctx, cmd.StatementID, s.command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
+	out, err := s.statements.Execute(ctx, cmd.StatementID, s.deps.Command(ctx, req.GetRequestId()), func(state domain.StatementState) ([]domain.Event, error) {
 		return domain.DecideStatement(state, cmd)
 	})
 	if err != nil {
@@ -220,7 +220,7 @@ func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest
 	if err != nil {
 		return nil, err
 	}
-	today := s.today()
+	today := s.deps.Today()
 	y := int(req.GetContractYear())
 	if y == 0 {
 		day := today

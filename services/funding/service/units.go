@@ -47,7 +47,7 @@ func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGro
 		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: ident.CheckID,
 	}
 	var result domain.Result
-	out, err := s.groups.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(g *domain.GroupLedger) ([]domain.Event, error) {
+	out, err := s.groups.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(g *domain.GroupLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
 		evs, r, err := domain.DecideGroup(g, cmd)
 		result = r
@@ -115,13 +115,13 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 	cmd := domain.ClaimFee{
 		LedgerID: ledgerID, ContractID: c.ID, LearnerID: learner, RequestID: req.GetRequestId(), LineID: req.GetOperatorLineId(),
 		Type: domain.FeeType(req.GetFeeType()), CustomCode: req.GetCustomCode(), Evidence: req.GetEvidenceReference(), Terms: c.Terms,
-		Facts: ls[learner].facts(), Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, feesOwner(ledgerID)), Today: s.today(),
+		Facts: ls[learner].facts(), Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, feesOwner(ledgerID)), Today: s.deps.Today(),
 	}
 	var (
 		result  domain.Result
 		claimed domain.FlatFeeClaimed // the claim answered, when accepted
 	)
-	out, err := s.fees.Execute(ctx, ledgerID, s.command(ctx, req.GetRequestId()), func(f *domain.FeesLedger) ([]domain.Event, error) {
+	out, err := s.fees.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(f *domain.FeesLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
 		evs, r, err := domain.DecideFee(f, cmd)
 		result = r

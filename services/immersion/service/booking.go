@@ -36,8 +36,8 @@ func (s *Service) BookPlace(ctx context.Context, req *immersionv1.BookPlaceReque
 	}
 	caller, _ := auth.FromContext(ctx)
 	id, learnerID := req.GetSessionId(), req.GetLearnerId()
-	cmd := domain.BookPlace{SessionID: id, Today: s.today()}
-	out, err := s.execSession(ctx, s.command(ctx, req.GetRequestId()), id,
+	cmd := domain.BookPlace{SessionID: id, Today: s.deps.Today()}
+	out, err := s.execSession(ctx, s.deps.Command(ctx, req.GetRequestId()), id,
 		func(domain.Session, int) []string { return []string{learnerID} },
 		func(sess domain.Session, loaded map[string]domain.LearnerSchedule, _ domain.Eligibility) ([]domain.Event, error) {
 			facts, territory, err := s.learnerFacts(ctx, learnerID)
@@ -108,8 +108,8 @@ func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBook
 	case auth.RoleOperator:
 		cause = domain.CauseOperator
 	}
-	cmd := domain.CancelBooking{SessionID: id, LearnerID: learnerID, Cause: cause, Reason: req.GetReason(), Today: s.today()}
-	out, err := s.cancel(ctx, s.command(ctx, req.GetRequestId()), cmd, func(sess domain.Session) error {
+	cmd := domain.CancelBooking{SessionID: id, LearnerID: learnerID, Cause: cause, Reason: req.GetReason(), Today: s.deps.Today()}
+	out, err := s.cancel(ctx, s.deps.Command(ctx, req.GetRequestId()), cmd, func(sess domain.Session) error {
 		if err := seeSession(caller, sess, id); err != nil {
 			return err
 		}
@@ -166,8 +166,8 @@ func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutc
 	}
 	caller, _ := auth.FromContext(ctx)
 	id := req.GetSessionId()
-	cmd := domain.RecordOutcome{SessionID: id, LearnerID: req.GetLearnerId(), Outcome: outcome, Today: s.today()}
-	out, err := s.sessions.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(sess domain.Session) ([]domain.Event, error) {
+	cmd := domain.RecordOutcome{SessionID: id, LearnerID: req.GetLearnerId(), Outcome: outcome, Today: s.deps.Today()}
+	out, err := s.sessions.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(sess domain.Session) ([]domain.Event, error) {
 		if err := seeSession(caller, sess, id); err != nil {
 			return nil, err
 		}
@@ -278,7 +278,7 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 			continue
 		}
 		cmd := domain.CancelBooking{
-			SessionID: id, LearnerID: learnerID, Cause: domain.CausePathwayExit, IfAny: true, Today: s.today(),
+			SessionID: id, LearnerID: learnerID, Cause: domain.CausePathwayExit, IfAny: true, Today: s.deps.Today(),
 			Reason: fmt.Sprintf("left the pathway on %s", exit),
 		}
 		out, err := s.cancel(ctx, s.own("exit/"+ev.ID+"/"+id), cmd, everybody)

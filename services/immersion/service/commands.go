@@ -31,14 +31,14 @@ func (s *Service) PublishOffer(ctx context.Context, req *immersionv1.PublishOffe
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
 	profile := profileFromProto(req.GetProfile())
-	domain.CheckProfile(&v, "profile", profile, s.today())
+	domain.CheckProfile(&v, "profile", profile, s.deps.Today())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
 	id := event.DeriveID("immersion/offer/"+caller.Subject, req.GetRequestId())
-	cmd := domain.PublishOffer{OfferID: id, Profile: profile, Today: s.today()}
-	out, err := s.offers.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+	cmd := domain.PublishOffer{OfferID: id, Profile: profile, Today: s.deps.Today()}
+	out, err := s.offers.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
 		return domain.DecideOffer(o, cmd)
 	})
 	if err != nil {
@@ -53,12 +53,12 @@ func (s *Service) UpdateOffer(ctx context.Context, req *immersionv1.UpdateOfferR
 	ident.RequestID(&v, req.GetRequestId())
 	ident.ID(&v, "offer_id", req.GetOfferId())
 	profile := profileFromProto(req.GetProfile())
-	domain.CheckProfile(&v, "profile", profile, s.today())
+	domain.CheckProfile(&v, "profile", profile, s.deps.Today())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	cmd := domain.UpdateOffer{OfferID: req.GetOfferId(), Profile: profile, Today: s.today()}
-	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+	cmd := domain.UpdateOffer{OfferID: req.GetOfferId(), Profile: profile, Today: s.deps.Today()}
+	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.deps.Command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
 		return domain.DecideOffer(o, cmd)
 	})
 	if err != nil {
@@ -77,8 +77,8 @@ func (s *Service) WithdrawOffer(ctx context.Context, req *immersionv1.WithdrawOf
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	cmd := domain.WithdrawOffer{OfferID: req.GetOfferId(), Reason: req.GetReason(), Today: s.today()}
-	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
+	cmd := domain.WithdrawOffer{OfferID: req.GetOfferId(), Reason: req.GetReason(), Today: s.deps.Today()}
+	out, err := s.offers.Execute(ctx, req.GetOfferId(), s.deps.Command(ctx, req.GetRequestId()), func(o domain.Offer) ([]domain.Event, error) {
 		return domain.DecideOffer(o, cmd)
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *Service) WithdrawOffer(ctx context.Context, req *immersionv1.WithdrawOf
 func (s *Service) offerView(o domain.Offer) *immersionv1.Offer {
 	out := &immersionv1.Offer{
 		OfferId: o.ID, Profile: profileToProto(o.Profile), Withdrawn: o.Withdrawn, WithdrawnOn: civilpb.FromDate(o.WithdrawnOn),
-		WithdrawalReason: o.Reason, AccreditationExpired: o.ExpiredOn(s.today()),
+		WithdrawalReason: o.Reason, AccreditationExpired: o.ExpiredOn(s.deps.Today()),
 	}
 	for _, r := range o.Sessions {
 		out.SessionIds = append(out.SessionIds, r.ID)
@@ -133,15 +133,15 @@ func (s *Service) ScheduleSession(ctx context.Context, req *immersionv1.Schedule
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	domain.CheckSchedule(&v, sch, s.today())
+	domain.CheckSchedule(&v, sch, s.deps.Today())
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
 	offerID := req.GetOfferId()
 	id := event.DeriveID("immersion/session/"+caller.Subject, req.GetRequestId())
-	cmd := domain.ScheduleSession{SessionID: id, OfferID: offerID, Schedule: sch, Today: s.today()}
-	res, err := s.events.ExecuteAll(ctx, Stream, []string{sessionKind.Filter(id), offerKind.Filter(offerID)}, s.command(ctx, req.GetRequestId()),
+	cmd := domain.ScheduleSession{SessionID: id, OfferID: offerID, Schedule: sch, Today: s.deps.Today()}
+	res, err := s.events.ExecuteAll(ctx, Stream, []string{sessionKind.Filter(id), offerKind.Filter(offerID)}, s.deps.Command(ctx, req.GetRequestId()),
 		func(hs []eventstore.History) ([]event.Draft, error) {
 			o := offerKind.Fold(hs[1].Events)
 			if !o.Exists() || !seesOffer(caller, o.Profile.OperatorID) {
@@ -294,8 +294,8 @@ func (s *Service) ChangeSessionCapacity(ctx context.Context, req *immersionv1.Ch
 	}
 	caller, _ := auth.FromContext(ctx)
 	id := req.GetSessionId()
-	cmd := domain.ChangeCapacity{SessionID: id, Capacity: int(req.GetCapacity()), Today: s.today()}
-	out, err := s.execSession(ctx, s.command(ctx, req.GetRequestId()), id,
+	cmd := domain.ChangeCapacity{SessionID: id, Capacity: int(req.GetCapacity()), Today: s.deps.Today()}
+	out, err := s.execSession(ctx, s.deps.Command(ctx, req.GetRequestId()), id,
 		func(sess domain.Session, window int) []string {
 			return waitlistWindow(sess, max(window, int(req.GetCapacity())-sess.Booked()+window))
 		},

@@ -66,7 +66,7 @@ func (s *Service) visibility(ctx context.Context, sess domain.Session, p auth.Pr
 	if err != nil {
 		return nil, err
 	}
-	today := s.today()
+	today := s.deps.Today()
 	return func(id string) bool { return seesLearner(p, scopes[id], sess.OperatorID, today) }, nil
 }
 
@@ -147,7 +147,7 @@ func (s *Service) SearchSessions(ctx context.Context, req *immersionv1.SearchSes
 	from := civilpb.OptionalDate(&v, "from_date", req.GetFromDate())
 	to := civilpb.OptionalDate(&v, "to_date", req.GetToDate())
 	if from.IsZero() {
-		from = s.today()
+		from = s.deps.Today()
 	}
 	if !to.IsZero() && to.Before(from) {
 		v.Add("to_date", "must not be before from_date (today by default)")
@@ -237,7 +237,7 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	today := s.today()
+	today := s.deps.Today()
 	var (
 		index string
 		pair  func(member string) (session, learner string)

@@ -9,7 +9,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -167,13 +165,6 @@ func (s *Service) Wiring() platform.Wiring {
 			},
 		},
 	}
-}
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
-
-// command is what a caller's command adds to its events.
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }
 
 // own is what the service's own commands (its consumers') add to their

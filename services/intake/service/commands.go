@@ -50,10 +50,10 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 		Territory:  req.GetTerritoryCode(),
 		Contact:    contactFromProto(req.GetContact()),
 		Situation:  situationFromProto(req.GetSituation(), req.GetRqth()),
-		Today:      s.today(),
+		Today:      s.deps.Today(),
 	}
 	identityKey, ftid := cmd.ClaimKeys()
-	out, err := s.learners.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Learner) ([]domain.Event, error) {
+	out, err := s.learners.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(state domain.Learner) ([]domain.Event, error) {
 		var err error
 		if cmd.Holders.Identity, err = s.holder(ctx, identityClaims, identityKey); err != nil {
 			return nil, err
@@ -71,7 +71,7 @@ func (s *Service) RegisterLearner(ctx context.Context, req *intakev1.RegisterLea
 
 // UpdateContact implements intakev1.IntakeServiceServer.
 func (s *Service) UpdateContact(ctx context.Context, req *intakev1.UpdateContactRequest) (*intakev1.UpdateContactResponse, error) {
-	cmd := domain.UpdateContact{Email: req.Email, Phone: req.Phone, Commune: req.CommuneCode, Today: s.today()}
+	cmd := domain.UpdateContact{Email: req.Email, Phone: req.Phone, Commune: req.CommuneCode, Today: s.deps.Today()}
 	l, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), func(domain.Learner) (domain.Command, error) { return cmd, nil })
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSitua
 		RQTH:            req.Rqth,
 		QPV:             req.QpvResident,
 		ZRR:             req.ZrrResident,
-		Today:           s.today(),
+		Today:           s.deps.Today(),
 	}
 	if req.EducationLevel != nil {
 		e := domain.EducationLevel(req.GetEducationLevel())
@@ -128,7 +128,7 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, prepa
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
-	out, err := s.learners.Execute(ctx, learnerID, s.command(ctx, requestID), func(state domain.Learner) ([]domain.Event, error) {
+	out, err := s.learners.Execute(ctx, learnerID, s.deps.Command(ctx, requestID), func(state domain.Learner) ([]domain.Event, error) {
 		// Out of scope reads as missing, so existence does not leak.
 		if !state.Exists() {
 			return nil, auth.Denied("learner", learnerID)

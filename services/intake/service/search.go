@@ -199,7 +199,7 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 	if err != nil {
 		return nil, err
 	}
-	today := s.today()
+	today := s.deps.Today()
 	for i, l := range learners {
 		if q.matches(l) && mayRead(p, scopes[i], today) {
 			resp.Learners = append(resp.Learners, redact(l, p, scopes[i]))

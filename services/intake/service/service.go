@@ -22,7 +22,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -172,14 +171,8 @@ func (s *Service) readable(ctx context.Context, id string) (eventstore.Snapshot[
 	if err != nil {
 		return l, p, scope, err
 	}
-	if !mayRead(p, scope, s.today()) {
+	if !mayRead(p, scope, s.deps.Today()) {
 		return l, p, scope, auth.Denied("learner", id)
 	}
 	return l, p, scope, nil
 }
-
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-}
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }

@@ -290,7 +290,7 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 			return nil, err
 		}
 	}
-	today := s.today()
+	today := s.deps.Today()
 	if a == nil || !mayRead(caller, scope, today) {
 		if req.GetLearnerId() != "" {
 			return nil, apperr.NotFound("learner %s has no completed analysis", req.GetLearnerId())
@@ -367,7 +367,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 	}
 
 	resp := &needsv1.ListAnalysesResponse{}
-	examined, today := 0, s.today()
+	examined, today := 0, s.deps.Today()
 	for {
 		if examined >= listScanBudget {
 			resp.NextPageToken = paging.Encode(query, after)

@@ -50,8 +50,8 @@ func (s *Service) StartAnalysis(ctx context.Context, req *needsv1.StartAnalysisR
 	}
 	p, _ := auth.FromContext(ctx)
 	id := firstAnalysisID(learner.ID, learner.Episode)
-	today := s.today()
-	out, err := s.analyses.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
+	today := s.deps.Today()
+	out, err := s.analyses.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
 		l := learner
 		if l.Episode > 0 {
 			ok, err := s.changes(ctx, p, l.ID, l.Territory)
@@ -74,7 +74,7 @@ func (s *Service) StartAnalysis(ctx context.Context, req *needsv1.StartAnalysisR
 
 // DraftAnalysis implements needsv1.NeedsServiceServer.
 func (s *Service) DraftAnalysis(ctx context.Context, req *needsv1.DraftAnalysisRequest) (*needsv1.DraftAnalysisResponse, error) {
-	cmd := domain.DraftAnalysis{AnalysisID: req.GetAnalysisId(), Content: contentFromProto(req.GetContent()), Today: s.today()}
+	cmd := domain.DraftAnalysis{AnalysisID: req.GetAnalysisId(), Content: contentFromProto(req.GetContent()), Today: s.deps.Today()}
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
 	ident.ID(&v, "analysis_id", req.GetAnalysisId())
@@ -106,7 +106,7 @@ func (s *Service) CompleteAnalysis(ctx context.Context, req *needsv1.CompleteAna
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	today := s.today()
+	today := s.deps.Today()
 	a, err := s.change(ctx, req.GetRequestId(), req.GetAnalysisId(), func(l domain.Learner) domain.Command {
 		return domain.CompleteAnalysis{AnalysisID: req.GetAnalysisId(), Learner: l, Today: today}
 	})
@@ -132,8 +132,8 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 	}
 	p, _ := auth.FromContext(ctx)
 	id := revisionID(req.GetAnalysisId())
-	today := s.today()
-	out, err := s.analyses.Execute(ctx, id, s.command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
+	today := s.deps.Today()
+	out, err := s.analyses.Execute(ctx, id, s.deps.Command(ctx, req.GetRequestId()), func(state domain.Analysis) ([]domain.Event, error) {
 		// A version out of scope reads as unknown, so existence does not leak.
 		cmd := domain.ReviseAnalysis{AnalysisID: id, Previous: domain.Analysis{ID: req.GetAnalysisId()}, Today: today}
 		if prev.State.Exists() {
@@ -163,7 +163,7 @@ func (s *Service) ReviseAnalysis(ctx context.Context, req *needsv1.ReviseAnalysi
 // so it reads as unknown.
 func (s *Service) change(ctx context.Context, requestID, id string, with func(domain.Learner) domain.Command) (*needsv1.Analysis, error) {
 	p, _ := auth.FromContext(ctx)
-	out, err := s.analyses.Execute(ctx, id, s.command(ctx, requestID), func(state domain.Analysis) ([]domain.Event, error) {
+	out, err := s.analyses.Execute(ctx, id, s.deps.Command(ctx, requestID), func(state domain.Analysis) ([]domain.Event, error) {
 		var learner domain.Learner
 		if state.Exists() {
 			ok, err := s.changes(ctx, p, state.LearnerID, state.Territory)
@@ -202,8 +202,4 @@ func answer(out eventstore.Outcome[domain.Analysis, domain.Event]) *needsv1.Anal
 	v := view(out.State)
 	v.Current = out.State.Status == domain.StatusCompleted
 	return v
-}
-
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -121,8 +120,6 @@ func (s *Service) Wiring() platform.Wiring {
 		s.caseload.Spec(),
 	}}
 }
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 
 // The learners read model (learnersProjection), from pathway's entries and
 // exits:

@@ -9,7 +9,6 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
@@ -30,13 +29,13 @@ import (
 func (s *Service) EnterPathway(ctx context.Context, req *pathwayv1.EnterPathwayRequest) (*pathwayv1.EnterPathwayResponse, error) {
 	cmd := domain.EnterPathway{
 		Learner: domain.Learner{ID: req.GetLearnerId()}, EntryDate: civilpb.Date(req.GetEntryDate()),
-		Today: s.today(), MaxBackdateDays: s.cfg.MaxEntryBackdateDays,
+		Today: s.deps.Today(), MaxBackdateDays: s.cfg.MaxEntryBackdateDays,
 	}
 	if err := checkCommand(req.GetRequestId(), req.GetLearnerId(), cmd); err != nil {
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	out, err := s.pathways.Execute(ctx, req.GetLearnerId(), s.command(ctx, req.GetRequestId()), func(p domain.Pathway) ([]domain.Event, error) {
+	out, err := s.pathways.Execute(ctx, req.GetLearnerId(), s.deps.Command(ctx, req.GetRequestId()), func(p domain.Pathway) ([]domain.Event, error) {
 		learner, err := s.learnerFor(ctx, caller, req.GetLearnerId())
 		if err != nil {
 			return nil, err
@@ -77,7 +76,7 @@ func (s *Service) learnerFor(ctx context.Context, caller auth.Principal, id stri
 func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayRequest) (*pathwayv1.ExitPathwayResponse, error) {
 	cmd := domain.ExitPathway{
 		LearnerID: req.GetLearnerId(), ExitDate: civilpb.Date(req.GetExitDate()),
-		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.today(),
+		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.deps.Today(),
 	}
 	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
@@ -90,7 +89,7 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 func (s *Service) RecordReferral(ctx context.Context, req *pathwayv1.RecordReferralRequest) (*pathwayv1.RecordReferralResponse, error) {
 	cmd := domain.RecordReferral{
 		LearnerID: req.GetLearnerId(), Programme: platform.FromWire(programmes, req.GetProgramme()),
-		Date: civilpb.Date(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.today(),
+		Date: civilpb.Date(req.GetReferralDate()), Organisation: req.GetOrganisation(), Today: s.deps.Today(),
 	}
 	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
@@ -120,7 +119,7 @@ func findReferral(p *pathwayv1.Pathway, number int32) *pathwayv1.Referral {
 func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.RecordReferralOutcomeRequest) (*pathwayv1.RecordReferralOutcomeResponse, error) {
 	cmd := domain.RecordReferralOutcome{
 		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: platform.FromWire(outcomes, req.GetOutcome()),
-		Date: civilpb.Date(req.GetOutcomeDate()), Today: s.today(),
+		Date: civilpb.Date(req.GetOutcomeDate()), Today: s.deps.Today(),
 	}
 	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
@@ -137,7 +136,7 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, cmd d
 		return eventstore.Outcome[domain.Pathway, domain.Event]{}, err
 	}
 	caller, _ := auth.FromContext(ctx)
-	return s.pathways.Execute(ctx, learnerID, s.command(ctx, requestID), func(p domain.Pathway) ([]domain.Event, error) {
+	return s.pathways.Execute(ctx, learnerID, s.deps.Command(ctx, requestID), func(p domain.Pathway) ([]domain.Event, error) {
 		if p.LearnerID != "" {
 			scope, err := s.caseload.Scope(ctx, learnerID, p.Territory)
 			if err != nil {
@@ -161,12 +160,6 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, cmd d
 func answer(out eventstore.Outcome[domain.Pathway, domain.Event]) *pathwayv1.Pathway {
 	return view(out.State, out.Version)
 }
-
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
-}
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
 
 // checkCommand reports every problem of a command's input at once when its
 // request id or learner id is unusable (the pathway cannot be loaded then):

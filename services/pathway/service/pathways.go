@@ -118,7 +118,7 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if err != nil {
 		return nil, err
 	}
-	if !mayRead(caller, scope, s.today()) {
+	if !mayRead(caller, scope, s.deps.Today()) {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
 	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller, scope)}, nil
@@ -207,7 +207,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	}
 
 	resp := &pathwayv1.ListPathwaysResponse{}
-	examined, last, today := 0, "", s.today()
+	examined, last, today := 0, "", s.deps.Today()
 	for _, t := range territories {
 		cursor := after
 		for {

@@ -159,7 +159,7 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	if err != nil {
 		return nil, err
 	}
-	if caller, _ := auth.FromContext(ctx); !mayRead(caller, scope, s.today()) {
+	if caller, _ := auth.FromContext(ctx); !mayRead(caller, scope, s.deps.Today()) {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
 

@@ -111,6 +111,9 @@ func NewAggregates[S, E any](s *Store, k Kind[S, E]) *Aggregates[S, E] {
 	return &Aggregates[S, E]{store: s, kind: k}
 }
 
+// Kind returns the aggregates' kind.
+func (a *Aggregates[S, E]) Kind() Kind[S, E] { return a.kind }
+
 // Store returns the store the aggregates are kept in.
 func (a *Aggregates[S, E]) Store() *Store { return a.store }
 

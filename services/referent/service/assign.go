@@ -196,7 +196,7 @@ func (s *Service) retry(ctx context.Context, cause, learnerID string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	cmd := domain.Retry{Learner: learner, Day: s.today()}
+	cmd := domain.Retry{Learner: learner, Day: s.deps.Today()}
 	a, err := s.execAssignment(ctx, s.serviceCommand("retry/"+cause+"/"+learnerID), learnerID,
 		func(a domain.Assignment) ([]string, error) {
 			if !a.Pending {
@@ -248,7 +248,7 @@ func (s *Service) handOverCaseload(ctx context.Context, cause, referentID string
 		if err != nil {
 			return err
 		}
-		cmd := domain.Reassign{Learner: learner, From: referentID, Day: s.today()}
+		cmd := domain.Reassign{Learner: learner, From: referentID, Day: s.deps.Today()}
 		_, err = s.execAssignment(ctx, s.serviceCommand("deactivation/"+cause+"/"+slot.LearnerID), slot.LearnerID,
 			func(a domain.Assignment) ([]string, error) { return s.candidates(ctx, a.Territory, a.Current) }, cmd)
 		if err != nil {

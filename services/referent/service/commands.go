@@ -91,9 +91,9 @@ func (s *Service) DeactivateReferent(ctx context.Context, req *referentv1.Deacti
 		return nil, err
 	}
 	if on.IsZero() {
-		on = s.today()
+		on = s.deps.Today()
 	}
-	r, err := s.execReferent(ctx, req.GetRequestId(), req.GetReferentId(), domain.DeactivateReferent{ReferentID: req.GetReferentId(), On: on, Today: s.today()})
+	r, err := s.execReferent(ctx, req.GetRequestId(), req.GetReferentId(), domain.DeactivateReferent{ReferentID: req.GetReferentId(), On: on, Today: s.deps.Today()})
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +103,13 @@ func (s *Service) DeactivateReferent(ctx context.Context, req *referentv1.Deacti
 // execReferent runs a directory command on a caseload and answers the
 // referent as the command left it.
 func (s *Service) execReferent(ctx context.Context, requestID, id string, cmd any) (*referentv1.Referent, error) {
-	out, err := s.caseloads.Execute(ctx, id, s.command(ctx, requestID), func(r domain.Referent) ([]domain.Event, error) {
+	out, err := s.caseloads.Execute(ctx, id, s.deps.Command(ctx, requestID), func(r domain.Referent) ([]domain.Event, error) {
 		return domain.DecideReferent(r, cmd)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return referentView(out.State, out.State.Load(), s.today()), nil
+	return referentView(out.State, out.State.Load(), s.deps.Today()), nil
 }
 
 // AssignReferent implements referentv1.ReferentServiceServer.
@@ -120,9 +120,9 @@ func (s *Service) AssignReferent(ctx context.Context, req *referentv1.AssignRefe
 	ident.ID(&v, "referent_id", req.GetReferentId())
 	day := civilpb.OptionalDate(&v, "effective_date", req.GetEffectiveDate())
 	if day.IsZero() || !day.Valid() { // an invalid date is reported already
-		day = s.today()
+		day = s.deps.Today()
 	}
-	cmd := domain.Assign{LearnerID: req.GetLearnerId(), ReferentID: req.GetReferentId(), Reason: req.GetReason(), Day: day, Today: s.today()}
+	cmd := domain.Assign{LearnerID: req.GetLearnerId(), ReferentID: req.GetReferentId(), Reason: req.GetReason(), Day: day, Today: s.deps.Today()}
 	cmd.Check(&v)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -143,11 +143,11 @@ func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest)
 	ident.ID(&v, "to_referent_id", req.GetToReferentId())
 	day := civilpb.OptionalDate(&v, "effective_date", req.GetEffectiveDate())
 	if day.IsZero() || !day.Valid() { // an invalid date is reported already
-		day = s.today()
+		day = s.deps.Today()
 	}
 	cmd := domain.Assign{
 		LearnerID: req.GetLearnerId(), ReferentID: req.GetToReferentId(), Handover: true, From: req.GetFromReferentId(),
-		Reason: req.GetReason(), Day: day, Today: s.today(),
+		Reason: req.GetReason(), Day: day, Today: s.deps.Today(),
 	}
 	cmd.Check(&v)
 	if err := v.Err(); err != nil {
@@ -164,7 +164,7 @@ func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest)
 // learner's assignment, the chosen referent's caseload and the current
 // referent's.
 func (s *Service) manual(ctx context.Context, requestID string, cmd domain.Assign) (domain.Assignment, error) {
-	a, err := s.execAssignment(ctx, s.command(ctx, requestID), cmd.LearnerID,
+	a, err := s.execAssignment(ctx, s.deps.Command(ctx, requestID), cmd.LearnerID,
 		func(a domain.Assignment) ([]string, error) { return []string{cmd.ReferentID, a.Current}, nil }, cmd)
 	if err != nil {
 		return domain.Assignment{}, err

@@ -60,7 +60,7 @@ func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignme
 	}
 	a := snap.State
 	caller, _ := auth.FromContext(ctx)
-	if !a.Exists() || !seesAssignment(caller, a, s.today(), s.cfg.HandoverGraceDays) {
+	if !a.Exists() || !seesAssignment(caller, a, s.deps.Today(), s.cfg.HandoverGraceDays) {
 		return nil, auth.Denied("assignment of learner", req.GetLearnerId())
 	}
 	return &referentv1.GetAssignmentResponse{Assignment: s.assignmentView(a)}, nil
@@ -93,7 +93,7 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 		}
 		return 1
 	})
-	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.today())}
+	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.deps.Today())}
 	end := min(start+size, len(slots))
 	page := slots[start:end]
 	ids := make([]string, len(page))
@@ -146,7 +146,7 @@ func (s *Service) ListReferents(ctx context.Context, req *referentv1.ListReferen
 			out.NextPageToken = paging.Encode(query, out.Referents[size-1].GetReferentId())
 			break
 		}
-		out.Referents = append(out.Referents, referentView(r.asReferent(), r.Load, s.today()))
+		out.Referents = append(out.Referents, referentView(r.asReferent(), r.Load, s.deps.Today()))
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,7 +15,6 @@ import (
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
-	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -171,13 +169,6 @@ func (s *Service) Wiring() platform.Wiring {
 			}, Handle: s.onReferentEvent, After: []string{referentsProjection}}, // reads the queues and the directory
 		},
 	}
-}
-
-func (s *Service) today() civil.Date { return civil.Of(s.deps.Now()) }
-
-// command is the metadata of a command run for the caller.
-func (s *Service) command(ctx context.Context, requestID string) eventstore.Command {
-	return eventstore.Command{RequestID: requestID, Actor: auth.ActorFrom(ctx), Time: s.deps.Now()}
 }
 
 // serviceCommand is the metadata of a command the service runs itself, in
