@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -97,27 +96,13 @@ func (sb storedBucket) bucket() domain.Bucket {
 
 // bucket reads the summary bucket of a member (<territory>/<YYYY-MM>).
 func (s *Service) bucket(ctx context.Context, member string) (domain.Bucket, error) {
-	sb, _, err := projection.GetJSON[storedBucket](ctx, s.store, analysesProjection, monthly.Key(member))
+	sb, err := monthly.Get[storedBucket](ctx, s.store, analysesProjection, member)
 	return sb.bucket(), err
 }
 
-// putBucket is monthly.Put of a bucket: its value, as JSON, and its member
-// in the index of months.
+// putBucket stores the summary bucket of a member.
 func putBucket(member string, b domain.Bucket) ([]projection.Op, error) {
-	op, err := projection.PutJSON(monthly.Key(member), storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{op, projection.IndexAdd(monthly.Index, member)}, nil
-}
-
-// decodeBucket reads a bucket monthly.Load returned.
-func decodeBucket(member string, b []byte) (domain.Bucket, error) {
-	var sb storedBucket
-	if err := json.Unmarshal(b, &sb); err != nil {
-		return domain.Bucket{}, fmt.Errorf("needs: stored summary %s: %w", member, err)
-	}
-	return sb.bucket(), nil
+	return monthly.Put(member, storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
 }
 
 // projectAnalysis folds an analysis event into its stored view and indexes;

@@ -70,19 +70,15 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 // buckets reads the buckets of the territories under prefixes for the
 // months from..to.
 func (s *Service) buckets(ctx context.Context, prefixes []string, from, to civil.Month) (map[string]map[civil.Month]domain.Bucket, error) {
-	stored, err := monthly.Load(ctx, s.store, analysesProjection, prefixes, from, to)
+	stored, err := monthly.Load[storedBucket](ctx, s.store, analysesProjection, prefixes, from, to)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[civil.Month]domain.Bucket{}
 	for territory, months := range stored {
 		out[territory] = map[civil.Month]domain.Bucket{}
-		for month, b := range months {
-			bucket, err := decodeBucket(monthly.Member(territory, month), b)
-			if err != nil {
-				return nil, err
-			}
-			out[territory][month] = bucket
+		for month, sb := range months {
+			out[territory][month] = sb.bucket()
 		}
 	}
 	return out, nil

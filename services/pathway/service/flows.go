@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -47,27 +45,13 @@ func (sb storedBucket) bucket() domain.FlowBucket {
 
 // bucket reads the bucket of a member (<territory>/<YYYY-MM>).
 func (s *Service) bucket(ctx context.Context, member string) (domain.FlowBucket, error) {
-	sb, _, err := projection.GetJSON[storedBucket](ctx, s.store, flowsProjection, monthly.Key(member))
+	sb, err := monthly.Get[storedBucket](ctx, s.store, flowsProjection, member)
 	return sb.bucket(), err
 }
 
-// putBucket is monthly.Put of a bucket: its value, as JSON, and its member
-// in the index of months.
+// putBucket stores the bucket of a member.
 func putBucket(member string, b domain.FlowBucket) ([]projection.Op, error) {
-	op, err := projection.PutJSON(monthly.Key(member), storedBucket{Entries: b.Entries, Exits: b.Exits, Days: b.Days})
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{op, projection.IndexAdd(monthly.Index, member)}, nil
-}
-
-// decodeBucket reads a bucket monthly.Load returned.
-func decodeBucket(member string, b []byte) (domain.FlowBucket, error) {
-	var sb storedBucket
-	if err := json.Unmarshal(b, &sb); err != nil {
-		return domain.FlowBucket{}, fmt.Errorf("pathway: stored flows %s: %w", member, err)
-	}
-	return sb.bucket(), nil
+	return monthly.Put(member, storedBucket{Entries: b.Entries, Exits: b.Exits, Days: b.Days})
 }
 
 // projectFlows counts an entry or an exit in the bucket of its territory and
@@ -152,19 +136,15 @@ func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowS
 // flowHistory reads the buckets of the territories under prefixes, up to
 // month to.
 func (s *Service) flowHistory(ctx context.Context, prefixes []string, to civil.Month) (map[string]map[civil.Month]domain.FlowBucket, error) {
-	stored, err := monthly.Load(ctx, s.store, flowsProjection, prefixes, civil.Month{}, to)
+	stored, err := monthly.Load[storedBucket](ctx, s.store, flowsProjection, prefixes, civil.Month{}, to)
 	if err != nil {
 		return nil, err
 	}
 	history := map[string]map[civil.Month]domain.FlowBucket{}
 	for territory, months := range stored {
 		history[territory] = map[civil.Month]domain.FlowBucket{}
-		for month, b := range months {
-			bucket, err := decodeBucket(monthly.Member(territory, month), b)
-			if err != nil {
-				return nil, err
-			}
-			history[territory][month] = bucket
+		for month, sb := range months {
+			history[territory][month] = sb.bucket()
 		}
 	}
 	return history, nil

@@ -8,7 +8,6 @@ package monthly
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -35,62 +34,59 @@ func Parse(member string) (string, civil.Month, bool) {
 	return territory, m, err == nil
 }
 
-// Get returns the stored value of a bucket, nil when it has none yet.
-func Get(ctx context.Context, store projection.Store, proj, member string) ([]byte, error) {
-	b, err := store.Get(ctx, proj, Key(member))
-	if errors.Is(err, projection.ErrNotFound) {
-		return nil, nil
-	}
-	return b, err
+// Get returns the stored value of a bucket, as JSON, the zero value when it
+// has none yet.
+func Get[T any](ctx context.Context, store projection.Store, proj, member string) (T, error) {
+	v, _, err := projection.GetJSON[T](ctx, store, proj, Key(member))
+	return v, err
 }
 
-// Put writes a bucket's value and indexes it.
-func Put(member string, value []byte) []projection.Op {
-	return []projection.Op{projection.Put(Key(member), value), projection.IndexAdd(Index, member)}
+// Put writes a bucket's value, as JSON, and indexes it.
+func Put(member string, value any) ([]projection.Op, error) {
+	op, err := projection.PutJSON(Key(member), value)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{op, projection.IndexAdd(Index, member)}, nil
 }
 
 // Load reads the buckets of the territories whose members start with one
 // of prefixes ("" for every territory, "T05/" for one), for the months
 // from..to (a zero from: since the first), by territory and month.
-func Load(ctx context.Context, store projection.Store, proj string, prefixes []string, from, to civil.Month) (map[string]map[civil.Month][]byte, error) {
+func Load[T any](ctx context.Context, store projection.Store, proj string, prefixes []string, from, to civil.Month) (map[string]map[civil.Month]T, error) {
 	var members []string
 	for _, prefix := range prefixes {
-		after := ""
-		for {
-			page, err := store.Range(ctx, proj, Index, projection.RangeQuery{Prefix: prefix, After: after, Limit: projection.MaxRangeLimit})
-			if err != nil {
-				return nil, err
-			}
+		err := projection.Scan(ctx, store, proj, Index, projection.RangeQuery{Prefix: prefix, Limit: projection.MaxRangeLimit}, func(page []string) (bool, error) {
 			for _, m := range page {
 				if _, month, ok := Parse(m); ok && month.Compare(to) <= 0 && (from == civil.Month{} || month.Compare(from) >= 0) {
 					members = append(members, m)
 				}
 			}
-			if len(page) < projection.MaxRangeLimit {
-				break
-			}
-			after = page[len(page)-1]
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	out := map[string]map[civil.Month][]byte{}
+	out := map[string]map[civil.Month]T{}
 	for chunk := range slices.Chunk(members, projection.MaxRangeLimit) {
 		keys := make([]string, len(chunk))
 		for i, m := range chunk {
 			keys[i] = Key(m)
 		}
-		values, err := store.GetMany(ctx, proj, keys)
+		values, err := projection.GetManyJSON[T](ctx, store, proj, keys)
 		if err != nil {
 			return nil, err
 		}
-		for i, b := range values {
-			if b == nil {
+		for i, v := range values {
+			if v == nil {
 				continue
 			}
 			territory, month, _ := Parse(chunk[i])
 			if out[territory] == nil {
-				out[territory] = map[civil.Month][]byte{}
+				out[territory] = map[civil.Month]T{}
 			}
-			out[territory][month] = b
+			out[territory][month] = *v
 		}
 	}
 	return out, nil
