@@ -543,7 +543,9 @@ func (r *Redis) fail(ctx context.Context, err error) error {
 		return err
 	}
 	if re, ok := errors.AsType[redis.Error](err); ok {
-		for _, transient := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"} {
+		// Replies a retry can outlive: loading a dump, a busy script, a
+		// failover, and out of memory under maxmemory-policy noeviction.
+		for _, transient := range []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "OOM"} {
 			if strings.HasPrefix(re.Error(), transient) {
 				return apperr.Unavailable("the read-model store is not ready: retry shortly").WithCause(err)
 			}
