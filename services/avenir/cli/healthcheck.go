@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,9 +18,10 @@ func newHealthcheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "healthcheck",
 		Short: "Exit 0 when the server at --url is ready, 1 otherwise (container health checks: the image has no shell)",
-		Long: `Ask an avenir server's admin port whether it is ready (/readyz: it serves gRPC and is
-connected to NATS) and exit 0 when it is, 1 otherwise. For container health checks, where
-the image has no shell nor curl; Kubernetes uses its native gRPC probes instead.`,
+		Long: `Ask an avenir server's admin port whether it is ready (/readyz: NATS connected, every
+stream it owns writable, its read-model store answering, every read model and consumer caught
+up) and exit 0 when it is, 1 otherwise, naming each failing check. For container health
+checks, where the image has no shell nor curl; Kubernetes uses its native gRPC probes instead.`,
 		Example: "  avenir healthcheck --url http://127.0.0.1:9464/readyz",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -34,11 +36,27 @@ the image has no shell nor curl; Kubernetes uses its native gRPC probes instead.
 				return err
 			}
 			defer resp.Body.Close()
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("not ready: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+			var body struct {
+				Ready  bool `json:"ready"`
+				Checks []struct {
+					Name   string `json:"name"`
+					OK     bool   `json:"ok"`
+					Detail string `json:"detail"`
+				} `json:"checks"`
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(string(body)))
+			if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+				return fmt.Errorf("not ready: %s, and its answer is not the JSON of /readyz: %w", resp.Status, err)
+			}
+			if resp.StatusCode != http.StatusOK || !body.Ready {
+				var failed []string
+				for _, c := range body.Checks {
+					if !c.OK {
+						failed = append(failed, c.Name+" ("+c.Detail+")")
+					}
+				}
+				return fmt.Errorf("not ready: %s", strings.Join(failed, "; "))
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "ready: %d checks passed\n", len(body.Checks))
 			return err
 		},
 	}
