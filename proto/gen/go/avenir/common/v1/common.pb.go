@@ -21,6 +21,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// The programmes that pay operators (marchés): the #Avenir accompaniment,
+// #Action immersions, and the others (Savoirs, Qualif, workshops...).
+type FundingProgramme int32
+
+const (
+	FundingProgramme_FUNDING_PROGRAMME_UNSPECIFIED FundingProgramme = 0
+	// #Avenir: the accompaniment of the seamless pathway.
+	FundingProgramme_FUNDING_PROGRAMME_AVENIR FundingProgramme = 1
+	// #Action: immersions on accredited technical platforms.
+	FundingProgramme_FUNDING_PROGRAMME_ACTION FundingProgramme = 2
+	// Any other programme.
+	FundingProgramme_FUNDING_PROGRAMME_OTHER FundingProgramme = 3
+)
+
+// Enum value maps for FundingProgramme.
+var (
+	FundingProgramme_name = map[int32]string{
+		0: "FUNDING_PROGRAMME_UNSPECIFIED",
+		1: "FUNDING_PROGRAMME_AVENIR",
+		2: "FUNDING_PROGRAMME_ACTION",
+		3: "FUNDING_PROGRAMME_OTHER",
+	}
+	FundingProgramme_value = map[string]int32{
+		"FUNDING_PROGRAMME_UNSPECIFIED": 0,
+		"FUNDING_PROGRAMME_AVENIR":      1,
+		"FUNDING_PROGRAMME_ACTION":      2,
+		"FUNDING_PROGRAMME_OTHER":       3,
+	}
+)
+
+func (x FundingProgramme) Enum() *FundingProgramme {
+	p := new(FundingProgramme)
+	*p = x
+	return p
+}
+
+func (x FundingProgramme) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FundingProgramme) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_common_v1_common_proto_enumTypes[0].Descriptor()
+}
+
+func (FundingProgramme) Type() protoreflect.EnumType {
+	return &file_avenir_common_v1_common_proto_enumTypes[0]
+}
+
+func (x FundingProgramme) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FundingProgramme.Descriptor instead.
+func (FundingProgramme) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_common_v1_common_proto_rawDescGZIP(), []int{0}
+}
+
 // A civil (calendar) date in Europe/Paris, with no time and no zone.
 // Business dates (birth, entry, exit, sessions) are always civil dates.
 type Date struct {
@@ -143,6 +200,61 @@ func (x *Month) GetMonth() int32 {
 	return 0
 }
 
+// A count of people in a statistic. For every role but admin, a count from 1
+// to 4 is not given: fewer_than_five is set and value is 0, so that no person
+// can be picked out of a breakdown.
+type Count struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         int32                  `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`
+	FewerThanFive bool                   `protobuf:"varint,2,opt,name=fewer_than_five,json=fewerThanFive,proto3" json:"fewer_than_five,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Count) Reset() {
+	*x = Count{}
+	mi := &file_avenir_common_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Count) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Count) ProtoMessage() {}
+
+func (x *Count) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_common_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Count.ProtoReflect.Descriptor instead.
+func (*Count) Descriptor() ([]byte, []int) {
+	return file_avenir_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Count) GetValue() int32 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Count) GetFewerThanFive() bool {
+	if x != nil {
+		return x.FewerThanFive
+	}
+	return false
+}
+
 var File_avenir_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_avenir_common_v1_common_proto_rawDesc = "" +
@@ -154,7 +266,15 @@ const file_avenir_common_v1_common_proto_rawDesc = "" +
 	"\x03day\x18\x03 \x01(\x05R\x03day\"1\n" +
 	"\x05Month\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\x05R\x05monthB\xd0\x01\n" +
+	"\x05month\x18\x02 \x01(\x05R\x05month\"E\n" +
+	"\x05Count\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\x05R\x05value\x12&\n" +
+	"\x0ffewer_than_five\x18\x02 \x01(\bR\rfewerThanFive*\x8e\x01\n" +
+	"\x10FundingProgramme\x12!\n" +
+	"\x1dFUNDING_PROGRAMME_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18FUNDING_PROGRAMME_AVENIR\x10\x01\x12\x1c\n" +
+	"\x18FUNDING_PROGRAMME_ACTION\x10\x02\x12\x1b\n" +
+	"\x17FUNDING_PROGRAMME_OTHER\x10\x03B\xd0\x01\n" +
 	"\x14com.avenir.common.v1B\vCommonProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1;commonv1\xa2\x02\x03ACX\xaa\x02\x10Avenir.Common.V1\xca\x02\x10Avenir\\Common\\V1\xe2\x02\x1cAvenir\\Common\\V1\\GPBMetadata\xea\x02\x12Avenir::Common::V1b\x06proto3"
 
 var (
@@ -169,10 +289,13 @@ func file_avenir_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_avenir_common_v1_common_proto_rawDescData
 }
 
-var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_avenir_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_avenir_common_v1_common_proto_goTypes = []any{
-	(*Date)(nil),  // 0: avenir.common.v1.Date
-	(*Month)(nil), // 1: avenir.common.v1.Month
+	(FundingProgramme)(0), // 0: avenir.common.v1.FundingProgramme
+	(*Date)(nil),          // 1: avenir.common.v1.Date
+	(*Month)(nil),         // 2: avenir.common.v1.Month
+	(*Count)(nil),         // 3: avenir.common.v1.Count
 }
 var file_avenir_common_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -192,13 +315,14 @@ func file_avenir_common_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_common_v1_common_proto_rawDesc), len(file_avenir_common_v1_common_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_avenir_common_v1_common_proto_goTypes,
 		DependencyIndexes: file_avenir_common_v1_common_proto_depIdxs,
+		EnumInfos:         file_avenir_common_v1_common_proto_enumTypes,
 		MessageInfos:      file_avenir_common_v1_common_proto_msgTypes,
 	}.Build()
 	File_avenir_common_v1_common_proto = out.File

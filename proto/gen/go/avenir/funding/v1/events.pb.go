@@ -368,7 +368,10 @@ type ContractTerms struct {
 	// <= 10080 (default 2100).
 	WeeklyCapMinutes int32 `protobuf:"varint,11,opt,name=weekly_cap_minutes,json=weeklyCapMinutes,proto3" json:"weekly_cap_minutes,omitempty"`
 	// Maximum attendees of a group hour, 1..500.
-	MaxGroupSize  int32 `protobuf:"varint,12,opt,name=max_group_size,json=maxGroupSize,proto3" json:"max_group_size,omitempty"`
+	MaxGroupSize int32 `protobuf:"varint,12,opt,name=max_group_size,json=maxGroupSize,proto3" json:"max_group_size,omitempty"`
+	// The programme paying the contract (required for new contracts; contracts
+	// made before programmes existed are UNSPECIFIED).
+	Programme     v1.FundingProgramme `protobuf:"varint,13,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -485,6 +488,13 @@ func (x *ContractTerms) GetMaxGroupSize() int32 {
 		return x.MaxGroupSize
 	}
 	return 0
+}
+
+func (x *ContractTerms) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
 }
 
 // A contract was created (admins).
@@ -1783,6 +1793,186 @@ func (x *StatementClosed) GetClosedBy() string {
 	return ""
 }
 
+// A programme's envelope and beneficiaries target for one calendar year
+// were set (admins), replacing the scheme's defaults or an earlier setting.
+// Subject: avenir.funding.programme.<programme_year_id>.set
+type ProgrammeYearSet struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ProgrammeYearId string                 `protobuf:"bytes,1,opt,name=programme_year_id,json=programmeYearId,proto3" json:"programme_year_id,omitempty"`
+	Programme       v1.FundingProgramme    `protobuf:"varint,2,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// 2000..2200.
+	Year int32 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	// Budget of the year across the programme's contracts, in cents, >= 0
+	// (excluding trainees' pay).
+	EnvelopeCents int64 `protobuf:"varint,4,opt,name=envelope_cents,json=envelopeCents,proto3" json:"envelope_cents,omitempty"`
+	// Distinct beneficiaries aimed at in the year, >= 0.
+	BeneficiariesTarget int32 `protobuf:"varint,5,opt,name=beneficiaries_target,json=beneficiariesTarget,proto3" json:"beneficiaries_target,omitempty"`
+	// Why, at most 500 characters.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgrammeYearSet) Reset() {
+	*x = ProgrammeYearSet{}
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeYearSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeYearSet) ProtoMessage() {}
+
+func (x *ProgrammeYearSet) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeYearSet.ProtoReflect.Descriptor instead.
+func (*ProgrammeYearSet) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ProgrammeYearSet) GetProgrammeYearId() string {
+	if x != nil {
+		return x.ProgrammeYearId
+	}
+	return ""
+}
+
+func (x *ProgrammeYearSet) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *ProgrammeYearSet) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ProgrammeYearSet) GetEnvelopeCents() int64 {
+	if x != nil {
+		return x.EnvelopeCents
+	}
+	return 0
+}
+
+func (x *ProgrammeYearSet) GetBeneficiariesTarget() int32 {
+	if x != nil {
+		return x.BeneficiariesTarget
+	}
+	return 0
+}
+
+func (x *ProgrammeYearSet) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// The flat fee of one type for one fact of a learner was paid under a
+// contract: a uniqueness claim appended with the FlatFeeClaimed, so that the
+// same fact pays its fee once across every contract.
+// Subject: avenir.funding.fact.<fact_claim_id>.claimed
+type FactFeeClaimed struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId      string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	FeeType        FeeType                `protobuf:"varint,2,opt,name=fee_type,json=feeType,proto3,enum=avenir.funding.v1.FeeType" json:"fee_type,omitempty"`
+	FactRef        string                 `protobuf:"bytes,3,opt,name=fact_ref,json=factRef,proto3" json:"fact_ref,omitempty"`
+	ContractId     string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId     string                 `protobuf:"bytes,5,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	OperatorLineId string                 `protobuf:"bytes,6,opt,name=operator_line_id,json=operatorLineId,proto3" json:"operator_line_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FactFeeClaimed) Reset() {
+	*x = FactFeeClaimed{}
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactFeeClaimed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactFeeClaimed) ProtoMessage() {}
+
+func (x *FactFeeClaimed) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactFeeClaimed.ProtoReflect.Descriptor instead.
+func (*FactFeeClaimed) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FactFeeClaimed) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *FactFeeClaimed) GetFeeType() FeeType {
+	if x != nil {
+		return x.FeeType
+	}
+	return FeeType_FEE_TYPE_UNSPECIFIED
+}
+
+func (x *FactFeeClaimed) GetFactRef() string {
+	if x != nil {
+		return x.FactRef
+	}
+	return ""
+}
+
+func (x *FactFeeClaimed) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *FactFeeClaimed) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *FactFeeClaimed) GetOperatorLineId() string {
+	if x != nil {
+		return x.OperatorLineId
+	}
+	return ""
+}
+
 var File_avenir_funding_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_events_proto_rawDesc = "" +
@@ -1793,7 +1983,7 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\vcustom_code\x18\x02 \x01(\tR\n" +
 	"customCode\x12!\n" +
 	"\famount_cents\x18\x03 \x01(\x03R\vamountCents\x12\x14\n" +
-	"\x05label\x18\x04 \x01(\tR\x05label\"\xc0\x04\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\"\x82\x05\n" +
 	"\rContractTerms\x12\x1f\n" +
 	"\voperator_id\x18\x01 \x01(\tR\n" +
 	"operatorId\x12\x1c\n" +
@@ -1809,7 +1999,8 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x11daily_cap_minutes\x18\n" +
 	" \x01(\x05R\x0fdailyCapMinutes\x12,\n" +
 	"\x12weekly_cap_minutes\x18\v \x01(\x05R\x10weeklyCapMinutes\x12$\n" +
-	"\x0emax_group_size\x18\f \x01(\x05R\fmaxGroupSize\"j\n" +
+	"\x0emax_group_size\x18\f \x01(\x05R\fmaxGroupSize\x12@\n" +
+	"\tprogramme\x18\r \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\"j\n" +
 	"\x0fContractCreated\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x126\n" +
@@ -1945,7 +2136,24 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x06period\x18\x04 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x123\n" +
 	"\tclosed_on\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bclosedOn\x12:\n" +
 	"\x06totals\x18\x06 \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x12\x1b\n" +
-	"\tclosed_by\x18\a \x01(\tR\bclosedBy*[\n" +
+	"\tclosed_by\x18\a \x01(\tR\bclosedBy\"\x86\x02\n" +
+	"\x10ProgrammeYearSet\x12*\n" +
+	"\x11programme_year_id\x18\x01 \x01(\tR\x0fprogrammeYearId\x12@\n" +
+	"\tprogramme\x18\x02 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12\x12\n" +
+	"\x04year\x18\x03 \x01(\x05R\x04year\x12%\n" +
+	"\x0eenvelope_cents\x18\x04 \x01(\x03R\renvelopeCents\x121\n" +
+	"\x14beneficiaries_target\x18\x05 \x01(\x05R\x13beneficiariesTarget\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xed\x01\n" +
+	"\x0eFactFeeClaimed\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x125\n" +
+	"\bfee_type\x18\x02 \x01(\x0e2\x1a.avenir.funding.v1.FeeTypeR\afeeType\x12\x19\n" +
+	"\bfact_ref\x18\x03 \x01(\tR\afactRef\x12\x1f\n" +
+	"\vcontract_id\x18\x04 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x05 \x01(\tR\n" +
+	"operatorId\x12(\n" +
+	"\x10operator_line_id\x18\x06 \x01(\tR\x0eoperatorLineId*[\n" +
 	"\x04Unit\x12\x14\n" +
 	"\x10UNIT_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11UNIT_TRAINEE_HOUR\x10\x01\x12\x13\n" +
@@ -1984,7 +2192,7 @@ func file_avenir_funding_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_funding_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_avenir_funding_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_avenir_funding_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_avenir_funding_v1_events_proto_goTypes = []any{
 	(Unit)(0),                    // 0: avenir.funding.v1.Unit
 	(FeeType)(0),                 // 1: avenir.funding.v1.FeeType
@@ -2004,42 +2212,48 @@ var file_avenir_funding_v1_events_proto_goTypes = []any{
 	(*StatementReviewed)(nil),    // 15: avenir.funding.v1.StatementReviewed
 	(*StatementTotals)(nil),      // 16: avenir.funding.v1.StatementTotals
 	(*StatementClosed)(nil),      // 17: avenir.funding.v1.StatementClosed
-	(*v1.Date)(nil),              // 18: avenir.common.v1.Date
-	(*v1.Month)(nil),             // 19: avenir.common.v1.Month
+	(*ProgrammeYearSet)(nil),     // 18: avenir.funding.v1.ProgrammeYearSet
+	(*FactFeeClaimed)(nil),       // 19: avenir.funding.v1.FactFeeClaimed
+	(*v1.Date)(nil),              // 20: avenir.common.v1.Date
+	(v1.FundingProgramme)(0),     // 21: avenir.common.v1.FundingProgramme
+	(*v1.Month)(nil),             // 22: avenir.common.v1.Month
 }
 var file_avenir_funding_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.funding.v1.FlatFeeRate.fee_type:type_name -> avenir.funding.v1.FeeType
-	18, // 1: avenir.funding.v1.ContractTerms.period_from:type_name -> avenir.common.v1.Date
-	18, // 2: avenir.funding.v1.ContractTerms.period_to:type_name -> avenir.common.v1.Date
+	20, // 1: avenir.funding.v1.ContractTerms.period_from:type_name -> avenir.common.v1.Date
+	20, // 2: avenir.funding.v1.ContractTerms.period_to:type_name -> avenir.common.v1.Date
 	4,  // 3: avenir.funding.v1.ContractTerms.flat_fees:type_name -> avenir.funding.v1.FlatFeeRate
-	5,  // 4: avenir.funding.v1.ContractCreated.terms:type_name -> avenir.funding.v1.ContractTerms
-	5,  // 5: avenir.funding.v1.ContractUpdated.terms:type_name -> avenir.funding.v1.ContractTerms
-	18, // 6: avenir.funding.v1.TraineeHourLine.date:type_name -> avenir.common.v1.Date
-	2,  // 7: avenir.funding.v1.TraineeHourLine.activity:type_name -> avenir.funding.v1.ActivityType
-	19, // 8: avenir.funding.v1.TraineeHourLine.billing_period:type_name -> avenir.common.v1.Month
-	8,  // 9: avenir.funding.v1.TraineeHoursReported.lines:type_name -> avenir.funding.v1.TraineeHourLine
-	18, // 10: avenir.funding.v1.TraineeLineCorrected.date:type_name -> avenir.common.v1.Date
-	2,  // 11: avenir.funding.v1.TraineeLineCorrected.activity:type_name -> avenir.funding.v1.ActivityType
-	19, // 12: avenir.funding.v1.TraineeLineCorrected.billing_period:type_name -> avenir.common.v1.Month
-	3,  // 13: avenir.funding.v1.TraineeLinesFlagged.reason:type_name -> avenir.funding.v1.AnomalyReason
-	18, // 14: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
-	19, // 15: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.common.v1.Month
-	18, // 16: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
-	19, // 17: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.common.v1.Month
-	1,  // 18: avenir.funding.v1.FlatFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
-	18, // 19: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
-	19, // 20: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.common.v1.Month
-	0,  // 21: avenir.funding.v1.LineReview.unit:type_name -> avenir.funding.v1.Unit
-	19, // 22: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.common.v1.Month
-	14, // 23: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
-	19, // 24: avenir.funding.v1.StatementClosed.period:type_name -> avenir.common.v1.Month
-	18, // 25: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
-	16, // 26: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	21, // 4: avenir.funding.v1.ContractTerms.programme:type_name -> avenir.common.v1.FundingProgramme
+	5,  // 5: avenir.funding.v1.ContractCreated.terms:type_name -> avenir.funding.v1.ContractTerms
+	5,  // 6: avenir.funding.v1.ContractUpdated.terms:type_name -> avenir.funding.v1.ContractTerms
+	20, // 7: avenir.funding.v1.TraineeHourLine.date:type_name -> avenir.common.v1.Date
+	2,  // 8: avenir.funding.v1.TraineeHourLine.activity:type_name -> avenir.funding.v1.ActivityType
+	22, // 9: avenir.funding.v1.TraineeHourLine.billing_period:type_name -> avenir.common.v1.Month
+	8,  // 10: avenir.funding.v1.TraineeHoursReported.lines:type_name -> avenir.funding.v1.TraineeHourLine
+	20, // 11: avenir.funding.v1.TraineeLineCorrected.date:type_name -> avenir.common.v1.Date
+	2,  // 12: avenir.funding.v1.TraineeLineCorrected.activity:type_name -> avenir.funding.v1.ActivityType
+	22, // 13: avenir.funding.v1.TraineeLineCorrected.billing_period:type_name -> avenir.common.v1.Month
+	3,  // 14: avenir.funding.v1.TraineeLinesFlagged.reason:type_name -> avenir.funding.v1.AnomalyReason
+	20, // 15: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
+	22, // 16: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.common.v1.Month
+	20, // 17: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
+	22, // 18: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.common.v1.Month
+	1,  // 19: avenir.funding.v1.FlatFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
+	20, // 20: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
+	22, // 21: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.common.v1.Month
+	0,  // 22: avenir.funding.v1.LineReview.unit:type_name -> avenir.funding.v1.Unit
+	22, // 23: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.common.v1.Month
+	14, // 24: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
+	22, // 25: avenir.funding.v1.StatementClosed.period:type_name -> avenir.common.v1.Month
+	20, // 26: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
+	16, // 27: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
+	21, // 28: avenir.funding.v1.ProgrammeYearSet.programme:type_name -> avenir.common.v1.FundingProgramme
+	1,  // 29: avenir.funding.v1.FactFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_avenir_funding_v1_events_proto_init() }
@@ -2053,7 +2267,7 @@ func file_avenir_funding_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_funding_v1_events_proto_rawDesc), len(file_avenir_funding_v1_events_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -29,15 +29,21 @@ const (
 	RejectionReason_REJECTION_REASON_UNSPECIFIED RejectionReason = 0
 	// A field is invalid (see detail).
 	RejectionReason_REJECTION_REASON_INVALID_LINE RejectionReason = 1
-	// The learner had no open pathway episode on that date (as far as the
-	// funding service's read model of PATHWAY knows).
+	// The learner was not enrolled with the contract on that date (as far as
+	// the funding service's read model of PATHWAY knows): every line, group
+	// attendee and fee needs an enrolment (PathwayService.Enrol) with the
+	// contract covering its date.
 	RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED RejectionReason = 2
 	// The date is outside the contract's period.
 	RejectionReason_REJECTION_REASON_OUTSIDE_CONTRACT_PERIOD RejectionReason = 3
-	// The learner's minutes that day would exceed the daily cap, counting the
-	// lines already accepted.
+	// The learner's minutes that day would exceed the daily cap: the
+	// contract's, or the scheme's 420 minutes across every contract, counting
+	// the lines already accepted and the minutes of an #Action immersion whose
+	// outcome is recorded.
 	RejectionReason_REJECTION_REASON_DAILY_CAP_EXCEEDED RejectionReason = 4
-	// The learner's minutes that ISO week would exceed the weekly cap.
+	// The learner's minutes that ISO week would exceed the weekly cap: the
+	// contract's, or the scheme's 2,100 minutes across every contract and
+	// immersion.
 	RejectionReason_REJECTION_REASON_WEEKLY_CAP_EXCEEDED RejectionReason = 5
 	// The operator line id is already used by a different line (the same line
 	// again is accepted as a no-op, not rejected).
@@ -55,6 +61,13 @@ const (
 	RejectionReason_REJECTION_REASON_BUDGET_EXCEEDED RejectionReason = 11
 	// The contract does not pay this unit or fee type.
 	RejectionReason_REJECTION_REASON_UNIT_NOT_IN_CONTRACT RejectionReason = 12
+	// The date is after today (Europe/Paris): work is reported once done.
+	RejectionReason_REJECTION_REASON_DATE_IN_FUTURE RejectionReason = 13
+	// The fact's fee of this type was already paid, under this or another
+	// contract: a fact pays its fee once.
+	RejectionReason_REJECTION_REASON_FACT_ALREADY_PAID RejectionReason = 14
+	// The learner's territory is not in the contract's lot.
+	RejectionReason_REJECTION_REASON_TERRITORY_NOT_IN_LOT RejectionReason = 15
 )
 
 // Enum value maps for RejectionReason.
@@ -73,6 +86,9 @@ var (
 		10: "REJECTION_REASON_PERIOD_CLOSED",
 		11: "REJECTION_REASON_BUDGET_EXCEEDED",
 		12: "REJECTION_REASON_UNIT_NOT_IN_CONTRACT",
+		13: "REJECTION_REASON_DATE_IN_FUTURE",
+		14: "REJECTION_REASON_FACT_ALREADY_PAID",
+		15: "REJECTION_REASON_TERRITORY_NOT_IN_LOT",
 	}
 	RejectionReason_value = map[string]int32{
 		"REJECTION_REASON_UNSPECIFIED":             0,
@@ -88,6 +104,9 @@ var (
 		"REJECTION_REASON_PERIOD_CLOSED":           10,
 		"REJECTION_REASON_BUDGET_EXCEEDED":         11,
 		"REJECTION_REASON_UNIT_NOT_IN_CONTRACT":    12,
+		"REJECTION_REASON_DATE_IN_FUTURE":          13,
+		"REJECTION_REASON_FACT_ALREADY_PAID":       14,
+		"REJECTION_REASON_TERRITORY_NOT_IN_LOT":    15,
 	}
 )
 
@@ -172,6 +191,62 @@ func (x LineStatus) Number() protoreflect.EnumNumber {
 // Deprecated: Use LineStatus.Descriptor instead.
 func (LineStatus) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{1}
+}
+
+// Where a statement stands.
+type StatementStatus int32
+
+const (
+	StatementStatus_STATEMENT_STATUS_UNSPECIFIED StatementStatus = 0
+	// Open, no line reviewed yet.
+	StatementStatus_STATEMENT_STATUS_OPEN StatementStatus = 1
+	// Open, with lines reviewed.
+	StatementStatus_STATEMENT_STATUS_REVIEWED StatementStatus = 2
+	// Closed: its period is locked.
+	StatementStatus_STATEMENT_STATUS_CLOSED StatementStatus = 3
+)
+
+// Enum value maps for StatementStatus.
+var (
+	StatementStatus_name = map[int32]string{
+		0: "STATEMENT_STATUS_UNSPECIFIED",
+		1: "STATEMENT_STATUS_OPEN",
+		2: "STATEMENT_STATUS_REVIEWED",
+		3: "STATEMENT_STATUS_CLOSED",
+	}
+	StatementStatus_value = map[string]int32{
+		"STATEMENT_STATUS_UNSPECIFIED": 0,
+		"STATEMENT_STATUS_OPEN":        1,
+		"STATEMENT_STATUS_REVIEWED":    2,
+		"STATEMENT_STATUS_CLOSED":      3,
+	}
+)
+
+func (x StatementStatus) Enum() *StatementStatus {
+	p := new(StatementStatus)
+	*p = x
+	return p
+}
+
+func (x StatementStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StatementStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_funding_v1_funding_proto_enumTypes[2].Descriptor()
+}
+
+func (StatementStatus) Type() protoreflect.EnumType {
+	return &file_avenir_funding_v1_funding_proto_enumTypes[2]
+}
+
+func (x StatementStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StatementStatus.Descriptor instead.
+func (StatementStatus) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{2}
 }
 
 // A contract as answered.
@@ -2492,9 +2567,11 @@ type Budget struct {
 	// consumed >= 80 % of the envelope.
 	Warning bool `protobuf:"varint,9,opt,name=warning,proto3" json:"warning,omitempty"`
 	// consumed >= 100 %: new claims are refused until the envelope is raised.
-	Exhausted     bool `protobuf:"varint,10,opt,name=exhausted,proto3" json:"exhausted,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Exhausted bool `protobuf:"varint,10,opt,name=exhausted,proto3" json:"exhausted,omitempty"`
+	// How much the forecast exceeds the envelope, 0 when within it.
+	ForecastOverCents int64 `protobuf:"varint,11,opt,name=forecast_over_cents,json=forecastOverCents,proto3" json:"forecast_over_cents,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Budget) Reset() {
@@ -2597,6 +2674,13 @@ func (x *Budget) GetExhausted() bool {
 	return false
 }
 
+func (x *Budget) GetForecastOverCents() int64 {
+	if x != nil {
+		return x.ForecastOverCents
+	}
+	return 0
+}
+
 type GetBudgetResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Budget        *Budget                `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
@@ -2635,6 +2719,802 @@ func (*GetBudgetResponse) Descriptor() ([]byte, []int) {
 }
 
 func (x *GetBudgetResponse) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+// Every filter given must hold.
+type ListStatementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The month; required.
+	Period *v1.Month       `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	Status StatementStatus `protobuf:"varint,2,opt,name=status,proto3,enum=avenir.funding.v1.StatementStatus" json:"status,omitempty"`
+	// Operators: always their own.
+	OperatorId string `protobuf:"bytes,3,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// Contracts whose lot covers this territory.
+	TerritoryCode string              `protobuf:"bytes,4,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	Programme     v1.FundingProgramme `protobuf:"varint,5,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// 1..500, default 100.
+	PageSize      int32  `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStatementsRequest) Reset() {
+	*x = ListStatementsRequest{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStatementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStatementsRequest) ProtoMessage() {}
+
+func (x *ListStatementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStatementsRequest.ProtoReflect.Descriptor instead.
+func (*ListStatementsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListStatementsRequest) GetPeriod() *v1.Month {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *ListStatementsRequest) GetStatus() StatementStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StatementStatus_STATEMENT_STATUS_UNSPECIFIED
+}
+
+func (x *ListStatementsRequest) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *ListStatementsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *ListStatementsRequest) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *ListStatementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListStatementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A statement without its lines.
+type StatementSummary struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	StatementId string                 `protobuf:"bytes,1,opt,name=statement_id,json=statementId,proto3" json:"statement_id,omitempty"`
+	ContractId  string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId  string                 `protobuf:"bytes,3,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// The contract's reference and lot, for people.
+	ContractReference string              `protobuf:"bytes,4,opt,name=contract_reference,json=contractReference,proto3" json:"contract_reference,omitempty"`
+	TerritoryCodes    []string            `protobuf:"bytes,5,rep,name=territory_codes,json=territoryCodes,proto3" json:"territory_codes,omitempty"`
+	Programme         v1.FundingProgramme `protobuf:"varint,6,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	Period            *v1.Month           `protobuf:"bytes,7,opt,name=period,proto3" json:"period,omitempty"`
+	Status            StatementStatus     `protobuf:"varint,8,opt,name=status,proto3,enum=avenir.funding.v1.StatementStatus" json:"status,omitempty"`
+	ClosedOn          *v1.Date            `protobuf:"bytes,9,opt,name=closed_on,json=closedOn,proto3" json:"closed_on,omitempty"`
+	Totals            *StatementTotals    `protobuf:"bytes,10,opt,name=totals,proto3" json:"totals,omitempty"`
+	LineCount         int32               `protobuf:"varint,11,opt,name=line_count,json=lineCount,proto3" json:"line_count,omitempty"`
+	// Lines by status and kind.
+	AnomalyCount    int32 `protobuf:"varint,12,opt,name=anomaly_count,json=anomalyCount,proto3" json:"anomaly_count,omitempty"`
+	RejectedCount   int32 `protobuf:"varint,13,opt,name=rejected_count,json=rejectedCount,proto3" json:"rejected_count,omitempty"`
+	LateCount       int32 `protobuf:"varint,14,opt,name=late_count,json=lateCount,proto3" json:"late_count,omitempty"`
+	CorrectionCount int32 `protobuf:"varint,15,opt,name=correction_count,json=correctionCount,proto3" json:"correction_count,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *StatementSummary) Reset() {
+	*x = StatementSummary{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatementSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatementSummary) ProtoMessage() {}
+
+func (x *StatementSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatementSummary.ProtoReflect.Descriptor instead.
+func (*StatementSummary) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *StatementSummary) GetStatementId() string {
+	if x != nil {
+		return x.StatementId
+	}
+	return ""
+}
+
+func (x *StatementSummary) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *StatementSummary) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *StatementSummary) GetContractReference() string {
+	if x != nil {
+		return x.ContractReference
+	}
+	return ""
+}
+
+func (x *StatementSummary) GetTerritoryCodes() []string {
+	if x != nil {
+		return x.TerritoryCodes
+	}
+	return nil
+}
+
+func (x *StatementSummary) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *StatementSummary) GetPeriod() *v1.Month {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *StatementSummary) GetStatus() StatementStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StatementStatus_STATEMENT_STATUS_UNSPECIFIED
+}
+
+func (x *StatementSummary) GetClosedOn() *v1.Date {
+	if x != nil {
+		return x.ClosedOn
+	}
+	return nil
+}
+
+func (x *StatementSummary) GetTotals() *StatementTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *StatementSummary) GetLineCount() int32 {
+	if x != nil {
+		return x.LineCount
+	}
+	return 0
+}
+
+func (x *StatementSummary) GetAnomalyCount() int32 {
+	if x != nil {
+		return x.AnomalyCount
+	}
+	return 0
+}
+
+func (x *StatementSummary) GetRejectedCount() int32 {
+	if x != nil {
+		return x.RejectedCount
+	}
+	return 0
+}
+
+func (x *StatementSummary) GetLateCount() int32 {
+	if x != nil {
+		return x.LateCount
+	}
+	return 0
+}
+
+func (x *StatementSummary) GetCorrectionCount() int32 {
+	if x != nil {
+		return x.CorrectionCount
+	}
+	return 0
+}
+
+type ListStatementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per contract whose period meets the month, empty ones included, by
+	// operator then contract reference.
+	Statements []*StatementSummary `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
+	// Sums over every statement matching the filters (all pages).
+	Totals         *StatementTotals `protobuf:"bytes,2,opt,name=totals,proto3" json:"totals,omitempty"`
+	StatementCount int32            `protobuf:"varint,3,opt,name=statement_count,json=statementCount,proto3" json:"statement_count,omitempty"`
+	NextPageToken  string           `protobuf:"bytes,4,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListStatementsResponse) Reset() {
+	*x = ListStatementsResponse{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStatementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStatementsResponse) ProtoMessage() {}
+
+func (x *ListStatementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStatementsResponse.ProtoReflect.Descriptor instead.
+func (*ListStatementsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListStatementsResponse) GetStatements() []*StatementSummary {
+	if x != nil {
+		return x.Statements
+	}
+	return nil
+}
+
+func (x *ListStatementsResponse) GetTotals() *StatementTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *ListStatementsResponse) GetStatementCount() int32 {
+	if x != nil {
+		return x.StatementCount
+	}
+	return 0
+}
+
+func (x *ListStatementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type SetProgrammeYearRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Programme v1.FundingProgramme    `protobuf:"varint,2,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// 2000..2200.
+	Year                int32 `protobuf:"varint,3,opt,name=year,proto3" json:"year,omitempty"`
+	EnvelopeCents       int64 `protobuf:"varint,4,opt,name=envelope_cents,json=envelopeCents,proto3" json:"envelope_cents,omitempty"`
+	BeneficiariesTarget int32 `protobuf:"varint,5,opt,name=beneficiaries_target,json=beneficiariesTarget,proto3" json:"beneficiaries_target,omitempty"`
+	// Why, 1..500 characters.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetProgrammeYearRequest) Reset() {
+	*x = SetProgrammeYearRequest{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProgrammeYearRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProgrammeYearRequest) ProtoMessage() {}
+
+func (x *SetProgrammeYearRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProgrammeYearRequest.ProtoReflect.Descriptor instead.
+func (*SetProgrammeYearRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SetProgrammeYearRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetProgrammeYearRequest) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *SetProgrammeYearRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *SetProgrammeYearRequest) GetEnvelopeCents() int64 {
+	if x != nil {
+		return x.EnvelopeCents
+	}
+	return 0
+}
+
+func (x *SetProgrammeYearRequest) GetBeneficiariesTarget() int32 {
+	if x != nil {
+		return x.BeneficiariesTarget
+	}
+	return 0
+}
+
+func (x *SetProgrammeYearRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// A programme's reference figures for a calendar year.
+type ProgrammeYear struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Programme           v1.FundingProgramme    `protobuf:"varint,1,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	Year                int32                  `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	EnvelopeCents       int64                  `protobuf:"varint,3,opt,name=envelope_cents,json=envelopeCents,proto3" json:"envelope_cents,omitempty"`
+	BeneficiariesTarget int32                  `protobuf:"varint,4,opt,name=beneficiaries_target,json=beneficiariesTarget,proto3" json:"beneficiaries_target,omitempty"`
+	// Never set: the scheme's figures (#Avenir 33 M€ and 4,500 beneficiaries,
+	// #Action 1.6 M€ and 3,000 a year, excluding trainees' pay).
+	SchemeDefault bool `protobuf:"varint,5,opt,name=scheme_default,json=schemeDefault,proto3" json:"scheme_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgrammeYear) Reset() {
+	*x = ProgrammeYear{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeYear) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeYear) ProtoMessage() {}
+
+func (x *ProgrammeYear) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeYear.ProtoReflect.Descriptor instead.
+func (*ProgrammeYear) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ProgrammeYear) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *ProgrammeYear) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ProgrammeYear) GetEnvelopeCents() int64 {
+	if x != nil {
+		return x.EnvelopeCents
+	}
+	return 0
+}
+
+func (x *ProgrammeYear) GetBeneficiariesTarget() int32 {
+	if x != nil {
+		return x.BeneficiariesTarget
+	}
+	return 0
+}
+
+func (x *ProgrammeYear) GetSchemeDefault() bool {
+	if x != nil {
+		return x.SchemeDefault
+	}
+	return false
+}
+
+type SetProgrammeYearResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProgrammeYear *ProgrammeYear         `protobuf:"bytes,1,opt,name=programme_year,json=programmeYear,proto3" json:"programme_year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetProgrammeYearResponse) Reset() {
+	*x = SetProgrammeYearResponse{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProgrammeYearResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProgrammeYearResponse) ProtoMessage() {}
+
+func (x *SetProgrammeYearResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProgrammeYearResponse.ProtoReflect.Descriptor instead.
+func (*SetProgrammeYearResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SetProgrammeYearResponse) GetProgrammeYear() *ProgrammeYear {
+	if x != nil {
+		return x.ProgrammeYear
+	}
+	return nil
+}
+
+type GetProgrammeBudgetRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Programme v1.FundingProgramme    `protobuf:"varint,1,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// The calendar year; 0 is the current one.
+	Year          int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgrammeBudgetRequest) Reset() {
+	*x = GetProgrammeBudgetRequest{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgrammeBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgrammeBudgetRequest) ProtoMessage() {}
+
+func (x *GetProgrammeBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgrammeBudgetRequest.ProtoReflect.Descriptor instead.
+func (*GetProgrammeBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetProgrammeBudgetRequest) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *GetProgrammeBudgetRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+// Billed amounts of one month.
+type MonthlyConsumption struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Month         *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	BilledCents   int64                  `protobuf:"varint,2,opt,name=billed_cents,json=billedCents,proto3" json:"billed_cents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonthlyConsumption) Reset() {
+	*x = MonthlyConsumption{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonthlyConsumption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonthlyConsumption) ProtoMessage() {}
+
+func (x *MonthlyConsumption) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonthlyConsumption.ProtoReflect.Descriptor instead.
+func (*MonthlyConsumption) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MonthlyConsumption) GetMonth() *v1.Month {
+	if x != nil {
+		return x.Month
+	}
+	return nil
+}
+
+func (x *MonthlyConsumption) GetBilledCents() int64 {
+	if x != nil {
+		return x.BilledCents
+	}
+	return 0
+}
+
+// A programme's budget for a calendar year, across its contracts.
+type ProgrammeBudget struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProgrammeYear *ProgrammeYear         `protobuf:"bytes,1,opt,name=programme_year,json=programmeYear,proto3" json:"programme_year,omitempty"`
+	// Billed amounts of the statements of the programme's contracts whose
+	// period falls in the year.
+	ConsumedCents int64 `protobuf:"varint,2,opt,name=consumed_cents,json=consumedCents,proto3" json:"consumed_cents,omitempty"`
+	// Per whole percent of the envelope, rounded down.
+	ConsumedPercent int32 `protobuf:"varint,3,opt,name=consumed_percent,json=consumedPercent,proto3" json:"consumed_percent,omitempty"`
+	// consumed + consumed / months elapsed × months remaining, integer (the
+	// consumption of a past year for a past year).
+	ForecastCents int64 `protobuf:"varint,4,opt,name=forecast_cents,json=forecastCents,proto3" json:"forecast_cents,omitempty"`
+	// How much the forecast exceeds the envelope, 0 when within it.
+	ForecastOverCents int64 `protobuf:"varint,5,opt,name=forecast_over_cents,json=forecastOverCents,proto3" json:"forecast_over_cents,omitempty"`
+	// consumed >= 80 % of the envelope.
+	Warning bool `protobuf:"varint,6,opt,name=warning,proto3" json:"warning,omitempty"`
+	// Every month of the year up to the current one, in order.
+	Months []*MonthlyConsumption `protobuf:"bytes,7,rep,name=months,proto3" json:"months,omitempty"`
+	// Contracts of the programme whose period meets the year.
+	ContractCount int32 `protobuf:"varint,8,opt,name=contract_count,json=contractCount,proto3" json:"contract_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgrammeBudget) Reset() {
+	*x = ProgrammeBudget{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeBudget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeBudget) ProtoMessage() {}
+
+func (x *ProgrammeBudget) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeBudget.ProtoReflect.Descriptor instead.
+func (*ProgrammeBudget) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ProgrammeBudget) GetProgrammeYear() *ProgrammeYear {
+	if x != nil {
+		return x.ProgrammeYear
+	}
+	return nil
+}
+
+func (x *ProgrammeBudget) GetConsumedCents() int64 {
+	if x != nil {
+		return x.ConsumedCents
+	}
+	return 0
+}
+
+func (x *ProgrammeBudget) GetConsumedPercent() int32 {
+	if x != nil {
+		return x.ConsumedPercent
+	}
+	return 0
+}
+
+func (x *ProgrammeBudget) GetForecastCents() int64 {
+	if x != nil {
+		return x.ForecastCents
+	}
+	return 0
+}
+
+func (x *ProgrammeBudget) GetForecastOverCents() int64 {
+	if x != nil {
+		return x.ForecastOverCents
+	}
+	return 0
+}
+
+func (x *ProgrammeBudget) GetWarning() bool {
+	if x != nil {
+		return x.Warning
+	}
+	return false
+}
+
+func (x *ProgrammeBudget) GetMonths() []*MonthlyConsumption {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+func (x *ProgrammeBudget) GetContractCount() int32 {
+	if x != nil {
+		return x.ContractCount
+	}
+	return 0
+}
+
+type GetProgrammeBudgetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Budget        *ProgrammeBudget       `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgrammeBudgetResponse) Reset() {
+	*x = GetProgrammeBudgetResponse{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgrammeBudgetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgrammeBudgetResponse) ProtoMessage() {}
+
+func (x *GetProgrammeBudgetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgrammeBudgetResponse.ProtoReflect.Descriptor instead.
+func (*GetProgrammeBudgetResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetProgrammeBudgetResponse) GetBudget() *ProgrammeBudget {
 	if x != nil {
 		return x.Budget
 	}
@@ -2849,7 +3729,7 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x10GetBudgetRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12#\n" +
-	"\rcontract_year\x18\x02 \x01(\x05R\fcontractYear\"\x8c\x03\n" +
+	"\rcontract_year\x18\x02 \x01(\x05R\fcontractYear\"\xbc\x03\n" +
 	"\x06Budget\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12#\n" +
@@ -2862,9 +3742,81 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x0eforecast_cents\x18\b \x01(\x03R\rforecastCents\x12\x18\n" +
 	"\awarning\x18\t \x01(\bR\awarning\x12\x1c\n" +
 	"\texhausted\x18\n" +
-	" \x01(\bR\texhausted\"F\n" +
+	" \x01(\bR\texhausted\x12.\n" +
+	"\x13forecast_over_cents\x18\v \x01(\x03R\x11forecastOverCents\"F\n" +
 	"\x11GetBudgetResponse\x121\n" +
-	"\x06budget\x18\x01 \x01(\v2\x19.avenir.funding.v1.BudgetR\x06budget*\x90\x04\n" +
+	"\x06budget\x18\x01 \x01(\v2\x19.avenir.funding.v1.BudgetR\x06budget\"\xca\x02\n" +
+	"\x15ListStatementsRequest\x12/\n" +
+	"\x06period\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12:\n" +
+	"\x06status\x18\x02 \x01(\x0e2\".avenir.funding.v1.StatementStatusR\x06status\x12\x1f\n" +
+	"\voperator_id\x18\x03 \x01(\tR\n" +
+	"operatorId\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\x12@\n" +
+	"\tprogramme\x18\x05 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"\xa4\x05\n" +
+	"\x10StatementSummary\x12!\n" +
+	"\fstatement_id\x18\x01 \x01(\tR\vstatementId\x12\x1f\n" +
+	"\vcontract_id\x18\x02 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x03 \x01(\tR\n" +
+	"operatorId\x12-\n" +
+	"\x12contract_reference\x18\x04 \x01(\tR\x11contractReference\x12'\n" +
+	"\x0fterritory_codes\x18\x05 \x03(\tR\x0eterritoryCodes\x12@\n" +
+	"\tprogramme\x18\x06 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12/\n" +
+	"\x06period\x18\a \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12:\n" +
+	"\x06status\x18\b \x01(\x0e2\".avenir.funding.v1.StatementStatusR\x06status\x123\n" +
+	"\tclosed_on\x18\t \x01(\v2\x16.avenir.common.v1.DateR\bclosedOn\x12:\n" +
+	"\x06totals\x18\n" +
+	" \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x12\x1d\n" +
+	"\n" +
+	"line_count\x18\v \x01(\x05R\tlineCount\x12#\n" +
+	"\ranomaly_count\x18\f \x01(\x05R\fanomalyCount\x12%\n" +
+	"\x0erejected_count\x18\r \x01(\x05R\rrejectedCount\x12\x1d\n" +
+	"\n" +
+	"late_count\x18\x0e \x01(\x05R\tlateCount\x12)\n" +
+	"\x10correction_count\x18\x0f \x01(\x05R\x0fcorrectionCount\"\xea\x01\n" +
+	"\x16ListStatementsResponse\x12C\n" +
+	"\n" +
+	"statements\x18\x01 \x03(\v2#.avenir.funding.v1.StatementSummaryR\n" +
+	"statements\x12:\n" +
+	"\x06totals\x18\x02 \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x12'\n" +
+	"\x0fstatement_count\x18\x03 \x01(\x05R\x0estatementCount\x12&\n" +
+	"\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\x80\x02\n" +
+	"\x17SetProgrammeYearRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12@\n" +
+	"\tprogramme\x18\x02 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12\x12\n" +
+	"\x04year\x18\x03 \x01(\x05R\x04year\x12%\n" +
+	"\x0eenvelope_cents\x18\x04 \x01(\x03R\renvelopeCents\x121\n" +
+	"\x14beneficiaries_target\x18\x05 \x01(\x05R\x13beneficiariesTarget\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xe6\x01\n" +
+	"\rProgrammeYear\x12@\n" +
+	"\tprogramme\x18\x01 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12%\n" +
+	"\x0eenvelope_cents\x18\x03 \x01(\x03R\renvelopeCents\x121\n" +
+	"\x14beneficiaries_target\x18\x04 \x01(\x05R\x13beneficiariesTarget\x12%\n" +
+	"\x0escheme_default\x18\x05 \x01(\bR\rschemeDefault\"c\n" +
+	"\x18SetProgrammeYearResponse\x12G\n" +
+	"\x0eprogramme_year\x18\x01 \x01(\v2 .avenir.funding.v1.ProgrammeYearR\rprogrammeYear\"q\n" +
+	"\x19GetProgrammeBudgetRequest\x12@\n" +
+	"\tprogramme\x18\x01 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\"f\n" +
+	"\x12MonthlyConsumption\x12-\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12!\n" +
+	"\fbilled_cents\x18\x02 \x01(\x03R\vbilledCents\"\x83\x03\n" +
+	"\x0fProgrammeBudget\x12G\n" +
+	"\x0eprogramme_year\x18\x01 \x01(\v2 .avenir.funding.v1.ProgrammeYearR\rprogrammeYear\x12%\n" +
+	"\x0econsumed_cents\x18\x02 \x01(\x03R\rconsumedCents\x12)\n" +
+	"\x10consumed_percent\x18\x03 \x01(\x05R\x0fconsumedPercent\x12%\n" +
+	"\x0eforecast_cents\x18\x04 \x01(\x03R\rforecastCents\x12.\n" +
+	"\x13forecast_over_cents\x18\x05 \x01(\x03R\x11forecastOverCents\x12\x18\n" +
+	"\awarning\x18\x06 \x01(\bR\awarning\x12=\n" +
+	"\x06months\x18\a \x03(\v2%.avenir.funding.v1.MonthlyConsumptionR\x06months\x12%\n" +
+	"\x0econtract_count\x18\b \x01(\x05R\rcontractCount\"X\n" +
+	"\x1aGetProgrammeBudgetResponse\x12:\n" +
+	"\x06budget\x18\x01 \x01(\v2\".avenir.funding.v1.ProgrammeBudgetR\x06budget*\x88\x05\n" +
 	"\x0fRejectionReason\x12 \n" +
 	"\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREJECTION_REASON_INVALID_LINE\x10\x01\x12)\n" +
@@ -2879,13 +3831,21 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x1eREJECTION_REASON_PERIOD_CLOSED\x10\n" +
 	"\x12$\n" +
 	" REJECTION_REASON_BUDGET_EXCEEDED\x10\v\x12)\n" +
-	"%REJECTION_REASON_UNIT_NOT_IN_CONTRACT\x10\f*t\n" +
+	"%REJECTION_REASON_UNIT_NOT_IN_CONTRACT\x10\f\x12#\n" +
+	"\x1fREJECTION_REASON_DATE_IN_FUTURE\x10\r\x12&\n" +
+	"\"REJECTION_REASON_FACT_ALREADY_PAID\x10\x0e\x12)\n" +
+	"%REJECTION_REASON_TERRITORY_NOT_IN_LOT\x10\x0f*t\n" +
 	"\n" +
 	"LineStatus\x12\x1b\n" +
 	"\x17LINE_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12LINE_STATUS_BILLED\x10\x01\x12\x17\n" +
 	"\x13LINE_STATUS_ANOMALY\x10\x02\x12\x18\n" +
-	"\x14LINE_STATUS_REJECTED\x10\x032\xbb\v\n" +
+	"\x14LINE_STATUS_REJECTED\x10\x03*\x8a\x01\n" +
+	"\x0fStatementStatus\x12 \n" +
+	"\x1cSTATEMENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15STATEMENT_STATUS_OPEN\x10\x01\x12\x1d\n" +
+	"\x19STATEMENT_STATUS_REVIEWED\x10\x02\x12\x1b\n" +
+	"\x17STATEMENT_STATUS_CLOSED\x10\x032\x82\x0e\n" +
 	"\x0eFundingService\x12e\n" +
 	"\x0eCreateContract\x12(.avenir.funding.v1.CreateContractRequest\x1a).avenir.funding.v1.CreateContractResponse\x12e\n" +
 	"\x0eUpdateContract\x12(.avenir.funding.v1.UpdateContractRequest\x1a).avenir.funding.v1.UpdateContractResponse\x12\\\n" +
@@ -2900,7 +3860,10 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x0fReviewStatement\x12).avenir.funding.v1.ReviewStatementRequest\x1a*.avenir.funding.v1.ReviewStatementResponse\x12e\n" +
 	"\x0eCloseStatement\x12(.avenir.funding.v1.CloseStatementRequest\x1a).avenir.funding.v1.CloseStatementResponse\x12h\n" +
 	"\x0fExportStatement\x12).avenir.funding.v1.ExportStatementRequest\x1a*.avenir.funding.v1.ExportStatementResponse\x12V\n" +
-	"\tGetBudget\x12#.avenir.funding.v1.GetBudgetRequest\x1a$.avenir.funding.v1.GetBudgetResponseB\xd8\x01\n" +
+	"\tGetBudget\x12#.avenir.funding.v1.GetBudgetRequest\x1a$.avenir.funding.v1.GetBudgetResponse\x12e\n" +
+	"\x0eListStatements\x12(.avenir.funding.v1.ListStatementsRequest\x1a).avenir.funding.v1.ListStatementsResponse\x12k\n" +
+	"\x10SetProgrammeYear\x12*.avenir.funding.v1.SetProgrammeYearRequest\x1a+.avenir.funding.v1.SetProgrammeYearResponse\x12q\n" +
+	"\x12GetProgrammeBudget\x12,.avenir.funding.v1.GetProgrammeBudgetRequest\x1a-.avenir.funding.v1.GetProgrammeBudgetResponseB\xd8\x01\n" +
 	"\x15com.avenir.funding.v1B\fFundingProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1;fundingv1\xa2\x02\x03AFX\xaa\x02\x11Avenir.Funding.V1\xca\x02\x11Avenir\\Funding\\V1\xe2\x02\x1dAvenir\\Funding\\V1\\GPBMetadata\xea\x02\x13Avenir::Funding::V1b\x06proto3"
 
 var (
@@ -2915,136 +3878,172 @@ func file_avenir_funding_v1_funding_proto_rawDescGZIP() []byte {
 	return file_avenir_funding_v1_funding_proto_rawDescData
 }
 
-var file_avenir_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_avenir_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_avenir_funding_v1_funding_proto_goTypes = []any{
 	(RejectionReason)(0),                     // 0: avenir.funding.v1.RejectionReason
 	(LineStatus)(0),                          // 1: avenir.funding.v1.LineStatus
-	(*Contract)(nil),                         // 2: avenir.funding.v1.Contract
-	(*CreateContractRequest)(nil),            // 3: avenir.funding.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),           // 4: avenir.funding.v1.CreateContractResponse
-	(*UpdateContractRequest)(nil),            // 5: avenir.funding.v1.UpdateContractRequest
-	(*UpdateContractResponse)(nil),           // 6: avenir.funding.v1.UpdateContractResponse
-	(*GetContractRequest)(nil),               // 7: avenir.funding.v1.GetContractRequest
-	(*GetContractResponse)(nil),              // 8: avenir.funding.v1.GetContractResponse
-	(*ListContractsRequest)(nil),             // 9: avenir.funding.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),            // 10: avenir.funding.v1.ListContractsResponse
-	(*ReportedLine)(nil),                     // 11: avenir.funding.v1.ReportedLine
-	(*LineResult)(nil),                       // 12: avenir.funding.v1.LineResult
-	(*ReportTraineeHoursRequest)(nil),        // 13: avenir.funding.v1.ReportTraineeHoursRequest
-	(*ReportTraineeHoursResponse)(nil),       // 14: avenir.funding.v1.ReportTraineeHoursResponse
-	(*ReportTraineeHoursStreamRequest)(nil),  // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest
-	(*ReportTraineeHoursStreamResponse)(nil), // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse
-	(*ReportGroupHoursRequest)(nil),          // 17: avenir.funding.v1.ReportGroupHoursRequest
-	(*ReportGroupHoursResponse)(nil),         // 18: avenir.funding.v1.ReportGroupHoursResponse
-	(*ClaimFlatFeeRequest)(nil),              // 19: avenir.funding.v1.ClaimFlatFeeRequest
-	(*ClaimFlatFeeResponse)(nil),             // 20: avenir.funding.v1.ClaimFlatFeeResponse
-	(*CorrectLineRequest)(nil),               // 21: avenir.funding.v1.CorrectLineRequest
-	(*CorrectLineResponse)(nil),              // 22: avenir.funding.v1.CorrectLineResponse
-	(*StatementLine)(nil),                    // 23: avenir.funding.v1.StatementLine
-	(*Statement)(nil),                        // 24: avenir.funding.v1.Statement
-	(*GetStatementRequest)(nil),              // 25: avenir.funding.v1.GetStatementRequest
-	(*GetStatementResponse)(nil),             // 26: avenir.funding.v1.GetStatementResponse
-	(*ReviewStatementRequest)(nil),           // 27: avenir.funding.v1.ReviewStatementRequest
-	(*ReviewStatementResponse)(nil),          // 28: avenir.funding.v1.ReviewStatementResponse
-	(*CloseStatementRequest)(nil),            // 29: avenir.funding.v1.CloseStatementRequest
-	(*CloseStatementResponse)(nil),           // 30: avenir.funding.v1.CloseStatementResponse
-	(*ExportStatementRequest)(nil),           // 31: avenir.funding.v1.ExportStatementRequest
-	(*ExportStatementResponse)(nil),          // 32: avenir.funding.v1.ExportStatementResponse
-	(*GetBudgetRequest)(nil),                 // 33: avenir.funding.v1.GetBudgetRequest
-	(*Budget)(nil),                           // 34: avenir.funding.v1.Budget
-	(*GetBudgetResponse)(nil),                // 35: avenir.funding.v1.GetBudgetResponse
-	(*ContractTerms)(nil),                    // 36: avenir.funding.v1.ContractTerms
-	(*v1.Month)(nil),                         // 37: avenir.common.v1.Month
-	(*v1.Date)(nil),                          // 38: avenir.common.v1.Date
-	(ActivityType)(0),                        // 39: avenir.funding.v1.ActivityType
-	(FeeType)(0),                             // 40: avenir.funding.v1.FeeType
-	(Unit)(0),                                // 41: avenir.funding.v1.Unit
-	(AnomalyReason)(0),                       // 42: avenir.funding.v1.AnomalyReason
-	(*StatementTotals)(nil),                  // 43: avenir.funding.v1.StatementTotals
-	(*LineReview)(nil),                       // 44: avenir.funding.v1.LineReview
+	(StatementStatus)(0),                     // 2: avenir.funding.v1.StatementStatus
+	(*Contract)(nil),                         // 3: avenir.funding.v1.Contract
+	(*CreateContractRequest)(nil),            // 4: avenir.funding.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),           // 5: avenir.funding.v1.CreateContractResponse
+	(*UpdateContractRequest)(nil),            // 6: avenir.funding.v1.UpdateContractRequest
+	(*UpdateContractResponse)(nil),           // 7: avenir.funding.v1.UpdateContractResponse
+	(*GetContractRequest)(nil),               // 8: avenir.funding.v1.GetContractRequest
+	(*GetContractResponse)(nil),              // 9: avenir.funding.v1.GetContractResponse
+	(*ListContractsRequest)(nil),             // 10: avenir.funding.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),            // 11: avenir.funding.v1.ListContractsResponse
+	(*ReportedLine)(nil),                     // 12: avenir.funding.v1.ReportedLine
+	(*LineResult)(nil),                       // 13: avenir.funding.v1.LineResult
+	(*ReportTraineeHoursRequest)(nil),        // 14: avenir.funding.v1.ReportTraineeHoursRequest
+	(*ReportTraineeHoursResponse)(nil),       // 15: avenir.funding.v1.ReportTraineeHoursResponse
+	(*ReportTraineeHoursStreamRequest)(nil),  // 16: avenir.funding.v1.ReportTraineeHoursStreamRequest
+	(*ReportTraineeHoursStreamResponse)(nil), // 17: avenir.funding.v1.ReportTraineeHoursStreamResponse
+	(*ReportGroupHoursRequest)(nil),          // 18: avenir.funding.v1.ReportGroupHoursRequest
+	(*ReportGroupHoursResponse)(nil),         // 19: avenir.funding.v1.ReportGroupHoursResponse
+	(*ClaimFlatFeeRequest)(nil),              // 20: avenir.funding.v1.ClaimFlatFeeRequest
+	(*ClaimFlatFeeResponse)(nil),             // 21: avenir.funding.v1.ClaimFlatFeeResponse
+	(*CorrectLineRequest)(nil),               // 22: avenir.funding.v1.CorrectLineRequest
+	(*CorrectLineResponse)(nil),              // 23: avenir.funding.v1.CorrectLineResponse
+	(*StatementLine)(nil),                    // 24: avenir.funding.v1.StatementLine
+	(*Statement)(nil),                        // 25: avenir.funding.v1.Statement
+	(*GetStatementRequest)(nil),              // 26: avenir.funding.v1.GetStatementRequest
+	(*GetStatementResponse)(nil),             // 27: avenir.funding.v1.GetStatementResponse
+	(*ReviewStatementRequest)(nil),           // 28: avenir.funding.v1.ReviewStatementRequest
+	(*ReviewStatementResponse)(nil),          // 29: avenir.funding.v1.ReviewStatementResponse
+	(*CloseStatementRequest)(nil),            // 30: avenir.funding.v1.CloseStatementRequest
+	(*CloseStatementResponse)(nil),           // 31: avenir.funding.v1.CloseStatementResponse
+	(*ExportStatementRequest)(nil),           // 32: avenir.funding.v1.ExportStatementRequest
+	(*ExportStatementResponse)(nil),          // 33: avenir.funding.v1.ExportStatementResponse
+	(*GetBudgetRequest)(nil),                 // 34: avenir.funding.v1.GetBudgetRequest
+	(*Budget)(nil),                           // 35: avenir.funding.v1.Budget
+	(*GetBudgetResponse)(nil),                // 36: avenir.funding.v1.GetBudgetResponse
+	(*ListStatementsRequest)(nil),            // 37: avenir.funding.v1.ListStatementsRequest
+	(*StatementSummary)(nil),                 // 38: avenir.funding.v1.StatementSummary
+	(*ListStatementsResponse)(nil),           // 39: avenir.funding.v1.ListStatementsResponse
+	(*SetProgrammeYearRequest)(nil),          // 40: avenir.funding.v1.SetProgrammeYearRequest
+	(*ProgrammeYear)(nil),                    // 41: avenir.funding.v1.ProgrammeYear
+	(*SetProgrammeYearResponse)(nil),         // 42: avenir.funding.v1.SetProgrammeYearResponse
+	(*GetProgrammeBudgetRequest)(nil),        // 43: avenir.funding.v1.GetProgrammeBudgetRequest
+	(*MonthlyConsumption)(nil),               // 44: avenir.funding.v1.MonthlyConsumption
+	(*ProgrammeBudget)(nil),                  // 45: avenir.funding.v1.ProgrammeBudget
+	(*GetProgrammeBudgetResponse)(nil),       // 46: avenir.funding.v1.GetProgrammeBudgetResponse
+	(*ContractTerms)(nil),                    // 47: avenir.funding.v1.ContractTerms
+	(*v1.Month)(nil),                         // 48: avenir.common.v1.Month
+	(*v1.Date)(nil),                          // 49: avenir.common.v1.Date
+	(ActivityType)(0),                        // 50: avenir.funding.v1.ActivityType
+	(FeeType)(0),                             // 51: avenir.funding.v1.FeeType
+	(Unit)(0),                                // 52: avenir.funding.v1.Unit
+	(AnomalyReason)(0),                       // 53: avenir.funding.v1.AnomalyReason
+	(*StatementTotals)(nil),                  // 54: avenir.funding.v1.StatementTotals
+	(*LineReview)(nil),                       // 55: avenir.funding.v1.LineReview
+	(v1.FundingProgramme)(0),                 // 56: avenir.common.v1.FundingProgramme
 }
 var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
-	36, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
-	37, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
-	36, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
-	2,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	36, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
-	2,  // 5: avenir.funding.v1.UpdateContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	2,  // 6: avenir.funding.v1.GetContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	38, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
-	2,  // 8: avenir.funding.v1.ListContractsResponse.contracts:type_name -> avenir.funding.v1.Contract
-	38, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
-	39, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
+	47, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
+	48, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
+	47, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	3,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	47, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	3,  // 5: avenir.funding.v1.UpdateContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	3,  // 6: avenir.funding.v1.GetContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	49, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
+	3,  // 8: avenir.funding.v1.ListContractsResponse.contracts:type_name -> avenir.funding.v1.Contract
+	49, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
+	50, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
 	0,  // 11: avenir.funding.v1.LineResult.reason:type_name -> avenir.funding.v1.RejectionReason
-	37, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
-	11, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
-	12, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
-	11, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
-	12, // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse.rejected_lines:type_name -> avenir.funding.v1.LineResult
-	38, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
-	12, // 18: avenir.funding.v1.ReportGroupHoursResponse.result:type_name -> avenir.funding.v1.LineResult
-	40, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
-	12, // 20: avenir.funding.v1.ClaimFlatFeeResponse.result:type_name -> avenir.funding.v1.LineResult
-	38, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
-	38, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
-	39, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
-	12, // 24: avenir.funding.v1.CorrectLineResponse.result:type_name -> avenir.funding.v1.LineResult
-	41, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
-	38, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
-	39, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
-	40, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
+	48, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
+	12, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
+	13, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
+	12, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
+	13, // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse.rejected_lines:type_name -> avenir.funding.v1.LineResult
+	49, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
+	13, // 18: avenir.funding.v1.ReportGroupHoursResponse.result:type_name -> avenir.funding.v1.LineResult
+	51, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
+	13, // 20: avenir.funding.v1.ClaimFlatFeeResponse.result:type_name -> avenir.funding.v1.LineResult
+	49, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
+	49, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
+	50, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
+	13, // 24: avenir.funding.v1.CorrectLineResponse.result:type_name -> avenir.funding.v1.LineResult
+	52, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
+	49, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
+	50, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
+	51, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
 	1,  // 29: avenir.funding.v1.StatementLine.status:type_name -> avenir.funding.v1.LineStatus
-	42, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
-	37, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
-	38, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
-	43, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
-	23, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
-	37, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
-	24, // 36: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
-	44, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
-	24, // 39: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
-	24, // 41: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	37, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
-	43, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
-	38, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
-	38, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
-	34, // 46: avenir.funding.v1.GetBudgetResponse.budget:type_name -> avenir.funding.v1.Budget
-	3,  // 47: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
-	5,  // 48: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
-	7,  // 49: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
-	9,  // 50: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
-	13, // 51: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
-	15, // 52: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
-	17, // 53: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
-	19, // 54: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
-	21, // 55: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
-	25, // 56: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
-	27, // 57: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
-	29, // 58: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
-	31, // 59: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
-	33, // 60: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
-	4,  // 61: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
-	6,  // 62: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
-	8,  // 63: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
-	10, // 64: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
-	14, // 65: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
-	16, // 66: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
-	18, // 67: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
-	20, // 68: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
-	22, // 69: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
-	26, // 70: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
-	28, // 71: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
-	30, // 72: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
-	32, // 73: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
-	35, // 74: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
-	61, // [61:75] is the sub-list for method output_type
-	47, // [47:61] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	53, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
+	48, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
+	49, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
+	54, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
+	24, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
+	48, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
+	25, // 36: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	48, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
+	55, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
+	25, // 39: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	48, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
+	25, // 41: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	48, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
+	54, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	49, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
+	49, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
+	35, // 46: avenir.funding.v1.GetBudgetResponse.budget:type_name -> avenir.funding.v1.Budget
+	48, // 47: avenir.funding.v1.ListStatementsRequest.period:type_name -> avenir.common.v1.Month
+	2,  // 48: avenir.funding.v1.ListStatementsRequest.status:type_name -> avenir.funding.v1.StatementStatus
+	56, // 49: avenir.funding.v1.ListStatementsRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	56, // 50: avenir.funding.v1.StatementSummary.programme:type_name -> avenir.common.v1.FundingProgramme
+	48, // 51: avenir.funding.v1.StatementSummary.period:type_name -> avenir.common.v1.Month
+	2,  // 52: avenir.funding.v1.StatementSummary.status:type_name -> avenir.funding.v1.StatementStatus
+	49, // 53: avenir.funding.v1.StatementSummary.closed_on:type_name -> avenir.common.v1.Date
+	54, // 54: avenir.funding.v1.StatementSummary.totals:type_name -> avenir.funding.v1.StatementTotals
+	38, // 55: avenir.funding.v1.ListStatementsResponse.statements:type_name -> avenir.funding.v1.StatementSummary
+	54, // 56: avenir.funding.v1.ListStatementsResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	56, // 57: avenir.funding.v1.SetProgrammeYearRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	56, // 58: avenir.funding.v1.ProgrammeYear.programme:type_name -> avenir.common.v1.FundingProgramme
+	41, // 59: avenir.funding.v1.SetProgrammeYearResponse.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
+	56, // 60: avenir.funding.v1.GetProgrammeBudgetRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	48, // 61: avenir.funding.v1.MonthlyConsumption.month:type_name -> avenir.common.v1.Month
+	41, // 62: avenir.funding.v1.ProgrammeBudget.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
+	44, // 63: avenir.funding.v1.ProgrammeBudget.months:type_name -> avenir.funding.v1.MonthlyConsumption
+	45, // 64: avenir.funding.v1.GetProgrammeBudgetResponse.budget:type_name -> avenir.funding.v1.ProgrammeBudget
+	4,  // 65: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
+	6,  // 66: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
+	8,  // 67: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
+	10, // 68: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
+	14, // 69: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
+	16, // 70: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
+	18, // 71: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
+	20, // 72: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
+	22, // 73: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
+	26, // 74: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
+	28, // 75: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
+	30, // 76: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
+	32, // 77: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
+	34, // 78: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
+	37, // 79: avenir.funding.v1.FundingService.ListStatements:input_type -> avenir.funding.v1.ListStatementsRequest
+	40, // 80: avenir.funding.v1.FundingService.SetProgrammeYear:input_type -> avenir.funding.v1.SetProgrammeYearRequest
+	43, // 81: avenir.funding.v1.FundingService.GetProgrammeBudget:input_type -> avenir.funding.v1.GetProgrammeBudgetRequest
+	5,  // 82: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
+	7,  // 83: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
+	9,  // 84: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
+	11, // 85: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
+	15, // 86: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
+	17, // 87: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
+	19, // 88: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
+	21, // 89: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
+	23, // 90: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
+	27, // 91: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
+	29, // 92: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
+	31, // 93: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
+	33, // 94: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
+	36, // 95: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
+	39, // 96: avenir.funding.v1.FundingService.ListStatements:output_type -> avenir.funding.v1.ListStatementsResponse
+	42, // 97: avenir.funding.v1.FundingService.SetProgrammeYear:output_type -> avenir.funding.v1.SetProgrammeYearResponse
+	46, // 98: avenir.funding.v1.FundingService.GetProgrammeBudget:output_type -> avenir.funding.v1.GetProgrammeBudgetResponse
+	82, // [82:99] is the sub-list for method output_type
+	65, // [65:82] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_avenir_funding_v1_funding_proto_init() }
@@ -3058,8 +4057,8 @@ func file_avenir_funding_v1_funding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_funding_v1_funding_proto_rawDesc), len(file_avenir_funding_v1_funding_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   34,
+			NumEnums:      3,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

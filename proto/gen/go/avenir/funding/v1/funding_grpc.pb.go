@@ -33,6 +33,9 @@ const (
 	FundingService_CloseStatement_FullMethodName           = "/avenir.funding.v1.FundingService/CloseStatement"
 	FundingService_ExportStatement_FullMethodName          = "/avenir.funding.v1.FundingService/ExportStatement"
 	FundingService_GetBudget_FullMethodName                = "/avenir.funding.v1.FundingService/GetBudget"
+	FundingService_ListStatements_FullMethodName           = "/avenir.funding.v1.FundingService/ListStatements"
+	FundingService_SetProgrammeYear_FullMethodName         = "/avenir.funding.v1.FundingService/SetProgrammeYear"
+	FundingService_GetProgrammeBudget_FullMethodName       = "/avenir.funding.v1.FundingService/GetProgrammeBudget"
 )
 
 // FundingServiceClient is the client API for FundingService service.
@@ -83,6 +86,17 @@ type FundingServiceClient interface {
 	// GetBudget returns a contract year's consumption against its envelope
 	// (funders, admins, its operator).
 	GetBudget(ctx context.Context, in *GetBudgetRequest, opts ...grpc.CallOption) (*GetBudgetResponse, error)
+	// ListStatements lists the monthly statements of the contracts the caller
+	// sees (funders, admins; operators their own), filtered: a funder's month
+	// across every contract in one call (read model).
+	ListStatements(ctx context.Context, in *ListStatementsRequest, opts ...grpc.CallOption) (*ListStatementsResponse, error)
+	// SetProgrammeYear sets a programme's envelope and beneficiaries target for
+	// a calendar year (admins).
+	SetProgrammeYear(ctx context.Context, in *SetProgrammeYearRequest, opts ...grpc.CallOption) (*SetProgrammeYearResponse, error)
+	// GetProgrammeBudget returns a programme's consumption in a calendar year
+	// across its contracts, against the year's envelope, with a forecast
+	// (funders, admins; read model).
+	GetProgrammeBudget(ctx context.Context, in *GetProgrammeBudgetRequest, opts ...grpc.CallOption) (*GetProgrammeBudgetResponse, error)
 }
 
 type fundingServiceClient struct {
@@ -236,6 +250,36 @@ func (c *fundingServiceClient) GetBudget(ctx context.Context, in *GetBudgetReque
 	return out, nil
 }
 
+func (c *fundingServiceClient) ListStatements(ctx context.Context, in *ListStatementsRequest, opts ...grpc.CallOption) (*ListStatementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStatementsResponse)
+	err := c.cc.Invoke(ctx, FundingService_ListStatements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fundingServiceClient) SetProgrammeYear(ctx context.Context, in *SetProgrammeYearRequest, opts ...grpc.CallOption) (*SetProgrammeYearResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetProgrammeYearResponse)
+	err := c.cc.Invoke(ctx, FundingService_SetProgrammeYear_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *fundingServiceClient) GetProgrammeBudget(ctx context.Context, in *GetProgrammeBudgetRequest, opts ...grpc.CallOption) (*GetProgrammeBudgetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProgrammeBudgetResponse)
+	err := c.cc.Invoke(ctx, FundingService_GetProgrammeBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FundingServiceServer is the server API for FundingService service.
 // All implementations must embed UnimplementedFundingServiceServer
 // for forward compatibility.
@@ -284,6 +328,17 @@ type FundingServiceServer interface {
 	// GetBudget returns a contract year's consumption against its envelope
 	// (funders, admins, its operator).
 	GetBudget(context.Context, *GetBudgetRequest) (*GetBudgetResponse, error)
+	// ListStatements lists the monthly statements of the contracts the caller
+	// sees (funders, admins; operators their own), filtered: a funder's month
+	// across every contract in one call (read model).
+	ListStatements(context.Context, *ListStatementsRequest) (*ListStatementsResponse, error)
+	// SetProgrammeYear sets a programme's envelope and beneficiaries target for
+	// a calendar year (admins).
+	SetProgrammeYear(context.Context, *SetProgrammeYearRequest) (*SetProgrammeYearResponse, error)
+	// GetProgrammeBudget returns a programme's consumption in a calendar year
+	// across its contracts, against the year's envelope, with a forecast
+	// (funders, admins; read model).
+	GetProgrammeBudget(context.Context, *GetProgrammeBudgetRequest) (*GetProgrammeBudgetResponse, error)
 	mustEmbedUnimplementedFundingServiceServer()
 }
 
@@ -335,6 +390,15 @@ func (UnimplementedFundingServiceServer) ExportStatement(context.Context, *Expor
 }
 func (UnimplementedFundingServiceServer) GetBudget(context.Context, *GetBudgetRequest) (*GetBudgetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBudget not implemented")
+}
+func (UnimplementedFundingServiceServer) ListStatements(context.Context, *ListStatementsRequest) (*ListStatementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStatements not implemented")
+}
+func (UnimplementedFundingServiceServer) SetProgrammeYear(context.Context, *SetProgrammeYearRequest) (*SetProgrammeYearResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetProgrammeYear not implemented")
+}
+func (UnimplementedFundingServiceServer) GetProgrammeBudget(context.Context, *GetProgrammeBudgetRequest) (*GetProgrammeBudgetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProgrammeBudget not implemented")
 }
 func (UnimplementedFundingServiceServer) mustEmbedUnimplementedFundingServiceServer() {}
 func (UnimplementedFundingServiceServer) testEmbeddedByValue()                        {}
@@ -598,6 +662,60 @@ func _FundingService_GetBudget_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FundingService_ListStatements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStatementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FundingServiceServer).ListStatements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FundingService_ListStatements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FundingServiceServer).ListStatements(ctx, req.(*ListStatementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FundingService_SetProgrammeYear_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetProgrammeYearRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FundingServiceServer).SetProgrammeYear(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FundingService_SetProgrammeYear_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FundingServiceServer).SetProgrammeYear(ctx, req.(*SetProgrammeYearRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FundingService_GetProgrammeBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProgrammeBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FundingServiceServer).GetProgrammeBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FundingService_GetProgrammeBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FundingServiceServer).GetProgrammeBudget(ctx, req.(*GetProgrammeBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FundingService_ServiceDesc is the grpc.ServiceDesc for FundingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -656,6 +774,18 @@ var FundingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBudget",
 			Handler:    _FundingService_GetBudget_Handler,
+		},
+		{
+			MethodName: "ListStatements",
+			Handler:    _FundingService_ListStatements_Handler,
+		},
+		{
+			MethodName: "SetProgrammeYear",
+			Handler:    _FundingService_SetProgrammeYear_Handler,
+		},
+		{
+			MethodName: "GetProgrammeBudget",
+			Handler:    _FundingService_GetProgrammeBudget_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -223,6 +223,124 @@ func (ReferralOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
+// What an enrolment places the learner in.
+type EnrolmentKind int32
+
+const (
+	EnrolmentKind_ENROLMENT_KIND_UNSPECIFIED EnrolmentKind = 0
+	// The #Avenir accompaniment itself (typically with the operator employing
+	// the learner's referent).
+	EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT EnrolmentKind = 1
+	// A Savoirs (basic skills) action.
+	EnrolmentKind_ENROLMENT_KIND_SAVOIRS EnrolmentKind = 2
+	// A Qualif (qualifying training) action.
+	EnrolmentKind_ENROLMENT_KIND_QUALIF EnrolmentKind = 3
+	// A series of workshops.
+	EnrolmentKind_ENROLMENT_KIND_WORKSHOPS EnrolmentKind = 4
+	// Hosting an #Action immersion.
+	EnrolmentKind_ENROLMENT_KIND_IMMERSION_HOST EnrolmentKind = 5
+)
+
+// Enum value maps for EnrolmentKind.
+var (
+	EnrolmentKind_name = map[int32]string{
+		0: "ENROLMENT_KIND_UNSPECIFIED",
+		1: "ENROLMENT_KIND_ACCOMPANIMENT",
+		2: "ENROLMENT_KIND_SAVOIRS",
+		3: "ENROLMENT_KIND_QUALIF",
+		4: "ENROLMENT_KIND_WORKSHOPS",
+		5: "ENROLMENT_KIND_IMMERSION_HOST",
+	}
+	EnrolmentKind_value = map[string]int32{
+		"ENROLMENT_KIND_UNSPECIFIED":    0,
+		"ENROLMENT_KIND_ACCOMPANIMENT":  1,
+		"ENROLMENT_KIND_SAVOIRS":        2,
+		"ENROLMENT_KIND_QUALIF":         3,
+		"ENROLMENT_KIND_WORKSHOPS":      4,
+		"ENROLMENT_KIND_IMMERSION_HOST": 5,
+	}
+)
+
+func (x EnrolmentKind) Enum() *EnrolmentKind {
+	p := new(EnrolmentKind)
+	*p = x
+	return p
+}
+
+func (x EnrolmentKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EnrolmentKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[3].Descriptor()
+}
+
+func (EnrolmentKind) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[3]
+}
+
+func (x EnrolmentKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EnrolmentKind.Descriptor instead.
+func (EnrolmentKind) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+// Why an enrolment ended.
+type EnrolmentEndReason int32
+
+const (
+	EnrolmentEndReason_ENROLMENT_END_REASON_UNSPECIFIED EnrolmentEndReason = 0
+	// Ended by a referent acting for the learner, a coordinator or an admin.
+	EnrolmentEndReason_ENROLMENT_END_REASON_ENDED EnrolmentEndReason = 1
+	// The learner left the pathway: the enrolment ended on the exit date, in
+	// the same batch as the exit (a back-dated exit ends it on its date).
+	EnrolmentEndReason_ENROLMENT_END_REASON_PATHWAY_EXIT EnrolmentEndReason = 2
+)
+
+// Enum value maps for EnrolmentEndReason.
+var (
+	EnrolmentEndReason_name = map[int32]string{
+		0: "ENROLMENT_END_REASON_UNSPECIFIED",
+		1: "ENROLMENT_END_REASON_ENDED",
+		2: "ENROLMENT_END_REASON_PATHWAY_EXIT",
+	}
+	EnrolmentEndReason_value = map[string]int32{
+		"ENROLMENT_END_REASON_UNSPECIFIED":  0,
+		"ENROLMENT_END_REASON_ENDED":        1,
+		"ENROLMENT_END_REASON_PATHWAY_EXIT": 2,
+	}
+)
+
+func (x EnrolmentEndReason) Enum() *EnrolmentEndReason {
+	p := new(EnrolmentEndReason)
+	*p = x
+	return p
+}
+
+func (x EnrolmentEndReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EnrolmentEndReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[4].Descriptor()
+}
+
+func (EnrolmentEndReason) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[4]
+}
+
+func (x EnrolmentEndReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EnrolmentEndReason.Descriptor instead.
+func (EnrolmentEndReason) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
 // A learner entered the scheme. Subject: avenir.pathway.pathway.<learner_id>.entered
 type PathwayEntered struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -815,6 +933,226 @@ func (x *ImmersionNoted) GetTerritoryCode() string {
 	return ""
 }
 
+// A learner in an open episode was enrolled with an operator's contract: the
+// operator may bill for the learner, and reads the learner, from from_date.
+// Subject: avenir.pathway.pathway.<learner_id>.enrolled
+type LearnerEnrolled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// From 1, in the order of the learner's enrolments across episodes.
+	EnrolmentNumber int32  `protobuf:"varint,3,opt,name=enrolment_number,json=enrolmentNumber,proto3" json:"enrolment_number,omitempty"`
+	ContractId      string `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	// The contract's operator when the learner was enrolled.
+	OperatorId string        `protobuf:"bytes,5,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	Kind       EnrolmentKind `protobuf:"varint,6,opt,name=kind,proto3,enum=avenir.pathway.v1.EnrolmentKind" json:"kind,omitempty"`
+	// First day enrolled: not before the episode's entry, within the
+	// contract's period.
+	FromDate *v1.Date `protobuf:"bytes,7,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	// The learner's territory, in the contract's lot.
+	TerritoryCode string `protobuf:"bytes,8,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// The contract's programme.
+	Programme     v1.FundingProgramme `protobuf:"varint,9,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerEnrolled) Reset() {
+	*x = LearnerEnrolled{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerEnrolled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerEnrolled) ProtoMessage() {}
+
+func (x *LearnerEnrolled) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerEnrolled.ProtoReflect.Descriptor instead.
+func (*LearnerEnrolled) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LearnerEnrolled) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerEnrolled) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *LearnerEnrolled) GetEnrolmentNumber() int32 {
+	if x != nil {
+		return x.EnrolmentNumber
+	}
+	return 0
+}
+
+func (x *LearnerEnrolled) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *LearnerEnrolled) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *LearnerEnrolled) GetKind() EnrolmentKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EnrolmentKind_ENROLMENT_KIND_UNSPECIFIED
+}
+
+func (x *LearnerEnrolled) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
+func (x *LearnerEnrolled) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *LearnerEnrolled) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+// An enrolment ended: to_date is its last day (a day before from_date ends
+// an enrolment that never started).
+// Subject: avenir.pathway.pathway.<learner_id>.enrolment_ended
+type EnrolmentEnded struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId       string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	EpisodeNumber   int32                  `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	EnrolmentNumber int32                  `protobuf:"varint,3,opt,name=enrolment_number,json=enrolmentNumber,proto3" json:"enrolment_number,omitempty"`
+	ContractId      string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId      string                 `protobuf:"bytes,5,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	ToDate          *v1.Date               `protobuf:"bytes,6,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	Reason          EnrolmentEndReason     `protobuf:"varint,7,opt,name=reason,proto3,enum=avenir.pathway.v1.EnrolmentEndReason" json:"reason,omitempty"`
+	TerritoryCode   string                 `protobuf:"bytes,8,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EnrolmentEnded) Reset() {
+	*x = EnrolmentEnded{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrolmentEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrolmentEnded) ProtoMessage() {}
+
+func (x *EnrolmentEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrolmentEnded.ProtoReflect.Descriptor instead.
+func (*EnrolmentEnded) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EnrolmentEnded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *EnrolmentEnded) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *EnrolmentEnded) GetEnrolmentNumber() int32 {
+	if x != nil {
+		return x.EnrolmentNumber
+	}
+	return 0
+}
+
+func (x *EnrolmentEnded) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *EnrolmentEnded) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *EnrolmentEnded) GetToDate() *v1.Date {
+	if x != nil {
+		return x.ToDate
+	}
+	return nil
+}
+
+func (x *EnrolmentEnded) GetReason() EnrolmentEndReason {
+	if x != nil {
+		return x.Reason
+	}
+	return EnrolmentEndReason_ENROLMENT_END_REASON_UNSPECIFIED
+}
+
+func (x *EnrolmentEnded) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
 var File_avenir_pathway_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_events_proto_rawDesc = "" +
@@ -879,7 +1217,32 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\tcompleted\x18\x05 \x01(\bR\tcompleted\x127\n" +
 	"\vrecorded_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\n" +
 	"recordedOn\x12%\n" +
-	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode*\xa1\x03\n" +
+	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"\x98\x03\n" +
+	"\x0fLearnerEnrolled\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12)\n" +
+	"\x10enrolment_number\x18\x03 \x01(\x05R\x0fenrolmentNumber\x12\x1f\n" +
+	"\vcontract_id\x18\x04 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x05 \x01(\tR\n" +
+	"operatorId\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .avenir.pathway.v1.EnrolmentKindR\x04kind\x123\n" +
+	"\tfrom_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12%\n" +
+	"\x0eterritory_code\x18\b \x01(\tR\rterritoryCode\x12@\n" +
+	"\tprogramme\x18\t \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\"\xda\x02\n" +
+	"\x0eEnrolmentEnded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12)\n" +
+	"\x10enrolment_number\x18\x03 \x01(\x05R\x0fenrolmentNumber\x12\x1f\n" +
+	"\vcontract_id\x18\x04 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x05 \x01(\tR\n" +
+	"operatorId\x12/\n" +
+	"\ato_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12=\n" +
+	"\x06reason\x18\a \x01(\x0e2%.avenir.pathway.v1.EnrolmentEndReasonR\x06reason\x12%\n" +
+	"\x0eterritory_code\x18\b \x01(\tR\rterritoryCode*\xa1\x03\n" +
 	"\n" +
 	"ExitReason\x12\x1b\n" +
 	"\x17EXIT_REASON_UNSPECIFIED\x10\x00\x12$\n" +
@@ -905,7 +1268,18 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x19REFERRAL_OUTCOME_ACCEPTED\x10\x01\x12\x1c\n" +
 	"\x18REFERRAL_OUTCOME_REFUSED\x10\x02\x12\x1c\n" +
 	"\x18REFERRAL_OUTCOME_STARTED\x10\x03\x12\x1e\n" +
-	"\x1aREFERRAL_OUTCOME_ABANDONED\x10\x04B\xd7\x01\n" +
+	"\x1aREFERRAL_OUTCOME_ABANDONED\x10\x04*\xc9\x01\n" +
+	"\rEnrolmentKind\x12\x1e\n" +
+	"\x1aENROLMENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cENROLMENT_KIND_ACCOMPANIMENT\x10\x01\x12\x1a\n" +
+	"\x16ENROLMENT_KIND_SAVOIRS\x10\x02\x12\x19\n" +
+	"\x15ENROLMENT_KIND_QUALIF\x10\x03\x12\x1c\n" +
+	"\x18ENROLMENT_KIND_WORKSHOPS\x10\x04\x12!\n" +
+	"\x1dENROLMENT_KIND_IMMERSION_HOST\x10\x05*\x81\x01\n" +
+	"\x12EnrolmentEndReason\x12$\n" +
+	" ENROLMENT_END_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aENROLMENT_END_REASON_ENDED\x10\x01\x12%\n" +
+	"!ENROLMENT_END_REASON_PATHWAY_EXIT\x10\x02B\xd7\x01\n" +
 	"\x15com.avenir.pathway.v1B\vEventsProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -920,39 +1294,49 @@ func file_avenir_pathway_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_pathway_v1_events_proto_rawDescData
 }
 
-var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(ExitReason)(0),                 // 0: avenir.pathway.v1.ExitReason
 	(Programme)(0),                  // 1: avenir.pathway.v1.Programme
 	(ReferralOutcome)(0),            // 2: avenir.pathway.v1.ReferralOutcome
-	(*PathwayEntered)(nil),          // 3: avenir.pathway.v1.PathwayEntered
-	(*PathwayExited)(nil),           // 4: avenir.pathway.v1.PathwayExited
-	(*ExitBackdated)(nil),           // 5: avenir.pathway.v1.ExitBackdated
-	(*ReferralRecorded)(nil),        // 6: avenir.pathway.v1.ReferralRecorded
-	(*ReferralOutcomeRecorded)(nil), // 7: avenir.pathway.v1.ReferralOutcomeRecorded
-	(*NeedsAnalysisNoted)(nil),      // 8: avenir.pathway.v1.NeedsAnalysisNoted
-	(*ImmersionNoted)(nil),          // 9: avenir.pathway.v1.ImmersionNoted
-	(*v1.Date)(nil),                 // 10: avenir.common.v1.Date
+	(EnrolmentKind)(0),              // 3: avenir.pathway.v1.EnrolmentKind
+	(EnrolmentEndReason)(0),         // 4: avenir.pathway.v1.EnrolmentEndReason
+	(*PathwayEntered)(nil),          // 5: avenir.pathway.v1.PathwayEntered
+	(*PathwayExited)(nil),           // 6: avenir.pathway.v1.PathwayExited
+	(*ExitBackdated)(nil),           // 7: avenir.pathway.v1.ExitBackdated
+	(*ReferralRecorded)(nil),        // 8: avenir.pathway.v1.ReferralRecorded
+	(*ReferralOutcomeRecorded)(nil), // 9: avenir.pathway.v1.ReferralOutcomeRecorded
+	(*NeedsAnalysisNoted)(nil),      // 10: avenir.pathway.v1.NeedsAnalysisNoted
+	(*ImmersionNoted)(nil),          // 11: avenir.pathway.v1.ImmersionNoted
+	(*LearnerEnrolled)(nil),         // 12: avenir.pathway.v1.LearnerEnrolled
+	(*EnrolmentEnded)(nil),          // 13: avenir.pathway.v1.EnrolmentEnded
+	(*v1.Date)(nil),                 // 14: avenir.common.v1.Date
+	(v1.FundingProgramme)(0),        // 15: avenir.common.v1.FundingProgramme
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
-	10, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
-	10, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
-	10, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
+	14, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
+	14, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
+	14, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
 	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
-	10, // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
-	10, // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	14, // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	14, // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
 	1,  // 6: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
-	10, // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	14, // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
 	2,  // 8: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	10, // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
-	10, // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
-	10, // 11: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	14, // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
+	14, // 11: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
+	3,  // 12: avenir.pathway.v1.LearnerEnrolled.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	14, // 13: avenir.pathway.v1.LearnerEnrolled.from_date:type_name -> avenir.common.v1.Date
+	15, // 14: avenir.pathway.v1.LearnerEnrolled.programme:type_name -> avenir.common.v1.FundingProgramme
+	14, // 15: avenir.pathway.v1.EnrolmentEnded.to_date:type_name -> avenir.common.v1.Date
+	4,  // 16: avenir.pathway.v1.EnrolmentEnded.reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }
@@ -965,8 +1349,8 @@ func file_avenir_pathway_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_events_proto_rawDesc), len(file_avenir_pathway_v1_events_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   7,
+			NumEnums:      5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

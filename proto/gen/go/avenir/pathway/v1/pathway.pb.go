@@ -8,6 +8,7 @@ package pathwayv1
 
 import (
 	v1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	v11 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -138,6 +139,59 @@ func (PathwayPhase) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
 }
 
+// Age at entry, in the bands of employment policy.
+type AgeBand int32
+
+const (
+	AgeBand_AGE_BAND_UNSPECIFIED AgeBand = 0
+	AgeBand_AGE_BAND_UNDER_26    AgeBand = 1
+	AgeBand_AGE_BAND_26_TO_49    AgeBand = 2
+	AgeBand_AGE_BAND_50_AND_OVER AgeBand = 3
+)
+
+// Enum value maps for AgeBand.
+var (
+	AgeBand_name = map[int32]string{
+		0: "AGE_BAND_UNSPECIFIED",
+		1: "AGE_BAND_UNDER_26",
+		2: "AGE_BAND_26_TO_49",
+		3: "AGE_BAND_50_AND_OVER",
+	}
+	AgeBand_value = map[string]int32{
+		"AGE_BAND_UNSPECIFIED": 0,
+		"AGE_BAND_UNDER_26":    1,
+		"AGE_BAND_26_TO_49":    2,
+		"AGE_BAND_50_AND_OVER": 3,
+	}
+)
+
+func (x AgeBand) Enum() *AgeBand {
+	p := new(AgeBand)
+	*p = x
+	return p
+}
+
+func (x AgeBand) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgeBand) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_pathway_proto_enumTypes[2].Descriptor()
+}
+
+func (AgeBand) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_pathway_proto_enumTypes[2]
+}
+
+func (x AgeBand) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgeBand.Descriptor instead.
+func (AgeBand) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
+}
+
 // One continuous stay in the scheme, from entry to exit.
 type Episode struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -156,8 +210,10 @@ type Episode struct {
 	NeedsAnalysed bool `protobuf:"varint,7,opt,name=needs_analysed,json=needsAnalysed,proto3" json:"needs_analysed,omitempty"`
 	// #Action immersions done (completed or partially) during the episode.
 	ImmersionsDone int32 `protobuf:"varint,8,opt,name=immersions_done,json=immersionsDone,proto3" json:"immersions_done,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The learner's enrolments during the episode, in order.
+	Enrolments    []*Enrolment `protobuf:"bytes,9,rep,name=enrolments,proto3" json:"enrolments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Episode) Reset() {
@@ -246,6 +302,117 @@ func (x *Episode) GetImmersionsDone() int32 {
 	return 0
 }
 
+func (x *Episode) GetEnrolments() []*Enrolment {
+	if x != nil {
+		return x.Enrolments
+	}
+	return nil
+}
+
+// A dated link between a learner and an operator's contract.
+type Enrolment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the learner's first enrolment, 2 for the second, ... across
+	// episodes.
+	Number     int32               `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	ContractId string              `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId string              `protobuf:"bytes,3,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	Kind       EnrolmentKind       `protobuf:"varint,4,opt,name=kind,proto3,enum=avenir.pathway.v1.EnrolmentKind" json:"kind,omitempty"`
+	Programme  v1.FundingProgramme `protobuf:"varint,5,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	FromDate   *v1.Date            `protobuf:"bytes,6,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	// Last day enrolled; absent while the enrolment is open.
+	ToDate        *v1.Date           `protobuf:"bytes,7,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	EndReason     EnrolmentEndReason `protobuf:"varint,8,opt,name=end_reason,json=endReason,proto3,enum=avenir.pathway.v1.EnrolmentEndReason" json:"end_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enrolment) Reset() {
+	*x = Enrolment{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enrolment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enrolment) ProtoMessage() {}
+
+func (x *Enrolment) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enrolment.ProtoReflect.Descriptor instead.
+func (*Enrolment) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Enrolment) GetNumber() int32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *Enrolment) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *Enrolment) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *Enrolment) GetKind() EnrolmentKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EnrolmentKind_ENROLMENT_KIND_UNSPECIFIED
+}
+
+func (x *Enrolment) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *Enrolment) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
+func (x *Enrolment) GetToDate() *v1.Date {
+	if x != nil {
+		return x.ToDate
+	}
+	return nil
+}
+
+func (x *Enrolment) GetEndReason() EnrolmentEndReason {
+	if x != nil {
+		return x.EndReason
+	}
+	return EnrolmentEndReason_ENROLMENT_END_REASON_UNSPECIFIED
+}
+
 // An orientation of the learner to a downstream programme.
 type Referral struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -263,7 +430,7 @@ type Referral struct {
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +442,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +455,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Referral) GetNumber() int32 {
@@ -349,7 +516,7 @@ type Pathway struct {
 
 func (x *Pathway) Reset() {
 	*x = Pathway{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +528,7 @@ func (x *Pathway) String() string {
 func (*Pathway) ProtoMessage() {}
 
 func (x *Pathway) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +541,7 @@ func (x *Pathway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pathway.ProtoReflect.Descriptor instead.
 func (*Pathway) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Pathway) GetLearnerId() string {
@@ -431,7 +598,7 @@ type EnterPathwayRequest struct {
 
 func (x *EnterPathwayRequest) Reset() {
 	*x = EnterPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +610,7 @@ func (x *EnterPathwayRequest) String() string {
 func (*EnterPathwayRequest) ProtoMessage() {}
 
 func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +623,7 @@ func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayRequest.ProtoReflect.Descriptor instead.
 func (*EnterPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnterPathwayRequest) GetRequestId() string {
@@ -489,7 +656,7 @@ type EnterPathwayResponse struct {
 
 func (x *EnterPathwayResponse) Reset() {
 	*x = EnterPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +668,7 @@ func (x *EnterPathwayResponse) String() string {
 func (*EnterPathwayResponse) ProtoMessage() {}
 
 func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +681,7 @@ func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayResponse.ProtoReflect.Descriptor instead.
 func (*EnterPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EnterPathwayResponse) GetPathway() *Pathway {
@@ -533,7 +700,7 @@ type GetPathwayRequest struct {
 
 func (x *GetPathwayRequest) Reset() {
 	*x = GetPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +712,7 @@ func (x *GetPathwayRequest) String() string {
 func (*GetPathwayRequest) ProtoMessage() {}
 
 func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +725,7 @@ func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayRequest.ProtoReflect.Descriptor instead.
 func (*GetPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPathwayRequest) GetLearnerId() string {
@@ -577,7 +744,7 @@ type GetPathwayResponse struct {
 
 func (x *GetPathwayResponse) Reset() {
 	*x = GetPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +756,7 @@ func (x *GetPathwayResponse) String() string {
 func (*GetPathwayResponse) ProtoMessage() {}
 
 func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +769,7 @@ func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayResponse.ProtoReflect.Descriptor instead.
 func (*GetPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{6}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetPathwayResponse) GetPathway() *Pathway {
@@ -628,7 +795,7 @@ type ExitPathwayRequest struct {
 
 func (x *ExitPathwayRequest) Reset() {
 	*x = ExitPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +807,7 @@ func (x *ExitPathwayRequest) String() string {
 func (*ExitPathwayRequest) ProtoMessage() {}
 
 func (x *ExitPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +820,7 @@ func (x *ExitPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitPathwayRequest.ProtoReflect.Descriptor instead.
 func (*ExitPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{7}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExitPathwayRequest) GetRequestId() string {
@@ -700,7 +867,7 @@ type ExitPathwayResponse struct {
 
 func (x *ExitPathwayResponse) Reset() {
 	*x = ExitPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +879,7 @@ func (x *ExitPathwayResponse) String() string {
 func (*ExitPathwayResponse) ProtoMessage() {}
 
 func (x *ExitPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +892,7 @@ func (x *ExitPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitPathwayResponse.ProtoReflect.Descriptor instead.
 func (*ExitPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{8}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExitPathwayResponse) GetPathway() *Pathway {
@@ -751,7 +918,7 @@ type RecordReferralRequest struct {
 
 func (x *RecordReferralRequest) Reset() {
 	*x = RecordReferralRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +930,7 @@ func (x *RecordReferralRequest) String() string {
 func (*RecordReferralRequest) ProtoMessage() {}
 
 func (x *RecordReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +943,7 @@ func (x *RecordReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralRequest.ProtoReflect.Descriptor instead.
 func (*RecordReferralRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{9}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordReferralRequest) GetRequestId() string {
@@ -825,7 +992,7 @@ type RecordReferralResponse struct {
 
 func (x *RecordReferralResponse) Reset() {
 	*x = RecordReferralResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +1004,7 @@ func (x *RecordReferralResponse) String() string {
 func (*RecordReferralResponse) ProtoMessage() {}
 
 func (x *RecordReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +1017,7 @@ func (x *RecordReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralResponse.ProtoReflect.Descriptor instead.
 func (*RecordReferralResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{10}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordReferralResponse) GetPathway() *Pathway {
@@ -883,7 +1050,7 @@ type RecordReferralOutcomeRequest struct {
 
 func (x *RecordReferralOutcomeRequest) Reset() {
 	*x = RecordReferralOutcomeRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1062,7 @@ func (x *RecordReferralOutcomeRequest) String() string {
 func (*RecordReferralOutcomeRequest) ProtoMessage() {}
 
 func (x *RecordReferralOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1075,7 @@ func (x *RecordReferralOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*RecordReferralOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{11}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordReferralOutcomeRequest) GetRequestId() string {
@@ -955,7 +1122,7 @@ type RecordReferralOutcomeResponse struct {
 
 func (x *RecordReferralOutcomeResponse) Reset() {
 	*x = RecordReferralOutcomeResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1134,7 @@ func (x *RecordReferralOutcomeResponse) String() string {
 func (*RecordReferralOutcomeResponse) ProtoMessage() {}
 
 func (x *RecordReferralOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1147,7 @@ func (x *RecordReferralOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*RecordReferralOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{12}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordReferralOutcomeResponse) GetPathway() *Pathway {
@@ -1015,7 +1182,7 @@ type ListPathwaysRequest struct {
 
 func (x *ListPathwaysRequest) Reset() {
 	*x = ListPathwaysRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1194,7 @@ func (x *ListPathwaysRequest) String() string {
 func (*ListPathwaysRequest) ProtoMessage() {}
 
 func (x *ListPathwaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1207,7 @@ func (x *ListPathwaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPathwaysRequest.ProtoReflect.Descriptor instead.
 func (*ListPathwaysRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{13}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListPathwaysRequest) GetTerritoryCode() string {
@@ -1119,7 +1286,7 @@ type ListPathwaysResponse struct {
 
 func (x *ListPathwaysResponse) Reset() {
 	*x = ListPathwaysResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1298,7 @@ func (x *ListPathwaysResponse) String() string {
 func (*ListPathwaysResponse) ProtoMessage() {}
 
 func (x *ListPathwaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1311,7 @@ func (x *ListPathwaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPathwaysResponse.ProtoReflect.Descriptor instead.
 func (*ListPathwaysResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{14}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListPathwaysResponse) GetPathways() []*Pathway {
@@ -1174,7 +1341,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1353,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1366,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{15}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetTimelineRequest) GetLearnerId() string {
@@ -1247,7 +1414,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1426,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1439,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{16}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TimelineEntry) GetEventId() string {
@@ -1343,7 +1510,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1522,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1535,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{17}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetTimelineResponse) GetEntries() []*TimelineEntry {
@@ -1398,7 +1565,7 @@ type GetFlowStatisticsRequest struct {
 
 func (x *GetFlowStatisticsRequest) Reset() {
 	*x = GetFlowStatisticsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1577,7 @@ func (x *GetFlowStatisticsRequest) String() string {
 func (*GetFlowStatisticsRequest) ProtoMessage() {}
 
 func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1590,7 @@ func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetFlowStatisticsRequest) GetFromMonth() *v1.Month {
@@ -1458,7 +1625,7 @@ type ExitCount struct {
 
 func (x *ExitCount) Reset() {
 	*x = ExitCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1637,7 @@ func (x *ExitCount) String() string {
 func (*ExitCount) ProtoMessage() {}
 
 func (x *ExitCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1650,7 @@ func (x *ExitCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitCount.ProtoReflect.Descriptor instead.
 func (*ExitCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExitCount) GetReason() ExitReason {
@@ -1524,7 +1691,7 @@ type FlowStatistics struct {
 
 func (x *FlowStatistics) Reset() {
 	*x = FlowStatistics{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1703,7 @@ func (x *FlowStatistics) String() string {
 func (*FlowStatistics) ProtoMessage() {}
 
 func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1716,7 @@ func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlowStatistics.ProtoReflect.Descriptor instead.
 func (*FlowStatistics) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FlowStatistics) GetTerritoryCode() string {
@@ -1613,7 +1780,7 @@ type GetFlowStatisticsResponse struct {
 
 func (x *GetFlowStatisticsResponse) Reset() {
 	*x = GetFlowStatisticsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1792,7 @@ func (x *GetFlowStatisticsResponse) String() string {
 func (*GetFlowStatisticsResponse) ProtoMessage() {}
 
 func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1805,7 @@ func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetFlowStatisticsResponse) GetTerritories() []*FlowStatistics {
@@ -1655,11 +1822,1372 @@ func (x *GetFlowStatisticsResponse) GetTotals() []*FlowStatistics {
 	return nil
 }
 
+type EnrolRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId  string        `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId  string        `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	ContractId string        `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	Kind       EnrolmentKind `protobuf:"varint,4,opt,name=kind,proto3,enum=avenir.pathway.v1.EnrolmentKind" json:"kind,omitempty"`
+	// First day enrolled: not before the open episode's entry, within the
+	// contract's period, at most 90 days after today.
+	FromDate      *v1.Date `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrolRequest) Reset() {
+	*x = EnrolRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrolRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrolRequest) ProtoMessage() {}
+
+func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrolRequest.ProtoReflect.Descriptor instead.
+func (*EnrolRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *EnrolRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *EnrolRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *EnrolRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *EnrolRequest) GetKind() EnrolmentKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EnrolmentKind_ENROLMENT_KIND_UNSPECIFIED
+}
+
+func (x *EnrolRequest) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
+type EnrolResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Pathway *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	// The enrolment recorded.
+	Enrolment     *Enrolment `protobuf:"bytes,2,opt,name=enrolment,proto3" json:"enrolment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrolResponse) Reset() {
+	*x = EnrolResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrolResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrolResponse) ProtoMessage() {}
+
+func (x *EnrolResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrolResponse.ProtoReflect.Descriptor instead.
+func (*EnrolResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EnrolResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
+func (x *EnrolResponse) GetEnrolment() *Enrolment {
+	if x != nil {
+		return x.Enrolment
+	}
+	return nil
+}
+
+type EndEnrolmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The enrolment's number (Enrolment.number).
+	EnrolmentNumber int32 `protobuf:"varint,3,opt,name=enrolment_number,json=enrolmentNumber,proto3" json:"enrolment_number,omitempty"`
+	// Last day enrolled: not before the day before its first day (which
+	// cancels an enrolment that never started), not after today.
+	ToDate        *v1.Date `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndEnrolmentRequest) Reset() {
+	*x = EndEnrolmentRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndEnrolmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndEnrolmentRequest) ProtoMessage() {}
+
+func (x *EndEnrolmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndEnrolmentRequest.ProtoReflect.Descriptor instead.
+func (*EndEnrolmentRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *EndEnrolmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *EndEnrolmentRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *EndEnrolmentRequest) GetEnrolmentNumber() int32 {
+	if x != nil {
+		return x.EnrolmentNumber
+	}
+	return 0
+}
+
+func (x *EndEnrolmentRequest) GetToDate() *v1.Date {
+	if x != nil {
+		return x.ToDate
+	}
+	return nil
+}
+
+type EndEnrolmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	Enrolment     *Enrolment             `protobuf:"bytes,2,opt,name=enrolment,proto3" json:"enrolment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndEnrolmentResponse) Reset() {
+	*x = EndEnrolmentResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndEnrolmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndEnrolmentResponse) ProtoMessage() {}
+
+func (x *EndEnrolmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndEnrolmentResponse.ProtoReflect.Descriptor instead.
+func (*EndEnrolmentResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *EndEnrolmentResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
+func (x *EndEnrolmentResponse) GetEnrolment() *Enrolment {
+	if x != nil {
+		return x.Enrolment
+	}
+	return nil
+}
+
+// Every filter given must hold.
+type ListEnrolmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Operators: always their own.
+	OperatorId    string `protobuf:"bytes,1,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	ContractId    string `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Enrolments open at the end of that day.
+	ActiveOn *v1.Date `protobuf:"bytes,4,opt,name=active_on,json=activeOn,proto3" json:"active_on,omitempty"`
+	// Default 50, at most 200.
+	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrolmentsRequest) Reset() {
+	*x = ListEnrolmentsRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrolmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrolmentsRequest) ProtoMessage() {}
+
+func (x *ListEnrolmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrolmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListEnrolmentsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListEnrolmentsRequest) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *ListEnrolmentsRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *ListEnrolmentsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *ListEnrolmentsRequest) GetActiveOn() *v1.Date {
+	if x != nil {
+		return x.ActiveOn
+	}
+	return nil
+}
+
+func (x *ListEnrolmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEnrolmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// An enrolment with its learner.
+type EnrolmentListing struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,3,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	Enrolment     *Enrolment             `protobuf:"bytes,4,opt,name=enrolment,proto3" json:"enrolment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrolmentListing) Reset() {
+	*x = EnrolmentListing{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrolmentListing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrolmentListing) ProtoMessage() {}
+
+func (x *EnrolmentListing) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrolmentListing.ProtoReflect.Descriptor instead.
+func (*EnrolmentListing) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *EnrolmentListing) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *EnrolmentListing) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *EnrolmentListing) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *EnrolmentListing) GetEnrolment() *Enrolment {
+	if x != nil {
+		return x.Enrolment
+	}
+	return nil
+}
+
+type ListEnrolmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By operator, contract, learner and enrolment number.
+	Enrolments    []*EnrolmentListing `protobuf:"bytes,1,rep,name=enrolments,proto3" json:"enrolments,omitempty"`
+	NextPageToken string              `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrolmentsResponse) Reset() {
+	*x = ListEnrolmentsResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrolmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrolmentsResponse) ProtoMessage() {}
+
+func (x *ListEnrolmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrolmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListEnrolmentsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListEnrolmentsResponse) GetEnrolments() []*EnrolmentListing {
+	if x != nil {
+		return x.Enrolments
+	}
+	return nil
+}
+
+func (x *ListEnrolmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetProgrammeTargetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The calendar year, 2000..2200.
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// One territory; empty: every territory.
+	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgrammeTargetsRequest) Reset() {
+	*x = GetProgrammeTargetsRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgrammeTargetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgrammeTargetsRequest) ProtoMessage() {}
+
+func (x *GetProgrammeTargetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgrammeTargetsRequest.ProtoReflect.Descriptor instead.
+func (*GetProgrammeTargetsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetProgrammeTargetsRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetProgrammeTargetsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+// Distinct beneficiaries in one month.
+type MonthlyBeneficiaries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Month *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	// Beneficiaries counted for the first time in the year this month.
+	NewBeneficiaries int32 `protobuf:"varint,2,opt,name=new_beneficiaries,json=newBeneficiaries,proto3" json:"new_beneficiaries,omitempty"`
+	// Beneficiaries since January 1st, at the end of the month.
+	Cumulative    int32 `protobuf:"varint,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonthlyBeneficiaries) Reset() {
+	*x = MonthlyBeneficiaries{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonthlyBeneficiaries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonthlyBeneficiaries) ProtoMessage() {}
+
+func (x *MonthlyBeneficiaries) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonthlyBeneficiaries.ProtoReflect.Descriptor instead.
+func (*MonthlyBeneficiaries) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *MonthlyBeneficiaries) GetMonth() *v1.Month {
+	if x != nil {
+		return x.Month
+	}
+	return nil
+}
+
+func (x *MonthlyBeneficiaries) GetNewBeneficiaries() int32 {
+	if x != nil {
+		return x.NewBeneficiaries
+	}
+	return 0
+}
+
+func (x *MonthlyBeneficiaries) GetCumulative() int32 {
+	if x != nil {
+		return x.Cumulative
+	}
+	return 0
+}
+
+// The progress of one programme in one territory, or in the whole scheme.
+// A beneficiary of #Avenir is a learner in the pathway on at least one day
+// of the year; of #Action, a learner with a place (booked, not cancelled)
+// in an immersion session starting in the year. Each counts once a year,
+// in the month it first counts and in the territory it had then.
+type ProgrammeProgress struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Programme v1.FundingProgramme    `protobuf:"varint,1,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// Empty in the totals.
+	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Distinct beneficiaries so far in the year.
+	Beneficiaries int32 `protobuf:"varint,3,opt,name=beneficiaries,proto3" json:"beneficiaries,omitempty"`
+	// Months of the year up to the current one (or all twelve for a past
+	// year), in order.
+	Months []*MonthlyBeneficiaries `protobuf:"bytes,4,rep,name=months,proto3" json:"months,omitempty"`
+	// The year's target for the whole scheme (totals only): as set by
+	// FundingService.SetProgrammeYear, else the scheme's (4,500 for #Avenir,
+	// 3,000 for #Action).
+	Target int32 `protobuf:"varint,5,opt,name=target,proto3" json:"target,omitempty"`
+	// beneficiaries × 100 / target, rounded down (totals only).
+	PercentOfTarget int32 `protobuf:"varint,6,opt,name=percent_of_target,json=percentOfTarget,proto3" json:"percent_of_target,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ProgrammeProgress) Reset() {
+	*x = ProgrammeProgress{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeProgress) ProtoMessage() {}
+
+func (x *ProgrammeProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeProgress.ProtoReflect.Descriptor instead.
+func (*ProgrammeProgress) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ProgrammeProgress) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *ProgrammeProgress) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *ProgrammeProgress) GetBeneficiaries() int32 {
+	if x != nil {
+		return x.Beneficiaries
+	}
+	return 0
+}
+
+func (x *ProgrammeProgress) GetMonths() []*MonthlyBeneficiaries {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+func (x *ProgrammeProgress) GetTarget() int32 {
+	if x != nil {
+		return x.Target
+	}
+	return 0
+}
+
+func (x *ProgrammeProgress) GetPercentOfTarget() int32 {
+	if x != nil {
+		return x.PercentOfTarget
+	}
+	return 0
+}
+
+type GetProgrammeTargetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per programme, then territory.
+	Territories []*ProgrammeProgress `protobuf:"bytes,1,rep,name=territories,proto3" json:"territories,omitempty"`
+	// Per programme, the whole scheme.
+	Totals        []*ProgrammeProgress `protobuf:"bytes,2,rep,name=totals,proto3" json:"totals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProgrammeTargetsResponse) Reset() {
+	*x = GetProgrammeTargetsResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProgrammeTargetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProgrammeTargetsResponse) ProtoMessage() {}
+
+func (x *GetProgrammeTargetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProgrammeTargetsResponse.ProtoReflect.Descriptor instead.
+func (*GetProgrammeTargetsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetProgrammeTargetsResponse) GetTerritories() []*ProgrammeProgress {
+	if x != nil {
+		return x.Territories
+	}
+	return nil
+}
+
+func (x *GetProgrammeTargetsResponse) GetTotals() []*ProgrammeProgress {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+type GetOutcomesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First and last months of the exits reported (inclusive), at most 120.
+	FromMonth *v1.Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	ToMonth   *v1.Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
+	// One territory; empty: every territory.
+	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// One operator; empty: every operator.
+	OperatorId    string `protobuf:"bytes,4,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOutcomesRequest) Reset() {
+	*x = GetOutcomesRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOutcomesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOutcomesRequest) ProtoMessage() {}
+
+func (x *GetOutcomesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOutcomesRequest.ProtoReflect.Descriptor instead.
+func (*GetOutcomesRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetOutcomesRequest) GetFromMonth() *v1.Month {
+	if x != nil {
+		return x.FromMonth
+	}
+	return nil
+}
+
+func (x *GetOutcomesRequest) GetToMonth() *v1.Month {
+	if x != nil {
+		return x.ToMonth
+	}
+	return nil
+}
+
+func (x *GetOutcomesRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *GetOutcomesRequest) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+// Exits of one reason.
+type ExitReasonCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        ExitReason             `protobuf:"varint,1,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
+	Count         *v1.Count              `protobuf:"bytes,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExitReasonCount) Reset() {
+	*x = ExitReasonCount{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExitReasonCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExitReasonCount) ProtoMessage() {}
+
+func (x *ExitReasonCount) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExitReasonCount.ProtoReflect.Descriptor instead.
+func (*ExitReasonCount) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ExitReasonCount) GetReason() ExitReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ExitReason_EXIT_REASON_UNSPECIFIED
+}
+
+func (x *ExitReasonCount) GetCount() *v1.Count {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+// What became of the learners of one operator in one territory.
+type Outcomes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operator of the accompaniment the learner was enrolled in at exit
+	// (for immersions: the host); empty for learners with none, and in the
+	// total.
+	OperatorId string `protobuf:"bytes,1,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// Empty in the total.
+	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Episodes exited in the months reported.
+	Exits *v1.Count `protobuf:"bytes,3,opt,name=exits,proto3" json:"exits,omitempty"`
+	// By reason, in the order of ExitReason; reasons without exits omitted.
+	ExitsByReason []*ExitReasonCount `protobuf:"bytes,4,rep,name=exits_by_reason,json=exitsByReason,proto3" json:"exits_by_reason,omitempty"`
+	// Median days from entry to exit of those episodes (the lower middle value
+	// for an even number); absent when nobody exited.
+	MedianDaysInPathway *int32 `protobuf:"varint,5,opt,name=median_days_in_pathway,json=medianDaysInPathway,proto3,oneof" json:"median_days_in_pathway,omitempty"`
+	// #Action immersions whose outcome was recorded in the months reported,
+	// hosted by the operator: all, completed, partially completed.
+	ImmersionsWithOutcome        *v1.Count `protobuf:"bytes,6,opt,name=immersions_with_outcome,json=immersionsWithOutcome,proto3" json:"immersions_with_outcome,omitempty"`
+	ImmersionsCompleted          *v1.Count `protobuf:"bytes,7,opt,name=immersions_completed,json=immersionsCompleted,proto3" json:"immersions_completed,omitempty"`
+	ImmersionsPartiallyCompleted *v1.Count `protobuf:"bytes,8,opt,name=immersions_partially_completed,json=immersionsPartiallyCompleted,proto3" json:"immersions_partially_completed,omitempty"`
+	// Completed × 100 / with an outcome, rounded down; absent without any.
+	ImmersionCompletionPercent *int32 `protobuf:"varint,9,opt,name=immersion_completion_percent,json=immersionCompletionPercent,proto3,oneof" json:"immersion_completion_percent,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *Outcomes) Reset() {
+	*x = Outcomes{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Outcomes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Outcomes) ProtoMessage() {}
+
+func (x *Outcomes) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Outcomes.ProtoReflect.Descriptor instead.
+func (*Outcomes) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Outcomes) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *Outcomes) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *Outcomes) GetExits() *v1.Count {
+	if x != nil {
+		return x.Exits
+	}
+	return nil
+}
+
+func (x *Outcomes) GetExitsByReason() []*ExitReasonCount {
+	if x != nil {
+		return x.ExitsByReason
+	}
+	return nil
+}
+
+func (x *Outcomes) GetMedianDaysInPathway() int32 {
+	if x != nil && x.MedianDaysInPathway != nil {
+		return *x.MedianDaysInPathway
+	}
+	return 0
+}
+
+func (x *Outcomes) GetImmersionsWithOutcome() *v1.Count {
+	if x != nil {
+		return x.ImmersionsWithOutcome
+	}
+	return nil
+}
+
+func (x *Outcomes) GetImmersionsCompleted() *v1.Count {
+	if x != nil {
+		return x.ImmersionsCompleted
+	}
+	return nil
+}
+
+func (x *Outcomes) GetImmersionsPartiallyCompleted() *v1.Count {
+	if x != nil {
+		return x.ImmersionsPartiallyCompleted
+	}
+	return nil
+}
+
+func (x *Outcomes) GetImmersionCompletionPercent() int32 {
+	if x != nil && x.ImmersionCompletionPercent != nil {
+		return *x.ImmersionCompletionPercent
+	}
+	return 0
+}
+
+type GetOutcomesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per operator, then territory.
+	Outcomes []*Outcomes `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	// Across the operators and territories reported.
+	Total         *Outcomes `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOutcomesResponse) Reset() {
+	*x = GetOutcomesResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOutcomesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOutcomesResponse) ProtoMessage() {}
+
+func (x *GetOutcomesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOutcomesResponse.ProtoReflect.Descriptor instead.
+func (*GetOutcomesResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GetOutcomesResponse) GetOutcomes() []*Outcomes {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *GetOutcomesResponse) GetTotal() *Outcomes {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+type GetBreakdownsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First and last months of the entries reported (inclusive), at most 120.
+	FromMonth *v1.Month `protobuf:"bytes,1,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	ToMonth   *v1.Month `protobuf:"bytes,2,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
+	// One territory; empty: every territory.
+	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBreakdownsRequest) Reset() {
+	*x = GetBreakdownsRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBreakdownsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBreakdownsRequest) ProtoMessage() {}
+
+func (x *GetBreakdownsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBreakdownsRequest.ProtoReflect.Descriptor instead.
+func (*GetBreakdownsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetBreakdownsRequest) GetFromMonth() *v1.Month {
+	if x != nil {
+		return x.FromMonth
+	}
+	return nil
+}
+
+func (x *GetBreakdownsRequest) GetToMonth() *v1.Month {
+	if x != nil {
+		return x.ToMonth
+	}
+	return nil
+}
+
+func (x *GetBreakdownsRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+type AgeBandCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Band          AgeBand                `protobuf:"varint,1,opt,name=band,proto3,enum=avenir.pathway.v1.AgeBand" json:"band,omitempty"`
+	Count         *v1.Count              `protobuf:"bytes,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgeBandCount) Reset() {
+	*x = AgeBandCount{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgeBandCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgeBandCount) ProtoMessage() {}
+
+func (x *AgeBandCount) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgeBandCount.ProtoReflect.Descriptor instead.
+func (*AgeBandCount) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *AgeBandCount) GetBand() AgeBand {
+	if x != nil {
+		return x.Band
+	}
+	return AgeBand_AGE_BAND_UNSPECIFIED
+}
+
+func (x *AgeBandCount) GetCount() *v1.Count {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+type EducationLevelCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         v11.EducationLevel     `protobuf:"varint,1,opt,name=level,proto3,enum=avenir.intake.v1.EducationLevel" json:"level,omitempty"`
+	Count         *v1.Count              `protobuf:"bytes,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EducationLevelCount) Reset() {
+	*x = EducationLevelCount{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EducationLevelCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EducationLevelCount) ProtoMessage() {}
+
+func (x *EducationLevelCount) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EducationLevelCount.ProtoReflect.Descriptor instead.
+func (*EducationLevelCount) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *EducationLevelCount) GetLevel() v11.EducationLevel {
+	if x != nil {
+		return x.Level
+	}
+	return v11.EducationLevel(0)
+}
+
+func (x *EducationLevelCount) GetCount() *v1.Count {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
+// The learners who entered the pathway (first entries and re-entries, each
+// episode once) in the months reported, by what intake recorded of them on
+// the entry date.
+type Breakdown struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty in the total.
+	TerritoryCode string    `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	Entries       *v1.Count `protobuf:"bytes,2,opt,name=entries,proto3" json:"entries,omitempty"`
+	// Recognised as disabled workers (RQTH), special-category data.
+	Rqth *v1.Count `protobuf:"bytes,3,opt,name=rqth,proto3" json:"rqth,omitempty"`
+	// Living in a priority area of city policy (QPV).
+	Qpv *v1.Count `protobuf:"bytes,4,opt,name=qpv,proto3" json:"qpv,omitempty"`
+	// Living in a rural revitalisation area (ZRR).
+	Zrr *v1.Count `protobuf:"bytes,5,opt,name=zrr,proto3" json:"zrr,omitempty"`
+	// Receiving the minimum income (RSA).
+	Rsa *v1.Count `protobuf:"bytes,6,opt,name=rsa,proto3" json:"rsa,omitempty"`
+	// Every band, in order.
+	AgeBands []*AgeBandCount `protobuf:"bytes,7,rep,name=age_bands,json=ageBands,proto3" json:"age_bands,omitempty"`
+	// Every level recorded, in the order of EducationLevel.
+	EducationLevels []*EducationLevelCount `protobuf:"bytes,8,rep,name=education_levels,json=educationLevels,proto3" json:"education_levels,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Breakdown) Reset() {
+	*x = Breakdown{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Breakdown) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Breakdown) ProtoMessage() {}
+
+func (x *Breakdown) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Breakdown.ProtoReflect.Descriptor instead.
+func (*Breakdown) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Breakdown) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *Breakdown) GetEntries() *v1.Count {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *Breakdown) GetRqth() *v1.Count {
+	if x != nil {
+		return x.Rqth
+	}
+	return nil
+}
+
+func (x *Breakdown) GetQpv() *v1.Count {
+	if x != nil {
+		return x.Qpv
+	}
+	return nil
+}
+
+func (x *Breakdown) GetZrr() *v1.Count {
+	if x != nil {
+		return x.Zrr
+	}
+	return nil
+}
+
+func (x *Breakdown) GetRsa() *v1.Count {
+	if x != nil {
+		return x.Rsa
+	}
+	return nil
+}
+
+func (x *Breakdown) GetAgeBands() []*AgeBandCount {
+	if x != nil {
+		return x.AgeBands
+	}
+	return nil
+}
+
+func (x *Breakdown) GetEducationLevels() []*EducationLevelCount {
+	if x != nil {
+		return x.EducationLevels
+	}
+	return nil
+}
+
+type GetBreakdownsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per territory, in the order of their codes.
+	Territories   []*Breakdown `protobuf:"bytes,1,rep,name=territories,proto3" json:"territories,omitempty"`
+	Total         *Breakdown   `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBreakdownsResponse) Reset() {
+	*x = GetBreakdownsResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBreakdownsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBreakdownsResponse) ProtoMessage() {}
+
+func (x *GetBreakdownsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBreakdownsResponse.ProtoReflect.Descriptor instead.
+func (*GetBreakdownsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetBreakdownsResponse) GetTerritories() []*Breakdown {
+	if x != nil {
+		return x.Territories
+	}
+	return nil
+}
+
+func (x *GetBreakdownsResponse) GetTotal() *Breakdown {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
 var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x03\n" +
+	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x03\n" +
 	"\aEpisode\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x125\n" +
 	"\n" +
@@ -1671,8 +3199,23 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"exitDetail\x88\x01\x01\x129\n" +
 	"\treferrals\x18\x06 \x03(\v2\x1b.avenir.pathway.v1.ReferralR\treferrals\x12%\n" +
 	"\x0eneeds_analysed\x18\a \x01(\bR\rneedsAnalysed\x12'\n" +
-	"\x0fimmersions_done\x18\b \x01(\x05R\x0eimmersionsDoneB\x0e\n" +
-	"\f_exit_detail\"\xb8\x02\n" +
+	"\x0fimmersions_done\x18\b \x01(\x05R\x0eimmersionsDone\x12<\n" +
+	"\n" +
+	"enrolments\x18\t \x03(\v2\x1c.avenir.pathway.v1.EnrolmentR\n" +
+	"enrolmentsB\x0e\n" +
+	"\f_exit_detail\"\x89\x03\n" +
+	"\tEnrolment\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x1f\n" +
+	"\vcontract_id\x18\x02 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x03 \x01(\tR\n" +
+	"operatorId\x124\n" +
+	"\x04kind\x18\x04 \x01(\x0e2 .avenir.pathway.v1.EnrolmentKindR\x04kind\x12@\n" +
+	"\tprogramme\x18\x05 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x123\n" +
+	"\tfrom_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
+	"\ato_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12D\n" +
+	"\n" +
+	"end_reason\x18\b \x01(\x0e2%.avenir.pathway.v1.EnrolmentEndReasonR\tendReason\"\xb8\x02\n" +
 	"\bReferral\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12:\n" +
 	"\tprogramme\x18\x02 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
@@ -1787,7 +3330,118 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x17_median_days_in_pathway\"\x9b\x01\n" +
 	"\x19GetFlowStatisticsResponse\x12C\n" +
 	"\vterritories\x18\x01 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\vterritories\x129\n" +
-	"\x06totals\x18\x02 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\x06totals*e\n" +
+	"\x06totals\x18\x02 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\x06totals\"\xd8\x01\n" +
+	"\fEnrolRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12\x1f\n" +
+	"\vcontract_id\x18\x03 \x01(\tR\n" +
+	"contractId\x124\n" +
+	"\x04kind\x18\x04 \x01(\x0e2 .avenir.pathway.v1.EnrolmentKindR\x04kind\x123\n" +
+	"\tfrom_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\"\x81\x01\n" +
+	"\rEnrolResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\x12:\n" +
+	"\tenrolment\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.EnrolmentR\tenrolment\"\xaf\x01\n" +
+	"\x13EndEnrolmentRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12)\n" +
+	"\x10enrolment_number\x18\x03 \x01(\x05R\x0fenrolmentNumber\x12/\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\x88\x01\n" +
+	"\x14EndEnrolmentResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\x12:\n" +
+	"\tenrolment\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.EnrolmentR\tenrolment\"\xf1\x01\n" +
+	"\x15ListEnrolmentsRequest\x12\x1f\n" +
+	"\voperator_id\x18\x01 \x01(\tR\n" +
+	"operatorId\x12\x1f\n" +
+	"\vcontract_id\x18\x02 \x01(\tR\n" +
+	"contractId\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x123\n" +
+	"\tactive_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bactiveOn\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\xbb\x01\n" +
+	"\x10EnrolmentListing\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12%\n" +
+	"\x0eepisode_number\x18\x03 \x01(\x05R\repisodeNumber\x12:\n" +
+	"\tenrolment\x18\x04 \x01(\v2\x1c.avenir.pathway.v1.EnrolmentR\tenrolment\"\x85\x01\n" +
+	"\x16ListEnrolmentsResponse\x12C\n" +
+	"\n" +
+	"enrolments\x18\x01 \x03(\v2#.avenir.pathway.v1.EnrolmentListingR\n" +
+	"enrolments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\x1aGetProgrammeTargetsRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\"\x92\x01\n" +
+	"\x14MonthlyBeneficiaries\x12-\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12+\n" +
+	"\x11new_beneficiaries\x18\x02 \x01(\x05R\x10newBeneficiaries\x12\x1e\n" +
+	"\n" +
+	"cumulative\x18\x03 \x01(\x05R\n" +
+	"cumulative\"\xa7\x02\n" +
+	"\x11ProgrammeProgress\x12@\n" +
+	"\tprogramme\x18\x01 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12$\n" +
+	"\rbeneficiaries\x18\x03 \x01(\x05R\rbeneficiaries\x12?\n" +
+	"\x06months\x18\x04 \x03(\v2'.avenir.pathway.v1.MonthlyBeneficiariesR\x06months\x12\x16\n" +
+	"\x06target\x18\x05 \x01(\x05R\x06target\x12*\n" +
+	"\x11percent_of_target\x18\x06 \x01(\x05R\x0fpercentOfTarget\"\xa3\x01\n" +
+	"\x1bGetProgrammeTargetsResponse\x12F\n" +
+	"\vterritories\x18\x01 \x03(\v2$.avenir.pathway.v1.ProgrammeProgressR\vterritories\x12<\n" +
+	"\x06totals\x18\x02 \x03(\v2$.avenir.pathway.v1.ProgrammeProgressR\x06totals\"\xc8\x01\n" +
+	"\x12GetOutcomesRequest\x126\n" +
+	"\n" +
+	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
+	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12\x1f\n" +
+	"\voperator_id\x18\x04 \x01(\tR\n" +
+	"operatorId\"w\n" +
+	"\x0fExitReasonCount\x125\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12-\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\x86\x05\n" +
+	"\bOutcomes\x12\x1f\n" +
+	"\voperator_id\x18\x01 \x01(\tR\n" +
+	"operatorId\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12-\n" +
+	"\x05exits\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\x05exits\x12J\n" +
+	"\x0fexits_by_reason\x18\x04 \x03(\v2\".avenir.pathway.v1.ExitReasonCountR\rexitsByReason\x128\n" +
+	"\x16median_days_in_pathway\x18\x05 \x01(\x05H\x00R\x13medianDaysInPathway\x88\x01\x01\x12O\n" +
+	"\x17immersions_with_outcome\x18\x06 \x01(\v2\x17.avenir.common.v1.CountR\x15immersionsWithOutcome\x12J\n" +
+	"\x14immersions_completed\x18\a \x01(\v2\x17.avenir.common.v1.CountR\x13immersionsCompleted\x12]\n" +
+	"\x1eimmersions_partially_completed\x18\b \x01(\v2\x17.avenir.common.v1.CountR\x1cimmersionsPartiallyCompleted\x12E\n" +
+	"\x1cimmersion_completion_percent\x18\t \x01(\x05H\x01R\x1aimmersionCompletionPercent\x88\x01\x01B\x19\n" +
+	"\x17_median_days_in_pathwayB\x1f\n" +
+	"\x1d_immersion_completion_percent\"\x81\x01\n" +
+	"\x13GetOutcomesResponse\x127\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x1b.avenir.pathway.v1.OutcomesR\boutcomes\x121\n" +
+	"\x05total\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.OutcomesR\x05total\"\xa9\x01\n" +
+	"\x14GetBreakdownsRequest\x126\n" +
+	"\n" +
+	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
+	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"m\n" +
+	"\fAgeBandCount\x12.\n" +
+	"\x04band\x18\x01 \x01(\x0e2\x1a.avenir.pathway.v1.AgeBandR\x04band\x12-\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"|\n" +
+	"\x13EducationLevelCount\x126\n" +
+	"\x05level\x18\x01 \x01(\x0e2 .avenir.intake.v1.EducationLevelR\x05level\x12-\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\xa4\x03\n" +
+	"\tBreakdown\x12%\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x121\n" +
+	"\aentries\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\aentries\x12+\n" +
+	"\x04rqth\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\x04rqth\x12)\n" +
+	"\x03qpv\x18\x04 \x01(\v2\x17.avenir.common.v1.CountR\x03qpv\x12)\n" +
+	"\x03zrr\x18\x05 \x01(\v2\x17.avenir.common.v1.CountR\x03zrr\x12)\n" +
+	"\x03rsa\x18\x06 \x01(\v2\x17.avenir.common.v1.CountR\x03rsa\x12<\n" +
+	"\tage_bands\x18\a \x03(\v2\x1f.avenir.pathway.v1.AgeBandCountR\bageBands\x12Q\n" +
+	"\x10education_levels\x18\b \x03(\v2&.avenir.pathway.v1.EducationLevelCountR\x0feducationLevels\"\x8b\x01\n" +
+	"\x15GetBreakdownsResponse\x12>\n" +
+	"\vterritories\x18\x01 \x03(\v2\x1c.avenir.pathway.v1.BreakdownR\vterritories\x122\n" +
+	"\x05total\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.BreakdownR\x05total*e\n" +
 	"\rPathwayStatus\x12\x1e\n" +
 	"\x1aPATHWAY_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15PATHWAY_STATUS_ACTIVE\x10\x01\x12\x19\n" +
@@ -1799,7 +3453,12 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x1ePATHWAY_PHASE_BUILDING_PROJECT\x10\x03\x12$\n" +
 	" PATHWAY_PHASE_DISCOVERING_TRADES\x10\x04\x12(\n" +
 	"$PATHWAY_PHASE_IN_QUALIFYING_TRAINING\x10\x05\x12\x18\n" +
-	"\x14PATHWAY_PHASE_EXITED\x10\x062\xbc\x06\n" +
+	"\x14PATHWAY_PHASE_EXITED\x10\x06*k\n" +
+	"\aAgeBand\x12\x18\n" +
+	"\x14AGE_BAND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11AGE_BAND_UNDER_26\x10\x01\x12\x15\n" +
+	"\x11AGE_BAND_26_TO_49\x10\x02\x12\x18\n" +
+	"\x14AGE_BAND_50_AND_OVER\x10\x032\x88\v\n" +
 	"\x0ePathwayService\x12_\n" +
 	"\fEnterPathway\x12&.avenir.pathway.v1.EnterPathwayRequest\x1a'.avenir.pathway.v1.EnterPathwayResponse\x12Y\n" +
 	"\n" +
@@ -1809,7 +3468,13 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x15RecordReferralOutcome\x12/.avenir.pathway.v1.RecordReferralOutcomeRequest\x1a0.avenir.pathway.v1.RecordReferralOutcomeResponse\x12_\n" +
 	"\fListPathways\x12&.avenir.pathway.v1.ListPathwaysRequest\x1a'.avenir.pathway.v1.ListPathwaysResponse\x12\\\n" +
 	"\vGetTimeline\x12%.avenir.pathway.v1.GetTimelineRequest\x1a&.avenir.pathway.v1.GetTimelineResponse\x12n\n" +
-	"\x11GetFlowStatistics\x12+.avenir.pathway.v1.GetFlowStatisticsRequest\x1a,.avenir.pathway.v1.GetFlowStatisticsResponseB\xd8\x01\n" +
+	"\x11GetFlowStatistics\x12+.avenir.pathway.v1.GetFlowStatisticsRequest\x1a,.avenir.pathway.v1.GetFlowStatisticsResponse\x12J\n" +
+	"\x05Enrol\x12\x1f.avenir.pathway.v1.EnrolRequest\x1a .avenir.pathway.v1.EnrolResponse\x12_\n" +
+	"\fEndEnrolment\x12&.avenir.pathway.v1.EndEnrolmentRequest\x1a'.avenir.pathway.v1.EndEnrolmentResponse\x12e\n" +
+	"\x0eListEnrolments\x12(.avenir.pathway.v1.ListEnrolmentsRequest\x1a).avenir.pathway.v1.ListEnrolmentsResponse\x12t\n" +
+	"\x13GetProgrammeTargets\x12-.avenir.pathway.v1.GetProgrammeTargetsRequest\x1a..avenir.pathway.v1.GetProgrammeTargetsResponse\x12\\\n" +
+	"\vGetOutcomes\x12%.avenir.pathway.v1.GetOutcomesRequest\x1a&.avenir.pathway.v1.GetOutcomesResponse\x12b\n" +
+	"\rGetBreakdowns\x12'.avenir.pathway.v1.GetBreakdownsRequest\x1a(.avenir.pathway.v1.GetBreakdownsResponseB\xd8\x01\n" +
 	"\x15com.avenir.pathway.v1B\fPathwayProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -1824,102 +3489,188 @@ func file_avenir_pathway_v1_pathway_proto_rawDescGZIP() []byte {
 	return file_avenir_pathway_v1_pathway_proto_rawDescData
 }
 
-var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(PathwayStatus)(0),                    // 0: avenir.pathway.v1.PathwayStatus
 	(PathwayPhase)(0),                     // 1: avenir.pathway.v1.PathwayPhase
-	(*Episode)(nil),                       // 2: avenir.pathway.v1.Episode
-	(*Referral)(nil),                      // 3: avenir.pathway.v1.Referral
-	(*Pathway)(nil),                       // 4: avenir.pathway.v1.Pathway
-	(*EnterPathwayRequest)(nil),           // 5: avenir.pathway.v1.EnterPathwayRequest
-	(*EnterPathwayResponse)(nil),          // 6: avenir.pathway.v1.EnterPathwayResponse
-	(*GetPathwayRequest)(nil),             // 7: avenir.pathway.v1.GetPathwayRequest
-	(*GetPathwayResponse)(nil),            // 8: avenir.pathway.v1.GetPathwayResponse
-	(*ExitPathwayRequest)(nil),            // 9: avenir.pathway.v1.ExitPathwayRequest
-	(*ExitPathwayResponse)(nil),           // 10: avenir.pathway.v1.ExitPathwayResponse
-	(*RecordReferralRequest)(nil),         // 11: avenir.pathway.v1.RecordReferralRequest
-	(*RecordReferralResponse)(nil),        // 12: avenir.pathway.v1.RecordReferralResponse
-	(*RecordReferralOutcomeRequest)(nil),  // 13: avenir.pathway.v1.RecordReferralOutcomeRequest
-	(*RecordReferralOutcomeResponse)(nil), // 14: avenir.pathway.v1.RecordReferralOutcomeResponse
-	(*ListPathwaysRequest)(nil),           // 15: avenir.pathway.v1.ListPathwaysRequest
-	(*ListPathwaysResponse)(nil),          // 16: avenir.pathway.v1.ListPathwaysResponse
-	(*GetTimelineRequest)(nil),            // 17: avenir.pathway.v1.GetTimelineRequest
-	(*TimelineEntry)(nil),                 // 18: avenir.pathway.v1.TimelineEntry
-	(*GetTimelineResponse)(nil),           // 19: avenir.pathway.v1.GetTimelineResponse
-	(*GetFlowStatisticsRequest)(nil),      // 20: avenir.pathway.v1.GetFlowStatisticsRequest
-	(*ExitCount)(nil),                     // 21: avenir.pathway.v1.ExitCount
-	(*FlowStatistics)(nil),                // 22: avenir.pathway.v1.FlowStatistics
-	(*GetFlowStatisticsResponse)(nil),     // 23: avenir.pathway.v1.GetFlowStatisticsResponse
-	(*v1.Date)(nil),                       // 24: avenir.common.v1.Date
-	(ExitReason)(0),                       // 25: avenir.pathway.v1.ExitReason
-	(Programme)(0),                        // 26: avenir.pathway.v1.Programme
-	(ReferralOutcome)(0),                  // 27: avenir.pathway.v1.ReferralOutcome
-	(*timestamppb.Timestamp)(nil),         // 28: google.protobuf.Timestamp
-	(*v1.Month)(nil),                      // 29: avenir.common.v1.Month
+	(AgeBand)(0),                          // 2: avenir.pathway.v1.AgeBand
+	(*Episode)(nil),                       // 3: avenir.pathway.v1.Episode
+	(*Enrolment)(nil),                     // 4: avenir.pathway.v1.Enrolment
+	(*Referral)(nil),                      // 5: avenir.pathway.v1.Referral
+	(*Pathway)(nil),                       // 6: avenir.pathway.v1.Pathway
+	(*EnterPathwayRequest)(nil),           // 7: avenir.pathway.v1.EnterPathwayRequest
+	(*EnterPathwayResponse)(nil),          // 8: avenir.pathway.v1.EnterPathwayResponse
+	(*GetPathwayRequest)(nil),             // 9: avenir.pathway.v1.GetPathwayRequest
+	(*GetPathwayResponse)(nil),            // 10: avenir.pathway.v1.GetPathwayResponse
+	(*ExitPathwayRequest)(nil),            // 11: avenir.pathway.v1.ExitPathwayRequest
+	(*ExitPathwayResponse)(nil),           // 12: avenir.pathway.v1.ExitPathwayResponse
+	(*RecordReferralRequest)(nil),         // 13: avenir.pathway.v1.RecordReferralRequest
+	(*RecordReferralResponse)(nil),        // 14: avenir.pathway.v1.RecordReferralResponse
+	(*RecordReferralOutcomeRequest)(nil),  // 15: avenir.pathway.v1.RecordReferralOutcomeRequest
+	(*RecordReferralOutcomeResponse)(nil), // 16: avenir.pathway.v1.RecordReferralOutcomeResponse
+	(*ListPathwaysRequest)(nil),           // 17: avenir.pathway.v1.ListPathwaysRequest
+	(*ListPathwaysResponse)(nil),          // 18: avenir.pathway.v1.ListPathwaysResponse
+	(*GetTimelineRequest)(nil),            // 19: avenir.pathway.v1.GetTimelineRequest
+	(*TimelineEntry)(nil),                 // 20: avenir.pathway.v1.TimelineEntry
+	(*GetTimelineResponse)(nil),           // 21: avenir.pathway.v1.GetTimelineResponse
+	(*GetFlowStatisticsRequest)(nil),      // 22: avenir.pathway.v1.GetFlowStatisticsRequest
+	(*ExitCount)(nil),                     // 23: avenir.pathway.v1.ExitCount
+	(*FlowStatistics)(nil),                // 24: avenir.pathway.v1.FlowStatistics
+	(*GetFlowStatisticsResponse)(nil),     // 25: avenir.pathway.v1.GetFlowStatisticsResponse
+	(*EnrolRequest)(nil),                  // 26: avenir.pathway.v1.EnrolRequest
+	(*EnrolResponse)(nil),                 // 27: avenir.pathway.v1.EnrolResponse
+	(*EndEnrolmentRequest)(nil),           // 28: avenir.pathway.v1.EndEnrolmentRequest
+	(*EndEnrolmentResponse)(nil),          // 29: avenir.pathway.v1.EndEnrolmentResponse
+	(*ListEnrolmentsRequest)(nil),         // 30: avenir.pathway.v1.ListEnrolmentsRequest
+	(*EnrolmentListing)(nil),              // 31: avenir.pathway.v1.EnrolmentListing
+	(*ListEnrolmentsResponse)(nil),        // 32: avenir.pathway.v1.ListEnrolmentsResponse
+	(*GetProgrammeTargetsRequest)(nil),    // 33: avenir.pathway.v1.GetProgrammeTargetsRequest
+	(*MonthlyBeneficiaries)(nil),          // 34: avenir.pathway.v1.MonthlyBeneficiaries
+	(*ProgrammeProgress)(nil),             // 35: avenir.pathway.v1.ProgrammeProgress
+	(*GetProgrammeTargetsResponse)(nil),   // 36: avenir.pathway.v1.GetProgrammeTargetsResponse
+	(*GetOutcomesRequest)(nil),            // 37: avenir.pathway.v1.GetOutcomesRequest
+	(*ExitReasonCount)(nil),               // 38: avenir.pathway.v1.ExitReasonCount
+	(*Outcomes)(nil),                      // 39: avenir.pathway.v1.Outcomes
+	(*GetOutcomesResponse)(nil),           // 40: avenir.pathway.v1.GetOutcomesResponse
+	(*GetBreakdownsRequest)(nil),          // 41: avenir.pathway.v1.GetBreakdownsRequest
+	(*AgeBandCount)(nil),                  // 42: avenir.pathway.v1.AgeBandCount
+	(*EducationLevelCount)(nil),           // 43: avenir.pathway.v1.EducationLevelCount
+	(*Breakdown)(nil),                     // 44: avenir.pathway.v1.Breakdown
+	(*GetBreakdownsResponse)(nil),         // 45: avenir.pathway.v1.GetBreakdownsResponse
+	(*v1.Date)(nil),                       // 46: avenir.common.v1.Date
+	(ExitReason)(0),                       // 47: avenir.pathway.v1.ExitReason
+	(EnrolmentKind)(0),                    // 48: avenir.pathway.v1.EnrolmentKind
+	(v1.FundingProgramme)(0),              // 49: avenir.common.v1.FundingProgramme
+	(EnrolmentEndReason)(0),               // 50: avenir.pathway.v1.EnrolmentEndReason
+	(Programme)(0),                        // 51: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),                  // 52: avenir.pathway.v1.ReferralOutcome
+	(*timestamppb.Timestamp)(nil),         // 53: google.protobuf.Timestamp
+	(*v1.Month)(nil),                      // 54: avenir.common.v1.Month
+	(*v1.Count)(nil),                      // 55: avenir.common.v1.Count
+	(v11.EducationLevel)(0),               // 56: avenir.intake.v1.EducationLevel
 }
 var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
-	24, // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
-	24, // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
-	25, // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
-	3,  // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
-	26, // 4: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
-	24, // 5: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
-	27, // 6: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	24, // 7: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
-	0,  // 8: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
-	2,  // 9: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
-	1,  // 10: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	24, // 11: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
-	4,  // 12: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,  // 13: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	24, // 14: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
-	25, // 15: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
-	4,  // 16: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	26, // 17: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
-	24, // 18: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
-	4,  // 19: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	3,  // 20: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
-	27, // 21: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	24, // 22: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
-	4,  // 23: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	1,  // 24: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	24, // 25: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
-	24, // 26: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
-	24, // 27: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
-	24, // 28: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
-	24, // 29: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
-	4,  // 30: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
-	28, // 31: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	18, // 32: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
-	29, // 33: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
-	29, // 34: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
-	25, // 35: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	29, // 36: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
-	21, // 37: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
-	22, // 38: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
-	22, // 39: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
-	5,  // 40: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	7,  // 41: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	9,  // 42: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
-	11, // 43: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
-	13, // 44: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
-	15, // 45: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
-	17, // 46: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	20, // 47: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
-	6,  // 48: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	8,  // 49: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	10, // 50: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
-	12, // 51: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
-	14, // 52: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
-	16, // 53: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
-	19, // 54: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	23, // 55: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
-	48, // [48:56] is the sub-list for method output_type
-	40, // [40:48] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	46,  // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
+	46,  // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
+	47,  // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
+	5,   // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
+	4,   // 4: avenir.pathway.v1.Episode.enrolments:type_name -> avenir.pathway.v1.Enrolment
+	48,  // 5: avenir.pathway.v1.Enrolment.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	49,  // 6: avenir.pathway.v1.Enrolment.programme:type_name -> avenir.common.v1.FundingProgramme
+	46,  // 7: avenir.pathway.v1.Enrolment.from_date:type_name -> avenir.common.v1.Date
+	46,  // 8: avenir.pathway.v1.Enrolment.to_date:type_name -> avenir.common.v1.Date
+	50,  // 9: avenir.pathway.v1.Enrolment.end_reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	51,  // 10: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
+	46,  // 11: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
+	52,  // 12: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	46,  // 13: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
+	0,   // 14: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
+	3,   // 15: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
+	1,   // 16: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	46,  // 17: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
+	6,   // 18: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	6,   // 19: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	46,  // 20: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
+	47,  // 21: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
+	6,   // 22: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	51,  // 23: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
+	46,  // 24: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
+	6,   // 25: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	5,   // 26: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
+	52,  // 27: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	46,  // 28: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
+	6,   // 29: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	1,   // 30: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	46,  // 31: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
+	46,  // 32: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
+	46,  // 33: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
+	46,  // 34: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
+	46,  // 35: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
+	6,   // 36: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
+	53,  // 37: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	20,  // 38: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
+	54,  // 39: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
+	54,  // 40: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
+	47,  // 41: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	54,  // 42: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
+	23,  // 43: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	24,  // 44: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	24,  // 45: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	48,  // 46: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	46,  // 47: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
+	6,   // 48: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 49: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	46,  // 50: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
+	6,   // 51: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 52: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	46,  // 53: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
+	4,   // 54: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	31,  // 55: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
+	54,  // 56: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
+	49,  // 57: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
+	34,  // 58: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
+	35,  // 59: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
+	35,  // 60: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
+	54,  // 61: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
+	54,  // 62: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
+	47,  // 63: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	55,  // 64: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
+	55,  // 65: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
+	38,  // 66: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
+	55,  // 67: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
+	55,  // 68: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
+	55,  // 69: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
+	39,  // 70: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
+	39,  // 71: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
+	54,  // 72: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
+	54,  // 73: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
+	2,   // 74: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
+	55,  // 75: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
+	56,  // 76: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
+	55,  // 77: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
+	55,  // 78: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
+	55,  // 79: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
+	55,  // 80: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
+	55,  // 81: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
+	55,  // 82: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
+	42,  // 83: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
+	43,  // 84: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
+	44,  // 85: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
+	44,  // 86: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
+	7,   // 87: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	9,   // 88: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	11,  // 89: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	13,  // 90: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	15,  // 91: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	17,  // 92: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	19,  // 93: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	22,  // 94: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	26,  // 95: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
+	28,  // 96: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
+	30,  // 97: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
+	33,  // 98: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
+	37,  // 99: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
+	41,  // 100: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
+	8,   // 101: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	10,  // 102: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	12,  // 103: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	14,  // 104: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	16,  // 105: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	18,  // 106: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	21,  // 107: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	25,  // 108: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	27,  // 109: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
+	29,  // 110: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
+	32,  // 111: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
+	36,  // 112: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
+	40,  // 113: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
+	45,  // 114: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
+	101, // [101:115] is the sub-list for method output_type
+	87,  // [87:101] is the sub-list for method input_type
+	87,  // [87:87] is the sub-list for extension type_name
+	87,  // [87:87] is the sub-list for extension extendee
+	0,   // [0:87] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
@@ -1929,14 +3680,15 @@ func file_avenir_pathway_v1_pathway_proto_init() {
 	}
 	file_avenir_pathway_v1_events_proto_init()
 	file_avenir_pathway_v1_pathway_proto_msgTypes[0].OneofWrappers = []any{}
-	file_avenir_pathway_v1_pathway_proto_msgTypes[20].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[21].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[36].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_pathway_proto_rawDesc), len(file_avenir_pathway_v1_pathway_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   22,
+			NumEnums:      3,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

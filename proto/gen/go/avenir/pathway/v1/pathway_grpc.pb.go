@@ -27,6 +27,12 @@ const (
 	PathwayService_ListPathways_FullMethodName          = "/avenir.pathway.v1.PathwayService/ListPathways"
 	PathwayService_GetTimeline_FullMethodName           = "/avenir.pathway.v1.PathwayService/GetTimeline"
 	PathwayService_GetFlowStatistics_FullMethodName     = "/avenir.pathway.v1.PathwayService/GetFlowStatistics"
+	PathwayService_Enrol_FullMethodName                 = "/avenir.pathway.v1.PathwayService/Enrol"
+	PathwayService_EndEnrolment_FullMethodName          = "/avenir.pathway.v1.PathwayService/EndEnrolment"
+	PathwayService_ListEnrolments_FullMethodName        = "/avenir.pathway.v1.PathwayService/ListEnrolments"
+	PathwayService_GetProgrammeTargets_FullMethodName   = "/avenir.pathway.v1.PathwayService/GetProgrammeTargets"
+	PathwayService_GetOutcomes_FullMethodName           = "/avenir.pathway.v1.PathwayService/GetOutcomes"
+	PathwayService_GetBreakdowns_FullMethodName         = "/avenir.pathway.v1.PathwayService/GetBreakdowns"
 )
 
 // PathwayServiceClient is the client API for PathwayService service.
@@ -56,6 +62,32 @@ type PathwayServiceClient interface {
 	// GetFlowStatistics returns entries, exits, active learners and durations
 	// per territory and month (read model).
 	GetFlowStatistics(ctx context.Context, in *GetFlowStatisticsRequest, opts ...grpc.CallOption) (*GetFlowStatisticsResponse, error)
+	// Enrol enrols a learner in an open episode with an operator's contract
+	// covering the learner's territory, from a date (referents acting for the
+	// learner, coordinators, admins). The operator may then bill for the
+	// learner and read it. A contract funding does not know yet is
+	// FailedPrecondition: retry shortly.
+	Enrol(ctx context.Context, in *EnrolRequest, opts ...grpc.CallOption) (*EnrolResponse, error)
+	// EndEnrolment ends an open enrolment on a date (the same callers). An
+	// exit from the pathway ends every open enrolment on the exit date.
+	EndEnrolment(ctx context.Context, in *EndEnrolmentRequest, opts ...grpc.CallOption) (*EndEnrolmentResponse, error)
+	// ListEnrolments lists enrolments (read model): an operator its own,
+	// funders and admins every one, referents those of the learners they read.
+	ListEnrolments(ctx context.Context, in *ListEnrolmentsRequest, opts ...grpc.CallOption) (*ListEnrolmentsResponse, error)
+	// GetProgrammeTargets gives the distinct beneficiaries of #Avenir and
+	// #Action in a calendar year against the year's targets, per territory and
+	// month (read model; funders, admins, coordinators).
+	GetProgrammeTargets(ctx context.Context, in *GetProgrammeTargetsRequest, opts ...grpc.CallOption) (*GetProgrammeTargetsResponse, error)
+	// GetOutcomes gives, for the episodes exited in the months reported, the
+	// exits by reason and the median time in the pathway, per accompaniment
+	// operator and territory, with the #Action immersions completed (read
+	// model; funders, admins, coordinators).
+	GetOutcomes(ctx context.Context, in *GetOutcomesRequest, opts ...grpc.CallOption) (*GetOutcomesResponse, error)
+	// GetBreakdowns counts the learners who entered the pathway in the months
+	// reported by the public intake recorded (RQTH, QPV, ZRR, RSA, age band,
+	// education level), per territory (read model; funders, admins,
+	// coordinators). Counts from 1 to 4 are not given to roles but admin.
+	GetBreakdowns(ctx context.Context, in *GetBreakdownsRequest, opts ...grpc.CallOption) (*GetBreakdownsResponse, error)
 }
 
 type pathwayServiceClient struct {
@@ -146,6 +178,66 @@ func (c *pathwayServiceClient) GetFlowStatistics(ctx context.Context, in *GetFlo
 	return out, nil
 }
 
+func (c *pathwayServiceClient) Enrol(ctx context.Context, in *EnrolRequest, opts ...grpc.CallOption) (*EnrolResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EnrolResponse)
+	err := c.cc.Invoke(ctx, PathwayService_Enrol_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) EndEnrolment(ctx context.Context, in *EndEnrolmentRequest, opts ...grpc.CallOption) (*EndEnrolmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndEnrolmentResponse)
+	err := c.cc.Invoke(ctx, PathwayService_EndEnrolment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) ListEnrolments(ctx context.Context, in *ListEnrolmentsRequest, opts ...grpc.CallOption) (*ListEnrolmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEnrolmentsResponse)
+	err := c.cc.Invoke(ctx, PathwayService_ListEnrolments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) GetProgrammeTargets(ctx context.Context, in *GetProgrammeTargetsRequest, opts ...grpc.CallOption) (*GetProgrammeTargetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetProgrammeTargetsResponse)
+	err := c.cc.Invoke(ctx, PathwayService_GetProgrammeTargets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) GetOutcomes(ctx context.Context, in *GetOutcomesRequest, opts ...grpc.CallOption) (*GetOutcomesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOutcomesResponse)
+	err := c.cc.Invoke(ctx, PathwayService_GetOutcomes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pathwayServiceClient) GetBreakdowns(ctx context.Context, in *GetBreakdownsRequest, opts ...grpc.CallOption) (*GetBreakdownsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBreakdownsResponse)
+	err := c.cc.Invoke(ctx, PathwayService_GetBreakdowns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PathwayServiceServer is the server API for PathwayService service.
 // All implementations must embed UnimplementedPathwayServiceServer
 // for forward compatibility.
@@ -173,6 +265,32 @@ type PathwayServiceServer interface {
 	// GetFlowStatistics returns entries, exits, active learners and durations
 	// per territory and month (read model).
 	GetFlowStatistics(context.Context, *GetFlowStatisticsRequest) (*GetFlowStatisticsResponse, error)
+	// Enrol enrols a learner in an open episode with an operator's contract
+	// covering the learner's territory, from a date (referents acting for the
+	// learner, coordinators, admins). The operator may then bill for the
+	// learner and read it. A contract funding does not know yet is
+	// FailedPrecondition: retry shortly.
+	Enrol(context.Context, *EnrolRequest) (*EnrolResponse, error)
+	// EndEnrolment ends an open enrolment on a date (the same callers). An
+	// exit from the pathway ends every open enrolment on the exit date.
+	EndEnrolment(context.Context, *EndEnrolmentRequest) (*EndEnrolmentResponse, error)
+	// ListEnrolments lists enrolments (read model): an operator its own,
+	// funders and admins every one, referents those of the learners they read.
+	ListEnrolments(context.Context, *ListEnrolmentsRequest) (*ListEnrolmentsResponse, error)
+	// GetProgrammeTargets gives the distinct beneficiaries of #Avenir and
+	// #Action in a calendar year against the year's targets, per territory and
+	// month (read model; funders, admins, coordinators).
+	GetProgrammeTargets(context.Context, *GetProgrammeTargetsRequest) (*GetProgrammeTargetsResponse, error)
+	// GetOutcomes gives, for the episodes exited in the months reported, the
+	// exits by reason and the median time in the pathway, per accompaniment
+	// operator and territory, with the #Action immersions completed (read
+	// model; funders, admins, coordinators).
+	GetOutcomes(context.Context, *GetOutcomesRequest) (*GetOutcomesResponse, error)
+	// GetBreakdowns counts the learners who entered the pathway in the months
+	// reported by the public intake recorded (RQTH, QPV, ZRR, RSA, age band,
+	// education level), per territory (read model; funders, admins,
+	// coordinators). Counts from 1 to 4 are not given to roles but admin.
+	GetBreakdowns(context.Context, *GetBreakdownsRequest) (*GetBreakdownsResponse, error)
 	mustEmbedUnimplementedPathwayServiceServer()
 }
 
@@ -206,6 +324,24 @@ func (UnimplementedPathwayServiceServer) GetTimeline(context.Context, *GetTimeli
 }
 func (UnimplementedPathwayServiceServer) GetFlowStatistics(context.Context, *GetFlowStatisticsRequest) (*GetFlowStatisticsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetFlowStatistics not implemented")
+}
+func (UnimplementedPathwayServiceServer) Enrol(context.Context, *EnrolRequest) (*EnrolResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Enrol not implemented")
+}
+func (UnimplementedPathwayServiceServer) EndEnrolment(context.Context, *EndEnrolmentRequest) (*EndEnrolmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndEnrolment not implemented")
+}
+func (UnimplementedPathwayServiceServer) ListEnrolments(context.Context, *ListEnrolmentsRequest) (*ListEnrolmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEnrolments not implemented")
+}
+func (UnimplementedPathwayServiceServer) GetProgrammeTargets(context.Context, *GetProgrammeTargetsRequest) (*GetProgrammeTargetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProgrammeTargets not implemented")
+}
+func (UnimplementedPathwayServiceServer) GetOutcomes(context.Context, *GetOutcomesRequest) (*GetOutcomesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOutcomes not implemented")
+}
+func (UnimplementedPathwayServiceServer) GetBreakdowns(context.Context, *GetBreakdownsRequest) (*GetBreakdownsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBreakdowns not implemented")
 }
 func (UnimplementedPathwayServiceServer) mustEmbedUnimplementedPathwayServiceServer() {}
 func (UnimplementedPathwayServiceServer) testEmbeddedByValue()                        {}
@@ -372,6 +508,114 @@ func _PathwayService_GetFlowStatistics_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PathwayService_Enrol_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnrolRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).Enrol(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_Enrol_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).Enrol(ctx, req.(*EnrolRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_EndEnrolment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndEnrolmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).EndEnrolment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_EndEnrolment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).EndEnrolment(ctx, req.(*EndEnrolmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_ListEnrolments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEnrolmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).ListEnrolments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_ListEnrolments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).ListEnrolments(ctx, req.(*ListEnrolmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_GetProgrammeTargets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProgrammeTargetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).GetProgrammeTargets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_GetProgrammeTargets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).GetProgrammeTargets(ctx, req.(*GetProgrammeTargetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_GetOutcomes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOutcomesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).GetOutcomes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_GetOutcomes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).GetOutcomes(ctx, req.(*GetOutcomesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PathwayService_GetBreakdowns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBreakdownsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).GetBreakdowns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_GetBreakdowns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).GetBreakdowns(ctx, req.(*GetBreakdownsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PathwayService_ServiceDesc is the grpc.ServiceDesc for PathwayService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -410,6 +654,30 @@ var PathwayService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetFlowStatistics",
 			Handler:    _PathwayService_GetFlowStatistics_Handler,
+		},
+		{
+			MethodName: "Enrol",
+			Handler:    _PathwayService_Enrol_Handler,
+		},
+		{
+			MethodName: "EndEnrolment",
+			Handler:    _PathwayService_EndEnrolment_Handler,
+		},
+		{
+			MethodName: "ListEnrolments",
+			Handler:    _PathwayService_ListEnrolments_Handler,
+		},
+		{
+			MethodName: "GetProgrammeTargets",
+			Handler:    _PathwayService_GetProgrammeTargets_Handler,
+		},
+		{
+			MethodName: "GetOutcomes",
+			Handler:    _PathwayService_GetOutcomes_Handler,
+		},
+		{
+			MethodName: "GetBreakdowns",
+			Handler:    _PathwayService_GetBreakdowns_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
