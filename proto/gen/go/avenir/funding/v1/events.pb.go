@@ -226,6 +226,10 @@ const (
 	// The learner's exit was recorded late with an exit date before the
 	// lines' dates: the learner was not in the scheme on those days.
 	AnomalyReason_ANOMALY_REASON_EXIT_BACKDATED AnomalyReason = 1
+	// The learner's enrolment with the contract was ended with a last day
+	// before the lines' dates: the learner was not placed with the operator
+	// on those days.
+	AnomalyReason_ANOMALY_REASON_ENROLMENT_ENDED AnomalyReason = 2
 )
 
 // Enum value maps for AnomalyReason.
@@ -233,10 +237,12 @@ var (
 	AnomalyReason_name = map[int32]string{
 		0: "ANOMALY_REASON_UNSPECIFIED",
 		1: "ANOMALY_REASON_EXIT_BACKDATED",
+		2: "ANOMALY_REASON_ENROLMENT_ENDED",
 	}
 	AnomalyReason_value = map[string]int32{
-		"ANOMALY_REASON_UNSPECIFIED":    0,
-		"ANOMALY_REASON_EXIT_BACKDATED": 1,
+		"ANOMALY_REASON_UNSPECIFIED":     0,
+		"ANOMALY_REASON_EXIT_BACKDATED":  1,
+		"ANOMALY_REASON_ENROLMENT_ENDED": 2,
 	}
 )
 
@@ -2173,10 +2179,11 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x16ACTIVITY_TYPE_DISTANCE\x10\x02\x12&\n" +
 	"\"ACTIVITY_TYPE_INDIVIDUAL_INTERVIEW\x10\x03\x12\x1c\n" +
 	"\x18ACTIVITY_TYPE_ASSESSMENT\x10\x04\x12\x1b\n" +
-	"\x17ACTIVITY_TYPE_WORKPLACE\x10\x05*R\n" +
+	"\x17ACTIVITY_TYPE_WORKPLACE\x10\x05*v\n" +
 	"\rAnomalyReason\x12\x1e\n" +
 	"\x1aANOMALY_REASON_UNSPECIFIED\x10\x00\x12!\n" +
-	"\x1dANOMALY_REASON_EXIT_BACKDATED\x10\x01B\xd7\x01\n" +
+	"\x1dANOMALY_REASON_EXIT_BACKDATED\x10\x01\x12\"\n" +
+	"\x1eANOMALY_REASON_ENROLMENT_ENDED\x10\x02B\xd7\x01\n" +
 	"\x15com.avenir.funding.v1B\vEventsProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1;fundingv1\xa2\x02\x03AFX\xaa\x02\x11Avenir.Funding.V1\xca\x02\x11Avenir\\Funding\\V1\xe2\x02\x1dAvenir\\Funding\\V1\\GPBMetadata\xea\x02\x13Avenir::Funding::V1b\x06proto3"
 
 var (
