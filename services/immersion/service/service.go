@@ -127,7 +127,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) { immersionv1.RegisterImmers
 func (s *Service) Wiring() platform.Wiring {
 	backoff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 	return platform.Wiring{
-		Projections: []projector.Spec{
+		Projections: append([]projector.Spec{
 			{
 				Name: peopleProjection, Stream: intakeStream,
 				FilterSubjects: []string{"avenir.intake.learner.*.registered"},
@@ -146,8 +146,7 @@ func (s *Service) Wiring() platform.Wiring {
 				FilterSubjects: []string{"avenir.immersion.>"},
 				Project:        s.projectCatalogue,
 			},
-			s.caseload.Spec(),
-		},
+		}, s.caseload.Specs()...),
 		Consumers: []platform.Consumer{
 			{Spec: consumer.Spec{
 				Stream: Stream, Name: withdrawalConsumer, Ordered: true,

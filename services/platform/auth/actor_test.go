@@ -27,7 +27,7 @@ func TestScope(t *testing.T) {
 		reaches, actor bool
 	}{
 		{ref, "T05", true, true}, {ref, "T01", false, false},
-		{op, "T05", true, false}, {op, "T01", false, false},
+		{op, "T05", false, false}, {op, "T01", false, false}, // operators reach learners by enrolment only
 		{admin, "T01", true, true}, {funder, "T01", true, false},
 		{auth.Principal{Role: "nobody", Territories: []string{"T05"}}, "T05", false, false},
 	} {

@@ -63,14 +63,16 @@ func (p Principal) InTerritory(territory string) bool {
 	return slices.Contains(p.Territories, territory)
 }
 
-// Reaches reports whether the principal's scope reaches objects of
-// territory: admins and funders cover the whole region, referents and
-// operators the territories of their token.
+// Reaches reports whether the principal's scope reaches the objects of a
+// whole territory: admins and funders cover the whole region, referents the
+// territories of their token. Operators reach no territory as such: only
+// the learners enrolled with them (ReachesLearner), whatever their token
+// says.
 func (p Principal) Reaches(territory string) bool {
 	switch p.Role {
 	case RoleAdmin, RoleFunder:
 		return true
-	case RoleReferent, RoleOperator:
+	case RoleReferent:
 		return p.InTerritory(territory)
 	}
 	return false
@@ -83,14 +85,19 @@ func (p Principal) ActsFor(territory string) bool {
 	return p.Role == RoleAdmin || (p.Role == RoleReferent && p.InTerritory(territory))
 }
 
-// LearnerScope is what access to one learner depends on: the learner's
-// territory, its current referent ("" while it has none: not yet in the
-// pathway, or queued) and the referents it was handed over from, with the
-// last day each still reads it.
+// LearnerScope is what access to one learner depends on, from recorded
+// facts: the learner's territory, its current referent ("" while it has
+// none: not yet in the pathway, or queued), the referents it was handed
+// over from with the last day each still reads it, and the operators it is
+// or was enrolled with.
 type LearnerScope struct {
 	Territory       string
 	Referent        string
 	FormerReferents map[string]civil.Date
+	// Operators maps each operator the learner is or was enrolled with to
+	// the last day it reads the learner: the zero date while an enrolment
+	// with it is open, a few days after the last enrolment's end otherwise.
+	Operators map[string]civil.Date
 }
 
 // ActsForLearner reports whether the principal acts for the learner of
@@ -113,14 +120,16 @@ func (p Principal) ActsForLearner(s LearnerScope) bool {
 
 // ReachesLearner reports whether the principal may read the learner of
 // scope on day: whoever acts for it, a referent it was handed over from
-// until the end of the grace period, operators of its territory, admins
-// and funders.
+// until the end of the grace period, the operators it is enrolled with (and
+// was, until the end of theirs: scope.Operators, never a token's
+// territories), admins and funders.
 func (p Principal) ReachesLearner(s LearnerScope, day civil.Date) bool {
 	switch p.Role {
 	case RoleAdmin, RoleFunder:
 		return true
 	case RoleOperator:
-		return p.InTerritory(s.Territory)
+		until, ok := s.Operators[p.OperatorID]
+		return ok && p.OperatorID != "" && (until.IsZero() || !day.After(until))
 	case RoleReferent:
 		if p.ActsForLearner(s) {
 			return true

@@ -10,13 +10,16 @@ import (
 func TestLearnerScope(t *testing.T) {
 	day := civil.Date{Year: 2026, Month: 11, Day: 26}
 	graceEnd := civil.Date{Year: 2026, Month: 12, Day: 26}
-	followed := auth.LearnerScope{Territory: "T05", Referent: "ref-a", FormerReferents: map[string]civil.Date{"ref-f": graceEnd}}
+	followed := auth.LearnerScope{Territory: "T05", Referent: "ref-a", FormerReferents: map[string]civil.Date{"ref-f": graceEnd},
+		Operators: map[string]civil.Date{"op": {}, "op-past": graceEnd}}
 	pool := auth.LearnerScope{Territory: "T05"}
 	var (
 		admin    = auth.Principal{Subject: "a", Role: auth.RoleAdmin}
 		funder   = auth.Principal{Subject: "f", Role: auth.RoleFunder}
 		operator = auth.Principal{Subject: "o", Role: auth.RoleOperator, OperatorID: "op", Territories: []string{"T05"}}
-		opElse   = auth.Principal{Subject: "o2", Role: auth.RoleOperator, OperatorID: "op2", Territories: []string{"T01"}}
+		opElse   = auth.Principal{Subject: "o2", Role: auth.RoleOperator, OperatorID: "op2", Territories: []string{"T05"}}
+		opPast   = auth.Principal{Subject: "o3", Role: auth.RoleOperator, OperatorID: "op-past", Territories: []string{"T05"}}
+		opNoID   = auth.Principal{Subject: "o4", Role: auth.RoleOperator, Territories: []string{"T05"}}
 		refA     = auth.Principal{Subject: "ra", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T01"}}
 		refB     = auth.Principal{Subject: "rb", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}
 		coord    = auth.Principal{Subject: "rc", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}
@@ -33,8 +36,12 @@ func TestLearnerScope(t *testing.T) {
 	}{
 		{"admin", admin, followed, day, true, true},
 		{"funder", funder, followed, day, false, true},
-		{"operator of the territory", operator, followed, day, false, true},
-		{"operator elsewhere", opElse, followed, day, false, false},
+		{"operator the learner is enrolled with", operator, followed, day, false, true},
+		{"operator of the territory, no enrolment: its token's territory counts for nothing", opElse, followed, day, false, false},
+		{"operator of an ended enrolment, within its days", opPast, followed, graceEnd, false, true},
+		{"operator of an ended enrolment, after them", opPast, followed, graceEnd.AddDays(1), false, false},
+		{"an operator without id is enrolled with nobody", opNoID, followed, day, false, false},
+		{"pool: an operator of the territory", operator, pool, day, false, false},
 		{"the learner's referent, even outside its token's territories", refA, followed, day, true, true},
 		{"another referent of the territory", refB, followed, day, false, false},
 		{"coordinator of the territory", coord, followed, day, true, true},

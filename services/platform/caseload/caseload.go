@@ -1,16 +1,25 @@
-// Package caseload keeps, in each service that guards learners' data, a
-// read model of who follows each learner, built from the assignment facts
-// another context publishes: the current referent, and the referents it was
-// handed over from with the last day each still reads the learner (the
-// grace period, as the publisher dated it). It turns them into the
-// auth.LearnerScope the access rules (auth.Principal.ActsForLearner,
-// ReachesLearner) decide on; it decides nothing itself, and knows nothing
-// of the publisher but the Source a service gives it (the referent
-// context's, proto/contract/referent).
+// Package caseload keeps, in each service that guards learners' data, the
+// read models of who may see each learner, built from facts other contexts
+// publish:
+//
+//   - who follows the learner (assignments): the current referent, and the
+//     referents it was handed over from with the last day each still reads
+//     the learner (the grace period, as the publisher dated it);
+//   - which operators the learner is enrolled with (enrolments, optional):
+//     an operator reads the learner while an enrolment with it is open, and
+//     for the publisher's grace days after the last one ended.
+//
+// It turns them into the auth.LearnerScope the access rules
+// (auth.Principal.ActsForLearner, ReachesLearner) decide on; it decides
+// nothing itself, and knows nothing of the publishers but the sources a
+// service gives it (proto/contract/referent, proto/contract/pathway).
 package caseload
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
@@ -35,26 +44,87 @@ type Fact interface {
 	ReadsUntil() *commonv1.Date
 }
 
-// Caseload is one service's read model of who follows each learner.
+// EnrolmentFact is what an event says of a learner's enrolment with an
+// operator.
+type EnrolmentFact interface {
+	Learner() string
+	Operator() string
+	// Enrolment identifies the enrolment among the learner's.
+	Enrolment() int32
+	// LastDay is the enrolment's last day, nil while it is open.
+	LastDay() *commonv1.Date
+	// GraceDays is how many days after LastDay the operator still reads
+	// the learner.
+	GraceDays() int
+}
+
+// Caseload is one service's read models of who may see each learner.
 type Caseload struct {
-	store    projection.Store
+	store projection.Store
+	// assignments is projection "<service>-assignments".
+	assignments string
+	stream      string
+	subjects    []string
+	decode      func(proto.Message) (Fact, bool)
+	// enrolments, when set, is projection "<service>-enrolments".
+	enrolments *enrolmentSource
+}
+
+type enrolmentSource struct {
 	name     string
 	stream   string
 	subjects []string
-	decode   func(proto.Message) (Fact, bool)
+	decode   func(proto.Message) (EnrolmentFact, bool)
 }
 
-// New keeps the read model of service (projection "<service>-assignments")
-// in store, from the facts published on the subjects of stream, which
-// decode reads (false for other events).
-func New[F Fact](store projection.Store, service, stream string, subjects []string, decode func(proto.Message) (F, bool)) *Caseload {
-	return &Caseload{
-		store: store, name: service + "-assignments", stream: stream, subjects: subjects,
-		decode: func(m proto.Message) (Fact, bool) { return decode(m) },
+// Option adds a source of facts to a caseload.
+type Option func(c *Caseload, service string)
+
+// WithEnrolments follows the enrolment facts published on the subjects of
+// stream, which decode reads (false for other events), in projection
+// "<service>-enrolments": operators then reach the learners enrolled with
+// them.
+func WithEnrolments[E EnrolmentFact](stream string, subjects []string, decode func(proto.Message) (E, bool)) Option {
+	return func(c *Caseload, service string) {
+		c.enrolments = &enrolmentSource{
+			name: service + "-enrolments", stream: stream, subjects: subjects,
+			decode: func(m proto.Message) (EnrolmentFact, bool) { return decode(m) },
+		}
 	}
 }
 
+// New keeps the read models of service in store: the assignments from the
+// facts published on the subjects of stream, which decode reads (false for
+// other events), and those the options add.
+func New[F Fact](store projection.Store, service, stream string, subjects []string, decode func(proto.Message) (F, bool), opts ...Option) *Caseload {
+	c := &Caseload{
+		store: store, assignments: service + "-assignments", stream: stream, subjects: subjects,
+		decode: func(m proto.Message) (Fact, bool) { return decode(m) },
+	}
+	for _, o := range opts {
+		o(c, service)
+	}
+	return c
+}
+
+// Specs are the projections to run.
+func (c *Caseload) Specs() []projector.Spec {
+	specs := []projector.Spec{{Name: c.assignments, Stream: c.stream, FilterSubjects: c.subjects, Project: c.projectAssignment}}
+	if e := c.enrolments; e != nil {
+		specs = append(specs, projector.Spec{Name: e.name, Stream: e.stream, FilterSubjects: e.subjects, Project: c.projectEnrolment})
+	}
+	return specs
+}
+
+// Spec is the assignments projection.
+//
+// Deprecated: use Specs, which includes the enrolments when followed.
+func (c *Caseload) Spec() projector.Spec { return c.Specs()[0] }
+
+// Keys of the read models.
 func assignmentKey(learnerID string) string { return "assignment:" + learnerID }
+func enrolmentKey(learnerID string) string  { return "enrolments:" + learnerID }
+func operatorIndex(operatorID string) string { return "operator:" + operatorID }
 
 // storedAssignment is the value of assignmentKey.
 type storedAssignment struct {
@@ -62,17 +132,24 @@ type storedAssignment struct {
 	Former   map[string]string `json:"former,omitempty"` // referent id → last day it reads (YYYY-MM-DD)
 }
 
-// Spec is the projection.
-func (c *Caseload) Spec() projector.Spec {
-	return projector.Spec{Name: c.name, Stream: c.stream, FilterSubjects: c.subjects, Project: c.project}
+// storedEnrolments is the value of enrolmentKey: the learner's enrolments
+// by number.
+type storedEnrolments map[string]storedEnrolment
+
+type storedEnrolment struct {
+	Operator string `json:"operator"`
+	// ReadsUntil is the last day the operator reads the learner for this
+	// enrolment (YYYY-MM-DD): its last day plus the grace days; "" while
+	// it is open.
+	ReadsUntil string `json:"reads_until,omitempty"`
 }
 
-func (c *Caseload) project(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+func (c *Caseload) projectAssignment(ctx context.Context, ev event.Event) ([]projection.Op, error) {
 	f, ok := c.decode(ev.Data)
 	if !ok {
 		return nil, nil
 	}
-	a, err := c.stored(ctx, f.Learner())
+	a, _, err := projection.GetJSON[storedAssignment](ctx, c.store, c.assignments, assignmentKey(f.Learner()))
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +170,59 @@ func (c *Caseload) project(ctx context.Context, ev event.Event) ([]projection.Op
 	return []projection.Op{op}, nil
 }
 
-func (c *Caseload) stored(ctx context.Context, learnerID string) (storedAssignment, error) {
-	a, _, err := projection.GetJSON[storedAssignment](ctx, c.store, c.name, assignmentKey(learnerID))
-	return a, err
+func (c *Caseload) projectEnrolment(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	e := c.enrolments
+	f, ok := e.decode(ev.Data)
+	if !ok {
+		return nil, nil
+	}
+	stored, _, err := projection.GetJSON[storedEnrolments](ctx, c.store, e.name, enrolmentKey(f.Learner()))
+	if err != nil {
+		return nil, err
+	}
+	if stored == nil {
+		stored = storedEnrolments{}
+	}
+	se := storedEnrolment{Operator: f.Operator()}
+	if last := f.LastDay(); last != nil {
+		se.ReadsUntil = civilpb.Date(last).AddDays(f.GraceDays()).String()
+	}
+	stored[strconv.Itoa(int(f.Enrolment()))] = se
+	op, err := projection.PutJSON(enrolmentKey(f.Learner()), stored)
+	if err != nil {
+		return nil, err
+	}
+	// The index only grows: scopes tell who still reads whom.
+	return []projection.Op{op, projection.IndexAdd(operatorIndex(f.Operator()), f.Learner())}, nil
+}
+
+// operators is what the enrolments give a scope: each operator with the
+// last day it reads the learner, the zero date while an enrolment with it
+// is open.
+func (s storedEnrolments) operators() map[string]civil.Date {
+	if len(s) == 0 {
+		return nil
+	}
+	out := map[string]civil.Date{}
+	for _, number := range slices.Sorted(maps.Keys(s)) {
+		e := s[number]
+		until, open := civil.Date{}, e.ReadsUntil == ""
+		if !open {
+			d, err := civil.Parse(e.ReadsUntil)
+			if err != nil {
+				continue
+			}
+			until = d
+		}
+		prev, seen := out[e.Operator]
+		switch {
+		case !seen, open:
+			out[e.Operator] = until
+		case !prev.IsZero() && until.After(prev):
+			out[e.Operator] = until
+		}
+	}
+	return out
 }
 
 func (a storedAssignment) scope(territory string) auth.LearnerScope {
@@ -115,30 +242,53 @@ func (a storedAssignment) scope(territory string) auth.LearnerScope {
 
 // Scope is what access to the learner of territory depends on.
 func (c *Caseload) Scope(ctx context.Context, learnerID, territory string) (auth.LearnerScope, error) {
-	a, err := c.stored(ctx, learnerID)
+	scopes, err := c.Scopes(ctx, []string{learnerID}, []string{territory})
 	if err != nil {
 		return auth.LearnerScope{}, err
 	}
-	return a.scope(territory), nil
+	return scopes[0], nil
 }
 
 // Scopes is Scope for several learners (ids[i] of territories[i]), in one
-// read.
+// read of each read model.
 func (c *Caseload) Scopes(ctx context.Context, ids, territories []string) ([]auth.LearnerScope, error) {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = assignmentKey(id)
 	}
-	values, err := projection.GetManyJSON[storedAssignment](ctx, c.store, c.name, keys)
+	assignments, err := projection.GetManyJSON[storedAssignment](ctx, c.store, c.assignments, keys)
 	if err != nil {
 		return nil, err
 	}
+	var enrolments []*storedEnrolments
+	if c.enrolments != nil {
+		for i, id := range ids {
+			keys[i] = enrolmentKey(id)
+		}
+		if enrolments, err = projection.GetManyJSON[storedEnrolments](ctx, c.store, c.enrolments.name, keys); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]auth.LearnerScope, len(ids))
-	for i, a := range values {
+	for i, a := range assignments {
 		if a == nil {
 			a = &storedAssignment{}
 		}
 		out[i] = a.scope(territories[i])
+		if enrolments != nil && enrolments[i] != nil {
+			out[i].Operators = enrolments[i].operators()
+		}
 	}
 	return out, nil
+}
+
+// OperatorLearners returns a page of the learners ever enrolled with an
+// operator, in id order after after (limit as projection.RangeQuery):
+// whether the operator still reads each is its scope's to say. Nothing
+// without enrolments followed.
+func (c *Caseload) OperatorLearners(ctx context.Context, operatorID, after string, limit int) ([]string, error) {
+	if c.enrolments == nil || operatorID == "" {
+		return nil, nil
+	}
+	return c.store.Range(ctx, c.enrolments.name, operatorIndex(operatorID), projection.RangeQuery{After: after, Limit: limit})
 }

@@ -43,7 +43,7 @@ func TestScopeFollowsAssignments(t *testing.T) {
 	ctx := context.Background()
 	store := projection.NewMemory()
 	c := caseload.New(store, "test", "FOLLOWS", []string{"avenir.follows.>"}, decode)
-	spec := c.Spec()
+	spec := c.Specs()[0]
 	if spec.Name != "test-assignments" || spec.Stream != "FOLLOWS" || spec.FilterSubjects[0] != "avenir.follows.>" {
 		t.Fatalf("spec %+v", spec)
 	}
@@ -89,6 +89,93 @@ func TestScopeFollowsAssignments(t *testing.T) {
 	}
 	scopes, err := c.Scopes(ctx, []string{"l-1", "l-2"}, []string{"T05", "T01"})
 	if err != nil || len(scopes) != 2 || scopes[1].Territory != "T01" || scopes[1].Referent != "" {
+		t.Fatalf("scopes %+v %v", scopes, err)
+	}
+}
+
+// enrolment is an enrolment fact as a publisher would define it.
+type enrolment struct {
+	learner, operator string
+	number            int32
+	last              *commonv1.Date
+}
+
+func (e enrolment) Learner() string         { return e.learner }
+func (e enrolment) Operator() string        { return e.operator }
+func (e enrolment) Enrolment() int32        { return e.number }
+func (e enrolment) LastDay() *commonv1.Date { return e.last }
+func (e enrolment) GraceDays() int          { return 30 }
+
+type enrolmentMsg struct {
+	proto.Message
+	e enrolment
+}
+
+func decodeEnrolment(m proto.Message) (enrolment, bool) {
+	em, ok := m.(enrolmentMsg)
+	return em.e, ok
+}
+
+// Operators reach the learners enrolled with them: while an enrolment is
+// open, and for the grace days after the last one ended.
+func TestScopeFollowsEnrolments(t *testing.T) {
+	ctx := context.Background()
+	store := projection.NewMemory()
+	c := caseload.New(store, "test", "FOLLOWS", []string{"avenir.follows.>"}, decode,
+		caseload.WithEnrolments("PLACES", []string{"avenir.places.>"}, decodeEnrolment))
+	specs := c.Specs()
+	if len(specs) != 2 || specs[1].Name != "test-enrolments" || specs[1].Stream != "PLACES" {
+		t.Fatalf("specs %+v", specs)
+	}
+	gen, err := store.Generation(ctx, specs[1].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(0)
+	apply := func(e enrolment) {
+		t.Helper()
+		seq++
+		ops, err := specs[1].Project(ctx, event.Event{Sequence: seq, Data: enrolmentMsg{e: e}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Apply(ctx, specs[1].Name, gen, seq, ops...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	operators := func() map[string]civil.Date {
+		t.Helper()
+		sc, err := c.Scope(ctx, "l-1", "T05")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc.Operators
+	}
+	if ops := operators(); ops != nil {
+		t.Fatalf("a learner never enrolled reaches %v", ops)
+	}
+	nov30 := &commonv1.Date{Year: 2026, Month: 11, Day: 30}
+	apply(enrolment{learner: "l-1", operator: "op-a", number: 1})
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 2})
+	if ops := operators(); len(ops) != 2 || !ops["op-a"].IsZero() || !ops["op-b"].IsZero() {
+		t.Fatalf("two open enrolments: %v", ops)
+	}
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 2, last: nov30})
+	if ops := operators(); !ops["op-a"].IsZero() || ops["op-b"] != (civil.Date{Year: 2026, Month: 12, Day: 30}) {
+		t.Fatalf("op-b's enrolment ended on 30 November: %v", ops)
+	}
+	// An open enrolment with op-b again wins over the ended one.
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 3})
+	if ops := operators(); !ops["op-b"].IsZero() {
+		t.Fatalf("op-b enrolled again: %v", ops)
+	}
+	apply(enrolment{learner: "l-2", operator: "op-a", number: 1})
+	got, err := c.OperatorLearners(ctx, "op-a", "", 10)
+	if err != nil || len(got) != 2 || got[0] != "l-1" || got[1] != "l-2" {
+		t.Fatalf("op-a's learners %v %v", got, err)
+	}
+	scopes, err := c.Scopes(ctx, []string{"l-1", "l-9"}, []string{"T05", "T01"})
+	if err != nil || len(scopes[0].Operators) != 2 || scopes[1].Operators != nil {
 		t.Fatalf("scopes %+v %v", scopes, err)
 	}
 }
