@@ -1004,9 +1004,13 @@ func (x *MonthlyCompletions) GetRevisionsCompleted() int32 {
 
 // How many current analyses record a barrier.
 type BarrierCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          BarrierKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=avenir.needs.v1.BarrierKind" json:"kind,omitempty"`
-	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  BarrierKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=avenir.needs.v1.BarrierKind" json:"kind,omitempty"`
+	// 0 when fewer_than_five is set.
+	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// For every role but admin, a count from 1 to 4 is withheld (count 0), so
+	// that no person can be picked out.
+	FewerThanFive bool `protobuf:"varint,3,opt,name=fewer_than_five,json=fewerThanFive,proto3" json:"fewer_than_five,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1053,6 +1057,13 @@ func (x *BarrierCount) GetCount() int32 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *BarrierCount) GetFewerThanFive() bool {
+	if x != nil {
+		return x.FewerThanFive
+	}
+	return false
 }
 
 // How many current analyses target a trade.
@@ -1322,10 +1333,11 @@ const file_avenir_needs_v1_needs_proto_rawDesc = "" +
 	"\x12MonthlyCompletions\x12-\n" +
 	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x1c\n" +
 	"\tcompleted\x18\x02 \x01(\x05R\tcompleted\x12/\n" +
-	"\x13revisions_completed\x18\x03 \x01(\x05R\x12revisionsCompleted\"V\n" +
+	"\x13revisions_completed\x18\x03 \x01(\x05R\x12revisionsCompleted\"~\n" +
 	"\fBarrierCount\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.avenir.needs.v1.BarrierKindR\x04kind\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"?\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12&\n" +
+	"\x0ffewer_than_five\x18\x03 \x01(\bR\rfewerThanFive\"?\n" +
 	"\n" +
 	"TradeCount\x12\x1b\n" +
 	"\trome_code\x18\x01 \x01(\tR\bromeCode\x12\x14\n" +
