@@ -15,8 +15,9 @@ import (
 )
 
 func newPathwaysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "pathways", Short: "Walk learners' pathways: entries, exits, referrals, timeline, flows"}
+	cmd := &cobra.Command{Use: "pathways", Short: "Walk learners' pathways: entries, exits, referrals, enrolments, timeline, flows"}
 	cmd.AddCommand(newPathwaysEnterCmd(), newPathwaysExitCmd(), newPathwaysReferCmd(), newPathwaysReferralOutcomeCmd(),
+		newPathwaysEnrolCmd(), newPathwaysEndEnrolmentCmd(), newPathwaysEnrolmentsCmd(),
 		newPathwaysGetCmd(), newPathwaysListCmd(), newPathwaysTimelineCmd(), newPathwaysStatsCmd())
 	return cmd
 }
@@ -76,8 +77,9 @@ func newPathwaysExitCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetPathway(), pathwayRows(resp.GetPathway()))
 		})
-	cmd.Long = "Close the open episode. An exit dated before today is accepted (late exit) and announced to the\n" +
-		"services that recorded facts after that date.\n\nReasons: " + pathwayExitReasons.names()
+	cmd.Long = "Close the open episode, ending its open enrolments on the exit date. An exit dated before today\n" +
+		"is accepted (late exit) and announced to the services that recorded facts after that date.\n\nReasons: " +
+		pathwayExitReasons.names()
 	return required(cmd, "reason")
 }
 

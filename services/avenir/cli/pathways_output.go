@@ -30,6 +30,7 @@ func pathwayRows(p *pathwayv1.Pathway) []field {
 		{"PHASE", pathwayPhases.name(p.GetPhase().Number())},
 		{"EPISODES", strings.Join(episodes, "; ")},
 		{"REFERRALS", strings.Join(referrals, "; ")},
+		{"ENROLMENTS", pathwayEnrolments(p)},
 		{"VERSION", fmt.Sprint(p.GetVersion())},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
@@ -30,10 +31,32 @@ var now = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 // intake would, straight into INTAKE) and returns its id.
 func pathwaysServer(t *testing.T) (addr, token string, register func(territory string) string) {
 	t.Helper()
+	s := startPathwaysServer(t)
+	return s.addr, s.token, s.register
+}
+
+// pathwaysTestServer is a dev server running in-process.
+type pathwaysTestServer struct {
+	addr, token string
+	// mint makes a token for anyone.
+	mint func(auth.Principal) string
+	// register registers a learner as intake would and returns its id.
+	register func(territory string) string
+	// append stores an event on a stream as its context would, first of
+	// its aggregate.
+	append func(stream, subject, aggregateID string, data proto.Message)
+}
+
+func startPathwaysServer(t *testing.T) pathwaysTestServer {
+	t.Helper()
 	cfg := servertest.Dev(filepath.Join(t.TempDir(), "data"))
 	cfg.Now, cfg.Out = func() time.Time { return now }, io.Discard
 	addrs, _ := servertest.Run(t, cfg)
-	token = servertest.Token(t, cfg.DataDir, auth.Principal{Subject: "cli-test", Role: auth.RoleAdmin}, now)
+	s := pathwaysTestServer{
+		addr:  addrs.GRPC,
+		token: servertest.Token(t, cfg.DataDir, auth.Principal{Subject: "cli-test", Role: auth.RoleAdmin}, now),
+		mint:  func(p auth.Principal) string { return servertest.Token(t, cfg.DataDir, p, now) },
+	}
 	nc, err := nats.Connect(addrs.NATS)
 	if err != nil {
 		t.Fatal(err)
@@ -43,23 +66,30 @@ func pathwaysServer(t *testing.T) (addr, token string, register func(territory s
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := eventstore.New(js, eventstore.Options{Source: "intake"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	register = func(territory string) string {
-		id := event.NewID()
-		_, err := store.Append(context.Background(), "INTAKE", "avenir.intake.learner."+id+".>", 0, eventstore.Command{RequestID: id, Time: now},
-			event.Draft{Subject: "avenir.intake.learner." + id + ".registered", AggregateID: id, Data: &intakev1.LearnerRegistered{
-				LearnerId: id, FamilyName: "Martin", GivenName: "Léa", BirthDate: &commonv1.Date{Year: 2001, Month: 5, Day: 14},
-				TerritoryCode: territory, RegisteredOn: &commonv1.Date{Year: 2026, Month: 10, Day: 1},
-			}})
+	s.append = func(stream, subject, aggregateID string, data proto.Message) {
+		t.Helper()
+		source := strings.ToLower(stream)
+		store, err := eventstore.New(js, eventstore.Options{Source: source})
 		if err != nil {
 			t.Fatal(err)
 		}
+		prefix := subject[:strings.LastIndexByte(subject, '.')]
+		_, err = store.Append(context.Background(), stream, prefix+".>", 0,
+			eventstore.Command{RequestID: event.NewID(), Actor: "service:" + source, Time: now},
+			event.Draft{Subject: subject, AggregateID: aggregateID, Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.register = func(territory string) string {
+		id := event.NewID()
+		s.append("INTAKE", "avenir.intake.learner."+id+".registered", id, &intakev1.LearnerRegistered{
+			LearnerId: id, FamilyName: "Martin", GivenName: "Léa", BirthDate: &commonv1.Date{Year: 2001, Month: 5, Day: 14},
+			TerritoryCode: territory, RegisteredOn: &commonv1.Date{Year: 2026, Month: 10, Day: 1},
+		})
 		return id
 	}
-	return addrs.GRPC, token, register
+	return s
 }
 
 func TestPathwaysCommands(t *testing.T) {

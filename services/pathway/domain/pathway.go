@@ -1,7 +1,7 @@
 // Package domain holds the pathway's business rules: continuous entry into
 // and exit from the scheme, one open episode at a time, re-entry, referrals
-// to downstream programmes, the phase derived from the facts, and the flow
-// statistics. It is pure: no I/O.
+// to downstream programmes, enrolments with operators' contracts, the phase
+// derived from the facts, and the flow statistics. It is pure: no I/O.
 package domain
 
 import (
@@ -27,6 +27,8 @@ type Episode struct {
 	// ImmersionsDone counts the #Action immersions done (completed or
 	// partially) during the episode.
 	ImmersionsDone int
+	// Enrolments are the learner's enrolments during the episode, in order.
+	Enrolments []Enrolment
 }
 
 // Open reports whether the episode has not been exited.
@@ -305,7 +307,8 @@ type EnterPathway struct {
 	MaxBackdateDays int
 }
 
-// ExitPathway closes the open episode of LearnerID on ExitDate.
+// ExitPathway closes the open episode of LearnerID on ExitDate, and ends
+// its open enrolments on that date.
 type ExitPathway struct {
 	LearnerID string
 	ExitDate  civil.Date
@@ -397,6 +400,8 @@ func Evolve(p Pathway, e Event) Pathway {
 			p.Episodes = slices.Clone(p.Episodes)
 			p.Episodes[i].ImmersionsDone++
 		}
+	case LearnerEnrolled, EnrolmentEnded:
+		p = p.evolveEnrolment(e)
 	case ExitBackdated:
 		// A notice for other services: the exit itself is PathwayExited.
 	case PhaseChanged:
@@ -441,6 +446,12 @@ func Decide(p Pathway, cmd Command) ([]Event, error) {
 	case NoteImmersion:
 		evs, err = decideNoteImmersion(p, c)
 		on = c.Date
+	case Enrol:
+		evs, err = decideEnrol(p, c)
+		on = c.From
+	case EndEnrolment:
+		evs, err = decideEndEnrolment(p, c)
+		on = c.To
 	default:
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 	}
@@ -579,7 +590,8 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 
 // noOpenEpisode is the refusal of a step for a learner out of the scheme.
 func noOpenEpisode(learnerID string) error {
-	return apperr.FailedPrecondition("learner %s has no open episode: no step may be recorded outside an episode (enter the pathway first)", learnerID)
+	return apperr.FailedPrecondition("learner %s has no open episode: no step may be recorded outside an episode (enter the pathway first)", learnerID).
+		WithMeta("reason", ReasonNotInPathway)
 }
 
 // freeText trims s and records on v its problems under rule, with a
@@ -625,6 +637,10 @@ func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
 		LearnerID: p.LearnerID, Episode: last.Number, EntryDate: last.Entry, ExitDate: c.ExitDate,
 		Reason: c.Reason, Detail: c.Detail, Territory: p.Territory,
 	}}
+	// No window in which a learner who left is still enrolled: the exit
+	// ends the episode's open enrolments in the same decision, and the
+	// notice of a late exit comes after them.
+	evs = append(evs, endOnExit(p, last, c.ExitDate)...)
 	if c.ExitDate.Before(c.Today) {
 		evs = append(evs, ExitBackdated{
 			LearnerID: p.LearnerID, Episode: last.Number, ExitDate: c.ExitDate, RecordedOn: c.Today, Territory: p.Territory,

@@ -36,9 +36,12 @@ type decideCase struct {
 	// phase is the phase the events move the learner to, announced by a
 	// PhaseChanged after them ("" when the phase does not change).
 	phase domain.Phase
-	// Or the refusal: its kind, and the fields named (InvalidArgument).
+	// Or the refusal: its kind, the fields named (InvalidArgument), the
+	// reason code (FailedPrecondition) and other metadata, when given.
 	wantKind   apperr.Kind
 	wantFields []string
+	wantReason string
+	wantMeta   map[string]string
 }
 
 func runDecide(t *testing.T, tests []decideCase) {
@@ -82,6 +85,14 @@ func runDecide(t *testing.T, tests []decideCase) {
 			}
 			if !reflect.DeepEqual(fields, tc.wantFields) {
 				t.Fatalf("violations on %v, want %v (%v)", fields, tc.wantFields, err)
+			}
+			if tc.wantReason != "" && ae.Meta["reason"] != tc.wantReason {
+				t.Fatalf("reason %q, want %q (%v)", ae.Meta["reason"], tc.wantReason, err)
+			}
+			for k, v := range tc.wantMeta {
+				if ae.Meta[k] != v {
+					t.Fatalf("%s %q, want %q (%v)", k, ae.Meta[k], v, err)
+				}
 			}
 		})
 	}

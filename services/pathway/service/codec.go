@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -40,6 +41,22 @@ var (
 		domain.OutcomeRefused:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_REFUSED,
 		domain.OutcomeStarted:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED,
 		domain.OutcomeAbandoned: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ABANDONED,
+	}
+	enrolmentKinds = map[domain.EnrolmentKind]pathwayv1.EnrolmentKind{
+		domain.KindAccompaniment: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT,
+		domain.KindSavoirs:       pathwayv1.EnrolmentKind_ENROLMENT_KIND_SAVOIRS,
+		domain.KindQualif:        pathwayv1.EnrolmentKind_ENROLMENT_KIND_QUALIF,
+		domain.KindWorkshops:     pathwayv1.EnrolmentKind_ENROLMENT_KIND_WORKSHOPS,
+		domain.KindImmersionHost: pathwayv1.EnrolmentKind_ENROLMENT_KIND_IMMERSION_HOST,
+	}
+	endReasons = map[domain.EndReason]pathwayv1.EnrolmentEndReason{
+		domain.EndEnded:       pathwayv1.EnrolmentEndReason_ENROLMENT_END_REASON_ENDED,
+		domain.EndPathwayExit: pathwayv1.EnrolmentEndReason_ENROLMENT_END_REASON_PATHWAY_EXIT,
+	}
+	fundingProgrammes = map[domain.FundingProgramme]commonv1.FundingProgramme{
+		domain.FundingAvenir: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
+		domain.FundingAction: commonv1.FundingProgramme_FUNDING_PROGRAMME_ACTION,
+		domain.FundingOther:  commonv1.FundingProgramme_FUNDING_PROGRAMME_OTHER,
 	}
 	phases = map[domain.Phase]pathwayv1.PathwayPhase{
 		domain.PhaseWelcomed:             pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED,
@@ -115,6 +132,20 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), SessionId: e.SessionID, RomeCodes: e.RomeCodes,
 				Completed: e.Completed, RecordedOn: civilpb.FromDate(e.Date), TerritoryCode: e.Territory,
 			}
+		case domain.LearnerEnrolled:
+			id, name = e.LearnerID, "enrolled"
+			data = &pathwayv1.LearnerEnrolled{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EnrolmentNumber: int32(e.Enrolment),
+				ContractId: e.ContractID, OperatorId: e.OperatorID, Kind: enrolmentKinds[e.Kind],
+				FromDate: civilpb.FromDate(e.From), TerritoryCode: e.Territory, Programme: fundingProgrammes[e.Programme],
+			}
+		case domain.EnrolmentEnded:
+			id, name = e.LearnerID, "enrolment_ended"
+			data = &pathwayv1.EnrolmentEnded{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EnrolmentNumber: int32(e.Enrolment),
+				ContractId: e.ContractID, OperatorId: e.OperatorID, ToDate: civilpb.FromDate(e.To),
+				Reason: endReasons[e.Reason], TerritoryCode: e.Territory,
+			}
 		case domain.PhaseChanged:
 			id, name = e.LearnerID, "phase_changed"
 			data = &pathwayv1.PhaseChanged{
@@ -171,6 +202,18 @@ func fromProto(m proto.Message) (domain.Event, bool) {
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), SessionID: m.GetSessionId(), RomeCodes: m.GetRomeCodes(),
 			Completed: m.GetCompleted(), Date: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
 		}, true
+	case *pathwayv1.LearnerEnrolled:
+		return domain.LearnerEnrolled{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Enrolment: int(m.GetEnrolmentNumber()),
+			ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), Kind: platform.FromWire(enrolmentKinds, m.GetKind()),
+			From: civilpb.Date(m.GetFromDate()), Territory: m.GetTerritoryCode(), Programme: platform.FromWire(fundingProgrammes, m.GetProgramme()),
+		}, true
+	case *pathwayv1.EnrolmentEnded:
+		return domain.EnrolmentEnded{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Enrolment: int(m.GetEnrolmentNumber()),
+			ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), To: civilpb.Date(m.GetToDate()),
+			Reason: platform.FromWire(endReasons, m.GetReason()), Territory: m.GetTerritoryCode(),
+		}, true
 	case *pathwayv1.PhaseChanged:
 		return domain.PhaseChanged{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
@@ -201,6 +244,9 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 		for _, r := range e.Referrals {
 			ep.Referrals = append(ep.Referrals, referralView(r))
 		}
+		for _, en := range e.Enrolments {
+			ep.Enrolments = append(ep.Enrolments, enrolmentView(en))
+		}
 		v.Episodes = append(v.Episodes, ep)
 	}
 	return v
@@ -210,6 +256,22 @@ func referralView(r domain.Referral) *pathwayv1.Referral {
 	return &pathwayv1.Referral{
 		Number: int32(r.Number), Programme: programmes[r.Programme], ReferralDate: civilpb.FromDate(r.Date),
 		Organisation: r.Organisation, Outcome: outcomes[r.Outcome], OutcomeDate: civilpb.FromDate(r.OutcomeDate),
+	}
+}
+
+func enrolmentView(e domain.Enrolment) *pathwayv1.Enrolment {
+	return &pathwayv1.Enrolment{
+		Number: int32(e.Number), ContractId: e.ContractID, OperatorId: e.OperatorID, Kind: enrolmentKinds[e.Kind],
+		Programme: fundingProgrammes[e.Programme], FromDate: civilpb.FromDate(e.From), ToDate: civilpb.FromDate(e.To),
+		EndReason: endReasons[e.EndReason],
+	}
+}
+
+func fromEnrolmentView(e *pathwayv1.Enrolment) domain.Enrolment {
+	return domain.Enrolment{
+		Number: int(e.GetNumber()), ContractID: e.GetContractId(), OperatorID: e.GetOperatorId(),
+		Kind: platform.FromWire(enrolmentKinds, e.GetKind()), Programme: platform.FromWire(fundingProgrammes, e.GetProgramme()),
+		From: civilpb.Date(e.GetFromDate()), To: civilpb.Date(e.GetToDate()), EndReason: platform.FromWire(endReasons, e.GetEndReason()),
 	}
 }
 
@@ -231,6 +293,9 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 				Date: civilpb.Date(r.GetReferralDate()), Organisation: r.GetOrganisation(),
 				Outcome: platform.FromWire(outcomes, r.GetOutcome()), OutcomeDate: civilpb.Date(r.GetOutcomeDate()),
 			})
+		}
+		for _, en := range e.GetEnrolments() {
+			ep.Enrolments = append(ep.Enrolments, fromEnrolmentView(en))
 		}
 		p.Episodes = append(p.Episodes, ep)
 	}

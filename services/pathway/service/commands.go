@@ -17,11 +17,12 @@ import (
 // Commands answer from the pathway as the command left it, never from a
 // read model: once its events are stored, a command cannot fail. Access is
 // checked inside the decision, against the read models (the learners intake
-// registered, the assignments), before anything is stored: a read model that
-// does not answer makes the command Unavailable with nothing stored. The
-// caller acted for the learner, so the answer shows the pathway whole (the
-// free text of exits included); a retried request, answered from the stored
-// events as of its first run, belongs to the same caller.
+// registered, the assignments; an enrolment's contract too), before
+// anything is stored: a read model that does not answer makes the command
+// Unavailable with nothing stored. The caller acted for the learner, so the
+// answer shows the pathway whole (the free text of exits included); a
+// retried request, answered from the stored events as of its first run,
+// belongs to the same caller.
 
 // EnterPathway implements pathwayv1.PathwayServiceServer. A learner whose
 // registration pathway has not seen yet and one outside the caller's scope
@@ -132,6 +133,15 @@ func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.Reco
 // acts for. A pathway that does not exist and one outside the caller's
 // scope read the same: not found, once the input problems are reported.
 func (s *Service) change(ctx context.Context, requestID, learnerID string, cmd domain.Command) (eventstore.Outcome[domain.Pathway, domain.Event], error) {
+	return s.changeWith(ctx, requestID, learnerID, cmd, nil)
+}
+
+// changeWith is change for a command whose decision needs more than the
+// pathway: complete, when given, reads it (from a read model) inside the
+// decision, once the caller's access is checked, and returns the command
+// to decide. Its failure is the command's, with nothing stored.
+func (s *Service) changeWith(ctx context.Context, requestID, learnerID string, cmd domain.Command,
+	complete func(context.Context) (domain.Command, error)) (eventstore.Outcome[domain.Pathway, domain.Event], error) {
 	if err := checkCommand(requestID, learnerID, cmd); err != nil {
 		return eventstore.Outcome[domain.Pathway, domain.Event]{}, err
 	}
@@ -152,7 +162,14 @@ func (s *Service) change(ctx context.Context, requestID, learnerID string, cmd d
 			}
 			return nil, auth.Denied("pathway of learner", learnerID)
 		}
-		return domain.Decide(p, cmd)
+		c := cmd
+		if complete != nil {
+			var err error
+			if c, err = complete(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return domain.Decide(p, c)
 	})
 }
 

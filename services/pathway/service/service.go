@@ -1,8 +1,9 @@
 // Package service is pathway as the avenir binary runs it: the gRPC API of
 // PathwayService over the PATHWAY stream, with read models of its own
-// pathways, of the learners intake registered, of every learner's timeline
-// across contexts and of the monthly flows; and a consumer noting needs
-// analyses completed into the pathways.
+// pathways and enrolments, of the learners intake registered, of the
+// contracts funding made, of every learner's timeline across contexts and
+// of the monthly flows; and consumers noting needs analyses completed and
+// immersions done into the pathways.
 package service
 
 import (
@@ -41,14 +42,20 @@ const (
 	// referentStream is REFERENT, created by referent.
 	referentStream  = "REFERENT"
 	immersionStream = "IMMERSION"
+	// fundingStream is FUNDING, created by funding (or from the catalog).
+	fundingStream = "FUNDING"
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
 	// it from the start of its stream: v2 added the territory and phase
 	// indexes.
-	learnersProjection = "pathway-learners"
-	pathwaysProjection = "pathway-pathways-v2"
-	flowsProjection    = "pathway-flows"
+	learnersProjection  = "pathway-learners"
+	pathwaysProjection  = "pathway-pathways-v2"
+	flowsProjection     = "pathway-flows"
+	contractsProjection = "pathway-contracts"
+	// Not "pathway-enrolments": that is the caseload's, when it follows
+	// the enrolments for the operators' access.
+	enrolmentsProjection = "pathway-enrolment-listings"
 )
 
 // Config is pathway's own configuration.
@@ -122,6 +129,12 @@ func (s *Service) Policy() auth.Policy {
 		pathwayv1.PathwayService_ListPathways_FullMethodName:          read,
 		pathwayv1.PathwayService_GetTimeline_FullMethodName:           read,
 		pathwayv1.PathwayService_GetFlowStatistics_FullMethodName:     {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
+		pathwayv1.PathwayService_Enrol_FullMethodName:                 change,
+		pathwayv1.PathwayService_EndEnrolment_FullMethodName:          change,
+		pathwayv1.PathwayService_ListEnrolments_FullMethodName:        read,
+		pathwayv1.PathwayService_GetProgrammeTargets_FullMethodName:   {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
+		pathwayv1.PathwayService_GetOutcomes_FullMethodName:           {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
+		pathwayv1.PathwayService_GetBreakdowns_FullMethodName:         {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
 	}
 }
 
@@ -147,6 +160,8 @@ func (s *Service) Wiring() platform.Wiring {
 			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
 			Project:        s.projectFlows,
 		},
+		{Name: enrolmentsProjection, Stream: Stream, FilterSubjects: enrolmentSubjects, Project: s.projectEnrolment},
+		{Name: contractsProjection, Stream: fundingStream, FilterSubjects: contractSubjects, Project: s.projectContract},
 	}
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{

@@ -48,6 +48,7 @@ var timelineSources = []timelineSource{
 		// timeline shows the analysis itself.
 		"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
 		"avenir.pathway.pathway.*.referral_recorded", "avenir.pathway.pathway.*.referral_outcome_recorded",
+		"avenir.pathway.pathway.*.enrolled", "avenir.pathway.pathway.*.enrolment_ended",
 	}, Learner: subjectLearner},
 	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
 	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner},
@@ -238,6 +239,15 @@ func summary(ev event.Event) string {
 			programmeLabels[platform.FromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civilpb.Date(m.GetReferralDate()), m.GetReferralNumber())
 	case *pathwayv1.ReferralOutcomeRecorded:
 		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), platform.FromWire(outcomes, m.GetOutcome()), civilpb.Date(m.GetOutcomeDate()))
+	case *pathwayv1.LearnerEnrolled:
+		return fmt.Sprintf("Enrolled with %s (contract %s, %s) from %s (enrolment %d)", m.GetOperatorId(), m.GetContractId(),
+			enrolmentKindLabels[platform.FromWire(enrolmentKinds, m.GetKind())], civilpb.Date(m.GetFromDate()), m.GetEnrolmentNumber())
+	case *pathwayv1.EnrolmentEnded:
+		out := fmt.Sprintf("Enrolment %d with %s ended on %s", m.GetEnrolmentNumber(), m.GetOperatorId(), civilpb.Date(m.GetToDate()))
+		if m.GetReason() == pathwayv1.EnrolmentEndReason_ENROLMENT_END_REASON_PATHWAY_EXIT {
+			out += " (pathway exit)"
+		}
+		return out
 	case *needsv1.AnalysisStarted:
 		return fmt.Sprintf("Needs analysis started on %s (episode %d)", civilpb.Date(m.GetStartedOn()), m.GetEpisodeNumber())
 	case *needsv1.AnalysisRevised:
@@ -348,4 +358,12 @@ var programmeLabels = map[domain.Programme]string{
 	domain.ProgrammeSavoirs: "Savoirs (basic skills)",
 	domain.ProgrammeQualif:  "Qualif (qualifying training)",
 	domain.ProgrammeOther:   "another programme",
+}
+
+var enrolmentKindLabels = map[domain.EnrolmentKind]string{
+	domain.KindAccompaniment: "accompaniment",
+	domain.KindSavoirs:       "Savoirs",
+	domain.KindQualif:        "Qualif",
+	domain.KindWorkshops:     "workshops",
+	domain.KindImmersionHost: "immersion host",
 }
