@@ -1,14 +1,21 @@
 package service
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
 // The domain's enums convert to and from the proto enums by number: every
@@ -57,5 +64,67 @@ func TestViewRoundTrip(t *testing.T) {
 	}
 	if got := fromView(&stored); got != l || !stored.GetRegisteredAt().AsTime().Equal(at) {
 		t.Fatalf("round trip\n got %+v\nwant %+v", got, l)
+	}
+}
+
+// An operator's search reads every page of its learners from the caseload,
+// however many pages they take.
+func TestOperatorSearchReadsEveryPageOfTheCaseload(t *testing.T) {
+	t.Parallel()
+	env := servicetest.Start(t, servicetest.Options{}, func(d platform.Deps) (platform.Service, error) {
+		s, err := New(d, Config{})
+		if err == nil {
+			s.enrolledPage = 2
+		}
+		return s, err
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	admin := intakev1.NewIntakeServiceClient(env.Conn)
+	var want []string
+	for i, family := range []string{"Bernard", "Dubois", "Moreau", "Laurent", "Simon"} {
+		resp, err := admin.RegisterLearner(ctx, &intakev1.RegisterLearnerRequest{
+			RequestId: "reg-" + family, FamilyName: family, GivenName: "Alex",
+			BirthDate: &commonv1.Date{Year: 1990, Month: 4, Day: int32(i + 1)}, TerritoryCode: "T05",
+			Contact: &intakev1.Contact{Email: "alex@example.fr", CommuneCode: "27229"},
+			Situation: &intakev1.Situation{
+				EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
+				ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := resp.GetLearner().GetLearnerId()
+		env.Publish(t, "avenir.pathway.pathway."+id+".enrolled", &pathwayv1.LearnerEnrolled{
+			LearnerId: id, EpisodeNumber: 1, EnrolmentNumber: 1, ContractId: "c-a", OperatorId: "op-a",
+			FromDate: &commonv1.Date{Year: 2026, Month: 11, Day: 2}, TerritoryCode: "T05",
+		})
+		want = append(want, family)
+	}
+	env.CaughtUp(t)
+	slices.Sort(want)
+	op := intakev1.NewIntakeServiceClient(env.ConnAs(t, auth.Principal{Subject: "u-op-a", Role: auth.RoleOperator, OperatorID: "op-a"}))
+	for _, size := range []int32{2, 50} {
+		var got []string
+		req := &intakev1.SearchLearnersRequest{PageSize: size}
+		for {
+			resp, err := op.SearchLearners(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range resp.GetLearners() {
+				got = append(got, l.GetFamilyName())
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+			if len(got) > len(want) {
+				t.Fatalf("pages of %d go on: %v", size, got)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d: %v, want %v", size, got, want)
+		}
 	}
 }

@@ -32,7 +32,8 @@ import (
 // so a family-name prefix is a prefix of the members, members sort by family
 // name, given name and id, and the last member of a page is the exclusive
 // start of the next. A search over several territories merges the pages of
-// their indexes.
+// their indexes. An operator's search reads none of them: it enumerates the
+// learners enrolled with the operator (searchEnrolled).
 const (
 	learnersProjection = "intake-learners"
 	nameIndex          = "name"
@@ -142,13 +143,23 @@ func (q searchQuery) matches(l *intakev1.Learner) bool {
 }
 
 // SearchLearners implements intakev1.IntakeServiceServer, from the read
-// model.
+// model. Every search lists learners in the order of the name index
+// (folded family name, folded given name, id); a page token holds, besides
+// the fingerprint of the criteria (paging.Encode), the name-index member of
+// the last learner of its page, so that the next page starts strictly after
+// it whatever was registered in between.
 func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearnersRequest) (*intakev1.SearchLearnersResponse, error) {
 	q, err := s.searchQuery(req)
 	if err != nil {
 		return nil, err
 	}
 	p, _ := auth.FromContext(ctx)
+	if q.ftid != "" && !maySearchByFranceTravailID(p) {
+		return nil, apperr.PermissionDenied("you do not see learners' situation: search by name or territory")
+	}
+	if searchesEnrolled(p) {
+		return s.searchEnrolled(ctx, p, q)
+	}
 	if q.territory != "" && !mayReadTerritory(p, q.territory) {
 		return nil, apperr.PermissionDenied("you do not reach territory %s", q.territory)
 	}
@@ -206,6 +217,93 @@ func (s *Service) SearchLearners(ctx context.Context, req *intakev1.SearchLearne
 		}
 	}
 	return resp, nil
+}
+
+// found is a learner a search found, with its name-index member and scope.
+type found struct {
+	member  string
+	learner *intakev1.Learner
+	scope   auth.LearnerScope
+}
+
+// searchEnrolled is an operator's search: the learners ever enrolled with
+// it (caseload.OperatorLearners, every page), less those it no longer reads
+// today, less those the criteria exclude (family-name prefix, territory,
+// France Travail id), in the order and with the page tokens of the other
+// searches (see SearchLearners). A territory narrows the search within the
+// operator's learners: it is never refused. A learner enrolled before
+// intake's read model knows it is skipped until it does.
+func (s *Service) searchEnrolled(ctx context.Context, p auth.Principal, q searchQuery) (*intakev1.SearchLearnersResponse, error) {
+	var matches []found
+	today := s.deps.Today()
+	for after := ""; ; {
+		ids, err := s.caseload.OperatorLearners(ctx, p.OperatorID, after, s.enrolledPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		after = ids[len(ids)-1]
+		learners, err := s.storedLearners(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		territories := make([]string, len(ids))
+		for i, l := range learners {
+			territories[i] = l.GetTerritoryCode()
+		}
+		scopes, err := s.caseload.Scopes(ctx, ids, territories)
+		if err != nil {
+			return nil, err
+		}
+		for i, l := range learners {
+			if l == nil || !q.matches(l) || !mayRead(p, scopes[i], today) {
+				continue
+			}
+			if member := nameMember(l); member > q.after {
+				matches = append(matches, found{member, l, scopes[i]})
+			}
+		}
+		if len(ids) < s.enrolledPage {
+			break
+		}
+	}
+	slices.SortFunc(matches, func(a, b found) int { return strings.Compare(a.member, b.member) })
+	resp := &intakev1.SearchLearnersResponse{}
+	if len(matches) > q.size {
+		matches = matches[:q.size]
+		resp.NextPageToken = paging.Encode(q.fingerprint(), matches[len(matches)-1].member)
+	}
+	for _, m := range matches {
+		resp.Learners = append(resp.Learners, redact(m.learner, p, m.scope))
+	}
+	return resp, nil
+}
+
+// storedLearners reads learners from the read model, in the order of ids,
+// nil for those it does not hold.
+func (s *Service) storedLearners(ctx context.Context, ids []string) ([]*intakev1.Learner, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = learnerKey(id)
+	}
+	values, err := s.store.GetMany(ctx, learnersProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*intakev1.Learner, len(values))
+	for i, b := range values {
+		if b == nil {
+			continue
+		}
+		var l intakev1.Learner
+		if err := proto.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("intake: stored learner %s: %w", ids[i], err)
+		}
+		out[i] = &l
+	}
+	return out, nil
 }
 
 // searchIndexes are the name indexes a search by p reads: the territory

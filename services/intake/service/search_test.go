@@ -151,6 +151,15 @@ func testSearch(t *testing.T, store projection.Store) {
 		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 	})
 	t.Run("scope", func(t *testing.T) {
+		// op-5 reads the learners enrolled with it, in any territory; its
+		// token's T05 gives it none.
+		for _, given := range []string{"Anaïs", "Bruno", "Élodie"} {
+			territory := "T05"
+			if given == "Bruno" {
+				territory = "T06"
+			}
+			enrol(t, env, ids[given], operatorT05.OperatorID, 1, territory)
+		}
 		for _, tc := range []struct {
 			as   auth.Principal
 			want []string
@@ -158,11 +167,12 @@ func testSearch(t *testing.T, store projection.Store) {
 		}{
 			{referentT05, []string{"d'Arc Jeanne", "Lefèvre Anaïs", "LEFEVRE Bruno", "Le Fèvre-Morin Chloé", "Martin Élodie"}, true},
 			{referentT01, []string{"Lefort Damien", "Martin Émile"}, true},
-			{operatorT05, []string{"Lefèvre Anaïs", "Le Fèvre-Morin Chloé", "Martin Élodie"}, false},
+			{operatorT05, []string{"Lefèvre Anaïs", "LEFEVRE Bruno", "Martin Élodie"}, false},
+			{operatorT01, nil, false},
 			{funder, []string{"d'Arc Jeanne", "Lefèvre Anaïs", "LEFEVRE Bruno", "Le Fèvre-Morin Chloé", "Lefort Damien", "Martin Élodie", "Martin Émile"}, false},
 		} {
 			client := intakev1.NewIntakeServiceClient(env.ConnAs(t, tc.as))
-			// Across two territories, page by page: the pages of both merge.
+			// Across territories, page by page.
 			var got []*intakev1.Learner
 			token := ""
 			for {
@@ -180,7 +190,11 @@ func testSearch(t *testing.T, store projection.Store) {
 					t.Errorf("%s: rqth present=%v", tc.as.Subject, l.Rqth != nil)
 				}
 			}
-			if got := search(t, client, &intakev1.SearchLearnersRequest{FranceTravailId: "1234567A"}).GetLearners(); (len(got) == 1) != slices.Contains(tc.want, "Lefèvre Anaïs") {
+			if tc.as.Role == auth.RoleFunder {
+				// Funders do not see the situation, nor search by it.
+				_, err := client.SearchLearners(ctx(t), &intakev1.SearchLearnersRequest{FranceTravailId: "1234567A"})
+				servicetest.Refused(t, err, codes.PermissionDenied)
+			} else if got := search(t, client, &intakev1.SearchLearnersRequest{FranceTravailId: "1234567A"}).GetLearners(); (len(got) == 1) != slices.Contains(tc.want, "Lefèvre Anaïs") {
 				t.Errorf("%s by France Travail id: %v", tc.as.Subject, names(got))
 			}
 		}

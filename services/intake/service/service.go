@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 
+	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
@@ -75,6 +76,9 @@ type Service struct {
 	learners    *eventstore.Aggregates[domain.Learner, domain.Event]
 	store       projection.Store
 	caseload    *caseload.Caseload
+	// enrolledPage is how many of an operator's learners one read of the
+	// caseload returns (searchEnrolled).
+	enrolledPage int
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -90,12 +94,14 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	return &Service{
-		caseload:    caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
-		deps:        deps,
-		log:         deps.Logger.With("service", Name),
-		territories: territories,
-		learners:    eventstore.NewAggregates(events, learnerKind),
-		store:       deps.Projections,
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf,
+			caseload.WithEnrolments(pathwaycontract.Stream, pathwaycontract.EnrolmentSubjects, pathwaycontract.EnrolmentOf)),
+		deps:         deps,
+		log:          deps.Logger.With("service", Name),
+		territories:  territories,
+		learners:     eventstore.NewAggregates(events, learnerKind),
+		store:        deps.Projections,
+		enrolledPage: projection.MaxRangeLimit,
 	}, nil
 }
 
@@ -132,13 +138,14 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
 
 // Wiring implements platform.Service: the learners read model (search) and
-// the assignments read model (access scope).
+// the caseload's read models of the assignments and enrolments (access
+// scope).
 func (s *Service) Wiring() platform.Wiring {
-	return platform.Wiring{Projections: []projector.Spec{{
+	return platform.Wiring{Projections: append([]projector.Spec{{
 		Name: learnersProjection, Stream: Stream,
 		FilterSubjects: []string{"avenir.intake.learner.>"},
 		Project:        s.project,
-	}, s.caseload.Spec()}}
+	}}, s.caseload.Specs()...)}
 }
 
 // GetLearner implements intakev1.IntakeServiceServer. It reads the learner's

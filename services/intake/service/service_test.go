@@ -418,7 +418,10 @@ var (
 	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
 	operatorT05 = auth.Principal{Subject: "u-op5", Role: auth.RoleOperator, OperatorID: "op-5", Territories: []string{"T05"}}
 	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
-	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+	// operatorEnrolled has the learner of TestAccess enrolled with it; its
+	// token's territory is not the learner's.
+	operatorEnrolled = auth.Principal{Subject: "u-op-e", Role: auth.RoleOperator, OperatorID: "op-e", Territories: []string{"T01"}}
+	funder           = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
 )
 
 // Every role against every RPC: allowed, denied by role, or hidden because
@@ -434,6 +437,7 @@ func TestAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := created.GetLearner().GetLearnerId()
+	enrol(t, env, id, operatorEnrolled.OperatorID, 1, "T05")
 	type want struct {
 		code codes.Code
 		rqth bool // the special-category field is present
@@ -502,7 +506,10 @@ func TestAccess(t *testing.T) {
 		{"admin", &servicetest.Admin, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
 		{"referent of the territory", &referentT05, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
 		{"referent of another territory", &referentT01, []want{denied, hidden, hidden, hidden, hidden, hidden}},
-		{"operator of the territory", &operatorT05, []want{denied, ok, denied, denied, ok, ok}},
+		// Operators read the learners enrolled with them, not those of the
+		// territories in their token.
+		{"operator enrolled with the learner", &operatorEnrolled, []want{denied, ok, denied, denied, ok, ok}},
+		{"operator with a token of the territory", &operatorT05, []want{denied, hidden, denied, denied, hidden, hidden}},
 		{"operator of another territory", &operatorT01, []want{denied, hidden, denied, denied, hidden, hidden}},
 		{"funder", &funder, []want{denied, ok, denied, denied, ok, ok}},
 		{"anonymous", nil, []want{anonymous, anonymous, anonymous, anonymous, anonymous, anonymous}},
@@ -558,6 +565,7 @@ func TestRQTHIsVisibleOnlyToTheLearnersReferent(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := created.GetLearner().GetLearnerId()
+	enrol(t, env, id, operatorT05.OperatorID, 1, "T05")
 	asOperator, err := intakev1.NewIntakeServiceClient(env.ConnAs(t, operatorT05)).GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
 	if err != nil {
 		t.Fatal(err)

@@ -89,16 +89,33 @@ func fromView(v *intakev1.Learner) domain.Learner {
 	}
 }
 
-// redact returns the view p may see: without the special-category field
-// (absent, not false) unless p acts for the learner. v is not
-// changed.
+// redact returns the view p may see: for a funder, what billing needs only
+// (billingView); for anyone else, without the special-category field
+// (absent, not false) unless p acts for the learner. v is not changed.
 func redact(v *intakev1.Learner, p auth.Principal, scope auth.LearnerScope) *intakev1.Learner {
-	if seesSpecialCategory(p, scope) {
+	switch {
+	case seesBillingOnly(p):
+		return billingView(v)
+	case seesSpecialCategory(p, scope):
 		return v
 	}
 	out := proto.CloneOf(v)
 	out.Rqth = nil
 	return out
+}
+
+// billingView is what billing needs of a learner: its id, names, territory
+// and registration (when recorded, and its civil date); neither contact,
+// birth date, situation, RQTH nor anything else.
+func billingView(v *intakev1.Learner) *intakev1.Learner {
+	return &intakev1.Learner{
+		LearnerId:     v.GetLearnerId(),
+		FamilyName:    v.GetFamilyName(),
+		GivenName:     v.GetGivenName(),
+		TerritoryCode: v.GetTerritoryCode(),
+		RegisteredAt:  proto.CloneOf(v.GetRegisteredAt()),
+		RegisteredOn:  proto.CloneOf(v.GetRegisteredOn()),
+	}
 }
 
 // drafts gives the domain's events their wire form. A learner's events come

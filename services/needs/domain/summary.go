@@ -80,11 +80,19 @@ type MonthCount struct {
 	Revisions int
 }
 
+// MinShownCount is the smallest barrier count shown to a role that does
+// not see small counts: a count from 1 to MinShownCount-1 could single a
+// person out.
+const MinShownCount = 5
+
 // KindCount and TradeCount rank barriers and trades.
 type (
 	KindCount struct {
 		Kind  BarrierKind
 		Count int
+		// Withheld is set, and Count 0, for a count from 1 to
+		// MinShownCount-1 withheld.
+		Withheld bool
 	}
 	TradeCount struct {
 		Code  string
@@ -104,8 +112,9 @@ type Summary struct {
 // Summarise reports the months from..to of each of territories from their
 // buckets, and the total across them. Health barriers are counted for the
 // territories where seesHealth holds, and in the total only when it holds
-// for all of them.
-func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, from, to civil.Month, seesHealth func(territory string) bool) ([]Summary, Summary) {
+// for all of them. With withhold, every barrier count from 1 to
+// MinShownCount-1 is withheld, in the rows and the total alike.
+func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, from, to civil.Month, seesHealth func(territory string) bool, withhold bool) ([]Summary, Summary) {
 	total := Summary{}
 	totalBarriers, totalTrades := map[BarrierKind]int{}, map[string]int{}
 	months := map[civil.Month]*MonthCount{}
@@ -138,21 +147,27 @@ func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, 
 				totalTrades[code] += n
 			}
 		}
-		row.Barriers, row.Trades = rankBarriers(barriers), rankTrades(trades)
+		row.Barriers, row.Trades = rankBarriers(barriers, withhold), rankTrades(trades)
 		rows = append(rows, row)
 	}
 	if !healthInTotal {
 		delete(totalBarriers, BarrierHealth)
 	}
-	total.Barriers, total.Trades = rankBarriers(totalBarriers), rankTrades(totalTrades)
+	total.Barriers, total.Trades = rankBarriers(totalBarriers, withhold), rankTrades(totalTrades)
 	return rows, total
 }
 
-func rankBarriers(counts map[BarrierKind]int) []KindCount {
+// rankBarriers lists the barriers counted, most frequent first, then in the
+// order of BarrierKinds; withheld counts sort as the smallest.
+func rankBarriers(counts map[BarrierKind]int, withhold bool) []KindCount {
 	var out []KindCount
 	for _, k := range BarrierKinds {
-		if n := counts[k]; n > 0 {
-			out = append(out, KindCount{k, n})
+		switch n := counts[k]; {
+		case n <= 0:
+		case withhold && n < MinShownCount:
+			out = append(out, KindCount{Kind: k, Withheld: true})
+		default:
+			out = append(out, KindCount{Kind: k, Count: n})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b KindCount) int { return cmp.Compare(b.Count, a.Count) })

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
@@ -20,7 +21,10 @@ var (
 	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
 	operatorT05 = auth.Principal{Subject: "u-op5", Role: auth.RoleOperator, OperatorID: "op-5", Territories: []string{"T05"}}
 	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
-	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+	// operatorEnrolled has the learners it reads enrolled with it; its
+	// token's territory is not theirs.
+	operatorEnrolled = auth.Principal{Subject: "u-op-e", Role: auth.RoleOperator, OperatorID: "op-e", Territories: []string{"T01"}}
+	funder           = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
 )
 
 // Every role against every RPC: allowed, denied by role, or hidden because
@@ -29,6 +33,7 @@ func TestAccess(t *testing.T) {
 	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	shown := analysed(t, env, admin, "T05") // a completed analysis, for the reads
+	enrol(t, env, shown.GetLearnerId(), operatorEnrolled.OperatorID, 1, "T05")
 
 	type want struct {
 		start, draft, complete, revise      codes.Code
@@ -47,8 +52,11 @@ func TestAccess(t *testing.T) {
 		{"referent of the territory", &referentT05, want{ok, ok, ok, ok, ok, ok, ok, pd, ok, true}},
 		// Out of scope reads as not in the pathway (starting) or not found.
 		{"referent of another territory", &referentT01, want{fp, nf, nf, nf, nf, nf, ok, pd, pd, false}},
-		{"operator of the territory", &operatorT05, want{pd, pd, pd, pd, ok, ok, ok, pd, pd, true}},
-		{"operator of another territory", &operatorT01, want{pd, pd, pd, pd, nf, nf, ok, pd, pd, false}},
+		// Operators read the learners enrolled with them, whatever their
+		// token's territories; a territory's listing lists theirs.
+		{"operator enrolled with the learner", &operatorEnrolled, want{pd, pd, pd, pd, ok, ok, ok, ok, pd, true}},
+		{"operator with a token of the territory", &operatorT05, want{pd, pd, pd, pd, nf, nf, ok, ok, pd, false}},
+		{"operator of another territory", &operatorT01, want{pd, pd, pd, pd, nf, nf, ok, ok, pd, false}},
 		{"funder", &funder, want{pd, pd, pd, pd, pd, pd, pd, pd, ok, false}},
 		{"anonymous", nil, want{un, un, un, un, un, un, un, un, un, false}},
 	}
@@ -99,8 +107,11 @@ func TestAccess(t *testing.T) {
 			if listed := len(list.GetAnalyses()) == 1; listed != tc.want.listed {
 				t.Errorf("ListAnalyses lists the analysis: %v, want %v", listed, tc.want.listed)
 			}
-			_, err = client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05"})
+			terr, err := client.ListAnalyses(ctx(t), &needsv1.ListAnalysesRequest{TerritoryCode: "T05"})
 			check("ListAnalyses (territory)", err, tc.want.listTerr)
+			if listed := slices.ContainsFunc(terr.GetAnalyses(), func(a *needsv1.Analysis) bool { return a.GetAnalysisId() == shown.GetAnalysisId() }); err == nil && listed != tc.want.listed {
+				t.Errorf("ListAnalyses of T05 lists the analysis: %v, want %v", listed, tc.want.listed)
+			}
 			_, err = client.GetAnalysisSummary(ctx(t), &needsv1.GetAnalysisSummaryRequest{
 				FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}, TerritoryCode: "T05",
 			})
@@ -134,7 +145,8 @@ func TestWhatEachRoleSees(t *testing.T) {
 		}
 	}
 
-	operator := needsv1.NewNeedsServiceClient(env.ConnAs(t, operatorT05))
+	enrol(t, env, a.GetLearnerId(), operatorEnrolled.OperatorID, 1, "T05")
+	operator := needsv1.NewNeedsServiceClient(env.ConnAs(t, operatorEnrolled))
 	got, err := operator.GetAnalysis(ctx(t), &needsv1.GetAnalysisRequest{AnalysisId: a.GetAnalysisId()})
 	if err != nil {
 		t.Fatal(err)
@@ -153,23 +165,29 @@ func TestWhatEachRoleSees(t *testing.T) {
 	}
 
 	// The summary counts health barriers for those who act for the learners
-	// only: not for funders.
+	// only: not for funders; and withholds the counts under five from all
+	// but admins.
 	req := &needsv1.GetAnalysisSummaryRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
+	one := func(k needsv1.BarrierKind) *needsv1.BarrierCount { return &needsv1.BarrierCount{Kind: k, Count: 1} }
+	few := func(k needsv1.BarrierKind) *needsv1.BarrierCount {
+		return &needsv1.BarrierCount{Kind: k, FewerThanFive: true}
+	}
+	mobility, health := needsv1.BarrierKind_BARRIER_KIND_MOBILITY, needsv1.BarrierKind_BARRIER_KIND_HEALTH
 	for _, tc := range []struct {
-		as     auth.Principal
-		health bool
-	}{{servicetest.Admin, true}, {referentT05, true}, {funder, false}} {
+		as       auth.Principal
+		barriers []*needsv1.BarrierCount
+	}{
+		{servicetest.Admin, []*needsv1.BarrierCount{one(mobility), one(health)}},
+		{referentT05, []*needsv1.BarrierCount{few(mobility), few(health)}},
+		{funder, []*needsv1.BarrierCount{few(mobility)}},
+	} {
 		summary, err := needsv1.NewNeedsServiceClient(env.ConnAs(t, tc.as)).GetAnalysisSummary(ctx(t), req)
 		if err != nil || len(summary.GetTerritories()) != 1 {
 			t.Fatalf("summary as %v: %v %v", tc.as, summary, err)
 		}
 		for _, s := range []*needsv1.AnalysisSummary{summary.GetTerritories()[0], summary.GetTotal()} {
-			health := false
-			for _, b := range s.GetBarriers() {
-				health = health || b.GetKind() == needsv1.BarrierKind_BARRIER_KIND_HEALTH
-			}
-			if health != tc.health || s.GetMonths()[0].GetCompleted() != 1 {
-				t.Errorf("summary as %v: %v", tc.as, s)
+			if !slices.EqualFunc(s.GetBarriers(), tc.barriers, func(a, b *needsv1.BarrierCount) bool { return proto.Equal(a, b) }) || s.GetMonths()[0].GetCompleted() != 1 {
+				t.Errorf("summary as %v: %v, want barriers %v", tc.as, s, tc.barriers)
 			}
 		}
 	}

@@ -295,7 +295,12 @@ func (s *Service) GetAnalysis(ctx context.Context, req *needsv1.GetAnalysisReque
 const listScanBudget = 1000
 
 // ListAnalyses implements needsv1.NeedsServiceServer, from the read model: a
-// learner's analyses by episode and version, or a territory's by date.
+// learner's analyses by episode and version, or a territory's by date. A
+// page token holds, besides the fingerprint of the filters (paging.Encode),
+// the index member the next page starts after: for a learner's,
+// "<episode>/<version>/<analysis id>"; for a territory's,
+// "<territory>/<date>/<analysis id>", the date of start (of completion with
+// status COMPLETED) of the last analysis examined.
 func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesRequest) (*needsv1.ListAnalysesResponse, error) {
 	var v apperr.Violations
 	from := civilpb.OptionalDate(&v, "from", req.GetFrom())
@@ -327,6 +332,9 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 		return nil, err
 	}
 	caller, _ := auth.FromContext(ctx)
+	if t := req.GetTerritoryCode(); t != "" && listsEnrolled(caller) {
+		return s.listEnrolled(ctx, caller, listQuery{territory: t, from: from, to: to, status: status, size: size, fingerprint: query, after: after})
+	}
 	if req.GetTerritoryCode() != "" && !mayListTerritory(caller) {
 		return nil, apperr.PermissionDenied("listing the analyses of a territory is for admins; list a learner's analyses instead")
 	}
@@ -416,4 +424,147 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			return resp, nil
 		}
 	}
+}
+
+// listQuery is a validated listing of a territory's analyses.
+type listQuery struct {
+	territory string
+	from, to  civil.Date // either may be zero: open
+	status    domain.Status
+	size      int
+	// fingerprint identifies the filters in page tokens; after is the
+	// member the page starts after ("" for the first page).
+	fingerprint, after string
+}
+
+// listed is an analysis a listing found, with its member in the order of
+// the territory's index and the scope of its learner.
+type listed struct {
+	member   string
+	analysis *needsv1.Analysis
+	scope    auth.LearnerScope
+}
+
+// listEnrolled is an operator's listing of a territory: the analyses of
+// the learners ever enrolled with it (caseload.OperatorLearners, every
+// page) that it still reads today, of that territory, started (completed,
+// with status COMPLETED) within the period and of the status asked; in the
+// order and with the page tokens of an admin's listing (by date, then id;
+// a token holds the "<territory>/<date>/<analysis id>" member of the last
+// analysis of its page). The territory narrows the listing within the
+// operator's learners: it is never refused. Every page holds page_size
+// analyses but the last.
+func (s *Service) listEnrolled(ctx context.Context, caller auth.Principal, q listQuery) (*needsv1.ListAnalysesResponse, error) {
+	var found []listed
+	today := s.deps.Today()
+	for after := ""; ; {
+		ids, err := s.caseload.OperatorLearners(ctx, caller.OperatorID, after, s.enrolledPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		after = ids[len(ids)-1]
+		page, err := s.enrolledAnalyses(ctx, caller, ids, q, today)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, page...)
+		if len(ids) < s.enrolledPage {
+			break
+		}
+	}
+	slices.SortFunc(found, func(a, b listed) int { return strings.Compare(a.member, b.member) })
+	resp := &needsv1.ListAnalysesResponse{}
+	if len(found) > q.size {
+		found = found[:q.size]
+		resp.NextPageToken = paging.Encode(q.fingerprint, found[len(found)-1].member)
+	}
+	for _, f := range found {
+		cur, err := s.current(ctx, f.analysis.GetLearnerId())
+		if err != nil {
+			return nil, err
+		}
+		f.analysis.Current = f.analysis.GetAnalysisId() == cur
+		resp.Analyses = append(resp.Analyses, redact(f.analysis, caller, f.scope, today))
+	}
+	return resp, nil
+}
+
+// enrolledAnalyses are the analyses of learners (a page of an operator's)
+// that caller reads on day and q selects.
+func (s *Service) enrolledAnalyses(ctx context.Context, caller auth.Principal, learners []string, q listQuery, day civil.Date) ([]listed, error) {
+	// An operator's reach does not depend on the learner's territory; the
+	// analyses listed are of q's.
+	territories := make([]string, len(learners))
+	for i := range territories {
+		territories[i] = q.territory
+	}
+	scopes, err := s.caseload.Scopes(ctx, learners, territories)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	scopeOf := map[string]auth.LearnerScope{}
+	for i, id := range learners {
+		if !mayRead(caller, scopes[i], day) {
+			continue
+		}
+		scopeOf[id] = scopes[i]
+		err := projection.Scan(ctx, s.store, analysesProjection, learnerIndex(id), projection.RangeQuery{Limit: projection.MaxRangeLimit}, func(members []string) (bool, error) {
+			for _, m := range members {
+				keys = append(keys, analysisKey(memberID(m)))
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	values, err := s.store.GetMany(ctx, analysesProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out []listed
+	for i, b := range values {
+		if b == nil {
+			continue
+		}
+		var a needsv1.Analysis
+		if err := proto.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
+		}
+		member, ok := q.selects(&a)
+		if !ok {
+			continue
+		}
+		out = append(out, listed{member: member, analysis: &a, scope: scopeOf[a.GetLearnerId()]})
+	}
+	return out, nil
+}
+
+// selects reports whether q lists analysis a and, if so, its member in the
+// order of the territory's index (startedIndex, or completedIndex with
+// status COMPLETED).
+func (q listQuery) selects(a *needsv1.Analysis) (string, bool) {
+	status := platform.FromWire(statuses, a.GetStatus())
+	if a.GetTerritoryCode() != q.territory || (q.status != domain.StatusNone && status != q.status) {
+		return "", false
+	}
+	day := civilpb.Date(a.GetStartedOn())
+	if q.status == domain.StatusCompleted {
+		day = civilpb.Date(a.GetCompletedOn())
+	}
+	member := dateMember(q.territory, day, a.GetAnalysisId())
+	switch {
+	case !q.from.IsZero() && day.Before(q.from), !q.to.IsZero() && day.After(q.to):
+		return "", false
+	case q.after != "" && member <= q.after:
+		return "", false
+	}
+	return member, true
 }

@@ -10,6 +10,7 @@ import (
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -21,6 +22,31 @@ import (
 func publishAssignment(t *testing.T, env *servicetest.Env, learnerID, name string, data proto.Message) {
 	t.Helper()
 	env.Publish(t, "avenir.referent.assignment."+learnerID+"."+name, data)
+	env.CaughtUp(t)
+}
+
+// enrol publishes, as pathway would, that a learner of territory was
+// enrolled (enrolment number n) with operator from 2 November, and waits
+// until needs applied it.
+func enrol(t *testing.T, env *servicetest.Env, learnerID, operator string, n int32, territory string) {
+	t.Helper()
+	env.Publish(t, "avenir.pathway.pathway."+learnerID+".enrolled", &pathwayv1.LearnerEnrolled{
+		LearnerId: learnerID, EpisodeNumber: 1, EnrolmentNumber: n, ContractId: "contract-" + operator, OperatorId: operator,
+		Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: &commonv1.Date{Year: 2026, Month: 11, Day: 2},
+		TerritoryCode: territory, Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
+	})
+	env.CaughtUp(t)
+}
+
+// endEnrolment publishes, as pathway would, that enrolment n of a learner
+// with operator ended on last (its last day), and waits until needs applied
+// it.
+func endEnrolment(t *testing.T, env *servicetest.Env, learnerID, operator string, n int32, territory string, last *commonv1.Date) {
+	t.Helper()
+	env.Publish(t, "avenir.pathway.pathway."+learnerID+".enrolment_ended", &pathwayv1.EnrolmentEnded{
+		LearnerId: learnerID, EpisodeNumber: 1, EnrolmentNumber: n, ContractId: "contract-" + operator, OperatorId: operator,
+		ToDate: last, Reason: pathwayv1.EnrolmentEndReason_ENROLMENT_END_REASON_ENDED, TerritoryCode: territory,
+	})
 	env.CaughtUp(t)
 }
 

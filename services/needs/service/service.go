@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	"google.golang.org/grpc"
@@ -32,7 +33,7 @@ const (
 	// Stream holds every needs event.
 	Stream = "NEEDS"
 
-	pathwayStream = "PATHWAY"
+	pathwayStream = pathwaycontract.Stream
 	// Read models (projection names double as durable consumer names).
 	learnersProjection = "needs-learners"
 	analysesProjection = "needs-analyses"
@@ -49,6 +50,9 @@ type Service struct {
 	analyses *eventstore.Aggregates[domain.Analysis, domain.Event]
 	store    projection.Store
 	caseload *caseload.Caseload
+	// enrolledPage is how many of an operator's learners one read of the
+	// caseload returns (listEnrolled).
+	enrolledPage int
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -64,7 +68,9 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 		log:      deps.Logger.With("service", Name),
 		analyses: eventstore.NewAggregates(events, analysisKind),
 		store:    deps.Projections,
-		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf,
+			caseload.WithEnrolments(pathwaycontract.Stream, pathwaycontract.EnrolmentSubjects, pathwaycontract.EnrolmentOf)),
+		enrolledPage: projection.MaxRangeLimit,
 	}, nil
 }
 
@@ -103,10 +109,10 @@ func (s *Service) Policy() auth.Policy {
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { needsv1.RegisterNeedsServiceServer(r, s) }
 
-// Wiring implements platform.Service: the learners, analyses and
-// assignments read models.
+// Wiring implements platform.Service: the learners and analyses read
+// models, and the caseload's of the assignments and enrolments.
 func (s *Service) Wiring() platform.Wiring {
-	return platform.Wiring{Projections: []projector.Spec{
+	return platform.Wiring{Projections: append([]projector.Spec{
 		{
 			Name: learnersProjection, Stream: pathwayStream,
 			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
@@ -117,8 +123,7 @@ func (s *Service) Wiring() platform.Wiring {
 			FilterSubjects: []string{"avenir.needs.analysis.>"},
 			Project:        s.projectAnalysis,
 		},
-		s.caseload.Spec(),
-	}}
+	}, s.caseload.Specs()...)}
 }
 
 // The learners read model (learnersProjection), from pathway's entries and

@@ -20,7 +20,10 @@ const maxReportMonths = 120
 
 // GetAnalysisSummary implements needsv1.NeedsServiceServer, from the
 // monthly buckets of the analyses read model: a call reads the buckets of
-// the months reported, whatever the number of analyses.
+// the months reported, whatever the number of analyses. Health barriers are
+// counted for those who act for the learners of a territory (admins, its
+// referents); for every role but admin, a barrier count from 1 to 4 is
+// withheld (fewer_than_five), per territory and in the total.
 func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalysisSummaryRequest) (*needsv1.GetAnalysisSummaryResponse, error) {
 	var v apperr.Violations
 	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
@@ -59,7 +62,7 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 	if territories == nil {
 		territories = slices.Sorted(maps.Keys(buckets))
 	}
-	rows, total := domain.Summarise(buckets, territories, from, to, func(t string) bool { return caller.ActsFor(t) })
+	rows, total := domain.Summarise(buckets, territories, from, to, func(t string) bool { return caller.ActsFor(t) }, !seesSmallCounts(caller))
 	resp := &needsv1.GetAnalysisSummaryResponse{Total: summaryToProto(total)}
 	for _, r := range rows {
 		resp.Territories = append(resp.Territories, summaryToProto(r))
@@ -92,7 +95,7 @@ func summaryToProto(r domain.Summary) *needsv1.AnalysisSummary {
 		})
 	}
 	for _, b := range r.Barriers {
-		out.Barriers = append(out.Barriers, &needsv1.BarrierCount{Kind: barrierKinds[b.Kind], Count: int32(b.Count)})
+		out.Barriers = append(out.Barriers, &needsv1.BarrierCount{Kind: barrierKinds[b.Kind], Count: int32(b.Count), FewerThanFive: b.Withheld})
 	}
 	for _, t := range r.Trades {
 		out.Trades = append(out.Trades, &needsv1.TradeCount{RomeCode: t.Code, Count: int32(t.Count)})
