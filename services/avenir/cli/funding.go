@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -30,6 +31,8 @@ var (
 	fundingRejections = enumFlag{fundingv1.RejectionReason(0).Descriptor(), "REJECTION_REASON_"}
 	fundingStatuses   = enumFlag{fundingv1.LineStatus(0).Descriptor(), "LINE_STATUS_"}
 	fundingAnomalies  = enumFlag{fundingv1.AnomalyReason(0).Descriptor(), "ANOMALY_REASON_"}
+	fundingProgrammes = enumFlag{commonv1.FundingProgramme(0).Descriptor(), "FUNDING_PROGRAMME_"}
+	statementStatuses = enumFlag{fundingv1.StatementStatus(0).Descriptor(), "STATEMENT_STATUS_"}
 )
 
 func newFundingCmd() *cobra.Command {
@@ -39,8 +42,11 @@ func newFundingCmd() *cobra.Command {
 	hours := &cobra.Command{Use: "hours", Short: "Report trainee hours (one line, or a CSV file) and correct them"}
 	hours.AddCommand(newFundingHoursImportCmd(), newFundingHoursReportCmd(), newFundingHoursCorrectCmd())
 	statements := &cobra.Command{Use: "statements", Short: "Read, review, close and export monthly statements"}
-	statements.AddCommand(newFundingStatementsGetCmd(), newFundingStatementsReviewCmd(), newFundingStatementsCloseCmd(), newFundingStatementsExportCmd())
-	cmd.AddCommand(contracts, hours, statements, newFundingGroupHoursCmd(), newFundingFeeCmd(), newFundingBudgetCmd())
+	statements.AddCommand(newFundingStatementsGetCmd(), newFundingStatementsListCmd(), newFundingStatementsReviewCmd(), newFundingStatementsCloseCmd(),
+		newFundingStatementsExportCmd())
+	programme := &cobra.Command{Use: "programme", Short: "A programme's envelope and target for a year, and its budget across its contracts"}
+	programme.AddCommand(newFundingProgrammeSetCmd(), newFundingProgrammeBudgetCmd())
+	cmd.AddCommand(contracts, hours, statements, programme, newFundingGroupHoursCmd(), newFundingFeeCmd(), newFundingBudgetCmd())
 	return cmd
 }
 
@@ -51,9 +57,9 @@ func fundingCommand(use, short, example string, args cobra.PositionalArgs, setup
 
 // termsFlags are the flags of a contract's whole terms.
 type termsFlags struct {
-	t        fundingv1.ContractTerms
-	from, to string
-	fees     []string
+	t                   fundingv1.ContractTerms
+	from, to, programme string
+	fees                []string
 }
 
 func (tf *termsFlags) add(fs *pflag.FlagSet) {
@@ -70,6 +76,7 @@ func (tf *termsFlags) add(fs *pflag.FlagSet) {
 	fs.Int32Var(&tf.t.DailyCapMinutes, "daily-cap-minutes", 0, "maximum trainee minutes per learner per day (default 420)")
 	fs.Int32Var(&tf.t.WeeklyCapMinutes, "weekly-cap-minutes", 0, "maximum trainee minutes per learner per ISO week (default 2100)")
 	fs.Int32Var(&tf.t.MaxGroupSize, "max-group-size", 0, "maximum attendees of a group hour")
+	fs.StringVar(&tf.programme, "programme", "", "the programme paying the contract: "+fundingProgrammes.names()+" (an update without it keeps the contract's)")
 }
 
 var termsRequired = []string{"operator-id", "reference", "territory", "from", "to", "max-group-size"}
@@ -83,6 +90,11 @@ func (tf *termsFlags) terms() (*fundingv1.ContractTerms, error) {
 	if tf.t.PeriodTo, err = parseDate("to", tf.to); err != nil {
 		return nil, err
 	}
+	programme, err := fundingProgrammes.optional("programme", tf.programme)
+	if err != nil {
+		return nil, err
+	}
+	tf.t.Programme = commonv1.FundingProgramme(programme)
 	tf.t.FlatFees = nil
 	for _, fee := range tf.fees {
 		kind, cents, ok := strings.Cut(fee, "=")
@@ -122,7 +134,8 @@ func newFundingContractsCreateCmd() *cobra.Command {
 	cmd := fundingCommand("create", "Create an operator's contract: lot, period, rates, envelope, caps (admins)",
 		"  avenir funding contracts create --operator-id op-evreux --reference \"Lot 5 Eure\" --territory T05 \\\n"+
 			"      --from 2026-01-01 --to 2027-12-31 --trainee-hour-rate-cents 1250 --group-hour-rate-cents 4500 \\\n"+
-			"      --fee needs-analysis-completed=15000 --fee immersion-completed=20000 --envelope-cents 120000000 --max-group-size 12",
+			"      --fee needs-analysis-completed=15000 --fee immersion-completed=20000 --envelope-cents 120000000 --max-group-size 12 \\\n"+
+			"      --programme avenir",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			tf.add(fs)
 			addRequestID(fs, &rid)
@@ -138,7 +151,7 @@ func newFundingContractsCreateCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetContract(), contractRows(resp.GetContract()))
 		})
-	return required(cmd, termsRequired...)
+	return required(cmd, append(slices.Clip(termsRequired), "programme")...)
 }
 
 func newFundingContractsUpdateCmd() *cobra.Command {
@@ -938,6 +951,108 @@ func newFundingStatementsExportCmd() *cobra.Command {
 			return nil
 		})
 	return required(cmd, "period")
+}
+
+func newFundingStatementsListCmd() *cobra.Command {
+	var req fundingv1.ListStatementsRequest
+	var month, status, programme string
+	var codes []string
+	cmd := fundingCommand("list --period YYYY-MM", "The month's statements across contracts, with their totals (funders, admins; operators their own)",
+		"  avenir funding statements list --period 2026-11\n"+
+			"  avenir funding statements list --period 2026-11 --status open --programme avenir --territory T05 --territory T14\n"+
+			"  avenir funding statements list --period 2026-11 --operator op-evreux -o json",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&month, "period", "", "the month, YYYY-MM")
+			fs.StringVar(&status, "status", "", "only statements "+statementStatuses.names())
+			fs.StringVar(&req.OperatorId, "operator", "", "only this operator's contracts (operators: always their own)")
+			addTerritories(fs, &codes, "only contracts whose lot covers these territories")
+			fs.StringVar(&programme, "programme", "", "only contracts of this programme: "+fundingProgrammes.names())
+			fs.Int32Var(&req.PageSize, "page-size", 0, "statements per page (default 100, at most 500)")
+			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
+			var err error
+			if req.Period, err = parseMonth("period", month); err != nil {
+				return err
+			}
+			st, err := statementStatuses.optional("status", status)
+			if err != nil {
+				return err
+			}
+			p, err := fundingProgrammes.optional("programme", programme)
+			if err != nil {
+				return err
+			}
+			req.Status, req.Programme = fundingv1.StatementStatus(st), commonv1.FundingProgramme(p)
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, req.PageToken,
+				func(ctx context.Context, code string) (*fundingv1.ListStatementsResponse, error) {
+					r := proto.CloneOf(&req)
+					r.TerritoryCode = code
+					return c.ListStatements(ctx, r)
+				},
+				statementsTable)
+		})
+	cmd.Long = "The month's statements of every contract whose period meets it, empty ones included, by operator then\n" +
+		"contract reference, then the totals of every statement matching the filters (all pages). With several\n" +
+		"territories, each is asked in turn: a contract covering several of them is listed once, and each\n" +
+		"territory's totals are given."
+	return required(cmd, "period")
+}
+
+func newFundingProgrammeSetCmd() *cobra.Command {
+	var req fundingv1.SetProgrammeYearRequest
+	var rid, programme string
+	cmd := fundingCommand("set --programme P --year YYYY", "Set a programme's envelope and beneficiaries target for a calendar year (admins)",
+		"  avenir funding programme set --programme avenir --year 2027 --envelope-cents 3300000000 --target 4500 --reason \"vote du budget primitif\"",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&programme, "programme", "", "the programme: "+fundingProgrammes.names())
+			fs.Int32Var(&req.Year, "year", 0, "the calendar year")
+			fs.Int64Var(&req.EnvelopeCents, "envelope-cents", 0, "the year's budget across the programme's contracts, in cents (excluding trainees' pay)")
+			fs.Int32Var(&req.BeneficiariesTarget, "target", 0, "distinct beneficiaries aimed at in the year")
+			fs.StringVar(&req.Reason, "reason", "", "why")
+			addRequestID(fs, &rid)
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
+			p, err := fundingProgrammes.parse("programme", programme)
+			if err != nil {
+				return err
+			}
+			req.RequestId, req.Programme = requestID(rid), commonv1.FundingProgramme(p)
+			resp, err := c.SetProgrammeYear(ctx, &req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetProgrammeYear(), programmeYearRows(resp.GetProgrammeYear()))
+		})
+	return required(cmd, "programme", "year", "envelope-cents", "target", "reason")
+}
+
+func newFundingProgrammeBudgetCmd() *cobra.Command {
+	var year int32
+	var programme string
+	cmd := fundingCommand("budget --programme P", "A programme's consumption in a year across its contracts, month by month, against its envelope (funders, admins)",
+		"  avenir funding programme budget --programme avenir\n  avenir funding programme budget --programme action --year 2025 -o json",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.StringVar(&programme, "programme", "", "the programme: "+fundingProgrammes.names())
+			fs.Int32Var(&year, "year", 0, "the calendar year (default: the current one)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
+			p, err := fundingProgrammes.parse("programme", programme)
+			if err != nil {
+				return err
+			}
+			resp, err := c.GetProgrammeBudget(ctx, &fundingv1.GetProgrammeBudgetRequest{Programme: commonv1.FundingProgramme(p), Year: year})
+			if err != nil {
+				return err
+			}
+			b := resp.GetBudget()
+			if err := f.print(cmd.OutOrStdout(), resp, programmeBudgetRows(b)); err != nil || f.output == "json" || len(b.GetMonths()) == 0 {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return listTable(cmd.OutOrStdout(), programmeMonthRows(b), "")
+		})
+	return required(cmd, "programme")
 }
 
 func newFundingBudgetCmd() *cobra.Command {

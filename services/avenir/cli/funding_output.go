@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 )
 
@@ -47,12 +48,22 @@ func contractRows(k *fundingv1.Contract) []field {
 		{"GROUP HOUR", euros(t.GetGroupHourRateCents())},
 		{"FLAT FEES", strings.Join(fees, "; ")},
 		{"ENVELOPE/YEAR", euros(t.GetAnnualEnvelopeCents())},
+		{"PROGRAMME", programmeName(t.GetProgramme())},
 		{"CAPS", fmt.Sprintf("%d min/day, %d min/week, groups of %d at most", t.GetDailyCapMinutes(), t.GetWeeklyCapMinutes(), t.GetMaxGroupSize())},
 		{"CLOSED PERIODS", strings.Join(closed, ", ")},
 	}
 }
 
-var contractListHeader = []string{"CONTRACT ID", "OPERATOR", "REFERENCE", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}
+var contractListHeader = []string{"CONTRACT ID", "OPERATOR", "REFERENCE", "PROGRAMME", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}
+
+// programmeName spells a contract's programme; contracts made before
+// programmes existed have none.
+func programmeName(p commonv1.FundingProgramme) string {
+	if n := fundingProgrammes.name(p.Number()); n != "" {
+		return n
+	}
+	return "unspecified"
+}
 
 // contractListRows is one row per contract listed.
 func contractListRows(resp *fundingv1.ListContractsResponse) [][]string {
@@ -60,7 +71,7 @@ func contractListRows(resp *fundingv1.ListContractsResponse) [][]string {
 	for _, k := range resp.GetContracts() {
 		t := k.GetTerms()
 		rows = append(rows, []string{
-			k.GetContractId(), t.GetOperatorId(), t.GetReference(), strings.Join(t.GetTerritoryCodes(), ","),
+			k.GetContractId(), t.GetOperatorId(), t.GetReference(), programmeName(t.GetProgramme()), strings.Join(t.GetTerritoryCodes(), ","),
 			period(t.GetPeriodFrom(), t.GetPeriodTo()), euros(t.GetTraineeHourRateCents()), euros(t.GetGroupHourRateCents()),
 			euros(t.GetAnnualEnvelopeCents()),
 		})
@@ -129,21 +140,123 @@ func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
 }
 
 func budgetRows(b *fundingv1.Budget) []field {
-	state := "within the envelope"
-	switch {
-	case b.GetExhausted():
-		state = "exhausted: new claims are refused until the envelope is raised"
-	case b.GetWarning():
-		state = "warning: 80 % reached"
+	forecast := euros(b.GetForecastCents())
+	if over := b.GetForecastOverCents(); over > 0 {
+		forecast += ", over the envelope by " + euros(over)
 	}
 	return []field{
 		{"CONTRACT", b.GetContractId()},
 		{"CONTRACT YEAR", fmt.Sprintf("%d (%s)", b.GetContractYear(), period(b.GetYearFrom(), b.GetYearTo()))},
 		{"ENVELOPE", euros(b.GetEnvelopeCents())},
 		{"CONSUMED", fmt.Sprintf("%s (%d %%)", euros(b.GetConsumedCents()), b.GetConsumedPercent())},
-		{"FORECAST", euros(b.GetForecastCents())},
-		{"STATE", state},
+		{"FORECAST", forecast},
+		{"STATE", budgetState(b.GetExhausted(), b.GetWarning(), b.GetForecastOverCents())},
 	}
+}
+
+// budgetState says where a budget stands: exhausted, warned, heading over
+// its envelope, or within it.
+func budgetState(exhausted, warning bool, over int64) string {
+	switch {
+	case exhausted:
+		return "exhausted: new claims are refused until the envelope is raised"
+	case warning && over > 0:
+		return "warning: 80 % reached; the forecast is over the envelope by " + euros(over)
+	case warning:
+		return "warning: 80 % reached"
+	case over > 0:
+		return "the forecast is over the envelope by " + euros(over)
+	}
+	return "within the envelope"
+}
+
+// statementsTable prints the statements of one or several territories'
+// answers, each contract once, then each answer's totals.
+func statementsTable(w io.Writer, answers []territoryAnswer[*fundingv1.ListStatementsResponse]) error {
+	rows := [][]string{{"CONTRACT ID", "OPERATOR", "REFERENCE", "PROGRAMME", "TERRITORIES", "STATUS", "LINES", "ANOMALIES", "REJECTED", "LATE", "TOTAL"}}
+	seen := map[string]bool{}
+	var tokens, totals []string
+	for _, a := range answers {
+		for _, s := range a.resp.GetStatements() {
+			if seen[s.GetContractId()] {
+				continue
+			}
+			seen[s.GetContractId()] = true
+			status := statementStatuses.name(s.GetStatus().Number())
+			if s.GetStatus() == fundingv1.StatementStatus_STATEMENT_STATUS_CLOSED {
+				status += " on " + dateString(s.GetClosedOn())
+			}
+			rows = append(rows, []string{
+				s.GetContractId(), s.GetOperatorId(), s.GetContractReference(), programmeName(s.GetProgramme()), strings.Join(s.GetTerritoryCodes(), ","),
+				status, fmt.Sprint(s.GetLineCount()), fmt.Sprint(s.GetAnomalyCount()), fmt.Sprint(s.GetRejectedCount()), fmt.Sprint(s.GetLateCount()),
+				euros(s.GetTotals().GetAmountCents()),
+			})
+		}
+		what := "TOTAL"
+		if a.several {
+			what += " " + a.code
+		}
+		t := a.resp.GetTotals()
+		count := fmt.Sprintf("%d statements", a.resp.GetStatementCount())
+		if a.resp.GetStatementCount() == 1 {
+			count = "1 statement"
+		}
+		totals = append(totals, fmt.Sprintf("%s (%s): %s; trainee hours %s (%d minutes), group hours %s (%d minutes), flat fees %s (%d); anomalies %d, %s not billed",
+			what, count, euros(t.GetAmountCents()), euros(t.GetTraineeAmountCents()), t.GetTraineeMinutes(),
+			euros(t.GetGroupAmountCents()), t.GetGroupMinutes(), euros(t.GetFlatFeeAmountCents()), t.GetFlatFeeCount(),
+			t.GetAnomalyCount(), euros(t.GetAnomalyAmountCents())))
+		if tok := a.resp.GetNextPageToken(); tok != "" {
+			if a.several {
+				tokens = append(tokens, fmt.Sprintf("NEXT PAGE TOKEN (--territory %s): %s", a.code, tok))
+			} else {
+				tokens = append(tokens, "NEXT PAGE TOKEN: "+tok)
+			}
+		}
+	}
+	if err := listTable(w, rows, ""); err != nil {
+		return err
+	}
+	for _, line := range append(totals, tokens...) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func programmeYearRows(y *fundingv1.ProgrammeYear) []field {
+	figures := "set"
+	if y.GetSchemeDefault() {
+		figures = "the scheme's (never set)"
+	}
+	return []field{
+		{"PROGRAMME", programmeName(y.GetProgramme())},
+		{"YEAR", fmt.Sprint(y.GetYear())},
+		{"ENVELOPE", euros(y.GetEnvelopeCents())},
+		{"TARGET", fmt.Sprintf("%d beneficiaries", y.GetBeneficiariesTarget())},
+		{"FIGURES", figures},
+	}
+}
+
+func programmeBudgetRows(b *fundingv1.ProgrammeBudget) []field {
+	forecast := euros(b.GetForecastCents())
+	if over := b.GetForecastOverCents(); over > 0 {
+		forecast += ", over the envelope by " + euros(over)
+	}
+	return append(programmeYearRows(b.GetProgrammeYear()),
+		field{"CONTRACTS", fmt.Sprint(b.GetContractCount())},
+		field{"CONSUMED", fmt.Sprintf("%s (%d %%)", euros(b.GetConsumedCents()), b.GetConsumedPercent())},
+		field{"FORECAST", forecast},
+		field{"STATE", budgetState(false, b.GetWarning(), b.GetForecastOverCents())},
+	)
+}
+
+func programmeMonthRows(b *fundingv1.ProgrammeBudget) [][]string {
+	rows := [][]string{{"MONTH", "BILLED"}}
+	for _, m := range b.GetMonths() {
+		rows = append(rows, []string{monthString(m.GetMonth()), euros(m.GetBilledCents())})
+	}
+	return rows
 }
 
 // progress draws a progress bar of lines read on w (standard error), at

@@ -27,19 +27,26 @@ func TestFundingCommands(t *testing.T) {
 	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 Eure", "--territory", "T05",
 		"--from", "2026-10-01", "--to", "2027-09-30", "--trainee-hour-rate-cents", "1250", "--group-hour-rate-cents", "4500",
 		"--fee", "needs-analysis-completed=15000", "--fee", "custom:MOBILITY=5000", "--envelope-cents", "100000000", "--max-group-size", "12"}
+	// The programme is required.
+	h.expect(admin, 2, create, "programme")
+	create = append(create, "--programme", "avenir")
+	h.expect(admin, 2, append(create[:len(create):len(create)], "--programme", "lottery"), "programme", "avenir, action, other")
 	h.expect(admin, 2, append(create[:len(create):len(create)], "--fee", "astrology=1"), "fee")
 	h.expect(referent, 1, create, "PermissionDenied")
 	contract := h.id(h.expect(admin, 0, append(create, "-o", "json")), "contract_id")
-	h.expect(operator, 0, []string{"funding", "contracts", "get", contract}, "12,50 €", "420 min/day, 2100 min/week")
+	h.expect(operator, 0, []string{"funding", "contracts", "get", contract}, "12,50 €", "420 min/day, 2100 min/week", "PROGRAMME       avenir")
 	h.expect(other, 1, []string{"funding", "contracts", "get", contract}, "NotFound")
 	h.expect(referent, 1, []string{"funding", "contracts", "list"}, "PermissionDenied")
 
 	a, b := h.register("T05"), h.register("T05")
 	for _, id := range []string{a, b} {
 		h.eventually(admin, []string{"pathways", "enter", id, "--entry-date", "2026-10-27"}, "ACTIVE")
+		// The contract reaches the pathway in moments.
+		h.eventually(admin, []string{"pathways", "enrol", id, "--contract", contract, "--kind", "accompaniment", "--from", "2026-10-27"}, contract)
 	}
-	// Funding learns the entries from PATHWAY in moments: the first line is
-	// refused (not enrolled) until then, and a refused line stores nothing.
+	// Funding learns the enrolments from PATHWAY in moments: the first line
+	// is refused (not enrolled) until then, and a refused line stores
+	// nothing.
 	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-0", "--learner", a,
 		"--date", "2026-10-27", "--minutes", "60", "--activity", "face-to-face", "--request-id", "first-line"}, "accepted")
 	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-00", "--learner", b,
@@ -76,6 +83,9 @@ func TestFundingCommands(t *testing.T) {
 		"--date", "2026-10-20", "--minutes", "60", "--activity", "face-to-face"}, "rejected: learner-not-enrolled", "line L-8 rejected")
 	h.expect(operator, 1, []string{"funding", "hours", "report", contract, "--line-id", "L-8", "--learner", a,
 		"--date", "2026-10-20", "--minutes", "60", "--activity", "face-to-face", "-o", "json"}, `"reason": "REJECTION_REASON_LEARNER_NOT_ENROLLED"`)
+	// Work is reported once done: no day after today (26 November).
+	h.expect(operator, 1, []string{"funding", "hours", "report", contract, "--line-id", "L-9", "--learner", a,
+		"--date", "2026-11-27", "--minutes", "60", "--activity", "face-to-face"}, "rejected: date-in-future", "2026-11-27 is after today (2026-11-26)")
 
 	// October: 60 + 30 + 420 + 210 minutes at 12,50 € an hour.
 	statement := []string{"funding", "statements", "get", contract, "--period", "2026-10"}
@@ -100,6 +110,40 @@ func TestFundingCommands(t *testing.T) {
 		"--date", "2026-10-29", "--minutes", "60", "--activity", "workplace"}, "2026-11 (late)", "12,50 €")
 	h.expect(operator, 1, []string{"funding", "claim-fee", contract, a, "--type", "needs-analysis-completed", "--line-id", "F-1"}, "fact-not-found")
 	h.eventually(funder, []string{"funding", "budget", contract}, "CONSUMED       162,50 € (0 %)", "within the envelope")
+
+	// The funder's month in one call: October, closed, across contracts.
+	h.eventually(funder, []string{"funding", "statements", "list", "--period", "2026-10"}, contract, "closed on 2026-11-26", "Lot 5 Eure",
+		"TOTAL (1 statement): 150,00 €; trainee hours 150,00 € (720 minutes)")
+	h.expect(funder, 0, []string{"funding", "statements", "list", "--period", "2026-10", "--status", "open"}, "TOTAL (0 statements): 0,00 €")
+	h.expect(funder, 0, []string{"funding", "statements", "list", "--period", "2026-10", "--programme", "avenir", "--territory", "T05", "--territory", "T14"},
+		"TOTAL T05 (1 statement): 150,00 €", "TOTAL T14 (0 statements)")
+	h.expect(funder, 0, []string{"funding", "statements", "list", "--period", "2026-10", "-o", "json"}, `"statement_count": 1`, `"status": "STATEMENT_STATUS_CLOSED"`)
+	h.expect(other, 0, []string{"funding", "statements", "list", "--period", "2026-10"}, "TOTAL (0 statements)")
+	h.expect(funder, 2, []string{"funding", "statements", "list"}, "period")
+	h.expect(funder, 2, []string{"funding", "statements", "list", "--period", "2026-10", "--status", "pending"}, "open, reviewed, closed")
+
+	// A contract of 500 € a year from November: 81,50 € in its first month
+	// forecast 978 € for the year, 478 € over its envelope.
+	small := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 ateliers", "--territory", "T05",
+		"--from", "2026-11-01", "--to", "2027-10-31", "--trainee-hour-rate-cents", "3000", "--envelope-cents", "50000", "--max-group-size", "12",
+		"--programme", "other", "-o", "json"}
+	contract2 := h.id(h.expect(admin, 0, small), "contract_id")
+	h.eventually(admin, []string{"pathways", "enrol", a, "--contract", contract2, "--kind", "workshops", "--from", "2026-11-02"}, contract2)
+	h.eventually(operator, []string{"funding", "hours", "report", contract2, "--line-id", "W-1", "--learner", a,
+		"--date", "2026-11-02", "--minutes", "163", "--activity", "face-to-face"}, "accepted", "81,50 €")
+	h.eventually(funder, []string{"funding", "budget", contract2}, "FORECAST       978,00 €, over the envelope by 478,00 €",
+		"the forecast is over the envelope by 478,00 €")
+
+	// Programmes: the scheme's figures until an admin sets the year's.
+	h.eventually(funder, []string{"funding", "programme", "budget", "--programme", "other"}, "FIGURES    the scheme's (never set)", "CONSUMED   81,50 € (100 %)",
+		"2026-11", "81,50 €")
+	h.expect(funder, 1, []string{"funding", "programme", "set", "--programme", "other", "--year", "2026", "--envelope-cents", "100000", "--target", "20",
+		"--reason", "ateliers"}, "PermissionDenied")
+	h.expect(admin, 0, []string{"funding", "programme", "set", "--programme", "other", "--year", "2026", "--envelope-cents", "100000", "--target", "20",
+		"--reason", "ateliers"}, "ENVELOPE   1 000,00 €", "20 beneficiaries")
+	h.eventually(funder, []string{"funding", "programme", "budget", "--programme", "other", "--year", "2026"}, "ENVELOPE   1 000,00 €", "FIGURES    set",
+		"CONSUMED   81,50 € (8 %)")
+	h.expect(funder, 2, []string{"funding", "programme", "budget"}, "programme")
 	h.expect(funder, 0, []string{"funding", "statements", "review", contract, "--period", "2026-11", "--reject", "trainee-hour/L-7=no attendance sheet"})
 	h.expect(funder, 2, []string{"funding", "statements", "review", contract, "--period", "2026-11"})
 

@@ -61,15 +61,17 @@ type Books struct {
 	Terms      Terms
 	Closed     Closed
 	ClosedOn   map[civil.Month]civil.Date
-	Entries    []Entry
-	byPeriod   map[civil.Month][]int
-	byLine     map[LineKey][]int // a line's entries: its own, its corrections' and reversals
-	flagged    map[string]Anomaly
+	// Reviewed holds the periods a funder reviewed lines of while open.
+	Reviewed map[civil.Month]bool
+	Entries  []Entry
+	byPeriod map[civil.Month][]int
+	byLine   map[LineKey][]int // a line's entries: its own, its corrections' and reversals
+	flagged  map[string]Anomaly
 }
 
 // NewBooks returns empty books.
 func NewBooks() *Books {
-	return &Books{Closed: Closed{}, ClosedOn: map[civil.Month]civil.Date{}, byPeriod: map[civil.Month][]int{}, byLine: map[LineKey][]int{}, flagged: map[string]Anomaly{}}
+	return &Books{Closed: Closed{}, ClosedOn: map[civil.Month]civil.Date{}, Reviewed: map[civil.Month]bool{}, byPeriod: map[civil.Month][]int{}, byLine: map[LineKey][]int{}, flagged: map[string]Anomaly{}}
 }
 
 // open returns the first open period from p.
@@ -151,6 +153,7 @@ func (b *Books) Apply(ev Event) {
 		if b.Closed[e.Period] {
 			return
 		}
+		b.Reviewed[e.Period] = true
 		for _, r := range e.Reviews {
 			for _, i := range b.byLine[r.Key] {
 				if x := &b.Entries[i]; x.Period == e.Period && x.LineID == r.Key.ID {
@@ -274,6 +277,42 @@ func TotalsOf(lines []Entry) Totals {
 	return t
 }
 
+// BilledByPeriod returns the billed cents of each period.
+func (b *Books) BilledByPeriod() map[civil.Month]int64 {
+	out := map[civil.Month]int64{}
+	for _, e := range b.Entries {
+		if e.Status == StatusBilled {
+			out[e.Period] += e.Amount
+		}
+	}
+	return out
+}
+
+// Summary counts a statement's lines by status and kind.
+type Summary struct {
+	Lines, Anomalies, Rejected, Late, Corrections int
+}
+
+// Summary counts the statement's lines.
+func (st Statement) Summary() Summary {
+	s := Summary{Lines: len(st.Lines)}
+	for _, e := range st.Lines {
+		switch e.Status {
+		case StatusAnomaly:
+			s.Anomalies++
+		case StatusRejected:
+			s.Rejected++
+		}
+		if e.Late {
+			s.Late++
+		}
+		if e.CorrectsID != "" && !e.Reversal {
+			s.Corrections++
+		}
+	}
+	return s
+}
+
 // Used returns the billed cents per contract year: the budget's consumption.
 func (b *Books) Used() map[int]int64 {
 	used := map[int]int64{}
@@ -287,14 +326,17 @@ func (b *Books) Used() map[int]int64 {
 
 // BudgetView is a contract year's consumption against its envelope.
 type BudgetView struct {
-	Year      int
-	From, To  civil.Date
-	Envelope  int64
-	Consumed  int64
-	Percent   int   // floor(consumed × 100 / envelope)
-	Forecast  int64 // consumed + consumed / elapsed months × remaining months
-	Warning   bool  // consumed >= 80 % of the envelope
-	Exhausted bool  // consumed >= the envelope: new claims are refused
+	Year     int
+	From, To civil.Date
+	Envelope int64
+	Consumed int64
+	Percent  int   // floor(consumed × 100 / envelope)
+	Forecast int64 // consumed + consumed / elapsed months × remaining months
+	// ForecastOver is how much the forecast exceeds the envelope, 0 when
+	// within it.
+	ForecastOver int64
+	Warning      bool // consumed >= 80 % of the envelope
+	Exhausted    bool // consumed >= the envelope: new claims are refused
 }
 
 // WarningPercent is the consumption that raises the budget warning.
@@ -311,11 +353,7 @@ func BudgetOf(t Terms, used map[int]int64, y int, today civil.Date) BudgetView {
 		to = t.To
 	}
 	v := BudgetView{Year: y, From: from, To: to, Envelope: t.AnnualEnvelopeCents, Consumed: used[y]}
-	if v.Envelope > 0 {
-		v.Percent = int(v.Consumed * 100 / v.Envelope)
-	} else if v.Consumed > 0 {
-		v.Percent = 100
-	}
+	v.Percent = percentOf(v.Consumed, v.Envelope)
 	v.Warning = v.Consumed*100 >= WarningPercent*v.Envelope
 	v.Exhausted = v.Consumed >= v.Envelope
 	first := civil.MonthOf(from)
@@ -329,6 +367,7 @@ func BudgetOf(t Terms, used map[int]int64, y int, today civil.Date) BudgetView {
 	if elapsed > 0 && months > elapsed {
 		v.Forecast += v.Consumed * int64(months-elapsed) / int64(elapsed)
 	}
+	v.ForecastOver = max(0, v.Forecast-v.Envelope)
 	return v
 }
 

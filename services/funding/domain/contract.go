@@ -5,14 +5,18 @@
 //
 // Aggregates (each decided alone, appended with an expected sequence):
 //   - Contract: its terms.
-//   - HoursLedger: the trainee hours of one learner under one contract in
-//     one ISO week, so that the daily and weekly caps are exact under
-//     concurrency (both caps fall inside one ISO week) while different
-//     learners and weeks are ingested in parallel.
+//   - HoursLedger: the trainee hours of one learner in one ISO week, across
+//     every contract, so that the caps — the scheme's across contracts and
+//     each contract's own — are exact under concurrency (both fall inside
+//     one ISO week) while different learners and weeks are ingested in
+//     parallel. Lines stored under the former ledgers of one contract,
+//     learner and week are folded in, read-only.
 //   - GroupLedger: the lines of one group session of a contract.
-//   - FeesLedger: the flat fees of one learner under a contract, so that a
-//     fact is claimed at most once.
+//   - FeesLedger: the flat fees of one learner under a contract; each
+//     standard fee comes with a uniqueness claim of its fact
+//     (FactFeeClaimed), so that a fact pays its fee once across contracts.
 //   - StatementState: the reviews and closure of one monthly statement.
+//   - ProgrammeYear: a programme's envelope and target for a calendar year.
 //
 // Books folds every event of a contract, in stream order, into its monthly
 // statements: it is what the statement projection stores, and folding the
@@ -144,6 +148,9 @@ type Terms struct {
 	DailyCapMinutes     int
 	WeeklyCapMinutes    int
 	MaxGroupSize        int
+	// Programme pays the contract; ProgrammeUnspecified for the contracts
+	// made before programmes existed.
+	Programme Programme
 }
 
 // WithDefaults fills the caps left at 0 with their defaults.
@@ -289,6 +296,9 @@ func CheckTerms(v *apperr.Violations, field string, t Terms) {
 	if t.MaxGroupSize < 1 || t.MaxGroupSize > MaxGroupSizeLimit {
 		v.Addf(field+".max_group_size", "must be 1 to %d", MaxGroupSizeLimit)
 	}
+	if t.Programme != ProgrammeUnspecified && !t.Programme.Valid() {
+		v.Add(field+".programme", "is not a known programme: avenir, action or other")
+	}
 }
 
 // NormalizeTerms trims texts and applies the default caps.
@@ -357,6 +367,8 @@ func (GroupHoursReported) isEvent()   {}
 func (FlatFeeClaimed) isEvent()       {}
 func (StatementReviewed) isEvent()    {}
 func (StatementClosed) isEvent()      {}
+func (FactFeeClaimed) isEvent()       {}
+func (ProgrammeYearSet) isEvent()     {}
 
 // DecideContract decides a contract command.
 func DecideContract(c Contract, cmd any) ([]Event, error) {
@@ -365,6 +377,9 @@ func DecideContract(c Contract, cmd any) ([]Event, error) {
 		terms := NormalizeTerms(cmd.Terms)
 		var v apperr.Violations
 		CheckTerms(&v, "terms", terms)
+		if terms.Programme == ProgrammeUnspecified {
+			v.Add("terms.programme", "is required: the programme paying the contract (avenir, action or other)")
+		}
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
@@ -382,6 +397,9 @@ func DecideContract(c Contract, cmd any) ([]Event, error) {
 		}
 		if !c.Exists() {
 			return nil, apperr.NotFound("contract %s not found", cmd.ContractID)
+		}
+		if terms.Programme == ProgrammeUnspecified {
+			terms.Programme = c.Terms.Programme // kept
 		}
 		if terms.OperatorID != c.Terms.OperatorID {
 			return nil, refused(ReasonOperatorChanged, "contract %s belongs to operator %s: create another contract for another operator", c.ID, c.Terms.OperatorID)
@@ -404,7 +422,8 @@ func sameTerms(a, b Terms) bool {
 	return a.OperatorID == b.OperatorID && a.Reference == b.Reference && slices.Equal(a.Territories, b.Territories) &&
 		a.From == b.From && a.To == b.To && a.TraineeHourCents == b.TraineeHourCents && a.GroupHourCents == b.GroupHourCents &&
 		slices.Equal(a.FlatFees, b.FlatFees) && a.AnnualEnvelopeCents == b.AnnualEnvelopeCents &&
-		a.DailyCapMinutes == b.DailyCapMinutes && a.WeeklyCapMinutes == b.WeeklyCapMinutes && a.MaxGroupSize == b.MaxGroupSize
+		a.DailyCapMinutes == b.DailyCapMinutes && a.WeeklyCapMinutes == b.WeeklyCapMinutes && a.MaxGroupSize == b.MaxGroupSize &&
+		a.Programme == b.Programme
 }
 
 // EvolveContract applies a contract event.

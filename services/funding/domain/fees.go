@@ -33,6 +33,24 @@ type FlatFeeClaimed struct {
 	RequestID                                   string
 }
 
+// FactFeeClaimed: the uniqueness claim appended with a standard fee's
+// FlatFeeClaimed: the fee of one type for one fact of a learner is paid
+// once, whatever the contract.
+type FactFeeClaimed struct {
+	LearnerID  string
+	Type       FeeType
+	FactRef    string
+	ContractID string
+	OperatorID string
+	LineID     string
+}
+
+// Payment is where a fact's fee was paid: the contract, its operator and
+// the claim's line id.
+type Payment struct {
+	ContractID, OperatorID, LineID string
+}
+
 // FeeKey is what a fee is claimed once for.
 type FeeKey struct {
 	Type       FeeType
@@ -81,7 +99,13 @@ type ClaimFee struct {
 	Terms                                      Terms
 	// Facts are the learner's facts known to the service, in the order they
 	// happened.
-	Facts          []Fact
+	Facts []Fact
+	// Learner is what the service knows of the learner: its enrolments and
+	// territory on the fact's date.
+	Learner Learner
+	// Paid reports where a standard fact's fee of this type was already
+	// paid under another contract (its uniqueness claim); nil: nowhere.
+	Paid           func(Fact) (Payment, bool)
 	Closed         Closed
 	TakenElsewhere func(id string) bool
 	Budget         *Budget
@@ -89,11 +113,15 @@ type ClaimFee struct {
 }
 
 // DecideFee decides a flat-fee claim. A standard fee is matched to the
-// learner's first fact of its type not yet claimed, dated in the contract's
-// period; a custom fee's fact is its evidence reference. A fact is claimed
-// once. An evidence reference unfit for a single line is invalid input (an
-// error naming the field); a claim the rules refuse is a rejected Result. A
-// nil ledger is the empty one.
+// learner's first fact of its type, dated in the contract's period, whose
+// fee was not paid yet under any contract (FACT_ALREADY_PAID when every
+// such fact's was, naming the contract paid), on whose day the learner was
+// enrolled with the contract in a territory of its lot; its FlatFeeClaimed
+// comes with the fact's uniqueness claim (FactFeeClaimed). A custom fee's
+// fact is its evidence reference, today, claimed once in the contract. An
+// evidence reference unfit for a single line is invalid input (an error
+// naming the field); a claim the rules refuse is a rejected Result. A nil
+// ledger is the empty one.
 func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
 	if f == nil {
 		f = NewFeesLedger()
@@ -135,23 +163,13 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
 		if _, claimed := f.Claims[FeeKey{FeeCustom, c.CustomCode, evidence}]; claimed {
 			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "this evidence was already claimed"), nil
 		}
-	} else {
-		found, free := false, false
-		for _, x := range c.Facts {
-			if x.Type != c.Type || !c.Terms.Covers(x.Date) {
-				continue
-			}
-			found = true
-			if _, claimed := f.Claims[FeeKey{c.Type, "", x.Ref}]; !claimed {
-				fact, free = x, true
-				break
-			}
+		if r, detail := c.Learner.Placement(c.ContractID, c.Terms, fact.Date); r != RejectNone {
+			return nil, reject(0, c.LineID, r, detail), nil
 		}
-		switch {
-		case !found:
-			return nil, reject(0, c.LineID, RejectFactNotFound, "no triggering fact for this fee in the contract period"), nil
-		case !free:
-			return nil, reject(0, c.LineID, RejectAlreadyClaimed, "every triggering fact of this fee was already claimed"), nil
+	} else {
+		var r Result
+		if fact, r = c.match(f); !r.Accepted {
+			return nil, r, nil
 		}
 	}
 	day := fact.Date
@@ -168,10 +186,70 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
 	if !c.Budget.fits(p, rate.AmountCents) {
 		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent"), nil
 	}
-	ev := FlatFeeClaimed{
+	evs := []Event{FlatFeeClaimed{
 		LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, LearnerID: c.LearnerID,
 		Type: c.Type, CustomCode: c.CustomCode, FactRef: fact.Ref, FactDate: fact.Date, Evidence: evidence,
 		LineID: c.LineID, Period: p, Late: late, Amount: rate.AmountCents, RequestID: c.RequestID,
+	}}
+	if c.Type != FeeCustom {
+		evs = append(evs, FactFeeClaimed{LearnerID: c.LearnerID, Type: c.Type, FactRef: fact.Ref, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, LineID: c.LineID})
 	}
-	return []Event{ev}, Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: rate.AmountCents}, nil
+	return evs, Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: rate.AmountCents}, nil
+}
+
+// match finds the fact a standard fee pays (an accepted Result), or says
+// why none (a rejected one): no fact of the type in the contract's period;
+// every such fact's fee already paid, here or under another contract; the
+// first fact still unpaid dated after today, or on a day the learner was
+// not placed with the contract.
+func (c ClaimFee) match(f *FeesLedger) (Fact, Result) {
+	var candidates []Fact
+	for _, x := range c.Facts {
+		if x.Type == c.Type && c.Terms.Covers(x.Date) {
+			candidates = append(candidates, x)
+		}
+	}
+	if len(candidates) == 0 {
+		return Fact{}, reject(0, c.LineID, RejectFactNotFound, "no triggering fact for this fee in the contract period")
+	}
+	var unpaid []Fact
+	for _, x := range candidates {
+		if _, here := f.Claims[FeeKey{c.Type, "", x.Ref}]; here {
+			continue
+		}
+		if _, paid := c.paid(x); paid {
+			continue
+		}
+		unpaid = append(unpaid, x)
+	}
+	if len(unpaid) == 0 {
+		first := candidates[0]
+		where := "under this contract"
+		if claim, here := f.Claims[FeeKey{c.Type, "", first.Ref}]; here {
+			where += " (claim " + claim.LineID + ")"
+		} else if pay, paid := c.paid(first); paid {
+			where = fmt.Sprintf("under contract %s (operator %s, claim %s)", pay.ContractID, pay.OperatorID, pay.LineID)
+		}
+		return Fact{}, reject(0, c.LineID, RejectFactAlreadyPaid, fmt.Sprintf("the fee of fact %s (%s) was already paid %s: a fact pays its fee once", first.Ref, first.Date, where))
+	}
+	for _, x := range unpaid {
+		if !x.Date.After(c.Today) {
+			if r, _ := c.Learner.Placement(c.ContractID, c.Terms, x.Date); r == RejectNone {
+				return x, Result{Accepted: true}
+			}
+		}
+	}
+	first := unpaid[0]
+	if first.Date.After(c.Today) {
+		return Fact{}, reject(0, c.LineID, RejectDateInFuture, inFuture("the fact's date", first.Date, c.Today))
+	}
+	r, detail := c.Learner.Placement(c.ContractID, c.Terms, first.Date)
+	return Fact{}, reject(0, c.LineID, r, fmt.Sprintf("fact %s of %s: %s", first.Ref, first.Date, detail))
+}
+
+func (c ClaimFee) paid(x Fact) (Payment, bool) {
+	if c.Paid == nil {
+		return Payment{}, false
+	}
+	return c.Paid(x)
 }

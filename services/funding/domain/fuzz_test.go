@@ -23,7 +23,7 @@ func FuzzReportLines(f *testing.F) {
 		groups, rejected := domain.SplitReport(lines, nil)
 		answered := len(rejected)
 		for _, g := range groups {
-			_, results := domain.DecideHours(domain.NewHoursLedger(), domain.ReportHours{LearnerID: g.LearnerID, Week: g.Week, Terms: terms(), Lines: g.Lines, Enrolment: enrolled()})
+			_, results := domain.DecideHours(domain.NewHoursLedger(), domain.ReportHours{ContractID: "c-1", LearnerID: g.LearnerID, Week: g.Week, Terms: terms(), Lines: g.Lines, Learner: enrolled().Get(g.LearnerID), Today: today})
 			for _, r := range results {
 				if !r.Accepted && r.Reason == domain.RejectNone {
 					t.Fatalf("rejected without a reason: %+v", r)

@@ -67,13 +67,15 @@ type ReportGroup struct {
 	Trainer                                         string
 	Attendees                                       []string
 	Terms                                           Terms
-	Enrolment                                       Enrolment
-	Closed                                          Closed
-	TakenElsewhere                                  func(id string) bool
-	Budget                                          *Budget
+	// Learners are the attendees as the service knows them.
+	Learners       Learners
+	Closed         Closed
+	TakenElsewhere func(id string) bool
+	Budget         *Budget
 	// CheckLearner validates an attendee's id format ("" when valid); nil:
 	// any non-empty id.
 	CheckLearner func(id string) string
+	Today        civil.Date
 }
 
 // DecideGroup decides a group-hour line. A trainer's name unfit for a
@@ -126,13 +128,14 @@ func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result, error) {
 	if len(c.Attendees) > c.Terms.MaxGroupSize {
 		return nil, reject(0, c.LineID, RejectGroupTooLarge, fmt.Sprintf("%d attendees, over the maximum group size of %d", len(c.Attendees), c.Terms.MaxGroupSize)), nil
 	}
+	if c.Date.After(c.Today) {
+		return nil, reject(0, c.LineID, RejectDateInFuture, inFuture("the session's date", c.Date, c.Today)), nil
+	}
 	if !c.Terms.Covers(c.Date) {
 		return nil, reject(0, c.LineID, RejectOutsideContract, fmt.Sprintf("%s is outside the contract period %s..%s", c.Date, c.Terms.From, c.Terms.To)), nil
 	}
-	for _, a := range c.Attendees {
-		if c.Enrolment == nil || !c.Enrolment.Enrolled(a, c.Date) {
-			return nil, reject(0, c.LineID, RejectNotEnrolled, fmt.Sprintf("attendee %s had no open episode on %s", a, c.Date)), nil
-		}
+	if r, detail := c.attendeesPlaced(); r != RejectNone {
+		return nil, reject(0, c.LineID, r, detail), nil
 	}
 	p, late, ok := c.Closed.Billing(c.Terms, c.Date)
 	if !ok {
@@ -145,4 +148,29 @@ func DecideGroup(g *GroupLedger, c ReportGroup) ([]Event, Result, error) {
 	line := GroupLine{ID: c.LineID, Date: c.Date, Minutes: c.Minutes, Trainer: trainer, Attendees: slices.Clone(c.Attendees), Period: p, Late: late, Rate: c.Terms.GroupHourCents, Amount: amount}
 	return []Event{GroupHoursReported{LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, GroupSessionID: c.GroupSessionID, RequestID: c.RequestID, Line: line}},
 		Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: amount}, nil
+}
+
+// attendeesPlaced checks every attendee's placement with the contract on
+// the line's date: the attendees not enrolled with it are named
+// (LEARNER_NOT_ENROLLED), else those living outside the lot
+// (TERRITORY_NOT_IN_LOT).
+func (c ReportGroup) attendeesPlaced() (Rejection, string) {
+	var unenrolled, outside []string
+	for _, a := range c.Attendees {
+		switch r, _ := c.Learners.Get(a).Placement(c.ContractID, c.Terms, c.Date); r {
+		case RejectNotEnrolled:
+			unenrolled = append(unenrolled, a)
+		case RejectTerritoryNotInLot:
+			outside = append(outside, a)
+		}
+	}
+	switch {
+	case len(unenrolled) > 0:
+		return RejectNotEnrolled, fmt.Sprintf("%d of %d attendees had no enrolment with contract %s on %s: %s",
+			len(unenrolled), len(c.Attendees), c.ContractID, c.Date, strings.Join(unenrolled, ", "))
+	case len(outside) > 0:
+		return RejectTerritoryNotInLot, fmt.Sprintf("%d of %d attendees live outside the lot of contract %s (%s): %s",
+			len(outside), len(c.Attendees), c.ContractID, strings.Join(c.Terms.Territories, ", "), strings.Join(outside, ", "))
+	}
+	return RejectNone, ""
 }

@@ -29,17 +29,30 @@ func terms() domain.Terms {
 		},
 		AnnualEnvelopeCents: 100_000_000,
 		DailyCapMinutes:     420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
+		Programme: domain.ProgrammeAvenir,
 	}
 }
 
-// enrolled: l-1 from 5 January, open; l-2 from 5 January to 31 March then
-// again from 1 May; l-9 never.
-func enrolled() domain.Episodes {
-	return domain.Episodes{
-		"l-1": {{Number: 1, Entry: day(time.January, 5)}},
-		"l-2": {{Number: 1, Entry: day(time.January, 5), Exit: day(time.March, 31)}, {Number: 2, Entry: day(time.May, 1)}},
+// enrolled: l-1 enrolled with contract c-1 from 5 January, open; l-2 with
+// c-1 from 5 January to 31 March, then again from 1 May (a second
+// episode); l-3 with c-2 only; l-4 with c-1 but living in T01; all in T05
+// but l-4; l-9 never.
+func enrolled() domain.Learners {
+	jan5 := day(time.January, 5)
+	in := func(n, episode int, contract string, from, to civil.Date) domain.Enrolment {
+		return domain.Enrolment{Number: n, Episode: episode, ContractID: contract, OperatorID: "op-" + contract[2:], From: from, To: to}
+	}
+	return domain.Learners{
+		"l-1": {Territory: "T05", Episodes: []domain.Episode{{Number: 1, Entry: jan5}}, Enrolments: []domain.Enrolment{in(1, 1, "c-1", jan5, civil.Date{})}},
+		"l-2": {Territory: "T05", Episodes: []domain.Episode{{Number: 1, Entry: jan5, Exit: day(time.March, 31)}, {Number: 2, Entry: day(time.May, 1)}},
+			Enrolments: []domain.Enrolment{in(1, 1, "c-1", jan5, day(time.March, 31)), in(2, 2, "c-1", day(time.May, 1), civil.Date{})}},
+		"l-3": {Territory: "T05", Episodes: []domain.Episode{{Number: 1, Entry: jan5}}, Enrolments: []domain.Enrolment{in(1, 1, "c-2", jan5, civil.Date{})}},
+		"l-4": {Territory: "T01", Episodes: []domain.Episode{{Number: 1, Entry: jan5}}, Enrolments: []domain.Enrolment{in(1, 1, "c-1", jan5, civil.Date{})}},
 	}
 }
+
+// today is the deciders' day in the tables, after every line's.
+var today = day(time.December, 31)
 
 // wantErr checks an error's kind and reason code.
 func wantErr(t *testing.T, err error, kind apperr.Kind, reason string) {
@@ -93,6 +106,13 @@ func accepted(lines ...domain.HourLine) domain.TraineeHoursReported {
 		}
 	}
 	return domain.TraineeHoursReported{LedgerID: "lg-1", ContractID: "c-1", OperatorID: "op-1", LearnerID: "l-1", Week: domain.WeekOf(lines[0].Date), RequestID: "r-0", Lines: lines}
+}
+
+// acceptedIn is accepted under another contract.
+func acceptedIn(contract string, lines ...domain.HourLine) domain.TraineeHoursReported {
+	e := accepted(lines...)
+	e.ContractID, e.OperatorID = contract, "op-"+contract[2:]
+	return e
 }
 
 func hl(id string, d civil.Date, minutes int) domain.HourLine {

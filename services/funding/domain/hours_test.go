@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func TestReportTraineeHours(t *testing.T) {
 		edit     func(*domain.ReportHours)
 		want     []outcome
 		accepted []string // ids in the event
+		detail   string   // in a rejected line's detail
 	}{
 		{name: "accepted", learner: "l-1", lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 120)},
 			want: []outcome{ok(month(time.March))}, accepted: []string{"a"}},
@@ -42,10 +44,47 @@ func TestReportTraineeHours(t *testing.T) {
 		{name: "after exit", learner: "l-2", lines: []domain.ReportedLine{rl(0, "a", "l-2", day(time.April, 1), 60)}, want: []outcome{rej(domain.RejectNotEnrolled)}},
 		{name: "exit day counts", learner: "l-2", lines: []domain.ReportedLine{rl(0, "a", "l-2", day(time.March, 31), 60)}, want: []outcome{ok(month(time.March))}, accepted: []string{"a"}},
 		{name: "outside contract period", learner: "l-1", lines: []domain.ReportedLine{rl(0, "a", "l-1", civil.Date{Year: 2027, Month: time.January, Day: 1}, 60)},
-			edit: func(c *domain.ReportHours) {
-				c.Enrolment = domain.Episodes{"l-1": {{Number: 1, Entry: day(time.January, 1)}}}
-			},
+			edit: func(c *domain.ReportHours) { c.Today = civil.Date{Year: 2027, Month: time.January, Day: 10} },
 			want: []outcome{rej(domain.RejectOutsideContract)}},
+		{name: "date after today", learner: "l-1", lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 60), rl(1, "b", "l-1", mon.AddDays(1), 60)},
+			edit: func(c *domain.ReportHours) { c.Today = mon },
+			want: []outcome{ok(month(time.March)), rej(domain.RejectDateInFuture)}, accepted: []string{"a"}, detail: "2026-03-10 is after today (2026-03-09)"},
+		{name: "enrolled with another contract", learner: "l-3", lines: []domain.ReportedLine{rl(0, "a", "l-3", mon, 60)},
+			want: []outcome{rej(domain.RejectNotEnrolled)}, detail: "no enrolment with contract c-1 on 2026-03-09: enrolled with contract c-2 that day"},
+		{name: "territory not in the lot", learner: "l-4", lines: []domain.ReportedLine{rl(0, "a", "l-4", mon, 60)},
+			want: []outcome{rej(domain.RejectTerritoryNotInLot)}, detail: "lives in territory T01, not in the lot of contract c-1 (T05)"},
+		{name: "enrolment ended", learner: "l-2", lines: []domain.ReportedLine{rl(0, "a", "l-2", day(time.April, 6), 60)},
+			want: []outcome{rej(domain.RejectNotEnrolled)}, detail: "(as far as funding knows the pathway's enrolments)"},
+		{name: "the scheme's daily cap counts every contract", learner: "l-1", given: []domain.Event{acceptedIn("c-2", hl("x", mon, 300))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 120), rl(1, "b", "l-1", mon, 1)},
+			want:  []outcome{ok(month(time.March)), rej(domain.RejectDailyCap)}, accepted: []string{"a"},
+			detail: "421 minutes on 2026-03-09 across contracts c-1 (121), c-2 (300): over the daily cap of 420"},
+		{name: "an immersion day counts", learner: "l-1", given: []domain.Event{acceptedIn("c-2", hl("x", mon, 300))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 300)},
+			edit:  func(c *domain.ReportHours) { c.Learner.Immersion = map[civil.Date]int{mon: 90, mon.AddDays(1): 420} },
+			want:  []outcome{rej(domain.RejectDailyCap)}, detail: "690 minutes on 2026-03-09 across contracts c-1 (300), c-2 (300), immersion (90): over the daily cap of 420"},
+		{name: "a full immersion day leaves nothing", learner: "l-1", lines: []domain.ReportedLine{rl(0, "a", "l-1", mon.AddDays(1), 1)},
+			edit: func(c *domain.ReportHours) { c.Learner.Immersion = map[civil.Date]int{mon.AddDays(1): 420} },
+			want: []outcome{rej(domain.RejectDailyCap)}, detail: "across contracts c-1 (1), immersion (420)"},
+		{name: "the contract's own daily cap counts its lines only", learner: "l-1", given: []domain.Event{acceptedIn("c-2", hl("x", mon, 100))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 241), rl(1, "b", "l-1", mon, 240)},
+			edit:  func(c *domain.ReportHours) { c.Terms.DailyCapMinutes = 240 },
+			want:  []outcome{rej(domain.RejectDailyCap), ok(month(time.March))}, accepted: []string{"b"},
+			detail: "241 minutes on 2026-03-09 under contract c-1, over the contract's daily cap of 240"},
+		{name: "the scheme's weekly cap counts every contract and immersion", learner: "l-1",
+			given: []domain.Event{acceptedIn("c-2", hl("d1", mon, 420), hl("d2", mon.AddDays(1), 420), hl("d3", mon.AddDays(2), 420))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon.AddDays(3), 420), rl(1, "b", "l-1", mon.AddDays(4), 1)},
+			edit: func(c *domain.ReportHours) {
+				c.Learner.Immersion = map[civil.Date]int{mon.AddDays(5): 420, mon.AddDays(7): 420}
+			},
+			want: []outcome{ok(month(time.March)), rej(domain.RejectWeeklyCap)}, accepted: []string{"a"},
+			detail: "2101 minutes in week 2026-W11 across contracts c-1 (421), c-2 (1260), immersion (420): over the weekly cap of 2100"},
+		{name: "the contract's own weekly cap", learner: "l-1", given: []domain.Event{accepted(hl("x", mon, 420))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon.AddDays(1), 200)},
+			edit:  func(c *domain.ReportHours) { c.Terms.WeeklyCapMinutes = 600 },
+			want:  []outcome{rej(domain.RejectWeeklyCap)}, detail: "620 minutes in week 2026-W11 under contract c-1, over the contract's weekly cap of 600"},
+		{name: "another contract's line id is its own", learner: "l-1", given: []domain.Event{acceptedIn("c-2", hl("a", mon, 60))},
+			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 60)}, want: []outcome{ok(month(time.March))}, accepted: []string{"a"}},
 		{name: "daily cap exactly reached", learner: "l-1", given: []domain.Event{accepted(hl("x", mon, 400))},
 			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 20)}, want: []outcome{ok(month(time.March))}, accepted: []string{"a"}},
 		{name: "daily cap counts accepted lines", learner: "l-1", given: []domain.Event{accepted(hl("x", mon, 400))},
@@ -54,7 +93,7 @@ func TestReportTraineeHours(t *testing.T) {
 			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 300), rl(1, "b", "l-1", mon, 121), rl(2, "c", "l-1", mon, 120)},
 			want:  []outcome{ok(month(time.March)), rej(domain.RejectDailyCap), ok(month(time.March))}, accepted: []string{"a", "c"}},
 		{name: "daily cap counts corrections", learner: "l-1",
-			given: []domain.Event{accepted(hl("x", mon, 100)), domain.TraineeLineCorrected{CorrectsID: "x", LineID: "x-fix", Date: mon, PreviousMinutes: 100, Minutes: 400, Activity: domain.ActivityFaceToFace}},
+			given: []domain.Event{accepted(hl("x", mon, 100)), domain.TraineeLineCorrected{ContractID: "c-1", CorrectsID: "x", LineID: "x-fix", Date: mon, PreviousMinutes: 100, Minutes: 400, Activity: domain.ActivityFaceToFace}},
 			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 30)}, want: []outcome{rej(domain.RejectDailyCap)}},
 		{name: "weekly cap", learner: "l-1",
 			given: []domain.Event{accepted(hl("d1", mon, 420), hl("d2", mon.AddDays(1), 420), hl("d3", mon.AddDays(2), 420), hl("d4", mon.AddDays(3), 420), hl("d5", mon.AddDays(4), 420))},
@@ -68,7 +107,7 @@ func TestReportTraineeHours(t *testing.T) {
 		{name: "line id reused with other content", learner: "l-1", given: []domain.Event{accepted(hl("a", mon, 120))},
 			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 60)}, want: []outcome{rej(domain.RejectDuplicateID)}},
 		{name: "line id used by a correction", learner: "l-1",
-			given: []domain.Event{accepted(hl("x", mon, 100)), domain.TraineeLineCorrected{CorrectsID: "x", LineID: "a", Date: mon, PreviousMinutes: 100, Minutes: 50, Activity: domain.ActivityFaceToFace}},
+			given: []domain.Event{accepted(hl("x", mon, 100)), domain.TraineeLineCorrected{ContractID: "c-1", CorrectsID: "x", LineID: "a", Date: mon, PreviousMinutes: 100, Minutes: 50, Activity: domain.ActivityFaceToFace}},
 			lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 30)}, want: []outcome{rej(domain.RejectDuplicateID)}},
 		{name: "line id used elsewhere in the contract", learner: "l-1", lines: []domain.ReportedLine{rl(0, "a", "l-1", mon, 30)},
 			edit: func(c *domain.ReportHours) { c.TakenElsewhere = func(id string) bool { return id == "a" } },
@@ -93,7 +132,7 @@ func TestReportTraineeHours(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ledger(tc.given...)
 			c := domain.ReportHours{LedgerID: "lg-1", ContractID: "c-1", LearnerID: tc.learner, RequestID: "r-1", Week: domain.WeekOf(tc.lines[0].Date),
-				Terms: terms(), Lines: tc.lines, Enrolment: enrolled()}
+				Terms: terms(), Lines: tc.lines, Learner: enrolled().Get(tc.learner), Today: today}
 			if tc.edit != nil {
 				tc.edit(&c)
 			}
@@ -114,6 +153,9 @@ func TestReportTraineeHours(t *testing.T) {
 				}
 				if !r.Accepted && r.Detail == "" {
 					t.Errorf("line %d rejected without detail", i)
+				}
+				if !r.Accepted && tc.detail != "" && !strings.Contains(r.Detail, tc.detail) {
+					t.Errorf("line %d: detail %q, want it to say %q", i, r.Detail, tc.detail)
 				}
 			}
 			var ids []string
@@ -182,7 +224,7 @@ func TestSplitReport(t *testing.T) {
 
 func TestCorrectLine(t *testing.T) {
 	base := []domain.Event{accepted(hl("x", mon, 120), hl("y", mon, 200))}
-	fixed := domain.TraineeLineCorrected{CorrectsID: "x", LineID: "x-fix", Date: mon, PreviousMinutes: 120, Minutes: 60, Activity: domain.ActivityFaceToFace}
+	fixed := domain.TraineeLineCorrected{ContractID: "c-1", CorrectsID: "x", LineID: "x-fix", Date: mon, PreviousMinutes: 120, Minutes: 60, Activity: domain.ActivityFaceToFace}
 	for _, tc := range []struct {
 		name    string
 		given   []domain.Event
@@ -195,6 +237,11 @@ func TestCorrectLine(t *testing.T) {
 		delta   int64
 		period  civil.Month
 		late    bool
+		// the command's learner (l-1 by default), day and immersion days
+		learner   string
+		today     civil.Date
+		immersion map[civil.Date]int
+		detail    string
 	}{
 		{name: "fewer minutes", given: base, cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 60}, delta: 1500 - 3000, period: month(time.March)},
 		{name: "cancelled", given: base, cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 0}, delta: -3000, period: month(time.March)},
@@ -210,6 +257,19 @@ func TestCorrectLine(t *testing.T) {
 		{name: "negative minutes", given: base, cmd: domain.CorrectLine{CorrectsID: "x", LineID: "z", Minutes: -1}, kind: apperr.KindInvalidArgument},
 		{name: "line's period closed: late correction", given: base, closed: domain.Closed{month(time.March): true},
 			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 60}, delta: -1500, period: month(time.April), late: true},
+		{name: "more minutes over the scheme's cap across contracts", given: append(base[:1:1], acceptedIn("c-2", hl("o", mon, 100))),
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 121}, reason: domain.RejectDailyCap,
+			detail: "421 minutes on 2026-03-09 across contracts c-1 (321), c-2 (100): over the daily cap of 420"},
+		{name: "more minutes over the cap with an immersion", given: base, immersion: map[civil.Date]int{mon: 100},
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 121}, reason: domain.RejectDailyCap, detail: "immersion (100)"},
+		{name: "more minutes once the learner left the contract", given: base, learner: "l-3",
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 130}, reason: domain.RejectNotEnrolled, detail: "enrolled with contract c-2"},
+		{name: "more minutes on a line dated after today", given: base, today: mon.AddDays(-1),
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 130}, reason: domain.RejectDateInFuture, detail: "the corrected line's date 2026-03-09"},
+		{name: "fewer minutes whatever the rules", given: base, learner: "l-3", today: mon.AddDays(-1),
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 0}, delta: -3000, period: month(time.March)},
+		{name: "another contract's line is not this contract's", given: []domain.Event{acceptedIn("c-2", hl("x", mon, 120))},
+			cmd: domain.CorrectLine{CorrectsID: "x", LineID: "x-fix", Minutes: 60}, kind: apperr.KindNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cmd
@@ -217,7 +277,15 @@ func TestCorrectLine(t *testing.T) {
 				c.Reason = "wrong sheet"
 			}
 			c.Activity = domain.ActivityFaceToFace
-			c.LearnerID, c.Terms, c.Enrolment, c.Closed = "l-1", terms(), enrolled(), tc.closed
+			learner, now := "l-1", today
+			if tc.learner != "" {
+				learner = tc.learner
+			}
+			if !tc.today.IsZero() {
+				now = tc.today
+			}
+			c.ContractID, c.LearnerID, c.Terms, c.Learner, c.Closed, c.Today = "c-1", "l-1", terms(), enrolled().Get(learner), tc.closed, now
+			c.Learner.Immersion = tc.immersion
 			evs, r, err := domain.DecideCorrection(ledger(tc.given...), c)
 			if tc.kind != apperr.KindInternal {
 				wantErr(t, err, tc.kind, tc.code)
@@ -228,6 +296,9 @@ func TestCorrectLine(t *testing.T) {
 			}
 			if r.Reason != tc.reason || r.Already != tc.already {
 				t.Fatalf("result %+v, want reason %s already %v", r, tc.reason, tc.already)
+			}
+			if !strings.Contains(r.Detail, tc.detail) {
+				t.Fatalf("detail %q, want it to say %q", r.Detail, tc.detail)
 			}
 			if tc.reason != domain.RejectNone || tc.already {
 				if len(evs) != 0 {
@@ -253,24 +324,62 @@ func TestBackdatedExitFlagsLaterLines(t *testing.T) {
 			{ID: "cancelled", Date: d(time.April, 2), Minutes: 60}, {ID: "flagged", Date: d(time.April, 3), Minutes: 60},
 			{ID: "back", Date: d(time.May, 1), Minutes: 60},
 		}},
-		domain.TraineeLineCorrected{CorrectsID: "cancelled", LineID: "cancelled-fix", Date: d(time.April, 2), PreviousMinutes: 60, Minutes: 0},
-		domain.TraineeLinesFlagged{LineIDs: []string{"flagged"}, Reason: domain.AnomalyExitBackdated},
+		domain.TraineeHoursReported{LedgerID: "lg-2", ContractID: "c-2", LearnerID: "l-2", Lines: []domain.HourLine{
+			{ID: "after", Date: d(time.April, 1), Minutes: 30},
+		}},
+		domain.TraineeLineCorrected{ContractID: "c-1", CorrectsID: "cancelled", LineID: "cancelled-fix", Date: d(time.April, 2), PreviousMinutes: 60, Minutes: 0},
+		domain.TraineeLinesFlagged{ContractID: "c-1", LineIDs: []string{"flagged"}, Reason: domain.AnomalyExitBackdated},
 	}
 	l := ledger(given...)
-	evs := domain.DecideFlag(l, domain.FlagUnenrolled{ExitDate: d(time.March, 31), Episode: 1, Enrolment: enrolled(), Terms: terms(),
-		Closed: domain.Closed{month(time.April): true}, Today: d(time.April, 20)})
+	l2 := enrolled().Get("l-2")
+	cmd := domain.FlagLines{LedgerID: "lw", After: d(time.March, 31), Episode: 1, Reason: domain.AnomalyExitBackdated,
+		Billable: func(_ string, day civil.Date) bool { return l2.InScheme(day) },
+		Closed: func(c string) domain.Closed {
+			if c == "c-1" {
+				return domain.Closed{month(time.April): true}
+			}
+			return nil
+		},
+		Today: d(time.April, 20)}
+	evs := domain.DecideFlag(l, cmd)
+	if len(evs) != 2 {
+		t.Fatalf("events %+v, want one per contract", evs)
+	}
+	e := evs[0].(domain.TraineeLinesFlagged)
+	if e.ContractID != "c-1" || e.LedgerID != "lw" || !reflect.DeepEqual(e.LineIDs, []string{"after"}) || e.Reason != domain.AnomalyExitBackdated ||
+		e.Period != month(time.May) || e.ExitDate != d(time.March, 31) {
+		t.Fatalf("flagged %+v", e)
+	}
+	if e2 := evs[1].(domain.TraineeLinesFlagged); e2.ContractID != "c-2" || !reflect.DeepEqual(e2.LineIDs, []string{"after"}) || e2.Period != month(time.April) {
+		t.Fatalf("flagged under c-2 %+v", e2)
+	}
+	for _, ev := range evs {
+		l.Apply(ev)
+	}
+	if again := domain.DecideFlag(l, cmd); again != nil {
+		t.Fatalf("flagged twice: %+v", again)
+	}
+	if ln := l.Lines[domain.LineRef{ContractID: "c-1", ID: "after"}]; ln.Anomaly != domain.AnomalyExitBackdated || ln.Current != 60 {
+		t.Fatalf("the line is kept, flagged: %+v", ln)
+	}
+}
+
+func TestEndedEnrolmentFlagsTheContractsLaterLines(t *testing.T) {
+	// l-1 left contract c-1 on 10 March (recorded later); its lines under
+	// c-2 stay billed, and so do its c-1 lines up to its last day.
+	l := ledger(
+		accepted(hl("on-last-day", mon.AddDays(1), 60), hl("after", mon.AddDays(2), 60), hl("later", mon.AddDays(3), 60)),
+		acceptedIn("c-2", hl("other", mon.AddDays(2), 60)),
+	)
+	learner := enrolled().Get("l-1")
+	learner.Enrolments[0].To = mon.AddDays(1)
+	evs := domain.DecideFlag(l, domain.FlagLines{LedgerID: "lw", After: mon.AddDays(1), ContractID: "c-1", Reason: domain.AnomalyEnrolmentEnded, Episode: 1,
+		Billable: func(c string, day civil.Date) bool { return learner.EnrolledWith(c, day) }, Today: day(time.March, 20)})
 	if len(evs) != 1 {
 		t.Fatalf("events %+v", evs)
 	}
 	e := evs[0].(domain.TraineeLinesFlagged)
-	if !reflect.DeepEqual(e.LineIDs, []string{"after"}) || e.Reason != domain.AnomalyExitBackdated || e.Period != month(time.May) || e.ExitDate != d(time.March, 31) {
+	if e.ContractID != "c-1" || !reflect.DeepEqual(e.LineIDs, []string{"after", "later"}) || e.Reason != domain.AnomalyEnrolmentEnded || e.Period != month(time.March) {
 		t.Fatalf("flagged %+v", e)
-	}
-	l.Apply(e)
-	if again := domain.DecideFlag(l, domain.FlagUnenrolled{ExitDate: d(time.March, 31), Enrolment: enrolled(), Terms: terms(), Today: d(time.April, 20)}); again != nil {
-		t.Fatalf("flagged twice: %+v", again)
-	}
-	if l.Lines["after"].Anomaly != domain.AnomalyExitBackdated || l.Lines["after"].Current != 60 {
-		t.Fatalf("the line is kept, flagged: %+v", l.Lines["after"])
 	}
 }

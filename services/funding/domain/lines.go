@@ -1,7 +1,7 @@
 package domain
 
 import (
-	"slices"
+	"fmt"
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -22,6 +22,19 @@ func Amount(minutes int, ratePerHour int64) int64 {
 		return 0
 	}
 	return (p + 29) / 60
+}
+
+// The scheme's caps: a learner's trainee minutes in total across every
+// contract, counting the minutes of #Action immersions whose outcome is
+// recorded. Each contract's own caps apply to its own lines besides.
+const (
+	SchemeDailyCapMinutes  = 420
+	SchemeWeeklyCapMinutes = 2100
+)
+
+// inFuture is the detail of a date after today.
+func inFuture(what string, day, today civil.Date) string {
+	return fmt.Sprintf("%s %s is after today (%s): work is reported once done", what, day, today)
 }
 
 // Week is an ISO 8601 week.
@@ -62,22 +75,28 @@ const (
 	RejectPeriodClosed
 	RejectBudgetExceeded
 	RejectNotInContract
+	RejectDateInFuture
+	RejectFactAlreadyPaid
+	RejectTerritoryNotInLot
 )
 
 var rejectionNames = [...]string{
-	RejectNone:            "NONE",
-	RejectInvalid:         "INVALID_LINE",
-	RejectNotEnrolled:     "LEARNER_NOT_ENROLLED",
-	RejectOutsideContract: "OUTSIDE_CONTRACT_PERIOD",
-	RejectDailyCap:        "DAILY_CAP_EXCEEDED",
-	RejectWeeklyCap:       "WEEKLY_CAP_EXCEEDED",
-	RejectDuplicateID:     "DUPLICATE_LINE_ID",
-	RejectGroupTooLarge:   "GROUP_TOO_LARGE",
-	RejectFactNotFound:    "FACT_NOT_FOUND",
-	RejectAlreadyClaimed:  "ALREADY_CLAIMED",
-	RejectPeriodClosed:    "PERIOD_CLOSED",
-	RejectBudgetExceeded:  "BUDGET_EXCEEDED",
-	RejectNotInContract:   "UNIT_NOT_IN_CONTRACT",
+	RejectNone:              "NONE",
+	RejectInvalid:           "INVALID_LINE",
+	RejectNotEnrolled:       "LEARNER_NOT_ENROLLED",
+	RejectOutsideContract:   "OUTSIDE_CONTRACT_PERIOD",
+	RejectDailyCap:          "DAILY_CAP_EXCEEDED",
+	RejectWeeklyCap:         "WEEKLY_CAP_EXCEEDED",
+	RejectDuplicateID:       "DUPLICATE_LINE_ID",
+	RejectGroupTooLarge:     "GROUP_TOO_LARGE",
+	RejectFactNotFound:      "FACT_NOT_FOUND",
+	RejectAlreadyClaimed:    "ALREADY_CLAIMED",
+	RejectPeriodClosed:      "PERIOD_CLOSED",
+	RejectBudgetExceeded:    "BUDGET_EXCEEDED",
+	RejectNotInContract:     "UNIT_NOT_IN_CONTRACT",
+	RejectDateInFuture:      "DATE_IN_FUTURE",
+	RejectFactAlreadyPaid:   "FACT_ALREADY_PAID",
+	RejectTerritoryNotInLot: "TERRITORY_NOT_IN_LOT",
 }
 
 // String returns the reason's code.
@@ -103,32 +122,6 @@ type Result struct {
 
 func reject(index int, id string, r Rejection, detail string) Result {
 	return Result{Index: index, LineID: id, Reason: r, Detail: detail}
-}
-
-// Episode is one stay of a learner in the scheme, from the PATHWAY events.
-type Episode struct {
-	Number int
-	Entry  civil.Date
-	Exit   civil.Date // zero while open
-}
-
-// Covers reports whether the learner was in the scheme on day.
-func (e Episode) Covers(day civil.Date) bool {
-	return !day.Before(e.Entry) && (e.Exit.IsZero() || !day.After(e.Exit))
-}
-
-// Enrolment answers whether learners were in the scheme on a day: the
-// service fills it from its read model of the PATHWAY stream.
-type Enrolment interface {
-	Enrolled(learnerID string, day civil.Date) bool
-}
-
-// Episodes is an Enrolment held in memory: the episodes of each learner.
-type Episodes map[string][]Episode
-
-// Enrolled implements Enrolment.
-func (e Episodes) Enrolled(learnerID string, day civil.Date) bool {
-	return slices.ContainsFunc(e[learnerID], func(ep Episode) bool { return ep.Covers(day) })
 }
 
 // Closed is the set of periods whose statement is closed, as the service's

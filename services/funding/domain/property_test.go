@@ -13,13 +13,17 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
-// TestStatementsProperty runs random report sequences — batches with
-// invalid, duplicate and over-cap lines, corrections, rate changes and
-// closures seen late by the deciders — and checks that:
-//   - the statements' totals add up to the sum of the accepted lines'
-//     amounts at their rates plus the corrections' deltas, which is also the
-//     sum over the ledgers of Amount(current minutes, rate);
-//   - no learner-day or learner-week exceeds its cap;
+// TestStatementsProperty runs random report sequences under two contracts
+// sharing their learners — batches with invalid, duplicate and over-cap
+// lines, corrections, rate changes and closures seen late by the deciders,
+// learners with immersion days — and checks that:
+//   - each contract's statements' totals add up to the sum of its accepted
+//     lines' amounts at their rates plus its corrections' deltas, which is
+//     also the sum over the ledgers of Amount(current minutes, rate) of its
+//     lines;
+//   - no learner-day exceeds the scheme's daily cap across both contracts
+//     and the immersion, nor a contract's own cap; no learner-week the
+//     weekly caps;
 //   - a closed statement never changes after its closure;
 //   - each export's TOTAL row equals its statement's total;
 //   - folding the same events again gives the same statements.
@@ -29,34 +33,61 @@ func TestStatementsProperty(t *testing.T) {
 	}
 }
 
+// propertyContract is one contract of the property: its terms, its events
+// and books, and what its deciders know.
+type propertyContract struct {
+	id           string
+	tm           domain.Terms
+	log          []domain.Event
+	b            *domain.Books
+	owner        map[string]domain.LedgerBatchKey
+	ids          []string
+	view         domain.Closed // what the deciders know: lags the closures
+	pendingClose []civil.Month
+	nextClose    civil.Month
+	closedTotals map[civil.Month]domain.Totals
+	expected     int64
+}
+
+func (pc *propertyContract) emit(evs ...domain.Event) {
+	for _, ev := range evs {
+		pc.log = append(pc.log, ev)
+		pc.b.Apply(ev)
+	}
+}
+
 func statementsProperty(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2026))
-	tm := terms()
-	tm.TraineeHourCents = rng.Int64N(5000) + 1
-	log := []domain.Event{domain.ContractCreated{ContractID: "c-1", Terms: tm}}
-	b := domain.NewBooks()
-	b.Apply(log[0])
-	emit := func(evs ...domain.Event) {
-		for _, ev := range evs {
-			log = append(log, ev)
-			b.Apply(ev)
+	contracts := make([]*propertyContract, 2)
+	for i := range contracts {
+		tm := terms()
+		tm.OperatorID = fmt.Sprint("op-", i+1)
+		tm.TraineeHourCents = rng.Int64N(5000) + 1
+		if i == 1 {
+			tm.DailyCapMinutes, tm.WeeklyCapMinutes = 300, 1200
 		}
+		pc := &propertyContract{id: fmt.Sprint("c-", i+1), tm: tm, b: domain.NewBooks(), owner: map[string]domain.LedgerBatchKey{},
+			view: domain.Closed{}, nextClose: month(time.January), closedTotals: map[civil.Month]domain.Totals{}}
+		pc.emit(domain.ContractCreated{ContractID: pc.id, Terms: tm})
+		contracts[i] = pc
 	}
-	enrol := domain.Episodes{}
+	learners := domain.Learners{}
 	for i := range 6 {
-		enrol[fmt.Sprint("l-", i)] = []domain.Episode{{Number: 1, Entry: day(time.January, 1)}}
+		id := fmt.Sprint("l-", i)
+		l := domain.Learner{ID: id, Territory: "T05", Immersion: map[civil.Date]int{}}
+		for n, c := range contracts {
+			l.Enrolments = append(l.Enrolments, domain.Enrolment{Number: n + 1, ContractID: c.id, From: day(time.January, 1)})
+		}
+		for range rng.IntN(4) {
+			l.Immersion[day(time.January, 1).AddDays(rng.IntN(120))] = rng.IntN(420) + 1
+		}
+		learners[id] = l
 	}
 	ledgers := map[domain.LedgerBatchKey]*domain.HoursLedger{}
-	owner := map[string]domain.LedgerBatchKey{}
-	view := domain.Closed{} // what the deciders know: lags the closures
-	var pendingClose []civil.Month
-	nextClose := month(time.January)
-	closedTotals := map[civil.Month]domain.Totals{}
-	var expected int64
 	nextID := 0
-	var ids []string
 
-	for range 120 {
+	for range 160 {
+		pc := contracts[rng.IntN(len(contracts))]
 		switch op := rng.IntN(10); {
 		case op < 6: // a report
 			n := rng.IntN(40) + 1
@@ -64,8 +95,8 @@ func statementsProperty(t *testing.T, seed uint64) {
 			for i := range lines {
 				id := fmt.Sprint("L", nextID)
 				nextID++
-				if len(ids) > 0 && rng.IntN(10) == 0 {
-					id = ids[rng.IntN(len(ids))] // a retried or clashing id
+				if len(pc.ids) > 0 && rng.IntN(10) == 0 {
+					id = pc.ids[rng.IntN(len(pc.ids))] // a retried or clashing id
 				}
 				lines[i] = domain.ReportedLine{Index: i, ID: id, LearnerID: fmt.Sprint("l-", rng.IntN(6)),
 					Date: day(time.January, 1).AddDays(rng.IntN(120)), Minutes: rng.IntN(300) - 5, Activity: domain.ActivityFaceToFace}
@@ -79,115 +110,138 @@ func statementsProperty(t *testing.T, seed uint64) {
 					ledgers[k] = l
 				}
 				evs, results := domain.DecideHours(l, domain.ReportHours{
-					LedgerID: fmt.Sprint(k), ContractID: "c-1", LearnerID: g.LearnerID, Week: g.Week, RequestID: "r", Terms: tm,
-					Lines: g.Lines, Enrolment: enrol, Closed: view,
-					TakenElsewhere: func(id string) bool { o, ok := owner[id]; return ok && o != k },
+					LedgerID: fmt.Sprint(k), ContractID: pc.id, LearnerID: g.LearnerID, Week: g.Week, RequestID: "r", Terms: pc.tm,
+					Lines: g.Lines, Learner: learners.Get(g.LearnerID), Closed: pc.view, Today: today,
+					TakenElsewhere: func(id string) bool { o, ok := pc.owner[id]; return ok && o != k },
 				})
 				for _, r := range results {
 					if r.Accepted && !r.Already {
-						expected += r.AmountCts
-						owner[r.LineID] = k
-						ids = append(ids, r.LineID)
+						pc.expected += r.AmountCts
+						pc.owner[r.LineID] = k
+						pc.ids = append(pc.ids, r.LineID)
 					}
 				}
 				for _, ev := range evs {
 					l.Apply(ev)
 				}
-				emit(evs...)
+				pc.emit(evs...)
 			}
-		case op < 8 && len(ids) > 0: // a correction
-			id := ids[rng.IntN(len(ids))]
-			k := owner[id]
+		case op < 8 && len(pc.ids) > 0: // a correction
+			id := pc.ids[rng.IntN(len(pc.ids))]
+			k := pc.owner[id]
 			l := ledgers[k]
-			if _, isLine := l.Lines[id]; !isLine {
+			if _, isLine := l.Lines[domain.LineRef{ContractID: pc.id, ID: id}]; !isLine {
 				continue
 			}
 			cid := fmt.Sprint("C", nextID)
 			nextID++
-			evs, r, err := domain.DecideCorrection(l, domain.CorrectLine{LearnerID: k.LearnerID, CorrectsID: id, LineID: cid, Minutes: rng.IntN(300),
-				Activity: domain.ActivityDistance, Reason: "fix", Terms: tm, Enrolment: enrol, Closed: view,
-				TakenElsewhere: func(id string) bool { _, ok := owner[id]; return ok }})
+			evs, r, err := domain.DecideCorrection(l, domain.CorrectLine{ContractID: pc.id, LearnerID: k.LearnerID, CorrectsID: id, LineID: cid, Minutes: rng.IntN(300),
+				Activity: domain.ActivityDistance, Reason: "fix", Terms: pc.tm, Learner: learners.Get(k.LearnerID), Closed: pc.view, Today: today,
+				TakenElsewhere: func(id string) bool { _, ok := pc.owner[id]; return ok }})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if r.Accepted && !r.Already {
-				expected += r.AmountCts
-				owner[cid] = k
+				pc.expected += r.AmountCts
+				pc.owner[cid] = k
 			}
 			for _, ev := range evs {
 				l.Apply(ev)
 			}
-			emit(evs...)
+			pc.emit(evs...)
 		case op == 8: // a closure, seen by the deciders one operation later
-			if nextClose.Compare(month(time.April)) > 0 {
+			if pc.nextClose.Compare(month(time.April)) > 0 {
 				continue
 			}
 			st := domain.StatementState{}
-			today := nextClose.Last().AddDays(1)
-			evs, err := domain.DecideStatement(st, domain.CloseStatement{ContractID: "c-1", Period: nextClose, Today: today, Terms: tm, Totals: b.Statement(nextClose).Totals})
+			closedOn := pc.nextClose.Last().AddDays(1)
+			evs, err := domain.DecideStatement(st, domain.CloseStatement{ContractID: pc.id, Period: pc.nextClose, Today: closedOn, Terms: pc.tm, Totals: pc.b.Statement(pc.nextClose).Totals})
 			if err != nil {
 				t.Fatal(err)
 			}
-			emit(evs...)
-			closedTotals[nextClose] = b.Statement(nextClose).Totals
-			pendingClose = append(pendingClose, nextClose)
-			nextClose = nextClose.Next()
+			pc.emit(evs...)
+			pc.closedTotals[pc.nextClose] = pc.b.Statement(pc.nextClose).Totals
+			pc.pendingClose = append(pc.pendingClose, pc.nextClose)
+			pc.nextClose = pc.nextClose.Next()
 			continue
 		default: // a new rate: lines already reported keep theirs
-			tm.TraineeHourCents = rng.Int64N(5000)
-			emit(domain.ContractUpdated{ContractID: "c-1", Terms: tm, Reason: "rate"})
+			pc.tm.TraineeHourCents = rng.Int64N(5000)
+			pc.emit(domain.ContractUpdated{ContractID: pc.id, Terms: pc.tm, Reason: "rate"})
 		}
-		for _, p := range pendingClose {
-			view[p] = true
+		for _, p := range pc.pendingClose {
+			pc.view[p] = true
 		}
-		pendingClose = nil
+		pc.pendingClose = nil
 	}
 
-	var fromLedgers int64
+	fromLedgers := map[string]int64{}
 	for k, l := range ledgers {
 		days := map[civil.Date]int{}
-		week := 0
-		for _, ln := range l.Lines {
-			fromLedgers += domain.Amount(ln.Current, ln.Rate)
+		own := map[domain.LineRef]int{} // per contract and day (ID: the date)
+		week := map[string]int{}
+		total := 0
+		for ref, ln := range l.Lines {
+			fromLedgers[ref.ContractID] += domain.Amount(ln.Current, ln.Rate)
 			days[ln.Date] += ln.Current
-			week += ln.Current
+			own[domain.LineRef{ContractID: ref.ContractID, ID: ln.Date.String()}] += ln.Current
+			week[ref.ContractID] += ln.Current
+			total += ln.Current
 		}
+		imm := learners.Get(k.LearnerID).Immersion
 		for d, m := range days {
-			if m > tm.DailyCapMinutes {
-				t.Fatalf("%v: %d minutes on %s", k, m, d)
+			if m+imm[d] > domain.SchemeDailyCapMinutes {
+				t.Fatalf("%v: %d minutes and %d of immersion on %s", k, m, imm[d], d)
 			}
 		}
-		if week > tm.WeeklyCapMinutes {
-			t.Fatalf("%v: %d minutes in the week", k, week)
+		weekImm := 0
+		for d, m := range imm {
+			if domain.WeekOf(d) == k.Week {
+				weekImm += m
+			}
+		}
+		if total > 0 && total+weekImm > domain.SchemeWeeklyCapMinutes {
+			t.Fatalf("%v: %d minutes and %d of immersion in the week", k, total, weekImm)
+		}
+		for _, pc := range contracts {
+			if week[pc.id] > pc.tm.WeeklyCapMinutes {
+				t.Fatalf("%v: %d minutes under %s in the week", k, week[pc.id], pc.id)
+			}
+			for ref, m := range own {
+				if ref.ContractID == pc.id && m > pc.tm.DailyCapMinutes {
+					t.Fatalf("%v: %d minutes under %s on %s", k, m, pc.id, ref.ID)
+				}
+			}
 		}
 	}
-	var total int64
-	for _, p := range b.Periods() {
-		st := b.Statement(p)
-		total += st.Totals.Amount
-		if want, ok := closedTotals[p]; ok && st.Totals != want {
-			t.Fatalf("closed statement %s changed: %+v, was %+v", p, st.Totals, want)
+	for _, pc := range contracts {
+		var total int64
+		for _, p := range pc.b.Periods() {
+			st := pc.b.Statement(p)
+			total += st.Totals.Amount
+			if want, ok := pc.closedTotals[p]; ok && st.Totals != want {
+				t.Fatalf("%s: closed statement %s changed: %+v, was %+v", pc.id, p, st.Totals, want)
+			}
+			csv := domain.ExportCSV(st)
+			rows := bytes.Split(bytes.TrimSuffix(csv, []byte("\r\n")), []byte("\r\n"))
+			last := bytes.Split(rows[len(rows)-1], []byte(";"))
+			if n, _ := strconv.ParseInt(string(last[len(last)-2]), 10, 64); n != st.Totals.Amount {
+				t.Fatalf("%s: export of %s totals %d, statement %d", pc.id, p, n, st.Totals.Amount)
+			}
 		}
-		csv := domain.ExportCSV(st)
-		rows := bytes.Split(bytes.TrimSuffix(csv, []byte("\r\n")), []byte("\r\n"))
-		last := bytes.Split(rows[len(rows)-1], []byte(";"))
-		if n, _ := strconv.ParseInt(string(last[len(last)-2]), 10, 64); n != st.Totals.Amount {
-			t.Fatalf("export of %s totals %d, statement %d", p, n, st.Totals.Amount)
+		if total != pc.expected || total != fromLedgers[pc.id] {
+			t.Fatalf("%s: statements total %d, accepted lines and corrections %d, ledgers %d", pc.id, total, pc.expected, fromLedgers[pc.id])
 		}
-	}
-	if total != expected || total != fromLedgers {
-		t.Fatalf("statements total %d, accepted lines and corrections %d, ledgers %d", total, expected, fromLedgers)
-	}
-	again := domain.NewBooks()
-	for _, ev := range log {
-		again.Apply(ev)
-	}
-	if !reflect.DeepEqual(again.Periods(), b.Periods()) {
-		t.Fatalf("periods %v, replayed %v", b.Periods(), again.Periods())
-	}
-	for _, p := range b.Periods() {
-		if !reflect.DeepEqual(again.Statement(p), b.Statement(p)) {
-			t.Fatalf("statement %s differs when replayed", p)
+		again := domain.NewBooks()
+		for _, ev := range pc.log {
+			again.Apply(ev)
+		}
+		if !reflect.DeepEqual(again.Periods(), pc.b.Periods()) {
+			t.Fatalf("%s: periods %v, replayed %v", pc.id, pc.b.Periods(), again.Periods())
+		}
+		for _, p := range pc.b.Periods() {
+			if !reflect.DeepEqual(again.Statement(p), pc.b.Statement(p)) {
+				t.Fatalf("%s: statement %s differs when replayed", pc.id, p)
+			}
 		}
 	}
 }

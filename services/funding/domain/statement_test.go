@@ -246,13 +246,21 @@ func TestBudget(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := domain.BudgetOf(tm, map[int]int64{1: tc.used}, 1, tc.today)
-			if v.Consumed != tc.used || v.Percent != tc.percent || v.Forecast != tc.forecast || v.Warning != tc.warning || v.Exhausted != tc.exhausted {
+			if v.Consumed != tc.used || v.Percent != tc.percent || v.Forecast != tc.forecast || v.Warning != tc.warning || v.Exhausted != tc.exhausted ||
+				v.ForecastOver != max(0, tc.forecast-tm.AnnualEnvelopeCents) {
 				t.Fatalf("budget %+v", v)
 			}
 			if v.From != day(time.January, 1) || v.To != day(time.December, 31) {
 				t.Fatalf("year %s..%s", v.From, v.To)
 			}
 		})
+	}
+	// A forecast over the envelope says by how much: 978 € forecast in
+	// June against 500 €.
+	small := terms()
+	small.AnnualEnvelopeCents = 50_000
+	if v := domain.BudgetOf(small, map[int]int64{1: 48_900}, 1, day(time.June, 10)); v.Forecast != 97_800 || v.ForecastOver != 47_800 {
+		t.Fatalf("forecast %d, over %d; want 97800 and 47800", v.Forecast, v.ForecastOver)
 	}
 	// Used sums billed amounts per contract year.
 	b := books(accepted(hl("a", mon, 60)), domain.FlatFeeClaimed{LineID: "f", Period: month(time.March), Amount: 100})

@@ -42,8 +42,8 @@ func TestTextsRefuseControlsAndBidiOverrides(t *testing.T) {
 			return domain.DecideContract(created, domain.UpdateContract{ContractID: "c-1", Terms: tm, Reason: s})
 		}},
 		{"correction reason", "reason", domain.MaxReasonLength, true, func(s string) ([]domain.Event, error) {
-			evs, _, err := domain.DecideCorrection(ledger, domain.CorrectLine{LearnerID: "l-1", CorrectsID: "a", LineID: "a-fix", Minutes: 60,
-				Activity: domain.ActivityFaceToFace, Reason: s, Terms: terms(), Enrolment: enrolled()})
+			evs, _, err := domain.DecideCorrection(ledger, domain.CorrectLine{ContractID: "c-1", LearnerID: "l-1", CorrectsID: "a", LineID: "a-fix", Minutes: 60,
+				Activity: domain.ActivityFaceToFace, Reason: s, Terms: terms(), Learner: enrolled().Get("l-1"), Today: today})
 			return evs, err
 		}},
 		{"review reason", "reviews[0].reason", domain.MaxReasonLength, true, func(s string) ([]domain.Event, error) {
@@ -52,12 +52,12 @@ func TestTextsRefuseControlsAndBidiOverrides(t *testing.T) {
 		}},
 		{"trainer", "trainer", domain.MaxTrainerLength, false, func(s string) ([]domain.Event, error) {
 			evs, _, err := domain.DecideGroup(nil, domain.ReportGroup{GroupSessionID: "grp-7", LineID: "g1", Date: mon, Minutes: 60, Trainer: s,
-				Attendees: []string{"l-1"}, Terms: terms(), Enrolment: enrolled()})
+				Attendees: []string{"l-1"}, ContractID: "c-1", Terms: terms(), Learners: enrolled(), Today: today})
 			return evs, err
 		}},
 		{"evidence reference", "evidence_reference", domain.MaxEvidenceLength, false, func(s string) ([]domain.Event, error) {
-			evs, _, err := domain.DecideFee(nil, domain.ClaimFee{LineID: "f1", Type: domain.FeeCustom, CustomCode: "BILAN_FINAL", Evidence: s,
-				Terms: terms(), Today: day(time.April, 15)})
+			evs, _, err := domain.DecideFee(nil, domain.ClaimFee{ContractID: "c-1", LearnerID: "l-1", LineID: "f1", Type: domain.FeeCustom, CustomCode: "BILAN_FINAL", Evidence: s,
+				Terms: terms(), Learner: enrolled().Get("l-1"), Today: day(time.April, 15)})
 			return evs, err
 		}},
 	}
@@ -93,12 +93,12 @@ func TestTextsRefuseControlsAndBidiOverrides(t *testing.T) {
 
 func TestRequiredTexts(t *testing.T) {
 	_, _, err := domain.DecideGroup(nil, domain.ReportGroup{GroupSessionID: "grp-7", LineID: "g1", Date: mon, Minutes: 60, Trainer: "  ",
-		Attendees: []string{"l-1"}, Terms: terms(), Enrolment: enrolled()})
+		Attendees: []string{"l-1"}, ContractID: "c-1", Terms: terms(), Learners: enrolled(), Today: today})
 	if !hasField(err, "trainer") {
 		t.Errorf("group hours without a trainer: %v", err)
 	}
 	_, _, err = domain.DecideCorrection(ledger(accepted(hl("a", mon, 120))), domain.CorrectLine{LearnerID: "l-1", CorrectsID: "a", LineID: "a-fix",
-		Minutes: 60, Activity: domain.ActivityFaceToFace, Reason: " ", Terms: terms(), Enrolment: enrolled()})
+		Minutes: 60, Activity: domain.ActivityFaceToFace, Reason: " ", ContractID: "c-1", Terms: terms(), Learner: enrolled().Get("l-1"), Today: today})
 	if !hasField(err, "reason") {
 		t.Errorf("a correction without a reason: %v", err)
 	}

@@ -43,7 +43,7 @@ func BenchmarkReportTraineeHours(b *testing.B) {
 		client := fundingv1.NewFundingServiceClient(e.ConnAs(b, operator5))
 		learners := make([]string, benchLearners)
 		for i := range learners {
-			learners[i] = learner(b, e, day(time.October, 1))
+			learners[i] = learner(b, e, day(time.October, 1), contract)
 		}
 		e.CaughtUp(b)
 		days := workingDays(day(time.October, 5), benchDays)
@@ -114,12 +114,12 @@ func waitForBooks(b *testing.B, e *env) {
 		b.Fatal(err)
 	}
 	servicetest.Eventually(b, 5*time.Minute, func() error {
-		cp, err := e.Deps.Projections.Checkpoint(context.Background(), "funding-books")
+		cp, err := e.Deps.Projections.Checkpoint(context.Background(), "funding-books-v2")
 		if err != nil {
 			return err
 		}
 		if cp < info.State.LastSeq {
-			return fmt.Errorf("funding-books at %d of %d", cp, info.State.LastSeq)
+			return fmt.Errorf("funding-books-v2 at %d of %d", cp, info.State.LastSeq)
 		}
 		return nil
 	})

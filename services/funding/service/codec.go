@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -34,12 +35,35 @@ var (
 	statementKind = eventstore.Kind[domain.StatementState, domain.Event]{
 		Stream: Stream, Prefix: "avenir.funding.statement.", Decode: decode, Evolve: domain.EvolveStatement, Encode: encode,
 	}
+	programmeKind = eventstore.Kind[domain.ProgrammeYear, domain.Event]{
+		Stream: Stream, Prefix: "avenir.funding.programme.", Decode: decode, Evolve: domain.EvolveProgrammeYear, Encode: encode,
+	}
 )
 
-// hoursLedgerID is the ledger of a learner's trainee hours under a contract
-// in one ISO week.
-func hoursLedgerID(contractID, learnerID string, w domain.Week) string {
+// factClaims is the subject prefix of the flat fees' fact claims.
+const factClaims = "avenir.funding.fact."
+
+// hoursLedgerID is the ledger of a learner's trainee hours in one ISO week,
+// across every contract.
+func hoursLedgerID(learnerID string, w domain.Week) string {
+	return event.DeriveID("funding/learner-hours", fmt.Sprintf("%s/%04d-W%02d", learnerID, w.Year, w.Week))
+}
+
+// contractHoursLedgerID is a former ledger: a learner's trainee hours under
+// one contract in one ISO week. Nothing is appended to these any more;
+// their lines are folded into the learner's ledger of the week.
+func contractHoursLedgerID(contractID, learnerID string, w domain.Week) string {
 	return event.DeriveID("funding/hours", fmt.Sprintf("%s/%s/%04d-W%02d", contractID, learnerID, w.Year, w.Week))
+}
+
+// factClaimID is the uniqueness claim of a fact's fee of one type.
+func factClaimID(learnerID string, t domain.FeeType, factRef string) string {
+	return event.DeriveID("funding/fact", fmt.Sprintf("%s/%d/%s", learnerID, int(t), factRef))
+}
+
+// programmeYearID is a programme's figures for a calendar year.
+func programmeYearID(p domain.Programme, year int) string {
+	return event.DeriveID("funding/programme", fmt.Sprintf("%d/%04d", int(p), year))
 }
 
 // groupLedgerID is the ledger of one group session of a contract.
@@ -67,6 +91,7 @@ func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 		TraineeHourCents: t.GetTraineeHourRateCents(), GroupHourCents: t.GetGroupHourRateCents(),
 		AnnualEnvelopeCents: t.GetAnnualEnvelopeCents(), DailyCapMinutes: int(t.GetDailyCapMinutes()),
 		WeeklyCapMinutes: int(t.GetWeeklyCapMinutes()), MaxGroupSize: int(t.GetMaxGroupSize()),
+		Programme: domain.Programme(t.GetProgramme()),
 	}
 	for _, f := range t.GetFlatFees() {
 		out.FlatFees = append(out.FlatFees, domain.FeeRate{Type: domain.FeeType(f.GetFeeType()), CustomCode: f.GetCustomCode(), AmountCents: f.GetAmountCents(), Label: f.GetLabel()})
@@ -81,6 +106,7 @@ func termsToProto(t domain.Terms) *fundingv1.ContractTerms {
 		TraineeHourRateCents: t.TraineeHourCents, GroupHourRateCents: t.GroupHourCents,
 		AnnualEnvelopeCents: t.AnnualEnvelopeCents, DailyCapMinutes: int32(t.DailyCapMinutes),
 		WeeklyCapMinutes: int32(t.WeeklyCapMinutes), MaxGroupSize: int32(t.MaxGroupSize),
+		Programme: commonv1.FundingProgramme(t.Programme),
 	}
 	for _, f := range t.FlatFees {
 		out.FlatFees = append(out.FlatFees, &fundingv1.FlatFeeRate{FeeType: fundingv1.FeeType(f.Type), CustomCode: f.CustomCode, AmountCents: f.AmountCents, Label: f.Label})
@@ -190,6 +216,18 @@ func draft(ev domain.Event) (event.Draft, error) {
 			StatementId: e.StatementID, ContractId: e.ContractID, OperatorId: e.OperatorID, Period: civilpb.FromMonth(e.Period),
 			ClosedOn: civilpb.FromDate(e.ClosedOn), Totals: totalsToProto(e.Totals), ClosedBy: e.ClosedBy,
 		}
+	case domain.ProgrammeYearSet:
+		agg, id, name = "programme", e.ID, "set"
+		data = &fundingv1.ProgrammeYearSet{
+			ProgrammeYearId: e.ID, Programme: commonv1.FundingProgramme(e.Programme), Year: int32(e.Year), EnvelopeCents: e.Envelope,
+			BeneficiariesTarget: int32(e.Target), Reason: e.Reason,
+		}
+	case domain.FactFeeClaimed:
+		id := factClaimID(e.LearnerID, e.Type, e.FactRef)
+		return event.Draft{Subject: factClaims + id + ".claimed", AggregateID: id, Unique: true, Data: &fundingv1.FactFeeClaimed{
+			LearnerId: e.LearnerID, FeeType: fundingv1.FeeType(e.Type), FactRef: e.FactRef, ContractId: e.ContractID,
+			OperatorId: e.OperatorID, OperatorLineId: e.LineID,
+		}}, nil
 	default:
 		return event.Draft{}, fmt.Errorf("funding: no codec for %T", ev)
 	}
@@ -210,7 +248,8 @@ func encode(evs []domain.Event) ([]event.Draft, error) {
 }
 
 // decodeData turns a stored payload into a domain event; payloads of other
-// types (added by a later version) are skipped.
+// types (added by a later version) are skipped, and so are the fact claims,
+// which no aggregate folds (they are looked up by subject).
 func decodeData(msg proto.Message) (domain.Event, bool) {
 	switch m := msg.(type) {
 	case *fundingv1.ContractCreated:
@@ -259,6 +298,11 @@ func decodeData(msg proto.Message) (domain.Event, bool) {
 	case *fundingv1.StatementReviewed:
 		return domain.StatementReviewed{
 			StatementID: m.GetStatementId(), ContractID: m.GetContractId(), Period: civilpb.Month(m.GetPeriod()), Reviews: reviewsFromProto(m.GetReviews()), Reviewer: m.GetReviewer(),
+		}, true
+	case *fundingv1.ProgrammeYearSet:
+		return domain.ProgrammeYearSet{
+			ID: m.GetProgrammeYearId(), Programme: domain.Programme(m.GetProgramme()), Year: int(m.GetYear()), Envelope: m.GetEnvelopeCents(),
+			Target: int(m.GetBeneficiariesTarget()), Reason: m.GetReason(),
 		}, true
 	case *fundingv1.StatementClosed:
 		return domain.StatementClosed{

@@ -27,7 +27,7 @@ func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
 	e := start(t, servicetest.Options{Store: store})
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
-	a := learner(t, e, day(time.September, 1))
+	a := learner(t, e, day(time.September, 1), contract)
 	e.Publish(t, "avenir.pathway.pathway."+a+".needs_analysis_noted",
 		&pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.October, 2)), TerritoryCode: "T05"})
 	e.CaughtUp(t)
@@ -169,8 +169,9 @@ func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
 			t.Errorf("%s retried with the store back: %v %v", c.name, m, err)
 		}
 	}
-	if n := len(e.Events(t, "FUNDING", "avenir.funding.>")) - events; n != len(commands) {
-		t.Fatalf("the retried commands appended %d events, want one each (%d)", n, len(commands))
+	// One event each, and the fee's uniqueness claim of its fact.
+	if n := len(e.Events(t, "FUNDING", "avenir.funding.>")) - events; n != len(commands)+1 || len(e.Events(t, "FUNDING", "avenir.funding.fact.>")) != 1 {
+		t.Fatalf("the retried commands appended %d events, want one each and the fact's claim (%d)", n, len(commands)+1)
 	}
 	if again, err := op5.ReportTraineeHours(ctx(t), week41); err != nil || !proto.Equal(again, first) {
 		t.Fatalf("the first report retried: %v %v, want %v", again, err, first)

@@ -16,11 +16,11 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
-	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // MaxRejectedInStream bounds the rejected lines a streamed report answers.
@@ -175,13 +175,21 @@ type reportOutcome struct {
 	warning            bool
 }
 
+// commandID scopes a client's request id by contract: the learners'
+// ledgers are shared by every contract, and two operators (or one, on two
+// contracts) may well use the same request id.
+func commandID(contractID, requestID string) string { return contractID + "/" + requestID }
+
 // report decides a report's lines: split by ledger (learner, ISO week),
 // each ledger decided and appended alone with domain.DecideHours, up to
-// Config.Workers at once. The caps are exact under concurrency, since each
-// is decided by one aggregate (commands of this process on a ledger queue,
-// other processes' conflict and retry). Enrolment, closed periods, line
-// ids used elsewhere in the contract and the budget come from the read
-// models. A request already applied to a ledger answers what it answered.
+// Config.Workers at once. The caps, the scheme's across contracts and the
+// contract's own, are exact under concurrency, since they are decided by
+// the learner's one ledger of the week, whatever the contract (commands of
+// this process on a ledger queue, other processes' conflict and retry);
+// the former ledgers of one contract, learner and week are read with it.
+// Enrolments, territories, immersion days, closed periods, line ids used
+// elsewhere in the contract and the budget come from the read models. A
+// request already applied to a ledger answers what it answered.
 func (s *Service) report(ctx context.Context, c domain.Contract, requestID string, lines []domain.ReportedLine) (reportOutcome, error) {
 	groups, results := domain.SplitReport(lines, checkLearner)
 	var learners, ids []string
@@ -191,7 +199,11 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 			ids = append(ids, l.ID)
 		}
 	}
-	enrolled, _, err := s.enrolment(ctx, learners)
+	placed, _, err := s.placements(ctx, learners, true)
+	if err != nil {
+		return reportOutcome{}, err
+	}
+	former, err := s.formerLedgers(ctx, learners)
 	if err != nil {
 		return reportOutcome{}, err
 	}
@@ -218,17 +230,18 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 		}
 		return b
 	}
-	meta := s.deps.Command(ctx, requestID)
+	today := s.deps.Today()
+	meta := s.deps.Command(ctx, commandID(c.ID, requestID))
 	err = s.parallel(ctx, len(groups), func(ctx context.Context, i int) error {
 		g := groups[i]
-		ledgerID := hoursLedgerID(c.ID, g.LearnerID, g.Week)
+		ledgerID := hoursLedgerID(g.LearnerID, g.Week)
 		cmd := domain.ReportHours{
 			LedgerID: ledgerID, ContractID: c.ID, LearnerID: g.LearnerID, RequestID: requestID, Week: g.Week,
-			Terms: c.Terms, Lines: g.Lines, Enrolment: enrolled, Closed: snap.Closed,
-			TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)),
+			Terms: c.Terms, Lines: g.Lines, Learner: placed.Get(g.LearnerID), Closed: snap.Closed,
+			TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)), Today: today,
 		}
 		var decided []domain.Result
-		out, err := s.hours.Execute(ctx, ledgerID, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
+		out, err := s.executeHours(ctx, ledgerID, former[domain.LedgerBatchKey{LearnerID: g.LearnerID, Week: g.Week}], meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
 			cmd.Budget = budget()
 			evs, rs := domain.DecideHours(l, cmd)
 			decided = rs
@@ -280,11 +293,52 @@ func (s *Service) report(ctx context.Context, c domain.Contract, requestID strin
 	return out, nil
 }
 
+// hoursOutcome is the outcome of a command on a learner's ledger of a
+// week, with the events of the former ledgers read with it.
+type hoursOutcome struct {
+	eventstore.Outcome[*domain.HoursLedger, domain.Event]
+	former []event.Event
+}
+
+// executeHours runs a command on a learner's ledger of a week: the ledger
+// is decided on with the lines of the former ledgers of the same learner
+// and week (one contract's each), loaded read-only in the decision — they
+// are never appended to any more — so that their lines count against the
+// caps and can be corrected and flagged; every new event goes to the
+// learner's ledger.
+func (s *Service) executeHours(ctx context.Context, ledgerID string, former []string, meta eventstore.Command, decide func(*domain.HoursLedger) ([]domain.Event, error)) (hoursOutcome, error) {
+	filters := []string{hoursKind.Filter(ledgerID)}
+	for _, id := range former {
+		filters = append(filters, hoursKind.Filter(id))
+	}
+	res, err := s.hours.Store().ExecuteAll(ctx, Stream, filters, meta, func(hs []eventstore.History) ([]event.Draft, error) {
+		evs, err := decide(hoursKind.Fold(merged(hs[1:], hs[0].Events)))
+		if err != nil || len(evs) == 0 {
+			return nil, err
+		}
+		return hoursKind.Encode(evs)
+	})
+	if err != nil {
+		return hoursOutcome{}, err
+	}
+	return hoursOutcome{Outcome: s.hours.Outcome(ledgerID, res), former: merged(res.Histories[1:], nil)}, nil
+}
+
+// merged is the former ledgers' events, in stream order, then own.
+func merged(former []eventstore.History, own []event.Event) []event.Event {
+	var out []event.Event
+	for _, h := range former {
+		out = append(out, h.Events...)
+	}
+	slices.SortFunc(out, func(a, b event.Event) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	return append(out, own...)
+}
+
 // replayedHours answers a report already applied to a ledger as its first
 // run answered: its lines decided again on the ledger as it stood before
-// the report (the outcome's history up to the report's first event), the
-// lines it stored answered as stored.
-func replayedHours(out eventstore.Outcome[*domain.HoursLedger, domain.Event], cmd domain.ReportHours, budget *domain.Budget) []domain.Result {
+// the report (the former ledgers and the outcome's history up to the
+// report's first event), the lines it stored answered as stored.
+func replayedHours(out hoursOutcome, cmd domain.ReportHours, budget *domain.Budget) []domain.Result {
 	first := out.Stored[0].Sequence
 	var before []event.Event
 	for _, ev := range out.History {
@@ -293,7 +347,7 @@ func replayedHours(out eventstore.Outcome[*domain.HoursLedger, domain.Event], cm
 		}
 	}
 	cmd.Budget = budget
-	_, rs := domain.DecideHours(hoursKind.Fold(before), cmd)
+	_, rs := domain.DecideHours(hoursKind.Fold(append(slices.Clone(out.former), before...)), cmd)
 	stored := map[string]domain.HourLine{}
 	for _, e := range out.Events {
 		if r, ok := e.(domain.TraineeHoursReported); ok {
@@ -346,7 +400,7 @@ feed:
 }
 
 // CorrectLine implements fundingv1.FundingServiceServer: the correction is
-// a new event of the corrected line's ledger.
+// a new event of the learner's ledger of the corrected line's week.
 func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineRequest) (*fundingv1.CorrectLineResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -364,7 +418,11 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 		return nil, err
 	}
 	learner := req.GetLearnerId()
-	enrolled, _, err := s.enrolment(ctx, []string{learner})
+	placed, _, err := s.placements(ctx, []string{learner}, true)
+	if err != nil {
+		return nil, err
+	}
+	former, err := s.formerLedgers(ctx, []string{learner})
 	if err != nil {
 		return nil, err
 	}
@@ -376,14 +434,16 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 	if err != nil {
 		return nil, err
 	}
-	ledgerID := hoursLedgerID(c.ID, learner, domain.WeekOf(day))
+	week := domain.WeekOf(day)
+	ledgerID := hoursLedgerID(learner, week)
 	cmd := domain.CorrectLine{
 		LedgerID: ledgerID, ContractID: c.ID, LearnerID: learner, CorrectsID: req.GetCorrectsLineId(), LineID: req.GetOperatorLineId(),
 		Minutes: int(req.GetMinutes()), Activity: domain.Activity(req.GetActivity()), Reason: req.GetReason(), Terms: c.Terms,
-		Enrolment: enrolled, Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)),
+		Learner: placed.Get(learner), Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, hoursOwner(ledgerID)), Today: s.deps.Today(),
 	}
 	var result domain.Result
-	out, err := s.hours.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(l *domain.HoursLedger) ([]domain.Event, error) {
+	meta := s.deps.Command(ctx, commandID(c.ID, req.GetRequestId()))
+	out, err := s.executeHours(ctx, ledgerID, former[domain.LedgerBatchKey{LearnerID: learner, Week: week}], meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
 		evs, r, err := domain.DecideCorrection(l, cmd)
 		result = r
@@ -404,11 +464,11 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 
 // onExitBackdated re-evaluates the trainee hours of a learner whose exit
 // was recorded late: in each of its ledgers from the exit's week on, the
-// accepted lines dated after the exit on a day it was not enrolled become
-// anomalies on the open statement (domain.DecideFlag); nothing is deleted.
-// The learners read model already knows the exit (the consumer comes after
-// it). Request ids derive from the consumed event, so a redelivery changes
-// nothing.
+// accepted lines dated after the exit on a day it was in no episode become
+// anomalies on the open statement (domain.DecideFlag, EXIT_BACKDATED);
+// nothing is deleted. The learners read model already knows the exit (the
+// consumer comes after it). Request ids derive from the consumed event, so
+// a redelivery changes nothing.
 func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	m, ok := ev.Data.(*pathwayv1.ExitBackdated)
 	if !ok {
@@ -419,6 +479,36 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 		s.log.WarnContext(ctx, "back-dated exit without a valid exit date, ignored", "learner_id", learner, "event_id", ev.ID)
 		return nil
 	}
+	return s.flag(ctx, "exit/"+ev.ID, learner, exit, "", domain.AnomalyExitBackdated, int(m.GetEpisodeNumber()),
+		func(l domain.Learner, _ string, day civil.Date) bool { return l.InScheme(day) })
+}
+
+// onEnrolmentEnded re-evaluates the trainee hours of a learner under the
+// contract of an enrolment that ended: the accepted lines of the contract
+// dated after its last day, on a day no enrolment with the contract
+// covers, become anomalies (ENROLMENT_ENDED). An enrolment ended by the
+// learner's exit is left to the back-dated exit (its lines after the exit
+// are EXIT_BACKDATED anomalies; an exit recorded on its day leaves no line
+// after it, lines being never dated after today).
+func (s *Service) onEnrolmentEnded(ctx context.Context, ev event.Event) error {
+	m, ok := ev.Data.(*pathwayv1.EnrolmentEnded)
+	if !ok || m.GetReason() == pathwayv1.EnrolmentEndReason_ENROLMENT_END_REASON_PATHWAY_EXIT {
+		return nil
+	}
+	learner, last := m.GetLearnerId(), civilpb.Date(m.GetToDate())
+	if !last.Valid() {
+		s.log.WarnContext(ctx, "enrolment ended without a valid last day, ignored", "learner_id", learner, "event_id", ev.ID)
+		return nil
+	}
+	return s.flag(ctx, "enrolment-ended/"+ev.ID, learner, last, m.GetContractId(), domain.AnomalyEnrolmentEnded, int(m.GetEpisodeNumber()),
+		func(l domain.Learner, contract string, day civil.Date) bool { return l.EnrolledWith(contract, day) })
+}
+
+// flag turns a learner's accepted lines dated after a day (of one contract,
+// or any when contract is "") that are no longer billable into anomalies,
+// in each of its ledgers of the weeks from that day's on.
+func (s *Service) flag(ctx context.Context, requestID, learner string, after civil.Date, contract string, reason domain.Anomaly, episode int,
+	billable func(l domain.Learner, contract string, day civil.Date) bool) error {
 	// The books must know every ledger stored so far.
 	last, err := s.lastSequence(ctx, Stream)
 	if err != nil {
@@ -427,52 +517,45 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 	if err := s.waitBooks(ctx, last); err != nil {
 		return err
 	}
-	enrolled, _, err := s.enrolment(ctx, []string{learner})
+	placed, _, err := s.placements(ctx, []string{learner}, false)
 	if err != nil {
 		return err
 	}
-	from := domain.WeekOf(exit)
-	type ledger struct{ contract, id string }
-	var ledgers []ledger
-	err = projection.Scan(ctx, s.store, booksProjection, learnerLedgersIndex(learner), projection.RangeQuery{Limit: scanPage}, func(members []string) (bool, error) {
-		for _, mb := range members {
-			c, w, id, ok := splitMember(mb)
-			if !ok || w.Year < from.Year || (w.Year == from.Year && w.Week < from.Week) {
+	l := placed.Get(learner)
+	weeks, err := s.learnerWeeks(ctx, learner, domain.WeekOf(after))
+	if err != nil {
+		return err
+	}
+	closed := map[string]domain.Closed{}
+	for _, w := range weeks {
+		for _, c := range w.contracts {
+			if _, ok := closed[c]; ok || (contract != "" && c != contract) {
 				continue
 			}
-			ledgers = append(ledgers, ledger{c, id})
-		}
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	contracts := map[string]domain.Contract{}
-	snaps := map[string]snapshot{}
-	meta := eventstore.Command{RequestID: "exit/" + ev.ID, Actor: "service:" + Name, Time: s.deps.Now()}
-	flagged := 0
-	for _, l := range ledgers {
-		c, ok := contracts[l.contract]
-		if !ok {
-			loaded, err := s.contracts.Load(ctx, l.contract)
+			snap, err := s.snapshot(ctx, c)
 			if err != nil {
 				return err
 			}
-			c = loaded.State
-			contracts[l.contract] = c
-			if snaps[l.contract], err = s.snapshot(ctx, l.contract); err != nil {
-				return err
-			}
+			closed[c] = snap.Closed
 		}
-		cmd := domain.FlagUnenrolled{
-			ExitDate: exit, Episode: int(m.GetEpisodeNumber()), Enrolment: enrolled, Terms: c.Terms,
-			Closed: snaps[l.contract].Closed, Today: s.deps.Today(),
+	}
+	meta := eventstore.Command{RequestID: requestID, Actor: "service:" + Name, Time: s.deps.Now()}
+	flagged := 0
+	for _, w := range weeks {
+		if contract != "" && !slices.Contains(w.contracts, contract) {
+			continue
 		}
-		out, err := s.hours.Execute(ctx, l.id, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
+		ledgerID := hoursLedgerID(learner, w.week)
+		cmd := domain.FlagLines{
+			LedgerID: ledgerID, After: after, ContractID: contract, Reason: reason, Episode: episode, Today: s.deps.Today(),
+			Billable: func(c string, day civil.Date) bool { return billable(l, c, day) },
+			Closed:   func(c string) domain.Closed { return closed[c] },
+		}
+		out, err := s.executeHours(ctx, ledgerID, w.former, meta, func(l *domain.HoursLedger) ([]domain.Event, error) {
 			return domain.DecideFlag(l, cmd), nil
 		})
 		if err != nil {
-			return fmt.Errorf("funding: flag ledger %s: %w", l.id, err)
+			return fmt.Errorf("funding: flag ledger %s: %w", ledgerID, err)
 		}
 		for _, e := range out.Events {
 			if f, ok := e.(domain.TraineeLinesFlagged); ok && !out.Replayed {
@@ -481,7 +564,7 @@ func (s *Service) onExitBackdated(ctx context.Context, ev event.Event) error {
 		}
 	}
 	if flagged > 0 {
-		s.log.InfoContext(ctx, "back-dated exit turned lines into anomalies", "learner_id", learner, "exit_date", exit.String(), "lines", flagged)
+		s.log.InfoContext(ctx, "lines turned into anomalies", "learner_id", learner, "after", after.String(), "reason", int(reason), "lines", flagged)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -22,9 +24,10 @@ import (
 )
 
 // The learners read model (learnersProjection), from the PATHWAY stream:
-// each learner's dated episodes (whether it was enrolled on a day) and the
-// facts that trigger flat fees (analyses completed, immersions done, exits
-// to employment or qualifying training), in the order they happened.
+// each learner's territory (the latest its events carry), dated episodes,
+// enrolments (with which contract, from and to when) and the facts that
+// trigger flat fees (analyses completed, immersions done, exits to
+// employment or qualifying training), in the order they happened.
 //
 //	learner:<id>   storedLearner, JSON
 func learnerKey(id string) string { return "learner:" + id }
@@ -35,6 +38,15 @@ type storedEpisode struct {
 	Exit   string `json:"exit,omitempty"`
 }
 
+type storedEnrolment struct {
+	Number   int    `json:"n"`
+	Episode  int    `json:"episode"`
+	Contract string `json:"contract"`
+	Operator string `json:"operator"`
+	From     string `json:"from"`
+	To       string `json:"to,omitempty"`
+}
+
 type storedFact struct {
 	Type domain.FeeType `json:"type"`
 	Ref  string         `json:"ref"`
@@ -42,8 +54,10 @@ type storedFact struct {
 }
 
 type storedLearner struct {
-	Episodes []storedEpisode `json:"episodes,omitempty"`
-	Facts    []storedFact    `json:"facts,omitempty"`
+	Territory  string            `json:"territory,omitempty"`
+	Episodes   []storedEpisode   `json:"episodes,omitempty"`
+	Enrolments []storedEnrolment `json:"enrolments,omitempty"`
+	Facts      []storedFact      `json:"facts,omitempty"`
 }
 
 func parseDate(s string) civil.Date {
@@ -51,14 +65,22 @@ func parseDate(s string) civil.Date {
 	return d
 }
 
-func (l storedLearner) episodes() []domain.Episode {
-	out := make([]domain.Episode, 0, len(l.Episodes))
+// learner is the domain's view of a stored learner.
+func (l storedLearner) learner(id string) domain.Learner {
+	out := domain.Learner{ID: id, Territory: l.Territory}
 	for _, e := range l.Episodes {
 		ep := domain.Episode{Number: e.Number, Entry: parseDate(e.Entry)}
 		if e.Exit != "" {
 			ep.Exit = parseDate(e.Exit)
 		}
-		out = append(out, ep)
+		out.Episodes = append(out.Episodes, ep)
+	}
+	for _, e := range l.Enrolments {
+		en := domain.Enrolment{Number: e.Number, Episode: e.Episode, ContractID: e.Contract, OperatorID: e.Operator, From: parseDate(e.From)}
+		if e.To != "" {
+			en.To = parseDate(e.To)
+		}
+		out.Enrolments = append(out.Enrolments, en)
 	}
 	return out
 }
@@ -88,8 +110,8 @@ func episodeRef(n int32) string { return "episode-" + strconv.Itoa(int(n)) }
 
 func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]projection.Op, error) {
 	var (
-		id    string
-		apply func(*storedLearner)
+		id, territory string
+		apply         func(*storedLearner)
 	)
 	fact := func(l *storedLearner, f storedFact) {
 		if f.Type == domain.FeeUnspecified || f.Ref == "" {
@@ -101,13 +123,13 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	}
 	switch m := ev.Data.(type) {
 	case *pathwayv1.PathwayEntered:
-		id = m.GetLearnerId()
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		apply = func(l *storedLearner) {
 			l.Episodes = slices.DeleteFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
 			l.Episodes = append(l.Episodes, storedEpisode{Number: int(m.GetEpisodeNumber()), Entry: civilpb.Date(m.GetEntryDate()).String()})
 		}
 	case *pathwayv1.PathwayExited:
-		id = m.GetLearnerId()
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		apply = func(l *storedLearner) {
 			exit := civilpb.Date(m.GetExitDate()).String()
 			i := slices.IndexFunc(l.Episodes, func(e storedEpisode) bool { return e.Number == int(m.GetEpisodeNumber()) })
@@ -119,18 +141,41 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 			fact(l, storedFact{Type: exitFee(m.GetReason()), Ref: episodeRef(m.GetEpisodeNumber()), Date: exit})
 		}
 	case *pathwayv1.NeedsAnalysisNoted:
-		id = m.GetLearnerId()
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		apply = func(l *storedLearner) {
 			fact(l, storedFact{Type: domain.FeeNeedsAnalysisCompleted, Ref: m.GetAnalysisId(), Date: civilpb.Date(m.GetCompletedOn()).String()})
 		}
 	case *pathwayv1.ImmersionNoted:
-		id = m.GetLearnerId()
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
 		typ := domain.FeeImmersionPartiallyCompleted
 		if m.GetCompleted() {
 			typ = domain.FeeImmersionCompleted
 		}
 		apply = func(l *storedLearner) {
 			fact(l, storedFact{Type: typ, Ref: m.GetSessionId(), Date: civilpb.Date(m.GetRecordedOn()).String()})
+		}
+	case *pathwayv1.LearnerEnrolled:
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
+		apply = func(l *storedLearner) {
+			n := int(m.GetEnrolmentNumber())
+			l.Enrolments = slices.DeleteFunc(l.Enrolments, func(e storedEnrolment) bool { return e.Number == n })
+			l.Enrolments = append(l.Enrolments, storedEnrolment{
+				Number: n, Episode: int(m.GetEpisodeNumber()), Contract: m.GetContractId(), Operator: m.GetOperatorId(),
+				From: civilpb.Date(m.GetFromDate()).String(),
+			})
+		}
+	case *pathwayv1.EnrolmentEnded:
+		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
+		apply = func(l *storedLearner) {
+			i := slices.IndexFunc(l.Enrolments, func(e storedEnrolment) bool { return e.Number == int(m.GetEnrolmentNumber()) })
+			if i < 0 {
+				// The enrolment is unknown: it never reached funding, so
+				// nothing was billable under it.
+				s.log.WarnContext(ctx, "enrolment ended before it was known, ignored", "learner_id", m.GetLearnerId(),
+					"enrolment_number", m.GetEnrolmentNumber(), "event_id", ev.ID)
+				return
+			}
+			l.Enrolments[i].To = civilpb.Date(m.GetToDate()).String()
 		}
 	default:
 		// exit_backdated adds nothing (its exited comes in the same batch),
@@ -142,6 +187,9 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		return nil, err
 	}
 	apply(&l)
+	if territory != "" {
+		l.Territory = territory
+	}
 	op, err := projection.PutJSON(learnerKey(id), l)
 	if err != nil {
 		return nil, err
@@ -172,17 +220,146 @@ func (s *Service) learners(ctx context.Context, ids []string) (map[string]stored
 	return out, nil
 }
 
-// enrolment is the domain's view of the learners' episodes.
-func (s *Service) enrolment(ctx context.Context, ids []string) (domain.Episodes, map[string]storedLearner, error) {
+// placements is the domain's view of learners: their territory, episodes
+// and enrolments, and, with immersion, the minutes of their immersions by
+// day (the immersions read model).
+func (s *Service) placements(ctx context.Context, ids []string, immersion bool) (domain.Learners, map[string]storedLearner, error) {
 	ls, err := s.learners(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	eps := make(domain.Episodes, len(ls))
+	out := make(domain.Learners, len(ls))
 	for id, l := range ls {
-		eps[id] = l.episodes()
+		out[id] = l.learner(id)
 	}
-	return eps, ls, nil
+	if immersion {
+		days, err := s.immersionDays(ctx, ids)
+		if err != nil {
+			return nil, nil, err
+		}
+		for id, d := range days {
+			l := out.Get(id)
+			l.Immersion = d
+			out[id] = l
+		}
+	}
+	return out, ls, nil
+}
+
+// The immersions read model (immersionsProjection), from the IMMERSION
+// stream: each session's days and daily minutes, and each learner's
+// immersions whose outcome is recorded (completed, or partially up to the
+// last day present; a no-show or a cancelled booking counts none), whose
+// minutes count against the caps of trainee hours.
+//
+//	session:<id>   storedSession, JSON
+//	learner:<id>   storedImmersions, JSON
+func sessionKey(id string) string { return "session:" + id }
+
+type storedSession struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Daily int    `json:"daily"`
+}
+
+type storedOutcome struct {
+	Session   string `json:"session"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Daily     int    `json:"daily"`
+	Completed bool   `json:"completed,omitempty"`
+	LastDay   string `json:"last_day,omitempty"`
+}
+
+type storedImmersions struct {
+	Outcomes []storedOutcome `json:"outcomes,omitempty"`
+}
+
+func (s *Service) projectImmersion(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	var (
+		learner string
+		apply   func(*storedImmersions)
+	)
+	switch m := ev.Data.(type) {
+	case *immersionv1.SessionScheduled:
+		op, err := projection.PutJSON(sessionKey(m.GetSessionId()), storedSession{
+			From: civilpb.Date(m.GetFromDate()).String(), To: civilpb.Date(m.GetToDate()).String(), Daily: int(m.GetDailyMinutes()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []projection.Op{op}, nil
+	case *immersionv1.OutcomeRecorded:
+		session, found, err := projection.GetJSON[storedSession](ctx, s.store, immersionsProjection, sessionKey(m.GetSessionId()))
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			s.log.WarnContext(ctx, "immersion outcome of an unknown session, ignored", "session_id", m.GetSessionId(), "event_id", ev.ID)
+			return nil, nil
+		}
+		learner = m.GetLearnerId()
+		apply = func(l *storedImmersions) {
+			l.Outcomes = slices.DeleteFunc(l.Outcomes, func(o storedOutcome) bool { return o.Session == m.GetSessionId() })
+			o := storedOutcome{Session: m.GetSessionId(), From: session.From, To: session.To, Daily: session.Daily}
+			switch m.GetStatus() {
+			case immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED:
+				o.Completed = true
+			case immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED:
+				o.LastDay = civilpb.Date(m.GetLastDayPresent()).String()
+			default: // a no-show: no day counts
+				return
+			}
+			l.Outcomes = append(l.Outcomes, o)
+		}
+	case *immersionv1.BookingCancelled:
+		learner = m.GetLearnerId()
+		apply = func(l *storedImmersions) {
+			l.Outcomes = slices.DeleteFunc(l.Outcomes, func(o storedOutcome) bool { return o.Session == m.GetSessionId() })
+		}
+	default:
+		return nil, nil
+	}
+	l, _, err := projection.GetJSON[storedImmersions](ctx, s.store, immersionsProjection, learnerKey(learner))
+	if err != nil {
+		return nil, err
+	}
+	apply(&l)
+	op, err := projection.PutJSON(learnerKey(learner), l)
+	if err != nil {
+		return nil, err
+	}
+	return []projection.Op{op}, nil
+}
+
+// immersionDays reads the minutes of immersion by day of learners, by id
+// (learners without any are absent).
+func (s *Service) immersionDays(ctx context.Context, ids []string) (map[string]map[civil.Date]int, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	out := map[string]map[civil.Date]int{}
+	for chunk := range slices.Chunk(ids, 1000) {
+		keys := make([]string, len(chunk))
+		for i, id := range chunk {
+			keys[i] = learnerKey(id)
+		}
+		vals, err := projection.GetManyJSON[storedImmersions](ctx, s.store, immersionsProjection, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, l := range vals {
+			if l == nil || len(l.Outcomes) == 0 {
+				continue
+			}
+			days := map[civil.Date]int{}
+			for _, o := range l.Outcomes {
+				for d, n := range domain.ImmersionDays(parseDate(o.From), parseDate(o.To), o.Daily, o.Completed, parseDate(o.LastDay)) {
+					days[d] += n
+				}
+			}
+			out[chunk[i]] = days
+		}
+	}
+	return out, nil
 }
 
 // The books read model (booksProjection), from the whole FUNDING stream.
@@ -195,6 +372,10 @@ func (s *Service) enrolment(ctx context.Context, ids []string) (domain.Episodes,
 //	territory:<code>               index of the contract ids covering a territory
 //	line:<contract>:<line id>      the aggregate holding an operator line id: "<unit>/<ledger id>"
 //	learner-ledgers:<learner>      index of a learner's hours ledgers, "<contract>/<YYYY>-W<WW>/<ledger id>"
+//	                               (the learner's ledger of the week, or a former ledger of the contract)
+//	programme:<n>                  index of the contract ids of a programme (its wire number)
+//	programme-year:<n>:<YYYY>      a programme's figures for a year as set, storedProgrammeYear JSON
+//	fee-fact:<learner>:<type>:<ref>  where a standard fact's fee was paid, domain.Payment JSON
 //
 // A contract's statements are domain.Books folded from its logged events,
 // in stream order: the log is written one event at a time (O(event) per
@@ -207,6 +388,14 @@ func operatorIndex(id string) string              { return "operator:" + id }
 func territoryIndex(code string) string           { return "territory:" + code }
 func lineKey(contractID, lineID string) string    { return "line:" + contractID + ":" + lineID }
 func learnerLedgersIndex(learnerID string) string { return "learner-ledgers:" + learnerID }
+
+func programmeIndex(p domain.Programme) string { return "programme:" + strconv.Itoa(int(p)) }
+func programmeYearKey(p domain.Programme, year int) string {
+	return fmt.Sprintf("programme-year:%d:%04d", int(p), year)
+}
+func feeFactKey(learnerID string, t domain.FeeType, ref string) string {
+	return fmt.Sprintf("fee-fact:%s:%d:%s", learnerID, int(t), ref)
+}
 
 const contractsIndex = "contracts"
 
@@ -223,6 +412,15 @@ func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projectio
 	d, ok := decode(ev)
 	if !ok {
 		return nil, nil
+	}
+	if e, ok := d.(domain.ProgrammeYearSet); ok {
+		op, err := projection.PutJSON(programmeYearKey(e.Programme, e.Year), domain.ProgrammeYear{
+			ID: e.ID, Programme: e.Programme, Year: e.Year, Envelope: e.Envelope, Target: e.Target,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []projection.Op{op}, nil
 	}
 	c := contractOf(d)
 	if c == "" {
@@ -260,7 +458,11 @@ func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projectio
 					ops = append(ops, projection.IndexRemove(territoryIndex(t), c))
 				}
 			}
+			if old.Programme != terms.Programme {
+				ops = append(ops, projection.IndexRemove(programmeIndex(old.Programme), c))
+			}
 		}
+		ops = append(ops, projection.IndexAdd(programmeIndex(terms.Programme), c))
 		tb, err := proto.Marshal(termsToProto(terms))
 		if err != nil {
 			return nil, err
@@ -280,6 +482,13 @@ func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projectio
 		ops = append(ops, projection.Put(lineKey(c, e.Line.ID), []byte(groupOwner(e.LedgerID))))
 	case domain.FlatFeeClaimed:
 		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(feesOwner(e.LedgerID))))
+		if e.Type != domain.FeeCustom {
+			op, err := projection.PutJSON(feeFactKey(e.LearnerID, e.Type, e.FactRef), domain.Payment{ContractID: c, OperatorID: e.OperatorID, LineID: e.LineID})
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+		}
 	}
 	return ops, nil
 }
@@ -478,4 +687,107 @@ func splitMember(m string) (contractID string, w domain.Week, ledgerID string, o
 		return "", domain.Week{}, "", false
 	}
 	return parts[0], w, parts[2], true
+}
+
+// formerLedgers reads, from the learners' ledger indexes, the former
+// ledgers (one contract's, learner's and week's) of learners, by learner
+// and week: their lines still count in the learner's ledger of the week.
+func (s *Service) formerLedgers(ctx context.Context, learnerIDs []string) (map[domain.LedgerBatchKey][]string, error) {
+	learnerIDs = slices.Compact(slices.Sorted(slices.Values(learnerIDs)))
+	var mu sync.Mutex
+	out := map[domain.LedgerBatchKey][]string{}
+	err := s.parallel(ctx, len(learnerIDs), func(ctx context.Context, i int) error {
+		learner := learnerIDs[i]
+		return projection.Scan(ctx, s.store, booksProjection, learnerLedgersIndex(learner), projection.RangeQuery{Limit: scanPage}, func(members []string) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range members {
+				_, w, id, ok := splitMember(m)
+				if !ok || id == hoursLedgerID(learner, w) {
+					continue
+				}
+				k := domain.LedgerBatchKey{LearnerID: learner, Week: w}
+				if !slices.Contains(out[k], id) {
+					out[k] = append(out[k], id)
+				}
+			}
+			return true, nil
+		})
+	})
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out, err
+}
+
+// ledgerWeek is a week of a learner's trainee hours: the former ledgers of
+// the week and the contracts with lines in it.
+type ledgerWeek struct {
+	week      domain.Week
+	former    []string
+	contracts []string
+}
+
+// learnerWeeks reads the weeks of a learner's trainee hours from week from
+// on, in order, from the learner's ledger index.
+func (s *Service) learnerWeeks(ctx context.Context, learner string, from domain.Week) ([]ledgerWeek, error) {
+	byWeek := map[domain.Week]*ledgerWeek{}
+	err := projection.Scan(ctx, s.store, booksProjection, learnerLedgersIndex(learner), projection.RangeQuery{Limit: scanPage}, func(members []string) (bool, error) {
+		for _, m := range members {
+			c, w, id, ok := splitMember(m)
+			if !ok || w.Year < from.Year || (w.Year == from.Year && w.Week < from.Week) {
+				continue
+			}
+			lw := byWeek[w]
+			if lw == nil {
+				lw = &ledgerWeek{week: w}
+				byWeek[w] = lw
+			}
+			if id != hoursLedgerID(learner, w) && !slices.Contains(lw.former, id) {
+				lw.former = append(lw.former, id)
+			}
+			if !slices.Contains(lw.contracts, c) {
+				lw.contracts = append(lw.contracts, c)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ledgerWeek, 0, len(byWeek))
+	for _, lw := range byWeek {
+		slices.Sort(lw.former)
+		out = append(out, *lw)
+	}
+	slices.SortFunc(out, func(a, b ledgerWeek) int {
+		return cmp.Or(cmp.Compare(a.week.Year, b.week.Year), cmp.Compare(a.week.Week, b.week.Week))
+	})
+	return out, nil
+}
+
+// paidFacts reads where the facts' fees of one type were paid, per the
+// books (claims made before the fact claims existed included), by fact
+// ref.
+func (s *Service) paidFacts(ctx context.Context, learnerID string, t domain.FeeType, facts []domain.Fact) (map[string]domain.Payment, error) {
+	var keys, refs []string
+	for _, f := range facts {
+		if f.Type == t {
+			keys, refs = append(keys, feeFactKey(learnerID, t, f.Ref)), append(refs, f.Ref)
+		}
+	}
+	out := map[string]domain.Payment{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	vals, err := projection.GetManyJSON[domain.Payment](ctx, s.store, booksProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range vals {
+		if p != nil {
+			out[refs[i]] = *p
+		}
+	}
+	return out, nil
 }

@@ -36,7 +36,7 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			op5, fund := e.as(t, operator5), e.as(t, funder)
 			contract := createContract(t, e, terms("op-5"))
 			entry := day(time.September, 1)
-			a, b := learner(t, e, entry), learner(t, e, entry)
+			a, b := learner(t, e, entry, contract), learner(t, e, entry, contract)
 			e.Publish(t, "avenir.pathway.pathway."+a+".needs_analysis_noted",
 				&pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.October, 2)), TerritoryCode: "T05"})
 			e.CaughtUp(t)

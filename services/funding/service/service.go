@@ -1,12 +1,17 @@
 // Package service is funding as the avenir binary runs it: the gRPC API of
 // FundingService over the FUNDING stream (contracts, trainee-hour ledgers
-// per learner and ISO week, group-hour ledgers, flat-fee ledgers, monthly
-// statements), a read model of what it needs from PATHWAY (episodes, to
-// know who was enrolled when, and the facts that trigger flat fees), the
-// books read model (each contract's events, folded into its statements by
-// domain.Books; contracts listing; which aggregate holds each operator line
-// id; each learner's ledgers), and one consumer that acts: a back-dated
-// exit turns the learner's accepted lines after the exit into anomalies.
+// per learner and ISO week across contracts, group-hour ledgers, flat-fee
+// ledgers and their facts' uniqueness claims, monthly statements,
+// programme years), a read model of what it needs from PATHWAY (episodes,
+// enrolments — who was placed with which contract when — territories, and
+// the facts that trigger flat fees), a read model of IMMERSION (the days
+// of immersions whose outcome is recorded, which count against the caps),
+// the books read model (each contract's events, folded into its statements
+// by domain.Books; contracts listing by operator, territory and programme;
+// which aggregate holds each operator line id; each learner's ledgers;
+// programme years; where facts' fees were paid), and two consumers that
+// act: a back-dated exit, and an enrolment ended early, turn the learner's
+// accepted lines after them into anomalies.
 package service
 
 import (
@@ -33,12 +38,17 @@ const (
 	// Stream holds every funding event.
 	Stream = "FUNDING"
 
-	pathwayStream = "PATHWAY"
-	// Read models (projection names double as durable consumer names).
-	learnersProjection = "funding-learners"
-	booksProjection    = "funding-books"
+	pathwayStream   = "PATHWAY"
+	immersionStream = "IMMERSION"
+	// Read models (projection names double as durable consumer names). The
+	// learners and books read models were rebuilt (v2) when they learnt
+	// territories and enrolments, programmes and facts paid.
+	learnersProjection   = "funding-learners-v2"
+	immersionsProjection = "funding-immersions"
+	booksProjection      = "funding-books-v2"
 	// Durable consumers that act.
-	exitConsumer = "funding-exits"
+	exitConsumer      = "funding-exits"
+	enrolmentConsumer = "funding-enrolment-ends"
 )
 
 // DefaultWorkers is how many ledgers a report decides and appends at once.
@@ -62,6 +72,7 @@ type Service struct {
 	groups     *eventstore.Aggregates[*domain.GroupLedger, domain.Event]
 	fees       *eventstore.Aggregates[*domain.FeesLedger, domain.Event]
 	statements *eventstore.Aggregates[domain.StatementState, domain.Event]
+	programmes *eventstore.Aggregates[domain.ProgrammeYear, domain.Event]
 	store      projection.Store
 	books      booksCache
 }
@@ -87,6 +98,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		groups:     eventstore.NewAggregates(events, groupKind),
 		fees:       eventstore.NewAggregates(events, feesKind),
 		statements: eventstore.NewAggregates(events, statementKind),
+		programmes: eventstore.NewAggregates(events, programmeKind),
 	}, nil
 }
 
@@ -98,7 +110,7 @@ func Streams() []natsx.StreamSpec {
 	return []natsx.StreamSpec{{
 		Name:        Stream,
 		Subjects:    []string{"avenir.funding.>"},
-		Description: "funding: contracts, trainee-hour ledgers per learner and ISO week, group-hour and flat-fee ledgers, statement reviews and closures",
+		Description: "funding: contracts, trainee-hour ledgers per learner and ISO week, group-hour and flat-fee ledgers, fact claims, statement reviews and closures, programme years",
 	}}
 }
 
@@ -128,17 +140,21 @@ func (s *Service) Policy() auth.Policy {
 		fundingv1.FundingService_CloseStatement_FullMethodName:           funder,
 		fundingv1.FundingService_ExportStatement_FullMethodName:          read,
 		fundingv1.FundingService_GetBudget_FullMethodName:                read,
+		fundingv1.FundingService_ListStatements_FullMethodName:           read,
+		fundingv1.FundingService_SetProgrammeYear_FullMethodName:         admin,
+		fundingv1.FundingService_GetProgrammeBudget_FullMethodName:       {auth.RoleAdmin, auth.RoleFunder},
 	}
 }
 
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingServiceServer(r, s) }
 
-// Wiring implements platform.Service: the learners and books read models,
-// then the consumer flagging the lines a back-dated exit leaves after it,
-// which reads the exit's episodes in the learners read model (it comes
-// after it on PATHWAY).
+// Wiring implements platform.Service: the learners, immersions and books
+// read models, then the consumers flagging the lines a back-dated exit or
+// an enrolment ended early leaves after them, which read the learners read
+// model (they come after it on PATHWAY).
 func (s *Service) Wiring() platform.Wiring {
+	flagBackOff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 	return platform.Wiring{
 		Projections: []projector.Spec{
 			{
@@ -146,8 +162,17 @@ func (s *Service) Wiring() platform.Wiring {
 				FilterSubjects: []string{
 					"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
 					"avenir.pathway.pathway.*.needs_analysis_noted", "avenir.pathway.pathway.*.immersion_noted",
+					"avenir.pathway.pathway.*.enrolled", "avenir.pathway.pathway.*.enrolment_ended",
 				},
 				Project: s.projectLearner,
+			},
+			{
+				Name: immersionsProjection, Stream: immersionStream,
+				FilterSubjects: []string{
+					"avenir.immersion.session.*.scheduled", "avenir.immersion.session.*.outcome_recorded",
+					"avenir.immersion.session.*.booking_cancelled",
+				},
+				Project: s.projectImmersion,
 			},
 			{
 				Name: booksProjection, Stream: Stream,
@@ -155,15 +180,26 @@ func (s *Service) Wiring() platform.Wiring {
 				Project:        s.projectBooks,
 			},
 		},
-		Consumers: []platform.Consumer{{
-			Spec: consumer.Spec{
-				Stream: pathwayStream, Name: exitConsumer, Ordered: true,
-				FilterSubjects: []string{"avenir.pathway.pathway.*.exit_backdated"},
-				BackOff:        []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second},
+		Consumers: []platform.Consumer{
+			{
+				Spec: consumer.Spec{
+					Stream: pathwayStream, Name: exitConsumer, Ordered: true,
+					FilterSubjects: []string{"avenir.pathway.pathway.*.exit_backdated"},
+					BackOff:        flagBackOff,
+				},
+				Handle: s.onExitBackdated,
+				After:  []string{learnersProjection},
 			},
-			Handle: s.onExitBackdated,
-			After:  []string{learnersProjection},
-		}},
+			{
+				Spec: consumer.Spec{
+					Stream: pathwayStream, Name: enrolmentConsumer, Ordered: true,
+					FilterSubjects: []string{"avenir.pathway.pathway.*.enrolment_ended"},
+					BackOff:        flagBackOff,
+				},
+				Handle: s.onEnrolmentEnded,
+				After:  []string{learnersProjection},
+			},
+		},
 	}
 }
 

@@ -116,7 +116,7 @@ func TestContractsAndAccess(t *testing.T) {
 	servicetest.Refused(t, err, codes.FailedPrecondition, "OPERATOR_CHANGED")
 
 	// Only the contract's operator reports; referents see nothing of billing.
-	a := learner(t, e, day(time.September, 1))
+	a := learner(t, e, day(time.September, 1), c5.GetContractId())
 	_, err = op6.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Lines: []*fundingv1.ReportedLine{line("L1", a, day(time.October, 5), 60)}})
 	servicetest.Refused(t, err, codes.NotFound)
 	_, err = ref.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{RequestId: event.NewID(), ContractId: c5.GetContractId(), Lines: []*fundingv1.ReportedLine{line("L1", a, day(time.October, 5), 60)}})
@@ -146,7 +146,7 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 	e := start(t, servicetest.Options{})
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
-	a := learner(t, e, day(time.September, 1))
+	a := learner(t, e, day(time.September, 1), contract)
 	b := event.NewID() // never enrolled
 	e.CaughtUp(t)
 
@@ -155,7 +155,7 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 		line("L1", a, day(time.October, 5), 250),
 		line("L2", a, day(time.October, 5), 200),             // 450 minutes that day
 		line("L3", b, day(time.October, 5), 60),              // not enrolled
-		line("L4", a, civil2027(), 60),                       // after the contract
+		line("L4", a, civil2025(), 60),                       // before the contract
 		line("L1", a, day(time.October, 6), 60),              // the id again
 		line("L5", a, day(time.October, 6), 420),             //
 		line("L6", a, day(time.October, 7), 420),             //
@@ -270,7 +270,7 @@ func TestReportAcceptsAndRejectsLinesIdempotently(t *testing.T) {
 	servicetest.Refused(t, err, codes.InvalidArgument, "request_id", "contract_id", "lines")
 }
 
-func civil2027() civil.Date { return civil.Date{Year: 2027, Month: time.January, Day: 4} }
+func civil2025() civil.Date { return civil.Date{Year: 2025, Month: time.December, Day: 29} }
 
 func TestBackdatedExitTurnsLaterLinesIntoAnomalies(t *testing.T) {
 	t.Parallel()
@@ -278,7 +278,7 @@ func TestBackdatedExitTurnsLaterLinesIntoAnomalies(t *testing.T) {
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
 	entry := day(time.September, 1)
-	a := learner(t, e, entry)
+	a := learner(t, e, entry, contract)
 	e.CaughtUp(t)
 	r := report(t, op5, contract,
 		line("before", a, day(time.October, 9), 120), line("exit-day", a, day(time.October, 10), 120),
@@ -347,7 +347,7 @@ func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
 	op5 := e.as(t, operator5)
 	contract := createContract(t, e, terms("op-5"))
 	entry := day(time.September, 1)
-	a := learner(t, e, entry)
+	a := learner(t, e, entry, contract)
 	e.Publish(t, "avenir.pathway.pathway."+a+".needs_analysis_noted",
 		&pathwayv1.NeedsAnalysisNoted{LearnerId: a, EpisodeNumber: 1, AnalysisId: "an-1", CompletedOn: civilpb.FromDate(day(time.September, 20)), TerritoryCode: "T05"})
 	e.Publish(t, "avenir.pathway.pathway."+a+".immersion_noted",
@@ -373,7 +373,7 @@ func TestFlatFeesAreMatchedToTheirFactOnce(t *testing.T) {
 		typ  fundingv1.FeeType
 		want fundingv1.RejectionReason
 	}{
-		{"F2", fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, fundingv1.RejectionReason_REJECTION_REASON_ALREADY_CLAIMED},
+		{"F2", fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, fundingv1.RejectionReason_REJECTION_REASON_FACT_ALREADY_PAID},
 		{"F3", fundingv1.FeeType_FEE_TYPE_IMMERSION_PARTIALLY_COMPLETED, fundingv1.RejectionReason_REJECTION_REASON_FACT_NOT_FOUND},
 		{"F4", fundingv1.FeeType_FEE_TYPE_EXIT_TO_QUALIFYING_TRAINING, fundingv1.RejectionReason_REJECTION_REASON_UNIT_NOT_IN_CONTRACT},
 		{"F5", fundingv1.FeeType_FEE_TYPE_EXIT_TO_EMPLOYMENT, fundingv1.RejectionReason_REJECTION_REASON_FACT_NOT_FOUND},
@@ -407,7 +407,7 @@ func TestClosedStatementSendsLateLinesToTheNextPeriodAndExports(t *testing.T) {
 	e := start(t, servicetest.Options{})
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
-	a, b := learner(t, e, day(time.September, 1)), learner(t, e, day(time.September, 1))
+	a, b := learner(t, e, day(time.September, 1), contract), learner(t, e, day(time.September, 1), contract)
 	e.CaughtUp(t)
 	report(t, op5, contract, line("O1", a, day(time.October, 5), 95), line("O2", b, day(time.October, 6), 61))
 	g, err := op5.ReportGroupHours(ctx(t), &fundingv1.ReportGroupHoursRequest{
@@ -498,7 +498,7 @@ func TestBudgetWarnsAt80PercentAndRefusesAbove100(t *testing.T) {
 	tm := terms("op-5")
 	tm.TraineeHourRateCents, tm.AnnualEnvelopeCents = 6000, 10_000 // a euro a minute, 100 euros a year
 	contract := createContract(t, e, tm)
-	a := learner(t, e, day(time.September, 1))
+	a := learner(t, e, day(time.September, 1), contract)
 	e.CaughtUp(t)
 	budget := func() *fundingv1.Budget {
 		t.Helper()
@@ -526,7 +526,8 @@ func TestBudgetWarnsAt80PercentAndRefusesAbove100(t *testing.T) {
 	if r := report(t, op5, contract, line("B4", a, day(time.October, 7), 20)); r.GetAccepted() != 1 {
 		t.Fatalf("exactly 100 %%: %v", r)
 	}
-	if b := budget(); !b.GetExhausted() || b.GetConsumedPercent() != 100 {
+	// 100 € in eleven months: 109,09 € forecast, 9,09 € over the envelope.
+	if b := budget(); !b.GetExhausted() || b.GetConsumedPercent() != 100 || b.GetForecastCents() != 10_909 || b.GetForecastOverCents() != 909 {
 		t.Fatalf("budget at 100 %%: %v", b)
 	}
 	fee, err := op5.ClaimFlatFee(ctx(t), &fundingv1.ClaimFlatFeeRequest{RequestId: event.NewID(), ContractId: contract, LearnerId: a,
@@ -551,7 +552,7 @@ func TestStreamedReportsBatchLinesAcrossChunks(t *testing.T) {
 	contract := createContract(t, e, terms("op-5"))
 	learners := make([]string, 10)
 	for i := range learners {
-		learners[i] = learner(t, e, day(time.January, 1))
+		learners[i] = learner(t, e, day(time.January, 1), contract)
 	}
 	e.CaughtUp(t)
 	// 12,000 lines of an hour: six a day for every learner from January, until

@@ -243,6 +243,6 @@ func (s *Service) GetBudget(ctx context.Context, req *fundingv1.GetBudgetRequest
 	return &fundingv1.GetBudgetResponse{Budget: &fundingv1.Budget{
 		ContractId: c.ID, ContractYear: int32(b.Year), YearFrom: civilpb.FromDate(b.From), YearTo: civilpb.FromDate(b.To),
 		EnvelopeCents: b.Envelope, ConsumedCents: b.Consumed, ConsumedPercent: int32(b.Percent), ForecastCents: b.Forecast,
-		Warning: b.Warning, Exhausted: b.Exhausted,
+		Warning: b.Warning, Exhausted: b.Exhausted, ForecastOverCents: b.ForecastOver,
 	}}, nil
 }

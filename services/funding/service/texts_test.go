@@ -23,7 +23,7 @@ func TestTextsWithControlsOrBidiOverridesAreRefused(t *testing.T) {
 	e := start(t, servicetest.Options{})
 	op5, fund := e.as(t, operator5), e.as(t, funder)
 	contract := createContract(t, e, terms("op-5"))
-	a := learner(t, e, day(time.September, 1))
+	a := learner(t, e, day(time.September, 1), contract)
 	e.CaughtUp(t)
 	report(t, op5, contract, line("L1", a, day(time.October, 5), 120))
 	e.CaughtUp(t)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"maps"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
@@ -27,7 +28,7 @@ func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGro
 	if err != nil {
 		return nil, err
 	}
-	enrolled, _, err := s.enrolment(ctx, req.GetAttendeeLearnerIds())
+	placed, _, err := s.placements(ctx, req.GetAttendeeLearnerIds(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +44,8 @@ func (s *Service) ReportGroupHours(ctx context.Context, req *fundingv1.ReportGro
 	cmd := domain.ReportGroup{
 		LedgerID: ledgerID, ContractID: c.ID, GroupSessionID: req.GetGroupSessionId(), RequestID: req.GetRequestId(),
 		LineID: req.GetOperatorLineId(), Date: civilpb.Date(req.GetDate()), Minutes: int(req.GetMinutes()), Trainer: req.GetTrainer(),
-		Attendees: req.GetAttendeeLearnerIds(), Terms: c.Terms, Enrolment: enrolled, Closed: snap.Closed,
-		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: ident.CheckID,
+		Attendees: req.GetAttendeeLearnerIds(), Terms: c.Terms, Learners: placed, Closed: snap.Closed,
+		TakenElsewhere: takenElsewhere(owners, groupOwner(ledgerID)), CheckLearner: ident.CheckID, Today: s.deps.Today(),
 	}
 	var result domain.Result
 	out, err := s.groups.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(g *domain.GroupLedger) ([]domain.Event, error) {
@@ -83,9 +84,14 @@ func warned(t domain.Terms, used map[int]int64, r domain.Result, billed bool) bo
 }
 
 // ClaimFlatFee implements fundingv1.FundingServiceServer: the fee is
-// matched to the learner's first triggering fact not yet claimed, from the
-// learners read model (domain.DecideFee), in the learner's fees ledger, so
-// that a fact is claimed once.
+// matched to the learner's first triggering fact whose fee was not paid
+// yet, on whose day the learner was enrolled with the contract, from the
+// learners read model (domain.DecideFee), in the learner's fees ledger of
+// the contract. A standard fee is appended with its fact's uniqueness
+// claim: a concurrent claim of the same fact under another contract
+// conflicts, and the decision, run again, finds it paid. Where a fact was
+// paid is looked up inside the decision, on the claim's subject (and in
+// the books, for the claims made before the fact claims existed).
 func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeRequest) (*fundingv1.ClaimFlatFeeResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -99,7 +105,7 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 		return nil, err
 	}
 	learner := req.GetLearnerId()
-	ls, err := s.learners(ctx, []string{learner})
+	placed, ls, err := s.placements(ctx, []string{learner}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -111,18 +117,29 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 	if err != nil {
 		return nil, err
 	}
+	typ := domain.FeeType(req.GetFeeType())
+	facts := ls[learner].facts()
+	booked, err := s.paidFacts(ctx, learner, typ, facts)
+	if err != nil {
+		return nil, err
+	}
 	ledgerID := feesLedgerID(c.ID, learner)
 	cmd := domain.ClaimFee{
 		LedgerID: ledgerID, ContractID: c.ID, LearnerID: learner, RequestID: req.GetRequestId(), LineID: req.GetOperatorLineId(),
-		Type: domain.FeeType(req.GetFeeType()), CustomCode: req.GetCustomCode(), Evidence: req.GetEvidenceReference(), Terms: c.Terms,
-		Facts: ls[learner].facts(), Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, feesOwner(ledgerID)), Today: s.deps.Today(),
+		Type: typ, CustomCode: req.GetCustomCode(), Evidence: req.GetEvidenceReference(), Terms: c.Terms,
+		Facts: facts, Learner: placed.Get(learner), Closed: snap.Closed, TakenElsewhere: takenElsewhere(owners, feesOwner(ledgerID)), Today: s.deps.Today(),
 	}
 	var (
 		result  domain.Result
 		claimed domain.FlatFeeClaimed // the claim answered, when accepted
 	)
 	out, err := s.fees.Execute(ctx, ledgerID, s.deps.Command(ctx, req.GetRequestId()), func(f *domain.FeesLedger) ([]domain.Event, error) {
+		paid, err := s.factPayments(ctx, learner, typ, facts, booked)
+		if err != nil {
+			return nil, err
+		}
 		cmd.Budget = budgetOf(c.Terms, snap.Used)
+		cmd.Paid = func(x domain.Fact) (domain.Payment, bool) { p, ok := paid[x.Ref]; return p, ok }
 		evs, r, err := domain.DecideFee(f, cmd)
 		result = r
 		if r.Already {
@@ -146,4 +163,27 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 		resp.FactRef, resp.FactDate = claimed.FactRef, civilpb.FromDate(claimed.FactDate)
 	}
 	return resp, nil
+}
+
+// factPayments is where the learner's facts' fees of one type were paid,
+// by fact ref: their uniqueness claims, looked up now, and, for the claims
+// made before the fact claims existed, the books (booked).
+func (s *Service) factPayments(ctx context.Context, learner string, t domain.FeeType, facts []domain.Fact, booked map[string]domain.Payment) (map[string]domain.Payment, error) {
+	out := maps.Clone(booked)
+	if t == domain.FeeCustom || !t.Valid() {
+		return out, nil
+	}
+	for _, f := range facts {
+		if f.Type != t {
+			continue
+		}
+		ev, found, err := s.fees.Store().Lookup(ctx, Stream, factClaims+factClaimID(learner, t, f.Ref)+".claimed")
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := ev.Data.(*fundingv1.FactFeeClaimed); found && ok {
+			out[f.Ref] = domain.Payment{ContractID: m.GetContractId(), OperatorID: m.GetOperatorId(), LineID: m.GetOperatorLineId()}
+		}
+	}
+	return out, nil
 }
