@@ -1027,7 +1027,8 @@ type TraineeLinesFlagged struct {
 	// The lines flagged (operator_line_id of the lines or their corrections).
 	OperatorLineIds []string      `protobuf:"bytes,4,rep,name=operator_line_ids,json=operatorLineIds,proto3" json:"operator_line_ids,omitempty"`
 	Reason          AnomalyReason `protobuf:"varint,5,opt,name=reason,proto3,enum=avenir.funding.v1.AnomalyReason" json:"reason,omitempty"`
-	// The exit date that made them anomalies.
+	// The day that made them anomalies: the exit date (EXIT_BACKDATED), or
+	// the enrolment's last day (ENROLMENT_ENDED).
 	ExitDate      *v1.Date `protobuf:"bytes,6,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
 	EpisodeNumber int32    `protobuf:"varint,7,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
 	// The first open period when the lines were flagged. A flagged line whose

@@ -52,7 +52,8 @@ const (
 	RejectionReason_REJECTION_REASON_GROUP_TOO_LARGE RejectionReason = 7
 	// No triggering fact for the flat fee.
 	RejectionReason_REJECTION_REASON_FACT_NOT_FOUND RejectionReason = 8
-	// The fact was already claimed.
+	// A custom fee with the same evidence reference was already claimed under
+	// the contract (standard fees: FACT_ALREADY_PAID).
 	RejectionReason_REJECTION_REASON_ALREADY_CLAIMED RejectionReason = 9
 	// The period is closed and there is no open period to bill it (the
 	// contract ended).

@@ -725,7 +725,8 @@ func (x *GetAnalysisResponse) GetAnalysis() *Analysis {
 type ListAnalysesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One of them: the analyses of a learner (every episode and version, in
-	// order), or those of a territory (admins).
+	// order), or those of a territory (admins; operators: of the learners
+	// enrolled with them only).
 	LearnerId     string `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
 	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// With territory_code: analyses started (with status COMPLETED, completed)

@@ -1962,7 +1962,8 @@ type EndEnrolmentRequest struct {
 	// The enrolment's number (Enrolment.number).
 	EnrolmentNumber int32 `protobuf:"varint,3,opt,name=enrolment_number,json=enrolmentNumber,proto3" json:"enrolment_number,omitempty"`
 	// Last day enrolled: not before the day before its first day (which
-	// cancels an enrolment that never started), not after today.
+	// cancels an enrolment that has not started, even in the future), and
+	// otherwise not after today.
 	ToDate        *v1.Date `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2085,7 +2086,8 @@ type ListEnrolmentsRequest struct {
 	OperatorId    string `protobuf:"bytes,1,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
 	ContractId    string `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
 	TerritoryCode string `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
-	// Enrolments open at the end of that day.
+	// Enrolments covering that day (from its first day to its last, both
+	// included).
 	ActiveOn *v1.Date `protobuf:"bytes,4,opt,name=active_on,json=activeOn,proto3" json:"active_on,omitempty"`
 	// Default 50, at most 200.
 	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
