@@ -115,7 +115,10 @@ type Learner struct {
 	// RegisteredOn is the civil day of the registration; zero for
 	// registrations recorded before intake stored it.
 	RegisteredOn civil.Date
-	Known        bool
+	// Situations are what intake recorded of the learner's public, the
+	// registration's first, then each change, in the order of their dates.
+	Situations []Situation
+	Known      bool
 }
 
 // Limits of the pathway's rules.

@@ -9,15 +9,17 @@ import (
 
 // Who may see and change which pathway, given the learner's scope (its
 // territory, current referent and former referents, from the assignments
-// read model). Referents act for the learners assigned to them, for every
-// learner of the territories they coordinate (coordinator claim), and for
-// the learners of their territories that have no referent (not yet in the
-// pathway, queued, or out of it), so that a referent enters a person into
-// the pathway before assignment. A referent reads the learners it handed
-// over until the grace period ends. Operators see the pathways of the
-// territories their contracts cover, until enrolments say precisely which
-// learners are theirs. Funders read pathways for billing. Admins see
-// everything.
+// read model; the operators it is or was enrolled with, from the
+// enrolments read model). Referents act for the learners assigned to them,
+// for every learner of the territories they coordinate (coordinator claim),
+// and for the learners of their territories that have no referent (not yet
+// in the pathway, queued, or out of it), so that a referent enters a person
+// into the pathway before assignment. A referent reads the learners it
+// handed over until the grace period ends. Operators read exactly the
+// learners enrolled with them, and for 30 days after their last enrolment
+// with them ended, never by their token's territories. Funders read
+// pathways for billing (their timeline tells what happened, not what an
+// analysis says). Admins see everything.
 
 // mayChange reports whether p may change the pathway of the learner of
 // scope, and see the free text of its exits.
@@ -30,7 +32,8 @@ func mayRead(p auth.Principal, scope auth.LearnerScope, day civil.Date) bool {
 }
 
 // mayReadTerritory reports whether p may list the pathways of territory
-// (each pathway met is then checked with mayRead).
+// (each pathway met is then checked with mayRead); never an operator, who
+// lists its learners by enrolment.
 func mayReadTerritory(p auth.Principal, territory string) bool { return p.Reaches(territory) }
 
 // mayReport reports whether p may read the flow statistics of territory:

@@ -20,8 +20,9 @@ var (
 	referentT16 = auth.Principal{Subject: "u-ref16", Role: auth.RoleReferent, ReferentID: "ref-16", Territories: []string{"T16"}}
 	referentT01 = auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
 	operatorT16 = auth.Principal{Subject: "u-op16", Role: auth.RoleOperator, OperatorID: "op-16", Territories: []string{"T16"}}
-	operatorT01 = auth.Principal{Subject: "u-op1", Role: auth.RoleOperator, OperatorID: "op-1", Territories: []string{"T01"}}
-	funder      = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
+	// operatorEnrolled is op-e, with a token of T01.
+	operatorEnrolled = auth.Principal{Subject: "u-ope", Role: auth.RoleOperator, OperatorID: "op-e", Territories: []string{"T01"}}
+	funder           = auth.Principal{Subject: "u-fund", Role: auth.RoleFunder}
 )
 
 // Every role against every RPC: allowed, denied by role, or hidden because
@@ -31,6 +32,10 @@ func TestAccess(t *testing.T) {
 	env, admin := start(t, servicetest.Options{})
 	shown := registered(t, env, "T16") // has a pathway, for the reads
 	enter(t, admin, shown, nov2)
+	// Enrolled with op-e, whose token names another territory: an
+	// operator reads by enrolment, never by its token's territories.
+	enrol(t, admin, shown, contract(t, env, "op-e", avenir, "T16"), accompaniment, nov2)
+	env.CaughtUp(t)
 
 	type want struct {
 		enter, refer, outcome, exit codes.Code
@@ -50,8 +55,10 @@ func TestAccess(t *testing.T) {
 		// precondition of entering), a pathway not found (changing and
 		// reading); its statistics are refused.
 		{"referent of another territory", &referentT01, want{fp, nf, nf, nf, nf, ok, nf, pd, false}},
-		{"operator of the territory", &operatorT16, want{pd, pd, pd, pd, ok, ok, ok, pd, true}},
-		{"operator of another territory", &operatorT01, want{pd, pd, pd, pd, nf, ok, nf, pd, false}},
+		// An operator not enrolled with the learner reads nothing of it,
+		// whatever territory its token names.
+		{"operator with a token of the territory, not enrolled", &operatorT16, want{pd, pd, pd, pd, nf, ok, nf, pd, false}},
+		{"operator the learner is enrolled with", &operatorEnrolled, want{pd, pd, pd, pd, ok, ok, ok, pd, true}},
 		{"funder", &funder, want{pd, pd, pd, pd, ok, ok, ok, ok, true}},
 		{"anonymous", nil, want{un, un, un, un, un, un, un, un, false}},
 	}
@@ -122,12 +129,15 @@ func TestAccess(t *testing.T) {
 	}
 }
 
-// The free text of an exit is for those who act for the learner.
+// The free text of an exit is for those who act for the learner: not for
+// the operator it was enrolled with (which still reads it after the exit),
+// nor for funders.
 func TestExitDetailIsForThoseWhoActForTheLearner(t *testing.T) {
 	t.Parallel()
 	env, admin := start(t, servicetest.Options{})
 	id := registered(t, env, "T16")
 	enter(t, admin, id, nov2)
+	enrol(t, admin, id, contract(t, env, "op-16", avenir, "T16"), accompaniment, nov2)
 	p := exit(t, admin, id, today, pathwayv1.ExitReason_EXIT_REASON_OTHER, "moved abroad for family reasons")
 	readModel(t, env, admin, p)
 	env.CaughtUp(t)
@@ -151,6 +161,76 @@ func TestExitDetailIsForThoseWhoActForTheLearner(t *testing.T) {
 				(tc.detail && ep.GetExitDetail() != "moved abroad for family reasons") {
 				t.Errorf("as %v: episode %v", tc.as, ep)
 			}
+		}
+	}
+}
+
+// An operator reads exactly the learners enrolled with it, and for 30 days
+// after its last enrolment with them ended: its pathway, its timeline, the
+// listings. A token naming the learner's territory gives nothing.
+func TestOperatorsReadTheLearnersEnrolledWithThem(t *testing.T) {
+	t.Parallel()
+	env, admin := start(t, servicetest.Options{})
+	opA := contract(t, env, "op-a", avenir, "T05")
+	id := registered(t, env, "T05")
+	enter(t, admin, id, nov2)
+	env.CaughtUp(t)
+	opAT05 := auth.Principal{Subject: "u-a", Role: auth.RoleOperator, OperatorID: "op-a", Territories: []string{"T05"}}
+	opBT05 := auth.Principal{Subject: "u-b", Role: auth.RoleOperator, OperatorID: "op-b", Territories: []string{"T05"}}
+
+	// reads reports what the operator reads of the learner, failing the
+	// test when its answers disagree.
+	reads := func(t *testing.T, as auth.Principal) bool {
+		t.Helper()
+		client := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, as))
+		_, getErr := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+		_, timelineErr := client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+		for _, err := range []error{getErr, timelineErr} {
+			if c := status.Code(err); c != codes.OK && c != codes.NotFound {
+				t.Fatalf("read as %v: %v", as, err)
+			}
+		}
+		var listed []bool
+		for _, territory := range []string{"", "T05"} {
+			list, err := client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{TerritoryCode: territory})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed = append(listed, len(list.GetPathways()) == 1 && list.GetPathways()[0].GetLearnerId() == id)
+		}
+		enrolments, err := client.ListEnrolments(ctx(t), &pathwayv1.ListEnrolmentsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, len(enrolments.GetEnrolments()) == 1 && enrolments.GetEnrolments()[0].GetLearnerId() == id)
+		got := []bool{getErr == nil, timelineErr == nil, listed[0], listed[1], listed[2]}
+		if slices.Contains(got, !got[0]) {
+			t.Fatalf("as %v: get, timeline, list, list T05, enrolments: %v", as, got)
+		}
+		return got[0]
+	}
+
+	if reads(t, opAT05) || reads(t, opBT05) {
+		t.Fatal("an operator reads a learner not enrolled with it")
+	}
+	resp := enrol(t, admin, id, opA, accompaniment, nov2)
+	env.CaughtUp(t)
+	if !reads(t, opAT05) || reads(t, opBT05) {
+		t.Fatal("enrolled: only op-a reads the learner")
+	}
+	if _, err := admin.EndEnrolment(ctx(t), endReq(id, resp.GetEnrolment().GetNumber(), today)); err != nil {
+		t.Fatal(err)
+	}
+	env.CaughtUp(t)
+	// Ended on 26 November: op-a reads it until 26 December included.
+	t0 := env.Now()
+	for _, tc := range []struct {
+		days  int
+		reads bool
+	}{{0, true}, {30, true}, {31, false}} {
+		env.SetNow(t0.AddDate(0, 0, tc.days))
+		if got := reads(t, opAT05); got != tc.reads {
+			t.Fatalf("%d days after the enrolment's end: reads %v, want %v", tc.days, got, tc.reads)
 		}
 	}
 }

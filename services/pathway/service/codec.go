@@ -6,6 +6,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -57,6 +59,25 @@ var (
 		domain.FundingAvenir: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
 		domain.FundingAction: commonv1.FundingProgramme_FUNDING_PROGRAMME_ACTION,
 		domain.FundingOther:  commonv1.FundingProgramme_FUNDING_PROGRAMME_OTHER,
+	}
+	educationLevels = map[domain.EducationLevel]intakev1.EducationLevel{
+		domain.EducationNoDiploma: intakev1.EducationLevel_EDUCATION_LEVEL_NO_DIPLOMA,
+		domain.EducationLevel3:    intakev1.EducationLevel_EDUCATION_LEVEL_3,
+		domain.EducationLevel4:    intakev1.EducationLevel_EDUCATION_LEVEL_4,
+		domain.EducationLevel5:    intakev1.EducationLevel_EDUCATION_LEVEL_5,
+		domain.EducationLevel6:    intakev1.EducationLevel_EDUCATION_LEVEL_6,
+		domain.EducationLevel7:    intakev1.EducationLevel_EDUCATION_LEVEL_7,
+		domain.EducationLevel8:    intakev1.EducationLevel_EDUCATION_LEVEL_8,
+	}
+	ageBands = map[domain.AgeBand]pathwayv1.AgeBand{
+		domain.AgeUnder26:   pathwayv1.AgeBand_AGE_BAND_UNDER_26,
+		domain.Age26To49:    pathwayv1.AgeBand_AGE_BAND_26_TO_49,
+		domain.Age50AndOver: pathwayv1.AgeBand_AGE_BAND_50_AND_OVER,
+	}
+	immersionStatuses = map[domain.ImmersionStatus]immersionv1.OutcomeStatus{
+		domain.ImmersionCompleted: immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED,
+		domain.ImmersionPartial:   immersionv1.OutcomeStatus_OUTCOME_STATUS_PARTIALLY_COMPLETED,
+		domain.ImmersionNoShow:    immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW,
 	}
 	phases = map[domain.Phase]pathwayv1.PathwayPhase{
 		domain.PhaseWelcomed:             pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED,

@@ -208,9 +208,10 @@ func (f enrolmentFilter) walk(territories []string) (string, []string) {
 
 // ListEnrolments implements pathwayv1.PathwayServiceServer, from the read
 // model. Operators list their own enrolments (operator_id is always
-// theirs), funders and admins every one, referents those of the learners
-// they read in their territories (each learner's scope checked, as
-// ListPathways does). Several territories are walked one after the other.
+// theirs) of the learners they still read, funders and admins every one,
+// referents those of the learners they read in their territories (each
+// learner's scope checked, as ListPathways does). Several territories are
+// walked one after the other.
 func (s *Service) ListEnrolments(ctx context.Context, req *pathwayv1.ListEnrolmentsRequest) (*pathwayv1.ListEnrolmentsResponse, error) {
 	var v apperr.Violations
 	caller, _ := auth.FromContext(ctx)
@@ -237,7 +238,14 @@ func (s *Service) ListEnrolments(ctx context.Context, req *pathwayv1.ListEnrolme
 		// Refused at the door (a token's operator id is required); never
 		// read as "every operator".
 		return &pathwayv1.ListEnrolmentsResponse{}, nil
-	case caller.Role == auth.RoleOperator, wholeRegion(caller):
+	case caller.Role == auth.RoleOperator:
+		// Its own enrolments, of the learners it still reads (enrolled
+		// now, or in the 30 days after its last enrolment with them).
+		if f.territory != "" {
+			territories = []string{f.territory}
+		}
+		checkScope = true
+	case wholeRegion(caller):
 		if f.territory != "" {
 			territories = []string{f.territory}
 		}

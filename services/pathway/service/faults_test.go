@@ -115,6 +115,15 @@ func TestReadsAreUnavailableWhileTheStoreIsDown(t *testing.T) {
 		FromMonth: &commonv1.Month{Year: 2026, Month: 11}, ToMonth: &commonv1.Month{Year: 2026, Month: 11},
 	})
 	servicetest.Refused(t, err, codes.Unavailable)
+	operator := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, operatorT16))
+	_, err = operator.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
+	servicetest.Refused(t, err, codes.Unavailable)
+	_, err = client.GetProgrammeTargets(ctx(t), &pathwayv1.GetProgrammeTargetsRequest{Year: 2026})
+	servicetest.Refused(t, err, codes.Unavailable)
+	_, err = client.GetOutcomes(ctx(t), &pathwayv1.GetOutcomesRequest{FromMonth: month(2026, 11), ToMonth: month(2026, 11)})
+	servicetest.Refused(t, err, codes.Unavailable)
+	_, err = client.GetBreakdowns(ctx(t), &pathwayv1.GetBreakdownsRequest{FromMonth: month(2026, 11), ToMonth: month(2026, 11)})
+	servicetest.Refused(t, err, codes.Unavailable)
 
 	store.SetDown(false)
 	got, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})

@@ -29,7 +29,8 @@ import (
 // GetFlowStatistics reads the buckets of the territories reported up to the
 // last month asked for (the active counts add up every earlier month): 12
 // buckets a year per territory, however many learners.
-// maxReportMonths bounds the months of one GetFlowStatistics call.
+// maxReportMonths bounds the months of one GetFlowStatistics call (and of
+// the scheme's reports).
 const maxReportMonths = 120
 
 // storedBucket is the stored form of a domain.FlowBucket.
@@ -86,16 +87,7 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 // flows read model.
 func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowStatisticsRequest) (*pathwayv1.GetFlowStatisticsResponse, error) {
 	var v apperr.Violations
-	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
-	to := civilpb.CheckMonth(&v, "to_month", req.GetToMonth())
-	if from.Valid() && to.Valid() {
-		switch n := to.MonthsFrom(from); {
-		case n == 0:
-			v.Addf("to_month", "must not be before from_month (%s)", from)
-		case n > maxReportMonths:
-			v.Addf("to_month", "must be at most %d months after from_month", maxReportMonths-1)
-		}
-	}
+	from, to := checkMonths(&v, req.GetFromMonth(), req.GetToMonth())
 	ident.OptionalTerritory(&v, "territory_code", req.GetTerritoryCode())
 	if err := v.Err(); err != nil {
 		return nil, err

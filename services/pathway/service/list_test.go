@@ -146,6 +146,14 @@ func TestListPathwaysFilters(t *testing.T) {
 	})
 
 	t.Run("scope", func(t *testing.T) {
+		// o5 is enrolled with c (T05) and f (T06); o6, whose token names
+		// both territories, with nobody.
+		o5contract := contract(t, env, "o5", avenir, "T05", "T06")
+		enrol(t, client, ids["c"], o5contract, accompaniment, date(2026, 11, 3))
+		enrol(t, client, ids["f"], o5contract, accompaniment, date(2026, 11, 20))
+		env.CaughtUp(t)
+		o5 := auth.Principal{Subject: "o5", Role: auth.RoleOperator, OperatorID: "o5", Territories: []string{"T05"}}
+		o6 := auth.Principal{Subject: "o6", Role: auth.RoleOperator, OperatorID: "o6", Territories: []string{"T05", "T06"}}
 		for _, tc := range []struct {
 			as   auth.Principal
 			req  *pathwayv1.ListPathwaysRequest
@@ -154,7 +162,17 @@ func TestListPathwaysFilters(t *testing.T) {
 			{auth.Principal{Subject: "r6", Role: auth.RoleReferent, ReferentID: "r6", Territories: []string{"T06"}}, &pathwayv1.ListPathwaysRequest{}, names("e", "f")},
 			{auth.Principal{Subject: "r6", Role: auth.RoleReferent, ReferentID: "r6", Territories: []string{"T06"}}, &pathwayv1.ListPathwaysRequest{TerritoryCode: "T05"}, nil},
 			{auth.Principal{Subject: "r56", Role: auth.RoleReferent, ReferentID: "r56", Territories: []string{"T06", "T05", "T06"}}, &pathwayv1.ListPathwaysRequest{PageSize: 1}, names("a", "b", "c", "d", "e", "f")},
-			{auth.Principal{Subject: "o5", Role: auth.RoleOperator, OperatorID: "o5", Territories: []string{"T05"}}, &pathwayv1.ListPathwaysRequest{Phase: pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED}, names("b")},
+			// An operator lists the learners enrolled with it, wherever
+			// they live, with the filters and paging of every listing.
+			{o5, &pathwayv1.ListPathwaysRequest{}, names("c", "f")},
+			{o5, &pathwayv1.ListPathwaysRequest{PageSize: 1}, names("c", "f")},
+			{o5, &pathwayv1.ListPathwaysRequest{TerritoryCode: "T06"}, names("f")},
+			{o5, &pathwayv1.ListPathwaysRequest{Phase: pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED}, names("f")},
+			{o5, &pathwayv1.ListPathwaysRequest{ActiveOn: date(2026, 11, 5)}, names("c")},
+			{o5, &pathwayv1.ListPathwaysRequest{Phase: pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED}, nil},
+			// Its token's territories give it nothing.
+			{o6, &pathwayv1.ListPathwaysRequest{}, nil},
+			{o6, &pathwayv1.ListPathwaysRequest{TerritoryCode: "T05"}, nil},
 			{funder, &pathwayv1.ListPathwaysRequest{Phase: pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED}, names("b", "e")},
 		} {
 			c := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, tc.as))
@@ -162,6 +180,15 @@ func TestListPathwaysFilters(t *testing.T) {
 				t.Fatalf("as %v %v: got %v, want %v", tc.as, tc.req, got, tc.want)
 			}
 		}
+		// An operator's token continues its own listing only.
+		first, err := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, o5)).ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{PageSize: 1})
+		if err != nil || len(first.GetPathways()) != 1 || first.GetNextPageToken() == "" {
+			t.Fatalf("first page %v %v", first, err)
+		}
+		_, err = client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{PageSize: 1, PageToken: first.GetNextPageToken()})
+		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
+		_, err = pathwayv1.NewPathwayServiceClient(env.ConnAs(t, o6)).ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{PageSize: 1, PageToken: first.GetNextPageToken()})
+		servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
 	})
 
 	t.Run("bad input, every problem at once", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
@@ -161,7 +162,11 @@ func (f listFilter) match(p domain.Pathway) bool {
 
 // ListPathways implements pathwayv1.PathwayServiceServer, from the read
 // model: it walks the territory index (the phase index when a phase is
-// asked for) over the caller's scope and filters the pathways it meets.
+// asked for) over the caller's scope and filters the pathways it meets; an
+// operator's listing walks the learners enrolled with it instead (see
+// operatorPathways). A page token holds the index member of the page's
+// last pathway (<territory>/<learner id>, or <phase>/<territory>/<learner
+// id> on the phase index).
 func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysRequest) (*pathwayv1.ListPathwaysResponse, error) {
 	var v apperr.Violations
 	ident.OptionalTerritory(&v, "territory_code", req.GetTerritoryCode())
@@ -180,14 +185,23 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 		}
 	}
 	size := paging.Size(&v, req.GetPageSize())
-	query := paging.Fingerprint(req.GetTerritoryCode(), string(f.phase), f.activeOn.String(),
-		f.enteredFrom.String(), f.enteredTo.String(), f.exitedFrom.String(), f.exitedTo.String())
+	caller, _ := auth.FromContext(ctx)
+	filters := []string{req.GetTerritoryCode(), string(f.phase), f.activeOn.String(),
+		f.enteredFrom.String(), f.enteredTo.String(), f.exitedFrom.String(), f.exitedTo.String()}
+	if caller.Role == auth.RoleOperator {
+		// An operator's listing is another walk (see operatorPathways): its
+		// tokens continue only its own.
+		filters = append(filters, "operator:"+caller.OperatorID)
+	}
+	query := paging.Fingerprint(filters...)
 	after := paging.Decode(&v, req.GetPageToken(), query)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	if caller.Role == auth.RoleOperator {
+		return s.operatorPathways(ctx, caller, req.GetTerritoryCode(), f, size, query, after)
+	}
 
-	caller, _ := auth.FromContext(ctx)
 	var territories []string // prefixes of the territories to walk, "" for all
 	switch t := req.GetTerritoryCode(); {
 	case t != "" && !mayReadTerritory(caller, t):
@@ -221,28 +235,11 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			if err != nil {
 				return nil, err
 			}
-			keys, ids := make([]string, len(members)), make([]string, len(members))
+			ids := make([]string, len(members))
 			for i, m := range members {
 				ids[i] = memberLearner(m)
-				keys[i] = pathwayKey(ids[i])
 			}
-			values, err := s.store.GetMany(ctx, pathwaysProjection, keys)
-			if err != nil {
-				return nil, err
-			}
-			pathways := make([]*pathwayv1.Pathway, len(values))
-			scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
-			for i, b := range values {
-				if b == nil {
-					continue
-				}
-				var p pathwayv1.Pathway
-				if err := proto.Unmarshal(b, &p); err != nil {
-					return nil, fmt.Errorf("pathway: stored pathway %s: %w", keys[i], err)
-				}
-				pathways[i], scopeIDs[i], scopeTerritories[i] = &p, ids[i], p.GetTerritoryCode()
-			}
-			scopes, err := s.caseload.Scopes(ctx, scopeIDs, scopeTerritories)
+			pathways, scopes, err := s.pathwaysWithScopes(ctx, ids)
 			if err != nil {
 				return nil, err
 			}
@@ -265,6 +262,92 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			cursor = members[len(members)-1]
 			last = cursor
 		}
+	}
+	return resp, nil
+}
+
+// pathwaysWithScopes reads the pathways of learners ids (nil where there is
+// none) and their learners' scopes, in order.
+func (s *Service) pathwaysWithScopes(ctx context.Context, ids []string) ([]*pathwayv1.Pathway, []auth.LearnerScope, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = pathwayKey(id)
+	}
+	values, err := s.store.GetMany(ctx, pathwaysProjection, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	pathways := make([]*pathwayv1.Pathway, len(values))
+	scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
+	for i, b := range values {
+		if b == nil {
+			continue
+		}
+		var p pathwayv1.Pathway
+		if err := proto.Unmarshal(b, &p); err != nil {
+			return nil, nil, fmt.Errorf("pathway: stored pathway %s: %w", keys[i], err)
+		}
+		pathways[i], scopeIDs[i], scopeTerritories[i] = &p, ids[i], p.GetTerritoryCode()
+	}
+	scopes, err := s.caseload.Scopes(ctx, scopeIDs, scopeTerritories)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pathways, scopes, nil
+}
+
+// operatorPathways is ListPathways for an operator: the learners ever
+// enrolled with it (every page of the caseload's index), those it still
+// reads (enrolled now, or in the 30 days after its last enrolment with them
+// ended) and the filters keep, in the order of territory, then learner id,
+// whatever its token's territories. Its page token holds
+// <territory>/<learner id> of the page's last pathway: the next page starts
+// after it.
+func (s *Service) operatorPathways(ctx context.Context, caller auth.Principal, territory string, f listFilter,
+	size int, query, after string) (*pathwayv1.ListPathwaysResponse, error) {
+	var ids []string
+	for cursor := ""; ; {
+		page, err := s.caseload.OperatorLearners(ctx, caller.OperatorID, cursor, projection.MaxRangeLimit)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, page...)
+		if len(page) < projection.MaxRangeLimit {
+			break
+		}
+		cursor = page[len(page)-1]
+	}
+	type listed struct {
+		member string
+		view   *pathwayv1.Pathway
+		scope  auth.LearnerScope
+	}
+	var kept []listed
+	today := s.deps.Today()
+	for chunk := range slices.Chunk(ids, projection.MaxRangeLimit) {
+		pathways, scopes, err := s.pathwaysWithScopes(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range pathways {
+			if v == nil || !mayRead(caller, scopes[i], today) || (territory != "" && v.GetTerritoryCode() != territory) {
+				continue
+			}
+			p := fromView(v)
+			if member := territoryMember(p.Territory, p.LearnerID); member > after &&
+				(f.phase == domain.PhaseNone || p.Phase() == f.phase) && f.match(p) {
+				kept = append(kept, listed{member, v, scopes[i]})
+			}
+		}
+	}
+	slices.SortFunc(kept, func(a, b listed) int { return strings.Compare(a.member, b.member) })
+	resp := &pathwayv1.ListPathwaysResponse{}
+	for i, l := range kept {
+		if i == size {
+			resp.NextPageToken = paging.Encode(query, kept[size-1].member)
+			break
+		}
+		resp.Pathways = append(resp.Pathways, redact(l.view, caller, l.scope))
 	}
 	return resp, nil
 }

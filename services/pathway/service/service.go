@@ -1,30 +1,26 @@
 // Package service is pathway as the avenir binary runs it: the gRPC API of
 // PathwayService over the PATHWAY stream, with read models of its own
-// pathways and enrolments, of the learners intake registered, of the
-// contracts funding made, of every learner's timeline across contexts and
-// of the monthly flows; and consumers noting needs analyses completed and
+// pathways, episodes and enrolments, of the learners intake registered, of
+// the contracts and programme years funding set, of the immersion places
+// and outcomes, of every learner's timeline across contexts and of the
+// monthly flows; and consumers noting needs analyses completed and
 // immersions done into the pathways.
 package service
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
+	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
 
-	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
-	"github.com/avenir-normandie/avenir/services/platform/civilpb"
-	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -47,15 +43,19 @@ const (
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
-	// it from the start of its stream: v2 added the territory and phase
-	// indexes.
-	learnersProjection  = "pathway-learners"
+	// it from the start of its stream: the pathways' v2 added the territory
+	// and phase indexes, the learners' v2 the public intake recorded.
+	learnersProjection  = "pathway-learners-v2"
 	pathwaysProjection  = "pathway-pathways-v2"
 	flowsProjection     = "pathway-flows"
 	contractsProjection = "pathway-contracts"
-	// Not "pathway-enrolments": that is the caseload's, when it follows
-	// the enrolments for the operators' access.
+	// Not "pathway-enrolments": that is the caseload's, which follows the
+	// enrolments for the operators' access.
 	enrolmentsProjection = "pathway-enrolment-listings"
+	// The scheme's figures (see scheme.go).
+	episodesProjection       = "pathway-episodes"
+	immersionsProjection     = "pathway-immersions"
+	programmeYearsProjection = "pathway-programme-years"
 )
 
 // Config is pathway's own configuration.
@@ -96,7 +96,11 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		log:      deps.Logger.With("service", Name),
 		pathways: eventstore.NewAggregates(events, pathwayKind),
 		store:    deps.Projections,
-		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
+		// Who follows each learner (REFERENT), and which operators it is
+		// enrolled with (this context's own enrolment events, read as any
+		// context reads them): operators reach learners by enrolment only.
+		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf,
+			caseload.WithEnrolments(pathwaycontract.Stream, pathwaycontract.EnrolmentSubjects, pathwaycontract.EnrolmentOf)),
 	}, nil
 }
 
@@ -116,7 +120,8 @@ func Streams() []natsx.StreamSpec {
 func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service. Object-level scope is checked in the
-// handlers (see access.go).
+// handlers (see access.go); the scheme's figures are for the referents who
+// coordinate territories, not the others (see schemeViewOf).
 func (s *Service) Policy() auth.Policy {
 	change := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
 	read := []auth.Role{auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder}
@@ -145,11 +150,7 @@ func (s *Service) Register(r grpc.ServiceRegistrar) { pathwayv1.RegisterPathwayS
 // noting other contexts' facts into the pathways.
 func (s *Service) Wiring() platform.Wiring {
 	specs := []projector.Spec{
-		{
-			Name: learnersProjection, Stream: intakeStream,
-			FilterSubjects: []string{"avenir.intake.learner.*.registered"},
-			Project:        s.projectLearner,
-		},
+		{Name: learnersProjection, Stream: intakeStream, FilterSubjects: learnerSubjects, Project: s.projectLearner},
 		{
 			Name: pathwaysProjection, Stream: Stream,
 			FilterSubjects: []string{"avenir.pathway.pathway.>"},
@@ -162,6 +163,9 @@ func (s *Service) Wiring() platform.Wiring {
 		},
 		{Name: enrolmentsProjection, Stream: Stream, FilterSubjects: enrolmentSubjects, Project: s.projectEnrolment},
 		{Name: contractsProjection, Stream: fundingStream, FilterSubjects: contractSubjects, Project: s.projectContract},
+		{Name: episodesProjection, Stream: Stream, FilterSubjects: episodeSubjects, Project: s.projectEpisode},
+		{Name: immersionsProjection, Stream: immersionStream, FilterSubjects: immersionSubjects, Project: s.projectImmersion},
+		{Name: programmeYearsProjection, Stream: fundingStream, FilterSubjects: programmeYearSubjects, Project: s.projectProgrammeYear},
 	}
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{
@@ -169,45 +173,6 @@ func (s *Service) Wiring() platform.Wiring {
 			Project: s.projectTimeline(src),
 		})
 	}
-	specs = append(specs, s.caseload.Spec())
+	specs = append(specs, s.caseload.Specs()...)
 	return platform.Wiring{Projections: specs, Consumers: s.notes()}
-}
-
-func learnerKey(id string) string { return "learner:" + id }
-
-// learner reads what pathway knows of a learner from intake's events.
-func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error) {
-	b, err := s.store.Get(ctx, learnersProjection, learnerKey(id))
-	if errors.Is(err, projection.ErrNotFound) {
-		return domain.Learner{ID: id}, nil
-	}
-	if err != nil {
-		return domain.Learner{}, err
-	}
-	var reg intakev1.LearnerRegistered
-	if err := proto.Unmarshal(b, &reg); err != nil {
-		return domain.Learner{}, fmt.Errorf("pathway: stored learner %s: %w", id, err)
-	}
-	return domain.Learner{
-		ID: id, Territory: reg.GetTerritoryCode(), BirthDate: civilpb.Date(reg.GetBirthDate()),
-		RegisteredOn: civilpb.Date(reg.GetRegisteredOn()), Known: true,
-	}, nil
-}
-
-// projectLearner keeps the learners intake registered: territory, birth
-// date and registration date.
-func (s *Service) projectLearner(_ context.Context, ev event.Event) ([]projection.Op, error) {
-	reg, ok := ev.Data.(*intakev1.LearnerRegistered)
-	if !ok {
-		return nil, nil
-	}
-	// Only what pathway's rules need: no names, contact or special-category data.
-	b, err := proto.Marshal(&intakev1.LearnerRegistered{
-		LearnerId: reg.GetLearnerId(), TerritoryCode: reg.GetTerritoryCode(),
-		BirthDate: reg.GetBirthDate(), RegisteredOn: reg.GetRegisteredOn(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []projection.Op{projection.Put(learnerKey(reg.GetLearnerId()), b)}, nil
 }

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
@@ -11,6 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
@@ -147,11 +150,26 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			enter(t, client, id, date(2026, 10, 28))
 			refer(t, client, id, pathwayv1.Programme_PROGRAMME_QUALIF, date(2026, 10, 29))
 			exit(t, client, id, date(2026, 11, 3), pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING, "")
-			p := enter(t, client, id, date(2026, 11, 4))
-			readModel(t, env, client, p)
+			enter(t, client, id, date(2026, 11, 4))
+			// What the scheme's figures and the operators' access read:
+			// intake's situation, an enrolment, an immersion, a target.
+			publishSituation(t, env, id, date(2026, 11, 10), true, &intakev1.Situation{QpvResident: true, EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4})
+			enrol(t, client, id, contract(t, env, "op-9", avenir, "T09"), accompaniment, date(2026, 11, 4))
+			publishSession(t, env, "s-9",
+				&immersionv1.PlaceBooked{SessionId: "s-9", LearnerId: id, OperatorId: "op-h", FromDate: date(2026, 11, 16), ToDate: date(2026, 11, 20)},
+				&immersionv1.OutcomeRecorded{SessionId: "s-9", LearnerId: id, OperatorId: "op-h", Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED})
+			env.Publish(t, "avenir.funding.programme.action-2026.set", &fundingv1.ProgrammeYearSet{
+				ProgrammeYearId: "action-2026", Programme: action, Year: 2026, BeneficiariesTarget: 40,
+			})
 			env.CaughtUp(t)
+			// The pathway as the read model holds it: the immersion noted.
+			resp, err := client.GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+			p := resp.GetPathway()
+			if err != nil || p.GetEpisodes()[1].GetImmersionsDone() != 1 {
+				t.Fatalf("pathway %v %v", p, err)
+			}
 			stats := &pathwayv1.GetFlowStatisticsRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
-			before := snapshot(t, client, id, stats)
+			before := snapshot(t, env, id, stats)
 
 			// Restart with an empty store: the same durable consumers replay
 			// the streams into it.
@@ -167,58 +185,112 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 				t.Fatalf("rebuilt %v, want %v (%v)", &stored, p, err)
 			}
 			after := snapshotFrom(t, svc, id, stats)
-			if !proto.Equal(after.flows, before.flows) || !proto.Equal(after.timeline, before.timeline) || !proto.Equal(after.list, before.list) {
+			if !after.equal(before) {
 				t.Fatalf("rebuilt read models differ:\nbefore %v\nafter  %v", before, after)
 			}
 		})
 	}
 }
 
-// readModels is what the read models answer about one learner.
+// readModels is what the read models answer about one learner, to an
+// admin (and what a funder and the operator it is enrolled with read).
 type readModels struct {
-	list     *pathwayv1.ListPathwaysResponse
-	timeline *pathwayv1.GetTimelineResponse
-	flows    *pathwayv1.GetFlowStatisticsResponse
+	list       *pathwayv1.ListPathwaysResponse
+	timeline   *pathwayv1.GetTimelineResponse
+	flows      *pathwayv1.GetFlowStatisticsResponse
+	briefs     *pathwayv1.GetTimelineResponse
+	operator   *pathwayv1.ListPathwaysResponse
+	targets    *pathwayv1.GetProgrammeTargetsResponse
+	outcomes   *pathwayv1.GetOutcomesResponse
+	breakdowns *pathwayv1.GetBreakdownsResponse
 }
 
-func snapshot(t *testing.T, client pathwayv1.PathwayServiceClient, id string, stats *pathwayv1.GetFlowStatisticsRequest) readModels {
+// operator9 is the operator of the rebuild test's enrolment.
+var operator9 = auth.Principal{Subject: "u-op9", Role: auth.RoleOperator, OperatorID: "op-9"}
+
+func (r readModels) messages() []proto.Message {
+	return []proto.Message{r.list, r.timeline, r.flows, r.briefs, r.operator, r.targets, r.outcomes, r.breakdowns}
+}
+
+func (r readModels) equal(o readModels) bool {
+	mine, theirs := r.messages(), o.messages()
+	for i := range mine {
+		if !proto.Equal(mine[i], theirs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// noError fails the test on the first of errs that is not nil.
+func noError(t *testing.T, errs ...error) {
 	t.Helper()
-	list, err := client.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
-	if err != nil || len(list.GetPathways()) != 1 {
-		t.Fatalf("list: %v %v", list, err)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	timeline, err := client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
-	if err != nil || len(timeline.GetEntries()) != 6 {
-		t.Fatalf("timeline: %v %v", timeline, err)
-	}
-	flows, err := client.GetFlowStatistics(ctx(t), stats)
-	if err != nil || len(flows.GetTerritories()) != 2 {
-		t.Fatalf("flows: %v %v", flows, err)
-	}
-	return readModels{list, timeline, flows}
 }
 
-// snapshotFrom reads the same from a service that serves no gRPC, as an admin.
+var (
+	schemeMonths = &pathwayv1.GetOutcomesRequest{FromMonth: &commonv1.Month{Year: 2026, Month: 10}, ToMonth: &commonv1.Month{Year: 2026, Month: 11}}
+	schemeYear   = &pathwayv1.GetProgrammeTargetsRequest{Year: 2026}
+	entryMonths  = &pathwayv1.GetBreakdownsRequest{FromMonth: schemeMonths.GetFromMonth(), ToMonth: schemeMonths.GetToMonth()}
+)
+
+// snapshot reads the read models over gRPC, checking they hold what the
+// test built.
+func snapshot(t *testing.T, env *servicetest.Env, id string, stats *pathwayv1.GetFlowStatisticsRequest) readModels {
+	t.Helper()
+	admin := pathwayv1.NewPathwayServiceClient(env.Conn)
+	funding := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, funder))
+	operator := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, operator9))
+	var r readModels
+	var errs [8]error
+	r.list, errs[0] = admin.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
+	r.timeline, errs[1] = admin.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+	r.flows, errs[2] = admin.GetFlowStatistics(ctx(t), stats)
+	r.briefs, errs[3] = funding.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+	r.operator, errs[4] = operator.ListPathways(ctx(t), &pathwayv1.ListPathwaysRequest{})
+	r.targets, errs[5] = admin.GetProgrammeTargets(ctx(t), schemeYear)
+	r.outcomes, errs[6] = admin.GetOutcomes(ctx(t), schemeMonths)
+	r.breakdowns, errs[7] = admin.GetBreakdowns(ctx(t), entryMonths)
+	noError(t, errs[:]...)
+	// Two entries, the second with the QPV of 10 November not yet; the
+	// #Action target set to 40: 1 beneficiary is 2%.
+	if len(r.list.GetPathways()) != 1 || len(r.operator.GetPathways()) != 1 || len(r.timeline.GetEntries()) != 10 ||
+		len(r.briefs.GetEntries()) != 10 || proto.Equal(r.briefs, r.timeline) || len(r.flows.GetTerritories()) != 2 ||
+		r.targets.GetTotals()[1].GetPercentOfTarget() != 2 || r.outcomes.GetTotal().GetImmersionsCompleted().GetValue() != 1 ||
+		r.breakdowns.GetTotal().GetEntries().GetValue() != 2 || r.breakdowns.GetTotal().GetQpv().GetValue() != 0 {
+		t.Fatalf("read models before the rebuild: %v", r)
+	}
+	return r
+}
+
+// snapshotFrom reads the same from a service that serves no gRPC.
 func snapshotFrom(t *testing.T, svc *service.Service, id string, stats *pathwayv1.GetFlowStatisticsRequest) readModels {
 	t.Helper()
-	c := adminContext(t)
-	list, err := svc.ListPathways(c, &pathwayv1.ListPathwaysRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	timeline, err := svc.GetTimeline(c, &pathwayv1.GetTimelineRequest{LearnerId: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	flows, err := svc.GetFlowStatistics(c, stats)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return readModels{list, timeline, flows}
+	admin, funding, operator := adminContext(t), auth.NewContext(ctx(t), funder), auth.NewContext(ctx(t), operator9)
+	var r readModels
+	var errs [8]error
+	r.list, errs[0] = svc.ListPathways(admin, &pathwayv1.ListPathwaysRequest{})
+	r.timeline, errs[1] = svc.GetTimeline(admin, &pathwayv1.GetTimelineRequest{LearnerId: id})
+	r.flows, errs[2] = svc.GetFlowStatistics(admin, stats)
+	r.briefs, errs[3] = svc.GetTimeline(funding, &pathwayv1.GetTimelineRequest{LearnerId: id})
+	r.operator, errs[4] = svc.ListPathways(operator, &pathwayv1.ListPathwaysRequest{})
+	r.targets, errs[5] = svc.GetProgrammeTargets(admin, schemeYear)
+	r.outcomes, errs[6] = svc.GetOutcomes(admin, schemeMonths)
+	r.breakdowns, errs[7] = svc.GetBreakdowns(admin, entryMonths)
+	noError(t, errs[:]...)
+	return r
 }
 
 func (r readModels) String() string {
-	return fmt.Sprintf("list %v\ntimeline %v\nflows %v", r.list, r.timeline, r.flows)
+	var b strings.Builder
+	for _, m := range r.messages() {
+		fmt.Fprintf(&b, "%v\n", m)
+	}
+	return b.String()
 }
 
 func adminContext(t *testing.T) context.Context {

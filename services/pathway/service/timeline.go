@@ -78,21 +78,25 @@ func payloadLearner(ev event.Event) string {
 }
 
 // projection names the source's read model (and durable consumer):
-// pathway-timeline-<stream>. Each source has its own, because a projection's
-// checkpoint is a sequence of one stream.
+// pathway-timeline-v2-<stream> (v2 added the briefs). Each source has its
+// own, because a projection's checkpoint is a sequence of one stream.
 //
 //	event:<sequence>        the TimelineEntry of the event at that sequence
+//	brief:<sequence>        what a funder reads of it instead of the entry's
+//	                        summary, when that tells more than billing needs
 //	index learner:<id>      <position>, one per event about the learner
 //
 // A position, <time>/<stream>/<sequence>, orders the events of every
 // source: by time (UTC, fixed width), then stream and sequence.
 func (src timelineSource) projection() string {
-	return "pathway-timeline-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
+	return "pathway-timeline-v2-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
 }
 
 func timelineIndex(learnerID string) string { return "learner:" + learnerID }
 
 func timelineKey(seq uint64) string { return "event:" + strconv.FormatUint(seq, 10) }
+
+func briefKey(seq uint64) string { return "brief:" + strconv.FormatUint(seq, 10) }
 
 const positionTime = "2006-01-02T15:04:05.000000000Z"
 
@@ -128,10 +132,14 @@ func (s *Service) projectTimeline(src timelineSource) func(context.Context, even
 		if err != nil {
 			return nil, err
 		}
-		return []projection.Op{
+		ops := []projection.Op{
 			projection.Put(timelineKey(ev.Sequence), b),
 			projection.IndexAdd(timelineIndex(learnerID), position(ev)),
-		}, nil
+		}
+		if short, ok := brief(ev); ok {
+			ops = append(ops, projection.Put(briefKey(ev.Sequence), []byte(short)))
+		}
+		return ops, nil
 	}
 }
 
@@ -160,9 +168,11 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 	if err != nil {
 		return nil, err
 	}
-	if caller, _ := auth.FromContext(ctx); !mayRead(caller, scope, s.deps.Today()) {
+	caller, _ := auth.FromContext(ctx)
+	if !mayRead(caller, scope, s.deps.Today()) {
 		return nil, auth.Denied("learner", req.GetLearnerId())
 	}
+	briefs := readsBriefs(caller)
 
 	// The first size+1 positions of each source after the token hold the
 	// first size+1 of all of them.
@@ -195,6 +205,17 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 		if err != nil {
 			return nil, err
 		}
+		var shorts [][]byte
+		if briefs {
+			briefKeys := make([]string, len(of))
+			for i, pos := range of {
+				_, seq, _ := parsePosition(pos)
+				briefKeys[i] = briefKey(seq)
+			}
+			if shorts, err = s.store.GetMany(ctx, src.projection(), briefKeys); err != nil {
+				return nil, err
+			}
+		}
 		for i, b := range values {
 			if b == nil {
 				continue
@@ -202,6 +223,9 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 			var e pathwayv1.TimelineEntry
 			if err := proto.Unmarshal(b, &e); err != nil {
 				return nil, fmt.Errorf("pathway: timeline entry %s: %w", of[i], err)
+			}
+			if briefs && shorts[i] != nil {
+				e.Summary = string(shorts[i])
 			}
 			entries[of[i]] = &e
 		}
@@ -295,6 +319,25 @@ func summary(ev event.Event) string {
 		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civilpb.Date(m.GetToDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
+}
+
+// readsBriefs reports whether caller reads the timeline's briefs: funders
+// see what billing needs and no more (what happened, when and who), not
+// the content of an analysis nor an operator's assessment of an immersion.
+func readsBriefs(caller auth.Principal) bool { return caller.Role == auth.RoleFunder }
+
+// brief is what a funder reads of an event whose summary tells more than
+// billing needs, and false for the others (a funder reads their summary):
+// the needs analysis completed, without its recommended steps; the
+// immersion's outcome, without the trades discovered nor the trade fit.
+func brief(ev event.Event) (string, bool) {
+	switch m := ev.Data.(type) {
+	case *needsv1.AnalysisCompleted:
+		return fmt.Sprintf("Needs analysis completed on %s (version %d)", civilpb.Date(m.GetCompletedOn()), m.GetVersion()), true
+	case *immersionv1.OutcomeRecorded:
+		return fmt.Sprintf("Immersion %s: session %s", label(m.GetStatus().String(), "OUTCOME_STATUS_"), m.GetSessionId()), true
+	}
+	return "", false
 }
 
 // label spells an enum value for people: "OUTCOME_STATUS_DID_NOT_SHOW"

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -8,8 +9,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
@@ -111,4 +114,77 @@ func TestTimelineGathersEveryContextInOrder(t *testing.T) {
 	servicetest.Refused(t, err, codes.InvalidArgument, "learner_id", "page_size")
 	_, err = admin.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: event.NewID()})
 	servicetest.Refused(t, err, codes.NotFound)
+}
+
+// Funders see what billing needs and no more: the timeline tells them what
+// happened, when and who (the same entries as anyone), not what an
+// analysis recommends nor how an operator assessed an immersion; no
+// contact, no birth date, no exit detail reaches them, in the timeline or
+// the pathway.
+func TestFundersReadWhatHappenedNotWhatItSays(t *testing.T) {
+	t.Parallel()
+	env, admin := start(t, servicetest.Options{})
+	id := registered(t, env, "T16")
+	enter(t, admin, id, nov2)
+	env.Publish(t, "avenir.intake.learner."+id+".contact_updated", &intakev1.LearnerContactUpdated{
+		LearnerId: id, Contact: &intakev1.Contact{Email: "lea.martin@example.org", Phone: "+33612345678", CommuneCode: "14118"}, EffectiveOn: today,
+	})
+	analyse(t, env, id, 1)
+	publishSession(t, env, "s-1",
+		&immersionv1.PlaceBooked{SessionId: "s-1", LearnerId: id, Booked: 1, Capacity: 2, FromDate: date(2026, 11, 16), ToDate: date(2026, 11, 20)},
+		&immersionv1.OutcomeRecorded{
+			SessionId: "s-1", LearnerId: id, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_COMPLETED, MinutesDone: 2100, MinutesScheduled: 2100,
+			TradeFit: immersionv1.TradeFit_TRADE_FIT_NOT_FOR_ME, Comment: "private remark", RomeCodes: []string{"H2909"},
+		})
+	exit(t, admin, id, today, pathwayv1.ExitReason_EXIT_REASON_OTHER, "secret detail")
+	env.CaughtUp(t)
+
+	timeline := func(as auth.Principal) []*pathwayv1.TimelineEntry {
+		t.Helper()
+		resp, err := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, as)).GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
+		if err != nil {
+			t.Fatalf("timeline as %v: %v", as, err)
+		}
+		return resp.GetEntries()
+	}
+	full, brief := timeline(servicetest.Admin), timeline(funder)
+	if len(brief) != len(full) {
+		t.Fatalf("a funder reads %d entries, an admin %d", len(brief), len(full))
+	}
+	changed := map[string]string{}
+	for i, e := range brief {
+		a := full[i]
+		if e.GetEventId() != a.GetEventId() || e.GetEventType() != a.GetEventType() || e.GetActor() != a.GetActor() || !e.GetTime().AsTime().Equal(a.GetTime().AsTime()) {
+			t.Errorf("entry %d: %v, an admin reads %v", i, e, a)
+		}
+		if e.GetSummary() != a.GetSummary() {
+			changed[a.GetSummary()] = e.GetSummary()
+		}
+		for _, secret := range []string{"recommending", "workshops", "K2204", "H2909", "trade", "private", "secret", "lea.martin", "+336", "14118", "2001-05-14", "Martin"} {
+			if strings.Contains(e.GetSummary(), secret) {
+				t.Errorf("a funder reads %q in %q", secret, e.GetSummary())
+			}
+		}
+	}
+	want := map[string]string{
+		"Needs analysis completed on 2026-11-26 (version 1), recommending: project workshops (3); trade discovery (K2204, H2909); another step": "Needs analysis completed on 2026-11-26 (version 1)",
+		"Immersion completed: session s-1, trades H2909; trade fit: not for me":                                                                 "Immersion completed: session s-1",
+	}
+	if !maps.Equal(changed, want) {
+		t.Fatalf("a funder reads, instead of an admin's summaries: %q\nwant %q", changed, want)
+	}
+	// Those who act for the learner read it whole, as admins do.
+	if got := timeline(referentT16); !proto.Equal(&pathwayv1.GetTimelineResponse{Entries: got}, &pathwayv1.GetTimelineResponse{Entries: full}) {
+		t.Fatalf("a referent reads %v", got)
+	}
+
+	// The pathway a funder reads holds no exit detail (it holds no contact
+	// nor birth date for anyone).
+	p, err := pathwayv1.NewPathwayServiceClient(env.ConnAs(t, funder)).GetPathway(ctx(t), &pathwayv1.GetPathwayRequest{LearnerId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep := p.GetPathway().GetEpisodes()[0]; ep.ExitDetail != nil || ep.GetExitReason() != pathwayv1.ExitReason_EXIT_REASON_OTHER {
+		t.Fatalf("a funder reads the episode %v", ep)
+	}
 }

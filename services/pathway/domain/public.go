@@ -1,0 +1,183 @@
+package domain
+
+import (
+	"slices"
+
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+)
+
+// What intake recorded of the public a learner belongs to: the facts the
+// breakdowns count. Pathway keeps them from intake's events (registration
+// and situation changes, with the dates they apply from) and never shows
+// them learner by learner.
+
+// EducationLevel is a learner's diploma level in the French nomenclature
+// of 2019; EducationUnknown when intake recorded none.
+type EducationLevel string
+
+// The education levels.
+const (
+	EducationUnknown   EducationLevel = ""
+	EducationNoDiploma EducationLevel = "no_diploma" // levels 1 and 2
+	EducationLevel3    EducationLevel = "3"          // CAP, BEP
+	EducationLevel4    EducationLevel = "4"          // baccalauréat
+	EducationLevel5    EducationLevel = "5"          // bac + 2
+	EducationLevel6    EducationLevel = "6"          // bac + 3 or 4
+	EducationLevel7    EducationLevel = "7"          // bac + 5
+	EducationLevel8    EducationLevel = "8"          // doctorate
+)
+
+// EducationLevels lists the levels a learner may have, in the order
+// reports show them.
+var EducationLevels = []EducationLevel{
+	EducationNoDiploma, EducationLevel3, EducationLevel4, EducationLevel5, EducationLevel6, EducationLevel7, EducationLevel8,
+}
+
+// Situation is what intake recorded of a learner's public from a date on.
+type Situation struct {
+	// From is the first day the situation applies; zero for the situation
+	// of a registration intake recorded without its date.
+	From civil.Date
+	// RQTH: recognised as a disabled worker (special-category data).
+	RQTH bool
+	// RSA: receives the minimum income.
+	RSA bool
+	// QPV: lives in a priority area of city policy.
+	QPV bool
+	// ZRR: lives in a rural revitalisation area.
+	ZRR       bool
+	Education EducationLevel
+}
+
+// SituationOn is the situation intake recorded of the learner for day d:
+// the last one applying on d (situations are recorded in the order of
+// their dates, a later one on the same day replacing the earlier), else
+// the earliest known (the registration's), else none.
+func (l Learner) SituationOn(d civil.Date) Situation {
+	if len(l.Situations) == 0 {
+		return Situation{}
+	}
+	on := l.Situations[0]
+	for _, s := range l.Situations[1:] {
+		if !s.From.After(d) {
+			on = s
+		}
+	}
+	return on
+}
+
+// AgeBand is an age in the bands of employment policy.
+type AgeBand string
+
+// The age bands; AgeUnknown for a learner whose birth date pathway does not
+// know.
+const (
+	AgeUnknown   AgeBand = ""
+	AgeUnder26   AgeBand = "under_26"
+	Age26To49    AgeBand = "26_to_49"
+	Age50AndOver AgeBand = "50_and_over"
+)
+
+// AgeBands lists the bands, in order.
+var AgeBands = []AgeBand{AgeUnder26, Age26To49, Age50AndOver}
+
+// AgeBandOn is the band of the age on day on of someone born on birth.
+func AgeBandOn(birth, on civil.Date) AgeBand {
+	if birth.IsZero() {
+		return AgeUnknown
+	}
+	switch age := birth.YearsOn(on); {
+	case age < 26:
+		return AgeUnder26
+	case age < 50:
+		return Age26To49
+	}
+	return Age50AndOver
+}
+
+// EntryFact is an episode entered, with what intake recorded of its
+// learner on the entry date.
+type EntryFact struct {
+	// Territory is the learner's territory at the entry.
+	Territory string
+	Situation Situation
+	Band      AgeBand
+}
+
+// EntryOf is the fact of learner l entering the pathway in territory on
+// day entry.
+func EntryOf(l Learner, territory string, entry civil.Date) EntryFact {
+	return EntryFact{Territory: territory, Situation: l.SituationOn(entry), Band: AgeBandOn(l.BirthDate, entry)}
+}
+
+// BreakdownRow counts the entries of one territory, or of every territory
+// reported (Territory empty), by public.
+type BreakdownRow struct {
+	Territory           string
+	Entries             int
+	RQTH, QPV, ZRR, RSA int
+	// Bands counts the entries by age band; a learner whose birth date is
+	// unknown is in none.
+	Bands map[AgeBand]int
+	// Education counts the entries by the level recorded; a learner
+	// without one is in none.
+	Education map[EducationLevel]int
+}
+
+func newBreakdownRow(territory string) BreakdownRow {
+	return BreakdownRow{Territory: territory, Bands: map[AgeBand]int{}, Education: map[EducationLevel]int{}}
+}
+
+func (r *BreakdownRow) add(e EntryFact) {
+	r.Entries++
+	s := e.Situation
+	for _, c := range []struct {
+		set bool
+		n   *int
+	}{{s.RQTH, &r.RQTH}, {s.QPV, &r.QPV}, {s.ZRR, &r.ZRR}, {s.RSA, &r.RSA}} {
+		if c.set {
+			*c.n++
+		}
+	}
+	if e.Band != AgeUnknown {
+		r.Bands[e.Band]++
+	}
+	if s.Education != EducationUnknown {
+		r.Education[s.Education]++
+	}
+}
+
+// BreakdownReport counts entries per territory and in total. The rows are
+// those of listed (even without entries) and of every territory with
+// entries, in the order of their codes.
+func BreakdownReport(entries []EntryFact, listed []string) (rows []BreakdownRow, total BreakdownRow) {
+	byTerritory := map[string]*BreakdownRow{}
+	for _, t := range listed {
+		r := newBreakdownRow(t)
+		byTerritory[t] = &r
+	}
+	total = newBreakdownRow("")
+	for _, e := range entries {
+		r := byTerritory[e.Territory]
+		if r == nil {
+			nr := newBreakdownRow(e.Territory)
+			r = &nr
+			byTerritory[e.Territory] = r
+		}
+		r.add(e)
+		total.add(e)
+	}
+	for _, t := range sortedKeys(byTerritory) {
+		rows = append(rows, *byTerritory[t])
+	}
+	return rows, total
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
