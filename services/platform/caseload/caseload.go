@@ -116,14 +116,9 @@ func (c *Caseload) Specs() []projector.Spec {
 	return specs
 }
 
-// Spec is the assignments projection.
-//
-// Deprecated: use Specs, which includes the enrolments when followed.
-func (c *Caseload) Spec() projector.Spec { return c.Specs()[0] }
-
 // Keys of the read models.
-func assignmentKey(learnerID string) string { return "assignment:" + learnerID }
-func enrolmentKey(learnerID string) string  { return "enrolments:" + learnerID }
+func assignmentKey(learnerID string) string  { return "assignment:" + learnerID }
+func enrolmentKey(learnerID string) string   { return "enrolments:" + learnerID }
 func operatorIndex(operatorID string) string { return "operator:" + operatorID }
 
 // storedAssignment is the value of assignmentKey.
