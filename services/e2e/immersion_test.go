@@ -95,17 +95,28 @@ func TestImmersionJourney(t *testing.T) {
 		return nil
 	})
 
-	// Funders see the figures: one place offered, booked and completed.
-	funder := immersionv1.NewImmersionServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, auth.Principal{Subject: "e2e-funder", Role: auth.RoleFunder}))
+	// Admins read the figures exactly: one place offered, booked and
+	// completed.
 	servicetest.Eventually(t, 10*time.Second, func() error {
-		stats, err := funder.GetImmersionStatistics(callCtx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today)})
+		stats, err := admin.GetImmersionStatistics(callCtx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today)})
 		if err != nil {
 			return err
 		}
-		if tot := stats.GetTotal(); tot.GetPlacesOffered() != 1 || tot.GetBooked() != 1 || tot.GetCompleted() != 1 ||
+		if tot := stats.GetTotal(); tot.GetPlacesOffered() != 1 || tot.GetBookedLearners().GetValue() != 1 || tot.GetLearnersCompleted().GetValue() != 1 ||
 			tot.GetFillRatePerMille() != 1000 || tot.GetCompletionRatePerMille() != 1000 {
 			return fmt.Errorf("statistics %v", tot)
 		}
 		return nil
 	})
+	// A funder reads the place offered; one learner booked and completed is
+	// fewer than five, withheld with the rates computed from it.
+	funder := immersionv1.NewImmersionServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, auth.Principal{Subject: "e2e-funder", Role: auth.RoleFunder}))
+	stats, err := funder.GetImmersionStatistics(callCtx(t), &immersionv1.GetImmersionStatisticsRequest{FromDate: civilpb.FromDate(today), ToDate: civilpb.FromDate(today)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot := stats.GetTotal(); tot.GetPlacesOffered() != 1 || !tot.GetBookedLearners().GetFewerThanFive() || !tot.GetLearnersCompleted().GetFewerThanFive() ||
+		tot.GetBooked() != 0 || tot.GetCompleted() != 0 || tot.GetFillRatePerMille() != 0 || tot.GetCompletionRatePerMille() != 0 {
+		t.Fatalf("a funder reads %v", tot)
+	}
 }

@@ -131,7 +131,7 @@ func analysisMonthRows(answers []territoryAnswer[*needsv1.GetAnalysisSummaryResp
 		for _, m := range s.GetMonths() {
 			rows = append(rows, []string{
 				territory, monthString(m.GetMonth()),
-				fmt.Sprint(m.GetCompleted()), fmt.Sprint(m.GetRevisionsCompleted()),
+				countString(m.GetFirstVersions()), countString(m.GetRevisions()),
 			})
 		}
 	}
@@ -153,10 +153,10 @@ func analysisRankRows(answers []territoryAnswer[*needsv1.GetAnalysisSummaryRespo
 	add := func(territory string, s *needsv1.AnalysisSummary) {
 		var barriers, trades []string
 		for _, b := range s.GetBarriers() {
-			barriers = append(barriers, fmt.Sprintf("%s %d", analysisBarriers.name(b.GetKind().Number()), b.GetCount()))
+			barriers = append(barriers, analysisBarriers.name(b.GetKind().Number())+" "+peopleString(b.GetCount(), b.GetFewerThanFive()))
 		}
 		for _, t := range s.GetTrades() {
-			trades = append(trades, fmt.Sprintf("%s %d", t.GetRomeCode(), t.GetCount()))
+			trades = append(trades, t.GetRomeCode()+" "+peopleString(t.GetCount(), t.GetFewerThanFive()))
 		}
 		rows = append(rows, []string{territory, strings.Join(barriers, ", "), strings.Join(trades, ", ")})
 	}

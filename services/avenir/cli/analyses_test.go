@@ -6,19 +6,22 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/avenir/cli"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 )
 
 // exampleFile is the example the README shows.
 var exampleFile = filepath.Join("..", "..", "..", "docs", "examples", "analysis.yaml")
 
 func TestAnalysesCommands(t *testing.T) {
-	addr, token, register := pathwaysServer(t)
-	run := func(want int, args ...string) string {
+	server := startPathwaysServer(t)
+	addr, token, register := server.addr, server.token, server.register
+	runAs := func(token string, want int, args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
 		code := cli.Main(context.Background(), append(args, "--addr", addr, "--token", token), &out, &errOut)
@@ -26,6 +29,10 @@ func TestAnalysesCommands(t *testing.T) {
 			t.Fatalf("avenir %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errOut.String())
 		}
 		return out.String() + errOut.String()
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		return runAs(token, want, args...)
 	}
 	contains := func(args []string, wants ...string) string {
 		t.Helper()
@@ -128,8 +135,29 @@ func TestAnalysesCommands(t *testing.T) {
 	contains([]string{"analyses", "get", id, "-o", "json"}, `"analysis_id": "`+id+`"`, `"BARRIER_KIND_MOBILITY"`)
 	eventually([]string{"analyses", "list", "--learner", learner}, v2id)
 	contains([]string{"analyses", "list", "--territory", "T05", "--status", "completed", "--from", "2026-11-01", "-o", "json"}, id)
-	contains([]string{"analyses", "summary", "--period", "2026-11"},
+	// An admin reads every count; for anyone else, a count under five is
+	// "<5" (0 stays 0).
+	summary := contains([]string{"analyses", "summary", "--period", "2026-11"},
 		"COMPLETED", "T05", "TOTAL", "mobility 1, childcare 1", "G1602 1, K2204 1")
+	funder := server.mint(auth.Principal{Subject: "cli-funder", Role: auth.RoleFunder})
+	withheld := runAs(funder, 0, "analyses", "summary", "--period", "2026-11")
+	for _, tc := range []struct {
+		name, out string
+		wants     []string
+	}{
+		{"admin", summary, []string{"T05 2026-11 1 0", "TOTAL 2026-11 1 0"}},
+		{"funder", withheld, []string{"T05 2026-11 <5 0", "TOTAL 2026-11 <5 0", "T05 mobility <5, childcare <5 G1602 <5, K2204 <5"}},
+	} {
+		var lines []string
+		for line := range strings.SplitSeq(tc.out, "\n") {
+			lines = append(lines, strings.Join(strings.Fields(line), " "))
+		}
+		for _, w := range tc.wants {
+			if !slices.Contains(lines, w) {
+				t.Errorf("summary for %s: no line %q in\n%s", tc.name, w, tc.out)
+			}
+		}
+	}
 	run(2, "analyses", "get")
 	run(2, "analyses", "list", "--status", "finished")
 }

@@ -59,7 +59,7 @@ Production servers verify tokens of an OpenID Connect issuer instead.`,
 	fs.StringVar(&p.Name, "name", "", "display name")
 	fs.StringVar(&p.ReferentID, "referent-id", "", "referent id (referents)")
 	fs.StringVar(&p.OperatorID, "operator-id", "", "operator id (operators)")
-	addTerritories(fs, &p.Territories, "territory served (referents, operators)")
+	addTerritories(fs, &p.Territories, "territory served (referents; an operator reads the learners enrolled with it, whatever its territories)")
 	fs.BoolVar(&p.Coordinator, "coordinator", false, "the referent coordinates its territories: acts for every learner of them (referents)")
 	fs.DurationVar(&ttl, "ttl", 8*time.Hour, "validity")
 	fs.StringVar(&dataDir, "data-dir", "data", "data dir of the dev server (holds the dev key)")

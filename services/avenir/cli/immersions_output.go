@@ -165,11 +165,13 @@ func perMilleString(n int32) string { return fmt.Sprintf("%d.%d%%", n/10, n%10) 
 func statsRows(resp *immersionv1.GetImmersionStatisticsResponse) [][]string {
 	rows := [][]string{{"TERRITORY", "TRADE", "SESSIONS", "PLACES", "BOOKED", "WAITLISTED", "OUTCOMES", "COMPLETED", "PARTIAL", "NO-SHOW", "FILL", "COMPLETION", "NO-SHOW RATE"}}
 	line := func(territory, trade string, r *immersionv1.ImmersionStatistics) []string {
+		booked, outcomes := r.GetBookedLearners(), r.GetLearnersWithOutcome()
+		completed, notShown := r.GetLearnersCompleted(), r.GetLearnersNotShown()
 		return []string{
-			territory, trade, fmt.Sprint(r.GetSessions()), fmt.Sprint(r.GetPlacesOffered()), fmt.Sprint(r.GetBooked()),
-			fmt.Sprint(r.GetWaitlisted()), fmt.Sprint(r.GetOutcomesRecorded()), fmt.Sprint(r.GetCompleted()),
-			fmt.Sprint(r.GetPartiallyCompleted()), fmt.Sprint(r.GetDidNotShow()), perMilleString(r.GetFillRatePerMille()),
-			perMilleString(r.GetCompletionRatePerMille()), perMilleString(r.GetNoShowRatePerMille()),
+			territory, trade, fmt.Sprint(r.GetSessions()), fmt.Sprint(r.GetPlacesOffered()), countString(booked),
+			countString(r.GetWaitlistedLearners()), countString(outcomes), countString(completed),
+			countString(r.GetLearnersPartiallyCompleted()), countString(notShown), rateString(r.GetFillRatePerMille(), booked),
+			rateString(r.GetCompletionRatePerMille(), completed, outcomes), rateString(r.GetNoShowRatePerMille(), notShown, outcomes),
 		}
 	}
 	for _, r := range resp.GetRows() {

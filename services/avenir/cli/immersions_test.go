@@ -127,23 +127,45 @@ func TestImmersionsCommands(t *testing.T) {
 	expect(referent, 2, []string{"immersions", "sessions", "search", "--from", "tomorrow"}, "--from")
 	expect(funder, 1, []string{"immersions", "sessions", "search"}, "PermissionDenied")
 
-	// Figures for the funder: the session counts under each of its trades,
-	// once in the total.
-	stats := eventually(funder, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30"}, "F1602", "F1703", "TOTAL")
-	for _, line := range strings.Split(stats, "\n") {
-		if strings.HasPrefix(line, "TOTAL") && !strings.Contains(strings.Join(strings.Fields(line), " "), "TOTAL 1 1 1 0 1 1 0 0 100.0% 100.0% 0.0%") {
-			t.Fatalf("stats total:\n%s", stats)
+	// Figures: the session counts under each of its trades, once in the
+	// total. An admin reads them exactly; for a funder, one learner booked
+	// and completed is fewer than five ("<5"), and the rates computed from
+	// them are not given ("-").
+	totalLine := func(stats string) string {
+		for line := range strings.SplitSeq(stats, "\n") {
+			if strings.HasPrefix(line, "TOTAL") {
+				return strings.Join(strings.Fields(line), " ")
+			}
 		}
+		return ""
+	}
+	stats := eventually(admin, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30"}, "F1602", "F1703", "TOTAL")
+	if got := totalLine(stats); got != "TOTAL 1 1 1 0 1 1 0 0 100.0% 100.0% 0.0%" {
+		t.Fatalf("stats total for an admin:\n%s", stats)
+	}
+	stats = expect(funder, 0, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30"}, "F1602", "F1703", "TOTAL")
+	if got := totalLine(stats); got != "TOTAL 1 1 <5 0 <5 <5 0 0 - - -" {
+		t.Fatalf("stats total for a funder:\n%s", stats)
+	}
+	type count struct {
+		Value         int  `json:"value"`
+		FewerThanFive bool `json:"fewer_than_five"`
 	}
 	var figures struct {
 		Total struct {
-			Completed              int `json:"completed"`
-			CompletionRatePerMille int `json:"completion_rate_per_mille"`
+			LearnersCompleted      count `json:"learners_completed"`
+			CompletionRatePerMille int   `json:"completion_rate_per_mille"`
 		} `json:"total"`
 	}
-	if err := json.Unmarshal([]byte(expect(funder, 0, []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30",
-		"--territory", "T05", "--rome-code", "F1703", "-o", "json"})), &figures); err != nil || figures.Total.Completed != 1 || figures.Total.CompletionRatePerMille != 1000 {
-		t.Fatalf("stats -o json: %+v %v", figures, err)
+	statsJSON := []string{"immersions", "stats", "--from", "2026-11-01", "--to", "2026-11-30", "--territory", "T05", "--rome-code", "F1703", "-o", "json"}
+	if err := json.Unmarshal([]byte(expect(admin, 0, statsJSON)), &figures); err != nil ||
+		figures.Total.LearnersCompleted != (count{Value: 1}) || figures.Total.CompletionRatePerMille != 1000 {
+		t.Fatalf("stats -o json for an admin: %+v %v", figures, err)
+	}
+	figures.Total.LearnersCompleted, figures.Total.CompletionRatePerMille = count{}, 0
+	if err := json.Unmarshal([]byte(expect(funder, 0, statsJSON)), &figures); err != nil ||
+		figures.Total.LearnersCompleted != (count{FewerThanFive: true}) || figures.Total.CompletionRatePerMille != 0 {
+		t.Fatalf("stats -o json for a funder: %+v %v", figures, err)
 	}
 	expect(funder, 2, []string{"immersions", "stats", "--from", "2026-11-01"}, `"to" not set`)
 	expect(funder, 1, []string{"immersions", "stats", "--from", "2026-01-01", "--to", "2027-06-30"}, "InvalidArgument", "366 days")

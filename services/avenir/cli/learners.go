@@ -221,8 +221,9 @@ func newLearnersSearchCmd() *cobra.Command {
 					return listAnswers(w, answers, learnerListHeader, learnerListRows, (*intakev1.SearchLearnersResponse).GetNextPageToken)
 				})
 		})
-	cmd.Long = `List the learners you may see, ordered by family name: referents and operators
-see those of their territories, funders and admins all of them. Names compare
+	cmd.Long = `List the learners you may see, ordered by family name: referents see those of
+their territories, operators those enrolled with them (now or in the last 30
+days), funders and admins all of them. Names compare
 without accents, case, hyphens or apostrophes. Pass the printed next page
 token to --page-token, with the same criteria, for the next page. With several
 territories, each is searched in turn and the learners listed together.`

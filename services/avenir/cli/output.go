@@ -110,3 +110,26 @@ func period(from, to *commonv1.Date) string {
 	}
 	return dateString(from) + " to " + dateString(to)
 }
+
+// countString is a count of people: "<5" when it is withheld (the rule of
+// small counts, for every role but admin).
+func countString(c *commonv1.Count) string { return peopleString(c.GetValue(), c.GetFewerThanFive()) }
+
+// peopleString is n people, "<5" when fewerThanFive (the count withheld).
+func peopleString(n int32, fewerThanFive bool) string {
+	if fewerThanFive {
+		return "<5"
+	}
+	return fmt.Sprint(n)
+}
+
+// rateString is a rate per mille computed from counts: "-" when any of
+// them is withheld, the rate would give it back (the server answers 0).
+func rateString(n int32, from ...*commonv1.Count) string {
+	for _, c := range from {
+		if c.GetFewerThanFive() {
+			return "-"
+		}
+	}
+	return perMilleString(n)
+}

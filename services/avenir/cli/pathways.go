@@ -15,10 +15,11 @@ import (
 )
 
 func newPathwaysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "pathways", Short: "Walk learners' pathways: entries, exits, referrals, enrolments, timeline, flows"}
+	cmd := &cobra.Command{Use: "pathways", Short: "Walk learners' pathways: entries, exits, referrals, enrolments, timeline, flows, the scheme's figures"}
 	cmd.AddCommand(newPathwaysEnterCmd(), newPathwaysExitCmd(), newPathwaysReferCmd(), newPathwaysReferralOutcomeCmd(),
 		newPathwaysEnrolCmd(), newPathwaysEndEnrolmentCmd(), newPathwaysEnrolmentsCmd(),
-		newPathwaysGetCmd(), newPathwaysListCmd(), newPathwaysTimelineCmd(), newPathwaysStatsCmd())
+		newPathwaysGetCmd(), newPathwaysListCmd(), newPathwaysTimelineCmd(), newPathwaysStatsCmd(),
+		newPathwaysTargetsCmd(), newPathwaysOutcomesCmd(), newPathwaysBreakdownsCmd())
 	return cmd
 }
 
@@ -256,6 +257,116 @@ func newPathwaysStatsCmd() *cobra.Command {
 		"ACTIVE counts the episodes open at the end of the month; MEDIAN DAYS is the median length\n" +
 		"(exit date minus entry date) of the episodes exited during the month, the lower middle for\n" +
 		"an even count. With several --territory, each is asked in turn and shown without totals\n" +
-		"(a median does not add up): leave --territory out for the totals of your whole scope."
+		"(a median does not add up): leave --territory out for the totals of your whole scope.\n\n" +
+		smallCountsHelp
+	return required(cmd, "period")
+}
+
+// smallCountsHelp ends the help of the commands showing counts of people.
+const smallCountsHelp = "For every role but admin, a count of 1 to 4 people shows as <5; when a list of counts (exits\n" +
+	"by reason, age bands, education levels) has exactly one under 5, its smallest other count shows\n" +
+	"as <5 too. What would give such a count back shows as -: the median of exits under 5, a\n" +
+	"percentage of a count under 5."
+
+func newPathwaysTargetsCmd() *cobra.Command {
+	var year int32
+	var codes []string
+	var months bool
+	cmd := pathwayCommand("targets --year YYYY",
+		"Show each programme's distinct beneficiaries in a year against its target, per territory (funders, admins, coordinators)",
+		"  avenir pathways targets --year 2026\n"+
+			"  avenir pathways targets --year 2026 --territory T05 --months",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			fs.Int32Var(&year, "year", 0, "the calendar year, YYYY")
+			addTerritories(fs, &codes, "only these territories (default: every territory in your scope); the totals are the whole scheme's")
+			fs.BoolVar(&months, "months", false, "one row per month: the beneficiaries counted for the first time that month, and since January")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, "",
+				func(ctx context.Context, code string) (*pathwayv1.GetProgrammeTargetsResponse, error) {
+					return c.GetProgrammeTargets(ctx, &pathwayv1.GetProgrammeTargetsRequest{Year: year, TerritoryCode: code})
+				},
+				func(w io.Writer, answers []territoryAnswer[*pathwayv1.GetProgrammeTargetsResponse]) error {
+					if months {
+						return listTable(w, pathwayTargetMonthRows(answers), "")
+					}
+					return listTable(w, pathwayTargetRows(answers), "")
+				})
+		})
+	cmd.Long = "Show, per programme (#Avenir, #Action), the distinct beneficiaries of the year so far in each\n" +
+		"territory, then the whole scheme's against the year's target (as funding set it, else the\n" +
+		"scheme's: 4,500 for #Avenir, 3,000 for #Action). A beneficiary of #Avenir is a learner in the\n" +
+		"pathway on at least one day of the year; of #Action, a learner with a place booked in an\n" +
+		"immersion session starting in the year. Each counts once, in the month and territory it first\n" +
+		"counts. The totals are always the whole scheme's, whatever --territory. With --months, one row\n" +
+		"per month of the year up to the current one (all twelve of a past year): NEW counted for the\n" +
+		"first time that month, SINCE JANUARY at its end.\n\n" + smallCountsHelp
+	return required(cmd, "year")
+}
+
+func newPathwaysOutcomesCmd() *cobra.Command {
+	var months, operator string
+	var codes []string
+	cmd := pathwayCommand("outcomes --period YYYY-MM..YYYY-MM",
+		"Show exits by reason, median days in the pathway and immersion outcomes, per operator and territory (funders, admins, coordinators)",
+		"  avenir pathways outcomes --period 2026-01..2026-12\n"+
+			"  avenir pathways outcomes --period 2026-11 --territory T05 --operator op-evreux",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			addPeriodRange(fs, &months)
+			addTerritories(fs, &codes, "only these territories (default: every territory in your scope, with the total)")
+			fs.StringVar(&operator, "operator", "", "only this operator's accompaniments and the immersions it hosted")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
+			from, to, err := parseMonthRange("period", months)
+			if err != nil {
+				return err
+			}
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, "",
+				func(ctx context.Context, code string) (*pathwayv1.GetOutcomesResponse, error) {
+					return c.GetOutcomes(ctx, &pathwayv1.GetOutcomesRequest{FromMonth: from, ToMonth: to, TerritoryCode: code, OperatorId: operator})
+				},
+				func(w io.Writer, answers []territoryAnswer[*pathwayv1.GetOutcomesResponse]) error {
+					return listTable(w, pathwayOutcomeRows(answers), "")
+				})
+		})
+	cmd.Long = "Show, per operator then territory, the episodes exited in the months (by exit date) with their\n" +
+		"reasons and MEDIAN DAYS in the pathway (exit date minus entry date, the lower middle for an even\n" +
+		"count), and the #Action immersions whose outcome was recorded in the months: with an outcome,\n" +
+		"completed, partially completed, and the completion percentage. The operator of an exit is that\n" +
+		"of the learner's accompaniment at exit (- for none); of an immersion, its host. With several\n" +
+		"--territory, each is asked in turn and shown without the total (a median does not add up).\n\n" +
+		smallCountsHelp
+	return required(cmd, "period")
+}
+
+func newPathwaysBreakdownsCmd() *cobra.Command {
+	var months string
+	var codes []string
+	cmd := pathwayCommand("breakdowns --period YYYY-MM..YYYY-MM",
+		"Show the public of the entries per territory: RQTH, QPV, ZRR, RSA, age band, education level (funders, admins, coordinators)",
+		"  avenir pathways breakdowns --period 2026-01..2026-12\n"+
+			"  avenir pathways breakdowns --period 2026-11 --territory T05 -o json",
+		cobra.NoArgs, func(fs *pflag.FlagSet) {
+			addPeriodRange(fs, &months)
+			addTerritories(fs, &codes, "only these territories (default: every territory in your scope, with the total)")
+		},
+		func(ctx context.Context, cmd *cobra.Command, _ []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
+			from, to, err := parseMonthRange("period", months)
+			if err != nil {
+				return err
+			}
+			return eachTerritory(ctx, cmd.OutOrStdout(), f, codes, "",
+				func(ctx context.Context, code string) (*pathwayv1.GetBreakdownsResponse, error) {
+					return c.GetBreakdowns(ctx, &pathwayv1.GetBreakdownsRequest{FromMonth: from, ToMonth: to, TerritoryCode: code})
+				},
+				func(w io.Writer, answers []territoryAnswer[*pathwayv1.GetBreakdownsResponse]) error {
+					return listTable(w, pathwayBreakdownRows(answers), "")
+				})
+		})
+	cmd.Long = "Show the episodes entered in the months (first entries and re-entries, each once) per territory,\n" +
+		"by what intake recorded of the learner on the entry date: recognised as disabled workers (RQTH),\n" +
+		"living in a priority area (QPV) or a rural revitalisation area (ZRR), receiving the minimum\n" +
+		"income (RSA), age band at entry, education level (the levels recorded). With several\n" +
+		"--territory, each is asked in turn and shown without the total.\n\n" + smallCountsHelp
 	return required(cmd, "period")
 }

@@ -2,8 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 )
 
@@ -92,17 +96,13 @@ func pathwayTimelineRows(entries []*pathwayv1.TimelineEntry) [][]string {
 func pathwayStatsRows(answers []territoryAnswer[*pathwayv1.GetFlowStatisticsResponse]) [][]string {
 	rows := [][]string{{"TERRITORY", "MONTH", "ENTRIES", "EXITS", "ACTIVE", "MEDIAN DAYS", "EXITS BY REASON"}}
 	add := func(territory string, s *pathwayv1.FlowStatistics) {
-		median := "-"
-		if s.MedianDaysInPathway != nil {
-			median = fmt.Sprint(s.GetMedianDaysInPathway())
-		}
 		var reasons []string
 		for _, c := range s.GetExitsByReason() {
-			reasons = append(reasons, fmt.Sprintf("%s %d", pathwayExitReasons.name(c.GetReason().Number()), c.GetCount()))
+			reasons = append(reasons, pathwayExitReasons.name(c.GetReason().Number())+" "+countString(c.GetExits()))
 		}
 		rows = append(rows, []string{
-			territory, monthString(s.GetMonth()),
-			fmt.Sprint(s.GetEntries()), fmt.Sprint(s.GetExits()), fmt.Sprint(s.GetActiveAtMonthEnd()), median, strings.Join(reasons, ", "),
+			territory, monthString(s.GetMonth()), countString(s.GetEntered()), countString(s.GetExited()),
+			countString(s.GetActive()), optionalString(s.MedianDaysInPathway, ""), strings.Join(reasons, ", "),
 		})
 	}
 	for _, a := range answers {
@@ -110,10 +110,179 @@ func pathwayStatsRows(answers []territoryAnswer[*pathwayv1.GetFlowStatisticsResp
 			add(s.GetTerritoryCode(), s)
 		}
 	}
-	if len(answers) == 1 && !answers[0].several {
+	if totalsShown(answers) {
 		for _, s := range answers[0].resp.GetTotals() {
 			add("TOTAL", s)
 		}
+	}
+	return rows
+}
+
+// totalsShown reports whether answers is the answer of one call, whose
+// totals are shown (several territories asked one by one have none).
+func totalsShown[R proto.Message](answers []territoryAnswer[R]) bool {
+	return len(answers) == 1 && !answers[0].several
+}
+
+// optionalString is the value of an optional figure followed by unit, or
+// "-" when it is absent (nothing to compute, or withheld).
+func optionalString(n *int32, unit string) string {
+	if n == nil {
+		return "-"
+	}
+	return fmt.Sprint(*n) + unit
+}
+
+// pathwayProgrammeOrder is the programmes of the totals of answers, in
+// their order, then any other programme of their rows.
+func pathwayProgrammeOrder(answers []territoryAnswer[*pathwayv1.GetProgrammeTargetsResponse]) []commonv1.FundingProgramme {
+	var order []commonv1.FundingProgramme
+	add := func(ps []*pathwayv1.ProgrammeProgress) {
+		for _, p := range ps {
+			if !slices.Contains(order, p.GetProgramme()) {
+				order = append(order, p.GetProgramme())
+			}
+		}
+	}
+	for _, a := range answers {
+		add(a.resp.GetTotals())
+	}
+	for _, a := range answers {
+		add(a.resp.GetTerritories())
+	}
+	return order
+}
+
+// pathwayTargetRows is the header, then per programme a row per
+// territory of the answers and the whole scheme's (the same in every
+// answer) against its target.
+func pathwayTargetRows(answers []territoryAnswer[*pathwayv1.GetProgrammeTargetsResponse]) [][]string {
+	rows := [][]string{{"PROGRAMME", "TERRITORY", "BENEFICIARIES", "TARGET", "% OF TARGET"}}
+	for _, programme := range pathwayProgrammeOrder(answers) {
+		name := enrolmentProgrammes.name(programme.Number())
+		for _, a := range answers {
+			for _, p := range a.resp.GetTerritories() {
+				if p.GetProgramme() == programme {
+					rows = append(rows, []string{name, p.GetTerritoryCode(), countString(p.GetBeneficiaries()), "", ""})
+				}
+			}
+		}
+		if len(answers) == 0 {
+			continue
+		}
+		for _, p := range answers[0].resp.GetTotals() {
+			if p.GetProgramme() == programme {
+				percent := fmt.Sprintf("%d%%", p.GetPercentOfTarget())
+				if p.GetBeneficiaries().GetFewerThanFive() {
+					percent = "-" // it would give the count back; the server answers 0
+				}
+				rows = append(rows, []string{name, "TOTAL", countString(p.GetBeneficiaries()), fmt.Sprint(p.GetTarget()), percent})
+			}
+		}
+	}
+	return rows
+}
+
+// pathwayTargetMonthRows is the header, then per programme a row per
+// territory of the answers and month, then the whole scheme's months.
+func pathwayTargetMonthRows(answers []territoryAnswer[*pathwayv1.GetProgrammeTargetsResponse]) [][]string {
+	rows := [][]string{{"PROGRAMME", "TERRITORY", "MONTH", "NEW", "SINCE JANUARY"}}
+	add := func(name, territory string, p *pathwayv1.ProgrammeProgress) {
+		for _, m := range p.GetMonths() {
+			rows = append(rows, []string{name, territory, monthString(m.GetMonth()), countString(m.GetNewBeneficiaries()), countString(m.GetCumulative())})
+		}
+	}
+	for _, programme := range pathwayProgrammeOrder(answers) {
+		name := enrolmentProgrammes.name(programme.Number())
+		for _, a := range answers {
+			for _, p := range a.resp.GetTerritories() {
+				if p.GetProgramme() == programme {
+					add(name, p.GetTerritoryCode(), p)
+				}
+			}
+		}
+		if len(answers) == 0 {
+			continue
+		}
+		for _, p := range answers[0].resp.GetTotals() {
+			if p.GetProgramme() == programme {
+				add(name, "TOTAL", p)
+			}
+		}
+	}
+	return rows
+}
+
+// pathwayOutcomeRows is the header, then a row per operator and territory
+// of the answers, then the total of a single answer.
+func pathwayOutcomeRows(answers []territoryAnswer[*pathwayv1.GetOutcomesResponse]) [][]string {
+	rows := [][]string{{"OPERATOR", "TERRITORY", "EXITS", "MEDIAN DAYS", "EXITS BY REASON", "IMMERSIONS", "COMPLETED", "PARTIAL", "COMPLETION"}}
+	add := func(operator, territory string, o *pathwayv1.Outcomes) {
+		var reasons []string
+		for _, c := range o.GetExitsByReason() {
+			reasons = append(reasons, pathwayExitReasons.name(c.GetReason().Number())+" "+countString(c.GetCount()))
+		}
+		rows = append(rows, []string{
+			operator, territory, countString(o.GetExits()), optionalString(o.MedianDaysInPathway, ""), strings.Join(reasons, ", "),
+			countString(o.GetImmersionsWithOutcome()), countString(o.GetImmersionsCompleted()),
+			countString(o.GetImmersionsPartiallyCompleted()), optionalString(o.ImmersionCompletionPercent, "%"),
+		})
+	}
+	for _, a := range answers {
+		for _, o := range a.resp.GetOutcomes() {
+			operator := o.GetOperatorId()
+			if operator == "" {
+				operator = "-" // exits without an accompaniment
+			}
+			add(operator, o.GetTerritoryCode(), o)
+		}
+	}
+	if totalsShown(answers) {
+		add("TOTAL", "", answers[0].resp.GetTotal())
+	}
+	return rows
+}
+
+// pathwayAgeBands are the age bands, in order.
+var pathwayAgeBands = enumFlag{pathwayv1.AgeBand(0).Descriptor(), "AGE_BAND_"}
+
+// pathwayBreakdownRows is the header, then a row per territory of the
+// answers, then the total of a single answer.
+func pathwayBreakdownRows(answers []territoryAnswer[*pathwayv1.GetBreakdownsResponse]) [][]string {
+	header := []string{"TERRITORY", "ENTRIES", "RQTH", "QPV", "ZRR", "RSA"}
+	var bands []pathwayv1.AgeBand
+	values := pathwayAgeBands.desc.Values()
+	for i := range values.Len() {
+		if n := values.Get(i).Number(); n != 0 {
+			bands = append(bands, pathwayv1.AgeBand(n))
+			header = append(header, "AGE "+strings.ToUpper(pathwayAgeBands.name(n)))
+		}
+	}
+	rows := [][]string{append(header, "EDUCATION LEVELS")}
+	add := func(territory string, b *pathwayv1.Breakdown) {
+		row := []string{territory, countString(b.GetEntries()), countString(b.GetRqth()), countString(b.GetQpv()), countString(b.GetZrr()), countString(b.GetRsa())}
+		for _, band := range bands {
+			cell := "0"
+			for _, c := range b.GetAgeBands() {
+				if c.GetBand() == band {
+					cell = countString(c.GetCount())
+				}
+			}
+			row = append(row, cell)
+		}
+		var levels []string
+		for _, l := range b.GetEducationLevels() {
+			levels = append(levels, educationLevels.name(l.GetLevel().Number())+": "+countString(l.GetCount()))
+		}
+		rows = append(rows, append(row, strings.Join(levels, ", ")))
+	}
+	for _, a := range answers {
+		for _, b := range a.resp.GetTerritories() {
+			add(b.GetTerritoryCode(), b)
+		}
+	}
+	if totalsShown(answers) {
+		add("TOTAL", answers[0].resp.GetTotal())
 	}
 	return rows
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/cli"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
@@ -213,4 +215,144 @@ func TestPathwaysCommands(t *testing.T) {
 	if !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "exit_date") || !strings.Contains(out, "detail") {
 		t.Fatalf("bad exit: %s", out)
 	}
+}
+
+// The scheme's figures as a funder and an admin read them: seven learners
+// entered on 2 November 2026, six in T05 (two of them, accompanied by
+// op-evreux, left on the 20th) and one in T06. An admin reads every count;
+// a funder reads <5 for a count of 1 to 4, and - for what would give it
+// back (the median of two exits).
+func TestPathwaysSchemeFigures(t *testing.T) {
+	s := startPathwaysServer(t)
+	funder := s.mint(auth.Principal{Subject: "u-fund", Role: auth.RoleFunder})
+	referent := s.mint(auth.Principal{Subject: "u-ref5", Role: auth.RoleReferent, ReferentID: "ref-5", Territories: []string{"T05"}})
+	runAs := func(token string, args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Main(context.Background(), append(slices.Clip(args), "--addr", s.addr, "--token", token), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	// flat is out with each line's cells separated by one space.
+	flat := func(out string) string {
+		lines := strings.Split(out, "\n")
+		for i, l := range lines {
+			lines[i] = strings.Join(strings.Fields(l), " ")
+		}
+		return strings.Join(lines, "\n")
+	}
+	// expect runs a command as token, wants its exit code and every line
+	// of rows (cells separated by one space) in its output.
+	expect := func(token string, code int, args []string, rows ...string) string {
+		t.Helper()
+		got, out := runAs(token, args...)
+		if got != code {
+			t.Fatalf("avenir %s: exit %d, want %d\n%s", strings.Join(args, " "), got, code, out)
+		}
+		for _, r := range rows {
+			if !strings.Contains(flat(out), r) {
+				t.Fatalf("avenir %s: no %q in\n%s", strings.Join(args, " "), r, out)
+			}
+		}
+		return out
+	}
+	// eventually retries a command as admin until its output holds every
+	// row: commands reach the read models in moments.
+	eventually := func(args []string, rows ...string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, out := runAs(s.token, args...)
+			ok := code == 0
+			for _, r := range rows {
+				ok = ok && strings.Contains(flat(out), r)
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("avenir %s: exit %d, no %q in\n%s", strings.Join(args, " "), code, rows, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	contract := event.NewID()
+	s.append("FUNDING", "avenir.funding.contract."+contract+".created", contract, &fundingv1.ContractCreated{ContractId: contract, Terms: &fundingv1.ContractTerms{
+		OperatorId: "op-evreux", Reference: "Lot 5 Eure", TerritoryCodes: []string{"T05"},
+		PeriodFrom: &commonv1.Date{Year: 2026, Month: 1, Day: 1}, PeriodTo: &commonv1.Date{Year: 2026, Month: 12, Day: 31},
+		TraineeHourRateCents: 1800, AnnualEnvelopeCents: 50_000_00, DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
+		Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
+	}})
+	var learners []string
+	for i := range 7 {
+		territory := "T05"
+		if i == 6 {
+			territory = "T06"
+		}
+		id := s.register(territory)
+		// The registration reaches pathway in moments.
+		eventually([]string{"pathways", "enter", id, "--entry-date", "2026-11-02"}, "ACTIVE")
+		learners = append(learners, id)
+	}
+	for i, reason := range []string{"employment-permanent", "abandonment"} {
+		eventually([]string{"pathways", "enrol", learners[i], "--contract", contract, "--kind", "accompaniment", "--from", "2026-11-02"}, "op-evreux")
+		expect(s.token, 0, []string{"pathways", "exit", learners[i], "--exit-date", "2026-11-20", "--reason", reason}, "EXITED")
+	}
+
+	stats := []string{"pathways", "stats", "--period", "2026-11"}
+	eventually(stats,
+		"T05 2026-11 6 2 4 18 employment-permanent 1, abandonment 1",
+		"T06 2026-11 1 0 1 -",
+		"TOTAL 2026-11 7 2 5 18 employment-permanent 1, abandonment 1")
+	expect(funder, 0, stats,
+		"TERRITORY MONTH ENTRIES EXITS ACTIVE MEDIAN DAYS EXITS BY REASON",
+		"T05 2026-11 6 <5 <5 - employment-permanent <5, abandonment <5",
+		"T06 2026-11 <5 0 <5 -",
+		"TOTAL 2026-11 7 <5 5 - employment-permanent <5, abandonment <5")
+	expect(referent, 0, stats, "T05 2026-11 6 <5 <5 - employment-permanent <5, abandonment <5")
+
+	targets := []string{"pathways", "targets", "--year", "2026"}
+	eventually(targets, "avenir T05 6", "avenir T06 1", "avenir TOTAL 7 4500 0%", "action TOTAL 0 3000 0%")
+	out := expect(funder, 0, targets,
+		"PROGRAMME TERRITORY BENEFICIARIES TARGET % OF TARGET",
+		"avenir T05 6\navenir T06 <5\navenir TOTAL 7 4500 0%\naction TOTAL 0 3000 0%")
+	if strings.Contains(out, " 1 ") {
+		t.Fatalf("a funder reads a count of 1:\n%s", out)
+	}
+	expect(funder, 0, append(targets, "--territory", "T06", "--months"),
+		"PROGRAMME TERRITORY MONTH NEW SINCE JANUARY",
+		"avenir T06 2026-10 0 0\navenir T06 2026-11 <5 <5",
+		"avenir TOTAL 2026-11 7 7", "action T06 2026-11 0 0", "action TOTAL 2026-11 0 0")
+	// Several territories: each asked, the scheme's totals once.
+	if out := expect(funder, 0, append(targets, "--territory", "T05,T06"), "avenir T05 6\navenir T06 <5\navenir TOTAL 7"); strings.Count(out, "TOTAL") != 2 {
+		t.Fatalf("the scheme's totals repeated:\n%s", out)
+	}
+
+	outcomes := []string{"pathways", "outcomes", "--period", "2026-11"}
+	eventually(outcomes,
+		"OPERATOR TERRITORY EXITS MEDIAN DAYS EXITS BY REASON IMMERSIONS COMPLETED PARTIAL COMPLETION",
+		"op-evreux T05 2 18 employment-permanent 1, abandonment 1 0 0 0 -",
+		"TOTAL 2 18 employment-permanent 1, abandonment 1 0 0 0 -")
+	expect(funder, 0, outcomes,
+		"op-evreux T05 <5 - employment-permanent <5, abandonment <5 0 0 0 -",
+		"TOTAL <5 - employment-permanent <5, abandonment <5 0 0 0 -")
+	if out := expect(funder, 0, append(outcomes, "--territory", "T05", "--operator", "op-other"), "TOTAL 0 - 0 0 0 -"); strings.Contains(out, "op-evreux") {
+		t.Fatalf("another operator's outcomes:\n%s", out)
+	}
+
+	breakdowns := []string{"pathways", "breakdowns", "--period", "2026-11"}
+	eventually(breakdowns,
+		"TERRITORY ENTRIES RQTH QPV ZRR RSA AGE UNDER-26 AGE 26-TO-49 AGE 50-AND-OVER EDUCATION LEVELS",
+		"T05 6 0 0 0 0 6 0 0", "T06 1 0 0 0 0 1 0 0", "TOTAL 7 0 0 0 0 7 0 0")
+	expect(funder, 0, breakdowns, "T05 6 0 0 0 0 6 0 0", "T06 <5 0 0 0 0 <5 0 0", "TOTAL 7 0 0 0 0 7 0 0")
+	expect(funder, 0, append(breakdowns, "--territory", "T06", "-o", "json"), `"fewer_than_five": true`)
+
+	// Refusals: the scheme's figures are not for a plain referent (exit
+	// 1); bad flags are usage errors (2), bad values named by the server.
+	expect(referent, 1, targets, "PermissionDenied")
+	expect(referent, 1, outcomes, "PermissionDenied")
+	expect(referent, 1, breakdowns, "PermissionDenied")
+	expect(s.token, 2, []string{"pathways", "targets"})
+	expect(s.token, 2, []string{"pathways", "outcomes", "--period", "2026/11"})
+	expect(s.token, 2, []string{"pathways", "breakdowns", "--period", "2026-11..2026-10"})
+	expect(s.token, 1, []string{"pathways", "targets", "--year", "1999"}, "InvalidArgument", "year")
 }

@@ -13,7 +13,8 @@ import (
 // catalogue) but, inside a session, only the learners it reaches. An
 // operator schedules, resizes, sees, cancels and records outcomes only for
 // its own offers' sessions, with their learners. Funders see the
-// statistics, never a learner.
+// statistics, never a learner, with the counts of people from 1 to 4
+// withheld (exact for admins only).
 
 // operates reports whether p is the operator operatorID.
 func operates(p auth.Principal, operatorID string) bool {
@@ -64,3 +65,8 @@ func seesLearner(p auth.Principal, scope auth.LearnerScope, operatorID string, d
 
 // seesStatistics reports whether p may read the statistics.
 func seesStatistics(p auth.Principal) bool { return p.Is(auth.RoleAdmin, auth.RoleFunder) }
+
+// seesExactCounts reports whether p reads the statistics' counts of people
+// from 1 to 4, which could single a person out: admins only; every other
+// role gets them withheld (the rule of small counts, package disclosure).
+func seesExactCounts(p auth.Principal) bool { return p.Role == auth.RoleAdmin }

@@ -11,6 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/disclosure"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -328,7 +329,9 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 const MaxStatisticsDays = 366
 
 // GetImmersionStatistics implements immersionv1.ImmersionServiceServer,
-// from the catalogue read model: the sessions starting in the period.
+// from the catalogue read model: the sessions starting in the period. For
+// every role but admin, the counts of people from 1 to 4 are withheld
+// (disclose).
 func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.GetImmersionStatisticsRequest) (*immersionv1.GetImmersionStatisticsResponse, error) {
 	var v apperr.Violations
 	from := civilpb.OptionalDate(&v, "from_date", req.GetFromDate())
@@ -354,18 +357,8 @@ func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.G
 	if !seesStatistics(caller) {
 		return nil, apperr.PermissionDenied("statistics are for administrators and funders")
 	}
-	rows := map[[2]string]*immersionv1.ImmersionStatistics{}
-	total := &immersionv1.ImmersionStatistics{}
-	add := func(r *immersionv1.ImmersionStatistics, ss storedSession) {
-		r.Sessions++
-		r.PlacesOffered += int32(ss.Schedule.Capacity)
-		r.Booked += int32(ss.Booked)
-		r.Waitlisted += int32(ss.Waiting)
-		r.Completed += int32(ss.Completed)
-		r.PartiallyCompleted += int32(ss.Partial)
-		r.DidNotShow += int32(ss.NoShow)
-		r.OutcomesRecorded += int32(ss.Completed + ss.Partial + ss.NoShow)
-	}
+	rows := map[[2]string]*tally{}
+	total := &tally{}
 	err := s.scan(ctx, sessionsIndex, from.String(), func(members []string) (bool, error) {
 		ids := make([]string, len(members))
 		for i, m := range members {
@@ -390,13 +383,13 @@ func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.G
 				}
 				key := [2]string{ss.Territory, t}
 				if rows[key] == nil {
-					rows[key] = &immersionv1.ImmersionStatistics{TerritoryCode: ss.Territory, RomeCode: t}
+					rows[key] = &tally{}
 				}
-				add(rows[key], ss)
+				rows[key].add(ss)
 				counted = true
 			}
 			if counted {
-				add(total, ss)
+				total.add(ss)
 			}
 		}
 		return true, nil
@@ -404,7 +397,7 @@ func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.G
 	if err != nil {
 		return nil, err
 	}
-	out := &immersionv1.GetImmersionStatisticsResponse{Total: rates(total)}
+	out := &immersionv1.GetImmersionStatisticsResponse{Total: total.toProto("", "")}
 	keys := make([][2]string, 0, len(rows))
 	for k := range rows {
 		keys = append(keys, k)
@@ -416,17 +409,72 @@ func (s *Service) GetImmersionStatistics(ctx context.Context, req *immersionv1.G
 		return strings.Compare(a[1], b[1])
 	})
 	for _, k := range keys {
-		out.Rows = append(out.Rows, rates(rows[k]))
+		out.Rows = append(out.Rows, rows[k].toProto(k[0], k[1]))
 	}
+	disclose(out, seesExactCounts(caller))
 	return out, nil
 }
 
-// rates fills the per-mille rates of r.
-func rates(r *immersionv1.ImmersionStatistics) *immersionv1.ImmersionStatistics {
-	r.FillRatePerMille = perMille(r.Booked, r.PlacesOffered)
-	r.CompletionRatePerMille = perMille(r.Completed, r.OutcomesRecorded)
-	r.NoShowRatePerMille = perMille(r.DidNotShow, r.OutcomesRecorded)
-	return r
+// tally is the figures of one territory and trade, or of the total, as
+// counted from the sessions.
+type tally struct {
+	sessions, places                               int
+	booked, waitlisted, completed, partial, noShow int
+}
+
+// add counts the session ss.
+func (t *tally) add(ss storedSession) {
+	t.sessions++
+	t.places += ss.Schedule.Capacity
+	t.booked += ss.Booked
+	t.waitlisted += ss.Waiting
+	t.completed += ss.Completed
+	t.partial += ss.Partial
+	t.noShow += ss.NoShow
+}
+
+// toProto is t with its counts of people as Counts, before the rule of
+// small counts (disclose).
+func (t *tally) toProto(territory, trade string) *immersionv1.ImmersionStatistics {
+	return &immersionv1.ImmersionStatistics{
+		TerritoryCode: territory, RomeCode: trade, Sessions: int32(t.sessions), PlacesOffered: int32(t.places),
+		BookedLearners:             disclosure.Count(t.booked),
+		WaitlistedLearners:         disclosure.Count(t.waitlisted),
+		LearnersWithOutcome:        disclosure.Count(t.completed + t.partial + t.noShow),
+		LearnersCompleted:          disclosure.Count(t.completed),
+		LearnersPartiallyCompleted: disclosure.Count(t.partial),
+		LearnersNotShown:           disclosure.Count(t.noShow),
+	}
+}
+
+// disclose applies the rule of small counts to the statistics unless exact
+// (admins), then derives from the counts given what depends on them: the
+// deprecated int32 fields (0 for a count withheld) and the rates (0 when
+// either of their counts is withheld).
+func disclose(resp *immersionv1.GetImmersionStatisticsResponse, exact bool) {
+	rows := append(slices.Clone(resp.GetRows()), resp.GetTotal())
+	if !exact {
+		disclosure.Withhold(resp)
+		for _, r := range rows {
+			// They add up to the outcomes recorded, given beside them.
+			disclosure.Complement(r.GetLearnersCompleted(), r.GetLearnersPartiallyCompleted(), r.GetLearnersNotShown())
+		}
+	}
+	for _, r := range rows {
+		booked, outcomes := r.GetBookedLearners(), r.GetLearnersWithOutcome()
+		completed, notShown := r.GetLearnersCompleted(), r.GetLearnersNotShown()
+		r.Booked, r.Waitlisted, r.OutcomesRecorded = booked.GetValue(), r.GetWaitlistedLearners().GetValue(), outcomes.GetValue()
+		r.Completed, r.PartiallyCompleted, r.DidNotShow = completed.GetValue(), r.GetLearnersPartiallyCompleted().GetValue(), notShown.GetValue()
+		if !disclosure.AnyWithheld(booked) {
+			r.FillRatePerMille = perMille(booked.GetValue(), r.GetPlacesOffered())
+		}
+		if !disclosure.AnyWithheld(completed, outcomes) {
+			r.CompletionRatePerMille = perMille(completed.GetValue(), outcomes.GetValue())
+		}
+		if !disclosure.AnyWithheld(notShown, outcomes) {
+			r.NoShowRatePerMille = perMille(notShown.GetValue(), outcomes.GetValue())
+		}
+	}
 }
 
 // perMille is n/d in thousandths, rounded down; 0 when d is 0.

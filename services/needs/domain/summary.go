@@ -80,19 +80,11 @@ type MonthCount struct {
 	Revisions int
 }
 
-// MinShownCount is the smallest barrier count shown to a role that does
-// not see small counts: a count from 1 to MinShownCount-1 could single a
-// person out.
-const MinShownCount = 5
-
 // KindCount and TradeCount rank barriers and trades.
 type (
 	KindCount struct {
 		Kind  BarrierKind
 		Count int
-		// Withheld is set, and Count 0, for a count from 1 to
-		// MinShownCount-1 withheld.
-		Withheld bool
 	}
 	TradeCount struct {
 		Code  string
@@ -112,9 +104,16 @@ type Summary struct {
 // Summarise reports the months from..to of each of territories from their
 // buckets, and the total across them. Health barriers are counted for the
 // territories where seesHealth holds, and in the total only when it holds
-// for all of them. With withhold, every barrier count from 1 to
-// MinShownCount-1 is withheld, in the rows and the total alike.
-func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, from, to civil.Month, seesHealth func(territory string) bool, withhold bool) ([]Summary, Summary) {
+// for all of them.
+//
+// Barriers and trades are ranked by given(n), the count n as the caller is
+// given it (n itself for who is given every count; 0 for a count withheld
+// by the rule of small counts, which is the service's): counts given as
+// equal rank in the order of BarrierKinds (of their codes for trades),
+// whatever their value, so the order does not give withheld counts away,
+// and the ten trades listed are the first ten in that order. The counts
+// reported are the counts themselves.
+func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, from, to civil.Month, seesHealth func(territory string) bool, given func(n int) int) ([]Summary, Summary) {
 	total := Summary{}
 	totalBarriers, totalTrades := map[BarrierKind]int{}, map[string]int{}
 	months := map[civil.Month]*MonthCount{}
@@ -147,34 +146,32 @@ func Summarise(buckets map[string]map[civil.Month]Bucket, territories []string, 
 				totalTrades[code] += n
 			}
 		}
-		row.Barriers, row.Trades = rankBarriers(barriers, withhold), rankTrades(trades)
+		row.Barriers, row.Trades = rankBarriers(barriers, given), rankTrades(trades, given)
 		rows = append(rows, row)
 	}
 	if !healthInTotal {
 		delete(totalBarriers, BarrierHealth)
 	}
-	total.Barriers, total.Trades = rankBarriers(totalBarriers, withhold), rankTrades(totalTrades)
+	total.Barriers, total.Trades = rankBarriers(totalBarriers, given), rankTrades(totalTrades, given)
 	return rows, total
 }
 
-// rankBarriers lists the barriers counted, most frequent first, then in the
-// order of BarrierKinds; withheld counts sort as the smallest.
-func rankBarriers(counts map[BarrierKind]int, withhold bool) []KindCount {
+// rankBarriers lists the barriers counted, by count given, most frequent
+// first, then in the order of BarrierKinds.
+func rankBarriers(counts map[BarrierKind]int, given func(int) int) []KindCount {
 	var out []KindCount
 	for _, k := range BarrierKinds {
-		switch n := counts[k]; {
-		case n <= 0:
-		case withhold && n < MinShownCount:
-			out = append(out, KindCount{Kind: k, Withheld: true})
-		default:
+		if n := counts[k]; n > 0 {
 			out = append(out, KindCount{Kind: k, Count: n})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b KindCount) int { return cmp.Compare(b.Count, a.Count) })
+	slices.SortStableFunc(out, func(a, b KindCount) int { return cmp.Compare(given(b.Count), given(a.Count)) })
 	return out
 }
 
-func rankTrades(counts map[string]int) []TradeCount {
+// rankTrades lists the MaxTopTrades trades counted first by count given,
+// most frequent first, then by code.
+func rankTrades(counts map[string]int, given func(int) int) []TradeCount {
 	var out []TradeCount
 	for code, n := range counts {
 		if n > 0 {
@@ -182,7 +179,7 @@ func rankTrades(counts map[string]int) []TradeCount {
 		}
 	}
 	slices.SortFunc(out, func(a, b TradeCount) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code))
+		return cmp.Or(cmp.Compare(given(b.Count), given(a.Count)), cmp.Compare(a.Code, b.Code))
 	})
 	return out[:min(len(out), MaxTopTrades)]
 }

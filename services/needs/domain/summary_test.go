@@ -22,7 +22,7 @@ func TestSummaryCountsCurrentAnalyses(t *testing.T) {
 	t09 := map[civil.Month]domain.Bucket{nov: domain.Bucket{}.WithCompletion(false, first)}
 	buckets := map[string]map[civil.Month]domain.Bucket{"T05": t05, "T09": t09}
 
-	rows, total := domain.Summarise(buckets, []string{"T05", "T09"}, oct, dec, func(t string) bool { return t == "T09" }, false)
+	rows, total := domain.Summarise(buckets, []string{"T05", "T09"}, oct, dec, func(t string) bool { return t == "T09" }, exact)
 	want := []domain.Summary{
 		{
 			Territory: "T05",
@@ -49,7 +49,7 @@ func TestSummaryCountsCurrentAnalyses(t *testing.T) {
 	if !reflect.DeepEqual(total, wantTotal) {
 		t.Fatalf("total\n%+v\nwant\n%+v", total, wantTotal)
 	}
-	_, total = domain.Summarise(buckets, []string{"T05", "T09"}, oct, dec, func(string) bool { return true }, false)
+	_, total = domain.Summarise(buckets, []string{"T05", "T09"}, oct, dec, func(string) bool { return true }, exact)
 	if total.Barriers[1] != (domain.KindCount{Kind: domain.BarrierHealth, Count: 1}) && total.Barriers[2] != (domain.KindCount{Kind: domain.BarrierHealth, Count: 1}) {
 		t.Fatalf("health not counted for who sees it: %+v", total.Barriers)
 	}
@@ -64,46 +64,65 @@ func TestTopTradesAreTen(t *testing.T) {
 		}
 	}
 	nov := civil.Month{Year: 2026, Month: time.November}
-	rows, _ := domain.Summarise(map[string]map[civil.Month]domain.Bucket{"T01": {nov: b}}, []string{"T01"}, nov, nov, func(string) bool { return false }, false)
+	rows, _ := domain.Summarise(map[string]map[civil.Month]domain.Bucket{"T01": {nov: b}}, []string{"T01"}, nov, nov, func(string) bool { return false }, exact)
 	if got := rows[0].Trades; len(got) != domain.MaxTopTrades || got[0] != (domain.TradeCount{"A1111", 12}) || got[9].Code != "A1102" {
 		t.Fatalf("top trades %+v", got)
 	}
 }
 
-// Withheld, a barrier count from 1 to 4 reads as withheld, count 0, in the
-// rows and the total alike, and sorts after every count shown, then by
-// kind; 5 and more are shown.
-func TestSummaryWithholdsCountsUnderFive(t *testing.T) {
+// exact ranks by the counts themselves.
+func exact(n int) int { return n }
+
+// Barriers and trades rank by the counts as given: counts given as equal
+// (here, below 3, given as 0) rank in the order of the kinds, or of the
+// codes, whatever their values, and the ten trades listed are the first ten
+// in that order; the counts reported are the counts themselves.
+func TestSummaryRanksByTheCountsGiven(t *testing.T) {
 	nov := civil.Month{Year: 2026, Month: time.November}
-	counted := func(b domain.Bucket, n int, kinds ...domain.BarrierKind) domain.Bucket {
+	counted := func(b domain.Bucket, n int, c domain.Counted) domain.Bucket {
 		for range n {
-			b = b.WithCompletion(false, domain.Counted{Barriers: kinds})
+			b = b.WithCompletion(false, c)
 		}
 		return b
 	}
-	// T05: 6 housing, 4 mobility, 1 health; T09: 2 mobility, 5 finances.
-	t05 := counted(counted(counted(domain.Bucket{}, 6, domain.BarrierHousing), 4, domain.BarrierMobility), 1, domain.BarrierHealth)
-	t09 := counted(counted(domain.Bucket{}, 2, domain.BarrierMobility), 5, domain.BarrierFinances)
-	buckets := map[string]map[civil.Month]domain.Bucket{"T05": {nov: t05}, "T09": {nov: t09}}
-	shown := func(k domain.BarrierKind, n int) domain.KindCount { return domain.KindCount{Kind: k, Count: n} }
-	withheld := func(k domain.BarrierKind) domain.KindCount { return domain.KindCount{Kind: k, Withheld: true} }
-
-	rows, total := domain.Summarise(buckets, []string{"T05", "T09"}, nov, nov, func(string) bool { return true }, true)
-	for _, tc := range []struct {
-		name      string
-		got, want []domain.KindCount
-	}{
-		{"T05", rows[0].Barriers, []domain.KindCount{shown(domain.BarrierHousing, 6), withheld(domain.BarrierMobility), withheld(domain.BarrierHealth)}},
-		{"T09", rows[1].Barriers, []domain.KindCount{shown(domain.BarrierFinances, 5), withheld(domain.BarrierMobility)}},
-		{"total", total.Barriers, []domain.KindCount{shown(domain.BarrierMobility, 6), shown(domain.BarrierHousing, 6), shown(domain.BarrierFinances, 5), withheld(domain.BarrierHealth)}},
-	} {
-		if !reflect.DeepEqual(tc.got, tc.want) {
-			t.Errorf("%s: %+v, want %+v", tc.name, tc.got, tc.want)
-		}
+	b := counted(domain.Bucket{}, 4, domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierFinances}})
+	b = counted(b, 2, domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierHealth}})
+	b = counted(b, 1, domain.Counted{Barriers: []domain.BarrierKind{domain.BarrierMobility}})
+	// Eleven trades: Z9999 counted 3 times, the ten others (A0000..A0009)
+	// once or twice, the larger codes more often.
+	b = counted(b, 3, domain.Counted{Trades: []string{"Z9999"}})
+	for i := range 10 {
+		b = counted(b, 1+i/5, domain.Counted{Trades: []string{"A000" + string(rune('0'+i))}})
 	}
-	// Not withheld: every count as it is.
-	rows, _ = domain.Summarise(buckets, []string{"T05", "T09"}, nov, nov, func(string) bool { return true }, false)
-	if want := []domain.KindCount{shown(domain.BarrierHousing, 6), shown(domain.BarrierMobility, 4), shown(domain.BarrierHealth, 1)}; !reflect.DeepEqual(rows[0].Barriers, want) {
-		t.Errorf("T05 in full: %+v, want %+v", rows[0].Barriers, want)
+	buckets := map[string]map[civil.Month]domain.Bucket{"T05": {nov: b}}
+	givenFromThree := func(n int) int {
+		if n < 3 {
+			return 0
+		}
+		return n
+	}
+
+	rows, _ := domain.Summarise(buckets, []string{"T05"}, nov, nov, func(string) bool { return true }, givenFromThree)
+	wantBarriers := []domain.KindCount{{domain.BarrierFinances, 4}, {domain.BarrierMobility, 1}, {domain.BarrierHealth, 2}}
+	if !reflect.DeepEqual(rows[0].Barriers, wantBarriers) {
+		t.Errorf("barriers %+v, want %+v", rows[0].Barriers, wantBarriers)
+	}
+	wantTrades := []domain.TradeCount{{"Z9999", 3}}
+	for i := range 9 {
+		wantTrades = append(wantTrades, domain.TradeCount{"A000" + string(rune('0'+i)), 1 + i/5})
+	}
+	if !reflect.DeepEqual(rows[0].Trades, wantTrades) {
+		t.Errorf("trades %+v, want %+v", rows[0].Trades, wantTrades)
+	}
+
+	// By the counts themselves: health before mobility, and the trades
+	// counted twice before those counted once.
+	rows, _ = domain.Summarise(buckets, []string{"T05"}, nov, nov, func(string) bool { return true }, exact)
+	wantBarriers = []domain.KindCount{{domain.BarrierFinances, 4}, {domain.BarrierHealth, 2}, {domain.BarrierMobility, 1}}
+	if !reflect.DeepEqual(rows[0].Barriers, wantBarriers) {
+		t.Errorf("exact barriers %+v, want %+v", rows[0].Barriers, wantBarriers)
+	}
+	if got := rows[0].Trades; got[1] != (domain.TradeCount{"A0005", 2}) || got[9] != (domain.TradeCount{"A0003", 1}) {
+		t.Errorf("exact trades %+v", got)
 	}
 }

@@ -20,7 +20,8 @@ import (
 // and for 30 days after their last enrolment with them ended, nothing else,
 // whatever territories their token carries. Funders see the summary's
 // counts, never an analysis. In the summary, every role but admin gets the
-// counts of barriers from 1 to 4 withheld.
+// counts from 1 to 4 withheld (the rule of small counts, package
+// disclosure).
 
 // mayChange reports whether p may start, draft, complete and revise the
 // analyses of the learner of scope, and read them whole.
@@ -60,8 +61,8 @@ func mayListTerritory(p auth.Principal) bool { return p.Role == auth.RoleAdmin }
 // learners enrolled with it rather than the territory's index: operators.
 func listsEnrolled(p auth.Principal) bool { return p.Role == auth.RoleOperator }
 
-// seesSmallCounts reports whether p gets the summary's barrier counts from
-// 1 to 4, which could single a person out: admins only.
+// seesSmallCounts reports whether p gets the summary's counts from 1 to 4,
+// which could single a person out: admins only.
 func seesSmallCounts(p auth.Principal) bool { return p.Role == auth.RoleAdmin }
 
 // mayReport reports whether p may read the summary of territory: admins and

@@ -176,17 +176,20 @@ func TestWhatEachRoleSees(t *testing.T) {
 	for _, tc := range []struct {
 		as       auth.Principal
 		barriers []*needsv1.BarrierCount
+		// The one analysis completed this month.
+		completed *commonv1.Count
 	}{
-		{servicetest.Admin, []*needsv1.BarrierCount{one(mobility), one(health)}},
-		{referentT05, []*needsv1.BarrierCount{few(mobility), few(health)}},
-		{funder, []*needsv1.BarrierCount{few(mobility)}},
+		{servicetest.Admin, []*needsv1.BarrierCount{one(mobility), one(health)}, &commonv1.Count{Value: 1}},
+		{referentT05, []*needsv1.BarrierCount{few(mobility), few(health)}, &commonv1.Count{FewerThanFive: true}},
+		{funder, []*needsv1.BarrierCount{few(mobility)}, &commonv1.Count{FewerThanFive: true}},
 	} {
 		summary, err := needsv1.NewNeedsServiceClient(env.ConnAs(t, tc.as)).GetAnalysisSummary(ctx(t), req)
 		if err != nil || len(summary.GetTerritories()) != 1 {
 			t.Fatalf("summary as %v: %v %v", tc.as, summary, err)
 		}
 		for _, s := range []*needsv1.AnalysisSummary{summary.GetTerritories()[0], summary.GetTotal()} {
-			if !slices.EqualFunc(s.GetBarriers(), tc.barriers, func(a, b *needsv1.BarrierCount) bool { return proto.Equal(a, b) }) || s.GetMonths()[0].GetCompleted() != 1 {
+			if !slices.EqualFunc(s.GetBarriers(), tc.barriers, func(a, b *needsv1.BarrierCount) bool { return proto.Equal(a, b) }) ||
+				!proto.Equal(s.GetMonths()[0].GetFirstVersions(), tc.completed) || s.GetMonths()[0].GetCompleted() != tc.completed.GetValue() {
 				t.Errorf("summary as %v: %v, want barriers %v", tc.as, s, tc.barriers)
 			}
 		}

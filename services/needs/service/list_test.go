@@ -122,7 +122,9 @@ func TestSummaryCountsCompletionsAndCurrentVersions(t *testing.T) {
 	want := &needsv1.AnalysisSummary{
 		TerritoryCode: "T05",
 		Months: []*needsv1.MonthlyCompletions{
-			{Month: oct, Completed: 2}, {Month: nov, RevisionsCompleted: 1}, {Month: dec},
+			{Month: oct, FirstVersions: &commonv1.Count{Value: 2}, Revisions: &commonv1.Count{}, Completed: 2},
+			{Month: nov, FirstVersions: &commonv1.Count{}, Revisions: &commonv1.Count{Value: 1}, RevisionsCompleted: 1},
+			{Month: dec, FirstVersions: &commonv1.Count{}, Revisions: &commonv1.Count{}},
 		},
 		Barriers: []*needsv1.BarrierCount{
 			{Kind: needsv1.BarrierKind_BARRIER_KIND_HEALTH, Count: 2}, {Kind: needsv1.BarrierKind_BARRIER_KIND_MOBILITY, Count: 1},

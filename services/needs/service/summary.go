@@ -11,6 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/disclosure"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
@@ -22,8 +23,8 @@ const maxReportMonths = 120
 // monthly buckets of the analyses read model: a call reads the buckets of
 // the months reported, whatever the number of analyses. Health barriers are
 // counted for those who act for the learners of a territory (admins, its
-// referents); for every role but admin, a barrier count from 1 to 4 is
-// withheld (fewer_than_five), per territory and in the total.
+// referents); for every role but admin, every count from 1 to 4 (months,
+// barriers, trades) is withheld, per territory and in the total (disclose).
 func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalysisSummaryRequest) (*needsv1.GetAnalysisSummaryResponse, error) {
 	var v apperr.Violations
 	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
@@ -62,12 +63,49 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 	if territories == nil {
 		territories = slices.Sorted(maps.Keys(buckets))
 	}
-	rows, total := domain.Summarise(buckets, territories, from, to, func(t string) bool { return caller.ActsFor(t) }, !seesSmallCounts(caller))
+	exact := seesSmallCounts(caller)
+	given := func(n int) int {
+		if !exact && disclosure.Withheld(n) {
+			return 0
+		}
+		return n
+	}
+	rows, total := domain.Summarise(buckets, territories, from, to, caller.ActsFor, given)
 	resp := &needsv1.GetAnalysisSummaryResponse{Total: summaryToProto(total)}
 	for _, r := range rows {
 		resp.Territories = append(resp.Territories, summaryToProto(r))
 	}
+	disclose(resp, exact)
 	return resp, nil
+}
+
+// disclose applies the rule of small counts to the summary unless exact
+// (admins): the months' Counts through disclosure.Withhold, and the counts
+// of barriers and trades, which carry their own fewer_than_five; then it
+// fills the deprecated int32 fields of the months from the counts given (0
+// when withheld).
+func disclose(resp *needsv1.GetAnalysisSummaryResponse, exact bool) {
+	if !exact {
+		disclosure.Withhold(resp)
+	}
+	for _, s := range append(slices.Clone(resp.GetTerritories()), resp.GetTotal()) {
+		for _, m := range s.GetMonths() {
+			m.Completed, m.RevisionsCompleted = m.GetFirstVersions().GetValue(), m.GetRevisions().GetValue()
+		}
+		if exact {
+			continue
+		}
+		for _, b := range s.GetBarriers() {
+			if disclosure.Withheld(int(b.GetCount())) {
+				b.Count, b.FewerThanFive = 0, true
+			}
+		}
+		for _, t := range s.GetTrades() {
+			if disclosure.Withheld(int(t.GetCount())) {
+				t.Count, t.FewerThanFive = 0, true
+			}
+		}
+	}
 }
 
 // buckets reads the buckets of the territories under prefixes for the
@@ -87,15 +125,16 @@ func (s *Service) buckets(ctx context.Context, prefixes []string, from, to civil
 	return out, nil
 }
 
+// summaryToProto is r with every count as counted, before disclose.
 func summaryToProto(r domain.Summary) *needsv1.AnalysisSummary {
 	out := &needsv1.AnalysisSummary{TerritoryCode: r.Territory}
 	for _, m := range r.Months {
 		out.Months = append(out.Months, &needsv1.MonthlyCompletions{
-			Month: civilpb.FromMonth(m.Month), Completed: int32(m.Completed), RevisionsCompleted: int32(m.Revisions),
+			Month: civilpb.FromMonth(m.Month), FirstVersions: disclosure.Count(m.Completed), Revisions: disclosure.Count(m.Revisions),
 		})
 	}
 	for _, b := range r.Barriers {
-		out.Barriers = append(out.Barriers, &needsv1.BarrierCount{Kind: barrierKinds[b.Kind], Count: int32(b.Count), FewerThanFive: b.Withheld})
+		out.Barriers = append(out.Barriers, &needsv1.BarrierCount{Kind: barrierKinds[b.Kind], Count: int32(b.Count)})
 	}
 	for _, t := range r.Trades {
 		out.Trades = append(out.Trades, &needsv1.TradeCount{RomeCode: t.Code, Count: int32(t.Count)})

@@ -42,15 +42,6 @@ func PercentOf(n, target int) int {
 	return n * 100 / target
 }
 
-// SmallestShownCount is the smallest count of people given to roles but
-// admin: a count from 1 to SmallestShownCount-1 is withheld, so that no
-// person can be picked out of a statistic. Zero is shown.
-const SmallestShownCount = 5
-
-// Withheld reports whether a count of people is withheld from roles but
-// admin.
-func Withheld(n int) bool { return n >= 1 && n < SmallestShownCount }
-
 // ReportedMonths are the months of year reported on day today: all twelve
 // of a past year, January to today's month of the current year, none of a
 // year to come.

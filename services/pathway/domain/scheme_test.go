@@ -31,14 +31,6 @@ func TestSchemeTargetsAndPercents(t *testing.T) {
 	}
 }
 
-func TestWithheld(t *testing.T) {
-	for n, want := range map[int]bool{0: false, 1: true, 2: true, 4: true, 5: false, 6: false, 120: false} {
-		if got := domain.Withheld(n); got != want {
-			t.Errorf("Withheld(%d) = %v, want %v", n, got, want)
-		}
-	}
-}
-
 func TestReportedMonths(t *testing.T) {
 	today := day(2026, 11, 26)
 	tests := []struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/disclosure"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -84,7 +85,8 @@ func (s *Service) projectFlows(ctx context.Context, ev event.Event) ([]projectio
 }
 
 // GetFlowStatistics implements pathwayv1.PathwayServiceServer, from the
-// flows read model.
+// flows read model, under the rule of small counts for every role but
+// admin (discloseFlows).
 func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowStatisticsRequest) (*pathwayv1.GetFlowStatisticsResponse, error) {
 	var v apperr.Violations
 	from, to := checkMonths(&v, req.GetFromMonth(), req.GetToMonth())
@@ -122,6 +124,7 @@ func (s *Service) GetFlowStatistics(ctx context.Context, req *pathwayv1.GetFlowS
 	for _, r := range totals {
 		resp.Totals = append(resp.Totals, flowRowToProto(r))
 	}
+	discloseFlows(resp, caller)
 	return resp, nil
 }
 
@@ -144,12 +147,12 @@ func (s *Service) flowHistory(ctx context.Context, prefixes []string, to civil.M
 
 func flowRowToProto(r domain.FlowRow) *pathwayv1.FlowStatistics {
 	out := &pathwayv1.FlowStatistics{
-		TerritoryCode: r.Territory, Month: civilpb.FromMonth(r.Month), Entries: int32(r.Entries), Exits: int32(r.Exits),
-		ActiveAtMonthEnd: int32(r.ActiveAtEnd),
+		TerritoryCode: r.Territory, Month: civilpb.FromMonth(r.Month),
+		Entered: disclosure.Count(r.Entries), Exited: disclosure.Count(r.Exits), Active: disclosure.Count(r.ActiveAtEnd),
 	}
 	for _, reason := range domain.ExitReasons {
 		if c := r.ExitsByReason[reason]; c > 0 {
-			out.ExitsByReason = append(out.ExitsByReason, &pathwayv1.ExitCount{Reason: exitReasons[reason], Count: int32(c)})
+			out.ExitsByReason = append(out.ExitsByReason, &pathwayv1.ExitCount{Reason: exitReasons[reason], Exits: disclosure.Count(c)})
 		}
 	}
 	if r.HasMedian {

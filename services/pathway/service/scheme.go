@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
@@ -16,6 +13,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/disclosure"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
@@ -60,48 +58,6 @@ func schemeViewOf(caller auth.Principal, territory string) (schemeView, error) {
 	}
 	return schemeView{}, apperr.PermissionDenied("the scheme's figures are for funders, admins and coordinators")
 }
-
-// withholdSmallCounts applies the rule of small counts to a figure for
-// caller: every avenir.common.v1.Count in m from 1 to 4 becomes 0 with
-// fewer_than_five set, for every role but admin, wherever it is in m (per
-// territory and in totals alike), so that no person can be picked out.
-func withholdSmallCounts(m proto.Message, caller auth.Principal) {
-	if caller.Role == auth.RoleAdmin {
-		return
-	}
-	withhold(m.ProtoReflect())
-}
-
-func withhold(m protoreflect.Message) {
-	if c, ok := m.Interface().(*commonv1.Count); ok {
-		if domain.Withheld(int(c.GetValue())) {
-			c.Value, c.FewerThanFive = 0, true
-		}
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Message() != nil {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					withhold(mv.Message())
-					return true
-				})
-			}
-		case fd.IsList():
-			if fd.Message() != nil {
-				for i := range v.List().Len() {
-					withhold(v.List().Get(i).Message())
-				}
-			}
-		case fd.Message() != nil:
-			withhold(v.Message())
-		}
-		return true
-	})
-}
-
-func count(n int) *commonv1.Count { return &commonv1.Count{Value: int32(n)} }
 
 // checkMonths reads a range of months of a report: both required, in
 // order, at most maxReportMonths.
@@ -183,14 +139,15 @@ func (s *Service) GetProgrammeTargets(ctx context.Context, req *pathwayv1.GetPro
 		t.Target, t.PercentOfTarget = int32(target), int32(domain.PercentOf(total.Beneficiaries, target))
 		resp.Totals = append(resp.Totals, t)
 	}
+	discloseTargets(resp, caller)
 	return resp, nil
 }
 
 func progressToProto(p domain.FundingProgramme, r domain.ProgressRow) *pathwayv1.ProgrammeProgress {
-	out := &pathwayv1.ProgrammeProgress{Programme: fundingProgrammes[p], TerritoryCode: r.Territory, Beneficiaries: int32(r.Beneficiaries)}
+	out := &pathwayv1.ProgrammeProgress{Programme: fundingProgrammes[p], TerritoryCode: r.Territory, Beneficiaries: disclosure.Count(r.Beneficiaries)}
 	for _, m := range r.Months {
 		out.Months = append(out.Months, &pathwayv1.MonthlyBeneficiaries{
-			Month: civilpb.FromMonth(m.Month), NewBeneficiaries: int32(m.New), Cumulative: int32(m.Cumulative),
+			Month: civilpb.FromMonth(m.Month), NewBeneficiaries: disclosure.Count(m.New), Cumulative: disclosure.Count(m.Cumulative),
 		})
 	}
 	return out
@@ -330,7 +287,7 @@ func (s *Service) GetOutcomes(ctx context.Context, req *pathwayv1.GetOutcomesReq
 	for _, r := range rows {
 		resp.Outcomes = append(resp.Outcomes, outcomesToProto(r))
 	}
-	withholdSmallCounts(resp, caller)
+	discloseOutcomes(resp, caller)
 	return resp, nil
 }
 
@@ -377,12 +334,12 @@ func (s *Service) immersionOutcomes(ctx context.Context, from, to civil.Month) (
 
 func outcomesToProto(r domain.OutcomeRow) *pathwayv1.Outcomes {
 	out := &pathwayv1.Outcomes{
-		OperatorId: r.Operator, TerritoryCode: r.Territory, Exits: count(r.Exits),
-		ImmersionsWithOutcome: count(r.Immersions), ImmersionsCompleted: count(r.Completed), ImmersionsPartiallyCompleted: count(r.Partial),
+		OperatorId: r.Operator, TerritoryCode: r.Territory, Exits: disclosure.Count(r.Exits),
+		ImmersionsWithOutcome: disclosure.Count(r.Immersions), ImmersionsCompleted: disclosure.Count(r.Completed), ImmersionsPartiallyCompleted: disclosure.Count(r.Partial),
 	}
 	for _, reason := range domain.ExitReasons {
 		if n := r.ExitsByReason[reason]; n > 0 {
-			out.ExitsByReason = append(out.ExitsByReason, &pathwayv1.ExitReasonCount{Reason: exitReasons[reason], Count: count(n)})
+			out.ExitsByReason = append(out.ExitsByReason, &pathwayv1.ExitReasonCount{Reason: exitReasons[reason], Count: disclosure.Count(n)})
 		}
 	}
 	if r.HasMedian {
@@ -435,21 +392,21 @@ func (s *Service) GetBreakdowns(ctx context.Context, req *pathwayv1.GetBreakdown
 	for _, r := range rows {
 		resp.Territories = append(resp.Territories, breakdownToProto(r))
 	}
-	withholdSmallCounts(resp, caller)
+	disclose(resp, caller)
 	return resp, nil
 }
 
 func breakdownToProto(r domain.BreakdownRow) *pathwayv1.Breakdown {
 	out := &pathwayv1.Breakdown{
-		TerritoryCode: r.Territory, Entries: count(r.Entries),
-		Rqth: count(r.RQTH), Qpv: count(r.QPV), Zrr: count(r.ZRR), Rsa: count(r.RSA),
+		TerritoryCode: r.Territory, Entries: disclosure.Count(r.Entries),
+		Rqth: disclosure.Count(r.RQTH), Qpv: disclosure.Count(r.QPV), Zrr: disclosure.Count(r.ZRR), Rsa: disclosure.Count(r.RSA),
 	}
 	for _, b := range domain.AgeBands {
-		out.AgeBands = append(out.AgeBands, &pathwayv1.AgeBandCount{Band: ageBands[b], Count: count(r.Bands[b])})
+		out.AgeBands = append(out.AgeBands, &pathwayv1.AgeBandCount{Band: ageBands[b], Count: disclosure.Count(r.Bands[b])})
 	}
 	for _, l := range domain.EducationLevels {
 		if n := r.Education[l]; n > 0 {
-			out.EducationLevels = append(out.EducationLevels, &pathwayv1.EducationLevelCount{Level: educationLevels[l], Count: count(n)})
+			out.EducationLevels = append(out.EducationLevels, &pathwayv1.EducationLevelCount{Level: educationLevels[l], Count: disclosure.Count(n)})
 		}
 	}
 	return out

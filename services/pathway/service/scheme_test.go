@@ -66,7 +66,7 @@ func publishSituation(t *testing.T, env *servicetest.Env, id string, from *commo
 //	                                      F2 place on s-1, did not show (11-20)
 //
 // Every immersion is hosted by op-h. Funding set the #Avenir target of 2026
-// twice: 100, then 18.
+// twice: 100, then 18, and that of 2025 to 10.
 func scheme(t *testing.T) (*servicetest.Env, map[string]string) {
 	t.Helper()
 	env, _ := start(t, servicetest.Options{Now: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)})
@@ -152,6 +152,9 @@ func scheme(t *testing.T) (*servicetest.Env, map[string]string) {
 			ProgrammeYearId: "avenir-2026", Programme: avenir, Year: 2026, EnvelopeCents: 33_000_000_00, BeneficiariesTarget: target, Reason: "vote",
 		})
 	}
+	env.Publish(t, "avenir.funding.programme.avenir-2025.set", &fundingv1.ProgrammeYearSet{
+		ProgrammeYearId: "avenir-2025", Programme: avenir, Year: 2025, EnvelopeCents: 33_000_000_00, BeneficiariesTarget: 10, Reason: "vote",
+	})
 	env.CaughtUp(t)
 	return env, ids
 }
@@ -172,12 +175,12 @@ func progressLines(ps []*pathwayv1.ProgrammeProgress) []string {
 	for _, p := range ps {
 		var months []string
 		for _, m := range p.GetMonths() {
-			if m.GetNewBeneficiaries() > 0 {
-				months = append(months, fmt.Sprintf("%02d+%d=%d", m.GetMonth().GetMonth(), m.GetNewBeneficiaries(), m.GetCumulative()))
+			if n := m.GetNewBeneficiaries(); n.GetValue() > 0 || n.GetFewerThanFive() {
+				months = append(months, fmt.Sprintf("%02d+%s=%s", m.GetMonth().GetMonth(), shown(n), shown(m.GetCumulative())))
 			}
 		}
-		line := fmt.Sprintf("%s %s %d [%s] %d months", strings.TrimPrefix(p.GetProgramme().String(), "FUNDING_PROGRAMME_"),
-			p.GetTerritoryCode(), p.GetBeneficiaries(), strings.Join(months, " "), len(p.GetMonths()))
+		line := fmt.Sprintf("%s %s %s [%s] %d months", strings.TrimPrefix(p.GetProgramme().String(), "FUNDING_PROGRAMME_"),
+			p.GetTerritoryCode(), shown(p.GetBeneficiaries()), strings.Join(months, " "), len(p.GetMonths()))
 		if p.GetTerritoryCode() == "" {
 			line += fmt.Sprintf(" target %d %d%%", p.GetTarget(), p.GetPercentOfTarget())
 		}
@@ -254,7 +257,7 @@ func TestSchemeFigures(t *testing.T) {
 			territories []string
 			totals      []string
 		}{
-			{"the current year, months to date", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026},
+			{"the current year, months to date, exact for an admin", admin, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026},
 				[]string{
 					"AVENIR T05 3 [01+1=1 02+1=2 11+1=3] 11 months",
 					"AVENIR T06 2 [10+1=1 11+1=2] 11 months",
@@ -266,22 +269,40 @@ func TestSchemeFigures(t *testing.T) {
 					"AVENIR  9 [01+1=1 02+1=2 10+1=3 11+6=9] 11 months target 18 50%",
 					"ACTION  3 [10+1=1 11+2=3] 11 months target 3000 0%",
 				}},
+			// A funder gets no count from 1 to 4, in rows, months and
+			// totals alike; 0 and counts from 5 as they are.
+			{"the current year for a funder", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026},
+				[]string{
+					"AVENIR T05 <5 [01+<5=<5 02+<5=<5 11+<5=<5] 11 months",
+					"AVENIR T06 <5 [10+<5=<5 11+<5=<5] 11 months",
+					"AVENIR T07 <5 [11+<5=<5] 11 months",
+					"ACTION T06 <5 [10+<5=<5 11+<5=<5] 11 months",
+					"ACTION T07 <5 [11+<5=<5] 11 months",
+				},
+				[]string{
+					"AVENIR  9 [01+<5=<5 02+<5=<5 10+<5=<5 11+6=9] 11 months target 18 50%",
+					"ACTION  <5 [10+<5=<5 11+<5=<5] 11 months target 3000 0%",
+				}},
 			{"one territory, the whole scheme's totals", admin, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026, TerritoryCode: "T06"},
 				[]string{"AVENIR T06 2 [10+1=1 11+1=2] 11 months", "ACTION T06 2 [10+1=1 11+1=2] 11 months"},
 				[]string{
 					"AVENIR  9 [01+1=1 02+1=2 10+1=3 11+6=9] 11 months target 18 50%",
 					"ACTION  3 [10+1=1 11+2=3] 11 months target 3000 0%",
 				}},
-			{"a coordinator, its territories, even empty", coord, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026},
-				[]string{"AVENIR T05 3 [01+1=1 02+1=2 11+1=3] 11 months", "ACTION T05 0 [] 11 months"},
+			{"a coordinator, its territories, even empty, withheld", coord, &pathwayv1.GetProgrammeTargetsRequest{Year: 2026},
+				[]string{"AVENIR T05 <5 [01+<5=<5 02+<5=<5 11+<5=<5] 11 months", "ACTION T05 0 [] 11 months"},
 				[]string{
-					"AVENIR  9 [01+1=1 02+1=2 10+1=3 11+6=9] 11 months target 18 50%",
-					"ACTION  3 [10+1=1 11+2=3] 11 months target 3000 0%",
+					"AVENIR  9 [01+<5=<5 02+<5=<5 10+<5=<5 11+6=9] 11 months target 18 50%",
+					"ACTION  <5 [10+<5=<5 11+<5=<5] 11 months target 3000 0%",
 				}},
-			{"a past year, twelve months, the scheme's targets", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2025},
+			{"a past year, twelve months, the target set", admin, &pathwayv1.GetProgrammeTargetsRequest{Year: 2025},
 				[]string{"AVENIR T05 1 [11+1=1] 12 months"},
-				[]string{"AVENIR  1 [11+1=1] 12 months target 4500 0%", "ACTION  0 [] 12 months target 3000 0%"}},
-			{"a year to come", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2027},
+				[]string{"AVENIR  1 [11+1=1] 12 months target 10 10%", "ACTION  0 [] 12 months target 3000 0%"}},
+			// 10% of a target of 10 would give the beneficiary back.
+			{"a past year for a funder: no percentage of a count withheld", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2025},
+				[]string{"AVENIR T05 <5 [11+<5=<5] 12 months"},
+				[]string{"AVENIR  <5 [11+<5=<5] 12 months target 10 0%", "ACTION  0 [] 12 months target 3000 0%"}},
+			{"a year to come, the scheme's targets", fund, &pathwayv1.GetProgrammeTargetsRequest{Year: 2027},
 				nil,
 				[]string{"AVENIR  0 [] 0 months target 4500 0%", "ACTION  0 [] 0 months target 3000 0%"}},
 		} {
@@ -310,18 +331,19 @@ func TestSchemeFigures(t *testing.T) {
 			`"op-h"/T07 exits 0 [] median - immersions 1/0/0 0%`,
 			`total ""/ exits 3 [EMPLOYMENT_PERMANENT:1 ABANDONMENT:1 HEALTH:1] median 130 immersions 3/1/1 33%`,
 		})
-		// A funder gets no count from 1 to 4, per row and in the total.
+		// A funder gets no count from 1 to 4, per row and in the total,
+		// nor the medians and percentages that would give them back.
 		resp, err = fund.GetOutcomes(ctx(t), year)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameLines(t, "a funder's outcomes", outcomeLines(resp), []string{
-			`""/T05 exits <5 [ABANDONMENT:<5] median 132 immersions 0/0/0 -%`,
-			`"op-a"/T05 exits <5 [EMPLOYMENT_PERMANENT:<5] median 130 immersions 0/0/0 -%`,
-			`"op-a"/T07 exits <5 [HEALTH:<5] median 15 immersions 0/0/0 -%`,
-			`"op-h"/T06 exits 0 [] median - immersions <5/<5/<5 50%`,
-			`"op-h"/T07 exits 0 [] median - immersions <5/0/0 0%`,
-			`total ""/ exits <5 [EMPLOYMENT_PERMANENT:<5 ABANDONMENT:<5 HEALTH:<5] median 130 immersions <5/<5/<5 33%`,
+			`""/T05 exits <5 [ABANDONMENT:<5] median - immersions 0/0/0 -%`,
+			`"op-a"/T05 exits <5 [EMPLOYMENT_PERMANENT:<5] median - immersions 0/0/0 -%`,
+			`"op-a"/T07 exits <5 [HEALTH:<5] median - immersions 0/0/0 -%`,
+			`"op-h"/T06 exits 0 [] median - immersions <5/<5/<5 -%`,
+			`"op-h"/T07 exits 0 [] median - immersions <5/0/0 -%`,
+			`total ""/ exits <5 [EMPLOYMENT_PERMANENT:<5 ABANDONMENT:<5 HEALTH:<5] median - immersions <5/<5/<5 -%`,
 		})
 		for _, tc := range []struct {
 			name   string
@@ -347,9 +369,9 @@ func TestSchemeFigures(t *testing.T) {
 					`total ""/ exits 1 [HEALTH:1] median 15 immersions 2/1/0 50%`,
 				}},
 			{"a coordinator, withheld too", coord, &pathwayv1.GetOutcomesRequest{FromMonth: month(2026, 1), ToMonth: month(2026, 11)}, []string{
-				`""/T05 exits <5 [ABANDONMENT:<5] median 132 immersions 0/0/0 -%`,
-				`"op-a"/T05 exits <5 [EMPLOYMENT_PERMANENT:<5] median 130 immersions 0/0/0 -%`,
-				`total ""/ exits <5 [EMPLOYMENT_PERMANENT:<5 ABANDONMENT:<5] median 130 immersions 0/0/0 -%`,
+				`""/T05 exits <5 [ABANDONMENT:<5] median - immersions 0/0/0 -%`,
+				`"op-a"/T05 exits <5 [EMPLOYMENT_PERMANENT:<5] median - immersions 0/0/0 -%`,
+				`total ""/ exits <5 [EMPLOYMENT_PERMANENT:<5 ABANDONMENT:<5] median - immersions 0/0/0 -%`,
 			}},
 			{"nothing", fund, &pathwayv1.GetOutcomesRequest{FromMonth: month(2024, 1), ToMonth: month(2024, 12)}, []string{
 				`total ""/ exits 0 [] median - immersions 0/0/0 -%`,

@@ -107,6 +107,13 @@ func onlyCount(md protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
 	return found
 }
 
+// Complement applies complementary suppression to counts that add up to
+// a count given beside them (completed, partially completed and not shown
+// make the outcomes recorded): when exactly one of them is withheld, the
+// smallest given above 0 is withheld too. Call it after Withhold; Withhold
+// already does it for the lists whose elements hold one count each.
+func Complement(group ...*commonv1.Count) { complement(group) }
+
 // complement withholds the smallest count given above 0 of group when
 // exactly one of group is withheld.
 func complement(group []*commonv1.Count) {

@@ -210,3 +210,21 @@ func TestAnyWithheld(t *testing.T) {
 		t.Error("AnyWithheld does not tell the counts withheld")
 	}
 }
+
+func TestComplement(t *testing.T) {
+	completed, partial, absent := disclosure.Count(6), disclosure.Count(0), disclosure.Count(3)
+	for _, c := range []*commonv1.Count{completed, partial, absent} {
+		disclosure.Withhold(c)
+	}
+	disclosure.Complement(completed, partial, absent)
+	// 9 outcomes minus 6 completed and 0 partial would give the 3 back.
+	if disclosure.Shown(completed) || !disclosure.Shown(partial) || disclosure.Shown(absent) {
+		t.Errorf("after Complement: completed %v, partial %v, absent %v", completed, partial, absent)
+	}
+	two, seven, eight := disclosure.Count(2), disclosure.Count(7), disclosure.Count(8)
+	disclosure.Withhold(two)
+	disclosure.Complement(two, eight, seven)
+	if disclosure.Shown(seven) || !disclosure.Shown(eight) {
+		t.Errorf("the smallest given count is withheld with the other: 7 %v, 8 %v", seven, eight)
+	}
+}

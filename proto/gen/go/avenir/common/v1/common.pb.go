@@ -202,7 +202,7 @@ func (x *Month) GetMonth() int32 {
 
 // A count of people in a statistic. For every role but admin, a count from 1
 // to 4 is not given: fewer_than_five is set and value is 0, so that no person
-// can be picked out of a breakdown.
+// can be picked out of a statistic (docs/adr/0061-counts-under-five.md).
 type Count struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Value         int32                  `protobuf:"varint,1,opt,name=value,proto3" json:"value,omitempty"`

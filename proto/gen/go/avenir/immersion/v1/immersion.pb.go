@@ -2189,28 +2189,59 @@ func (x *GetImmersionStatisticsRequest) GetRomeCode() string {
 
 // The figures of one territory and trade. A session covering several trades
 // counts under each. Rates are per mille (integer, rounded down), 0 when the
-// denominator is 0.
+// denominator is 0 and when either count is withheld.
+//
+// Every count of people follows the rule of small counts
+// (avenir.common.v1.Count; docs/adr/0061-counts-under-five.md); the int32
+// fields they replace read the same value, 0 when withheld.
 type ImmersionStatistics struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TerritoryCode string                 `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	RomeCode      string                 `protobuf:"bytes,2,opt,name=rome_code,json=romeCode,proto3" json:"rome_code,omitempty"`
 	// Sessions not cancelled.
-	Sessions           int32 `protobuf:"varint,3,opt,name=sessions,proto3" json:"sessions,omitempty"`
-	PlacesOffered      int32 `protobuf:"varint,4,opt,name=places_offered,json=placesOffered,proto3" json:"places_offered,omitempty"`
-	Booked             int32 `protobuf:"varint,5,opt,name=booked,proto3" json:"booked,omitempty"`
-	Waitlisted         int32 `protobuf:"varint,6,opt,name=waitlisted,proto3" json:"waitlisted,omitempty"`
-	OutcomesRecorded   int32 `protobuf:"varint,7,opt,name=outcomes_recorded,json=outcomesRecorded,proto3" json:"outcomes_recorded,omitempty"`
-	Completed          int32 `protobuf:"varint,8,opt,name=completed,proto3" json:"completed,omitempty"`
+	Sessions      int32 `protobuf:"varint,3,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	PlacesOffered int32 `protobuf:"varint,4,opt,name=places_offered,json=placesOffered,proto3" json:"places_offered,omitempty"`
+	// Replaced by booked_learners.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
+	Booked int32 `protobuf:"varint,5,opt,name=booked,proto3" json:"booked,omitempty"`
+	// Replaced by waitlisted_learners.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
+	Waitlisted int32 `protobuf:"varint,6,opt,name=waitlisted,proto3" json:"waitlisted,omitempty"`
+	// Replaced by learners_with_outcome.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
+	OutcomesRecorded int32 `protobuf:"varint,7,opt,name=outcomes_recorded,json=outcomesRecorded,proto3" json:"outcomes_recorded,omitempty"`
+	// Replaced by learners_completed.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
+	Completed int32 `protobuf:"varint,8,opt,name=completed,proto3" json:"completed,omitempty"`
+	// Replaced by learners_partially_completed.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 	PartiallyCompleted int32 `protobuf:"varint,9,opt,name=partially_completed,json=partiallyCompleted,proto3" json:"partially_completed,omitempty"`
-	DidNotShow         int32 `protobuf:"varint,10,opt,name=did_not_show,json=didNotShow,proto3" json:"did_not_show,omitempty"`
+	// Replaced by learners_not_shown.
+	//
+	// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
+	DidNotShow int32 `protobuf:"varint,10,opt,name=did_not_show,json=didNotShow,proto3" json:"did_not_show,omitempty"`
 	// booked / places_offered.
 	FillRatePerMille int32 `protobuf:"varint,11,opt,name=fill_rate_per_mille,json=fillRatePerMille,proto3" json:"fill_rate_per_mille,omitempty"`
 	// completed / outcomes_recorded.
 	CompletionRatePerMille int32 `protobuf:"varint,12,opt,name=completion_rate_per_mille,json=completionRatePerMille,proto3" json:"completion_rate_per_mille,omitempty"`
 	// did_not_show / outcomes_recorded.
 	NoShowRatePerMille int32 `protobuf:"varint,13,opt,name=no_show_rate_per_mille,json=noShowRatePerMille,proto3" json:"no_show_rate_per_mille,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Places booked.
+	BookedLearners *v1.Count `protobuf:"bytes,14,opt,name=booked_learners,json=bookedLearners,proto3" json:"booked_learners,omitempty"`
+	// Learners on the waiting lists.
+	WaitlistedLearners *v1.Count `protobuf:"bytes,15,opt,name=waitlisted_learners,json=waitlistedLearners,proto3" json:"waitlisted_learners,omitempty"`
+	// Outcomes recorded: completed, partially completed, did not show.
+	LearnersWithOutcome        *v1.Count `protobuf:"bytes,16,opt,name=learners_with_outcome,json=learnersWithOutcome,proto3" json:"learners_with_outcome,omitempty"`
+	LearnersCompleted          *v1.Count `protobuf:"bytes,17,opt,name=learners_completed,json=learnersCompleted,proto3" json:"learners_completed,omitempty"`
+	LearnersPartiallyCompleted *v1.Count `protobuf:"bytes,18,opt,name=learners_partially_completed,json=learnersPartiallyCompleted,proto3" json:"learners_partially_completed,omitempty"`
+	LearnersNotShown           *v1.Count `protobuf:"bytes,19,opt,name=learners_not_shown,json=learnersNotShown,proto3" json:"learners_not_shown,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *ImmersionStatistics) Reset() {
@@ -2271,6 +2302,7 @@ func (x *ImmersionStatistics) GetPlacesOffered() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetBooked() int32 {
 	if x != nil {
 		return x.Booked
@@ -2278,6 +2310,7 @@ func (x *ImmersionStatistics) GetBooked() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetWaitlisted() int32 {
 	if x != nil {
 		return x.Waitlisted
@@ -2285,6 +2318,7 @@ func (x *ImmersionStatistics) GetWaitlisted() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetOutcomesRecorded() int32 {
 	if x != nil {
 		return x.OutcomesRecorded
@@ -2292,6 +2326,7 @@ func (x *ImmersionStatistics) GetOutcomesRecorded() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetCompleted() int32 {
 	if x != nil {
 		return x.Completed
@@ -2299,6 +2334,7 @@ func (x *ImmersionStatistics) GetCompleted() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetPartiallyCompleted() int32 {
 	if x != nil {
 		return x.PartiallyCompleted
@@ -2306,6 +2342,7 @@ func (x *ImmersionStatistics) GetPartiallyCompleted() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/immersion/v1/immersion.proto.
 func (x *ImmersionStatistics) GetDidNotShow() int32 {
 	if x != nil {
 		return x.DidNotShow
@@ -2332,6 +2369,48 @@ func (x *ImmersionStatistics) GetNoShowRatePerMille() int32 {
 		return x.NoShowRatePerMille
 	}
 	return 0
+}
+
+func (x *ImmersionStatistics) GetBookedLearners() *v1.Count {
+	if x != nil {
+		return x.BookedLearners
+	}
+	return nil
+}
+
+func (x *ImmersionStatistics) GetWaitlistedLearners() *v1.Count {
+	if x != nil {
+		return x.WaitlistedLearners
+	}
+	return nil
+}
+
+func (x *ImmersionStatistics) GetLearnersWithOutcome() *v1.Count {
+	if x != nil {
+		return x.LearnersWithOutcome
+	}
+	return nil
+}
+
+func (x *ImmersionStatistics) GetLearnersCompleted() *v1.Count {
+	if x != nil {
+		return x.LearnersCompleted
+	}
+	return nil
+}
+
+func (x *ImmersionStatistics) GetLearnersPartiallyCompleted() *v1.Count {
+	if x != nil {
+		return x.LearnersPartiallyCompleted
+	}
+	return nil
+}
+
+func (x *ImmersionStatistics) GetLearnersNotShown() *v1.Count {
+	if x != nil {
+		return x.LearnersNotShown
+	}
+	return nil
 }
 
 type GetImmersionStatisticsResponse struct {
@@ -2579,25 +2658,31 @@ const file_avenir_immersion_v1_immersion_proto_rawDesc = "" +
 	"\tfrom_date\x18\x01 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
 	"\ato_date\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12'\n" +
 	"\x0fterritory_codes\x18\x03 \x03(\tR\x0eterritoryCodes\x12\x1b\n" +
-	"\trome_code\x18\x04 \x01(\tR\bromeCode\"\x90\x04\n" +
+	"\trome_code\x18\x04 \x01(\tR\bromeCode\"\xeb\a\n" +
 	"\x13ImmersionStatistics\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12\x1b\n" +
 	"\trome_code\x18\x02 \x01(\tR\bromeCode\x12\x1a\n" +
 	"\bsessions\x18\x03 \x01(\x05R\bsessions\x12%\n" +
-	"\x0eplaces_offered\x18\x04 \x01(\x05R\rplacesOffered\x12\x16\n" +
-	"\x06booked\x18\x05 \x01(\x05R\x06booked\x12\x1e\n" +
+	"\x0eplaces_offered\x18\x04 \x01(\x05R\rplacesOffered\x12\x1a\n" +
+	"\x06booked\x18\x05 \x01(\x05B\x02\x18\x01R\x06booked\x12\"\n" +
 	"\n" +
-	"waitlisted\x18\x06 \x01(\x05R\n" +
-	"waitlisted\x12+\n" +
-	"\x11outcomes_recorded\x18\a \x01(\x05R\x10outcomesRecorded\x12\x1c\n" +
-	"\tcompleted\x18\b \x01(\x05R\tcompleted\x12/\n" +
-	"\x13partially_completed\x18\t \x01(\x05R\x12partiallyCompleted\x12 \n" +
+	"waitlisted\x18\x06 \x01(\x05B\x02\x18\x01R\n" +
+	"waitlisted\x12/\n" +
+	"\x11outcomes_recorded\x18\a \x01(\x05B\x02\x18\x01R\x10outcomesRecorded\x12 \n" +
+	"\tcompleted\x18\b \x01(\x05B\x02\x18\x01R\tcompleted\x123\n" +
+	"\x13partially_completed\x18\t \x01(\x05B\x02\x18\x01R\x12partiallyCompleted\x12$\n" +
 	"\fdid_not_show\x18\n" +
-	" \x01(\x05R\n" +
+	" \x01(\x05B\x02\x18\x01R\n" +
 	"didNotShow\x12-\n" +
 	"\x13fill_rate_per_mille\x18\v \x01(\x05R\x10fillRatePerMille\x129\n" +
 	"\x19completion_rate_per_mille\x18\f \x01(\x05R\x16completionRatePerMille\x122\n" +
-	"\x16no_show_rate_per_mille\x18\r \x01(\x05R\x12noShowRatePerMille\"\x9e\x01\n" +
+	"\x16no_show_rate_per_mille\x18\r \x01(\x05R\x12noShowRatePerMille\x12@\n" +
+	"\x0fbooked_learners\x18\x0e \x01(\v2\x17.avenir.common.v1.CountR\x0ebookedLearners\x12H\n" +
+	"\x13waitlisted_learners\x18\x0f \x01(\v2\x17.avenir.common.v1.CountR\x12waitlistedLearners\x12K\n" +
+	"\x15learners_with_outcome\x18\x10 \x01(\v2\x17.avenir.common.v1.CountR\x13learnersWithOutcome\x12F\n" +
+	"\x12learners_completed\x18\x11 \x01(\v2\x17.avenir.common.v1.CountR\x11learnersCompleted\x12Y\n" +
+	"\x1clearners_partially_completed\x18\x12 \x01(\v2\x17.avenir.common.v1.CountR\x1alearnersPartiallyCompleted\x12E\n" +
+	"\x12learners_not_shown\x18\x13 \x01(\v2\x17.avenir.common.v1.CountR\x10learnersNotShown\"\x9e\x01\n" +
 	"\x1eGetImmersionStatisticsResponse\x12<\n" +
 	"\x04rows\x18\x01 \x03(\v2(.avenir.immersion.v1.ImmersionStatisticsR\x04rows\x12>\n" +
 	"\x05total\x18\x02 \x01(\v2(.avenir.immersion.v1.ImmersionStatisticsR\x05total*\xa3\x01\n" +
@@ -2680,6 +2765,7 @@ var file_avenir_immersion_v1_immersion_proto_goTypes = []any{
 	(TradeFit)(0),                          // 37: avenir.immersion.v1.TradeFit
 	(CancellationCause)(0),                 // 38: avenir.immersion.v1.CancellationCause
 	(DropReason)(0),                        // 39: avenir.immersion.v1.DropReason
+	(*v1.Count)(nil),                       // 40: avenir.common.v1.Count
 }
 var file_avenir_immersion_v1_immersion_proto_depIdxs = []int32{
 	34, // 0: avenir.immersion.v1.Offer.profile:type_name -> avenir.immersion.v1.OfferProfile
@@ -2723,39 +2809,45 @@ var file_avenir_immersion_v1_immersion_proto_depIdxs = []int32{
 	3,  // 38: avenir.immersion.v1.ListBookingsResponse.bookings:type_name -> avenir.immersion.v1.Booking
 	35, // 39: avenir.immersion.v1.GetImmersionStatisticsRequest.from_date:type_name -> avenir.common.v1.Date
 	35, // 40: avenir.immersion.v1.GetImmersionStatisticsRequest.to_date:type_name -> avenir.common.v1.Date
-	32, // 41: avenir.immersion.v1.GetImmersionStatisticsResponse.rows:type_name -> avenir.immersion.v1.ImmersionStatistics
-	32, // 42: avenir.immersion.v1.GetImmersionStatisticsResponse.total:type_name -> avenir.immersion.v1.ImmersionStatistics
-	7,  // 43: avenir.immersion.v1.ImmersionService.PublishOffer:input_type -> avenir.immersion.v1.PublishOfferRequest
-	9,  // 44: avenir.immersion.v1.ImmersionService.UpdateOffer:input_type -> avenir.immersion.v1.UpdateOfferRequest
-	11, // 45: avenir.immersion.v1.ImmersionService.WithdrawOffer:input_type -> avenir.immersion.v1.WithdrawOfferRequest
-	13, // 46: avenir.immersion.v1.ImmersionService.GetOffer:input_type -> avenir.immersion.v1.GetOfferRequest
-	15, // 47: avenir.immersion.v1.ImmersionService.ScheduleSession:input_type -> avenir.immersion.v1.ScheduleSessionRequest
-	17, // 48: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:input_type -> avenir.immersion.v1.ChangeSessionCapacityRequest
-	19, // 49: avenir.immersion.v1.ImmersionService.BookPlace:input_type -> avenir.immersion.v1.BookPlaceRequest
-	21, // 50: avenir.immersion.v1.ImmersionService.CancelBooking:input_type -> avenir.immersion.v1.CancelBookingRequest
-	23, // 51: avenir.immersion.v1.ImmersionService.RecordOutcome:input_type -> avenir.immersion.v1.RecordOutcomeRequest
-	25, // 52: avenir.immersion.v1.ImmersionService.SearchSessions:input_type -> avenir.immersion.v1.SearchSessionsRequest
-	27, // 53: avenir.immersion.v1.ImmersionService.GetSession:input_type -> avenir.immersion.v1.GetSessionRequest
-	29, // 54: avenir.immersion.v1.ImmersionService.ListBookings:input_type -> avenir.immersion.v1.ListBookingsRequest
-	31, // 55: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:input_type -> avenir.immersion.v1.GetImmersionStatisticsRequest
-	8,  // 56: avenir.immersion.v1.ImmersionService.PublishOffer:output_type -> avenir.immersion.v1.PublishOfferResponse
-	10, // 57: avenir.immersion.v1.ImmersionService.UpdateOffer:output_type -> avenir.immersion.v1.UpdateOfferResponse
-	12, // 58: avenir.immersion.v1.ImmersionService.WithdrawOffer:output_type -> avenir.immersion.v1.WithdrawOfferResponse
-	14, // 59: avenir.immersion.v1.ImmersionService.GetOffer:output_type -> avenir.immersion.v1.GetOfferResponse
-	16, // 60: avenir.immersion.v1.ImmersionService.ScheduleSession:output_type -> avenir.immersion.v1.ScheduleSessionResponse
-	18, // 61: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:output_type -> avenir.immersion.v1.ChangeSessionCapacityResponse
-	20, // 62: avenir.immersion.v1.ImmersionService.BookPlace:output_type -> avenir.immersion.v1.BookPlaceResponse
-	22, // 63: avenir.immersion.v1.ImmersionService.CancelBooking:output_type -> avenir.immersion.v1.CancelBookingResponse
-	24, // 64: avenir.immersion.v1.ImmersionService.RecordOutcome:output_type -> avenir.immersion.v1.RecordOutcomeResponse
-	26, // 65: avenir.immersion.v1.ImmersionService.SearchSessions:output_type -> avenir.immersion.v1.SearchSessionsResponse
-	28, // 66: avenir.immersion.v1.ImmersionService.GetSession:output_type -> avenir.immersion.v1.GetSessionResponse
-	30, // 67: avenir.immersion.v1.ImmersionService.ListBookings:output_type -> avenir.immersion.v1.ListBookingsResponse
-	33, // 68: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:output_type -> avenir.immersion.v1.GetImmersionStatisticsResponse
-	56, // [56:69] is the sub-list for method output_type
-	43, // [43:56] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	40, // 41: avenir.immersion.v1.ImmersionStatistics.booked_learners:type_name -> avenir.common.v1.Count
+	40, // 42: avenir.immersion.v1.ImmersionStatistics.waitlisted_learners:type_name -> avenir.common.v1.Count
+	40, // 43: avenir.immersion.v1.ImmersionStatistics.learners_with_outcome:type_name -> avenir.common.v1.Count
+	40, // 44: avenir.immersion.v1.ImmersionStatistics.learners_completed:type_name -> avenir.common.v1.Count
+	40, // 45: avenir.immersion.v1.ImmersionStatistics.learners_partially_completed:type_name -> avenir.common.v1.Count
+	40, // 46: avenir.immersion.v1.ImmersionStatistics.learners_not_shown:type_name -> avenir.common.v1.Count
+	32, // 47: avenir.immersion.v1.GetImmersionStatisticsResponse.rows:type_name -> avenir.immersion.v1.ImmersionStatistics
+	32, // 48: avenir.immersion.v1.GetImmersionStatisticsResponse.total:type_name -> avenir.immersion.v1.ImmersionStatistics
+	7,  // 49: avenir.immersion.v1.ImmersionService.PublishOffer:input_type -> avenir.immersion.v1.PublishOfferRequest
+	9,  // 50: avenir.immersion.v1.ImmersionService.UpdateOffer:input_type -> avenir.immersion.v1.UpdateOfferRequest
+	11, // 51: avenir.immersion.v1.ImmersionService.WithdrawOffer:input_type -> avenir.immersion.v1.WithdrawOfferRequest
+	13, // 52: avenir.immersion.v1.ImmersionService.GetOffer:input_type -> avenir.immersion.v1.GetOfferRequest
+	15, // 53: avenir.immersion.v1.ImmersionService.ScheduleSession:input_type -> avenir.immersion.v1.ScheduleSessionRequest
+	17, // 54: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:input_type -> avenir.immersion.v1.ChangeSessionCapacityRequest
+	19, // 55: avenir.immersion.v1.ImmersionService.BookPlace:input_type -> avenir.immersion.v1.BookPlaceRequest
+	21, // 56: avenir.immersion.v1.ImmersionService.CancelBooking:input_type -> avenir.immersion.v1.CancelBookingRequest
+	23, // 57: avenir.immersion.v1.ImmersionService.RecordOutcome:input_type -> avenir.immersion.v1.RecordOutcomeRequest
+	25, // 58: avenir.immersion.v1.ImmersionService.SearchSessions:input_type -> avenir.immersion.v1.SearchSessionsRequest
+	27, // 59: avenir.immersion.v1.ImmersionService.GetSession:input_type -> avenir.immersion.v1.GetSessionRequest
+	29, // 60: avenir.immersion.v1.ImmersionService.ListBookings:input_type -> avenir.immersion.v1.ListBookingsRequest
+	31, // 61: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:input_type -> avenir.immersion.v1.GetImmersionStatisticsRequest
+	8,  // 62: avenir.immersion.v1.ImmersionService.PublishOffer:output_type -> avenir.immersion.v1.PublishOfferResponse
+	10, // 63: avenir.immersion.v1.ImmersionService.UpdateOffer:output_type -> avenir.immersion.v1.UpdateOfferResponse
+	12, // 64: avenir.immersion.v1.ImmersionService.WithdrawOffer:output_type -> avenir.immersion.v1.WithdrawOfferResponse
+	14, // 65: avenir.immersion.v1.ImmersionService.GetOffer:output_type -> avenir.immersion.v1.GetOfferResponse
+	16, // 66: avenir.immersion.v1.ImmersionService.ScheduleSession:output_type -> avenir.immersion.v1.ScheduleSessionResponse
+	18, // 67: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:output_type -> avenir.immersion.v1.ChangeSessionCapacityResponse
+	20, // 68: avenir.immersion.v1.ImmersionService.BookPlace:output_type -> avenir.immersion.v1.BookPlaceResponse
+	22, // 69: avenir.immersion.v1.ImmersionService.CancelBooking:output_type -> avenir.immersion.v1.CancelBookingResponse
+	24, // 70: avenir.immersion.v1.ImmersionService.RecordOutcome:output_type -> avenir.immersion.v1.RecordOutcomeResponse
+	26, // 71: avenir.immersion.v1.ImmersionService.SearchSessions:output_type -> avenir.immersion.v1.SearchSessionsResponse
+	28, // 72: avenir.immersion.v1.ImmersionService.GetSession:output_type -> avenir.immersion.v1.GetSessionResponse
+	30, // 73: avenir.immersion.v1.ImmersionService.ListBookings:output_type -> avenir.immersion.v1.ListBookingsResponse
+	33, // 74: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:output_type -> avenir.immersion.v1.GetImmersionStatisticsResponse
+	62, // [62:75] is the sub-list for method output_type
+	49, // [49:62] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_avenir_immersion_v1_immersion_proto_init() }

@@ -940,16 +940,26 @@ func (x *GetAnalysisSummaryRequest) GetTerritoryCode() string {
 	return ""
 }
 
-// Analyses completed during one month.
+// Analyses completed during one month. Both counts follow the rule of small
+// counts (avenir.common.v1.Count; docs/adr/0061-counts-under-five.md); the
+// int32 fields they replace read the same value, 0 when withheld.
 type MonthlyCompletions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Month *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
-	// First versions completed.
+	// Replaced by first_versions.
+	//
+	// Deprecated: Marked as deprecated in avenir/needs/v1/needs.proto.
 	Completed int32 `protobuf:"varint,2,opt,name=completed,proto3" json:"completed,omitempty"`
-	// Revisions completed.
+	// Replaced by revisions.
+	//
+	// Deprecated: Marked as deprecated in avenir/needs/v1/needs.proto.
 	RevisionsCompleted int32 `protobuf:"varint,3,opt,name=revisions_completed,json=revisionsCompleted,proto3" json:"revisions_completed,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// First versions completed.
+	FirstVersions *v1.Count `protobuf:"bytes,4,opt,name=first_versions,json=firstVersions,proto3" json:"first_versions,omitempty"`
+	// Revisions completed.
+	Revisions     *v1.Count `protobuf:"bytes,5,opt,name=revisions,proto3" json:"revisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MonthlyCompletions) Reset() {
@@ -989,6 +999,7 @@ func (x *MonthlyCompletions) GetMonth() *v1.Month {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in avenir/needs/v1/needs.proto.
 func (x *MonthlyCompletions) GetCompleted() int32 {
 	if x != nil {
 		return x.Completed
@@ -996,11 +1007,26 @@ func (x *MonthlyCompletions) GetCompleted() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/needs/v1/needs.proto.
 func (x *MonthlyCompletions) GetRevisionsCompleted() int32 {
 	if x != nil {
 		return x.RevisionsCompleted
 	}
 	return 0
+}
+
+func (x *MonthlyCompletions) GetFirstVersions() *v1.Count {
+	if x != nil {
+		return x.FirstVersions
+	}
+	return nil
+}
+
+func (x *MonthlyCompletions) GetRevisions() *v1.Count {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
 }
 
 // How many current analyses record a barrier.
@@ -1071,8 +1097,12 @@ func (x *BarrierCount) GetFewerThanFive() bool {
 type TradeCount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ROME code.
-	RomeCode      string `protobuf:"bytes,1,opt,name=rome_code,json=romeCode,proto3" json:"rome_code,omitempty"`
-	Count         int32  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	RomeCode string `protobuf:"bytes,1,opt,name=rome_code,json=romeCode,proto3" json:"rome_code,omitempty"`
+	// 0 when fewer_than_five is set.
+	Count int32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// For every role but admin, a count from 1 to 4 is withheld (count 0), as
+	// for barriers.
+	FewerThanFive bool `protobuf:"varint,3,opt,name=fewer_than_five,json=fewerThanFive,proto3" json:"fewer_than_five,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1119,6 +1149,13 @@ func (x *TradeCount) GetCount() int32 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *TradeCount) GetFewerThanFive() bool {
+	if x != nil {
+		return x.FewerThanFive
+	}
+	return false
 }
 
 // What the analyses completed during the months reported say, in one
@@ -1330,19 +1367,22 @@ const file_avenir_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
 	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
 	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
-	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"\x92\x01\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"\x91\x02\n" +
 	"\x12MonthlyCompletions\x12-\n" +
-	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x1c\n" +
-	"\tcompleted\x18\x02 \x01(\x05R\tcompleted\x12/\n" +
-	"\x13revisions_completed\x18\x03 \x01(\x05R\x12revisionsCompleted\"~\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12 \n" +
+	"\tcompleted\x18\x02 \x01(\x05B\x02\x18\x01R\tcompleted\x123\n" +
+	"\x13revisions_completed\x18\x03 \x01(\x05B\x02\x18\x01R\x12revisionsCompleted\x12>\n" +
+	"\x0efirst_versions\x18\x04 \x01(\v2\x17.avenir.common.v1.CountR\rfirstVersions\x125\n" +
+	"\trevisions\x18\x05 \x01(\v2\x17.avenir.common.v1.CountR\trevisions\"~\n" +
 	"\fBarrierCount\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.avenir.needs.v1.BarrierKindR\x04kind\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12&\n" +
-	"\x0ffewer_than_five\x18\x03 \x01(\bR\rfewerThanFive\"?\n" +
+	"\x0ffewer_than_five\x18\x03 \x01(\bR\rfewerThanFive\"g\n" +
 	"\n" +
 	"TradeCount\x12\x1b\n" +
 	"\trome_code\x18\x01 \x01(\tR\bromeCode\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xe5\x01\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12&\n" +
+	"\x0ffewer_than_five\x18\x03 \x01(\bR\rfewerThanFive\"\xe5\x01\n" +
 	"\x0fAnalysisSummary\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12;\n" +
 	"\x06months\x18\x02 \x03(\v2#.avenir.needs.v1.MonthlyCompletionsR\x06months\x129\n" +
@@ -1404,7 +1444,8 @@ var file_avenir_needs_v1_needs_proto_goTypes = []any{
 	(*v1.Date)(nil),                    // 20: avenir.common.v1.Date
 	(*AnalysisContent)(nil),            // 21: avenir.needs.v1.AnalysisContent
 	(*v1.Month)(nil),                   // 22: avenir.common.v1.Month
-	(BarrierKind)(0),                   // 23: avenir.needs.v1.BarrierKind
+	(*v1.Count)(nil),                   // 23: avenir.common.v1.Count
+	(BarrierKind)(0),                   // 24: avenir.needs.v1.BarrierKind
 }
 var file_avenir_needs_v1_needs_proto_depIdxs = []int32{
 	0,  // 0: avenir.needs.v1.Analysis.status:type_name -> avenir.needs.v1.AnalysisStatus
@@ -1424,31 +1465,33 @@ var file_avenir_needs_v1_needs_proto_depIdxs = []int32{
 	22, // 14: avenir.needs.v1.GetAnalysisSummaryRequest.from_month:type_name -> avenir.common.v1.Month
 	22, // 15: avenir.needs.v1.GetAnalysisSummaryRequest.to_month:type_name -> avenir.common.v1.Month
 	22, // 16: avenir.needs.v1.MonthlyCompletions.month:type_name -> avenir.common.v1.Month
-	23, // 17: avenir.needs.v1.BarrierCount.kind:type_name -> avenir.needs.v1.BarrierKind
-	15, // 18: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
-	16, // 19: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
-	17, // 20: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
-	18, // 21: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
-	18, // 22: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
-	2,  // 23: avenir.needs.v1.NeedsService.StartAnalysis:input_type -> avenir.needs.v1.StartAnalysisRequest
-	4,  // 24: avenir.needs.v1.NeedsService.DraftAnalysis:input_type -> avenir.needs.v1.DraftAnalysisRequest
-	6,  // 25: avenir.needs.v1.NeedsService.CompleteAnalysis:input_type -> avenir.needs.v1.CompleteAnalysisRequest
-	8,  // 26: avenir.needs.v1.NeedsService.ReviseAnalysis:input_type -> avenir.needs.v1.ReviseAnalysisRequest
-	10, // 27: avenir.needs.v1.NeedsService.GetAnalysis:input_type -> avenir.needs.v1.GetAnalysisRequest
-	12, // 28: avenir.needs.v1.NeedsService.ListAnalyses:input_type -> avenir.needs.v1.ListAnalysesRequest
-	14, // 29: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
-	3,  // 30: avenir.needs.v1.NeedsService.StartAnalysis:output_type -> avenir.needs.v1.StartAnalysisResponse
-	5,  // 31: avenir.needs.v1.NeedsService.DraftAnalysis:output_type -> avenir.needs.v1.DraftAnalysisResponse
-	7,  // 32: avenir.needs.v1.NeedsService.CompleteAnalysis:output_type -> avenir.needs.v1.CompleteAnalysisResponse
-	9,  // 33: avenir.needs.v1.NeedsService.ReviseAnalysis:output_type -> avenir.needs.v1.ReviseAnalysisResponse
-	11, // 34: avenir.needs.v1.NeedsService.GetAnalysis:output_type -> avenir.needs.v1.GetAnalysisResponse
-	13, // 35: avenir.needs.v1.NeedsService.ListAnalyses:output_type -> avenir.needs.v1.ListAnalysesResponse
-	19, // 36: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
-	30, // [30:37] is the sub-list for method output_type
-	23, // [23:30] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	23, // 17: avenir.needs.v1.MonthlyCompletions.first_versions:type_name -> avenir.common.v1.Count
+	23, // 18: avenir.needs.v1.MonthlyCompletions.revisions:type_name -> avenir.common.v1.Count
+	24, // 19: avenir.needs.v1.BarrierCount.kind:type_name -> avenir.needs.v1.BarrierKind
+	15, // 20: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
+	16, // 21: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
+	17, // 22: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
+	18, // 23: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
+	18, // 24: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
+	2,  // 25: avenir.needs.v1.NeedsService.StartAnalysis:input_type -> avenir.needs.v1.StartAnalysisRequest
+	4,  // 26: avenir.needs.v1.NeedsService.DraftAnalysis:input_type -> avenir.needs.v1.DraftAnalysisRequest
+	6,  // 27: avenir.needs.v1.NeedsService.CompleteAnalysis:input_type -> avenir.needs.v1.CompleteAnalysisRequest
+	8,  // 28: avenir.needs.v1.NeedsService.ReviseAnalysis:input_type -> avenir.needs.v1.ReviseAnalysisRequest
+	10, // 29: avenir.needs.v1.NeedsService.GetAnalysis:input_type -> avenir.needs.v1.GetAnalysisRequest
+	12, // 30: avenir.needs.v1.NeedsService.ListAnalyses:input_type -> avenir.needs.v1.ListAnalysesRequest
+	14, // 31: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
+	3,  // 32: avenir.needs.v1.NeedsService.StartAnalysis:output_type -> avenir.needs.v1.StartAnalysisResponse
+	5,  // 33: avenir.needs.v1.NeedsService.DraftAnalysis:output_type -> avenir.needs.v1.DraftAnalysisResponse
+	7,  // 34: avenir.needs.v1.NeedsService.CompleteAnalysis:output_type -> avenir.needs.v1.CompleteAnalysisResponse
+	9,  // 35: avenir.needs.v1.NeedsService.ReviseAnalysis:output_type -> avenir.needs.v1.ReviseAnalysisResponse
+	11, // 36: avenir.needs.v1.NeedsService.GetAnalysis:output_type -> avenir.needs.v1.GetAnalysisResponse
+	13, // 37: avenir.needs.v1.NeedsService.ListAnalyses:output_type -> avenir.needs.v1.ListAnalysesResponse
+	19, // 38: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_avenir_needs_v1_needs_proto_init() }

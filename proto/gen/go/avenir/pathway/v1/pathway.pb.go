@@ -1616,9 +1616,13 @@ func (x *GetFlowStatisticsRequest) GetTerritoryCode() string {
 
 // Exits of one reason.
 type ExitCount struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reason        ExitReason             `protobuf:"varint,1,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
-	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason ExitReason             `protobuf:"varint,1,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
+	// Replaced by exits: the same value, 0 when withheld.
+	//
+	// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
+	Count         int32     `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Exits         *v1.Count `protobuf:"bytes,3,opt,name=exits,proto3" json:"exits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1660,6 +1664,7 @@ func (x *ExitCount) GetReason() ExitReason {
 	return ExitReason_EXIT_REASON_UNSPECIFIED
 }
 
+// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 func (x *ExitCount) GetCount() int32 {
 	if x != nil {
 		return x.Count
@@ -1667,26 +1672,50 @@ func (x *ExitCount) GetCount() int32 {
 	return 0
 }
 
-// The flows of one month, in one territory or across the territories reported.
+func (x *ExitCount) GetExits() *v1.Count {
+	if x != nil {
+		return x.Exits
+	}
+	return nil
+}
+
+// The flows of one month, in one territory or across the territories
+// reported. Every count of people follows the rule of small counts
+// (avenir.common.v1.Count; docs/adr/0061-counts-under-five.md); the int32
+// fields they replace read the same value, 0 when withheld.
 type FlowStatistics struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty in totals.
 	TerritoryCode string    `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	Month         *v1.Month `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
-	// Episodes entered during the month (first entries and re-entries).
+	// Replaced by entered.
+	//
+	// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 	Entries int32 `protobuf:"varint,3,opt,name=entries,proto3" json:"entries,omitempty"`
-	// Episodes exited during the month.
+	// Replaced by exited.
+	//
+	// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 	Exits int32 `protobuf:"varint,4,opt,name=exits,proto3" json:"exits,omitempty"`
-	// Exits by reason, in the order of ExitReason; reasons without exits omitted.
+	// Exits by reason, in the order of ExitReason; reasons without exits
+	// omitted.
 	ExitsByReason []*ExitCount `protobuf:"bytes,5,rep,name=exits_by_reason,json=exitsByReason,proto3" json:"exits_by_reason,omitempty"`
-	// Episodes open at the end of the month's last day.
+	// Replaced by active.
+	//
+	// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 	ActiveAtMonthEnd int32 `protobuf:"varint,6,opt,name=active_at_month_end,json=activeAtMonthEnd,proto3" json:"active_at_month_end,omitempty"`
 	// Median of the days from entry to exit (exit date minus entry date) of the
 	// episodes exited during the month; with an even number of them, the lower
-	// of the two middle values. Absent when nobody exited.
+	// of the two middle values. Absent when nobody exited, and when the exits
+	// are withheld.
 	MedianDaysInPathway *int32 `protobuf:"varint,7,opt,name=median_days_in_pathway,json=medianDaysInPathway,proto3,oneof" json:"median_days_in_pathway,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Episodes entered during the month (first entries and re-entries).
+	Entered *v1.Count `protobuf:"bytes,8,opt,name=entered,proto3" json:"entered,omitempty"`
+	// Episodes exited during the month.
+	Exited *v1.Count `protobuf:"bytes,9,opt,name=exited,proto3" json:"exited,omitempty"`
+	// Episodes open at the end of the month's last day.
+	Active        *v1.Count `protobuf:"bytes,10,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FlowStatistics) Reset() {
@@ -1733,6 +1762,7 @@ func (x *FlowStatistics) GetMonth() *v1.Month {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 func (x *FlowStatistics) GetEntries() int32 {
 	if x != nil {
 		return x.Entries
@@ -1740,6 +1770,7 @@ func (x *FlowStatistics) GetEntries() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 func (x *FlowStatistics) GetExits() int32 {
 	if x != nil {
 		return x.Exits
@@ -1754,6 +1785,7 @@ func (x *FlowStatistics) GetExitsByReason() []*ExitCount {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in avenir/pathway/v1/pathway.proto.
 func (x *FlowStatistics) GetActiveAtMonthEnd() int32 {
 	if x != nil {
 		return x.ActiveAtMonthEnd
@@ -1766,6 +1798,27 @@ func (x *FlowStatistics) GetMedianDaysInPathway() int32 {
 		return *x.MedianDaysInPathway
 	}
 	return 0
+}
+
+func (x *FlowStatistics) GetEntered() *v1.Count {
+	if x != nil {
+		return x.Entered
+	}
+	return nil
+}
+
+func (x *FlowStatistics) GetExited() *v1.Count {
+	if x != nil {
+		return x.Exited
+	}
+	return nil
+}
+
+func (x *FlowStatistics) GetActive() *v1.Count {
+	if x != nil {
+		return x.Active
+	}
+	return nil
 }
 
 type GetFlowStatisticsResponse struct {
@@ -2349,9 +2402,9 @@ type MonthlyBeneficiaries struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Month *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
 	// Beneficiaries counted for the first time in the year this month.
-	NewBeneficiaries int32 `protobuf:"varint,2,opt,name=new_beneficiaries,json=newBeneficiaries,proto3" json:"new_beneficiaries,omitempty"`
+	NewBeneficiaries *v1.Count `protobuf:"bytes,2,opt,name=new_beneficiaries,json=newBeneficiaries,proto3" json:"new_beneficiaries,omitempty"`
 	// Beneficiaries since January 1st, at the end of the month.
-	Cumulative    int32 `protobuf:"varint,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
+	Cumulative    *v1.Count `protobuf:"bytes,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2393,18 +2446,18 @@ func (x *MonthlyBeneficiaries) GetMonth() *v1.Month {
 	return nil
 }
 
-func (x *MonthlyBeneficiaries) GetNewBeneficiaries() int32 {
+func (x *MonthlyBeneficiaries) GetNewBeneficiaries() *v1.Count {
 	if x != nil {
 		return x.NewBeneficiaries
 	}
-	return 0
+	return nil
 }
 
-func (x *MonthlyBeneficiaries) GetCumulative() int32 {
+func (x *MonthlyBeneficiaries) GetCumulative() *v1.Count {
 	if x != nil {
 		return x.Cumulative
 	}
-	return 0
+	return nil
 }
 
 // The progress of one programme in one territory, or in the whole scheme.
@@ -2418,7 +2471,7 @@ type ProgrammeProgress struct {
 	// Empty in the totals.
 	TerritoryCode string `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// Distinct beneficiaries so far in the year.
-	Beneficiaries int32 `protobuf:"varint,3,opt,name=beneficiaries,proto3" json:"beneficiaries,omitempty"`
+	Beneficiaries *v1.Count `protobuf:"bytes,3,opt,name=beneficiaries,proto3" json:"beneficiaries,omitempty"`
 	// Months of the year up to the current one (or all twelve for a past
 	// year), in order.
 	Months []*MonthlyBeneficiaries `protobuf:"bytes,4,rep,name=months,proto3" json:"months,omitempty"`
@@ -2426,7 +2479,8 @@ type ProgrammeProgress struct {
 	// FundingService.SetProgrammeYear, else the scheme's (4,500 for #Avenir,
 	// 3,000 for #Action).
 	Target int32 `protobuf:"varint,5,opt,name=target,proto3" json:"target,omitempty"`
-	// beneficiaries × 100 / target, rounded down (totals only).
+	// beneficiaries × 100 / target, rounded down (totals only); 0 when the
+	// beneficiaries are withheld.
 	PercentOfTarget int32 `protobuf:"varint,6,opt,name=percent_of_target,json=percentOfTarget,proto3" json:"percent_of_target,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -2476,11 +2530,11 @@ func (x *ProgrammeProgress) GetTerritoryCode() string {
 	return ""
 }
 
-func (x *ProgrammeProgress) GetBeneficiaries() int32 {
+func (x *ProgrammeProgress) GetBeneficiaries() *v1.Count {
 	if x != nil {
 		return x.Beneficiaries
 	}
-	return 0
+	return nil
 }
 
 func (x *ProgrammeProgress) GetMonths() []*MonthlyBeneficiaries {
@@ -2696,14 +2750,16 @@ type Outcomes struct {
 	// By reason, in the order of ExitReason; reasons without exits omitted.
 	ExitsByReason []*ExitReasonCount `protobuf:"bytes,4,rep,name=exits_by_reason,json=exitsByReason,proto3" json:"exits_by_reason,omitempty"`
 	// Median days from entry to exit of those episodes (the lower middle value
-	// for an even number); absent when nobody exited.
+	// for an even number); absent when nobody exited, and when the exits are
+	// withheld.
 	MedianDaysInPathway *int32 `protobuf:"varint,5,opt,name=median_days_in_pathway,json=medianDaysInPathway,proto3,oneof" json:"median_days_in_pathway,omitempty"`
 	// #Action immersions whose outcome was recorded in the months reported,
 	// hosted by the operator: all, completed, partially completed.
 	ImmersionsWithOutcome        *v1.Count `protobuf:"bytes,6,opt,name=immersions_with_outcome,json=immersionsWithOutcome,proto3" json:"immersions_with_outcome,omitempty"`
 	ImmersionsCompleted          *v1.Count `protobuf:"bytes,7,opt,name=immersions_completed,json=immersionsCompleted,proto3" json:"immersions_completed,omitempty"`
 	ImmersionsPartiallyCompleted *v1.Count `protobuf:"bytes,8,opt,name=immersions_partially_completed,json=immersionsPartiallyCompleted,proto3" json:"immersions_partially_completed,omitempty"`
-	// Completed × 100 / with an outcome, rounded down; absent without any.
+	// Completed × 100 / with an outcome, rounded down; absent without any,
+	// and when either count is withheld.
 	ImmersionCompletionPercent *int32 `protobuf:"varint,9,opt,name=immersion_completion_percent,json=immersionCompletionPercent,proto3,oneof" json:"immersion_completion_percent,omitempty"`
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
@@ -3317,18 +3373,23 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
 	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
 	"\bto_month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\atoMonth\x12%\n" +
-	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"X\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\"\x8b\x01\n" +
 	"\tExitCount\x125\n" +
-	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xe0\x02\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x18\n" +
+	"\x05count\x18\x02 \x01(\x05B\x02\x18\x01R\x05count\x12-\n" +
+	"\x05exits\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\x05exits\"\x81\x04\n" +
 	"\x0eFlowStatistics\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12-\n" +
-	"\x05month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x18\n" +
-	"\aentries\x18\x03 \x01(\x05R\aentries\x12\x14\n" +
-	"\x05exits\x18\x04 \x01(\x05R\x05exits\x12D\n" +
-	"\x0fexits_by_reason\x18\x05 \x03(\v2\x1c.avenir.pathway.v1.ExitCountR\rexitsByReason\x12-\n" +
-	"\x13active_at_month_end\x18\x06 \x01(\x05R\x10activeAtMonthEnd\x128\n" +
-	"\x16median_days_in_pathway\x18\a \x01(\x05H\x00R\x13medianDaysInPathway\x88\x01\x01B\x19\n" +
+	"\x05month\x18\x02 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12\x1c\n" +
+	"\aentries\x18\x03 \x01(\x05B\x02\x18\x01R\aentries\x12\x18\n" +
+	"\x05exits\x18\x04 \x01(\x05B\x02\x18\x01R\x05exits\x12D\n" +
+	"\x0fexits_by_reason\x18\x05 \x03(\v2\x1c.avenir.pathway.v1.ExitCountR\rexitsByReason\x121\n" +
+	"\x13active_at_month_end\x18\x06 \x01(\x05B\x02\x18\x01R\x10activeAtMonthEnd\x128\n" +
+	"\x16median_days_in_pathway\x18\a \x01(\x05H\x00R\x13medianDaysInPathway\x88\x01\x01\x121\n" +
+	"\aentered\x18\b \x01(\v2\x17.avenir.common.v1.CountR\aentered\x12/\n" +
+	"\x06exited\x18\t \x01(\v2\x17.avenir.common.v1.CountR\x06exited\x12/\n" +
+	"\x06active\x18\n" +
+	" \x01(\v2\x17.avenir.common.v1.CountR\x06activeB\x19\n" +
 	"\x17_median_days_in_pathway\"\x9b\x01\n" +
 	"\x19GetFlowStatisticsResponse\x12C\n" +
 	"\vterritories\x18\x01 \x03(\v2!.avenir.pathway.v1.FlowStatisticsR\vterritories\x129\n" +
@@ -3378,17 +3439,17 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
 	"\x1aGetProgrammeTargetsRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12%\n" +
-	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\"\x92\x01\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\"\xc4\x01\n" +
 	"\x14MonthlyBeneficiaries\x12-\n" +
-	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12+\n" +
-	"\x11new_beneficiaries\x18\x02 \x01(\x05R\x10newBeneficiaries\x12\x1e\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x12D\n" +
+	"\x11new_beneficiaries\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x10newBeneficiaries\x127\n" +
 	"\n" +
-	"cumulative\x18\x03 \x01(\x05R\n" +
-	"cumulative\"\xa7\x02\n" +
+	"cumulative\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\n" +
+	"cumulative\"\xc0\x02\n" +
 	"\x11ProgrammeProgress\x12@\n" +
 	"\tprogramme\x18\x01 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12%\n" +
-	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12$\n" +
-	"\rbeneficiaries\x18\x03 \x01(\x05R\rbeneficiaries\x12?\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12=\n" +
+	"\rbeneficiaries\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\rbeneficiaries\x12?\n" +
 	"\x06months\x18\x04 \x03(\v2'.avenir.pathway.v1.MonthlyBeneficiariesR\x06months\x12\x16\n" +
 	"\x06target\x18\x05 \x01(\x05R\x06target\x12*\n" +
 	"\x11percent_of_target\x18\x06 \x01(\x05R\x0fpercentOfTarget\"\xa3\x01\n" +
@@ -3595,84 +3656,91 @@ var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
 	54,  // 39: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
 	54,  // 40: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
 	47,  // 41: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	54,  // 42: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
-	23,  // 43: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
-	24,  // 44: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
-	24,  // 45: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
-	48,  // 46: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	46,  // 47: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
-	6,   // 48: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 49: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	46,  // 50: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
-	6,   // 51: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 52: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	46,  // 53: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
-	4,   // 54: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	31,  // 55: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
-	54,  // 56: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
-	49,  // 57: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
-	34,  // 58: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
-	35,  // 59: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
-	35,  // 60: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
-	54,  // 61: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
-	54,  // 62: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
-	47,  // 63: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	55,  // 64: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
-	55,  // 65: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
-	38,  // 66: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
-	55,  // 67: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
-	55,  // 68: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
-	55,  // 69: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
-	39,  // 70: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
-	39,  // 71: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
-	54,  // 72: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
-	54,  // 73: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
-	2,   // 74: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
-	55,  // 75: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
-	56,  // 76: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
-	55,  // 77: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
-	55,  // 78: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
-	55,  // 79: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
-	55,  // 80: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
-	55,  // 81: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
-	55,  // 82: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
-	42,  // 83: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
-	43,  // 84: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
-	44,  // 85: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
-	44,  // 86: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
-	7,   // 87: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	9,   // 88: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	11,  // 89: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
-	13,  // 90: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
-	15,  // 91: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
-	17,  // 92: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
-	19,  // 93: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	22,  // 94: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
-	26,  // 95: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
-	28,  // 96: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
-	30,  // 97: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
-	33,  // 98: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
-	37,  // 99: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
-	41,  // 100: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
-	8,   // 101: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	10,  // 102: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	12,  // 103: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
-	14,  // 104: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
-	16,  // 105: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
-	18,  // 106: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
-	21,  // 107: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	25,  // 108: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
-	27,  // 109: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
-	29,  // 110: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
-	32,  // 111: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
-	36,  // 112: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
-	40,  // 113: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
-	45,  // 114: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
-	101, // [101:115] is the sub-list for method output_type
-	87,  // [87:101] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	55,  // 42: avenir.pathway.v1.ExitCount.exits:type_name -> avenir.common.v1.Count
+	54,  // 43: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
+	23,  // 44: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	55,  // 45: avenir.pathway.v1.FlowStatistics.entered:type_name -> avenir.common.v1.Count
+	55,  // 46: avenir.pathway.v1.FlowStatistics.exited:type_name -> avenir.common.v1.Count
+	55,  // 47: avenir.pathway.v1.FlowStatistics.active:type_name -> avenir.common.v1.Count
+	24,  // 48: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	24,  // 49: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	48,  // 50: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	46,  // 51: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
+	6,   // 52: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 53: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	46,  // 54: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
+	6,   // 55: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 56: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	46,  // 57: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
+	4,   // 58: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	31,  // 59: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
+	54,  // 60: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
+	55,  // 61: avenir.pathway.v1.MonthlyBeneficiaries.new_beneficiaries:type_name -> avenir.common.v1.Count
+	55,  // 62: avenir.pathway.v1.MonthlyBeneficiaries.cumulative:type_name -> avenir.common.v1.Count
+	49,  // 63: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
+	55,  // 64: avenir.pathway.v1.ProgrammeProgress.beneficiaries:type_name -> avenir.common.v1.Count
+	34,  // 65: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
+	35,  // 66: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
+	35,  // 67: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
+	54,  // 68: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
+	54,  // 69: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
+	47,  // 70: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	55,  // 71: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
+	55,  // 72: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
+	38,  // 73: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
+	55,  // 74: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
+	55,  // 75: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
+	55,  // 76: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
+	39,  // 77: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
+	39,  // 78: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
+	54,  // 79: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
+	54,  // 80: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
+	2,   // 81: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
+	55,  // 82: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
+	56,  // 83: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
+	55,  // 84: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
+	55,  // 85: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
+	55,  // 86: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
+	55,  // 87: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
+	55,  // 88: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
+	55,  // 89: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
+	42,  // 90: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
+	43,  // 91: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
+	44,  // 92: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
+	44,  // 93: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
+	7,   // 94: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	9,   // 95: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	11,  // 96: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	13,  // 97: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	15,  // 98: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	17,  // 99: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	19,  // 100: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	22,  // 101: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	26,  // 102: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
+	28,  // 103: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
+	30,  // 104: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
+	33,  // 105: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
+	37,  // 106: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
+	41,  // 107: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
+	8,   // 108: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	10,  // 109: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	12,  // 110: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	14,  // 111: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	16,  // 112: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	18,  // 113: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	21,  // 114: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	25,  // 115: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	27,  // 116: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
+	29,  // 117: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
+	32,  // 118: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
+	36,  // 119: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
+	40,  // 120: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
+	45,  // 121: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
+	108, // [108:122] is the sub-list for method output_type
+	94,  // [94:108] is the sub-list for method input_type
+	94,  // [94:94] is the sub-list for extension type_name
+	94,  // [94:94] is the sub-list for extension extendee
+	0,   // [0:94] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
