@@ -1,7 +1,9 @@
 package demo
 
 import (
+	"slices"
 	"sync"
+	"time"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 
@@ -20,6 +22,7 @@ type books struct {
 	hours     map[string][]hourLine // learner id -> accepted trainee-hour lines
 	trainee   map[stmtKey][]string  // accepted trainee-hour line ids
 	closed    map[stmtKey]bool
+	billed    map[stmtKey]int64 // statements' billed amounts: closed, and open at the end
 }
 
 type stmtKey struct {
@@ -37,7 +40,7 @@ type hourLine struct {
 func newBooks() *books {
 	return &books{
 		lines: map[stmtKey]int{}, anomalies: map[stmtKey]int{}, hours: map[string][]hourLine{},
-		trainee: map[stmtKey][]string{}, closed: map[stmtKey]bool{},
+		trainee: map[stmtKey][]string{}, closed: map[stmtKey]bool{}, billed: map[stmtKey]int64{},
 	}
 }
 
@@ -91,8 +94,31 @@ func (b *books) isClosed(k stmtKey) bool {
 	return b.closed[k]
 }
 
-func (b *books) close(k stmtKey) {
+// close records a statement closed with its billed amount.
+func (b *books) close(k stmtKey, billed int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed[k] = true
+	b.billed[k] = billed
+}
+
+// open records the billed amount of a statement still open at the end.
+func (b *books) open(k stmtKey, billed int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.billed[k] = billed
+}
+
+// billedIn sums the billed amounts of the statements of contracts whose
+// period is month m (in every month of year when m.Month is 0).
+func (b *books) billedIn(contracts []string, year int, month time.Month) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var n int64
+	for k, v := range b.billed {
+		if k.period.Year == year && (month == 0 || k.period.Month == month) && slices.Contains(contracts, k.contract) {
+			n += v
+		}
+	}
+	return n
 }

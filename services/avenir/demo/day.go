@@ -26,19 +26,26 @@ func periodOf(m civil.Month) *commonv1.Month {
 	return &commonv1.Month{Year: int32(m.Year), Month: int32(m.Month)}
 }
 
-// pendingFee is a flat fee an operator will claim.
+// pendingFee is a flat fee an operator will claim under one of its
+// contracts.
 type pendingFee struct {
-	learner *Learner
-	typ     fundingv1.FeeType
-	ref     string // for the line id
-	due     civil.Date
-	tries   int
+	learner  *Learner
+	op       *Operator
+	contract string
+	typ      fundingv1.FeeType
+	ref      string // for the line id
+	due      civil.Date
+	tries    int
+	// expect: the rejection the simulation means to get (a mistake made on
+	// purpose); REJECTION_REASON_UNSPECIFIED for a fee due.
+	expect fundingv1.RejectionReason
 }
 
 // pendingLine is a trainee-hour line an operator will report.
 type pendingLine struct {
 	learner *Learner
 	line    *fundingv1.ReportedLine
+	expect  fundingv1.RejectionReason // as pendingFee's
 }
 
 // cancellation planned by a referent.
@@ -61,6 +68,7 @@ func (s *sim) simulateDay(ctx context.Context) error {
 		{"cancellations", s.cancellations},
 		{"outcomes", s.outcomes},
 		{"exits", s.exits},
+		{"immersions", s.startImmersions},
 		{"entries", s.entries},
 		{"analyses", s.analyses},
 		{"bookings", s.bookings},
@@ -276,7 +284,8 @@ func (s *sim) outcomes(ctx context.Context) error {
 	return nil
 }
 
-func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
+// places reads the learners holding a place in the session, as its host.
+func (s *sim) places(ctx context.Context, ss *Session) ([]string, error) {
 	op := s.world.operator(ss.OperatorID)
 	var places []string
 	err := s.call(ctx, operatorP(op), "get session", func(ctx context.Context, o grpc.CallOption) error {
@@ -292,6 +301,67 @@ func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
 		}
 		return nil
 	})
+	return places, err
+}
+
+// startImmersions: on a session's first day, its host reads its places
+// (promotions included; nobody cancels a started session) and the
+// coordinator enrols each learner holding one with the host's #Action
+// contract, from that day (ENROLMENT_KIND_IMMERSION_HOST): the host bills
+// the immersion's fee under it. The learners spend the week on the
+// platform, with no other hours.
+func (s *sim) startImmersions(ctx context.Context) error {
+	for _, ss := range s.world.Sessions {
+		if ss.started || ss.From.After(s.today) {
+			continue
+		}
+		places, err := s.places(ctx, ss)
+		if err != nil {
+			return err
+		}
+		ss.Places, ss.started, ss.hosted = places, true, map[string]int32{}
+		var held []*Learner
+		for _, id := range places {
+			l := s.world.learner(id)
+			if l == nil || !l.Active() {
+				s.log.Warn("a place in a session held by a learner out of the pathway", "session", ss.ID, "learner", id)
+				continue
+			}
+			held = append(held, l)
+			l.busy = append(l.busy, [2]civil.Date{ss.From, ss.To})
+			for _, b := range l.Bookings {
+				if b.SessionID == ss.ID && b.Status == "waitlisted" {
+					b.Status = "booked" // promoted
+				}
+			}
+		}
+		host := s.world.operator(ss.OperatorID)
+		enrolments := make([]*Enrolment, len(held))
+		err = s.parallel(ctx, len(held), func(ctx context.Context, i int) error {
+			l := held[i]
+			e, err := s.enrol(ctx, l, host.ActionContractID, host.ID, pathwayv1.EnrolmentKind_ENROLMENT_KIND_IMMERSION_HOST, ss.From, s.rid("enrol-host", ss.ID, l.Index))
+			if c := status.Code(err); c == codes.FailedPrecondition || c == codes.NotFound {
+				s.log.Warn("host enrolment refused", "session", ss.ID, "learner", l.ID, "err", err)
+				return nil
+			}
+			enrolments[i] = e
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for i, l := range held {
+			if enrolments[i] != nil {
+				ss.hosted[l.ID] = enrolments[i].Number
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
+	op := s.world.operator(ss.OperatorID)
+	places, err := s.places(ctx, ss)
 	if err != nil {
 		return err
 	}
@@ -344,6 +414,27 @@ func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
 	if err != nil {
 		return err
 	}
+	ss.RecordedOn = s.today
+	// The host enrolments end with the day the outcomes were recorded: the
+	// day of the immersion fee's fact.
+	var hosted []*Learner
+	for _, id := range places {
+		if l := learners[id]; l != nil && ss.hosted[id] != 0 {
+			hosted = append(hosted, l)
+		}
+	}
+	err = s.parallel(ctx, len(hosted), func(ctx context.Context, i int) error {
+		l := hosted[i]
+		for _, e := range l.Enrolments {
+			if e.Number == ss.hosted[l.ID] {
+				return s.endEnrolment(ctx, l, e, s.today, s.rid("end-host", ss.ID, l.Index))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	for i, id := range places {
 		if results[i] == "" {
 			continue
@@ -364,9 +455,9 @@ func (s *sim) sessionOutcomes(ctx context.Context, ss *Session) error {
 		}
 		switch results[i] {
 		case "completed":
-			l.plan.fees = append(l.plan.fees, pendingFee{learner: l, typ: fundingv1.FeeType_FEE_TYPE_IMMERSION_COMPLETED, ref: ss.Key, due: s.today.AddDays(1)})
+			l.plan.fees = append(l.plan.fees, pendingFee{learner: l, op: op, contract: op.ActionContractID, typ: fundingv1.FeeType_FEE_TYPE_IMMERSION_COMPLETED, ref: ss.Key, due: s.today.AddDays(1)})
 		case "partially-completed":
-			l.plan.fees = append(l.plan.fees, pendingFee{learner: l, typ: fundingv1.FeeType_FEE_TYPE_IMMERSION_PARTIALLY_COMPLETED, ref: ss.Key, due: s.today.AddDays(1)})
+			l.plan.fees = append(l.plan.fees, pendingFee{learner: l, op: op, contract: op.ActionContractID, typ: fundingv1.FeeType_FEE_TYPE_IMMERSION_PARTIALLY_COMPLETED, ref: ss.Key, due: s.today.AddDays(1)})
 		}
 		// One in five asks for another immersion.
 		if l.Active() && l.plan.immersions < 2 && s.rng("again", l.Index, ss.Key).IntN(5) == 0 {
@@ -460,7 +551,8 @@ func (s *sim) analyses(ctx context.Context) error {
 			continue
 		}
 		s.count(func(sum *Summary) { sum.Analyses++ })
-		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, typ: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, ref: fmt.Sprint("ep", l.current().Number), due: s.today.AddDays(1)})
+		op := s.world.operator(l.OperatorID)
+		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, op: op, contract: op.ContractID, typ: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, ref: fmt.Sprint("ep", l.current().Number), due: s.today.AddDays(1)})
 	}
 	return nil
 }
@@ -530,9 +622,16 @@ func (s *sim) exit(ctx context.Context, l *Learner) error {
 		return fmt.Errorf("learner %d: exit: %w", l.Index, err)
 	}
 	ep.Exit, ep.ExitReason, ep.RecordedOn = exitDate, reason, s.today
+	l.endEnrolments(exitDate)
+	op := s.world.operator(l.OperatorID)
 	late := exitDate.Before(s.today)
 	if late {
 		s.books.exitedLate(l.ID, exitDate)
+		// Its operator learns of the exit: the days after it that it had
+		// not reported yet are not reported.
+		op.pending = slices.DeleteFunc(op.pending, func(p pendingLine) bool {
+			return p.learner == l && p.expect == fundingv1.RejectionReason_REJECTION_REASON_UNSPECIFIED && civilpb.Date(p.line.GetDate()).After(exitDate)
+		})
 	}
 	s.count(func(sum *Summary) {
 		sum.Exits++
@@ -545,9 +644,9 @@ func (s *sim) exit(ctx context.Context, l *Learner) error {
 	case pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_PERMANENT, pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_LONG,
 		pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_FIXED_TERM_SHORT, pathwayv1.ExitReason_EXIT_REASON_EMPLOYMENT_TEMPORARY_AGENCY,
 		pathwayv1.ExitReason_EXIT_REASON_SELF_EMPLOYED:
-		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, typ: fundingv1.FeeType_FEE_TYPE_EXIT_TO_EMPLOYMENT, ref: fmt.Sprint("ep", ep.Number), due: s.today.AddDays(1)})
+		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, op: op, contract: op.ContractID, typ: fundingv1.FeeType_FEE_TYPE_EXIT_TO_EMPLOYMENT, ref: fmt.Sprint("ep", ep.Number), due: s.today.AddDays(1)})
 	case pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING:
-		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, typ: fundingv1.FeeType_FEE_TYPE_EXIT_TO_QUALIFYING_TRAINING, ref: fmt.Sprint("ep", ep.Number), due: s.today.AddDays(1)})
+		l.plan.fees = append(l.plan.fees, pendingFee{learner: l, op: op, contract: op.ContractID, typ: fundingv1.FeeType_FEE_TYPE_EXIT_TO_QUALIFYING_TRAINING, ref: fmt.Sprint("ep", ep.Number), due: s.today.AddDays(1)})
 	}
 	// About one in ten comes back later.
 	fees := l.plan.fees

@@ -1,9 +1,21 @@
 // Package demo simulates a year of #Avenir through the public gRPC APIs of
-// a running server: referents, operators with contracts, #Action offers and
-// sessions, then day by day learners entering, needs analyses, immersion
-// bookings (waitlists, cancellations), outcomes, hours and flat fees
-// reported by operators, exits (some late) and re-entries, and the funder's
+// a running server: referents, operators with an #Avenir contract for the
+// accompaniment of the learners of their lot and an #Action contract for
+// the immersions they host, the programmes' figures for the year, #Action
+// offers and sessions, then day by day learners entering (each enrolled at
+// once with its operator's #Avenir contract, as its referent would), needs
+// analyses, immersion bookings (waitlists, cancellations), the learners
+// holding a place enrolled with the host's #Action contract for the
+// immersion, outcomes, hours and flat fees reported by operators, exits
+// (some late, ending the enrolments) and re-entries, and the funder's
 // monthly review and closing of the statements.
+//
+// Operators report only what funding must accept: days the learner was
+// enrolled with the contract, never after today, within the caps (no other
+// hours during an immersion), each fact's fee once. About one line in fifty
+// carries a mistake made on purpose, which funding must reject with the
+// reason meant (Summary.Rejected); anything else is counted in
+// Summary.Unexpected.
 //
 // Everything is deterministic for a seed: each decision draws from a random
 // source derived from the seed and what it decides (math/rand/v2, PCG), and

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/demo"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -103,8 +104,10 @@ func TestRun(t *testing.T) {
 		t.Error("no booking")
 	case sum.TotalCents <= 0 || sum.TraineeCents <= 0 || sum.FlatFeeCents <= 0:
 		t.Errorf("money: %d total, %d trainee hours, %d fees", sum.TotalCents, sum.TraineeCents, sum.FlatFeeCents)
-	case sum.StatementsClosed != len(sum.World.Operators):
-		t.Errorf("%d statements closed, want the first month of each of the %d contracts", sum.StatementsClosed, len(sum.World.Operators))
+	case len(sum.World.Contracts) != 40:
+		t.Errorf("%d contracts, want an #Avenir and an #Action contract for each of the 20 operators", len(sum.World.Contracts))
+	case sum.StatementsClosed != len(sum.World.Contracts):
+		t.Errorf("%d statements closed, want the first month of each of the %d contracts", sum.StatementsClosed, len(sum.World.Contracts))
 	case sum.Assigned+sum.Queued != sum.ActiveAtEnd:
 		t.Errorf("%d assigned + %d queued, %d active", sum.Assigned, sum.Queued, sum.ActiveAtEnd)
 	case !bytes.Contains(progress.Bytes(), []byte("day 45/45")):
@@ -114,6 +117,89 @@ func TestRun(t *testing.T) {
 		if l.ID == "" || len(l.Episodes) == 0 {
 			t.Fatalf("learner %d: %+v", l.Index, l)
 		}
+	}
+
+	// Every line due was accepted; the mistakes made on purpose were
+	// rejected as meant.
+	if len(sum.Unexpected) > 0 {
+		t.Errorf("unexpected line fates: %v", sum.Unexpected)
+	}
+	if len(sum.Rejected) == 0 {
+		t.Error("no mistake made on purpose was rejected")
+	}
+	for reason := range sum.Rejected {
+		switch reason {
+		case "duplicate-line-id", "daily-cap-exceeded", "learner-not-enrolled", "date-in-future", "fact-already-paid":
+		default:
+			t.Errorf("a mistake rejected as %s, which the simulation never means", reason)
+		}
+	}
+	// Each entry enrolled the learner with its accompaniment; each place
+	// in a session that started, with its host.
+	if n := sum.Enrolments["accompaniment"]; n != sum.Entries {
+		t.Errorf("%d accompaniment enrolments for %d entries", n, sum.Entries)
+	}
+	hosted := 0
+	for _, ss := range sum.World.Sessions {
+		if !ss.From.After(sum.To) {
+			hosted += len(ss.Places)
+		}
+	}
+	if n := sum.Enrolments["immersion-host"]; n != hosted || n == 0 {
+		t.Errorf("%d host enrolments for %d places in sessions started", n, hosted)
+	}
+	for _, l := range sum.World.Learners {
+		for _, e := range l.Enrolments {
+			last := l.Episodes[len(l.Episodes)-1].Number
+			if e.Kind == pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT && e.Episode == last && e.To.IsZero() != l.Active() {
+				t.Errorf("learner %d: enrolment %+v, active %v", l.Index, e, l.Active())
+			}
+		}
+	}
+
+	// The scheme seen whole: the funder's month of September, the year's
+	// programmes, and the run's own counts agreeing with each other.
+	fm := sum.FunderMonth
+	if fm.Period.String() != "2025-09" || !fm.Complete || fm.Statements != 40 || fm.ByStatus["closed"] != 40 || fm.BilledCents <= 0 {
+		t.Errorf("funder's month: %+v", fm)
+	}
+	if len(sum.ProgrammeBudgets) != 2 {
+		t.Fatalf("programme budgets: %+v", sum.ProgrammeBudgets)
+	}
+	var consumed int64
+	for _, b := range sum.ProgrammeBudgets {
+		consumed += b.ConsumedCents
+		if b.Year != 2025 || b.SchemeDefault || b.Contracts != 20 || b.EnvelopeCents <= 0 || b.Target <= 0 {
+			t.Errorf("programme budget: %+v", b)
+		}
+	}
+	if consumed != sum.TotalCents {
+		t.Errorf("the programmes consumed %d cents, the statements billed %d", consumed, sum.TotalCents)
+	}
+	if len(sum.Beneficiaries) != 2 || sum.Beneficiaries[0].Learners != sum.LearnersEntered || sum.Beneficiaries[1].Learners == 0 {
+		t.Errorf("beneficiaries: %+v, %d learners entered", sum.Beneficiaries, sum.LearnersEntered)
+	}
+	if sum.Public.Entries != sum.Entries {
+		t.Errorf("entries by public: %d, entries %d", sum.Public.Entries, sum.Entries)
+	}
+	exits, immersions := 0, 0
+	for op, reasons := range sum.ExitsByOperator {
+		if op == "" {
+			t.Errorf("exits without an accompaniment: %v", reasons)
+		}
+		for _, n := range reasons {
+			exits += n
+		}
+	}
+	for _, n := range sum.ImmersionsByHost {
+		immersions += n.WithOutcome
+	}
+	outcomes := 0
+	for _, n := range sum.Outcomes {
+		outcomes += n
+	}
+	if exits != sum.Exits || immersions != outcomes {
+		t.Errorf("outcomes by operator: %d exits of %d, %d immersions of %d", exits, sum.Exits, immersions, outcomes)
 	}
 
 	// The same seed on another fresh server: the same figures.

@@ -28,9 +28,10 @@ func (s *sim) fees(ctx context.Context) error {
 		}
 	}
 	done := make([]bool, len(due))
+	rivals := make([]*pendingFee, len(due))
 	err := s.parallel(ctx, len(due), func(ctx context.Context, i int) error {
-		ok, err := s.claim(ctx, due[i])
-		done[i] = ok
+		ok, rival, err := s.claim(ctx, due[i])
+		done[i], rivals[i] = ok, rival
 		return err
 	})
 	if err != nil {
@@ -46,49 +47,112 @@ func (s *sim) fees(ctx context.Context) error {
 			return false
 		})
 	}
+	for _, r := range rivals {
+		if r != nil {
+			r.learner.plan.fees = append(r.learner.plan.fees, *r)
+		}
+	}
 	return nil
 }
 
-// claim claims a fee; false: try again tomorrow.
-func (s *sim) claim(ctx context.Context, f *pendingFee) (bool, error) {
-	l := f.learner
-	op := s.world.operator(l.OperatorID)
+// claim claims a fee; false: try again tomorrow. Now and then, once a
+// needs analysis's fee is paid, another operator of the learner's
+// territory claims it too the next day (a mistake made on purpose, the
+// rival fee returned): a fact pays its fee once.
+func (s *sim) claim(ctx context.Context, f *pendingFee) (bool, *pendingFee, error) {
+	l, op := f.learner, f.op
 	lineID := fmt.Sprintf("F-%d-%d-%s", l.Index, int(f.typ), f.ref)
 	var res *fundingv1.LineResult
 	for attempt := 0; ; attempt++ {
 		err := s.call(ctx, operatorP(op), "claim fee", func(ctx context.Context, o grpc.CallOption) error {
 			resp, err := s.c.funding.ClaimFlatFee(ctx, &fundingv1.ClaimFlatFeeRequest{
-				RequestId: s.rid("fee", lineID, f.tries, attempt), ContractId: op.ContractID, LearnerId: l.ID,
+				RequestId: s.rid("fee", lineID, f.tries, attempt), ContractId: f.contract, LearnerId: l.ID,
 				FeeType: f.typ, OperatorLineId: lineID,
 			}, o)
 			res = resp.GetResult()
 			return err
 		})
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
-		if res.GetAccepted() || res.GetReason() != fundingv1.RejectionReason_REJECTION_REASON_FACT_NOT_FOUND || attempt >= 8 {
+		if res.GetAccepted() || res.GetReason() == f.expect || !settling(res.GetReason()) || attempt >= 8 {
 			break
 		}
 		if err := settle(ctx, attempt); err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
-	switch {
-	case res.GetAccepted():
-		if !res.GetAlreadyReported() {
-			s.books.accepted(op.ContractID, res)
-		}
-		s.count(func(sum *Summary) { sum.FeesClaimed[feeName(f.typ)]++; sum.LinesAccepted++ })
-		return true, nil
-	case res.GetReason() == fundingv1.RejectionReason_REJECTION_REASON_FACT_NOT_FOUND && f.tries < 3:
+	if !res.GetAccepted() && res.GetReason() != f.expect && settling(res.GetReason()) && f.tries < 3 {
 		f.tries++
 		f.due = s.today.AddDays(1)
-		return false, nil
+		return false, nil, nil
 	}
-	s.log.Debug("fee rejected", "learner", l.ID, "fee", f.typ, "reason", res.GetReason(), "detail", res.GetDetail())
-	s.count(func(sum *Summary) { sum.Rejected[rejectionName(res.GetReason())]++ })
-	return true, nil
+	if res.GetAccepted() && !res.GetAlreadyReported() {
+		s.books.accepted(f.contract, res)
+	}
+	s.tally(f.expect, res, "fee", l.ID, feeName(f.typ))
+	if res.GetAccepted() {
+		s.count(func(sum *Summary) { sum.FeesClaimed[feeName(f.typ)]++ })
+	}
+	var rival *pendingFee
+	if res.GetAccepted() && f.expect == fundingv1.RejectionReason_REJECTION_REASON_UNSPECIFIED &&
+		f.typ == fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED {
+		if other := s.rival(l, op, fmt.Sprint("fee", lineID)); other != nil && s.rng("rival-fee", lineID).IntN(25) == 0 {
+			rival = &pendingFee{
+				learner: l, op: other, contract: other.ContractID, typ: f.typ, ref: f.ref + "-rival", due: s.today.AddDays(1),
+				expect: fundingv1.RejectionReason_REJECTION_REASON_FACT_ALREADY_PAID,
+			}
+		}
+	}
+	return true, rival, nil
+}
+
+// settling reports whether the rejection of a fee due may only be
+// funding's read models not having seen its fact or the enrolment yet: no
+// fact, no enrolment, or only the learner's earlier facts of the type, paid
+// already (FACT_ALREADY_PAID, when the fee of a second episode's fact is
+// claimed before funding has seen that fact).
+func settling(r fundingv1.RejectionReason) bool {
+	switch r {
+	case fundingv1.RejectionReason_REJECTION_REASON_FACT_NOT_FOUND, fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED,
+		fundingv1.RejectionReason_REJECTION_REASON_FACT_ALREADY_PAID:
+		return true
+	}
+	return false
+}
+
+// rival is another operator whose #Avenir lot covers the learner's
+// territory, drawn for a decision; nil when its operator is alone there.
+func (s *sim) rival(l *Learner, op *Operator, decision string) *Operator {
+	var others []*Operator
+	for _, o := range s.world.operatorsOf(l.Territory) {
+		if o != op {
+			others = append(others, o)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return others[s.rng("rival", decision).IntN(len(others))]
+}
+
+// tally counts the fate of a line: accepted (a mistake accepted is
+// unexpected), rejected as meant, or rejected unexpectedly (logged).
+func (s *sim) tally(expect fundingv1.RejectionReason, res *fundingv1.LineResult, what, learner, detail string) {
+	meant := expect != fundingv1.RejectionReason_REJECTION_REASON_UNSPECIFIED
+	switch {
+	case res.GetAccepted() && !meant:
+		s.count(func(sum *Summary) { sum.LinesAccepted++ })
+	case res.GetAccepted():
+		s.log.Warn("a mistake made on purpose was accepted", "what", what, "line", res.GetOperatorLineId(), "learner", learner, "meant", expect)
+		s.count(func(sum *Summary) { sum.LinesAccepted++; sum.Unexpected["accepted"]++ })
+	case res.GetReason() == expect:
+		s.count(func(sum *Summary) { sum.Rejected[rejectionName(res.GetReason())]++ })
+	default:
+		s.log.Warn("line rejected unexpectedly", "what", what, "line", res.GetOperatorLineId(), "learner", learner, "about", detail,
+			"reason", res.GetReason(), "detail", res.GetDetail(), "meant", expect)
+		s.count(func(sum *Summary) { sum.Unexpected[rejectionName(res.GetReason())]++ })
+	}
 }
 
 // ---- hours -----------------------------------------------------------------
@@ -100,15 +164,19 @@ var activities = []fundingv1.ActivityType{
 	fundingv1.ActivityType_ACTIVITY_TYPE_ASSESSMENT, fundingv1.ActivityType_ACTIVITY_TYPE_WORKPLACE,
 }
 
-// hours: on weekdays each learner in training gets a line with its
-// operator; operators report daily or on Mondays for the week before, and
-// report a group session on Wednesdays.
+// hours: on weekdays each learner in training, and not on an immersion's
+// platform, gets a line with its operator; operators report daily or on
+// Mondays for the week before, and report a group session on Wednesdays.
+// About one line in fifty comes with a mistake made on purpose: the same
+// line id again with other minutes, a second session over the daily cap,
+// a line reported by another operator of the territory the learner is not
+// enrolled with, a line dated tomorrow (daily reporters).
 func (s *sim) hours(ctx context.Context) error {
 	d := s.today
 	if !isWeekend(d) {
 		wd := int(d.Weekday()) - 1
 		for _, l := range s.world.Learners {
-			if !l.Active() || !l.plan.trainDays[wd] {
+			if !l.Active() || !l.plan.trainDays[wd] || l.busyOn(d) {
 				continue
 			}
 			r := s.rng("hours", l.Index, d)
@@ -116,12 +184,23 @@ func (s *sim) hours(ctx context.Context) error {
 			id := fmt.Sprintf("H-%d-%s", l.Index, d)
 			minutes := l.plan.trainMinutes
 			act := activities[r.IntN(len(activities))]
-			op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(minutes), Activity: act}})
+			line := func(id string, day civil.Date, minutes int) *fundingv1.ReportedLine {
+				return &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: civilpb.FromDate(day), Minutes: int32(minutes), Activity: act}
+			}
+			op.pending = append(op.pending, pendingLine{learner: l, line: line(id, d, minutes)})
 			switch r.IntN(200) {
 			case 0: // the same line id again, with other minutes
-				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id, LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(minutes + 30), Activity: act}})
+				op.pending = append(op.pending, pendingLine{l, line(id, d, minutes+30), fundingv1.RejectionReason_REJECTION_REASON_DUPLICATE_LINE_ID})
 			case 1: // a second session the same day, over the daily cap
-				op.pending = append(op.pending, pendingLine{l, &fundingv1.ReportedLine{OperatorLineId: id + "-b", LearnerId: l.ID, Date: civilpb.FromDate(d), Minutes: int32(420 - minutes + 60), Activity: act}})
+				op.pending = append(op.pending, pendingLine{l, line(id+"-b", d, 420-minutes+60), fundingv1.RejectionReason_REJECTION_REASON_DAILY_CAP_EXCEEDED})
+			case 2: // another operator of the territory bills the learner
+				if other := s.rival(l, op, id); other != nil {
+					other.pending = append(other.pending, pendingLine{l, line(id+"-x", d, minutes), fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED})
+				}
+			case 3: // tomorrow's session reported today
+				if !op.Weekly {
+					op.pending = append(op.pending, pendingLine{l, line(id+"-next", d.AddDays(1), minutes), fundingv1.RejectionReason_REJECTION_REASON_DATE_IN_FUTURE})
+				}
 			}
 		}
 	}
@@ -170,8 +249,14 @@ func (s *sim) flushAll(ctx context.Context) error {
 	})
 }
 
-// report sends lines in one call; lines refused only because the funding
-// service has not seen an entry yet are sent again after a moment.
+// settleLines bounds how many times a report sends again the lines
+// refused only because funding has not seen an enrolment yet.
+const settleLines = 30
+
+// report sends lines in one call, under the operator's #Avenir contract;
+// lines refused only because the funding service has not seen an
+// enrolment yet (the learner entered a moment ago) are sent again after a
+// moment.
 func (s *sim) report(ctx context.Context, op *Operator, lines []pendingLine, batch string) error {
 	for attempt := 0; len(lines) > 0; attempt++ {
 		req := &fundingv1.ReportTraineeHoursRequest{RequestId: s.rid("hours", op.ID, batch, attempt), ContractId: op.ContractID}
@@ -191,18 +276,15 @@ func (s *sim) report(ctx context.Context, op *Operator, lines []pendingLine, bat
 		for _, res := range resp.GetResults() {
 			p := lines[res.GetIndex()]
 			date := civilpb.Date(p.line.GetDate())
-			if res.GetAccepted() {
-				if !res.GetAlreadyReported() {
-					s.books.acceptedHour(op.ContractID, p.learner.ID, date, res)
-				}
-				s.count(func(sum *Summary) { sum.LinesAccepted++ })
-				continue
+			if res.GetAccepted() && !res.GetAlreadyReported() {
+				s.books.acceptedHour(op.ContractID, p.learner.ID, date, res)
 			}
-			if res.GetReason() == fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED && p.learner.InPathway(date) && attempt < 10 {
+			if !res.GetAccepted() && res.GetReason() != p.expect && res.GetReason() == fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED &&
+				p.learner.EnrolledWith(op.ContractID, date) && attempt < settleLines {
 				again = append(again, p)
 				continue
 			}
-			s.count(func(sum *Summary) { sum.Rejected[rejectionName(res.GetReason())]++ })
+			s.tally(p.expect, res, "trainee hours", p.learner.ID, op.ID)
 		}
 		lines = again
 		if len(lines) > 0 {
@@ -214,12 +296,14 @@ func (s *sim) report(ctx context.Context, op *Operator, lines []pendingLine, bat
 	return nil
 }
 
+// groupHours: on Wednesdays each operator reports a group session of some
+// of the learners it accompanies (those not on an immersion's platform).
 func (s *sim) groupHours(ctx context.Context, op *Operator) error {
 	d := s.today
 	var attendees []string
 	var learners []*Learner
 	for _, l := range s.world.Learners {
-		if l.OperatorID == op.ID && l.Active() {
+		if l.OperatorID == op.ID && l.Active() && !l.busyOn(d) {
 			learners = append(learners, l)
 		}
 	}
@@ -230,8 +314,10 @@ func (s *sim) groupHours(ctx context.Context, op *Operator) error {
 	r.Shuffle(len(learners), func(i, j int) { learners[i], learners[j] = learners[j], learners[i] })
 	learners = learners[:min(len(learners), 4+r.IntN(9))]
 	sort.Slice(learners, func(i, j int) bool { return learners[i].Index < learners[j].Index })
+	enrolled := true
 	for _, l := range learners {
 		attendees = append(attendees, l.ID)
+		enrolled = enrolled && l.EnrolledWith(op.ContractID, d)
 	}
 	id := fmt.Sprintf("G-%s-%s", op.ID, d)
 	for attempt := 0; ; attempt++ {
@@ -251,16 +337,15 @@ func (s *sim) groupHours(ctx context.Context, op *Operator) error {
 			if !res.GetAlreadyReported() {
 				s.books.accepted(op.ContractID, res)
 			}
-			s.count(func(sum *Summary) { sum.LinesAccepted++; sum.GroupSessions++ })
-			return nil
+			s.count(func(sum *Summary) { sum.GroupSessions++ })
 		}
-		if res.GetReason() == fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED && attempt < 10 {
+		if !res.GetAccepted() && res.GetReason() == fundingv1.RejectionReason_REJECTION_REASON_LEARNER_NOT_ENROLLED && enrolled && attempt < settleLines {
 			if err := settle(ctx, attempt); err != nil {
 				return err
 			}
 			continue
 		}
-		s.count(func(sum *Summary) { sum.Rejected[rejectionName(res.GetReason())]++ })
+		s.tally(fundingv1.RejectionReason_REJECTION_REASON_UNSPECIFIED, res, "group hours", "", op.ID)
 		return nil
 	}
 }
@@ -276,10 +361,10 @@ func (s *sim) review(ctx context.Context) error {
 		return nil
 	}
 	var keys []stmtKey
-	for _, op := range s.world.Operators {
+	for _, c := range s.world.Contracts {
 		start := civil.MonthOf(s.opts.From)
 		for m := start; m.Compare(civil.MonthOf(d)) < 0; m = m.Next() {
-			k := stmtKey{op.ContractID, m}
+			k := stmtKey{c.ID, m}
 			if !s.books.isClosed(k) {
 				keys = append(keys, k)
 			}
@@ -377,7 +462,7 @@ func (s *sim) closeStatement(ctx context.Context, k stmtKey) error {
 	if err != nil {
 		return fmt.Errorf("close %s %s: %w", k.contract, k.period, err)
 	}
-	s.books.close(k)
+	s.books.close(k, st.GetTotals().GetAmountCents())
 	s.count(func(sum *Summary) {
 		sum.StatementsClosed++
 		sum.AnomaliesApproved += approved
@@ -395,10 +480,8 @@ func (s *sim) hash(id string) uint64 {
 
 // operatorOf names the operator of a contract.
 func (s *sim) operatorOf(contract string) string {
-	for _, op := range s.world.Operators {
-		if op.ContractID == contract {
-			return op.ID
-		}
+	if c := s.world.contract(contract); c != nil {
+		return c.OperatorID
 	}
 	return contract
 }

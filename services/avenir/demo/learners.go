@@ -127,9 +127,11 @@ func (s *sim) register(ctx context.Context, index int) (*Learner, error) {
 		if err != nil {
 			return nil, err
 		}
+		sit := id.req.GetSituation()
 		l := &Learner{
 			Index: index, ID: resp.GetLearner().GetLearnerId(), Territory: id.territory.Code, Registered: day,
-			Born: id.born, RQTH: id.req.GetRqth(),
+			Born: id.born, RQTH: id.req.GetRqth(), QPV: sit.GetQpvResident(), ZRR: sit.GetZrrResident(), RSA: sit.GetRsaRecipient(),
+			Education: sit.GetEducationLevel(),
 		}
 		ops := s.world.operatorsOf(l.Territory)
 		l.OperatorID = ops[s.rng("learner-operator", index).IntN(len(ops))].ID
@@ -137,7 +139,9 @@ func (s *sim) register(ctx context.Context, index int) (*Learner, error) {
 	}
 }
 
-// enter opens a new episode today and plans it.
+// enter opens a new episode today, enrols the learner from today with the
+// #Avenir contract of its operator, as its referent would, and plans the
+// episode.
 func (s *sim) enter(ctx context.Context, l *Learner) error {
 	n := len(l.Episodes) + 1
 	coord := coordinator(s.world.Coordinators[l.Territory], l.Territory)
@@ -151,6 +155,10 @@ func (s *sim) enter(ctx context.Context, l *Learner) error {
 		return fmt.Errorf("learner %d: enter: %w", l.Index, err)
 	}
 	l.Episodes = append(l.Episodes, &Episode{Number: n, Entry: s.today})
+	op := s.world.operator(l.OperatorID)
+	if _, err := s.enrol(ctx, l, op.ContractID, op.ID, pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, s.today, s.rid("enrol", l.Index, n)); err != nil {
+		return fmt.Errorf("learner %d: enrol with %s: %w", l.Index, op.ID, err)
+	}
 	fees := l.plan.fees // of the previous episode, still to claim
 	l.plan = s.planEpisode(l, n)
 	l.plan.fees = fees

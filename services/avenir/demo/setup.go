@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
@@ -35,18 +36,24 @@ const (
 	feeEmployment   = 50000
 	feeQualifying   = 40000
 	perLearnerCents = 300000 // expected cost of a learner, for envelopes
+	maxCapacity     = 12     // places of a session, at most
 )
 
-// setup creates the reference data on day 0: referents, operators'
-// contracts and #Action offers. Sessions are scheduled along the year.
+// setup creates the reference data on day 0: referents, operators and
+// their #Action offers, their contracts, the programmes' figures for the
+// years of the run. Sessions are scheduled along the year.
 func (s *sim) setup(ctx context.Context) error {
 	if err := s.setupReferents(ctx); err != nil {
 		return err
 	}
-	if err := s.setupOperators(ctx); err != nil {
+	s.setupOperators()
+	if err := s.setupOffers(ctx); err != nil {
 		return err
 	}
-	return s.setupOffers(ctx)
+	if err := s.setupContracts(ctx); err != nil {
+		return err
+	}
+	return s.setupProgrammes(ctx)
 }
 
 func (s *sim) setupReferents(ctx context.Context) error {
@@ -143,13 +150,13 @@ var operatorTerritories = [][]string{
 	{"T17"}, {"T18"}, {"T16", "T17", "T18"}, {"T01", "T02", "T03"},
 }
 
-func (s *sim) setupOperators(ctx context.Context) error {
+// setupOperators draws the operators; their contracts are made once their
+// offers are known (setupContracts).
+func (s *sim) setupOperators() {
 	w := s.world
 	sum := totalWeight()
 	yearly := float64(s.opts.Learners) * 365 / float64(s.opts.Days)
 	from := civil.MonthOf(s.opts.From).First()
-	to := civil.MonthOf(s.opts.From.AddDays(s.opts.Days + 31)).Last()
-	var reqs []*fundingv1.CreateContractRequest
 	for i, terrs := range operatorTerritories {
 		r := s.rng("operator", i)
 		id := fmt.Sprintf("op-%02d", i+1)
@@ -169,36 +176,148 @@ func (s *sim) setupOperators(ctx context.Context) error {
 		}
 		envelope := int64(math.Ceil(yearly*share*1.3)) * perLearnerCents
 		envelope = max(envelope, 5_000_000)
-		op := &Operator{
+		w.Operators = append(w.Operators, &Operator{
 			ID: id, Name: name, Territories: terrs, Reference: fmt.Sprintf("Avenir %d lot %02d %s", from.Year, i+1, t.Name),
 			Weekly: r.IntN(10) < 7, Envelope: envelope,
-		}
-		w.Operators = append(w.Operators, op)
-		reqs = append(reqs, &fundingv1.CreateContractRequest{
-			RequestId: s.rid("contract", id),
+		})
+	}
+}
+
+// setupContracts makes the contracts: every operator's #Avenir contract
+// for the accompaniment of the learners of its lot (trainee hours, group
+// hours, needs analyses, exits), and an #Action contract for each operator
+// hosting immersions, which pays the immersions' flat fees, its lot the
+// territories of the départements of its platforms (where the learners it
+// may host live: a referent books a platform of the learner's territory,
+// else of its département).
+func (s *sim) setupContracts(ctx context.Context) error {
+	w := s.world
+	from := civil.MonthOf(s.opts.From).First()
+	to := civil.MonthOf(s.opts.From.AddDays(s.opts.Days + 31)).Last()
+	type job struct {
+		c   *Contract
+		req *fundingv1.CreateContractRequest
+	}
+	var jobs []job
+	for _, op := range w.Operators {
+		r := s.rng("operator", op.ID, "rates")
+		c := &Contract{OperatorID: op.ID, Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR, Reference: op.Reference, Territories: op.Territories, Envelope: op.Envelope}
+		jobs = append(jobs, job{c, &fundingv1.CreateContractRequest{
+			RequestId: s.rid("contract", op.ID),
 			Terms: &fundingv1.ContractTerms{
-				OperatorId: id, Reference: op.Reference, TerritoryCodes: terrs,
+				OperatorId: op.ID, Reference: c.Reference, TerritoryCodes: c.Territories, Programme: c.Programme,
 				PeriodFrom: civilpb.FromDate(from), PeriodTo: civilpb.FromDate(to),
 				TraineeHourRateCents: int64(1100 + 50*r.IntN(9)), GroupHourRateCents: int64(4000 + 250*r.IntN(9)),
 				FlatFees: []*fundingv1.FlatFeeRate{
 					{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: feeNeeds},
-					{FeeType: fundingv1.FeeType_FEE_TYPE_IMMERSION_COMPLETED, AmountCents: feeImmersion},
-					{FeeType: fundingv1.FeeType_FEE_TYPE_IMMERSION_PARTIALLY_COMPLETED, AmountCents: feeImmersionPar},
 					{FeeType: fundingv1.FeeType_FEE_TYPE_EXIT_TO_EMPLOYMENT, AmountCents: feeEmployment},
 					{FeeType: fundingv1.FeeType_FEE_TYPE_EXIT_TO_QUALIFYING_TRAINING, AmountCents: feeQualifying},
 				},
+				AnnualEnvelopeCents: c.Envelope, DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
+			},
+		}})
+	}
+	for _, op := range w.Operators {
+		if len(op.Offers) == 0 {
+			continue
+		}
+		var lot []string
+		sessions := 0
+		for _, off := range w.Offers {
+			if off.OperatorID != op.ID {
+				continue
+			}
+			sessions += len(off.plan)
+			dept := territoryOf(off.Territory).Commune[:2]
+			for _, t := range territories {
+				if t.Commune[:2] == dept && !slices.Contains(lot, t.Code) {
+					lot = append(lot, t.Code)
+				}
+			}
+		}
+		slices.Sort(lot)
+		// Every place of every session of a year paid in full, and some
+		// room: the envelope never stops a fee.
+		perYear := math.Max(1, 365/float64(s.opts.Days)) * float64(sessions)
+		envelope := max(int64(math.Ceil(perYear*maxCapacity*feeImmersion*1.1/100_000))*100_000, 2_000_000)
+		c := &Contract{
+			OperatorID: op.ID, Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_ACTION, Territories: lot, Envelope: envelope,
+			Reference: fmt.Sprintf("Action %d plateaux %s %s", from.Year, op.ID, territoryOf(op.Territories[0]).Name),
+		}
+		jobs = append(jobs, job{c, &fundingv1.CreateContractRequest{
+			RequestId: s.rid("contract-action", op.ID),
+			Terms: &fundingv1.ContractTerms{
+				OperatorId: op.ID, Reference: c.Reference, TerritoryCodes: lot, Programme: c.Programme,
+				PeriodFrom: civilpb.FromDate(from), PeriodTo: civilpb.FromDate(to),
+				FlatFees: []*fundingv1.FlatFeeRate{
+					{FeeType: fundingv1.FeeType_FEE_TYPE_IMMERSION_COMPLETED, AmountCents: feeImmersion},
+					{FeeType: fundingv1.FeeType_FEE_TYPE_IMMERSION_PARTIALLY_COMPLETED, AmountCents: feeImmersionPar},
+				},
 				AnnualEnvelopeCents: envelope, DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
 			},
-		})
+		}})
 	}
-	return s.parallel(ctx, len(reqs), func(ctx context.Context, i int) error {
+	err := s.parallel(ctx, len(jobs), func(ctx context.Context, i int) error {
 		return s.call(ctx, adminP, "create contract", func(ctx context.Context, o grpc.CallOption) error {
-			resp, err := s.c.funding.CreateContract(ctx, reqs[i], o)
+			resp, err := s.c.funding.CreateContract(ctx, jobs[i].req, o)
 			if err != nil {
 				return err
 			}
-			w.Operators[i].ContractID = resp.GetContract().GetContractId()
+			jobs[i].c.ID = resp.GetContract().GetContractId()
 			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		w.Contracts = append(w.Contracts, j.c)
+		op := w.operator(j.c.OperatorID)
+		if j.c.Programme == commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR {
+			op.ContractID = j.c.ID
+		} else {
+			op.ActionContractID = j.c.ID
+		}
+	}
+	return nil
+}
+
+// The scheme's yearly figures (excluding trainees' pay): #Avenir 33 M€ for
+// 4,500 beneficiaries, #Action 1.6 M€ for 3,000.
+var schemeYears = []struct {
+	programme commonv1.FundingProgramme
+	envelope  int64
+	target    int
+}{
+	{commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR, 33_000_000_00, 4500},
+	{commonv1.FundingProgramme_FUNDING_PROGRAMME_ACTION, 1_600_000_00, 3000},
+}
+
+// setupProgrammes sets, for each calendar year the run meets, each
+// programme's envelope and target: the scheme's, scaled to the learners
+// the run lets in a year (4,500 is the scheme's own scale).
+func (s *sim) setupProgrammes(ctx context.Context) error {
+	yearly := float64(s.opts.Learners) * 365 / float64(s.opts.Days)
+	scale := yearly / 4500
+	type job struct {
+		year int
+		req  *fundingv1.SetProgrammeYearRequest
+	}
+	var jobs []job
+	for year := s.opts.From.Year; year <= s.world.Last().Year; year++ {
+		for _, p := range schemeYears {
+			jobs = append(jobs, job{year, &fundingv1.SetProgrammeYearRequest{
+				RequestId: s.rid("programme", int32(p.programme), year), Programme: p.programme, Year: int32(year),
+				EnvelopeCents:       int64(math.Round(float64(p.envelope)*scale/100_000)) * 100_000,
+				BeneficiariesTarget: int32(max(1, math.Round(float64(p.target)*scale))),
+				Reason:              fmt.Sprintf("Démonstration : les chiffres du dispositif ramenés à %d bénéficiaires par an", int(math.Round(yearly))),
+			}})
+		}
+	}
+	return s.parallel(ctx, len(jobs), func(ctx context.Context, i int) error {
+		return s.call(ctx, adminP, "set programme year", func(ctx context.Context, o grpc.CallOption) error {
+			_, err := s.c.funding.SetProgrammeYear(ctx, jobs[i].req, o)
+			return err
 		})
 	})
 }

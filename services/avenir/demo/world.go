@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -65,12 +67,17 @@ type World struct {
 	// Coordinators: the referent acting as coordinator of each territory.
 	Coordinators map[string]string
 	Operators    []*Operator
-	Offers       []*Offer
-	Sessions     []*Session
-	Learners     []*Learner
+	// Contracts: each operator's #Avenir contract (the accompaniment of the
+	// learners of its lot), then the #Action contracts of the operators
+	// hosting immersions.
+	Contracts []*Contract
+	Offers    []*Offer
+	Sessions  []*Session
+	Learners  []*Learner
 
 	entries  []plannedEntry // first entries, by day
 	sessions map[string]*Session
+	byID     map[string]*Learner
 }
 
 // Referent is a referent of the directory.
@@ -83,18 +90,36 @@ type Referent struct {
 	Economic    bool
 }
 
-// Operator is a training operator and its contract.
+// Operator is a training operator: it accompanies the learners of its
+// lot under an #Avenir contract and hosts #Action immersions on its
+// technical platforms under an #Action contract.
 type Operator struct {
-	ID          string
-	Name        string
+	ID   string
+	Name string
+	// Territories: the lot of its #Avenir contract.
 	Territories []string
-	ContractID  string
-	Reference   string
-	Weekly      bool // reports hours weekly (else daily)
-	Envelope    int64
-	Offers      []string
+	// ContractID, Reference, Envelope: its #Avenir contract, which pays
+	// trainee hours, group hours, needs analyses and exits.
+	ContractID string
+	Reference  string
+	Envelope   int64
+	// ActionContractID: its #Action contract, which pays the immersions it
+	// hosts ("" for an operator without offers).
+	ActionContractID string
+	Weekly           bool // reports hours weekly (else daily)
+	Offers           []string
 
 	pending []pendingLine // trainee-hour lines not reported yet
+}
+
+// Contract is a contract of the funder with an operator.
+type Contract struct {
+	ID          string
+	OperatorID  string
+	Programme   commonv1.FundingProgramme
+	Reference   string
+	Territories []string // the lot
+	Envelope    int64    // per contract year
 }
 
 // Offer is an #Action offer.
@@ -124,12 +149,18 @@ type Session struct {
 	DailyMinutes int
 	// Booked and Waitlisted: learners as booked (the waitlist in rank
 	// order), before promotions; Places: the places as the server listed
-	// them once the session was over (with promotions).
+	// them on the session's first day (promotions included, cancellations
+	// left out), or at the end of the run for a session still to come.
 	Booked     []string
 	Waitlisted []string
 	Places     []string
 	Cancelled  int
 	Outcomes   map[string]string // learner -> completed, partially-completed, did-not-show
+	// RecordedOn: the day the outcomes were recorded (zero before).
+	RecordedOn civil.Date
+
+	started bool             // Places read on the first day
+	hosted  map[string]int32 // learner id -> number of its enrolment with the host
 }
 
 // Episode is one stay of a learner in the pathway.
@@ -153,17 +184,68 @@ type Booking struct {
 
 // Learner is a learner registered by the simulation.
 type Learner struct {
-	Index      int
-	ID         string
-	Territory  string
+	Index     int
+	ID        string
+	Territory string
+	// OperatorID: the operator accompanying the learner (under its #Avenir
+	// contract), in every episode.
 	OperatorID string
 	Registered civil.Date
 	Born       civil.Date
-	RQTH       bool
-	Episodes   []*Episode
-	Bookings   []*Booking
+	// The public intake recorded at registration.
+	RQTH, QPV, ZRR, RSA bool
+	Education           intakev1.EducationLevel
+	Episodes            []*Episode
+	Enrolments          []*Enrolment
+	Bookings            []*Booking
 
 	plan learnerPlan
+	busy [][2]civil.Date // immersions with a place: first and last day
+}
+
+// Enrolment is an enrolment of a learner with a contract, as the
+// simulation made it and as an exit ended it.
+type Enrolment struct {
+	Number     int32
+	Episode    int
+	ContractID string
+	OperatorID string
+	Kind       pathwayv1.EnrolmentKind
+	From       civil.Date
+	To         civil.Date // last day; zero while open
+	// ByExit: ended by the learner's exit from the pathway.
+	ByExit bool
+}
+
+// Covers reports whether the enrolment covers day.
+func (e *Enrolment) Covers(day civil.Date) bool {
+	return !day.Before(e.From) && (e.To.IsZero() || !day.After(e.To))
+}
+
+// EnrolledWith reports whether an enrolment of the learner with the
+// contract covers day.
+func (l *Learner) EnrolledWith(contractID string, day civil.Date) bool {
+	return slices.ContainsFunc(l.Enrolments, func(e *Enrolment) bool { return e.ContractID == contractID && e.Covers(day) })
+}
+
+// endEnrolments ends the open enrolments as an exit on day does: on the
+// exit day, or the day before its first day for one starting after it.
+func (l *Learner) endEnrolments(exit civil.Date) {
+	for _, e := range l.Enrolments {
+		if !e.To.IsZero() {
+			continue
+		}
+		e.To, e.ByExit = exit, true
+		if e.From.After(exit) {
+			e.To = e.From.AddDays(-1)
+		}
+	}
+}
+
+// busyOn reports whether the learner is in an immersion on day (a place in
+// a session that has started).
+func (l *Learner) busyOn(day civil.Date) bool {
+	return slices.ContainsFunc(l.busy, func(b [2]civil.Date) bool { return !day.Before(b[0]) && !day.After(b[1]) })
 }
 
 // Active reports whether the learner's last episode is open.
@@ -257,6 +339,26 @@ func (w *World) operator(id string) *Operator {
 		}
 	}
 	return nil
+}
+
+func (w *World) contract(id string) *Contract {
+	for _, c := range w.Contracts {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// learner finds a learner of the simulation by id (nil: none).
+func (w *World) learner(id string) *Learner {
+	if len(w.byID) != len(w.Learners) {
+		w.byID = make(map[string]*Learner, len(w.Learners))
+		for _, l := range w.Learners {
+			w.byID[l.ID] = l
+		}
+	}
+	return w.byID[id]
 }
 
 func (w *World) session(id string) *Session {
