@@ -76,10 +76,10 @@ lint: ## buf lint, gofmt and go vet
 breaking: ## buf breaking (FILE) against every earlier contract (last 20 proto commits)
 	@if [ -z "$(BREAKING_AGAINST)" ]; then echo "buf breaking: no earlier contract to compare with, skipped"; fi
 	@for ref in $(BREAKING_AGAINST); do \
-	  if ! git show "$$ref:proto/avenir/common/v1/common.proto" | grep -q '^message Month '; then \
+	  if ! git show "$$ref:proto/avenir/common/v1/common.proto" | grep '^message Month ' >/dev/null; then \
 	    echo "buf breaking against $$ref (before common.v1.Month: docs/adr/0050-one-month-message.md)"; \
 	    ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto" --config "$$(cat breaking-before-month.yaml)") || exit 1; \
-	  elif git show "$$ref:proto/avenir/pathway/v1/pathway.proto" | grep -q 'int32 new_beneficiaries'; then \
+	  elif git show "$$ref:proto/avenir/pathway/v1/pathway.proto" | grep -E 'int32 (new_)?beneficiaries = ' >/dev/null; then \
 	    echo "buf breaking against $$ref (before Count in ProgrammeProgress: docs/adr/0061-counts-under-five.md)"; \
 	    ($(BUF) breaking --against "../.git#ref=$$ref,subdir=proto" --config "$$(cat breaking-before-counts.yaml)") || exit 1; \
 	  else \

@@ -31,10 +31,15 @@ sleep 1
 AVENIR_TOKEN=$coord ./bin/avenir pathways get "$learner"      # phase: needs-analysed
 AVENIR_TOKEN=$coord ./bin/avenir pathways timeline "$learner" # every service's events, in order
 
-# Her training operator is paid: a contract, a day of training, a flat fee, the month's statement.
+# Her training operator is paid: an #Avenir contract, her enrolment with it (no enrolment, no pay),
+# a day of training, a flat fee, the month's statement.
 contract=$(./bin/avenir funding contracts create --operator-id op-evreux --reference "Lot 5 Eure" --territory T05 \
-    --from today-30 --to today+330 --trainee-hour-rate-cents 1250 --fee needs-analysis-completed=15000 \
-    --envelope-cents 120000000 --max-group-size 12 -o json | sed -n 's/.*"contract_id": "\(.*\)".*/\1/p')
+    --programme avenir --from today-30 --to today+330 --trainee-hour-rate-cents 1250 \
+    --fee needs-analysis-completed=15000 --envelope-cents 120000000 --max-group-size 12 -o json \
+    | sed -n 's/.*"contract_id": "\(.*\)".*/\1/p')
+sleep 1
+AVENIR_TOKEN=$coord ./bin/avenir pathways enrol "$learner" --contract "$contract" --kind accompaniment --from today
+sleep 1
 AVENIR_TOKEN=$op ./bin/avenir funding hours report "$contract" --line-id L-0001 --learner "$learner" \
     --date today --minutes 210 --activity face-to-face
 AVENIR_TOKEN=$op ./bin/avenir funding claim-fee "$contract" "$learner" --type needs-analysis-completed --line-id F-0001
