@@ -19,6 +19,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -242,6 +243,8 @@ func TestControlsAFunderCanTrust(t *testing.T) {
 		add("outcomes", r3, err)
 		r4, err := pw.GetBreakdowns(callCtx(t), &pathwayv1.GetBreakdownsRequest{FromMonth: from, ToMonth: from, TerritoryCode: "T05"})
 		add("breakdowns", r4, err)
+		r7, err := referentv1.NewReferentServiceClient(conn).GetTerritoryLoad(callCtx(t), &referentv1.GetTerritoryLoadRequest{TerritoryCodes: []string{"T05"}})
+		add("load", r7, err)
 		r5, err := nd.GetAnalysisSummary(callCtx(t), &needsv1.GetAnalysisSummaryRequest{FromMonth: from, ToMonth: from, TerritoryCode: "T05"})
 		add("analyses", r5, err)
 		if as.Role != auth.RoleReferent {
@@ -260,7 +263,7 @@ func TestControlsAFunderCanTrust(t *testing.T) {
 		}
 		return nil
 	})
-	for _, name := range []string{"flows", "targets", "breakdowns", "analyses"} {
+	for _, name := range []string{"flows", "targets", "breakdowns", "analyses", "load"} {
 		if len(smallCounts(adminFigures[name])) == 0 {
 			t.Errorf("an admin reads the exact %s, L counted once: %v", name, adminFigures[name])
 		}
@@ -316,7 +319,7 @@ func smallCounts(m proto.Message) []string {
 // (months, years, targets, percentages, medians, rates, sessions, places).
 func isPeopleCount(name protoreflect.Name) bool {
 	switch name {
-	case "count", "entries", "exits", "active_at_month_end", "completed", "revisions_completed",
+	case "count", "entries", "exits", "active_learners", "queued", "active_at_month_end", "completed", "revisions_completed",
 		"booked", "waitlisted", "outcomes_recorded", "partially_completed", "did_not_show":
 		return true
 	}

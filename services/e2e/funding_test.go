@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -30,7 +34,7 @@ func TestFundingJourney(t *testing.T) {
 
 	adm := fundingv1.NewFundingServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, admin))
 	created, err := adm.CreateContract(callCtx(t), &fundingv1.CreateContractRequest{RequestId: "e2e-contract", Terms: &fundingv1.ContractTerms{
-		OperatorId: "op-e2e", Reference: "Lot 13 Orne", TerritoryCodes: []string{"T13"},
+		OperatorId: "op-e2e", Reference: "Lot 13 Orne", TerritoryCodes: []string{"T13"}, Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
 		PeriodFrom: civilpb.FromDate(today.AddDays(-30)), PeriodTo: civilpb.FromDate(today.AddDays(300)),
 		TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000, MaxGroupSize: 12,
 		FlatFees: []*fundingv1.FlatFeeRate{{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: 15000}},
@@ -39,6 +43,22 @@ func TestFundingJourney(t *testing.T) {
 		t.Fatalf("create contract: %v", err)
 	}
 	contract := created.GetContract().GetContractId()
+	// No enrolment, no pay: the learner is enrolled with the operator's
+	// contract, once pathway knows the contract.
+	pw := pathwayv1.NewPathwayServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, admin))
+	servicetest.Eventually(t, 10*time.Second, func() error {
+		_, err := pw.Enrol(callCtx(t), &pathwayv1.EnrolRequest{
+			RequestId: "e2e-enrol", LearnerId: id, ContractId: contract,
+			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: civilpb.FromDate(today),
+		})
+		if status.Code(err) == codes.FailedPrecondition {
+			return err
+		}
+		if err != nil {
+			t.Fatalf("enrol: %v", err)
+		}
+		return nil
+	})
 
 	operator := auth.Principal{Subject: "e2e-operator", Role: auth.RoleOperator, OperatorID: "op-e2e", Territories: []string{"T13"}}
 	op := fundingv1.NewFundingServiceClient(dialAs(t, addrs.GRPC, cfg.DataDir, operator))

@@ -404,10 +404,12 @@ func newReferentsLoadCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
+			// The counts of learners are "<5" when withheld (the rule of
+			// small counts, for every role but admin).
 			rows := [][]string{{"TERRITORY", "REFERENTS", "ECONOMIC", "CAPACITY", "ACTIVE", "QUEUED"}}
 			for _, t := range resp.GetTerritories() {
 				rows = append(rows, []string{t.GetTerritoryCode(), fmt.Sprint(t.GetReferents()), fmt.Sprint(t.GetEconomicReferents()),
-					fmt.Sprint(t.GetCapacity()), fmt.Sprint(t.GetActiveLearners()), fmt.Sprint(t.GetQueued())})
+					fmt.Sprint(t.GetCapacity()), countString(t.GetLearners()), countString(t.GetWaiting())})
 			}
 			return listTable(cmd.OutOrStdout(), rows, "")
 		})

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/avenir/cli"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 )
 
 func TestReferentsCommands(t *testing.T) {
-	addr, token, register := pathwaysServer(t)
+	s := startPathwaysServer(t)
+	addr, token, register := s.addr, s.token, s.register
 	run := func(want int, args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
@@ -58,7 +61,38 @@ func TestReferentsCommands(t *testing.T) {
 	eventually([]string{"pathways", "enter", second, "--entry-date", "2026-11-02"}, "ACTIVE")
 	eventually([]string{"referents", "assignment", second}, "QUEUED SINCE")
 	eventually([]string{"referents", "queue", "--territory", "T05"}, second)
-	eventually([]string{"referents", "load", "--territory", "T05"}, "T05")
+	// The load: one pedagogical referent (capacity 1) following the first
+	// learner, the second waiting, one economic referent. An admin reads
+	// the counts of learners; a funder reads <5 for a count of 1 to 4.
+	load := []string{"referents", "load", "--territory", "T05"}
+	loadRow := func(token string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := cli.Main(context.Background(), append(slices.Clip(load), "--addr", addr, "--token", token), &out, &errOut); code != 0 {
+			t.Fatalf("avenir %s: exit %d\n%s%s", strings.Join(load, " "), code, out.String(), errOut.String())
+		}
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "T05 ") {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		t.Fatalf("avenir %s: no T05 in\n%s", strings.Join(load, " "), out.String())
+		return ""
+	}
+	// The queue reaches the read model in moments.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		row := loadRow(token)
+		if row == "T05 1 1 1 1 1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("admin's load: %q, want %q", row, "T05 1 1 1 1 1")
+		}
+	}
+	funder := s.mint(auth.Principal{Subject: "u-fund", Role: auth.RoleFunder})
+	if got := loadRow(funder); got != "T05 1 1 1 <5 <5" {
+		t.Fatalf("funder's load: %q, want %q", got, "T05 1 1 1 <5 <5")
+	}
 	run(0, "referents", "list", "--territory", "T05", "--kind", "economic")
 	// The caseload shows the phase pathway derived.
 	caseload := eventually([]string{"referents", "caseload", ref.ReferentID}, "welcomed")

@@ -201,20 +201,14 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 // learners are absent), a thousand a round trip.
 func (s *Service) learners(ctx context.Context, ids []string) (map[string]storedLearner, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	vals, err := projection.GetManyJSONOf[storedLearner](ctx, s.store, learnersProjection, ids, learnerKey)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]storedLearner, len(ids))
-	for chunk := range slices.Chunk(ids, 1000) {
-		keys := make([]string, len(chunk))
-		for i, id := range chunk {
-			keys[i] = learnerKey(id)
-		}
-		vals, err := projection.GetManyJSON[storedLearner](ctx, s.store, learnersProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, l := range vals {
-			if l != nil {
-				out[chunk[i]] = *l
-			}
+	for i, l := range vals {
+		if l != nil {
+			out[ids[i]] = *l
 		}
 	}
 	return out, nil
@@ -336,28 +330,22 @@ func (s *Service) projectImmersion(ctx context.Context, ev event.Event) ([]proje
 // (learners without any are absent).
 func (s *Service) immersionDays(ctx context.Context, ids []string) (map[string]map[civil.Date]int, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	vals, err := projection.GetManyJSONOf[storedImmersions](ctx, s.store, immersionsProjection, ids, learnerKey)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]map[civil.Date]int{}
-	for chunk := range slices.Chunk(ids, 1000) {
-		keys := make([]string, len(chunk))
-		for i, id := range chunk {
-			keys[i] = learnerKey(id)
+	for i, l := range vals {
+		if l == nil || len(l.Outcomes) == 0 {
+			continue
 		}
-		vals, err := projection.GetManyJSON[storedImmersions](ctx, s.store, immersionsProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, l := range vals {
-			if l == nil || len(l.Outcomes) == 0 {
-				continue
+		days := map[civil.Date]int{}
+		for _, o := range l.Outcomes {
+			for d, n := range domain.ImmersionDays(parseDate(o.From), parseDate(o.To), o.Daily, o.Completed, parseDate(o.LastDay)) {
+				days[d] += n
 			}
-			days := map[civil.Date]int{}
-			for _, o := range l.Outcomes {
-				for d, n := range domain.ImmersionDays(parseDate(o.From), parseDate(o.To), o.Daily, o.Completed, parseDate(o.LastDay)) {
-					days[d] += n
-				}
-			}
-			out[chunk[i]] = days
 		}
+		out[ids[i]] = days
 	}
 	return out, nil
 }

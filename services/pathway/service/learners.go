@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"slices"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
@@ -125,23 +124,17 @@ func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error
 
 // learners is learner for several learners, in order.
 func (s *Service) learners(ctx context.Context, ids []string) ([]domain.Learner, error) {
-	out := make([]domain.Learner, 0, len(ids))
-	for chunk := range slices.Chunk(ids, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, id := range chunk {
-			keys[i] = learnerKey(id)
+	stored, err := projection.GetManyJSONOf[storedLearner](ctx, s.store, learnersProjection, ids, learnerKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Learner, len(ids))
+	for i, sl := range stored {
+		if sl == nil {
+			out[i] = domain.Learner{ID: ids[i]}
+			continue
 		}
-		stored, err := projection.GetManyJSON[storedLearner](ctx, s.store, learnersProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, sl := range stored {
-			if sl == nil {
-				out = append(out, domain.Learner{ID: chunk[i]})
-				continue
-			}
-			out = append(out, sl.learner(chunk[i]))
-		}
+		out[i] = sl.learner(ids[i])
 	}
 	return out, nil
 }

@@ -208,22 +208,11 @@ func (s *Service) actionDays(ctx context.Context, year int) ([]domain.Beneficiar
 	if err != nil {
 		return nil, err
 	}
-	var places []storedPlace
-	for chunk := range slices.Chunk(tails, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, t := range chunk {
-			keys[i] = placeKey(t)
-		}
-		stored, err := projection.GetManyJSON[storedPlace](ctx, s.store, immersionsProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range stored {
-			if p != nil && p.Booked {
-				places = append(places, *p)
-			}
-		}
+	stored, err := projection.GetManyJSONOf[storedPlace](ctx, s.store, immersionsProjection, tails, placeKey)
+	if err != nil {
+		return nil, err
 	}
+	places := slices.DeleteFunc(present(stored), func(p storedPlace) bool { return !p.Booked })
 	ids := make([]string, len(places))
 	for i, p := range places {
 		ids[i] = p.Learner
@@ -299,22 +288,11 @@ func (s *Service) immersionOutcomes(ctx context.Context, from, to civil.Month) (
 	if err != nil {
 		return nil, err
 	}
-	var outcomes []storedOutcome
-	for chunk := range slices.Chunk(tails, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, t := range chunk {
-			keys[i] = outcomeKey(t)
-		}
-		stored, err := projection.GetManyJSON[storedOutcome](ctx, s.store, immersionsProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range stored {
-			if o != nil {
-				outcomes = append(outcomes, *o)
-			}
-		}
+	stored, err := projection.GetManyJSONOf[storedOutcome](ctx, s.store, immersionsProjection, tails, outcomeKey)
+	if err != nil {
+		return nil, err
 	}
+	outcomes := present(stored)
 	ids := make([]string, len(outcomes))
 	for i, o := range outcomes {
 		ids[i] = o.Learner

@@ -153,23 +153,8 @@ func (s *Service) projectEpisode(ctx context.Context, ev event.Event) ([]project
 // episodes reads the records of tails (<learner id>/<number>), skipping
 // those it does not hold.
 func (s *Service) episodes(ctx context.Context, tails []string) ([]storedEpisode, error) {
-	var out []storedEpisode
-	for chunk := range slices.Chunk(tails, projection.MaxRangeLimit) {
-		keys := make([]string, len(chunk))
-		for i, t := range chunk {
-			keys[i] = episodeKey(t)
-		}
-		stored, err := projection.GetManyJSON[storedEpisode](ctx, s.store, episodesProjection, keys)
-		if err != nil {
-			return nil, err
-		}
-		for _, se := range stored {
-			if se != nil {
-				out = append(out, *se)
-			}
-		}
-	}
-	return out, nil
+	stored, err := projection.GetManyJSONOf[storedEpisode](ctx, s.store, episodesProjection, tails, episodeKey)
+	return present(stored), err
 }
 
 // The immersions read model (immersionsProjection), from IMMERSION: the
@@ -307,4 +292,15 @@ func (s *Service) programmeTarget(ctx context.Context, p domain.FundingProgramme
 		return domain.SchemeTarget(p), err
 	}
 	return set.Target, nil
+}
+
+// present is the values read, without the keys that held none.
+func present[T any](stored []*T) []T {
+	out := make([]T, 0, len(stored))
+	for _, v := range stored {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -25,23 +26,37 @@ func GetJSON[T any](ctx context.Context, store Store, name, key string) (value T
 }
 
 // GetManyJSON reads the JSON values stored at keys in the read model name,
-// in the same order, in one round trip; nil for a key without a value.
+// in the same order, a round trip per MaxRangeLimit keys; nil for a key
+// without a value.
 func GetManyJSON[T any](ctx context.Context, store Store, name string, keys []string) ([]*T, error) {
-	raw, err := store.GetMany(ctx, name, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*T, len(raw))
-	for i, b := range raw {
-		if b == nil {
-			continue
+	out := make([]*T, 0, len(keys))
+	for chunk := range slices.Chunk(keys, MaxRangeLimit) {
+		raw, err := store.GetMany(ctx, name, chunk)
+		if err != nil {
+			return nil, err
 		}
-		out[i] = new(T)
-		if err := json.Unmarshal(b, out[i]); err != nil {
-			return nil, fmt.Errorf("projection: %s %s: %w", name, keys[i], err)
+		for i, b := range raw {
+			if b == nil {
+				out = append(out, nil)
+				continue
+			}
+			v := new(T)
+			if err := json.Unmarshal(b, v); err != nil {
+				return nil, fmt.Errorf("projection: %s %s: %w", name, chunk[i], err)
+			}
+			out = append(out, v)
 		}
 	}
 	return out, nil
+}
+
+// GetManyJSONOf is GetManyJSON for the values of ids at key(id).
+func GetManyJSONOf[T any](ctx context.Context, store Store, name string, ids []string, key func(string) string) ([]*T, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = key(id)
+	}
+	return GetManyJSON[T](ctx, store, name, keys)
 }
 
 // PutJSON is the operation storing v as JSON at key.

@@ -61,3 +61,49 @@ func TestScanVisitsEveryPageInOrder(t *testing.T) {
 		t.Fatalf("a visit returning false read %d pages", pages)
 	}
 }
+
+// countingStore counts the GetMany round trips.
+type countingStore struct {
+	projection.Store
+	calls, most int
+}
+
+func (c *countingStore) GetMany(ctx context.Context, name string, keys []string) ([][]byte, error) {
+	c.calls++
+	c.most = max(c.most, len(keys))
+	return c.Store.GetMany(ctx, name, keys)
+}
+
+func TestGetManyJSONReadsAnyNumberOfKeysInOrder(t *testing.T) {
+	ctx := context.Background()
+	mem := projection.NewMemory()
+	type view struct{ N int }
+	var ops []projection.Op
+	ids := make([]string, 2500)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+		if i%2 == 0 {
+			op, err := projection.PutJSON("v:"+ids[i], view{i})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops = append(ops, op)
+		}
+	}
+	if _, err := mem.Apply(ctx, "rm", mustGeneration(t, mem, "rm"), 1, ops...); err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{Store: mem}
+	got, err := projection.GetManyJSONOf[view](ctx, store, "rm", ids, func(id string) string { return "v:" + id })
+	if err != nil || len(got) != len(ids) {
+		t.Fatalf("read %d values: %v", len(got), err)
+	}
+	for i, v := range got {
+		if (i%2 == 0) != (v != nil) || (v != nil && v.N != i) {
+			t.Fatalf("value %d: %v", i, v)
+		}
+	}
+	if store.calls != 3 || store.most != projection.MaxRangeLimit {
+		t.Errorf("%d round trips of at most %d keys, want 3 of at most %d", store.calls, store.most, projection.MaxRangeLimit)
+	}
+}

@@ -14,7 +14,10 @@ import (
 // period after a handover (Config.HandoverGraceDays), those it handed over;
 // it reads its own caseload and those of the referents sharing one of its
 // territories, and the directory and loads of its territories. Funders read
-// the territories' loads (counts only). Operators see nothing here.
+// the territories' loads (counts only). Operators see nothing here. Only
+// administrators read exact counts of learners in the loads; every other
+// role reads them under the rule of small counts
+// (docs/adr/0061-counts-under-five.md).
 
 // seesAssignment reports whether p may read the learner's assignment on day.
 func seesAssignment(p auth.Principal, a domain.Assignment, day civil.Date, graceDays int) bool {
@@ -47,3 +50,6 @@ func seesDirectory(p auth.Principal, territory string) bool {
 func seesLoad(p auth.Principal, territory string) bool {
 	return p.Is(auth.RoleAdmin, auth.RoleFunder) || (p.Role == auth.RoleReferent && p.InTerritory(territory))
 }
+
+// exactCounts reports whether p reads exact counts of learners: admins only.
+func exactCounts(p auth.Principal) bool { return p.Role == auth.RoleAdmin }

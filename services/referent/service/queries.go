@@ -12,6 +12,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/disclosure"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
@@ -195,7 +196,8 @@ func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerri
 		if err != nil {
 			return nil, err
 		}
-		row := &referentv1.TerritoryLoad{TerritoryCode: t, Queued: int32(queued)}
+		row := &referentv1.TerritoryLoad{TerritoryCode: t}
+		learners := 0
 		for _, r := range rs {
 			switch {
 			case r.Deactivated:
@@ -204,12 +206,26 @@ func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerri
 			default:
 				row.Referents++
 				row.Capacity += int32(r.Profile.Capacity)
-				row.ActiveLearners += int32(r.Load)
+				learners += r.Load
 			}
 		}
+		row.Learners, row.Waiting = disclosure.Count(learners), disclosure.Count(int(queued))
 		out.Territories = append(out.Territories, row)
 	}
+	discloseLoad(out, exactCounts(caller))
 	return out, nil
+}
+
+// discloseLoad applies the rule of small counts to the loads unless exact
+// (admins): counts of learners from 1 to 4 are withheld. The deprecated
+// int32 fields then read the counts given, 0 when withheld.
+func discloseLoad(resp *referentv1.GetTerritoryLoadResponse, exact bool) {
+	if !exact {
+		disclosure.Withhold(resp)
+	}
+	for _, row := range resp.GetTerritories() {
+		row.ActiveLearners, row.Queued = row.GetLearners().GetValue(), row.GetWaiting().GetValue()
+	}
 }
 
 // ListPendingAssignments implements referentv1.ReferentServiceServer: the

@@ -86,7 +86,7 @@ func TestQueueDrainsWhenSlotsFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if row := load.GetTerritories()[0]; row.GetQueued() != 2 || row.GetCapacity() != 1 || row.GetActiveLearners() != 1 || row.GetReferents() != 1 {
+	if row := load.GetTerritories()[0]; row.GetWaiting().GetValue() != 2 || row.GetCapacity() != 1 || row.GetLearners().GetValue() != 1 || row.GetReferents() != 1 {
 		t.Fatalf("load %v", row)
 	}
 

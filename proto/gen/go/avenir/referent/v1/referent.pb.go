@@ -1498,18 +1498,31 @@ func (x *GetTerritoryLoadRequest) GetTerritoryCodes() []string {
 }
 
 // The load of one territory's pedagogical referents.
+// The counts of learners follow the rule of small counts
+// (avenir.common.v1.Count; docs/adr/0061-counts-under-five.md); the int32
+// fields they replace read the same value, 0 when withheld.
 type TerritoryLoad struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TerritoryCode string                 `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	// Active pedagogical referents serving it.
 	Referents         int32 `protobuf:"varint,2,opt,name=referents,proto3" json:"referents,omitempty"`
 	EconomicReferents int32 `protobuf:"varint,3,opt,name=economic_referents,json=economicReferents,proto3" json:"economic_referents,omitempty"`
-	// Their summed capacity and active learners (a referent serving several
-	// territories counts in each).
-	Capacity       int32 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Their summed capacity (a referent serving several territories counts in
+	// each).
+	Capacity int32 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Replaced by learners.
+	//
+	// Deprecated: Marked as deprecated in avenir/referent/v1/referent.proto.
 	ActiveLearners int32 `protobuf:"varint,5,opt,name=active_learners,json=activeLearners,proto3" json:"active_learners,omitempty"`
+	// Replaced by waiting.
+	//
+	// Deprecated: Marked as deprecated in avenir/referent/v1/referent.proto.
+	Queued int32 `protobuf:"varint,6,opt,name=queued,proto3" json:"queued,omitempty"`
+	// The referents' summed active learners (a referent serving several
+	// territories counts in each).
+	Learners *v1.Count `protobuf:"bytes,7,opt,name=learners,proto3" json:"learners,omitempty"`
 	// Learners waiting in the territory's queue.
-	Queued        int32 `protobuf:"varint,6,opt,name=queued,proto3" json:"queued,omitempty"`
+	Waiting       *v1.Count `protobuf:"bytes,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1572,6 +1585,7 @@ func (x *TerritoryLoad) GetCapacity() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/referent/v1/referent.proto.
 func (x *TerritoryLoad) GetActiveLearners() int32 {
 	if x != nil {
 		return x.ActiveLearners
@@ -1579,11 +1593,26 @@ func (x *TerritoryLoad) GetActiveLearners() int32 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in avenir/referent/v1/referent.proto.
 func (x *TerritoryLoad) GetQueued() int32 {
 	if x != nil {
 		return x.Queued
 	}
 	return 0
+}
+
+func (x *TerritoryLoad) GetLearners() *v1.Count {
+	if x != nil {
+		return x.Learners
+	}
+	return nil
+}
+
+func (x *TerritoryLoad) GetWaiting() *v1.Count {
+	if x != nil {
+		return x.Waiting
+	}
+	return nil
 }
 
 type GetTerritoryLoadResponse struct {
@@ -1877,14 +1906,16 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\treferents\x18\x01 \x03(\v2\x1c.avenir.referent.v1.ReferentR\treferents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"B\n" +
 	"\x17GetTerritoryLoadRequest\x12'\n" +
-	"\x0fterritory_codes\x18\x01 \x03(\tR\x0eterritoryCodes\"\xe0\x01\n" +
+	"\x0fterritory_codes\x18\x01 \x03(\tR\x0eterritoryCodes\"\xd0\x02\n" +
 	"\rTerritoryLoad\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12\x1c\n" +
 	"\treferents\x18\x02 \x01(\x05R\treferents\x12-\n" +
 	"\x12economic_referents\x18\x03 \x01(\x05R\x11economicReferents\x12\x1a\n" +
-	"\bcapacity\x18\x04 \x01(\x05R\bcapacity\x12'\n" +
-	"\x0factive_learners\x18\x05 \x01(\x05R\x0eactiveLearners\x12\x16\n" +
-	"\x06queued\x18\x06 \x01(\x05R\x06queued\"_\n" +
+	"\bcapacity\x18\x04 \x01(\x05R\bcapacity\x12+\n" +
+	"\x0factive_learners\x18\x05 \x01(\x05B\x02\x18\x01R\x0eactiveLearners\x12\x1a\n" +
+	"\x06queued\x18\x06 \x01(\x05B\x02\x18\x01R\x06queued\x123\n" +
+	"\blearners\x18\a \x01(\v2\x17.avenir.common.v1.CountR\blearners\x121\n" +
+	"\awaiting\x18\b \x01(\v2\x17.avenir.common.v1.CountR\awaiting\"_\n" +
 	"\x18GetTerritoryLoadResponse\x12C\n" +
 	"\vterritories\x18\x01 \x03(\v2!.avenir.referent.v1.TerritoryLoadR\vterritories\"\x82\x01\n" +
 	"\x1dListPendingAssignmentsRequest\x12%\n" +
@@ -1956,6 +1987,7 @@ var file_avenir_referent_v1_referent_proto_goTypes = []any{
 	(*fieldmaskpb.FieldMask)(nil),          // 30: google.protobuf.FieldMask
 	(v11.PathwayPhase)(0),                  // 31: avenir.pathway.v1.PathwayPhase
 	(ReferentKind)(0),                      // 32: avenir.referent.v1.ReferentKind
+	(*v1.Count)(nil),                       // 33: avenir.common.v1.Count
 }
 var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	27, // 0: avenir.referent.v1.Referent.profile:type_name -> avenir.referent.v1.ReferentProfile
@@ -1990,35 +2022,37 @@ var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	18, // 29: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
 	32, // 30: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
 	0,  // 31: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
-	23, // 32: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
-	2,  // 33: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
-	3,  // 34: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
-	5,  // 35: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
-	7,  // 36: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
-	9,  // 37: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
-	11, // 38: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
-	13, // 39: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
-	15, // 40: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
-	17, // 41: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
-	20, // 42: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
-	22, // 43: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
-	25, // 44: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
-	4,  // 45: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
-	6,  // 46: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
-	8,  // 47: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
-	10, // 48: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
-	12, // 49: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
-	14, // 50: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
-	16, // 51: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
-	19, // 52: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
-	21, // 53: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
-	24, // 54: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
-	26, // 55: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
-	45, // [45:56] is the sub-list for method output_type
-	34, // [34:45] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	33, // 32: avenir.referent.v1.TerritoryLoad.learners:type_name -> avenir.common.v1.Count
+	33, // 33: avenir.referent.v1.TerritoryLoad.waiting:type_name -> avenir.common.v1.Count
+	23, // 34: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
+	2,  // 35: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
+	3,  // 36: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
+	5,  // 37: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
+	7,  // 38: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
+	9,  // 39: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
+	11, // 40: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
+	13, // 41: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
+	15, // 42: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
+	17, // 43: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
+	20, // 44: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
+	22, // 45: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
+	25, // 46: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
+	4,  // 47: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
+	6,  // 48: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
+	8,  // 49: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
+	10, // 50: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
+	12, // 51: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
+	14, // 52: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
+	16, // 53: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
+	19, // 54: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
+	21, // 55: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
+	24, // 56: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
+	26, // 57: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
+	47, // [47:58] is the sub-list for method output_type
+	36, // [36:47] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_referent_proto_init() }
