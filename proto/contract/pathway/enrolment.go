@@ -31,25 +31,29 @@ type Enrolment struct {
 	OperatorID string
 	// Number identifies the enrolment among the learner's.
 	Number int32
+	// From is the enrolment's first day, told by the enrolled event (nil
+	// in the ended event).
+	From *commonv1.Date
 	// To is the enrolment's last day; nil while it is open (the enrolled
-	// event).
+	// event). A day before From cancels the enrolment.
 	To *commonv1.Date
 }
 
-// Learner, Operator, Enrolment and LastDay give the fields to code that
-// reads any enrolment fact (platform/caseload.EnrolmentFact).
-func (e Enrolment) Learner() string         { return e.LearnerID }
-func (e Enrolment) Operator() string        { return e.OperatorID }
-func (e Enrolment) Enrolment() int32        { return e.Number }
-func (e Enrolment) LastDay() *commonv1.Date { return e.To }
-func (e Enrolment) GraceDays() int          { return OperatorReadDays }
+// Learner, Operator, Enrolment, FirstDay and LastDay give the fields to
+// code that reads any enrolment fact (platform/caseload.EnrolmentFact).
+func (e Enrolment) Learner() string          { return e.LearnerID }
+func (e Enrolment) Operator() string         { return e.OperatorID }
+func (e Enrolment) Enrolment() int32         { return e.Number }
+func (e Enrolment) FirstDay() *commonv1.Date { return e.From }
+func (e Enrolment) LastDay() *commonv1.Date  { return e.To }
+func (e Enrolment) GraceDays() int           { return OperatorReadDays }
 
 // EnrolmentOf reads an enrolment event: LearnerEnrolled (open) and
 // EnrolmentEnded (To set). It reports false for any other message.
 func EnrolmentOf(m proto.Message) (Enrolment, bool) {
 	switch m := m.(type) {
 	case *pathwayv1.LearnerEnrolled:
-		return Enrolment{LearnerID: m.GetLearnerId(), OperatorID: m.GetOperatorId(), Number: m.GetEnrolmentNumber()}, true
+		return Enrolment{LearnerID: m.GetLearnerId(), OperatorID: m.GetOperatorId(), Number: m.GetEnrolmentNumber(), From: m.GetFromDate()}, true
 	case *pathwayv1.EnrolmentEnded:
 		return Enrolment{LearnerID: m.GetLearnerId(), OperatorID: m.GetOperatorId(), Number: m.GetEnrolmentNumber(), To: m.GetToDate()}, true
 	}

@@ -12,8 +12,9 @@ import (
 
 func TestEnrolmentOf(t *testing.T) {
 	to := &commonv1.Date{Year: 2026, Month: 11, Day: 30}
-	open, ok := pathwaycontract.EnrolmentOf(&pathwayv1.LearnerEnrolled{LearnerId: "l", OperatorId: "op-a", EnrolmentNumber: 2, ContractId: "c"})
-	if !ok || open.Learner() != "l" || open.Operator() != "op-a" || open.Enrolment() != 2 || open.LastDay() != nil {
+	from := &commonv1.Date{Year: 2026, Month: 11, Day: 2}
+	open, ok := pathwaycontract.EnrolmentOf(&pathwayv1.LearnerEnrolled{LearnerId: "l", OperatorId: "op-a", EnrolmentNumber: 2, ContractId: "c", FromDate: from})
+	if !ok || open.Learner() != "l" || open.Operator() != "op-a" || open.Enrolment() != 2 || open.LastDay() != nil || !proto.Equal(open.FirstDay(), from) {
 		t.Fatalf("enrolled: %+v %v", open, ok)
 	}
 	ended, ok := pathwaycontract.EnrolmentOf(&pathwayv1.EnrolmentEnded{LearnerId: "l", OperatorId: "op-a", EnrolmentNumber: 2, ToDate: to})

@@ -13,6 +13,8 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
 )
 
@@ -213,6 +215,13 @@ func TestOperatorsReadTheLearnersEnrolledWithThem(t *testing.T) {
 	if reads(t, opAT05) || reads(t, opBT05) {
 		t.Fatal("an operator reads a learner not enrolled with it")
 	}
+	opC := contract(t, env, "op-c", avenir, "T05")
+	opCT05 := auth.Principal{Subject: "u-c", Role: auth.RoleOperator, OperatorID: "op-c", Territories: []string{"T05"}}
+	enrol(t, admin, id, opC, accompaniment, civilpb.FromDate(civil.Of(env.Now()).AddDays(7)))
+	env.CaughtUp(t)
+	if reads(t, opCT05) {
+		t.Fatal("op-c reads the learner before its enrolment's first day")
+	}
 	resp := enrol(t, admin, id, opA, accompaniment, nov2)
 	env.CaughtUp(t)
 	if !reads(t, opAT05) || reads(t, opBT05) {
@@ -232,5 +241,10 @@ func TestOperatorsReadTheLearnersEnrolledWithThem(t *testing.T) {
 		if got := reads(t, opAT05); got != tc.reads {
 			t.Fatalf("%d days after the enrolment's end: reads %v, want %v", tc.days, got, tc.reads)
 		}
+	}
+
+	// op-c, enrolled from a week later, reads the learner from that day on.
+	if !reads(t, opCT05) {
+		t.Fatal("op-c does not read the learner after its enrolment's first day")
 	}
 }

@@ -95,9 +95,21 @@ type LearnerScope struct {
 	Referent        string
 	FormerReferents map[string]civil.Date
 	// Operators maps each operator the learner is or was enrolled with to
-	// the last day it reads the learner: the zero date while an enrolment
-	// with it is open, a few days after the last enrolment's end otherwise.
-	Operators map[string]civil.Date
+	// the spans of days it reads the learner: from an enrolment's first day
+	// to a few days after its last.
+	Operators map[string][]ReadSpan
+}
+
+// ReadSpan is the days an operator reads a learner for one enrolment: From
+// to Until, both included; Until is zero while the enrolment is open, From
+// zero when its first day is not known (every day before Until).
+type ReadSpan struct {
+	From, Until civil.Date
+}
+
+// Covers reports whether day is in the span.
+func (r ReadSpan) Covers(day civil.Date) bool {
+	return !day.Before(r.From) && (r.Until.IsZero() || !day.After(r.Until))
 }
 
 // ActsForLearner reports whether the principal acts for the learner of
@@ -120,16 +132,15 @@ func (p Principal) ActsForLearner(s LearnerScope) bool {
 
 // ReachesLearner reports whether the principal may read the learner of
 // scope on day: whoever acts for it, a referent it was handed over from
-// until the end of the grace period, the operators it is enrolled with (and
-// was, until the end of theirs: scope.Operators, never a token's
-// territories), admins and funders.
+// until the end of the grace period, the operators it is enrolled with on
+// day (from the enrolment's first day to the end of its grace period:
+// scope.Operators, never a token's territories), admins and funders.
 func (p Principal) ReachesLearner(s LearnerScope, day civil.Date) bool {
 	switch p.Role {
 	case RoleAdmin, RoleFunder:
 		return true
 	case RoleOperator:
-		until, ok := s.Operators[p.OperatorID]
-		return ok && p.OperatorID != "" && (until.IsZero() || !day.After(until))
+		return p.OperatorID != "" && slices.ContainsFunc(s.Operators[p.OperatorID], func(r ReadSpan) bool { return r.Covers(day) })
 	case RoleReferent:
 		if p.ActsForLearner(s) {
 			return true

@@ -11,7 +11,12 @@ func TestLearnerScope(t *testing.T) {
 	day := civil.Date{Year: 2026, Month: 11, Day: 26}
 	graceEnd := civil.Date{Year: 2026, Month: 12, Day: 26}
 	followed := auth.LearnerScope{Territory: "T05", Referent: "ref-a", FormerReferents: map[string]civil.Date{"ref-f": graceEnd},
-		Operators: map[string]civil.Date{"op": {}, "op-past": graceEnd}}
+		Operators: map[string][]auth.ReadSpan{
+			"op":      {{From: day.AddDays(-10)}},
+			"op-past": {{From: day.AddDays(-60), Until: graceEnd}},
+			// Enrolled from next week, and earlier for a month long gone.
+			"op-next": {{From: day.AddDays(-200), Until: day.AddDays(-100)}, {From: day.AddDays(7)}},
+		}}
 	pool := auth.LearnerScope{Territory: "T05"}
 	var (
 		admin    = auth.Principal{Subject: "a", Role: auth.RoleAdmin}
@@ -20,6 +25,7 @@ func TestLearnerScope(t *testing.T) {
 		opElse   = auth.Principal{Subject: "o2", Role: auth.RoleOperator, OperatorID: "op2", Territories: []string{"T05"}}
 		opPast   = auth.Principal{Subject: "o3", Role: auth.RoleOperator, OperatorID: "op-past", Territories: []string{"T05"}}
 		opNoID   = auth.Principal{Subject: "o4", Role: auth.RoleOperator, Territories: []string{"T05"}}
+		opNext   = auth.Principal{Subject: "o5", Role: auth.RoleOperator, OperatorID: "op-next"}
 		refA     = auth.Principal{Subject: "ra", Role: auth.RoleReferent, ReferentID: "ref-a", Territories: []string{"T01"}}
 		refB     = auth.Principal{Subject: "rb", Role: auth.RoleReferent, ReferentID: "ref-b", Territories: []string{"T05"}}
 		coord    = auth.Principal{Subject: "rc", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}
@@ -41,6 +47,11 @@ func TestLearnerScope(t *testing.T) {
 		{"operator of an ended enrolment, within its days", opPast, followed, graceEnd, false, true},
 		{"operator of an ended enrolment, after them", opPast, followed, graceEnd.AddDays(1), false, false},
 		{"an operator without id is enrolled with nobody", opNoID, followed, day, false, false},
+		{"operator of an enrolment from next week, today", opNext, followed, day, false, false},
+		{"operator of an enrolment from next week, on its first day", opNext, followed, day.AddDays(7), false, true},
+		{"operator of an enrolment long ended, between its spans", opNext, followed, day.AddDays(-50), false, false},
+		{"operator of an enrolment long ended, within its first span", opNext, followed, day.AddDays(-150), false, true},
+		{"operator enrolled before its enrolment's first day", operator, followed, day.AddDays(-11), false, false},
 		{"pool: an operator of the territory", operator, pool, day, false, false},
 		{"the learner's referent, even outside its token's territories", refA, followed, day, true, true},
 		{"another referent of the territory", refB, followed, day, false, false},

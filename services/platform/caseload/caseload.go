@@ -51,7 +51,11 @@ type EnrolmentFact interface {
 	Operator() string
 	// Enrolment identifies the enrolment among the learner's.
 	Enrolment() int32
-	// LastDay is the enrolment's last day, nil while it is open.
+	// FirstDay is the enrolment's first day; nil when the fact does not
+	// tell it (an end: the first day stays the one already known).
+	FirstDay() *commonv1.Date
+	// LastDay is the enrolment's last day, nil while it is open; a day
+	// before the first cancels the enrolment.
 	LastDay() *commonv1.Date
 	// GraceDays is how many days after LastDay the operator still reads
 	// the learner.
@@ -133,10 +137,16 @@ type storedEnrolments map[string]storedEnrolment
 
 type storedEnrolment struct {
 	Operator string `json:"operator"`
+	// From is the first day the operator reads the learner for this
+	// enrolment (YYYY-MM-DD): the enrolment's first day.
+	From string `json:"from,omitempty"`
 	// ReadsUntil is the last day the operator reads the learner for this
 	// enrolment (YYYY-MM-DD): its last day plus the grace days; "" while
 	// it is open.
 	ReadsUntil string `json:"reads_until,omitempty"`
+	// Cancelled: the enrolment ended before its first day; the operator
+	// never reads the learner for it.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 func (c *Caseload) projectAssignment(ctx context.Context, ev event.Event) ([]projection.Op, error) {
@@ -178,11 +188,19 @@ func (c *Caseload) projectEnrolment(ctx context.Context, ev event.Event) ([]proj
 	if stored == nil {
 		stored = storedEnrolments{}
 	}
-	se := storedEnrolment{Operator: f.Operator()}
-	if last := f.LastDay(); last != nil {
-		se.ReadsUntil = civilpb.Date(last).AddDays(f.GraceDays()).String()
+	number := strconv.Itoa(int(f.Enrolment()))
+	se := storedEnrolment{Operator: f.Operator(), From: stored[number].From}
+	if first := f.FirstDay(); first != nil {
+		se.From = civilpb.Date(first).String()
 	}
-	stored[strconv.Itoa(int(f.Enrolment()))] = se
+	if last := f.LastDay(); last != nil {
+		lastDay := civilpb.Date(last)
+		se.ReadsUntil = lastDay.AddDays(f.GraceDays()).String()
+		if from, err := civil.Parse(se.From); err == nil {
+			se.Cancelled = lastDay.Before(from)
+		}
+	}
+	stored[number] = se
 	op, err := projection.PutJSON(enrolmentKey(f.Learner()), stored)
 	if err != nil {
 		return nil, err
@@ -192,30 +210,31 @@ func (c *Caseload) projectEnrolment(ctx context.Context, ev event.Event) ([]proj
 }
 
 // operators is what the enrolments give a scope: each operator with the
-// last day it reads the learner, the zero date while an enrolment with it
-// is open.
-func (s storedEnrolments) operators() map[string]civil.Date {
+// spans of days it reads the learner, one per enrolment not cancelled, in
+// the order of the enrolments.
+func (s storedEnrolments) operators() map[string][]auth.ReadSpan {
 	if len(s) == 0 {
 		return nil
 	}
-	out := map[string]civil.Date{}
+	out := map[string][]auth.ReadSpan{}
 	for _, number := range slices.Sorted(maps.Keys(s)) {
 		e := s[number]
-		until, open := civil.Date{}, e.ReadsUntil == ""
-		if !open {
-			d, err := civil.Parse(e.ReadsUntil)
-			if err != nil {
+		if e.Cancelled {
+			continue
+		}
+		var span auth.ReadSpan
+		var err error
+		if e.From != "" {
+			if span.From, err = civil.Parse(e.From); err != nil {
 				continue
 			}
-			until = d
 		}
-		prev, seen := out[e.Operator]
-		switch {
-		case !seen, open:
-			out[e.Operator] = until
-		case !prev.IsZero() && until.After(prev):
-			out[e.Operator] = until
+		if e.ReadsUntil != "" {
+			if span.Until, err = civil.Parse(e.ReadsUntil); err != nil {
+				continue
+			}
 		}
+		out[e.Operator] = append(out[e.Operator], span)
 	}
 	return out
 }

@@ -2,11 +2,13 @@ package caseload_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -97,14 +99,15 @@ func TestScopeFollowsAssignments(t *testing.T) {
 type enrolment struct {
 	learner, operator string
 	number            int32
-	last              *commonv1.Date
+	first, last       *commonv1.Date
 }
 
-func (e enrolment) Learner() string         { return e.learner }
-func (e enrolment) Operator() string        { return e.operator }
-func (e enrolment) Enrolment() int32        { return e.number }
-func (e enrolment) LastDay() *commonv1.Date { return e.last }
-func (e enrolment) GraceDays() int          { return 30 }
+func (e enrolment) Learner() string          { return e.learner }
+func (e enrolment) Operator() string         { return e.operator }
+func (e enrolment) Enrolment() int32         { return e.number }
+func (e enrolment) FirstDay() *commonv1.Date { return e.first }
+func (e enrolment) LastDay() *commonv1.Date  { return e.last }
+func (e enrolment) GraceDays() int           { return 30 }
 
 type enrolmentMsg struct {
 	proto.Message
@@ -116,8 +119,9 @@ func decodeEnrolment(m proto.Message) (enrolment, bool) {
 	return em.e, ok
 }
 
-// Operators reach the learners enrolled with them: while an enrolment is
-// open, and for the grace days after the last one ended.
+// Operators reach the learners enrolled with them: from an enrolment's
+// first day while it is open, and for the grace days after it ended; a
+// cancelled enrolment gives nothing.
 func TestScopeFollowsEnrolments(t *testing.T) {
 	ctx := context.Background()
 	store := projection.NewMemory()
@@ -143,7 +147,7 @@ func TestScopeFollowsEnrolments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	operators := func() map[string]civil.Date {
+	operators := func() map[string][]auth.ReadSpan {
 		t.Helper()
 		sc, err := c.Scope(ctx, "l-1", "T05")
 		if err != nil {
@@ -154,22 +158,40 @@ func TestScopeFollowsEnrolments(t *testing.T) {
 	if ops := operators(); ops != nil {
 		t.Fatalf("a learner never enrolled reaches %v", ops)
 	}
-	nov30 := &commonv1.Date{Year: 2026, Month: 11, Day: 30}
-	apply(enrolment{learner: "l-1", operator: "op-a", number: 1})
-	apply(enrolment{learner: "l-1", operator: "op-b", number: 2})
-	if ops := operators(); len(ops) != 2 || !ops["op-a"].IsZero() || !ops["op-b"].IsZero() {
-		t.Fatalf("two open enrolments: %v", ops)
+	date := func(month, day int32) *commonv1.Date { return &commonv1.Date{Year: 2026, Month: month, Day: day} }
+	span := func(from, until *commonv1.Date) auth.ReadSpan {
+		var s auth.ReadSpan
+		if from != nil {
+			s.From = civilpb.Date(from)
+		}
+		if until != nil {
+			s.Until = civilpb.Date(until)
+		}
+		return s
 	}
-	apply(enrolment{learner: "l-1", operator: "op-b", number: 2, last: nov30})
-	if ops := operators(); !ops["op-a"].IsZero() || ops["op-b"] != (civil.Date{Year: 2026, Month: 12, Day: 30}) {
-		t.Fatalf("op-b's enrolment ended on 30 November: %v", ops)
+	want := func(what string, w map[string][]auth.ReadSpan) {
+		t.Helper()
+		if got := operators(); !reflect.DeepEqual(got, w) {
+			t.Fatalf("%s: operators %v, want %v", what, got, w)
+		}
 	}
-	// An open enrolment with op-b again wins over the ended one.
-	apply(enrolment{learner: "l-1", operator: "op-b", number: 3})
-	if ops := operators(); !ops["op-b"].IsZero() {
-		t.Fatalf("op-b enrolled again: %v", ops)
-	}
-	apply(enrolment{learner: "l-2", operator: "op-a", number: 1})
+	apply(enrolment{learner: "l-1", operator: "op-a", number: 1, first: date(11, 2)})
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 2, first: date(11, 9)})
+	want("two open enrolments", map[string][]auth.ReadSpan{"op-a": {span(date(11, 2), nil)}, "op-b": {span(date(11, 9), nil)}})
+	// The end tells the last day only: the first stays the one known.
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 2, last: date(11, 30)})
+	want("op-b's enrolment ended on 30 November", map[string][]auth.ReadSpan{
+		"op-a": {span(date(11, 2), nil)}, "op-b": {span(date(11, 9), date(12, 30))}})
+	// op-b again, from February; then an enrolment cancelled before its
+	// first day (ended the day before) gives nothing.
+	apply(enrolment{learner: "l-1", operator: "op-b", number: 3, first: &commonv1.Date{Year: 2027, Month: 2, Day: 1}})
+	apply(enrolment{learner: "l-1", operator: "op-c", number: 4, first: date(12, 14)})
+	apply(enrolment{learner: "l-1", operator: "op-c", number: 4, last: date(12, 13)})
+	want("op-b enrolled again, op-c cancelled", map[string][]auth.ReadSpan{
+		"op-a": {span(date(11, 2), nil)},
+		"op-b": {span(date(11, 9), date(12, 30)), span(&commonv1.Date{Year: 2027, Month: 2, Day: 1}, nil)},
+	})
+	apply(enrolment{learner: "l-2", operator: "op-a", number: 1, first: date(11, 2)})
 	got, err := c.OperatorLearners(ctx, "op-a", "", 10)
 	if err != nil || len(got) != 2 || got[0] != "l-1" || got[1] != "l-2" {
 		t.Fatalf("op-a's learners %v %v", got, err)
