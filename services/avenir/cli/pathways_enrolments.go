@@ -9,14 +9,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 )
 
 var (
 	enrolmentKinds      = enumFlag{pathwayv1.EnrolmentKind(0).Descriptor(), "ENROLMENT_KIND_"}
 	enrolmentEndReasons = enumFlag{pathwayv1.EnrolmentEndReason(0).Descriptor(), "ENROLMENT_END_REASON_"}
-	enrolmentProgrammes = enumFlag{commonv1.FundingProgramme(0).Descriptor(), "FUNDING_PROGRAMME_"}
 )
 
 func newPathwaysEnrolCmd() *cobra.Command {
@@ -120,7 +118,7 @@ func newPathwaysEnrolmentsCmd() *cobra.Command {
 // pathwayEnrolment reads "#1 accompaniment with op-evreux (contract C, avenir), from 2026-11-02 to
 // 2026-11-20 (pathway-exit)".
 func pathwayEnrolment(e *pathwayv1.Enrolment) string {
-	programme := enrolmentProgrammes.name(e.GetProgramme().Number())
+	programme := fundingProgrammes.name(e.GetProgramme().Number())
 	if programme == "" {
 		programme = "no programme"
 	}
@@ -150,7 +148,7 @@ func enrolmentListRows(resp *pathwayv1.ListEnrolmentsResponse) [][]string {
 		e := l.GetEnrolment()
 		rows = append(rows, []string{
 			e.GetOperatorId(), e.GetContractId(), l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(e.GetNumber()),
-			enrolmentKinds.name(e.GetKind().Number()), enrolmentProgrammes.name(e.GetProgramme().Number()),
+			enrolmentKinds.name(e.GetKind().Number()), fundingProgrammes.name(e.GetProgramme().Number()),
 			dateString(e.GetFromDate()), dateString(e.GetToDate()), enrolmentEndReasons.name(e.GetEndReason().Number()),
 		})
 	}

@@ -159,7 +159,7 @@ func pathwayProgrammeOrder(answers []territoryAnswer[*pathwayv1.GetProgrammeTarg
 func pathwayTargetRows(answers []territoryAnswer[*pathwayv1.GetProgrammeTargetsResponse]) [][]string {
 	rows := [][]string{{"PROGRAMME", "TERRITORY", "BENEFICIARIES", "TARGET", "% OF TARGET"}}
 	for _, programme := range pathwayProgrammeOrder(answers) {
-		name := enrolmentProgrammes.name(programme.Number())
+		name := fundingProgrammes.name(programme.Number())
 		for _, a := range answers {
 			for _, p := range a.resp.GetTerritories() {
 				if p.GetProgramme() == programme {
@@ -193,7 +193,7 @@ func pathwayTargetMonthRows(answers []territoryAnswer[*pathwayv1.GetProgrammeTar
 		}
 	}
 	for _, programme := range pathwayProgrammeOrder(answers) {
-		name := enrolmentProgrammes.name(programme.Number())
+		name := fundingProgrammes.name(programme.Number())
 		for _, a := range answers {
 			for _, p := range a.resp.GetTerritories() {
 				if p.GetProgramme() == programme {
