@@ -7,7 +7,7 @@ set -euo pipefail
 # Who you are: tokens minted with the dev server's key (in ./data).
 export AVENIR_TOKEN=$(./bin/avenir auth token --role admin --subject me)
 coord=$(./bin/avenir auth token --role referent --referent-id ref-anne --territory T05 --coordinator)
-op=$(./bin/avenir auth token --role operator --operator-id op-evreux --territory T05)
+op=$(./bin/avenir auth token --role operator --operator-id op-evreux)
 funder=$(./bin/avenir auth token --role funder --subject region)
 
 # A referent for Évreux (T05): learners entering the pathway are assigned automatically.

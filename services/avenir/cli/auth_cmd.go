@@ -31,7 +31,7 @@ Production servers verify tokens of an OpenID Connect issuer instead.`,
 		Example: `  export AVENIR_TOKEN=$(avenir auth token --role admin --subject me)
   avenir auth token --role referent --referent-id ref-05 --territory T05 --territory T06 --ttl 8h
   avenir auth token --role referent --referent-id ref-01 --territory T01 --coordinator
-  avenir auth token --role operator --operator-id op-caen --territory T01`,
+  avenir auth token --role operator --operator-id op-caen`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p.Role = auth.Role(role)

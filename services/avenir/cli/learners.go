@@ -249,26 +249,37 @@ func newLearnersHistoryCmd() *cobra.Command {
 }
 
 func learnerRows(l *intakev1.Learner) []field {
-	s := l.GetSituation()
 	rows := []field{
 		{"LEARNER ID", l.GetLearnerId()},
 		{"FAMILY NAME", l.GetFamilyName()},
 		{"GIVEN NAME", l.GetGivenName()},
-		{"BIRTH DATE", dateString(l.GetBirthDate())},
-		{"TERRITORY", l.GetTerritoryCode()},
-		{"REGISTERED AT", parisTime(l.GetRegisteredAt()) + " " + l.GetRegisteredAt().AsTime().In(civil.Paris).Format("MST")},
-		{"SENIOR AT ENTRY", yesNo(l.GetSeniorAtEntry())},
-		{"EMAIL", l.GetContact().GetEmail()},
-		{"PHONE", l.GetContact().GetPhone()},
-		{"COMMUNE", l.GetContact().GetCommuneCode()},
-		{"SITUATION SINCE", dateString(l.GetSituationSince())},
-		{"JOB SEEKER", yesNo(s.GetJobSeeker())},
-		{"FRANCE TRAVAIL ID", s.GetFranceTravailId()},
-		{"RSA", yesNo(s.GetRsaRecipient())},
-		{"EDUCATION LEVEL", educationLevels.name(protoreflect.EnumNumber(s.GetEducationLevel()))},
-		{"QPV", yesNo(s.GetQpvResident())},
-		{"ZRR", yesNo(s.GetZrrResident())},
-		{"REFERRAL SOURCE", referralSources.name(protoreflect.EnumNumber(s.GetReferralSource()))},
+	}
+	// A funder is sent what billing needs only: the rows the server left
+	// out are not shown (rather than as empty or "no").
+	if l.GetBirthDate() != nil {
+		rows = append(rows, field{"BIRTH DATE", dateString(l.GetBirthDate())})
+	}
+	rows = append(rows,
+		field{"TERRITORY", l.GetTerritoryCode()},
+		field{"REGISTERED AT", parisTime(l.GetRegisteredAt()) + " " + l.GetRegisteredAt().AsTime().In(civil.Paris).Format("MST")},
+	)
+	if l.GetBirthDate() != nil {
+		rows = append(rows, field{"SENIOR AT ENTRY", yesNo(l.GetSeniorAtEntry())})
+	}
+	if c := l.GetContact(); c != nil {
+		rows = append(rows, field{"EMAIL", c.GetEmail()}, field{"PHONE", c.GetPhone()}, field{"COMMUNE", c.GetCommuneCode()})
+	}
+	if s := l.GetSituation(); s != nil {
+		rows = append(rows,
+			field{"SITUATION SINCE", dateString(l.GetSituationSince())},
+			field{"JOB SEEKER", yesNo(s.GetJobSeeker())},
+			field{"FRANCE TRAVAIL ID", s.GetFranceTravailId()},
+			field{"RSA", yesNo(s.GetRsaRecipient())},
+			field{"EDUCATION LEVEL", educationLevels.name(protoreflect.EnumNumber(s.GetEducationLevel()))},
+			field{"QPV", yesNo(s.GetQpvResident())},
+			field{"ZRR", yesNo(s.GetZrrResident())},
+			field{"REFERRAL SOURCE", referralSources.name(protoreflect.EnumNumber(s.GetReferralSource()))},
+		)
 	}
 	// Special-category data: the server sends it only to those who may see it.
 	if l.Rqth != nil {

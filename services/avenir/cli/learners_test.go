@@ -17,19 +17,21 @@ import (
 )
 
 // learnersServer runs intake in-process with the territories of file and
-// returns a function running the CLI against it as p: exit code, stdout
-// and stderr.
-func learnersServer(t *testing.T, territoriesFile string, p auth.Principal) func(args ...string) (int, string, string) {
+// returns a function giving, for a principal p, a function running the CLI
+// against it as p: exit code, stdout and stderr.
+func learnersServer(t *testing.T, territoriesFile string) func(p auth.Principal) func(args ...string) (int, string, string) {
 	t.Helper()
 	dataDir := filepath.Join(t.TempDir(), "data")
 	cfg := servertest.Dev(dataDir)
 	cfg.Services, cfg.TerritoriesFile = []string{"intake"}, territoriesFile
 	addrs, _ := servertest.Run(t, cfg)
-	token := servertest.Token(t, dataDir, p, time.Now())
-	return func(args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		code := Main(context.Background(), append(args, "--addr", addrs.GRPC, "--token", token), &stdout, &stderr)
-		return code, stdout.String(), stderr.String()
+	return func(p auth.Principal) func(args ...string) (int, string, string) {
+		token := servertest.Token(t, dataDir, p, time.Now())
+		return func(args ...string) (int, string, string) {
+			var stdout, stderr bytes.Buffer
+			code := Main(context.Background(), append(args, "--addr", addrs.GRPC, "--token", token), &stdout, &stderr)
+			return code, stdout.String(), stderr.String()
+		}
 	}
 }
 
@@ -51,7 +53,8 @@ func TestLearnersCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	referent := auth.Principal{Subject: "cli-ref", Role: auth.RoleReferent, ReferentID: "ref-cli", Territories: []string{"T05", "T19"}}
-	run := learnersServer(t, territories, referent)
+	as := learnersServer(t, territories)
+	run := as(referent)
 
 	register := []string{"learners", "register", "--family-name", "Lefèvre", "--given-name", "Anaïs", "--birth-date", "1970-04-12",
 		"--territory", "T05", "--commune", "27229", "--phone", "06 12 34 56 78", "--education-level", "no-diploma",
@@ -116,6 +119,17 @@ func TestLearnersCommands(t *testing.T) {
 	code, out, errOut = run("learners", "get", id)
 	if code != 0 || row(out, "EMAIL") != "anais@example.fr" || row(out, "RSA") != "yes" {
 		t.Fatalf("get: %d %s %s", code, out, errOut)
+	}
+	// A funder reads what billing needs: the rows it is not sent are not
+	// shown, rather than as empty or "no".
+	code, out, errOut = as(auth.Principal{Subject: "cli-funder", Role: auth.RoleFunder})("learners", "get", id)
+	if code != 0 || row(out, "FAMILY NAME") != "Lefèvre" || row(out, "TERRITORY") != "T05" {
+		t.Fatalf("get as a funder: %d %s %s", code, out, errOut)
+	}
+	for _, hidden := range []string{"BIRTH DATE", "SENIOR AT ENTRY", "EMAIL", "PHONE", "COMMUNE", "JOB SEEKER", "RSA", "QPV", "EDUCATION LEVEL", "RQTH"} {
+		if strings.Contains(out, hidden) {
+			t.Errorf("a funder is shown %s:\n%s", hidden, out)
+		}
 	}
 	code, out, errOut = run("learners", "history", id)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
