@@ -255,6 +255,66 @@ func (x *Count) GetFewerThanFive() bool {
 	return false
 }
 
+// Personal data sealed with a data key (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md):
+// AES-256-GCM of a serialized message. Only the services' codecs open it;
+// once its key is erased, nobody can.
+type Sealed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data key that sealed it: "learner.<learner id>" for a learner's
+	// personal data.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// A 12-byte random nonce, then the ciphertext and its 16-byte tag. The
+	// additional data is key_id, a zero byte and the sealed message's full
+	// name.
+	Ciphertext    []byte `protobuf:"bytes,2,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sealed) Reset() {
+	*x = Sealed{}
+	mi := &file_avenir_common_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sealed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sealed) ProtoMessage() {}
+
+func (x *Sealed) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_common_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sealed.ProtoReflect.Descriptor instead.
+func (*Sealed) Descriptor() ([]byte, []int) {
+	return file_avenir_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Sealed) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Sealed) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
 var File_avenir_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_avenir_common_v1_common_proto_rawDesc = "" +
@@ -269,7 +329,12 @@ const file_avenir_common_v1_common_proto_rawDesc = "" +
 	"\x05month\x18\x02 \x01(\x05R\x05month\"E\n" +
 	"\x05Count\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\x05R\x05value\x12&\n" +
-	"\x0ffewer_than_five\x18\x02 \x01(\bR\rfewerThanFive*\x8e\x01\n" +
+	"\x0ffewer_than_five\x18\x02 \x01(\bR\rfewerThanFive\"?\n" +
+	"\x06Sealed\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x02 \x01(\fR\n" +
+	"ciphertext*\x8e\x01\n" +
 	"\x10FundingProgramme\x12!\n" +
 	"\x1dFUNDING_PROGRAMME_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FUNDING_PROGRAMME_AVENIR\x10\x01\x12\x1c\n" +
@@ -290,12 +355,13 @@ func file_avenir_common_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_avenir_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_avenir_common_v1_common_proto_goTypes = []any{
 	(FundingProgramme)(0), // 0: avenir.common.v1.FundingProgramme
 	(*Date)(nil),          // 1: avenir.common.v1.Date
 	(*Month)(nil),         // 2: avenir.common.v1.Month
 	(*Count)(nil),         // 3: avenir.common.v1.Count
+	(*Sealed)(nil),        // 4: avenir.common.v1.Sealed
 }
 var file_avenir_common_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -316,7 +382,7 @@ func file_avenir_common_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_common_v1_common_proto_rawDesc), len(file_avenir_common_v1_common_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
