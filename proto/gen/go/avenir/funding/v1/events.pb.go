@@ -876,8 +876,12 @@ type TraineeLineCorrected struct {
 	// amount(minutes) - amount(previous_minutes), each rounded half down; may
 	// be negative.
 	AmountDeltaCents int64 `protobuf:"varint,15,opt,name=amount_delta_cents,json=amountDeltaCents,proto3" json:"amount_delta_cents,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,16,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TraineeLineCorrected) Reset() {
@@ -1013,6 +1017,13 @@ func (x *TraineeLineCorrected) GetAmountDeltaCents() int64 {
 		return x.AmountDeltaCents
 	}
 	return 0
+}
+
+func (x *TraineeLineCorrected) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
 }
 
 // Accepted lines turned into anomalies: they stay on record, and the open
@@ -1984,7 +1995,7 @@ var File_avenir_funding_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1eavenir/funding/v1/events.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\"\x9e\x01\n" +
+	"\x1eavenir/funding/v1/events.proto\x12\x11avenir.funding.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\"\x9e\x01\n" +
 	"\vFlatFeeRate\x125\n" +
 	"\bfee_type\x18\x01 \x01(\x0e2\x1a.avenir.funding.v1.FeeTypeR\afeeType\x12\x1f\n" +
 	"\vcustom_code\x18\x02 \x01(\tR\n" +
@@ -2039,7 +2050,7 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\biso_week\x18\x06 \x01(\x05R\aisoWeek\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x128\n" +
-	"\x05lines\x18\b \x03(\v2\".avenir.funding.v1.TraineeHourLineR\x05lines\"\xdf\x04\n" +
+	"\x05lines\x18\b \x03(\v2\".avenir.funding.v1.TraineeHourLineR\x05lines\"\x97\x05\n" +
 	"\x14TraineeLineCorrected\x12\x1b\n" +
 	"\tledger_id\x18\x01 \x01(\tR\bledgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -2054,12 +2065,13 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\x10previous_minutes\x18\b \x01(\x05R\x0fpreviousMinutes\x12\x18\n" +
 	"\aminutes\x18\t \x01(\x05R\aminutes\x12;\n" +
 	"\bactivity\x18\n" +
-	" \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\x12\x16\n" +
-	"\x06reason\x18\v \x01(\tR\x06reason\x12>\n" +
+	" \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\x12\x1c\n" +
+	"\x06reason\x18\v \x01(\tB\x04\xc8\xf3\x18\x01R\x06reason\x12>\n" +
 	"\x0ebilling_period\x18\f \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\r \x01(\bR\x04late\x12-\n" +
 	"\x13rate_per_hour_cents\x18\x0e \x01(\x03R\x10ratePerHourCents\x12,\n" +
-	"\x12amount_delta_cents\x18\x0f \x01(\x03R\x10amountDeltaCents\"\xf4\x02\n" +
+	"\x12amount_delta_cents\x18\x0f \x01(\x03R\x10amountDeltaCents\x120\n" +
+	"\x06sealed\x18\x10 \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xf4\x02\n" +
 	"\x13TraineeLinesFlagged\x12\x1b\n" +
 	"\tledger_id\x18\x01 \x01(\tR\bledgerId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -2225,6 +2237,7 @@ var file_avenir_funding_v1_events_proto_goTypes = []any{
 	(*v1.Date)(nil),              // 20: avenir.common.v1.Date
 	(v1.FundingProgramme)(0),     // 21: avenir.common.v1.FundingProgramme
 	(*v1.Month)(nil),             // 22: avenir.common.v1.Month
+	(*v1.Sealed)(nil),            // 23: avenir.common.v1.Sealed
 }
 var file_avenir_funding_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.funding.v1.FlatFeeRate.fee_type:type_name -> avenir.funding.v1.FeeType
@@ -2241,27 +2254,28 @@ var file_avenir_funding_v1_events_proto_depIdxs = []int32{
 	20, // 11: avenir.funding.v1.TraineeLineCorrected.date:type_name -> avenir.common.v1.Date
 	2,  // 12: avenir.funding.v1.TraineeLineCorrected.activity:type_name -> avenir.funding.v1.ActivityType
 	22, // 13: avenir.funding.v1.TraineeLineCorrected.billing_period:type_name -> avenir.common.v1.Month
-	3,  // 14: avenir.funding.v1.TraineeLinesFlagged.reason:type_name -> avenir.funding.v1.AnomalyReason
-	20, // 15: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
-	22, // 16: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.common.v1.Month
-	20, // 17: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
-	22, // 18: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.common.v1.Month
-	1,  // 19: avenir.funding.v1.FlatFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
-	20, // 20: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
-	22, // 21: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.common.v1.Month
-	0,  // 22: avenir.funding.v1.LineReview.unit:type_name -> avenir.funding.v1.Unit
-	22, // 23: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.common.v1.Month
-	14, // 24: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
-	22, // 25: avenir.funding.v1.StatementClosed.period:type_name -> avenir.common.v1.Month
-	20, // 26: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
-	16, // 27: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
-	21, // 28: avenir.funding.v1.ProgrammeYearSet.programme:type_name -> avenir.common.v1.FundingProgramme
-	1,  // 29: avenir.funding.v1.FactFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	23, // 14: avenir.funding.v1.TraineeLineCorrected.sealed:type_name -> avenir.common.v1.Sealed
+	3,  // 15: avenir.funding.v1.TraineeLinesFlagged.reason:type_name -> avenir.funding.v1.AnomalyReason
+	20, // 16: avenir.funding.v1.TraineeLinesFlagged.exit_date:type_name -> avenir.common.v1.Date
+	22, // 17: avenir.funding.v1.TraineeLinesFlagged.billing_period:type_name -> avenir.common.v1.Month
+	20, // 18: avenir.funding.v1.GroupHoursReported.date:type_name -> avenir.common.v1.Date
+	22, // 19: avenir.funding.v1.GroupHoursReported.billing_period:type_name -> avenir.common.v1.Month
+	1,  // 20: avenir.funding.v1.FlatFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
+	20, // 21: avenir.funding.v1.FlatFeeClaimed.fact_date:type_name -> avenir.common.v1.Date
+	22, // 22: avenir.funding.v1.FlatFeeClaimed.billing_period:type_name -> avenir.common.v1.Month
+	0,  // 23: avenir.funding.v1.LineReview.unit:type_name -> avenir.funding.v1.Unit
+	22, // 24: avenir.funding.v1.StatementReviewed.period:type_name -> avenir.common.v1.Month
+	14, // 25: avenir.funding.v1.StatementReviewed.reviews:type_name -> avenir.funding.v1.LineReview
+	22, // 26: avenir.funding.v1.StatementClosed.period:type_name -> avenir.common.v1.Month
+	20, // 27: avenir.funding.v1.StatementClosed.closed_on:type_name -> avenir.common.v1.Date
+	16, // 28: avenir.funding.v1.StatementClosed.totals:type_name -> avenir.funding.v1.StatementTotals
+	21, // 29: avenir.funding.v1.ProgrammeYearSet.programme:type_name -> avenir.common.v1.FundingProgramme
+	1,  // 30: avenir.funding.v1.FactFeeClaimed.fee_type:type_name -> avenir.funding.v1.FeeType
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_avenir_funding_v1_events_proto_init() }

@@ -3522,6 +3522,199 @@ func (x *GetProgrammeBudgetResponse) GetBudget() *ProgrammeBudget {
 	return nil
 }
 
+type ListLearnerLinesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// 1..500; 0 means 100.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLearnerLinesRequest) Reset() {
+	*x = ListLearnerLinesRequest{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLearnerLinesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLearnerLinesRequest) ProtoMessage() {}
+
+func (x *ListLearnerLinesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLearnerLinesRequest.ProtoReflect.Descriptor instead.
+func (*ListLearnerLinesRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListLearnerLinesRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ListLearnerLinesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLearnerLinesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A line naming the learner, with the statement that bills it.
+type LearnerLine struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ContractId string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId string                 `protobuf:"bytes,2,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// The statement's month.
+	Period          *v1.Month      `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	StatementClosed bool           `protobuf:"varint,4,opt,name=statement_closed,json=statementClosed,proto3" json:"statement_closed,omitempty"`
+	Line            *StatementLine `protobuf:"bytes,5,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *LearnerLine) Reset() {
+	*x = LearnerLine{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerLine) ProtoMessage() {}
+
+func (x *LearnerLine) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerLine.ProtoReflect.Descriptor instead.
+func (*LearnerLine) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *LearnerLine) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *LearnerLine) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *LearnerLine) GetPeriod() *v1.Month {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *LearnerLine) GetStatementClosed() bool {
+	if x != nil {
+		return x.StatementClosed
+	}
+	return false
+}
+
+func (x *LearnerLine) GetLine() *StatementLine {
+	if x != nil {
+		return x.Line
+	}
+	return nil
+}
+
+type ListLearnerLinesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By date, then contract and line id.
+	Lines []*LearnerLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLearnerLinesResponse) Reset() {
+	*x = ListLearnerLinesResponse{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLearnerLinesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLearnerLinesResponse) ProtoMessage() {}
+
+func (x *ListLearnerLinesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLearnerLinesResponse.ProtoReflect.Descriptor instead.
+func (*ListLearnerLinesResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListLearnerLinesResponse) GetLines() []*LearnerLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *ListLearnerLinesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_avenir_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_funding_proto_rawDesc = "" +
@@ -3817,7 +4010,24 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x06months\x18\a \x03(\v2%.avenir.funding.v1.MonthlyConsumptionR\x06months\x12%\n" +
 	"\x0econtract_count\x18\b \x01(\x05R\rcontractCount\"X\n" +
 	"\x1aGetProgrammeBudgetResponse\x12:\n" +
-	"\x06budget\x18\x01 \x01(\v2\".avenir.funding.v1.ProgrammeBudgetR\x06budget*\x88\x05\n" +
+	"\x06budget\x18\x01 \x01(\v2\".avenir.funding.v1.ProgrammeBudgetR\x06budget\"t\n" +
+	"\x17ListLearnerLinesRequest\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xe1\x01\n" +
+	"\vLearnerLine\x12\x1f\n" +
+	"\vcontract_id\x18\x01 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x02 \x01(\tR\n" +
+	"operatorId\x12/\n" +
+	"\x06period\x18\x03 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12)\n" +
+	"\x10statement_closed\x18\x04 \x01(\bR\x0fstatementClosed\x124\n" +
+	"\x04line\x18\x05 \x01(\v2 .avenir.funding.v1.StatementLineR\x04line\"x\n" +
+	"\x18ListLearnerLinesResponse\x124\n" +
+	"\x05lines\x18\x01 \x03(\v2\x1e.avenir.funding.v1.LearnerLineR\x05lines\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x88\x05\n" +
 	"\x0fRejectionReason\x12 \n" +
 	"\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREJECTION_REASON_INVALID_LINE\x10\x01\x12)\n" +
@@ -3846,7 +4056,7 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x1cSTATEMENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15STATEMENT_STATUS_OPEN\x10\x01\x12\x1d\n" +
 	"\x19STATEMENT_STATUS_REVIEWED\x10\x02\x12\x1b\n" +
-	"\x17STATEMENT_STATUS_CLOSED\x10\x032\x82\x0e\n" +
+	"\x17STATEMENT_STATUS_CLOSED\x10\x032\xef\x0e\n" +
 	"\x0eFundingService\x12e\n" +
 	"\x0eCreateContract\x12(.avenir.funding.v1.CreateContractRequest\x1a).avenir.funding.v1.CreateContractResponse\x12e\n" +
 	"\x0eUpdateContract\x12(.avenir.funding.v1.UpdateContractRequest\x1a).avenir.funding.v1.UpdateContractResponse\x12\\\n" +
@@ -3864,7 +4074,8 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\tGetBudget\x12#.avenir.funding.v1.GetBudgetRequest\x1a$.avenir.funding.v1.GetBudgetResponse\x12e\n" +
 	"\x0eListStatements\x12(.avenir.funding.v1.ListStatementsRequest\x1a).avenir.funding.v1.ListStatementsResponse\x12k\n" +
 	"\x10SetProgrammeYear\x12*.avenir.funding.v1.SetProgrammeYearRequest\x1a+.avenir.funding.v1.SetProgrammeYearResponse\x12q\n" +
-	"\x12GetProgrammeBudget\x12,.avenir.funding.v1.GetProgrammeBudgetRequest\x1a-.avenir.funding.v1.GetProgrammeBudgetResponseB\xd8\x01\n" +
+	"\x12GetProgrammeBudget\x12,.avenir.funding.v1.GetProgrammeBudgetRequest\x1a-.avenir.funding.v1.GetProgrammeBudgetResponse\x12k\n" +
+	"\x10ListLearnerLines\x12*.avenir.funding.v1.ListLearnerLinesRequest\x1a+.avenir.funding.v1.ListLearnerLinesResponseB\xd8\x01\n" +
 	"\x15com.avenir.funding.v1B\fFundingProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1;fundingv1\xa2\x02\x03AFX\xaa\x02\x11Avenir.Funding.V1\xca\x02\x11Avenir\\Funding\\V1\xe2\x02\x1dAvenir\\Funding\\V1\\GPBMetadata\xea\x02\x13Avenir::Funding::V1b\x06proto3"
 
 var (
@@ -3880,7 +4091,7 @@ func file_avenir_funding_v1_funding_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_avenir_funding_v1_funding_proto_goTypes = []any{
 	(RejectionReason)(0),                     // 0: avenir.funding.v1.RejectionReason
 	(LineStatus)(0),                          // 1: avenir.funding.v1.LineStatus
@@ -3929,122 +4140,130 @@ var file_avenir_funding_v1_funding_proto_goTypes = []any{
 	(*MonthlyConsumption)(nil),               // 44: avenir.funding.v1.MonthlyConsumption
 	(*ProgrammeBudget)(nil),                  // 45: avenir.funding.v1.ProgrammeBudget
 	(*GetProgrammeBudgetResponse)(nil),       // 46: avenir.funding.v1.GetProgrammeBudgetResponse
-	(*ContractTerms)(nil),                    // 47: avenir.funding.v1.ContractTerms
-	(*v1.Month)(nil),                         // 48: avenir.common.v1.Month
-	(*v1.Date)(nil),                          // 49: avenir.common.v1.Date
-	(ActivityType)(0),                        // 50: avenir.funding.v1.ActivityType
-	(FeeType)(0),                             // 51: avenir.funding.v1.FeeType
-	(Unit)(0),                                // 52: avenir.funding.v1.Unit
-	(AnomalyReason)(0),                       // 53: avenir.funding.v1.AnomalyReason
-	(*StatementTotals)(nil),                  // 54: avenir.funding.v1.StatementTotals
-	(*LineReview)(nil),                       // 55: avenir.funding.v1.LineReview
-	(v1.FundingProgramme)(0),                 // 56: avenir.common.v1.FundingProgramme
+	(*ListLearnerLinesRequest)(nil),          // 47: avenir.funding.v1.ListLearnerLinesRequest
+	(*LearnerLine)(nil),                      // 48: avenir.funding.v1.LearnerLine
+	(*ListLearnerLinesResponse)(nil),         // 49: avenir.funding.v1.ListLearnerLinesResponse
+	(*ContractTerms)(nil),                    // 50: avenir.funding.v1.ContractTerms
+	(*v1.Month)(nil),                         // 51: avenir.common.v1.Month
+	(*v1.Date)(nil),                          // 52: avenir.common.v1.Date
+	(ActivityType)(0),                        // 53: avenir.funding.v1.ActivityType
+	(FeeType)(0),                             // 54: avenir.funding.v1.FeeType
+	(Unit)(0),                                // 55: avenir.funding.v1.Unit
+	(AnomalyReason)(0),                       // 56: avenir.funding.v1.AnomalyReason
+	(*StatementTotals)(nil),                  // 57: avenir.funding.v1.StatementTotals
+	(*LineReview)(nil),                       // 58: avenir.funding.v1.LineReview
+	(v1.FundingProgramme)(0),                 // 59: avenir.common.v1.FundingProgramme
 }
 var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
-	47, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
-	48, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
-	47, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	50, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
+	51, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
+	50, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
 	3,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	47, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	50, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
 	3,  // 5: avenir.funding.v1.UpdateContractResponse.contract:type_name -> avenir.funding.v1.Contract
 	3,  // 6: avenir.funding.v1.GetContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	49, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
+	52, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
 	3,  // 8: avenir.funding.v1.ListContractsResponse.contracts:type_name -> avenir.funding.v1.Contract
-	49, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
-	50, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
+	52, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
+	53, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
 	0,  // 11: avenir.funding.v1.LineResult.reason:type_name -> avenir.funding.v1.RejectionReason
-	48, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
+	51, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
 	12, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
 	13, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
 	12, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
 	13, // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse.rejected_lines:type_name -> avenir.funding.v1.LineResult
-	49, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
+	52, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
 	13, // 18: avenir.funding.v1.ReportGroupHoursResponse.result:type_name -> avenir.funding.v1.LineResult
-	51, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
+	54, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
 	13, // 20: avenir.funding.v1.ClaimFlatFeeResponse.result:type_name -> avenir.funding.v1.LineResult
-	49, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
-	49, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
-	50, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
+	52, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
+	52, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
+	53, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
 	13, // 24: avenir.funding.v1.CorrectLineResponse.result:type_name -> avenir.funding.v1.LineResult
-	52, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
-	49, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
-	50, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
-	51, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
+	55, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
+	52, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
+	53, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
+	54, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
 	1,  // 29: avenir.funding.v1.StatementLine.status:type_name -> avenir.funding.v1.LineStatus
-	53, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
-	48, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
-	49, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
-	54, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
+	56, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
+	51, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
+	52, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
+	57, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
 	24, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
-	48, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
+	51, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
 	25, // 36: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	48, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
-	55, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
+	51, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
+	58, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
 	25, // 39: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	48, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
+	51, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
 	25, // 41: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	48, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
-	54, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
-	49, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
-	49, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
+	51, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
+	57, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	52, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
+	52, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
 	35, // 46: avenir.funding.v1.GetBudgetResponse.budget:type_name -> avenir.funding.v1.Budget
-	48, // 47: avenir.funding.v1.ListStatementsRequest.period:type_name -> avenir.common.v1.Month
+	51, // 47: avenir.funding.v1.ListStatementsRequest.period:type_name -> avenir.common.v1.Month
 	2,  // 48: avenir.funding.v1.ListStatementsRequest.status:type_name -> avenir.funding.v1.StatementStatus
-	56, // 49: avenir.funding.v1.ListStatementsRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	56, // 50: avenir.funding.v1.StatementSummary.programme:type_name -> avenir.common.v1.FundingProgramme
-	48, // 51: avenir.funding.v1.StatementSummary.period:type_name -> avenir.common.v1.Month
+	59, // 49: avenir.funding.v1.ListStatementsRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	59, // 50: avenir.funding.v1.StatementSummary.programme:type_name -> avenir.common.v1.FundingProgramme
+	51, // 51: avenir.funding.v1.StatementSummary.period:type_name -> avenir.common.v1.Month
 	2,  // 52: avenir.funding.v1.StatementSummary.status:type_name -> avenir.funding.v1.StatementStatus
-	49, // 53: avenir.funding.v1.StatementSummary.closed_on:type_name -> avenir.common.v1.Date
-	54, // 54: avenir.funding.v1.StatementSummary.totals:type_name -> avenir.funding.v1.StatementTotals
+	52, // 53: avenir.funding.v1.StatementSummary.closed_on:type_name -> avenir.common.v1.Date
+	57, // 54: avenir.funding.v1.StatementSummary.totals:type_name -> avenir.funding.v1.StatementTotals
 	38, // 55: avenir.funding.v1.ListStatementsResponse.statements:type_name -> avenir.funding.v1.StatementSummary
-	54, // 56: avenir.funding.v1.ListStatementsResponse.totals:type_name -> avenir.funding.v1.StatementTotals
-	56, // 57: avenir.funding.v1.SetProgrammeYearRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	56, // 58: avenir.funding.v1.ProgrammeYear.programme:type_name -> avenir.common.v1.FundingProgramme
+	57, // 56: avenir.funding.v1.ListStatementsResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	59, // 57: avenir.funding.v1.SetProgrammeYearRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	59, // 58: avenir.funding.v1.ProgrammeYear.programme:type_name -> avenir.common.v1.FundingProgramme
 	41, // 59: avenir.funding.v1.SetProgrammeYearResponse.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
-	56, // 60: avenir.funding.v1.GetProgrammeBudgetRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	48, // 61: avenir.funding.v1.MonthlyConsumption.month:type_name -> avenir.common.v1.Month
+	59, // 60: avenir.funding.v1.GetProgrammeBudgetRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	51, // 61: avenir.funding.v1.MonthlyConsumption.month:type_name -> avenir.common.v1.Month
 	41, // 62: avenir.funding.v1.ProgrammeBudget.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
 	44, // 63: avenir.funding.v1.ProgrammeBudget.months:type_name -> avenir.funding.v1.MonthlyConsumption
 	45, // 64: avenir.funding.v1.GetProgrammeBudgetResponse.budget:type_name -> avenir.funding.v1.ProgrammeBudget
-	4,  // 65: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
-	6,  // 66: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
-	8,  // 67: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
-	10, // 68: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
-	14, // 69: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
-	16, // 70: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
-	18, // 71: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
-	20, // 72: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
-	22, // 73: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
-	26, // 74: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
-	28, // 75: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
-	30, // 76: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
-	32, // 77: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
-	34, // 78: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
-	37, // 79: avenir.funding.v1.FundingService.ListStatements:input_type -> avenir.funding.v1.ListStatementsRequest
-	40, // 80: avenir.funding.v1.FundingService.SetProgrammeYear:input_type -> avenir.funding.v1.SetProgrammeYearRequest
-	43, // 81: avenir.funding.v1.FundingService.GetProgrammeBudget:input_type -> avenir.funding.v1.GetProgrammeBudgetRequest
-	5,  // 82: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
-	7,  // 83: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
-	9,  // 84: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
-	11, // 85: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
-	15, // 86: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
-	17, // 87: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
-	19, // 88: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
-	21, // 89: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
-	23, // 90: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
-	27, // 91: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
-	29, // 92: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
-	31, // 93: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
-	33, // 94: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
-	36, // 95: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
-	39, // 96: avenir.funding.v1.FundingService.ListStatements:output_type -> avenir.funding.v1.ListStatementsResponse
-	42, // 97: avenir.funding.v1.FundingService.SetProgrammeYear:output_type -> avenir.funding.v1.SetProgrammeYearResponse
-	46, // 98: avenir.funding.v1.FundingService.GetProgrammeBudget:output_type -> avenir.funding.v1.GetProgrammeBudgetResponse
-	82, // [82:99] is the sub-list for method output_type
-	65, // [65:82] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	51, // 65: avenir.funding.v1.LearnerLine.period:type_name -> avenir.common.v1.Month
+	24, // 66: avenir.funding.v1.LearnerLine.line:type_name -> avenir.funding.v1.StatementLine
+	48, // 67: avenir.funding.v1.ListLearnerLinesResponse.lines:type_name -> avenir.funding.v1.LearnerLine
+	4,  // 68: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
+	6,  // 69: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
+	8,  // 70: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
+	10, // 71: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
+	14, // 72: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
+	16, // 73: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
+	18, // 74: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
+	20, // 75: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
+	22, // 76: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
+	26, // 77: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
+	28, // 78: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
+	30, // 79: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
+	32, // 80: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
+	34, // 81: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
+	37, // 82: avenir.funding.v1.FundingService.ListStatements:input_type -> avenir.funding.v1.ListStatementsRequest
+	40, // 83: avenir.funding.v1.FundingService.SetProgrammeYear:input_type -> avenir.funding.v1.SetProgrammeYearRequest
+	43, // 84: avenir.funding.v1.FundingService.GetProgrammeBudget:input_type -> avenir.funding.v1.GetProgrammeBudgetRequest
+	47, // 85: avenir.funding.v1.FundingService.ListLearnerLines:input_type -> avenir.funding.v1.ListLearnerLinesRequest
+	5,  // 86: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
+	7,  // 87: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
+	9,  // 88: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
+	11, // 89: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
+	15, // 90: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
+	17, // 91: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
+	19, // 92: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
+	21, // 93: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
+	23, // 94: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
+	27, // 95: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
+	29, // 96: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
+	31, // 97: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
+	33, // 98: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
+	36, // 99: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
+	39, // 100: avenir.funding.v1.FundingService.ListStatements:output_type -> avenir.funding.v1.ListStatementsResponse
+	42, // 101: avenir.funding.v1.FundingService.SetProgrammeYear:output_type -> avenir.funding.v1.SetProgrammeYearResponse
+	46, // 102: avenir.funding.v1.FundingService.GetProgrammeBudget:output_type -> avenir.funding.v1.GetProgrammeBudgetResponse
+	49, // 103: avenir.funding.v1.FundingService.ListLearnerLines:output_type -> avenir.funding.v1.ListLearnerLinesResponse
+	86, // [86:104] is the sub-list for method output_type
+	68, // [68:86] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_avenir_funding_v1_funding_proto_init() }
@@ -4059,7 +4278,7 @@ func file_avenir_funding_v1_funding_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_funding_v1_funding_proto_rawDesc), len(file_avenir_funding_v1_funding_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   44,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

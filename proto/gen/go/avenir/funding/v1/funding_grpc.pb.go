@@ -36,6 +36,7 @@ const (
 	FundingService_ListStatements_FullMethodName           = "/avenir.funding.v1.FundingService/ListStatements"
 	FundingService_SetProgrammeYear_FullMethodName         = "/avenir.funding.v1.FundingService/SetProgrammeYear"
 	FundingService_GetProgrammeBudget_FullMethodName       = "/avenir.funding.v1.FundingService/GetProgrammeBudget"
+	FundingService_ListLearnerLines_FullMethodName         = "/avenir.funding.v1.FundingService/ListLearnerLines"
 )
 
 // FundingServiceClient is the client API for FundingService service.
@@ -97,6 +98,10 @@ type FundingServiceClient interface {
 	// across its contracts, against the year's envelope, with a forecast
 	// (funders, admins; read model).
 	GetProgrammeBudget(ctx context.Context, in *GetProgrammeBudgetRequest, opts ...grpc.CallOption) (*GetProgrammeBudgetResponse, error)
+	// ListLearnerLines lists every line naming one learner, across contracts
+	// and statements (trainee hours, group hours attended, flat fees,
+	// corrections), for a subject-access export. Admins only.
+	ListLearnerLines(ctx context.Context, in *ListLearnerLinesRequest, opts ...grpc.CallOption) (*ListLearnerLinesResponse, error)
 }
 
 type fundingServiceClient struct {
@@ -280,6 +285,16 @@ func (c *fundingServiceClient) GetProgrammeBudget(ctx context.Context, in *GetPr
 	return out, nil
 }
 
+func (c *fundingServiceClient) ListLearnerLines(ctx context.Context, in *ListLearnerLinesRequest, opts ...grpc.CallOption) (*ListLearnerLinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLearnerLinesResponse)
+	err := c.cc.Invoke(ctx, FundingService_ListLearnerLines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FundingServiceServer is the server API for FundingService service.
 // All implementations must embed UnimplementedFundingServiceServer
 // for forward compatibility.
@@ -339,6 +354,10 @@ type FundingServiceServer interface {
 	// across its contracts, against the year's envelope, with a forecast
 	// (funders, admins; read model).
 	GetProgrammeBudget(context.Context, *GetProgrammeBudgetRequest) (*GetProgrammeBudgetResponse, error)
+	// ListLearnerLines lists every line naming one learner, across contracts
+	// and statements (trainee hours, group hours attended, flat fees,
+	// corrections), for a subject-access export. Admins only.
+	ListLearnerLines(context.Context, *ListLearnerLinesRequest) (*ListLearnerLinesResponse, error)
 	mustEmbedUnimplementedFundingServiceServer()
 }
 
@@ -399,6 +418,9 @@ func (UnimplementedFundingServiceServer) SetProgrammeYear(context.Context, *SetP
 }
 func (UnimplementedFundingServiceServer) GetProgrammeBudget(context.Context, *GetProgrammeBudgetRequest) (*GetProgrammeBudgetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetProgrammeBudget not implemented")
+}
+func (UnimplementedFundingServiceServer) ListLearnerLines(context.Context, *ListLearnerLinesRequest) (*ListLearnerLinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLearnerLines not implemented")
 }
 func (UnimplementedFundingServiceServer) mustEmbedUnimplementedFundingServiceServer() {}
 func (UnimplementedFundingServiceServer) testEmbeddedByValue()                        {}
@@ -716,6 +738,24 @@ func _FundingService_GetProgrammeBudget_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FundingService_ListLearnerLines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLearnerLinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FundingServiceServer).ListLearnerLines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FundingService_ListLearnerLines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FundingServiceServer).ListLearnerLines(ctx, req.(*ListLearnerLinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FundingService_ServiceDesc is the grpc.ServiceDesc for FundingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -786,6 +826,10 @@ var FundingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetProgrammeBudget",
 			Handler:    _FundingService_GetProgrammeBudget_Handler,
+		},
+		{
+			MethodName: "ListLearnerLines",
+			Handler:    _FundingService_ListLearnerLines_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

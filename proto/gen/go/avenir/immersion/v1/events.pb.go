@@ -1164,7 +1164,11 @@ type BookingCancelled struct {
 	WasWaitlisted bool              `protobuf:"varint,3,opt,name=was_waitlisted,json=wasWaitlisted,proto3" json:"was_waitlisted,omitempty"`
 	Cause         CancellationCause `protobuf:"varint,4,opt,name=cause,proto3,enum=avenir.immersion.v1.CancellationCause" json:"cause,omitempty"`
 	// Free text, at most 500 characters.
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,6,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1232,6 +1236,13 @@ func (x *BookingCancelled) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *BookingCancelled) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
 }
 
 // A waitlisted learner no longer eligible was skipped and removed from the
@@ -1312,10 +1323,14 @@ type OutcomeRecorded struct {
 	// Unset for a no-show.
 	TradeFit TradeFit `protobuf:"varint,7,opt,name=trade_fit,json=tradeFit,proto3,enum=avenir.immersion.v1.TradeFit" json:"trade_fit,omitempty"`
 	// At most 1,000 characters.
-	Comment       string   `protobuf:"bytes,8,opt,name=comment,proto3" json:"comment,omitempty"`
-	OfferId       string   `protobuf:"bytes,9,opt,name=offer_id,json=offerId,proto3" json:"offer_id,omitempty"`
-	OperatorId    string   `protobuf:"bytes,10,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
-	RomeCodes     []string `protobuf:"bytes,11,rep,name=rome_codes,json=romeCodes,proto3" json:"rome_codes,omitempty"`
+	Comment    string   `protobuf:"bytes,8,opt,name=comment,proto3" json:"comment,omitempty"`
+	OfferId    string   `protobuf:"bytes,9,opt,name=offer_id,json=offerId,proto3" json:"offer_id,omitempty"`
+	OperatorId string   `protobuf:"bytes,10,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	RomeCodes  []string `protobuf:"bytes,11,rep,name=rome_codes,json=romeCodes,proto3" json:"rome_codes,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,12,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1423,6 +1438,13 @@ func (x *OutcomeRecorded) GetOperatorId() string {
 func (x *OutcomeRecorded) GetRomeCodes() []string {
 	if x != nil {
 		return x.RomeCodes
+	}
+	return nil
+}
+
+func (x *OutcomeRecorded) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
 	}
 	return nil
 }
@@ -1638,7 +1660,7 @@ var File_avenir_immersion_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_immersion_v1_events_proto_rawDesc = "" +
 	"\n" +
-	" avenir/immersion/v1/events.proto\x12\x13avenir.immersion.v1\x1a\x1davenir/common/v1/common.proto\"\x8b\x01\n" +
+	" avenir/immersion/v1/events.proto\x12\x13avenir.immersion.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\"\x8b\x01\n" +
 	"\x11TechnicalPlatform\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12!\n" +
@@ -1722,21 +1744,22 @@ const file_avenir_immersion_v1_events_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12\x1a\n" +
-	"\bposition\x18\x03 \x01(\x05R\bposition\"\xcd\x01\n" +
+	"\bposition\x18\x03 \x01(\x05R\bposition\"\x85\x02\n" +
 	"\x10BookingCancelled\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0ewas_waitlisted\x18\x03 \x01(\bR\rwasWaitlisted\x12<\n" +
-	"\x05cause\x18\x04 \x01(\x0e2&.avenir.immersion.v1.CancellationCauseR\x05cause\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x88\x01\n" +
+	"\x05cause\x18\x04 \x01(\x0e2&.avenir.immersion.v1.CancellationCauseR\x05cause\x12\x1c\n" +
+	"\x06reason\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x01R\x06reason\x120\n" +
+	"\x06sealed\x18\x06 \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\x88\x01\n" +
 	"\x0fWaitlistDropped\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x127\n" +
-	"\x06reason\x18\x03 \x01(\x0e2\x1f.avenir.immersion.v1.DropReasonR\x06reason\"\xce\x03\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x1f.avenir.immersion.v1.DropReasonR\x06reason\"\x86\x04\n" +
 	"\x0fOutcomeRecorded\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1d\n" +
@@ -1746,14 +1769,15 @@ const file_avenir_immersion_v1_events_proto_rawDesc = "" +
 	"\x10last_day_present\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x0elastDayPresent\x12!\n" +
 	"\fminutes_done\x18\x05 \x01(\x05R\vminutesDone\x12+\n" +
 	"\x11minutes_scheduled\x18\x06 \x01(\x05R\x10minutesScheduled\x12:\n" +
-	"\ttrade_fit\x18\a \x01(\x0e2\x1d.avenir.immersion.v1.TradeFitR\btradeFit\x12\x18\n" +
-	"\acomment\x18\b \x01(\tR\acomment\x12\x19\n" +
+	"\ttrade_fit\x18\a \x01(\x0e2\x1d.avenir.immersion.v1.TradeFitR\btradeFit\x12\x1e\n" +
+	"\acomment\x18\b \x01(\tB\x04\xc8\xf3\x18\x01R\acomment\x12\x19\n" +
 	"\boffer_id\x18\t \x01(\tR\aofferId\x12\x1f\n" +
 	"\voperator_id\x18\n" +
 	" \x01(\tR\n" +
 	"operatorId\x12\x1d\n" +
 	"\n" +
-	"rome_codes\x18\v \x03(\tR\tromeCodes\"\xb3\x01\n" +
+	"rome_codes\x18\v \x03(\tR\tromeCodes\x120\n" +
+	"\x06sealed\x18\f \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xb3\x01\n" +
 	"\rDatesReserved\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1d\n" +
@@ -1838,6 +1862,7 @@ var file_avenir_immersion_v1_events_proto_goTypes = []any{
 	(*DatesReleased)(nil),          // 20: avenir.immersion.v1.DatesReleased
 	(*PathwayLeft)(nil),            // 21: avenir.immersion.v1.PathwayLeft
 	(*v1.Date)(nil),                // 22: avenir.common.v1.Date
+	(*v1.Sealed)(nil),              // 23: avenir.common.v1.Sealed
 }
 var file_avenir_immersion_v1_events_proto_depIdxs = []int32{
 	5,  // 0: avenir.immersion.v1.OfferProfile.platform:type_name -> avenir.immersion.v1.TechnicalPlatform
@@ -1856,20 +1881,22 @@ var file_avenir_immersion_v1_events_proto_depIdxs = []int32{
 	22, // 13: avenir.immersion.v1.PlaceBooked.from_date:type_name -> avenir.common.v1.Date
 	22, // 14: avenir.immersion.v1.PlaceBooked.to_date:type_name -> avenir.common.v1.Date
 	1,  // 15: avenir.immersion.v1.BookingCancelled.cause:type_name -> avenir.immersion.v1.CancellationCause
-	2,  // 16: avenir.immersion.v1.WaitlistDropped.reason:type_name -> avenir.immersion.v1.DropReason
-	3,  // 17: avenir.immersion.v1.OutcomeRecorded.status:type_name -> avenir.immersion.v1.OutcomeStatus
-	22, // 18: avenir.immersion.v1.OutcomeRecorded.last_day_present:type_name -> avenir.common.v1.Date
-	4,  // 19: avenir.immersion.v1.OutcomeRecorded.trade_fit:type_name -> avenir.immersion.v1.TradeFit
-	22, // 20: avenir.immersion.v1.DatesReserved.from_date:type_name -> avenir.common.v1.Date
-	22, // 21: avenir.immersion.v1.DatesReserved.to_date:type_name -> avenir.common.v1.Date
-	22, // 22: avenir.immersion.v1.DatesReleased.from_date:type_name -> avenir.common.v1.Date
-	22, // 23: avenir.immersion.v1.DatesReleased.to_date:type_name -> avenir.common.v1.Date
-	22, // 24: avenir.immersion.v1.PathwayLeft.exit_date:type_name -> avenir.common.v1.Date
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	23, // 16: avenir.immersion.v1.BookingCancelled.sealed:type_name -> avenir.common.v1.Sealed
+	2,  // 17: avenir.immersion.v1.WaitlistDropped.reason:type_name -> avenir.immersion.v1.DropReason
+	3,  // 18: avenir.immersion.v1.OutcomeRecorded.status:type_name -> avenir.immersion.v1.OutcomeStatus
+	22, // 19: avenir.immersion.v1.OutcomeRecorded.last_day_present:type_name -> avenir.common.v1.Date
+	4,  // 20: avenir.immersion.v1.OutcomeRecorded.trade_fit:type_name -> avenir.immersion.v1.TradeFit
+	23, // 21: avenir.immersion.v1.OutcomeRecorded.sealed:type_name -> avenir.common.v1.Sealed
+	22, // 22: avenir.immersion.v1.DatesReserved.from_date:type_name -> avenir.common.v1.Date
+	22, // 23: avenir.immersion.v1.DatesReserved.to_date:type_name -> avenir.common.v1.Date
+	22, // 24: avenir.immersion.v1.DatesReleased.from_date:type_name -> avenir.common.v1.Date
+	22, // 25: avenir.immersion.v1.DatesReleased.to_date:type_name -> avenir.common.v1.Date
+	22, // 26: avenir.immersion.v1.PathwayLeft.exit_date:type_name -> avenir.common.v1.Date
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_avenir_immersion_v1_events_proto_init() }

@@ -40,6 +40,10 @@ type LearnerRegistered struct {
 	Situation *Situation `protobuf:"bytes,9,opt,name=situation,proto3" json:"situation,omitempty"`
 	// Aged 50 or more on registered_on: derived once, for reporting.
 	SeniorAtEntry bool `protobuf:"varint,10,opt,name=senior_at_entry,json=seniorAtEntry,proto3" json:"senior_at_entry,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,11,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,6 +148,13 @@ func (x *LearnerRegistered) GetSeniorAtEntry() bool {
 	return false
 }
 
+func (x *LearnerRegistered) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // A learner's contact changed.
 // Subject: avenir.intake.learner.<learner_id>.contact_updated
 type LearnerContactUpdated struct {
@@ -152,7 +163,11 @@ type LearnerContactUpdated struct {
 	// The whole contact after the change.
 	Contact *Contact `protobuf:"bytes,2,opt,name=contact,proto3" json:"contact,omitempty"`
 	// Civil date of the change: the day it was recorded.
-	EffectiveOn   *v1.Date `protobuf:"bytes,3,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
+	EffectiveOn *v1.Date `protobuf:"bytes,3,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,4,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +223,13 @@ func (x *LearnerContactUpdated) GetEffectiveOn() *v1.Date {
 	return nil
 }
 
+func (x *LearnerContactUpdated) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // A learner's situation changed.
 // Subject: avenir.intake.learner.<learner_id>.situation_updated
 type LearnerSituationUpdated struct {
@@ -221,7 +243,11 @@ type LearnerSituationUpdated struct {
 	// change's, so the last event is the current situation).
 	EffectiveOn *v1.Date `protobuf:"bytes,4,opt,name=effective_on,json=effectiveOn,proto3" json:"effective_on,omitempty"`
 	// Civil date on which the change was recorded.
-	RecordedOn    *v1.Date `protobuf:"bytes,5,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	RecordedOn *v1.Date `protobuf:"bytes,5,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,6,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,9 +317,171 @@ func (x *LearnerSituationUpdated) GetRecordedOn() *v1.Date {
 	return nil
 }
 
+func (x *LearnerSituationUpdated) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+// A learner's personal data was erased: the data key that sealed it is
+// destroyed and the uniqueness claims released; every service purges its
+// copies. Subject: avenir.intake.learner.<learner_id>.erased
+type LearnerErased struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The learner's territory, for the services that keep counts by territory.
+	TerritoryCode string        `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	ErasedOn      *v1.Date      `protobuf:"bytes,3,opt,name=erased_on,json=erasedOn,proto3" json:"erased_on,omitempty"`
+	Ground        ErasureGround `protobuf:"varint,4,opt,name=ground,proto3,enum=avenir.intake.v1.ErasureGround" json:"ground,omitempty"`
+	// The case's reference, with no personal data.
+	Reference     string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerErased) Reset() {
+	*x = LearnerErased{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerErased) ProtoMessage() {}
+
+func (x *LearnerErased) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerErased.ProtoReflect.Descriptor instead.
+func (*LearnerErased) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LearnerErased) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerErased) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *LearnerErased) GetErasedOn() *v1.Date {
+	if x != nil {
+		return x.ErasedOn
+	}
+	return nil
+}
+
+func (x *LearnerErased) GetGround() ErasureGround {
+	if x != nil {
+		return x.Ground
+	}
+	return ErasureGround_ERASURE_GROUND_UNSPECIFIED
+}
+
+func (x *LearnerErased) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+// What the retention policy erases on a day, recorded before it erases.
+// Subject: avenir.intake.retention.<YYYY-MM-DD>.planned
+type RetentionPlanned struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PlannedOn       *v1.Date               `protobuf:"bytes,1,opt,name=planned_on,json=plannedOn,proto3" json:"planned_on,omitempty"`
+	RetentionMonths int32                  `protobuf:"varint,2,opt,name=retention_months,json=retentionMonths,proto3" json:"retention_months,omitempty"`
+	// The learners erased by the plan.
+	DueLearnerIds []string `protobuf:"bytes,3,rep,name=due_learner_ids,json=dueLearnerIds,proto3" json:"due_learner_ids,omitempty"`
+	// Due but held back.
+	HeldLearnerIds []string `protobuf:"bytes,4,rep,name=held_learner_ids,json=heldLearnerIds,proto3" json:"held_learner_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RetentionPlanned) Reset() {
+	*x = RetentionPlanned{}
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionPlanned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionPlanned) ProtoMessage() {}
+
+func (x *RetentionPlanned) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionPlanned.ProtoReflect.Descriptor instead.
+func (*RetentionPlanned) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RetentionPlanned) GetPlannedOn() *v1.Date {
+	if x != nil {
+		return x.PlannedOn
+	}
+	return nil
+}
+
+func (x *RetentionPlanned) GetRetentionMonths() int32 {
+	if x != nil {
+		return x.RetentionMonths
+	}
+	return 0
+}
+
+func (x *RetentionPlanned) GetDueLearnerIds() []string {
+	if x != nil {
+		return x.DueLearnerIds
+	}
+	return nil
+}
+
+func (x *RetentionPlanned) GetHeldLearnerIds() []string {
+	if x != nil {
+		return x.HeldLearnerIds
+	}
+	return nil
+}
+
 // Uniqueness claim of a person's identity (normalised family name, given
 // name and birth date), appended atomically with the learner's
-// registration. Subject: avenir.intake.identity.<sha256 hex of the key>.claimed
+// registration. No longer appended: claims are keyed hashes in the key store
+// (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md); read for the
+// learners registered before. Subject: avenir.intake.identity.<sha256 hex of the key>.claimed
 type IdentityClaimed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The learner holding the identity.
@@ -304,7 +492,7 @@ type IdentityClaimed struct {
 
 func (x *IdentityClaimed) Reset() {
 	*x = IdentityClaimed{}
-	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +504,7 @@ func (x *IdentityClaimed) String() string {
 func (*IdentityClaimed) ProtoMessage() {}
 
 func (x *IdentityClaimed) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_events_proto_msgTypes[3]
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +517,7 @@ func (x *IdentityClaimed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdentityClaimed.ProtoReflect.Descriptor instead.
 func (*IdentityClaimed) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IdentityClaimed) GetLearnerId() string {
@@ -352,7 +540,7 @@ type FranceTravailIdClaimed struct {
 
 func (x *FranceTravailIdClaimed) Reset() {
 	*x = FranceTravailIdClaimed{}
-	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +552,7 @@ func (x *FranceTravailIdClaimed) String() string {
 func (*FranceTravailIdClaimed) ProtoMessage() {}
 
 func (x *FranceTravailIdClaimed) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_intake_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +565,7 @@ func (x *FranceTravailIdClaimed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FranceTravailIdClaimed.ProtoReflect.Descriptor instead.
 func (*FranceTravailIdClaimed) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_avenir_intake_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FranceTravailIdClaimed) GetLearnerId() string {
@@ -391,36 +579,52 @@ var File_avenir_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\"\xb9\x03\n" +
+	"\x1davenir/intake/v1/events.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\x1a\x1eavenir/intake/v1/learner.proto\"\x95\x04\n" +
 	"\x11LearnerRegistered\x12\x1d\n" +
 	"\n" +
-	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
-	"\vfamily_name\x18\x02 \x01(\tR\n" +
-	"familyName\x12\x1d\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\vfamily_name\x18\x02 \x01(\tB\x04\xc8\xf3\x18\x01R\n" +
+	"familyName\x12#\n" +
 	"\n" +
-	"given_name\x18\x03 \x01(\tR\tgivenName\x125\n" +
+	"given_name\x18\x03 \x01(\tB\x04\xc8\xf3\x18\x01R\tgivenName\x12;\n" +
 	"\n" +
-	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\tbirthDate\x12%\n" +
+	"birth_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateB\x04\xc8\xf3\x18\x01R\tbirthDate\x12%\n" +
 	"\x0eterritory_code\x18\x05 \x01(\tR\rterritoryCode\x12;\n" +
-	"\rregistered_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOn\x12\x12\n" +
-	"\x04rqth\x18\a \x01(\bR\x04rqth\x123\n" +
-	"\acontact\x18\b \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
-	"\tsituation\x18\t \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\x12&\n" +
+	"\rregistered_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOn\x12\x18\n" +
+	"\x04rqth\x18\a \x01(\bB\x04\xc8\xf3\x18\x01R\x04rqth\x129\n" +
+	"\acontact\x18\b \x01(\v2\x19.avenir.intake.v1.ContactB\x04\xc8\xf3\x18\x01R\acontact\x12?\n" +
+	"\tsituation\x18\t \x01(\v2\x1b.avenir.intake.v1.SituationB\x04\xc8\xf3\x18\x01R\tsituation\x12,\n" +
 	"\x0fsenior_at_entry\x18\n" +
-	" \x01(\bR\rseniorAtEntry\"\xa6\x01\n" +
+	" \x01(\bB\x04\xc8\xf3\x18\x01R\rseniorAtEntry\x120\n" +
+	"\x06sealed\x18\v \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xde\x01\n" +
 	"\x15LearnerContactUpdated\x12\x1d\n" +
 	"\n" +
-	"learner_id\x18\x01 \x01(\tR\tlearnerId\x123\n" +
-	"\acontact\x18\x02 \x01(\v2\x19.avenir.intake.v1.ContactR\acontact\x129\n" +
-	"\feffective_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\"\xfb\x01\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x129\n" +
+	"\acontact\x18\x02 \x01(\v2\x19.avenir.intake.v1.ContactB\x04\xc8\xf3\x18\x01R\acontact\x129\n" +
+	"\feffective_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\x120\n" +
+	"\x06sealed\x18\x04 \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xb9\x02\n" +
 	"\x17LearnerSituationUpdated\x12\x1d\n" +
 	"\n" +
-	"learner_id\x18\x01 \x01(\tR\tlearnerId\x129\n" +
-	"\tsituation\x18\x02 \x01(\v2\x1b.avenir.intake.v1.SituationR\tsituation\x12\x12\n" +
-	"\x04rqth\x18\x03 \x01(\bR\x04rqth\x129\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12?\n" +
+	"\tsituation\x18\x02 \x01(\v2\x1b.avenir.intake.v1.SituationB\x04\xc8\xf3\x18\x01R\tsituation\x12\x18\n" +
+	"\x04rqth\x18\x03 \x01(\bB\x04\xc8\xf3\x18\x01R\x04rqth\x129\n" +
 	"\feffective_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\x127\n" +
 	"\vrecorded_on\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\n" +
-	"recordedOn\"0\n" +
+	"recordedOn\x120\n" +
+	"\x06sealed\x18\x06 \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xe1\x01\n" +
+	"\rLearnerErased\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x123\n" +
+	"\terased_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\berasedOn\x127\n" +
+	"\x06ground\x18\x04 \x01(\x0e2\x1f.avenir.intake.v1.ErasureGroundR\x06ground\x12\x1c\n" +
+	"\treference\x18\x05 \x01(\tR\treference\"\xc6\x01\n" +
+	"\x10RetentionPlanned\x125\n" +
+	"\n" +
+	"planned_on\x18\x01 \x01(\v2\x16.avenir.common.v1.DateR\tplannedOn\x12)\n" +
+	"\x10retention_months\x18\x02 \x01(\x05R\x0fretentionMonths\x12&\n" +
+	"\x0fdue_learner_ids\x18\x03 \x03(\tR\rdueLearnerIds\x12(\n" +
+	"\x10held_learner_ids\x18\x04 \x03(\tR\x0eheldLearnerIds\"0\n" +
 	"\x0fIdentityClaimed\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\"7\n" +
@@ -441,32 +645,42 @@ func file_avenir_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_intake_v1_events_proto_rawDescData
 }
 
-var file_avenir_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_avenir_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_avenir_intake_v1_events_proto_goTypes = []any{
 	(*LearnerRegistered)(nil),       // 0: avenir.intake.v1.LearnerRegistered
 	(*LearnerContactUpdated)(nil),   // 1: avenir.intake.v1.LearnerContactUpdated
 	(*LearnerSituationUpdated)(nil), // 2: avenir.intake.v1.LearnerSituationUpdated
-	(*IdentityClaimed)(nil),         // 3: avenir.intake.v1.IdentityClaimed
-	(*FranceTravailIdClaimed)(nil),  // 4: avenir.intake.v1.FranceTravailIdClaimed
-	(*v1.Date)(nil),                 // 5: avenir.common.v1.Date
-	(*Contact)(nil),                 // 6: avenir.intake.v1.Contact
-	(*Situation)(nil),               // 7: avenir.intake.v1.Situation
+	(*LearnerErased)(nil),           // 3: avenir.intake.v1.LearnerErased
+	(*RetentionPlanned)(nil),        // 4: avenir.intake.v1.RetentionPlanned
+	(*IdentityClaimed)(nil),         // 5: avenir.intake.v1.IdentityClaimed
+	(*FranceTravailIdClaimed)(nil),  // 6: avenir.intake.v1.FranceTravailIdClaimed
+	(*v1.Date)(nil),                 // 7: avenir.common.v1.Date
+	(*Contact)(nil),                 // 8: avenir.intake.v1.Contact
+	(*Situation)(nil),               // 9: avenir.intake.v1.Situation
+	(*v1.Sealed)(nil),               // 10: avenir.common.v1.Sealed
+	(ErasureGround)(0),              // 11: avenir.intake.v1.ErasureGround
 }
 var file_avenir_intake_v1_events_proto_depIdxs = []int32{
-	5, // 0: avenir.intake.v1.LearnerRegistered.birth_date:type_name -> avenir.common.v1.Date
-	5, // 1: avenir.intake.v1.LearnerRegistered.registered_on:type_name -> avenir.common.v1.Date
-	6, // 2: avenir.intake.v1.LearnerRegistered.contact:type_name -> avenir.intake.v1.Contact
-	7, // 3: avenir.intake.v1.LearnerRegistered.situation:type_name -> avenir.intake.v1.Situation
-	6, // 4: avenir.intake.v1.LearnerContactUpdated.contact:type_name -> avenir.intake.v1.Contact
-	5, // 5: avenir.intake.v1.LearnerContactUpdated.effective_on:type_name -> avenir.common.v1.Date
-	7, // 6: avenir.intake.v1.LearnerSituationUpdated.situation:type_name -> avenir.intake.v1.Situation
-	5, // 7: avenir.intake.v1.LearnerSituationUpdated.effective_on:type_name -> avenir.common.v1.Date
-	5, // 8: avenir.intake.v1.LearnerSituationUpdated.recorded_on:type_name -> avenir.common.v1.Date
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	7,  // 0: avenir.intake.v1.LearnerRegistered.birth_date:type_name -> avenir.common.v1.Date
+	7,  // 1: avenir.intake.v1.LearnerRegistered.registered_on:type_name -> avenir.common.v1.Date
+	8,  // 2: avenir.intake.v1.LearnerRegistered.contact:type_name -> avenir.intake.v1.Contact
+	9,  // 3: avenir.intake.v1.LearnerRegistered.situation:type_name -> avenir.intake.v1.Situation
+	10, // 4: avenir.intake.v1.LearnerRegistered.sealed:type_name -> avenir.common.v1.Sealed
+	8,  // 5: avenir.intake.v1.LearnerContactUpdated.contact:type_name -> avenir.intake.v1.Contact
+	7,  // 6: avenir.intake.v1.LearnerContactUpdated.effective_on:type_name -> avenir.common.v1.Date
+	10, // 7: avenir.intake.v1.LearnerContactUpdated.sealed:type_name -> avenir.common.v1.Sealed
+	9,  // 8: avenir.intake.v1.LearnerSituationUpdated.situation:type_name -> avenir.intake.v1.Situation
+	7,  // 9: avenir.intake.v1.LearnerSituationUpdated.effective_on:type_name -> avenir.common.v1.Date
+	7,  // 10: avenir.intake.v1.LearnerSituationUpdated.recorded_on:type_name -> avenir.common.v1.Date
+	10, // 11: avenir.intake.v1.LearnerSituationUpdated.sealed:type_name -> avenir.common.v1.Sealed
+	7,  // 12: avenir.intake.v1.LearnerErased.erased_on:type_name -> avenir.common.v1.Date
+	11, // 13: avenir.intake.v1.LearnerErased.ground:type_name -> avenir.intake.v1.ErasureGround
+	7,  // 14: avenir.intake.v1.RetentionPlanned.planned_on:type_name -> avenir.common.v1.Date
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_events_proto_init() }
@@ -481,7 +695,7 @@ func file_avenir_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_events_proto_rawDesc), len(file_avenir_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -31,6 +31,8 @@ const (
 	LearnerChangeKind_LEARNER_CHANGE_KIND_REGISTERED        LearnerChangeKind = 1
 	LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED   LearnerChangeKind = 2
 	LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED LearnerChangeKind = 3
+	// The learner's personal data was erased (EraseLearner).
+	LearnerChangeKind_LEARNER_CHANGE_KIND_ERASED LearnerChangeKind = 4
 )
 
 // Enum value maps for LearnerChangeKind.
@@ -40,12 +42,14 @@ var (
 		1: "LEARNER_CHANGE_KIND_REGISTERED",
 		2: "LEARNER_CHANGE_KIND_CONTACT_UPDATED",
 		3: "LEARNER_CHANGE_KIND_SITUATION_UPDATED",
+		4: "LEARNER_CHANGE_KIND_ERASED",
 	}
 	LearnerChangeKind_value = map[string]int32{
 		"LEARNER_CHANGE_KIND_UNSPECIFIED":       0,
 		"LEARNER_CHANGE_KIND_REGISTERED":        1,
 		"LEARNER_CHANGE_KIND_CONTACT_UPDATED":   2,
 		"LEARNER_CHANGE_KIND_SITUATION_UPDATED": 3,
+		"LEARNER_CHANGE_KIND_ERASED":            4,
 	}
 )
 
@@ -100,7 +104,12 @@ type Learner struct {
 	// Aged 50 or more on the registration date.
 	SeniorAtEntry bool `protobuf:"varint,11,opt,name=senior_at_entry,json=seniorAtEntry,proto3" json:"senior_at_entry,omitempty"`
 	// Civil date of the registration (Europe/Paris).
-	RegisteredOn  *v1.Date `protobuf:"bytes,12,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
+	RegisteredOn *v1.Date `protobuf:"bytes,12,opt,name=registered_on,json=registeredOn,proto3" json:"registered_on,omitempty"`
+	// The learner's personal data was erased: every personal field is empty
+	// and people read "personne effacée".
+	Erased bool `protobuf:"varint,13,opt,name=erased,proto3" json:"erased,omitempty"`
+	// Civil date of the erasure, when erased.
+	ErasedOn      *v1.Date `protobuf:"bytes,14,opt,name=erased_on,json=erasedOn,proto3" json:"erased_on,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,6 +224,20 @@ func (x *Learner) GetSeniorAtEntry() bool {
 func (x *Learner) GetRegisteredOn() *v1.Date {
 	if x != nil {
 		return x.RegisteredOn
+	}
+	return nil
+}
+
+func (x *Learner) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+func (x *Learner) GetErasedOn() *v1.Date {
+	if x != nil {
+		return x.ErasedOn
 	}
 	return nil
 }
@@ -964,10 +987,13 @@ type LearnerChange struct {
 	// When the change was recorded.
 	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	// Who made it: role and stable id ("referent:ref-05").
-	Actor         string   `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
-	Learner       *Learner `protobuf:"bytes,5,opt,name=learner,proto3" json:"learner,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Actor   string   `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Learner *Learner `protobuf:"bytes,5,opt,name=learner,proto3" json:"learner,omitempty"`
+	// For an erasure: its ground and the case's reference.
+	ErasureGround    ErasureGround `protobuf:"varint,6,opt,name=erasure_ground,json=erasureGround,proto3,enum=avenir.intake.v1.ErasureGround" json:"erasure_ground,omitempty"`
+	ErasureReference string        `protobuf:"bytes,7,opt,name=erasure_reference,json=erasureReference,proto3" json:"erasure_reference,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LearnerChange) Reset() {
@@ -1035,6 +1061,20 @@ func (x *LearnerChange) GetLearner() *Learner {
 	return nil
 }
 
+func (x *LearnerChange) GetErasureGround() ErasureGround {
+	if x != nil {
+		return x.ErasureGround
+	}
+	return ErasureGround_ERASURE_GROUND_UNSPECIFIED
+}
+
+func (x *LearnerChange) GetErasureReference() string {
+	if x != nil {
+		return x.ErasureReference
+	}
+	return ""
+}
+
 type GetLearnerHistoryResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Changes []*LearnerChange       `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
@@ -1088,11 +1128,419 @@ func (x *GetLearnerHistoryResponse) GetNextPageToken() string {
 	return ""
 }
 
+type EraseLearnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Required.
+	Ground ErasureGround `protobuf:"varint,3,opt,name=ground,proto3,enum=avenir.intake.v1.ErasureGround" json:"ground,omitempty"`
+	// The case's reference (a ticket, a letter's number), 1..100 characters,
+	// with no personal data: it stays after the erasure.
+	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseLearnerRequest) Reset() {
+	*x = EraseLearnerRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseLearnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseLearnerRequest) ProtoMessage() {}
+
+func (x *EraseLearnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseLearnerRequest.ProtoReflect.Descriptor instead.
+func (*EraseLearnerRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EraseLearnerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *EraseLearnerRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *EraseLearnerRequest) GetGround() ErasureGround {
+	if x != nil {
+		return x.Ground
+	}
+	return ErasureGround_ERASURE_GROUND_UNSPECIFIED
+}
+
+func (x *EraseLearnerRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+type EraseLearnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The learner as erased.
+	Learner       *Learner `protobuf:"bytes,1,opt,name=learner,proto3" json:"learner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseLearnerResponse) Reset() {
+	*x = EraseLearnerResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseLearnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseLearnerResponse) ProtoMessage() {}
+
+func (x *EraseLearnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseLearnerResponse.ProtoReflect.Descriptor instead.
+func (*EraseLearnerResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EraseLearnerResponse) GetLearner() *Learner {
+	if x != nil {
+		return x.Learner
+	}
+	return nil
+}
+
+// A learner the retention policy considers.
+type RetentionCandidate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// The last exit from the pathway; unset for a learner who never entered
+	// (the registration date counts then).
+	LastExit *v1.Date `protobuf:"bytes,3,opt,name=last_exit,json=lastExit,proto3" json:"last_exit,omitempty"`
+	// The first day the policy erases the learner.
+	DueOn *v1.Date `protobuf:"bytes,4,opt,name=due_on,json=dueOn,proto3" json:"due_on,omitempty"`
+	// Empty when the learner is erased by the plan; otherwise why not yet
+	// (an open episode, lines on an open statement, statistics not frozen).
+	HeldReason    string `protobuf:"bytes,5,opt,name=held_reason,json=heldReason,proto3" json:"held_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionCandidate) Reset() {
+	*x = RetentionCandidate{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionCandidate) ProtoMessage() {}
+
+func (x *RetentionCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionCandidate.ProtoReflect.Descriptor instead.
+func (*RetentionCandidate) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RetentionCandidate) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *RetentionCandidate) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *RetentionCandidate) GetLastExit() *v1.Date {
+	if x != nil {
+		return x.LastExit
+	}
+	return nil
+}
+
+func (x *RetentionCandidate) GetDueOn() *v1.Date {
+	if x != nil {
+		return x.DueOn
+	}
+	return nil
+}
+
+func (x *RetentionCandidate) GetHeldReason() string {
+	if x != nil {
+		return x.HeldReason
+	}
+	return ""
+}
+
+type PlanRetentionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRetentionRequest) Reset() {
+	*x = PlanRetentionRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRetentionRequest) ProtoMessage() {}
+
+func (x *PlanRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRetentionRequest.ProtoReflect.Descriptor instead.
+func (*PlanRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+type PlanRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The day the plan is for (today on the services' clock).
+	PlannedOn *v1.Date `protobuf:"bytes,1,opt,name=planned_on,json=plannedOn,proto3" json:"planned_on,omitempty"`
+	// How long after the last exit (or the registration of a learner who never
+	// entered) the policy erases, in months.
+	RetentionMonths int32 `protobuf:"varint,2,opt,name=retention_months,json=retentionMonths,proto3" json:"retention_months,omitempty"`
+	// Erased by the plan, by due date then learner id.
+	Due []*RetentionCandidate `protobuf:"bytes,3,rep,name=due,proto3" json:"due,omitempty"`
+	// Due but held back, with the reason.
+	Held          []*RetentionCandidate `protobuf:"bytes,4,rep,name=held,proto3" json:"held,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlanRetentionResponse) Reset() {
+	*x = PlanRetentionResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlanRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlanRetentionResponse) ProtoMessage() {}
+
+func (x *PlanRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlanRetentionResponse.ProtoReflect.Descriptor instead.
+func (*PlanRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PlanRetentionResponse) GetPlannedOn() *v1.Date {
+	if x != nil {
+		return x.PlannedOn
+	}
+	return nil
+}
+
+func (x *PlanRetentionResponse) GetRetentionMonths() int32 {
+	if x != nil {
+		return x.RetentionMonths
+	}
+	return 0
+}
+
+func (x *PlanRetentionResponse) GetDue() []*RetentionCandidate {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *PlanRetentionResponse) GetHeld() []*RetentionCandidate {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+type ApplyRetentionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyRetentionRequest) Reset() {
+	*x = ApplyRetentionRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyRetentionRequest) ProtoMessage() {}
+
+func (x *ApplyRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyRetentionRequest.ProtoReflect.Descriptor instead.
+func (*ApplyRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ApplyRetentionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ApplyRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plan recorded and applied.
+	Plan *PlanRetentionResponse `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	// The learners erased by this call (those of the plan already erased
+	// are not repeated).
+	ErasedLearnerIds []string `protobuf:"bytes,2,rep,name=erased_learner_ids,json=erasedLearnerIds,proto3" json:"erased_learner_ids,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ApplyRetentionResponse) Reset() {
+	*x = ApplyRetentionResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyRetentionResponse) ProtoMessage() {}
+
+func (x *ApplyRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyRetentionResponse.ProtoReflect.Descriptor instead.
+func (*ApplyRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ApplyRetentionResponse) GetPlan() *PlanRetentionResponse {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *ApplyRetentionResponse) GetErasedLearnerIds() []string {
+	if x != nil {
+		return x.ErasedLearnerIds
+	}
+	return nil
+}
+
 var File_avenir_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x04\n" +
+	"\x1davenir/intake/v1/intake.proto\x12\x10avenir.intake.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x05\n" +
 	"\aLearner\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1110,7 +1558,9 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fsituation_since\x18\n" +
 	" \x01(\v2\x16.avenir.common.v1.DateR\x0esituationSince\x12&\n" +
 	"\x0fsenior_at_entry\x18\v \x01(\bR\rseniorAtEntry\x12;\n" +
-	"\rregistered_on\x18\f \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOnB\a\n" +
+	"\rregistered_on\x18\f \x01(\v2\x16.avenir.common.v1.DateR\fregisteredOn\x12\x16\n" +
+	"\x06erased\x18\r \x01(\bR\x06erased\x123\n" +
+	"\terased_on\x18\x0e \x01(\v2\x16.avenir.common.v1.DateR\berasedOnB\a\n" +
 	"\x05_rqth\"\xd9\x02\n" +
 	"\x16RegisterLearnerRequest\x12\x1d\n" +
 	"\n" +
@@ -1186,22 +1636,55 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8b\x02\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x80\x03\n" +
 	"\rLearnerChange\x127\n" +
 	"\x04kind\x18\x01 \x01(\x0e2#.avenir.intake.v1.LearnerChangeKindR\x04kind\x129\n" +
 	"\feffective_on\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\veffectiveOn\x12;\n" +
 	"\vrecorded_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordedAt\x12\x14\n" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x123\n" +
-	"\alearner\x18\x05 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"~\n" +
+	"\alearner\x18\x05 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\x12F\n" +
+	"\x0eerasure_ground\x18\x06 \x01(\x0e2\x1f.avenir.intake.v1.ErasureGroundR\rerasureGround\x12+\n" +
+	"\x11erasure_reference\x18\a \x01(\tR\x10erasureReference\"~\n" +
 	"\x19GetLearnerHistoryResponse\x129\n" +
 	"\achanges\x18\x01 \x03(\v2\x1f.avenir.intake.v1.LearnerChangeR\achanges\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xb0\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xaa\x01\n" +
+	"\x13EraseLearnerRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x127\n" +
+	"\x06ground\x18\x03 \x01(\x0e2\x1f.avenir.intake.v1.ErasureGroundR\x06ground\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\tR\treference\"K\n" +
+	"\x14EraseLearnerResponse\x123\n" +
+	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xdf\x01\n" +
+	"\x12RetentionCandidate\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x123\n" +
+	"\tlast_exit\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\blastExit\x12-\n" +
+	"\x06due_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x05dueOn\x12\x1f\n" +
+	"\vheld_reason\x18\x05 \x01(\tR\n" +
+	"heldReason\"\x16\n" +
+	"\x14PlanRetentionRequest\"\xeb\x01\n" +
+	"\x15PlanRetentionResponse\x125\n" +
+	"\n" +
+	"planned_on\x18\x01 \x01(\v2\x16.avenir.common.v1.DateR\tplannedOn\x12)\n" +
+	"\x10retention_months\x18\x02 \x01(\x05R\x0fretentionMonths\x126\n" +
+	"\x03due\x18\x03 \x03(\v2$.avenir.intake.v1.RetentionCandidateR\x03due\x128\n" +
+	"\x04held\x18\x04 \x03(\v2$.avenir.intake.v1.RetentionCandidateR\x04held\"6\n" +
+	"\x15ApplyRetentionRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\"\x83\x01\n" +
+	"\x16ApplyRetentionResponse\x12;\n" +
+	"\x04plan\x18\x01 \x01(\v2'.avenir.intake.v1.PlanRetentionResponseR\x04plan\x12,\n" +
+	"\x12erased_learner_ids\x18\x02 \x03(\tR\x10erasedLearnerIds*\xd0\x01\n" +
 	"\x11LearnerChangeKind\x12#\n" +
 	"\x1fLEARNER_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eLEARNER_CHANGE_KIND_REGISTERED\x10\x01\x12'\n" +
 	"#LEARNER_CHANGE_KIND_CONTACT_UPDATED\x10\x02\x12)\n" +
-	"%LEARNER_CHANGE_KIND_SITUATION_UPDATED\x10\x032\xed\x04\n" +
+	"%LEARNER_CHANGE_KIND_SITUATION_UPDATED\x10\x03\x12\x1e\n" +
+	"\x1aLEARNER_CHANGE_KIND_ERASED\x10\x042\x93\a\n" +
 	"\rIntakeService\x12f\n" +
 	"\x0fRegisterLearner\x12(.avenir.intake.v1.RegisterLearnerRequest\x1a).avenir.intake.v1.RegisterLearnerResponse\x12W\n" +
 	"\n" +
@@ -1209,7 +1692,10 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\rUpdateContact\x12&.avenir.intake.v1.UpdateContactRequest\x1a'.avenir.intake.v1.UpdateContactResponse\x12f\n" +
 	"\x0fUpdateSituation\x12(.avenir.intake.v1.UpdateSituationRequest\x1a).avenir.intake.v1.UpdateSituationResponse\x12c\n" +
 	"\x0eSearchLearners\x12'.avenir.intake.v1.SearchLearnersRequest\x1a(.avenir.intake.v1.SearchLearnersResponse\x12l\n" +
-	"\x11GetLearnerHistory\x12*.avenir.intake.v1.GetLearnerHistoryRequest\x1a+.avenir.intake.v1.GetLearnerHistoryResponseB\xd0\x01\n" +
+	"\x11GetLearnerHistory\x12*.avenir.intake.v1.GetLearnerHistoryRequest\x1a+.avenir.intake.v1.GetLearnerHistoryResponse\x12]\n" +
+	"\fEraseLearner\x12%.avenir.intake.v1.EraseLearnerRequest\x1a&.avenir.intake.v1.EraseLearnerResponse\x12`\n" +
+	"\rPlanRetention\x12&.avenir.intake.v1.PlanRetentionRequest\x1a'.avenir.intake.v1.PlanRetentionResponse\x12c\n" +
+	"\x0eApplyRetention\x12'.avenir.intake.v1.ApplyRetentionRequest\x1a(.avenir.intake.v1.ApplyRetentionResponseB\xd0\x01\n" +
 	"\x14com.avenir.intake.v1B\vIntakeProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (
@@ -1225,7 +1711,7 @@ func file_avenir_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(LearnerChangeKind)(0),            // 0: avenir.intake.v1.LearnerChangeKind
 	(*Learner)(nil),                   // 1: avenir.intake.v1.Learner
@@ -1242,53 +1728,77 @@ var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(*GetLearnerHistoryRequest)(nil),  // 12: avenir.intake.v1.GetLearnerHistoryRequest
 	(*LearnerChange)(nil),             // 13: avenir.intake.v1.LearnerChange
 	(*GetLearnerHistoryResponse)(nil), // 14: avenir.intake.v1.GetLearnerHistoryResponse
-	(*v1.Date)(nil),                   // 15: avenir.common.v1.Date
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(*Contact)(nil),                   // 17: avenir.intake.v1.Contact
-	(*Situation)(nil),                 // 18: avenir.intake.v1.Situation
-	(EducationLevel)(0),               // 19: avenir.intake.v1.EducationLevel
-	(ReferralSource)(0),               // 20: avenir.intake.v1.ReferralSource
+	(*EraseLearnerRequest)(nil),       // 15: avenir.intake.v1.EraseLearnerRequest
+	(*EraseLearnerResponse)(nil),      // 16: avenir.intake.v1.EraseLearnerResponse
+	(*RetentionCandidate)(nil),        // 17: avenir.intake.v1.RetentionCandidate
+	(*PlanRetentionRequest)(nil),      // 18: avenir.intake.v1.PlanRetentionRequest
+	(*PlanRetentionResponse)(nil),     // 19: avenir.intake.v1.PlanRetentionResponse
+	(*ApplyRetentionRequest)(nil),     // 20: avenir.intake.v1.ApplyRetentionRequest
+	(*ApplyRetentionResponse)(nil),    // 21: avenir.intake.v1.ApplyRetentionResponse
+	(*v1.Date)(nil),                   // 22: avenir.common.v1.Date
+	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
+	(*Contact)(nil),                   // 24: avenir.intake.v1.Contact
+	(*Situation)(nil),                 // 25: avenir.intake.v1.Situation
+	(EducationLevel)(0),               // 26: avenir.intake.v1.EducationLevel
+	(ReferralSource)(0),               // 27: avenir.intake.v1.ReferralSource
+	(ErasureGround)(0),                // 28: avenir.intake.v1.ErasureGround
 }
 var file_avenir_intake_v1_intake_proto_depIdxs = []int32{
-	15, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
-	16, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
-	17, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
-	18, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
-	15, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
-	15, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
-	15, // 6: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
-	17, // 7: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
-	18, // 8: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
-	1,  // 9: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	1,  // 10: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	1,  // 11: avenir.intake.v1.UpdateContactResponse.learner:type_name -> avenir.intake.v1.Learner
-	15, // 12: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
-	19, // 13: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
-	20, // 14: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
-	1,  // 15: avenir.intake.v1.UpdateSituationResponse.learner:type_name -> avenir.intake.v1.Learner
-	1,  // 16: avenir.intake.v1.SearchLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
-	0,  // 17: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
-	15, // 18: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
-	16, // 19: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
-	1,  // 20: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
-	13, // 21: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
-	2,  // 22: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
-	4,  // 23: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
-	6,  // 24: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
-	8,  // 25: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
-	10, // 26: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
-	12, // 27: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
-	3,  // 28: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
-	5,  // 29: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
-	7,  // 30: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
-	9,  // 31: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
-	11, // 32: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
-	14, // 33: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	22, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
+	23, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
+	24, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
+	25, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
+	22, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
+	22, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
+	22, // 6: avenir.intake.v1.Learner.erased_on:type_name -> avenir.common.v1.Date
+	22, // 7: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
+	24, // 8: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
+	25, // 9: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
+	1,  // 10: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 11: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 12: avenir.intake.v1.UpdateContactResponse.learner:type_name -> avenir.intake.v1.Learner
+	22, // 13: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
+	26, // 14: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
+	27, // 15: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
+	1,  // 16: avenir.intake.v1.UpdateSituationResponse.learner:type_name -> avenir.intake.v1.Learner
+	1,  // 17: avenir.intake.v1.SearchLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
+	0,  // 18: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
+	22, // 19: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
+	23, // 20: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
+	1,  // 21: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
+	28, // 22: avenir.intake.v1.LearnerChange.erasure_ground:type_name -> avenir.intake.v1.ErasureGround
+	13, // 23: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
+	28, // 24: avenir.intake.v1.EraseLearnerRequest.ground:type_name -> avenir.intake.v1.ErasureGround
+	1,  // 25: avenir.intake.v1.EraseLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	22, // 26: avenir.intake.v1.RetentionCandidate.last_exit:type_name -> avenir.common.v1.Date
+	22, // 27: avenir.intake.v1.RetentionCandidate.due_on:type_name -> avenir.common.v1.Date
+	22, // 28: avenir.intake.v1.PlanRetentionResponse.planned_on:type_name -> avenir.common.v1.Date
+	17, // 29: avenir.intake.v1.PlanRetentionResponse.due:type_name -> avenir.intake.v1.RetentionCandidate
+	17, // 30: avenir.intake.v1.PlanRetentionResponse.held:type_name -> avenir.intake.v1.RetentionCandidate
+	19, // 31: avenir.intake.v1.ApplyRetentionResponse.plan:type_name -> avenir.intake.v1.PlanRetentionResponse
+	2,  // 32: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
+	4,  // 33: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
+	6,  // 34: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
+	8,  // 35: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
+	10, // 36: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
+	12, // 37: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
+	15, // 38: avenir.intake.v1.IntakeService.EraseLearner:input_type -> avenir.intake.v1.EraseLearnerRequest
+	18, // 39: avenir.intake.v1.IntakeService.PlanRetention:input_type -> avenir.intake.v1.PlanRetentionRequest
+	20, // 40: avenir.intake.v1.IntakeService.ApplyRetention:input_type -> avenir.intake.v1.ApplyRetentionRequest
+	3,  // 41: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
+	5,  // 42: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
+	7,  // 43: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
+	9,  // 44: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
+	11, // 45: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
+	14, // 46: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
+	16, // 47: avenir.intake.v1.IntakeService.EraseLearner:output_type -> avenir.intake.v1.EraseLearnerResponse
+	19, // 48: avenir.intake.v1.IntakeService.PlanRetention:output_type -> avenir.intake.v1.PlanRetentionResponse
+	21, // 49: avenir.intake.v1.IntakeService.ApplyRetention:output_type -> avenir.intake.v1.ApplyRetentionResponse
+	41, // [41:50] is the sub-list for method output_type
+	32, // [32:41] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_intake_proto_init() }
@@ -1306,7 +1816,7 @@ func file_avenir_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_intake_proto_rawDesc), len(file_avenir_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,9 @@ const (
 	IntakeService_UpdateSituation_FullMethodName   = "/avenir.intake.v1.IntakeService/UpdateSituation"
 	IntakeService_SearchLearners_FullMethodName    = "/avenir.intake.v1.IntakeService/SearchLearners"
 	IntakeService_GetLearnerHistory_FullMethodName = "/avenir.intake.v1.IntakeService/GetLearnerHistory"
+	IntakeService_EraseLearner_FullMethodName      = "/avenir.intake.v1.IntakeService/EraseLearner"
+	IntakeService_PlanRetention_FullMethodName     = "/avenir.intake.v1.IntakeService/PlanRetention"
+	IntakeService_ApplyRetention_FullMethodName    = "/avenir.intake.v1.IntakeService/ApplyRetention"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -53,10 +56,31 @@ type IntakeServiceClient interface {
 	UpdateSituation(ctx context.Context, in *UpdateSituationRequest, opts ...grpc.CallOption) (*UpdateSituationResponse, error)
 	// SearchLearners lists the learners the caller may see, ordered by
 	// normalised family name, given name and id. It reads a read model:
-	// a change shows there within moments.
+	// a change shows there within moments. Erased learners are never listed
+	// (GetLearner still answers them as erased).
 	SearchLearners(ctx context.Context, in *SearchLearnersRequest, opts ...grpc.CallOption) (*SearchLearnersResponse, error)
 	// GetLearnerHistory lists a learner's changes, oldest first.
 	GetLearnerHistory(ctx context.Context, in *GetLearnerHistoryRequest, opts ...grpc.CallOption) (*GetLearnerHistoryResponse, error)
+	// EraseLearner erases a learner's personal data (GDPR art. 17), admins
+	// only: the learner's data key is destroyed, so no copy of the personal
+	// fields in any stream can be read again, the uniqueness claims are
+	// released and every service purges its read models
+	// (docs/adr/0065-erasure-retention-and-access.md). The learner id stays,
+	// pseudonymous, in billing lines, statements and statistics, which do not
+	// change. Refused with FAILED_PRECONDITION, naming the reason, while the
+	// learner is in an open episode, has lines on a statement not closed yet,
+	// or counts in statistics of a month not frozen yet (the message says from
+	// when erasure becomes possible). Erasing an erased learner answers the
+	// erasure recorded.
+	EraseLearner(ctx context.Context, in *EraseLearnerRequest, opts ...grpc.CallOption) (*EraseLearnerResponse, error)
+	// PlanRetention lists, without changing anything, the learners the
+	// retention policy erases today and those it holds back, with the reason.
+	// Admins only.
+	PlanRetention(ctx context.Context, in *PlanRetentionRequest, opts ...grpc.CallOption) (*PlanRetentionResponse, error)
+	// ApplyRetention records today's plan, then erases every learner it lists
+	// as due, each with the ground RETENTION. The daily retention job does the
+	// same on the services' clock. Admins only.
+	ApplyRetention(ctx context.Context, in *ApplyRetentionRequest, opts ...grpc.CallOption) (*ApplyRetentionResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -127,6 +151,36 @@ func (c *intakeServiceClient) GetLearnerHistory(ctx context.Context, in *GetLear
 	return out, nil
 }
 
+func (c *intakeServiceClient) EraseLearner(ctx context.Context, in *EraseLearnerRequest, opts ...grpc.CallOption) (*EraseLearnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseLearnerResponse)
+	err := c.cc.Invoke(ctx, IntakeService_EraseLearner_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) PlanRetention(ctx context.Context, in *PlanRetentionRequest, opts ...grpc.CallOption) (*PlanRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlanRetentionResponse)
+	err := c.cc.Invoke(ctx, IntakeService_PlanRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ApplyRetention(ctx context.Context, in *ApplyRetentionRequest, opts ...grpc.CallOption) (*ApplyRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApplyRetentionResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ApplyRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -153,10 +207,31 @@ type IntakeServiceServer interface {
 	UpdateSituation(context.Context, *UpdateSituationRequest) (*UpdateSituationResponse, error)
 	// SearchLearners lists the learners the caller may see, ordered by
 	// normalised family name, given name and id. It reads a read model:
-	// a change shows there within moments.
+	// a change shows there within moments. Erased learners are never listed
+	// (GetLearner still answers them as erased).
 	SearchLearners(context.Context, *SearchLearnersRequest) (*SearchLearnersResponse, error)
 	// GetLearnerHistory lists a learner's changes, oldest first.
 	GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error)
+	// EraseLearner erases a learner's personal data (GDPR art. 17), admins
+	// only: the learner's data key is destroyed, so no copy of the personal
+	// fields in any stream can be read again, the uniqueness claims are
+	// released and every service purges its read models
+	// (docs/adr/0065-erasure-retention-and-access.md). The learner id stays,
+	// pseudonymous, in billing lines, statements and statistics, which do not
+	// change. Refused with FAILED_PRECONDITION, naming the reason, while the
+	// learner is in an open episode, has lines on a statement not closed yet,
+	// or counts in statistics of a month not frozen yet (the message says from
+	// when erasure becomes possible). Erasing an erased learner answers the
+	// erasure recorded.
+	EraseLearner(context.Context, *EraseLearnerRequest) (*EraseLearnerResponse, error)
+	// PlanRetention lists, without changing anything, the learners the
+	// retention policy erases today and those it holds back, with the reason.
+	// Admins only.
+	PlanRetention(context.Context, *PlanRetentionRequest) (*PlanRetentionResponse, error)
+	// ApplyRetention records today's plan, then erases every learner it lists
+	// as due, each with the ground RETENTION. The daily retention job does the
+	// same on the services' clock. Admins only.
+	ApplyRetention(context.Context, *ApplyRetentionRequest) (*ApplyRetentionResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -184,6 +259,15 @@ func (UnimplementedIntakeServiceServer) SearchLearners(context.Context, *SearchL
 }
 func (UnimplementedIntakeServiceServer) GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLearnerHistory not implemented")
+}
+func (UnimplementedIntakeServiceServer) EraseLearner(context.Context, *EraseLearnerRequest) (*EraseLearnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseLearner not implemented")
+}
+func (UnimplementedIntakeServiceServer) PlanRetention(context.Context, *PlanRetentionRequest) (*PlanRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlanRetention not implemented")
+}
+func (UnimplementedIntakeServiceServer) ApplyRetention(context.Context, *ApplyRetentionRequest) (*ApplyRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApplyRetention not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -314,6 +398,60 @@ func _IntakeService_GetLearnerHistory_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_EraseLearner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseLearnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).EraseLearner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_EraseLearner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).EraseLearner(ctx, req.(*EraseLearnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_PlanRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlanRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).PlanRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_PlanRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).PlanRetention(ctx, req.(*PlanRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ApplyRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ApplyRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ApplyRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ApplyRetention(ctx, req.(*ApplyRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -344,6 +482,18 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLearnerHistory",
 			Handler:    _IntakeService_GetLearnerHistory_Handler,
+		},
+		{
+			MethodName: "EraseLearner",
+			Handler:    _IntakeService_EraseLearner_Handler,
+		},
+		{
+			MethodName: "PlanRetention",
+			Handler:    _IntakeService_PlanRetention_Handler,
+		},
+		{
+			MethodName: "ApplyRetention",
+			Handler:    _IntakeService_ApplyRetention_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -164,6 +164,66 @@ func (ReferralSource) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_intake_v1_learner_proto_rawDescGZIP(), []int{1}
 }
 
+// Why a learner's personal data is erased (GDPR art. 17).
+type ErasureGround int32
+
+const (
+	ErasureGround_ERASURE_GROUND_UNSPECIFIED ErasureGround = 0
+	// The person asked for it and no obligation requires keeping the data.
+	ErasureGround_ERASURE_GROUND_REQUEST ErasureGround = 1
+	// The retention period is over (the retention policy).
+	ErasureGround_ERASURE_GROUND_RETENTION ErasureGround = 2
+	// The data was processed unlawfully.
+	ErasureGround_ERASURE_GROUND_UNLAWFUL ErasureGround = 3
+	// A legal obligation requires the erasure.
+	ErasureGround_ERASURE_GROUND_LEGAL_OBLIGATION ErasureGround = 4
+)
+
+// Enum value maps for ErasureGround.
+var (
+	ErasureGround_name = map[int32]string{
+		0: "ERASURE_GROUND_UNSPECIFIED",
+		1: "ERASURE_GROUND_REQUEST",
+		2: "ERASURE_GROUND_RETENTION",
+		3: "ERASURE_GROUND_UNLAWFUL",
+		4: "ERASURE_GROUND_LEGAL_OBLIGATION",
+	}
+	ErasureGround_value = map[string]int32{
+		"ERASURE_GROUND_UNSPECIFIED":      0,
+		"ERASURE_GROUND_REQUEST":          1,
+		"ERASURE_GROUND_RETENTION":        2,
+		"ERASURE_GROUND_UNLAWFUL":         3,
+		"ERASURE_GROUND_LEGAL_OBLIGATION": 4,
+	}
+)
+
+func (x ErasureGround) Enum() *ErasureGround {
+	p := new(ErasureGround)
+	*p = x
+	return p
+}
+
+func (x ErasureGround) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErasureGround) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_intake_v1_learner_proto_enumTypes[2].Descriptor()
+}
+
+func (ErasureGround) Type() protoreflect.EnumType {
+	return &file_avenir_intake_v1_learner_proto_enumTypes[2]
+}
+
+func (x ErasureGround) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErasureGround.Descriptor instead.
+func (ErasureGround) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_learner_proto_rawDescGZIP(), []int{2}
+}
+
 // How to reach a learner and where the learner lives.
 type Contact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -369,7 +429,13 @@ const file_avenir_intake_v1_learner_proto_rawDesc = "" +
 	"\x14REFERRAL_SOURCE_CCAS\x10\x05\x12\x1c\n" +
 	"\x18REFERRAL_SOURCE_EMPLOYER\x10\x06\x12\x18\n" +
 	"\x14REFERRAL_SOURCE_SELF\x10\a\x12\x19\n" +
-	"\x15REFERRAL_SOURCE_OTHER\x10\bB\xd1\x01\n" +
+	"\x15REFERRAL_SOURCE_OTHER\x10\b*\xab\x01\n" +
+	"\rErasureGround\x12\x1e\n" +
+	"\x1aERASURE_GROUND_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ERASURE_GROUND_REQUEST\x10\x01\x12\x1c\n" +
+	"\x18ERASURE_GROUND_RETENTION\x10\x02\x12\x1b\n" +
+	"\x17ERASURE_GROUND_UNLAWFUL\x10\x03\x12#\n" +
+	"\x1fERASURE_GROUND_LEGAL_OBLIGATION\x10\x04B\xd1\x01\n" +
 	"\x14com.avenir.intake.v1B\fLearnerProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (
@@ -384,13 +450,14 @@ func file_avenir_intake_v1_learner_proto_rawDescGZIP() []byte {
 	return file_avenir_intake_v1_learner_proto_rawDescData
 }
 
-var file_avenir_intake_v1_learner_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_avenir_intake_v1_learner_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_avenir_intake_v1_learner_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_avenir_intake_v1_learner_proto_goTypes = []any{
 	(EducationLevel)(0), // 0: avenir.intake.v1.EducationLevel
 	(ReferralSource)(0), // 1: avenir.intake.v1.ReferralSource
-	(*Contact)(nil),     // 2: avenir.intake.v1.Contact
-	(*Situation)(nil),   // 3: avenir.intake.v1.Situation
+	(ErasureGround)(0),  // 2: avenir.intake.v1.ErasureGround
+	(*Contact)(nil),     // 3: avenir.intake.v1.Contact
+	(*Situation)(nil),   // 4: avenir.intake.v1.Situation
 }
 var file_avenir_intake_v1_learner_proto_depIdxs = []int32{
 	0, // 0: avenir.intake.v1.Situation.education_level:type_name -> avenir.intake.v1.EducationLevel
@@ -412,7 +479,7 @@ func file_avenir_intake_v1_learner_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_learner_proto_rawDesc), len(file_avenir_intake_v1_learner_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -127,8 +127,12 @@ type AnalysisRevised struct {
 	PreviousAnalysisId string `protobuf:"bytes,6,opt,name=previous_analysis_id,json=previousAnalysisId,proto3" json:"previous_analysis_id,omitempty"`
 	// The previous version's content: the new version's first draft.
 	// Special-category data (health barrier) included.
-	Content       *AnalysisContent `protobuf:"bytes,7,opt,name=content,proto3" json:"content,omitempty"`
-	StartedOn     *v1.Date         `protobuf:"bytes,8,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
+	Content   *AnalysisContent `protobuf:"bytes,7,opt,name=content,proto3" json:"content,omitempty"`
+	StartedOn *v1.Date         `protobuf:"bytes,8,opt,name=started_on,json=startedOn,proto3" json:"started_on,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,9,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +223,13 @@ func (x *AnalysisRevised) GetStartedOn() *v1.Date {
 	return nil
 }
 
+func (x *AnalysisRevised) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // The content of an analysis in draft was replaced.
 // Subject: avenir.needs.analysis.<analysis_id>.drafted
 type AnalysisDrafted struct {
@@ -229,8 +240,12 @@ type AnalysisDrafted struct {
 	Version       int32                  `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
 	// The whole content after the change. Special-category data (health
 	// barrier) included.
-	Content       *AnalysisContent `protobuf:"bytes,5,opt,name=content,proto3" json:"content,omitempty"`
-	DraftedOn     *v1.Date         `protobuf:"bytes,6,opt,name=drafted_on,json=draftedOn,proto3" json:"drafted_on,omitempty"`
+	Content   *AnalysisContent `protobuf:"bytes,5,opt,name=content,proto3" json:"content,omitempty"`
+	DraftedOn *v1.Date         `protobuf:"bytes,6,opt,name=drafted_on,json=draftedOn,proto3" json:"drafted_on,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,7,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -307,6 +322,13 @@ func (x *AnalysisDrafted) GetDraftedOn() *v1.Date {
 	return nil
 }
 
+func (x *AnalysisDrafted) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // An analysis was completed: it is immutable from now on, and the learner's
 // current analysis. It carries what other contexts act upon (the steps, the
 // date, for the operator's flat fee) and no special-category data.
@@ -324,8 +346,12 @@ type AnalysisCompleted struct {
 	CompletedOn *v1.Date `protobuf:"bytes,7,opt,name=completed_on,json=completedOn,proto3" json:"completed_on,omitempty"`
 	// In the order recommended.
 	RecommendedSteps []*RecommendedStep `protobuf:"bytes,8,rep,name=recommended_steps,json=recommendedSteps,proto3" json:"recommended_steps,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,9,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AnalysisCompleted) Reset() {
@@ -414,11 +440,338 @@ func (x *AnalysisCompleted) GetRecommendedSteps() []*RecommendedStep {
 	return nil
 }
 
+func (x *AnalysisCompleted) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+// What the analyses completed during one month say, frozen as anonymous
+// counts on the first day of the month after next, so that erasing a person
+// never changes a published statistic
+// (docs/adr/0065-erasure-retention-and-access.md). A later revision of an
+// analysis completed in a frozen month counts in its own month.
+// Subject: avenir.needs.statistics.<YYYY-MM>.frozen
+type SummaryFrozen struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Month *v1.Month              `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	// The day the counts were frozen (the services' clock).
+	FrozenOn *v1.Date `protobuf:"bytes,2,opt,name=frozen_on,json=frozenOn,proto3" json:"frozen_on,omitempty"`
+	// Every territory with at least one analysis completed in the month, by
+	// code. Exact counts: the rule of small counts applies when they are read.
+	Territories   []*SummaryTally `protobuf:"bytes,3,rep,name=territories,proto3" json:"territories,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummaryFrozen) Reset() {
+	*x = SummaryFrozen{}
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummaryFrozen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummaryFrozen) ProtoMessage() {}
+
+func (x *SummaryFrozen) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummaryFrozen.ProtoReflect.Descriptor instead.
+func (*SummaryFrozen) Descriptor() ([]byte, []int) {
+	return file_avenir_needs_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SummaryFrozen) GetMonth() *v1.Month {
+	if x != nil {
+		return x.Month
+	}
+	return nil
+}
+
+func (x *SummaryFrozen) GetFrozenOn() *v1.Date {
+	if x != nil {
+		return x.FrozenOn
+	}
+	return nil
+}
+
+func (x *SummaryFrozen) GetTerritories() []*SummaryTally {
+	if x != nil {
+		return x.Territories
+	}
+	return nil
+}
+
+// One territory's exact counts for a month.
+type SummaryTally struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerritoryCode string                 `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// First versions completed in the month.
+	FirstVersions int32 `protobuf:"varint,2,opt,name=first_versions,json=firstVersions,proto3" json:"first_versions,omitempty"`
+	// Revisions completed in the month.
+	Revisions int32 `protobuf:"varint,3,opt,name=revisions,proto3" json:"revisions,omitempty"`
+	// Barriers recorded by the analyses counted, in the order of BarrierKind.
+	Barriers []*BarrierTally `protobuf:"bytes,4,rep,name=barriers,proto3" json:"barriers,omitempty"`
+	// Trades targeted by the projects of the analyses counted, by ROME code.
+	Trades        []*TradeTally `protobuf:"bytes,5,rep,name=trades,proto3" json:"trades,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SummaryTally) Reset() {
+	*x = SummaryTally{}
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummaryTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummaryTally) ProtoMessage() {}
+
+func (x *SummaryTally) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummaryTally.ProtoReflect.Descriptor instead.
+func (*SummaryTally) Descriptor() ([]byte, []int) {
+	return file_avenir_needs_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SummaryTally) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *SummaryTally) GetFirstVersions() int32 {
+	if x != nil {
+		return x.FirstVersions
+	}
+	return 0
+}
+
+func (x *SummaryTally) GetRevisions() int32 {
+	if x != nil {
+		return x.Revisions
+	}
+	return 0
+}
+
+func (x *SummaryTally) GetBarriers() []*BarrierTally {
+	if x != nil {
+		return x.Barriers
+	}
+	return nil
+}
+
+func (x *SummaryTally) GetTrades() []*TradeTally {
+	if x != nil {
+		return x.Trades
+	}
+	return nil
+}
+
+type BarrierTally struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          BarrierKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=avenir.needs.v1.BarrierKind" json:"kind,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BarrierTally) Reset() {
+	*x = BarrierTally{}
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BarrierTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BarrierTally) ProtoMessage() {}
+
+func (x *BarrierTally) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BarrierTally.ProtoReflect.Descriptor instead.
+func (*BarrierTally) Descriptor() ([]byte, []int) {
+	return file_avenir_needs_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *BarrierTally) GetKind() BarrierKind {
+	if x != nil {
+		return x.Kind
+	}
+	return BarrierKind_BARRIER_KIND_UNSPECIFIED
+}
+
+func (x *BarrierTally) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type TradeTally struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RomeCode      string                 `protobuf:"bytes,1,opt,name=rome_code,json=romeCode,proto3" json:"rome_code,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TradeTally) Reset() {
+	*x = TradeTally{}
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TradeTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TradeTally) ProtoMessage() {}
+
+func (x *TradeTally) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TradeTally.ProtoReflect.Descriptor instead.
+func (*TradeTally) Descriptor() ([]byte, []int) {
+	return file_avenir_needs_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TradeTally) GetRomeCode() string {
+	if x != nil {
+		return x.RomeCode
+	}
+	return ""
+}
+
+func (x *TradeTally) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Intake erased the learner's personal data (avenir.intake.v1.LearnerErased):
+// needs records it in its own stream, once, so that its read models purge
+// the analyses' contents at this point of NEEDS, live and when rebuilt
+// (docs/adr/0065-erasure-retention-and-access.md).
+// Subject: avenir.needs.learner.<learner_id>.erased
+type LearnerErasureRecorded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,2,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// The day intake erased the learner.
+	ErasedOn      *v1.Date `protobuf:"bytes,3,opt,name=erased_on,json=erasedOn,proto3" json:"erased_on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerErasureRecorded) Reset() {
+	*x = LearnerErasureRecorded{}
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerErasureRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerErasureRecorded) ProtoMessage() {}
+
+func (x *LearnerErasureRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_needs_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerErasureRecorded.ProtoReflect.Descriptor instead.
+func (*LearnerErasureRecorded) Descriptor() ([]byte, []int) {
+	return file_avenir_needs_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LearnerErasureRecorded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerErasureRecorded) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *LearnerErasureRecorded) GetErasedOn() *v1.Date {
+	if x != nil {
+		return x.ErasedOn
+	}
+	return nil
+}
+
 var File_avenir_needs_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_needs_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1cavenir/needs/v1/events.proto\x12\x0favenir.needs.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/needs/v1/analysis.proto\"\xf0\x01\n" +
+	"\x1cavenir/needs/v1/events.proto\x12\x0favenir.needs.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\x1a\x1eavenir/needs/v1/analysis.proto\"\xf0\x01\n" +
 	"\x0fAnalysisStarted\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12\x1d\n" +
@@ -428,7 +781,7 @@ const file_avenir_needs_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x125\n" +
 	"\n" +
-	"started_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\tstartedOn\"\xde\x02\n" +
+	"started_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\tstartedOn\"\x96\x03\n" +
 	"\x0fAnalysisRevised\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12\x1d\n" +
@@ -437,20 +790,22 @@ const file_avenir_needs_v1_events_proto_rawDesc = "" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x120\n" +
-	"\x14previous_analysis_id\x18\x06 \x01(\tR\x12previousAnalysisId\x12:\n" +
-	"\acontent\x18\a \x01(\v2 .avenir.needs.v1.AnalysisContentR\acontent\x125\n" +
+	"\x14previous_analysis_id\x18\x06 \x01(\tR\x12previousAnalysisId\x12@\n" +
+	"\acontent\x18\a \x01(\v2 .avenir.needs.v1.AnalysisContentB\x04\xc8\xf3\x18\x01R\acontent\x125\n" +
 	"\n" +
-	"started_on\x18\b \x01(\v2\x16.avenir.common.v1.DateR\tstartedOn\"\x85\x02\n" +
+	"started_on\x18\b \x01(\v2\x16.avenir.common.v1.DateR\tstartedOn\x120\n" +
+	"\x06sealed\x18\t \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xbd\x02\n" +
 	"\x0fAnalysisDrafted\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x05R\aversion\x12:\n" +
-	"\acontent\x18\x05 \x01(\v2 .avenir.needs.v1.AnalysisContentR\acontent\x125\n" +
+	"\aversion\x18\x04 \x01(\x05R\aversion\x12@\n" +
+	"\acontent\x18\x05 \x01(\v2 .avenir.needs.v1.AnalysisContentB\x04\xc8\xf3\x18\x01R\acontent\x125\n" +
 	"\n" +
-	"drafted_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\tdraftedOn\"\xf7\x02\n" +
+	"drafted_on\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\tdraftedOn\x120\n" +
+	"\x06sealed\x18\a \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xaf\x03\n" +
 	"\x11AnalysisCompleted\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12\x1d\n" +
@@ -460,8 +815,31 @@ const file_avenir_needs_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x12\x18\n" +
 	"\aversion\x18\x05 \x01(\x05R\aversion\x120\n" +
 	"\x14previous_analysis_id\x18\x06 \x01(\tR\x12previousAnalysisId\x129\n" +
-	"\fcompleted_on\x18\a \x01(\v2\x16.avenir.common.v1.DateR\vcompletedOn\x12M\n" +
-	"\x11recommended_steps\x18\b \x03(\v2 .avenir.needs.v1.RecommendedStepR\x10recommendedStepsB\xc9\x01\n" +
+	"\fcompleted_on\x18\a \x01(\v2\x16.avenir.common.v1.DateR\vcompletedOn\x12S\n" +
+	"\x11recommended_steps\x18\b \x03(\v2 .avenir.needs.v1.RecommendedStepB\x04\xc8\xf3\x18\x01R\x10recommendedSteps\x120\n" +
+	"\x06sealed\x18\t \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xb4\x01\n" +
+	"\rSummaryFrozen\x12-\n" +
+	"\x05month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\x05month\x123\n" +
+	"\tfrozen_on\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\bfrozenOn\x12?\n" +
+	"\vterritories\x18\x03 \x03(\v2\x1d.avenir.needs.v1.SummaryTallyR\vterritories\"\xea\x01\n" +
+	"\fSummaryTally\x12%\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12%\n" +
+	"\x0efirst_versions\x18\x02 \x01(\x05R\rfirstVersions\x12\x1c\n" +
+	"\trevisions\x18\x03 \x01(\x05R\trevisions\x129\n" +
+	"\bbarriers\x18\x04 \x03(\v2\x1d.avenir.needs.v1.BarrierTallyR\bbarriers\x123\n" +
+	"\x06trades\x18\x05 \x03(\v2\x1b.avenir.needs.v1.TradeTallyR\x06trades\"V\n" +
+	"\fBarrierTally\x120\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1c.avenir.needs.v1.BarrierKindR\x04kind\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"?\n" +
+	"\n" +
+	"TradeTally\x12\x1b\n" +
+	"\trome_code\x18\x01 \x01(\tR\bromeCode\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\x93\x01\n" +
+	"\x16LearnerErasureRecorded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x123\n" +
+	"\terased_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\berasedOnB\xc9\x01\n" +
 	"\x13com.avenir.needs.v1B\vEventsProtoP\x01ZGgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1;needsv1\xa2\x02\x03ANX\xaa\x02\x0fAvenir.Needs.V1\xca\x02\x0fAvenir\\Needs\\V1\xe2\x02\x1bAvenir\\Needs\\V1\\GPBMetadata\xea\x02\x11Avenir::Needs::V1b\x06proto3"
 
 var (
@@ -476,29 +854,47 @@ func file_avenir_needs_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_needs_v1_events_proto_rawDescData
 }
 
-var file_avenir_needs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_avenir_needs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_avenir_needs_v1_events_proto_goTypes = []any{
-	(*AnalysisStarted)(nil),   // 0: avenir.needs.v1.AnalysisStarted
-	(*AnalysisRevised)(nil),   // 1: avenir.needs.v1.AnalysisRevised
-	(*AnalysisDrafted)(nil),   // 2: avenir.needs.v1.AnalysisDrafted
-	(*AnalysisCompleted)(nil), // 3: avenir.needs.v1.AnalysisCompleted
-	(*v1.Date)(nil),           // 4: avenir.common.v1.Date
-	(*AnalysisContent)(nil),   // 5: avenir.needs.v1.AnalysisContent
-	(*RecommendedStep)(nil),   // 6: avenir.needs.v1.RecommendedStep
+	(*AnalysisStarted)(nil),        // 0: avenir.needs.v1.AnalysisStarted
+	(*AnalysisRevised)(nil),        // 1: avenir.needs.v1.AnalysisRevised
+	(*AnalysisDrafted)(nil),        // 2: avenir.needs.v1.AnalysisDrafted
+	(*AnalysisCompleted)(nil),      // 3: avenir.needs.v1.AnalysisCompleted
+	(*SummaryFrozen)(nil),          // 4: avenir.needs.v1.SummaryFrozen
+	(*SummaryTally)(nil),           // 5: avenir.needs.v1.SummaryTally
+	(*BarrierTally)(nil),           // 6: avenir.needs.v1.BarrierTally
+	(*TradeTally)(nil),             // 7: avenir.needs.v1.TradeTally
+	(*LearnerErasureRecorded)(nil), // 8: avenir.needs.v1.LearnerErasureRecorded
+	(*v1.Date)(nil),                // 9: avenir.common.v1.Date
+	(*AnalysisContent)(nil),        // 10: avenir.needs.v1.AnalysisContent
+	(*v1.Sealed)(nil),              // 11: avenir.common.v1.Sealed
+	(*RecommendedStep)(nil),        // 12: avenir.needs.v1.RecommendedStep
+	(*v1.Month)(nil),               // 13: avenir.common.v1.Month
+	(BarrierKind)(0),               // 14: avenir.needs.v1.BarrierKind
 }
 var file_avenir_needs_v1_events_proto_depIdxs = []int32{
-	4, // 0: avenir.needs.v1.AnalysisStarted.started_on:type_name -> avenir.common.v1.Date
-	5, // 1: avenir.needs.v1.AnalysisRevised.content:type_name -> avenir.needs.v1.AnalysisContent
-	4, // 2: avenir.needs.v1.AnalysisRevised.started_on:type_name -> avenir.common.v1.Date
-	5, // 3: avenir.needs.v1.AnalysisDrafted.content:type_name -> avenir.needs.v1.AnalysisContent
-	4, // 4: avenir.needs.v1.AnalysisDrafted.drafted_on:type_name -> avenir.common.v1.Date
-	4, // 5: avenir.needs.v1.AnalysisCompleted.completed_on:type_name -> avenir.common.v1.Date
-	6, // 6: avenir.needs.v1.AnalysisCompleted.recommended_steps:type_name -> avenir.needs.v1.RecommendedStep
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	9,  // 0: avenir.needs.v1.AnalysisStarted.started_on:type_name -> avenir.common.v1.Date
+	10, // 1: avenir.needs.v1.AnalysisRevised.content:type_name -> avenir.needs.v1.AnalysisContent
+	9,  // 2: avenir.needs.v1.AnalysisRevised.started_on:type_name -> avenir.common.v1.Date
+	11, // 3: avenir.needs.v1.AnalysisRevised.sealed:type_name -> avenir.common.v1.Sealed
+	10, // 4: avenir.needs.v1.AnalysisDrafted.content:type_name -> avenir.needs.v1.AnalysisContent
+	9,  // 5: avenir.needs.v1.AnalysisDrafted.drafted_on:type_name -> avenir.common.v1.Date
+	11, // 6: avenir.needs.v1.AnalysisDrafted.sealed:type_name -> avenir.common.v1.Sealed
+	9,  // 7: avenir.needs.v1.AnalysisCompleted.completed_on:type_name -> avenir.common.v1.Date
+	12, // 8: avenir.needs.v1.AnalysisCompleted.recommended_steps:type_name -> avenir.needs.v1.RecommendedStep
+	11, // 9: avenir.needs.v1.AnalysisCompleted.sealed:type_name -> avenir.common.v1.Sealed
+	13, // 10: avenir.needs.v1.SummaryFrozen.month:type_name -> avenir.common.v1.Month
+	9,  // 11: avenir.needs.v1.SummaryFrozen.frozen_on:type_name -> avenir.common.v1.Date
+	5,  // 12: avenir.needs.v1.SummaryFrozen.territories:type_name -> avenir.needs.v1.SummaryTally
+	6,  // 13: avenir.needs.v1.SummaryTally.barriers:type_name -> avenir.needs.v1.BarrierTally
+	7,  // 14: avenir.needs.v1.SummaryTally.trades:type_name -> avenir.needs.v1.TradeTally
+	14, // 15: avenir.needs.v1.BarrierTally.kind:type_name -> avenir.needs.v1.BarrierKind
+	9,  // 16: avenir.needs.v1.LearnerErasureRecorded.erased_on:type_name -> avenir.common.v1.Date
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_avenir_needs_v1_events_proto_init() }
@@ -513,7 +909,7 @@ func file_avenir_needs_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_needs_v1_events_proto_rawDesc), len(file_avenir_needs_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

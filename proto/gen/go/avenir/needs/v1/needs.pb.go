@@ -99,9 +99,14 @@ type Analysis struct {
 	// (steps_only is set).
 	Content *AnalysisContent `protobuf:"bytes,12,opt,name=content,proto3" json:"content,omitempty"`
 	// Set when content holds the recommended steps only.
-	StepsOnly     bool `protobuf:"varint,13,opt,name=steps_only,json=stepsOnly,proto3" json:"steps_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StepsOnly bool `protobuf:"varint,13,opt,name=steps_only,json=stepsOnly,proto3" json:"steps_only,omitempty"`
+	// The learner's personal data was erased: content is empty for everyone
+	// (docs/adr/0065-erasure-retention-and-access.md).
+	LearnerErased bool `protobuf:"varint,14,opt,name=learner_erased,json=learnerErased,proto3" json:"learner_erased,omitempty"`
+	// The day of the erasure, when erased.
+	LearnerErasedOn *v1.Date `protobuf:"bytes,15,opt,name=learner_erased_on,json=learnerErasedOn,proto3" json:"learner_erased_on,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Analysis) Reset() {
@@ -223,6 +228,20 @@ func (x *Analysis) GetStepsOnly() bool {
 		return x.StepsOnly
 	}
 	return false
+}
+
+func (x *Analysis) GetLearnerErased() bool {
+	if x != nil {
+		return x.LearnerErased
+	}
+	return false
+}
+
+func (x *Analysis) GetLearnerErasedOn() *v1.Date {
+	if x != nil {
+		return x.LearnerErasedOn
+	}
+	return nil
 }
 
 type StartAnalysisRequest struct {
@@ -1168,11 +1187,14 @@ type AnalysisSummary struct {
 	Months []*MonthlyCompletions `protobuf:"bytes,2,rep,name=months,proto3" json:"months,omitempty"`
 	// Barriers by count, most frequent first (then in the order of
 	// BarrierKind); barriers never recorded omitted. Counted over the current
-	// versions: a revision replaces the version it revises. Health barriers
-	// are counted only for those who act for the learners of the territory.
+	// versions: a revision replaces the version it revises, in the month of
+	// each, unless the revised version's month was frozen before the revision
+	// was completed: a frozen month keeps what it counted, and the revision
+	// counts in its own month. Health barriers are counted only for those who
+	// act for the learners of the territory.
 	Barriers []*BarrierCount `protobuf:"bytes,3,rep,name=barriers,proto3" json:"barriers,omitempty"`
 	// The ten most targeted trades of the projects, most frequent first (then
-	// by code), over the current versions.
+	// by code), over the current versions as for barriers.
 	Trades        []*TradeCount `protobuf:"bytes,4,rep,name=trades,proto3" json:"trades,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1294,7 +1316,7 @@ var File_avenir_needs_v1_needs_proto protoreflect.FileDescriptor
 
 const file_avenir_needs_v1_needs_proto_rawDesc = "" +
 	"\n" +
-	"\x1bavenir/needs/v1/needs.proto\x12\x0favenir.needs.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/needs/v1/analysis.proto\"\xb9\x04\n" +
+	"\x1bavenir/needs/v1/needs.proto\x12\x0favenir.needs.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/needs/v1/analysis.proto\"\xa4\x05\n" +
 	"\bAnalysis\x12\x1f\n" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\x12\x1d\n" +
@@ -1313,7 +1335,9 @@ const file_avenir_needs_v1_needs_proto_rawDesc = "" +
 	"\acurrent\x18\v \x01(\bR\acurrent\x12:\n" +
 	"\acontent\x18\f \x01(\v2 .avenir.needs.v1.AnalysisContentR\acontent\x12\x1d\n" +
 	"\n" +
-	"steps_only\x18\r \x01(\bR\tstepsOnly\"T\n" +
+	"steps_only\x18\r \x01(\bR\tstepsOnly\x12%\n" +
+	"\x0elearner_erased\x18\x0e \x01(\bR\rlearnerErased\x12B\n" +
+	"\x11learner_erased_on\x18\x0f \x01(\v2\x16.avenir.common.v1.DateR\x0flearnerErasedOn\"T\n" +
 	"\x14StartAnalysisRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -1452,46 +1476,47 @@ var file_avenir_needs_v1_needs_proto_depIdxs = []int32{
 	20, // 1: avenir.needs.v1.Analysis.started_on:type_name -> avenir.common.v1.Date
 	20, // 2: avenir.needs.v1.Analysis.completed_on:type_name -> avenir.common.v1.Date
 	21, // 3: avenir.needs.v1.Analysis.content:type_name -> avenir.needs.v1.AnalysisContent
-	1,  // 4: avenir.needs.v1.StartAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	21, // 5: avenir.needs.v1.DraftAnalysisRequest.content:type_name -> avenir.needs.v1.AnalysisContent
-	1,  // 6: avenir.needs.v1.DraftAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	1,  // 7: avenir.needs.v1.CompleteAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	1,  // 8: avenir.needs.v1.ReviseAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	1,  // 9: avenir.needs.v1.GetAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
-	20, // 10: avenir.needs.v1.ListAnalysesRequest.from:type_name -> avenir.common.v1.Date
-	20, // 11: avenir.needs.v1.ListAnalysesRequest.to:type_name -> avenir.common.v1.Date
-	0,  // 12: avenir.needs.v1.ListAnalysesRequest.status:type_name -> avenir.needs.v1.AnalysisStatus
-	1,  // 13: avenir.needs.v1.ListAnalysesResponse.analyses:type_name -> avenir.needs.v1.Analysis
-	22, // 14: avenir.needs.v1.GetAnalysisSummaryRequest.from_month:type_name -> avenir.common.v1.Month
-	22, // 15: avenir.needs.v1.GetAnalysisSummaryRequest.to_month:type_name -> avenir.common.v1.Month
-	22, // 16: avenir.needs.v1.MonthlyCompletions.month:type_name -> avenir.common.v1.Month
-	23, // 17: avenir.needs.v1.MonthlyCompletions.first_versions:type_name -> avenir.common.v1.Count
-	23, // 18: avenir.needs.v1.MonthlyCompletions.revisions:type_name -> avenir.common.v1.Count
-	24, // 19: avenir.needs.v1.BarrierCount.kind:type_name -> avenir.needs.v1.BarrierKind
-	15, // 20: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
-	16, // 21: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
-	17, // 22: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
-	18, // 23: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
-	18, // 24: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
-	2,  // 25: avenir.needs.v1.NeedsService.StartAnalysis:input_type -> avenir.needs.v1.StartAnalysisRequest
-	4,  // 26: avenir.needs.v1.NeedsService.DraftAnalysis:input_type -> avenir.needs.v1.DraftAnalysisRequest
-	6,  // 27: avenir.needs.v1.NeedsService.CompleteAnalysis:input_type -> avenir.needs.v1.CompleteAnalysisRequest
-	8,  // 28: avenir.needs.v1.NeedsService.ReviseAnalysis:input_type -> avenir.needs.v1.ReviseAnalysisRequest
-	10, // 29: avenir.needs.v1.NeedsService.GetAnalysis:input_type -> avenir.needs.v1.GetAnalysisRequest
-	12, // 30: avenir.needs.v1.NeedsService.ListAnalyses:input_type -> avenir.needs.v1.ListAnalysesRequest
-	14, // 31: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
-	3,  // 32: avenir.needs.v1.NeedsService.StartAnalysis:output_type -> avenir.needs.v1.StartAnalysisResponse
-	5,  // 33: avenir.needs.v1.NeedsService.DraftAnalysis:output_type -> avenir.needs.v1.DraftAnalysisResponse
-	7,  // 34: avenir.needs.v1.NeedsService.CompleteAnalysis:output_type -> avenir.needs.v1.CompleteAnalysisResponse
-	9,  // 35: avenir.needs.v1.NeedsService.ReviseAnalysis:output_type -> avenir.needs.v1.ReviseAnalysisResponse
-	11, // 36: avenir.needs.v1.NeedsService.GetAnalysis:output_type -> avenir.needs.v1.GetAnalysisResponse
-	13, // 37: avenir.needs.v1.NeedsService.ListAnalyses:output_type -> avenir.needs.v1.ListAnalysesResponse
-	19, // 38: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	20, // 4: avenir.needs.v1.Analysis.learner_erased_on:type_name -> avenir.common.v1.Date
+	1,  // 5: avenir.needs.v1.StartAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
+	21, // 6: avenir.needs.v1.DraftAnalysisRequest.content:type_name -> avenir.needs.v1.AnalysisContent
+	1,  // 7: avenir.needs.v1.DraftAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
+	1,  // 8: avenir.needs.v1.CompleteAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
+	1,  // 9: avenir.needs.v1.ReviseAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
+	1,  // 10: avenir.needs.v1.GetAnalysisResponse.analysis:type_name -> avenir.needs.v1.Analysis
+	20, // 11: avenir.needs.v1.ListAnalysesRequest.from:type_name -> avenir.common.v1.Date
+	20, // 12: avenir.needs.v1.ListAnalysesRequest.to:type_name -> avenir.common.v1.Date
+	0,  // 13: avenir.needs.v1.ListAnalysesRequest.status:type_name -> avenir.needs.v1.AnalysisStatus
+	1,  // 14: avenir.needs.v1.ListAnalysesResponse.analyses:type_name -> avenir.needs.v1.Analysis
+	22, // 15: avenir.needs.v1.GetAnalysisSummaryRequest.from_month:type_name -> avenir.common.v1.Month
+	22, // 16: avenir.needs.v1.GetAnalysisSummaryRequest.to_month:type_name -> avenir.common.v1.Month
+	22, // 17: avenir.needs.v1.MonthlyCompletions.month:type_name -> avenir.common.v1.Month
+	23, // 18: avenir.needs.v1.MonthlyCompletions.first_versions:type_name -> avenir.common.v1.Count
+	23, // 19: avenir.needs.v1.MonthlyCompletions.revisions:type_name -> avenir.common.v1.Count
+	24, // 20: avenir.needs.v1.BarrierCount.kind:type_name -> avenir.needs.v1.BarrierKind
+	15, // 21: avenir.needs.v1.AnalysisSummary.months:type_name -> avenir.needs.v1.MonthlyCompletions
+	16, // 22: avenir.needs.v1.AnalysisSummary.barriers:type_name -> avenir.needs.v1.BarrierCount
+	17, // 23: avenir.needs.v1.AnalysisSummary.trades:type_name -> avenir.needs.v1.TradeCount
+	18, // 24: avenir.needs.v1.GetAnalysisSummaryResponse.territories:type_name -> avenir.needs.v1.AnalysisSummary
+	18, // 25: avenir.needs.v1.GetAnalysisSummaryResponse.total:type_name -> avenir.needs.v1.AnalysisSummary
+	2,  // 26: avenir.needs.v1.NeedsService.StartAnalysis:input_type -> avenir.needs.v1.StartAnalysisRequest
+	4,  // 27: avenir.needs.v1.NeedsService.DraftAnalysis:input_type -> avenir.needs.v1.DraftAnalysisRequest
+	6,  // 28: avenir.needs.v1.NeedsService.CompleteAnalysis:input_type -> avenir.needs.v1.CompleteAnalysisRequest
+	8,  // 29: avenir.needs.v1.NeedsService.ReviseAnalysis:input_type -> avenir.needs.v1.ReviseAnalysisRequest
+	10, // 30: avenir.needs.v1.NeedsService.GetAnalysis:input_type -> avenir.needs.v1.GetAnalysisRequest
+	12, // 31: avenir.needs.v1.NeedsService.ListAnalyses:input_type -> avenir.needs.v1.ListAnalysesRequest
+	14, // 32: avenir.needs.v1.NeedsService.GetAnalysisSummary:input_type -> avenir.needs.v1.GetAnalysisSummaryRequest
+	3,  // 33: avenir.needs.v1.NeedsService.StartAnalysis:output_type -> avenir.needs.v1.StartAnalysisResponse
+	5,  // 34: avenir.needs.v1.NeedsService.DraftAnalysis:output_type -> avenir.needs.v1.DraftAnalysisResponse
+	7,  // 35: avenir.needs.v1.NeedsService.CompleteAnalysis:output_type -> avenir.needs.v1.CompleteAnalysisResponse
+	9,  // 36: avenir.needs.v1.NeedsService.ReviseAnalysis:output_type -> avenir.needs.v1.ReviseAnalysisResponse
+	11, // 37: avenir.needs.v1.NeedsService.GetAnalysis:output_type -> avenir.needs.v1.GetAnalysisResponse
+	13, // 38: avenir.needs.v1.NeedsService.ListAnalyses:output_type -> avenir.needs.v1.ListAnalysesResponse
+	19, // 39: avenir.needs.v1.NeedsService.GetAnalysisSummary:output_type -> avenir.needs.v1.GetAnalysisSummaryResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_avenir_needs_v1_needs_proto_init() }

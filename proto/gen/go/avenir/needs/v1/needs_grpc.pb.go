@@ -54,6 +54,10 @@ type NeedsServiceClient interface {
 	ListAnalyses(ctx context.Context, in *ListAnalysesRequest, opts ...grpc.CallOption) (*ListAnalysesResponse, error)
 	// GetAnalysisSummary counts the analyses completed per territory and month,
 	// the most frequent barriers and the most targeted trades (read model).
+	// Each month is frozen on the first day of the month after next
+	// (SummaryFrozen, docs/adr/0065-erasure-retention-and-access.md): from
+	// then on it reads as frozen, whatever is revised or erased later; later
+	// months are counted live.
 	GetAnalysisSummary(ctx context.Context, in *GetAnalysisSummaryRequest, opts ...grpc.CallOption) (*GetAnalysisSummaryResponse, error)
 }
 
@@ -161,6 +165,10 @@ type NeedsServiceServer interface {
 	ListAnalyses(context.Context, *ListAnalysesRequest) (*ListAnalysesResponse, error)
 	// GetAnalysisSummary counts the analyses completed per territory and month,
 	// the most frequent barriers and the most targeted trades (read model).
+	// Each month is frozen on the first day of the month after next
+	// (SummaryFrozen, docs/adr/0065-erasure-retention-and-access.md): from
+	// then on it reads as frozen, whatever is revised or erased later; later
+	// months are counted live.
 	GetAnalysisSummary(context.Context, *GetAnalysisSummaryRequest) (*GetAnalysisSummaryResponse, error)
 	mustEmbedUnimplementedNeedsServiceServer()
 }

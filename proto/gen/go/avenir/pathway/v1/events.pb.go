@@ -424,6 +424,10 @@ type PathwayExited struct {
 	// Free text; required for EXIT_REASON_OTHER, at most 500 characters.
 	Detail        string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
 	TerritoryCode string `protobuf:"bytes,7,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// The personal fields above, sealed with the learner's data key when
+	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
+	// readers see them opened, or empty once the key is erased.
+	Sealed        *v1.Sealed `protobuf:"bytes,8,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -505,6 +509,13 @@ func (x *PathwayExited) GetTerritoryCode() string {
 		return x.TerritoryCode
 	}
 	return ""
+}
+
+func (x *PathwayExited) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
 }
 
 // An exit was recorded late: its exit date is before the day it was recorded.
@@ -1157,14 +1168,14 @@ var File_avenir_pathway_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1eavenir/pathway/v1/events.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\"\xb4\x01\n" +
+	"\x1eavenir/pathway/v1/events.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\"\xb4\x01\n" +
 	"\x0ePathwayEntered\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x125\n" +
 	"\n" +
 	"entry_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x12%\n" +
-	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\"\xb7\x02\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\"\xef\x02\n" +
 	"\rPathwayExited\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1172,9 +1183,10 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"entry_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x123\n" +
 	"\texit_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x125\n" +
-	"\x06reason\x18\x05 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\tR\x06detail\x12%\n" +
-	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\"\xea\x01\n" +
+	"\x06reason\x18\x05 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x1c\n" +
+	"\x06detail\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01R\x06detail\x12%\n" +
+	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\x120\n" +
+	"\x06sealed\x18\b \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xea\x01\n" +
 	"\rExitBackdated\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1312,31 +1324,33 @@ var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(*LearnerEnrolled)(nil),         // 12: avenir.pathway.v1.LearnerEnrolled
 	(*EnrolmentEnded)(nil),          // 13: avenir.pathway.v1.EnrolmentEnded
 	(*v1.Date)(nil),                 // 14: avenir.common.v1.Date
-	(v1.FundingProgramme)(0),        // 15: avenir.common.v1.FundingProgramme
+	(*v1.Sealed)(nil),               // 15: avenir.common.v1.Sealed
+	(v1.FundingProgramme)(0),        // 16: avenir.common.v1.FundingProgramme
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
 	14, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
 	14, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
 	14, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
 	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
-	14, // 4: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
-	14, // 5: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
-	1,  // 6: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
-	14, // 7: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
-	2,  // 8: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	14, // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
-	14, // 10: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
-	14, // 11: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
-	3,  // 12: avenir.pathway.v1.LearnerEnrolled.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	14, // 13: avenir.pathway.v1.LearnerEnrolled.from_date:type_name -> avenir.common.v1.Date
-	15, // 14: avenir.pathway.v1.LearnerEnrolled.programme:type_name -> avenir.common.v1.FundingProgramme
-	14, // 15: avenir.pathway.v1.EnrolmentEnded.to_date:type_name -> avenir.common.v1.Date
-	4,  // 16: avenir.pathway.v1.EnrolmentEnded.reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	15, // 4: avenir.pathway.v1.PathwayExited.sealed:type_name -> avenir.common.v1.Sealed
+	14, // 5: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	14, // 6: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	1,  // 7: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
+	14, // 8: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	2,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	14, // 10: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	14, // 11: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
+	14, // 12: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
+	3,  // 13: avenir.pathway.v1.LearnerEnrolled.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	14, // 14: avenir.pathway.v1.LearnerEnrolled.from_date:type_name -> avenir.common.v1.Date
+	16, // 15: avenir.pathway.v1.LearnerEnrolled.programme:type_name -> avenir.common.v1.FundingProgramme
+	14, // 16: avenir.pathway.v1.EnrolmentEnded.to_date:type_name -> avenir.common.v1.Date
+	4,  // 17: avenir.pathway.v1.EnrolmentEnded.reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }

@@ -43,7 +43,8 @@ const (
 // re-entry, referrals to downstream programmes, the learner's timeline and
 // the flow statistics funders report against.
 type PathwayServiceClient interface {
-	// EnterPathway opens an episode for a registered learner on a civil date.
+	// EnterPathway opens an episode for a registered learner on a civil date,
+	// never in a month whose breakdowns are frozen (see GetBreakdowns).
 	EnterPathway(ctx context.Context, in *EnterPathwayRequest, opts ...grpc.CallOption) (*EnterPathwayResponse, error)
 	// GetPathway returns a learner's pathway (read model).
 	GetPathway(ctx context.Context, in *GetPathwayRequest, opts ...grpc.CallOption) (*GetPathwayResponse, error)
@@ -87,6 +88,10 @@ type PathwayServiceClient interface {
 	// reported by the public intake recorded (RQTH, QPV, ZRR, RSA, age band,
 	// education level), per territory (read model; funders, admins,
 	// coordinators). Counts from 1 to 4 are not given to roles but admin.
+	// A month is frozen on the first day of the month after next
+	// (BreakdownsFrozen, docs/adr/0065-erasure-retention-and-access.md): its
+	// counts are read from then on as frozen, so erasing a person never
+	// changes them, nor does a later correction of a situation.
 	GetBreakdowns(ctx context.Context, in *GetBreakdownsRequest, opts ...grpc.CallOption) (*GetBreakdownsResponse, error)
 }
 
@@ -246,7 +251,8 @@ func (c *pathwayServiceClient) GetBreakdowns(ctx context.Context, in *GetBreakdo
 // re-entry, referrals to downstream programmes, the learner's timeline and
 // the flow statistics funders report against.
 type PathwayServiceServer interface {
-	// EnterPathway opens an episode for a registered learner on a civil date.
+	// EnterPathway opens an episode for a registered learner on a civil date,
+	// never in a month whose breakdowns are frozen (see GetBreakdowns).
 	EnterPathway(context.Context, *EnterPathwayRequest) (*EnterPathwayResponse, error)
 	// GetPathway returns a learner's pathway (read model).
 	GetPathway(context.Context, *GetPathwayRequest) (*GetPathwayResponse, error)
@@ -290,6 +296,10 @@ type PathwayServiceServer interface {
 	// reported by the public intake recorded (RQTH, QPV, ZRR, RSA, age band,
 	// education level), per territory (read model; funders, admins,
 	// coordinators). Counts from 1 to 4 are not given to roles but admin.
+	// A month is frozen on the first day of the month after next
+	// (BreakdownsFrozen, docs/adr/0065-erasure-retention-and-access.md): its
+	// counts are read from then on as frozen, so erasing a person never
+	// changes them, nor does a later correction of a situation.
 	GetBreakdowns(context.Context, *GetBreakdownsRequest) (*GetBreakdownsResponse, error)
 	mustEmbedUnimplementedPathwayServiceServer()
 }

@@ -700,7 +700,11 @@ type ReferentAssigned struct {
 	PreviousReferentReadsUntil *v1.Date `protobuf:"bytes,9,opt,name=previous_referent_reads_until,json=previousReferentReadsUntil,proto3" json:"previous_referent_reads_until,omitempty"`
 	// The referent's name when assigned (for timelines and people); empty in
 	// events recorded before it existed.
-	ReferentName  string `protobuf:"bytes,10,opt,name=referent_name,json=referentName,proto3" json:"referent_name,omitempty"`
+	ReferentName string `protobuf:"bytes,10,opt,name=referent_name,json=referentName,proto3" json:"referent_name,omitempty"`
+	// The explanation, sealed with the learner's data key when stored: it
+	// may tell the specialties the learner called for (RQTH, age)
+	// (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md).
+	Sealed        *v1.Sealed `protobuf:"bytes,11,opt,name=sealed,proto3" json:"sealed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,6 +809,13 @@ func (x *ReferentAssigned) GetReferentName() string {
 	return ""
 }
 
+func (x *ReferentAssigned) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 // A learner in the pathway waits in the territory's queue: no referent could
 // take them. They are assigned as soon as a slot frees.
 type AssignmentPending struct {
@@ -819,8 +830,12 @@ type AssignmentPending struct {
 	// The last day that referent still reads the learner (the handover grace
 	// period); absent without one, and in events recorded before it existed.
 	PreviousReferentReadsUntil *v1.Date `protobuf:"bytes,7,opt,name=previous_referent_reads_until,json=previousReferentReadsUntil,proto3" json:"previous_referent_reads_until,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// The explanation, sealed with the learner's data key when stored: it
+	// may tell the specialties the learner called for (RQTH, age)
+	// (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md).
+	Sealed        *v1.Sealed `protobuf:"bytes,8,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AssignmentPending) Reset() {
@@ -898,6 +913,13 @@ func (x *AssignmentPending) GetPreviousReferentId() string {
 func (x *AssignmentPending) GetPreviousReferentReadsUntil() *v1.Date {
 	if x != nil {
 		return x.PreviousReferentReadsUntil
+	}
+	return nil
+}
+
+func (x *AssignmentPending) GetSealed() *v1.Sealed {
+	if x != nil {
+		return x.Sealed
 	}
 	return nil
 }
@@ -985,7 +1007,7 @@ var File_avenir_referent_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/referent/v1/events.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\"\xa3\x02\n" +
+	"\x1favenir/referent/v1/events.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/common/v1/privacy.proto\"\xa3\x02\n" +
 	"\x0fReferentProfile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\forganisation\x18\x02 \x01(\tR\forganisation\x12'\n" +
@@ -1028,7 +1050,7 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12/\n" +
-	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xe7\x03\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\x9f\x04\n" +
 	"\x10ReferentAssigned\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1037,21 +1059,23 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x123\n" +
 	"\tfrom_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12<\n" +
-	"\x06reason\x18\x06 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12 \n" +
-	"\vexplanation\x18\a \x01(\tR\vexplanation\x120\n" +
+	"\x06reason\x18\x06 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12&\n" +
+	"\vexplanation\x18\a \x01(\tB\x04\xc8\xf3\x18\x01R\vexplanation\x120\n" +
 	"\x14previous_referent_id\x18\b \x01(\tR\x12previousReferentId\x12Y\n" +
 	"\x1dprevious_referent_reads_until\x18\t \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\x12#\n" +
 	"\rreferent_name\x18\n" +
-	" \x01(\tR\freferentName\"\xdd\x02\n" +
+	" \x01(\tR\freferentName\x120\n" +
+	"\x06sealed\x18\v \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\x95\x03\n" +
 	"\x11AssignmentPending\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x02 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x03 \x01(\x05R\repisodeNumber\x12,\n" +
-	"\x05since\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x05since\x12 \n" +
-	"\vexplanation\x18\x05 \x01(\tR\vexplanation\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x05since\x12&\n" +
+	"\vexplanation\x18\x05 \x01(\tB\x04\xc8\xf3\x18\x01R\vexplanation\x120\n" +
 	"\x14previous_referent_id\x18\x06 \x01(\tR\x12previousReferentId\x12Y\n" +
-	"\x1dprevious_referent_reads_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\"\xd0\x01\n" +
+	"\x1dprevious_referent_reads_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x1apreviousReferentReadsUntil\x120\n" +
+	"\x06sealed\x18\b \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xd0\x01\n" +
 	"\x0fAssignmentEnded\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1107,6 +1131,7 @@ var file_avenir_referent_v1_events_proto_goTypes = []any{
 	(*AssignmentPending)(nil),   // 11: avenir.referent.v1.AssignmentPending
 	(*AssignmentEnded)(nil),     // 12: avenir.referent.v1.AssignmentEnded
 	(*v1.Date)(nil),             // 13: avenir.common.v1.Date
+	(*v1.Sealed)(nil),           // 14: avenir.common.v1.Sealed
 }
 var file_avenir_referent_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.referent.v1.ReferentProfile.specialties:type_name -> avenir.referent.v1.Specialty
@@ -1121,14 +1146,16 @@ var file_avenir_referent_v1_events_proto_depIdxs = []int32{
 	13, // 9: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
 	2,  // 10: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
 	13, // 11: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	13, // 12: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
-	13, // 13: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	13, // 14: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 12: avenir.referent.v1.ReferentAssigned.sealed:type_name -> avenir.common.v1.Sealed
+	13, // 13: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
+	13, // 14: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	14, // 15: avenir.referent.v1.AssignmentPending.sealed:type_name -> avenir.common.v1.Sealed
+	13, // 16: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_events_proto_init() }
