@@ -16,8 +16,10 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projector"
 )
@@ -31,6 +33,22 @@ type Deps struct {
 	Topology    natsx.Topology
 	// Now is the clock; business days are derived from it in Europe/Paris.
 	Now func() time.Time
+	// Keys is the key store: it seals the personal fields of the events the
+	// services append and opens them when they read (Sealer), hashes values
+	// for duplicate detection without clear data, and erases a learner's
+	// data key (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md).
+	// Without it, events with personal fields can be neither appended nor
+	// read.
+	Keys *privacy.Keyring
+}
+
+// Sealer is the event codecs' Sealer: Keys, or nil without a key store (a
+// nil Keyring never hides in a non-nil interface).
+func (d Deps) Sealer() event.Sealer {
+	if d.Keys == nil {
+		return nil
+	}
+	return d.Keys
 }
 
 // Command is what a command of the caller of ctx adds to its events: its
@@ -62,13 +80,16 @@ type Service interface {
 
 // Wiring declares what a service runs besides its gRPC handlers. Start runs
 // it in this order: every read model, then, once all have caught up with
-// their streams, every consumer; Stop stops the consumers first (a handler
-// may wait for a read model) and the read models last.
+// their streams, every consumer, then every job; Stop stops the jobs, then
+// the consumers (a handler may wait for a read model) and the read models
+// last.
 type Wiring struct {
 	// Projections are the service's read models.
 	Projections []projector.Spec
 	// Consumers react to events, with the read models complete.
 	Consumers []Consumer
+	// Jobs run periodically once the consumers have started.
+	Jobs []Job
 }
 
 // Consumer declares a durable consumer of the service.

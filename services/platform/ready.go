@@ -3,7 +3,12 @@ package platform
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/telemetry"
 )
 
@@ -33,17 +38,31 @@ func (r *Running) Ready(ctx context.Context, opts ReadyOptions) []telemetry.Chec
 		opts.MaxLag = DefaultMaxLag
 	}
 	var checks []telemetry.Check
-	connected := r.deps.NC != nil && r.deps.NC.IsConnected()
-	checks = append(checks, check("nats", connected, "not connected to NATS"))
-	if connected {
-		for _, spec := range r.owned {
-			checks = append(checks, r.streamCheck(ctx, spec.Name))
+	// Each service has its own connection (its own NATS identity).
+	var disconnected []string
+	for _, u := range r.units {
+		if u.Deps.NC == nil || !u.Deps.NC.IsConnected() {
+			disconnected = append(disconnected, u.Service.Name())
 		}
 	}
-	if err := r.deps.Projections.Ping(ctx); err != nil {
-		checks = append(checks, telemetry.Check{Name: "read-model store", Detail: err.Error()})
-	} else {
-		checks = append(checks, telemetry.Check{Name: "read-model store", OK: true})
+	connected := len(disconnected) == 0
+	checks = append(checks, check("nats", connected, "not connected to NATS: "+strings.Join(disconnected, ", ")))
+	if connected {
+		for _, o := range r.owned {
+			checks = append(checks, streamCheck(ctx, o.deps.JS, o.spec.Name))
+		}
+	}
+	var pinged []projection.Store
+	for _, u := range r.units {
+		if slices.Contains(pinged, u.Deps.Projections) {
+			continue
+		}
+		pinged = append(pinged, u.Deps.Projections)
+		if err := u.Deps.Projections.Ping(ctx); err != nil {
+			checks = append(checks, telemetry.Check{Name: "read-model store", Detail: err.Error()})
+		} else {
+			checks = append(checks, telemetry.Check{Name: "read-model store", OK: true})
+		}
 	}
 	if !connected {
 		return checks
@@ -75,9 +94,9 @@ func (r *Running) Ready(ctx context.Context, opts ReadyOptions) []telemetry.Chec
 }
 
 // streamCheck checks that a stream has room for more events.
-func (r *Running) streamCheck(ctx context.Context, name string) telemetry.Check {
+func streamCheck(ctx context.Context, js jetstream.JetStream, name string) telemetry.Check {
 	c := telemetry.Check{Name: "stream " + name}
-	st, err := r.deps.JS.Stream(ctx, name)
+	st, err := js.Stream(ctx, name)
 	if err != nil {
 		c.Detail = err.Error()
 		return c

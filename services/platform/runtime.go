@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
@@ -18,30 +20,75 @@ import (
 
 // Running is a set of started services.
 type Running struct {
-	deps     Deps
-	services []Service
+	units []Unit
 	// owned are the streams the running services own.
-	owned       []natsx.StreamSpec
+	owned       []ownedStream
 	projections []*projector.Runner
 	consumers   []*consumer.Runner
+	jobs        []*jobRunner
 	stopOnce    sync.Once
 	stopErr     error
 }
 
-// Start runs services: it creates or updates the streams they own, creates
-// the streams they consume that no running service owns (from catalog, the
-// specs of every context; an existing stream is left as its owner made it),
-// starts every read model, waits until all have caught up with their
-// streams, then starts every consumer. So a service answers from complete
-// read models as soon as it serves, and nothing polls for a stream another
-// process has not created yet. On error, what started is stopped.
+// Unit is a service with its own dependencies: its own NATS connection,
+// under its own identity (docs/adr/0066-nats-identities-in-every-mode.md).
+type Unit struct {
+	Service Service
+	Deps    Deps
+}
+
+// ownedStream is a stream a running service owns, read through its
+// connection.
+type ownedStream struct {
+	spec natsx.StreamSpec
+	deps Deps
+}
+
+// Start runs services that share deps, whose NATS connection may
+// administer streams (tests, tools with one all-powerful identity): it
+// creates or updates the streams they own, creates the streams they
+// consume that no running service owns (from catalog, the specs of every
+// context; an existing stream is left as its owner made it), then starts
+// them as StartUnits does.
 func Start(ctx context.Context, deps Deps, services []Service, catalog []natsx.StreamSpec) (*Running, error) {
-	r := &Running{deps: deps, services: services}
-	if err := r.ensureStreams(ctx, catalog); err != nil {
+	if err := ensureServiceStreams(ctx, deps, services, catalog); err != nil {
 		return nil, err
 	}
-	popts := projector.Options{Store: deps.Projections, Replicas: deps.Topology.Replicas}
-	for _, svc := range services {
+	units := make([]Unit, len(services))
+	for i, svc := range services {
+		units[i] = Unit{Service: svc, Deps: deps}
+	}
+	return StartUnits(ctx, units, StartOptions{})
+}
+
+// StartOptions tune StartUnits.
+type StartOptions struct {
+	// Waiting, when set, is called with the streams still missing each
+	// time StartUnits waits for them.
+	Waiting func(missing []string)
+}
+
+// StartUnits runs services, each with its own Deps. It creates and updates
+// no stream: streams belong to the admin identity (EnsureStreams, run by
+// `avenir streams ensure` or the dev server), so it first waits, logging
+// what it waits for, until every stream the services own or read (and the
+// dead-letter stream) exists. Then it starts every read model, waits until
+// all have caught up with their streams, starts every consumer, then every
+// job. So a service answers from complete read models as soon as it
+// serves. On error, what started is stopped.
+func StartUnits(ctx context.Context, units []Unit, opts StartOptions) (*Running, error) {
+	r := &Running{units: units}
+	if err := r.waitForStreams(ctx, opts.Waiting); err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		for _, spec := range u.Service.Streams() {
+			r.owned = append(r.owned, ownedStream{spec: spec, deps: u.Deps})
+		}
+	}
+	for _, u := range units {
+		svc, deps := u.Service, u.Deps
+		popts := projector.Options{Store: deps.Projections, Replicas: deps.Topology.Replicas, Sealer: deps.Sealer()}
 		popts.Logger, popts.Source = deps.Logger.With("service", svc.Name()), svc.Name()
 		for _, spec := range svc.Wiring().Projections {
 			p, err := projector.Start(ctx, deps.JS, spec, popts)
@@ -56,8 +103,9 @@ func Start(ctx context.Context, deps Deps, services []Service, catalog []natsx.S
 			return nil, errors.Join(err, r.Stop(context.WithoutCancel(ctx)))
 		}
 	}
-	for _, svc := range services {
-		copts := consumer.Options{Logger: deps.Logger.With("service", svc.Name()), Source: svc.Name(), Replicas: deps.Topology.Replicas}
+	for _, u := range units {
+		svc, deps := u.Service, u.Deps
+		copts := consumer.Options{Logger: deps.Logger.With("service", svc.Name()), Source: svc.Name(), Replicas: deps.Topology.Replicas, Sealer: deps.Sealer()}
 		w := svc.Wiring()
 		for _, c := range w.Consumers {
 			h, err := after(deps.Projections, w.Projections, c)
@@ -71,31 +119,120 @@ func Start(ctx context.Context, deps Deps, services []Service, catalog []natsx.S
 			r.consumers = append(r.consumers, cr)
 		}
 	}
+	for _, u := range units {
+		svc := u.Service
+		for _, job := range svc.Wiring().Jobs {
+			j, err := startJob(ctx, job, u.Deps.Logger.With("service", svc.Name()))
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("start %s: %w", svc.Name(), err), r.Stop(context.WithoutCancel(ctx)))
+			}
+			r.jobs = append(r.jobs, j)
+		}
+	}
 	return r, nil
 }
 
-// ensureStreams creates or updates the owned streams and creates the
-// consumed ones that are missing.
-func (r *Running) ensureStreams(ctx context.Context, catalog []natsx.StreamSpec) error {
-	for _, svc := range r.services {
-		for _, spec := range svc.Streams() {
-			if _, err := natsx.EnsureStream(ctx, r.deps.JS, spec, r.deps.Topology); err != nil {
-				return err
-			}
-			r.owned = append(r.owned, spec)
+// EnsureStreams creates every stream of specs, or updates it to its
+// declared configuration: the stream administration of the admin identity
+// (`avenir streams ensure`, the dev server before its services start),
+// given the catalog of every context's streams. report, when set, is told
+// what was done to each stream.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, t natsx.Topology, specs []natsx.StreamSpec, report func(natsx.StreamSpec, natsx.StreamChange)) error {
+	for _, spec := range specs {
+		_, change, err := natsx.EnsureStreamChange(ctx, js, spec, t)
+		if err != nil {
+			return err
+		}
+		if report != nil {
+			report(spec, change)
 		}
 	}
-	for _, svc := range r.services {
+	return nil
+}
+
+// ensureServiceStreams creates or updates the dead-letter stream and the
+// streams the services own, and creates the consumed ones that are
+// missing, from catalog.
+func ensureServiceStreams(ctx context.Context, deps Deps, services []Service, catalog []natsx.StreamSpec) error {
+	if slices.ContainsFunc(services, func(svc Service) bool {
+		w := svc.Wiring()
+		return len(w.Projections) > 0 || len(w.Consumers) > 0
+	}) {
+		if _, err := natsx.EnsureStream(ctx, deps.JS, consumer.DLQSpec(), deps.Topology); err != nil {
+			return err
+		}
+	}
+	var owned []natsx.StreamSpec
+	for _, svc := range services {
+		for _, spec := range svc.Streams() {
+			if _, err := natsx.EnsureStream(ctx, deps.JS, spec, deps.Topology); err != nil {
+				return err
+			}
+			owned = append(owned, spec)
+		}
+	}
+	for _, svc := range services {
 		for _, name := range consumed(svc.Wiring()) {
-			if slices.ContainsFunc(r.owned, func(s natsx.StreamSpec) bool { return s.Name == name }) {
+			if slices.ContainsFunc(owned, func(s natsx.StreamSpec) bool { return s.Name == name }) {
 				continue
 			}
 			i := slices.IndexFunc(catalog, func(s natsx.StreamSpec) bool { return s.Name == name })
 			if i < 0 {
 				return fmt.Errorf("service %s consumes stream %s, which no known context declares", svc.Name(), name)
 			}
-			if err := natsx.CreateStreamIfAbsent(ctx, r.deps.JS, catalog[i], r.deps.Topology); err != nil {
+			if err := natsx.CreateStreamIfAbsent(ctx, deps.JS, catalog[i], deps.Topology); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitForStreams waits until every stream a unit needs exists: those its
+// service owns, those it reads, and the dead-letter stream of its
+// consumers. An owned stream whose configuration differs from its
+// declaration is logged (the admin identity updates it).
+func (r *Running) waitForStreams(ctx context.Context, waiting func([]string)) error {
+	for _, u := range r.units {
+		w := u.Service.Wiring()
+		var names []string
+		for _, spec := range u.Service.Streams() {
+			names = append(names, spec.Name)
+		}
+		names = append(names, consumed(w)...)
+		if len(w.Projections) > 0 || len(w.Consumers) > 0 {
+			names = append(names, consumer.DLQStream)
+		}
+		slices.Sort(names)
+		names = slices.Compact(names)
+		log := u.Deps.Logger.With("service", u.Service.Name())
+		var last []string
+		err := natsx.WaitForStreams(ctx, u.Deps.JS, names, func(missing []string) {
+			if !slices.Equal(missing, last) {
+				log.Warn("waiting for streams: the admin identity creates them (avenir streams ensure)", "missing", missing)
+				last = missing
+			}
+			if waiting != nil {
+				waiting(missing)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("start %s: %w", u.Service.Name(), err)
+		}
+		if waiting != nil {
+			waiting(nil)
+		}
+		for _, spec := range u.Service.Streams() {
+			want, err := spec.Config(u.Deps.Topology)
+			if err != nil {
+				return fmt.Errorf("start %s: %w", u.Service.Name(), err)
+			}
+			st, err := u.Deps.JS.Stream(ctx, spec.Name)
+			if err != nil {
+				return fmt.Errorf("start %s: stream %s: %w", u.Service.Name(), spec.Name, err)
+			}
+			if natsx.StreamDiffers(st.CachedInfo().Config, want) {
+				log.Warn("stream configuration differs from its declaration: run avenir streams ensure with the admin identity", "stream", spec.Name)
 			}
 		}
 	}
@@ -178,12 +315,12 @@ func (r *Running) WaitCaughtUp(ctx context.Context) error {
 // services read.
 func (r *Running) lastSequences(ctx context.Context) (map[string]uint64, error) {
 	seqs := map[string]uint64{}
-	for _, svc := range r.services {
-		for _, name := range consumed(svc.Wiring()) {
+	for _, u := range r.units {
+		for _, name := range consumed(u.Service.Wiring()) {
 			if _, done := seqs[name]; done {
 				continue
 			}
-			seq, err := natsx.LastSequence(ctx, r.deps.JS, name)
+			seq, err := natsx.LastSequence(ctx, u.Deps.JS, name)
 			if err != nil {
 				return nil, err
 			}
@@ -199,11 +336,13 @@ func (r *Running) lastSequences(ctx context.Context) (map[string]uint64, error) 
 // than once.
 func (r *Running) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
+		// Jobs first: a job's run may read the read models.
+		jobsErr := stopJobs(ctx, r.jobs)
 		stops := make([]func(context.Context) error, 0, len(r.consumers))
 		for _, c := range r.consumers {
 			stops = append(stops, c.Stop)
 		}
-		err := stopTogether(ctx, stops)
+		err := errors.Join(jobsErr, stopTogether(ctx, stops))
 		stops = stops[:0]
 		for _, p := range r.projections {
 			stops = append(stops, p.Stop)

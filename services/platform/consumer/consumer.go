@@ -12,6 +12,8 @@
 //     Spec.AckSync);
 //   - undecodable message (no ce-type, unknown type, corrupt payload) or a
 //     Permanent error: dead-lettered at once, then terminated;
+//   - sealed personal fields that cannot be opened (no Sealer, the key
+//     store unreachable or missing the key): like a handler error;
 //   - other error: redelivered after the backoff of that attempt, until the
 //     MaxDeliver-th delivery fails, which is dead-lettered (Ordered runners
 //     retry without end instead, see Spec.Ordered);
@@ -251,6 +253,10 @@ type Options struct {
 	// Replicas is the replica count of the dead-letter stream (see
 	// natsx.Topology). Default 1.
 	Replicas int
+	// Sealer opens the sealed personal fields of the events (see
+	// event.Codec). Without it, a sealed event fails to decode and is
+	// retried, not dead-lettered at once: the configuration is at fault.
+	Sealer event.Sealer
 }
 
 // Runner consumes one durable consumer until Stop.
@@ -258,6 +264,7 @@ type Runner struct {
 	js      jetstream.JetStream
 	spec    Spec
 	handler Handler
+	codec   event.Codec
 	source  string
 	log     *slog.Logger
 	tracer  trace.Tracer
@@ -313,6 +320,7 @@ func Start(ctx context.Context, js jetstream.JetStream, spec Spec, h Handler, op
 		js:      js,
 		spec:    spec,
 		handler: h,
+		codec:   event.Codec{Sealer: opts.Sealer},
 		source:  opts.Source,
 		log:     log.With("consumer", spec.Name, "stream", spec.Stream),
 		tracer:  newTracer(),

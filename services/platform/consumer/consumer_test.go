@@ -167,7 +167,7 @@ func TestExhaustedMaxDeliverIsDeadLettered(t *testing.T) {
 	if got := tr.calls(seqs[0]); got != 3 {
 		t.Errorf("handler called %d times, want 3", got)
 	}
-	ev, err := event.Decode(dl.Header.Get(consumer.HeaderDLQSubject), dl.Header, dl.Data)
+	ev, err := event.Codec{}.Decode(context.Background(), dl.Header.Get(consumer.HeaderDLQSubject), dl.Header, dl.Data)
 	if err != nil {
 		t.Fatalf("dead letter is not a decodable event: %v", err)
 	}

@@ -88,7 +88,7 @@ func spec(name string) consumer.Spec {
 // eventMsg encodes the i-th test event, carrying the trace context of c.
 func eventMsg(tb testing.TB, c context.Context, i int) *nats.Msg {
 	tb.Helper()
-	msg, err := event.Encode(c, event.Draft{
+	msg, err := event.Codec{}.Encode(c, event.Draft{
 		Subject:     fmt.Sprintf("avenir.test.item.%d.happened", i),
 		AggregateID: fmt.Sprint(i),
 		Data:        wrapperspb.Int64(int64(i)),

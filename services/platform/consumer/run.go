@@ -198,12 +198,15 @@ func (r *Runner) handle(msg jetstream.Msg, first time.Time) (time.Duration, bool
 	ctx, span := r.startSpan(msg, md)
 	defer span.End()
 
-	ev, err := event.FromMsg(msg)
-	if err != nil {
+	ev, err := r.codec.FromMsg(ctx, msg)
+	if errors.Is(err, event.ErrUndecodable) {
 		r.fail(span, err)
 		return r.deadLetter(ctx, msg, md, err)
 	}
-	if err := r.call(ctx, ev); err != nil {
+	if err == nil {
+		err = r.call(ctx, ev)
+	}
+	if err != nil {
 		r.fail(span, err)
 		failures := md.NumDelivered
 		if r.spec.Ordered {

@@ -12,11 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Header names. NATS headers are case-sensitive: always use these constants.
@@ -39,6 +36,15 @@ const (
 // type, corrupt payload). Consumers terminate such messages instead of retrying.
 var ErrUndecodable = errors.New("event: undecodable")
 
+// ErrErased is wrapped by a Sealer's errors when the data key is erased:
+// what it sealed can never be opened again (crypto-shredding). The key
+// store's privacy.ErrErased is this error.
+var ErrErased = errors.New("event: the data key is erased")
+
+// ReasonErased is the reason code (error metadata "reason") of a command
+// refused because the learner's personal data was erased.
+const ReasonErased = "LEARNER_ERASED"
+
 // Event is one decoded event.
 type Event struct {
 	ID          string // ce-id, equal to Nats-Msg-Id
@@ -53,6 +59,9 @@ type Event struct {
 	Sequence    uint64 // stream sequence
 	Data        proto.Message
 	Header      nats.Header
+	// Erased: the personal fields could not be opened: the learner's data
+	// key is erased; they read empty.
+	Erased bool
 }
 
 // Draft is an event about to be appended.
@@ -103,102 +112,6 @@ func DeriveID(kind, requestID string) string {
 
 // NewID returns a fresh time-ordered identifier.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// Encode builds the NATS message for d with CloudEvents headers and the trace
-// context of ctx.
-func Encode(ctx context.Context, d Draft, m Meta) (*nats.Msg, error) {
-	if d.Data == nil {
-		return nil, errors.New("event: draft without data")
-	}
-	if err := ValidSubject(d.Subject); err != nil {
-		return nil, err
-	}
-	if m.ID == "" || m.Source == "" {
-		return nil, errors.New("event: meta needs an id and a source")
-	}
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(d.Data)
-	if err != nil {
-		return nil, fmt.Errorf("event: marshal %s: %w", d.Data.ProtoReflect().Descriptor().FullName(), err)
-	}
-	t := m.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	msg := nats.NewMsg(d.Subject)
-	msg.Data = data
-	h := msg.Header
-	h.Set(jetstream.MsgIDHeader, m.ID)
-	h.Set(HeaderSpecVersion, SpecVersion)
-	h.Set(HeaderID, m.ID)
-	h.Set(HeaderType, string(d.Data.ProtoReflect().Descriptor().FullName()))
-	h.Set(HeaderSource, m.Source)
-	h.Set(HeaderSubject, d.AggregateID)
-	h.Set(HeaderTime, t.UTC().Format(time.RFC3339Nano))
-	h.Set(HeaderDataContentType, DataContentType)
-	if m.Actor != "" {
-		h.Set(HeaderActor, m.Actor)
-	}
-	if m.RequestID != "" {
-		h.Set(HeaderRequestID, m.RequestID)
-	}
-	otel.GetTextMapPropagator().Inject(ctx, HeaderCarrier(h))
-	return msg, nil
-}
-
-// Decode reads an event from a stored message. Errors wrap ErrUndecodable.
-func Decode(subject string, h nats.Header, data []byte) (Event, error) {
-	typ := h.Get(HeaderType)
-	if typ == "" {
-		return Event{}, fmt.Errorf("%w: %s has no %s header", ErrUndecodable, subject, HeaderType)
-	}
-	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
-	if err != nil {
-		return Event{}, fmt.Errorf("%w: unknown type %q on %s", ErrUndecodable, typ, subject)
-	}
-	msg := mt.New().Interface()
-	if err := proto.Unmarshal(data, msg); err != nil {
-		return Event{}, fmt.Errorf("%w: %s payload: %v", ErrUndecodable, typ, err)
-	}
-	ev := Event{
-		ID:          h.Get(HeaderID),
-		Type:        typ,
-		Source:      h.Get(HeaderSource),
-		AggregateID: h.Get(HeaderSubject),
-		Actor:       h.Get(HeaderActor),
-		RequestID:   h.Get(HeaderRequestID),
-		Subject:     subject,
-		Data:        msg,
-		Header:      h,
-	}
-	if ts := h.Get(HeaderTime); ts != "" {
-		if ev.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
-			return Event{}, fmt.Errorf("%w: %s time %q: %v", ErrUndecodable, subject, ts, err)
-		}
-	}
-	return ev, nil
-}
-
-// FromRaw decodes a message read with a direct or stream get.
-func FromRaw(stream string, m *jetstream.RawStreamMsg) (Event, error) {
-	ev, err := Decode(m.Subject, m.Header, m.Data)
-	if err != nil {
-		return Event{}, err
-	}
-	ev.Stream, ev.Sequence = stream, m.Sequence
-	return ev, nil
-}
-
-// FromMsg decodes a message delivered to a consumer.
-func FromMsg(m jetstream.Msg) (Event, error) {
-	ev, err := Decode(m.Subject(), m.Headers(), m.Data())
-	if err != nil {
-		return Event{}, err
-	}
-	if md, mdErr := m.Metadata(); mdErr == nil {
-		ev.Stream, ev.Sequence = md.Stream, md.Sequence.Stream
-	}
-	return ev, nil
-}
 
 // ValidSubject checks that s is a concrete NATS subject (no wildcards, no
 // empty tokens, no white space).

@@ -24,7 +24,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	defer span.End()
 
 	at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-	msg, err := event.Encode(ctx, event.Draft{
+	msg, err := event.Codec{}.Encode(ctx, event.Draft{
 		Subject: "avenir.test.thing.42.created", AggregateID: "42", Data: wrapperspb.String("hello"),
 	}, event.Meta{ID: "id-1", Source: "test", Actor: "user-7", RequestID: "req-1", Time: at})
 	if err != nil {
@@ -39,7 +39,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		t.Errorf("ce-type = %q", got)
 	}
 
-	ev, err := event.Decode(msg.Subject, msg.Header, msg.Data)
+	ev, err := event.Codec{}.Decode(ctx, msg.Subject, msg.Header, msg.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,12 @@ func TestDecodeRejectsUndecodable(t *testing.T) {
 	}
 	for name, h := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := event.Decode("a.b", h, nil); !errors.Is(err, event.ErrUndecodable) {
+			if _, err := (event.Codec{}).Decode(context.Background(), "a.b", h, nil); !errors.Is(err, event.ErrUndecodable) {
 				t.Fatalf("want ErrUndecodable, got %v", err)
 			}
 		})
 	}
-	_, err := event.Decode("a.b", nats.Header{"ce-type": {"google.protobuf.StringValue"}}, []byte{0xff, 0xff})
+	_, err := event.Codec{}.Decode(context.Background(), "a.b", nats.Header{"ce-type": {"google.protobuf.StringValue"}}, []byte{0xff, 0xff})
 	if !errors.Is(err, event.ErrUndecodable) {
 		t.Fatalf("corrupt payload: want ErrUndecodable, got %v", err)
 	}
@@ -82,11 +82,11 @@ func TestEncodeRejectsBadDrafts(t *testing.T) {
 		"empty":    {Subject: "a..b", Data: wrapperspb.String("")},
 		"space":    {Subject: "a.b c", Data: wrapperspb.String("")},
 	} {
-		if _, err := event.Encode(context.Background(), d, meta); err == nil {
+		if _, err := (event.Codec{}).Encode(context.Background(), d, meta); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := event.Encode(context.Background(), event.Draft{Subject: "a.b", Data: wrapperspb.String("")}, event.Meta{}); err == nil {
+	if _, err := (event.Codec{}).Encode(context.Background(), event.Draft{Subject: "a.b", Data: wrapperspb.String("")}, event.Meta{}); err == nil {
 		t.Error("meta without id accepted")
 	}
 }
@@ -119,7 +119,7 @@ func FuzzDecode(f *testing.F) {
 		if ts != "" {
 			h.Set(event.HeaderTime, ts)
 		}
-		if _, err := event.Decode("a.b", h, data); err != nil && !errors.Is(err, event.ErrUndecodable) {
+		if _, err := (event.Codec{}).Decode(context.Background(), "a.b", h, data); err != nil && !errors.Is(err, event.ErrUndecodable) {
 			t.Fatalf("decode error is not ErrUndecodable: %v", err)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
@@ -82,20 +83,26 @@ func (s *Store) publish(ctx context.Context, stream, filter string, expectedLast
 	msgs := make([]*nats.Msg, len(drafts))
 	evs := make([]event.Event, len(drafts))
 	for i, d := range drafts {
-		msg, err := event.Encode(ctx, d, event.Meta{
+		msg, err := s.codec.Encode(ctx, d, event.Meta{
 			ID:        event.ID(filter, cmd.RequestID, i),
 			Source:    s.source,
 			Actor:     cmd.Actor,
 			RequestID: cmd.RequestID,
 			Time:      at,
 		})
+		if errors.Is(err, event.ErrErased) {
+			// Something personal about a learner whose data key is erased:
+			// nothing personal can be recorded about them any more.
+			return nil, apperr.FailedPrecondition("the learner's personal data was erased: nothing personal can be recorded about them").
+				WithMeta("reason", event.ReasonErased).WithCause(err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: draft %d: %w", i, err)
 		}
 		// Decoding before publishing guarantees that Load can read what is
 		// stored (the payload type must be registered), and yields the
 		// events as Load will return them.
-		if evs[i], err = event.Decode(msg.Subject, msg.Header, msg.Data); err != nil {
+		if evs[i], err = s.codec.Decode(ctx, msg.Subject, msg.Header, msg.Data); err != nil {
 			return nil, fmt.Errorf("eventstore: draft %d: %w", i, err)
 		}
 		msgs[i] = msg

@@ -70,6 +70,10 @@ type Options struct {
 	// Tracer starts the producer spans of appends. Default
 	// otel.Tracer(TracerName).
 	Tracer trace.Tracer
+	// Sealer seals the personal fields of appended events and opens them
+	// when loaded (see event.Codec). Without it, the store refuses events
+	// with personal fields set and cannot read sealed ones.
+	Sealer event.Sealer
 }
 
 // Store loads and appends the events of aggregates. It is safe for
@@ -79,6 +83,7 @@ type Store struct {
 	source     string
 	maxRetries int
 	tracer     trace.Tracer
+	codec      event.Codec
 	// locks queue this process's commands on one aggregate.
 	locks keyedLocks
 	// streams caches the stream handles of Lookup (a handle is looked up
@@ -116,7 +121,7 @@ func New(js jetstream.JetStream, opts Options) (*Store, error) {
 	if opts.Tracer == nil {
 		opts.Tracer = otel.Tracer(TracerName)
 	}
-	return &Store{js: js, source: opts.Source, maxRetries: opts.MaxRetries, tracer: opts.Tracer}, nil
+	return &Store{js: js, source: opts.Source, maxRetries: opts.MaxRetries, tracer: opts.Tracer, codec: event.Codec{Sealer: opts.Sealer}}, nil
 }
 
 // History is an aggregate's events, in stream order.
@@ -297,7 +302,7 @@ func (s *Store) Lookup(ctx context.Context, stream, subject string) (event.Event
 	if err != nil {
 		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, classify(ctx, stream, err))
 	}
-	ev, err := event.FromRaw(stream, raw)
+	ev, err := s.codec.FromRaw(ctx, stream, raw)
 	if err != nil {
 		return event.Event{}, false, fmt.Errorf("eventstore: lookup %s: %w", subject, err)
 	}

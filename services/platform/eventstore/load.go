@@ -8,8 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/synadia-io/orbit.go/jetstreamext"
-
-	"github.com/avenir-normandie/avenir/services/platform/event"
 )
 
 // pageSize is the number of events Load asks for in one direct batch get.
@@ -70,7 +68,7 @@ func (s *Store) loadPage(ctx context.Context, stream, filter string, h *History)
 		if err != nil {
 			return false, err
 		}
-		ev, err := event.FromRaw(stream, raw)
+		ev, err := s.codec.FromRaw(ctx, stream, raw)
 		if err != nil {
 			return false, fmt.Errorf("sequence %d: %w", raw.Sequence, err)
 		}

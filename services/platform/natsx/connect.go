@@ -17,6 +17,10 @@ type ConnectOptions struct {
 	Name string
 	// CredsFile is a NATS credentials file (user JWT and NKey seed).
 	CredsFile string
+	// NKeyFile is an NKey seed file (a user of the server configuration
+	// authenticated by its public NKey). At most one of CredsFile and
+	// NKeyFile; a user and password may also come in URL.
+	NKeyFile string
 	// TLS: CA to verify servers, and a client certificate for mutual TLS.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
 	// Logger receives connection state changes.
@@ -52,8 +56,17 @@ func Connect(opts ConnectOptions) (*nats.Conn, error) {
 			log.Error("nats async error", "subject", subj, "error", err)
 		}),
 	}
-	if opts.CredsFile != "" {
+	switch {
+	case opts.CredsFile != "" && opts.NKeyFile != "":
+		return nil, errors.New("natsx: a credentials file or an NKey seed file, not both")
+	case opts.CredsFile != "":
 		o = append(o, nats.UserCredentials(opts.CredsFile))
+	case opts.NKeyFile != "":
+		nk, err := NKeyOption(opts.NKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		o = append(o, nk)
 	}
 	if opts.TLSCAFile != "" {
 		o = append(o, nats.RootCAs(opts.TLSCAFile))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
 
 // EmbeddedOptions configures an in-process NATS server with JetStream.
@@ -36,6 +37,18 @@ type EmbeddedOptions struct {
 	ServerName string
 	// Logger receives the server's log lines. Default slog.Default().
 	Logger *slog.Logger
+	// Users are the identities the server accepts, each authenticated by
+	// its NKey and held to its permissions; a client without credentials is
+	// refused. None: any client is accepted, with every right (tests only:
+	// `avenir server --dev` always gives its identities).
+	Users []User
+}
+
+// User is an identity an embedded server accepts.
+type User struct {
+	Identity Identity
+	// NKey is the identity's public NKey (see LoadOrCreateNKeys).
+	NKey string
 }
 
 // Embedded is a running in-process NATS server.
@@ -93,6 +106,14 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		SyncAlways:         opts.SyncInterval == 0,
 		NoSigs:             true,
 		MaxPayload:         4 << 20,
+	}
+	// Users go to the global account, which holds the JetStream store
+	// written before the server required authentication.
+	for _, u := range opts.Users {
+		if !nkeys.IsValidPublicUserKey(u.NKey) {
+			return nil, fmt.Errorf("natsx: identity %s: %q is not a public user NKey", u.Identity.Name, u.NKey)
+		}
+		sopts.Nkeys = append(sopts.Nkeys, &server.NkeyUser{Nkey: u.NKey, Permissions: u.Identity.ServerPermissions()})
 	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {

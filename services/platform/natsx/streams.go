@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -25,6 +26,10 @@ type StreamSpec struct {
 	// MaxAge expires messages (0 = keep forever). Only for non-record streams
 	// such as the dead-letter stream.
 	MaxAge time.Duration
+	// AllowMsgDelete lets clients delete single messages (DenyDelete off):
+	// only for the key store, whose erasure destroys keys. Purging stays
+	// denied.
+	AllowMsgDelete bool
 }
 
 // DuplicateWindow is how long JetStream remembers message ids for deduplication.
@@ -77,28 +82,148 @@ func (s StreamSpec) Config(t Topology) (jetstream.StreamConfig, error) {
 		MaxMsgsPerSubject:  -1,
 		Duplicates:         DuplicateWindow,
 		Replicas:           replicas,
-		DenyDelete:         true,
+		DenyDelete:         !s.AllowMsgDelete,
 		DenyPurge:          true,
 		AllowDirect:        true,
 		AllowAtomicPublish: true,
 	}, nil
 }
 
-// EnsureStream creates the stream or updates it to the declared configuration.
+// EnsureStream creates the stream, or updates it when its configuration
+// differs from the declared one. A stream as declared is only read, so a
+// client that may not administer streams (a service's identity) passes
+// over it.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, spec StreamSpec, t Topology) (jetstream.Stream, error) {
+	st, _, err := EnsureStreamChange(ctx, js, spec, t)
+	return st, err
+}
+
+// StreamChange is what EnsureStreamChange did to a stream.
+type StreamChange int
+
+// What EnsureStreamChange did.
+const (
+	StreamUnchanged StreamChange = iota
+	StreamCreated
+	StreamUpdated
+)
+
+func (c StreamChange) String() string {
+	switch c {
+	case StreamCreated:
+		return "created"
+	case StreamUpdated:
+		return "updated"
+	default:
+		return "unchanged"
+	}
+}
+
+// EnsureStreamChange is EnsureStream, also saying what it did.
+func EnsureStreamChange(ctx context.Context, js jetstream.JetStream, spec StreamSpec, t Topology) (jetstream.Stream, StreamChange, error) {
 	cfg, err := spec.Config(t)
 	if err != nil {
-		return nil, err
+		return nil, StreamUnchanged, err
 	}
-	var st jetstream.Stream
+	var (
+		st     jetstream.Stream
+		change StreamChange
+	)
 	err = retryAPI(ctx, func(actx context.Context) (err error) {
-		st, err = js.CreateOrUpdateStream(actx, cfg)
+		// Twice at most: a stream created by another process between the
+		// lookup and the creation is looked up again.
+		for range 2 {
+			st, err = js.Stream(actx, spec.Name)
+			switch {
+			case errors.Is(err, jetstream.ErrStreamNotFound):
+				st, err = js.CreateStream(actx, cfg)
+				if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+					continue
+				}
+				change = StreamCreated
+				return err
+			case err != nil:
+				return err
+			case !StreamDiffers(st.CachedInfo().Config, cfg):
+				change = StreamUnchanged
+				return nil
+			}
+			st, err = js.UpdateStream(actx, cfg)
+			change = StreamUpdated
+			return err
+		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
+		return nil, StreamUnchanged, fmt.Errorf("natsx: ensure stream %s: %w", spec.Name, err)
 	}
-	return st, nil
+	return st, change, nil
+}
+
+// StreamDiffers reports whether a stream configured as have differs from
+// want in any setting a StreamSpec governs (the server fills in others).
+func StreamDiffers(have, want jetstream.StreamConfig) bool {
+	return !reflect.DeepEqual(governed(have), governed(want))
+}
+
+// governed keeps the settings StreamSpec.Config sets.
+func governed(c jetstream.StreamConfig) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:               c.Name,
+		Description:        c.Description,
+		Subjects:           c.Subjects,
+		Storage:            c.Storage,
+		Retention:          c.Retention,
+		Discard:            c.Discard,
+		MaxBytes:           c.MaxBytes,
+		MaxAge:             c.MaxAge,
+		MaxMsgs:            c.MaxMsgs,
+		MaxMsgsPerSubject:  c.MaxMsgsPerSubject,
+		Duplicates:         c.Duplicates,
+		Replicas:           c.Replicas,
+		DenyDelete:         c.DenyDelete,
+		DenyPurge:          c.DenyPurge,
+		AllowDirect:        c.AllowDirect,
+		AllowAtomicPublish: c.AllowAtomicPublish,
+	}
+}
+
+// WaitForStreams returns once every named stream exists, or ctx ends. The
+// streams are created by the admin identity (`avenir streams ensure`, or
+// the dev server before its services start), never by a service: a
+// missing one is looked up again, with backoff up to 5 seconds, and
+// waiting is called with the names still missing before each wait.
+func WaitForStreams(ctx context.Context, js jetstream.JetStream, names []string, waiting func(missing []string)) error {
+	delay := 100 * time.Millisecond
+	for {
+		var missing []string
+		for _, name := range names {
+			actx, cancel := context.WithTimeout(ctx, ensureAttemptTimeout)
+			_, err := js.Stream(actx, name)
+			cancel()
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return fmt.Errorf("natsx: streams %v may not exist (create them with the admin identity: avenir streams ensure): %w", names, ctx.Err())
+			case errors.Is(err, jetstream.ErrStreamNotFound) || retryableAPI(err):
+				missing = append(missing, name)
+			default:
+				return fmt.Errorf("natsx: stream %s: %w", name, err)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if waiting != nil {
+			waiting(missing)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("natsx: streams %v do not exist (create them with the admin identity: avenir streams ensure): %w", missing, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
 }
 
 // retryAPI makes a JetStream API request until it is answered. In a

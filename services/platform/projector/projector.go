@@ -52,6 +52,9 @@ type Options struct {
 	// CheckEvery is how often the runner checks the projection's
 	// generation. Default DefaultCheckEvery.
 	CheckEvery time.Duration
+	// Sealer opens the sealed personal fields of the events (see
+	// event.Codec).
+	Sealer event.Sealer
 }
 
 // Runner runs one projection.
@@ -125,7 +128,7 @@ func (r *Runner) begin(ctx context.Context) error {
 	r.mu.Lock()
 	r.gen = gen
 	r.mu.Unlock()
-	c, err := consumer.Start(ctx, r.js, cspec, r.handle, consumer.Options{Logger: r.log, Source: r.opts.Source, Replicas: r.opts.Replicas})
+	c, err := consumer.Start(ctx, r.js, cspec, r.handle, consumer.Options{Logger: r.log, Source: r.opts.Source, Replicas: r.opts.Replicas, Sealer: r.opts.Sealer})
 	if err != nil {
 		return fmt.Errorf("projector %s: %w", r.spec.Name, err)
 	}

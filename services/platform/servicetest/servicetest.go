@@ -30,6 +30,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/natsx/natstest"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
@@ -47,6 +48,9 @@ type Env struct {
 	Services []platform.Service
 	// Running is what platform.Start started for them.
 	Running *platform.Running
+	// Keys is the services' key store (Deps.Keys), under a random master
+	// key: it seals the personal fields of their events.
+	Keys *privacy.Keyring
 
 	mu  sync.Mutex
 	now time.Time
@@ -83,6 +87,9 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	}
 	srv := natstest.Start(t)
 	env := &Env{NATS: srv, JS: srv.JetStream(t), now: opts.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env.Keys = keyring(t, ctx, env.JS)
 	env.Deps = platform.Deps{
 		Logger:      slog.New(slog.DiscardHandler),
 		NC:          srv.Conn(t),
@@ -90,9 +97,8 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 		Projections: opts.Store,
 		Topology:    natsx.Topology{Replicas: 1},
 		Now:         env.Now,
+		Keys:        env.Keys,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 
 	var services []platform.Service
 	for _, b := range builders {
@@ -138,6 +144,25 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 	})
 	env.Conn = env.ConnAs(t, Admin)
 	return env
+}
+
+// keyring creates the key store's stream and returns a Keyring on it under
+// a random master key, closed with the test.
+func keyring(t testing.TB, ctx context.Context, js jetstream.JetStream) *privacy.Keyring {
+	t.Helper()
+	if _, err := natsx.EnsureStream(ctx, js, privacy.StreamSpec(), natsx.Topology{Replicas: 1}); err != nil {
+		t.Fatalf("key store: %v", err)
+	}
+	master, err := privacy.GenerateMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := privacy.New(js, privacy.Options{Master: master, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	t.Cleanup(keys.Close)
+	return keys
 }
 
 // catalog is the streams the test knows: those given, and, for every other
@@ -213,7 +238,7 @@ func (e *Env) Publish(t testing.TB, subject string, data proto.Message) event.Ev
 		t.Fatalf("publish: %q is not avenir.<ctx>.<aggregate>.<id>.<event>", subject)
 	}
 	stream, filter := strings.ToUpper(toks[1]), strings.Join(toks[:4], ".")+".>"
-	store, err := eventstore.New(e.JS, eventstore.Options{Source: toks[1]})
+	store, err := eventstore.New(e.JS, eventstore.Options{Source: toks[1], Sealer: e.Deps.Sealer()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +343,7 @@ func (e *Env) Events(t testing.TB, stream, filter string) []event.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	store, err := eventstore.New(e.JS, eventstore.Options{Source: "servicetest"})
+	store, err := eventstore.New(e.JS, eventstore.Options{Source: "servicetest", Sealer: e.Deps.Sealer()})
 	if err != nil {
 		t.Fatal(err)
 	}
