@@ -32,6 +32,13 @@ type Learner struct {
 	SituationSince civil.Date
 	// SeniorAtEntry: aged SeniorAge or more on RegisteredOn.
 	SeniorAtEntry bool
+	// Erased: the learner's personal data was erased on ErasedOn, on
+	// Ground, for the case Reference. Only the id, the territory and the
+	// registration day remain.
+	Erased    bool
+	ErasedOn  civil.Date
+	Ground    ErasureGround
+	Reference string
 }
 
 // Exists reports whether the learner has been registered.
@@ -68,26 +75,20 @@ type SituationUpdated struct {
 	RecordedOn  civil.Date
 }
 
-// IdentityClaimed: the learner holds the identity Key (see IdentityKey), so
-// nobody else can be registered with it. Claims live outside the learner's
-// own history; they are appended with the event that needs them.
-type IdentityClaimed struct {
+// LearnerErased: the learner's personal data was erased (see
+// EraseLearner).
+type LearnerErased struct {
 	LearnerID string
-	Key       string
+	Territory string
+	ErasedOn  civil.Date
+	Ground    ErasureGround
+	Reference string
 }
 
-// FranceTravailIDClaimed: the learner holds the France Travail identifier,
-// for good.
-type FranceTravailIDClaimed struct {
-	LearnerID       string
-	FranceTravailID string
-}
-
-func (LearnerRegistered) learnerEvent()      {}
-func (ContactUpdated) learnerEvent()         {}
-func (SituationUpdated) learnerEvent()       {}
-func (IdentityClaimed) learnerEvent()        {}
-func (FranceTravailIDClaimed) learnerEvent() {}
+func (LearnerRegistered) learnerEvent() {}
+func (ContactUpdated) learnerEvent()    {}
+func (SituationUpdated) learnerEvent()  {}
+func (LearnerErased) learnerEvent()     {}
 
 // Command is a request to change a learner.
 type Command interface{ learnerCommand() }
@@ -95,6 +96,9 @@ type Command interface{ learnerCommand() }
 // Holders are the learners holding the identity and France Travail
 // identifier a command needs, as found when the command was decided ("" for
 // a free one). See RegisterLearner.ClaimKeys and UpdateSituation.ClaimKey.
+// The claims themselves are made by the caller before the decision (they
+// live outside the learner's events), so a decision that goes ahead finds
+// its own learner holding them.
 type Holders struct {
 	Identity        string
 	FranceTravailID string
@@ -136,7 +140,8 @@ type UpdateContact struct {
 
 // UpdateSituation changes the fields that are not nil from EffectiveDate.
 // An empty FranceTravailID removes it; a new one is claimed, so its holder,
-// if any, goes in FranceTravailIDHolder.
+// if any, goes in FranceTravailIDHolder; the claim of the one it replaces is
+// released by the caller.
 type UpdateSituation struct {
 	EffectiveDate         civil.Date
 	JobSeeker             *bool
@@ -167,8 +172,10 @@ func (c UpdateSituation) ClaimKey() string {
 func (RegisterLearner) learnerCommand() {}
 func (UpdateContact) learnerCommand()   {}
 func (UpdateSituation) learnerCommand() {}
+func (EraseLearner) learnerCommand()    {}
 
-// Evolve applies one event to the state. Claims do not change it.
+// Evolve applies one event to the state. An erasure leaves only what is not
+// personal: the id, the territory and the registration day.
 func Evolve(l Learner, e Event) Learner {
 	switch e := e.(type) {
 	case LearnerRegistered:
@@ -181,6 +188,11 @@ func Evolve(l Learner, e Event) Learner {
 		l.Contact = e.Contact
 	case SituationUpdated:
 		l.Situation, l.SituationSince = e.Situation, e.EffectiveOn
+	case LearnerErased:
+		return Learner{
+			ID: l.ID, Territory: l.Territory, RegisteredOn: l.RegisteredOn,
+			Erased: true, ErasedOn: e.ErasedOn, Ground: e.Ground, Reference: e.Reference,
+		}
 	}
 	return l
 }
@@ -197,6 +209,8 @@ func Decide(l Learner, cmd Command, territories *Territories) ([]Event, error) {
 		return decideContact(l, c, territories)
 	case UpdateSituation:
 		return decideSituation(l, c)
+	case EraseLearner:
+		return decideErase(l, c)
 	}
 	return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 }
@@ -254,18 +268,11 @@ func decideRegister(l Learner, c RegisterLearner, territories *Territories) ([]E
 		"a person with this family name, given name and birth date"); err != nil {
 		return nil, err
 	}
-	evs := []Event{
-		LearnerRegistered{
-			LearnerID: c.LearnerID, FamilyName: family, GivenName: given,
-			BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today,
-			Contact: contact, Situation: situation, SeniorAtEntry: c.BirthDate.YearsOn(c.Today) >= SeniorAge,
-		},
-		IdentityClaimed{LearnerID: c.LearnerID, Key: IdentityKey(family, given, c.BirthDate)},
-	}
-	if situation.FranceTravailID != "" && c.Holders.FranceTravailID != c.LearnerID {
-		evs = append(evs, FranceTravailIDClaimed{LearnerID: c.LearnerID, FranceTravailID: situation.FranceTravailID})
-	}
-	return evs, nil
+	return []Event{LearnerRegistered{
+		LearnerID: c.LearnerID, FamilyName: family, GivenName: given,
+		BirthDate: c.BirthDate, Territory: c.Territory, RegisteredOn: c.Today,
+		Contact: contact, Situation: situation, SeniorAtEntry: c.BirthDate.YearsOn(c.Today) >= SeniorAge,
+	}}, nil
 }
 
 // heldByAnother refuses a claim held by a learner other than self.
@@ -280,6 +287,9 @@ func heldByAnother(self, holder, match, what string) error {
 func decideContact(l Learner, c UpdateContact, territories *Territories) ([]Event, error) {
 	if !l.Exists() {
 		return nil, apperr.NotFound("learner not found")
+	}
+	if l.Erased {
+		return nil, ErrErased()
 	}
 	var v apperr.Violations
 	next := l.Contact
@@ -315,6 +325,9 @@ func decideContact(l Learner, c UpdateContact, territories *Territories) ([]Even
 func decideSituation(l Learner, c UpdateSituation) ([]Event, error) {
 	if !l.Exists() {
 		return nil, apperr.NotFound("learner not found")
+	}
+	if l.Erased {
+		return nil, ErrErased()
 	}
 	var v apperr.Violations
 	switch {
@@ -354,18 +367,13 @@ func decideSituation(l Learner, c UpdateSituation) ([]Event, error) {
 	if next == l.Situation {
 		return nil, nil
 	}
-	claim := next.FranceTravailID != "" && next.FranceTravailID != l.Situation.FranceTravailID && c.FranceTravailIDHolder != l.ID
-	if claim {
+	if next.FranceTravailID != "" && next.FranceTravailID != l.Situation.FranceTravailID {
 		if err := heldByAnother(l.ID, c.FranceTravailIDHolder, "france_travail_id",
 			"France Travail identifier "+next.FranceTravailID); err != nil {
 			return nil, err
 		}
 	}
-	evs := []Event{SituationUpdated{LearnerID: l.ID, Situation: next, EffectiveOn: c.EffectiveDate, RecordedOn: c.Today}}
-	if claim {
-		evs = append(evs, FranceTravailIDClaimed{LearnerID: l.ID, FranceTravailID: next.FranceTravailID})
-	}
-	return evs, nil
+	return []Event{SituationUpdated{LearnerID: l.ID, Situation: next, EffectiveOn: c.EffectiveDate, RecordedOn: c.Today}}, nil
 }
 
 func setBool(dst *bool, v *bool) {

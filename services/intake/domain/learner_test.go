@@ -50,13 +50,6 @@ func registered(mod func(*domain.LearnerRegistered)) domain.LearnerRegistered {
 	return e
 }
 
-func claims(id string) []domain.Event {
-	return []domain.Event{
-		domain.IdentityClaimed{LearnerID: id, Key: anaisKey},
-		domain.FranceTravailIDClaimed{LearnerID: id, FranceTravailID: "1234567A"},
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 type decideCase struct {
@@ -112,32 +105,31 @@ func runDecide(t *testing.T, tests []decideCase) {
 func TestRegister(t *testing.T) {
 	runDecide(t, []decideCase{
 		{
-			name: "registers a new learner, normalising the input, and claims identity and France Travail id",
+			name: "registers a new learner, normalising the input",
 			when: register(nil),
-			then: append([]domain.Event{registered(nil)}, claims("l-1")...),
+			then: []domain.Event{registered(nil)},
 		},
 		{
 			name: "normalises white space in names",
 			when: register(func(c *domain.RegisterLearner) { c.FamilyName, c.GivenName = "  Lefèvre ", "Anaïs\t " }),
-			then: append([]domain.Event{registered(nil)}, claims("l-1")...),
+			then: []domain.Event{registered(nil)},
 		},
 		{
-			name: "without a France Travail id only the identity is claimed",
+			name: "without a France Travail id",
 			when: register(func(c *domain.RegisterLearner) { c.Situation.FranceTravailID = " " }),
 			then: []domain.Event{
 				registered(func(e *domain.LearnerRegistered) { e.Situation.FranceTravailID = "" }),
-				domain.IdentityClaimed{LearnerID: "l-1", Key: anaisKey},
 			},
 		},
 		{
 			name: "an e-mail address alone is enough",
 			when: register(func(c *domain.RegisterLearner) { c.Contact.Phone = "" }),
-			then: append([]domain.Event{registered(func(e *domain.LearnerRegistered) { e.Contact.Phone = "" })}, claims("l-1")...),
+			then: []domain.Event{registered(func(e *domain.LearnerRegistered) { e.Contact.Phone = "" })},
 		},
 		{
 			name: "a phone number alone is enough, in international form",
 			when: register(func(c *domain.RegisterLearner) { c.Contact.Email, c.Contact.Phone = "", "+33 6 12 34 56 78" }),
-			then: append([]domain.Event{registered(func(e *domain.LearnerRegistered) { e.Contact.Email = "" })}, claims("l-1")...),
+			then: []domain.Event{registered(func(e *domain.LearnerRegistered) { e.Contact.Email = "" })},
 		},
 		{
 			name: "the situation at entry is recorded, RQTH included",
@@ -145,10 +137,10 @@ func TestRegister(t *testing.T) {
 				c.Situation.RSA, c.Situation.RQTH, c.Situation.QPV, c.Situation.ZRR = true, true, true, true
 				c.Situation.Education, c.Situation.Referral = domain.NoDiploma, domain.CCAS
 			}),
-			then: append([]domain.Event{registered(func(e *domain.LearnerRegistered) {
+			then: []domain.Event{registered(func(e *domain.LearnerRegistered) {
 				e.Situation.RSA, e.Situation.RQTH, e.Situation.QPV, e.Situation.ZRR = true, true, true, true
 				e.Situation.Education, e.Situation.Referral = domain.NoDiploma, domain.CCAS
-			})}, claims("l-1")...),
+			})},
 		},
 		{
 			name: "fifty on the day is a senior at entry",
@@ -159,7 +151,6 @@ func TestRegister(t *testing.T) {
 				registered(func(e *domain.LearnerRegistered) {
 					e.BirthDate, e.Situation.FranceTravailID, e.SeniorAtEntry = civil.Date{Year: 1976, Month: 11, Day: 26}, "", true
 				}),
-				domain.IdentityClaimed{LearnerID: "l-1", Key: "lefevre\x00anais\x001976-11-26"},
 			},
 		},
 		{
@@ -171,7 +162,6 @@ func TestRegister(t *testing.T) {
 				registered(func(e *domain.LearnerRegistered) {
 					e.BirthDate, e.Situation.FranceTravailID = civil.Date{Year: 1976, Month: 11, Day: 27}, ""
 				}),
-				domain.IdentityClaimed{LearnerID: "l-1", Key: "lefevre\x00anais\x001976-11-27"},
 			},
 		},
 		{
@@ -183,7 +173,6 @@ func TestRegister(t *testing.T) {
 				registered(func(e *domain.LearnerRegistered) {
 					e.BirthDate, e.Situation.FranceTravailID = civil.Date{Year: 2010, Month: 11, Day: 26}, ""
 				}),
-				domain.IdentityClaimed{LearnerID: "l-1", Key: "lefevre\x00anais\x002010-11-26"},
 			},
 		},
 		{
@@ -431,16 +420,13 @@ func TestUpdateSituation(t *testing.T) {
 			then:  []domain.Event{updated(since, func(s *domain.Situation) { s.JobSeeker = false })},
 		},
 		{
-			name:  "a new France Travail id is claimed",
+			name:  "a new France Travail id the learner holds is recorded",
 			given: []domain.Event{anais},
-			when:  domain.UpdateSituation{EffectiveDate: effective, FranceTravailID: ptr("7654321b"), Today: today},
-			then: []domain.Event{
-				updated(effective, func(s *domain.Situation) { s.FranceTravailID = "7654321B" }),
-				domain.FranceTravailIDClaimed{LearnerID: "l-1", FranceTravailID: "7654321B"},
-			},
+			when:  domain.UpdateSituation{EffectiveDate: effective, FranceTravailID: ptr("7654321b"), FranceTravailIDHolder: "l-1", Today: today},
+			then:  []domain.Event{updated(effective, func(s *domain.Situation) { s.FranceTravailID = "7654321B" })},
 		},
 		{
-			name:  "an id the learner held before is not claimed again",
+			name:  "an id the learner held before is recorded again",
 			given: []domain.Event{anais, updated(since, func(s *domain.Situation) { s.FranceTravailID = "" })},
 			when:  domain.UpdateSituation{EffectiveDate: effective, FranceTravailID: ptr("1234567A"), FranceTravailIDHolder: "l-1", Today: today},
 			then:  []domain.Event{updated(effective, func(*domain.Situation) {})},
@@ -510,9 +496,11 @@ func TestEvolveRebuildsTheLearner(t *testing.T) {
 	if l.Situation != next || l.SituationSince != today || l.Contact.Email != "x@y.fr" || l.Contact.Phone != "" {
 		t.Fatalf("after changes: %+v", l)
 	}
-	// Claims live outside the learner's history and change nothing.
-	if got := domain.Evolve(l, domain.FranceTravailIDClaimed{LearnerID: "l-1", FranceTravailID: "1234567A"}); got != l {
-		t.Fatalf("a claim changed the learner: %+v", got)
+	// An erasure leaves only what is not personal.
+	l = domain.Evolve(l, domain.LearnerErased{LearnerID: "l-1", Territory: "T05", ErasedOn: today, Ground: domain.GroundRequest, Reference: "ticket 12"})
+	want := domain.Learner{ID: "l-1", Territory: "T05", RegisteredOn: since, Erased: true, ErasedOn: today, Ground: domain.GroundRequest, Reference: "ticket 12"}
+	if l != want {
+		t.Fatalf("erased: %+v, want %+v", l, want)
 	}
 }
 

@@ -19,7 +19,9 @@ import (
 // GetLearnerHistory implements intakev1.IntakeServiceServer. It reads the
 // learner's own events, one change each, with the learner as it stood after
 // the change; pages continue after the stream sequence of their last
-// change.
+// change. Once the learner is erased, every change shows it as erased, with
+// no personal value (whether the data key is already destroyed or not), and
+// the erasure is the last change.
 func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearnerHistoryRequest) (*intakev1.GetLearnerHistoryResponse, error) {
 	var v apperr.Violations
 	ident.ID(&v, "learner_id", req.GetLearnerId())
@@ -45,6 +47,7 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 		lastSeq uint64
 	)
 	registeredAt := h.Events[0].Time
+	final := h.State
 	for _, ev := range h.Events {
 		de, ok := fromProto(ev.Data)
 		if !ok {
@@ -59,13 +62,21 @@ func (s *Service) GetLearnerHistory(ctx context.Context, req *intakev1.GetLearne
 			break
 		}
 		kind, effective := describe(de)
-		resp.Changes = append(resp.Changes, &intakev1.LearnerChange{
+		view := l
+		if final.Erased {
+			view = final
+		}
+		change := &intakev1.LearnerChange{
 			Kind:        kind,
 			EffectiveOn: civilpb.FromDate(effective),
 			RecordedAt:  timestamppb.New(ev.Time),
 			Actor:       ev.Actor,
-			Learner:     redact(toView(l, registeredAt), p, scope),
-		})
+			Learner:     redact(toView(view, registeredAt), p, scope),
+		}
+		if e, ok := de.(domain.LearnerErased); ok {
+			change.ErasureGround, change.ErasureReference = intakev1.ErasureGround(e.Ground), e.Reference
+		}
+		resp.Changes = append(resp.Changes, change)
 		lastSeq = ev.Sequence
 	}
 	return resp, nil
@@ -80,6 +91,8 @@ func describe(e domain.Event) (intakev1.LearnerChangeKind, civil.Date) {
 		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED, e.EffectiveOn
 	case domain.SituationUpdated:
 		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED, e.EffectiveOn
+	case domain.LearnerErased:
+		return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_ERASED, e.ErasedOn
 	}
 	return intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_UNSPECIFIED, civil.Date{}
 }

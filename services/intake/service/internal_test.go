@@ -32,7 +32,15 @@ func TestEnumsMatchTheDomain(t *testing.T) {
 			t.Errorf("referral source %d: valid %v", n, valid)
 		}
 	}
+	for n := range intakev1.ErasureGround_name {
+		if valid := domain.ErasureGround(n).Valid(); valid != (n != 0) {
+			t.Errorf("erasure ground %d: valid %v", n, valid)
+		}
+	}
 	for n := range 20 {
+		if _, ok := intakev1.ErasureGround_name[int32(n)]; domain.ErasureGround(n).Valid() && !ok {
+			t.Errorf("domain erasure ground %d has no proto value", n)
+		}
 		if _, ok := intakev1.EducationLevel_name[int32(n)]; domain.EducationLevel(n).Valid() && !ok {
 			t.Errorf("domain education level %d has no proto value", n)
 		}
@@ -64,6 +72,20 @@ func TestViewRoundTrip(t *testing.T) {
 	}
 	if got := fromView(&stored); got != l || !stored.GetRegisteredAt().AsTime().Equal(at) {
 		t.Fatalf("round trip\n got %+v\nwant %+v", got, l)
+	}
+	// An erased learner's view holds nothing personal, and folds back (its
+	// ground and reference are not in the view).
+	erased := domain.Evolve(l, domain.LearnerErased{LearnerID: "l-1", Territory: "T05", ErasedOn: civil.Date{Year: 2029, Month: 1, Day: 2},
+		Ground: domain.GroundRetention, Reference: "retention 2029-01-02"})
+	ev := toView(erased, at)
+	want := &intakev1.Learner{LearnerId: "l-1", TerritoryCode: "T05", RegisteredAt: ev.GetRegisteredAt(),
+		RegisteredOn: &commonv1.Date{Year: 2026, Month: 11, Day: 1}, Erased: true, ErasedOn: &commonv1.Date{Year: 2029, Month: 1, Day: 2}}
+	if !proto.Equal(ev, want) {
+		t.Fatalf("erased view %v", ev)
+	}
+	erased.Ground, erased.Reference = domain.GroundUnspecified, ""
+	if got := fromView(ev); got != erased {
+		t.Fatalf("erased round trip %+v", got)
 	}
 }
 

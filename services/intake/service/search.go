@@ -14,12 +14,13 @@ import (
 	"github.com/avenir-normandie/avenir/services/intake/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
-// The learners read model (projection "intake-learners", fed by
+// The learners read model (projection "intake-learners-v2", fed by
 // avenir.intake.learner.>):
 //
 //	value  learner:<id>       the whole view of the learner (intakev1.Learner,
@@ -27,6 +28,12 @@ import (
 //	index  name               "<folded family>\x00<folded given>\x00<id>", every learner
 //	index  name:<territory>   the same members, the learners of one territory
 //	index  ftid               "<France Travail id>\x00<id>", learners having one
+//	index  registered         "<registered on YYYY-MM-DD>\x00<id>", learners not erased (retention)
+//
+// An erased learner keeps its value, as erased (no personal field), and
+// leaves every index: a search never finds it, by name, territory or
+// identifier. A read model rebuilt from the streams, where the erased
+// learner's events read with empty personal fields, ends the same.
 //
 // Folded names hold neither control characters nor "\x00" (domain.FoldName),
 // so a family-name prefix is a prefix of the members, members sort by family
@@ -35,11 +42,40 @@ import (
 // their indexes. An operator's search reads none of them: it enumerates the
 // learners enrolled with the operator (searchEnrolled).
 const (
-	learnersProjection = "intake-learners"
+	// learnersProjection has a new name when its content changes, so that
+	// existing stores build it from the start of the stream, and the
+	// earlier one is deleted (retiredProjections): v2 added the registered
+	// index and purges erased learners.
+	learnersProjection = "intake-learners-v2"
 	nameIndex          = "name"
 	ftidIndex          = "ftid"
+	registeredIndex    = "registered"
 	memberSep          = "\x00"
 )
+
+// retiredProjections are read models of earlier versions, deleted from the
+// store by a job (retireReadModels): the learners' v1 kept the personal
+// data of learners erased since.
+var retiredProjections = []string{"intake-learners"}
+
+// retireReadModels deletes the read models of earlier versions still in
+// the store.
+func (s *Service) retireReadModels(ctx context.Context) error {
+	for _, name := range retiredProjections {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := s.store.Reset(ctx, name); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
+}
 
 // maxPrefixLength bounds a search's family-name prefix.
 const maxPrefixLength = 100
@@ -47,6 +83,10 @@ const maxPrefixLength = 100
 func learnerKey(id string) string              { return "learner:" + id }
 func territoryIndex(territory string) string   { return nameIndex + ":" + territory }
 func ftidMember(ftid, learnerID string) string { return ftid + memberSep + learnerID }
+
+func registeredMember(l *intakev1.Learner) string {
+	return civilpb.Date(l.GetRegisteredOn()).String() + memberSep + l.GetLearnerId()
+}
 
 func nameMember(l *intakev1.Learner) string {
 	return domain.FoldName(l.GetFamilyName()) + memberSep + domain.FoldName(l.GetGivenName()) + memberSep + l.GetLearnerId()
@@ -61,7 +101,7 @@ func (s *Service) project(ctx context.Context, ev event.Event) ([]projection.Op,
 	var before *intakev1.Learner
 	switch ev.Data.(type) {
 	case *intakev1.LearnerRegistered:
-	case *intakev1.LearnerContactUpdated, *intakev1.LearnerSituationUpdated:
+	case *intakev1.LearnerContactUpdated, *intakev1.LearnerSituationUpdated, *intakev1.LearnerErased:
 		var err error
 		if before, err = s.storedLearner(ctx, ev.AggregateID); err != nil {
 			return nil, err
@@ -85,6 +125,9 @@ func (s *Service) project(ctx context.Context, ev event.Event) ([]projection.Op,
 			projection.IndexAdd(nameIndex, member),
 			projection.IndexAdd(territoryIndex(after.GetTerritoryCode()), member),
 		}
+		if civilpb.Date(after.GetRegisteredOn()).Valid() {
+			ops = append(ops, projection.IndexAdd(registeredIndex, registeredMember(after)))
+		}
 		if ftid := after.GetSituation().GetFranceTravailId(); ftid != "" {
 			ops = append(ops, projection.IndexAdd(ftidIndex, ftidMember(ftid, after.GetLearnerId())))
 		}
@@ -96,6 +139,14 @@ func (s *Service) project(ctx context.Context, ev event.Event) ([]projection.Op,
 		return nil, err
 	}
 	ops := []projection.Op{projection.Put(learnerKey(after.GetLearnerId()), b)}
+	if after.GetErased() && !before.GetErased() {
+		// The members the learner had, as stored.
+		member := nameMember(before)
+		ops = append(ops,
+			projection.IndexRemove(nameIndex, member),
+			projection.IndexRemove(territoryIndex(before.GetTerritoryCode()), member),
+			projection.IndexRemove(registeredIndex, registeredMember(before)))
+	}
 	if old, now := before.GetSituation().GetFranceTravailId(), after.GetSituation().GetFranceTravailId(); old != now {
 		if old != "" {
 			ops = append(ops, projection.IndexRemove(ftidIndex, ftidMember(old, after.GetLearnerId())))
@@ -143,7 +194,9 @@ func (q searchQuery) matches(l *intakev1.Learner) bool {
 }
 
 // SearchLearners implements intakev1.IntakeServiceServer, from the read
-// model. Every search lists learners in the order of the name index
+// model. An erased learner is never found (it is in no index): by name,
+// territory, identifier or among an operator's learners; GetLearner reads
+// it as erased. Every search lists learners in the order of the name index
 // (folded family name, folded given name, id); a page token holds, besides
 // the fingerprint of the criteria (paging.Encode), the name-index member of
 // the last learner of its page, so that the next page starts strictly after
@@ -258,7 +311,7 @@ func (s *Service) searchEnrolled(ctx context.Context, p auth.Principal, q search
 			return nil, err
 		}
 		for i, l := range learners {
-			if l == nil || !q.matches(l) || !mayRead(p, scopes[i], today) {
+			if l == nil || l.GetErased() || !q.matches(l) || !mayRead(p, scopes[i], today) {
 				continue
 			}
 			if member := nameMember(l); member > q.after {

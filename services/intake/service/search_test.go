@@ -228,7 +228,7 @@ func testSearch(t *testing.T, store projection.Store) {
 			t.Fatalf("still found by the old id: %v", names(got))
 		}
 		// The index holds the current identifiers only.
-		members, err := store.Range(ctx(t), "intake-learners", "ftid", projection.RangeQuery{})
+		members, err := store.Range(ctx(t), "intake-learners-v2", "ftid", projection.RangeQuery{})
 		if err != nil || !slices.Equal(members, []string{"7654321B\x00" + id}) {
 			t.Fatalf("ftid index %q %v", members, err)
 		}

@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-
-	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
-	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
-
-	"github.com/avenir-normandie/avenir/services/platform/ident"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
+	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/intake/domain"
@@ -23,8 +24,12 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
+	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/projector"
 )
@@ -44,6 +49,28 @@ type Config struct {
 	// TerritoriesFile is the path of a territories file (the format of
 	// domain/reference/territories.json) replacing the embedded set.
 	TerritoriesFile string
+	// RetentionMonths is how long after a learner's last exit (or its
+	// registration, when it never entered the pathway) the retention policy
+	// erases its personal data: 1 to MaxRetentionMonths; 0 means
+	// DefaultRetentionMonths.
+	RetentionMonths int
+}
+
+// Retention bounds.
+const (
+	DefaultRetentionMonths = 24
+	MaxRetentionMonths     = 1200
+)
+
+// retentionMonths resolves the retention period of the configuration.
+func (c Config) retentionMonths() (int, error) {
+	switch {
+	case c.RetentionMonths == 0:
+		return DefaultRetentionMonths, nil
+	case c.RetentionMonths < 0 || c.RetentionMonths > MaxRetentionMonths:
+		return 0, fmt.Errorf("retention months: %d is not between 1 and %d", c.RetentionMonths, MaxRetentionMonths)
+	}
+	return c.RetentionMonths, nil
 }
 
 // territories resolves the reference set of the configuration.
@@ -76,9 +103,23 @@ type Service struct {
 	learners    *eventstore.Aggregates[domain.Learner, domain.Event]
 	store       projection.Store
 	caseload    *caseload.Caseload
+	// keys is the key store: the learners' data keys and the uniqueness
+	// claims.
+	keys *privacy.Keyring
+	// retentionMonths is Config.RetentionMonths resolved.
+	retentionMonths int
 	// enrolledPage is how many of an operator's learners one read of the
 	// caseload returns (searchEnrolled).
 	enrolledPage int
+	// mu guards retentionChecked.
+	mu sync.Mutex
+	// retentionChecked is the last day the retention job applied the
+	// policy or found nothing to do: it acts once a day.
+	retentionChecked civil.Date
+	// claimGrace is how long a claim whose holder is not registered (or no
+	// longer holds the identifier) is left to a command in flight before it
+	// is taken over (see claim).
+	claimGrace time.Duration
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -89,19 +130,29 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	months, err := cfg.retentionMonths()
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	if deps.Keys == nil {
+		return nil, errors.New("intake: the key store (Deps.Keys) is required: claims and erasure need it")
+	}
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	return &Service{
 		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf,
 			caseload.WithEnrolments(pathwaycontract.Stream, pathwaycontract.EnrolmentSubjects, pathwaycontract.EnrolmentOf)),
-		deps:         deps,
-		log:          deps.Logger.With("service", Name),
-		territories:  territories,
-		learners:     eventstore.NewAggregates(events, learnerKind),
-		store:        deps.Projections,
-		enrolledPage: projection.MaxRangeLimit,
+		deps:            deps,
+		log:             deps.Logger.With("service", Name),
+		territories:     territories,
+		learners:        eventstore.NewAggregates(events, learnerKind),
+		store:           deps.Projections,
+		keys:            deps.Keys,
+		retentionMonths: months,
+		enrolledPage:    projection.MaxRangeLimit,
+		claimGrace:      defaultClaimGrace,
 	}, nil
 }
 
@@ -124,6 +175,7 @@ func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 func (s *Service) Policy() auth.Policy {
 	readers := []auth.Role{auth.RoleAdmin, auth.RoleReferent, auth.RoleOperator, auth.RoleFunder}
 	writers := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
+	admins := []auth.Role{auth.RoleAdmin}
 	return auth.Policy{
 		intakev1.IntakeService_RegisterLearner_FullMethodName:   writers,
 		intakev1.IntakeService_GetLearner_FullMethodName:        readers,
@@ -131,25 +183,49 @@ func (s *Service) Policy() auth.Policy {
 		intakev1.IntakeService_UpdateSituation_FullMethodName:   writers,
 		intakev1.IntakeService_SearchLearners_FullMethodName:    readers,
 		intakev1.IntakeService_GetLearnerHistory_FullMethodName: readers,
+		intakev1.IntakeService_EraseLearner_FullMethodName:      admins,
+		intakev1.IntakeService_PlanRetention_FullMethodName:     admins,
+		intakev1.IntakeService_ApplyRetention_FullMethodName:    admins,
 	}
 }
 
 // Register implements platform.Service.
 func (s *Service) Register(r grpc.ServiceRegistrar) { intakev1.RegisterIntakeServiceServer(r, s) }
 
-// Wiring implements platform.Service: the learners read model (search) and
-// the caseload's read models of the assignments and enrolments (access
-// scope).
+// Wiring implements platform.Service: the learners read model (search,
+// retention), the caseload's read models of the assignments and enrolments
+// (access scope), and the read models of the facts of other contexts that
+// hold an erasure back (episodes, analyses, billed lines); the consumer
+// finishing erasures; the daily retention job and the one deleting read
+// models of earlier versions.
 func (s *Service) Wiring() platform.Wiring {
-	return platform.Wiring{Projections: append([]projector.Spec{{
+	specs := []projector.Spec{{
 		Name: learnersProjection, Stream: Stream,
 		FilterSubjects: []string{"avenir.intake.learner.>"},
 		Project:        s.project,
-	}}, s.caseload.Specs()...)}
+	}}
+	specs = append(specs, s.caseload.Specs()...)
+	specs = append(specs, s.factSpecs()...)
+	return platform.Wiring{
+		Projections: specs,
+		Consumers: []platform.Consumer{{
+			Spec: consumer.Spec{
+				Stream: Stream, Name: erasureConsumer, FilterSubjects: intakecontract.ErasedSubjects,
+				BackOff: []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute},
+			},
+			Handle: s.onErased,
+		}},
+		Jobs: []platform.Job{
+			{Name: retentionJob, Every: time.Minute, Run: s.runRetention},
+			{Name: "intake-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
+		},
+	}
 }
 
 // GetLearner implements intakev1.IntakeServiceServer. It reads the learner's
 // own events, so a learner is visible as soon as its registration returned.
+// An erased learner reads as erased: its id, territory, registration and
+// erasure day, no personal field.
 func (s *Service) GetLearner(ctx context.Context, req *intakev1.GetLearnerRequest) (*intakev1.GetLearnerResponse, error) {
 	var v apperr.Violations
 	ident.ID(&v, "learner_id", req.GetLearnerId())

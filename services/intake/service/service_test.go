@@ -75,6 +75,24 @@ func sha(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// holderOf returns who holds the claim of value for purpose in the key
+// store ("identity": domain.IdentityKey, "ftid": normalised France Travail
+// id), "" when nobody does.
+func holderOf(t *testing.T, env *servicetest.Env, purpose, value string) string {
+	t.Helper()
+	hash, err := env.Keys.Hash(ctx(t), purpose, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, _, err := env.Keys.Holder(ctx(t), purpose, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return holder
+}
+
+const anaisIdentity = "lefevre\x00anais\x001990-04-12"
+
 // countEvents counts the stored intake events.
 func countEvents(t *testing.T, env *servicetest.Env) int {
 	t.Helper()
@@ -108,8 +126,8 @@ func TestRegisterLearnerAppendsTheLearnerAndItsClaimsAndAnswersIt(t *testing.T) 
 	}
 
 	evs := env.Events(t, service.Stream, "avenir.intake.>")
-	if len(evs) != 3 {
-		t.Fatalf("%d events, want the registration and two claims", len(evs))
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want the registration alone (claims are in the key store)", len(evs))
 	}
 	ev := evs[0]
 	reg, ok := ev.Data.(*intakev1.LearnerRegistered)
@@ -129,15 +147,13 @@ func TestRegisterLearnerAppendsTheLearnerAndItsClaimsAndAnswersIt(t *testing.T) 
 	if !proto.Equal(reg, wantReg) {
 		t.Errorf("payload %v, want %v", reg, wantReg)
 	}
-	// The claims: subjects named after the SHA-256 of the normalised keys,
-	// payloads naming the learner.
-	if evs[1].Subject != "avenir.intake.identity."+sha("lefevre\x00anais\x001990-04-12")+".claimed" ||
-		!proto.Equal(evs[1].Data, &intakev1.IdentityClaimed{LearnerId: id}) {
-		t.Errorf("identity claim %s %v", evs[1].Subject, evs[1].Data)
+	// The claims: in the key store, named by keyed hashes of the
+	// normalised values, held by the learner.
+	if h := holderOf(t, env, "identity", anaisIdentity); h != id {
+		t.Errorf("identity claim held by %q", h)
 	}
-	if evs[2].Subject != "avenir.intake.ftid."+sha("1234567A")+".claimed" ||
-		!proto.Equal(evs[2].Data, &intakev1.FranceTravailIdClaimed{LearnerId: id}) {
-		t.Errorf("France Travail claim %s %v", evs[2].Subject, evs[2].Data)
+	if h := holderOf(t, env, "ftid", "1234567A"); h != id {
+		t.Errorf("France Travail claim held by %q", h)
 	}
 
 	got, err := client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
@@ -198,8 +214,8 @@ func TestRegisterLearnerIsIdempotentOnRequestID(t *testing.T) {
 			t.Fatalf("retry %d: id %q err %v (first id %q)", i, ids[i], errs[i], ids[0])
 		}
 	}
-	if n := countEvents(t, env); n != 3 {
-		t.Fatalf("%d events after retries, want 3", n)
+	if n := countEvents(t, env); n != 1 {
+		t.Fatalf("%d events after retries, want 1", n)
 	}
 	// A different request for someone else is a different learner.
 	other, err := client.RegisterLearner(ctx(t), person("other-request", "Martin", "Léa", "T05", "27229"))
@@ -261,12 +277,14 @@ func TestConcurrentRegistrationsOfOnePersonMakeOneLearner(t *testing.T) {
 			if len(registered) != 1 || registered[0].AggregateID != winner {
 				t.Fatalf("learner events %v, want one registration of %s", registered, winner)
 			}
-			claims := 1
-			if withID {
-				claims = 2
+			if n := countEvents(t, env); n != 1 {
+				t.Fatalf("%d events, want the registration alone", n)
 			}
-			if n := countEvents(t, env); n != 1+claims {
-				t.Fatalf("%d events, want the registration and its %d claims", n, claims)
+			if h := holderOf(t, env, "identity", anaisIdentity); h != winner {
+				t.Errorf("identity claim held by %q, want %s", h, winner)
+			}
+			if h := holderOf(t, env, "ftid", "1234567A"); withID && h != winner || !withID && h != "" {
+				t.Errorf("France Travail claim held by %q", h)
 			}
 		})
 	}
@@ -645,8 +663,8 @@ func TestTerritoriesFile(t *testing.T) {
 	servicetest.Refused(t, err, codes.InvalidArgument, "territory_code")
 	_, err = client.RegisterLearner(ctx(t), person("caen", "Martin", "Jules", "T19", "14118"))
 	servicetest.Refused(t, err, codes.InvalidArgument, "contact.commune_code")
-	if n := countEvents(t, env); n != 2 {
-		t.Fatalf("%d events, want the T19 registration and its claim", n)
+	if n := countEvents(t, env); n != 1 {
+		t.Fatalf("%d events, want the T19 registration", n)
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.json")

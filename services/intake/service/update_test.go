@@ -72,8 +72,8 @@ func TestUpdateContact(t *testing.T) {
 		t.Fatalf("no change: %v %v", same, err)
 	}
 	before := countEvents(t, env)
-	if before != 4 {
-		t.Fatalf("%d events, want registration, two claims and one contact change", before)
+	if before != 2 {
+		t.Fatalf("%d events, want registration and one contact change", before)
 	}
 
 	cases := map[string]struct {
@@ -165,11 +165,13 @@ func TestUpdateSituationKeepsEveryChange(t *testing.T) {
 	if evs[1].Subject != "avenir.intake.learner."+id+".situation_updated" || !proto.Equal(evs[1].Data, wantFirst) {
 		t.Fatalf("first change %s %v, want %v", evs[1].Subject, evs[1].Data, wantFirst)
 	}
-	// The new France Travail id was claimed with the change.
-	claims := env.Events(t, service.Stream, "avenir.intake.ftid.>")
-	if len(claims) != 2 || claims[1].Subject != "avenir.intake.ftid."+sha("7654321B")+".claimed" ||
-		!proto.Equal(claims[1].Data, &intakev1.FranceTravailIdClaimed{LearnerId: id}) {
-		t.Fatalf("claims %v", claims)
+	// The new France Travail id was claimed with the change, the old one
+	// given up.
+	if h := holderOf(t, env, "ftid", "7654321B"); h != id {
+		t.Fatalf("new id held by %q", h)
+	}
+	if h := holderOf(t, env, "ftid", "1234567A"); h != "" {
+		t.Fatalf("old id still held by %q", h)
 	}
 
 	got, err := client.GetLearner(ctx(t), &intakev1.GetLearnerRequest{LearnerId: id})
@@ -283,26 +285,41 @@ func TestUpdateSituationRules(t *testing.T) {
 		t.Fatalf("refused changes appended %d events", n-before)
 	}
 
-	// The learner gives up its id, then takes it back: it still holds it,
-	// and nobody else could take it meanwhile.
+	// A refused change gave up nothing and claimed nothing.
+	if h := holderOf(t, env, "ftid", "7654321B"); h != otherID {
+		t.Fatalf("the other's id held by %q", h)
+	}
+	if h := holderOf(t, env, "ftid", "1234567A"); h != id {
+		t.Fatalf("the learner's id held by %q", h)
+	}
+
+	// The learner gives up its id: another learner may take it, and it
+	// can no longer take it back.
 	if _, err := client.UpdateSituation(ctx(t), &intakev1.UpdateSituationRequest{
 		RequestId: "drop", LearnerId: id, EffectiveDate: nov26, FranceTravailId: proto.String(""),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = admin.UpdateSituation(ctx(t), &intakev1.UpdateSituationRequest{
-		RequestId: "steal", LearnerId: otherID, EffectiveDate: nov26, FranceTravailId: proto.String("1234567A"),
-	})
-	if status.Code(err) != codes.AlreadyExists || grpcx.Metadata(err)["learner_id"] != id {
-		t.Fatalf("released id taken: %v", err)
+	if h := holderOf(t, env, "ftid", "1234567A"); h != "" {
+		t.Fatalf("a given-up id held by %q", h)
 	}
-	back, err := client.UpdateSituation(ctx(t), &intakev1.UpdateSituationRequest{
+	taken, err := admin.UpdateSituation(ctx(t), &intakev1.UpdateSituationRequest{
+		RequestId: "take", LearnerId: otherID, EffectiveDate: nov26, FranceTravailId: proto.String("1234567A"),
+	})
+	if err != nil || taken.GetLearner().GetSituation().GetFranceTravailId() != "1234567A" {
+		t.Fatalf("taking a given-up id: %v %v", taken, err)
+	}
+	_, err = client.UpdateSituation(ctx(t), &intakev1.UpdateSituationRequest{
 		RequestId: "back", LearnerId: id, EffectiveDate: nov26, FranceTravailId: proto.String("1234567A"),
 	})
-	if err != nil || back.GetLearner().GetSituation().GetFranceTravailId() != "1234567A" {
-		t.Fatalf("taking its own id back: %v %v", back, err)
+	if status.Code(err) != codes.AlreadyExists || grpcx.Metadata(err)["learner_id"] != otherID {
+		t.Fatalf("taking it back: %v %v", err, grpcx.Metadata(err))
+	}
+	// The other learner's former id is free again.
+	if h := holderOf(t, env, "ftid", "7654321B"); h != "" {
+		t.Fatalf("a replaced id held by %q", h)
 	}
 	if n := countEvents(t, env); n != before+2 {
-		t.Fatalf("%d events appended, want the two changes and no claim", n-before)
+		t.Fatalf("%d events appended, want the two changes", n-before)
 	}
 }

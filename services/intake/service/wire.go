@@ -15,9 +15,10 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 )
 
-// The domain's education levels and referral sources have the numbers of
-// the proto enums (checked by TestEnumsMatchTheDomain), so they convert
-// with a type conversion both ways; the domain rejects unknown numbers.
+// The domain's education levels, referral sources and erasure grounds have
+// the numbers of the proto enums (checked by TestEnumsMatchTheDomain), so
+// they convert with a type conversion both ways; the domain rejects unknown
+// numbers.
 
 func contactFromProto(c *intakev1.Contact) domain.Contact {
 	return domain.Contact{Email: c.GetEmail(), Phone: c.GetPhone(), Commune: c.GetCommuneCode()}
@@ -55,8 +56,20 @@ func situationToProto(s domain.Situation) *intakev1.Situation {
 }
 
 // toView is the whole view of a learner, special-category data included:
-// what the read model stores. Callers get it through redact.
+// what the read model stores. Callers get it through redact. An erased
+// learner's view holds only its id, territory, registration and erasure
+// day.
 func toView(l domain.Learner, registeredAt time.Time) *intakev1.Learner {
+	if l.Erased {
+		return &intakev1.Learner{
+			LearnerId:     l.ID,
+			TerritoryCode: l.Territory,
+			RegisteredAt:  timestamppb.New(registeredAt),
+			RegisteredOn:  civilpb.FromDate(l.RegisteredOn),
+			Erased:        true,
+			ErasedOn:      civilpb.FromDate(l.ErasedOn),
+		}
+	}
 	return &intakev1.Learner{
 		LearnerId:      l.ID,
 		FamilyName:     l.FamilyName,
@@ -73,8 +86,15 @@ func toView(l domain.Learner, registeredAt time.Time) *intakev1.Learner {
 	}
 }
 
-// fromView is the inverse of toView, to continue folding a stored view.
+// fromView is the inverse of toView, to continue folding a stored view
+// (an erased learner's ground and reference are not in its view).
 func fromView(v *intakev1.Learner) domain.Learner {
+	if v.GetErased() {
+		return domain.Learner{
+			ID: v.GetLearnerId(), Territory: v.GetTerritoryCode(), RegisteredOn: civilpb.Date(v.GetRegisteredOn()),
+			Erased: true, ErasedOn: civilpb.Date(v.GetErasedOn()),
+		}
+	}
 	return domain.Learner{
 		ID:             v.GetLearnerId(),
 		FamilyName:     v.GetFamilyName(),
@@ -105,8 +125,8 @@ func redact(v *intakev1.Learner, p auth.Principal, scope auth.LearnerScope) *int
 }
 
 // billingView is what billing needs of a learner: its id, names, territory
-// and registration (when recorded, and its civil date); neither contact,
-// birth date, situation, RQTH nor anything else.
+// and registration (when recorded, and its civil date), and whether it was
+// erased; neither contact, birth date, situation, RQTH nor anything else.
 func billingView(v *intakev1.Learner) *intakev1.Learner {
 	return &intakev1.Learner{
 		LearnerId:     v.GetLearnerId(),
@@ -115,11 +135,12 @@ func billingView(v *intakev1.Learner) *intakev1.Learner {
 		TerritoryCode: v.GetTerritoryCode(),
 		RegisteredAt:  proto.CloneOf(v.GetRegisteredAt()),
 		RegisteredOn:  proto.CloneOf(v.GetRegisteredOn()),
+		Erased:        v.GetErased(),
+		ErasedOn:      proto.CloneOf(v.GetErasedOn()),
 	}
 }
 
-// drafts gives the domain's events their wire form. A learner's events come
-// first; claims follow, as uniqueness claims on subjects of their own.
+// drafts gives the domain's events their wire form.
 func drafts(evs []domain.Event) ([]event.Draft, error) {
 	out := make([]event.Draft, 0, len(evs))
 	for _, e := range evs {
@@ -163,19 +184,17 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 					RecordedOn:  civilpb.FromDate(e.RecordedOn),
 				},
 			})
-		case domain.IdentityClaimed:
+		case domain.LearnerErased:
 			out = append(out, event.Draft{
-				Subject:     claimSubject(identityClaims, e.Key),
+				Subject:     "avenir.intake.learner." + e.LearnerID + ".erased",
 				AggregateID: e.LearnerID,
-				Data:        &intakev1.IdentityClaimed{LearnerId: e.LearnerID},
-				Unique:      true,
-			})
-		case domain.FranceTravailIDClaimed:
-			out = append(out, event.Draft{
-				Subject:     claimSubject(franceTravailClaims, e.FranceTravailID),
-				AggregateID: e.LearnerID,
-				Data:        &intakev1.FranceTravailIdClaimed{LearnerId: e.LearnerID},
-				Unique:      true,
+				Data: &intakev1.LearnerErased{
+					LearnerId:     e.LearnerID,
+					TerritoryCode: e.Territory,
+					ErasedOn:      civilpb.FromDate(e.ErasedOn),
+					Ground:        intakev1.ErasureGround(e.Ground),
+					Reference:     e.Reference,
+				},
 			})
 		default:
 			return nil, fmt.Errorf("intake: no wire form for event %T", e)
@@ -222,6 +241,14 @@ func fromProto(m proto.Message) (domain.Event, bool) {
 			Situation:   situationFromProto(m.GetSituation(), m.GetRqth()),
 			EffectiveOn: civilpb.Date(m.GetEffectiveOn()),
 			RecordedOn:  civilpb.Date(m.GetRecordedOn()),
+		}, true
+	case *intakev1.LearnerErased:
+		return domain.LearnerErased{
+			LearnerID: m.GetLearnerId(),
+			Territory: m.GetTerritoryCode(),
+			ErasedOn:  civilpb.Date(m.GetErasedOn()),
+			Ground:    domain.ErasureGround(m.GetGround()),
+			Reference: m.GetReference(),
 		}, true
 	}
 	return nil, false
