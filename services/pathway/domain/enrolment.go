@@ -73,6 +73,7 @@ const (
 	ReasonContractUnknown   = "CONTRACT_UNKNOWN"
 	ReasonTerritoryNotInLot = "TERRITORY_NOT_IN_LOT"
 	ReasonEnrolmentEnded    = "ENROLMENT_ENDED"
+	ReasonLearnerErased     = "LEARNER_ERASED"
 )
 
 // Contract is what pathway knows of an operator's contract from funding's

@@ -119,6 +119,9 @@ type Learner struct {
 	// registration's first, then each change, in the order of their dates.
 	Situations []Situation
 	Known      bool
+	// Erased: intake erased the learner's personal data (its birth date
+	// and situations read empty); nothing more is recorded about it.
+	Erased bool
 }
 
 // Limits of the pathway's rules.
@@ -563,9 +566,12 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 		if earliest := c.Today.AddDays(-maxBackdate); c.EntryDate.Before(earliest) {
 			v.Addf("entry_date", "must not be more than %d days before today (%s at the earliest)", maxBackdate, earliest)
 		}
+		if frozen := FreezeDay(civil.MonthOf(c.EntryDate)); !c.Today.Before(frozen) {
+			v.Addf("entry_date", "must not be in %s: the statistics of that month were frozen on %s", civil.MonthOf(c.EntryDate), frozen)
+		}
 		// What depends on the learner is only checked for a learner in the
 		// caller's scope, so nothing leaks about the others.
-		if c.Learner.Known {
+		if c.Learner.Known && !c.Learner.Erased {
 			if !c.Learner.RegisteredOn.IsZero() && c.EntryDate.Before(c.Learner.RegisteredOn) {
 				v.Addf("entry_date", "must not be before the learner's registration on %s", c.Learner.RegisteredOn)
 			}
@@ -582,6 +588,10 @@ func decideEnter(p Pathway, c EnterPathway) ([]Event, error) {
 	}
 	if !c.Learner.Known {
 		return nil, apperr.FailedPrecondition("learner %s is not registered in your scope, or its registration has not reached pathway yet; retry shortly", c.Learner.ID)
+	}
+	if c.Learner.Erased {
+		return nil, apperr.FailedPrecondition("the learner's personal data was erased: learner %s can no longer enter the pathway", c.Learner.ID).
+			WithMeta("reason", ReasonLearnerErased)
 	}
 	if last, ok := p.last(); ok && last.Open() {
 		return nil, apperr.FailedPrecondition("learner %s is already in the scheme since %s", c.Learner.ID, last.Entry)

@@ -158,6 +158,26 @@ func TestDecideEnter(t *testing.T) {
 			wantFields: []string{"entry_date", "entry_date", "entry_date"},
 		},
 		{
+			// On 1 March the breakdowns of January are frozen: an entry of 30
+			// January, within the 30 days, would change them.
+			name:       "an entry in a month whose statistics are frozen",
+			when:       domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, Known: true}, EntryDate: day(2027, 1, 30), Today: day(2027, 3, 1)},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"entry_date"},
+		},
+		{
+			name:  "the day before the freeze, the month still takes entries",
+			phase: domain.PhaseWelcomed,
+			when:  domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", BirthDate: learner.BirthDate, Known: true}, EntryDate: day(2027, 1, 30), Today: day(2027, 2, 28)},
+			then:  []domain.Event{domain.PathwayEntered{LearnerID: "l-1", Episode: 1, EntryDate: day(2027, 1, 30), Territory: "T05"}},
+		},
+		{
+			name:       "a learner whose personal data was erased enters no more",
+			when:       domain.EnterPathway{Learner: domain.Learner{ID: "l-1", Territory: "T05", RegisteredOn: learner.RegisteredOn, Known: true, Erased: true}, EntryDate: entered.EntryDate, Today: today},
+			wantKind:   apperr.KindFailedPrecondition,
+			wantReason: domain.ReasonLearnerErased,
+		},
+		{
 			name:       "entry in the future",
 			when:       enter(today.AddDays(1)),
 			wantKind:   apperr.KindInvalidArgument,

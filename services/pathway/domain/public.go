@@ -147,25 +147,73 @@ func (r *BreakdownRow) add(e EntryFact) {
 	}
 }
 
+// Merge adds the counts of o to r.
+func (r *BreakdownRow) Merge(o BreakdownRow) {
+	r.Entries += o.Entries
+	r.RQTH += o.RQTH
+	r.QPV += o.QPV
+	r.ZRR += o.ZRR
+	r.RSA += o.RSA
+	for b, n := range o.Bands {
+		r.Bands[b] += n
+	}
+	for l, n := range o.Education {
+		r.Education[l] += n
+	}
+}
+
+// UnknownBand counts the entries in no age band: their learner's birth
+// date is unknown.
+func (r BreakdownRow) UnknownBand() int {
+	n := r.Entries
+	for _, c := range r.Bands {
+		n -= c
+	}
+	return n
+}
+
+// UnknownEducation counts the entries without an education level.
+func (r BreakdownRow) UnknownEducation() int {
+	n := r.Entries
+	for _, c := range r.Education {
+		n -= c
+	}
+	return n
+}
+
 // BreakdownReport counts entries per territory and in total. The rows are
 // those of listed (even without entries) and of every territory with
 // entries, in the order of their codes.
 func BreakdownReport(entries []EntryFact, listed []string) (rows []BreakdownRow, total BreakdownRow) {
+	return BreakdownReportWith(entries, nil, listed)
+}
+
+// BreakdownReportWith is BreakdownReport over entries counted live and the
+// counts of frozen months (rows of one territory each, several per
+// territory when several months are frozen), summed.
+func BreakdownReportWith(entries []EntryFact, frozen []BreakdownRow, listed []string) (rows []BreakdownRow, total BreakdownRow) {
 	byTerritory := map[string]*BreakdownRow{}
 	for _, t := range listed {
 		r := newBreakdownRow(t)
 		byTerritory[t] = &r
 	}
+	row := func(territory string) *BreakdownRow {
+		r := byTerritory[territory]
+		if r == nil {
+			nr := newBreakdownRow(territory)
+			r = &nr
+			byTerritory[territory] = r
+		}
+		return r
+	}
 	total = newBreakdownRow("")
 	for _, e := range entries {
-		r := byTerritory[e.Territory]
-		if r == nil {
-			nr := newBreakdownRow(e.Territory)
-			r = &nr
-			byTerritory[e.Territory] = r
-		}
-		r.add(e)
+		row(e.Territory).add(e)
 		total.add(e)
+	}
+	for _, f := range frozen {
+		row(f.Territory).Merge(f)
+		total.Merge(f)
 	}
 	for _, t := range sortedKeys(byTerritory) {
 		rows = append(rows, *byTerritory[t])
@@ -180,4 +228,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// NewBreakdownRow is an empty row of territory, for counts read back.
+func NewBreakdownRow(territory string) BreakdownRow { return newBreakdownRow(territory) }
+
+// The breakdowns of a month are frozen, as anonymous counts, once every
+// entry of the month is recorded: from the first day of the month after
+// next. An entry is dated at most a few weeks before the day it is
+// recorded, and never in a month already frozen (see decideEnter), so a
+// frozen month's counts are final; erasing a learner afterwards changes
+// none of them (docs/adr/0065-erasure-retention-and-access.md).
+
+// FreezeDay is the first day on which the breakdowns of month m are
+// frozen: the first day of the month after next.
+func FreezeDay(m civil.Month) civil.Date { return m.Next().Next().First() }
+
+// LastFrozenMonth is the last month whose breakdowns are frozen on today.
+func LastFrozenMonth(today civil.Date) civil.Month {
+	m := civil.MonthOf(today)
+	m.Month -= 2
+	if m.Month < 1 {
+		m.Month += 12
+		m.Year--
+	}
+	return m
 }

@@ -3,6 +3,8 @@ package domain_test
 import (
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
@@ -334,5 +336,62 @@ func TestBreakdownReport(t *testing.T) {
 		map[domain.EducationLevel]int{domain.EducationNoDiploma: 2, domain.EducationLevel4: 1}}
 	if g := view(total); !reflect.DeepEqual(g, wantTotal) {
 		t.Fatalf("total %+v, want %+v", g, wantTotal)
+	}
+}
+
+func TestFreezeDay(t *testing.T) {
+	tests := []struct {
+		month      civil.Month
+		freeze     civil.Date
+		lastFrozen civil.Month // on the freeze day
+	}{
+		{civil.Month{Year: 2026, Month: 9}, day(2026, 11, 1), civil.Month{Year: 2026, Month: 9}},
+		{civil.Month{Year: 2026, Month: 11}, day(2027, 1, 1), civil.Month{Year: 2026, Month: 11}},
+		{civil.Month{Year: 2026, Month: 12}, day(2027, 2, 1), civil.Month{Year: 2026, Month: 12}},
+		{civil.Month{Year: 2027, Month: 1}, day(2027, 3, 1), civil.Month{Year: 2027, Month: 1}},
+	}
+	for _, tc := range tests {
+		if got := domain.FreezeDay(tc.month); got != tc.freeze {
+			t.Errorf("FreezeDay(%s) = %s, want %s", tc.month, got, tc.freeze)
+		}
+		if got := domain.LastFrozenMonth(tc.freeze); got != tc.lastFrozen {
+			t.Errorf("LastFrozenMonth(%s) = %s, want %s", tc.freeze, got, tc.lastFrozen)
+		}
+		// The day before, the month before is the last frozen.
+		if got := domain.LastFrozenMonth(tc.freeze.AddDays(-1)); got.Next() != tc.lastFrozen {
+			t.Errorf("LastFrozenMonth(%s) = %s, want the month before %s", tc.freeze.AddDays(-1), got, tc.lastFrozen)
+		}
+	}
+}
+
+func TestBreakdownReportWithFrozenMonths(t *testing.T) {
+	l := domain.Learner{ID: "l", BirthDate: day(1975, 1, 10), Situations: []domain.Situation{{RQTH: true, Education: domain.EducationLevel3}}}
+	live := []domain.EntryFact{domain.EntryOf(l, "T05", day(2026, 11, 4)), domain.EntryOf(domain.Learner{ID: "u"}, "T07", day(2026, 11, 5))}
+	// A frozen month of T05 and T06: 3 entries, one of unknown age and
+	// level; the rows' unknowns are what the bands and levels leave.
+	sep := domain.NewBreakdownRow("T05")
+	sep.Entries, sep.RQTH, sep.QPV = 3, 1, 2
+	sep.Bands[domain.AgeUnder26], sep.Bands[domain.Age50AndOver] = 1, 1
+	sep.Education[domain.EducationLevel3] = 2
+	if sep.UnknownBand() != 1 || sep.UnknownEducation() != 1 {
+		t.Fatalf("unknowns %d %d, want 1 1", sep.UnknownBand(), sep.UnknownEducation())
+	}
+	oct := domain.NewBreakdownRow("T06")
+	oct.Entries, oct.ZRR = 1, 1
+
+	rows, total := domain.BreakdownReportWith(live, []domain.BreakdownRow{sep, oct}, []string{"T01"})
+	var got []string
+	for _, r := range append(rows, total) {
+		got = append(got, fmt.Sprintf("%s %d %d %d %d %d %v %v", r.Territory, r.Entries, r.RQTH, r.QPV, r.ZRR, r.RSA, r.Bands, r.Education))
+	}
+	want := []string{
+		"T01 0 0 0 0 0 map[] map[]",
+		"T05 4 2 2 0 0 map[50_and_over:2 under_26:1] map[3:3]",
+		"T06 1 0 0 1 0 map[] map[]",
+		"T07 1 0 0 0 0 map[] map[]",
+		" 6 2 2 1 0 map[50_and_over:2 under_26:1] map[3:3]",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("rows\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

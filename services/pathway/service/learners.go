@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -18,9 +19,15 @@ import (
 // and the public the breakdowns count (RQTH, a special-category fact, RSA,
 // QPV, ZRR, education level) with the date each situation applies from;
 // never names nor contact. No answer shows the public learner by learner.
+// When intake erases a learner (LearnerErased), its birth date and
+// situations are dropped: its territory and registration date stay, with
+// the day of the erasure. Rebuilt after the erasure, from events whose
+// personal fields read empty (event.Event.Erased), the read model holds
+// the same.
 //
 //	learner:<learner id>   storedLearner, JSON
-var learnerSubjects = []string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"}
+var learnerSubjects = append([]string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"},
+	intakecontract.ErasedSubjects...)
 
 func learnerKey(id string) string { return "learner:" + id }
 
@@ -31,6 +38,9 @@ type storedLearner struct {
 	// Situations: the registration's, then each change, in stream order
 	// (intake dates each change on or after the previous one).
 	Situations []storedSituation `json:"situations,omitempty"`
+	// Erased: intake erased the learner's personal data, on ErasedOn.
+	Erased   bool   `json:"erased,omitempty"`
+	ErasedOn string `json:"erased_on,omitempty"`
 }
 
 type storedSituation struct {
@@ -85,13 +95,25 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	case *intakev1.LearnerSituationUpdated:
 		id = m.GetLearnerId()
 		stored, found, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
-		if err != nil || !found {
-			return nil, err // a change without its registration changes nothing known
+		if err != nil || !found || stored.Erased {
+			return nil, err // a change without its registration, or after the erasure, changes nothing known
 		}
 		learner = stored
 		learner.Situations = append(learner.Situations, situationOf(civilpb.Date(m.GetEffectiveOn()), m.GetRqth(), m.GetSituation()))
 	default:
-		return nil, nil
+		erasure, ok := intakecontract.ErasureOf(ev.Data)
+		if !ok {
+			return nil, nil
+		}
+		id = erasure.LearnerID
+		stored, found, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			stored = storedLearner{Territory: erasure.TerritoryCode}
+		}
+		learner = stored.erased(civilpb.Date(erasure.ErasedOn))
 	}
 	op, err := projection.PutJSON(learnerKey(id), learner)
 	if err != nil {
@@ -100,9 +122,16 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	return []projection.Op{op}, nil
 }
 
+// erased is what stays of the learner once its personal data is erased
+// on day on: no birth date, no situation.
+func (sl storedLearner) erased(on civil.Date) storedLearner {
+	return storedLearner{Territory: sl.Territory, RegisteredOn: sl.RegisteredOn, Erased: true, ErasedOn: dateText(on)}
+}
+
 func (sl storedLearner) learner(id string) domain.Learner {
 	l := domain.Learner{
 		ID: id, Territory: sl.Territory, BirthDate: textDate(sl.BirthDate), RegisteredOn: textDate(sl.RegisteredOn), Known: true,
+		Erased: sl.Erased,
 	}
 	for _, st := range sl.Situations {
 		l.Situations = append(l.Situations, domain.Situation{

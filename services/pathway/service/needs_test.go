@@ -100,7 +100,7 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 	}
 
 	// The timeline shows the analysis, without its content: no barrier,
-	// no free text.
+	// no free text, no recommended step (sealed with the learner's key).
 	resp, err := client.GetTimeline(ctx(t), &pathwayv1.GetTimelineRequest{LearnerId: id})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 	want := []string{
 		"Needs analysis started on 2026-11-26 (episode 1)",
 		"Needs analysis drafted on 2026-11-26 (version 1)",
-		"Needs analysis completed on 2026-11-26 (version 1), recommending: project workshops (3); trade discovery (K2204, H2909); another step",
+		"Needs analysis completed on 2026-11-26 (version 1)",
 	}
 	if !slices.Equal(needs, want) {
 		t.Fatalf("needs entries %q\nwant %q", needs, want)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 
@@ -25,15 +28,30 @@ import (
 
 // The pathways read model (pathwaysProjection):
 //
-//	pathway:<learner id>   the Pathway view (every field, see redact)
+//	pathway:<learner id>   the Pathway view, without the exit details
+//	exits:<learner id>     storedExits, JSON: where the exit details are
 //	index territory        <territory>/<learner id>, one per pathway
 //	index phase            <phase>/<territory>/<learner id>, one per pathway
+//
+// The free text of an exit (PathwayExited.detail) is personal data sealed
+// with the learner's key: the read model keeps no copy of it, only the
+// stream sequence of each exit that has one, and the reads that show it
+// (to those who act for the learner, see reveal) open it from the stream.
+// So erasing the learner (its key destroyed) leaves no detail to purge,
+// and a read model rebuilt after the erasure, from exits whose detail
+// reads empty (event.Event.Erased), holds exactly the same.
 const (
 	territoryIndex = "territory"
 	phaseIndex     = "phase"
 )
 
 func pathwayKey(id string) string { return "pathway:" + id }
+
+func exitsKey(id string) string { return "exits:" + id }
+
+// storedExits are the stream sequences of the PathwayExited events with a
+// detail, by episode number.
+type storedExits map[int]uint64
 
 func territoryMember(territory, id string) string { return territory + "/" + id }
 
@@ -58,13 +76,30 @@ func (s *Service) projectPathway(ctx context.Context, ev event.Event) ([]project
 	if after.LearnerID == "" {
 		return nil, nil // an event of a type this version does not know, before any entry
 	}
-	b, err := proto.Marshal(view(after, ev.Sequence))
+	b, err := proto.Marshal(withoutDetails(view(after, ev.Sequence)))
 	if err != nil {
 		return nil, err
 	}
 	ops := []projection.Op{
 		projection.Put(pathwayKey(after.LearnerID), b),
 		projection.IndexAdd(territoryIndex, territoryMember(after.Territory, after.LearnerID)),
+	}
+	// An exit with a detail: sealed, it is set or, once the learner is
+	// erased, unreadable.
+	if m, ok := ev.Data.(*pathwayv1.PathwayExited); ok && (m.GetDetail() != "" || ev.Erased) {
+		exits, _, err := projection.GetJSON[storedExits](ctx, s.store, pathwaysProjection, exitsKey(after.LearnerID))
+		if err != nil {
+			return nil, err
+		}
+		if exits == nil {
+			exits = storedExits{}
+		}
+		exits[int(m.GetEpisodeNumber())] = ev.Sequence
+		op, err := projection.PutJSON(exitsKey(after.LearnerID), exits)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
 	}
 	if stored != nil && before.Phase() != after.Phase() {
 		ops = append(ops, projection.IndexRemove(phaseIndex, phaseMember(before.Phase(), before.Territory, before.LearnerID)))
@@ -87,17 +122,112 @@ func (s *Service) storedPathway(ctx context.Context, learnerID string) (*pathway
 	return &p, nil
 }
 
-// redact returns what caller may see of v: the free text of exits is for
-// those who act for the learner only, and is absent for the others.
-func redact(v *pathwayv1.Pathway, caller auth.Principal, scope auth.LearnerScope) *pathwayv1.Pathway {
-	if mayChange(caller, scope) {
-		return v
-	}
-	v = proto.CloneOf(v)
+// withoutDetails is v without the free text of its exits: what the read
+// model stores, and what is shown to those who do not act for the learner.
+func withoutDetails(v *pathwayv1.Pathway) *pathwayv1.Pathway {
 	for _, e := range v.GetEpisodes() {
 		e.ExitDetail = nil
 	}
 	return v
+}
+
+// reveal completes the stored views shown to callers acting for their
+// learners (full[i] for views[i]) with the free text of their exits, read
+// from the stream: "" for an exit without one, or whose learner was
+// erased. The others are shown without.
+func (s *Service) reveal(ctx context.Context, views []*pathwayv1.Pathway, full []bool) error {
+	var ids []string
+	var shown []*pathwayv1.Pathway
+	for i, v := range views {
+		if full[i] && slices.ContainsFunc(v.GetEpisodes(), func(e *pathwayv1.Episode) bool { return e.GetExitDate() != nil }) {
+			ids, shown = append(ids, v.GetLearnerId()), append(shown, v)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	refs, err := projection.GetManyJSONOf[storedExits](ctx, s.store, pathwaysProjection, ids, exitsKey)
+	if err != nil {
+		return err
+	}
+	type exit struct {
+		episode *pathwayv1.Episode
+		learner string
+		seq     uint64
+	}
+	var exits []exit
+	for i, v := range shown {
+		for _, e := range v.GetEpisodes() {
+			if e.GetExitDate() == nil {
+				continue
+			}
+			e.ExitDetail = proto.String("")
+			if refs[i] != nil {
+				if seq := (*refs[i])[int(e.GetNumber())]; seq != 0 {
+					exits = append(exits, exit{e, ids[i], seq})
+				}
+			}
+		}
+	}
+	details := make([]string, len(exits))
+	errs := make([]error, len(exits))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, detailReads)
+	for i, x := range exits {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			details[i], errs[i] = s.exitDetail(ctx, x.seq, x.learner, int(x.episode.GetNumber()))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, x := range exits {
+		x.episode.ExitDetail = proto.String(details[i])
+	}
+	return nil
+}
+
+// detailReads bounds the exit details one read opens at a time.
+const detailReads = 8
+
+// exitDetail reads the free text of the exit stored at sequence seq of the
+// stream, the exit of episode of learner.
+func (s *Service) exitDetail(ctx context.Context, seq uint64, learner string, episode int) (string, error) {
+	st, err := s.stream(ctx)
+	if err != nil {
+		return "", err
+	}
+	raw, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return "", apperr.Unavailable("pathway: the exit of episode %d of learner %s (sequence %d) cannot be read: %v", episode, learner, seq, err)
+	}
+	ev, err := event.Codec{Sealer: s.deps.Sealer()}.FromRaw(ctx, Stream, raw)
+	if err != nil {
+		return "", apperr.Unavailable("pathway: the exit of episode %d of learner %s cannot be opened: %v", episode, learner, err)
+	}
+	m, ok := ev.Data.(*pathwayv1.PathwayExited)
+	if !ok || m.GetLearnerId() != learner || int(m.GetEpisodeNumber()) != episode {
+		return "", fmt.Errorf("pathway: sequence %d of %s is not the exit of episode %d of learner %s", seq, Stream, episode, learner)
+	}
+	return m.GetDetail(), nil
+}
+
+// stream is the handle of the PATHWAY stream, looked up once.
+func (s *Service) stream(ctx context.Context) (jetstream.Stream, error) {
+	s.streamMu.Lock()
+	defer s.streamMu.Unlock()
+	if s.pathwayStream != nil {
+		return s.pathwayStream, nil
+	}
+	st, err := s.deps.JS.Stream(ctx, Stream)
+	if err != nil {
+		return nil, apperr.Unavailable("pathway: stream %s: %v", Stream, err)
+	}
+	s.pathwayStream = st
+	return st, nil
 }
 
 // GetPathway implements pathwayv1.PathwayServiceServer, from the read model.
@@ -122,7 +252,10 @@ func (s *Service) GetPathway(ctx context.Context, req *pathwayv1.GetPathwayReque
 	if !mayRead(caller, scope, s.deps.Today()) {
 		return nil, auth.Denied("pathway of learner", req.GetLearnerId())
 	}
-	return &pathwayv1.GetPathwayResponse{Pathway: redact(p, caller, scope)}, nil
+	if err := s.reveal(ctx, []*pathwayv1.Pathway{p}, []bool{mayChange(caller, scope)}); err != nil {
+		return nil, err
+	}
+	return &pathwayv1.GetPathwayResponse{Pathway: p}, nil
 }
 
 // listScanBudget bounds the index members one ListPathways call examines,
@@ -221,6 +354,13 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 	}
 
 	resp := &pathwayv1.ListPathwaysResponse{}
+	var full []bool // per pathway listed: shown whole
+	reveal := func() (*pathwayv1.ListPathwaysResponse, error) {
+		if err := s.reveal(ctx, resp.Pathways, full); err != nil {
+			return nil, err
+		}
+		return resp, nil
+	}
 	examined, last, today := 0, "", s.deps.Today()
 	for _, t := range territories {
 		cursor := after
@@ -228,7 +368,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			if examined >= listScanBudget {
 				// Enough for one call: the client continues from here.
 				resp.NextPageToken = paging.Encode(query, last)
-				return resp, nil
+				return reveal()
 			}
 			limit := min(paging.MaxSize, listScanBudget-examined)
 			members, err := s.store.Range(ctx, pathwaysProjection, index, projection.RangeQuery{Prefix: prefix + t, After: cursor, Limit: limit})
@@ -248,10 +388,10 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 					continue
 				}
 				if f.match(fromView(p)) {
-					resp.Pathways = append(resp.Pathways, redact(p, caller, scopes[i]))
+					resp.Pathways, full = append(resp.Pathways, p), append(full, mayChange(caller, scopes[i]))
 					if len(resp.Pathways) == size {
 						resp.NextPageToken = paging.Encode(query, members[i])
-						return resp, nil
+						return reveal()
 					}
 				}
 			}
@@ -263,7 +403,7 @@ func (s *Service) ListPathways(ctx context.Context, req *pathwayv1.ListPathwaysR
 			last = cursor
 		}
 	}
-	return resp, nil
+	return reveal()
 }
 
 // pathwaysWithScopes reads the pathways of learners ids (nil where there is
@@ -342,12 +482,16 @@ func (s *Service) operatorPathways(ctx context.Context, caller auth.Principal, t
 	}
 	slices.SortFunc(kept, func(a, b listed) int { return strings.Compare(a.member, b.member) })
 	resp := &pathwayv1.ListPathwaysResponse{}
+	var full []bool
 	for i, l := range kept {
 		if i == size {
 			resp.NextPageToken = paging.Encode(query, kept[size-1].member)
 			break
 		}
-		resp.Pathways = append(resp.Pathways, redact(l.view, caller, l.scope))
+		resp.Pathways, full = append(resp.Pathways, l.view), append(full, mayChange(caller, l.scope))
+	}
+	if err := s.reveal(ctx, resp.Pathways, full); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }

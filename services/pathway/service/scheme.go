@@ -78,15 +78,24 @@ func checkMonths(v *apperr.Violations, fromMonth, toMonth *commonv1.Month) (civi
 // scanTails walks the members of a month index (<YYYY-MM>/<tail>) of
 // projection name from month from to month to and returns their tails.
 func (s *Service) scanTails(ctx context.Context, name, index string, from, to civil.Month) ([]string, error) {
+	return s.scanTailsExcept(ctx, name, index, from, to, nil)
+}
+
+// scanTailsExcept is scanTails without the members of the months (YYYY-MM)
+// skip reports (nil skips none).
+func (s *Service) scanTailsExcept(ctx context.Context, name, index string, from, to civil.Month, skip func(month string) bool) ([]string, error) {
 	var tails []string
 	last := to.String()
 	err := projection.Scan(ctx, s.store, name, index, projection.RangeQuery{After: from.String(), Limit: projection.MaxRangeLimit},
 		func(members []string) (bool, error) {
 			for _, m := range members {
-				if m[:strings.IndexByte(m+"/", '/')] > last {
+				month := m[:strings.IndexByte(m+"/", '/')]
+				if month > last {
 					return false, nil
 				}
-				tails = append(tails, monthTail(m))
+				if skip == nil || !skip(month) {
+					tails = append(tails, monthTail(m))
+				}
 			}
 			return true, nil
 		})
@@ -331,7 +340,8 @@ func outcomesToProto(r domain.OutcomeRow) *pathwayv1.Outcomes {
 
 // GetBreakdowns implements pathwayv1.PathwayServiceServer: the episodes
 // entered in the months, each with what intake recorded of its learner on
-// the entry date.
+// the entry date; the months frozen (statistics.go) are read from their
+// frozen counts, the others counted live, and the sums disclosed.
 func (s *Service) GetBreakdowns(ctx context.Context, req *pathwayv1.GetBreakdownsRequest) (*pathwayv1.GetBreakdownsResponse, error) {
 	var v apperr.Violations
 	from, to := checkMonths(&v, req.GetFromMonth(), req.GetToMonth())
@@ -344,28 +354,15 @@ func (s *Service) GetBreakdowns(ctx context.Context, req *pathwayv1.GetBreakdown
 	if err != nil {
 		return nil, err
 	}
-	tails, err := s.scanTails(ctx, episodesProjection, enteredIndex, from, to)
+	frozen, err := s.frozenMonths(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	eps, err := s.episodes(ctx, tails)
+	entries, err := s.entryFacts(ctx, from, to, frozen, view.keeps)
 	if err != nil {
 		return nil, err
 	}
-	eps = slices.DeleteFunc(eps, func(se storedEpisode) bool { return !view.keeps(se.Territory) })
-	ids := make([]string, len(eps))
-	for i, se := range eps {
-		ids[i] = se.Learner
-	}
-	ls, err := s.learners(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	entries := make([]domain.EntryFact, len(eps))
-	for i, se := range eps {
-		entries[i] = domain.EntryOf(ls[i], se.Territory, textDate(se.Entry))
-	}
-	rows, total := domain.BreakdownReport(entries, view.listed)
+	rows, total := domain.BreakdownReportWith(entries, frozenRows(frozen, view.keeps), view.listed)
 	resp := &pathwayv1.GetBreakdownsResponse{Total: breakdownToProto(total)}
 	for _, r := range rows {
 		resp.Territories = append(resp.Territories, breakdownToProto(r))

@@ -14,6 +14,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -69,7 +70,13 @@ func publishSituation(t *testing.T, env *servicetest.Env, id string, from *commo
 // twice: 100, then 18, and that of 2025 to 10.
 func scheme(t *testing.T) (*servicetest.Env, map[string]string) {
 	t.Helper()
-	env, _ := start(t, servicetest.Options{Now: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)})
+	return schemeWith(t, service.Config{})
+}
+
+// schemeWith is scheme with the service configured by cfg.
+func schemeWith(t *testing.T, cfg service.Config) (*servicetest.Env, map[string]string) {
+	t.Helper()
+	env, _ := startWith(t, servicetest.Options{Now: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)}, cfg)
 	admin := func(y, m, d int) pathwayv1.PathwayServiceClient {
 		env.SetNow(time.Date(y, time.Month(m), d, 9, 0, 0, 0, time.UTC))
 		return pathwayv1.NewPathwayServiceClient(env.ConnAs(t, servicetest.Admin))

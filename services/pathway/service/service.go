@@ -8,8 +8,14 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
@@ -43,10 +49,12 @@ const (
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
-	// it from the start of its stream: the pathways' v2 added the territory
-	// and phase indexes, the learners' v2 the public intake recorded.
+	// it from the start of its stream (and the job of retireReadModels
+	// deletes the earlier one): the pathways' v2 added the territory and
+	// phase indexes, their v3 dropped the exit details; the learners' v2 the
+	// public intake recorded.
 	learnersProjection  = "pathway-learners-v2"
-	pathwaysProjection  = "pathway-pathways-v2"
+	pathwaysProjection  = "pathway-pathways-v3"
 	flowsProjection     = "pathway-flows"
 	contractsProjection = "pathway-contracts"
 	// Not "pathway-enrolments": that is the caseload's, which follows the
@@ -58,11 +66,27 @@ const (
 	programmeYearsProjection = "pathway-programme-years"
 )
 
+// retiredProjections are read models of earlier versions, deleted from the
+// store by a job (retireReadModels): the pathways' v2 and the timelines' v1
+// and v2 kept copies of personal data (exit details, the recommended steps
+// of needs analyses) that must not outlive a learner's erasure.
+var retiredProjections = func() []string {
+	names := []string{"pathway-pathways", "pathway-pathways-v2"}
+	for _, src := range timelineSources {
+		stream := strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
+		names = append(names, "pathway-timeline-"+stream, "pathway-timeline-v2-"+stream)
+	}
+	return names
+}()
+
 // Config is pathway's own configuration.
 type Config struct {
 	// MaxEntryBackdateDays is how many days before today an entry may be
 	// dated. Zero means domain.DefaultMaxEntryBackdateDays (30).
 	MaxEntryBackdateDays int
+	// FreezeEvery is how often the job freezing the breakdowns of past
+	// months runs (statistics.go). Zero means DefaultFreezeEvery (30 s).
+	FreezeEvery time.Duration
 }
 
 // Service implements pathwayv1.PathwayServiceServer.
@@ -74,6 +98,11 @@ type Service struct {
 	pathways *eventstore.Aggregates[domain.Pathway, domain.Event]
 	store    projection.Store
 	caseload *caseload.Caseload
+
+	// streamMu guards pathwayStream, the handle of Stream the reads of
+	// exit details use (see reveal).
+	streamMu      sync.Mutex
+	pathwayStream jetstream.Stream
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -86,7 +115,13 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if cfg.MaxEntryBackdateDays == 0 {
 		cfg.MaxEntryBackdateDays = domain.DefaultMaxEntryBackdateDays
 	}
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	if cfg.FreezeEvery < 0 {
+		return nil, fmt.Errorf("pathway: FreezeEvery must not be negative, got %s", cfg.FreezeEvery)
+	}
+	if cfg.FreezeEvery == 0 {
+		cfg.FreezeEvery = DefaultFreezeEvery
+	}
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("pathway: %w", err)
 	}
@@ -147,7 +182,8 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { pathwayv1.RegisterPathwayServiceServer(r, s) }
 
 // Wiring implements platform.Service: the read models, then the consumers
-// noting other contexts' facts into the pathways.
+// noting other contexts' facts into the pathways, and the jobs freezing the
+// breakdowns of past months and deleting retired read models.
 func (s *Service) Wiring() platform.Wiring {
 	specs := []projector.Spec{
 		{Name: learnersProjection, Stream: intakeStream, FilterSubjects: learnerSubjects, Project: s.projectLearner},
@@ -166,6 +202,7 @@ func (s *Service) Wiring() platform.Wiring {
 		{Name: episodesProjection, Stream: Stream, FilterSubjects: episodeSubjects, Project: s.projectEpisode},
 		{Name: immersionsProjection, Stream: immersionStream, FilterSubjects: immersionSubjects, Project: s.projectImmersion},
 		{Name: programmeYearsProjection, Stream: fundingStream, FilterSubjects: programmeYearSubjects, Project: s.projectProgrammeYear},
+		{Name: frozenProjection, Stream: Stream, FilterSubjects: frozenSubjects, Project: s.projectFrozen},
 	}
 	for _, src := range timelineSources {
 		specs = append(specs, projector.Spec{
@@ -174,5 +211,31 @@ func (s *Service) Wiring() platform.Wiring {
 		})
 	}
 	specs = append(specs, s.caseload.Specs()...)
-	return platform.Wiring{Projections: specs, Consumers: s.notes()}
+	return platform.Wiring{
+		Projections: specs, Consumers: s.notes(),
+		Jobs: []platform.Job{
+			{Name: freezeJob, Every: s.cfg.FreezeEvery, Run: s.FreezeBreakdowns},
+			{Name: "pathway-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
+		},
+	}
+}
+
+// retireReadModels deletes from the store the read models of earlier
+// versions that still hold data (a checkpoint): the first run after an
+// upgrade does the work, later ones read a checkpoint each.
+func (s *Service) retireReadModels(ctx context.Context) error {
+	for _, name := range retiredProjections {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := s.store.Reset(ctx, name); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
 }

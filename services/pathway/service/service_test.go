@@ -176,13 +176,19 @@ func TestReadModelsAreRebuiltFromTheStreamsInAFreshStore(t *testing.T) {
 			deps := env.Deps
 			deps.Projections = fresh()
 			svc := env.Rebuild(t, deps.Projections, func(d platform.Deps) (platform.Service, error) { return service.New(d, service.Config{}) }).(*service.Service)
-			got, err := deps.Projections.Get(ctx(t), "pathway-pathways-v2", "pathway:"+id)
+			got, err := deps.Projections.Get(ctx(t), "pathway-pathways-v3", "pathway:"+id)
 			if err != nil {
 				t.Fatalf("rebuilt read model: %v", err)
 			}
+			// Stored without the exit details, which are read from the
+			// stream (an admin read "" for the exit without one).
+			want := proto.CloneOf(p)
+			for _, e := range want.GetEpisodes() {
+				e.ExitDetail = nil
+			}
 			var stored pathwayv1.Pathway
-			if err := proto.Unmarshal(got, &stored); err != nil || !proto.Equal(&stored, p) {
-				t.Fatalf("rebuilt %v, want %v (%v)", &stored, p, err)
+			if err := proto.Unmarshal(got, &stored); err != nil || !proto.Equal(&stored, want) {
+				t.Fatalf("rebuilt %v, want %v (%v)", &stored, want, err)
 			}
 			after := snapshotFrom(t, svc, id, stats)
 			if !after.equal(before) {

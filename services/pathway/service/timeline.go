@@ -10,6 +10,7 @@ import (
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -78,8 +79,9 @@ func payloadLearner(ev event.Event) string {
 }
 
 // projection names the source's read model (and durable consumer):
-// pathway-timeline-v2-<stream> (v2 added the briefs). Each source has its
-// own, because a projection's checkpoint is a sequence of one stream.
+// pathway-timeline-v3-<stream> (v2 added the briefs, v3 dropped the
+// recommended steps of needs analyses from the summaries). Each source has
+// its own, because a projection's checkpoint is a sequence of one stream.
 //
 //	event:<sequence>        the TimelineEntry of the event at that sequence
 //	brief:<sequence>        what a funder reads of it instead of the entry's
@@ -89,7 +91,7 @@ func payloadLearner(ev event.Event) string {
 // A position, <time>/<stream>/<sequence>, orders the events of every
 // source: by time (UTC, fixed width), then stream and sequence.
 func (src timelineSource) projection() string {
-	return "pathway-timeline-v2-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
+	return "pathway-timeline-v3-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
 }
 
 func timelineIndex(learnerID string) string { return "learner:" + learnerID }
@@ -240,9 +242,13 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 
 // summary describes an event for people, without personal or
 // special-category data (names, contact, RQTH, the free text of exits, the
-// content of needs analyses: their barriers, health included, and the free
-// text of their steps): timelines are read by everyone who reaches the
-// learner. Events of types it does not know get their type's name in words.
+// content of needs analyses: their barriers, health included, and their
+// recommended steps): timelines are read by everyone who reaches the
+// learner. Nor does it say anything drawn from a field sealed with the
+// learner's key (the (avenir.common.v1.personal) fields): an erasure must
+// leave nothing of them in the timeline, which is rebuilt from events whose
+// sealed fields then read empty. Events of types it does not know get
+// their type's name in words.
 func summary(ev event.Event) string {
 	switch m := ev.Data.(type) {
 	case *intakev1.LearnerRegistered:
@@ -250,6 +256,9 @@ func summary(ev event.Event) string {
 			return fmt.Sprintf("Registered in territory %s on %s", m.GetTerritoryCode(), on)
 		}
 		return "Registered in territory " + m.GetTerritoryCode()
+	case *intakev1.LearnerErased:
+		return fmt.Sprintf("Personal data erased on %s (%s): the learner reads « %s »",
+			civilpb.Date(m.GetErasedOn()), label(m.GetGround().String(), "ERASURE_GROUND_"), intakecontract.ErasedName)
 	case *pathwayv1.PathwayEntered:
 		return fmt.Sprintf("Entered the pathway on %s (episode %d)", civilpb.Date(m.GetEntryDate()), m.GetEpisodeNumber())
 	case *pathwayv1.PathwayExited:
@@ -279,8 +288,9 @@ func summary(ev event.Event) string {
 	case *needsv1.AnalysisDrafted:
 		return fmt.Sprintf("Needs analysis drafted on %s (version %d)", civilpb.Date(m.GetDraftedOn()), m.GetVersion())
 	case *needsv1.AnalysisCompleted:
-		return fmt.Sprintf("Needs analysis completed on %s (version %d), recommending: %s",
-			civilpb.Date(m.GetCompletedOn()), m.GetVersion(), stepsSummary(m.GetRecommendedSteps()))
+		// Not its recommended steps: they are sealed (the analysis shows
+		// them to those who may read it).
+		return fmt.Sprintf("Needs analysis completed on %s (version %d)", civilpb.Date(m.GetCompletedOn()), m.GetVersion())
 	case *immersionv1.PlaceBooked:
 		how := ""
 		if m.GetPromotedFromWaitlist() {
@@ -328,12 +338,9 @@ func readsBriefs(caller auth.Principal) bool { return caller.Role == auth.RoleFu
 
 // brief is what a funder reads of an event whose summary tells more than
 // billing needs, and false for the others (a funder reads their summary):
-// the needs analysis completed, without its recommended steps; the
-// immersion's outcome, without the trades discovered nor the trade fit.
+// the immersion's outcome, without the trades discovered nor the trade fit.
 func brief(ev event.Event) (string, bool) {
 	switch m := ev.Data.(type) {
-	case *needsv1.AnalysisCompleted:
-		return fmt.Sprintf("Needs analysis completed on %s (version %d)", civilpb.Date(m.GetCompletedOn()), m.GetVersion()), true
 	case *immersionv1.OutcomeRecorded:
 		return fmt.Sprintf("Immersion %s: session %s", label(m.GetStatus().String(), "OUTCOME_STATUS_"), m.GetSessionId()), true
 	}
@@ -372,29 +379,6 @@ var exitReasonLabels = map[domain.ExitReason]string{
 	domain.ExitRelocation:                "relocation",
 	domain.ExitHealth:                    "health",
 	domain.ExitOther:                     "other",
-}
-
-// stepsSummary lists recommended steps in words, in order; the free text
-// of "other" steps stays out.
-func stepsSummary(steps []*needsv1.RecommendedStep) string {
-	var out []string
-	for _, st := range steps {
-		switch step := st.GetStep().(type) {
-		case *needsv1.RecommendedStep_ProjectWorkshops:
-			out = append(out, fmt.Sprintf("project workshops (%d)", step.ProjectWorkshops.GetCount()))
-		case *needsv1.RecommendedStep_TradeDiscovery:
-			out = append(out, fmt.Sprintf("trade discovery (%s)", strings.Join(step.TradeDiscovery.GetRomeCodes(), ", ")))
-		case *needsv1.RecommendedStep_BasicSkillsTraining:
-			out = append(out, "basic-skills training (Savoirs)")
-		case *needsv1.RecommendedStep_QualifyingTraining:
-			out = append(out, "qualifying training (Qualif)")
-		case *needsv1.RecommendedStep_EmploymentSupport:
-			out = append(out, "employment support")
-		default:
-			out = append(out, "another step")
-		}
-	}
-	return strings.Join(out, "; ")
 }
 
 var programmeLabels = map[domain.Programme]string{
