@@ -47,12 +47,15 @@ func (a Analysis) Exists() bool { return a.Status != StatusNone }
 // Learner is what needs knows of a learner from pathway's events (its local
 // read model): the territory and the last episode, open or not. Episode is 0
 // for a learner who never entered the pathway (or out of the caller's scope,
-// which reads the same).
+// which reads the same). Erased is set once the learner's personal data was
+// erased (intake's erasure, as needs recorded it): its analyses never change
+// again.
 type Learner struct {
 	ID        string
 	Territory string
 	Episode   int
 	Open      bool
+	Erased    bool
 }
 
 // InEpisode reports whether the learner is in the pathway, in episode n.
@@ -205,7 +208,21 @@ func episodeClosed(a Analysis) error {
 
 func notFound(id string) error { return apperr.NotFound("analysis %s not found", id) }
 
+// ReasonLearnerErased is the "reason" metadata of the refusal of a command
+// on the analyses of a learner whose personal data was erased.
+const ReasonLearnerErased = "LEARNER_ERASED"
+
+// learnerErased is the refusal of any change to the analyses of an erased
+// learner.
+func learnerErased(learnerID string) error {
+	return apperr.FailedPrecondition("the learner's personal data was erased: the analyses of learner %s no longer change", learnerID).
+		WithMeta("reason", ReasonLearnerErased)
+}
+
 func decideStart(a Analysis, c StartAnalysis) ([]Event, error) {
+	if c.Learner.Erased {
+		return nil, learnerErased(c.Learner.ID)
+	}
 	if !c.Learner.Open || c.Learner.Episode < 1 {
 		return nil, notInPathway(c.Learner.ID)
 	}
@@ -227,6 +244,8 @@ func decideDraft(a Analysis, c DraftAnalysis) ([]Event, error) {
 	switch {
 	case !a.Exists():
 		return nil, notFound(c.AnalysisID)
+	case c.Learner.Erased:
+		return nil, learnerErased(a.LearnerID)
 	case a.Status == StatusCompleted:
 		return nil, apperr.FailedPrecondition("analysis %s was completed on %s and is immutable: revise it for a new version", a.ID, a.CompletedOn)
 	case !c.Learner.InEpisode(a.Episode):
@@ -243,6 +262,8 @@ func decideComplete(a Analysis, c CompleteAnalysis) ([]Event, error) {
 	switch {
 	case !a.Exists():
 		return nil, notFound(c.AnalysisID)
+	case c.Learner.Erased:
+		return nil, learnerErased(a.LearnerID)
 	case a.Status == StatusCompleted:
 		return nil, apperr.FailedPrecondition("analysis %s was already completed on %s", a.ID, a.CompletedOn)
 	case !c.Learner.InEpisode(a.Episode):
@@ -262,6 +283,8 @@ func decideRevise(a Analysis, c ReviseAnalysis) ([]Event, error) {
 	switch {
 	case !prev.Exists():
 		return nil, notFound(prev.ID)
+	case c.Learner.Erased:
+		return nil, learnerErased(prev.LearnerID)
 	case prev.Status != StatusCompleted:
 		return nil, apperr.FailedPrecondition("analysis %s is a draft: only a completed analysis is revised (keep drafting it, or complete it)", prev.ID)
 	case a.Exists():

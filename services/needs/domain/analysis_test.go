@@ -305,3 +305,31 @@ func TestDecideRevise(t *testing.T) {
 		t.Fatalf("version 3: %+v", v3)
 	}
 }
+
+// Once the learner's personal data was erased, nothing changes its analyses
+// any more, whatever the state: every command is refused with the reason.
+func TestDecideRefusesTheAnalysesOfAnErasedLearner(t *testing.T) {
+	erased := learner
+	erased.Erased = true
+	v1 := fold([]domain.Event{started, drafted, completed})
+	for _, tc := range []struct {
+		name  string
+		state domain.Analysis
+		cmd   domain.Command
+	}{
+		{"start", domain.Analysis{}, domain.StartAnalysis{AnalysisID: "a-1", Learner: erased, Today: today}},
+		{"draft", fold([]domain.Event{started}), domain.DraftAnalysis{AnalysisID: "a-1", Content: complete, Learner: erased, Today: today}},
+		{"complete", fold([]domain.Event{started, drafted}), domain.CompleteAnalysis{AnalysisID: "a-1", Learner: erased, Today: today}},
+		{"revise", domain.Analysis{}, domain.ReviseAnalysis{AnalysisID: "a-2", Previous: v1, Learner: erased, Today: today}},
+	} {
+		evs, err := domain.Decide(tc.state, tc.cmd)
+		var ae *apperr.Error
+		if evs != nil || !errors.As(err, &ae) || ae.Kind != apperr.KindFailedPrecondition || ae.Meta["reason"] != domain.ReasonLearnerErased {
+			t.Errorf("%s: %v %v, want FailedPrecondition %s", tc.name, evs, err, domain.ReasonLearnerErased)
+		}
+	}
+	// The same commands for the learner not erased are decided.
+	if _, err := domain.Decide(domain.Analysis{}, domain.StartAnalysis{AnalysisID: "a-1", Learner: learner, Today: today}); err != nil {
+		t.Fatalf("start for a learner not erased: %v", err)
+	}
+}

@@ -23,10 +23,11 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/projection/monthly"
 )
 
-// The analyses read model (analysesProjection, over avenir.needs.analysis.>):
+// The analyses read model (analysesProjection, over every NEEDS event):
 //
 //	analysis:<id>            the Analysis view, whole (special-category data
-//	                         included: see redact), revised_by set; current unset
+//	                         included: see redact), revised_by set; current
+//	                         unset; content unset once the learner is erased
 //	current:<learner id>     the id of the learner's current analysis, the
 //	                         last completed
 //	index learner:<id>       <episode>/<version>/<analysis id>, fixed width
@@ -34,9 +35,13 @@ import (
 //	index completed          <territory>/<completed on>/<analysis id>
 //	month:<territory>/<YYYY-MM>  the summary bucket of the month, JSON (storedBucket)
 //	index months             <territory>/<YYYY-MM>, one per bucket
+//	first-completed          the month of the first completion, YYYY-MM
+//	frozen:<YYYY-MM>         the month's summary as frozen (frozen.go)
+//	erased:<learner id>      the learner's personal data was erased (erasure.go)
 //
 // One projection holds them all, so a completion updates the views, the
-// indexes and the summary in one atomic write.
+// indexes and the summary in one atomic write, and an erasure or a freeze
+// applies in stream order with the analyses' events.
 const (
 	startedIndex   = "started"
 	completedIndex = "completed"
@@ -105,10 +110,23 @@ func putBucket(member string, b domain.Bucket) ([]projection.Op, error) {
 	return monthly.Put(member, storedBucket{Completed: b.Completed, Revisions: b.Revisions, Barriers: b.Barriers, Trades: b.Trades})
 }
 
+// projectNeeds folds a NEEDS event into the analyses read model: a month's
+// summary frozen, a learner's erasure recorded, or an event of an analysis.
+func (s *Service) projectNeeds(ctx context.Context, ev event.Event) ([]projection.Op, error) {
+	if m, ok := ev.Data.(*needsv1.SummaryFrozen); ok {
+		return projectFrozen(m)
+	}
+	if e, ok := erasureRecorded(ev); ok {
+		return s.projectErasure(ctx, e)
+	}
+	return s.projectAnalysis(ctx, ev)
+}
+
 // projectAnalysis folds an analysis event into its stored view and indexes;
 // a revision marks the version it revises; a completion makes the analysis
 // the learner's current one and counts it in its month, withdrawing what
-// the version it revises had counted.
+// the version it revises had counted. The analyses of an erased learner
+// (marked, or whose event reads erased) keep no content and count none.
 func (s *Service) projectAnalysis(ctx context.Context, ev event.Event) ([]projection.Op, error) {
 	de, ok := fromProto(ev.Data)
 	if !ok {
@@ -121,7 +139,21 @@ func (s *Service) projectAnalysis(ctx context.Context, ev event.Event) ([]projec
 		return nil, err
 	}
 	after := domain.Evolve(fromView(stored), de)
+	erasedOn, recorded, err := s.erasure(ctx, after.LearnerID)
+	if err != nil {
+		return nil, err
+	}
+	erased := recorded || ev.Erased
+	if erased {
+		after.Content = domain.Content{}
+	}
 	v := view(after)
+	if erased {
+		v.Content = nil
+	}
+	if recorded {
+		v.LearnerErased, v.LearnerErasedOn = true, civilpb.FromDate(erasedOn)
+	}
 	v.RevisedByAnalysisId = stored.GetRevisedByAnalysisId()
 	b, err := proto.Marshal(v)
 	if err != nil {
@@ -155,6 +187,13 @@ func (s *Service) projectAnalysis(ctx context.Context, ev event.Event) ([]projec
 			return nil, err
 		}
 		ops = append(ops, counted...)
+		first, err := s.firstCompleted(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if m := civil.MonthOf(after.CompletedOn); first == (civil.Month{}) || m.Compare(first) < 0 {
+			ops = append(ops, projection.Put(firstCompletedKey, []byte(m.String())))
+		}
 	}
 	return ops, nil
 }
@@ -211,8 +250,11 @@ func (s *Service) countCompletion(ctx context.Context, a domain.Analysis) ([]pro
 // training operators, the recommended steps only — neither skills, prior
 // learning, barriers (the health barrier, special-category data, least of
 // all) nor project.
+//
+// The analyses of an erased learner have no content for anyone: content
+// stays unset (erasedView).
 func redact(v *needsv1.Analysis, caller auth.Principal, scope auth.LearnerScope, day civil.Date) *needsv1.Analysis {
-	if seesContent(caller, scope) {
+	if seesContent(caller, scope) || erasedView(v) {
 		return v
 	}
 	out := proto.CloneOf(v)

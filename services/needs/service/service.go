@@ -1,14 +1,18 @@
 // Package service is needs as the avenir binary runs it: the gRPC API of
 // NeedsService over the NEEDS stream, with a read model of the analyses
-// (views, indexes and the monthly summaries) and one of the learners in the
-// pathway, fed by pathway's events.
+// (views, indexes, the monthly summaries and the months frozen) and one of
+// the learners in the pathway, fed by pathway's events; a consumer of
+// intake's erasures, which records each in NEEDS for the analyses read model
+// to purge; and the job that freezes each month's summary.
 package service
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	pathwaycontract "github.com/avenir-normandie/avenir/proto/contract/pathway"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
@@ -20,6 +24,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -36,11 +41,31 @@ const (
 	pathwayStream = pathwaycontract.Stream
 	// Read models (projection names double as durable consumer names).
 	learnersProjection = "needs-learners"
-	analysesProjection = "needs-analyses"
+	// analysesProjection is v2 since it reads every NEEDS event (months
+	// frozen, erasures) and keeps the first month completed: rebuilt from
+	// the start of NEEDS (docs/adr/0040-ship-readers-before-writers.md).
+	analysesProjection = "needs-analyses-v2"
+	// erasuresConsumer records intake's erasures in NEEDS (erasure.go).
+	erasuresConsumer = "needs-erasures"
+	// freezeJob freezes the summaries of past months (frozen.go).
+	freezeJob = "needs-freeze-summary"
 )
 
-// Config is needs' own configuration; it has no setting yet.
-type Config struct{}
+// retiredProjections are read models of earlier versions, deleted from the
+// store by a job (retireReadModels): needs-analyses kept the contents of
+// the analyses, personal data that must not outlive a learner's erasure.
+var retiredProjections = []string{"needs-analyses"}
+
+// DefaultFreezeEvery is how often the job freezing the months' summaries
+// runs by default.
+const DefaultFreezeEvery = 30 * time.Second
+
+// Config is needs' own configuration.
+type Config struct {
+	// FreezeEvery is how often the job freezing the months' summaries runs;
+	// zero means DefaultFreezeEvery.
+	FreezeEvery time.Duration
+}
 
 // Service implements needsv1.NeedsServiceServer.
 type Service struct {
@@ -53,15 +78,22 @@ type Service struct {
 	// enrolledPage is how many of an operator's learners one read of the
 	// caseload returns (listEnrolled).
 	enrolledPage int
+	freezeEvery  time.Duration
 }
 
 var _ platform.Service = (*Service)(nil)
 
 // New builds the needs service.
-func New(deps platform.Deps, _ Config) (*Service, error) {
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+func New(deps platform.Deps, cfg Config) (*Service, error) {
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("needs: %w", err)
+	}
+	if cfg.FreezeEvery < 0 {
+		return nil, fmt.Errorf("needs: negative FreezeEvery %s", cfg.FreezeEvery)
+	}
+	if cfg.FreezeEvery == 0 {
+		cfg.FreezeEvery = DefaultFreezeEvery
 	}
 	return &Service{
 		deps:     deps,
@@ -71,6 +103,7 @@ func New(deps platform.Deps, _ Config) (*Service, error) {
 		caseload: caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf,
 			caseload.WithEnrolments(pathwaycontract.Stream, pathwaycontract.EnrolmentSubjects, pathwaycontract.EnrolmentOf)),
 		enrolledPage: projection.MaxRangeLimit,
+		freezeEvery:  cfg.FreezeEvery,
 	}, nil
 }
 
@@ -110,20 +143,57 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { needsv1.RegisterNeedsServiceServer(r, s) }
 
 // Wiring implements platform.Service: the learners and analyses read
-// models, and the caseload's of the assignments and enrolments.
+// models, and the caseload's of the assignments and enrolments; the
+// consumer of intake's erasures; the job freezing the months' summaries.
 func (s *Service) Wiring() platform.Wiring {
-	return platform.Wiring{Projections: append([]projector.Spec{
-		{
-			Name: learnersProjection, Stream: pathwayStream,
-			FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
-			Project:        s.projectLearner,
+	return platform.Wiring{
+		Projections: append([]projector.Spec{
+			{
+				Name: learnersProjection, Stream: pathwayStream,
+				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+				Project:        s.projectLearner,
+			},
+			{
+				// Every NEEDS event, in stream order: the analyses, the
+				// months frozen and the erasures recorded (see
+				// projectNeeds); the freeze job waits for it to reach the
+				// end of the stream.
+				Name: analysesProjection, Stream: Stream,
+				FilterSubjects: []string{"avenir.needs.>"},
+				Project:        s.projectNeeds,
+			},
+		}, s.caseload.Specs()...),
+		Consumers: []platform.Consumer{{
+			Spec: consumer.Spec{
+				Stream: intakecontract.Stream, Name: erasuresConsumer, FilterSubjects: intakecontract.ErasedSubjects,
+			},
+			Handle: s.onErasure,
+		}},
+		Jobs: []platform.Job{
+			{Name: freezeJob, Every: s.freezeEvery, Run: s.FreezeSummaries},
+			{Name: "needs-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
 		},
-		{
-			Name: analysesProjection, Stream: Stream,
-			FilterSubjects: []string{"avenir.needs.analysis.>"},
-			Project:        s.projectAnalysis,
-		},
-	}, s.caseload.Specs()...)}
+	}
+}
+
+// retireReadModels deletes from the store the read models of earlier
+// versions that still hold data (a checkpoint): the first run after an
+// upgrade does the work, later ones read a checkpoint each.
+func (s *Service) retireReadModels(ctx context.Context) error {
+	for _, name := range retiredProjections {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := s.store.Reset(ctx, name); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
 }
 
 // The learners read model (learnersProjection), from pathway's entries and
@@ -139,13 +209,18 @@ type storedLearner struct {
 }
 
 // learner reads what needs knows of a learner from pathway's events; a
-// learner pathway never let in has no episode.
+// learner pathway never let in has no episode. Erased comes from the
+// analyses read model (erasures recorded in NEEDS).
 func (s *Service) learner(ctx context.Context, id string) (domain.Learner, error) {
 	l, _, err := projection.GetJSON[storedLearner](ctx, s.store, learnersProjection, learnerKey(id))
 	if err != nil {
 		return domain.Learner{}, err
 	}
-	return domain.Learner{ID: id, Territory: l.Territory, Episode: l.Episode, Open: l.Open}, nil
+	_, erased, err := s.erasure(ctx, id)
+	if err != nil {
+		return domain.Learner{}, err
+	}
+	return domain.Learner{ID: id, Territory: l.Territory, Episode: l.Episode, Open: l.Open, Erased: erased}, nil
 }
 
 // projectLearner keeps each learner's territory and last episode, open or

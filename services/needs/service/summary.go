@@ -21,10 +21,12 @@ const maxReportMonths = 120
 
 // GetAnalysisSummary implements needsv1.NeedsServiceServer, from the
 // monthly buckets of the analyses read model: a call reads the buckets of
-// the months reported, whatever the number of analyses. Health barriers are
-// counted for those who act for the learners of a territory (admins, its
-// referents); for every role but admin, every count from 1 to 4 (months,
-// barriers, trades) is withheld, per territory and in the total (disclose).
+// the months reported, whatever the number of analyses; the months frozen
+// as they were frozen (frozen.go), the later ones live. Health barriers
+// are counted for those who act for the learners of a territory (admins,
+// its referents); for every role but admin, every count from 1 to 4
+// (months, barriers, trades) is withheld, per territory and in the total
+// (disclose), over the sums of frozen and live months alike.
 func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalysisSummaryRequest) (*needsv1.GetAnalysisSummaryResponse, error) {
 	var v apperr.Violations
 	from := civilpb.CheckMonth(&v, "from_month", req.GetFromMonth())
@@ -58,6 +60,9 @@ func (s *Service) GetAnalysisSummary(ctx context.Context, req *needsv1.GetAnalys
 	}
 	buckets, err := s.buckets(ctx, prefixes, from, to)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.withFrozen(ctx, buckets, prefixes, from, to); err != nil {
 		return nil, err
 	}
 	if territories == nil {

@@ -1,0 +1,18 @@
+package service
+
+// What the tests of package service_test read of the analyses read model,
+// to compare a live read model with a rebuilt one key by key.
+const AnalysesProjection = analysesProjection
+
+var (
+	AnalysisKey       = analysisKey
+	CurrentKey        = currentKey
+	ErasedKey         = erasedKey
+	LearnerIndex      = learnerIndex
+	FrozenKey         = frozenKey
+	FirstCompletedKey = firstCompletedKey
+)
+
+// RetireReadModels runs the job deleting the read models of earlier
+// versions.
+var RetireReadModels = (*Service).retireReadModels
