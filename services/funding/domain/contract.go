@@ -80,6 +80,10 @@ const (
 	ReasonLineUnknown       = "LINE_NOT_ON_STATEMENT"
 	ReasonReasonRequired    = "REASON_REQUIRED"
 	ReasonCorrectCorrection = "CORRECTION_OF_CORRECTION"
+	// ReasonLearnerErased: the learner's personal data was erased (intake's
+	// erasure): a correction's reason, personal, can no longer be sealed
+	// with the learner's key.
+	ReasonLearnerErased = "LEARNER_ERASED"
 )
 
 func refused(code, format string, args ...any) *apperr.Error {

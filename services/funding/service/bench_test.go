@@ -114,12 +114,12 @@ func waitForBooks(b *testing.B, e *env) {
 		b.Fatal(err)
 	}
 	servicetest.Eventually(b, 5*time.Minute, func() error {
-		cp, err := e.Deps.Projections.Checkpoint(context.Background(), "funding-books-v2")
+		cp, err := e.Deps.Projections.Checkpoint(context.Background(), "funding-books-v3")
 		if err != nil {
 			return err
 		}
 		if cp < info.State.LastSeq {
-			return fmt.Errorf("funding-books-v2 at %d of %d", cp, info.State.LastSeq)
+			return fmt.Errorf("funding-books-v3 at %d of %d", cp, info.State.LastSeq)
 		}
 		return nil
 	})

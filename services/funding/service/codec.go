@@ -2,8 +2,11 @@ package service
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
@@ -338,6 +341,42 @@ func contractOf(ev domain.Event) string {
 		return e.ContractID
 	}
 	return ""
+}
+
+// impersonal is m without its personal fields ((avenir.common.v1.personal),
+// such as a correction's reason): what the read models keep of an event. m
+// itself is returned when it has none set, else a copy.
+func impersonal(m proto.Message) proto.Message {
+	r := m.ProtoReflect()
+	fields := personalFields(r.Descriptor())
+	if !slices.ContainsFunc(fields, r.Has) {
+		return m
+	}
+	out := proto.Clone(m).ProtoReflect()
+	for _, fd := range fields {
+		out.Clear(fd)
+	}
+	return out.Interface()
+}
+
+// personals caches personalFields, by message type.
+var personals sync.Map // protoreflect.FullName → []protoreflect.FieldDescriptor
+
+// personalFields are the personal fields of a message type, looked up once
+// (the books project every event, hour reports first: they have none).
+func personalFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	if v, ok := personals.Load(md.FullName()); ok {
+		return v.([]protoreflect.FieldDescriptor)
+	}
+	var out []protoreflect.FieldDescriptor
+	fds := md.Fields()
+	for i := range fds.Len() {
+		if fd := fds.Get(i); event.Personal(fd) {
+			out = append(out, fd)
+		}
+	}
+	personals.Store(md.FullName(), out)
+	return out
 }
 
 // resultToProto is a line's fate as answered.

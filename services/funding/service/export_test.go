@@ -4,3 +4,7 @@ package service
 // learner's and week's), for the tests that store lines as the service
 // stored them before the learners' ledgers.
 var ContractHoursLedgerID = contractHoursLedgerID
+
+// RetireReadModels runs the job deleting the read models of earlier
+// versions.
+var RetireReadModels = (*Service).retireReadModels

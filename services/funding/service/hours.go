@@ -400,7 +400,10 @@ feed:
 }
 
 // CorrectLine implements fundingv1.FundingServiceServer: the correction is
-// a new event of the learner's ledger of the corrected line's week.
+// a new event of the learner's ledger of the corrected line's week. Its
+// reason is personal data, sealed with the learner's key: once the
+// learner's personal data is erased, corrections are refused
+// (FailedPrecondition LEARNER_ERASED).
 func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineRequest) (*fundingv1.CorrectLineResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -449,6 +452,10 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 		result = r
 		return evs, err
 	})
+	if errors.Is(err, event.ErrErased) {
+		return nil, apperr.FailedPrecondition("the learner's personal data was erased: a correction's reason can no longer be recorded").
+			WithMeta("reason", domain.ReasonLearnerErased).WithCause(err)
+	}
 	if err != nil {
 		return nil, err
 	}

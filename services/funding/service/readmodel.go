@@ -364,11 +364,16 @@ func (s *Service) immersionDays(ctx context.Context, ids []string) (map[string]m
 //	programme:<n>                  index of the contract ids of a programme (its wire number)
 //	programme-year:<n>:<YYYY>      a programme's figures for a year as set, storedProgrammeYear JSON
 //	fee-fact:<learner>:<type>:<ref>  where a standard fact's fee was paid, domain.Payment JSON
+//	learner-contracts:<learner>    index of the contract ids with lines naming the learner (its
+//	                               trainee hours and corrections, group hours attended, flat fees)
 //
 // A contract's statements are domain.Books folded from its logged events,
 // in stream order: the log is written one event at a time (O(event) per
 // write, however big the books), and each process folds it into a cache
-// that it brings up to date from the log before answering.
+// that it brings up to date from the log before answering. The log keeps no
+// personal field (a correction's reason): the books do not use them, so
+// nothing personal is copied here, and a learner's erasure leaves the books,
+// their statements and totals exactly as they were.
 func booksKey(contractID string) string           { return "books:" + contractID }
 func logKey(contractID string, n int) string      { return "log:" + contractID + ":" + strconv.Itoa(n) }
 func contractKey(id string) string                { return "contract:" + id }
@@ -376,6 +381,9 @@ func operatorIndex(id string) string              { return "operator:" + id }
 func territoryIndex(code string) string           { return "territory:" + code }
 func lineKey(contractID, lineID string) string    { return "line:" + contractID + ":" + lineID }
 func learnerLedgersIndex(learnerID string) string { return "learner-ledgers:" + learnerID }
+func learnerContractsIndex(learnerID string) string {
+	return "learner-contracts:" + learnerID
+}
 
 func programmeIndex(p domain.Programme) string { return "programme:" + strconv.Itoa(int(p)) }
 func programmeYearKey(p domain.Programme, year int) string {
@@ -418,7 +426,7 @@ func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projectio
 	if err != nil {
 		return nil, err
 	}
-	rec, err := anypb.New(ev.Data)
+	rec, err := anypb.New(impersonal(ev.Data))
 	if err != nil {
 		return nil, err
 	}
@@ -463,13 +471,19 @@ func (s *Service) projectBooks(ctx context.Context, ev event.Event) ([]projectio
 		for _, l := range e.Lines {
 			ops = append(ops, projection.Put(lineKey(c, l.ID), []byte(hoursOwner(e.LedgerID))))
 		}
-		ops = append(ops, projection.IndexAdd(learnerLedgersIndex(e.LearnerID), ledgerMember(c, e.Week, e.LedgerID)))
+		ops = append(ops, projection.IndexAdd(learnerLedgersIndex(e.LearnerID), ledgerMember(c, e.Week, e.LedgerID)),
+			projection.IndexAdd(learnerContractsIndex(e.LearnerID), c))
 	case domain.TraineeLineCorrected:
-		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(hoursOwner(e.LedgerID))))
+		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(hoursOwner(e.LedgerID))),
+			projection.IndexAdd(learnerContractsIndex(e.LearnerID), c))
 	case domain.GroupHoursReported:
 		ops = append(ops, projection.Put(lineKey(c, e.Line.ID), []byte(groupOwner(e.LedgerID))))
+		for _, a := range slices.Compact(slices.Sorted(slices.Values(e.Line.Attendees))) {
+			ops = append(ops, projection.IndexAdd(learnerContractsIndex(a), c))
+		}
 	case domain.FlatFeeClaimed:
-		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(feesOwner(e.LedgerID))))
+		ops = append(ops, projection.Put(lineKey(c, e.LineID), []byte(feesOwner(e.LedgerID))),
+			projection.IndexAdd(learnerContractsIndex(e.LearnerID), c))
 		if e.Type != domain.FeeCustom {
 			op, err := projection.PutJSON(feeFactKey(e.LearnerID, e.Type, e.FactRef), domain.Payment{ContractID: c, OperatorID: e.OperatorID, LineID: e.LineID})
 			if err != nil {

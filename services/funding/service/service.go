@@ -15,6 +15,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -42,14 +43,21 @@ const (
 	immersionStream = "IMMERSION"
 	// Read models (projection names double as durable consumer names). The
 	// learners and books read models were rebuilt (v2) when they learnt
-	// territories and enrolments, programmes and facts paid.
+	// territories and enrolments, programmes and facts paid; the books again
+	// (v3) when they learnt each learner's contracts and stopped keeping
+	// personal fields.
 	learnersProjection   = "funding-learners-v2"
 	immersionsProjection = "funding-immersions"
-	booksProjection      = "funding-books-v2"
+	booksProjection      = "funding-books-v3"
 	// Durable consumers that act.
 	exitConsumer      = "funding-exits"
 	enrolmentConsumer = "funding-enrolment-ends"
 )
+
+// retiredProjections are read models of earlier versions, deleted from the
+// store by a job: funding-books-v2 kept the reasons of corrections, personal
+// data that must not outlive a learner's erasure.
+var retiredProjections = []string{"funding-books-v2"}
 
 // DefaultWorkers is how many ledgers a report decides and appends at once.
 const DefaultWorkers = 32
@@ -87,7 +95,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers
 	}
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("funding: %w", err)
 	}
@@ -143,6 +151,8 @@ func (s *Service) Policy() auth.Policy {
 		fundingv1.FundingService_ListStatements_FullMethodName:           read,
 		fundingv1.FundingService_SetProgrammeYear_FullMethodName:         admin,
 		fundingv1.FundingService_GetProgrammeBudget_FullMethodName:       {auth.RoleAdmin, auth.RoleFunder},
+		// A subject-access export: administrators only.
+		fundingv1.FundingService_ListLearnerLines_FullMethodName: admin,
 	}
 }
 
@@ -152,7 +162,8 @@ func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingS
 // Wiring implements platform.Service: the learners, immersions and books
 // read models, then the consumers flagging the lines a back-dated exit or
 // an enrolment ended early leaves after them, which read the learners read
-// model (they come after it on PATHWAY).
+// model (they come after it on PATHWAY), and a job deleting the read models
+// of earlier versions.
 func (s *Service) Wiring() platform.Wiring {
 	flagBackOff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 	return platform.Wiring{
@@ -200,7 +211,28 @@ func (s *Service) Wiring() platform.Wiring {
 				After:  []string{learnersProjection},
 			},
 		},
+		Jobs: []platform.Job{{Name: "funding-retire-read-models", Every: time.Hour, Run: s.retireReadModels}},
 	}
+}
+
+// retireReadModels deletes from the store the read models of earlier
+// versions that still hold data (a checkpoint): the first run after an
+// upgrade does the work, later ones read a checkpoint each.
+func (s *Service) retireReadModels(ctx context.Context) error {
+	for _, name := range retiredProjections {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := s.store.Reset(ctx, name); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
 }
 
 // booksWait bounds how long a handler waits for the books read model to

@@ -38,6 +38,10 @@ const (
 	ReasonNotBooked            = "NOT_BOOKED"
 	ReasonOutcomeRecorded      = "OUTCOME_RECORDED"
 	ReasonOperatorChanged      = "OPERATOR_CHANGED"
+	// ReasonLearnerErased: the learner's personal data was erased (intake's
+	// erasure): the learner is booked no more, and no text about it (a
+	// cancellation's reason, an outcome's comment) is recorded.
+	ReasonLearnerErased = "LEARNER_ERASED"
 )
 
 // refused is a FailedPrecondition error with its reason code.

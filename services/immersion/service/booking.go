@@ -25,7 +25,9 @@ import (
 // decided over the session and the learner's reservations, and appended to
 // both in one atomic batch: places are never overbooked and a learner is
 // never booked twice on the same dates, whatever the concurrency. Who may
-// book is checked in the decision, against the caseload read model.
+// book is checked in the decision, against the caseload read model. A
+// learner whose personal data was erased is refused (FailedPrecondition
+// LEARNER_ERASED, per the people read model).
 func (s *Service) BookPlace(ctx context.Context, req *immersionv1.BookPlaceRequest) (*immersionv1.BookPlaceResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -53,6 +55,9 @@ func (s *Service) BookPlace(ctx context.Context, req *immersionv1.BookPlaceReque
 				return nil, auth.Denied("learner", learnerID)
 			}
 			if err := seeSession(caller, sess, id); err != nil {
+				return nil, err
+			}
+			if err := s.refuseErased(ctx, learnerID); err != nil {
 				return nil, err
 			}
 			offer, err := s.offers.Load(ctx, sess.OfferID)
@@ -89,7 +94,10 @@ func bookingOf(sess domain.Session, learnerID string) *immersionv1.Booking {
 
 // CancelBooking implements immersionv1.ImmersionServiceServer. The session's
 // operator cancels on its sessions; anyone else only for a learner it acts
-// for, checked in the decision against the caseload read model.
+// for, checked in the decision against the caseload read model. The reason
+// is the learner's personal data, sealed with its key: for a learner whose
+// personal data was erased, it cannot be, and the cancellation is refused
+// (FailedPrecondition LEARNER_ERASED), without a read model.
 func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBookingRequest) (*immersionv1.CancelBookingResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -126,7 +134,7 @@ func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBook
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, erasedError(err)
 	}
 	b := bookingOf(out.State, learnerID)
 	for _, ev := range out.Events {
@@ -150,7 +158,11 @@ func (s *Service) cancel(ctx context.Context, meta eventstore.Command, cmd domai
 		})
 }
 
-// RecordOutcome implements immersionv1.ImmersionServiceServer.
+// RecordOutcome implements immersionv1.ImmersionServiceServer. The comment
+// is the learner's personal data, sealed with its key: for a learner whose
+// personal data was erased, an outcome with a comment is refused
+// (FailedPrecondition LEARNER_ERASED); one without, a fact of the session
+// and its statistics, is recorded.
 func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutcomeRequest) (*immersionv1.RecordOutcomeResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -177,7 +189,7 @@ func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutc
 		return domain.DecideOutcome(sess, cmd)
 	})
 	if err != nil {
-		return nil, err
+		return nil, erasedError(err)
 	}
 	return &immersionv1.RecordOutcomeResponse{Booking: bookingOf(out.State, req.GetLearnerId())}, nil
 }
@@ -269,6 +281,14 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 	if err != nil {
 		return err
 	}
+	// The reason is the learner's personal data: none can be sealed for a
+	// learner whose data key is erased.
+	reason := fmt.Sprintf("left the pathway on %s", exit)
+	if erased, err := s.erased(ctx, learnerID); err != nil {
+		return err
+	} else if erased {
+		reason = ""
+	}
 	for _, id := range sessions {
 		sess, err := s.sessions.Load(ctx, id)
 		if err != nil {
@@ -279,7 +299,7 @@ func (s *Service) onExit(ctx context.Context, ev event.Event) error {
 		}
 		cmd := domain.CancelBooking{
 			SessionID: id, LearnerID: learnerID, Cause: domain.CausePathwayExit, IfAny: true, Today: s.deps.Today(),
-			Reason: fmt.Sprintf("left the pathway on %s", exit),
+			Reason: reason,
 		}
 		out, err := s.cancel(ctx, s.own("exit/"+ev.ID+"/"+id), cmd, everybody)
 		if err != nil {

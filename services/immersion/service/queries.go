@@ -286,6 +286,11 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 			}
 		}
 	}
+	type picked struct {
+		b  *storedBooking
+		ss storedSession
+	}
+	var page []picked
 	out := &immersionv1.ListBookingsResponse{}
 	last := ""
 	err := s.scan(ctx, index, after, func(members []string) (bool, error) {
@@ -309,18 +314,28 @@ func (s *Service) ListBookings(ctx context.Context, req *immersionv1.ListBooking
 			if !ok || bookings[i] == nil || !keep(ss, learners[i]) {
 				continue
 			}
-			b := *bookings[i]
-			if len(out.Bookings) == size {
+			if len(page) == size {
 				out.NextPageToken = paging.Encode(query, last)
 				return false, nil
 			}
-			out.Bookings = append(out.Bookings, storedBookingView(b, ss))
+			page = append(page, picked{b: bookings[i], ss: ss})
 			last = m
 		}
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	bookings := make([]*storedBooking, len(page))
+	for i, p := range page {
+		bookings[i] = p.b
+	}
+	texts, err := s.texts(ctx, textsOf(bookings))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range page {
+		out.Bookings = append(out.Bookings, storedBookingView(*p.b, p.ss, texts))
 	}
 	return out, nil
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/immersion/domain"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -16,15 +18,26 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
-// The people read model (peopleProjection), from intake's registrations:
-// only the birth date, for the minimum age.
+// The people read model (peopleProjection), from intake's registrations
+// and erasures: only the birth date, for the minimum age, and which
+// learners' personal data was erased. An erasure drops the birth date; a
+// read model rebuilt later holds the same (the registration then reads
+// without its sealed birth date).
 //
-//	born:<learner id>   YYYY-MM-DD
-func bornKey(id string) string { return "born:" + id }
+//	born:<learner id>     YYYY-MM-DD
+//	erased:<learner id>   the erasure's date, YYYY-MM-DD
+func bornKey(id string) string   { return "born:" + id }
+func erasedKey(id string) string { return "erased:" + id }
 
 func (s *Service) projectPerson(_ context.Context, ev event.Event) ([]projection.Op, error) {
+	if e, ok := intakecontract.ErasureOf(ev.Data); ok {
+		return []projection.Op{
+			projection.Delete(bornKey(e.LearnerID)),
+			projection.Put(erasedKey(e.LearnerID), []byte(civilpb.Date(e.ErasedOn).String())),
+		}, nil
+	}
 	m, ok := ev.Data.(*intakev1.LearnerRegistered)
-	if !ok {
+	if !ok || ev.Erased {
 		return nil, nil
 	}
 	born := civilpb.Date(m.GetBirthDate())
@@ -100,6 +113,39 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	return []projection.Op{op}, nil
 }
 
+// erased reports whether the learner's personal data was erased, per the
+// people read model.
+func (s *Service) erased(ctx context.Context, id string) (bool, error) {
+	_, err := s.store.Get(ctx, peopleProjection, erasedKey(id))
+	switch {
+	case errors.Is(err, projection.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// refuseErased answers a FailedPrecondition when the learner's personal
+// data was erased: such a learner is booked no more.
+func (s *Service) refuseErased(ctx context.Context, id string) error {
+	erased, err := s.erased(ctx, id)
+	if err != nil || !erased {
+		return err
+	}
+	return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", domain.ReasonLearnerErased)
+}
+
+// erasedError is err, or, when a text could not be sealed because the
+// learner's data key is erased, the FailedPrecondition refuseErased
+// answers.
+func erasedError(err error) error {
+	if errors.Is(err, event.ErrErased) {
+		return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", domain.ReasonLearnerErased).WithCause(err)
+	}
+	return err
+}
+
 // learnerFacts is what immersion knows of a learner: birth date and
 // episodes (domain.Learner), and its territory.
 func (s *Service) learnerFacts(ctx context.Context, id string) (domain.Learner, string, error) {
@@ -167,7 +213,11 @@ func (s *Service) scopes(ctx context.Context, ids []string) (map[string]auth.Lea
 }
 
 // The catalogue read model (catalogueProjection), from the whole IMMERSION
-// stream:
+// stream. It keeps no personal text: a booking's cancellation reason and an
+// outcome's comment stay sealed in their events, which the catalogue points
+// at by stream sequence, and are opened when read (texts). Once a learner's
+// data key is erased they read empty, in this read model as in one rebuilt
+// from the stream, and nothing is left to purge.
 //
 //	session:<id>                 storedSession, JSON: the session and its counts
 //	booking:<session>/<learner>  storedBooking, JSON: a learner's booking of a session
@@ -215,6 +265,10 @@ const (
 	statusDropped    = "dropped"
 )
 
+// storedBooking is a learner's booking of a session. Its outcome is kept
+// without its comment: CommentAt is the stream sequence of the
+// OutcomeRecorded event holding it, ReasonAt that of the BookingCancelled
+// event holding the cancellation's reason (0: none).
 type storedBooking struct {
 	SessionID string                   `json:"session"`
 	LearnerID string                   `json:"learner"`
@@ -222,8 +276,9 @@ type storedBooking struct {
 	Position  int                      `json:"position,omitempty"`
 	Promoted  bool                     `json:"promoted,omitempty"`
 	Outcome   *domain.Outcome          `json:"outcome,omitempty"`
+	CommentAt uint64                   `json:"comment_at,omitempty"`
 	Cause     domain.CancellationCause `json:"cause,omitempty"`
-	Reason    string                   `json:"reason,omitempty"`
+	ReasonAt  uint64                   `json:"reason_at,omitempty"`
 	Drop      domain.DropReason        `json:"drop,omitempty"`
 }
 
@@ -289,7 +344,7 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 			if b.Status == statusWaitlisted {
 				ss.Waiting--
 			}
-			b.Status, b.Promoted, b.Cause, b.Reason, b.Drop = statusBooked, e.Promoted, "", "", ""
+			b.Status, b.Promoted, b.Cause, b.ReasonAt, b.Drop = statusBooked, e.Promoted, "", 0, ""
 			if !e.Promoted {
 				b.Position = 0
 			}
@@ -298,7 +353,7 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 		learner = e.LearnerID
 		ss.Waiting++
 		change = func(b *storedBooking) {
-			b.Status, b.Position, b.Promoted, b.Cause, b.Reason, b.Drop = statusWaitlisted, e.Position, false, "", "", ""
+			b.Status, b.Position, b.Promoted, b.Cause, b.ReasonAt, b.Drop = statusWaitlisted, e.Position, false, "", 0, ""
 		}
 	case domain.BookingCancelled:
 		learner = e.LearnerID
@@ -309,7 +364,11 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 			case statusWaitlisted:
 				ss.Waiting--
 			}
-			b.Status, b.Cause, b.Reason = statusCancelled, e.Cause, e.Reason
+			b.Status, b.Cause, b.ReasonAt = statusCancelled, e.Cause, 0
+			// Erased: the reason was there, sealed with a key since erased.
+			if e.Reason != "" || ev.Erased {
+				b.ReasonAt = ev.Sequence
+			}
 		}
 	case domain.WaitlistDropped:
 		learner = e.LearnerID
@@ -331,6 +390,10 @@ func (s *Service) projectCatalogue(ctx context.Context, ev event.Event) ([]proje
 		}
 		change = func(b *storedBooking) {
 			o := e.Outcome
+			b.CommentAt = 0
+			if o.Comment != "" || ev.Erased {
+				b.CommentAt, o.Comment = ev.Sequence, ""
+			}
 			b.Outcome = &o
 		}
 	}
@@ -401,16 +464,35 @@ var bookingStatuses = map[string]immersionv1.BookingStatus{
 }
 
 // storedBookingView is a stored booking as answered, with its session's
-// details.
-func storedBookingView(b storedBooking, ss storedSession) *immersionv1.Booking {
+// details and its texts, opened from the events (texts, by stream
+// sequence).
+func storedBookingView(b storedBooking, ss storedSession, texts map[uint64]string) *immersionv1.Booking {
 	out := &immersionv1.Booking{
 		SessionId: b.SessionID, LearnerId: b.LearnerID, Status: bookingStatuses[b.Status], WaitlistPosition: int32(b.Position),
-		PromotedFromWaitlist: b.Promoted, CancellationCause: causes[b.Cause], CancellationReason: b.Reason, DropReason: drops[b.Drop],
+		PromotedFromWaitlist: b.Promoted, CancellationCause: causes[b.Cause], CancellationReason: texts[b.ReasonAt], DropReason: drops[b.Drop],
 		OfferId: ss.OfferID, OperatorId: ss.OperatorID, TerritoryCode: ss.Territory, RomeCodes: ss.Trades,
 		FromDate: civilpb.FromDate(ss.Schedule.From), ToDate: civilpb.FromDate(ss.Schedule.To),
 	}
 	if b.Outcome != nil {
-		out.Outcome = outcomeToProto(*b.Outcome)
+		o := *b.Outcome
+		o.Comment = texts[b.CommentAt]
+		out.Outcome = outcomeToProto(o)
 	}
 	return out
+}
+
+// textsOf lists the stream sequences of the texts of bookings.
+func textsOf(bookings []*storedBooking) []uint64 {
+	var seqs []uint64
+	for _, b := range bookings {
+		if b == nil {
+			continue
+		}
+		for _, seq := range []uint64{b.ReasonAt, b.CommentAt} {
+			if seq != 0 {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(seqs)))
 }

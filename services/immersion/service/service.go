@@ -1,18 +1,24 @@
 // Package service is immersion as the avenir binary runs it: the gRPC API of
 // ImmersionService over the IMMERSION stream (offers, sessions, bookings,
 // waitlists and outcomes of #Action), read models of what it needs from
-// other contexts (learners' birth dates from INTAKE, pathway episodes from
-// PATHWAY, assignments from REFERENT), a catalogue read model for searches,
-// listings and statistics, and two consumers that act: a learner's exit
-// from the pathway cancels their later bookings, and a withdrawn offer
-// cancels its future sessions.
+// other contexts (learners' birth dates and erasures from INTAKE, pathway
+// episodes from PATHWAY, assignments from REFERENT), a catalogue read model
+// for searches, listings and statistics, which points at the personal texts
+// (sealed in the events) rather than copying them, and two consumers that
+// act: a learner's exit from the pathway cancels their later bookings, and
+// a withdrawn offer cancels its future sessions.
 package service
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 
 	"google.golang.org/grpc"
@@ -23,6 +29,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
+	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
@@ -38,13 +45,20 @@ const (
 	intakeStream  = "INTAKE"
 	pathwayStream = "PATHWAY"
 	// Read models (projection names double as durable consumer names).
-	peopleProjection    = "immersion-people"
-	learnersProjection  = "immersion-learners"
-	catalogueProjection = "immersion-catalogue"
+	peopleProjection   = "immersion-people"
+	learnersProjection = "immersion-learners"
+	// The catalogue was rebuilt (v2) when it stopped copying personal
+	// texts.
+	catalogueProjection = "immersion-catalogue-v2"
 	// Durable consumers that act.
 	exitConsumer       = "immersion-exits"
 	withdrawalConsumer = "immersion-withdrawals"
 )
+
+// retiredProjections are read models of earlier versions, deleted from the
+// store by a job: immersion-catalogue kept cancellation reasons and outcome
+// comments, personal data that must not outlive a learner's erasure.
+var retiredProjections = []string{"immersion-catalogue"}
 
 // Config is immersion's own configuration; it has no setting yet.
 type Config struct{}
@@ -61,18 +75,22 @@ type Service struct {
 	reservations *eventstore.Aggregates[domain.LearnerSchedule, domain.Event]
 	store        projection.Store
 	caseload     *caseload.Caseload
+	// codec opens the personal texts the catalogue points at, read from
+	// the stream's handle immersion.
+	codec     event.Codec
+	immersion atomic.Pointer[jetstream.Stream]
 }
 
 var _ platform.Service = (*Service)(nil)
 
 // New builds the immersion service.
 func New(deps platform.Deps, _ Config) (*Service, error) {
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("immersion: %w", err)
 	}
 	return &Service{
-		deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections,
+		deps: deps, log: deps.Logger.With("service", Name), events: events, store: deps.Projections, codec: event.Codec{Sealer: deps.Sealer()},
 		offers:       eventstore.NewAggregates(events, offerKind),
 		sessions:     eventstore.NewAggregates(events, sessionKind),
 		reservations: eventstore.NewAggregates(events, reservationsKind),
@@ -123,14 +141,15 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { immersionv1.RegisterImmersionServiceServer(r, s) }
 
 // Wiring implements platform.Service: the read models, then the consumers
-// that cancel the bookings of a withdrawn offer and of a learner who left.
+// that cancel the bookings of a withdrawn offer and of a learner who left,
+// and a job deleting the read models of earlier versions.
 func (s *Service) Wiring() platform.Wiring {
 	backoff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 	return platform.Wiring{
 		Projections: append([]projector.Spec{
 			{
 				Name: peopleProjection, Stream: intakeStream,
-				FilterSubjects: []string{"avenir.intake.learner.*.registered"},
+				FilterSubjects: append([]string{"avenir.intake.learner.*.registered"}, intakecontract.ErasedSubjects...),
 				Project:        s.projectPerson,
 			},
 			{
@@ -163,7 +182,28 @@ func (s *Service) Wiring() platform.Wiring {
 				After: []string{learnersProjection},
 			},
 		},
+		Jobs: []platform.Job{{Name: "immersion-retire-read-models", Every: time.Hour, Run: s.retireReadModels}},
 	}
+}
+
+// retireReadModels deletes from the store the read models of earlier
+// versions that still hold data (a checkpoint): the first run after an
+// upgrade does the work, later ones read a checkpoint each.
+func (s *Service) retireReadModels(ctx context.Context) error {
+	for _, name := range retiredProjections {
+		cp, err := s.store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := s.store.Reset(ctx, name); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
 }
 
 // own is what the service's own commands (its consumers') add to their

@@ -162,8 +162,11 @@ func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest)
 
 // manual runs an administrator's assignment or handover, over the
 // learner's assignment, the chosen referent's caseload and the current
-// referent's.
+// referent's. A learner whose personal data was erased is refused.
 func (s *Service) manual(ctx context.Context, requestID string, cmd domain.Assign) (domain.Assignment, error) {
+	if err := s.refuseErased(ctx, cmd.LearnerID); err != nil {
+		return domain.Assignment{}, err
+	}
 	a, err := s.execAssignment(ctx, s.deps.Command(ctx, requestID), cmd.LearnerID,
 		func(a domain.Assignment) ([]string, error) { return []string{cmd.ReferentID, a.Current}, nil }, cmd)
 	if err != nil {

@@ -30,6 +30,13 @@ func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Ref
 // assignmentView is an assignment as answered, with the end of the read
 // access of each referent handed over.
 func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
+	return s.assignmentViewOf(a, false)
+}
+
+// assignmentViewOf is assignmentView; for a learner whose personal data was
+// erased, without the explanations, which may tell the specialties the
+// learner called for (RQTH, age) or quote an administrator's reason.
+func (s *Service) assignmentViewOf(a domain.Assignment, erased bool) *referentv1.Assignment {
 	out := &referentv1.Assignment{
 		LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode), Active: a.Active,
 		ReferentId: a.Current, Pending: a.Pending, PendingSince: civilpb.FromDate(a.PendingSince),
@@ -38,6 +45,9 @@ func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 		v := &referentv1.AssignmentPeriod{
 			ReferentId: p.ReferentID, EpisodeNumber: int32(p.Episode), FromDate: civilpb.FromDate(p.From), ToDate: civilpb.FromDate(p.To),
 			Reason: reasons[p.Reason], Explanation: p.Explanation,
+		}
+		if erased {
+			v.Explanation = ""
 		}
 		if p.End == domain.EndHandover {
 			v.ReadAccessUntil = civilpb.FromDate(p.To.AddDays(s.cfg.HandoverGraceDays))
@@ -48,7 +58,9 @@ func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 }
 
 // GetAssignment implements referentv1.ReferentServiceServer. It reads the
-// learner's own events: an assignment is visible as soon as it is made.
+// learner's own events: an assignment is visible as soon as it is made. The
+// assignment of a learner whose personal data was erased keeps its
+// referents and dates under the learner's id, without the explanations.
 func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignmentRequest) (*referentv1.GetAssignmentResponse, error) {
 	var v apperr.Violations
 	ident.ID(&v, "learner_id", req.GetLearnerId())
@@ -64,7 +76,11 @@ func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignme
 	if !a.Exists() || !seesAssignment(caller, a, s.deps.Today(), s.cfg.HandoverGraceDays) {
 		return nil, auth.Denied("assignment of learner", req.GetLearnerId())
 	}
-	return &referentv1.GetAssignmentResponse{Assignment: s.assignmentView(a)}, nil
+	erased, err := s.erased(ctx, req.GetLearnerId())
+	if err != nil {
+		return nil, err
+	}
+	return &referentv1.GetAssignmentResponse{Assignment: s.assignmentViewOf(a, erased)}, nil
 }
 
 // ListCaseload implements referentv1.ReferentServiceServer, from the

@@ -9,19 +9,28 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/referent/domain"
 )
 
 // The learners read model (learnersProjection), from intake's events: only
-// what the assignment policy uses.
+// what the assignment policy uses, and which learners' personal data was
+// erased. An erasure drops the learner's RQTH and age band: nothing
+// personal is kept of an erased learner, and a read model rebuilt later
+// holds the same (the registration then reads without its sealed fields,
+// and is skipped).
 //
 //	learner:<id>   storedLearner, JSON
+//	erased:<id>    the erasure's date, YYYY-MM-DD
 func learnerKey(id string) string { return "learner:" + id }
+func erasedKey(id string) string  { return "erased:" + id }
 
 type storedLearner struct {
 	Disability bool `json:"rqth"`
@@ -33,6 +42,17 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		id string
 		l  storedLearner
 	)
+	if e, ok := intakecontract.ErasureOf(ev.Data); ok {
+		return []projection.Op{
+			projection.Delete(learnerKey(e.LearnerID)),
+			projection.Put(erasedKey(e.LearnerID), []byte(civilpb.Date(e.ErasedOn).String())),
+		}, nil
+	}
+	if ev.Erased {
+		// Sealed with an erased key: nothing to keep (the erasure, later in
+		// the stream, deletes what an earlier event kept).
+		return nil, nil
+	}
 	switch m := ev.Data.(type) {
 	case *intakev1.LearnerRegistered:
 		id, l = m.GetLearnerId(), storedLearner{Disability: m.GetRqth(), Senior: m.GetSeniorAtEntry()}
@@ -61,6 +81,33 @@ func (s *Service) learner(ctx context.Context, id string) (domain.Learner, bool,
 		return domain.Learner{}, false, err
 	}
 	return domain.Learner{ID: id, Disability: l.Disability, Senior: l.Senior}, found, nil
+}
+
+// erased reports whether the learner's personal data was erased, per the
+// learners read model.
+func (s *Service) erased(ctx context.Context, id string) (bool, error) {
+	_, err := s.store.Get(ctx, learnersProjection, erasedKey(id))
+	switch {
+	case errors.Is(err, projection.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// ReasonLearnerErased is the reason code of the FailedPrecondition answered
+// to a command on a learner whose personal data was erased.
+const ReasonLearnerErased = "LEARNER_ERASED"
+
+// refuseErased answers a FailedPrecondition when the learner's personal
+// data was erased.
+func (s *Service) refuseErased(ctx context.Context, id string) error {
+	erased, err := s.erased(ctx, id)
+	if err != nil || !erased {
+		return err
+	}
+	return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", ReasonLearnerErased)
 }
 
 // The referents read model (referentsProjection), from the whole REFERENT

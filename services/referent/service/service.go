@@ -2,7 +2,8 @@
 // ReferentService over the REFERENT stream, the automatic assignment of
 // learners entering the pathway (a consumer of PATHWAY's entries and exits),
 // the territory queues drained when slots free, and read models of the
-// directory, the queues and the learners' RQTH and age from intake.
+// directory, the queues and the learners' RQTH and age from intake (dropped
+// when intake erases a learner's personal data).
 package service
 
 import (
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform"
@@ -76,7 +79,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	if cfg.HandoverGraceDays == 0 {
 		cfg.HandoverGraceDays = DefaultHandoverGraceDays
 	}
-	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name})
+	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
 		return nil, fmt.Errorf("referent: %w", err)
 	}
@@ -135,7 +138,7 @@ func (s *Service) Wiring() platform.Wiring {
 		Projections: []projector.Spec{
 			{
 				Name: learnersProjection, Stream: intakeStream,
-				FilterSubjects: []string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"},
+				FilterSubjects: append([]string{"avenir.intake.learner.*.registered", "avenir.intake.learner.*.situation_updated"}, intakecontract.ErasedSubjects...),
 				Project:        s.projectLearner,
 			},
 			{
