@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/avenir-normandie/avenir/services/platform/projection"
 )
 
 // Job is periodic work of a service: freezing a month's statistics, the
@@ -84,4 +86,38 @@ func stopJobs(ctx context.Context, jobs []*jobRunner) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// retireEvery is how often a service's retired read models are looked for:
+// the first run after an upgrade deletes them, later ones read a
+// checkpoint each.
+const retireEvery = time.Hour
+
+// retireJob deletes the read models a service declares retired
+// (Wiring.Retired), with RetireReadModels.
+func retireJob(service string, names []string, store projection.Store, log *slog.Logger) Job {
+	return Job{Name: service + "-retire-read-models", Every: retireEvery, Run: func(ctx context.Context) error {
+		return RetireReadModels(ctx, store, names, log)
+	}}
+}
+
+// RetireReadModels deletes from store the read models named that still
+// hold data (a checkpoint): read models of earlier versions, which may keep
+// personal data of people erased since
+// (docs/adr/0065-erasure-retention-and-access.md) and which nothing reads.
+func RetireReadModels(ctx context.Context, store projection.Store, names []string, log *slog.Logger) error {
+	for _, name := range names {
+		cp, err := store.Checkpoint(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cp == 0 {
+			continue
+		}
+		if err := store.Reset(ctx, name); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
+	}
+	return nil
 }

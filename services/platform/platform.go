@@ -90,6 +90,9 @@ type Wiring struct {
 	Consumers []Consumer
 	// Jobs run periodically once the consumers have started.
 	Jobs []Job
+	// Retired names read models of earlier versions of the service: a job
+	// deletes them from the store once an upgrade replaced them.
+	Retired []string
 }
 
 // Consumer declares a durable consumer of the service.

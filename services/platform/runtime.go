@@ -120,9 +120,14 @@ func StartUnits(ctx context.Context, units []Unit, opts StartOptions) (*Running,
 		}
 	}
 	for _, u := range units {
-		svc := u.Service
-		for _, job := range svc.Wiring().Jobs {
-			j, err := startJob(ctx, job, u.Deps.Logger.With("service", svc.Name()))
+		svc, w := u.Service, u.Service.Wiring()
+		log := u.Deps.Logger.With("service", svc.Name())
+		jobs := w.Jobs
+		if len(w.Retired) > 0 {
+			jobs = append(slices.Clone(jobs), retireJob(svc.Name(), w.Retired, u.Deps.Projections, log))
+		}
+		for _, job := range jobs {
+			j, err := startJob(ctx, job, log)
 			if err != nil {
 				return nil, errors.Join(fmt.Errorf("start %s: %w", svc.Name(), err), r.Stop(context.WithoutCancel(ctx)))
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func TestEarlierReadModelsAreDeleted(t *testing.T) {
 	if _, err := store.Apply(ctx(t), "funding-books-v2", gen, 7, projection.Put("log:c:0", []byte("a reason"))); err != nil {
 		t.Fatal(err)
 	}
-	if err := service.RetireReadModels(e.Services[0].(*service.Service), ctx(t)); err != nil {
+	if err := platform.RetireReadModels(ctx(t), store, e.Services[0].Wiring().Retired, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Get(ctx(t), "funding-books-v2", "log:c:0"); !errors.Is(err, projection.ErrNotFound) {

@@ -5,6 +5,3 @@ package service
 // stored them before the learners' ledgers.
 var ContractHoursLedgerID = contractHoursLedgerID
 
-// RetireReadModels runs the job deleting the read models of earlier
-// versions.
-var RetireReadModels = (*Service).retireReadModels

@@ -15,7 +15,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -211,28 +210,8 @@ func (s *Service) Wiring() platform.Wiring {
 				After:  []string{learnersProjection},
 			},
 		},
-		Jobs: []platform.Job{{Name: "funding-retire-read-models", Every: time.Hour, Run: s.retireReadModels}},
+		Retired: retiredProjections,
 	}
-}
-
-// retireReadModels deletes from the store the read models of earlier
-// versions that still hold data (a checkpoint): the first run after an
-// upgrade does the work, later ones read a checkpoint each.
-func (s *Service) retireReadModels(ctx context.Context) error {
-	for _, name := range retiredProjections {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp == 0 {
-			continue
-		}
-		if err := s.store.Reset(ctx, name); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
-	}
-	return nil
 }
 
 // booksWait bounds how long a handler waits for the books read model to

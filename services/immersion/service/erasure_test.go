@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -241,7 +242,7 @@ func TestEarlierReadModelsAreDeleted(t *testing.T) {
 	if _, err := store.Apply(ctx(t), "immersion-catalogue", gen, 7, projection.Put("booking:s/l", []byte(`{"reason":"moved to Rouen"}`))); err != nil {
 		t.Fatal(err)
 	}
-	if err := service.RetireReadModels(e.Services[0].(*service.Service), ctx(t)); err != nil {
+	if err := platform.RetireReadModels(ctx(t), store, e.Services[0].Wiring().Retired, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := value(t, store, "immersion-catalogue", "booking:s/l"); ok {

@@ -54,28 +54,9 @@ const (
 )
 
 // retiredProjections are read models of earlier versions, deleted from the
-// store by a job (retireReadModels): the learners' v1 kept the personal
+// store by the platform (Wiring.Retired): the learners' v1 kept the personal
 // data of learners erased since.
 var retiredProjections = []string{"intake-learners"}
-
-// retireReadModels deletes the read models of earlier versions still in
-// the store.
-func (s *Service) retireReadModels(ctx context.Context) error {
-	for _, name := range retiredProjections {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp == 0 {
-			continue
-		}
-		if err := s.store.Reset(ctx, name); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
-	}
-	return nil
-}
 
 // maxPrefixLength bounds a search's family-name prefix.
 const maxPrefixLength = 100

@@ -217,8 +217,8 @@ func (s *Service) Wiring() platform.Wiring {
 		}},
 		Jobs: []platform.Job{
 			{Name: retentionJob, Every: time.Minute, Run: s.runRetention},
-			{Name: "intake-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
 		},
+		Retired: retiredProjections,
 	}
 }
 

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"errors"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -216,7 +217,7 @@ func TestTheEarlierAnalysesReadModelIsDeleted(t *testing.T) {
 	if _, err := store.Apply(ctx(t), "needs-analyses", gen, 9, projection.Put("analysis:a-1", []byte("a content"))); err != nil {
 		t.Fatal(err)
 	}
-	if err := service.RetireReadModels(env.Services[0].(*service.Service), ctx(t)); err != nil {
+	if err := platform.RetireReadModels(ctx(t), store, env.Services[0].Wiring().Retired, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Get(ctx(t), "needs-analyses", "analysis:a-1"); !errors.Is(err, projection.ErrNotFound) {

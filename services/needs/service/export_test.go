@@ -13,6 +13,3 @@ var (
 	FirstCompletedKey = firstCompletedKey
 )
 
-// RetireReadModels runs the job deleting the read models of earlier
-// versions.
-var RetireReadModels = (*Service).retireReadModels

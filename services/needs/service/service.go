@@ -52,7 +52,7 @@ const (
 )
 
 // retiredProjections are read models of earlier versions, deleted from the
-// store by a job (retireReadModels): needs-analyses kept the contents of
+// store by the platform (Wiring.Retired): needs-analyses kept the contents of
 // the analyses, personal data that must not outlive a learner's erasure.
 var retiredProjections = []string{"needs-analyses"}
 
@@ -171,29 +171,9 @@ func (s *Service) Wiring() platform.Wiring {
 		}},
 		Jobs: []platform.Job{
 			{Name: freezeJob, Every: s.freezeEvery, Run: s.FreezeSummaries},
-			{Name: "needs-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
 		},
+		Retired: retiredProjections,
 	}
-}
-
-// retireReadModels deletes from the store the read models of earlier
-// versions that still hold data (a checkpoint): the first run after an
-// upgrade does the work, later ones read a checkpoint each.
-func (s *Service) retireReadModels(ctx context.Context) error {
-	for _, name := range retiredProjections {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp == 0 {
-			continue
-		}
-		if err := s.store.Reset(ctx, name); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
-	}
-	return nil
 }
 
 // The learners read model (learnersProjection), from pathway's entries and

@@ -8,7 +8,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -49,7 +48,7 @@ const (
 	// Read models (projection names double as durable consumer names; the
 	// timeline has one per source stream, see timelineSources). A read model
 	// whose content changes gets a new name, so that existing stores build
-	// it from the start of its stream (and the job of retireReadModels
+	// it from the start of its stream (and the platform, Wiring.Retired,
 	// deletes the earlier one): the pathways' v2 added the territory and
 	// phase indexes, their v3 dropped the exit details; the learners' v2 the
 	// public intake recorded.
@@ -67,7 +66,7 @@ const (
 )
 
 // retiredProjections are read models of earlier versions, deleted from the
-// store by a job (retireReadModels): the pathways' v2 and the timelines' v1
+// store by the platform (Wiring.Retired): the pathways' v2 and the timelines' v1
 // and v2 kept copies of personal data (exit details, the recommended steps
 // of needs analyses) that must not outlive a learner's erasure.
 var retiredProjections = func() []string {
@@ -215,27 +214,7 @@ func (s *Service) Wiring() platform.Wiring {
 		Projections: specs, Consumers: s.notes(),
 		Jobs: []platform.Job{
 			{Name: freezeJob, Every: s.cfg.FreezeEvery, Run: s.FreezeBreakdowns},
-			{Name: "pathway-retire-read-models", Every: time.Hour, Run: s.retireReadModels},
 		},
+		Retired: retiredProjections,
 	}
-}
-
-// retireReadModels deletes from the store the read models of earlier
-// versions that still hold data (a checkpoint): the first run after an
-// upgrade does the work, later ones read a checkpoint each.
-func (s *Service) retireReadModels(ctx context.Context) error {
-	for _, name := range retiredProjections {
-		cp, err := s.store.Checkpoint(ctx, name)
-		if err != nil {
-			return err
-		}
-		if cp == 0 {
-			continue
-		}
-		if err := s.store.Reset(ctx, name); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "read model of an earlier version deleted", "projection", name)
-	}
-	return nil
 }
