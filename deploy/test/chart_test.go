@@ -19,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
@@ -38,7 +39,11 @@ type manifests struct {
 	secrets     map[string]*corev1.Secret
 	pdbs        map[string]*policyv1.PodDisruptionBudget
 	accounts    map[string]*corev1.ServiceAccount
-	notes       string
+	jobs        map[string]*batchv1.Job
+	// hooks are the objects rendered as Helm hooks, by name, with their
+	// helm.sh/hook annotation.
+	hooks map[string]string
+	notes string
 }
 
 func loadChart(t *testing.T) *chart.Chart {
@@ -64,7 +69,16 @@ func readValues(t *testing.T, path string) map[string]any {
 // dependencies' conditions applied, templates rendered.
 func render(t *testing.T, vals map[string]any) (*manifests, error) {
 	t.Helper()
+	return renderChart(t, vals, false)
+}
+
+// renderChart is render, optionally skipping the schema (as
+// `helm install --skip-schema-validation` does): the templates must then
+// still refuse what the schema would.
+func renderChart(t *testing.T, vals map[string]any, skipSchema bool) (*manifests, error) {
+	t.Helper()
 	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install.SkipSchemaValidation = skipSchema
 	install.DryRun = true
 	install.ClientOnly = true
 	install.Replace = true
@@ -85,22 +99,31 @@ func render(t *testing.T, vals map[string]any) (*manifests, error) {
 		secrets:     map[string]*corev1.Secret{},
 		pdbs:        map[string]*policyv1.PodDisruptionBudget{},
 		accounts:    map[string]*corev1.ServiceAccount{},
+		jobs:        map[string]*batchv1.Job{},
+		hooks:       map[string]string{},
 		notes:       rel.Info.Notes,
 	}
 	docs := releaseutil.SplitManifests(rel.Manifest)
+	for _, h := range rel.Hooks {
+		docs["hook-"+h.Path] = h.Manifest
+	}
 	for _, key := range slices.Sorted(maps.Keys(docs)) {
 		doc := docs[key]
 		var head struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
 			Metadata   struct {
-				Name string `json:"name"`
+				Name        string            `json:"name"`
+				Annotations map[string]string `json:"annotations"`
 			} `json:"metadata"`
 		}
 		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
 			t.Fatalf("manifest %s: %v\n%s", key, err, doc)
 		}
 		name := head.Metadata.Name
+		if strings.HasPrefix(key, "hook-") {
+			m.hooks[name] = head.Metadata.Annotations["helm.sh/hook"]
+		}
 		var into any
 		switch head.APIVersion + " " + head.Kind {
 		case "apps/v1 Deployment":
@@ -121,6 +144,9 @@ func render(t *testing.T, vals map[string]any) (*manifests, error) {
 		case "v1 ServiceAccount":
 			a := &corev1.ServiceAccount{}
 			m.accounts[name], into = a, a
+		case "batch/v1 Job":
+			j := &batchv1.Job{}
+			m.jobs[name], into = j, j
 		default:
 			t.Fatalf("manifest %s: unexpected %s %s", key, head.APIVersion, head.Kind)
 		}
@@ -149,9 +175,28 @@ func decodeStrict(doc string, into any) error {
 	return nil
 }
 
+// testMasterKeySecret is the existing Secret holding the master key that
+// keyed gives a render whose values name none.
+const testMasterKeySecret = "avenir-master-key"
+
+// keyed returns vals with masterKey.existingSecret set to
+// testMasterKeySecret when vals has no masterKey: every installation needs
+// one, and most tests are about something else.
+func keyed(vals map[string]any) map[string]any {
+	out := maps.Clone(vals)
+	if out == nil {
+		out = map[string]any{}
+	}
+	if _, ok := out["masterKey"]; !ok {
+		out["masterKey"] = map[string]any{"existingSecret": testMasterKeySecret}
+	}
+	return out
+}
+
+// mustRender renders keyed(vals) and fails the test on an error.
 func mustRender(t *testing.T, vals map[string]any) *manifests {
 	t.Helper()
-	m, err := render(t, vals)
+	m, err := render(t, keyed(vals))
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
@@ -181,12 +226,13 @@ func TestChartDefaultValues(t *testing.T) {
 	if len(m.pdbs) != 0 {
 		t.Errorf("PodDisruptionBudgets with one replica each: %v", slices.Sorted(maps.Keys(m.pdbs)))
 	}
+	checkMasterKey(t, m, testMasterKeySecret, "master-key")
 	// No passwords given: the chart creates no Secret, the pods read the one
 	// the operator creates, and the notes say so.
 	if len(m.secrets) != 0 {
 		t.Errorf("Secrets rendered without passwords: %v", slices.Sorted(maps.Keys(m.secrets)))
 	}
-	for _, s := range []string{"oidc.issuer is empty", "avenir-nats", "intake-password"} {
+	for _, s := range []string{"oidc.issuer is empty", "avenir-nats", "intake-password", "admin-password", "avenir-streams"} {
 		if !strings.Contains(m.notes, s) {
 			t.Errorf("NOTES.txt does not mention %q:\n%s", s, m.notes)
 		}
@@ -209,6 +255,64 @@ func TestChartDefaultValues(t *testing.T) {
 		slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "AVENIR_NATS_URL" }) {
 		t.Error("NATS_PASSWORD must come before AVENIR_NATS_URL for $(NATS_PASSWORD) to expand")
 	}
+
+	// The streams Job: `avenir streams ensure` as the admin identity, a hook
+	// before install and upgrade, its settings inline (the ConfigMap does
+	// not exist yet when it runs).
+	job := checkStreamsJob(t, m, "avenir-streams")
+	jc := job.Spec.Template.Spec.Containers[0]
+	if got, want := env(t, jc, "AVENIR_NATS_URL").Value, "nats://admin:$(NATS_PASSWORD)@nats:4222"; got != want {
+		t.Errorf("streams Job: AVENIR_NATS_URL = %q, want %q", got, want)
+	}
+	if ref := env(t, jc, "NATS_PASSWORD").ValueFrom; ref == nil || ref.SecretKeyRef == nil ||
+		ref.SecretKeyRef.Name != "avenir-nats" || ref.SecretKeyRef.Key != "admin-password" {
+		t.Errorf("streams Job: NATS_PASSWORD not from Secret avenir-nats key admin-password: %+v", ref)
+	}
+	if slices.IndexFunc(jc.Env, func(e corev1.EnvVar) bool { return e.Name == "NATS_PASSWORD" }) >
+		slices.IndexFunc(jc.Env, func(e corev1.EnvVar) bool { return e.Name == "AVENIR_NATS_URL" }) {
+		t.Error("streams Job: NATS_PASSWORD must come before AVENIR_NATS_URL")
+	}
+	for k, v := range map[string]string{"AVENIR_REPLICAS": "3", "AVENIR_STREAM_MAX_BYTES": "8589934592", "AVENIR_TIMEOUT": "580s"} {
+		if got := env(t, jc, k).Value; got != v {
+			t.Errorf("streams Job: %s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+// checkStreamsJob checks the streams Job: a pre-install and pre-upgrade
+// hook running `avenir streams ensure` once, hardened like the services.
+func checkStreamsJob(t *testing.T, m *manifests, name string) *batchv1.Job {
+	t.Helper()
+	job := m.jobs[name]
+	if job == nil {
+		t.Fatalf("no Job %s; have %v", name, slices.Sorted(maps.Keys(m.jobs)))
+	}
+	if hook := m.hooks[name]; hook != "pre-install,pre-upgrade" {
+		t.Errorf("Job %s: hook %q, want pre-install,pre-upgrade", name, hook)
+	}
+	spec := job.Spec.Template.Spec
+	if len(spec.Containers) != 1 || !slices.Equal(spec.Containers[0].Args, []string{"streams", "ensure"}) {
+		t.Fatalf("Job %s: containers %+v", name, spec.Containers)
+	}
+	if spec.RestartPolicy != corev1.RestartPolicyNever || job.Spec.ActiveDeadlineSeconds == nil || job.Spec.BackoffLimit == nil {
+		t.Errorf("Job %s: restart policy %q, deadline %v, backoff limit %v", name, spec.RestartPolicy, job.Spec.ActiveDeadlineSeconds, job.Spec.BackoffLimit)
+	}
+	// Hooks run before the release's ServiceAccount exists.
+	if spec.ServiceAccountName != "" || spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Errorf("Job %s: service account %q, automount %v", name, spec.ServiceAccountName, spec.AutomountServiceAccountToken)
+	}
+	c := spec.Containers[0]
+	if len(c.EnvFrom) != 0 {
+		t.Errorf("Job %s: envFrom %+v: a hook runs before the ConfigMap exists", name, c.EnvFrom)
+	}
+	if sc := c.SecurityContext; sc == nil || !isTrue(sc.ReadOnlyRootFilesystem) || !isTrue(sc.RunAsNonRoot) ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("Job %s: container securityContext not hardened: %+v", name, sc)
+	}
+	if c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("Job %s: no memory limit", name)
+	}
+	return job
 }
 
 func TestChartProductionValues(t *testing.T) {
@@ -261,6 +365,27 @@ func TestChartProductionValues(t *testing.T) {
 			t.Errorf("%s: PodDisruptionBudget %+v", name, pdb)
 		}
 	}
+	checkMasterKey(t, m, "avenir-master-key", "masterkey")
+	job := checkStreamsJob(t, m, "avenir-streams")
+	jc := job.Spec.Template.Spec.Containers[0]
+	if url := env(t, jc, "AVENIR_NATS_URL").Value; strings.Count(url, "tls://admin:$(NATS_PASSWORD)@nats-") != 3 {
+		t.Errorf("streams Job: AVENIR_NATS_URL %q: want 3 TLS servers with the admin user", url)
+	}
+	if got := env(t, jc, "AVENIR_NATS_CA").Value; got != "/etc/avenir/nats-tls/ca.crt" {
+		t.Errorf("streams Job: AVENIR_NATS_CA = %q", got)
+	}
+	if !slices.ContainsFunc(job.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool {
+		return v.Secret != nil && v.Secret.SecretName == "avenir-nats-ca"
+	}) {
+		t.Error("streams Job: the NATS CA Secret is not mounted")
+	}
+	if ref := env(t, jc, "NATS_PASSWORD").ValueFrom; ref == nil || ref.SecretKeyRef == nil ||
+		ref.SecretKeyRef.Name != "avenir-nats-passwords" || ref.SecretKeyRef.Key != "admin-password" {
+		t.Errorf("streams Job: NATS_PASSWORD %+v", ref)
+	}
+	if got := env(t, jc, "AVENIR_STREAM_MAX_BYTES").Value; got != "68719476736" {
+		t.Errorf("streams Job: AVENIR_STREAM_MAX_BYTES = %q", got)
+	}
 	funding := m.deployments["avenir-funding"].Spec.Template.Spec.Containers[0]
 	if got := env(t, funding, "GOMEMLIMIT").Value; got != "3600MiB" {
 		t.Errorf("funding GOMEMLIMIT = %q (extra env)", got)
@@ -273,7 +398,7 @@ func TestChartProductionValues(t *testing.T) {
 // Passwords given in the values: the chart creates the Secret, one key per
 // enabled service; a disabled service gets no Deployment.
 func TestChartPasswordsSecret(t *testing.T) {
-	pw := map[string]any{}
+	pw := map[string]any{"admin": "pw-admin"}
 	for _, name := range serviceNames {
 		pw[name] = "pw-" + name
 	}
@@ -295,6 +420,15 @@ func TestChartPasswordsSecret(t *testing.T) {
 			t.Errorf("Secret %s-password = %q", name, got)
 		}
 	}
+	if got := s.StringData["admin-password"]; got != "pw-admin" {
+		t.Errorf("Secret admin-password = %q", got)
+	}
+	// The streams Job, a hook, runs before the release's objects exist: the
+	// Secret it reads is a hook created before it.
+	if m.hooks["avenir-nats"] != "pre-install,pre-upgrade" {
+		t.Errorf("Secret avenir-nats: hook %q, want pre-install,pre-upgrade", m.hooks["avenir-nats"])
+	}
+	checkStreamsJob(t, m, "avenir-streams")
 	if _, ok := m.deployments["avenir-needs"]; ok {
 		t.Error("Deployment of the disabled service needs")
 	}
@@ -306,22 +440,160 @@ func TestChartPasswordsSecret(t *testing.T) {
 	}
 }
 
-// Credentials files: each pod mounts its own service's file only.
+// Credentials files (creds) and NKey seed files (nkey): each pod mounts its
+// own identity's file only, the streams Job admin's.
 func TestChartCredsFiles(t *testing.T) {
-	m := mustRender(t, map[string]any{"nats": map[string]any{"auth": map[string]any{"type": "creds", "existingSecret": "nats-creds"}}})
+	for _, tc := range []struct{ auth, variable, suffix string }{
+		{"creds", "AVENIR_NATS_CREDS", ".creds"},
+		{"nkey", "AVENIR_NATS_NKEY", ".nk"},
+	} {
+		m := mustRender(t, map[string]any{"nats": map[string]any{"auth": map[string]any{"type": tc.auth, "existingSecret": "nats-creds"}}})
+		check := func(identity string, spec corev1.PodSpec) {
+			t.Helper()
+			c := spec.Containers[0]
+			if got := env(t, c, tc.variable).Value; got != "/etc/avenir/nats-creds/"+identity+tc.suffix {
+				t.Errorf("%s %s: %s = %q", tc.auth, identity, tc.variable, got)
+			}
+			if got := env(t, c, "AVENIR_NATS_URL").Value; got != "nats://nats:4222" {
+				t.Errorf("%s %s: AVENIR_NATS_URL = %q", tc.auth, identity, got)
+			}
+			i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == "nats-creds" })
+			if i < 0 || spec.Volumes[i].Secret.SecretName != "nats-creds" ||
+				len(spec.Volumes[i].Secret.Items) != 1 || spec.Volumes[i].Secret.Items[0].Key != identity+tc.suffix {
+				t.Errorf("%s %s: credentials volume %+v", tc.auth, identity, spec.Volumes)
+			}
+			if !slices.ContainsFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.Name == "nats-creds" }) {
+				t.Errorf("%s %s: credentials not mounted", tc.auth, identity)
+			}
+		}
+		for _, name := range serviceNames {
+			check(name, m.deployments["avenir-"+name].Spec.Template.Spec)
+		}
+		check("admin", checkStreamsJob(t, m, "avenir-streams").Spec.Template.Spec)
+		if len(m.secrets) != 0 {
+			t.Errorf("%s: Secrets rendered: %v", tc.auth, slices.Sorted(maps.Keys(m.secrets)))
+		}
+	}
+}
+
+// Without the streams Job, nothing is a hook and no admin password is
+// needed; the notes say to run the command.
+func TestChartWithoutStreamsJob(t *testing.T) {
+	pw := map[string]any{}
 	for _, name := range serviceNames {
-		spec := m.deployments["avenir-"+name].Spec.Template.Spec
-		c := spec.Containers[0]
-		if got := env(t, c, "AVENIR_NATS_CREDS").Value; got != "/etc/avenir/nats-creds/"+name+".creds" {
-			t.Errorf("%s: AVENIR_NATS_CREDS = %q", name, got)
+		pw[name] = "pw-" + name
+	}
+	m := mustRender(t, map[string]any{
+		"nats":       map[string]any{"auth": map[string]any{"passwords": pw}},
+		"streamsJob": map[string]any{"enabled": false},
+	})
+	if len(m.jobs) != 0 || len(m.hooks) != 0 {
+		t.Errorf("Jobs %v, hooks %v", slices.Sorted(maps.Keys(m.jobs)), m.hooks)
+	}
+	if s := m.secrets["avenir-nats"]; s == nil || s.StringData["admin-password"] != "" {
+		t.Errorf("Secret avenir-nats %+v", s)
+	}
+	if !strings.Contains(m.notes, "avenir streams ensure") {
+		t.Errorf("NOTES.txt does not say to ensure the streams:\n%s", m.notes)
+	}
+	// With the Job, passwords without admin's are refused.
+	if _, err := render(t, keyed(map[string]any{"nats": map[string]any{"auth": map[string]any{"passwords": pw}}})); err == nil ||
+		!strings.Contains(err.Error(), "nats.auth.passwords.admin") {
+		t.Errorf("passwords without admin's: %v", err)
+	}
+}
+
+// checkMasterKey checks that every service's container reads
+// AVENIR_MASTER_KEY from the Secret secret, key key (the same for all of
+// them), that no ConfigMap carries it, that the streams Job (which needs no
+// master key) does not get it, and that the notes say to back it up apart
+// from the streams.
+func checkMasterKey(t *testing.T, m *manifests, secret, key string) {
+	t.Helper()
+	if len(m.deployments) == 0 {
+		t.Fatal("no Deployment rendered")
+	}
+	for name, d := range m.deployments {
+		e := env(t, d.Spec.Template.Spec.Containers[0], "AVENIR_MASTER_KEY")
+		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil ||
+			e.ValueFrom.SecretKeyRef.Name != secret || e.ValueFrom.SecretKeyRef.Key != key {
+			t.Errorf("%s: AVENIR_MASTER_KEY %+v, want it from Secret %s key %s", name, e, secret, key)
 		}
-		if got := env(t, c, "AVENIR_NATS_URL").Value; got != "nats://nats:4222" {
-			t.Errorf("%s: AVENIR_NATS_URL = %q", name, got)
+	}
+	for name, cm := range m.configMaps {
+		for k, v := range cm.Data {
+			if strings.Contains(k, "MASTER_KEY") || strings.Contains(v, "MASTER_KEY") {
+				t.Errorf("ConfigMap %s carries the master key: %s", name, k)
+			}
 		}
-		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == "nats-creds" })
-		if i < 0 || spec.Volumes[i].Secret.SecretName != "nats-creds" ||
-			len(spec.Volumes[i].Secret.Items) != 1 || spec.Volumes[i].Secret.Items[0].Key != name+".creds" {
-			t.Errorf("%s: credentials volume %+v", name, spec.Volumes)
+	}
+	for name, j := range m.jobs {
+		for _, c := range j.Spec.Template.Spec.Containers {
+			if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "AVENIR_MASTER_KEY" }) {
+				t.Errorf("Job %s gets the master key, which it does not need", name)
+			}
+		}
+	}
+	for _, s := range []string{"Master key", secret, "apart from the streams", "docs/operations/backups.md"} {
+		if !strings.Contains(m.notes, s) {
+			t.Errorf("NOTES.txt does not mention %q:\n%s", s, m.notes)
+		}
+	}
+}
+
+// A master key given in the values: the chart creates its Secret, kept on
+// uninstall, and the key appears nowhere else.
+func TestChartMasterKeyValue(t *testing.T) {
+	key := strings.Repeat("0123456789abcdef", 4)
+	m := mustRender(t, map[string]any{"masterKey": map[string]any{"value": key}})
+	s := m.secrets["avenir-master-key"]
+	if s == nil {
+		t.Fatalf("no Secret avenir-master-key; have %v", slices.Sorted(maps.Keys(m.secrets)))
+	}
+	if got := s.StringData["master-key"]; got != key {
+		t.Errorf("Secret avenir-master-key: master-key = %q", got)
+	}
+	if got := s.Annotations["helm.sh/resource-policy"]; got != "keep" {
+		t.Errorf("Secret avenir-master-key: resource policy %q, want keep (uninstall must not lose the key)", got)
+	}
+	if _, ok := m.hooks["avenir-master-key"]; ok {
+		t.Error("Secret avenir-master-key is a hook")
+	}
+	checkMasterKey(t, m, "avenir-master-key", "master-key")
+	for name, obj := range map[string]any{"ConfigMaps": m.configMaps, "Deployments": m.deployments, "Jobs": m.jobs, "NOTES.txt": m.notes} {
+		b, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), key) {
+			t.Errorf("the master key appears in the %s", name)
+		}
+	}
+}
+
+// Without a master key the chart does not render: the schema refuses it,
+// and so do the templates when the schema is skipped.
+func TestChartMasterKeyRequired(t *testing.T) {
+	if _, err := render(t, nil); err == nil || !strings.Contains(err.Error(), "masterKey") {
+		t.Errorf("no master key: %v, want the schema to require masterKey", err)
+	}
+	key := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name string
+		mk   map[string]any
+		want string
+	}{
+		{"none", nil, "masterKey.existingSecret (recommended) or masterKey.value is required"},
+		{"both", map[string]any{"existingSecret": "avenir-master-key", "value": key}, "not both"},
+		{"short", map[string]any{"value": key[:62]}, "64 hex characters"},
+		{"not hex", map[string]any{"value": strings.Repeat("g", 64)}, "64 hex characters"},
+	} {
+		vals := map[string]any{}
+		if tc.mk != nil {
+			vals["masterKey"] = tc.mk
+		}
+		if _, err := renderChart(t, vals, true); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s, schema skipped: %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }
@@ -345,13 +617,18 @@ func TestChartSchemaRefuses(t *testing.T) {
 		{"writable root filesystem", "securityContext:\n  readOnlyRootFilesystem: false\n", "readOnlyRootFilesystem"},
 		{"bad log level", "config:\n  logLevel: verbose\n", "logLevel"},
 		{"env var without a name", "services:\n  needs: {enabled: true, replicas: 1, env: [{value: x}]}\n", "name"},
+		{"no master key", "masterKey: {existingSecret: \"\", value: \"\"}\n", "masterKey"},
+		{"master key twice", "masterKey: {existingSecret: avenir-master-key, value: " + strings.Repeat("ab", 32) + "}\n", "masterKey"},
+		{"short master key", "masterKey: {value: " + strings.Repeat("ab", 16) + "}\n", "value"},
+		{"master key not hex", "masterKey: {value: " + strings.Repeat("zz", 32) + "}\n", "value"},
+		{"master key secret without a key", "masterKey: {existingSecret: avenir-master-key, existingSecretKey: \"\"}\n", "existingSecretKey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vals, err := chartutil.ReadValues([]byte(tc.vals))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = render(t, vals)
+			_, err = render(t, keyed(vals))
 			if err == nil {
 				t.Fatalf("values accepted:\n%s", tc.vals)
 			}
@@ -370,13 +647,33 @@ func TestChartValuesFilesValidate(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no ci values files: %v", err)
 	}
-	for _, f := range append(files, filepath.Join(chartDir, "values.yaml")) {
+	for _, f := range files {
 		vals, err := chartutil.CoalesceValues(c, readValues(t, f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := chartutil.ValidateAgainstSchema(c, vals); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// values.yaml names no master key on purpose (an installation must
+	// choose it): it validates once one is given, and is refused without.
+	defaults := filepath.Join(chartDir, "values.yaml")
+	for _, withKey := range []bool{true, false} {
+		v := readValues(t, defaults)
+		if withKey {
+			v["masterKey"] = map[string]any{"existingSecret": testMasterKeySecret}
+		}
+		vals, err := chartutil.CoalesceValues(c, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = chartutil.ValidateAgainstSchema(c, vals)
+		switch {
+		case withKey && err != nil:
+			t.Errorf("%s with a master key: %v", defaults, err)
+		case !withKey && (err == nil || !strings.Contains(err.Error(), "masterKey")):
+			t.Errorf("%s without a master key: %v, want the schema to require masterKey", defaults, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(chartDir, "charts")); err == nil {
@@ -513,7 +810,7 @@ func isTrue(b *bool) bool { return b != nil && *b }
 // helm lint: Chart.yaml, values, templates, schema (the dependencies are
 // not fetched, so their absence is the one message tolerated).
 func TestChartLint(t *testing.T) {
-	for _, vals := range []map[string]any{nil, readValues(t, filepath.Join(chartDir, "ci", "production-values.yaml"))} {
+	for _, vals := range []map[string]any{keyed(nil), readValues(t, filepath.Join(chartDir, "ci", "production-values.yaml"))} {
 		lint := action.NewLint()
 		lint.Strict = true
 		lint.Namespace = "avenir"

@@ -73,7 +73,7 @@ func readCompose(t *testing.T) composeFile {
 
 func TestCompose(t *testing.T) {
 	f := readCompose(t)
-	want := append([]string{"nats-1", "nats-2", "nats-3", "redis", "otel-collector", "jaeger"}, serviceNames...)
+	want := append([]string{"nats-1", "nats-2", "nats-3", "redis", "otel-collector", "jaeger", "streams"}, serviceNames...)
 	for _, name := range want {
 		if _, ok := f.Services[name]; !ok {
 			t.Errorf("compose.yaml: no service %s", name)
@@ -150,8 +150,111 @@ func TestCompose(t *testing.T) {
 				t.Errorf("%s: does not wait for %s to be healthy", name, dep)
 			}
 		}
+		if s.DependsOn["streams"].Condition != "service_completed_successfully" {
+			t.Errorf("%s: does not wait for the streams to be created", name)
+		}
 		if !s.ReadOnly || !slices.Equal(s.CapDrop, []string{"ALL"}) {
 			t.Errorf("%s: read_only %v, cap_drop %v", name, s.ReadOnly, s.CapDrop)
+		}
+	}
+}
+
+// requiredMasterKey is the value of AVENIR_MASTER_KEY in a service's
+// environment: the variable of deploy/.env, required (compose refuses to
+// start without it, with a message).
+var requiredMasterKey = regexp.MustCompile(`^\$\{AVENIR_MASTER_KEY:\?[^}]+\}$`)
+
+// Every service gets the same master key from deploy/.env, which compose
+// requires; the key itself is in no file, and the streams service, which
+// needs none, does not get it.
+func TestComposeMasterKey(t *testing.T) {
+	f := readCompose(t)
+	for _, name := range serviceNames {
+		got, ok := f.Services[name].Environment["AVENIR_MASTER_KEY"]
+		if !ok || !requiredMasterKey.MatchString(got) {
+			t.Errorf("%s: AVENIR_MASTER_KEY %q, want ${AVENIR_MASTER_KEY:?<message>}", name, got)
+		}
+		for _, a := range f.Services[name].Command {
+			if strings.Contains(a, "master-key") {
+				t.Errorf("%s: command %q: the master key comes from the environment", name, a)
+			}
+		}
+	}
+	for name, s := range f.Services {
+		if _, ok := s.Environment["AVENIR_MASTER_KEY"]; ok && !slices.Contains(serviceNames, name) {
+			t.Errorf("%s gets the master key, which it does not need", name)
+		}
+	}
+	b, err := os.ReadFile("../compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := regexp.MustCompile(`\b[0-9a-fA-F]{64}\b`).Find(b); k != nil {
+		t.Errorf("compose.yaml holds a 64-hex-character value (a master key?): %s", k)
+	}
+}
+
+// deploy/.env.example sets every variable compose.yaml requires, and leaves
+// the master key empty (compose then refuses to start: no key copied from
+// an example is ever used) with the commands that generate one.
+func TestComposeEnvExample(t *testing.T) {
+	b, err := os.ReadFile("../compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := os.ReadFile("../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(env), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			vars[k] = v
+		}
+	}
+	required := regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*):\?`).FindAllSubmatch(b, -1)
+	if len(required) < 10 {
+		t.Fatalf("compose.yaml requires only %d variables", len(required))
+	}
+	for _, m := range required {
+		if _, ok := vars[string(m[1])]; !ok {
+			t.Errorf(".env.example does not set %s, which compose.yaml requires", m[1])
+		}
+	}
+	if v, ok := vars["AVENIR_MASTER_KEY"]; !ok || v != "" {
+		t.Errorf(".env.example: AVENIR_MASTER_KEY=%q, want it present and empty", v)
+	}
+	for _, s := range []string{"openssl rand -hex 32", "head -c32 /dev/urandom | xxd -p -c64"} {
+		if !strings.Contains(string(env), s) {
+			t.Errorf(".env.example does not say how to generate the master key (%s)", s)
+		}
+	}
+}
+
+// The streams are created once, as the NATS admin identity, before the
+// services start (they cannot create them).
+func TestComposeEnsuresTheStreamsAsAdmin(t *testing.T) {
+	s := readCompose(t).Services["streams"]
+	if !slices.Equal(s.Command[:2], []string{"streams", "ensure"}) || !slices.Contains(s.Command, "--replicas=3") {
+		t.Errorf("streams: command %q", s.Command)
+	}
+	var url string
+	for _, a := range s.Command {
+		if u, ok := strings.CutPrefix(a, "--nats-url="); ok {
+			url = u
+		}
+	}
+	for i, u := range strings.Split(url, ",") {
+		if want := "nats://admin:${ADMIN_PASSWORD}@nats-" + string(rune('1'+i)) + ":4222"; u != want {
+			t.Errorf("streams: NATS URL %d is %q, want %q", i, u, want)
+		}
+	}
+	if s.Image != "avenir:dev" || !s.ReadOnly || !slices.Equal(s.CapDrop, []string{"ALL"}) || s.Healthcheck != nil {
+		t.Errorf("streams: image %q, read_only %v, cap_drop %v, health check %+v", s.Image, s.ReadOnly, s.CapDrop, s.Healthcheck)
+	}
+	for _, dep := range []string{"nats-1", "nats-2", "nats-3"} {
+		if s.DependsOn[dep].Condition != "service_healthy" {
+			t.Errorf("streams: does not wait for %s to be healthy", dep)
 		}
 	}
 }
@@ -228,7 +331,7 @@ func natsConfigVariables(t *testing.T) []string {
 			line = line[:i]
 		}
 		for _, m := range regexp.MustCompile(`(?:^|[\s:,])\$([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(line, -1) {
-			if m[1] != "PUBLISH_DENY" && !slices.Contains(vars, m[1]) {
+			if !slices.Contains(vars, m[1]) {
 				vars = append(vars, m[1])
 			}
 		}

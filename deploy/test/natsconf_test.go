@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +18,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-var natsUsers = append(append([]string{}, serviceNames...), "ops", "sys")
+// natsUsers are the users of deploy/nats/avenir.conf: one per service,
+// admin (stream administration), ops (people) and sys.
+var natsUsers = append(append([]string{}, serviceNames...), "admin", "ops", "sys")
 
 // startCluster starts the three nodes of deploy/nats in-process, from their
 // configuration files as written, with only the addresses moved to loopback
@@ -101,21 +105,41 @@ func freePort(t *testing.T) int {
 
 // connect connects as user, recording the asynchronous errors (permission
 // violations arrive that way).
-func connect(t *testing.T, urls []string, user string) (*nats.Conn, chan error) {
+func connect(t *testing.T, urls []string, user string) (*nats.Conn, *violations) {
 	t.Helper()
-	errs := make(chan error, 16)
+	v := &violations{}
 	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserInfo(user, "pw-"+user),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			select {
-			case errs <- err:
-			default:
-			}
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			v.errs = append(v.errs, err)
 		}))
 	if err != nil {
 		t.Fatalf("connect as %s: %v", user, err)
 	}
 	t.Cleanup(nc.Close)
-	return nc, errs
+	return nc, v
+}
+
+// violations are the asynchronous errors of a connection.
+type violations struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+// denied reports whether a permission violation on subject arrives.
+func (v *violations) denied(subject string) bool {
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		v.mu.Lock()
+		found := slices.ContainsFunc(v.errs, func(err error) bool {
+			return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`)
+		})
+		v.mu.Unlock()
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 // streamConfig is what natsx.StreamSpec.Config makes of a stream in a cluster.
@@ -127,49 +151,97 @@ func streamConfig(name string, subjects ...string) jetstream.StreamConfig {
 	}
 }
 
+// consumerOf finds in avenir.conf a durable consumer user may run on
+// stream (the file is generated from the services' declarations).
+func consumerOf(t *testing.T, user, stream string) string {
+	t.Helper()
+	opts, err := server.ProcessConfigFile(filepath.Join("..", "nats", "nats-1.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := "$JS.API.CONSUMER.MSG.NEXT." + stream + "."
+	for _, u := range opts.Users {
+		if u.Username != user || u.Permissions == nil {
+			continue
+		}
+		for _, s := range u.Permissions.Publish.Allow {
+			if name, ok := strings.CutPrefix(s, prefix); ok && !strings.ContainsAny(name, "*>") {
+				return name
+			}
+		}
+	}
+	t.Fatalf("avenir.conf: %s runs no consumer on %s", user, stream)
+	return ""
+}
+
 func TestNATSClusterConfig(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node NATS cluster")
 	}
 	urls := startCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pathwayConsumer := consumerOf(t, "pathway", "INTAKE")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
 
-	// intake creates its R3 stream and the dead-letter stream, appends its
-	// events and a dead letter.
-	intake, intakeErrs := connect(t, urls, "intake")
+	// The services create no stream, and change none: admin does.
+	intake, iv := connect(t, urls, "intake")
 	ijs, _ := jetstream.New(intake)
-	st, err := ijs.CreateOrUpdateStream(ctx, streamConfig("INTAKE", "avenir.intake.>"))
+	if _, err := ijs.CreateStream(short(), streamConfig("INTAKE", "avenir.intake.>")); err == nil || !iv.denied("$JS.API.STREAM.CREATE.INTAKE") {
+		t.Fatalf("intake created its stream: %v", err)
+	}
+	admin, av := connect(t, urls, "admin")
+	ajs, _ := jetstream.New(admin)
+	keys := streamConfig("AVENIR_KEYS", "avenir.keys.>")
+	keys.DenyDelete = false
+	for _, cfg := range []jetstream.StreamConfig{
+		streamConfig("INTAKE", "avenir.intake.>"), streamConfig("PATHWAY", "avenir.pathway.>"),
+		streamConfig("AVENIR_DLQ", "avenir.dlq.>"), keys,
+	} {
+		if _, err := ajs.CreateOrUpdateStream(ctx, cfg); err != nil {
+			t.Fatalf("admin creates %s: %v", cfg.Name, err)
+		}
+	}
+	st, err := ijs.Stream(ctx, "INTAKE")
 	if err != nil {
-		t.Fatalf("intake creates INTAKE: %v", err)
+		t.Fatalf("intake reads INTAKE's info: %v", err)
 	}
-	if info, err := st.Info(ctx); err != nil || info.Config.Replicas != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
-		t.Fatalf("INTAKE is not R3 on the cluster: %+v %v", info, err)
+	if info := st.CachedInfo(); info.Config.Replicas != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+		t.Fatalf("INTAKE is not R3 on the cluster: %+v", info)
 	}
-	if _, err := ijs.CreateOrUpdateStream(ctx, streamConfig("AVENIR_DLQ", "avenir.dlq.>")); err != nil {
-		t.Fatalf("intake creates AVENIR_DLQ: %v", err)
+	edited := streamConfig("INTAKE", "avenir.intake.>")
+	edited.Description = "edited by intake"
+	if _, err := ijs.UpdateStream(short(), edited); err == nil || !iv.denied("$JS.API.STREAM.UPDATE.INTAKE") {
+		t.Errorf("intake updated INTAKE: %v", err)
 	}
+
+	// intake appends its events and a dead letter.
 	msg := nats.NewMsg("avenir.intake.learner.01.registered")
 	msg.Header.Set("Nats-Msg-Id", "01-registered")
 	if _, err := ijs.PublishMsg(ctx, msg); err != nil {
 		t.Fatalf("intake appends its event: %v", err)
 	}
-	if _, err := ijs.Publish(ctx, "avenir.dlq.intake-projection", []byte("x")); err != nil {
+	if _, err := ijs.Publish(ctx, "avenir.dlq.intake-learners", []byte("x")); err != nil {
 		t.Fatalf("intake writes a dead letter: %v", err)
 	}
-
-	// pathway follows INTAKE with a durable consumer: create, fetch, ack.
-	pathway, pathwayErrs := connect(t, urls, "pathway")
-	pjs, _ := jetstream.New(pathway)
-	if _, err := pjs.CreateOrUpdateStream(ctx, streamConfig("PATHWAY", "avenir.pathway.>")); err != nil {
-		t.Fatalf("pathway creates PATHWAY: %v", err)
+	// admin publishes no event.
+	if err := admin.Publish("avenir.intake.learner.03.registered", nil); err != nil || !av.denied("avenir.intake.learner.03.registered") {
+		t.Errorf("admin published an event: %v", err)
 	}
+
+	// pathway follows INTAKE with its durable consumer: create, fetch, ack.
+	pathway, pv := connect(t, urls, "pathway")
+	pjs, _ := jetstream.New(pathway)
 	cons, err := pjs.CreateOrUpdateConsumer(ctx, "INTAKE", jetstream.ConsumerConfig{
-		Durable: "pathway-learners", AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 5,
+		Durable: pathwayConsumer, AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 5,
 		FilterSubjects: []string{"avenir.intake.learner.*.registered"},
 	})
 	if err != nil {
-		t.Fatalf("pathway creates its consumer on INTAKE: %v", err)
+		t.Fatalf("pathway creates its consumer %s on INTAKE: %v", pathwayConsumer, err)
 	}
 	// A consumer just created on an R3 stream may not have elected its leader
 	// yet: a fetch then finds no responders, and the service retries.
@@ -193,25 +265,29 @@ func TestNATSClusterConfig(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("pathway fetched %d messages: %v", n, fetchErr)
 	}
-	if got, _ := pjs.Stream(ctx, "INTAKE"); got == nil {
-		t.Fatal("pathway cannot read INTAKE's info")
+	// ... and no consumer it does not declare, nor another service's.
+	if _, err := pjs.CreateOrUpdateConsumer(short(), "INTAKE", jetstream.ConsumerConfig{Durable: "pathway-anything", AckPolicy: jetstream.AckExplicitPolicy}); err == nil ||
+		!pv.denied("$JS.API.CONSUMER.CREATE.INTAKE.pathway-anything") {
+		t.Errorf("pathway created a consumer it does not declare: %v", err)
+	}
+	if err := ijs.DeleteConsumer(short(), "INTAKE", pathwayConsumer); err == nil || !iv.denied("$JS.API.CONSUMER.DELETE.INTAKE."+pathwayConsumer) {
+		t.Errorf("intake deleted pathway's consumer: %v", err)
 	}
 
 	// A service publishes only on its own subjects...
 	for _, tc := range []struct {
 		nc   *nats.Conn
-		errs chan error
+		v    *violations
 		subj string
 	}{
-		{intake, intakeErrs, "avenir.pathway.pathway.01.entered"},
-		{pathway, pathwayErrs, "avenir.intake.learner.02.registered"},
-		{pathway, pathwayErrs, "avenir.funding.contract.01.created"},
+		{intake, iv, "avenir.pathway.pathway.01.entered"},
+		{pathway, pv, "avenir.intake.learner.02.registered"},
+		{pathway, pv, "avenir.funding.contract.01.created"},
 	} {
 		if err := tc.nc.Publish(tc.subj, []byte("forged")); err != nil {
 			t.Fatal(err)
 		}
-		tc.nc.Flush()
-		if err := permissionError(tc.errs); err == nil {
+		if !tc.v.denied(tc.subj) {
 			t.Errorf("%s published on %s", tc.nc.Opts.User, tc.subj)
 		}
 	}
@@ -220,14 +296,48 @@ func TestNATSClusterConfig(t *testing.T) {
 		t.Errorf("INTAKE holds %v messages (%v), want 1", info.State.Msgs, err)
 	}
 
-	// ... and cannot delete or purge a stream.
-	// (A denied request gets no answer: it times out.)
+	// The key store: every service creates data keys; intake alone erases
+	// (tombstones, claims, deleting keys).
 	for _, js := range []jetstream.JetStream{ijs, pjs} {
-		short, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if err := js.DeleteStream(short, "INTAKE"); err == nil {
-			t.Error("a service deleted the INTAKE stream")
+		if _, err := js.Publish(ctx, "avenir.keys.data.learner."+js.Conn().Opts.User, []byte("wrapped")); err != nil {
+			t.Errorf("a service creates a data key: %v", err)
 		}
-		cancel()
+	}
+	for _, subj := range []string{"avenir.keys.erased.learner.intake", "avenir.keys.claim.identity.0a"} {
+		if err := pathway.Publish(subj, nil); err != nil || !pv.denied(subj) {
+			t.Errorf("pathway published on %s: %v", subj, err)
+		}
+		if _, err := ijs.Publish(ctx, subj, nil); err != nil {
+			t.Errorf("intake publishes on %s: %v", subj, err)
+		}
+	}
+	pkeys, err := pjs.Stream(ctx, "AVENIR_KEYS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pkeys.SecureDeleteMsg(short(), 2); err == nil || !pv.denied("$JS.API.STREAM.MSG.DELETE.AVENIR_KEYS") {
+		t.Errorf("pathway deleted a key: %v", err)
+	}
+	ikeys, err := ijs.Stream(ctx, "AVENIR_KEYS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ikeys.SecureDeleteMsg(ctx, 1); err != nil {
+		t.Errorf("intake deletes a key: %v", err)
+	}
+
+	// No service deletes a message of an event stream, nor deletes or
+	// purges a stream. (A denied request gets no answer: it times out.)
+	if err := st.DeleteMsg(short(), 1); err == nil || !iv.denied("$JS.API.STREAM.MSG.DELETE.INTAKE") {
+		t.Errorf("intake deleted an event: %v", err)
+	}
+	for _, tc := range []struct {
+		js jetstream.JetStream
+		v  *violations
+	}{{ijs, iv}, {pjs, pv}, {ajs, av}} {
+		if err := tc.js.DeleteStream(short(), "INTAKE"); err == nil || !tc.v.denied("$JS.API.STREAM.DELETE.INTAKE") {
+			t.Errorf("%s deleted the INTAKE stream: %v", tc.js.Conn().Opts.User, err)
+		}
 	}
 	if _, err := ijs.Stream(ctx, "INTAKE"); err != nil {
 		t.Errorf("INTAKE after the delete attempts: %v", err)
@@ -243,17 +353,8 @@ func TestNATSClusterConfig(t *testing.T) {
 	if _, err := nats.Connect(urls[0], nats.UserInfo("intake", "wrong")); err == nil {
 		t.Error("a wrong password was accepted")
 	}
-}
-
-func permissionError(errs chan error) error {
-	select {
-	case err := <-errs:
-		if errors.Is(err, nats.ErrPermissionViolation) || strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
-			return err
-		}
-		return nil
-	case <-time.After(2 * time.Second):
-		return nil
+	if _, err := nats.Connect(urls[0]); err == nil {
+		t.Error("a client without credentials was accepted")
 	}
 }
 

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 	"github.com/avenir-normandie/avenir/services/platform/projection/redistest"
 )
 
@@ -50,6 +52,11 @@ func TestClusterJourneySurvivesTheLossOfAStreamLeader(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data") // the dev key and the demo clocks, shared
 	from := demo.DefaultFrom(civil.Of(time.Now()))
 
+	// The streams first, with the binary's own command (as compose and the
+	// chart run it): the services create none.
+	if out, err := exec.Command(binary, "streams", "ensure", "--nats-url", strings.Join(urls, ","), "--replicas", "3").CombinedOutput(); err != nil {
+		t.Fatalf("avenir streams ensure: %v\n%s", err, out)
+	}
 	var argLists [][]string
 	for _, svc := range services {
 		argLists = append(argLists, []string{"--services", svc, "--nats-url", strings.Join(urls, ","), "--replicas", "3",
@@ -129,7 +136,7 @@ func TestClusterJourneySurvivesTheLossOfAStreamLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	as := grpc.PerRPCCredsCallOption{Creds: auth.BearerToken(tok)}
-	replay := replayStreams(t, js)
+	replay := replayStreams(t, js, dataDir)
 
 	// Every event is stored once: no event id twice in any stream.
 	for stream, evs := range replay {
@@ -284,9 +291,20 @@ func busiestStreamLeader(t *testing.T, js jetstream.JetStream) (string, string) 
 	return name, leader
 }
 
-// replayStreams reads every stream from its first message.
-func replayStreams(t *testing.T, js jetstream.JetStream) map[string][]event.Event {
+// replayStreams reads every stream from its first message, opening the
+// personal fields with the master key of dataDir.
+func replayStreams(t *testing.T, js jetstream.JetStream, dataDir string) map[string][]event.Event {
 	t.Helper()
+	master, err := privacy.LoadOrCreateDevMasterKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := privacy.New(js, privacy.Options{Master: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	codec := event.Codec{Sealer: keys}
 	out := map[string][]event.Event{}
 	for _, name := range []string{"INTAKE", "PATHWAY", "NEEDS", "REFERENT", "IMMERSION", "FUNDING"} {
 		st, err := js.Stream(context.Background(), name)
@@ -310,7 +328,7 @@ func replayStreams(t *testing.T, js jetstream.JetStream) map[string][]event.Even
 			}
 			n := 0
 			for msg := range batch.Messages() {
-				ev, err := event.FromMsg(msg)
+				ev, err := codec.FromMsg(context.Background(), msg)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}

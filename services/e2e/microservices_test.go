@@ -24,13 +24,14 @@ import (
 func TestMicroservicesMode(t *testing.T) {
 	redisURL := redistest.URL(t)
 	nats := natstest.Start(t)
+	// The streams first, as the admin identity does (avenir streams ensure):
+	// the services create none.
+	servertest.EnsureStreams(t, nats.ClientURL(), 1)
 	dataDir := t.TempDir() // only the dev signing key: streams are on the NATS server
 	base := servertest.Dev(dataDir)
 	base.NATSURL, base.RedisURL, base.RedisPrefix = nats.ClientURL(), redisURL, redistest.Prefix(t)
-	// pathway first, before the services whose streams it reads: it creates
-	// INTAKE, NEEDS, REFERENT and IMMERSION from the binary's catalog and
-	// starts at once, waiting for nobody; intake and needs find their
-	// streams there and keep them as they declare them.
+	// pathway first, before the services whose streams it reads: they are
+	// there, and it starts at once, waiting for nobody.
 	pathwayCfg := base
 	pathwayCfg.Services = []string{"pathway"}
 	pathway, _ := servertest.Run(t, pathwayCfg)

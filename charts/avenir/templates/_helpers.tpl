@@ -109,3 +109,80 @@ defined before AVENIR_NATS_URL in the container's env. */}}
 {{- fail "redis.url (or redis.existingSecret) is required when redis.enabled is false" }}
 {{- end }}
 {{- end }}
+
+{{/* The file name of an identity's credentials in the Secret, for the
+creds and nkey auth types: dict "root" $ "name" <identity>. */}}
+{{- define "avenir.natsCredsFile" -}}
+{{- if eq .root.Values.nats.auth.type "creds" }}
+{{- printf "%s.creds" .name }}
+{{- else }}
+{{- printf "%s.nk" .name }}
+{{- end }}
+{{- end }}
+
+{{/* The container env connecting as one NATS identity (a service, or
+admin): dict "root" $ "name" <identity>. With password authentication
+NATS_PASSWORD comes first, for $(NATS_PASSWORD) in AVENIR_NATS_URL to
+expand. */}}
+{{- define "avenir.natsEnv" -}}
+{{- $type := .root.Values.nats.auth.type }}
+{{- if eq $type "password" }}
+- name: NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "avenir.natsSecretName" .root }}
+      key: {{ .name }}-password
+{{- else if eq $type "creds" }}
+- name: AVENIR_NATS_CREDS
+  value: /etc/avenir/nats-creds/{{ include "avenir.natsCredsFile" . }}
+{{- else if eq $type "nkey" }}
+- name: AVENIR_NATS_NKEY
+  value: /etc/avenir/nats-creds/{{ include "avenir.natsCredsFile" . }}
+{{- end }}
+- name: AVENIR_NATS_URL
+  value: {{ include "avenir.natsURL" . | quote }}
+{{- end }}
+
+{{/* Whether the auth type mounts a credentials file. */}}
+{{- define "avenir.natsCredsMounted" -}}
+{{- if or (eq .Values.nats.auth.type "creds") (eq .Values.nats.auth.type "nkey") }}true{{ end }}
+{{- end }}
+
+{{/* The Secret holding the master key (docs/adr/0064): masterKey.existingSecret,
+or <release>-avenir-master-key, which the chart creates from masterKey.value.
+Exactly one of the two is required (values.schema.json says so too; this
+also holds when the schema is skipped). */}}
+{{- define "avenir.masterKeySecretName" -}}
+{{- $mk := .Values.masterKey }}
+{{- if and $mk.existingSecret $mk.value }}
+{{- fail "masterKey: set existingSecret or value, not both" }}
+{{- else if $mk.existingSecret }}
+{{- $mk.existingSecret }}
+{{- else if $mk.value }}
+{{- if not (regexMatch "^[0-9a-fA-F]{64}$" $mk.value) }}
+{{- fail "masterKey.value must be 64 hex characters (openssl rand -hex 32)" }}
+{{- end }}
+{{- printf "%s-master-key" (include "avenir.fullname" .) }}
+{{- else }}
+{{- fail "masterKey.existingSecret (recommended) or masterKey.value is required: the master key wrapping the learners' data keys, the same for every service (docs/operations/backups.md)" }}
+{{- end }}
+{{- end }}
+
+{{/* The key of the master key in its Secret. */}}
+{{- define "avenir.masterKeySecretKey" -}}
+{{- if .Values.masterKey.existingSecret }}
+{{- default "master-key" .Values.masterKey.existingSecretKey }}
+{{- else }}
+{{- print "master-key" }}
+{{- end }}
+{{- end }}
+
+{{/* The container env carrying the master key, from its Secret: never in
+the ConfigMap. */}}
+{{- define "avenir.masterKeyEnv" -}}
+- name: AVENIR_MASTER_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "avenir.masterKeySecretName" . }}
+      key: {{ include "avenir.masterKeySecretKey" . }}
+{{- end }}

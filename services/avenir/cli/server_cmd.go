@@ -15,6 +15,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 )
 
 func newServerCmd() *cobra.Command {
@@ -28,14 +29,23 @@ func newServerCmd() *cobra.Command {
   avenir server --dev
       every service in one process, with an embedded NATS server storing its
       streams under --data-dir, read models in memory (rebuilt from the
-      streams at start) unless --redis-url is given.
+      streams at start) unless --redis-url is given. The embedded server
+      accepts only avenir's NATS identities, whose NKey seeds it creates in
+      <data dir>/nats-identities (ops.nk is for the nats CLI); it creates
+      the streams as admin, and each service connects as itself.
 
   avenir server --services=intake --nats-url=nats://... --redis-url=redis://...
-      some services against an external NATS (cluster) and Redis.`,
+      some services against an external NATS (cluster) and Redis, connected
+      with the service's identity (--nats-creds, --nats-nkey, or a user and
+      password in the URL). The streams must be created first, with the
+      admin identity: avenir streams ensure; until then the service waits.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Services = splitList(services)
 			cfg.Version = Version
+			// The master key itself only from the environment, never a flag
+			// (a command line is visible to every local user).
+			cfg.MasterKey = os.Getenv(privacy.MasterKeyEnv)
 			if demoClock != "" {
 				day, err := parseDate("demo-clock", demoClock)
 				if err != nil {
@@ -65,10 +75,12 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:9464", "admin HTTP listen address (/metrics, /healthz, /readyz)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "external NATS server(s), comma-separated; empty with --dev embeds one")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", natsx.DefaultEmbeddedListen, "client address of the embedded NATS server (loopback only)")
-	fs.StringVar(&cfg.NATSCreds, "nats-creds", "", "NATS credentials file")
+	fs.StringVar(&cfg.NATSCreds, "nats-creds", "", "NATS credentials file (user JWT and NKey seed) of the services' identity, with --nats-url")
+	fs.StringVar(&cfg.NATSNKey, "nats-nkey", "", "NATS NKey seed file of the services' identity, with --nats-url")
 	fs.StringVar(&cfg.NATSCA, "nats-ca", "", "CA file to verify NATS servers")
 	fs.StringVar(&cfg.NATSCert, "nats-cert", "", "client certificate for NATS mutual TLS")
 	fs.StringVar(&cfg.NATSKey, "nats-key", "", "client key for NATS mutual TLS")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the master key that wraps the learners' data keys (64 hex characters, mode 0600; or the key itself in "+privacy.MasterKeyEnv+"); required without --dev, which creates <data-dir>/"+privacy.DevMasterKeyFile)
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "stream replicas: 1 on one node, 3 in a cluster")
 	fs.Int64Var(&cfg.StreamMaxBytes, "stream-max-bytes", natsx.DefaultStreamMaxBytes, "size bound of each stream in bytes; a full stream refuses writes")
 	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for read models (redis://host:port/db); empty keeps them in memory")
@@ -79,6 +91,7 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.TerritoriesFile, "territories-file", "", "JSON file replacing the 18 territories shipped with intake (same format as services/intake/domain/reference/territories.json)")
 	fs.IntVar(&cfg.MaxEntryBackdateDays, "max-entry-backdate-days", 30, "how many days back a pathway entry may be dated")
 	fs.IntVar(&cfg.HandoverGraceDays, "handover-grace-days", 30, "how many days a referent still reads a learner after handing them over")
+	fs.IntVar(&cfg.RetentionMonths, "retention-months", 24, "months after a learner's last exit (or registration, if never entered) when the retention policy erases its personal data")
 	fs.Uint64Var(&cfg.ReadyMaxLag, "ready-max-lag", platform.DefaultMaxLag, "events a read model or consumer may lag behind its stream before /readyz answers not ready")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")

@@ -28,8 +28,10 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/config"
+	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 	"github.com/avenir-normandie/avenir/services/platform/projection"
 	"github.com/avenir-normandie/avenir/services/platform/telemetry"
 	referent "github.com/avenir-normandie/avenir/services/referent/service"
@@ -45,10 +47,13 @@ type Config struct {
 	NATSURL    string
 	NATSListen string
 	NATSCreds  string
-	NATSCA     string
-	NATSCert   string
-	NATSKey    string
-	Replicas   int
+	// NATSNKey is an NKey seed file (with --nats-url): the identity of the
+	// process's services (one connection each).
+	NATSNKey string
+	NATSCA   string
+	NATSCert string
+	NATSKey  string
+	Replicas int
 	// StreamMaxBytes bounds each stream (discard new: a full stream refuses
 	// writes and the service reports it, history is never dropped); 0 means
 	// natsx.DefaultStreamMaxBytes.
@@ -68,6 +73,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// TerritoriesFile replaces intake's embedded territories; empty keeps them.
 	TerritoriesFile string
+	// RetentionMonths is how long after a learner's last exit (or its
+	// registration, when it never entered) intake's retention policy erases
+	// its personal data; 0 means intake's default (24).
+	RetentionMonths int
 	// MaxEntryBackdateDays bounds how far back a pathway entry may be dated;
 	// 0 means pathway's default (30).
 	MaxEntryBackdateDays int
@@ -77,6 +86,15 @@ type Config struct {
 	// HandoverGraceDays is how long a referent still reads a learner handed
 	// over to another; 0 means referent's default (30).
 	HandoverGraceDays int
+	// MasterKeyFile holds the master key that wraps the learners' data keys
+	// (64 hex characters, mode 0600); MasterKey is the same key given in
+	// the environment (AVENIR_MASTER_KEY). One of them is required without
+	// --dev; in dev mode, when neither is given, <data dir>/master.key is
+	// used, created at the first start.
+	MasterKeyFile string
+	MasterKey     string
+	// master is the master key Run loaded.
+	master privacy.MasterKey
 	// Version is reported in telemetry.
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -101,7 +119,7 @@ var registry = []struct {
 	streams func() []natsx.StreamSpec
 }{
 	{intake.Name, func(d platform.Deps, c Config) (platform.Service, error) {
-		return intake.New(d, intake.Config{TerritoriesFile: c.TerritoriesFile})
+		return intake.New(d, intake.Config{TerritoriesFile: c.TerritoriesFile, RetentionMonths: c.RetentionMonths})
 	}, intake.Streams},
 	{pathway.Name, func(d platform.Deps, c Config) (platform.Service, error) {
 		return pathway.New(d, pathway.Config{MaxEntryBackdateDays: c.MaxEntryBackdateDays})
@@ -120,15 +138,16 @@ var registry = []struct {
 	}, funding.Streams},
 }
 
-// Catalog lists the streams of every context the binary knows: a service
-// consuming another context's stream creates it from here when its owner
-// has not yet (microservices started in any order).
+// Catalog lists every stream the binary's services use: each context's
+// streams, the dead-letter stream and the key store. The admin identity
+// creates and updates them (`avenir streams ensure`; the dev server before
+// its services start); the services only wait for them.
 func Catalog() []natsx.StreamSpec {
 	var specs []natsx.StreamSpec
 	for _, r := range registry {
 		specs = append(specs, r.streams()...)
 	}
-	return specs
+	return append(specs, consumer.DLQSpec(), privacy.StreamSpec())
 }
 
 // ServiceNames lists the services this binary can run.
@@ -169,8 +188,22 @@ func (c *Config) Validate() error {
 	if c.Dev && c.NATSURL == "" && c.Replicas != 1 {
 		p.Add("replicas", "the embedded single-node NATS server holds one replica")
 	}
+	if c.NATSURL == "" && (c.NATSCreds != "" || c.NATSNKey != "") {
+		p.Add("nats-url", "required with --nats-creds or --nats-nkey (the embedded server's identities are in --data-dir)")
+	}
+	if c.NATSCreds != "" && c.NATSNKey != "" {
+		p.Add("nats-nkey", "a credentials file (--nats-creds) or an NKey seed file (--nats-nkey), not both")
+	}
 	if c.DemoClock != nil && !c.Dev {
 		p.Add("demo-clock", "only in --dev mode: a demonstration's clock is not for real data")
+	}
+	switch {
+	case c.MasterKeyFile != "" && c.MasterKey != "":
+		p.Add("master-key-file", "the master key comes from a file or from %s, not both", privacy.MasterKeyEnv)
+	case c.MasterKeyFile == "" && c.MasterKey == "" && !c.Dev:
+		p.Add("master-key-file", "required without --dev, or the key in %s: it wraps the learners' data keys (64 hex characters, e.g. openssl rand -hex 32)", privacy.MasterKeyEnv)
+	case c.MasterKeyFile == "" && c.MasterKey == "" && c.DataDir == "":
+		p.Add("data-dir", "required for the dev master key")
 	}
 	if c.StreamMaxBytes != 0 && c.StreamMaxBytes < 1<<20 {
 		p.Add("stream-max-bytes", "must be at least 1 MiB, got %d", c.StreamMaxBytes)
@@ -186,6 +219,9 @@ func (c *Config) Validate() error {
 		p.Add("oidc-issuer", "required without --dev (the dev mode verifies tokens minted with its dev key)")
 	case c.OIDCIssuer == "" && c.DataDir == "":
 		p.Add("data-dir", "required for the dev signing key")
+	}
+	if c.RetentionMonths < 0 || c.RetentionMonths > intake.MaxRetentionMonths {
+		p.Add("retention-months", "must be between 1 and %d, got %d", intake.MaxRetentionMonths, c.RetentionMonths)
 	}
 	if c.HandoverGraceDays < 0 || c.HandoverGraceDays > 3660 {
 		p.Add("handover-grace-days", "must be between 0 and 3660, got %d", c.HandoverGraceDays)
@@ -218,6 +254,11 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	master, err := cfg.loadMasterKey()
+	if err != nil {
+		return err
+	}
+	cfg.master = master
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -242,12 +283,18 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	var serving atomic.Pointer[platform.Running]
+	// waitingFor are the streams the services wait for while starting.
+	var waitingFor atomic.Pointer[[]string]
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	adminDone := make(chan error, 1)
 	go func() {
 		var admin http.Handler = telemetry.AdminHandler(tel.Registry(), func(ctx context.Context) []telemetry.Check {
 			running := serving.Load()
 			if running == nil {
+				if missing := waitingFor.Load(); missing != nil && len(*missing) > 0 {
+					return []telemetry.Check{{Name: "serving", Detail: "waiting for streams " + strings.Join(*missing, ", ") +
+						" (created by the admin identity: avenir streams ensure)"}}
+				}
 				return []telemetry.Check{{Name: "serving", Detail: "starting or stopping"}}
 			}
 			return running.Ready(ctx, platform.ReadyOptions{MaxLag: cfg.ReadyMaxLag})
@@ -263,40 +310,14 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	defer func() { stopAdmin(); <-adminDone }()
 
 	addrs := Addrs{Admin: adminLis.Addr().String()}
-	var embedded *natsx.Embedded
-	var nc *nats.Conn
+	topology := natsx.Topology{Replicas: cfg.Replicas, StreamMaxBytes: cfg.StreamMaxBytes}
+	nb := connectExternal(cfg, log)
 	if cfg.NATSURL == "" {
-		dataDir, err := filepath.Abs(cfg.DataDir)
-		if err != nil {
+		if nb, err = startEmbedded(ctx, cfg, topology, log); err != nil {
 			return err
 		}
-		embedded, err = natsx.StartEmbedded(natsx.EmbeddedOptions{
-			DataDir: filepath.Join(dataDir, "nats"), Listen: cfg.NATSListen, Logger: log,
-		})
-		if err != nil {
-			return err
-		}
-		defer embedded.Shutdown()
-		nc, err = embedded.Connect("avenir-server")
-		addrs.NATS = embedded.ClientURL()
-		if err != nil {
-			return err
-		}
-	} else {
-		nc, err = natsx.Connect(natsx.ConnectOptions{
-			URL: cfg.NATSURL, Name: "avenir-" + strings.Join(cfg.Services, "-"), CredsFile: cfg.NATSCreds,
-			TLSCAFile: cfg.NATSCA, TLSCertFile: cfg.NATSCert, TLSKeyFile: cfg.NATSKey, Logger: log,
-		})
-		if err != nil {
-			return err
-		}
-		addrs.NATS = nc.ConnectedUrlRedacted()
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
+	defer nb.close()
 
 	var store projection.Store
 	if cfg.RedisURL != "" {
@@ -309,14 +330,24 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	}
 	defer store.Close()
 
-	deps := platform.Deps{
-		Logger: log, NC: nc, JS: js, Projections: store,
-		Topology: natsx.Topology{Replicas: cfg.Replicas, StreamMaxBytes: cfg.StreamMaxBytes}, Now: cfg.Now,
-	}
-	services, err := build(deps, cfg)
+	// Each service connects with its own NATS identity.
+	base := platform.Deps{Logger: log, Projections: store, Topology: topology, Now: cfg.Now}
+	units, err := build(base, cfg, nb.connect)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, u := range units {
+			if u.Deps.Keys != nil {
+				u.Deps.Keys.Close()
+			}
+		}
+	}()
+	services := make([]platform.Service, len(units))
+	for i, u := range units {
+		services[i] = u.Service
+	}
+	addrs.NATS = nb.URL()
 
 	authz, howToMint, err := authorizer(ctx, cfg, services, log)
 	if err != nil {
@@ -336,7 +367,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		return fmt.Errorf("methods without an access policy entry (nobody could call them): %s", strings.Join(missing, ", "))
 	}
 	log.Info("starting services", "services", cfg.Services)
-	running, err := platform.Start(ctx, deps, services, Catalog())
+	running, err := platform.StartUnits(ctx, units, platform.StartOptions{
+		Waiting: func(missing []string) { waitingFor.Store(&missing) },
+	})
 	if err != nil {
 		return err
 	}
@@ -353,8 +386,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 
 	fmt.Fprintf(cfg.Out, "avenir serving %s\n  gRPC:       %s\n  admin HTTP: http://%s (/metrics /healthz /readyz)\n  NATS:       %s\n",
 		strings.Join(cfg.Services, ", "), addrs.GRPC, addrs.Admin, addrs.NATS)
-	if embedded != nil {
+	if nb.embedded != nil {
 		fmt.Fprintf(cfg.Out, "  data dir:   %s\n", cfg.DataDir)
+		fmt.Fprintf(cfg.Out, "  nats CLI:   nats --server %s --nkey %s stream ls\n", addrs.NATS, natsx.NKeyFile(filepath.Join(cfg.DataDir, natsx.IdentitiesDir), natsx.IdentityOps))
 	}
 	if howToMint != "" {
 		fmt.Fprintf(cfg.Out, "  tokens:     %s\n", howToMint)
@@ -417,19 +451,52 @@ type Addrs struct {
 	GRPC, Admin, NATS string
 }
 
-func build(deps platform.Deps, cfg Config) ([]platform.Service, error) {
-	var out []platform.Service
+// build builds the configured services, each with base and its own NATS
+// connection, made by connect.
+func build(base platform.Deps, cfg Config, connect func(service string) (*nats.Conn, error)) ([]platform.Unit, error) {
+	var out []platform.Unit
 	for _, r := range registry {
 		if !slices.Contains(cfg.Services, r.name) {
 			continue
+		}
+		nc, err := connect(r.name)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", r.name, err)
+		}
+		deps := base
+		deps.NC = nc
+		if deps.JS, err = jetstream.New(nc); err != nil {
+			return nil, fmt.Errorf("build %s: jetstream: %w", r.name, err)
+		}
+		// The service's own key store client, under its own identity.
+		if deps.Keys, err = privacy.New(deps.JS, privacy.Options{Master: cfg.master, Logger: base.Logger}); err != nil {
+			return nil, fmt.Errorf("build %s: %w", r.name, err)
 		}
 		svc, err := r.new(deps, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", r.name, err)
 		}
-		out = append(out, svc)
+		out = append(out, platform.Unit{Service: svc, Deps: deps})
 	}
 	return out, nil
+}
+
+// loadMasterKey reads the master key: from MasterKeyFile, from MasterKey
+// (AVENIR_MASTER_KEY), or, in dev mode, from <data dir>/master.key,
+// creating it.
+func (c *Config) loadMasterKey() (privacy.MasterKey, error) {
+	switch {
+	case c.MasterKeyFile != "":
+		return privacy.LoadMasterKeyFile(c.MasterKeyFile)
+	case c.MasterKey != "":
+		m, err := privacy.ParseMasterKey(c.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", privacy.MasterKeyEnv, err)
+		}
+		return m, nil
+	default:
+		return privacy.LoadOrCreateDevMasterKey(c.DataDir)
+	}
 }
 
 func shutdownWith(timeout time.Duration, what string, log *slog.Logger, stop func(context.Context) error) {

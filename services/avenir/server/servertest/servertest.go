@@ -4,12 +4,18 @@ package servertest
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/avenir-normandie/avenir/services/avenir/server"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/natsx"
+	"github.com/avenir-normandie/avenir/services/platform/privacy"
 )
 
 // Dev is a dev-mode configuration on free loopback ports, storing its
@@ -59,4 +65,52 @@ func Token(t testing.TB, dataDir string, p auth.Principal, now time.Time) string
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// NATS connects to the NATS server of a dev server started on dataDir as
+// the ops identity (everything in the account), as people do with the nats
+// CLI; the connection closes with the test.
+func NATS(t testing.TB, dataDir string, addrs server.Addrs) *nats.Conn {
+	t.Helper()
+	nk, err := natsx.NKeyOption(natsx.NKeyFile(filepath.Join(dataDir, natsx.IdentitiesDir), natsx.IdentityOps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(addrs.NATS, nk)
+	if err != nil {
+		t.Fatalf("connect to the dev server's NATS as ops: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// EnsureStreams creates every stream of the catalog on the NATS server at
+// url, as `avenir streams ensure` does, connecting with the credentials in
+// the URL if any: what precedes the services of microservices mode, which
+// wait for their streams.
+func EnsureStreams(t testing.TB, url string, replicas int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := server.EnsureStreams(ctx, server.StreamsConfig{NATSURL: url, Replicas: replicas}, nil); err != nil {
+		t.Fatalf("ensure streams: %v", err)
+	}
+}
+
+// Keys is the key store of personal data of a dev server started on
+// dataDir, with the master key it created there, on js (an ops connection,
+// see NATS): tests that append events with personal fields seal them as
+// the services do. It closes with the test.
+func Keys(t testing.TB, dataDir string, js jetstream.JetStream) *privacy.Keyring {
+	t.Helper()
+	master, err := privacy.LoadOrCreateDevMasterKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := privacy.New(js, privacy.Options{Master: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Close)
+	return keys
 }
