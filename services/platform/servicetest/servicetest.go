@@ -70,6 +70,9 @@ type Options struct {
 	// Streams are created before the services start: the streams of other
 	// contexts whose events the test publishes itself.
 	Streams []natsx.StreamSpec
+	// Sealer replaces the key store as the event codecs' Sealer
+	// (platform.Deps.Sealing): benchmarks measuring what sealing costs.
+	Sealer event.Sealer
 }
 
 // Start builds, starts and serves the services; everything stops with the
@@ -98,6 +101,7 @@ func Start(t testing.TB, opts Options, builders ...Builder) *Env {
 		Topology:    natsx.Topology{Replicas: 1},
 		Now:         env.Now,
 		Keys:        env.Keys,
+		Sealing:     opts.Sealer,
 	}
 
 	var services []platform.Service
