@@ -104,7 +104,7 @@ func crossJourney(t *testing.T, intakeConn, pathwayConn, needsConn *grpc.ClientC
 			}
 		}
 		if len(others) != 5 || !strings.HasPrefix(others[4], "needs: Needs analysis completed on ") ||
-			!strings.HasSuffix(others[4], "recommending: project workshops (2); trade discovery (K2204)") {
+			!strings.HasSuffix(others[4], "(version 1)") {
 			return fmt.Errorf("timeline %q", sources)
 		}
 		return nil

@@ -81,7 +81,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd(), newHealthcheckCmd())
+	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd(), newHealthcheckCmd(), newStreamsCmd(), newPrivacyCmd())
 	documentAll(root)
 	return root
 }

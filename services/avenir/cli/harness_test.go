@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
@@ -45,16 +44,13 @@ func newCLIHarness(t *testing.T) *cliHarness {
 	cfg.Now, cfg.Out = func() time.Time { return now }, io.Discard
 	addrs, _ := servertest.Run(t, cfg)
 	mint = func(p auth.Principal) string { return servertest.Token(t, cfg.DataDir, p, now) }
-	nc, err := nats.Connect(addrs.NATS)
+	// The dev server's NATS requires credentials: the tests write as ops.
+	js, err := jetstream.New(servertest.NATS(t, cfg.DataDir, addrs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := eventstore.New(js, eventstore.Options{Source: "intake"})
+	keys := servertest.Keys(t, cfg.DataDir, js)
+	store, err := eventstore.New(js, eventstore.Options{Source: "intake", Sealer: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

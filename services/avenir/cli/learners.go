@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
@@ -18,7 +19,8 @@ import (
 func newLearnersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "learners", Short: "Register, update, search and read learners (intake)"}
 	cmd.AddCommand(newLearnersRegisterCmd(), newLearnersGetCmd(), newLearnersSearchCmd(),
-		newLearnersUpdateContactCmd(), newLearnersUpdateSituationCmd(), newLearnersHistoryCmd())
+		newLearnersUpdateContactCmd(), newLearnersUpdateSituationCmd(), newLearnersHistoryCmd(), newLearnersEraseCmd())
+	cmd.AddCommand(newLearnersExportCmd())
 	return cmd
 }
 
@@ -27,6 +29,7 @@ func newLearnersCmd() *cobra.Command {
 var (
 	educationLevels = enumFlag{intakev1.EducationLevel(0).Descriptor(), "EDUCATION_LEVEL_"}
 	referralSources = enumFlag{intakev1.ReferralSource(0).Descriptor(), "REFERRAL_SOURCE_"}
+	erasureGrounds  = enumFlag{intakev1.ErasureGround(0).Descriptor(), "ERASURE_GROUND_"}
 	// Printed only.
 	learnerChangeKinds = enumFlag{intakev1.LearnerChangeKind(0).Descriptor(), "LEARNER_CHANGE_KIND_"}
 )
@@ -248,7 +251,53 @@ func newLearnersHistoryCmd() *cobra.Command {
 		})
 }
 
+func newLearnersEraseCmd() *cobra.Command {
+	req := intakev1.EraseLearnerRequest{}
+	var ground string
+	cmd := intakeCommand("erase LEARNER_ID --ground GROUND --reference REF", "Erase a learner's personal data (admins)",
+		`  avenir learners erase 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --ground request --reference "courrier 2026-114"`,
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&ground, "ground", "", "why: "+erasureGrounds.names())
+			fs.StringVar(&req.Reference, "reference", "", "the case's reference (a ticket, a letter's number), with no personal data: it stays")
+			addRequestID(fs, &req.RequestId)
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c intakev1.IntakeServiceClient, f *clientFlags) error {
+			g, err := erasureGrounds.parse("ground", ground)
+			if err != nil {
+				return err
+			}
+			req.LearnerId, req.Ground, req.RequestId = args[0], intakev1.ErasureGround(g), requestID(req.RequestId)
+			resp, err := c.EraseLearner(ctx, &req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetLearner(), learnerRows(resp.GetLearner()))
+		})
+	cmd.Long = `Erase a learner's personal data (GDPR art. 17), for good: its data key is
+destroyed, so no stored copy of its names, birth date, contact, situation or
+free texts can be read again, by any service; it then reads as "` + intakecontract.ErasedName + `".
+Its id, territory and dates stay, pseudonymous: billing lines, statements and
+statistics do not change.
+
+Refused, with the reason, while the learner is in an open episode, has lines
+on a statement not closed yet, or counts in statistics of a month not frozen
+yet (the message says from which day). Erasing an erased learner shows the
+erasure recorded.`
+	return required(cmd, "ground", "reference")
+}
+
 func learnerRows(l *intakev1.Learner) []field {
+	if l.GetErased() {
+		// Nothing personal is left: the pseudonymous id, the territory and
+		// the dates.
+		return []field{
+			{"LEARNER ID", l.GetLearnerId()},
+			{"NAME", intakecontract.ErasedName},
+			{"ERASED ON", dateString(l.GetErasedOn())},
+			{"TERRITORY", l.GetTerritoryCode()},
+			{"REGISTERED AT", parisTime(l.GetRegisteredAt()) + " " + l.GetRegisteredAt().AsTime().In(civil.Paris).Format("MST")},
+		}
+	}
 	rows := []field{
 		{"LEARNER ID", l.GetLearnerId()},
 		{"FAMILY NAME", l.GetFamilyName()},
@@ -308,20 +357,26 @@ func learnerHistoryRows(resp *intakev1.GetLearnerHistoryResponse) [][]string {
 	for _, c := range resp.GetChanges() {
 		l := c.GetLearner()
 		var details string
-		switch c.GetKind() {
-		case intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_REGISTERED:
+		kind := learnerChangeKinds.name(c.GetKind().Number())
+		switch {
+		case c.GetKind() == intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_ERASED:
+			details = fmt.Sprintf("erased on %s, ground %s, reference %s", dateString(l.GetErasedOn()),
+				erasureGrounds.name(c.GetErasureGround().Number()), c.GetErasureReference())
+		case l.GetErased():
+			// What the change was is gone with the person.
+			details = intakecontract.ErasedName
+		case c.GetKind() == intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_REGISTERED:
 			details = fmt.Sprintf("%s %s, %s", l.GetFamilyName(), l.GetGivenName(), l.GetTerritoryCode())
-		case intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED:
+		case c.GetKind() == intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_CONTACT_UPDATED:
 			ct := l.GetContact()
 			details = fmt.Sprintf("email=%s phone=%s commune=%s", ct.GetEmail(), ct.GetPhone(), ct.GetCommuneCode())
-		case intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED:
+		case c.GetKind() == intakev1.LearnerChangeKind_LEARNER_CHANGE_KIND_SITUATION_UPDATED:
 			details = learnerSituationSummary(l)
 		}
 		rows = append(rows, []string{
 			parisTime(c.GetRecordedAt()),
 			dateString(c.GetEffectiveOn()),
-			learnerChangeKinds.name(c.GetKind().Number()),
-			c.GetActor(), details,
+			kind, c.GetActor(), details,
 		})
 	}
 	return rows

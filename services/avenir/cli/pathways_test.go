@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -59,19 +58,16 @@ func startPathwaysServer(t *testing.T) pathwaysTestServer {
 		token: servertest.Token(t, cfg.DataDir, auth.Principal{Subject: "cli-test", Role: auth.RoleAdmin}, now),
 		mint:  func(p auth.Principal) string { return servertest.Token(t, cfg.DataDir, p, now) },
 	}
-	nc, err := nats.Connect(addrs.NATS)
+	// The dev server's NATS requires credentials: the tests write as ops.
+	js, err := jetstream.New(servertest.NATS(t, cfg.DataDir, addrs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := servertest.Keys(t, cfg.DataDir, js)
 	s.append = func(stream, subject, aggregateID string, data proto.Message) {
 		t.Helper()
 		source := strings.ToLower(stream)
-		store, err := eventstore.New(js, eventstore.Options{Source: source})
+		store, err := eventstore.New(js, eventstore.Options{Source: source, Sealer: keys})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ var flagGroups = []flagGroup{
 	{
 		title:    "NATS JetStream",
 		intro:    "The system of record: the embedded server with `--dev`, or an external server or cluster.",
-		names:    []string{"nats-url", "nats-listen", "nats-creds", "nats-ca", "nats-cert", "nats-key", "replicas", "stream-max-bytes"},
+		names:    []string{"nats-url", "nats-listen", "nats-creds", "nats-nkey", "nats-ca", "nats-cert", "nats-key", "replicas", "stream-max-bytes"},
 		prefixes: []string{"nats-", "stream-"},
 	},
 	{
@@ -53,6 +53,11 @@ var flagGroups = []flagGroup{
 		intro:    "Who may call: OpenID Connect tokens in production, the dev key in `--data-dir` with `--dev`.",
 		names:    []string{"oidc-issuer", "audience", "insecure-no-auth"},
 		prefixes: []string{"oidc-"},
+	},
+	{
+		title: "Personal data",
+		intro: "The master key that wraps every learner's data key (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md; `AVENIR_MASTER_KEY` holds it in the environment instead), and how long personal data is kept (docs/adr/0065-erasure-retention-and-access.md).",
+		names: []string{"master-key-file", "retention-months"},
 	},
 	{
 		title: "Business rules",
