@@ -4,4 +4,3 @@ package service
 // learner's and week's), for the tests that store lines as the service
 // stored them before the learners' ledgers.
 var ContractHoursLedgerID = contractHoursLedgerID
-

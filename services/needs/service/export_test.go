@@ -12,4 +12,3 @@ var (
 	FrozenKey         = frozenKey
 	FirstCompletedKey = firstCompletedKey
 )
-
