@@ -452,10 +452,6 @@ func (s *Service) CorrectLine(ctx context.Context, req *fundingv1.CorrectLineReq
 		result = r
 		return evs, err
 	})
-	if errors.Is(err, event.ErrErased) {
-		return nil, apperr.FailedPrecondition("the learner's personal data was erased: a correction's reason can no longer be recorded").
-			WithMeta("reason", domain.ReasonLearnerErased).WithCause(err)
-	}
 	if err != nil {
 		return nil, err
 	}

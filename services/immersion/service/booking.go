@@ -134,7 +134,7 @@ func (s *Service) CancelBooking(ctx context.Context, req *immersionv1.CancelBook
 		return nil
 	})
 	if err != nil {
-		return nil, erasedError(err)
+		return nil, err
 	}
 	b := bookingOf(out.State, learnerID)
 	for _, ev := range out.Events {
@@ -189,7 +189,7 @@ func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutc
 		return domain.DecideOutcome(sess, cmd)
 	})
 	if err != nil {
-		return nil, erasedError(err)
+		return nil, err
 	}
 	return &immersionv1.RecordOutcomeResponse{Booking: bookingOf(out.State, req.GetLearnerId())}, nil
 }

@@ -136,16 +136,6 @@ func (s *Service) refuseErased(ctx context.Context, id string) error {
 	return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", domain.ReasonLearnerErased)
 }
 
-// erasedError is err, or, when a text could not be sealed because the
-// learner's data key is erased, the FailedPrecondition refuseErased
-// answers.
-func erasedError(err error) error {
-	if errors.Is(err, event.ErrErased) {
-		return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", domain.ReasonLearnerErased).WithCause(err)
-	}
-	return err
-}
-
 // learnerFacts is what immersion knows of a learner: birth date and
 // episodes (domain.Learner), and its territory.
 func (s *Service) learnerFacts(ctx context.Context, id string) (domain.Learner, string, error) {

@@ -113,9 +113,9 @@ func TestErasurePurgesTheLearnersPersonalData(t *testing.T) {
 			live := check(t, env.Deps.Projections, grpcQueries{client, t})
 
 			_, err := client.AssignReferent(ctx(t), &referentv1.AssignReferentRequest{RequestId: event.NewID(), LearnerId: lea, ReferentId: other, Reason: "closer"})
-			servicetest.Refused(t, err, codes.FailedPrecondition, service.ReasonLearnerErased)
+			servicetest.Refused(t, err, codes.FailedPrecondition, event.ReasonErased)
 			_, err = client.Handover(ctx(t), &referentv1.HandoverRequest{RequestId: event.NewID(), LearnerId: lea, FromReferentId: specialist, ToReferentId: other, Reason: "closer"})
-			servicetest.Refused(t, err, codes.FailedPrecondition, service.ReasonLearnerErased)
+			servicetest.Refused(t, err, codes.FailedPrecondition, event.ReasonErased)
 			if regs := env.Events(t, "INTAKE", "avenir.intake.learner."+lea+".registered"); len(regs) != 1 || !regs[0].Erased ||
 				regs[0].Data.(*intakev1.LearnerRegistered).GetRqth() {
 				t.Fatalf("the registration still opens: %v", regs)

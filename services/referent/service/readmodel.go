@@ -96,10 +96,6 @@ func (s *Service) erased(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// ReasonLearnerErased is the reason code of the FailedPrecondition answered
-// to a command on a learner whose personal data was erased.
-const ReasonLearnerErased = "LEARNER_ERASED"
-
 // refuseErased answers a FailedPrecondition when the learner's personal
 // data was erased.
 func (s *Service) refuseErased(ctx context.Context, id string) error {
@@ -107,7 +103,7 @@ func (s *Service) refuseErased(ctx context.Context, id string) error {
 	if err != nil || !erased {
 		return err
 	}
-	return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", ReasonLearnerErased)
+	return apperr.FailedPrecondition("the learner's personal data was erased").WithMeta("reason", event.ReasonErased)
 }
 
 // The referents read model (referentsProjection), from the whole REFERENT
