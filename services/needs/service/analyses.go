@@ -95,6 +95,27 @@ func (s *Service) storedAnalysis(ctx context.Context, id string) (*needsv1.Analy
 	return &a, nil
 }
 
+// storedAnalyses reads the stored views of the keys given (analysisKey),
+// in their order; nil for a key the read model does not hold.
+func (s *Service) storedAnalyses(ctx context.Context, keys []string) ([]*needsv1.Analysis, error) {
+	values, err := s.store.GetMany(ctx, analysesProjection, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*needsv1.Analysis, len(values))
+	for i, b := range values {
+		if b == nil {
+			continue
+		}
+		var a needsv1.Analysis
+		if err := proto.Unmarshal(b, &a); err != nil {
+			return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
+		}
+		out[i] = &a
+	}
+	return out, nil
+}
+
 func (sb storedBucket) bucket() domain.Bucket {
 	return domain.Bucket{Completed: sb.Completed, Revisions: sb.Revisions, Barriers: sb.Barriers, Trades: sb.Trades}
 }
@@ -417,21 +438,13 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 		for i, m := range members {
 			keys[i] = analysisKey(memberID(m))
 		}
-		values, err := s.store.GetMany(ctx, analysesProjection, keys)
+		analyses, err := s.storedAnalyses(ctx, keys)
 		if err != nil {
 			return nil, err
 		}
-		analyses := make([]*needsv1.Analysis, len(values))
-		scopeIDs, scopeTerritories := make([]string, len(values)), make([]string, len(values))
-		for i, b := range values {
-			if b == nil {
-				continue
-			}
-			var a needsv1.Analysis
-			if err := proto.Unmarshal(b, &a); err != nil {
-				return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
-			}
-			analyses[i], scopeIDs[i], scopeTerritories[i] = &a, a.GetLearnerId(), a.GetTerritoryCode()
+		scopeIDs, scopeTerritories := make([]string, len(analyses)), make([]string, len(analyses))
+		for i, a := range analyses {
+			scopeIDs[i], scopeTerritories[i] = a.GetLearnerId(), a.GetTerritoryCode()
 		}
 		scopes, err := s.caseload.Scopes(ctx, scopeIDs, scopeTerritories)
 		if err != nil {
@@ -455,7 +468,7 @@ func (s *Service) ListAnalyses(ctx context.Context, req *needsv1.ListAnalysesReq
 			a.Current = a.GetAnalysisId() == cur
 			resp.Analyses = append(resp.Analyses, redact(a, caller, scopes[i], today))
 			if len(resp.Analyses) == size {
-				if i < len(values)-1 || len(members) == limit {
+				if i < len(analyses)-1 || len(members) == limit {
 					resp.NextPageToken = paging.Encode(query, members[i])
 				}
 				return resp, nil
@@ -567,24 +580,20 @@ func (s *Service) enrolledAnalyses(ctx context.Context, caller auth.Principal, l
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	values, err := s.store.GetMany(ctx, analysesProjection, keys)
+	analyses, err := s.storedAnalyses(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
 	var out []listed
-	for i, b := range values {
-		if b == nil {
+	for _, a := range analyses {
+		if a == nil {
 			continue
 		}
-		var a needsv1.Analysis
-		if err := proto.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
-		}
-		member, ok := q.selects(&a)
+		member, ok := q.selects(a)
 		if !ok {
 			continue
 		}
-		out = append(out, listed{member: member, analysis: &a, scope: scopeOf[a.GetLearnerId()]})
+		out = append(out, listed{member: member, analysis: a, scope: scopeOf[a.GetLearnerId()]})
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -182,22 +183,11 @@ func (s *Service) learnerAnalyses(ctx context.Context, learnerID string) ([]*nee
 	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
-	values, err := s.store.GetMany(ctx, analysesProjection, keys)
+	analyses, err := s.storedAnalyses(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	var out []*needsv1.Analysis
-	for i, b := range values {
-		if b == nil {
-			continue
-		}
-		var a needsv1.Analysis
-		if err := proto.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("needs: stored analysis %s: %w", keys[i], err)
-		}
-		out = append(out, &a)
-	}
-	return out, nil
+	return slices.DeleteFunc(analyses, func(a *needsv1.Analysis) bool { return a == nil }), nil
 }
 
 // erasedView reports whether a stored view is of an erased learner: its
