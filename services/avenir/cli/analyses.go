@@ -203,7 +203,15 @@ func newAnalysesListCmd() *cobra.Command {
 					return c.ListAnalyses(ctx, r)
 				},
 				func(w io.Writer, answers []territoryAnswer[*needsv1.ListAnalysesResponse]) error {
-					return listAnswers(w, answers, analysisListHeader, analysisListRows, (*needsv1.ListAnalysesResponse).GetNextPageToken)
+					var ids []string
+					for _, a := range answers {
+						for _, an := range a.resp.GetAnalyses() {
+							ids = append(ids, an.GetLearnerId())
+						}
+					}
+					names := f.learnerNames(ctx, ids...)
+					return listAnswers(w, answers, analysisListHeader, func(r *needsv1.ListAnalysesResponse) [][]string { return analysisListRows(r, names) },
+						(*needsv1.ListAnalysesResponse).GetNextPageToken)
 				})
 		})
 	cmd.Long = "List the analyses of a learner (--learner), every episode and version in order, or those of\n" +

@@ -108,14 +108,15 @@ func analysisSteps(steps []*needsv1.RecommendedStep) string {
 	return strings.Join(out, "; ")
 }
 
-var analysisListHeader = []string{"ANALYSIS ID", "LEARNER ID", "TERRITORY", "EPISODE", "VERSION", "STATUS", "CURRENT", "STARTED", "COMPLETED", "STEPS"}
+var analysisListHeader = []string{"ANALYSIS ID", "LEARNER ID", "NAME", "TERRITORY", "EPISODE", "VERSION", "STATUS", "CURRENT", "STARTED", "COMPLETED", "STEPS"}
 
-// analysisListRows is one row per analysis listed.
-func analysisListRows(resp *needsv1.ListAnalysesResponse) [][]string {
+// analysisListRows is one row per analysis listed, with the learners'
+// names.
+func analysisListRows(resp *needsv1.ListAnalysesResponse, names map[string]string) [][]string {
 	var rows [][]string
 	for _, a := range resp.GetAnalyses() {
 		rows = append(rows, []string{
-			a.GetAnalysisId(), a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), fmt.Sprint(a.GetVersion()),
+			a.GetAnalysisId(), a.GetLearnerId(), names[a.GetLearnerId()], a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), fmt.Sprint(a.GetVersion()),
 			analysisStatuses.name(a.GetStatus().Number()), yesNo(a.GetCurrent()), dateString(a.GetStartedOn()),
 			dateString(a.GetCompletedOn()), fmt.Sprint(len(a.GetContent().GetRecommendedSteps())),
 		})

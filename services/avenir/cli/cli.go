@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	"github.com/avenir-normandie/avenir/services/platform/config"
@@ -147,6 +148,13 @@ type clientFlags struct {
 	token   string
 	output  string
 	timeout time.Duration
+
+	// Set while a command runs (call): the connection, for the names a
+	// table joins to ids (learnerNames, actorNames), where notes go, and
+	// the referents' names already asked.
+	conn      grpc.ClientConnInterface
+	errOut    io.Writer
+	referents map[string]string
 }
 
 func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {

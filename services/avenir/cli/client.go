@@ -27,6 +27,8 @@ func (f *clientFlags) call(cmd *cobra.Command, fn func(ctx context.Context, conn
 		return err
 	}
 	defer conn.Close()
+	f.conn, f.errOut = conn, cmd.ErrOrStderr()
+	defer func() { f.conn = nil }()
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
 	return fn(ctx, conn)

@@ -64,6 +64,7 @@ type termsFlags struct {
 
 func (tf *termsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&tf.t.OperatorId, "operator-id", "", "the training operator paid")
+	fs.StringVar(&tf.t.OperatorName, "operator-name", "", "the operator organisation's name, shown to people, such as \"AFPA Normandie\" (optional; an update without it keeps the contract's)")
 	fs.StringVar(&tf.t.Reference, "reference", "", "the funder's reference of the contract (marché, lot)")
 	addTerritories(fs, &tf.t.TerritoryCodes, "territories of the lot")
 	fs.StringVar(&tf.from, "from", "", "first day of the contract, "+dateHelp)
@@ -132,7 +133,7 @@ func newFundingContractsCreateCmd() *cobra.Command {
 	var tf termsFlags
 	var rid string
 	cmd := fundingCommand("create", "Create an operator's contract: lot, period, rates, envelope, caps (admins)",
-		"  avenir funding contracts create --operator-id op-evreux --reference \"Lot 5 Eure\" --territory T05 \\\n"+
+		"  avenir funding contracts create --operator-id op-evreux --operator-name \"AFPA Normandie\" --reference \"Lot 5 Eure\" --territory T05 \\\n"+
 			"      --from 2026-01-01 --to 2027-12-31 --trainee-hour-rate-cents 1250 --group-hour-rate-cents 4500 \\\n"+
 			"      --fee needs-analysis-completed=15000 --fee immersion-completed=20000 --envelope-cents 120000000 --max-group-size 12 \\\n"+
 			"      --programme avenir",
@@ -835,7 +836,13 @@ func newFundingStatementsGetCmd() *cobra.Command {
 				return nil
 			}
 			fmt.Fprintln(cmd.OutOrStdout())
-			return listTable(cmd.OutOrStdout(), statementLineRows(resp.GetStatement().GetLines()), resp.GetNextPageToken())
+			var ids []string
+			for _, l := range resp.GetStatement().GetLines() {
+				if l.GetGroupSessionId() == "" {
+					ids = append(ids, l.GetLearnerId())
+				}
+			}
+			return listTable(cmd.OutOrStdout(), statementLineRows(resp.GetStatement().GetLines(), f.learnerNames(ctx, ids...)), resp.GetNextPageToken())
 		})
 	return required(cmd, "period")
 }

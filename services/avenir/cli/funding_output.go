@@ -41,6 +41,7 @@ func contractRows(k *fundingv1.Contract) []field {
 	return []field{
 		{"CONTRACT ID", k.GetContractId()},
 		{"OPERATOR", t.GetOperatorId()},
+		{"OPERATOR NAME", t.GetOperatorName()},
 		{"REFERENCE", t.GetReference()},
 		{"TERRITORIES", strings.Join(t.GetTerritoryCodes(), ", ")},
 		{"PERIOD", period(t.GetPeriodFrom(), t.GetPeriodTo())},
@@ -54,7 +55,7 @@ func contractRows(k *fundingv1.Contract) []field {
 	}
 }
 
-var contractListHeader = []string{"CONTRACT ID", "OPERATOR", "REFERENCE", "PROGRAMME", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}
+var contractListHeader = []string{"CONTRACT ID", "OPERATOR", "OPERATOR NAME", "REFERENCE", "PROGRAMME", "TERRITORIES", "PERIOD", "TRAINEE HOUR", "GROUP HOUR", "ENVELOPE/YEAR"}
 
 // programmeName spells a contract's programme; contracts made before
 // programmes existed have none.
@@ -71,7 +72,7 @@ func contractListRows(resp *fundingv1.ListContractsResponse) [][]string {
 	for _, k := range resp.GetContracts() {
 		t := k.GetTerms()
 		rows = append(rows, []string{
-			k.GetContractId(), t.GetOperatorId(), t.GetReference(), programmeName(t.GetProgramme()), strings.Join(t.GetTerritoryCodes(), ","),
+			k.GetContractId(), t.GetOperatorId(), t.GetOperatorName(), t.GetReference(), programmeName(t.GetProgramme()), strings.Join(t.GetTerritoryCodes(), ","),
 			period(t.GetPeriodFrom(), t.GetPeriodTo()), euros(t.GetTraineeHourRateCents()), euros(t.GetGroupHourRateCents()),
 			euros(t.GetAnnualEnvelopeCents()),
 		})
@@ -100,12 +101,14 @@ func statementRows(st *fundingv1.Statement) []field {
 	}
 }
 
-func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
-	rows := [][]string{{"UNIT", "LINE ID", "LEARNER/GROUP", "DATE", "MINUTES", "FEE", "AMOUNT", "STATUS", "NOTE"}}
+// statementLineRows is the header, then one row per line, with the
+// learners' names (a group line names none).
+func statementLineRows(lines []*fundingv1.StatementLine, names map[string]string) [][]string {
+	rows := [][]string{{"UNIT", "LINE ID", "LEARNER/GROUP", "NAME", "DATE", "MINUTES", "FEE", "AMOUNT", "STATUS", "NOTE"}}
 	for _, l := range lines {
-		who := l.GetLearnerId()
+		who, name := l.GetLearnerId(), names[l.GetLearnerId()]
 		if l.GetGroupSessionId() != "" {
-			who = fmt.Sprintf("%s (%d attendees)", l.GetGroupSessionId(), len(l.GetAttendeeLearnerIds()))
+			who, name = fmt.Sprintf("%s (%d attendees)", l.GetGroupSessionId(), len(l.GetAttendeeLearnerIds())), ""
 		}
 		fee := feeTypeString(l.GetFeeType(), l.GetCustomCode())
 		var notes []string
@@ -132,7 +135,7 @@ func statementLineRows(lines []*fundingv1.StatementLine) [][]string {
 			minutes = fmt.Sprint(l.GetMinutes())
 		}
 		rows = append(rows, []string{
-			fundingUnits.name(l.GetUnit().Number()), l.GetOperatorLineId(), who, dateString(l.GetDate()), minutes, fee,
+			fundingUnits.name(l.GetUnit().Number()), l.GetOperatorLineId(), who, name, dateString(l.GetDate()), minutes, fee,
 			euros(l.GetAmountCents()), fundingStatuses.name(l.GetStatus().Number()), strings.Join(notes, "; "),
 		})
 	}

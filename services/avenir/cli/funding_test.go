@@ -24,7 +24,7 @@ func TestFundingCommands(t *testing.T) {
 	funder := h.mint(auth.Principal{Subject: "region", Role: auth.RoleFunder})
 	referent := h.mint(auth.Principal{Subject: "ref-05", Role: auth.RoleReferent, ReferentID: "ref-05", Territories: []string{"T05"}})
 
-	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--reference", "Lot 5 Eure", "--territory", "T05",
+	create := []string{"funding", "contracts", "create", "--operator-id", "op-evreux", "--operator-name", "AFPA Normandie", "--reference", "Lot 5 Eure", "--territory", "T05",
 		"--from", "2026-10-01", "--to", "2027-09-30", "--trainee-hour-rate-cents", "1250", "--group-hour-rate-cents", "4500",
 		"--fee", "needs-analysis-completed=15000", "--fee", "custom:MOBILITY=5000", "--envelope-cents", "100000000", "--max-group-size", "12"}
 	// The programme is required.
@@ -34,7 +34,11 @@ func TestFundingCommands(t *testing.T) {
 	h.expect(admin, 2, append(create[:len(create):len(create)], "--fee", "astrology=1"), "fee")
 	h.expect(referent, 1, create, "PermissionDenied")
 	contract := h.id(h.expect(admin, 0, append(create, "-o", "json")), "contract_id")
-	h.expect(operator, 0, []string{"funding", "contracts", "get", contract}, "12,50 €", "420 min/day, 2100 min/week", "PROGRAMME       avenir")
+	got := h.expect(operator, 0, []string{"funding", "contracts", "get", contract}, "12,50 €", "420 min/day, 2100 min/week", "PROGRAMME       avenir")
+	if v := tableValue(got, "OPERATOR NAME"); v != "AFPA Normandie" {
+		t.Fatalf("OPERATOR NAME %q in\n%s", v, got)
+	}
+	h.eventually(funder, []string{"funding", "contracts", "list"}, "OPERATOR NAME", "AFPA Normandie")
 	h.expect(other, 1, []string{"funding", "contracts", "get", contract}, "NotFound")
 	h.expect(referent, 1, []string{"funding", "contracts", "list"}, "PermissionDenied")
 

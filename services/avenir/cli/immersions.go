@@ -190,7 +190,7 @@ func newImmersionsSessionsScheduleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession()))
+			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession(), f.learnerNames(ctx, sessionLearners(resp.GetSession())...)))
 		})
 	return required(cmd, "from", "to", "daily-minutes", "capacity")
 }
@@ -209,7 +209,7 @@ func newImmersionsSessionsCapacityCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession()))
+			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession(), f.learnerNames(ctx, sessionLearners(resp.GetSession())...)))
 		})
 	return required(cmd, "capacity")
 }
@@ -222,7 +222,7 @@ func newImmersionsSessionsGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession()))
+			return f.print(cmd.OutOrStdout(), resp.GetSession(), sessionRows(resp.GetSession(), f.learnerNames(ctx, sessionLearners(resp.GetSession())...)))
 		})
 }
 
@@ -369,7 +369,11 @@ func newImmersionsBookingsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
-			return listTable(cmd.OutOrStdout(), bookingListRows(resp.GetBookings()), resp.GetNextPageToken())
+			var ids []string
+			for _, b := range resp.GetBookings() {
+				ids = append(ids, b.GetLearnerId())
+			}
+			return listTable(cmd.OutOrStdout(), bookingListRows(resp.GetBookings(), f.learnerNames(ctx, ids...)), resp.GetNextPageToken())
 		})
 }
 

@@ -39,6 +39,28 @@ func learnerOrHidden(id string) string {
 	return id
 }
 
+// learnerNamed shows a learner as "Name, id" when names has its name, by
+// its id otherwise, or says the caller may not see it.
+func learnerNamed(id string, names map[string]string) string {
+	if n := names[id]; n != "" && id != "" {
+		return n + ", " + id
+	}
+	return learnerOrHidden(id)
+}
+
+// sessionLearners are the ids of the learners of a session's places and
+// waitlist.
+func sessionLearners(s *immersionv1.Session) []string {
+	var ids []string
+	for _, p := range s.GetPlaces() {
+		ids = append(ids, p.GetLearnerId())
+	}
+	for _, w := range s.GetWaitlist() {
+		ids = append(ids, w.GetLearnerId())
+	}
+	return ids
+}
+
 // outcomeString is an outcome in one line.
 func outcomeString(o *immersionv1.Outcome) string {
 	if o == nil {
@@ -58,7 +80,9 @@ func outcomeString(o *immersionv1.Outcome) string {
 	return s
 }
 
-func sessionRows(s *immersionv1.Session) []field {
+// sessionRows is a session, with the names of the learners of its places
+// and waitlist that names has.
+func sessionRows(s *immersionv1.Session, names map[string]string) []field {
 	cancelled := ""
 	if s.GetCancelled() {
 		cancelled = "yes: " + s.GetCancellationReason()
@@ -78,7 +102,7 @@ func sessionRows(s *immersionv1.Session) []field {
 		{"CANCELLED", cancelled},
 	}
 	for i, p := range s.GetPlaces() {
-		v := learnerOrHidden(p.GetLearnerId())
+		v := learnerNamed(p.GetLearnerId(), names)
 		if p.GetPromotedFromWaitlist() {
 			v += " (promoted from the waitlist)"
 		}
@@ -89,7 +113,7 @@ func sessionRows(s *immersionv1.Session) []field {
 	}
 	for _, w := range s.GetWaitlist() {
 		rows = append(rows, field{fmt.Sprintf("WAITING %d", w.GetRank()),
-			fmt.Sprintf("%s (joined at position %d)", learnerOrHidden(w.GetLearnerId()), w.GetJoinedAtPosition())})
+			fmt.Sprintf("%s (joined at position %d)", learnerNamed(w.GetLearnerId(), names), w.GetJoinedAtPosition())})
 	}
 	return rows
 }
@@ -148,11 +172,13 @@ func bookingRows(b *immersionv1.Booking) []field {
 	}
 }
 
-func bookingListRows(bookings []*immersionv1.Booking) [][]string {
-	rows := [][]string{{"SESSION ID", "LEARNER ID", "STATUS", "DATES", "TERRITORY", "OPERATOR", "DETAIL"}}
+// bookingListRows is the header, then one row per booking, with the
+// learners' names.
+func bookingListRows(bookings []*immersionv1.Booking, names map[string]string) [][]string {
+	rows := [][]string{{"SESSION ID", "LEARNER ID", "NAME", "STATUS", "DATES", "TERRITORY", "OPERATOR", "DETAIL"}}
 	for _, b := range bookings {
 		rows = append(rows, []string{
-			b.GetSessionId(), learnerOrHidden(b.GetLearnerId()), immersionStatuses.name(b.GetStatus().Number()),
+			b.GetSessionId(), learnerOrHidden(b.GetLearnerId()), names[b.GetLearnerId()], immersionStatuses.name(b.GetStatus().Number()),
 			period(b.GetFromDate(), b.GetToDate()), b.GetTerritoryCode(), b.GetOperatorId(), bookingDetail(b),
 		})
 	}

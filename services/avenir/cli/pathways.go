@@ -202,7 +202,15 @@ func newPathwaysListCmd() *cobra.Command {
 					return c.ListPathways(ctx, r)
 				},
 				func(w io.Writer, answers []territoryAnswer[*pathwayv1.ListPathwaysResponse]) error {
-					return listAnswers(w, answers, pathwayListHeader, pathwayListRows, (*pathwayv1.ListPathwaysResponse).GetNextPageToken)
+					var ids []string
+					for _, a := range answers {
+						for _, p := range a.resp.GetPathways() {
+							ids = append(ids, p.GetLearnerId())
+						}
+					}
+					names := f.learnerNames(ctx, ids...)
+					return listAnswers(w, answers, pathwayListHeader, func(r *pathwayv1.ListPathwaysResponse) [][]string { return pathwayListRows(r, names) },
+						(*pathwayv1.ListPathwaysResponse).GetNextPageToken)
 				})
 		})
 	cmd.Long = "List the pathways in your scope, by territory then learner id. Every filter given must hold.\n" +
@@ -225,7 +233,11 @@ func newPathwaysTimelineCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
-			return listTable(cmd.OutOrStdout(), pathwayTimelineRows(resp.GetEntries()), resp.GetNextPageToken())
+			var actors []string
+			for _, e := range resp.GetEntries() {
+				actors = append(actors, e.GetActor())
+			}
+			return listTable(cmd.OutOrStdout(), pathwayTimelineRows(resp.GetEntries(), f.actorNames(ctx, actors...)), resp.GetNextPageToken())
 		})
 }
 

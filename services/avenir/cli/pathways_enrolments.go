@@ -108,7 +108,11 @@ func newPathwaysEnrolmentsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
-			return listTable(cmd.OutOrStdout(), enrolmentListRows(resp), resp.GetNextPageToken())
+			var ids []string
+			for _, e := range resp.GetEnrolments() {
+				ids = append(ids, e.GetLearnerId())
+			}
+			return listTable(cmd.OutOrStdout(), enrolmentListRows(resp, f.learnerNames(ctx, ids...)), resp.GetNextPageToken())
 		})
 	cmd.Long = "List enrolments by operator, contract, learner and number. Every filter given must hold.\n" +
 		"A page may be short: continue with --page-token while a next page token is printed."
@@ -141,13 +145,14 @@ func pathwayEnrolments(p *pathwayv1.Pathway) string {
 	return strings.Join(out, "; ")
 }
 
-// enrolmentListRows is the header, then one row per enrolment listed.
-func enrolmentListRows(resp *pathwayv1.ListEnrolmentsResponse) [][]string {
-	rows := [][]string{{"OPERATOR", "CONTRACT", "LEARNER ID", "TERRITORY", "#", "KIND", "PROGRAMME", "FROM", "TO", "END"}}
+// enrolmentListRows is the header, then one row per enrolment listed, with
+// the learners' names.
+func enrolmentListRows(resp *pathwayv1.ListEnrolmentsResponse, names map[string]string) [][]string {
+	rows := [][]string{{"OPERATOR", "CONTRACT", "LEARNER ID", "NAME", "TERRITORY", "#", "KIND", "PROGRAMME", "FROM", "TO", "END"}}
 	for _, l := range resp.GetEnrolments() {
 		e := l.GetEnrolment()
 		rows = append(rows, []string{
-			e.GetOperatorId(), e.GetContractId(), l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(e.GetNumber()),
+			e.GetOperatorId(), e.GetContractId(), l.GetLearnerId(), names[l.GetLearnerId()], l.GetTerritoryCode(), fmt.Sprint(e.GetNumber()),
 			enrolmentKinds.name(e.GetKind().Number()), fundingProgrammes.name(e.GetProgramme().Number()),
 			dateString(e.GetFromDate()), dateString(e.GetToDate()), enrolmentEndReasons.name(e.GetEndReason().Number()),
 		})

@@ -61,10 +61,11 @@ func pathwayReferral(r *pathwayv1.Referral) string {
 	return s + ": pending"
 }
 
-var pathwayListHeader = []string{"LEARNER ID", "TERRITORY", "STATUS", "PHASE", "EPISODES", "LAST ENTRY", "LAST EXIT"}
+var pathwayListHeader = []string{"LEARNER ID", "NAME", "TERRITORY", "STATUS", "PHASE", "EPISODES", "LAST ENTRY", "LAST EXIT"}
 
-// pathwayListRows is one row per pathway listed.
-func pathwayListRows(resp *pathwayv1.ListPathwaysResponse) [][]string {
+// pathwayListRows is one row per pathway listed, with the learners'
+// names.
+func pathwayListRows(resp *pathwayv1.ListPathwaysResponse, names map[string]string) [][]string {
 	var rows [][]string
 	for _, p := range resp.GetPathways() {
 		var entry, exit string
@@ -73,18 +74,20 @@ func pathwayListRows(resp *pathwayv1.ListPathwaysResponse) [][]string {
 			entry, exit = dateString(last.GetEntryDate()), dateString(last.GetExitDate())
 		}
 		rows = append(rows, []string{
-			p.GetLearnerId(), p.GetTerritoryCode(), pathwayStatuses.name(p.GetStatus().Number()),
+			p.GetLearnerId(), names[p.GetLearnerId()], p.GetTerritoryCode(), pathwayStatuses.name(p.GetStatus().Number()),
 			pathwayPhases.name(p.GetPhase().Number()), fmt.Sprint(len(p.GetEpisodes())), entry, exit,
 		})
 	}
 	return rows
 }
 
-func pathwayTimelineRows(entries []*pathwayv1.TimelineEntry) [][]string {
-	rows := [][]string{{"TIME (PARIS)", "SOURCE", "ACTOR", "EVENT"}}
+// pathwayTimelineRows is the header, then one row per entry, with the
+// names of the actors (referents) names knows.
+func pathwayTimelineRows(entries []*pathwayv1.TimelineEntry, names map[string]string) [][]string {
+	rows := [][]string{{"TIME (PARIS)", "SOURCE", "ACTOR", "ACTOR NAME", "EVENT"}}
 	for _, e := range entries {
 		rows = append(rows, []string{
-			parisTime(e.GetTime()), e.GetSource(), e.GetActor(), e.GetSummary(),
+			parisTime(e.GetTime()), e.GetSource(), e.GetActor(), names[e.GetActor()], e.GetSummary(),
 		})
 	}
 	return rows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,7 +44,11 @@ func newPrivacyRetentionCmd() *cobra.Command {
 				if f.output == "json" {
 					return printJSON(w, plan)
 				}
-				return printRetentionPlan(w, plan)
+				var ids []string
+				for _, c := range append(slices.Clip(plan.GetDue()), plan.GetHeld()...) {
+					ids = append(ids, c.GetLearnerId())
+				}
+				return printRetentionPlan(w, plan, f.learnerNames(ctx, ids...))
 			}
 			resp, err := c.ApplyRetention(ctx, &intakev1.ApplyRetentionRequest{RequestId: requestID(rid)})
 			if err != nil {
@@ -79,20 +84,20 @@ statistics not frozen yet). The server applies it every day by itself.
 }
 
 // printRetentionPlan prints the learners due, then those held back, one row
-// each.
-func printRetentionPlan(w io.Writer, plan *intakev1.PlanRetentionResponse) error {
+// each, with their names.
+func printRetentionPlan(w io.Writer, plan *intakev1.PlanRetentionResponse, names map[string]string) error {
 	if _, err := fmt.Fprintf(w, "Retention plan of %s (%d months): %d due, %d held back\n",
 		frDate(plan.GetPlannedOn()), plan.GetRetentionMonths(), len(plan.GetDue()), len(plan.GetHeld())); err != nil {
 		return err
 	}
-	rows := [][]string{{"LEARNER ID", "TERRITORY", "LAST EXIT", "DUE ON", "HELD REASON"}}
+	rows := [][]string{{"LEARNER ID", "NAME", "TERRITORY", "LAST EXIT", "DUE ON", "HELD REASON"}}
 	for _, list := range [][]*intakev1.RetentionCandidate{plan.GetDue(), plan.GetHeld()} {
 		for _, c := range list {
 			lastExit := frDate(c.GetLastExit())
 			if lastExit == "" {
 				lastExit = "never entered"
 			}
-			rows = append(rows, []string{c.GetLearnerId(), c.GetTerritoryCode(), lastExit, frDate(c.GetDueOn()), c.GetHeldReason()})
+			rows = append(rows, []string{c.GetLearnerId(), names[c.GetLearnerId()], c.GetTerritoryCode(), lastExit, frDate(c.GetDueOn()), c.GetHeldReason()})
 		}
 	}
 	if len(rows) == 1 {

@@ -334,10 +334,15 @@ func newReferentsCaseloadCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), resp)
 			}
 			r := resp.GetReferent()
-			rows := [][]string{{"LEARNER ID", "TERRITORY", "EPISODE", "SINCE", "PHASE", "PHASE SINCE"}}
+			var ids []string
+			for _, l := range resp.GetLearners() {
+				ids = append(ids, l.GetLearnerId())
+			}
+			names := f.learnerNames(ctx, ids...)
+			rows := [][]string{{"LEARNER ID", "NAME", "TERRITORY", "EPISODE", "SINCE", "PHASE", "PHASE SINCE"}}
 			for _, l := range resp.GetLearners() {
 				rows = append(rows, []string{
-					l.GetLearnerId(), l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()),
+					l.GetLearnerId(), names[l.GetLearnerId()], l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()),
 					pathwayPhases.name(l.GetPhase().Number()), dateString(l.GetPhaseSince()),
 				})
 			}
@@ -432,11 +437,18 @@ func newReferentsQueueCmd() *cobra.Command {
 					return c.ListPendingAssignments(ctx, r)
 				},
 				func(w io.Writer, answers []territoryAnswer[*referentv1.ListPendingAssignmentsResponse]) error {
-					return listAnswers(w, answers, []string{"LEARNER ID", "TERRITORY", "EPISODE", "QUEUED SINCE"},
+					var ids []string
+					for _, a := range answers {
+						for _, p := range a.resp.GetPending() {
+							ids = append(ids, p.GetLearnerId())
+						}
+					}
+					names := f.learnerNames(ctx, ids...)
+					return listAnswers(w, answers, []string{"LEARNER ID", "NAME", "TERRITORY", "EPISODE", "QUEUED SINCE"},
 						func(resp *referentv1.ListPendingAssignmentsResponse) [][]string {
 							var rows [][]string
 							for _, a := range resp.GetPending() {
-								rows = append(rows, []string{a.GetLearnerId(), a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
+								rows = append(rows, []string{a.GetLearnerId(), names[a.GetLearnerId()], a.GetTerritoryCode(), fmt.Sprint(a.GetEpisodeNumber()), dateString(a.GetPendingSince())})
 							}
 							return rows
 						}, (*referentv1.ListPendingAssignmentsResponse).GetNextPageToken)

@@ -99,6 +99,26 @@ func TestReferentsCommands(t *testing.T) {
 	if !strings.Contains(caseload, first) || !strings.Contains(caseload, "1/1 learners") {
 		t.Fatalf("caseload:\n%s", caseload)
 	}
+	// The caseload names its learners (intake answers the names, joined by
+	// the CLI); JSON keeps the ids only.
+	if header, learner := lineWith(caseload, "LEARNER ID"), lineWith(caseload, first); !strings.Contains(header, "NAME") || !strings.Contains(learner, "Martin Léa") {
+		t.Fatalf("caseload without the learner's name:\n%s", caseload)
+	}
+	if js := run(0, "referents", "caseload", ref.ReferentID, "-o", "json"); strings.Contains(js, "Martin") || !strings.Contains(js, first) {
+		t.Fatalf("caseload as JSON:\n%s", js)
+	}
+	// A timeline names the referents who acted: Anne Leroy refers her
+	// learner.
+	anne := s.mint(auth.Principal{Subject: "u-anne", Role: auth.RoleReferent, ReferentID: ref.ReferentID, Territories: []string{"T05"}})
+	var out2, errOut2 bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"pathways", "refer", first, "--programme", "qualif", "--organisation", "AFPA Caen",
+		"--date", "2026-11-05", "--addr", addr, "--token", anne}, &out2, &errOut2); code != 0 {
+		t.Fatalf("refer as the referent: exit %d\n%s%s", code, out2.String(), errOut2.String())
+	}
+	timeline := eventually([]string{"pathways", "timeline", first}, "referent:"+ref.ReferentID)
+	if row := lineWith(timeline, "referent:"+ref.ReferentID); !strings.Contains(row, "Anne Leroy") || !strings.Contains(lineWith(timeline, "TIME (PARIS)"), "ACTOR NAME") {
+		t.Fatalf("timeline without the referent's name:\n%s", timeline)
+	}
 
 	// An update changes only the fields given: the capacity here; the name,
 	// organisation, territories, specialties and languages stay.
@@ -131,4 +151,14 @@ func TestReferentsCommands(t *testing.T) {
 	run(0, "referents", "assign", second, next.ReferentID, "--reason", "speaks Arabic")
 	run(0, "referents", "deactivate", ref.ReferentID)
 	eventually([]string{"referents", "list", "--territory", "T05", "--include-deactivated"}, "Anne Leroy")
+}
+
+// lineWith is the first line of out holding s, "" when none does.
+func lineWith(out, s string) string {
+	for line := range strings.SplitSeq(out, "\n") {
+		if strings.Contains(line, s) {
+			return line
+		}
+	}
+	return ""
 }

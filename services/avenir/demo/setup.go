@@ -205,7 +205,7 @@ func (s *sim) setupContracts(ctx context.Context) error {
 		jobs = append(jobs, job{c, &fundingv1.CreateContractRequest{
 			RequestId: s.rid("contract", op.ID),
 			Terms: &fundingv1.ContractTerms{
-				OperatorId: op.ID, Reference: c.Reference, TerritoryCodes: c.Territories, Programme: c.Programme,
+				OperatorId: op.ID, OperatorName: op.Name, Reference: c.Reference, TerritoryCodes: c.Territories, Programme: c.Programme,
 				PeriodFrom: civilpb.FromDate(from), PeriodTo: civilpb.FromDate(to),
 				TraineeHourRateCents: int64(1100 + 50*r.IntN(9)), GroupHourRateCents: int64(4000 + 250*r.IntN(9)),
 				FlatFees: []*fundingv1.FlatFeeRate{
@@ -247,7 +247,7 @@ func (s *sim) setupContracts(ctx context.Context) error {
 		jobs = append(jobs, job{c, &fundingv1.CreateContractRequest{
 			RequestId: s.rid("contract-action", op.ID),
 			Terms: &fundingv1.ContractTerms{
-				OperatorId: op.ID, Reference: c.Reference, TerritoryCodes: lot, Programme: c.Programme,
+				OperatorId: op.ID, OperatorName: op.Name, Reference: c.Reference, TerritoryCodes: lot, Programme: c.Programme,
 				PeriodFrom: civilpb.FromDate(from), PeriodTo: civilpb.FromDate(to),
 				FlatFees: []*fundingv1.FlatFeeRate{
 					{FeeType: fundingv1.FeeType_FEE_TYPE_IMMERSION_COMPLETED, AmountCents: feeImmersion},

@@ -50,6 +50,7 @@ const (
 	MaxTrainerLength        = 200
 	MaxLabelLength          = 200
 	MaxReferenceLength      = 64
+	MaxOperatorNameLength   = 200
 	MaxBatchLines           = 10000
 	MaxIDLength             = 64
 )
@@ -57,10 +58,11 @@ const (
 // The rules of the texts people type (see platform/text): names, labels
 // and references are single lines; reasons are free texts.
 var (
-	referenceRule = text.Rule{Kind: text.Line, Max: MaxReferenceLength, Required: true}
-	labelRule     = text.Rule{Kind: text.Line, Max: MaxLabelLength}
-	trainerRule   = text.Rule{Kind: text.Line, Max: MaxTrainerLength, Required: true}
-	evidenceRule  = text.Rule{Kind: text.Line, Max: MaxEvidenceLength}
+	referenceRule    = text.Rule{Kind: text.Line, Max: MaxReferenceLength, Required: true}
+	operatorNameRule = text.Rule{Kind: text.Line, Max: MaxOperatorNameLength}
+	labelRule        = text.Rule{Kind: text.Line, Max: MaxLabelLength}
+	trainerRule      = text.Rule{Kind: text.Line, Max: MaxTrainerLength, Required: true}
+	evidenceRule     = text.Rule{Kind: text.Line, Max: MaxEvidenceLength}
 )
 
 // reasonRule is the rule of a reason (a correction's, a review's, a
@@ -152,6 +154,9 @@ type Terms struct {
 	DailyCapMinutes     int
 	WeeklyCapMinutes    int
 	MaxGroupSize        int
+	// OperatorName is the operator organisation's display name, shown to
+	// people; optional. An update without one keeps the contract's.
+	OperatorName string
 	// Programme pays the contract; ProgrammeUnspecified for the contracts
 	// made before programmes existed.
 	Programme Programme
@@ -243,6 +248,7 @@ func validCustomCode(s string) bool {
 // under field.
 func CheckTerms(v *apperr.Violations, field string, t Terms) {
 	ident.Code(v, field+".operator_id", t.OperatorID)
+	text.Check(v, field+".operator_name", t.OperatorName, operatorNameRule)
 	text.Check(v, field+".reference", t.Reference, referenceRule)
 	if len(t.Territories) == 0 || len(t.Territories) > MaxTerritories {
 		v.Addf(field+".territory_codes", "needs 1 to %d territories", MaxTerritories)
@@ -307,6 +313,7 @@ func CheckTerms(v *apperr.Violations, field string, t Terms) {
 
 // NormalizeTerms trims texts and applies the default caps.
 func NormalizeTerms(t Terms) Terms {
+	t.OperatorName = strings.TrimSpace(t.OperatorName)
 	t.Reference = strings.TrimSpace(t.Reference)
 	t.Territories = slices.Clone(t.Territories)
 	for i, c := range t.Territories {
@@ -405,6 +412,9 @@ func DecideContract(c Contract, cmd any) ([]Event, error) {
 		if terms.Programme == ProgrammeUnspecified {
 			terms.Programme = c.Terms.Programme // kept
 		}
+		if terms.OperatorName == "" {
+			terms.OperatorName = c.Terms.OperatorName // kept
+		}
 		if terms.OperatorID != c.Terms.OperatorID {
 			return nil, refused(ReasonOperatorChanged, "contract %s belongs to operator %s: create another contract for another operator", c.ID, c.Terms.OperatorID)
 		}
@@ -423,7 +433,7 @@ func DecideContract(c Contract, cmd any) ([]Event, error) {
 }
 
 func sameTerms(a, b Terms) bool {
-	return a.OperatorID == b.OperatorID && a.Reference == b.Reference && slices.Equal(a.Territories, b.Territories) &&
+	return a.OperatorID == b.OperatorID && a.OperatorName == b.OperatorName && a.Reference == b.Reference && slices.Equal(a.Territories, b.Territories) &&
 		a.From == b.From && a.To == b.To && a.TraineeHourCents == b.TraineeHourCents && a.GroupHourCents == b.GroupHourCents &&
 		slices.Equal(a.FlatFees, b.FlatFees) && a.AnnualEnvelopeCents == b.AnnualEnvelopeCents &&
 		a.DailyCapMinutes == b.DailyCapMinutes && a.WeeklyCapMinutes == b.WeeklyCapMinutes && a.MaxGroupSize == b.MaxGroupSize &&

@@ -210,3 +210,38 @@ func TestBillingPeriod(t *testing.T) {
 		})
 	}
 }
+
+// A contract's operator name is optional, trimmed, set at creation and
+// changed by an update naming another; an update naming none keeps it.
+func TestOperatorName(t *testing.T) {
+	tm := terms()
+	if _, err := domain.DecideContract(domain.Contract{}, domain.CreateContract{ContractID: "c-1", Terms: tm}); err != nil {
+		t.Fatalf("without an operator name: %v", err)
+	}
+	tm.OperatorName = "  AFPA Normandie "
+	evs, err := domain.DecideContract(domain.Contract{}, domain.CreateContract{ContractID: "c-1", Terms: tm})
+	if err != nil || evs[0].(domain.ContractCreated).Terms.OperatorName != "AFPA Normandie" {
+		t.Fatalf("created %v %v", evs, err)
+	}
+	c := domain.EvolveContract(domain.Contract{}, evs[0])
+	update := func(name string) []domain.Event {
+		t.Helper()
+		tm := terms()
+		tm.OperatorName = name
+		evs, err := domain.DecideContract(c, domain.UpdateContract{ContractID: "c-1", Terms: tm})
+		if err != nil {
+			t.Fatalf("update to %q: %v", name, err)
+		}
+		return evs
+	}
+	if evs := update(""); len(evs) != 0 {
+		t.Fatalf("an update without a name changed the contract: %+v", evs)
+	}
+	if evs := update("AFPA Normandie"); len(evs) != 0 {
+		t.Fatalf("the same name changed the contract: %+v", evs)
+	}
+	evs = update("AFPA Normandie – site d'Évreux")
+	if len(evs) != 1 || evs[0].(domain.ContractUpdated).Terms.OperatorName != "AFPA Normandie – site d'Évreux" {
+		t.Fatalf("renamed: %+v", evs)
+	}
+}

@@ -31,6 +31,11 @@ func TestTextsRefuseControlsAndBidiOverrides(t *testing.T) {
 			tm.Reference = s
 			return domain.DecideContract(domain.Contract{}, domain.CreateContract{ContractID: "c-1", Terms: tm})
 		}},
+		{"operator name", "terms.operator_name", domain.MaxOperatorNameLength, false, func(s string) ([]domain.Event, error) {
+			tm := terms()
+			tm.OperatorName = s
+			return domain.DecideContract(domain.Contract{}, domain.CreateContract{ContractID: "c-1", Terms: tm})
+		}},
 		{"fee label", "terms.flat_fees[5].label", domain.MaxLabelLength, false, func(s string) ([]domain.Event, error) {
 			tm := terms()
 			tm.FlatFees[5].Label = s

@@ -89,7 +89,7 @@ func statementID(contractID string, p civil.Month) string {
 
 func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 	out := domain.Terms{
-		OperatorID: t.GetOperatorId(), Reference: t.GetReference(), Territories: t.GetTerritoryCodes(),
+		OperatorID: t.GetOperatorId(), OperatorName: t.GetOperatorName(), Reference: t.GetReference(), Territories: t.GetTerritoryCodes(),
 		From: civilpb.Date(t.GetPeriodFrom()), To: civilpb.Date(t.GetPeriodTo()),
 		TraineeHourCents: t.GetTraineeHourRateCents(), GroupHourCents: t.GetGroupHourRateCents(),
 		AnnualEnvelopeCents: t.GetAnnualEnvelopeCents(), DailyCapMinutes: int(t.GetDailyCapMinutes()),
@@ -104,7 +104,7 @@ func termsFromProto(t *fundingv1.ContractTerms) domain.Terms {
 
 func termsToProto(t domain.Terms) *fundingv1.ContractTerms {
 	out := &fundingv1.ContractTerms{
-		OperatorId: t.OperatorID, Reference: t.Reference, TerritoryCodes: t.Territories,
+		OperatorId: t.OperatorID, OperatorName: t.OperatorName, Reference: t.Reference, TerritoryCodes: t.Territories,
 		PeriodFrom: civilpb.FromDate(t.From), PeriodTo: civilpb.FromDate(t.To),
 		TraineeHourRateCents: t.TraineeHourCents, GroupHourRateCents: t.GroupHourCents,
 		AnnualEnvelopeCents: t.AnnualEnvelopeCents, DailyCapMinutes: int32(t.DailyCapMinutes),

@@ -182,6 +182,7 @@ func (s *Service) Policy() auth.Policy {
 		intakev1.IntakeService_UpdateContact_FullMethodName:     writers,
 		intakev1.IntakeService_UpdateSituation_FullMethodName:   writers,
 		intakev1.IntakeService_SearchLearners_FullMethodName:    readers,
+		intakev1.IntakeService_BatchGetLearners_FullMethodName:  readers,
 		intakev1.IntakeService_GetLearnerHistory_FullMethodName: readers,
 		intakev1.IntakeService_EraseLearner_FullMethodName:      admins,
 		intakev1.IntakeService_PlanRetention_FullMethodName:     admins,

@@ -502,6 +502,13 @@ func TestAccess(t *testing.T) {
 			}
 			return resp.GetChanges()[0].GetLearner(), nil
 		}},
+		{"BatchGetLearners", func(c intakev1.IntakeServiceClient, _ string) (*intakev1.Learner, error) {
+			resp, err := c.BatchGetLearners(ctx(t), &intakev1.BatchGetLearnersRequest{LearnerIds: []string{id}})
+			if err != nil || len(resp.GetLearners()) == 0 {
+				return nil, err
+			}
+			return resp.GetLearners()[0], nil
+		}},
 	}
 	// The search reads a read model: wait until it knows the learner.
 	servicetest.Eventually(t, 5*time.Second, func() error {
@@ -514,23 +521,24 @@ func TestAccess(t *testing.T) {
 	ok, okRQTH := want{codes.OK, false}, want{codes.OK, true}
 	denied, hidden := want{code: codes.PermissionDenied}, want{code: codes.NotFound}
 	anonymous := want{code: codes.Unauthenticated}
-	// Searches out of scope find nobody rather than failing: NotFound here
-	// stands for an empty result.
+	// Searches out of scope find nobody rather than failing, and a batch
+	// lists the learner as unreadable: NotFound here stands for an empty
+	// result.
 	tests := []struct {
 		name  string
 		as    *auth.Principal // nil: no token
 		wants []want          // in the order of rpcs
 	}{
-		{"admin", &servicetest.Admin, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
-		{"referent of the territory", &referentT05, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
-		{"referent of another territory", &referentT01, []want{denied, hidden, hidden, hidden, hidden, hidden}},
+		{"admin", &servicetest.Admin, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
+		{"referent of the territory", &referentT05, []want{okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH, okRQTH}},
+		{"referent of another territory", &referentT01, []want{denied, hidden, hidden, hidden, hidden, hidden, hidden}},
 		// Operators read the learners enrolled with them, not those of the
 		// territories in their token.
-		{"operator enrolled with the learner", &operatorEnrolled, []want{denied, ok, denied, denied, ok, ok}},
-		{"operator with a token of the territory", &operatorT05, []want{denied, hidden, denied, denied, hidden, hidden}},
-		{"operator of another territory", &operatorT01, []want{denied, hidden, denied, denied, hidden, hidden}},
-		{"funder", &funder, []want{denied, ok, denied, denied, ok, ok}},
-		{"anonymous", nil, []want{anonymous, anonymous, anonymous, anonymous, anonymous, anonymous}},
+		{"operator enrolled with the learner", &operatorEnrolled, []want{denied, ok, denied, denied, ok, ok, ok}},
+		{"operator with a token of the territory", &operatorT05, []want{denied, hidden, denied, denied, hidden, hidden, hidden}},
+		{"operator of another territory", &operatorT01, []want{denied, hidden, denied, denied, hidden, hidden, hidden}},
+		{"funder", &funder, []want{denied, ok, denied, denied, ok, ok, ok}},
+		{"anonymous", nil, []want{anonymous, anonymous, anonymous, anonymous, anonymous, anonymous, anonymous}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -377,7 +377,12 @@ type ContractTerms struct {
 	MaxGroupSize int32 `protobuf:"varint,12,opt,name=max_group_size,json=maxGroupSize,proto3" json:"max_group_size,omitempty"`
 	// The programme paying the contract (required for new contracts; contracts
 	// made before programmes existed are UNSPECIFIED).
-	Programme     v1.FundingProgramme `protobuf:"varint,13,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	Programme v1.FundingProgramme `protobuf:"varint,13,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// The operator organisation's display name, such as "AFPA Normandie":
+	// optional, at most 200 characters on one line, shown to people (the
+	// operator is identified by operator_id). An update without one keeps
+	// the contract's.
+	OperatorName  string `protobuf:"bytes,14,opt,name=operator_name,json=operatorName,proto3" json:"operator_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -501,6 +506,13 @@ func (x *ContractTerms) GetProgramme() v1.FundingProgramme {
 		return x.Programme
 	}
 	return v1.FundingProgramme(0)
+}
+
+func (x *ContractTerms) GetOperatorName() string {
+	if x != nil {
+		return x.OperatorName
+	}
+	return ""
 }
 
 // A contract was created (admins).
@@ -2001,7 +2013,7 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	"\vcustom_code\x18\x02 \x01(\tR\n" +
 	"customCode\x12!\n" +
 	"\famount_cents\x18\x03 \x01(\x03R\vamountCents\x12\x14\n" +
-	"\x05label\x18\x04 \x01(\tR\x05label\"\x82\x05\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\"\xa7\x05\n" +
 	"\rContractTerms\x12\x1f\n" +
 	"\voperator_id\x18\x01 \x01(\tR\n" +
 	"operatorId\x12\x1c\n" +
@@ -2018,7 +2030,8 @@ const file_avenir_funding_v1_events_proto_rawDesc = "" +
 	" \x01(\x05R\x0fdailyCapMinutes\x12,\n" +
 	"\x12weekly_cap_minutes\x18\v \x01(\x05R\x10weeklyCapMinutes\x12$\n" +
 	"\x0emax_group_size\x18\f \x01(\x05R\fmaxGroupSize\x12@\n" +
-	"\tprogramme\x18\r \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\"j\n" +
+	"\tprogramme\x18\r \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x12#\n" +
+	"\roperator_name\x18\x0e \x01(\tR\foperatorName\"j\n" +
 	"\x0fContractCreated\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x126\n" +

@@ -916,6 +916,107 @@ func (x *SearchLearnersResponse) GetNextPageToken() string {
 	return ""
 }
 
+type BatchGetLearnersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Learner ids (UUIDs), 1 to 200; an id repeated is answered once.
+	LearnerIds    []string `protobuf:"bytes,1,rep,name=learner_ids,json=learnerIds,proto3" json:"learner_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetLearnersRequest) Reset() {
+	*x = BatchGetLearnersRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetLearnersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetLearnersRequest) ProtoMessage() {}
+
+func (x *BatchGetLearnersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetLearnersRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetLearnersRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BatchGetLearnersRequest) GetLearnerIds() []string {
+	if x != nil {
+		return x.LearnerIds
+	}
+	return nil
+}
+
+type BatchGetLearnersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The learners the caller may read, in the order of the request (first
+	// occurrence of each id), redacted for the caller.
+	Learners []*Learner `protobuf:"bytes,1,rep,name=learners,proto3" json:"learners,omitempty"`
+	// The ids asked for that are unknown or out of the caller's scope
+	// (indistinguishable), in the order of the request, each once.
+	UnreadableIds []string `protobuf:"bytes,2,rep,name=unreadable_ids,json=unreadableIds,proto3" json:"unreadable_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetLearnersResponse) Reset() {
+	*x = BatchGetLearnersResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetLearnersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetLearnersResponse) ProtoMessage() {}
+
+func (x *BatchGetLearnersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetLearnersResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetLearnersResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *BatchGetLearnersResponse) GetLearners() []*Learner {
+	if x != nil {
+		return x.Learners
+	}
+	return nil
+}
+
+func (x *BatchGetLearnersResponse) GetUnreadableIds() []string {
+	if x != nil {
+		return x.UnreadableIds
+	}
+	return nil
+}
+
 type GetLearnerHistoryRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
@@ -929,7 +1030,7 @@ type GetLearnerHistoryRequest struct {
 
 func (x *GetLearnerHistoryRequest) Reset() {
 	*x = GetLearnerHistoryRequest{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1042,7 @@ func (x *GetLearnerHistoryRequest) String() string {
 func (*GetLearnerHistoryRequest) ProtoMessage() {}
 
 func (x *GetLearnerHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1055,7 @@ func (x *GetLearnerHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLearnerHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetLearnerHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetLearnerHistoryRequest) GetLearnerId() string {
@@ -998,7 +1099,7 @@ type LearnerChange struct {
 
 func (x *LearnerChange) Reset() {
 	*x = LearnerChange{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1111,7 @@ func (x *LearnerChange) String() string {
 func (*LearnerChange) ProtoMessage() {}
 
 func (x *LearnerChange) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1124,7 @@ func (x *LearnerChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnerChange.ProtoReflect.Descriptor instead.
 func (*LearnerChange) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LearnerChange) GetKind() LearnerChangeKind {
@@ -1086,7 +1187,7 @@ type GetLearnerHistoryResponse struct {
 
 func (x *GetLearnerHistoryResponse) Reset() {
 	*x = GetLearnerHistoryResponse{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1199,7 @@ func (x *GetLearnerHistoryResponse) String() string {
 func (*GetLearnerHistoryResponse) ProtoMessage() {}
 
 func (x *GetLearnerHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1212,7 @@ func (x *GetLearnerHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLearnerHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetLearnerHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetLearnerHistoryResponse) GetChanges() []*LearnerChange {
@@ -1144,7 +1245,7 @@ type EraseLearnerRequest struct {
 
 func (x *EraseLearnerRequest) Reset() {
 	*x = EraseLearnerRequest{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1257,7 @@ func (x *EraseLearnerRequest) String() string {
 func (*EraseLearnerRequest) ProtoMessage() {}
 
 func (x *EraseLearnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1270,7 @@ func (x *EraseLearnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseLearnerRequest.ProtoReflect.Descriptor instead.
 func (*EraseLearnerRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EraseLearnerRequest) GetRequestId() string {
@@ -1210,7 +1311,7 @@ type EraseLearnerResponse struct {
 
 func (x *EraseLearnerResponse) Reset() {
 	*x = EraseLearnerResponse{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1323,7 @@ func (x *EraseLearnerResponse) String() string {
 func (*EraseLearnerResponse) ProtoMessage() {}
 
 func (x *EraseLearnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1336,7 @@ func (x *EraseLearnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EraseLearnerResponse.ProtoReflect.Descriptor instead.
 func (*EraseLearnerResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EraseLearnerResponse) GetLearner() *Learner {
@@ -1264,7 +1365,7 @@ type RetentionCandidate struct {
 
 func (x *RetentionCandidate) Reset() {
 	*x = RetentionCandidate{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1377,7 @@ func (x *RetentionCandidate) String() string {
 func (*RetentionCandidate) ProtoMessage() {}
 
 func (x *RetentionCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1390,7 @@ func (x *RetentionCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetentionCandidate.ProtoReflect.Descriptor instead.
 func (*RetentionCandidate) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RetentionCandidate) GetLearnerId() string {
@@ -1335,7 +1436,7 @@ type PlanRetentionRequest struct {
 
 func (x *PlanRetentionRequest) Reset() {
 	*x = PlanRetentionRequest{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1448,7 @@ func (x *PlanRetentionRequest) String() string {
 func (*PlanRetentionRequest) ProtoMessage() {}
 
 func (x *PlanRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1461,7 @@ func (x *PlanRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRetentionRequest.ProtoReflect.Descriptor instead.
 func (*PlanRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 type PlanRetentionResponse struct {
@@ -1380,7 +1481,7 @@ type PlanRetentionResponse struct {
 
 func (x *PlanRetentionResponse) Reset() {
 	*x = PlanRetentionResponse{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1493,7 @@ func (x *PlanRetentionResponse) String() string {
 func (*PlanRetentionResponse) ProtoMessage() {}
 
 func (x *PlanRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1506,7 @@ func (x *PlanRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRetentionResponse.ProtoReflect.Descriptor instead.
 func (*PlanRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PlanRetentionResponse) GetPlannedOn() *v1.Date {
@@ -1446,7 +1547,7 @@ type ApplyRetentionRequest struct {
 
 func (x *ApplyRetentionRequest) Reset() {
 	*x = ApplyRetentionRequest{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1559,7 @@ func (x *ApplyRetentionRequest) String() string {
 func (*ApplyRetentionRequest) ProtoMessage() {}
 
 func (x *ApplyRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1572,7 @@ func (x *ApplyRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRetentionRequest.ProtoReflect.Descriptor instead.
 func (*ApplyRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ApplyRetentionRequest) GetRequestId() string {
@@ -1494,7 +1595,7 @@ type ApplyRetentionResponse struct {
 
 func (x *ApplyRetentionResponse) Reset() {
 	*x = ApplyRetentionResponse{}
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1607,7 @@ func (x *ApplyRetentionResponse) String() string {
 func (*ApplyRetentionResponse) ProtoMessage() {}
 
 func (x *ApplyRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1620,7 @@ func (x *ApplyRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRetentionResponse.ProtoReflect.Descriptor instead.
 func (*ApplyRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApplyRetentionResponse) GetPlan() *PlanRetentionResponse {
@@ -1630,7 +1731,13 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"w\n" +
 	"\x16SearchLearnersResponse\x125\n" +
 	"\blearners\x18\x01 \x03(\v2\x19.avenir.intake.v1.LearnerR\blearners\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"u\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\":\n" +
+	"\x17BatchGetLearnersRequest\x12\x1f\n" +
+	"\vlearner_ids\x18\x01 \x03(\tR\n" +
+	"learnerIds\"x\n" +
+	"\x18BatchGetLearnersResponse\x125\n" +
+	"\blearners\x18\x01 \x03(\v2\x19.avenir.intake.v1.LearnerR\blearners\x12%\n" +
+	"\x0eunreadable_ids\x18\x02 \x03(\tR\runreadableIds\"u\n" +
 	"\x18GetLearnerHistoryRequest\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
@@ -1684,14 +1791,15 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\x1eLEARNER_CHANGE_KIND_REGISTERED\x10\x01\x12'\n" +
 	"#LEARNER_CHANGE_KIND_CONTACT_UPDATED\x10\x02\x12)\n" +
 	"%LEARNER_CHANGE_KIND_SITUATION_UPDATED\x10\x03\x12\x1e\n" +
-	"\x1aLEARNER_CHANGE_KIND_ERASED\x10\x042\x93\a\n" +
+	"\x1aLEARNER_CHANGE_KIND_ERASED\x10\x042\xfe\a\n" +
 	"\rIntakeService\x12f\n" +
 	"\x0fRegisterLearner\x12(.avenir.intake.v1.RegisterLearnerRequest\x1a).avenir.intake.v1.RegisterLearnerResponse\x12W\n" +
 	"\n" +
 	"GetLearner\x12#.avenir.intake.v1.GetLearnerRequest\x1a$.avenir.intake.v1.GetLearnerResponse\x12`\n" +
 	"\rUpdateContact\x12&.avenir.intake.v1.UpdateContactRequest\x1a'.avenir.intake.v1.UpdateContactResponse\x12f\n" +
 	"\x0fUpdateSituation\x12(.avenir.intake.v1.UpdateSituationRequest\x1a).avenir.intake.v1.UpdateSituationResponse\x12c\n" +
-	"\x0eSearchLearners\x12'.avenir.intake.v1.SearchLearnersRequest\x1a(.avenir.intake.v1.SearchLearnersResponse\x12l\n" +
+	"\x0eSearchLearners\x12'.avenir.intake.v1.SearchLearnersRequest\x1a(.avenir.intake.v1.SearchLearnersResponse\x12i\n" +
+	"\x10BatchGetLearners\x12).avenir.intake.v1.BatchGetLearnersRequest\x1a*.avenir.intake.v1.BatchGetLearnersResponse\x12l\n" +
 	"\x11GetLearnerHistory\x12*.avenir.intake.v1.GetLearnerHistoryRequest\x1a+.avenir.intake.v1.GetLearnerHistoryResponse\x12]\n" +
 	"\fEraseLearner\x12%.avenir.intake.v1.EraseLearnerRequest\x1a&.avenir.intake.v1.EraseLearnerResponse\x12`\n" +
 	"\rPlanRetention\x12&.avenir.intake.v1.PlanRetentionRequest\x1a'.avenir.intake.v1.PlanRetentionResponse\x12c\n" +
@@ -1711,7 +1819,7 @@ func file_avenir_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(LearnerChangeKind)(0),            // 0: avenir.intake.v1.LearnerChangeKind
 	(*Learner)(nil),                   // 1: avenir.intake.v1.Learner
@@ -1725,80 +1833,85 @@ var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(*UpdateSituationResponse)(nil),   // 9: avenir.intake.v1.UpdateSituationResponse
 	(*SearchLearnersRequest)(nil),     // 10: avenir.intake.v1.SearchLearnersRequest
 	(*SearchLearnersResponse)(nil),    // 11: avenir.intake.v1.SearchLearnersResponse
-	(*GetLearnerHistoryRequest)(nil),  // 12: avenir.intake.v1.GetLearnerHistoryRequest
-	(*LearnerChange)(nil),             // 13: avenir.intake.v1.LearnerChange
-	(*GetLearnerHistoryResponse)(nil), // 14: avenir.intake.v1.GetLearnerHistoryResponse
-	(*EraseLearnerRequest)(nil),       // 15: avenir.intake.v1.EraseLearnerRequest
-	(*EraseLearnerResponse)(nil),      // 16: avenir.intake.v1.EraseLearnerResponse
-	(*RetentionCandidate)(nil),        // 17: avenir.intake.v1.RetentionCandidate
-	(*PlanRetentionRequest)(nil),      // 18: avenir.intake.v1.PlanRetentionRequest
-	(*PlanRetentionResponse)(nil),     // 19: avenir.intake.v1.PlanRetentionResponse
-	(*ApplyRetentionRequest)(nil),     // 20: avenir.intake.v1.ApplyRetentionRequest
-	(*ApplyRetentionResponse)(nil),    // 21: avenir.intake.v1.ApplyRetentionResponse
-	(*v1.Date)(nil),                   // 22: avenir.common.v1.Date
-	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
-	(*Contact)(nil),                   // 24: avenir.intake.v1.Contact
-	(*Situation)(nil),                 // 25: avenir.intake.v1.Situation
-	(EducationLevel)(0),               // 26: avenir.intake.v1.EducationLevel
-	(ReferralSource)(0),               // 27: avenir.intake.v1.ReferralSource
-	(ErasureGround)(0),                // 28: avenir.intake.v1.ErasureGround
+	(*BatchGetLearnersRequest)(nil),   // 12: avenir.intake.v1.BatchGetLearnersRequest
+	(*BatchGetLearnersResponse)(nil),  // 13: avenir.intake.v1.BatchGetLearnersResponse
+	(*GetLearnerHistoryRequest)(nil),  // 14: avenir.intake.v1.GetLearnerHistoryRequest
+	(*LearnerChange)(nil),             // 15: avenir.intake.v1.LearnerChange
+	(*GetLearnerHistoryResponse)(nil), // 16: avenir.intake.v1.GetLearnerHistoryResponse
+	(*EraseLearnerRequest)(nil),       // 17: avenir.intake.v1.EraseLearnerRequest
+	(*EraseLearnerResponse)(nil),      // 18: avenir.intake.v1.EraseLearnerResponse
+	(*RetentionCandidate)(nil),        // 19: avenir.intake.v1.RetentionCandidate
+	(*PlanRetentionRequest)(nil),      // 20: avenir.intake.v1.PlanRetentionRequest
+	(*PlanRetentionResponse)(nil),     // 21: avenir.intake.v1.PlanRetentionResponse
+	(*ApplyRetentionRequest)(nil),     // 22: avenir.intake.v1.ApplyRetentionRequest
+	(*ApplyRetentionResponse)(nil),    // 23: avenir.intake.v1.ApplyRetentionResponse
+	(*v1.Date)(nil),                   // 24: avenir.common.v1.Date
+	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
+	(*Contact)(nil),                   // 26: avenir.intake.v1.Contact
+	(*Situation)(nil),                 // 27: avenir.intake.v1.Situation
+	(EducationLevel)(0),               // 28: avenir.intake.v1.EducationLevel
+	(ReferralSource)(0),               // 29: avenir.intake.v1.ReferralSource
+	(ErasureGround)(0),                // 30: avenir.intake.v1.ErasureGround
 }
 var file_avenir_intake_v1_intake_proto_depIdxs = []int32{
-	22, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
-	23, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
-	24, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
-	25, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
-	22, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
-	22, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
-	22, // 6: avenir.intake.v1.Learner.erased_on:type_name -> avenir.common.v1.Date
-	22, // 7: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
-	24, // 8: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
-	25, // 9: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
+	24, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
+	25, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
+	26, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
+	27, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
+	24, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
+	24, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
+	24, // 6: avenir.intake.v1.Learner.erased_on:type_name -> avenir.common.v1.Date
+	24, // 7: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
+	26, // 8: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
+	27, // 9: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
 	1,  // 10: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 11: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 12: avenir.intake.v1.UpdateContactResponse.learner:type_name -> avenir.intake.v1.Learner
-	22, // 13: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
-	26, // 14: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
-	27, // 15: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
+	24, // 13: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
+	28, // 14: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
+	29, // 15: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
 	1,  // 16: avenir.intake.v1.UpdateSituationResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 17: avenir.intake.v1.SearchLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
-	0,  // 18: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
-	22, // 19: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
-	23, // 20: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
-	1,  // 21: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
-	28, // 22: avenir.intake.v1.LearnerChange.erasure_ground:type_name -> avenir.intake.v1.ErasureGround
-	13, // 23: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
-	28, // 24: avenir.intake.v1.EraseLearnerRequest.ground:type_name -> avenir.intake.v1.ErasureGround
-	1,  // 25: avenir.intake.v1.EraseLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	22, // 26: avenir.intake.v1.RetentionCandidate.last_exit:type_name -> avenir.common.v1.Date
-	22, // 27: avenir.intake.v1.RetentionCandidate.due_on:type_name -> avenir.common.v1.Date
-	22, // 28: avenir.intake.v1.PlanRetentionResponse.planned_on:type_name -> avenir.common.v1.Date
-	17, // 29: avenir.intake.v1.PlanRetentionResponse.due:type_name -> avenir.intake.v1.RetentionCandidate
-	17, // 30: avenir.intake.v1.PlanRetentionResponse.held:type_name -> avenir.intake.v1.RetentionCandidate
-	19, // 31: avenir.intake.v1.ApplyRetentionResponse.plan:type_name -> avenir.intake.v1.PlanRetentionResponse
-	2,  // 32: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
-	4,  // 33: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
-	6,  // 34: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
-	8,  // 35: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
-	10, // 36: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
-	12, // 37: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
-	15, // 38: avenir.intake.v1.IntakeService.EraseLearner:input_type -> avenir.intake.v1.EraseLearnerRequest
-	18, // 39: avenir.intake.v1.IntakeService.PlanRetention:input_type -> avenir.intake.v1.PlanRetentionRequest
-	20, // 40: avenir.intake.v1.IntakeService.ApplyRetention:input_type -> avenir.intake.v1.ApplyRetentionRequest
-	3,  // 41: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
-	5,  // 42: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
-	7,  // 43: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
-	9,  // 44: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
-	11, // 45: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
-	14, // 46: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
-	16, // 47: avenir.intake.v1.IntakeService.EraseLearner:output_type -> avenir.intake.v1.EraseLearnerResponse
-	19, // 48: avenir.intake.v1.IntakeService.PlanRetention:output_type -> avenir.intake.v1.PlanRetentionResponse
-	21, // 49: avenir.intake.v1.IntakeService.ApplyRetention:output_type -> avenir.intake.v1.ApplyRetentionResponse
-	41, // [41:50] is the sub-list for method output_type
-	32, // [32:41] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	1,  // 18: avenir.intake.v1.BatchGetLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
+	0,  // 19: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
+	24, // 20: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
+	25, // 21: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
+	1,  // 22: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
+	30, // 23: avenir.intake.v1.LearnerChange.erasure_ground:type_name -> avenir.intake.v1.ErasureGround
+	15, // 24: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
+	30, // 25: avenir.intake.v1.EraseLearnerRequest.ground:type_name -> avenir.intake.v1.ErasureGround
+	1,  // 26: avenir.intake.v1.EraseLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
+	24, // 27: avenir.intake.v1.RetentionCandidate.last_exit:type_name -> avenir.common.v1.Date
+	24, // 28: avenir.intake.v1.RetentionCandidate.due_on:type_name -> avenir.common.v1.Date
+	24, // 29: avenir.intake.v1.PlanRetentionResponse.planned_on:type_name -> avenir.common.v1.Date
+	19, // 30: avenir.intake.v1.PlanRetentionResponse.due:type_name -> avenir.intake.v1.RetentionCandidate
+	19, // 31: avenir.intake.v1.PlanRetentionResponse.held:type_name -> avenir.intake.v1.RetentionCandidate
+	21, // 32: avenir.intake.v1.ApplyRetentionResponse.plan:type_name -> avenir.intake.v1.PlanRetentionResponse
+	2,  // 33: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
+	4,  // 34: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
+	6,  // 35: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
+	8,  // 36: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
+	10, // 37: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
+	12, // 38: avenir.intake.v1.IntakeService.BatchGetLearners:input_type -> avenir.intake.v1.BatchGetLearnersRequest
+	14, // 39: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
+	17, // 40: avenir.intake.v1.IntakeService.EraseLearner:input_type -> avenir.intake.v1.EraseLearnerRequest
+	20, // 41: avenir.intake.v1.IntakeService.PlanRetention:input_type -> avenir.intake.v1.PlanRetentionRequest
+	22, // 42: avenir.intake.v1.IntakeService.ApplyRetention:input_type -> avenir.intake.v1.ApplyRetentionRequest
+	3,  // 43: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
+	5,  // 44: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
+	7,  // 45: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
+	9,  // 46: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
+	11, // 47: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
+	13, // 48: avenir.intake.v1.IntakeService.BatchGetLearners:output_type -> avenir.intake.v1.BatchGetLearnersResponse
+	16, // 49: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
+	18, // 50: avenir.intake.v1.IntakeService.EraseLearner:output_type -> avenir.intake.v1.EraseLearnerResponse
+	21, // 51: avenir.intake.v1.IntakeService.PlanRetention:output_type -> avenir.intake.v1.PlanRetentionResponse
+	23, // 52: avenir.intake.v1.IntakeService.ApplyRetention:output_type -> avenir.intake.v1.ApplyRetentionResponse
+	43, // [43:53] is the sub-list for method output_type
+	33, // [33:43] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_intake_proto_init() }
@@ -1816,7 +1929,7 @@ func file_avenir_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_intake_proto_rawDesc), len(file_avenir_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	IntakeService_UpdateContact_FullMethodName     = "/avenir.intake.v1.IntakeService/UpdateContact"
 	IntakeService_UpdateSituation_FullMethodName   = "/avenir.intake.v1.IntakeService/UpdateSituation"
 	IntakeService_SearchLearners_FullMethodName    = "/avenir.intake.v1.IntakeService/SearchLearners"
+	IntakeService_BatchGetLearners_FullMethodName  = "/avenir.intake.v1.IntakeService/BatchGetLearners"
 	IntakeService_GetLearnerHistory_FullMethodName = "/avenir.intake.v1.IntakeService/GetLearnerHistory"
 	IntakeService_EraseLearner_FullMethodName      = "/avenir.intake.v1.IntakeService/EraseLearner"
 	IntakeService_PlanRetention_FullMethodName     = "/avenir.intake.v1.IntakeService/PlanRetention"
@@ -59,6 +60,19 @@ type IntakeServiceClient interface {
 	// a change shows there within moments. Erased learners are never listed
 	// (GetLearner still answers them as erased).
 	SearchLearners(ctx context.Context, in *SearchLearnersRequest, opts ...grpc.CallOption) (*SearchLearnersResponse, error)
+	// BatchGetLearners returns, in one call, the learners of a list of ids
+	// (1 to 200), so that a client showing other contexts' records (caseloads,
+	// pathways, bookings, statements) joins people's names to their ids
+	// without copying them anywhere. Every role may call it; each learner is
+	// checked as GetLearner checks it, and redacted as GetLearner redacts it
+	// for the caller (RQTH for those acting for the learner only, what billing
+	// needs only for funders). An erased learner the caller may read is
+	// returned as erased, without any personal field. An id repeated is
+	// answered once. Unknown ids and ids of learners the caller may not read
+	// are listed alike in unreadable_ids: the answer never tells whether a
+	// learner out of the caller's scope exists. It reads a read model: a
+	// learner registered a moment ago may be unreadable for a moment.
+	BatchGetLearners(ctx context.Context, in *BatchGetLearnersRequest, opts ...grpc.CallOption) (*BatchGetLearnersResponse, error)
 	// GetLearnerHistory lists a learner's changes, oldest first.
 	GetLearnerHistory(ctx context.Context, in *GetLearnerHistoryRequest, opts ...grpc.CallOption) (*GetLearnerHistoryResponse, error)
 	// EraseLearner erases a learner's personal data (GDPR art. 17), admins
@@ -141,6 +155,16 @@ func (c *intakeServiceClient) SearchLearners(ctx context.Context, in *SearchLear
 	return out, nil
 }
 
+func (c *intakeServiceClient) BatchGetLearners(ctx context.Context, in *BatchGetLearnersRequest, opts ...grpc.CallOption) (*BatchGetLearnersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetLearnersResponse)
+	err := c.cc.Invoke(ctx, IntakeService_BatchGetLearners_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *intakeServiceClient) GetLearnerHistory(ctx context.Context, in *GetLearnerHistoryRequest, opts ...grpc.CallOption) (*GetLearnerHistoryResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetLearnerHistoryResponse)
@@ -210,6 +234,19 @@ type IntakeServiceServer interface {
 	// a change shows there within moments. Erased learners are never listed
 	// (GetLearner still answers them as erased).
 	SearchLearners(context.Context, *SearchLearnersRequest) (*SearchLearnersResponse, error)
+	// BatchGetLearners returns, in one call, the learners of a list of ids
+	// (1 to 200), so that a client showing other contexts' records (caseloads,
+	// pathways, bookings, statements) joins people's names to their ids
+	// without copying them anywhere. Every role may call it; each learner is
+	// checked as GetLearner checks it, and redacted as GetLearner redacts it
+	// for the caller (RQTH for those acting for the learner only, what billing
+	// needs only for funders). An erased learner the caller may read is
+	// returned as erased, without any personal field. An id repeated is
+	// answered once. Unknown ids and ids of learners the caller may not read
+	// are listed alike in unreadable_ids: the answer never tells whether a
+	// learner out of the caller's scope exists. It reads a read model: a
+	// learner registered a moment ago may be unreadable for a moment.
+	BatchGetLearners(context.Context, *BatchGetLearnersRequest) (*BatchGetLearnersResponse, error)
 	// GetLearnerHistory lists a learner's changes, oldest first.
 	GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error)
 	// EraseLearner erases a learner's personal data (GDPR art. 17), admins
@@ -256,6 +293,9 @@ func (UnimplementedIntakeServiceServer) UpdateSituation(context.Context, *Update
 }
 func (UnimplementedIntakeServiceServer) SearchLearners(context.Context, *SearchLearnersRequest) (*SearchLearnersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchLearners not implemented")
+}
+func (UnimplementedIntakeServiceServer) BatchGetLearners(context.Context, *BatchGetLearnersRequest) (*BatchGetLearnersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetLearners not implemented")
 }
 func (UnimplementedIntakeServiceServer) GetLearnerHistory(context.Context, *GetLearnerHistoryRequest) (*GetLearnerHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLearnerHistory not implemented")
@@ -380,6 +420,24 @@ func _IntakeService_SearchLearners_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_BatchGetLearners_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetLearnersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).BatchGetLearners(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_BatchGetLearners_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).BatchGetLearners(ctx, req.(*BatchGetLearnersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IntakeService_GetLearnerHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetLearnerHistoryRequest)
 	if err := dec(in); err != nil {
@@ -478,6 +536,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SearchLearners",
 			Handler:    _IntakeService_SearchLearners_Handler,
+		},
+		{
+			MethodName: "BatchGetLearners",
+			Handler:    _IntakeService_BatchGetLearners_Handler,
 		},
 		{
 			MethodName: "GetLearnerHistory",
