@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/avenir-normandie/avenir/proto v0.0.0
+	github.com/avenir-normandie/avenir/services/console v0.0.0-00010101000000-000000000000
 	github.com/avenir-normandie/avenir/services/funding v0.0.0
 	github.com/avenir-normandie/avenir/services/immersion v0.0.0
 	github.com/avenir-normandie/avenir/services/intake v0.0.0
@@ -89,3 +90,5 @@ replace github.com/avenir-normandie/avenir/services/funding => ../funding
 replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
 
 replace github.com/avenir-normandie/avenir/services/referent => ../referent
+
+replace github.com/avenir-normandie/avenir/services/console => ../console

@@ -46,6 +46,7 @@ func newServerCmd() *cobra.Command {
 			// The master key itself only from the environment, never a flag
 			// (a command line is visible to every local user).
 			cfg.MasterKey = os.Getenv(privacy.MasterKeyEnv)
+			cfg.Console.OIDCClientSecret = os.Getenv(server.ConsoleSecretEnv)
 			if demoClock != "" {
 				day, err := parseDate("demo-clock", demoClock)
 				if err != nil {
@@ -69,7 +70,7 @@ func newServerCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&cfg.Dev, "dev", false, "development mode: embedded NATS server, zero configuration")
-	fs.StringVar(&services, "services", strings.Join(server.ServiceNames(), ","), "comma-separated services to run")
+	fs.StringVar(&services, "services", strings.Join(append(server.ServiceNames(), server.ConsoleService), ","), "comma-separated services to run ("+server.ConsoleService+" is the web console)")
 	fs.StringVar(&cfg.DataDir, "data-dir", "data", "where the embedded NATS server stores its streams")
 	fs.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:50051", "gRPC listen address")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:9464", "admin HTTP listen address (/metrics, /healthz, /readyz)")
@@ -96,6 +97,11 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful stop may take")
+	fs.StringVar(&cfg.Console.Addr, "console-addr", server.DefaultConsoleAddr, "HTTP listen address of the web console (service "+server.ConsoleService+")")
+	fs.StringVar(&cfg.Console.URL, "console-url", "", "public address of the web console (https://...); required beyond loopback and with --oidc-issuer; empty: http://<console-addr>")
+	fs.StringVar(&cfg.Console.Upstreams, "console-upstreams", "", "gRPC addresses the console calls: host:port for all services, or intake=host:port,pathway=host:port,... (*=host:port for the others); empty: this process")
+	fs.StringVar(&cfg.Console.OIDCClientID, "console-oidc-client-id", "", "the console's client id at the OIDC issuer (authorization code flow with PKCE); its secret, if any, in "+server.ConsoleSecretEnv)
+	fs.DurationVar(&cfg.Console.IdleTimeout, "console-idle-timeout", 30*time.Minute, "a console session ends after this long without a request")
 	fs.StringVar(&demoClock, "demo-clock", "", "dev only: the services' clock stands on this day (YYYY-MM-DD, today-N) and moves only with PUT /demo/clock?date=YYYY-MM-DD on the admin address (avenir demo); a restarted server resumes the day kept in --data-dir")
 	return cmd
 }

@@ -148,5 +148,6 @@ func DevConfig(dataDir string) Config {
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0",
 		Replicas: 1, Audience: auth.DefaultAudience, LogLevel: "warn", LogFormat: "text",
 		ShutdownTimeout: 10 * time.Second,
+		Console:         ConsoleConfig{Addr: "127.0.0.1:0"},
 	}
 }

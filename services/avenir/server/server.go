@@ -95,6 +95,8 @@ type Config struct {
 	MasterKey     string
 	// master is the master key Run loaded.
 	master privacy.MasterKey
+	// Console configures the web console (service "console").
+	Console ConsoleConfig
 	// Version is reported in telemetry.
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -162,7 +164,8 @@ func ServiceNames() []string {
 // Validate reports every configuration problem at once.
 func (c *Config) Validate() error {
 	var p config.Problems
-	known := ServiceNames()
+	known := append(ServiceNames(), ConsoleService)
+	backend := len(c.backendServices()) > 0
 	if len(c.Services) == 0 {
 		p.Add("services", "no service selected (known: %s)", strings.Join(known, ","))
 	}
@@ -171,7 +174,7 @@ func (c *Config) Validate() error {
 			p.Add("services", "unknown service %q (known: %s)", s, strings.Join(known, ","))
 		}
 	}
-	if !c.Dev && c.NATSURL == "" {
+	if !c.Dev && c.NATSURL == "" && backend {
 		p.Add("nats-url", "required without --dev (the dev mode embeds a NATS server)")
 	}
 	if c.Dev && c.NATSURL == "" && c.DataDir == "" {
@@ -200,7 +203,7 @@ func (c *Config) Validate() error {
 	switch {
 	case c.MasterKeyFile != "" && c.MasterKey != "":
 		p.Add("master-key-file", "the master key comes from a file or from %s, not both", privacy.MasterKeyEnv)
-	case c.MasterKeyFile == "" && c.MasterKey == "" && !c.Dev:
+	case c.MasterKeyFile == "" && c.MasterKey == "" && !c.Dev && backend:
 		p.Add("master-key-file", "required without --dev, or the key in %s: it wraps the learners' data keys (64 hex characters, e.g. openssl rand -hex 32)", privacy.MasterKeyEnv)
 	case c.MasterKeyFile == "" && c.MasterKey == "" && c.DataDir == "":
 		p.Add("data-dir", "required for the dev master key")
@@ -232,6 +235,7 @@ func (c *Config) Validate() error {
 	if c.Audience == "" {
 		p.Add("audience", "must not be empty")
 	}
+	c.validateConsole(&p)
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		p.Add("log-level", "%v", err)
 	}
@@ -254,11 +258,6 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	master, err := cfg.loadMasterKey()
-	if err != nil {
-		return err
-	}
-	cfg.master = master
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -283,6 +282,8 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	var serving atomic.Pointer[platform.Running]
+	// consoleReady is set once a console-only process serves.
+	var consoleReady atomic.Bool
 	// waitingFor are the streams the services wait for while starting.
 	var waitingFor atomic.Pointer[[]string]
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
@@ -290,6 +291,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	go func() {
 		var admin http.Handler = telemetry.AdminHandler(tel.Registry(), func(ctx context.Context) []telemetry.Check {
 			running := serving.Load()
+			if running == nil && consoleReady.Load() {
+				return nil
+			}
 			if running == nil {
 				if missing := waitingFor.Load(); missing != nil && len(*missing) > 0 {
 					return []telemetry.Check{{Name: "serving", Detail: "waiting for streams " + strings.Join(*missing, ", ") +
@@ -310,6 +314,14 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	defer func() { stopAdmin(); <-adminDone }()
 
 	addrs := Addrs{Admin: adminLis.Addr().String()}
+	if len(cfg.backendServices()) == 0 {
+		return runConsoleOnly(ctx, cfg, log, addrs, &consoleReady, ready)
+	}
+	master, err := cfg.loadMasterKey()
+	if err != nil {
+		return err
+	}
+	cfg.master = master
 	topology := natsx.Topology{Replicas: cfg.Replicas, StreamMaxBytes: cfg.StreamMaxBytes}
 	nb := connectExternal(cfg, log)
 	if cfg.NATSURL == "" {
@@ -349,7 +361,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	}
 	addrs.NATS = nb.URL()
 
-	authz, howToMint, err := authorizer(ctx, cfg, services, log)
+	authz, verifier, howToMint, err := authorizer(ctx, cfg, services, log)
 	if err != nil {
 		return err
 	}
@@ -383,9 +395,21 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- grpcSrv.Serve(grpcLis) }()
 	serving.Store(running)
+	if cfg.runsConsole() {
+		consoleAddr, stopConsole, err := startConsole(ctx, cfg, addrs.GRPC, verifier, log)
+		if err != nil {
+			return err
+		}
+		defer shutdownWith(cfg.ShutdownTimeout, "console", log, stopConsole)
+		addrs.Console = consoleAddr
+	}
 
-	fmt.Fprintf(cfg.Out, "avenir serving %s\n  gRPC:       %s\n  admin HTTP: http://%s (/metrics /healthz /readyz)\n  NATS:       %s\n",
-		strings.Join(cfg.Services, ", "), addrs.GRPC, addrs.Admin, addrs.NATS)
+	fmt.Fprintf(cfg.Out, "avenir serving %s\n", strings.Join(cfg.Services, ", "))
+	if addrs.Console != "" {
+		fmt.Fprintf(cfg.Out, "  console:    %s (web console, in French)\n", consoleURL(cfg, addrs.Console))
+	}
+	fmt.Fprintf(cfg.Out, "  gRPC:       %s\n  admin HTTP: http://%s (/metrics /healthz /readyz)\n  NATS:       %s\n",
+		addrs.GRPC, addrs.Admin, addrs.NATS)
 	if nb.embedded != nil {
 		fmt.Fprintf(cfg.Out, "  data dir:   %s\n", cfg.DataDir)
 		fmt.Fprintf(cfg.Out, "  nats CLI:   nats --server %s --nkey %s stream ls\n", addrs.NATS, natsx.NKeyFile(filepath.Join(cfg.DataDir, natsx.IdentitiesDir), natsx.IdentityOps))
@@ -393,7 +417,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	if howToMint != "" {
 		fmt.Fprintf(cfg.Out, "  tokens:     %s\n", howToMint)
 	}
-	log.Info("serving", "grpc", addrs.GRPC, "admin", addrs.Admin, "nats", addrs.NATS, "services", cfg.Services)
+	log.Info("serving", "grpc", addrs.GRPC, "admin", addrs.Admin, "nats", addrs.NATS, "console", addrs.Console, "services", cfg.Services)
 	if ready != nil {
 		ready(addrs)
 	}
@@ -411,7 +435,7 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 
 // authorizer builds the authentication of gRPC calls: OIDC, the dev key
 // (created under the data dir), or none. It also says how to get a token.
-func authorizer(ctx context.Context, cfg Config, services []platform.Service, log *slog.Logger) (*auth.Authorizer, string, error) {
+func authorizer(ctx context.Context, cfg Config, services []platform.Service, log *slog.Logger) (*auth.Authorizer, auth.Verifier, string, error) {
 	var policies []auth.Policy
 	for _, svc := range services {
 		policies = append(policies, svc.Policy())
@@ -424,31 +448,39 @@ func authorizer(ctx context.Context, cfg Config, services []platform.Service, lo
 		how = "none needed: authentication is OFF (--insecure-no-auth), every call acts as an admin"
 		log.Warn("authentication is off: every call acts as an admin (--insecure-no-auth)")
 	case cfg.OIDCIssuer != "":
-		v, err := auth.NewOIDC(ctx, auth.OIDCOptions{Issuer: cfg.OIDCIssuer, Audience: cfg.Audience})
-		if err != nil {
-			return nil, "", err
-		}
-		opts.Verifier = v
 		how = "issued by " + cfg.OIDCIssuer
 	default:
-		key, err := auth.LoadOrCreateDevKey(cfg.DataDir)
-		if err != nil {
-			return nil, "", err
-		}
-		v, err := auth.NewStaticVerifier(auth.DevIssuer, cfg.Audience, cfg.Now, key.Public())
-		if err != nil {
-			return nil, "", err
-		}
-		opts.Verifier = v
 		how = fmt.Sprintf("export AVENIR_TOKEN=$(avenir auth token --data-dir %s --role admin --subject me)", cfg.DataDir)
 	}
+	if !cfg.InsecureNoAuth {
+		v, err := verifierFor(ctx, cfg)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		opts.Verifier = v
+	}
 	a, err := auth.NewAuthorizer(opts)
-	return a, how, err
+	return a, opts.Verifier, how, err
+}
+
+// verifierFor is the verifier of tokens: the OIDC issuer's keys, or the
+// dev key (created under the data dir).
+func verifierFor(ctx context.Context, cfg Config) (auth.Verifier, error) {
+	if cfg.OIDCIssuer != "" {
+		return auth.NewOIDC(ctx, auth.OIDCOptions{Issuer: cfg.OIDCIssuer, Audience: cfg.Audience})
+	}
+	key, err := auth.LoadOrCreateDevKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewStaticVerifier(auth.DevIssuer, cfg.Audience, cfg.Now, key.Public())
 }
 
 // Addrs are the addresses a running server is bound to.
 type Addrs struct {
 	GRPC, Admin, NATS string
+	// Console is the web console's HTTP address, when it runs.
+	Console string
 }
 
 // build builds the configured services, each with base and its own NATS

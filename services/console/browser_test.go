@@ -1,0 +1,91 @@
+package console_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
+)
+
+// shoot saves a screenshot of the page when AVENIR_SCREENSHOTS names a
+// directory (make screenshots writes docs/screenshots this way).
+func shoot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	if dir := os.Getenv("AVENIR_SCREENSHOTS"); dir != "" {
+		bt.Screenshot(t, tab, filepath.Join(dir, name+".png"))
+	}
+}
+
+// browserLogin signs in through the dev login page in the browser: kind is
+// referent, coordinator or operator (with the id to pick), admin or funder.
+func browserLogin(t *testing.T, e *env, tab context.Context, kind, id string) {
+	t.Helper()
+	bt.Navigate(t, tab, e.URL+"/connexion")
+	if id != "" {
+		bt.SetValue(t, tab, "select#"+kind, kind+":"+id)
+	}
+	bt.ClickAndWait(t, tab, `button[name="qui"][value="`+kind+`"]`)
+}
+
+// A referent works in the browser: the login page, her home, the
+// registration form (with a refusal shown next to its field), the record
+// of the person registered, the search; every page passes the
+// accessibility check.
+func TestBrowserReferentPages(t *testing.T) {
+	e := start(t)
+	refID := e.referent(t, "Claire Martin", "T01", 20)
+	tab := bt.Browser(t)
+
+	bt.Navigate(t, tab, e.URL+"/connexion")
+	bt.CheckAccessibility(t, tab)
+	shoot(t, tab, "connexion")
+	browserLogin(t, e, tab, "referent", refID)
+	if got := bt.Text(t, tab, "h1"); got != "Mon portefeuille" {
+		t.Fatalf("home h1 = %q", got)
+	}
+	bt.CheckAccessibility(t, tab)
+	if !bt.KeyboardReach(t, tab, `a[href="/personnes/nouvelle"]`, 15) {
+		t.Error("the registration link cannot be reached with the keyboard")
+	}
+
+	bt.Navigate(t, tab, e.URL+"/personnes/nouvelle")
+	bt.CheckAccessibility(t, tab)
+	bt.Type(t, tab, "#nom", "Lefèvre")
+	bt.Type(t, tab, "#prenom", "Inès")
+	bt.Type(t, tab, "#naissance", "31/02/1995") // no such day
+	bt.Type(t, tab, "#email", "ines@example.fr")
+	bt.Type(t, tab, "#commune", "14118")
+	bt.SetValue(t, tab, "#niveau", "EDUCATION_LEVEL_3")
+	bt.SetValue(t, tab, "#prescripteur", "REFERRAL_SOURCE_MISSION_LOCALE")
+	bt.ClickAndWait(t, tab, `form[action="/personnes"] button[type="submit"]`)
+	if msg := bt.Text(t, tab, "#naissance-error"); !strings.Contains(msg, "31/02/1995") {
+		t.Fatalf("the birth date's refusal = %q", msg)
+	}
+	bt.CheckAccessibility(t, tab)
+	shoot(t, tab, "inscription-erreur")
+	if got := bt.Text(t, tab, "#prenom"); got != "" {
+		_ = got // inputs have no text; their value is kept (checked below)
+	}
+	bt.Type(t, tab, "#naissance", "12/04/1995")
+	bt.ClickAndWait(t, tab, `form[action="/personnes"] button[type="submit"]`)
+	if got := bt.Text(t, tab, "h1"); got != "LEFÈVRE Inès" {
+		t.Fatalf("after registration, h1 = %q at %s", got, bt.Location(t, tab))
+	}
+	bt.CheckAccessibility(t, tab)
+
+	bt.ClickAndWait(t, tab, `form[action$="/entree"] button[type="submit"]`)
+	if flash := bt.Text(t, tab, `[role="status"]`); !strings.Contains(flash, "Entrée dans le parcours enregistrée") {
+		t.Fatalf("after entry, flash = %q", flash)
+	}
+	bt.CheckAccessibility(t, tab)
+	shoot(t, tab, "dossier")
+
+	bt.Navigate(t, tab, e.URL+"/personnes?nom=lefe")
+	if got := bt.Text(t, tab, "table"); !strings.Contains(got, "Lefèvre Inès") {
+		t.Fatalf("search for lefe: %q", got)
+	}
+	bt.CheckAccessibility(t, tab)
+}

@@ -1,0 +1,219 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
+	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/avenir/server"
+	"github.com/avenir-normandie/avenir/services/avenir/server/servertest"
+	"github.com/avenir-normandie/avenir/services/console"
+	"github.com/avenir-normandie/avenir/services/console/browsertest"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/grpcx"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.Shutdown()
+	os.Exit(code)
+}
+
+// env is a dev server (every service and the console) on free loopback
+// ports, with an administrator's API clients to set the scene.
+type env struct {
+	URL     string // the console's base URL
+	Addrs   server.Addrs
+	DataDir string
+	Admin   console.Clients
+}
+
+// start runs a dev server with the console for the test.
+func start(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := servertest.Dev(dir)
+	cfg.Services = append(server.ServiceNames(), server.ConsoleService)
+	addrs, _ := servertest.Run(t, cfg)
+	e := &env{URL: "http://" + addrs.Console, Addrs: addrs, DataDir: dir}
+	e.Admin = e.clients(t, auth.Principal{Subject: "test-admin", Name: "Admin de test", Role: auth.RoleAdmin})
+	return e
+}
+
+// clients are API clients acting as p.
+func (e *env) clients(t *testing.T, p auth.Principal) console.Clients {
+	t.Helper()
+	tok := servertest.Token(t, e.DataDir, p, time.Now())
+	conn, err := grpcx.Dial(e.Addrs.GRPC, grpc.WithPerRPCCredentials(auth.BearerToken(tok)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return console.NewClients(func(string) grpc.ClientConnInterface { return conn })
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func today() civil.Date { return civil.Of(time.Now()) }
+
+func date(d civil.Date) *commonv1.Date { return civilpb.FromDate(d) }
+
+// referent registers a pedagogical referent serving territory.
+func (e *env) referent(t *testing.T, name, territory string, capacity int32) string {
+	t.Helper()
+	res, err := e.Admin.Referent.RegisterReferent(ctx(t), &referentv1.RegisterReferentRequest{
+		RequestId: uuid.NewString(),
+		Profile: &referentv1.ReferentProfile{
+			Name: name, Organisation: "AFPA Normandie", TerritoryCodes: []string{territory}, Capacity: capacity,
+			Kind: referentv1.ReferentKind_REFERENT_KIND_PEDAGOGICAL, Languages: []string{"fr"},
+		},
+	})
+	if err != nil {
+		t.Fatalf("register referent %s: %v", name, err)
+	}
+	return res.GetReferent().GetReferentId()
+}
+
+// learner registers a learner of territory.
+func (e *env) learner(t *testing.T, family, given, territory string) string {
+	t.Helper()
+	res, err := e.Admin.Intake.RegisterLearner(ctx(t), &intakev1.RegisterLearnerRequest{
+		RequestId: uuid.NewString(), FamilyName: family, GivenName: given,
+		BirthDate: date(civil.Date{Year: 1990, Month: 4, Day: 12}), TerritoryCode: territory,
+		Contact: &intakev1.Contact{Email: strings.ToLower(given) + "@example.fr", CommuneCode: "14118"},
+		Situation: &intakev1.Situation{
+			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3, ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_FRANCE_TRAVAIL,
+		},
+	})
+	if err != nil {
+		t.Fatalf("register learner %s: %v", family, err)
+	}
+	return res.GetLearner().GetLearnerId()
+}
+
+// enter enters a learner into the pathway on day.
+func (e *env) enter(t *testing.T, learnerID string, day civil.Date) {
+	t.Helper()
+	if _, err := e.Admin.Pathway.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
+		RequestId: uuid.NewString(), LearnerId: learnerID, EntryDate: date(day),
+	}); err != nil {
+		t.Fatalf("enter %s: %v", learnerID, err)
+	}
+}
+
+// eventually retries check until it passes or 10 s pass (read models
+// follow the streams within moments).
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10s: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// user is a person using the console through plain HTTP (cookies kept).
+type user struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// login signs in through the dev login page as who ("admin", "funder",
+// "referent:<id>", "coordinator:<id>", "operator:<id>").
+func (e *env) login(t *testing.T, who string) *user {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u := &user{t: t, base: e.URL, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	page := u.get("/connexion")
+	form := url.Values{"_csrf": {u.token(page)}, "retour": {"/"}}
+	kind, _, _ := strings.Cut(who, ":")
+	form.Set("qui", kind)
+	if kind != who {
+		form.Set("qui_"+kind, who)
+	}
+	res := u.post("/connexion", form)
+	if res.status != http.StatusOK {
+		t.Fatalf("login as %s: %d\n%s", who, res.status, res.body)
+	}
+	u.csrf = u.token(res.body)
+	return u
+}
+
+type response struct {
+	status int
+	body   string
+	url    string
+}
+
+func (u *user) do(req *http.Request) response {
+	u.t.Helper()
+	res, err := u.c.Do(req)
+	if err != nil {
+		u.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, body: string(b), url: res.Request.URL.Path}
+}
+
+func (u *user) get(path string) string {
+	u.t.Helper()
+	r := u.getResponse(path)
+	if r.status != http.StatusOK {
+		u.t.Fatalf("GET %s: %d\n%s", path, r.status, r.body)
+	}
+	return r.body
+}
+
+func (u *user) getResponse(path string) response {
+	req, _ := http.NewRequest(http.MethodGet, u.base+path, nil)
+	return u.do(req)
+}
+
+// post sends a form as the browser does (same origin), following the
+// redirection.
+func (u *user) post(path string, form url.Values) response {
+	u.t.Helper()
+	if u.csrf != "" && form.Get("_csrf") == "" {
+		form.Set("_csrf", u.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, u.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return u.do(req)
+}
+
+func (u *user) token(page string) string {
+	u.t.Helper()
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		u.t.Fatalf("no CSRF token in the page:\n%s", page)
+	}
+	return m[1]
+}

@@ -1,0 +1,97 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// A referent signs in, registers a person through the form (a duplicate is
+// shown with a link to the existing record), enters her into the pathway
+// and finds her, by name, in her caseload.
+func TestReferentRegistersEntersAndFollows(t *testing.T) {
+	e := start(t)
+	refID := e.referent(t, "Claire Martin", "T01", 20)
+	u := e.login(t, "referent:"+refID)
+	home := u.get("/")
+	if !strings.Contains(home, "Claire Martin") || !strings.Contains(home, "Mon portefeuille") {
+		t.Fatalf("home page does not greet the referent:\n%s", home)
+	}
+
+	form := url.Values{
+		"request_id": {"reg-1"}, "nom": {"Lefèvre"}, "prenom": {"Inès"}, "naissance": {"12/04/1995"},
+		"territoire": {"T01"}, "email": {"ines@example.fr"}, "commune": {"14118"},
+		"niveau": {"EDUCATION_LEVEL_3"}, "prescripteur": {"REFERRAL_SOURCE_MISSION_LOCALE"},
+	}
+	res := u.post("/personnes", form)
+	if res.status != http.StatusOK || !strings.HasPrefix(res.url, "/personnes/") {
+		t.Fatalf("registration: %d at %s\n%s", res.status, res.url, res.body)
+	}
+	learnerPath := res.url
+	if !strings.Contains(res.body, "LEFÈVRE Inès") || !strings.Contains(res.body, "12/04/1995") {
+		t.Fatalf("the record does not show the name and the French birth date:\n%s", res.body)
+	}
+
+	// The same person again: refused, with a link to her record.
+	form.Set("request_id", "reg-2")
+	form.Set("nom", "LEFEVRE")
+	dup := u.post("/personnes", form)
+	if dup.status != http.StatusUnprocessableEntity || !strings.Contains(dup.body, `href="`+learnerPath+`"`) {
+		t.Fatalf("duplicate registration: %d, want 422 with a link to %s\n%s", dup.status, learnerPath, dup.body)
+	}
+
+	// Missing fields are named next to them, in French.
+	bad := u.post("/personnes", url.Values{"request_id": {"reg-3"}, "nom": {"Durand"}, "naissance": {"31/02/1990"}})
+	if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, "Ce champ est obligatoire") ||
+		!strings.Contains(bad.body, `id="naissance-error"`) {
+		t.Fatalf("invalid registration: %d\n%s", bad.status, bad.body)
+	}
+
+	entered := u.post(learnerPath+"/entree", url.Values{"request_id": {"enter-1"}, "date": {today().String()}})
+	if entered.status != http.StatusOK || !strings.Contains(entered.body, "Entrée dans le parcours enregistrée") {
+		t.Fatalf("entry: %d\n%s", entered.status, entered.body)
+	}
+	eventually(t, "the learner is in the referent's caseload, by name", func() bool {
+		return strings.Contains(u.get("/"), "LEFÈVRE Inès")
+	})
+}
+
+// Forms without the session's CSRF token are refused, and nothing happens.
+func TestFormsNeedTheSessionToken(t *testing.T) {
+	e := start(t)
+	u := e.login(t, "admin")
+	res := u.post("/personnes", url.Values{"_csrf": {"forged"}, "nom": {"Durand"}})
+	if res.status != http.StatusForbidden {
+		t.Fatalf("forged CSRF token: %d, want 403", res.status)
+	}
+	// A cross-site submission is refused before anything else.
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/personnes", strings.NewReader(url.Values{"_csrf": {u.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if r := u.do(req); r.status != http.StatusForbidden {
+		t.Fatalf("cross-site form: %d, want 403", r.status)
+	}
+}
+
+// Operators and funders cannot open the referents' pages; logged out, a
+// session is gone.
+func TestRolesAndLogout(t *testing.T) {
+	e := start(t)
+	for _, who := range []string{"funder", "operator:op-1"} {
+		u := e.login(t, who)
+		for _, path := range []string{"/personnes", "/personnes/nouvelle", "/territoires"} {
+			if r := u.getResponse(path); r.status != http.StatusForbidden {
+				t.Errorf("%s opening %s: %d, want 403", who, path, r.status)
+			}
+		}
+	}
+	u := e.login(t, "admin")
+	u.get("/personnes")
+	if r := u.post("/deconnexion", url.Values{}); r.url != "/connexion" {
+		t.Fatalf("logout lands on %s", r.url)
+	}
+	if r := u.getResponse("/personnes"); r.url != "/connexion" {
+		t.Fatalf("after logout, /personnes answered at %s (%d)", r.url, r.status)
+	}
+}
