@@ -21,6 +21,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -40,6 +41,7 @@ type manifests struct {
 	pdbs        map[string]*policyv1.PodDisruptionBudget
 	accounts    map[string]*corev1.ServiceAccount
 	jobs        map[string]*batchv1.Job
+	ingresses   map[string]*networkingv1.Ingress
 	// hooks are the objects rendered as Helm hooks, by name, with their
 	// helm.sh/hook annotation.
 	hooks map[string]string
@@ -100,6 +102,7 @@ func renderChart(t *testing.T, vals map[string]any, skipSchema bool) (*manifests
 		pdbs:        map[string]*policyv1.PodDisruptionBudget{},
 		accounts:    map[string]*corev1.ServiceAccount{},
 		jobs:        map[string]*batchv1.Job{},
+		ingresses:   map[string]*networkingv1.Ingress{},
 		hooks:       map[string]string{},
 		notes:       rel.Info.Notes,
 	}
@@ -147,6 +150,9 @@ func renderChart(t *testing.T, vals map[string]any, skipSchema bool) (*manifests
 		case "batch/v1 Job":
 			j := &batchv1.Job{}
 			m.jobs[name], into = j, j
+		case "networking.k8s.io/v1 Ingress":
+			i := &networkingv1.Ingress{}
+			m.ingresses[name], into = i, i
 		default:
 			t.Fatalf("manifest %s: unexpected %s %s", key, head.APIVersion, head.Kind)
 		}
@@ -179,9 +185,18 @@ func decodeStrict(doc string, into any) error {
 // keyed gives a render whose values name none.
 const testMasterKeySecret = "avenir-master-key"
 
+// The console's address and client id that keyed gives a render whose
+// values name none.
+const (
+	testConsoleURL      = "https://avenir.example.fr"
+	testConsoleClientID = "avenir-console"
+)
+
 // keyed returns vals with masterKey.existingSecret set to
-// testMasterKeySecret when vals has no masterKey: every installation needs
-// one, and most tests are about something else.
+// testMasterKeySecret when vals has no masterKey, and console.url and
+// console.oidcClientId set to testConsoleURL and testConsoleClientID when
+// vals has no console: every installation chooses them (the console is
+// enabled by default), and most tests are about something else.
 func keyed(vals map[string]any) map[string]any {
 	out := maps.Clone(vals)
 	if out == nil {
@@ -190,7 +205,16 @@ func keyed(vals map[string]any) map[string]any {
 	if _, ok := out["masterKey"]; !ok {
 		out["masterKey"] = map[string]any{"existingSecret": testMasterKeySecret}
 	}
+	if _, ok := out["console"]; !ok {
+		out["console"] = testConsole()
+	}
 	return out
+}
+
+// testConsole is the console's values keyed adds: its address and client
+// id, required with console.enabled.
+func testConsole() map[string]any {
+	return map[string]any{"url": testConsoleURL, "oidcClientId": testConsoleClientID}
 }
 
 // mustRender renders keyed(vals) and fails the test on an error.
@@ -210,6 +234,7 @@ func TestChartDefaultValues(t *testing.T) {
 		want[name] = 1
 	}
 	checkServices(t, m, want)
+	checkConsole(t, m, 1)
 	cm := m.configMaps["avenir-config"]
 	if cm == nil {
 		t.Fatalf("no ConfigMap avenir-config; have %v", slices.Sorted(maps.Keys(m.configMaps)))
@@ -320,6 +345,7 @@ func TestChartProductionValues(t *testing.T) {
 	checkServices(t, m, map[string]int32{
 		"intake": 2, "pathway": 3, "needs": 2, "referent": 2, "immersion": 2, "funding": 3,
 	})
+	checkConsole(t, m, 2)
 	cm := m.configMaps["avenir-config"]
 	if cm == nil {
 		t.Fatal("no ConfigMap avenir-config")
@@ -432,8 +458,9 @@ func TestChartPasswordsSecret(t *testing.T) {
 	if _, ok := m.deployments["avenir-needs"]; ok {
 		t.Error("Deployment of the disabled service needs")
 	}
-	if len(m.deployments) != 5 || len(m.services) != 5 {
-		t.Errorf("%d Deployments and %d Services, want 5 each", len(m.deployments), len(m.services))
+	// The five enabled services and the console.
+	if len(m.deployments) != 6 || len(m.services) != 6 {
+		t.Errorf("%d Deployments and %d Services, want 6 each", len(m.deployments), len(m.services))
 	}
 	if strings.Contains(m.notes, "WARNING") {
 		t.Errorf("NOTES.txt warns although issuer and passwords are set:\n%s", m.notes)
@@ -470,6 +497,7 @@ func TestChartCredsFiles(t *testing.T) {
 			check(name, m.deployments["avenir-"+name].Spec.Template.Spec)
 		}
 		check("admin", checkStreamsJob(t, m, "avenir-streams").Spec.Template.Spec)
+		checkConsole(t, m, 1)
 		if len(m.secrets) != 0 {
 			t.Errorf("%s: Secrets rendered: %v", tc.auth, slices.Sorted(maps.Keys(m.secrets)))
 		}
@@ -514,6 +542,10 @@ func checkMasterKey(t *testing.T, m *manifests, secret, key string) {
 		t.Fatal("no Deployment rendered")
 	}
 	for name, d := range m.deployments {
+		if name == "avenir-console" {
+			// It has no master key (checkConsole checks it gets none).
+			continue
+		}
 		e := env(t, d.Spec.Template.Spec.Containers[0], "AVENIR_MASTER_KEY")
 		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil ||
 			e.ValueFrom.SecretKeyRef.Name != secret || e.ValueFrom.SecretKeyRef.Key != key {
@@ -588,7 +620,7 @@ func TestChartMasterKeyRequired(t *testing.T) {
 		{"short", map[string]any{"value": key[:62]}, "64 hex characters"},
 		{"not hex", map[string]any{"value": strings.Repeat("g", 64)}, "64 hex characters"},
 	} {
-		vals := map[string]any{}
+		vals := map[string]any{"console": testConsole()}
 		if tc.mk != nil {
 			vals["masterKey"] = tc.mk
 		}
@@ -622,6 +654,15 @@ func TestChartSchemaRefuses(t *testing.T) {
 		{"short master key", "masterKey: {value: " + strings.Repeat("ab", 16) + "}\n", "value"},
 		{"master key not hex", "masterKey: {value: " + strings.Repeat("zz", 32) + "}\n", "value"},
 		{"master key secret without a key", "masterKey: {existingSecret: avenir-master-key, existingSecretKey: \"\"}\n", "existingSecretKey"},
+		{"unknown console key", "console: {url: https://avenir.example.fr, oidcClientId: c, sessionStore: redis}\n", "sessionStore"},
+		{"console as a service", "services:\n  console: {enabled: true, replicas: 1}\n", "console"},
+		{"unknown console ingress key", "console: {url: https://avenir.example.fr, oidcClientId: c, ingress: {enabled: true, path: /console}}\n", "path"},
+		{"unknown console secret key", "console: {url: https://avenir.example.fr, oidcClientId: c, oidcClientSecret: {value: s3cret}}\n", "value"},
+		{"console url with a path", "console: {url: https://avenir.example.fr/console, oidcClientId: c}\n", "url"},
+		{"console url plain http", "console: {url: http://avenir.example.fr, oidcClientId: c}\n", "url"},
+		{"console idle timeout", "console: {url: https://avenir.example.fr, oidcClientId: c, idleTimeout: 30}\n", "idleTimeout"},
+		{"console negative replicas", "console: {url: https://avenir.example.fr, oidcClientId: c, replicas: -1}\n", "replicas"},
+		{"console enabled missing", "console: {enabled: null}\n", "enabled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vals, err := chartutil.ReadValues([]byte(tc.vals))
@@ -685,9 +726,14 @@ func TestChartValuesFilesValidate(t *testing.T) {
 // with the replicas wanted, probes and a hardened security context.
 func checkServices(t *testing.T, m *manifests, replicas map[string]int32) {
 	t.Helper()
-	if len(m.deployments) != len(replicas) || len(m.services) != len(replicas) {
-		t.Errorf("%d Deployments and %d Services for %d services: %v %v", len(m.deployments), len(m.services),
-			len(replicas), slices.Sorted(maps.Keys(m.deployments)), slices.Sorted(maps.Keys(m.services)))
+	// The console, checked by checkConsole, aside.
+	consoles := 0
+	if _, ok := m.deployments["avenir-console"]; ok {
+		consoles = 1
+	}
+	if len(m.deployments) != len(replicas)+consoles || len(m.services) != len(replicas)+consoles {
+		t.Errorf("%d Deployments and %d Services for %d services and %d console: %v %v", len(m.deployments), len(m.services),
+			len(replicas), consoles, slices.Sorted(maps.Keys(m.deployments)), slices.Sorted(maps.Keys(m.services)))
 	}
 	for _, name := range serviceNames {
 		d := m.deployments["avenir-"+name]
@@ -762,7 +808,15 @@ func checkPod(t *testing.T, name string, spec corev1.PodSpec) {
 	if got := env(t, c, "OTEL_SERVICE_NAME").Value; got != "avenir-"+name {
 		t.Errorf("%s: OTEL_SERVICE_NAME = %q", name, got)
 	}
+	checkHardened(t, name, spec)
+}
 
+// checkHardened checks the pod's and its container's security contexts, no
+// service account token, and the bounded /tmp of a read-only root
+// filesystem.
+func checkHardened(t *testing.T, name string, spec corev1.PodSpec) {
+	t.Helper()
+	c := spec.Containers[0]
 	sc := c.SecurityContext
 	switch {
 	case sc == nil:
@@ -823,6 +877,347 @@ func TestChartLint(t *testing.T) {
 			default:
 				t.Errorf("helm lint: %s", m)
 			}
+		}
+	}
+}
+
+// consoleConfigKeys are the keys of the shared ConfigMap the console reads:
+// not the Redis URL nor the NATS settings.
+var consoleConfigKeys = []string{
+	"AVENIR_ADMIN_ADDR", "AVENIR_OIDC_ISSUER", "AVENIR_AUDIENCE", "AVENIR_LOG_LEVEL",
+	"AVENIR_LOG_FORMAT", "AVENIR_SHUTDOWN_TIMEOUT", "OTEL_EXPORTER_OTLP_ENDPOINT",
+}
+
+// checkConsole checks the web console's Deployment and Service: `avenir
+// server --services=console` calling the enabled services (those with a
+// Deployment), HTTP probes on the admin port, hardened like the services,
+// no NATS identity, no Redis, no master key, only the ConfigMap keys it
+// needs, a disruption budget past one replica. It returns the container.
+func checkConsole(t *testing.T, m *manifests, replicas int32) corev1.Container {
+	t.Helper()
+	d := m.deployments["avenir-console"]
+	if d == nil {
+		t.Fatalf("no Deployment avenir-console; have %v", slices.Sorted(maps.Keys(m.deployments)))
+	}
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != replicas {
+		t.Errorf("console: replicas %v, want %d", d.Spec.Replicas, replicas)
+	}
+	if ru := d.Spec.Strategy.RollingUpdate; ru == nil || ru.MaxUnavailable == nil || ru.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("console: rolling update %+v, want maxUnavailable 0", ru)
+	}
+	sel := d.Spec.Selector.MatchLabels
+	if sel["app.kubernetes.io/component"] != "console" {
+		t.Errorf("console: selector %v", sel)
+	}
+	for k, v := range sel {
+		if d.Spec.Template.Labels[k] != v {
+			t.Errorf("console: pod label %s = %q, selector wants %q", k, d.Spec.Template.Labels[k], v)
+		}
+	}
+	spec := d.Spec.Template.Spec
+	if len(spec.Containers) != 1 {
+		t.Fatalf("console: %d containers", len(spec.Containers))
+	}
+	checkHardened(t, "console", spec)
+	c := spec.Containers[0]
+	if c.Command != nil {
+		t.Errorf("console: command %q overrides the image's entrypoint", c.Command)
+	}
+	if want := []string{"server", "--services=console", "--console-addr=0.0.0.0:8080"}; len(c.Args) < 3 || !slices.Equal(c.Args[:3], want) {
+		t.Errorf("console: args %q, want them to start with %q", c.Args, want)
+	}
+	var ups []string
+	for _, name := range serviceNames {
+		if _, ok := m.deployments["avenir-"+name]; ok {
+			ups = append(ups, name+"=avenir-"+name+":50051")
+		}
+	}
+	if want := "--console-upstreams=" + strings.Join(ups, ","); !slices.Contains(c.Args, want) {
+		t.Errorf("console: args %q lack %s", c.Args, want)
+	}
+	for _, flag := range []string{"--console-url=https://", "--console-oidc-client-id=", "--console-idle-timeout="} {
+		if !slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, flag) && len(a) > len(flag) }) {
+			t.Errorf("console: args %q lack %s...", c.Args, flag)
+		}
+	}
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if !maps.Equal(ports, map[string]int32{"http": 8080, "admin": 9464}) {
+		t.Errorf("console: container ports %v", ports)
+	}
+	for probeName, tc := range map[string]struct {
+		p    *corev1.Probe
+		path string
+	}{"readiness": {c.ReadinessProbe, "/readyz"}, "liveness": {c.LivenessProbe, "/healthz"}} {
+		if tc.p == nil || tc.p.HTTPGet == nil || tc.p.HTTPGet.Path != tc.path || tc.p.HTTPGet.Port.String() != "admin" {
+			t.Errorf("console: %s probe %+v, want GET %s on the admin port", probeName, tc.p, tc.path)
+		}
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("console: resources %+v: want cpu and memory requests and a memory limit", c.Resources)
+	}
+	// Nothing of NATS, Redis nor the master key: no envFrom of the whole
+	// ConfigMap, only the keys it needs, and no Secret but its client's.
+	if len(c.EnvFrom) != 0 {
+		t.Errorf("console: envFrom %+v: it reads only the ConfigMap keys it needs", c.EnvFrom)
+	}
+	cm := m.configMaps["avenir-config"]
+	for _, e := range c.Env {
+		switch {
+		case e.Name == "NATS_PASSWORD", strings.HasPrefix(e.Name, "AVENIR_NATS"), strings.HasPrefix(e.Name, "AVENIR_REDIS"),
+			e.Name == "AVENIR_MASTER_KEY", e.Name == "AVENIR_MASTER_KEY_FILE":
+			t.Errorf("console: gets %s, which it does not need", e.Name)
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.Name != "AVENIR_CONSOLE_OIDC_CLIENT_SECRET":
+			t.Errorf("console: %s from Secret %s", e.Name, e.ValueFrom.SecretKeyRef.Name)
+		case e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			if ref.Name != "avenir-config" || ref.Key != e.Name || !slices.Contains(consoleConfigKeys, ref.Key) {
+				t.Errorf("console: %s from ConfigMap %s key %s", e.Name, ref.Name, ref.Key)
+			}
+			// A missing key would keep the pod from starting.
+			if _, ok := cm.Data[ref.Key]; cm == nil || !ok {
+				t.Errorf("console: %s from key %s, which the ConfigMap lacks", e.Name, ref.Key)
+			}
+		}
+	}
+	for _, k := range []string{"AVENIR_OIDC_ISSUER", "AVENIR_AUDIENCE", "AVENIR_ADMIN_ADDR"} {
+		if ref := env(t, c, k).ValueFrom; ref == nil || ref.ConfigMapKeyRef == nil {
+			t.Errorf("console: %s not from the shared ConfigMap", k)
+		}
+	}
+	if got := env(t, c, "OTEL_SERVICE_NAME").Value; got != "avenir-console" {
+		t.Errorf("console: OTEL_SERVICE_NAME = %q", got)
+	}
+	for _, v := range spec.Volumes {
+		if v.Name != "tmp" {
+			t.Errorf("console: volume %s (%+v): it mounts nothing but /tmp", v.Name, v.VolumeSource)
+		}
+	}
+
+	s := m.services["avenir-console"]
+	if s == nil {
+		t.Fatal("no Service avenir-console")
+	}
+	if !maps.Equal(s.Spec.Selector, sel) {
+		t.Errorf("console: Service selector %v, Deployment selector %v", s.Spec.Selector, sel)
+	}
+	sports := map[string]string{}
+	for _, p := range s.Spec.Ports {
+		sports[p.Name] = fmt.Sprintf("%d->%s", p.Port, p.TargetPort.String())
+	}
+	if !maps.Equal(sports, map[string]string{"http": "8080->http", "admin": "9464->admin"}) {
+		t.Errorf("console: Service ports %v", sports)
+	}
+	if _, ok := m.pdbs["avenir-console"]; ok != (replicas > 1) {
+		t.Errorf("console: PodDisruptionBudget %v with %d replicas", ok, replicas)
+	}
+	for _, n := range []string{"Web console", "/connexion/retour", "sticky sessions"} {
+		if !strings.Contains(m.notes, n) {
+			t.Errorf("NOTES.txt does not mention %q:\n%s", n, m.notes)
+		}
+	}
+	return c
+}
+
+// The console by default: one replica calling the six services, a public
+// client, no Ingress; the notes give its address and the redirect URI.
+func TestChartConsole(t *testing.T) {
+	m := mustRender(t, nil)
+	c := checkConsole(t, m, 1)
+	want := []string{
+		"server", "--services=console", "--console-addr=0.0.0.0:8080",
+		"--console-url=" + testConsoleURL,
+		"--console-upstreams=intake=avenir-intake:50051,pathway=avenir-pathway:50051,needs=avenir-needs:50051," +
+			"referent=avenir-referent:50051,immersion=avenir-immersion:50051,funding=avenir-funding:50051",
+		"--console-oidc-client-id=" + testConsoleClientID,
+		"--console-idle-timeout=30m",
+	}
+	if !slices.Equal(c.Args, want) {
+		t.Errorf("console: args\n%q\nwant\n%q", c.Args, want)
+	}
+	if slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "AVENIR_CONSOLE_OIDC_CLIENT_SECRET" }) {
+		t.Error("console: a client secret without console.oidcClientSecret.existingSecret")
+	}
+	if len(m.ingresses) != 0 {
+		t.Errorf("Ingresses with console.ingress.enabled false: %v", slices.Sorted(maps.Keys(m.ingresses)))
+	}
+	for _, n := range []string{testConsoleURL + "/connexion/retour", "public client", "Past one replica"} {
+		if !strings.Contains(m.notes, n) {
+			t.Errorf("NOTES.txt does not mention %q:\n%s", n, m.notes)
+		}
+	}
+	// The NATS passwords Secret and the notes' commands name no console
+	// identity: the console has none.
+	pw := map[string]any{"admin": "pw-admin"}
+	for _, name := range serviceNames {
+		pw[name] = "pw-" + name
+	}
+	m = mustRender(t, map[string]any{"nats": map[string]any{"auth": map[string]any{"passwords": pw}}})
+	if _, ok := m.secrets["avenir-nats"].StringData["console-password"]; ok || strings.Contains(m.notes, "console-password") {
+		t.Error("a NATS password for the console, which has no NATS identity")
+	}
+	checkConsole(t, m, 1)
+}
+
+// Disabled, the console is not deployed and needs neither url nor client
+// id; the services are unchanged.
+func TestChartConsoleDisabled(t *testing.T) {
+	m := mustRender(t, map[string]any{"console": map[string]any{"enabled": false}})
+	for _, objs := range []map[string]bool{
+		{"Deployment": m.deployments["avenir-console"] != nil},
+		{"Service": m.services["avenir-console"] != nil},
+		{"Ingress": len(m.ingresses) != 0},
+		{"PodDisruptionBudget": m.pdbs["avenir-console"] != nil},
+	} {
+		for kind, found := range objs {
+			if found {
+				t.Errorf("console disabled: %s rendered", kind)
+			}
+		}
+	}
+	want := map[string]int32{}
+	for _, name := range serviceNames {
+		want[name] = 1
+	}
+	checkServices(t, m, want)
+	if strings.Contains(m.notes, "Web console") || strings.Contains(m.notes, "and the console") {
+		t.Errorf("NOTES.txt speaks of the disabled console:\n%s", m.notes)
+	}
+}
+
+// The console calls the enabled services only; without any it refuses.
+func TestChartConsoleUpstreams(t *testing.T) {
+	m := mustRender(t, map[string]any{"services": map[string]any{
+		"needs":   map[string]any{"enabled": false},
+		"funding": map[string]any{"enabled": false},
+	}})
+	c := checkConsole(t, m, 1)
+	want := "--console-upstreams=intake=avenir-intake:50051,pathway=avenir-pathway:50051,referent=avenir-referent:50051,immersion=avenir-immersion:50051"
+	if !slices.Contains(c.Args, want) {
+		t.Errorf("console: args %q lack %s", c.Args, want)
+	}
+	none := map[string]any{}
+	for _, name := range serviceNames {
+		none[name] = map[string]any{"enabled": false}
+	}
+	if _, err := render(t, keyed(map[string]any{"services": none})); err == nil || !strings.Contains(err.Error(), "at least one enabled service") {
+		t.Errorf("console without any service: %v", err)
+	}
+}
+
+// The Ingress: the host of console.url (or console.ingress.host), its TLS
+// Secret, class and annotations, to the Service's http port.
+func TestChartConsoleIngress(t *testing.T) {
+	for _, tc := range []struct {
+		name, host, want string
+	}{
+		{"host of the url", "", "avenir.example.fr"},
+		{"host given", "console.avenir.example.fr", "console.avenir.example.fr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			console := testConsole()
+			console["ingress"] = map[string]any{
+				"enabled": true, "className": "nginx", "host": tc.host, "tlsSecret": "avenir-console-tls",
+				"annotations": map[string]any{"nginx.ingress.kubernetes.io/affinity": "cookie"},
+			}
+			m := mustRender(t, map[string]any{"console": console})
+			checkConsole(t, m, 1)
+			ing := m.ingresses["avenir-console"]
+			if ing == nil {
+				t.Fatalf("no Ingress avenir-console; have %v", slices.Sorted(maps.Keys(m.ingresses)))
+			}
+			if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+				t.Errorf("Ingress class %v", ing.Spec.IngressClassName)
+			}
+			if ing.Annotations["nginx.ingress.kubernetes.io/affinity"] != "cookie" {
+				t.Errorf("Ingress annotations %v", ing.Annotations)
+			}
+			if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "avenir-console-tls" || !slices.Equal(ing.Spec.TLS[0].Hosts, []string{tc.want}) {
+				t.Errorf("Ingress TLS %+v, want %s for %s", ing.Spec.TLS, "avenir-console-tls", tc.want)
+			}
+			if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != tc.want || ing.Spec.Rules[0].HTTP == nil || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+				t.Fatalf("Ingress rules %+v", ing.Spec.Rules)
+			}
+			p := ing.Spec.Rules[0].HTTP.Paths[0]
+			if p.Path != "/" || p.PathType == nil || *p.PathType != networkingv1.PathTypePrefix ||
+				p.Backend.Service == nil || p.Backend.Service.Name != "avenir-console" || p.Backend.Service.Port.Name != "http" {
+				t.Errorf("Ingress path %+v", p)
+			}
+			if !strings.Contains(m.notes, "Ingress host "+tc.want) {
+				t.Errorf("NOTES.txt does not name the Ingress host %s:\n%s", tc.want, m.notes)
+			}
+		})
+	}
+}
+
+// The console's production settings (ci/production-values.yaml): two
+// replicas behind cookie affinity, a confidential client.
+func TestChartConsoleProduction(t *testing.T) {
+	m := mustRender(t, readValues(t, filepath.Join(chartDir, "ci", "production-values.yaml")))
+	c := checkConsole(t, m, 2)
+	if ref := env(t, c, "AVENIR_CONSOLE_OIDC_CLIENT_SECRET").ValueFrom; ref == nil || ref.SecretKeyRef == nil ||
+		ref.SecretKeyRef.Name != "avenir-console-oidc" || ref.SecretKeyRef.Key != "client-secret" {
+		t.Errorf("console: AVENIR_CONSOLE_OIDC_CLIENT_SECRET %+v, want it from Secret avenir-console-oidc key client-secret", ref)
+	}
+	for _, a := range []string{"--console-url=https://avenir.example.fr", "--console-oidc-client-id=avenir-console", "--console-idle-timeout=20m"} {
+		if !slices.Contains(c.Args, a) {
+			t.Errorf("console: args %q lack %s", c.Args, a)
+		}
+	}
+	if ref := env(t, c, "OTEL_EXPORTER_OTLP_ENDPOINT").ValueFrom; ref == nil || ref.ConfigMapKeyRef == nil {
+		t.Errorf("console: OTEL_EXPORTER_OTLP_ENDPOINT %+v", ref)
+	}
+	if got := c.Image; got != "registry.example.fr/avenir/avenir:1.4.2" {
+		t.Errorf("console: image %q", got)
+	}
+	d := m.deployments["avenir-console"]
+	if tsc := d.Spec.Template.Spec.TopologySpreadConstraints; len(tsc) != 1 || tsc[0].LabelSelector == nil ||
+		tsc[0].LabelSelector.MatchLabels["app.kubernetes.io/component"] != "console" {
+		t.Errorf("console: topology spread constraint without the console's selector: %+v", tsc)
+	}
+	if ing := m.ingresses["avenir-console"]; ing == nil || ing.Annotations["nginx.ingress.kubernetes.io/affinity"] != "cookie" {
+		t.Errorf("console: Ingress without cookie affinity: %+v", ing)
+	}
+	for _, n := range []string{"confidential client", "avenir-console-oidc", "2 replicas: route each browser to one pod with sticky sessions"} {
+		if !strings.Contains(m.notes, n) {
+			t.Errorf("NOTES.txt does not mention %q:\n%s", n, m.notes)
+		}
+	}
+}
+
+// Enabled, the console needs its address and client id: the render fails
+// with a message naming the value, schema or not (the console would refuse
+// to start); plain http is for a loopback address only.
+func TestChartConsoleRequired(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		console map[string]any
+		want    string
+	}{
+		{"no url", map[string]any{"oidcClientId": "c"}, "console.url is required with console.enabled"},
+		{"empty url", map[string]any{"url": "", "oidcClientId": "c"}, "console.url is required with console.enabled"},
+		{"no client id", map[string]any{"url": testConsoleURL}, "console.oidcClientId is required with console.enabled"},
+	} {
+		for _, skip := range []bool{false, true} {
+			if _, err := renderChart(t, keyed(map[string]any{"console": tc.console}), skip); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s (schema skipped %v): %v, want %q", tc.name, skip, err, tc.want)
+			}
+		}
+	}
+	for _, url := range []string{"http://avenir.example.fr", "https://avenir.example.fr/console", "ftp://avenir.example.fr"} {
+		_, err := renderChart(t, keyed(map[string]any{"console": map[string]any{"url": url, "oidcClientId": "c"}}), true)
+		if err == nil || !strings.Contains(err.Error(), "plain http only on a loopback address") {
+			t.Errorf("console.url %s, schema skipped: %v", url, err)
+		}
+	}
+	// A loopback address (kubectl port-forward) may be plain http; a
+	// trailing slash is dropped.
+	for url, want := range map[string]string{"http://localhost:8080": "http://localhost:8080", "https://avenir.example.fr/": testConsoleURL} {
+		m := mustRender(t, map[string]any{"console": map[string]any{"url": url, "oidcClientId": "c"}})
+		if c := m.deployments["avenir-console"].Spec.Template.Spec.Containers[0]; !slices.Contains(c.Args, "--console-url="+want) {
+			t.Errorf("console.url %s: args %q", url, c.Args)
 		}
 	}
 }

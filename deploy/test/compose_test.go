@@ -1,6 +1,8 @@
 package deploytest
 
 import (
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,6 +33,7 @@ type composeService struct {
 	} `json:"healthcheck"`
 	ReadOnly bool     `json:"read_only"`
 	CapDrop  []string `json:"cap_drop"`
+	Ports    []string `json:"ports"`
 }
 
 func readCompose(t *testing.T) composeFile {
@@ -73,7 +76,7 @@ func readCompose(t *testing.T) composeFile {
 
 func TestCompose(t *testing.T) {
 	f := readCompose(t)
-	want := append([]string{"nats-1", "nats-2", "nats-3", "redis", "otel-collector", "jaeger", "streams"}, serviceNames...)
+	want := append([]string{"nats-1", "nats-2", "nats-3", "redis", "otel-collector", "jaeger", "streams", "console"}, serviceNames...)
 	for _, name := range want {
 		if _, ok := f.Services[name]; !ok {
 			t.Errorf("compose.yaml: no service %s", name)
@@ -349,4 +352,100 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// The web console: `avenir server --services=console` on 0.0.0.0:8080,
+// published on 8080, calling every service at its compose name, with the
+// issuer the services trust. It gets nothing of NATS, Redis nor the master
+// key, and passes the server's console checks: beyond loopback it needs
+// --console-url, plain http only for a loopback host (localhost), and a
+// client id with --oidc-issuer.
+func TestComposeConsole(t *testing.T) {
+	f := readCompose(t)
+	s, ok := f.Services["console"]
+	if !ok {
+		t.Fatal("compose.yaml: no service console")
+	}
+	flags := map[string]string{}
+	for _, a := range s.Command[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		if _, dup := flags[k]; dup {
+			t.Errorf("console: %s given twice", k)
+		}
+		flags[k] = v
+	}
+	if s.Command[0] != "server" || flags["--services"] != "console" {
+		t.Errorf("console: command %q", s.Command)
+	}
+	for _, k := range []string{"--nats-url", "--redis-url", "--replicas", "--master-key-file"} {
+		if _, ok := flags[k]; ok {
+			t.Errorf("console: %s, which the console does not use", k)
+		}
+	}
+	var ups []string
+	for _, name := range serviceNames {
+		ups = append(ups, name+"="+name+":50051")
+	}
+	if got, want := flags["--console-upstreams"], strings.Join(ups, ","); got != want {
+		t.Errorf("console: --console-upstreams=%s, want %s", got, want)
+	}
+	// Every upstream is a compose service serving gRPC on 50051 (the
+	// image's AVENIR_GRPC_ADDR) inside the network.
+	for _, name := range serviceNames {
+		if !slices.Contains(f.Services[name].Ports, "50051") && !slices.ContainsFunc(f.Services[name].Ports, func(p string) bool { return strings.HasSuffix(p, ":50051") }) {
+			t.Errorf("%s: ports %q: the console calls it on 50051", name, f.Services[name].Ports)
+		}
+	}
+	if want := f.Services["intake"]; !slices.ContainsFunc(want.Command, func(a string) bool { return strings.HasPrefix(a, "--oidc-issuer=${AVENIR_OIDC_ISSUER") }) ||
+		!strings.HasPrefix(flags["--oidc-issuer"], "${AVENIR_OIDC_ISSUER") {
+		t.Errorf("console: --oidc-issuer=%q: want the services' issuer", flags["--oidc-issuer"])
+	}
+	if flags["--console-oidc-client-id"] == "" {
+		t.Error("console: no --console-oidc-client-id (required with --oidc-issuer)")
+	}
+	addr := flags["--console-addr"]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "0.0.0.0" {
+		t.Fatalf("console: --console-addr=%q: want 0.0.0.0:<port> (reachable from the host)", addr)
+	}
+	u, err := url.Parse(flags["--console-url"])
+	if err != nil || u.Host == "" {
+		t.Fatalf("console: --console-url=%q: required beyond loopback and with --oidc-issuer", flags["--console-url"])
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || ip != nil && ip.IsLoopback())) {
+		t.Errorf("console: --console-url=%s: plain http only on a loopback host", u)
+	}
+	if u.Port() != port || !slices.Contains(s.Ports, port+":"+port) {
+		t.Errorf("console: url %s, listening on %s, ports %q: the browser's address must reach the container", u, addr, s.Ports)
+	}
+	if _, ok := s.Environment["AVENIR_MASTER_KEY"]; ok {
+		t.Error("console: gets the master key")
+	}
+	for k := range s.Environment {
+		if strings.HasPrefix(k, "AVENIR_NATS") || strings.HasPrefix(k, "AVENIR_REDIS") || strings.HasSuffix(k, "_PASSWORD") {
+			t.Errorf("console: environment %s", k)
+		}
+	}
+	if got := s.Environment["AVENIR_CONSOLE_OIDC_CLIENT_SECRET"]; !strings.HasPrefix(got, "${AVENIR_CONSOLE_OIDC_CLIENT_SECRET") {
+		t.Errorf("console: AVENIR_CONSOLE_OIDC_CLIENT_SECRET %q, want it from deploy/.env", got)
+	}
+	if s.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "" || s.Environment["OTEL_SERVICE_NAME"] != "avenir-console" {
+		t.Errorf("console: OpenTelemetry environment %v", s.Environment)
+	}
+	if s.Image != "avenir:dev" || !s.ReadOnly || !slices.Equal(s.CapDrop, []string{"ALL"}) {
+		t.Errorf("console: image %q, read_only %v, cap_drop %v", s.Image, s.ReadOnly, s.CapDrop)
+	}
+	if s.Healthcheck == nil || !slices.Equal(s.Healthcheck.Test, []string{"CMD", "/avenir", "healthcheck", "--url", "http://127.0.0.1:9464/readyz"}) {
+		t.Errorf("console: health check %+v", s.Healthcheck)
+	}
+	for _, dep := range []string{"nats-1", "nats-2", "nats-3", "redis", "streams"} {
+		if _, ok := s.DependsOn[dep]; ok {
+			t.Errorf("console: depends on %s, which it does not use", dep)
+		}
+	}
+	for _, dep := range serviceNames {
+		if _, ok := s.DependsOn[dep]; !ok {
+			t.Errorf("console: does not start after %s, which it calls", dep)
+		}
+	}
 }

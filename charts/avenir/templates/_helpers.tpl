@@ -186,3 +186,39 @@ the ConfigMap. */}}
       name: {{ include "avenir.masterKeySecretName" . }}
       key: {{ include "avenir.masterKeySecretKey" . }}
 {{- end }}
+
+{{/* The console's --console-upstreams: service=<fullname>-<service>:<grpcPort>
+for every enabled service (the console calls their gRPC APIs with the
+user's token). The console itself is not in avenir.serviceNames: it has no
+NATS identity, no stream and no master key. */}}
+{{- define "avenir.consoleUpstreams" -}}
+{{- $ups := list }}
+{{- range $name := splitList " " (include "avenir.serviceNames" .) }}
+{{- if (get $.Values.services $name).enabled }}
+{{- $ups = append $ups (printf "%s=%s-%s:%d" $name (include "avenir.fullname" $) $name (int $.Values.service.grpcPort)) }}
+{{- end }}
+{{- end }}
+{{- if not $ups }}
+{{- fail "console.enabled needs at least one enabled service to call (services.<name>.enabled), or set console.enabled=false" }}
+{{- end }}
+{{- join "," $ups }}
+{{- end }}
+
+{{/* The console's public address (console.url), required with
+console.enabled: the console refuses to start without it beyond loopback
+and with an OIDC issuer. Without a trailing slash. */}}
+{{- define "avenir.consoleURL" -}}
+{{- $url := .Values.console.url | default "" | trimSuffix "/" }}
+{{- if not $url }}
+{{- fail "console.url is required with console.enabled: the console's public https address, e.g. --set console.url=https://avenir.example.fr (the identity provider sends people back to <console.url>/connexion/retour); or set console.enabled=false" }}
+{{- end }}
+{{- if not (regexMatch "^(https://[^\\s/?#@]+|http://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:[0-9]+)?)$" $url) }}
+{{- fail (printf "console.url: %q is not https://host[:port] (no path): plain http only on a loopback address, session cookies must be Secure" .Values.console.url) }}
+{{- end }}
+{{- $url }}
+{{- end }}
+
+{{/* The console Ingress host: console.ingress.host, or console.url's. */}}
+{{- define "avenir.consoleHost" -}}
+{{- default (urlParse (include "avenir.consoleURL" .)).hostname .Values.console.ingress.host }}
+{{- end }}

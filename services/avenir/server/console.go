@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/avenir-normandie/avenir/services/console"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -106,9 +108,13 @@ func isLoopbackHost(host string) bool {
 }
 
 // parseUpstreams reads --console-upstreams: the address of each service
-// ("*" for the default), self when empty.
+// ("*" for the default), self (this process's gRPC address, "" when it
+// serves none) when not given.
 func parseUpstreams(s, self string) (map[string]string, error) {
-	out := map[string]string{"*": self}
+	out := map[string]string{}
+	if self != "" {
+		out["*"] = self
+	}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return out, nil
@@ -159,7 +165,11 @@ func startConsole(ctx context.Context, cfg Config, grpcAddr string, verifier aut
 	clients := console.NewClients(func(service string) grpc.ClientConnInterface {
 		addr, ok := ups[service]
 		if !ok {
-			addr = ups["*"]
+			addr, ok = ups["*"]
+		}
+		if !ok {
+			// A service not deployed: its pages say it is unavailable.
+			return absentService(service)
 		}
 		if c, ok := conns[addr]; ok {
 			return c
@@ -255,4 +265,16 @@ func runConsoleOnly(ctx context.Context, cfg Config, log *slog.Logger, addrs Add
 	<-ctx.Done()
 	ready.Store(false)
 	return nil
+}
+
+// absentService is a service the console has no address for: every call
+// answers Unavailable, and the pages that need it say so.
+type absentService string
+
+func (a absentService) Invoke(context.Context, string, any, any, ...grpc.CallOption) error {
+	return status.Errorf(codes.Unavailable, "the %s service is not deployed (no address in --console-upstreams)", string(a))
+}
+
+func (a absentService) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, a.Invoke(context.Background(), "", nil, nil)
 }
