@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"google.golang.org/grpc"
@@ -102,6 +103,10 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	if cfg.Verifier == nil {
 		return nil, errors.New("console: a token verifier is required")
 	}
+	if cfg.Clients.Intake == nil || cfg.Clients.Pathway == nil || cfg.Clients.Needs == nil ||
+		cfg.Clients.Referent == nil || cfg.Clients.Immersion == nil || cfg.Clients.Funding == nil {
+		return nil, errors.New("console: a client of every service is required")
+	}
 	if (cfg.DevKey == nil) == (cfg.OIDC == nil) {
 		return nil, errors.New("console: exactly one of a dev key and an OIDC provider is required")
 	}
@@ -131,7 +136,15 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	}
 	c.routes()
 	cop := http.NewCrossOriginProtection()
-	c.handler = securityHeaders(cop.Handler(c.mux))
+	// Logging out redirects the logout form to the provider's end-session
+	// endpoint: form-action must allow its origin.
+	formAction := "'self'"
+	if c.oidc != nil && c.oidc.endSession != "" {
+		if u, err := url.Parse(c.oidc.endSession); err == nil {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	c.handler = securityHeaders(formAction, cop.Handler(c.mux))
 	return c, nil
 }
 
@@ -151,6 +164,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET /{$}", c.withSession(c.home))
 	c.learnerRoutes()
 	c.coordinationRoutes()
+	c.analysisRoutes()
+	c.immersionRoutes()
 }
 
 // staff wraps a page for referents, coordinators and administrators.
@@ -234,10 +249,11 @@ const (
 // securityHeaders sets the headers every page carries: no framing, no
 // sniffing, a strict content security policy (no inline script), no
 // referrer beyond the origin.
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(formAction string, next http.Handler) http.Handler {
+	csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

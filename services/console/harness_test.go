@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
@@ -111,12 +113,19 @@ func (e *env) learner(t *testing.T, family, given, territory string) string {
 	return res.GetLearner().GetLearnerId()
 }
 
-// enter enters a learner into the pathway on day.
+// enter enters a learner into the pathway on day, once pathway knows of
+// her registration (its read model follows intake within moments).
 func (e *env) enter(t *testing.T, learnerID string, day civil.Date) {
 	t.Helper()
-	if _, err := e.Admin.Pathway.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
-		RequestId: uuid.NewString(), LearnerId: learnerID, EntryDate: date(day),
-	}); err != nil {
+	var err error
+	requestID := uuid.NewString()
+	eventually(t, "the learner enters the pathway", func() bool {
+		_, err = e.Admin.Pathway.EnterPathway(ctx(t), &pathwayv1.EnterPathwayRequest{
+			RequestId: requestID, LearnerId: learnerID, EntryDate: date(day),
+		})
+		return err == nil || status.Code(err) != codes.FailedPrecondition
+	})
+	if err != nil {
 		t.Fatalf("enter %s: %v", learnerID, err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
-	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"google.golang.org/grpc/metadata"
 )
@@ -84,29 +83,20 @@ func (c *Console) devReferents(r *http.Request) (referents, coordinators []devCh
 		return nil, nil, err
 	}
 	ctx := metadata.AppendToOutgoingContext(r.Context(), "authorization", "Bearer "+tok)
-	page := ""
-	for range 20 {
-		res, err := c.api.Referent.ListReferents(ctx, &referentv1.ListReferentsRequest{PageSize: 200, PageToken: page})
-		if err != nil {
-			return referents, coordinators, err
+	refs, err := c.referents(ctx, "", false)
+	for _, ref := range refs {
+		p := ref.GetProfile()
+		hint := strings.Join(p.GetTerritoryCodes(), ", ")
+		if p.GetOrganisation() != "" {
+			hint = p.GetOrganisation() + " — " + hint
 		}
-		for _, ref := range res.GetReferents() {
-			p := ref.GetProfile()
-			hint := strings.Join(p.GetTerritoryCodes(), ", ")
-			if p.GetOrganisation() != "" {
-				hint = p.GetOrganisation() + " — " + hint
-			}
-			referents = append(referents, devChoice{Value: "referent:" + ref.GetReferentId(), Label: p.GetName(), Hint: hint})
-			coordinators = append(coordinators, devChoice{Value: "coordinator:" + ref.GetReferentId(), Label: p.GetName(), Hint: hint})
-		}
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+		referents = append(referents, devChoice{Value: "referent:" + ref.GetReferentId(), Label: p.GetName(), Hint: hint})
+		coordinators = append(coordinators, devChoice{Value: "coordinator:" + ref.GetReferentId(), Label: p.GetName(), Hint: hint})
 	}
 	byLabel := func(a, b devChoice) int { return strings.Compare(a.Label, b.Label) }
 	slices.SortFunc(referents, byLabel)
 	slices.SortFunc(coordinators, byLabel)
-	return referents, coordinators, nil
+	return referents, coordinators, err
 }
 
 // devLogin signs in as the person picked on the dev login page.

@@ -43,22 +43,43 @@ func displayName(l *intakev1.Learner) string {
 }
 
 // referents lists the directory (every page) of territory, or of every
-// territory the caller reaches when territory is empty.
+// territory with referents that the caller reaches when territory is
+// empty, each referent once.
 func (c *Console) referents(ctx context.Context, territory string, includeDeactivated bool) ([]*referentv1.Referent, error) {
-	var out []*referentv1.Referent
-	page := ""
-	for {
-		res, err := c.api.Referent.ListReferents(ctx, &referentv1.ListReferentsRequest{
-			TerritoryCode: territory, IncludeDeactivated: includeDeactivated, PageSize: 200, PageToken: page,
-		})
+	territories := []string{territory}
+	if territory == "" {
+		load, err := c.api.Referent.GetTerritoryLoad(ctx, &referentv1.GetTerritoryLoadRequest{})
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out = append(out, res.GetReferents()...)
-		if page = res.GetNextPageToken(); page == "" {
-			return out, nil
+		territories = territories[:0]
+		for _, l := range load.GetTerritories() {
+			territories = append(territories, l.GetTerritoryCode())
 		}
 	}
+	var out []*referentv1.Referent
+	seen := map[string]bool{}
+	for _, t := range territories {
+		page := ""
+		for {
+			res, err := c.api.Referent.ListReferents(ctx, &referentv1.ListReferentsRequest{
+				TerritoryCode: t, IncludeDeactivated: includeDeactivated, PageSize: 200, PageToken: page,
+			})
+			if err != nil {
+				return out, err
+			}
+			for _, r := range res.GetReferents() {
+				if !seen[r.GetReferentId()] {
+					seen[r.GetReferentId()] = true
+					out = append(out, r)
+				}
+			}
+			if page = res.GetNextPageToken(); page == "" {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // referentNames maps referent ids to names, for the referents the caller
