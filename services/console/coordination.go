@@ -174,7 +174,7 @@ func (c *Console) referentPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	slices.SortFunc(others, byReferentName)
 	c.pages.render(w, r, s, http.StatusOK, "referent", map[string]any{
-		"Title": ref.GetProfile().GetName(), "Referent": ref, "Rows": rows, "Others": others,
+		"Title": ref.GetProfile().GetName(), "Referent": ref, "Rows": rows, "Others": others, "Names": referentNamesOf(others),
 		"RequestID": randomToken(), "Today": c.today(),
 	})
 }
@@ -192,6 +192,7 @@ func (c *Console) setAbsence(w http.ResponseWriter, r *http.Request, s *session)
 			return
 		}
 		req.AbsentFrom, req.AbsentTo = from, to
+		req.InterimReferentId = r.PostFormValue("interim")
 	}
 	_, err := c.api.Referent.SetAvailability(c.call(r, s), req)
 	c.afterActionAt(w, r, s, back, err, "Disponibilité enregistrée.")
@@ -216,4 +217,13 @@ func (c *Console) handover(w http.ResponseWriter, r *http.Request, s *session) {
 
 func byReferentName(a, b *referentv1.Referent) int {
 	return strings.Compare(a.GetProfile().GetName(), b.GetProfile().GetName())
+}
+
+// referentNamesOf maps the referents' ids to their names.
+func referentNamesOf(refs []*referentv1.Referent) map[string]string {
+	out := make(map[string]string, len(refs))
+	for _, r := range refs {
+		out[r.GetReferentId()] = r.GetProfile().GetName()
+	}
+	return out
 }

@@ -44,24 +44,62 @@ type env struct {
 	Addrs   server.Addrs
 	DataDir string
 	Admin   console.Clients
+	// clock, when the test moves the services' days (startWithClock).
+	clock *server.DemoClock
 }
 
 // start runs a dev server with the console for the test.
-func start(t *testing.T) *env {
+func start(t *testing.T) *env { return startOn(t, nil) }
+
+// startWithClock runs a dev server whose services' clock stands on today
+// until the test moves it (e.moveTo).
+func startWithClock(t *testing.T) *env {
+	t.Helper()
+	clock, err := server.NewDemoClock(today(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startOn(t, clock)
+}
+
+func startOn(t *testing.T, clock *server.DemoClock) *env {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := servertest.Dev(dir)
 	cfg.Services = append(server.ServiceNames(), server.ConsoleService)
+	cfg.DemoClock = clock
 	addrs, _ := servertest.Run(t, cfg)
-	e := &env{URL: "http://" + addrs.Console, Addrs: addrs, DataDir: dir}
-	e.Admin = e.clients(t, auth.Principal{Subject: "test-admin", Name: "Admin de test", Role: auth.RoleAdmin})
+	e := &env{URL: "http://" + addrs.Console, Addrs: addrs, DataDir: dir, clock: clock}
+	e.Admin = e.clients(t, e.admin())
 	return e
+}
+
+func (e *env) admin() auth.Principal {
+	return auth.Principal{Subject: "test-admin", Name: "Admin de test", Role: auth.RoleAdmin}
+}
+
+// now is the services' time.
+func (e *env) now() time.Time {
+	if e.clock != nil {
+		return e.clock.Now()
+	}
+	return time.Now()
+}
+
+// moveTo moves the services' clock to day (tokens minted before expire:
+// sign in again).
+func (e *env) moveTo(t *testing.T, day civil.Date) {
+	t.Helper()
+	if err := e.clock.Set(day); err != nil {
+		t.Fatal(err)
+	}
+	e.Admin = e.clients(t, e.admin())
 }
 
 // clients are API clients acting as p.
 func (e *env) clients(t *testing.T, p auth.Principal) console.Clients {
 	t.Helper()
-	tok := servertest.Token(t, e.DataDir, p, time.Now())
+	tok := servertest.Token(t, e.DataDir, p, e.now())
 	conn, err := grpcx.Dial(e.Addrs.GRPC, grpc.WithPerRPCCredentials(auth.BearerToken(tok)))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +140,7 @@ func (e *env) learner(t *testing.T, family, given, territory string) string {
 	res, err := e.Admin.Intake.RegisterLearner(ctx(t), &intakev1.RegisterLearnerRequest{
 		RequestId: uuid.NewString(), FamilyName: family, GivenName: given,
 		BirthDate: date(civil.Date{Year: 1990, Month: 4, Day: 12}), TerritoryCode: territory,
-		Contact: &intakev1.Contact{Email: strings.ToLower(given) + "@example.fr", CommuneCode: "14118"},
+		Contact: &intakev1.Contact{Email: "personne-" + uuid.NewString()[:8] + "@example.fr", CommuneCode: "14118"},
 		Situation: &intakev1.Situation{
 			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3, ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_FRANCE_TRAVAIL,
 		},

@@ -50,6 +50,9 @@ type caseRow struct {
 	Phase       pathwayv1.PathwayPhase
 	DaysInPhase int
 	Since       civil.Date
+	// Interim: followed during a colleague's absence (AbsentReferent).
+	Interim        bool
+	AbsentReferent string
 }
 
 // todo is one thing that needs the referent, about one learner.
@@ -81,7 +84,7 @@ func (c *Console) referentHome(w http.ResponseWriter, r *http.Request, s *sessio
 		since := civilpb.Date(e.GetPhaseSince())
 		row := caseRow{
 			LearnerID: e.GetLearnerId(), Name: nameOr(names, e.GetLearnerId()), Territory: e.GetTerritoryCode(),
-			Phase: e.GetPhase(), Since: since,
+			Phase: e.GetPhase(), Since: since, Interim: e.GetInterim(), AbsentReferent: e.GetAbsentReferentId(),
 		}
 		if since.Valid() {
 			row.DaysInPhase = since.DaysUntil(today)

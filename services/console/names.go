@@ -89,11 +89,7 @@ func (c *Console) referentNames(ctx context.Context) map[string]string {
 	if err != nil {
 		c.log.Debug("console: referent names unavailable", "error", err)
 	}
-	out := make(map[string]string, len(refs))
-	for _, r := range refs {
-		out[r.GetReferentId()] = r.GetProfile().GetName()
-	}
-	return out
+	return referentNamesOf(refs)
 }
 
 // findReferent is the referent of id in the directory, nil when unknown.

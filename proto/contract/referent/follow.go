@@ -31,6 +31,12 @@ type Follow struct {
 	// until PreviousReadsUntil (the handover's grace period), when set.
 	PreviousReferentID string
 	PreviousReadsUntil *commonv1.Date
+	// InterimReferentID stands in for ReferentID, absent, from InterimFrom
+	// to InterimTo (both included): on those days it acts for the learner
+	// as ReferentID does. "" when nobody does: every assignment event but
+	// InterimAssigned says so, since each ends any interim before it.
+	InterimReferentID      string
+	InterimFrom, InterimTo *commonv1.Date
 }
 
 // Learner, Referent, Previous and ReadsUntil give the fields to code that
@@ -40,9 +46,16 @@ func (f Follow) Referent() string           { return f.ReferentID }
 func (f Follow) Previous() string           { return f.PreviousReferentID }
 func (f Follow) ReadsUntil() *commonv1.Date { return f.PreviousReadsUntil }
 
+// Interim and InterimDays give the interim to code that reads any follow
+// fact (platform/caseload.Fact).
+func (f Follow) Interim() string                        { return f.InterimReferentID }
+func (f Follow) InterimDays() (from, to *commonv1.Date) { return f.InterimFrom, f.InterimTo }
+
 // FollowOf reads an assignment event: ReferentAssigned, AssignmentPending
-// (nobody follows, the former referent may still read) and AssignmentEnded
-// (nobody follows). It reports false for any other message.
+// (nobody follows, the former referent may still read), AssignmentEnded
+// (nobody follows), InterimAssigned (the referent stays; an interim stands
+// in for it on the days given) and InterimCleared (the referent stays,
+// without interim). It reports false for any other message.
 func FollowOf(m proto.Message) (Follow, bool) {
 	switch m := m.(type) {
 	case *referentv1.ReferentAssigned:
@@ -57,6 +70,13 @@ func FollowOf(m proto.Message) (Follow, bool) {
 		}, true
 	case *referentv1.AssignmentEnded:
 		return Follow{LearnerID: m.GetLearnerId()}, true
+	case *referentv1.InterimAssigned:
+		return Follow{
+			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(),
+			InterimReferentID: m.GetInterimReferentId(), InterimFrom: m.GetFromDate(), InterimTo: m.GetToDate(),
+		}, true
+	case *referentv1.InterimCleared:
+		return Follow{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId()}, true
 	}
 	return Follow{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -77,7 +78,7 @@ func referentRows(r *referentv1.Referent) []field {
 	if r.GetAbsentFrom() != nil {
 		absence = dateString(r.GetAbsentFrom()) + " to " + dateString(r.GetAbsentTo())
 	}
-	return []field{
+	rows := []field{
 		{"REFERENT ID", r.GetReferentId()},
 		{"NAME", p.GetName()},
 		{"ORGANISATION", p.GetOrganisation()},
@@ -90,6 +91,11 @@ func referentRows(r *referentv1.Referent) []field {
 		{"AVAILABLE", yesNo(r.GetAvailable())},
 		{"DEACTIVATED", dateString(r.GetDeactivatedOn())},
 	}
+	if id := r.GetInterimReferentId(); id != "" {
+		// After ABSENT, which it goes with.
+		rows = append(rows[:9], append([]field{{"INTERIM", id}}, rows[9:]...)...)
+	}
+	return rows
 }
 
 func assignmentRows(a *referentv1.Assignment) []field {
@@ -102,6 +108,9 @@ func assignmentRows(a *referentv1.Assignment) []field {
 	}
 	if a.GetPending() {
 		rows = append(rows, field{"QUEUED SINCE", dateString(a.GetPendingSince())})
+	}
+	if id := a.GetInterimReferentId(); id != "" {
+		rows = append(rows, field{"INTERIM", fmt.Sprintf("%s from %s to %s", id, dateString(a.GetInterimFrom()), dateString(a.GetInterimTo()))})
 	}
 	for i, p := range a.GetHistory() {
 		to := "now"
@@ -209,16 +218,18 @@ func newReferentsUpdateCmd() *cobra.Command {
 }
 
 func newReferentsAvailabilityCmd() *cobra.Command {
-	var rid, from, to string
-	return referentCommand("availability REFERENT_ID [--absent-from DATE --absent-to DATE]", "Record a referent's absence, or clear it without dates (admins)",
-		"  avenir referents availability $ref --absent-from 2026-12-21 --absent-to 2027-01-03\n  avenir referents availability $ref",
+	var rid, from, to, interim string
+	cmd := referentCommand("availability REFERENT_ID [--absent-from DATE --absent-to DATE [--interim REFERENT_ID]]",
+		"Record a referent's absence, with the referent standing in for its learners, or clear it without dates (admins, coordinators)",
+		"  avenir referents availability $ref --absent-from 2026-12-21 --absent-to 2027-01-03 --interim $other\n  avenir referents availability $ref",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			fs.StringVar(&from, "absent-from", "", "first day of absence, "+dateHelp)
 			fs.StringVar(&to, "absent-to", "", "last day of absence, "+dateHelp)
+			fs.StringVar(&interim, "interim", "", "referent id standing in for the absent one's learners on those days (none if omitted)")
 			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c referentv1.ReferentServiceClient, f *clientFlags) error {
-			req := &referentv1.SetAvailabilityRequest{RequestId: requestID(rid), ReferentId: args[0]}
+			req := &referentv1.SetAvailabilityRequest{RequestId: requestID(rid), ReferentId: args[0], InterimReferentId: interim}
 			var err error
 			if req.AbsentFrom, err = optionalDate("absent-from", from); err != nil {
 				return err
@@ -232,6 +243,12 @@ func newReferentsAvailabilityCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetReferent(), referentRows(resp.GetReferent()))
 		})
+	cmd.Long = "Record a referent's absence (both dates), or clear it (no date). With --interim, another\n" +
+		"referent stands in for the absent one's learners on the days of the absence: an active\n" +
+		"pedagogical referent serving each learner's territory; it acts for them in every service,\n" +
+		"while they stay the absent referent's. Recording the absence again without --interim\n" +
+		"releases the interim."
+	return cmd
 }
 
 func newReferentsDeactivateCmd() *cobra.Command {
@@ -258,7 +275,7 @@ func newReferentsDeactivateCmd() *cobra.Command {
 
 func newReferentsAssignCmd() *cobra.Command {
 	var rid, on, reason string
-	return referentCommand("assign LEARNER_ID REFERENT_ID", "Assign a referent to a learner in the pathway (admins)",
+	return referentCommand("assign LEARNER_ID REFERENT_ID", "Assign a referent to a learner in the pathway (admins, coordinators)",
 		"  avenir referents assign $id $ref --reason \"speaks Arabic\"",
 		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
 			fs.StringVar(&on, "effective-date", "", "from that day (default today), "+dateHelp)
@@ -282,7 +299,7 @@ func newReferentsAssignCmd() *cobra.Command {
 func newReferentsHandoverCmd() *cobra.Command {
 	var rid, on, reason, from, to string
 	cmd := referentCommand("handover LEARNER_ID --from-referent REFERENT_ID --to-referent REFERENT_ID --reason TEXT",
-		"Hand a learner over to another referent (admins)",
+		"Hand a learner over to another referent (admins, coordinators)",
 		"  avenir referents handover $id --from-referent $ref --to-referent $other --reason \"moves to Vernon\" --effective-date today",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			fs.StringVar(&from, "from-referent", "", "the current referent")
@@ -339,12 +356,24 @@ func newReferentsCaseloadCmd() *cobra.Command {
 				ids = append(ids, l.GetLearnerId())
 			}
 			names := f.learnerNames(ctx, ids...)
+			interims := slices.ContainsFunc(resp.GetLearners(), (*referentv1.CaseloadEntry).GetInterim)
 			rows := [][]string{{"LEARNER ID", "NAME", "TERRITORY", "EPISODE", "SINCE", "PHASE", "PHASE SINCE"}}
+			if interims {
+				rows[0] = append(rows[0], "INTERIM FOR")
+			}
 			for _, l := range resp.GetLearners() {
-				rows = append(rows, []string{
+				row := []string{
 					l.GetLearnerId(), names[l.GetLearnerId()], l.GetTerritoryCode(), fmt.Sprint(l.GetEpisodeNumber()), dateString(l.GetFromDate()),
 					pathwayPhases.name(l.GetPhase().Number()), dateString(l.GetPhaseSince()),
-				})
+				}
+				if interims {
+					interim := ""
+					if l.GetInterim() {
+						interim = fmt.Sprintf("%s, %s to %s", l.GetAbsentReferentId(), dateString(l.GetInterimFrom()), dateString(l.GetInterimTo()))
+					}
+					row = append(row, interim)
+				}
+				rows = append(rows, row)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s): %d/%d learners\n", r.GetProfile().GetName(), r.GetReferentId(), r.GetActiveLearners(), r.GetProfile().GetCapacity())
 			return listTable(cmd.OutOrStdout(), rows, resp.GetNextPageToken())
@@ -423,7 +452,7 @@ func newReferentsLoadCmd() *cobra.Command {
 func newReferentsQueueCmd() *cobra.Command {
 	var req referentv1.ListPendingAssignmentsRequest
 	var codes []string
-	return referentCommand("queue --territory CODE", "List the learners waiting for a referent in territories, oldest first (admins)",
+	return referentCommand("queue --territory CODE", "List the learners waiting for a referent in territories, oldest first (admins, coordinators)",
 		"  avenir referents queue --territory T05\n  avenir referents queue --territory T05,T06 -o json",
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			addTerritories(fs, &codes, "the territories whose queue is listed")

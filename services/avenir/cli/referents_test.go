@@ -149,6 +149,20 @@ func TestReferentsCommands(t *testing.T) {
 	run(1, "referents", "handover", first, "--from-referent", ref.ReferentID, "--to-referent", next.ReferentID, "--reason", "again")
 	run(2, "referents", "handover", first, "--from", ref.ReferentID, "--to", next.ReferentID, "--reason", "again")
 	run(0, "referents", "assign", second, next.ReferentID, "--reason", "speaks Arabic")
+	// Bruno's absence, Anne standing in for his learners.
+	run(1, "referents", "availability", next.ReferentID, "--interim", ref.ReferentID) // no dates
+	away := run(0, "referents", "availability", next.ReferentID, "--absent-from", "2026-12-21", "--absent-to", "2027-01-03", "--interim", ref.ReferentID)
+	if tableValue(away, "INTERIM") != ref.ReferentID || tableValue(away, "ABSENT") != "2026-12-21 to 2027-01-03" {
+		t.Fatalf("availability --interim:\n%s", away)
+	}
+	if a := run(0, "referents", "assignment", first); tableValue(a, "INTERIM") != ref.ReferentID+" from 2026-12-21 to 2027-01-03" ||
+		tableValue(a, "REFERENT") != next.ReferentID {
+		t.Fatalf("assignment with an interim:\n%s", a)
+	}
+	if cl := run(0, "referents", "caseload", ref.ReferentID); !strings.Contains(cl, "INTERIM FOR") ||
+		!strings.Contains(lineWith(cl, first), next.ReferentID+", 2026-12-21 to 2027-01-03") {
+		t.Fatalf("Anne's caseload with Bruno's learners:\n%s", cl)
+	}
 	run(0, "referents", "deactivate", ref.ReferentID)
 	eventually([]string{"referents", "list", "--territory", "T05", "--include-deactivated"}, "Anne Leroy")
 }

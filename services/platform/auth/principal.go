@@ -44,6 +44,11 @@ type Principal struct {
 	// Coordinator: a referent coordinating its territories acts for every
 	// learner of them, not only its caseload.
 	Coordinator bool
+	// Day is the business day of the call (Europe/Paris) on the clock that
+	// verified the token: the day on which ActsForLearner reads the dated
+	// facts of a scope (an interim's days). Zero for a principal that does
+	// not come from a verified token: no dated fact then applies.
+	Day civil.Date
 }
 
 // Actor is how the principal is recorded in events: role and stable id,
@@ -98,6 +103,11 @@ type LearnerScope struct {
 	// the spans of days it reads the learner: from an enrolment's first day
 	// to a few days after its last.
 	Operators map[string][]ReadSpan
+	// Interims maps each referent standing in for the learner's referent,
+	// absent, to the days it does (both dates set, both included): on those
+	// days it acts for the learner as the referent does
+	// (docs/adr/0069-interim-referents-during-absences.md).
+	Interims map[string]ReadSpan
 }
 
 // ReadSpan is the days an operator reads a learner for one enrolment: From
@@ -113,11 +123,16 @@ func (r ReadSpan) Covers(day civil.Date) bool {
 }
 
 // ActsForLearner reports whether the principal acts for the learner of
-// scope (changes its file, sees its special-category data): admins; the
-// learner's current referent; the coordinators of its territory; and the
+// scope on the day of the call (p.Day): see ActsForLearnerOn.
+func (p Principal) ActsForLearner(s LearnerScope) bool { return p.ActsForLearnerOn(s, p.Day) }
+
+// ActsForLearnerOn reports whether the principal acts for the learner of
+// scope on day (changes its file, sees its special-category data): admins;
+// the learner's current referent; a referent standing in for it on day
+// (an interim, scope.Interims); the coordinators of its territory; and the
 // referents of its territory while it has no referent (the territory's
 // shared intake pool).
-func (p Principal) ActsForLearner(s LearnerScope) bool {
+func (p Principal) ActsForLearnerOn(s LearnerScope, day civil.Date) bool {
 	switch p.Role {
 	case RoleAdmin:
 		return true
@@ -125,13 +140,23 @@ func (p Principal) ActsForLearner(s LearnerScope) bool {
 		if p.ReferentID != "" && s.Referent == p.ReferentID {
 			return true
 		}
+		if p.standsIn(s, day) {
+			return true
+		}
 		return p.InTerritory(s.Territory) && (p.Coordinator || s.Referent == "")
 	}
 	return false
 }
 
+// standsIn reports whether the principal stands in for the learner's
+// referent on day: an interim whose days, both known, cover day.
+func (p Principal) standsIn(s LearnerScope, day civil.Date) bool {
+	span, ok := s.Interims[p.ReferentID]
+	return ok && p.ReferentID != "" && !day.IsZero() && !span.From.IsZero() && !span.Until.IsZero() && span.Covers(day)
+}
+
 // ReachesLearner reports whether the principal may read the learner of
-// scope on day: whoever acts for it, a referent it was handed over from
+// scope on day: whoever acts for it on day, a referent it was handed over from
 // until the end of the grace period, the operators it is enrolled with on
 // day (from the enrolment's first day to the end of its grace period:
 // scope.Operators, never a token's territories), admins and funders.
@@ -142,7 +167,7 @@ func (p Principal) ReachesLearner(s LearnerScope, day civil.Date) bool {
 	case RoleOperator:
 		return p.OperatorID != "" && slices.ContainsFunc(s.Operators[p.OperatorID], func(r ReadSpan) bool { return r.Covers(day) })
 	case RoleReferent:
-		if p.ActsForLearner(s) {
+		if p.ActsForLearnerOn(s, day) {
 			return true
 		}
 		until, ok := s.FormerReferents[p.ReferentID]

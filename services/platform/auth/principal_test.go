@@ -32,7 +32,10 @@ func TestLearnerScope(t *testing.T) {
 		coordEl  = auth.Principal{Subject: "rd", Role: auth.RoleReferent, ReferentID: "ref-d", Territories: []string{"T01"}, Coordinator: true}
 		former   = auth.Principal{Subject: "rf", Role: auth.RoleReferent, ReferentID: "ref-f", Territories: []string{"T05"}}
 		noID     = auth.Principal{Subject: "rx", Role: auth.RoleReferent, Territories: []string{"T01"}}
+		interim  = auth.Principal{Subject: "ri", Role: auth.RoleReferent, ReferentID: "ref-i", Territories: []string{"T01"}}
 	)
+	absent := auth.LearnerScope{Territory: "T05", Referent: "ref-a",
+		Interims: map[string]auth.ReadSpan{"ref-i": {From: day.AddDays(5), Until: day.AddDays(9)}}}
 	tests := []struct {
 		name             string
 		p                auth.Principal
@@ -63,15 +66,49 @@ func TestLearnerScope(t *testing.T) {
 		{"pool: a referent of the territory", refB, pool, day, true, true},
 		{"pool: a referent of another territory", refA, pool, day, false, false},
 		{"a referent without id is nobody's referent", noID, auth.LearnerScope{Territory: "T05"}, day, false, false},
+		// ref-i stands in for ref-a, absent from day+5 to day+9.
+		{"interim, before its days", interim, absent, day.AddDays(4), false, false},
+		{"interim, on its first day", interim, absent, day.AddDays(5), true, true},
+		{"interim, on its last day", interim, absent, day.AddDays(9), true, true},
+		{"interim, the day after", interim, absent, day.AddDays(10), false, false},
+		{"the absent referent stays the referent", refA, absent, day.AddDays(7), true, true},
+		{"another referent of the territory during the absence", refB, absent, day.AddDays(7), false, false},
+		{"interim of days not both known", interim, auth.LearnerScope{Territory: "T05", Referent: "ref-a",
+			Interims: map[string]auth.ReadSpan{"ref-i": {Until: day.AddDays(9)}}}, day, false, false},
+		{"interim without id", auth.Principal{Subject: "ri", Role: auth.RoleReferent, Territories: []string{"T01"}},
+			auth.LearnerScope{Territory: "T05", Referent: "ref-a", Interims: map[string]auth.ReadSpan{"": {From: day, Until: day}}}, day, false, false},
+		{"an operator named as interim is no referent", auth.Principal{Subject: "oi", Role: auth.RoleOperator, OperatorID: "ref-i", ReferentID: "ref-i"},
+			absent, day.AddDays(7), false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.p.ActsForLearner(tc.scope); got != tc.actsFor {
-				t.Errorf("ActsForLearner = %v, want %v", got, tc.actsFor)
+			if got := tc.p.ActsForLearnerOn(tc.scope, tc.day); got != tc.actsFor {
+				t.Errorf("ActsForLearnerOn = %v, want %v", got, tc.actsFor)
+			}
+			// ActsForLearner reads the scope on the day of the call.
+			onDay := tc.p
+			onDay.Day = tc.day
+			if got := onDay.ActsForLearner(tc.scope); got != tc.actsFor {
+				t.Errorf("ActsForLearner on the call's day = %v, want %v", got, tc.actsFor)
 			}
 			if got := tc.p.ReachesLearner(tc.scope, tc.day); got != tc.reaches {
 				t.Errorf("ReachesLearner = %v, want %v", got, tc.reaches)
 			}
 		})
+	}
+}
+
+// A principal that does not come from a token has no day: an interim never
+// acts through it, whatever its days.
+func TestInterimNeedsTheCallsDay(t *testing.T) {
+	day := civil.Date{Year: 2026, Month: 11, Day: 26}
+	p := auth.Principal{Subject: "ri", Role: auth.RoleReferent, ReferentID: "ref-i", Territories: []string{"T01"}}
+	s := auth.LearnerScope{Territory: "T05", Referent: "ref-a", Interims: map[string]auth.ReadSpan{"ref-i": {From: day, Until: day}}}
+	if p.ActsForLearner(s) {
+		t.Fatal("an interim acts without a day")
+	}
+	p.Day = day
+	if !p.ActsForLearner(s) {
+		t.Fatal("an interim does not act on its day")
 	}
 }

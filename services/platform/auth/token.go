@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -93,7 +94,12 @@ func Verify(token string, keyFor KeyFunc, issuer, audience string, now time.Time
 	if c.Expiry == nil {
 		return Principal{}, unauthenticated("token without expiry")
 	}
-	return c.principal()
+	p, err := c.principal()
+	if err != nil {
+		return Principal{}, err
+	}
+	p.Day = civil.Of(now)
+	return p, nil
 }
 
 // principal maps verified claims to a principal, refusing incoherent ones.

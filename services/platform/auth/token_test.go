@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
 // testNow is the fixed instant the token tests verify at.
@@ -130,10 +131,35 @@ func TestVerifyValidToken(t *testing.T) {
 			}
 			if p.Subject != tc.want.Subject || p.Name != tc.want.Name || p.Role != tc.want.Role ||
 				p.ReferentID != tc.want.ReferentID || p.OperatorID != tc.want.OperatorID ||
-				!slices.Equal(p.Territories, tc.want.Territories) {
-				t.Errorf("principal = %+v, want %+v", p, tc.want)
+				!slices.Equal(p.Territories, tc.want.Territories) || p.Day != (civil.Date{Year: 2026, Month: 3, Day: 2}) {
+				t.Errorf("principal = %+v, want %+v on 2026-03-02", p, tc.want)
 			}
 		})
+	}
+}
+
+// The principal's day is the business day of the verifier's clock in
+// Paris: 23:30 UTC on 20 December is already the 21st there.
+func TestVerifyDatesTheCallInParis(t *testing.T) {
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := auth.KeyID(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 20, 23, 30, 0, 0, time.UTC)
+	v, err := auth.NewStaticVerifier(auth.DevIssuer, auth.DefaultAudience, func() time.Time { return now }, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(context.Background(), sign(t, jose.EdDSA, key, kid, referentClaims(auth.DevIssuer, auth.DefaultAudience, now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (civil.Date{Year: 2026, Month: 12, Day: 21}); p.Day != want {
+		t.Fatalf("day %s, want %s", p.Day, want)
 	}
 }
 

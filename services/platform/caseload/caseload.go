@@ -2,9 +2,12 @@
 // read models of who may see each learner, built from facts other contexts
 // publish:
 //
-//   - who follows the learner (assignments): the current referent, and the
+//   - who follows the learner (assignments): the current referent, the
 //     referents it was handed over from with the last day each still reads
-//     the learner (the grace period, as the publisher dated it);
+//     the learner (the grace period, as the publisher dated it), and the
+//     referent standing in for the current one during its absence, with the
+//     days it does (an interim,
+//     docs/adr/0069-interim-referents-during-absences.md);
 //   - which operators the learner is enrolled with (enrolments, optional):
 //     an operator reads the learner while an enrolment with it is open, and
 //     for the publisher's grace days after the last one ended.
@@ -42,6 +45,11 @@ type Fact interface {
 	// until ReadsUntil, when that is set.
 	Previous() string
 	ReadsUntil() *commonv1.Date
+	// Interim stands in for Referent, absent, from the first to the last
+	// of InterimDays (both included); "" when nobody does. A fact without
+	// an interim ends the one before it.
+	Interim() string
+	InterimDays() (from, to *commonv1.Date)
 }
 
 // EnrolmentFact is what an event says of a learner's enrolment with an
@@ -129,6 +137,11 @@ func operatorIndex(operatorID string) string { return "operator:" + operatorID }
 type storedAssignment struct {
 	Referent string            `json:"referent,omitempty"`
 	Former   map[string]string `json:"former,omitempty"` // referent id → last day it reads (YYYY-MM-DD)
+	// Interim stands in for Referent from InterimFrom to InterimTo
+	// (YYYY-MM-DD, both included); "" when nobody does.
+	Interim     string `json:"interim,omitempty"`
+	InterimFrom string `json:"interim_from,omitempty"`
+	InterimTo   string `json:"interim_to,omitempty"`
 }
 
 // storedEnrolments is the value of enrolmentKey: the learner's enrolments
@@ -167,6 +180,10 @@ func (c *Caseload) projectAssignment(ctx context.Context, ev event.Event) ([]pro
 	}
 	if a.Referent != "" {
 		delete(a.Former, a.Referent)
+	}
+	a.Interim, a.InterimFrom, a.InterimTo = "", "", ""
+	if from, to := f.InterimDays(); f.Interim() != "" && from != nil && to != nil {
+		a.Interim, a.InterimFrom, a.InterimTo = f.Interim(), civilpb.Date(from).String(), civilpb.Date(to).String()
 	}
 	op, err := projection.PutJSON(assignmentKey(f.Learner()), a)
 	if err != nil {
@@ -250,6 +267,13 @@ func (a storedAssignment) scope(territory string) auth.LearnerScope {
 			sc.FormerReferents = map[string]civil.Date{}
 		}
 		sc.FormerReferents[id] = d
+	}
+	if a.Interim != "" {
+		from, errFrom := civil.Parse(a.InterimFrom)
+		to, errTo := civil.Parse(a.InterimTo)
+		if errFrom == nil && errTo == nil {
+			sc.Interims = map[string]auth.ReadSpan{a.Interim: {From: from, Until: to}}
+		}
 	}
 	return sc
 }

@@ -21,12 +21,16 @@ import (
 type follow struct {
 	learner, referent, previous string
 	until                       *commonv1.Date
+	interim                     string
+	from, to                    *commonv1.Date
 }
 
-func (f follow) Learner() string            { return f.learner }
-func (f follow) Referent() string           { return f.referent }
-func (f follow) Previous() string           { return f.previous }
-func (f follow) ReadsUntil() *commonv1.Date { return f.until }
+func (f follow) Learner() string                        { return f.learner }
+func (f follow) Referent() string                       { return f.referent }
+func (f follow) Previous() string                       { return f.previous }
+func (f follow) ReadsUntil() *commonv1.Date             { return f.until }
+func (f follow) Interim() string                        { return f.interim }
+func (f follow) InterimDays() (from, to *commonv1.Date) { return f.from, f.to }
 
 // followMsg carries a follow in an event payload.
 type followMsg struct {
@@ -92,6 +96,78 @@ func TestScopeFollowsAssignments(t *testing.T) {
 	scopes, err := c.Scopes(ctx, []string{"l-1", "l-2"}, []string{"T05", "T01"})
 	if err != nil || len(scopes) != 2 || scopes[1].Territory != "T01" || scopes[1].Referent != "" {
 		t.Fatalf("scopes %+v %v", scopes, err)
+	}
+}
+
+// An interim stands in for the learner's referent on the days its fact
+// gives: the scope carries them, and the access rules read them on the
+// day; the next fact without an interim (cleared, or any change of
+// referent) ends it, and it never outlives a handover.
+func TestScopeFollowsInterims(t *testing.T) {
+	ctx := context.Background()
+	store := projection.NewMemory()
+	c := caseload.New(store, "test", "FOLLOWS", []string{"avenir.follows.>"}, decode)
+	spec := c.Specs()[0]
+	gen, err := store.Generation(ctx, spec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(0)
+	apply := func(f follow) {
+		t.Helper()
+		seq++
+		ops, err := spec.Project(ctx, event.Event{Sequence: seq, Data: followMsg{f: f}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Apply(ctx, spec.Name, gen, seq, ops...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scope := func() auth.LearnerScope {
+		t.Helper()
+		sc, err := c.Scope(ctx, "l-1", "T05")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	from, to := &commonv1.Date{Year: 2026, Month: 12, Day: 21}, &commonv1.Date{Year: 2027, Month: 1, Day: 3}
+	interim := auth.Principal{Subject: "ri", Role: auth.RoleReferent, ReferentID: "r-i", Territories: []string{"T05"}}
+	acts := func(day civil.Date) bool { interim.Day = day; return interim.ActsForLearner(scope()) }
+
+	apply(follow{learner: "l-1", referent: "r-1"})
+	apply(follow{learner: "l-1", referent: "r-1", interim: "r-i", from: from, to: to})
+	sc := scope()
+	if want := map[string]auth.ReadSpan{"r-i": {From: civilpb.Date(from), Until: civilpb.Date(to)}}; sc.Referent != "r-1" || !reflect.DeepEqual(sc.Interims, want) {
+		t.Fatalf("with an interim: %+v, want referent r-1 and interims %v", sc, want)
+	}
+	for day, want := range map[civil.Date]bool{
+		civilpb.Date(from).AddDays(-1): false, civilpb.Date(from): true, civilpb.Date(to): true, civilpb.Date(to).AddDays(1): false,
+	} {
+		if got := acts(day); got != want {
+			t.Errorf("interim acts on %s: %v, want %v", day, got, want)
+		}
+	}
+	if !interim.ReachesLearner(sc, civilpb.Date(to)) || interim.ReachesLearner(sc, civilpb.Date(to).AddDays(1)) {
+		t.Error("the interim reads the learner outside its days, or not on them")
+	}
+	// Cleared: the referent stays, the interim goes.
+	apply(follow{learner: "l-1", referent: "r-1"})
+	if sc := scope(); sc.Referent != "r-1" || sc.Interims != nil || acts(civilpb.Date(from)) {
+		t.Fatalf("cleared: %+v", sc)
+	}
+	// Named again, then the learner handed over: the interim goes with the
+	// absent referent.
+	apply(follow{learner: "l-1", referent: "r-1", interim: "r-i", from: from, to: to})
+	apply(follow{learner: "l-1", referent: "r-2", previous: "r-1", until: to})
+	if sc := scope(); sc.Referent != "r-2" || sc.Interims != nil {
+		t.Fatalf("handed over: %+v", sc)
+	}
+	// A fact whose days are not both known names nobody.
+	apply(follow{learner: "l-1", referent: "r-2", interim: "r-i", from: from})
+	if sc := scope(); sc.Interims != nil {
+		t.Fatalf("interim without its last day: %+v", sc)
 	}
 }
 

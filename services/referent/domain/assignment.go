@@ -54,6 +54,10 @@ type Assignment struct {
 	Pending      bool
 	PendingSince civil.Date
 	Periods      []Period
+	// Interim stands in for the current referent, absent, on the days of
+	// InterimDays; "" when nobody does.
+	Interim     string
+	InterimDays Span
 }
 
 // Exists reports whether the learner ever had an assignment event.
@@ -83,6 +87,12 @@ func (a Assignment) ReadableBy(referent string, day civil.Date, graceDays int) b
 		}
 	}
 	return false
+}
+
+// StandsIn reports whether referent stands in for the learner's referent on
+// day: its interim, on the days it was named for.
+func (a Assignment) StandsIn(referent string, day civil.Date) bool {
+	return referent != "" && a.Interim == referent && a.InterimDays.Covers(day)
 }
 
 // Events of an assignment.
@@ -118,14 +128,33 @@ type (
 		Episode    int
 		To         civil.Date
 	}
+	// InterimAssigned: Interim stands in for the learner's referent
+	// (ReferentID), absent, on the days of Span. The referent stays.
+	InterimAssigned struct {
+		LearnerID  string
+		ReferentID string
+		Interim    string
+		Territory  string
+		Episode    int
+		Span       Span
+	}
+	// InterimCleared: nobody stands in for the learner's referent any more.
+	InterimCleared struct {
+		LearnerID  string
+		ReferentID string
+		Interim    string
+	}
 )
 
 func (ReferentAssigned) isEvent()  {}
 func (AssignmentPending) isEvent() {}
 func (AssignmentEnded) isEvent()   {}
+func (InterimAssigned) isEvent()   {}
+func (InterimCleared) isEvent()    {}
 
 // EvolveAssignment applies one event to an assignment; events of other
-// aggregates leave it unchanged.
+// aggregates leave it unchanged. A change of referent (or its end) ends any
+// interim.
 func EvolveAssignment(a Assignment, ev Event) Assignment {
 	closeCurrent := func(to civil.Date, end End) {
 		if a.Current == "" || len(a.Periods) == 0 {
@@ -135,7 +164,13 @@ func EvolveAssignment(a Assignment, ev Event) Assignment {
 		p := &a.Periods[len(a.Periods)-1]
 		p.To, p.End = to, end
 	}
+	switch ev.(type) {
+	case ReferentAssigned, AssignmentPending, AssignmentEnded, InterimCleared:
+		a.Interim, a.InterimDays = "", Span{}
+	}
 	switch e := ev.(type) {
+	case InterimAssigned:
+		a.Interim, a.InterimDays = e.Interim, e.Span
 	case ReferentAssigned:
 		closeCurrent(e.From, EndHandover)
 		a.LearnerID, a.Territory, a.Episode = e.LearnerID, e.Territory, e.Episode
@@ -206,8 +241,25 @@ type (
 const MaxReasonLength = 500
 
 // Decide decides an assignment command. The events of the assignment come
-// first, then those of the caseloads.
+// first, then those of the caseloads, then, when the referent taking the
+// learner has an interim named for an absence not over on the day, the
+// learner's InterimAssigned.
 func Decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, error) {
+	evs, err := decide(a, referents, cmd)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if t, ok := ev.(LearnerTaken); ok {
+			if i, ok := referents[t.ReferentID].interimFor(t.Slot); ok {
+				evs = append(evs, i)
+			}
+		}
+	}
+	return evs, nil
+}
+
+func decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, error) {
 	list := make([]Referent, 0, len(referents))
 	for _, r := range referents {
 		list = append(list, r)

@@ -7,6 +7,7 @@
 package domain
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -61,6 +62,14 @@ type Slot struct {
 	From      civil.Date
 }
 
+// Span is a run of days, both included.
+type Span struct {
+	From, To civil.Date
+}
+
+// Covers reports whether day is in the span.
+func (s Span) Covers(day civil.Date) bool { return !day.Before(s.From) && !day.After(s.To) }
+
 // Referent is a referent's caseload aggregate, folded from its events: the
 // directory entry and the learners followed now.
 type Referent struct {
@@ -72,6 +81,14 @@ type Referent struct {
 	DeactivatedOn civil.Date
 	// Learners are the active learners, by learner id.
 	Learners map[string]Slot
+	// Interim stands in for the referent during its absence (AbsentFrom to
+	// AbsentTo), for its learners of InterimTerritories (those the interim
+	// served when named); "" when nobody does.
+	Interim            string
+	InterimTerritories []string
+	// Covers are the absences of other referents this one stands in for:
+	// the absent referent's id and the days.
+	Covers map[string]Span
 }
 
 // Exists reports whether the referent was registered.
@@ -121,12 +138,28 @@ type (
 		ReferentID string
 		Profile    Profile
 	}
-	// AvailabilitySet: the absence, both dates zero when available.
+	// AvailabilitySet: the absence, both dates zero when available, and
+	// the referent standing in for this one during it ("" when none) with
+	// the territories it served when named.
 	AvailabilitySet struct {
-		ReferentID  string
-		AbsentFrom  civil.Date
-		AbsentTo    civil.Date
-		Territories []string
+		ReferentID         string
+		AbsentFrom         civil.Date
+		AbsentTo           civil.Date
+		Territories        []string
+		Interim            string
+		InterimTerritories []string
+	}
+	// InterimTaken: the referent stands in for an absent one (For) on the
+	// days of Span; recorded again when they change.
+	InterimTaken struct {
+		ReferentID string
+		For        string
+		Span       Span
+	}
+	// InterimReleased: the referent no longer stands in for For.
+	InterimReleased struct {
+		ReferentID string
+		For        string
 	}
 	// ReferentDeactivated: out of the directory.
 	ReferentDeactivated struct {
@@ -154,6 +187,8 @@ type Event interface{ isEvent() }
 func (ReferentRegistered) isEvent()  {}
 func (ReferentUpdated) isEvent()     {}
 func (AvailabilitySet) isEvent()     {}
+func (InterimTaken) isEvent()        {}
+func (InterimReleased) isEvent()     {}
 func (ReferentDeactivated) isEvent() {}
 func (LearnerTaken) isEvent()        {}
 func (LearnerReleased) isEvent()     {}
@@ -168,6 +203,16 @@ func EvolveReferent(r Referent, ev Event) Referent {
 		r.Profile = e.Profile
 	case AvailabilitySet:
 		r.AbsentFrom, r.AbsentTo = e.AbsentFrom, e.AbsentTo
+		r.Interim, r.InterimTerritories = e.Interim, e.InterimTerritories
+	case InterimTaken:
+		r.Covers = maps.Clone(r.Covers)
+		if r.Covers == nil {
+			r.Covers = map[string]Span{}
+		}
+		r.Covers[e.For] = e.Span
+	case InterimReleased:
+		r.Covers = maps.Clone(r.Covers)
+		delete(r.Covers, e.For)
 	case ReferentDeactivated:
 		r.Deactivated, r.DeactivatedOn = true, e.On
 	case LearnerTaken:
@@ -251,10 +296,20 @@ type (
 		Fields     []ProfileField
 	}
 	// SetAvailability records an absence (both dates) or clears it (none).
+	// Interim, with an absence, names the referent standing in for the
+	// referent's learners during it (see DecideAvailability).
 	SetAvailability struct {
 		ReferentID string
 		AbsentFrom civil.Date
 		AbsentTo   civil.Date
+		Interim    string
+	}
+	// EndInterim releases Interim from the absence of ReferentID, if it
+	// still stands in for it (the interim was deactivated); the absence
+	// stays.
+	EndInterim struct {
+		ReferentID string
+		Interim    string
 	}
 	// DeactivateReferent removes a referent from the directory.
 	DeactivateReferent struct {
@@ -346,16 +401,9 @@ func DecideReferent(r Referent, cmd any) ([]Event, error) {
 	case UpdateReferent:
 		return decideUpdate(r, c)
 	case SetAvailability:
-		if c.AbsentFrom.IsZero() != c.AbsentTo.IsZero() || (!c.AbsentFrom.IsZero() && c.AbsentTo.Before(c.AbsentFrom)) {
-			return nil, apperr.Invalid(apperr.FieldViolation{Field: "absent_to", Description: "both dates or none; absent_to not before absent_from"})
-		}
-		if err := changeable(r, c.ReferentID); err != nil {
-			return nil, err
-		}
-		if r.AbsentFrom == c.AbsentFrom && r.AbsentTo == c.AbsentTo {
-			return nil, nil
-		}
-		return []Event{AvailabilitySet{ReferentID: r.ID, AbsentFrom: c.AbsentFrom, AbsentTo: c.AbsentTo, Territories: r.Profile.Territories}}, nil
+		// Without the caseloads of interims nor the learners' assignments:
+		// enough for an absence without interim, before and after.
+		return DecideAvailability(r, nil, nil, c)
 	case DeactivateReferent:
 		if c.On.After(c.Today) {
 			return nil, apperr.Invalid(apperr.FieldViolation{Field: "effective_date", Description: "cannot be in the future"})

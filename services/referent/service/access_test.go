@@ -25,6 +25,19 @@ func TestAccess(t *testing.T) {
 	lea := registered(t, env, false, false)
 	enter(t, env, lea, "T05", 1)
 	waitAssignment(t, admin, lea, "with Anne", assignedTo(anne))
+	// Coordinators, as the directory holds them: of T05; of T01 only; of
+	// T01 in the directory but T05 in the token; deactivated.
+	coordinator := func(id string, token ...string) *auth.Principal {
+		p := referentOf(id, token...)
+		p.Coordinator = true
+		return &p
+	}
+	cT05 := register(t, admin, profile("Chloé", 5, []string{"T05"}))
+	cT01 := register(t, admin, profile("Denis", 5, []string{"T01"}))
+	gone := register(t, admin, profile("Éric", 5, []string{"T05"}))
+	if _, err := admin.DeactivateReferent(ctx(t), &referentv1.DeactivateReferentRequest{RequestId: event.NewID(), ReferentId: gone}); err != nil {
+		t.Fatal(err)
+	}
 
 	type want struct {
 		register, update, availability, deactivate, assign, handover, queue codes.Code
@@ -43,6 +56,14 @@ func TestAccess(t *testing.T) {
 		{"the learner's referent", ptr(referentOf(anne, "T09")), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
 		{"referent of the territory", ptr(referentOf("ref-x", "T05")), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
 		{"referent of another territory", ptr(referentOf("ref-y", "T01")), want{pd, pd, pd, pd, pd, pd, pd, nf, nf, ok, ok}},
+		// Coordinators pass to the content of the managing RPCs (a bogus
+		// id: InvalidArgument); the queue of T05 tells their scope.
+		{"coordinator of the territory", coordinator(cT05, "T05"), want{pd, pd, ia, pd, ia, ia, ok, ok, ok, ok, ok}},
+		{"coordinator of another territory", coordinator(cT01, "T01"), want{pd, pd, ia, pd, ia, ia, pd, nf, nf, ok, ok}},
+		{"coordinator claim for a territory its profile lacks", coordinator(cT01, "T05"), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
+		{"coordinator claim, not in the directory", coordinator("5b0c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d", "T05"), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
+		{"coordinator claim, deactivated", coordinator(gone, "T05"), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
+		{"coordinator claim, not a referent id", coordinator("ref-z", "T05"), want{pd, pd, pd, pd, pd, pd, pd, ok, ok, ok, ok}},
 		{"operator", &auth.Principal{Subject: "u-op", Role: auth.RoleOperator, OperatorID: "op", Territories: []string{"T05"}}, want{pd, pd, pd, pd, pd, pd, pd, pd, pd, pd, pd}},
 		{"funder", &auth.Principal{Subject: "u-f", Role: auth.RoleFunder}, want{pd, pd, pd, pd, pd, pd, pd, pd, pd, pd, ok}},
 		{"anonymous", nil, want{un, un, un, un, un, un, un, un, un, un, un}},

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
@@ -23,13 +24,15 @@ var errStale = errors.New("referent: the caseloads concerned changed")
 const maxStaleRetries = 5
 
 // execAssignment runs an assignment command: it loads the learner's
-// assignment and the caseloads concerns names for it, decides, and appends
+// assignment and the caseloads concerns names for it, checks the caller's
+// scope on the assignment (check, nil for the service's own commands),
+// decides, and appends
 // the events of the assignment and of the caseloads in one atomic batch,
 // each aggregate expected unchanged (eventstore.ExecuteAll, which retries
 // conflicts and answers Aborted when they outlast its retries). It returns
 // the assignment as the command left it (as of the first run for a
 // retried request).
-func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, learnerID string,
+func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, learnerID string, check func(domain.Assignment) error,
 	concerns func(domain.Assignment) ([]string, error), cmd any) (domain.Assignment, error) {
 	assignment, caseload := s.assignments.Kind(), s.caseloads.Kind()
 	for range maxStaleRetries {
@@ -48,6 +51,11 @@ func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, l
 		}
 		res, err := s.events.ExecuteAll(ctx, Stream, filters, meta, func(hs []eventstore.History) ([]event.Draft, error) {
 			a := assignment.Fold(hs[0].Events)
+			if check != nil {
+				if err := check(a); err != nil {
+					return nil, err
+				}
+			}
 			now, err := concerns(a)
 			if err != nil {
 				return nil, err
@@ -106,7 +114,7 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 			return err
 		}
 		cmd := domain.Enter{Learner: learner, Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetEntryDate())}
-		a, err := s.execAssignment(ctx, meta, m.GetLearnerId(),
+		a, err := s.execAssignment(ctx, meta, m.GetLearnerId(), nil,
 			func(a domain.Assignment) ([]string, error) {
 				return s.candidates(ctx, cmd.Territory, a.Current, a.LastReferent())
 			}, cmd)
@@ -119,7 +127,7 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 		return nil
 	case *pathwayv1.PathwayExited:
 		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetExitDate())}
-		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(),
+		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(), nil,
 			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil }, cmd)
 		return err
 	}
@@ -158,7 +166,8 @@ func (s *Service) enteringLearner(ctx context.Context, id string) (domain.Learne
 // onReferentEvent reacts to what may free a slot (a referent registered or
 // updated, an availability, a learner released) by draining the queues of
 // the territories concerned, to a learner queued by trying them at once,
-// and to a deactivation by handing the caseload over. It comes after the
+// and to a deactivation by handing the caseload over and ending the
+// interims the referent stood in for. It comes after the
 // referents read model (see Wiring): the queues and the directory it reads
 // hold every event up to this one.
 func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
@@ -172,7 +181,10 @@ func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
 		_, err := s.retry(ctx, cause, e.LearnerID)
 		return err
 	case domain.ReferentDeactivated:
-		return s.handOverCaseload(ctx, cause, e.ReferentID)
+		if err := s.handOverCaseload(ctx, cause, e.ReferentID); err != nil {
+			return err
+		}
+		return s.endInterims(ctx, cause, e.ReferentID)
 	case domain.ReferentRegistered:
 		return s.drain(ctx, cause, e.Profile.Territories...)
 	case domain.ReferentUpdated:
@@ -197,7 +209,7 @@ func (s *Service) retry(ctx context.Context, cause, learnerID string) (bool, err
 		return false, err
 	}
 	cmd := domain.Retry{Learner: learner, Day: s.deps.Today()}
-	a, err := s.execAssignment(ctx, s.serviceCommand("retry/"+cause+"/"+learnerID), learnerID,
+	a, err := s.execAssignment(ctx, s.serviceCommand("retry/"+cause+"/"+learnerID), learnerID, nil,
 		func(a domain.Assignment) ([]string, error) {
 			if !a.Pending {
 				return nil, nil
@@ -249,11 +261,113 @@ func (s *Service) handOverCaseload(ctx context.Context, cause, referentID string
 			return err
 		}
 		cmd := domain.Reassign{Learner: learner, From: referentID, Day: s.deps.Today()}
-		_, err = s.execAssignment(ctx, s.serviceCommand("deactivation/"+cause+"/"+slot.LearnerID), slot.LearnerID,
+		_, err = s.execAssignment(ctx, s.serviceCommand("deactivation/"+cause+"/"+slot.LearnerID), slot.LearnerID, nil,
 			func(a domain.Assignment) ([]string, error) { return s.candidates(ctx, a.Territory, a.Current) }, cmd)
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// endInterims ends every interim a deactivated referent stood in for: each
+// absent referent keeps its absence, without interim, and its learners'
+// interims are cleared.
+func (s *Service) endInterims(ctx context.Context, cause, referentID string) error {
+	r, err := s.caseloads.Load(ctx, referentID)
+	if err != nil {
+		return err
+	}
+	for _, absent := range slices.Sorted(maps.Keys(r.State.Covers)) {
+		cmd := domain.EndInterim{ReferentID: absent, Interim: referentID}
+		if _, err := s.execAvailability(ctx, s.serviceCommand("interim-end/"+cause+"/"+absent), absent, nil, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execAvailability runs an availability command on a referent's caseload:
+// it loads the caseload, checks the caller's scope on it (check, nil for
+// the service's own commands), loads the caseloads of the interims and the
+// assignments of the referent's learners (domain.AvailabilityConcerns),
+// decides, and appends the events of all of them in one atomic batch, each
+// aggregate expected unchanged (eventstore.ExecuteAll; a caseload of at
+// most domain.MaxCapacity learners keeps the batch under the server's
+// 1,000 messages). It returns the referent as the command left it.
+func (s *Service) execAvailability(ctx context.Context, meta eventstore.Command, referentID string, check func(domain.Referent) error, cmd any) (domain.Referent, error) {
+	caseload, assignment := s.caseloads.Kind(), s.assignments.Kind()
+	for range maxStaleRetries {
+		snap, err := s.caseloads.Load(ctx, referentID)
+		if err != nil {
+			return domain.Referent{}, err
+		}
+		if check != nil {
+			// Before loading the learners of a referent out of scope.
+			if err := check(snap.State); err != nil {
+				return domain.Referent{}, err
+			}
+		}
+		refs, learners := availabilityConcerns(snap.State, cmd)
+		filters := []string{caseload.Filter(referentID)}
+		for _, id := range refs {
+			filters = append(filters, caseload.Filter(id))
+		}
+		for _, id := range learners {
+			filters = append(filters, assignment.Filter(id))
+		}
+		res, err := s.events.ExecuteAll(ctx, Stream, filters, meta, func(hs []eventstore.History) ([]event.Draft, error) {
+			r := caseload.Fold(hs[0].Events)
+			if check != nil {
+				if err := check(r); err != nil {
+					return nil, err
+				}
+			}
+			nowRefs, nowLearners := availabilityConcerns(r, cmd)
+			if !within(nowRefs, refs) || !within(nowLearners, learners) {
+				return nil, errStale
+			}
+			others := make(map[string]domain.Referent, len(refs))
+			for i, id := range refs {
+				others[id] = caseload.Fold(hs[1+i].Events)
+			}
+			assignments := make(map[string]domain.Assignment, len(learners))
+			for i, id := range learners {
+				assignments[id] = assignment.Fold(hs[1+len(refs)+i].Events)
+			}
+			evs, err := domain.DecideAvailability(r, others, assignments, cmd)
+			if err != nil || len(evs) == 0 {
+				return nil, err
+			}
+			return caseload.Encode(evs)
+		})
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return domain.Referent{}, err
+		}
+		return s.caseloads.Outcome(referentID, res).State, nil
+	}
+	return domain.Referent{}, apperr.Aborted("the caseload of referent %s kept changing, retry", referentID)
+}
+
+// availabilityConcerns is domain.AvailabilityConcerns for the caseload r,
+// sorted, without duplicates nor r itself.
+func availabilityConcerns(r domain.Referent, cmd any) (refs, learners []string) {
+	refs, learners = domain.AvailabilityConcerns(r, cmd)
+	clean := func(ids []string) []string {
+		return slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(ids))), func(id string) bool { return id == "" || id == r.ID })
+	}
+	return clean(refs), clean(learners)
+}
+
+// within reports whether every id of ids is in sorted.
+func within(ids, sorted []string) bool {
+	for _, id := range ids {
+		if _, found := slices.BinarySearch(sorted, id); !found {
+			return false
+		}
+	}
+	return true
 }

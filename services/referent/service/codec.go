@@ -170,7 +170,16 @@ func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 		data = &referentv1.ReferentUpdated{ReferentId: e.ReferentID, Profile: profileToProto(e.Profile)}
 	case domain.AvailabilitySet:
 		agg, id, name = "caseload", e.ReferentID, "availability_set"
-		data = &referentv1.AvailabilitySet{ReferentId: e.ReferentID, AbsentFrom: dateProto(e.AbsentFrom), AbsentTo: dateProto(e.AbsentTo), TerritoryCodes: e.Territories}
+		data = &referentv1.AvailabilitySet{
+			ReferentId: e.ReferentID, AbsentFrom: dateProto(e.AbsentFrom), AbsentTo: dateProto(e.AbsentTo), TerritoryCodes: e.Territories,
+			InterimReferentId: e.Interim, InterimTerritoryCodes: e.InterimTerritories,
+		}
+	case domain.InterimTaken:
+		agg, id, name = "caseload", e.ReferentID, "interim_taken"
+		data = &referentv1.InterimTaken{ReferentId: e.ReferentID, AbsentReferentId: e.For, FromDate: dateProto(e.Span.From), ToDate: dateProto(e.Span.To)}
+	case domain.InterimReleased:
+		agg, id, name = "caseload", e.ReferentID, "interim_released"
+		data = &referentv1.InterimReleased{ReferentId: e.ReferentID, AbsentReferentId: e.For}
 	case domain.ReferentDeactivated:
 		agg, id, name = "caseload", e.ReferentID, "deactivated"
 		data = &referentv1.ReferentDeactivated{ReferentId: e.ReferentID, EffectiveDate: dateProto(e.On), TerritoryCodes: e.Territories}
@@ -197,6 +206,15 @@ func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 	case domain.AssignmentEnded:
 		agg, id, name = "assignment", e.LearnerID, "ended"
 		data = &referentv1.AssignmentEnded{LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode), ToDate: dateProto(e.To)}
+	case domain.InterimAssigned:
+		agg, id, name = "assignment", e.LearnerID, "interim_assigned"
+		data = &referentv1.InterimAssigned{
+			LearnerId: e.LearnerID, ReferentId: e.ReferentID, InterimReferentId: e.Interim, TerritoryCode: e.Territory,
+			EpisodeNumber: int32(e.Episode), FromDate: dateProto(e.Span.From), ToDate: dateProto(e.Span.To),
+		}
+	case domain.InterimCleared:
+		agg, id, name = "assignment", e.LearnerID, "interim_cleared"
+		data = &referentv1.InterimCleared{LearnerId: e.LearnerID, ReferentId: e.ReferentID, InterimReferentId: e.Interim}
 	default:
 		return event.Draft{}, fmt.Errorf("referent: no codec for %T", ev)
 	}
@@ -212,7 +230,14 @@ func decode(ev event.Event) (domain.Event, bool) {
 	case *referentv1.ReferentUpdated:
 		return domain.ReferentUpdated{ReferentID: m.GetReferentId(), Profile: profileFromProto(m.GetProfile())}, true
 	case *referentv1.AvailabilitySet:
-		return domain.AvailabilitySet{ReferentID: m.GetReferentId(), AbsentFrom: civilpb.Date(m.GetAbsentFrom()), AbsentTo: civilpb.Date(m.GetAbsentTo()), Territories: m.GetTerritoryCodes()}, true
+		return domain.AvailabilitySet{
+			ReferentID: m.GetReferentId(), AbsentFrom: civilpb.Date(m.GetAbsentFrom()), AbsentTo: civilpb.Date(m.GetAbsentTo()), Territories: m.GetTerritoryCodes(),
+			Interim: m.GetInterimReferentId(), InterimTerritories: m.GetInterimTerritoryCodes(),
+		}, true
+	case *referentv1.InterimTaken:
+		return domain.InterimTaken{ReferentID: m.GetReferentId(), For: m.GetAbsentReferentId(), Span: domain.Span{From: civilpb.Date(m.GetFromDate()), To: civilpb.Date(m.GetToDate())}}, true
+	case *referentv1.InterimReleased:
+		return domain.InterimReleased{ReferentID: m.GetReferentId(), For: m.GetAbsentReferentId()}, true
 	case *referentv1.ReferentDeactivated:
 		return domain.ReferentDeactivated{ReferentID: m.GetReferentId(), On: civilpb.Date(m.GetEffectiveDate()), Territories: m.GetTerritoryCodes()}, true
 	case *referentv1.LearnerTaken:
@@ -232,6 +257,13 @@ func decode(ev event.Event) (domain.Event, bool) {
 		}, true
 	case *referentv1.AssignmentEnded:
 		return domain.AssignmentEnded{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), To: civilpb.Date(m.GetToDate())}, true
+	case *referentv1.InterimAssigned:
+		return domain.InterimAssigned{
+			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Interim: m.GetInterimReferentId(), Territory: m.GetTerritoryCode(),
+			Episode: int(m.GetEpisodeNumber()), Span: domain.Span{From: civilpb.Date(m.GetFromDate()), To: civilpb.Date(m.GetToDate())},
+		}, true
+	case *referentv1.InterimCleared:
+		return domain.InterimCleared{LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Interim: m.GetInterimReferentId()}, true
 	}
 	return nil, false
 }

@@ -14,9 +14,11 @@ import (
 
 // Commands answer from the aggregate as the command left it (the caseload,
 // or the learner's assignment), never from a read model: once their events
-// are stored, they cannot fail. Directory commands and manual assignments
-// are the administrators', who see everything, so the answer is whole; a
-// retried request is answered from the stored events, as of its first run.
+// are stored, they cannot fail. Directory commands are the administrators';
+// absences and manual assignments also the coordinators', within the
+// territories they coordinate (access.go), where they read the whole
+// answer; a retried request is answered from the stored events, as of its
+// first run.
 
 // RegisterReferent implements referentv1.ReferentServiceServer. The new
 // referent's id derives from the request id and the caller, so a retried
@@ -62,21 +64,62 @@ func (s *Service) UpdateReferent(ctx context.Context, req *referentv1.UpdateRefe
 	return &referentv1.UpdateReferentResponse{Referent: r}, nil
 }
 
-// SetAvailability implements referentv1.ReferentServiceServer.
+// SetAvailability implements referentv1.ReferentServiceServer: the
+// absence, and the interim standing in for the referent's learners during
+// it, written with the facts of each learner in one atomic batch
+// (execAvailability).
 func (s *Service) SetAvailability(ctx context.Context, req *referentv1.SetAvailabilityRequest) (*referentv1.SetAvailabilityResponse, error) {
+	caller, m, err := s.managerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
 	ident.ID(&v, "referent_id", req.GetReferentId())
 	from := civilpb.OptionalDate(&v, "absent_from", req.GetAbsentFrom())
 	to := civilpb.OptionalDate(&v, "absent_to", req.GetAbsentTo())
+	if req.GetInterimReferentId() != "" {
+		ident.ID(&v, "interim_referent_id", req.GetInterimReferentId())
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.execReferent(ctx, req.GetRequestId(), req.GetReferentId(), domain.SetAvailability{ReferentID: req.GetReferentId(), AbsentFrom: from, AbsentTo: to})
+	cmd := domain.SetAvailability{ReferentID: req.GetReferentId(), AbsentFrom: from, AbsentTo: to, Interim: req.GetInterimReferentId()}
+	cmd.Check(&v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	check := func(r domain.Referent) error {
+		return managesReferent(caller, m, req.GetReferentId(), r, cmd.Interim != "")
+	}
+	r, err := s.execAvailability(ctx, s.deps.Command(ctx, req.GetRequestId()), req.GetReferentId(), check, cmd)
 	if err != nil {
 		return nil, err
 	}
-	return &referentv1.SetAvailabilityResponse{Referent: r}, nil
+	return &referentv1.SetAvailabilityResponse{Referent: referentView(r, r.Load(), s.deps.Today())}, nil
+}
+
+// managerOf returns the caller and what it manages: every territory for an
+// administrator; for a coordinator, the territories it coordinates, read
+// from its own caseload. Anyone else, and a coordinator that coordinates
+// nothing as the directory knows it, is refused (PermissionDenied).
+func (s *Service) managerOf(ctx context.Context) (auth.Principal, manager, error) {
+	caller, _ := auth.FromContext(ctx)
+	switch {
+	case caller.Role == auth.RoleAdmin:
+		return caller, manager{admin: true}, nil
+	case caller.Role != auth.RoleReferent || !caller.Coordinator || ident.CheckID(caller.ReferentID) != "":
+		return caller, manager{}, errNotManager(caller)
+	}
+	self, err := s.caseloads.Load(ctx, caller.ReferentID)
+	if err != nil {
+		return caller, manager{}, err
+	}
+	territories := coordinates(caller, self.State)
+	if len(territories) == 0 {
+		return caller, manager{}, errNotManager(caller)
+	}
+	return caller, manager{territories: territories}, nil
 }
 
 // DeactivateReferent implements referentv1.ReferentServiceServer. The
@@ -114,6 +157,10 @@ func (s *Service) execReferent(ctx context.Context, requestID, id string, cmd an
 
 // AssignReferent implements referentv1.ReferentServiceServer.
 func (s *Service) AssignReferent(ctx context.Context, req *referentv1.AssignReferentRequest) (*referentv1.AssignReferentResponse, error) {
+	caller, m, err := s.managerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
 	ident.ID(&v, "learner_id", req.GetLearnerId())
@@ -127,15 +174,21 @@ func (s *Service) AssignReferent(ctx context.Context, req *referentv1.AssignRefe
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, err := s.manual(ctx, req.GetRequestId(), cmd)
+	a, err := s.manual(ctx, req.GetRequestId(), caller, m, cmd)
 	if err != nil {
 		return nil, err
 	}
 	return &referentv1.AssignReferentResponse{Assignment: s.assignmentView(a)}, nil
 }
 
-// Handover implements referentv1.ReferentServiceServer.
+// Handover implements referentv1.ReferentServiceServer. The referent
+// taking over must serve the learner's territory (the decision checks it on
+// its caseload, as for any assignment).
 func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest) (*referentv1.HandoverResponse, error) {
+	caller, m, err := s.managerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
 	ident.ID(&v, "learner_id", req.GetLearnerId())
@@ -153,21 +206,36 @@ func (s *Service) Handover(ctx context.Context, req *referentv1.HandoverRequest)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	a, err := s.manual(ctx, req.GetRequestId(), cmd)
+	a, err := s.manual(ctx, req.GetRequestId(), caller, m, cmd)
 	if err != nil {
 		return nil, err
 	}
 	return &referentv1.HandoverResponse{Assignment: s.assignmentView(a)}, nil
 }
 
-// manual runs an administrator's assignment or handover, over the
-// learner's assignment, the chosen referent's caseload and the current
-// referent's. A learner whose personal data was erased is refused.
-func (s *Service) manual(ctx context.Context, requestID string, cmd domain.Assign) (domain.Assignment, error) {
+// manual runs a manager's assignment or handover, over the learner's
+// assignment, the chosen referent's caseload and the current referent's.
+// The manager's scope is checked on the assignment first (a coordinator
+// outside it learns nothing, not even an erasure), then again on the
+// assignment the decision reads. A learner whose personal data was erased
+// is refused.
+func (s *Service) manual(ctx context.Context, requestID string, caller auth.Principal, m manager, cmd domain.Assign) (domain.Assignment, error) {
+	check := func(a domain.Assignment) error {
+		return managesAssignment(caller, m, cmd.LearnerID, a, s.deps.Today(), s.cfg.HandoverGraceDays)
+	}
+	if !m.admin {
+		snap, err := s.assignments.Load(ctx, cmd.LearnerID)
+		if err != nil {
+			return domain.Assignment{}, err
+		}
+		if err := check(snap.State); err != nil {
+			return domain.Assignment{}, err
+		}
+	}
 	if err := s.refuseErased(ctx, cmd.LearnerID); err != nil {
 		return domain.Assignment{}, err
 	}
-	a, err := s.execAssignment(ctx, s.deps.Command(ctx, requestID), cmd.LearnerID,
+	a, err := s.execAssignment(ctx, s.deps.Command(ctx, requestID), cmd.LearnerID, check,
 		func(a domain.Assignment) ([]string, error) { return []string{cmd.ReferentID, a.Current}, nil }, cmd)
 	if err != nil {
 		return domain.Assignment{}, err

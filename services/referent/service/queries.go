@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 
@@ -24,6 +26,7 @@ func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Ref
 		ReferentId: r.ID, Profile: profileToProto(r.Profile), ActiveLearners: int32(load),
 		AbsentFrom: civilpb.FromDate(r.AbsentFrom), AbsentTo: civilpb.FromDate(r.AbsentTo),
 		Available: r.AvailableOn(today), Deactivated: r.Deactivated, DeactivatedOn: civilpb.FromDate(r.DeactivatedOn),
+		InterimReferentId: r.Interim,
 	}
 }
 
@@ -35,11 +38,15 @@ func (s *Service) assignmentView(a domain.Assignment) *referentv1.Assignment {
 
 // assignmentViewOf is assignmentView; for a learner whose personal data was
 // erased, without the explanations, which may tell the specialties the
-// learner called for (RQTH, age) or quote an administrator's reason.
+// learner called for (RQTH, age) or quote an administrator's reason. The
+// interim shows while its days are current or to come.
 func (s *Service) assignmentViewOf(a domain.Assignment, erased bool) *referentv1.Assignment {
 	out := &referentv1.Assignment{
 		LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode), Active: a.Active,
 		ReferentId: a.Current, Pending: a.Pending, PendingSince: civilpb.FromDate(a.PendingSince),
+	}
+	if a.Interim != "" && !s.deps.Today().After(a.InterimDays.To) {
+		out.InterimReferentId, out.InterimFrom, out.InterimTo = a.Interim, civilpb.FromDate(a.InterimDays.From), civilpb.FromDate(a.InterimDays.To)
 	}
 	for _, p := range a.Periods {
 		v := &referentv1.AssignmentPeriod{
@@ -84,7 +91,10 @@ func (s *Service) GetAssignment(ctx context.Context, req *referentv1.GetAssignme
 }
 
 // ListCaseload implements referentv1.ReferentServiceServer, from the
-// referent's caseload aggregate (at most its capacity).
+// referent's caseload aggregate (at most its capacity), and, flagged
+// interim, the learners of the absent referents it stands in for while
+// their absence is current or to come (from their caseloads), by learner
+// id. Those do not count in its load.
 func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseloadRequest) (*referentv1.ListCaseloadResponse, error) {
 	var v apperr.Violations
 	ident.ID(&v, "referent_id", req.GetReferentId())
@@ -103,34 +113,69 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 	if !r.Exists() || !seesCaseload(caller, r) {
 		return nil, auth.Denied("referent", req.GetReferentId())
 	}
-	slots := r.SortedLearners()
-	start, _ := slices.BinarySearchFunc(slots, after, func(s domain.Slot, id string) int {
-		if s.LearnerID <= id {
+	entries, err := s.caseloadEntries(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	start, _ := slices.BinarySearchFunc(entries, after, func(e *referentv1.CaseloadEntry, id string) int {
+		if e.GetLearnerId() <= id {
 			return -1
 		}
 		return 1
 	})
 	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.deps.Today())}
-	end := min(start+size, len(slots))
-	page := slots[start:end]
+	end := min(start+size, len(entries))
+	page := entries[start:end]
 	ids := make([]string, len(page))
-	for i, sl := range page {
-		ids[i] = sl.LearnerID
+	for i, e := range page {
+		ids[i] = e.GetLearnerId()
 	}
 	phases, err := s.phases(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	for i, sl := range page {
-		out.Learners = append(out.Learners, &referentv1.CaseloadEntry{
+	for i, e := range page {
+		e.Phase, e.PhaseSince = phases[i].GetPhase(), phases[i].GetChangedOn()
+		out.Learners = append(out.Learners, e)
+	}
+	if end < len(entries) {
+		out.NextPageToken = paging.Encode(query, entries[end-1].GetLearnerId())
+	}
+	return out, nil
+}
+
+// caseloadEntries returns the learners r follows and those it stands in
+// for, by learner id, without their phases.
+func (s *Service) caseloadEntries(ctx context.Context, r domain.Referent) ([]*referentv1.CaseloadEntry, error) {
+	var out []*referentv1.CaseloadEntry
+	for _, sl := range r.SortedLearners() {
+		out = append(out, &referentv1.CaseloadEntry{
 			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
 			FromDate: civilpb.FromDate(sl.From), PathwayStatus: "active",
-			Phase: phases[i].GetPhase(), PhaseSince: phases[i].GetChangedOn(),
 		})
 	}
-	if end < len(slots) {
-		out.NextPageToken = paging.Encode(query, slots[end-1].LearnerID)
+	today := s.deps.Today()
+	for _, absent := range slices.Sorted(maps.Keys(r.Covers)) {
+		if today.After(r.Covers[absent].To) {
+			continue
+		}
+		a, err := s.caseloads.Load(ctx, absent)
+		if err != nil {
+			return nil, err
+		}
+		if a.State.Interim != r.ID {
+			continue
+		}
+		span := domain.Span{From: a.State.AbsentFrom, To: a.State.AbsentTo}
+		for _, sl := range a.State.Covered() {
+			out = append(out, &referentv1.CaseloadEntry{
+				LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
+				FromDate: civilpb.FromDate(sl.From), PathwayStatus: "active",
+				Interim: true, AbsentReferentId: absent, InterimFrom: civilpb.FromDate(span.From), InterimTo: civilpb.FromDate(span.To),
+			})
+		}
 	}
+	slices.SortFunc(out, func(a, b *referentv1.CaseloadEntry) int { return strings.Compare(a.GetLearnerId(), b.GetLearnerId()) })
 	return out, nil
 }
 
@@ -245,8 +290,15 @@ func discloseLoad(resp *referentv1.GetTerritoryLoadResponse, exact bool) {
 }
 
 // ListPendingAssignments implements referentv1.ReferentServiceServer: the
-// territory's queue, oldest first.
+// territory's queue, oldest first, for administrators and the territory's
+// coordinators (a coordinator asking for another territory is refused
+// rather than answered an empty queue, which would read as nobody
+// waiting).
 func (s *Service) ListPendingAssignments(ctx context.Context, req *referentv1.ListPendingAssignmentsRequest) (*referentv1.ListPendingAssignmentsResponse, error) {
+	_, m, err := s.managerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var v apperr.Violations
 	ident.Territory(&v, "territory_code", req.GetTerritoryCode())
 	size := paging.Size(&v, req.GetPageSize())
@@ -254,6 +306,9 @@ func (s *Service) ListPendingAssignments(ctx context.Context, req *referentv1.Li
 	after := paging.Decode(&v, req.GetPageToken(), query)
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if !m.manages(req.GetTerritoryCode()) {
+		return nil, apperr.PermissionDenied("you do not coordinate %s", req.GetTerritoryCode())
 	}
 	members, err := s.store.Range(ctx, referentsProjection, queueIndex(req.GetTerritoryCode()), projection.RangeQuery{After: after, Limit: size + 1})
 	if err != nil {

@@ -135,12 +135,16 @@ type storedReferent struct {
 	AbsentTo      civil.Date     `json:"absent_to"`
 	Deactivated   bool           `json:"deactivated"`
 	DeactivatedOn civil.Date     `json:"deactivated_on"`
+	Interim       string         `json:"interim,omitempty"`
 }
 
 // asReferent is the stored view as a domain referent (without the caseload's
 // learners, whose number is Load).
 func (r storedReferent) asReferent() domain.Referent {
-	return domain.Referent{ID: r.ID, Profile: r.Profile, AbsentFrom: r.AbsentFrom, AbsentTo: r.AbsentTo, Deactivated: r.Deactivated, DeactivatedOn: r.DeactivatedOn}
+	return domain.Referent{
+		ID: r.ID, Profile: r.Profile, AbsentFrom: r.AbsentFrom, AbsentTo: r.AbsentTo, Deactivated: r.Deactivated, DeactivatedOn: r.DeactivatedOn,
+		Interim: r.Interim,
+	}
 }
 
 func (s *Service) storedReferent(ctx context.Context, id string) (storedReferent, bool, error) {
@@ -215,7 +219,7 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 	case domain.ReferentUpdated:
 		r.Profile = e.Profile
 	case domain.AvailabilitySet:
-		r.AbsentFrom, r.AbsentTo = e.AbsentFrom, e.AbsentTo
+		r.AbsentFrom, r.AbsentTo, r.Interim = e.AbsentFrom, e.AbsentTo, e.Interim
 	case domain.ReferentDeactivated:
 		r.Deactivated, r.DeactivatedOn = true, e.On
 	case domain.LearnerTaken:

@@ -106,18 +106,20 @@ func Streams() []natsx.StreamSpec {
 func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service. Object-level scope is checked in the
-// handlers (see access.go).
+// handlers (see access.go); among referents, only coordinators pass the
+// managing RPCs' (SetAvailability, AssignReferent, Handover,
+// ListPendingAssignments), for the territories they coordinate.
 func (s *Service) Policy() auth.Policy {
 	admin := []auth.Role{auth.RoleAdmin}
 	staff := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
 	return auth.Policy{
 		referentv1.ReferentService_RegisterReferent_FullMethodName:       admin,
 		referentv1.ReferentService_UpdateReferent_FullMethodName:         admin,
-		referentv1.ReferentService_SetAvailability_FullMethodName:        admin,
+		referentv1.ReferentService_SetAvailability_FullMethodName:        staff,
 		referentv1.ReferentService_DeactivateReferent_FullMethodName:     admin,
-		referentv1.ReferentService_AssignReferent_FullMethodName:         admin,
-		referentv1.ReferentService_Handover_FullMethodName:               admin,
-		referentv1.ReferentService_ListPendingAssignments_FullMethodName: admin,
+		referentv1.ReferentService_AssignReferent_FullMethodName:         staff,
+		referentv1.ReferentService_Handover_FullMethodName:               staff,
+		referentv1.ReferentService_ListPendingAssignments_FullMethodName: staff,
 		referentv1.ReferentService_GetAssignment_FullMethodName:          staff,
 		referentv1.ReferentService_ListCaseload_FullMethodName:           staff,
 		referentv1.ReferentService_ListReferents_FullMethodName:          staff,

@@ -410,8 +410,16 @@ type AvailabilitySet struct {
 	AbsentFrom     *v1.Date               `protobuf:"bytes,2,opt,name=absent_from,json=absentFrom,proto3" json:"absent_from,omitempty"`
 	AbsentTo       *v1.Date               `protobuf:"bytes,3,opt,name=absent_to,json=absentTo,proto3" json:"absent_to,omitempty"`
 	TerritoryCodes []string               `protobuf:"bytes,4,rep,name=territory_codes,json=territoryCodes,proto3" json:"territory_codes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The referent standing in for this one during the absence, for the
+	// learners it follows (an InterimAssigned on each, in the same batch);
+	// empty when nobody does, and in events recorded before interims existed.
+	InterimReferentId string `protobuf:"bytes,5,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	// The territories the interim served when it was named: a learner of one
+	// of them that the referent takes before the absence ends gets the interim
+	// too.
+	InterimTerritoryCodes []string `protobuf:"bytes,6,rep,name=interim_territory_codes,json=interimTerritoryCodes,proto3" json:"interim_territory_codes,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *AvailabilitySet) Reset() {
@@ -472,6 +480,147 @@ func (x *AvailabilitySet) GetTerritoryCodes() []string {
 	return nil
 }
 
+func (x *AvailabilitySet) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
+}
+
+func (x *AvailabilitySet) GetInterimTerritoryCodes() []string {
+	if x != nil {
+		return x.InterimTerritoryCodes
+	}
+	return nil
+}
+
+// A referent stands in for an absent one (absent_referent_id) from
+// from_date to to_date, both included, for the learners that one follows
+// (an InterimAssigned on each). Recorded again when the days change.
+type InterimTaken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interim.
+	ReferentId       string   `protobuf:"bytes,1,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	AbsentReferentId string   `protobuf:"bytes,2,opt,name=absent_referent_id,json=absentReferentId,proto3" json:"absent_referent_id,omitempty"`
+	FromDate         *v1.Date `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate           *v1.Date `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *InterimTaken) Reset() {
+	*x = InterimTaken{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterimTaken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterimTaken) ProtoMessage() {}
+
+func (x *InterimTaken) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterimTaken.ProtoReflect.Descriptor instead.
+func (*InterimTaken) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *InterimTaken) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *InterimTaken) GetAbsentReferentId() string {
+	if x != nil {
+		return x.AbsentReferentId
+	}
+	return ""
+}
+
+func (x *InterimTaken) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
+func (x *InterimTaken) GetToDate() *v1.Date {
+	if x != nil {
+		return x.ToDate
+	}
+	return nil
+}
+
+// A referent no longer stands in for absent_referent_id: the absence was
+// cleared, another interim was named, or the interim was deactivated.
+type InterimReleased struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The former interim.
+	ReferentId       string `protobuf:"bytes,1,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	AbsentReferentId string `protobuf:"bytes,2,opt,name=absent_referent_id,json=absentReferentId,proto3" json:"absent_referent_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *InterimReleased) Reset() {
+	*x = InterimReleased{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterimReleased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterimReleased) ProtoMessage() {}
+
+func (x *InterimReleased) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterimReleased.ProtoReflect.Descriptor instead.
+func (*InterimReleased) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *InterimReleased) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *InterimReleased) GetAbsentReferentId() string {
+	if x != nil {
+		return x.AbsentReferentId
+	}
+	return ""
+}
+
 // A referent left the directory; its learners are handed over.
 type ReferentDeactivated struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -484,7 +633,7 @@ type ReferentDeactivated struct {
 
 func (x *ReferentDeactivated) Reset() {
 	*x = ReferentDeactivated{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +645,7 @@ func (x *ReferentDeactivated) String() string {
 func (*ReferentDeactivated) ProtoMessage() {}
 
 func (x *ReferentDeactivated) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[4]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +658,7 @@ func (x *ReferentDeactivated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferentDeactivated.ProtoReflect.Descriptor instead.
 func (*ReferentDeactivated) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReferentDeactivated) GetReferentId() string {
@@ -547,7 +696,7 @@ type LearnerTaken struct {
 
 func (x *LearnerTaken) Reset() {
 	*x = LearnerTaken{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +708,7 @@ func (x *LearnerTaken) String() string {
 func (*LearnerTaken) ProtoMessage() {}
 
 func (x *LearnerTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +721,7 @@ func (x *LearnerTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnerTaken.ProtoReflect.Descriptor instead.
 func (*LearnerTaken) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LearnerTaken) GetReferentId() string {
@@ -624,7 +773,7 @@ type LearnerReleased struct {
 
 func (x *LearnerReleased) Reset() {
 	*x = LearnerReleased{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +785,7 @@ func (x *LearnerReleased) String() string {
 func (*LearnerReleased) ProtoMessage() {}
 
 func (x *LearnerReleased) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +798,7 @@ func (x *LearnerReleased) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnerReleased.ProtoReflect.Descriptor instead.
 func (*LearnerReleased) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LearnerReleased) GetReferentId() string {
@@ -711,7 +860,7 @@ type ReferentAssigned struct {
 
 func (x *ReferentAssigned) Reset() {
 	*x = ReferentAssigned{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +872,7 @@ func (x *ReferentAssigned) String() string {
 func (*ReferentAssigned) ProtoMessage() {}
 
 func (x *ReferentAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +885,7 @@ func (x *ReferentAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferentAssigned.ProtoReflect.Descriptor instead.
 func (*ReferentAssigned) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReferentAssigned) GetLearnerId() string {
@@ -840,7 +989,7 @@ type AssignmentPending struct {
 
 func (x *AssignmentPending) Reset() {
 	*x = AssignmentPending{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +1001,7 @@ func (x *AssignmentPending) String() string {
 func (*AssignmentPending) ProtoMessage() {}
 
 func (x *AssignmentPending) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +1014,7 @@ func (x *AssignmentPending) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentPending.ProtoReflect.Descriptor instead.
 func (*AssignmentPending) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AssignmentPending) GetLearnerId() string {
@@ -940,7 +1089,7 @@ type AssignmentEnded struct {
 
 func (x *AssignmentEnded) Reset() {
 	*x = AssignmentEnded{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1101,7 @@ func (x *AssignmentEnded) String() string {
 func (*AssignmentEnded) ProtoMessage() {}
 
 func (x *AssignmentEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1114,7 @@ func (x *AssignmentEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentEnded.ProtoReflect.Descriptor instead.
 func (*AssignmentEnded) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AssignmentEnded) GetLearnerId() string {
@@ -1003,6 +1152,170 @@ func (x *AssignmentEnded) GetToDate() *v1.Date {
 	return nil
 }
 
+// While the learner's referent (referent_id) is absent, interim_referent_id
+// stands in for it from from_date to to_date, both included: on those days
+// it acts for the learner as the referent does, in every context. The
+// learner's referent does not change. Replaces any earlier interim of the
+// learner.
+type InterimAssigned struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The learner's referent, absent.
+	ReferentId        string   `protobuf:"bytes,2,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	InterimReferentId string   `protobuf:"bytes,3,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	TerritoryCode     string   `protobuf:"bytes,4,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	EpisodeNumber     int32    `protobuf:"varint,5,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	FromDate          *v1.Date `protobuf:"bytes,6,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate            *v1.Date `protobuf:"bytes,7,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *InterimAssigned) Reset() {
+	*x = InterimAssigned{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterimAssigned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterimAssigned) ProtoMessage() {}
+
+func (x *InterimAssigned) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterimAssigned.ProtoReflect.Descriptor instead.
+func (*InterimAssigned) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *InterimAssigned) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *InterimAssigned) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *InterimAssigned) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
+}
+
+func (x *InterimAssigned) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *InterimAssigned) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *InterimAssigned) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
+func (x *InterimAssigned) GetToDate() *v1.Date {
+	if x != nil {
+		return x.ToDate
+	}
+	return nil
+}
+
+// Nobody stands in for the learner's referent any more: its absence was
+// cleared, or recorded again without an interim or with another one. Any
+// other assignment event (ReferentAssigned, AssignmentPending,
+// AssignmentEnded) ends an interim as well.
+type InterimCleared struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The learner's referent.
+	ReferentId string `protobuf:"bytes,2,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	// The interim whose days are over.
+	InterimReferentId string `protobuf:"bytes,3,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *InterimCleared) Reset() {
+	*x = InterimCleared{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InterimCleared) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InterimCleared) ProtoMessage() {}
+
+func (x *InterimCleared) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InterimCleared.ProtoReflect.Descriptor instead.
+func (*InterimCleared) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *InterimCleared) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *InterimCleared) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *InterimCleared) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
+}
+
 var File_avenir_referent_v1_events_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_events_proto_rawDesc = "" +
@@ -1023,14 +1336,26 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"\x0fReferentUpdated\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
-	"\aprofile\x18\x02 \x01(\v2#.avenir.referent.v1.ReferentProfileR\aprofile\"\xc9\x01\n" +
+	"\aprofile\x18\x02 \x01(\v2#.avenir.referent.v1.ReferentProfileR\aprofile\"\xb1\x02\n" +
 	"\x0fAvailabilitySet\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x127\n" +
 	"\vabsent_from\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\n" +
 	"absentFrom\x123\n" +
 	"\tabsent_to\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\babsentTo\x12'\n" +
-	"\x0fterritory_codes\x18\x04 \x03(\tR\x0eterritoryCodes\"\x9e\x01\n" +
+	"\x0fterritory_codes\x18\x04 \x03(\tR\x0eterritoryCodes\x12.\n" +
+	"\x13interim_referent_id\x18\x05 \x01(\tR\x11interimReferentId\x126\n" +
+	"\x17interim_territory_codes\x18\x06 \x03(\tR\x15interimTerritoryCodes\"\xc3\x01\n" +
+	"\fInterimTaken\x12\x1f\n" +
+	"\vreferent_id\x18\x01 \x01(\tR\n" +
+	"referentId\x12,\n" +
+	"\x12absent_referent_id\x18\x02 \x01(\tR\x10absentReferentId\x123\n" +
+	"\tfrom_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"`\n" +
+	"\x0fInterimReleased\x12\x1f\n" +
+	"\vreferent_id\x18\x01 \x01(\tR\n" +
+	"referentId\x12,\n" +
+	"\x12absent_referent_id\x18\x02 \x01(\tR\x10absentReferentId\"\x9e\x01\n" +
 	"\x13ReferentDeactivated\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
@@ -1083,7 +1408,23 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"referentId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x12/\n" +
-	"\ato_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate*h\n" +
+	"\ato_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xb5\x02\n" +
+	"\x0fInterimAssigned\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
+	"\vreferent_id\x18\x02 \x01(\tR\n" +
+	"referentId\x12.\n" +
+	"\x13interim_referent_id\x18\x03 \x01(\tR\x11interimReferentId\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\x12%\n" +
+	"\x0eepisode_number\x18\x05 \x01(\x05R\repisodeNumber\x123\n" +
+	"\tfrom_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
+	"\ato_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\x80\x01\n" +
+	"\x0eInterimCleared\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
+	"\vreferent_id\x18\x02 \x01(\tR\n" +
+	"referentId\x12.\n" +
+	"\x13interim_referent_id\x18\x03 \x01(\tR\x11interimReferentId*h\n" +
 	"\fReferentKind\x12\x1d\n" +
 	"\x19REFERENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19REFERENT_KIND_PEDAGOGICAL\x10\x01\x12\x1a\n" +
@@ -1115,7 +1456,7 @@ func file_avenir_referent_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_referent_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_referent_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_avenir_referent_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_avenir_referent_v1_events_proto_goTypes = []any{
 	(ReferentKind)(0),           // 0: avenir.referent.v1.ReferentKind
 	(Specialty)(0),              // 1: avenir.referent.v1.Specialty
@@ -1124,38 +1465,46 @@ var file_avenir_referent_v1_events_proto_goTypes = []any{
 	(*ReferentRegistered)(nil),  // 4: avenir.referent.v1.ReferentRegistered
 	(*ReferentUpdated)(nil),     // 5: avenir.referent.v1.ReferentUpdated
 	(*AvailabilitySet)(nil),     // 6: avenir.referent.v1.AvailabilitySet
-	(*ReferentDeactivated)(nil), // 7: avenir.referent.v1.ReferentDeactivated
-	(*LearnerTaken)(nil),        // 8: avenir.referent.v1.LearnerTaken
-	(*LearnerReleased)(nil),     // 9: avenir.referent.v1.LearnerReleased
-	(*ReferentAssigned)(nil),    // 10: avenir.referent.v1.ReferentAssigned
-	(*AssignmentPending)(nil),   // 11: avenir.referent.v1.AssignmentPending
-	(*AssignmentEnded)(nil),     // 12: avenir.referent.v1.AssignmentEnded
-	(*v1.Date)(nil),             // 13: avenir.common.v1.Date
-	(*v1.Sealed)(nil),           // 14: avenir.common.v1.Sealed
+	(*InterimTaken)(nil),        // 7: avenir.referent.v1.InterimTaken
+	(*InterimReleased)(nil),     // 8: avenir.referent.v1.InterimReleased
+	(*ReferentDeactivated)(nil), // 9: avenir.referent.v1.ReferentDeactivated
+	(*LearnerTaken)(nil),        // 10: avenir.referent.v1.LearnerTaken
+	(*LearnerReleased)(nil),     // 11: avenir.referent.v1.LearnerReleased
+	(*ReferentAssigned)(nil),    // 12: avenir.referent.v1.ReferentAssigned
+	(*AssignmentPending)(nil),   // 13: avenir.referent.v1.AssignmentPending
+	(*AssignmentEnded)(nil),     // 14: avenir.referent.v1.AssignmentEnded
+	(*InterimAssigned)(nil),     // 15: avenir.referent.v1.InterimAssigned
+	(*InterimCleared)(nil),      // 16: avenir.referent.v1.InterimCleared
+	(*v1.Date)(nil),             // 17: avenir.common.v1.Date
+	(*v1.Sealed)(nil),           // 18: avenir.common.v1.Sealed
 }
 var file_avenir_referent_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.referent.v1.ReferentProfile.specialties:type_name -> avenir.referent.v1.Specialty
 	0,  // 1: avenir.referent.v1.ReferentProfile.kind:type_name -> avenir.referent.v1.ReferentKind
 	3,  // 2: avenir.referent.v1.ReferentRegistered.profile:type_name -> avenir.referent.v1.ReferentProfile
 	3,  // 3: avenir.referent.v1.ReferentUpdated.profile:type_name -> avenir.referent.v1.ReferentProfile
-	13, // 4: avenir.referent.v1.AvailabilitySet.absent_from:type_name -> avenir.common.v1.Date
-	13, // 5: avenir.referent.v1.AvailabilitySet.absent_to:type_name -> avenir.common.v1.Date
-	13, // 6: avenir.referent.v1.ReferentDeactivated.effective_date:type_name -> avenir.common.v1.Date
-	13, // 7: avenir.referent.v1.LearnerTaken.from_date:type_name -> avenir.common.v1.Date
-	13, // 8: avenir.referent.v1.LearnerReleased.to_date:type_name -> avenir.common.v1.Date
-	13, // 9: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
-	2,  // 10: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
-	13, // 11: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	14, // 12: avenir.referent.v1.ReferentAssigned.sealed:type_name -> avenir.common.v1.Sealed
-	13, // 13: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
-	13, // 14: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	14, // 15: avenir.referent.v1.AssignmentPending.sealed:type_name -> avenir.common.v1.Sealed
-	13, // 16: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 4: avenir.referent.v1.AvailabilitySet.absent_from:type_name -> avenir.common.v1.Date
+	17, // 5: avenir.referent.v1.AvailabilitySet.absent_to:type_name -> avenir.common.v1.Date
+	17, // 6: avenir.referent.v1.InterimTaken.from_date:type_name -> avenir.common.v1.Date
+	17, // 7: avenir.referent.v1.InterimTaken.to_date:type_name -> avenir.common.v1.Date
+	17, // 8: avenir.referent.v1.ReferentDeactivated.effective_date:type_name -> avenir.common.v1.Date
+	17, // 9: avenir.referent.v1.LearnerTaken.from_date:type_name -> avenir.common.v1.Date
+	17, // 10: avenir.referent.v1.LearnerReleased.to_date:type_name -> avenir.common.v1.Date
+	17, // 11: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
+	2,  // 12: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
+	17, // 13: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	18, // 14: avenir.referent.v1.ReferentAssigned.sealed:type_name -> avenir.common.v1.Sealed
+	17, // 15: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
+	17, // 16: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	18, // 17: avenir.referent.v1.AssignmentPending.sealed:type_name -> avenir.common.v1.Sealed
+	17, // 18: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
+	17, // 19: avenir.referent.v1.InterimAssigned.from_date:type_name -> avenir.common.v1.Date
+	17, // 20: avenir.referent.v1.InterimAssigned.to_date:type_name -> avenir.common.v1.Date
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_events_proto_init() }
@@ -1169,7 +1518,7 @@ func file_avenir_referent_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_referent_v1_events_proto_rawDesc), len(file_avenir_referent_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -38,8 +38,11 @@ type Referent struct {
 	Available     bool     `protobuf:"varint,6,opt,name=available,proto3" json:"available,omitempty"`
 	Deactivated   bool     `protobuf:"varint,7,opt,name=deactivated,proto3" json:"deactivated,omitempty"`
 	DeactivatedOn *v1.Date `protobuf:"bytes,8,opt,name=deactivated_on,json=deactivatedOn,proto3" json:"deactivated_on,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The referent standing in for this one's learners during the absence,
+	// when one was named.
+	InterimReferentId string `protobuf:"bytes,9,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Referent) Reset() {
@@ -126,6 +129,13 @@ func (x *Referent) GetDeactivatedOn() *v1.Date {
 		return x.DeactivatedOn
 	}
 	return nil
+}
+
+func (x *Referent) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
 }
 
 // One period of a learner with a referent.
@@ -238,9 +248,15 @@ type Assignment struct {
 	Pending      bool     `protobuf:"varint,6,opt,name=pending,proto3" json:"pending,omitempty"`
 	PendingSince *v1.Date `protobuf:"bytes,7,opt,name=pending_since,json=pendingSince,proto3" json:"pending_since,omitempty"`
 	// Every period, oldest first.
-	History       []*AssignmentPeriod `protobuf:"bytes,8,rep,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	History []*AssignmentPeriod `protobuf:"bytes,8,rep,name=history,proto3" json:"history,omitempty"`
+	// The referent standing in for the learner's referent, absent, from
+	// interim_from to interim_to (both included): it acts for the learner on
+	// those days. Set while those days are current or to come.
+	InterimReferentId string   `protobuf:"bytes,9,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	InterimFrom       *v1.Date `protobuf:"bytes,10,opt,name=interim_from,json=interimFrom,proto3" json:"interim_from,omitempty"`
+	InterimTo         *v1.Date `protobuf:"bytes,11,opt,name=interim_to,json=interimTo,proto3" json:"interim_to,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -325,6 +341,27 @@ func (x *Assignment) GetPendingSince() *v1.Date {
 func (x *Assignment) GetHistory() []*AssignmentPeriod {
 	if x != nil {
 		return x.History
+	}
+	return nil
+}
+
+func (x *Assignment) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
+}
+
+func (x *Assignment) GetInterimFrom() *v1.Date {
+	if x != nil {
+		return x.InterimFrom
+	}
+	return nil
+}
+
+func (x *Assignment) GetInterimTo() *v1.Date {
+	if x != nil {
+		return x.InterimTo
 	}
 	return nil
 }
@@ -547,10 +584,15 @@ type SetAvailabilityRequest struct {
 	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ReferentId string                 `protobuf:"bytes,2,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
 	// Both set: absent on those days, both included; both unset: available.
-	AbsentFrom    *v1.Date `protobuf:"bytes,3,opt,name=absent_from,json=absentFrom,proto3" json:"absent_from,omitempty"`
-	AbsentTo      *v1.Date `protobuf:"bytes,4,opt,name=absent_to,json=absentTo,proto3" json:"absent_to,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AbsentFrom *v1.Date `protobuf:"bytes,3,opt,name=absent_from,json=absentFrom,proto3" json:"absent_from,omitempty"`
+	AbsentTo   *v1.Date `protobuf:"bytes,4,opt,name=absent_to,json=absentTo,proto3" json:"absent_to,omitempty"`
+	// With an absence, the referent standing in for this one's learners on
+	// those days: an active pedagogical referent, not this one, serving the
+	// territory of each of them. Empty: nobody (an interim named before is
+	// released).
+	InterimReferentId string `protobuf:"bytes,5,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SetAvailabilityRequest) Reset() {
@@ -609,6 +651,13 @@ func (x *SetAvailabilityRequest) GetAbsentTo() *v1.Date {
 		return x.AbsentTo
 	}
 	return nil
+}
+
+func (x *SetAvailabilityRequest) GetInterimReferentId() string {
+	if x != nil {
+		return x.InterimReferentId
+	}
+	return ""
 }
 
 type SetAvailabilityResponse struct {
@@ -1177,9 +1226,16 @@ type CaseloadEntry struct {
 	// unspecified until the first one has been seen.
 	Phase v11.PathwayPhase `protobuf:"varint,6,opt,name=phase,proto3,enum=avenir.pathway.v1.PathwayPhase" json:"phase,omitempty"`
 	// The business date of the last phase change.
-	PhaseSince    *v1.Date `protobuf:"bytes,7,opt,name=phase_since,json=phaseSince,proto3" json:"phase_since,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PhaseSince *v1.Date `protobuf:"bytes,7,opt,name=phase_since,json=phaseSince,proto3" json:"phase_since,omitempty"`
+	// The listed referent stands in for the learner's referent
+	// (absent_referent_id), absent from interim_from to interim_to: the
+	// learner is not in its caseload and does not count in its load.
+	Interim          bool     `protobuf:"varint,8,opt,name=interim,proto3" json:"interim,omitempty"`
+	AbsentReferentId string   `protobuf:"bytes,9,opt,name=absent_referent_id,json=absentReferentId,proto3" json:"absent_referent_id,omitempty"`
+	InterimFrom      *v1.Date `protobuf:"bytes,10,opt,name=interim_from,json=interimFrom,proto3" json:"interim_from,omitempty"`
+	InterimTo        *v1.Date `protobuf:"bytes,11,opt,name=interim_to,json=interimTo,proto3" json:"interim_to,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CaseloadEntry) Reset() {
@@ -1257,6 +1313,34 @@ func (x *CaseloadEntry) GetPhase() v11.PathwayPhase {
 func (x *CaseloadEntry) GetPhaseSince() *v1.Date {
 	if x != nil {
 		return x.PhaseSince
+	}
+	return nil
+}
+
+func (x *CaseloadEntry) GetInterim() bool {
+	if x != nil {
+		return x.Interim
+	}
+	return false
+}
+
+func (x *CaseloadEntry) GetAbsentReferentId() string {
+	if x != nil {
+		return x.AbsentReferentId
+	}
+	return ""
+}
+
+func (x *CaseloadEntry) GetInterimFrom() *v1.Date {
+	if x != nil {
+		return x.InterimFrom
+	}
+	return nil
+}
+
+func (x *CaseloadEntry) GetInterimTo() *v1.Date {
+	if x != nil {
+		return x.InterimTo
 	}
 	return nil
 }
@@ -1775,7 +1859,7 @@ var File_avenir_referent_v1_referent_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\n" +
-	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\x1a google/protobuf/field_mask.proto\"\x80\x03\n" +
+	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\x1a google/protobuf/field_mask.proto\"\xb0\x03\n" +
 	"\bReferent\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
@@ -1786,7 +1870,8 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\tabsent_to\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\babsentTo\x12\x1c\n" +
 	"\tavailable\x18\x06 \x01(\bR\tavailable\x12 \n" +
 	"\vdeactivated\x18\a \x01(\bR\vdeactivated\x12=\n" +
-	"\x0edeactivated_on\x18\b \x01(\v2\x16.avenir.common.v1.DateR\rdeactivatedOn\"\xe4\x02\n" +
+	"\x0edeactivated_on\x18\b \x01(\v2\x16.avenir.common.v1.DateR\rdeactivatedOn\x12.\n" +
+	"\x13interim_referent_id\x18\t \x01(\tR\x11interimReferentId\"\xe4\x02\n" +
 	"\x10AssignmentPeriod\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12%\n" +
@@ -1795,7 +1880,7 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12<\n" +
 	"\x06reason\x18\x05 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12 \n" +
 	"\vexplanation\x18\x06 \x01(\tR\vexplanation\x12B\n" +
-	"\x11read_access_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x0freadAccessUntil\"\xc9\x02\n" +
+	"\x11read_access_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x0freadAccessUntil\"\xeb\x03\n" +
 	"\n" +
 	"Assignment\x12\x1d\n" +
 	"\n" +
@@ -1807,7 +1892,12 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"referentId\x12\x18\n" +
 	"\apending\x18\x06 \x01(\bR\apending\x12;\n" +
 	"\rpending_since\x18\a \x01(\v2\x16.avenir.common.v1.DateR\fpendingSince\x12>\n" +
-	"\ahistory\x18\b \x03(\v2$.avenir.referent.v1.AssignmentPeriodR\ahistory\"w\n" +
+	"\ahistory\x18\b \x03(\v2$.avenir.referent.v1.AssignmentPeriodR\ahistory\x12.\n" +
+	"\x13interim_referent_id\x18\t \x01(\tR\x11interimReferentId\x129\n" +
+	"\finterim_from\x18\n" +
+	" \x01(\v2\x16.avenir.common.v1.DateR\vinterimFrom\x125\n" +
+	"\n" +
+	"interim_to\x18\v \x01(\v2\x16.avenir.common.v1.DateR\tinterimTo\"w\n" +
 	"\x17RegisterReferentRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12=\n" +
@@ -1823,7 +1913,7 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"R\n" +
 	"\x16UpdateReferentResponse\x128\n" +
-	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\xc6\x01\n" +
+	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\xf6\x01\n" +
 	"\x16SetAvailabilityRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -1831,7 +1921,8 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"referentId\x127\n" +
 	"\vabsent_from\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\n" +
 	"absentFrom\x123\n" +
-	"\tabsent_to\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\babsentTo\"S\n" +
+	"\tabsent_to\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\babsentTo\x12.\n" +
+	"\x13interim_referent_id\x18\x05 \x01(\tR\x11interimReferentId\"S\n" +
 	"\x17SetAvailabilityResponse\x128\n" +
 	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\"\x9a\x01\n" +
 	"\x19DeactivateReferentRequest\x12\x1d\n" +
@@ -1880,7 +1971,7 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"referentId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\xc8\x02\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x82\x04\n" +
 	"\rCaseloadEntry\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1890,7 +1981,13 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\x0epathway_status\x18\x05 \x01(\tR\rpathwayStatus\x125\n" +
 	"\x05phase\x18\x06 \x01(\x0e2\x1f.avenir.pathway.v1.PathwayPhaseR\x05phase\x127\n" +
 	"\vphase_since\x18\a \x01(\v2\x16.avenir.common.v1.DateR\n" +
-	"phaseSince\"\xb7\x01\n" +
+	"phaseSince\x12\x18\n" +
+	"\ainterim\x18\b \x01(\bR\ainterim\x12,\n" +
+	"\x12absent_referent_id\x18\t \x01(\tR\x10absentReferentId\x129\n" +
+	"\finterim_from\x18\n" +
+	" \x01(\v2\x16.avenir.common.v1.DateR\vinterimFrom\x125\n" +
+	"\n" +
+	"interim_to\x18\v \x01(\v2\x16.avenir.common.v1.DateR\tinterimTo\"\xb7\x01\n" +
 	"\x14ListCaseloadResponse\x128\n" +
 	"\breferent\x18\x01 \x01(\v2\x1c.avenir.referent.v1.ReferentR\breferent\x12=\n" +
 	"\blearners\x18\x02 \x03(\v2!.avenir.referent.v1.CaseloadEntryR\blearners\x12&\n" +
@@ -2000,59 +2097,63 @@ var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	28, // 7: avenir.referent.v1.AssignmentPeriod.read_access_until:type_name -> avenir.common.v1.Date
 	28, // 8: avenir.referent.v1.Assignment.pending_since:type_name -> avenir.common.v1.Date
 	1,  // 9: avenir.referent.v1.Assignment.history:type_name -> avenir.referent.v1.AssignmentPeriod
-	27, // 10: avenir.referent.v1.RegisterReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
-	0,  // 11: avenir.referent.v1.RegisterReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	27, // 12: avenir.referent.v1.UpdateReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
-	30, // 13: avenir.referent.v1.UpdateReferentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 14: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 15: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
-	28, // 16: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
-	0,  // 17: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 18: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	0,  // 19: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 20: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 21: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 22: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 23: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	2,  // 24: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 25: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
-	31, // 26: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	28, // 27: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
-	0,  // 28: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
-	18, // 29: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
-	32, // 30: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
-	0,  // 31: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
-	33, // 32: avenir.referent.v1.TerritoryLoad.learners:type_name -> avenir.common.v1.Count
-	33, // 33: avenir.referent.v1.TerritoryLoad.waiting:type_name -> avenir.common.v1.Count
-	23, // 34: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
-	2,  // 35: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
-	3,  // 36: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
-	5,  // 37: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
-	7,  // 38: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
-	9,  // 39: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
-	11, // 40: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
-	13, // 41: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
-	15, // 42: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
-	17, // 43: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
-	20, // 44: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
-	22, // 45: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
-	25, // 46: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
-	4,  // 47: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
-	6,  // 48: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
-	8,  // 49: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
-	10, // 50: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
-	12, // 51: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
-	14, // 52: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
-	16, // 53: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
-	19, // 54: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
-	21, // 55: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
-	24, // 56: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
-	26, // 57: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
-	47, // [47:58] is the sub-list for method output_type
-	36, // [36:47] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	28, // 10: avenir.referent.v1.Assignment.interim_from:type_name -> avenir.common.v1.Date
+	28, // 11: avenir.referent.v1.Assignment.interim_to:type_name -> avenir.common.v1.Date
+	27, // 12: avenir.referent.v1.RegisterReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
+	0,  // 13: avenir.referent.v1.RegisterReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	27, // 14: avenir.referent.v1.UpdateReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
+	30, // 15: avenir.referent.v1.UpdateReferentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 16: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 17: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
+	28, // 18: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
+	0,  // 19: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 20: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	0,  // 21: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 22: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 23: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 24: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 25: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	2,  // 26: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 27: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
+	31, // 28: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	28, // 29: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
+	28, // 30: avenir.referent.v1.CaseloadEntry.interim_from:type_name -> avenir.common.v1.Date
+	28, // 31: avenir.referent.v1.CaseloadEntry.interim_to:type_name -> avenir.common.v1.Date
+	0,  // 32: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
+	18, // 33: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
+	32, // 34: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
+	0,  // 35: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
+	33, // 36: avenir.referent.v1.TerritoryLoad.learners:type_name -> avenir.common.v1.Count
+	33, // 37: avenir.referent.v1.TerritoryLoad.waiting:type_name -> avenir.common.v1.Count
+	23, // 38: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
+	2,  // 39: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
+	3,  // 40: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
+	5,  // 41: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
+	7,  // 42: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
+	9,  // 43: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
+	11, // 44: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
+	13, // 45: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
+	15, // 46: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
+	17, // 47: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
+	20, // 48: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
+	22, // 49: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
+	25, // 50: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
+	4,  // 51: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
+	6,  // 52: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
+	8,  // 53: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
+	10, // 54: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
+	12, // 55: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
+	14, // 56: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
+	16, // 57: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
+	19, // 58: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
+	21, // 59: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
+	24, // 60: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
+	26, // 61: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
+	51, // [51:62] is the sub-list for method output_type
+	40, // [40:51] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_referent_proto_init() }

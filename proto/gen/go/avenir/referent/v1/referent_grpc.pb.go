@@ -44,18 +44,24 @@ type ReferentServiceClient interface {
 	RegisterReferent(ctx context.Context, in *RegisterReferentRequest, opts ...grpc.CallOption) (*RegisterReferentResponse, error)
 	// UpdateReferent replaces a referent's profile (admins).
 	UpdateReferent(ctx context.Context, in *UpdateReferentRequest, opts ...grpc.CallOption) (*UpdateReferentResponse, error)
-	// SetAvailability records a referent's absence, or clears it (admins).
+	// SetAvailability records a referent's absence, or clears it, with the
+	// referent standing in for its learners during it, if any (admins, and
+	// the coordinators of one of the referent's territories).
 	SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 	// DeactivateReferent removes a referent from the directory and hands its
 	// learners over (admins).
 	DeactivateReferent(ctx context.Context, in *DeactivateReferentRequest, opts ...grpc.CallOption) (*DeactivateReferentResponse, error)
-	// AssignReferent assigns a referent to a learner in the pathway (admins).
+	// AssignReferent assigns a referent to a learner in the pathway (admins,
+	// and the coordinators of the learner's territory).
 	AssignReferent(ctx context.Context, in *AssignReferentRequest, opts ...grpc.CallOption) (*AssignReferentResponse, error)
-	// Handover moves a learner from one referent to another (admins).
+	// Handover moves a learner from one referent to another (admins, and the
+	// coordinators of the learner's territory).
 	Handover(ctx context.Context, in *HandoverRequest, opts ...grpc.CallOption) (*HandoverResponse, error)
 	// GetAssignment returns a learner's current referent and dated history.
 	GetAssignment(ctx context.Context, in *GetAssignmentRequest, opts ...grpc.CallOption) (*GetAssignmentResponse, error)
-	// ListCaseload lists the learners a referent follows.
+	// ListCaseload lists the learners a referent follows, then those of the
+	// absent referents it stands in for (interim), while their absence is
+	// current or to come.
 	ListCaseload(ctx context.Context, in *ListCaseloadRequest, opts ...grpc.CallOption) (*ListCaseloadResponse, error)
 	// ListReferents lists the referents of a territory with load and
 	// availability (read model).
@@ -63,7 +69,8 @@ type ReferentServiceClient interface {
 	// GetTerritoryLoad sums referents, capacity, active learners and queue per
 	// territory (read model).
 	GetTerritoryLoad(ctx context.Context, in *GetTerritoryLoadRequest, opts ...grpc.CallOption) (*GetTerritoryLoadResponse, error)
-	// ListPendingAssignments lists a territory's queue (admins, read model).
+	// ListPendingAssignments lists a territory's queue (admins, and the
+	// territory's coordinators; read model).
 	ListPendingAssignments(ctx context.Context, in *ListPendingAssignmentsRequest, opts ...grpc.CallOption) (*ListPendingAssignmentsResponse, error)
 }
 
@@ -197,18 +204,24 @@ type ReferentServiceServer interface {
 	RegisterReferent(context.Context, *RegisterReferentRequest) (*RegisterReferentResponse, error)
 	// UpdateReferent replaces a referent's profile (admins).
 	UpdateReferent(context.Context, *UpdateReferentRequest) (*UpdateReferentResponse, error)
-	// SetAvailability records a referent's absence, or clears it (admins).
+	// SetAvailability records a referent's absence, or clears it, with the
+	// referent standing in for its learners during it, if any (admins, and
+	// the coordinators of one of the referent's territories).
 	SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error)
 	// DeactivateReferent removes a referent from the directory and hands its
 	// learners over (admins).
 	DeactivateReferent(context.Context, *DeactivateReferentRequest) (*DeactivateReferentResponse, error)
-	// AssignReferent assigns a referent to a learner in the pathway (admins).
+	// AssignReferent assigns a referent to a learner in the pathway (admins,
+	// and the coordinators of the learner's territory).
 	AssignReferent(context.Context, *AssignReferentRequest) (*AssignReferentResponse, error)
-	// Handover moves a learner from one referent to another (admins).
+	// Handover moves a learner from one referent to another (admins, and the
+	// coordinators of the learner's territory).
 	Handover(context.Context, *HandoverRequest) (*HandoverResponse, error)
 	// GetAssignment returns a learner's current referent and dated history.
 	GetAssignment(context.Context, *GetAssignmentRequest) (*GetAssignmentResponse, error)
-	// ListCaseload lists the learners a referent follows.
+	// ListCaseload lists the learners a referent follows, then those of the
+	// absent referents it stands in for (interim), while their absence is
+	// current or to come.
 	ListCaseload(context.Context, *ListCaseloadRequest) (*ListCaseloadResponse, error)
 	// ListReferents lists the referents of a territory with load and
 	// availability (read model).
@@ -216,7 +229,8 @@ type ReferentServiceServer interface {
 	// GetTerritoryLoad sums referents, capacity, active learners and queue per
 	// territory (read model).
 	GetTerritoryLoad(context.Context, *GetTerritoryLoadRequest) (*GetTerritoryLoadResponse, error)
-	// ListPendingAssignments lists a territory's queue (admins, read model).
+	// ListPendingAssignments lists a territory's queue (admins, and the
+	// territory's coordinators; read model).
 	ListPendingAssignments(context.Context, *ListPendingAssignmentsRequest) (*ListPendingAssignmentsResponse, error)
 	mustEmbedUnimplementedReferentServiceServer()
 }

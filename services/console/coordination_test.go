@@ -1,0 +1,100 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
+)
+
+var assignForm = regexp.MustCompile(`name="request_id" value="([^"]+)">\s*<input type="hidden" name="learner_id" value="([^"]+)">`)
+
+// The coordination pages pass the accessibility check.
+func TestBrowserCoordinationPages(t *testing.T) {
+	e := start(t)
+	ref := e.referent(t, "Claire Martin", "T01", 1)
+	l1 := e.learner(t, "Lefèvre", "Inès", "T01")
+	e.enter(t, l1, today())
+	l2 := e.learner(t, "Durand", "Marc", "T01")
+	e.enter(t, l2, today())
+	tab := bt.Browser(t)
+	browserLogin(t, e, tab, "admin", "")
+	for _, path := range []string{"/", "/territoires", "/territoires/T01", "/referents", "/referents/" + ref} {
+		bt.Navigate(t, tab, e.URL+path)
+		bt.CheckAccessibility(t, tab)
+	}
+}
+
+// A coordinator assigns from her territory's queue, and names an interim
+// for her own absence, whose people then show on the interim's home.
+func TestCoordinatorAssignsAndNamesAnInterim(t *testing.T) {
+	e := startWithClock(t)
+	day := today()
+	coord := e.referent(t, "Claire Martin", "T01", 1)
+	other := e.referent(t, "Paul Roux", "T01", 10)
+	// Paul is away today: Inès goes to Claire, who is then full, and Marc
+	// waits for a referent.
+	if _, err := e.Admin.Referent.SetAvailability(ctx(t), &referentv1.SetAvailabilityRequest{
+		RequestId: uuid.NewString(), ReferentId: other, AbsentFrom: date(day), AbsentTo: date(day),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l1 := e.learner(t, "Lefèvre", "Inès", "T01")
+	e.enter(t, l1, day)
+	l2 := e.learner(t, "Durand", "Marc", "T01")
+	e.enter(t, l2, day)
+
+	// The next day Paul is back; Claire gives him Marc from the queue.
+	// Marc is queued on the day (before the clock moves on).
+	admin := e.login(t, "admin")
+	eventually(t, "Marc Durand waits in the T01 queue", func() bool {
+		return strings.Contains(admin.get("/territoires/T01"), "DURAND Marc")
+	})
+	e.moveTo(t, day.AddDays(1))
+	u := e.login(t, "coordinator:"+coord)
+	var page string
+	eventually(t, "Marc Durand waits in the T01 queue", func() bool {
+		page = u.get("/territoires/T01")
+		return strings.Contains(page, "DURAND Marc")
+	})
+	m := assignForm.FindStringSubmatch(page)
+	if m == nil || m[2] != l2 {
+		t.Fatalf("no assignment form for Marc:\n%s", page)
+	}
+	if res := u.post("/territoires/T01/affectations", url.Values{"request_id": {m[1]}, "learner_id": {l2}, "referent_id": {other}}); !strings.Contains(res.body, "Référent attribué") {
+		t.Fatalf("a coordinator's assignment: %d\n%s", res.status, res.body)
+	}
+	eventually(t, "Marc is followed by Paul", func() bool { return strings.Contains(u.get("/referents/"+other), "DURAND Marc") })
+	// Another territory's queue is not hers.
+	if r := u.getResponse("/territoires/T02"); r.status == http.StatusOK {
+		t.Fatalf("a T01 coordinator opens the T02 page:\n%s", r.body)
+	}
+
+	// The directory names the referents; a referent without the
+	// coordinator claim does not open these pages.
+	if dir := u.get("/referents"); !strings.Contains(dir, "Claire Martin") || !strings.Contains(dir, "Paul Roux") {
+		t.Fatalf("directory:\n%s", dir)
+	}
+	if r := e.login(t, "referent:"+other).getResponse("/territoires/T01"); r.status != http.StatusForbidden {
+		t.Fatalf("a referent opening the territory page: %d", r.status)
+	}
+
+	// Claire is away next week; Paul stands in for her people.
+	res := u.post("/referents/"+coord+"/absence", url.Values{
+		"request_id": {"absence-1"}, "du": {day.AddDays(1).String()}, "au": {day.AddDays(8).String()}, "interim": {other},
+	})
+	if !strings.Contains(res.body, "Disponibilité enregistrée") || !strings.Contains(res.body, "intérim assuré par Paul Roux") {
+		t.Fatalf("absence with an interim: %d\n%s", res.status, res.body)
+	}
+	paul := e.login(t, "referent:"+other)
+	eventually(t, "Inès Lefèvre shows on Paul's home, as an interim", func() bool {
+		home := paul.get("/")
+		return strings.Contains(home, "LEFÈVRE Inès") && strings.Contains(home, "Intérim")
+	})
+}
