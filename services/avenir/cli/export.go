@@ -121,8 +121,10 @@ type serviceError struct {
 func (e serviceError) Error() string { return e.service + ": " + errorLine(e.err) }
 
 // gatherLearner asks every service what it holds about the learner. Funding
-// is asked first: its lines are for admins only, so that a caller who may
-// not export is refused before anything else is read.
+// is asked first: its lines are whole for admins only (the learner's
+// referents read them without amounts, other referents do not find the
+// learner, other roles are refused), so that a caller who may not export
+// is refused before anything else is read.
 func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string, now time.Time) (*learnerExport, error) {
 	x := &learnerExport{generatedAt: now, learnerID: id}
 	fail := func(service string, err error) error { return serviceError{service, err} }
@@ -131,8 +133,11 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 	fd := fundingv1.NewFundingServiceClient(conn)
 	if x.lines, err = allPages(func(token string) ([]*fundingv1.LearnerLine, string, error) {
 		r, err := fd.ListLearnerLines(ctx, &fundingv1.ListLearnerLinesRequest{LearnerId: id, PageSize: 500, PageToken: token})
+		if err == nil && r.GetAmountsHidden() {
+			err = status.Error(codes.PermissionDenied, "amounts hidden: a subject-access export is for admins")
+		}
 		return r.GetLines(), r.GetNextPageToken(), err
-	}); err != nil && !notFound(err) {
+	}); err != nil {
 		return nil, fail("funding", err)
 	}
 

@@ -13,7 +13,9 @@ import (
 // and export statements. An operator reports, claims, corrects and reads
 // only under its own contracts (the contract's operator_id is its
 // OperatorID); another operator's contract reads as unknown. Referents see
-// nothing of billing (no RPC). No health data is kept here.
+// of billing only the lines of the learners they act for (auth's
+// ActsForLearner over the caseload read model of the assignments), without
+// amounts; another learner reads as unknown. No health data is kept here.
 
 // operates reports whether p is the operator operatorID.
 func operates(p auth.Principal, operatorID string) bool {
@@ -46,3 +48,13 @@ func (s *Service) contractFor(ctx context.Context, id string, acts func(auth.Pri
 
 // reports: only the contract's operator reports, claims and corrects.
 func reports(p auth.Principal, t domain.Terms) bool { return operates(p, t.OperatorID) }
+
+// readsLearnerLines reports whether p may list the lines of the learner of
+// scope: admins, and the referents acting for the learner.
+func readsLearnerLines(p auth.Principal, scope auth.LearnerScope) bool {
+	return p.Role == auth.RoleAdmin || (p.Role == auth.RoleReferent && p.ActsForLearner(scope))
+}
+
+// seesAmounts reports whether p reads the money of billing lines: not
+// referents, who follow a learner's pathway, not its price.
+func seesAmounts(p auth.Principal) bool { return p.Role != auth.RoleReferent }

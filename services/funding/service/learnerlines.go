@@ -10,6 +10,7 @@ import (
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/ident"
 	"github.com/avenir-normandie/avenir/services/platform/paging"
@@ -49,7 +50,10 @@ type learnerLine struct {
 // contract and operator line id. A group line lists the learner alone among
 // its attendees: the others are other people's data. A learner funding
 // never billed has no line (the list is empty, not an error); an erased
-// learner's lines are listed as they are, under its id.
+// learner's lines are listed as they are, under its id. Admins read every
+// learner's; referents those of the learners they act for (per the
+// caseload read model, the learner's territory per the learners read
+// model), without amounts: every money field zeroed, amounts_hidden set.
 func (s *Service) ListLearnerLines(ctx context.Context, req *fundingv1.ListLearnerLinesRequest) (*fundingv1.ListLearnerLinesResponse, error) {
 	var v apperr.Violations
 	learner := req.GetLearnerId()
@@ -72,6 +76,21 @@ func (s *Service) ListLearnerLines(ctx context.Context, req *fundingv1.ListLearn
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	caller, _ := auth.FromContext(ctx)
+	if caller.Role != auth.RoleAdmin {
+		known, err := s.learners(ctx, []string{learner})
+		if err != nil {
+			return nil, err
+		}
+		scope, err := s.caseload.Scope(ctx, learner, known[learner].Territory)
+		if err != nil {
+			return nil, err
+		}
+		if !readsLearnerLines(caller, scope) {
+			return nil, auth.Denied("learner", learner)
+		}
+	}
+	amounts := seesAmounts(caller)
 	var contracts []string
 	err := projection.Scan(ctx, s.store, booksProjection, learnerContractsIndex(learner), projection.RangeQuery{Limit: scanPage}, func(ids []string) (bool, error) {
 		contracts = append(contracts, ids...)
@@ -95,6 +114,10 @@ func (s *Service) ListLearnerLines(ctx context.Context, req *fundingv1.ListLearn
 				if e.Unit == domain.UnitGroupHour {
 					line.AttendeeLearnerIds = []string{learner}
 				}
+				if !amounts {
+					// Every money field of the line.
+					line.RateCents, line.AmountCents = 0, 0
+				}
 				lines = append(lines, learnerLine{at: at, line: &fundingv1.LearnerLine{
 					ContractId: c, OperatorId: b.Terms.OperatorID, Period: civilpb.FromMonth(e.Period), StatementClosed: b.Closed[e.Period], Line: line,
 				}})
@@ -106,7 +129,7 @@ func (s *Service) ListLearnerLines(ctx context.Context, req *fundingv1.ListLearn
 		}
 	}
 	slices.SortFunc(lines, func(a, b learnerLine) int { return a.at.compare(b.at) })
-	out := &fundingv1.ListLearnerLinesResponse{}
+	out := &fundingv1.ListLearnerLinesResponse{AmountsHidden: !amounts}
 	for i, l := range lines {
 		if i == size {
 			b, err := json.Marshal(lines[i-1].at)

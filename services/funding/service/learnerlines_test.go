@@ -13,6 +13,8 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
+	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 	"github.com/avenir-normandie/avenir/services/platform/event"
 	"github.com/avenir-normandie/avenir/services/platform/servicetest"
@@ -119,7 +121,8 @@ func sameLines(t *testing.T, what string, got, want []*fundingv1.LearnerLine) {
 
 // ListLearnerLines lists every line naming a learner across contracts and
 // statements, as the statements hold them, in order and page by page; it
-// is for administrators only.
+// is for administrators (and, without amounts, the learner's referents:
+// TestReferentsListTheirLearnersLinesWithoutAmounts).
 func TestListLearnerLines(t *testing.T) {
 	t.Parallel()
 	e := start(t, servicetest.Options{})
@@ -151,7 +154,7 @@ func TestListLearnerLines(t *testing.T) {
 	for _, p := range []struct {
 		name   string
 		client fundingv1.FundingServiceClient
-	}{{"operator", e.as(t, operator5)}, {"funder", e.as(t, funder)}, {"referent", e.as(t, referent)}} {
+	}{{"operator", e.as(t, operator5)}, {"funder", e.as(t, funder)}} {
 		_, err := p.client.ListLearnerLines(ctx(t), &fundingv1.ListLearnerLinesRequest{LearnerId: a})
 		servicetest.Refused(t, err, codes.PermissionDenied)
 	}
@@ -165,4 +168,72 @@ func TestListLearnerLines(t *testing.T) {
 	}
 	_, err = e.admin.ListLearnerLines(ctx(t), &fundingv1.ListLearnerLinesRequest{LearnerId: b, PageToken: first.GetNextPageToken()})
 	servicetest.Refused(t, err, codes.InvalidArgument, "page_token")
+}
+
+// withoutAmounts is lines as a referent reads them: every money field 0.
+func withoutAmounts(lines []*fundingv1.LearnerLine) []*fundingv1.LearnerLine {
+	out := make([]*fundingv1.LearnerLine, len(lines))
+	for i, l := range lines {
+		c := proto.Clone(l).(*fundingv1.LearnerLine)
+		c.Line.RateCents, c.Line.AmountCents = 0, 0
+		out[i] = c
+	}
+	return out
+}
+
+// The referents acting for a learner (its referent, the coordinators of its
+// territory) list its lines, page by page, with every amount hidden; the
+// other referents do not find the learner; admins still read the amounts.
+func TestReferentsListTheirLearnersLinesWithoutAmounts(t *testing.T) {
+	t.Parallel()
+	e := start(t, servicetest.Options{})
+	c1, c2, a, b := billLearners(t, e, "left early")
+	for learner, ref := range map[string]string{a: "ref-5", b: "ref-6"} {
+		e.Publish(t, "avenir.referent.assignment."+learner+".assigned", &referentv1.ReferentAssigned{
+			LearnerId: learner, ReferentId: ref, TerritoryCode: "T05", EpisodeNumber: 1, FromDate: civilpb.FromDate(day(time.September, 1)),
+			Reason: referentv1.AssignmentReason_ASSIGNMENT_REASON_AUTOMATIC,
+		})
+	}
+	e.CaughtUp(t)
+
+	full := expectedLines(t, e, a, c1, c2)
+	priced := 0
+	for _, l := range full {
+		if l.GetLine().GetRateCents() != 0 && l.GetLine().GetAmountCents() != 0 {
+			priced++
+		}
+	}
+	if len(full) != 7 || priced == 0 {
+		t.Fatalf("the scenario has %d lines, %d priced: %v", len(full), priced, full)
+	}
+	sameLines(t, "admin", learnerLines(t, e.admin, a, 0), full)
+	resp, err := e.admin.ListLearnerLines(ctx(t), &fundingv1.ListLearnerLinesRequest{LearnerId: a})
+	if err != nil || resp.GetAmountsHidden() {
+		t.Fatalf("admin: amounts hidden %v, %v", resp.GetAmountsHidden(), err)
+	}
+
+	coordinator := auth.Principal{Subject: "u-c5", Role: auth.RoleReferent, ReferentID: "ref-c", Territories: []string{"T05"}, Coordinator: true}
+	for name, p := range map[string]auth.Principal{"the learner's referent": referent, "a coordinator of its territory": coordinator} {
+		c := e.as(t, p)
+		sameLines(t, name, learnerLines(t, c, a, 0), withoutAmounts(full))
+		sameLines(t, name+", pages of 2", learnerLines(t, c, a, 2), withoutAmounts(full))
+		resp, err := c.ListLearnerLines(ctx(t), &fundingv1.ListLearnerLinesRequest{LearnerId: a, PageSize: 2})
+		if err != nil || !resp.GetAmountsHidden() || resp.GetNextPageToken() == "" {
+			t.Fatalf("%s: amounts hidden %v, next %q, %v", name, resp.GetAmountsHidden(), resp.GetNextPageToken(), err)
+		}
+	}
+
+	// Another referent of the territory, a referent of another one: the
+	// learner is not found, nor is one funding never heard of.
+	other := auth.Principal{Subject: "u-ref6", Role: auth.RoleReferent, ReferentID: "ref-6", Territories: []string{"T05"}}
+	far := auth.Principal{Subject: "u-ref1", Role: auth.RoleReferent, ReferentID: "ref-1", Territories: []string{"T01"}}
+	for _, c := range []struct {
+		as      auth.Principal
+		learner string
+	}{{other, a}, {far, a}, {referent, b}, {referent, event.NewID()}} {
+		_, err := e.as(t, c.as).ListLearnerLines(ctx(t), &fundingv1.ListLearnerLinesRequest{LearnerId: c.learner})
+		servicetest.Refused(t, err, codes.NotFound)
+	}
+	// ref-6 follows b.
+	sameLines(t, "b's referent", learnerLines(t, e.as(t, other), b, 0), withoutAmounts(expectedLines(t, e, b, c1, c2)))
 }

@@ -9,7 +9,8 @@
 // the books read model (each contract's events, folded into its statements
 // by domain.Books; contracts listing by operator, territory and programme;
 // which aggregate holds each operator line id; each learner's ledgers;
-// programme years; where facts' fees were paid), and two consumers that
+// programme years; where facts' fees were paid), the caseload's read model
+// of REFERENT's assignments (the referents' access), and two consumers that
 // act: a back-dated exit, and an enrolment ended early, turn the learner's
 // accepted lines after them into anomalies.
 package service
@@ -21,10 +22,12 @@ import (
 
 	"google.golang.org/grpc"
 
+	referentcontract "github.com/avenir-normandie/avenir/proto/contract/referent"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/funding/domain"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
+	"github.com/avenir-normandie/avenir/services/platform/caseload"
 	"github.com/avenir-normandie/avenir/services/platform/consumer"
 	"github.com/avenir-normandie/avenir/services/platform/eventstore"
 	"github.com/avenir-normandie/avenir/services/platform/natsx"
@@ -82,6 +85,9 @@ type Service struct {
 	programmes *eventstore.Aggregates[domain.ProgrammeYear, domain.Event]
 	store      projection.Store
 	books      booksCache
+	// caseload is the read model of who follows each learner (REFERENT):
+	// the referents acting for a learner read its lines (ListLearnerLines).
+	caseload *caseload.Caseload
 }
 
 var _ platform.Service = (*Service)(nil)
@@ -106,6 +112,7 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 		fees:       eventstore.NewAggregates(events, feesKind),
 		statements: eventstore.NewAggregates(events, statementKind),
 		programmes: eventstore.NewAggregates(events, programmeKind),
+		caseload:   caseload.New(deps.Projections, Name, referentcontract.Stream, referentcontract.AssignmentSubjects, referentcontract.FollowOf),
 	}, nil
 }
 
@@ -125,8 +132,9 @@ func Streams() []natsx.StreamSpec {
 func (s *Service) Streams() []natsx.StreamSpec { return Streams() }
 
 // Policy implements platform.Service: the roles of each RPC. Object-level
-// scope (an operator's own contracts) is checked in the handlers (see
-// access.go). Referents see nothing of billing.
+// scope (an operator's own contracts, a referent's learners) is checked in
+// the handlers (see access.go). Referents see nothing of billing but the
+// lines of the learners they act for, without amounts.
 func (s *Service) Policy() auth.Policy {
 	admin := []auth.Role{auth.RoleAdmin}
 	operator := []auth.Role{auth.RoleOperator}
@@ -150,8 +158,9 @@ func (s *Service) Policy() auth.Policy {
 		fundingv1.FundingService_ListStatements_FullMethodName:           read,
 		fundingv1.FundingService_SetProgrammeYear_FullMethodName:         admin,
 		fundingv1.FundingService_GetProgrammeBudget_FullMethodName:       {auth.RoleAdmin, auth.RoleFunder},
-		// A subject-access export: administrators only.
-		fundingv1.FundingService_ListLearnerLines_FullMethodName: admin,
+		// A subject-access export (administrators), and what a learner's
+		// referents see of its billing (without amounts).
+		fundingv1.FundingService_ListLearnerLines_FullMethodName: {auth.RoleAdmin, auth.RoleReferent},
 	}
 }
 
@@ -159,14 +168,15 @@ func (s *Service) Policy() auth.Policy {
 func (s *Service) Register(r grpc.ServiceRegistrar) { fundingv1.RegisterFundingServiceServer(r, s) }
 
 // Wiring implements platform.Service: the learners, immersions and books
-// read models, then the consumers flagging the lines a back-dated exit or
-// an enrolment ended early leaves after them, which read the learners read
-// model (they come after it on PATHWAY), and a job deleting the read models
-// of earlier versions.
+// read models, the caseload's read model of the assignments (who follows
+// each learner, for the referents' access), then the consumers flagging
+// the lines a back-dated exit or an enrolment ended early leaves after
+// them, which read the learners read model (they come after it on
+// PATHWAY), and a job deleting the read models of earlier versions.
 func (s *Service) Wiring() platform.Wiring {
 	flagBackOff := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second}
 	return platform.Wiring{
-		Projections: []projector.Spec{
+		Projections: append([]projector.Spec{
 			{
 				Name: learnersProjection, Stream: pathwayStream,
 				FilterSubjects: []string{
@@ -189,7 +199,7 @@ func (s *Service) Wiring() platform.Wiring {
 				FilterSubjects: []string{"avenir.funding.>"},
 				Project:        s.projectBooks,
 			},
-		},
+		}, s.caseload.Specs()...),
 		Consumers: []platform.Consumer{
 			{
 				Spec: consumer.Spec{

@@ -4,7 +4,8 @@
 // other contexts (learners' birth dates and erasures from INTAKE, pathway
 // episodes from PATHWAY, assignments from REFERENT), a catalogue read model
 // for searches, listings and statistics, which points at the personal texts
-// (sealed in the events) rather than copying them, and two consumers that
+// (sealed in the events) rather than copying them, an offers read model
+// for listing offers by accreditation end, and two consumers that
 // act: a learner's exit from the pathway cancels their later bookings, and
 // a withdrawn offer cancels its future sessions.
 package service
@@ -49,6 +50,8 @@ const (
 	// The catalogue was rebuilt (v2) when it stopped copying personal
 	// texts.
 	catalogueProjection = "immersion-catalogue-v2"
+	// The offers, for ListOffers (offers.go).
+	offersProjection = "immersion-offers"
 	// Durable consumers that act.
 	exitConsumer       = "immersion-exits"
 	withdrawalConsumer = "immersion-withdrawals"
@@ -123,6 +126,7 @@ func (s *Service) Policy() auth.Policy {
 		immersionv1.ImmersionService_UpdateOffer_FullMethodName:           admin,
 		immersionv1.ImmersionService_WithdrawOffer_FullMethodName:         admin,
 		immersionv1.ImmersionService_GetOffer_FullMethodName:              read,
+		immersionv1.ImmersionService_ListOffers_FullMethodName:            read,
 		immersionv1.ImmersionService_ScheduleSession_FullMethodName:       {auth.RoleAdmin, auth.RoleOperator},
 		immersionv1.ImmersionService_ChangeSessionCapacity_FullMethodName: {auth.RoleAdmin, auth.RoleOperator},
 		immersionv1.ImmersionService_BookPlace_FullMethodName:             {auth.RoleAdmin, auth.RoleReferent},
@@ -163,6 +167,11 @@ func (s *Service) Wiring() platform.Wiring {
 				Name: catalogueProjection, Stream: Stream,
 				FilterSubjects: []string{"avenir.immersion.>"},
 				Project:        s.projectCatalogue,
+			},
+			{
+				Name: offersProjection, Stream: Stream,
+				FilterSubjects: []string{"avenir.immersion.offer.>"},
+				Project:        s.projectOffer,
 			},
 		}, s.caseload.Specs()...),
 		Consumers: []platform.Consumer{

@@ -187,6 +187,7 @@ func (s *Service) Policy() auth.Policy {
 		intakev1.IntakeService_EraseLearner_FullMethodName:      admins,
 		intakev1.IntakeService_PlanRetention_FullMethodName:     admins,
 		intakev1.IntakeService_ApplyRetention_FullMethodName:    admins,
+		intakev1.IntakeService_ListTerritories_FullMethodName:   auth.Roles,
 	}
 }
 

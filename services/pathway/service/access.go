@@ -22,7 +22,8 @@ import (
 // analysis says). Admins see everything.
 
 // mayChange reports whether p may change the pathway of the learner of
-// scope, and see the free text of its exits.
+// scope (enrol it too, and list the contracts it can be enrolled under),
+// and see the free text of its exits.
 func mayChange(p auth.Principal, scope auth.LearnerScope) bool { return p.ActsForLearner(scope) }
 
 // mayRead reports whether p may read the pathway of the learner of scope on

@@ -10,7 +10,6 @@ package service
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,11 +50,12 @@ const (
 	// it from the start of its stream (and the platform, Wiring.Retired,
 	// deletes the earlier one): the pathways' v2 added the territory and
 	// phase indexes, their v3 dropped the exit details; the learners' v2 the
-	// public intake recorded.
+	// public intake recorded; the contracts' v2 the operator's name, the
+	// reference and an index by territory (ListEnrolmentOptions).
 	learnersProjection  = "pathway-learners-v2"
 	pathwaysProjection  = "pathway-pathways-v3"
 	flowsProjection     = "pathway-flows"
-	contractsProjection = "pathway-contracts"
+	contractsProjection = "pathway-contracts-v2"
 	// Not "pathway-enrolments": that is the caseload's, which follows the
 	// enrolments for the operators' access.
 	enrolmentsProjection = "pathway-enrolment-listings"
@@ -68,12 +68,14 @@ const (
 // retiredProjections are read models of earlier versions, deleted from the
 // store by the platform (Wiring.Retired): the pathways' v2 and the timelines' v1
 // and v2 kept copies of personal data (exit details, the recommended steps
-// of needs analyses) that must not outlive a learner's erasure.
+// of needs analyses) that must not outlive a learner's erasure; the
+// timelines' v3 had no attributes, the contracts' first version neither
+// the operator's name nor the index by territory.
 var retiredProjections = func() []string {
-	names := []string{"pathway-pathways", "pathway-pathways-v2"}
+	names := []string{"pathway-pathways", "pathway-pathways-v2", "pathway-contracts"}
 	for _, src := range timelineSources {
-		stream := strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
-		names = append(names, "pathway-timeline-"+stream, "pathway-timeline-v2-"+stream)
+		stream := timelineStreamName(src.Stream)
+		names = append(names, "pathway-timeline-"+stream, "pathway-timeline-v2-"+stream, "pathway-timeline-v3-"+stream)
 	}
 	return names
 }()
@@ -174,6 +176,8 @@ func (s *Service) Policy() auth.Policy {
 		pathwayv1.PathwayService_GetProgrammeTargets_FullMethodName:   {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
 		pathwayv1.PathwayService_GetOutcomes_FullMethodName:           {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
 		pathwayv1.PathwayService_GetBreakdowns_FullMethodName:         {auth.RoleAdmin, auth.RoleFunder, auth.RoleReferent},
+		// Those who may enrol the learner (see ListEnrolmentOptions).
+		pathwayv1.PathwayService_ListEnrolmentOptions_FullMethodName: change,
 	}
 }
 

@@ -12,8 +12,10 @@ import (
 
 	intakecontract "github.com/avenir-normandie/avenir/proto/contract/intake"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
@@ -79,9 +81,10 @@ func payloadLearner(ev event.Event) string {
 }
 
 // projection names the source's read model (and durable consumer):
-// pathway-timeline-v3-<stream> (v2 added the briefs, v3 dropped the
-// recommended steps of needs analyses from the summaries). Each source has
-// its own, because a projection's checkpoint is a sequence of one stream.
+// pathway-timeline-v4-<stream> (v2 added the briefs, v3 dropped the
+// recommended steps of needs analyses from the summaries, v4 added the
+// entries' attributes). Each source has its own, because a projection's
+// checkpoint is a sequence of one stream.
 //
 //	event:<sequence>        the TimelineEntry of the event at that sequence
 //	brief:<sequence>        what a funder reads of it instead of the entry's
@@ -91,7 +94,13 @@ func payloadLearner(ev event.Event) string {
 // A position, <time>/<stream>/<sequence>, orders the events of every
 // source: by time (UTC, fixed width), then stream and sequence.
 func (src timelineSource) projection() string {
-	return "pathway-timeline-v3-" + strings.ReplaceAll(strings.ToLower(src.Stream), "_", "-")
+	return "pathway-timeline-v4-" + timelineStreamName(src.Stream)
+}
+
+// timelineStreamName is how the read models of the timeline spell a
+// stream: lower case, hyphens.
+func timelineStreamName(stream string) string {
+	return strings.ReplaceAll(strings.ToLower(stream), "_", "-")
 }
 
 func timelineIndex(learnerID string) string { return "learner:" + learnerID }
@@ -129,7 +138,7 @@ func (s *Service) projectTimeline(src timelineSource) func(context.Context, even
 		}
 		b, err := proto.Marshal(&pathwayv1.TimelineEntry{
 			EventId: ev.ID, Time: timestamppb.New(ev.Time), Source: ev.Source, EventType: ev.Type,
-			Actor: ev.Actor, Summary: summary(ev), Stream: ev.Stream, Sequence: ev.Sequence,
+			Actor: ev.Actor, Summary: summary(ev), Stream: ev.Stream, Sequence: ev.Sequence, Attributes: attributes(ev),
 		})
 		if err != nil {
 			return nil, err
@@ -228,6 +237,11 @@ func (s *Service) GetTimeline(ctx context.Context, req *pathwayv1.GetTimelineReq
 			}
 			if briefs && shorts[i] != nil {
 				e.Summary = string(shorts[i])
+			}
+			if briefs {
+				for _, k := range withheldFromBriefs[e.GetEventType()] {
+					delete(e.Attributes, k)
+				}
 			}
 			entries[of[i]] = &e
 		}
@@ -329,6 +343,144 @@ func summary(ev event.Event) string {
 		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civilpb.Date(m.GetToDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
+}
+
+// attrs are an entry's attributes as they are built: each fact is set only
+// when the event has it.
+type attrs map[string]string
+
+func (a attrs) text(k, v string) {
+	if v != "" {
+		a[k] = v
+	}
+}
+
+// date sets a date as YYYY-MM-DD.
+func (a attrs) date(k string, d *commonv1.Date) { a.text(k, civilpb.Date(d).String()) }
+
+func (a attrs) number(k string, n int64) {
+	if n != 0 {
+		a[k] = strconv.FormatInt(n, 10)
+	}
+}
+
+func (a attrs) flag(k string, b bool) { a[k] = strconv.FormatBool(b) }
+
+// code sets an enum value by its name ("EXIT_REASON_RELOCATION"); not the
+// UNSPECIFIED value.
+func (a attrs) code(k string, e interface {
+	Number() protoreflect.EnumNumber
+	String() string
+}) {
+	if e.Number() != 0 {
+		a[k] = e.String()
+	}
+}
+
+// attributes are the facts of an event, for clients that write their own
+// sentences (TimelineEntry.attributes): codes, dates, ids and numbers,
+// never a personal field (the detail of an exit, the reason of a
+// cancellation, the comment of an outcome, the content of an analysis, a
+// referent's name), nor anything sealed with the learner's key. nil for
+// the events whose type it does not know.
+func attributes(ev event.Event) map[string]string {
+	a := attrs{}
+	switch m := ev.Data.(type) {
+	case *intakev1.LearnerRegistered:
+		a.text("territory_code", m.GetTerritoryCode())
+		a.date("date", m.GetRegisteredOn())
+	case *intakev1.LearnerErased:
+		a.date("date", m.GetErasedOn())
+		a.code("ground", m.GetGround())
+	case *pathwayv1.PathwayEntered:
+		a.date("date", m.GetEntryDate())
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *pathwayv1.PathwayExited:
+		a.date("date", m.GetExitDate())
+		a.number("episode", int64(m.GetEpisodeNumber()))
+		a.code("reason", m.GetReason())
+		if entry, exit := civilpb.Date(m.GetEntryDate()), civilpb.Date(m.GetExitDate()); !entry.IsZero() && !exit.IsZero() {
+			a["days"] = strconv.Itoa(domain.DaysInPathway(entry, exit))
+		}
+	case *pathwayv1.ExitBackdated:
+		a.date("date", m.GetExitDate())
+		a.date("recorded_on", m.GetRecordedOn())
+	case *pathwayv1.ReferralRecorded:
+		a.code("programme", m.GetProgramme())
+		a.text("organisation", m.GetOrganisation())
+		a.date("date", m.GetReferralDate())
+		a.number("referral", int64(m.GetReferralNumber()))
+	case *pathwayv1.ReferralOutcomeRecorded:
+		a.number("referral", int64(m.GetReferralNumber()))
+		a.code("outcome", m.GetOutcome())
+		a.date("date", m.GetOutcomeDate())
+	case *pathwayv1.LearnerEnrolled:
+		a.text("operator_id", m.GetOperatorId())
+		a.text("contract_id", m.GetContractId())
+		a.code("kind", m.GetKind())
+		a.code("programme", m.GetProgramme())
+		a.date("date", m.GetFromDate())
+		a.number("enrolment", int64(m.GetEnrolmentNumber()))
+	case *pathwayv1.EnrolmentEnded:
+		a.number("enrolment", int64(m.GetEnrolmentNumber()))
+		a.date("date", m.GetToDate())
+		a.code("reason", m.GetReason())
+	case *needsv1.AnalysisStarted:
+		a.date("date", m.GetStartedOn())
+		a.number("version", int64(m.GetVersion()))
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *needsv1.AnalysisRevised:
+		a.date("date", m.GetStartedOn())
+		a.number("version", int64(m.GetVersion()))
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *needsv1.AnalysisDrafted:
+		a.date("date", m.GetDraftedOn())
+		a.number("version", int64(m.GetVersion()))
+	case *needsv1.AnalysisCompleted:
+		a.date("date", m.GetCompletedOn())
+		a.number("version", int64(m.GetVersion()))
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *immersionv1.PlaceBooked:
+		a.text("session_id", m.GetSessionId())
+		a.date("from", m.GetFromDate())
+		a.date("to", m.GetToDate())
+		a.flag("promoted", m.GetPromotedFromWaitlist())
+	case *immersionv1.Waitlisted:
+		a.text("session_id", m.GetSessionId())
+		a.number("position", int64(m.GetPosition()))
+	case *immersionv1.BookingCancelled:
+		a.text("session_id", m.GetSessionId())
+		a.code("cause", m.GetCause())
+		a.flag("waitlisted", m.GetWasWaitlisted())
+	case *immersionv1.WaitlistDropped:
+		a.text("session_id", m.GetSessionId())
+		a.code("reason", m.GetReason())
+	case *immersionv1.OutcomeRecorded:
+		a.text("session_id", m.GetSessionId())
+		a.code("status", m.GetStatus())
+		a.code("trade_fit", m.GetTradeFit())
+	case *referentv1.ReferentAssigned:
+		a.text("referent_id", m.GetReferentId())
+		a.text("previous_referent_id", m.GetPreviousReferentId())
+		a.date("date", m.GetFromDate())
+		a.code("reason", m.GetReason())
+	case *referentv1.AssignmentPending:
+		a.text("territory_code", m.GetTerritoryCode())
+		a.date("date", m.GetSince())
+	case *referentv1.AssignmentEnded:
+		a.date("date", m.GetToDate())
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	default:
+		return nil
+	}
+	return a
+}
+
+// withheldFromBriefs are, per event type, the attributes a funder does not
+// read, as its brief does not tell them (see brief): the trade fit an
+// operator assessed.
+var withheldFromBriefs = map[string][]string{
+	string((&immersionv1.OutcomeRecorded{}).ProtoReflect().Descriptor().FullName()): {"trade_fit"},
 }
 
 // readsBriefs reports whether caller reads the timeline's briefs: funders

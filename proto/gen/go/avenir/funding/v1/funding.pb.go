@@ -3663,10 +3663,14 @@ func (x *LearnerLine) GetLine() *StatementLine {
 
 type ListLearnerLinesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// By date, then contract and line id.
+	// By date, then contract and line id. Amounts hidden for referents:
+	// their lines' rate_cents and amount_cents read 0.
 	Lines []*LearnerLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The money fields of the lines were zeroed: amounts hidden for
+	// referents.
+	AmountsHidden bool `protobuf:"varint,3,opt,name=amounts_hidden,json=amountsHidden,proto3" json:"amounts_hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3713,6 +3717,13 @@ func (x *ListLearnerLinesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListLearnerLinesResponse) GetAmountsHidden() bool {
+	if x != nil {
+		return x.AmountsHidden
+	}
+	return false
 }
 
 var File_avenir_funding_v1_funding_proto protoreflect.FileDescriptor
@@ -4024,10 +4035,11 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"operatorId\x12/\n" +
 	"\x06period\x18\x03 \x01(\v2\x17.avenir.common.v1.MonthR\x06period\x12)\n" +
 	"\x10statement_closed\x18\x04 \x01(\bR\x0fstatementClosed\x124\n" +
-	"\x04line\x18\x05 \x01(\v2 .avenir.funding.v1.StatementLineR\x04line\"x\n" +
+	"\x04line\x18\x05 \x01(\v2 .avenir.funding.v1.StatementLineR\x04line\"\x9f\x01\n" +
 	"\x18ListLearnerLinesResponse\x124\n" +
 	"\x05lines\x18\x01 \x03(\v2\x1e.avenir.funding.v1.LearnerLineR\x05lines\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x88\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
+	"\x0eamounts_hidden\x18\x03 \x01(\bR\ramountsHidden*\x88\x05\n" +
 	"\x0fRejectionReason\x12 \n" +
 	"\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREJECTION_REASON_INVALID_LINE\x10\x01\x12)\n" +

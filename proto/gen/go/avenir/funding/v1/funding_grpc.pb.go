@@ -100,7 +100,13 @@ type FundingServiceClient interface {
 	GetProgrammeBudget(ctx context.Context, in *GetProgrammeBudgetRequest, opts ...grpc.CallOption) (*GetProgrammeBudgetResponse, error)
 	// ListLearnerLines lists every line naming one learner, across contracts
 	// and statements (trainee hours, group hours attended, flat fees,
-	// corrections), for a subject-access export. Admins only.
+	// corrections), for a subject-access export and for the learner's
+	// referents. Admins, and referents acting for the learner (its current
+	// referent, the coordinators of its territory, the referents of its
+	// territory while it has none); a learner out of a referent's scope is
+	// not found. Amounts hidden for referents: every money field of the lines
+	// (StatementLine.rate_cents, StatementLine.amount_cents) reads 0 and
+	// amounts_hidden is set.
 	ListLearnerLines(ctx context.Context, in *ListLearnerLinesRequest, opts ...grpc.CallOption) (*ListLearnerLinesResponse, error)
 }
 
@@ -356,7 +362,13 @@ type FundingServiceServer interface {
 	GetProgrammeBudget(context.Context, *GetProgrammeBudgetRequest) (*GetProgrammeBudgetResponse, error)
 	// ListLearnerLines lists every line naming one learner, across contracts
 	// and statements (trainee hours, group hours attended, flat fees,
-	// corrections), for a subject-access export. Admins only.
+	// corrections), for a subject-access export and for the learner's
+	// referents. Admins, and referents acting for the learner (its current
+	// referent, the coordinators of its territory, the referents of its
+	// territory while it has none); a learner out of a referent's scope is
+	// not found. Amounts hidden for referents: every money field of the lines
+	// (StatementLine.rate_cents, StatementLine.amount_cents) reads 0 and
+	// amounts_hidden is set.
 	ListLearnerLines(context.Context, *ListLearnerLinesRequest) (*ListLearnerLinesResponse, error)
 	mustEmbedUnimplementedFundingServiceServer()
 }

@@ -2467,6 +2467,152 @@ func (x *GetImmersionStatisticsResponse) GetTotal() *ImmersionStatistics {
 	return nil
 }
 
+// Every filter given must hold.
+type ListOffersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offers whose technical platform is in this territory.
+	TerritoryCode string `protobuf:"bytes,1,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// Offers of this operator. Operators: always their own.
+	OperatorId string `protobuf:"bytes,2,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// Include withdrawn offers (left out by default).
+	IncludeWithdrawn bool `protobuf:"varint,3,opt,name=include_withdrawn,json=includeWithdrawn,proto3" json:"include_withdrawn,omitempty"`
+	// Offers whose accreditation ends before this day (its last day is
+	// earlier): to find accreditations expiring soon.
+	AccreditationExpiringBefore *v1.Date `protobuf:"bytes,4,opt,name=accreditation_expiring_before,json=accreditationExpiringBefore,proto3" json:"accreditation_expiring_before,omitempty"`
+	// Offers per page: default 50, at most 200.
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same filters.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOffersRequest) Reset() {
+	*x = ListOffersRequest{}
+	mi := &file_avenir_immersion_v1_immersion_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersRequest) ProtoMessage() {}
+
+func (x *ListOffersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_immersion_v1_immersion_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersRequest.ProtoReflect.Descriptor instead.
+func (*ListOffersRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_immersion_v1_immersion_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListOffersRequest) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *ListOffersRequest) GetIncludeWithdrawn() bool {
+	if x != nil {
+		return x.IncludeWithdrawn
+	}
+	return false
+}
+
+func (x *ListOffersRequest) GetAccreditationExpiringBefore() *v1.Date {
+	if x != nil {
+		return x.AccreditationExpiringBefore
+	}
+	return nil
+}
+
+func (x *ListOffersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOffersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListOffersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By the accreditation's last day, then offer id.
+	Offers []*Offer `protobuf:"bytes,1,rep,name=offers,proto3" json:"offers,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOffersResponse) Reset() {
+	*x = ListOffersResponse{}
+	mi := &file_avenir_immersion_v1_immersion_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOffersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOffersResponse) ProtoMessage() {}
+
+func (x *ListOffersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_immersion_v1_immersion_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOffersResponse.ProtoReflect.Descriptor instead.
+func (*ListOffersResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_immersion_v1_immersion_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListOffersResponse) GetOffers() []*Offer {
+	if x != nil {
+		return x.Offers
+	}
+	return nil
+}
+
+func (x *ListOffersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_avenir_immersion_v1_immersion_proto protoreflect.FileDescriptor
 
 const file_avenir_immersion_v1_immersion_proto_rawDesc = "" +
@@ -2685,14 +2831,25 @@ const file_avenir_immersion_v1_immersion_proto_rawDesc = "" +
 	"\x12learners_not_shown\x18\x13 \x01(\v2\x17.avenir.common.v1.CountR\x10learnersNotShown\"\x9e\x01\n" +
 	"\x1eGetImmersionStatisticsResponse\x12<\n" +
 	"\x04rows\x18\x01 \x03(\v2(.avenir.immersion.v1.ImmersionStatisticsR\x04rows\x12>\n" +
-	"\x05total\x18\x02 \x01(\v2(.avenir.immersion.v1.ImmersionStatisticsR\x05total*\xa3\x01\n" +
+	"\x05total\x18\x02 \x01(\v2(.avenir.immersion.v1.ImmersionStatisticsR\x05total\"\xa0\x02\n" +
+	"\x11ListOffersRequest\x12%\n" +
+	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12\x1f\n" +
+	"\voperator_id\x18\x02 \x01(\tR\n" +
+	"operatorId\x12+\n" +
+	"\x11include_withdrawn\x18\x03 \x01(\bR\x10includeWithdrawn\x12Z\n" +
+	"\x1daccreditation_expiring_before\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x1baccreditationExpiringBefore\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"p\n" +
+	"\x12ListOffersResponse\x122\n" +
+	"\x06offers\x18\x01 \x03(\v2\x1a.avenir.immersion.v1.OfferR\x06offers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa3\x01\n" +
 	"\rBookingStatus\x12\x1e\n" +
 	"\x1aBOOKING_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15BOOKING_STATUS_BOOKED\x10\x01\x12\x1d\n" +
 	"\x19BOOKING_STATUS_WAITLISTED\x10\x02\x12\x1c\n" +
 	"\x18BOOKING_STATUS_CANCELLED\x10\x03\x12\x1a\n" +
-	"\x16BOOKING_STATUS_DROPPED\x10\x042\xe7\n" +
-	"\n" +
+	"\x16BOOKING_STATUS_DROPPED\x10\x042\xc6\v\n" +
 	"\x10ImmersionService\x12c\n" +
 	"\fPublishOffer\x12(.avenir.immersion.v1.PublishOfferRequest\x1a).avenir.immersion.v1.PublishOfferResponse\x12`\n" +
 	"\vUpdateOffer\x12'.avenir.immersion.v1.UpdateOfferRequest\x1a(.avenir.immersion.v1.UpdateOfferResponse\x12f\n" +
@@ -2707,7 +2864,9 @@ const file_avenir_immersion_v1_immersion_proto_rawDesc = "" +
 	"\n" +
 	"GetSession\x12&.avenir.immersion.v1.GetSessionRequest\x1a'.avenir.immersion.v1.GetSessionResponse\x12c\n" +
 	"\fListBookings\x12(.avenir.immersion.v1.ListBookingsRequest\x1a).avenir.immersion.v1.ListBookingsResponse\x12\x81\x01\n" +
-	"\x16GetImmersionStatistics\x122.avenir.immersion.v1.GetImmersionStatisticsRequest\x1a3.avenir.immersion.v1.GetImmersionStatisticsResponseB\xe8\x01\n" +
+	"\x16GetImmersionStatistics\x122.avenir.immersion.v1.GetImmersionStatisticsRequest\x1a3.avenir.immersion.v1.GetImmersionStatisticsResponse\x12]\n" +
+	"\n" +
+	"ListOffers\x12&.avenir.immersion.v1.ListOffersRequest\x1a'.avenir.immersion.v1.ListOffersResponseB\xe8\x01\n" +
 	"\x17com.avenir.immersion.v1B\x0eImmersionProtoP\x01ZOgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1;immersionv1\xa2\x02\x03AIX\xaa\x02\x13Avenir.Immersion.V1\xca\x02\x13Avenir\\Immersion\\V1\xe2\x02\x1fAvenir\\Immersion\\V1\\GPBMetadata\xea\x02\x15Avenir::Immersion::V1b\x06proto3"
 
 var (
@@ -2723,7 +2882,7 @@ func file_avenir_immersion_v1_immersion_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_immersion_v1_immersion_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_immersion_v1_immersion_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_avenir_immersion_v1_immersion_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_avenir_immersion_v1_immersion_proto_goTypes = []any{
 	(BookingStatus)(0),                     // 0: avenir.immersion.v1.BookingStatus
 	(*Offer)(nil),                          // 1: avenir.immersion.v1.Offer
@@ -2759,95 +2918,101 @@ var file_avenir_immersion_v1_immersion_proto_goTypes = []any{
 	(*GetImmersionStatisticsRequest)(nil),  // 31: avenir.immersion.v1.GetImmersionStatisticsRequest
 	(*ImmersionStatistics)(nil),            // 32: avenir.immersion.v1.ImmersionStatistics
 	(*GetImmersionStatisticsResponse)(nil), // 33: avenir.immersion.v1.GetImmersionStatisticsResponse
-	(*OfferProfile)(nil),                   // 34: avenir.immersion.v1.OfferProfile
-	(*v1.Date)(nil),                        // 35: avenir.common.v1.Date
-	(OutcomeStatus)(0),                     // 36: avenir.immersion.v1.OutcomeStatus
-	(TradeFit)(0),                          // 37: avenir.immersion.v1.TradeFit
-	(CancellationCause)(0),                 // 38: avenir.immersion.v1.CancellationCause
-	(DropReason)(0),                        // 39: avenir.immersion.v1.DropReason
-	(*v1.Count)(nil),                       // 40: avenir.common.v1.Count
+	(*ListOffersRequest)(nil),              // 34: avenir.immersion.v1.ListOffersRequest
+	(*ListOffersResponse)(nil),             // 35: avenir.immersion.v1.ListOffersResponse
+	(*OfferProfile)(nil),                   // 36: avenir.immersion.v1.OfferProfile
+	(*v1.Date)(nil),                        // 37: avenir.common.v1.Date
+	(OutcomeStatus)(0),                     // 38: avenir.immersion.v1.OutcomeStatus
+	(TradeFit)(0),                          // 39: avenir.immersion.v1.TradeFit
+	(CancellationCause)(0),                 // 40: avenir.immersion.v1.CancellationCause
+	(DropReason)(0),                        // 41: avenir.immersion.v1.DropReason
+	(*v1.Count)(nil),                       // 42: avenir.common.v1.Count
 }
 var file_avenir_immersion_v1_immersion_proto_depIdxs = []int32{
-	34, // 0: avenir.immersion.v1.Offer.profile:type_name -> avenir.immersion.v1.OfferProfile
-	35, // 1: avenir.immersion.v1.Offer.withdrawn_on:type_name -> avenir.common.v1.Date
-	36, // 2: avenir.immersion.v1.Outcome.status:type_name -> avenir.immersion.v1.OutcomeStatus
-	35, // 3: avenir.immersion.v1.Outcome.last_day_present:type_name -> avenir.common.v1.Date
-	37, // 4: avenir.immersion.v1.Outcome.trade_fit:type_name -> avenir.immersion.v1.TradeFit
+	36, // 0: avenir.immersion.v1.Offer.profile:type_name -> avenir.immersion.v1.OfferProfile
+	37, // 1: avenir.immersion.v1.Offer.withdrawn_on:type_name -> avenir.common.v1.Date
+	38, // 2: avenir.immersion.v1.Outcome.status:type_name -> avenir.immersion.v1.OutcomeStatus
+	37, // 3: avenir.immersion.v1.Outcome.last_day_present:type_name -> avenir.common.v1.Date
+	39, // 4: avenir.immersion.v1.Outcome.trade_fit:type_name -> avenir.immersion.v1.TradeFit
 	0,  // 5: avenir.immersion.v1.Booking.status:type_name -> avenir.immersion.v1.BookingStatus
 	2,  // 6: avenir.immersion.v1.Booking.outcome:type_name -> avenir.immersion.v1.Outcome
-	38, // 7: avenir.immersion.v1.Booking.cancellation_cause:type_name -> avenir.immersion.v1.CancellationCause
-	39, // 8: avenir.immersion.v1.Booking.drop_reason:type_name -> avenir.immersion.v1.DropReason
-	35, // 9: avenir.immersion.v1.Booking.from_date:type_name -> avenir.common.v1.Date
-	35, // 10: avenir.immersion.v1.Booking.to_date:type_name -> avenir.common.v1.Date
+	40, // 7: avenir.immersion.v1.Booking.cancellation_cause:type_name -> avenir.immersion.v1.CancellationCause
+	41, // 8: avenir.immersion.v1.Booking.drop_reason:type_name -> avenir.immersion.v1.DropReason
+	37, // 9: avenir.immersion.v1.Booking.from_date:type_name -> avenir.common.v1.Date
+	37, // 10: avenir.immersion.v1.Booking.to_date:type_name -> avenir.common.v1.Date
 	2,  // 11: avenir.immersion.v1.Place.outcome:type_name -> avenir.immersion.v1.Outcome
-	35, // 12: avenir.immersion.v1.Session.from_date:type_name -> avenir.common.v1.Date
-	35, // 13: avenir.immersion.v1.Session.to_date:type_name -> avenir.common.v1.Date
-	35, // 14: avenir.immersion.v1.Session.booking_deadline:type_name -> avenir.common.v1.Date
+	37, // 12: avenir.immersion.v1.Session.from_date:type_name -> avenir.common.v1.Date
+	37, // 13: avenir.immersion.v1.Session.to_date:type_name -> avenir.common.v1.Date
+	37, // 14: avenir.immersion.v1.Session.booking_deadline:type_name -> avenir.common.v1.Date
 	4,  // 15: avenir.immersion.v1.Session.places:type_name -> avenir.immersion.v1.Place
 	5,  // 16: avenir.immersion.v1.Session.waitlist:type_name -> avenir.immersion.v1.WaitlistEntry
-	34, // 17: avenir.immersion.v1.PublishOfferRequest.profile:type_name -> avenir.immersion.v1.OfferProfile
+	36, // 17: avenir.immersion.v1.PublishOfferRequest.profile:type_name -> avenir.immersion.v1.OfferProfile
 	1,  // 18: avenir.immersion.v1.PublishOfferResponse.offer:type_name -> avenir.immersion.v1.Offer
-	34, // 19: avenir.immersion.v1.UpdateOfferRequest.profile:type_name -> avenir.immersion.v1.OfferProfile
+	36, // 19: avenir.immersion.v1.UpdateOfferRequest.profile:type_name -> avenir.immersion.v1.OfferProfile
 	1,  // 20: avenir.immersion.v1.UpdateOfferResponse.offer:type_name -> avenir.immersion.v1.Offer
 	1,  // 21: avenir.immersion.v1.WithdrawOfferResponse.offer:type_name -> avenir.immersion.v1.Offer
 	1,  // 22: avenir.immersion.v1.GetOfferResponse.offer:type_name -> avenir.immersion.v1.Offer
-	35, // 23: avenir.immersion.v1.ScheduleSessionRequest.from_date:type_name -> avenir.common.v1.Date
-	35, // 24: avenir.immersion.v1.ScheduleSessionRequest.to_date:type_name -> avenir.common.v1.Date
-	35, // 25: avenir.immersion.v1.ScheduleSessionRequest.booking_deadline:type_name -> avenir.common.v1.Date
+	37, // 23: avenir.immersion.v1.ScheduleSessionRequest.from_date:type_name -> avenir.common.v1.Date
+	37, // 24: avenir.immersion.v1.ScheduleSessionRequest.to_date:type_name -> avenir.common.v1.Date
+	37, // 25: avenir.immersion.v1.ScheduleSessionRequest.booking_deadline:type_name -> avenir.common.v1.Date
 	6,  // 26: avenir.immersion.v1.ScheduleSessionResponse.session:type_name -> avenir.immersion.v1.Session
 	6,  // 27: avenir.immersion.v1.ChangeSessionCapacityResponse.session:type_name -> avenir.immersion.v1.Session
 	3,  // 28: avenir.immersion.v1.BookPlaceResponse.booking:type_name -> avenir.immersion.v1.Booking
 	3,  // 29: avenir.immersion.v1.CancelBookingResponse.booking:type_name -> avenir.immersion.v1.Booking
-	36, // 30: avenir.immersion.v1.RecordOutcomeRequest.status:type_name -> avenir.immersion.v1.OutcomeStatus
-	35, // 31: avenir.immersion.v1.RecordOutcomeRequest.last_day_present:type_name -> avenir.common.v1.Date
-	37, // 32: avenir.immersion.v1.RecordOutcomeRequest.trade_fit:type_name -> avenir.immersion.v1.TradeFit
+	38, // 30: avenir.immersion.v1.RecordOutcomeRequest.status:type_name -> avenir.immersion.v1.OutcomeStatus
+	37, // 31: avenir.immersion.v1.RecordOutcomeRequest.last_day_present:type_name -> avenir.common.v1.Date
+	39, // 32: avenir.immersion.v1.RecordOutcomeRequest.trade_fit:type_name -> avenir.immersion.v1.TradeFit
 	3,  // 33: avenir.immersion.v1.RecordOutcomeResponse.booking:type_name -> avenir.immersion.v1.Booking
-	35, // 34: avenir.immersion.v1.SearchSessionsRequest.from_date:type_name -> avenir.common.v1.Date
-	35, // 35: avenir.immersion.v1.SearchSessionsRequest.to_date:type_name -> avenir.common.v1.Date
+	37, // 34: avenir.immersion.v1.SearchSessionsRequest.from_date:type_name -> avenir.common.v1.Date
+	37, // 35: avenir.immersion.v1.SearchSessionsRequest.to_date:type_name -> avenir.common.v1.Date
 	6,  // 36: avenir.immersion.v1.SearchSessionsResponse.sessions:type_name -> avenir.immersion.v1.Session
 	6,  // 37: avenir.immersion.v1.GetSessionResponse.session:type_name -> avenir.immersion.v1.Session
 	3,  // 38: avenir.immersion.v1.ListBookingsResponse.bookings:type_name -> avenir.immersion.v1.Booking
-	35, // 39: avenir.immersion.v1.GetImmersionStatisticsRequest.from_date:type_name -> avenir.common.v1.Date
-	35, // 40: avenir.immersion.v1.GetImmersionStatisticsRequest.to_date:type_name -> avenir.common.v1.Date
-	40, // 41: avenir.immersion.v1.ImmersionStatistics.booked_learners:type_name -> avenir.common.v1.Count
-	40, // 42: avenir.immersion.v1.ImmersionStatistics.waitlisted_learners:type_name -> avenir.common.v1.Count
-	40, // 43: avenir.immersion.v1.ImmersionStatistics.learners_with_outcome:type_name -> avenir.common.v1.Count
-	40, // 44: avenir.immersion.v1.ImmersionStatistics.learners_completed:type_name -> avenir.common.v1.Count
-	40, // 45: avenir.immersion.v1.ImmersionStatistics.learners_partially_completed:type_name -> avenir.common.v1.Count
-	40, // 46: avenir.immersion.v1.ImmersionStatistics.learners_not_shown:type_name -> avenir.common.v1.Count
+	37, // 39: avenir.immersion.v1.GetImmersionStatisticsRequest.from_date:type_name -> avenir.common.v1.Date
+	37, // 40: avenir.immersion.v1.GetImmersionStatisticsRequest.to_date:type_name -> avenir.common.v1.Date
+	42, // 41: avenir.immersion.v1.ImmersionStatistics.booked_learners:type_name -> avenir.common.v1.Count
+	42, // 42: avenir.immersion.v1.ImmersionStatistics.waitlisted_learners:type_name -> avenir.common.v1.Count
+	42, // 43: avenir.immersion.v1.ImmersionStatistics.learners_with_outcome:type_name -> avenir.common.v1.Count
+	42, // 44: avenir.immersion.v1.ImmersionStatistics.learners_completed:type_name -> avenir.common.v1.Count
+	42, // 45: avenir.immersion.v1.ImmersionStatistics.learners_partially_completed:type_name -> avenir.common.v1.Count
+	42, // 46: avenir.immersion.v1.ImmersionStatistics.learners_not_shown:type_name -> avenir.common.v1.Count
 	32, // 47: avenir.immersion.v1.GetImmersionStatisticsResponse.rows:type_name -> avenir.immersion.v1.ImmersionStatistics
 	32, // 48: avenir.immersion.v1.GetImmersionStatisticsResponse.total:type_name -> avenir.immersion.v1.ImmersionStatistics
-	7,  // 49: avenir.immersion.v1.ImmersionService.PublishOffer:input_type -> avenir.immersion.v1.PublishOfferRequest
-	9,  // 50: avenir.immersion.v1.ImmersionService.UpdateOffer:input_type -> avenir.immersion.v1.UpdateOfferRequest
-	11, // 51: avenir.immersion.v1.ImmersionService.WithdrawOffer:input_type -> avenir.immersion.v1.WithdrawOfferRequest
-	13, // 52: avenir.immersion.v1.ImmersionService.GetOffer:input_type -> avenir.immersion.v1.GetOfferRequest
-	15, // 53: avenir.immersion.v1.ImmersionService.ScheduleSession:input_type -> avenir.immersion.v1.ScheduleSessionRequest
-	17, // 54: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:input_type -> avenir.immersion.v1.ChangeSessionCapacityRequest
-	19, // 55: avenir.immersion.v1.ImmersionService.BookPlace:input_type -> avenir.immersion.v1.BookPlaceRequest
-	21, // 56: avenir.immersion.v1.ImmersionService.CancelBooking:input_type -> avenir.immersion.v1.CancelBookingRequest
-	23, // 57: avenir.immersion.v1.ImmersionService.RecordOutcome:input_type -> avenir.immersion.v1.RecordOutcomeRequest
-	25, // 58: avenir.immersion.v1.ImmersionService.SearchSessions:input_type -> avenir.immersion.v1.SearchSessionsRequest
-	27, // 59: avenir.immersion.v1.ImmersionService.GetSession:input_type -> avenir.immersion.v1.GetSessionRequest
-	29, // 60: avenir.immersion.v1.ImmersionService.ListBookings:input_type -> avenir.immersion.v1.ListBookingsRequest
-	31, // 61: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:input_type -> avenir.immersion.v1.GetImmersionStatisticsRequest
-	8,  // 62: avenir.immersion.v1.ImmersionService.PublishOffer:output_type -> avenir.immersion.v1.PublishOfferResponse
-	10, // 63: avenir.immersion.v1.ImmersionService.UpdateOffer:output_type -> avenir.immersion.v1.UpdateOfferResponse
-	12, // 64: avenir.immersion.v1.ImmersionService.WithdrawOffer:output_type -> avenir.immersion.v1.WithdrawOfferResponse
-	14, // 65: avenir.immersion.v1.ImmersionService.GetOffer:output_type -> avenir.immersion.v1.GetOfferResponse
-	16, // 66: avenir.immersion.v1.ImmersionService.ScheduleSession:output_type -> avenir.immersion.v1.ScheduleSessionResponse
-	18, // 67: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:output_type -> avenir.immersion.v1.ChangeSessionCapacityResponse
-	20, // 68: avenir.immersion.v1.ImmersionService.BookPlace:output_type -> avenir.immersion.v1.BookPlaceResponse
-	22, // 69: avenir.immersion.v1.ImmersionService.CancelBooking:output_type -> avenir.immersion.v1.CancelBookingResponse
-	24, // 70: avenir.immersion.v1.ImmersionService.RecordOutcome:output_type -> avenir.immersion.v1.RecordOutcomeResponse
-	26, // 71: avenir.immersion.v1.ImmersionService.SearchSessions:output_type -> avenir.immersion.v1.SearchSessionsResponse
-	28, // 72: avenir.immersion.v1.ImmersionService.GetSession:output_type -> avenir.immersion.v1.GetSessionResponse
-	30, // 73: avenir.immersion.v1.ImmersionService.ListBookings:output_type -> avenir.immersion.v1.ListBookingsResponse
-	33, // 74: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:output_type -> avenir.immersion.v1.GetImmersionStatisticsResponse
-	62, // [62:75] is the sub-list for method output_type
-	49, // [49:62] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	37, // 49: avenir.immersion.v1.ListOffersRequest.accreditation_expiring_before:type_name -> avenir.common.v1.Date
+	1,  // 50: avenir.immersion.v1.ListOffersResponse.offers:type_name -> avenir.immersion.v1.Offer
+	7,  // 51: avenir.immersion.v1.ImmersionService.PublishOffer:input_type -> avenir.immersion.v1.PublishOfferRequest
+	9,  // 52: avenir.immersion.v1.ImmersionService.UpdateOffer:input_type -> avenir.immersion.v1.UpdateOfferRequest
+	11, // 53: avenir.immersion.v1.ImmersionService.WithdrawOffer:input_type -> avenir.immersion.v1.WithdrawOfferRequest
+	13, // 54: avenir.immersion.v1.ImmersionService.GetOffer:input_type -> avenir.immersion.v1.GetOfferRequest
+	15, // 55: avenir.immersion.v1.ImmersionService.ScheduleSession:input_type -> avenir.immersion.v1.ScheduleSessionRequest
+	17, // 56: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:input_type -> avenir.immersion.v1.ChangeSessionCapacityRequest
+	19, // 57: avenir.immersion.v1.ImmersionService.BookPlace:input_type -> avenir.immersion.v1.BookPlaceRequest
+	21, // 58: avenir.immersion.v1.ImmersionService.CancelBooking:input_type -> avenir.immersion.v1.CancelBookingRequest
+	23, // 59: avenir.immersion.v1.ImmersionService.RecordOutcome:input_type -> avenir.immersion.v1.RecordOutcomeRequest
+	25, // 60: avenir.immersion.v1.ImmersionService.SearchSessions:input_type -> avenir.immersion.v1.SearchSessionsRequest
+	27, // 61: avenir.immersion.v1.ImmersionService.GetSession:input_type -> avenir.immersion.v1.GetSessionRequest
+	29, // 62: avenir.immersion.v1.ImmersionService.ListBookings:input_type -> avenir.immersion.v1.ListBookingsRequest
+	31, // 63: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:input_type -> avenir.immersion.v1.GetImmersionStatisticsRequest
+	34, // 64: avenir.immersion.v1.ImmersionService.ListOffers:input_type -> avenir.immersion.v1.ListOffersRequest
+	8,  // 65: avenir.immersion.v1.ImmersionService.PublishOffer:output_type -> avenir.immersion.v1.PublishOfferResponse
+	10, // 66: avenir.immersion.v1.ImmersionService.UpdateOffer:output_type -> avenir.immersion.v1.UpdateOfferResponse
+	12, // 67: avenir.immersion.v1.ImmersionService.WithdrawOffer:output_type -> avenir.immersion.v1.WithdrawOfferResponse
+	14, // 68: avenir.immersion.v1.ImmersionService.GetOffer:output_type -> avenir.immersion.v1.GetOfferResponse
+	16, // 69: avenir.immersion.v1.ImmersionService.ScheduleSession:output_type -> avenir.immersion.v1.ScheduleSessionResponse
+	18, // 70: avenir.immersion.v1.ImmersionService.ChangeSessionCapacity:output_type -> avenir.immersion.v1.ChangeSessionCapacityResponse
+	20, // 71: avenir.immersion.v1.ImmersionService.BookPlace:output_type -> avenir.immersion.v1.BookPlaceResponse
+	22, // 72: avenir.immersion.v1.ImmersionService.CancelBooking:output_type -> avenir.immersion.v1.CancelBookingResponse
+	24, // 73: avenir.immersion.v1.ImmersionService.RecordOutcome:output_type -> avenir.immersion.v1.RecordOutcomeResponse
+	26, // 74: avenir.immersion.v1.ImmersionService.SearchSessions:output_type -> avenir.immersion.v1.SearchSessionsResponse
+	28, // 75: avenir.immersion.v1.ImmersionService.GetSession:output_type -> avenir.immersion.v1.GetSessionResponse
+	30, // 76: avenir.immersion.v1.ImmersionService.ListBookings:output_type -> avenir.immersion.v1.ListBookingsResponse
+	33, // 77: avenir.immersion.v1.ImmersionService.GetImmersionStatistics:output_type -> avenir.immersion.v1.GetImmersionStatisticsResponse
+	35, // 78: avenir.immersion.v1.ImmersionService.ListOffers:output_type -> avenir.immersion.v1.ListOffersResponse
+	65, // [65:79] is the sub-list for method output_type
+	51, // [51:65] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_avenir_immersion_v1_immersion_proto_init() }
@@ -2862,7 +3027,7 @@ func file_avenir_immersion_v1_immersion_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_immersion_v1_immersion_proto_rawDesc), len(file_avenir_immersion_v1_immersion_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

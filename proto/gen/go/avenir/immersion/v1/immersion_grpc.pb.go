@@ -32,6 +32,7 @@ const (
 	ImmersionService_GetSession_FullMethodName             = "/avenir.immersion.v1.ImmersionService/GetSession"
 	ImmersionService_ListBookings_FullMethodName           = "/avenir.immersion.v1.ImmersionService/ListBookings"
 	ImmersionService_GetImmersionStatistics_FullMethodName = "/avenir.immersion.v1.ImmersionService/GetImmersionStatistics"
+	ImmersionService_ListOffers_FullMethodName             = "/avenir.immersion.v1.ImmersionService/ListOffers"
 )
 
 // ImmersionServiceClient is the client API for ImmersionService service.
@@ -78,6 +79,9 @@ type ImmersionServiceClient interface {
 	// GetImmersionStatistics sums places, bookings and outcomes per territory
 	// and trade (admins, funders; read model).
 	GetImmersionStatistics(ctx context.Context, in *GetImmersionStatisticsRequest, opts ...grpc.CallOption) (*GetImmersionStatisticsResponse, error)
+	// ListOffers lists offers by accreditation end, then offer id (read
+	// model): admins and referents every offer, operators their own.
+	ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error)
 }
 
 type immersionServiceClient struct {
@@ -218,6 +222,16 @@ func (c *immersionServiceClient) GetImmersionStatistics(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *immersionServiceClient) ListOffers(ctx context.Context, in *ListOffersRequest, opts ...grpc.CallOption) (*ListOffersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOffersResponse)
+	err := c.cc.Invoke(ctx, ImmersionService_ListOffers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImmersionServiceServer is the server API for ImmersionService service.
 // All implementations must embed UnimplementedImmersionServiceServer
 // for forward compatibility.
@@ -262,6 +276,9 @@ type ImmersionServiceServer interface {
 	// GetImmersionStatistics sums places, bookings and outcomes per territory
 	// and trade (admins, funders; read model).
 	GetImmersionStatistics(context.Context, *GetImmersionStatisticsRequest) (*GetImmersionStatisticsResponse, error)
+	// ListOffers lists offers by accreditation end, then offer id (read
+	// model): admins and referents every offer, operators their own.
+	ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error)
 	mustEmbedUnimplementedImmersionServiceServer()
 }
 
@@ -310,6 +327,9 @@ func (UnimplementedImmersionServiceServer) ListBookings(context.Context, *ListBo
 }
 func (UnimplementedImmersionServiceServer) GetImmersionStatistics(context.Context, *GetImmersionStatisticsRequest) (*GetImmersionStatisticsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetImmersionStatistics not implemented")
+}
+func (UnimplementedImmersionServiceServer) ListOffers(context.Context, *ListOffersRequest) (*ListOffersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOffers not implemented")
 }
 func (UnimplementedImmersionServiceServer) mustEmbedUnimplementedImmersionServiceServer() {}
 func (UnimplementedImmersionServiceServer) testEmbeddedByValue()                          {}
@@ -566,6 +586,24 @@ func _ImmersionService_GetImmersionStatistics_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImmersionService_ListOffers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOffersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImmersionServiceServer).ListOffers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImmersionService_ListOffers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImmersionServiceServer).ListOffers(ctx, req.(*ListOffersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImmersionService_ServiceDesc is the grpc.ServiceDesc for ImmersionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -624,6 +662,10 @@ var ImmersionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetImmersionStatistics",
 			Handler:    _ImmersionService_GetImmersionStatistics_Handler,
+		},
+		{
+			MethodName: "ListOffers",
+			Handler:    _ImmersionService_ListOffers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

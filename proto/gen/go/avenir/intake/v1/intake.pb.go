@@ -1637,6 +1637,160 @@ func (x *ApplyRetentionResponse) GetErasedLearnerIds() []string {
 	return nil
 }
 
+// A territory where people are welcomed.
+type Territory struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Code, "T" followed by two digits, e.g. "T05".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Name, e.g. "Évreux".
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Code of the département, e.g. "27".
+	Department    string `protobuf:"bytes,3,opt,name=department,proto3" json:"department,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Territory) Reset() {
+	*x = Territory{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Territory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Territory) ProtoMessage() {}
+
+func (x *Territory) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Territory.ProtoReflect.Descriptor instead.
+func (*Territory) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Territory) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Territory) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Territory) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+type ListTerritoriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTerritoriesRequest) Reset() {
+	*x = ListTerritoriesRequest{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTerritoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTerritoriesRequest) ProtoMessage() {}
+
+func (x *ListTerritoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTerritoriesRequest.ProtoReflect.Descriptor instead.
+func (*ListTerritoriesRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+type ListTerritoriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every territory, in code order.
+	Territories []*Territory `protobuf:"bytes,1,rep,name=territories,proto3" json:"territories,omitempty"`
+	// Version of the reference set, e.g. "2026-01".
+	Version       string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTerritoriesResponse) Reset() {
+	*x = ListTerritoriesResponse{}
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTerritoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTerritoriesResponse) ProtoMessage() {}
+
+func (x *ListTerritoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTerritoriesResponse.ProtoReflect.Descriptor instead.
+func (*ListTerritoriesResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListTerritoriesResponse) GetTerritories() []*Territory {
+	if x != nil {
+		return x.Territories
+	}
+	return nil
+}
+
+func (x *ListTerritoriesResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
 var File_avenir_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_intake_proto_rawDesc = "" +
@@ -1785,13 +1939,23 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"\x83\x01\n" +
 	"\x16ApplyRetentionResponse\x12;\n" +
 	"\x04plan\x18\x01 \x01(\v2'.avenir.intake.v1.PlanRetentionResponseR\x04plan\x12,\n" +
-	"\x12erased_learner_ids\x18\x02 \x03(\tR\x10erasedLearnerIds*\xd0\x01\n" +
+	"\x12erased_learner_ids\x18\x02 \x03(\tR\x10erasedLearnerIds\"S\n" +
+	"\tTerritory\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"department\x18\x03 \x01(\tR\n" +
+	"department\"\x18\n" +
+	"\x16ListTerritoriesRequest\"r\n" +
+	"\x17ListTerritoriesResponse\x12=\n" +
+	"\vterritories\x18\x01 \x03(\v2\x1b.avenir.intake.v1.TerritoryR\vterritories\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion*\xd0\x01\n" +
 	"\x11LearnerChangeKind\x12#\n" +
 	"\x1fLEARNER_CHANGE_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eLEARNER_CHANGE_KIND_REGISTERED\x10\x01\x12'\n" +
 	"#LEARNER_CHANGE_KIND_CONTACT_UPDATED\x10\x02\x12)\n" +
 	"%LEARNER_CHANGE_KIND_SITUATION_UPDATED\x10\x03\x12\x1e\n" +
-	"\x1aLEARNER_CHANGE_KIND_ERASED\x10\x042\xfe\a\n" +
+	"\x1aLEARNER_CHANGE_KIND_ERASED\x10\x042\xe6\b\n" +
 	"\rIntakeService\x12f\n" +
 	"\x0fRegisterLearner\x12(.avenir.intake.v1.RegisterLearnerRequest\x1a).avenir.intake.v1.RegisterLearnerResponse\x12W\n" +
 	"\n" +
@@ -1803,7 +1967,8 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\x11GetLearnerHistory\x12*.avenir.intake.v1.GetLearnerHistoryRequest\x1a+.avenir.intake.v1.GetLearnerHistoryResponse\x12]\n" +
 	"\fEraseLearner\x12%.avenir.intake.v1.EraseLearnerRequest\x1a&.avenir.intake.v1.EraseLearnerResponse\x12`\n" +
 	"\rPlanRetention\x12&.avenir.intake.v1.PlanRetentionRequest\x1a'.avenir.intake.v1.PlanRetentionResponse\x12c\n" +
-	"\x0eApplyRetention\x12'.avenir.intake.v1.ApplyRetentionRequest\x1a(.avenir.intake.v1.ApplyRetentionResponseB\xd0\x01\n" +
+	"\x0eApplyRetention\x12'.avenir.intake.v1.ApplyRetentionRequest\x1a(.avenir.intake.v1.ApplyRetentionResponse\x12f\n" +
+	"\x0fListTerritories\x12(.avenir.intake.v1.ListTerritoriesRequest\x1a).avenir.intake.v1.ListTerritoriesResponseB\xd0\x01\n" +
 	"\x14com.avenir.intake.v1B\vIntakeProtoP\x01ZIgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1;intakev1\xa2\x02\x03AIX\xaa\x02\x10Avenir.Intake.V1\xca\x02\x10Avenir\\Intake\\V1\xe2\x02\x1cAvenir\\Intake\\V1\\GPBMetadata\xea\x02\x12Avenir::Intake::V1b\x06proto3"
 
 var (
@@ -1819,7 +1984,7 @@ func file_avenir_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_avenir_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(LearnerChangeKind)(0),            // 0: avenir.intake.v1.LearnerChangeKind
 	(*Learner)(nil),                   // 1: avenir.intake.v1.Learner
@@ -1845,73 +2010,79 @@ var file_avenir_intake_v1_intake_proto_goTypes = []any{
 	(*PlanRetentionResponse)(nil),     // 21: avenir.intake.v1.PlanRetentionResponse
 	(*ApplyRetentionRequest)(nil),     // 22: avenir.intake.v1.ApplyRetentionRequest
 	(*ApplyRetentionResponse)(nil),    // 23: avenir.intake.v1.ApplyRetentionResponse
-	(*v1.Date)(nil),                   // 24: avenir.common.v1.Date
-	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
-	(*Contact)(nil),                   // 26: avenir.intake.v1.Contact
-	(*Situation)(nil),                 // 27: avenir.intake.v1.Situation
-	(EducationLevel)(0),               // 28: avenir.intake.v1.EducationLevel
-	(ReferralSource)(0),               // 29: avenir.intake.v1.ReferralSource
-	(ErasureGround)(0),                // 30: avenir.intake.v1.ErasureGround
+	(*Territory)(nil),                 // 24: avenir.intake.v1.Territory
+	(*ListTerritoriesRequest)(nil),    // 25: avenir.intake.v1.ListTerritoriesRequest
+	(*ListTerritoriesResponse)(nil),   // 26: avenir.intake.v1.ListTerritoriesResponse
+	(*v1.Date)(nil),                   // 27: avenir.common.v1.Date
+	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
+	(*Contact)(nil),                   // 29: avenir.intake.v1.Contact
+	(*Situation)(nil),                 // 30: avenir.intake.v1.Situation
+	(EducationLevel)(0),               // 31: avenir.intake.v1.EducationLevel
+	(ReferralSource)(0),               // 32: avenir.intake.v1.ReferralSource
+	(ErasureGround)(0),                // 33: avenir.intake.v1.ErasureGround
 }
 var file_avenir_intake_v1_intake_proto_depIdxs = []int32{
-	24, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
-	25, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
-	26, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
-	27, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
-	24, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
-	24, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
-	24, // 6: avenir.intake.v1.Learner.erased_on:type_name -> avenir.common.v1.Date
-	24, // 7: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
-	26, // 8: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
-	27, // 9: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
+	27, // 0: avenir.intake.v1.Learner.birth_date:type_name -> avenir.common.v1.Date
+	28, // 1: avenir.intake.v1.Learner.registered_at:type_name -> google.protobuf.Timestamp
+	29, // 2: avenir.intake.v1.Learner.contact:type_name -> avenir.intake.v1.Contact
+	30, // 3: avenir.intake.v1.Learner.situation:type_name -> avenir.intake.v1.Situation
+	27, // 4: avenir.intake.v1.Learner.situation_since:type_name -> avenir.common.v1.Date
+	27, // 5: avenir.intake.v1.Learner.registered_on:type_name -> avenir.common.v1.Date
+	27, // 6: avenir.intake.v1.Learner.erased_on:type_name -> avenir.common.v1.Date
+	27, // 7: avenir.intake.v1.RegisterLearnerRequest.birth_date:type_name -> avenir.common.v1.Date
+	29, // 8: avenir.intake.v1.RegisterLearnerRequest.contact:type_name -> avenir.intake.v1.Contact
+	30, // 9: avenir.intake.v1.RegisterLearnerRequest.situation:type_name -> avenir.intake.v1.Situation
 	1,  // 10: avenir.intake.v1.RegisterLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 11: avenir.intake.v1.GetLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 12: avenir.intake.v1.UpdateContactResponse.learner:type_name -> avenir.intake.v1.Learner
-	24, // 13: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
-	28, // 14: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
-	29, // 15: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
+	27, // 13: avenir.intake.v1.UpdateSituationRequest.effective_date:type_name -> avenir.common.v1.Date
+	31, // 14: avenir.intake.v1.UpdateSituationRequest.education_level:type_name -> avenir.intake.v1.EducationLevel
+	32, // 15: avenir.intake.v1.UpdateSituationRequest.referral_source:type_name -> avenir.intake.v1.ReferralSource
 	1,  // 16: avenir.intake.v1.UpdateSituationResponse.learner:type_name -> avenir.intake.v1.Learner
 	1,  // 17: avenir.intake.v1.SearchLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
 	1,  // 18: avenir.intake.v1.BatchGetLearnersResponse.learners:type_name -> avenir.intake.v1.Learner
 	0,  // 19: avenir.intake.v1.LearnerChange.kind:type_name -> avenir.intake.v1.LearnerChangeKind
-	24, // 20: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
-	25, // 21: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
+	27, // 20: avenir.intake.v1.LearnerChange.effective_on:type_name -> avenir.common.v1.Date
+	28, // 21: avenir.intake.v1.LearnerChange.recorded_at:type_name -> google.protobuf.Timestamp
 	1,  // 22: avenir.intake.v1.LearnerChange.learner:type_name -> avenir.intake.v1.Learner
-	30, // 23: avenir.intake.v1.LearnerChange.erasure_ground:type_name -> avenir.intake.v1.ErasureGround
+	33, // 23: avenir.intake.v1.LearnerChange.erasure_ground:type_name -> avenir.intake.v1.ErasureGround
 	15, // 24: avenir.intake.v1.GetLearnerHistoryResponse.changes:type_name -> avenir.intake.v1.LearnerChange
-	30, // 25: avenir.intake.v1.EraseLearnerRequest.ground:type_name -> avenir.intake.v1.ErasureGround
+	33, // 25: avenir.intake.v1.EraseLearnerRequest.ground:type_name -> avenir.intake.v1.ErasureGround
 	1,  // 26: avenir.intake.v1.EraseLearnerResponse.learner:type_name -> avenir.intake.v1.Learner
-	24, // 27: avenir.intake.v1.RetentionCandidate.last_exit:type_name -> avenir.common.v1.Date
-	24, // 28: avenir.intake.v1.RetentionCandidate.due_on:type_name -> avenir.common.v1.Date
-	24, // 29: avenir.intake.v1.PlanRetentionResponse.planned_on:type_name -> avenir.common.v1.Date
+	27, // 27: avenir.intake.v1.RetentionCandidate.last_exit:type_name -> avenir.common.v1.Date
+	27, // 28: avenir.intake.v1.RetentionCandidate.due_on:type_name -> avenir.common.v1.Date
+	27, // 29: avenir.intake.v1.PlanRetentionResponse.planned_on:type_name -> avenir.common.v1.Date
 	19, // 30: avenir.intake.v1.PlanRetentionResponse.due:type_name -> avenir.intake.v1.RetentionCandidate
 	19, // 31: avenir.intake.v1.PlanRetentionResponse.held:type_name -> avenir.intake.v1.RetentionCandidate
 	21, // 32: avenir.intake.v1.ApplyRetentionResponse.plan:type_name -> avenir.intake.v1.PlanRetentionResponse
-	2,  // 33: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
-	4,  // 34: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
-	6,  // 35: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
-	8,  // 36: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
-	10, // 37: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
-	12, // 38: avenir.intake.v1.IntakeService.BatchGetLearners:input_type -> avenir.intake.v1.BatchGetLearnersRequest
-	14, // 39: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
-	17, // 40: avenir.intake.v1.IntakeService.EraseLearner:input_type -> avenir.intake.v1.EraseLearnerRequest
-	20, // 41: avenir.intake.v1.IntakeService.PlanRetention:input_type -> avenir.intake.v1.PlanRetentionRequest
-	22, // 42: avenir.intake.v1.IntakeService.ApplyRetention:input_type -> avenir.intake.v1.ApplyRetentionRequest
-	3,  // 43: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
-	5,  // 44: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
-	7,  // 45: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
-	9,  // 46: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
-	11, // 47: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
-	13, // 48: avenir.intake.v1.IntakeService.BatchGetLearners:output_type -> avenir.intake.v1.BatchGetLearnersResponse
-	16, // 49: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
-	18, // 50: avenir.intake.v1.IntakeService.EraseLearner:output_type -> avenir.intake.v1.EraseLearnerResponse
-	21, // 51: avenir.intake.v1.IntakeService.PlanRetention:output_type -> avenir.intake.v1.PlanRetentionResponse
-	23, // 52: avenir.intake.v1.IntakeService.ApplyRetention:output_type -> avenir.intake.v1.ApplyRetentionResponse
-	43, // [43:53] is the sub-list for method output_type
-	33, // [33:43] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	24, // 33: avenir.intake.v1.ListTerritoriesResponse.territories:type_name -> avenir.intake.v1.Territory
+	2,  // 34: avenir.intake.v1.IntakeService.RegisterLearner:input_type -> avenir.intake.v1.RegisterLearnerRequest
+	4,  // 35: avenir.intake.v1.IntakeService.GetLearner:input_type -> avenir.intake.v1.GetLearnerRequest
+	6,  // 36: avenir.intake.v1.IntakeService.UpdateContact:input_type -> avenir.intake.v1.UpdateContactRequest
+	8,  // 37: avenir.intake.v1.IntakeService.UpdateSituation:input_type -> avenir.intake.v1.UpdateSituationRequest
+	10, // 38: avenir.intake.v1.IntakeService.SearchLearners:input_type -> avenir.intake.v1.SearchLearnersRequest
+	12, // 39: avenir.intake.v1.IntakeService.BatchGetLearners:input_type -> avenir.intake.v1.BatchGetLearnersRequest
+	14, // 40: avenir.intake.v1.IntakeService.GetLearnerHistory:input_type -> avenir.intake.v1.GetLearnerHistoryRequest
+	17, // 41: avenir.intake.v1.IntakeService.EraseLearner:input_type -> avenir.intake.v1.EraseLearnerRequest
+	20, // 42: avenir.intake.v1.IntakeService.PlanRetention:input_type -> avenir.intake.v1.PlanRetentionRequest
+	22, // 43: avenir.intake.v1.IntakeService.ApplyRetention:input_type -> avenir.intake.v1.ApplyRetentionRequest
+	25, // 44: avenir.intake.v1.IntakeService.ListTerritories:input_type -> avenir.intake.v1.ListTerritoriesRequest
+	3,  // 45: avenir.intake.v1.IntakeService.RegisterLearner:output_type -> avenir.intake.v1.RegisterLearnerResponse
+	5,  // 46: avenir.intake.v1.IntakeService.GetLearner:output_type -> avenir.intake.v1.GetLearnerResponse
+	7,  // 47: avenir.intake.v1.IntakeService.UpdateContact:output_type -> avenir.intake.v1.UpdateContactResponse
+	9,  // 48: avenir.intake.v1.IntakeService.UpdateSituation:output_type -> avenir.intake.v1.UpdateSituationResponse
+	11, // 49: avenir.intake.v1.IntakeService.SearchLearners:output_type -> avenir.intake.v1.SearchLearnersResponse
+	13, // 50: avenir.intake.v1.IntakeService.BatchGetLearners:output_type -> avenir.intake.v1.BatchGetLearnersResponse
+	16, // 51: avenir.intake.v1.IntakeService.GetLearnerHistory:output_type -> avenir.intake.v1.GetLearnerHistoryResponse
+	18, // 52: avenir.intake.v1.IntakeService.EraseLearner:output_type -> avenir.intake.v1.EraseLearnerResponse
+	21, // 53: avenir.intake.v1.IntakeService.PlanRetention:output_type -> avenir.intake.v1.PlanRetentionResponse
+	23, // 54: avenir.intake.v1.IntakeService.ApplyRetention:output_type -> avenir.intake.v1.ApplyRetentionResponse
+	26, // 55: avenir.intake.v1.IntakeService.ListTerritories:output_type -> avenir.intake.v1.ListTerritoriesResponse
+	45, // [45:56] is the sub-list for method output_type
+	34, // [34:45] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_avenir_intake_v1_intake_proto_init() }
@@ -1929,7 +2100,7 @@ func file_avenir_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_intake_v1_intake_proto_rawDesc), len(file_avenir_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

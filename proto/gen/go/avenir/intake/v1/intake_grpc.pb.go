@@ -29,6 +29,7 @@ const (
 	IntakeService_EraseLearner_FullMethodName      = "/avenir.intake.v1.IntakeService/EraseLearner"
 	IntakeService_PlanRetention_FullMethodName     = "/avenir.intake.v1.IntakeService/PlanRetention"
 	IntakeService_ApplyRetention_FullMethodName    = "/avenir.intake.v1.IntakeService/ApplyRetention"
+	IntakeService_ListTerritories_FullMethodName   = "/avenir.intake.v1.IntakeService/ListTerritories"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -95,6 +96,10 @@ type IntakeServiceClient interface {
 	// as due, each with the ground RETENTION. The daily retention job does the
 	// same on the services' clock. Admins only.
 	ApplyRetention(ctx context.Context, in *ApplyRetentionRequest, opts ...grpc.CallOption) (*ApplyRetentionResponse, error)
+	// ListTerritories lists the territories intake knows, in code order: the
+	// reference set shipped with avenir, or the one the server was started
+	// with (--territories-file). Every role may call it.
+	ListTerritories(ctx context.Context, in *ListTerritoriesRequest, opts ...grpc.CallOption) (*ListTerritoriesResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -205,6 +210,16 @@ func (c *intakeServiceClient) ApplyRetention(ctx context.Context, in *ApplyReten
 	return out, nil
 }
 
+func (c *intakeServiceClient) ListTerritories(ctx context.Context, in *ListTerritoriesRequest, opts ...grpc.CallOption) (*ListTerritoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTerritoriesResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListTerritories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -269,6 +284,10 @@ type IntakeServiceServer interface {
 	// as due, each with the ground RETENTION. The daily retention job does the
 	// same on the services' clock. Admins only.
 	ApplyRetention(context.Context, *ApplyRetentionRequest) (*ApplyRetentionResponse, error)
+	// ListTerritories lists the territories intake knows, in code order: the
+	// reference set shipped with avenir, or the one the server was started
+	// with (--territories-file). Every role may call it.
+	ListTerritories(context.Context, *ListTerritoriesRequest) (*ListTerritoriesResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -308,6 +327,9 @@ func (UnimplementedIntakeServiceServer) PlanRetention(context.Context, *PlanRete
 }
 func (UnimplementedIntakeServiceServer) ApplyRetention(context.Context, *ApplyRetentionRequest) (*ApplyRetentionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApplyRetention not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListTerritories(context.Context, *ListTerritoriesRequest) (*ListTerritoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTerritories not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -510,6 +532,24 @@ func _IntakeService_ApplyRetention_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ListTerritories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTerritoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListTerritories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListTerritories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListTerritories(ctx, req.(*ListTerritoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -556,6 +596,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApplyRetention",
 			Handler:    _IntakeService_ApplyRetention_Handler,
+		},
+		{
+			MethodName: "ListTerritories",
+			Handler:    _IntakeService_ListTerritories_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1406,8 +1406,28 @@ type TimelineEntry struct {
 	// A short description for people.
 	Summary string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
 	// Where it is stored.
-	Stream        string `protobuf:"bytes,7,opt,name=stream,proto3" json:"stream,omitempty"`
-	Sequence      uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Stream   string `protobuf:"bytes,7,opt,name=stream,proto3" json:"stream,omitempty"`
+	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The entry's facts, for clients that write their own sentences: codes
+	// as enum value names (e.g. "EXIT_REASON_RELOCATION"), dates as
+	// YYYY-MM-DD, ids, numbers as decimal strings; never personal data (no
+	// exit detail, no cancellation reason, no outcome comment). Keys, per
+	// event type, when the event has the fact:
+	// LearnerRegistered territory_code, date; LearnerErased date, ground;
+	// PathwayEntered date, episode; PathwayExited date, episode, reason,
+	// days; ExitBackdated date, recorded_on; ReferralRecorded programme,
+	// organisation, date, referral; ReferralOutcomeRecorded referral,
+	// outcome, date; LearnerEnrolled operator_id, contract_id, kind,
+	// programme, date, enrolment; EnrolmentEnded enrolment, date, reason;
+	// AnalysisStarted, AnalysisRevised, AnalysisDrafted, AnalysisCompleted
+	// date, version, episode; PlaceBooked session_id, from, to, promoted
+	// ("true" when promoted from the waitlist); Waitlisted session_id,
+	// position; BookingCancelled session_id, cause, waitlisted ("true" for a
+	// waitlist entry); WaitlistDropped session_id, reason; OutcomeRecorded
+	// session_id, status, trade_fit; ReferentAssigned referent_id,
+	// previous_referent_id, date, reason; AssignmentPending territory_code,
+	// date; AssignmentEnded date, episode. Funders get no trade_fit.
+	Attributes    map[string]string `protobuf:"bytes,9,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1496,6 +1516,13 @@ func (x *TimelineEntry) GetSequence() uint64 {
 		return x.Sequence
 	}
 	return 0
+}
+
+func (x *TimelineEntry) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
 }
 
 type GetTimelineResponse struct {
@@ -3241,6 +3268,256 @@ func (x *GetBreakdownsResponse) GetTotal() *Breakdown {
 	return nil
 }
 
+type ListEnrolmentOptionsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The day of the enrolment; default today (Europe/Paris).
+	On *v1.Date `protobuf:"bytes,2,opt,name=on,proto3" json:"on,omitempty"`
+	// Options per page: default 50, at most 200.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same learner and day.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrolmentOptionsRequest) Reset() {
+	*x = ListEnrolmentOptionsRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrolmentOptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrolmentOptionsRequest) ProtoMessage() {}
+
+func (x *ListEnrolmentOptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrolmentOptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListEnrolmentOptionsRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListEnrolmentOptionsRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ListEnrolmentOptionsRequest) GetOn() *v1.Date {
+	if x != nil {
+		return x.On
+	}
+	return nil
+}
+
+func (x *ListEnrolmentOptionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEnrolmentOptionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A contract a learner can be enrolled under. No money.
+type EnrolmentOption struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ContractId string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	OperatorId string                 `protobuf:"bytes,2,opt,name=operator_id,json=operatorId,proto3" json:"operator_id,omitempty"`
+	// The operator organisation's display name; empty when the contract has
+	// none.
+	OperatorName string `protobuf:"bytes,3,opt,name=operator_name,json=operatorName,proto3" json:"operator_name,omitempty"`
+	// The funder's reference of the contract (marché, lot).
+	Reference string              `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	Programme v1.FundingProgramme `protobuf:"varint,5,opt,name=programme,proto3,enum=avenir.common.v1.FundingProgramme" json:"programme,omitempty"`
+	// The contract's period, both days included.
+	PeriodFrom *v1.Date `protobuf:"bytes,6,opt,name=period_from,json=periodFrom,proto3" json:"period_from,omitempty"`
+	PeriodTo   *v1.Date `protobuf:"bytes,7,opt,name=period_to,json=periodTo,proto3" json:"period_to,omitempty"`
+	// The enrolment kinds Enrol accepts under the contract (pathway does not
+	// tie kinds to programmes: every kind).
+	Kinds         []EnrolmentKind `protobuf:"varint,8,rep,packed,name=kinds,proto3,enum=avenir.pathway.v1.EnrolmentKind" json:"kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnrolmentOption) Reset() {
+	*x = EnrolmentOption{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnrolmentOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnrolmentOption) ProtoMessage() {}
+
+func (x *EnrolmentOption) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnrolmentOption.ProtoReflect.Descriptor instead.
+func (*EnrolmentOption) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *EnrolmentOption) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *EnrolmentOption) GetOperatorId() string {
+	if x != nil {
+		return x.OperatorId
+	}
+	return ""
+}
+
+func (x *EnrolmentOption) GetOperatorName() string {
+	if x != nil {
+		return x.OperatorName
+	}
+	return ""
+}
+
+func (x *EnrolmentOption) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *EnrolmentOption) GetProgramme() v1.FundingProgramme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.FundingProgramme(0)
+}
+
+func (x *EnrolmentOption) GetPeriodFrom() *v1.Date {
+	if x != nil {
+		return x.PeriodFrom
+	}
+	return nil
+}
+
+func (x *EnrolmentOption) GetPeriodTo() *v1.Date {
+	if x != nil {
+		return x.PeriodTo
+	}
+	return nil
+}
+
+func (x *EnrolmentOption) GetKinds() []EnrolmentKind {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+type ListEnrolmentOptionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By operator id, then contract id.
+	Options []*EnrolmentOption `protobuf:"bytes,1,rep,name=options,proto3" json:"options,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The day answered for (the request's, or today).
+	On *v1.Date `protobuf:"bytes,3,opt,name=on,proto3" json:"on,omitempty"`
+	// The learner's territory.
+	TerritoryCode string `protobuf:"bytes,4,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEnrolmentOptionsResponse) Reset() {
+	*x = ListEnrolmentOptionsResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEnrolmentOptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEnrolmentOptionsResponse) ProtoMessage() {}
+
+func (x *ListEnrolmentOptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEnrolmentOptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListEnrolmentOptionsResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListEnrolmentOptionsResponse) GetOptions() []*EnrolmentOption {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ListEnrolmentOptionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListEnrolmentOptionsResponse) GetOn() *v1.Date {
+	if x != nil {
+		return x.On
+	}
+	return nil
+}
+
+func (x *ListEnrolmentOptionsResponse) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
 var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
@@ -3355,7 +3632,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\xf5\x01\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x03\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
@@ -3365,7 +3642,13 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x18\n" +
 	"\asummary\x18\x06 \x01(\tR\asummary\x12\x16\n" +
 	"\x06stream\x18\a \x01(\tR\x06stream\x12\x1a\n" +
-	"\bsequence\x18\b \x01(\x04R\bsequence\"y\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\x12P\n" +
+	"\n" +
+	"attributes\x18\t \x03(\v20.avenir.pathway.v1.TimelineEntry.AttributesEntryR\n" +
+	"attributes\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"y\n" +
 	"\x13GetTimelineResponse\x12:\n" +
 	"\aentries\x18\x01 \x03(\v2 .avenir.pathway.v1.TimelineEntryR\aentries\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xad\x01\n" +
@@ -3504,7 +3787,31 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x10education_levels\x18\b \x03(\v2&.avenir.pathway.v1.EducationLevelCountR\x0feducationLevels\"\x8b\x01\n" +
 	"\x15GetBreakdownsResponse\x12>\n" +
 	"\vterritories\x18\x01 \x03(\v2\x1c.avenir.pathway.v1.BreakdownR\vterritories\x122\n" +
-	"\x05total\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.BreakdownR\x05total*e\n" +
+	"\x05total\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.BreakdownR\x05total\"\xa0\x01\n" +
+	"\x1bListEnrolmentOptionsRequest\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12&\n" +
+	"\x02on\x18\x02 \x01(\v2\x16.avenir.common.v1.DateR\x02on\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\xfe\x02\n" +
+	"\x0fEnrolmentOption\x12\x1f\n" +
+	"\vcontract_id\x18\x01 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\voperator_id\x18\x02 \x01(\tR\n" +
+	"operatorId\x12#\n" +
+	"\roperator_name\x18\x03 \x01(\tR\foperatorName\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\tR\treference\x12@\n" +
+	"\tprogramme\x18\x05 \x01(\x0e2\".avenir.common.v1.FundingProgrammeR\tprogramme\x127\n" +
+	"\vperiod_from\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"periodFrom\x123\n" +
+	"\tperiod_to\x18\a \x01(\v2\x16.avenir.common.v1.DateR\bperiodTo\x126\n" +
+	"\x05kinds\x18\b \x03(\x0e2 .avenir.pathway.v1.EnrolmentKindR\x05kinds\"\xd3\x01\n" +
+	"\x1cListEnrolmentOptionsResponse\x12<\n" +
+	"\aoptions\x18\x01 \x03(\v2\".avenir.pathway.v1.EnrolmentOptionR\aoptions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12&\n" +
+	"\x02on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\x02on\x12%\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode*e\n" +
 	"\rPathwayStatus\x12\x1e\n" +
 	"\x1aPATHWAY_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15PATHWAY_STATUS_ACTIVE\x10\x01\x12\x19\n" +
@@ -3521,7 +3828,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x14AGE_BAND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AGE_BAND_UNDER_26\x10\x01\x12\x15\n" +
 	"\x11AGE_BAND_26_TO_49\x10\x02\x12\x18\n" +
-	"\x14AGE_BAND_50_AND_OVER\x10\x032\x88\v\n" +
+	"\x14AGE_BAND_50_AND_OVER\x10\x032\x81\f\n" +
 	"\x0ePathwayService\x12_\n" +
 	"\fEnterPathway\x12&.avenir.pathway.v1.EnterPathwayRequest\x1a'.avenir.pathway.v1.EnterPathwayResponse\x12Y\n" +
 	"\n" +
@@ -3537,7 +3844,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x0eListEnrolments\x12(.avenir.pathway.v1.ListEnrolmentsRequest\x1a).avenir.pathway.v1.ListEnrolmentsResponse\x12t\n" +
 	"\x13GetProgrammeTargets\x12-.avenir.pathway.v1.GetProgrammeTargetsRequest\x1a..avenir.pathway.v1.GetProgrammeTargetsResponse\x12\\\n" +
 	"\vGetOutcomes\x12%.avenir.pathway.v1.GetOutcomesRequest\x1a&.avenir.pathway.v1.GetOutcomesResponse\x12b\n" +
-	"\rGetBreakdowns\x12'.avenir.pathway.v1.GetBreakdownsRequest\x1a(.avenir.pathway.v1.GetBreakdownsResponseB\xd8\x01\n" +
+	"\rGetBreakdowns\x12'.avenir.pathway.v1.GetBreakdownsRequest\x1a(.avenir.pathway.v1.GetBreakdownsResponse\x12w\n" +
+	"\x14ListEnrolmentOptions\x12..avenir.pathway.v1.ListEnrolmentOptionsRequest\x1a/.avenir.pathway.v1.ListEnrolmentOptionsResponseB\xd8\x01\n" +
 	"\x15com.avenir.pathway.v1B\fPathwayProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -3553,7 +3861,7 @@ func file_avenir_pathway_v1_pathway_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(PathwayStatus)(0),                    // 0: avenir.pathway.v1.PathwayStatus
 	(PathwayPhase)(0),                     // 1: avenir.pathway.v1.PathwayPhase
@@ -3601,146 +3909,160 @@ var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(*EducationLevelCount)(nil),           // 43: avenir.pathway.v1.EducationLevelCount
 	(*Breakdown)(nil),                     // 44: avenir.pathway.v1.Breakdown
 	(*GetBreakdownsResponse)(nil),         // 45: avenir.pathway.v1.GetBreakdownsResponse
-	(*v1.Date)(nil),                       // 46: avenir.common.v1.Date
-	(ExitReason)(0),                       // 47: avenir.pathway.v1.ExitReason
-	(EnrolmentKind)(0),                    // 48: avenir.pathway.v1.EnrolmentKind
-	(v1.FundingProgramme)(0),              // 49: avenir.common.v1.FundingProgramme
-	(EnrolmentEndReason)(0),               // 50: avenir.pathway.v1.EnrolmentEndReason
-	(Programme)(0),                        // 51: avenir.pathway.v1.Programme
-	(ReferralOutcome)(0),                  // 52: avenir.pathway.v1.ReferralOutcome
-	(*timestamppb.Timestamp)(nil),         // 53: google.protobuf.Timestamp
-	(*v1.Month)(nil),                      // 54: avenir.common.v1.Month
-	(*v1.Count)(nil),                      // 55: avenir.common.v1.Count
-	(v11.EducationLevel)(0),               // 56: avenir.intake.v1.EducationLevel
+	(*ListEnrolmentOptionsRequest)(nil),   // 46: avenir.pathway.v1.ListEnrolmentOptionsRequest
+	(*EnrolmentOption)(nil),               // 47: avenir.pathway.v1.EnrolmentOption
+	(*ListEnrolmentOptionsResponse)(nil),  // 48: avenir.pathway.v1.ListEnrolmentOptionsResponse
+	nil,                                   // 49: avenir.pathway.v1.TimelineEntry.AttributesEntry
+	(*v1.Date)(nil),                       // 50: avenir.common.v1.Date
+	(ExitReason)(0),                       // 51: avenir.pathway.v1.ExitReason
+	(EnrolmentKind)(0),                    // 52: avenir.pathway.v1.EnrolmentKind
+	(v1.FundingProgramme)(0),              // 53: avenir.common.v1.FundingProgramme
+	(EnrolmentEndReason)(0),               // 54: avenir.pathway.v1.EnrolmentEndReason
+	(Programme)(0),                        // 55: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),                  // 56: avenir.pathway.v1.ReferralOutcome
+	(*timestamppb.Timestamp)(nil),         // 57: google.protobuf.Timestamp
+	(*v1.Month)(nil),                      // 58: avenir.common.v1.Month
+	(*v1.Count)(nil),                      // 59: avenir.common.v1.Count
+	(v11.EducationLevel)(0),               // 60: avenir.intake.v1.EducationLevel
 }
 var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
-	46,  // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
-	46,  // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
-	47,  // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
+	50,  // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
+	50,  // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
+	51,  // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
 	5,   // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
 	4,   // 4: avenir.pathway.v1.Episode.enrolments:type_name -> avenir.pathway.v1.Enrolment
-	48,  // 5: avenir.pathway.v1.Enrolment.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	49,  // 6: avenir.pathway.v1.Enrolment.programme:type_name -> avenir.common.v1.FundingProgramme
-	46,  // 7: avenir.pathway.v1.Enrolment.from_date:type_name -> avenir.common.v1.Date
-	46,  // 8: avenir.pathway.v1.Enrolment.to_date:type_name -> avenir.common.v1.Date
-	50,  // 9: avenir.pathway.v1.Enrolment.end_reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
-	51,  // 10: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
-	46,  // 11: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
-	52,  // 12: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	46,  // 13: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
+	52,  // 5: avenir.pathway.v1.Enrolment.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	53,  // 6: avenir.pathway.v1.Enrolment.programme:type_name -> avenir.common.v1.FundingProgramme
+	50,  // 7: avenir.pathway.v1.Enrolment.from_date:type_name -> avenir.common.v1.Date
+	50,  // 8: avenir.pathway.v1.Enrolment.to_date:type_name -> avenir.common.v1.Date
+	54,  // 9: avenir.pathway.v1.Enrolment.end_reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	55,  // 10: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
+	50,  // 11: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
+	56,  // 12: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	50,  // 13: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
 	0,   // 14: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
 	3,   // 15: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
 	1,   // 16: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	46,  // 17: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
+	50,  // 17: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
 	6,   // 18: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	6,   // 19: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	46,  // 20: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
-	47,  // 21: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
+	50,  // 20: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
+	51,  // 21: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
 	6,   // 22: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	51,  // 23: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
-	46,  // 24: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
+	55,  // 23: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
+	50,  // 24: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
 	6,   // 25: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	5,   // 26: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
-	52,  // 27: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	46,  // 28: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
+	56,  // 27: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	50,  // 28: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
 	6,   // 29: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
 	1,   // 30: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	46,  // 31: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
-	46,  // 32: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
-	46,  // 33: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
-	46,  // 34: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
-	46,  // 35: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
+	50,  // 31: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
+	50,  // 32: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
+	50,  // 33: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
+	50,  // 34: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
+	50,  // 35: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
 	6,   // 36: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
-	53,  // 37: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	20,  // 38: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
-	54,  // 39: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
-	54,  // 40: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
-	47,  // 41: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	55,  // 42: avenir.pathway.v1.ExitCount.exits:type_name -> avenir.common.v1.Count
-	54,  // 43: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
-	23,  // 44: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
-	55,  // 45: avenir.pathway.v1.FlowStatistics.entered:type_name -> avenir.common.v1.Count
-	55,  // 46: avenir.pathway.v1.FlowStatistics.exited:type_name -> avenir.common.v1.Count
-	55,  // 47: avenir.pathway.v1.FlowStatistics.active:type_name -> avenir.common.v1.Count
-	24,  // 48: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
-	24,  // 49: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
-	48,  // 50: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	46,  // 51: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
-	6,   // 52: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 53: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	46,  // 54: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
-	6,   // 55: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 56: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	46,  // 57: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
-	4,   // 58: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	31,  // 59: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
-	54,  // 60: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
-	55,  // 61: avenir.pathway.v1.MonthlyBeneficiaries.new_beneficiaries:type_name -> avenir.common.v1.Count
-	55,  // 62: avenir.pathway.v1.MonthlyBeneficiaries.cumulative:type_name -> avenir.common.v1.Count
-	49,  // 63: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
-	55,  // 64: avenir.pathway.v1.ProgrammeProgress.beneficiaries:type_name -> avenir.common.v1.Count
-	34,  // 65: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
-	35,  // 66: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
-	35,  // 67: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
-	54,  // 68: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
-	54,  // 69: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
-	47,  // 70: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	55,  // 71: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
-	55,  // 72: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
-	38,  // 73: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
-	55,  // 74: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
-	55,  // 75: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
-	55,  // 76: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
-	39,  // 77: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
-	39,  // 78: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
-	54,  // 79: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
-	54,  // 80: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
-	2,   // 81: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
-	55,  // 82: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
-	56,  // 83: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
-	55,  // 84: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
-	55,  // 85: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
-	55,  // 86: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
-	55,  // 87: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
-	55,  // 88: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
-	55,  // 89: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
-	42,  // 90: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
-	43,  // 91: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
-	44,  // 92: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
-	44,  // 93: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
-	7,   // 94: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	9,   // 95: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	11,  // 96: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
-	13,  // 97: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
-	15,  // 98: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
-	17,  // 99: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
-	19,  // 100: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	22,  // 101: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
-	26,  // 102: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
-	28,  // 103: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
-	30,  // 104: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
-	33,  // 105: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
-	37,  // 106: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
-	41,  // 107: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
-	8,   // 108: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	10,  // 109: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	12,  // 110: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
-	14,  // 111: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
-	16,  // 112: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
-	18,  // 113: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
-	21,  // 114: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	25,  // 115: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
-	27,  // 116: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
-	29,  // 117: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
-	32,  // 118: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
-	36,  // 119: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
-	40,  // 120: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
-	45,  // 121: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
-	108, // [108:122] is the sub-list for method output_type
-	94,  // [94:108] is the sub-list for method input_type
-	94,  // [94:94] is the sub-list for extension type_name
-	94,  // [94:94] is the sub-list for extension extendee
-	0,   // [0:94] is the sub-list for field type_name
+	57,  // 37: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	49,  // 38: avenir.pathway.v1.TimelineEntry.attributes:type_name -> avenir.pathway.v1.TimelineEntry.AttributesEntry
+	20,  // 39: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
+	58,  // 40: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
+	58,  // 41: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
+	51,  // 42: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	59,  // 43: avenir.pathway.v1.ExitCount.exits:type_name -> avenir.common.v1.Count
+	58,  // 44: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
+	23,  // 45: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	59,  // 46: avenir.pathway.v1.FlowStatistics.entered:type_name -> avenir.common.v1.Count
+	59,  // 47: avenir.pathway.v1.FlowStatistics.exited:type_name -> avenir.common.v1.Count
+	59,  // 48: avenir.pathway.v1.FlowStatistics.active:type_name -> avenir.common.v1.Count
+	24,  // 49: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	24,  // 50: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	52,  // 51: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	50,  // 52: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
+	6,   // 53: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 54: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	50,  // 55: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
+	6,   // 56: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	4,   // 57: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	50,  // 58: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
+	4,   // 59: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	31,  // 60: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
+	58,  // 61: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
+	59,  // 62: avenir.pathway.v1.MonthlyBeneficiaries.new_beneficiaries:type_name -> avenir.common.v1.Count
+	59,  // 63: avenir.pathway.v1.MonthlyBeneficiaries.cumulative:type_name -> avenir.common.v1.Count
+	53,  // 64: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
+	59,  // 65: avenir.pathway.v1.ProgrammeProgress.beneficiaries:type_name -> avenir.common.v1.Count
+	34,  // 66: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
+	35,  // 67: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
+	35,  // 68: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
+	58,  // 69: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
+	58,  // 70: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
+	51,  // 71: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	59,  // 72: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
+	59,  // 73: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
+	38,  // 74: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
+	59,  // 75: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
+	59,  // 76: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
+	59,  // 77: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
+	39,  // 78: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
+	39,  // 79: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
+	58,  // 80: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
+	58,  // 81: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
+	2,   // 82: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
+	59,  // 83: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
+	60,  // 84: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
+	59,  // 85: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
+	59,  // 86: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
+	59,  // 87: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
+	59,  // 88: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
+	59,  // 89: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
+	59,  // 90: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
+	42,  // 91: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
+	43,  // 92: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
+	44,  // 93: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
+	44,  // 94: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
+	50,  // 95: avenir.pathway.v1.ListEnrolmentOptionsRequest.on:type_name -> avenir.common.v1.Date
+	53,  // 96: avenir.pathway.v1.EnrolmentOption.programme:type_name -> avenir.common.v1.FundingProgramme
+	50,  // 97: avenir.pathway.v1.EnrolmentOption.period_from:type_name -> avenir.common.v1.Date
+	50,  // 98: avenir.pathway.v1.EnrolmentOption.period_to:type_name -> avenir.common.v1.Date
+	52,  // 99: avenir.pathway.v1.EnrolmentOption.kinds:type_name -> avenir.pathway.v1.EnrolmentKind
+	47,  // 100: avenir.pathway.v1.ListEnrolmentOptionsResponse.options:type_name -> avenir.pathway.v1.EnrolmentOption
+	50,  // 101: avenir.pathway.v1.ListEnrolmentOptionsResponse.on:type_name -> avenir.common.v1.Date
+	7,   // 102: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	9,   // 103: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	11,  // 104: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	13,  // 105: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	15,  // 106: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	17,  // 107: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	19,  // 108: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	22,  // 109: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	26,  // 110: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
+	28,  // 111: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
+	30,  // 112: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
+	33,  // 113: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
+	37,  // 114: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
+	41,  // 115: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
+	46,  // 116: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:input_type -> avenir.pathway.v1.ListEnrolmentOptionsRequest
+	8,   // 117: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	10,  // 118: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	12,  // 119: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	14,  // 120: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	16,  // 121: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	18,  // 122: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	21,  // 123: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	25,  // 124: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	27,  // 125: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
+	29,  // 126: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
+	32,  // 127: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
+	36,  // 128: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
+	40,  // 129: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
+	45,  // 130: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
+	48,  // 131: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:output_type -> avenir.pathway.v1.ListEnrolmentOptionsResponse
+	117, // [117:132] is the sub-list for method output_type
+	102, // [102:117] is the sub-list for method input_type
+	102, // [102:102] is the sub-list for extension type_name
+	102, // [102:102] is the sub-list for extension extendee
+	0,   // [0:102] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
@@ -3758,7 +4080,7 @@ func file_avenir_pathway_v1_pathway_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_pathway_proto_rawDesc), len(file_avenir_pathway_v1_pathway_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   43,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	PathwayService_GetProgrammeTargets_FullMethodName   = "/avenir.pathway.v1.PathwayService/GetProgrammeTargets"
 	PathwayService_GetOutcomes_FullMethodName           = "/avenir.pathway.v1.PathwayService/GetOutcomes"
 	PathwayService_GetBreakdowns_FullMethodName         = "/avenir.pathway.v1.PathwayService/GetBreakdowns"
+	PathwayService_ListEnrolmentOptions_FullMethodName  = "/avenir.pathway.v1.PathwayService/ListEnrolmentOptions"
 )
 
 // PathwayServiceClient is the client API for PathwayService service.
@@ -93,6 +94,14 @@ type PathwayServiceClient interface {
 	// counts are read from then on as frozen, so erasing a person never
 	// changes them, nor does a later correction of a situation.
 	GetBreakdowns(ctx context.Context, in *GetBreakdownsRequest, opts ...grpc.CallOption) (*GetBreakdownsResponse, error)
+	// ListEnrolmentOptions lists the contracts a learner can be enrolled under
+	// on a day (Enrol): those pathway knows (read model of funding's
+	// contracts) whose lot covers the learner's territory and whose period
+	// contains the day. The callers of Enrol only: referents acting for the
+	// learner, coordinators of its territory, admins; a learner out of the
+	// caller's scope is not found. No money: rates and envelopes are
+	// funding's.
+	ListEnrolmentOptions(ctx context.Context, in *ListEnrolmentOptionsRequest, opts ...grpc.CallOption) (*ListEnrolmentOptionsResponse, error)
 }
 
 type pathwayServiceClient struct {
@@ -243,6 +252,16 @@ func (c *pathwayServiceClient) GetBreakdowns(ctx context.Context, in *GetBreakdo
 	return out, nil
 }
 
+func (c *pathwayServiceClient) ListEnrolmentOptions(ctx context.Context, in *ListEnrolmentOptionsRequest, opts ...grpc.CallOption) (*ListEnrolmentOptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEnrolmentOptionsResponse)
+	err := c.cc.Invoke(ctx, PathwayService_ListEnrolmentOptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PathwayServiceServer is the server API for PathwayService service.
 // All implementations must embed UnimplementedPathwayServiceServer
 // for forward compatibility.
@@ -301,6 +320,14 @@ type PathwayServiceServer interface {
 	// counts are read from then on as frozen, so erasing a person never
 	// changes them, nor does a later correction of a situation.
 	GetBreakdowns(context.Context, *GetBreakdownsRequest) (*GetBreakdownsResponse, error)
+	// ListEnrolmentOptions lists the contracts a learner can be enrolled under
+	// on a day (Enrol): those pathway knows (read model of funding's
+	// contracts) whose lot covers the learner's territory and whose period
+	// contains the day. The callers of Enrol only: referents acting for the
+	// learner, coordinators of its territory, admins; a learner out of the
+	// caller's scope is not found. No money: rates and envelopes are
+	// funding's.
+	ListEnrolmentOptions(context.Context, *ListEnrolmentOptionsRequest) (*ListEnrolmentOptionsResponse, error)
 	mustEmbedUnimplementedPathwayServiceServer()
 }
 
@@ -352,6 +379,9 @@ func (UnimplementedPathwayServiceServer) GetOutcomes(context.Context, *GetOutcom
 }
 func (UnimplementedPathwayServiceServer) GetBreakdowns(context.Context, *GetBreakdownsRequest) (*GetBreakdownsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBreakdowns not implemented")
+}
+func (UnimplementedPathwayServiceServer) ListEnrolmentOptions(context.Context, *ListEnrolmentOptionsRequest) (*ListEnrolmentOptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEnrolmentOptions not implemented")
 }
 func (UnimplementedPathwayServiceServer) mustEmbedUnimplementedPathwayServiceServer() {}
 func (UnimplementedPathwayServiceServer) testEmbeddedByValue()                        {}
@@ -626,6 +656,24 @@ func _PathwayService_GetBreakdowns_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PathwayService_ListEnrolmentOptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEnrolmentOptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).ListEnrolmentOptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_ListEnrolmentOptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).ListEnrolmentOptions(ctx, req.(*ListEnrolmentOptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PathwayService_ServiceDesc is the grpc.ServiceDesc for PathwayService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -688,6 +736,10 @@ var PathwayService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBreakdowns",
 			Handler:    _PathwayService_GetBreakdowns_Handler,
+		},
+		{
+			MethodName: "ListEnrolmentOptions",
+			Handler:    _PathwayService_ListEnrolmentOptions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
