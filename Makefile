@@ -45,6 +45,10 @@ test-fast: ## Unit and component tests (-short: no e2e journeys, no race detecto
 	$(GO) test -short -count=1 -timeout 10m $(PKGS)
 
 .PHONY: build
+.PHONY: screenshots
+screenshots: ## The console's main pages as PNG in docs/screenshots (headless Chromium)
+	AVENIR_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserJourney|TestBrowserReferentPages' ./services/console/
+
 build: ## Build the avenir binary into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./services/avenir
 

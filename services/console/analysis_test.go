@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -263,14 +262,6 @@ func TestAnalysisRowsAndTradeSearch(t *testing.T) {
 	}
 }
 
-// browserSignIn signs the referent in through the dev login page.
-func browserSignIn(t *testing.T, tab context.Context, e *env, refID string) {
-	t.Helper()
-	bt.Navigate(t, tab, e.URL+"/connexion")
-	bt.SetValue(t, tab, "#referent", "referent:"+refID)
-	bt.ClickAndWait(t, tab, `button[name="qui"][value="referent"]`)
-}
-
 // In Chromium: the referent starts the analysis, fills the grid, is told
 // what completing lacks, completes it through the form; the form, the
 // refusal and the summary pass the accessibility check.
@@ -280,7 +271,7 @@ func TestAnalysisInTheBrowser(t *testing.T) {
 	learnerID := e.learner(t, "Lefèvre", "Julie", "T01")
 	e.enter(t, learnerID, today())
 	tab := bt.Browser(t)
-	browserSignIn(t, tab, e, refID)
+	browserLogin(t, e, tab, "referent", refID)
 	page := e.URL + "/personnes/" + learnerID + "/analyse"
 
 	bt.Navigate(t, tab, page)

@@ -96,6 +96,8 @@ type Console struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	handler  http.Handler
+	// places are the territories, by code (reference data from intake).
+	places *territories
 }
 
 // New builds a console.
@@ -119,12 +121,13 @@ func New(ctx context.Context, cfg Config) (*Console, error) {
 	if cfg.Audience == "" {
 		cfg.Audience = auth.DefaultAudience
 	}
-	r, err := newRenderer(cfg.Demo)
+	places := &territories{}
+	r, err := newRenderer(cfg.Demo, places)
 	if err != nil {
 		return nil, err
 	}
 	c := &Console{
-		cfg: cfg, api: cfg.Clients, pages: r, log: cfg.Logger,
+		cfg: cfg, api: cfg.Clients, pages: r, log: cfg.Logger, places: places,
 		sessions: newSessions(cfg.IdleTimeout, time.Now),
 		cookies:  cookies{secure: cfg.Secure},
 		mux:      http.NewServeMux(),
@@ -205,6 +208,7 @@ func (c *Console) withSession(h handler) http.HandlerFunc {
 				return
 			}
 		}
+		c.places.refresh(c.call(r, s), c.api.Intake)
 		h(w, r, s)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/console/fr"
+	"github.com/avenir-normandie/avenir/services/console/geo"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
@@ -23,6 +25,56 @@ func (c *Console) coordinationRoutes() {
 	c.mux.HandleFunc("GET /referents/{id}", c.coordination(c.referentPage))
 	c.mux.HandleFunc("POST /referents/{id}/absence", c.coordination(c.setAbsence))
 	c.mux.HandleFunc("POST /referents/{id}/passation", c.coordination(c.handover))
+	c.mux.HandleFunc("GET /offres", c.coordination(c.offers))
+}
+
+// accreditationWarningDays: an accreditation ending within this many days
+// is highlighted.
+const accreditationWarningDays = 60
+
+// offerRow is one #Action offer as the offers page lists it.
+type offerRow struct {
+	Offer    *immersionv1.Offer
+	Commune  string
+	Expiring bool // the accreditation ends within accreditationWarningDays
+	Expired  bool
+}
+
+// offers lists the #Action offers with their accreditation, those ending
+// within 60 days first and highlighted.
+func (c *Console) offers(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := c.call(r, s)
+	today := c.today()
+	var rows []offerRow
+	page := ""
+	for range 50 {
+		res, err := c.api.Immersion.ListOffers(ctx, &immersionv1.ListOffersRequest{PageSize: 200, PageToken: page})
+		if err != nil {
+			c.failed(w, r, s, err)
+			return
+		}
+		for _, o := range res.GetOffers() {
+			to := civilpb.Date(o.GetProfile().GetAccreditedTo())
+			row := offerRow{Offer: o, Expired: to.Valid() && to.Before(today) || o.GetAccreditationExpired()}
+			row.Expiring = !row.Expired && to.Valid() && to.Before(today.AddDays(accreditationWarningDays+1))
+			if name, ok := geo.Commune(o.GetProfile().GetPlatform().GetCommuneCode()); ok {
+				row.Commune = name
+			}
+			rows = append(rows, row)
+		}
+		if page = res.GetNextPageToken(); page == "" {
+			break
+		}
+	}
+	expiring := 0
+	for _, row := range rows {
+		if row.Expiring {
+			expiring++
+		}
+	}
+	c.pages.render(w, r, s, http.StatusOK, "offers", map[string]any{
+		"Title": "Offres #Action", "Rows": rows, "Expiring": expiring, "WarningDays": accreditationWarningDays,
+	})
 }
 
 // countText shows a count, or "moins de 5" when the API hides small ones.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
 )
@@ -25,7 +26,8 @@ func TestBrowserCoordinationPages(t *testing.T) {
 	e.enter(t, l2, today())
 	tab := bt.Browser(t)
 	browserLogin(t, e, tab, "admin", "")
-	for _, path := range []string{"/", "/territoires", "/territoires/T01", "/referents", "/referents/" + ref} {
+	e.immersionOffer(t, "Fournil de Bayeux", "14047", "D1102")
+	for _, path := range []string{"/", "/territoires", "/territoires/T01", "/referents", "/referents/" + ref, "/offres"} {
 		bt.Navigate(t, tab, e.URL+path)
 		bt.CheckAccessibility(t, tab)
 	}
@@ -97,4 +99,35 @@ func TestCoordinatorAssignsAndNamesAnInterim(t *testing.T) {
 		home := paul.get("/")
 		return strings.Contains(home, "LEFÈVRE Inès") && strings.Contains(home, "Intérim")
 	})
+}
+
+// The offers page highlights accreditations ending within 60 days.
+func TestOffersHighlightExpiringAccreditations(t *testing.T) {
+	e := start(t)
+	e.immersionOffer(t, "Fournil de Bayeux", "14047", "D1102") // accredited for a year
+	res, err := e.Admin.Immersion.PublishOffer(ctx(t), &immersionv1.PublishOfferRequest{
+		RequestId: uuid.NewString(),
+		Profile: &immersionv1.OfferProfile{
+			OperatorId: "op-1",
+			Platform:   &immersionv1.TechnicalPlatform{Name: "Atelier soudure Cherbourg", Address: "2 quai", CommuneCode: "50129", TerritoryCode: "T09"},
+			RomeCodes:  []string{"H2913"}, AccreditedFrom: date(today().AddDays(-300)), AccreditedTo: date(today().AddDays(20)),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res
+	admin := e.login(t, "admin")
+	var page string
+	eventually(t, "both offers are listed", func() bool {
+		page = admin.get("/offres")
+		return strings.Contains(page, "Fournil de Bayeux") && strings.Contains(page, "Atelier soudure Cherbourg")
+	})
+	if strings.Count(page, "Expire bientôt") != 1 || !strings.Contains(page, "1 habilitation se termine dans moins de 60 jours") ||
+		strings.Index(page, "Atelier soudure Cherbourg") > strings.Index(page, "Fournil de Bayeux") {
+		t.Fatalf("the expiring accreditation is not highlighted first:\n%s", page)
+	}
+	if !strings.Contains(page, "Soudage manuel") || !strings.Contains(page, "Cherbourg-en-Cotentin") {
+		t.Fatalf("trades and communes by name:\n%s", page)
+	}
 }

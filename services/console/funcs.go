@@ -20,6 +20,8 @@ func funcs() template.FuncMap {
 		"date":     dateOf,
 		"fieldOf":  fieldOf,
 		"count":    countText,
+		// territory is bound to the console's territories (newRenderer).
+		"territory": func(code string) string { return code },
 		"datetime": func(t time.Time) string { return fr.DateTime(t) },
 		"money":    fr.Money,
 		"minutes":  fr.Minutes[int32],

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
@@ -263,4 +264,25 @@ func (u *user) token(page string) string {
 		u.t.Fatalf("no CSRF token in the page:\n%s", page)
 	}
 	return m[1]
+}
+
+// contract creates an #Avenir contract of an operator for a lot, valid
+// this year.
+func (e *env) contract(t *testing.T, operatorID, operatorName, reference string, territories ...string) string {
+	t.Helper()
+	d := today()
+	res, err := e.Admin.Funding.CreateContract(ctx(t), &fundingv1.CreateContractRequest{
+		RequestId: uuid.NewString(),
+		Terms: &fundingv1.ContractTerms{
+			OperatorId: operatorID, OperatorName: operatorName, Reference: reference, TerritoryCodes: territories,
+			Programme:  commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
+			PeriodFrom: date(d.AddDays(-60)), PeriodTo: date(d.AddDays(300)),
+			TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000,
+			DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
+		},
+	})
+	if err != nil {
+		t.Fatalf("create contract %s: %v", reference, err)
+	}
+	return res.GetContract().GetContractId()
 }

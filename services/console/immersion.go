@@ -529,7 +529,9 @@ func (c *Console) loadImmersionBooking(ctx context.Context, p auth.Principal, se
 	v.Scheduled = int32(from.DaysUntil(to)+1) * ss.GetDailyMinutes()
 	active := v.Status == immersionv1.BookingStatus_BOOKING_STATUS_BOOKED || v.Status == immersionv1.BookingStatus_BOOKING_STATUS_WAITLISTED
 	v.CanCancel = active && v.Outcome == nil && !v.Started && !ss.GetCancelled()
-	v.MayRecord = p.Role == auth.RoleAdmin
+	// Staff record outcomes (administrators, and the referents who act for
+	// the learner: the service decides).
+	v.MayRecord = p.Role == auth.RoleAdmin || p.Role == auth.RoleReferent
 	v.CanRecord = v.MayRecord && v.Status == immersionv1.BookingStatus_BOOKING_STATUS_BOOKED && v.Outcome == nil && v.Ended && !ss.GetCancelled()
 	return v, nil
 }
@@ -763,7 +765,7 @@ func immersionRefusal(err error, action string) string {
 	case isCode(err, codes.AlreadyExists) && action == "outcome":
 		return "Le bilan de cette immersion est déjà enregistré."
 	case isCode(err, codes.PermissionDenied) && action == "outcome":
-		return "Le bilan est saisi par l'organisme de la session ou par un administrateur."
+		return "Le bilan est saisi par l'organisme de la session, le référent de la personne ou un administrateur."
 	case isCode(err, codes.NotFound) && action == "cancel":
 		return "La personne n'a ni place ni inscription en liste d'attente sur cette session."
 	case isCode(err, codes.InvalidArgument):

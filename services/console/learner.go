@@ -26,6 +26,8 @@ func (c *Console) learnerRoutes() {
 	c.mux.HandleFunc("POST /personnes/{id}/sortie", c.staff(c.exitPathway))
 	c.mux.HandleFunc("POST /personnes/{id}/orientations", c.staff(c.recordReferral))
 	c.mux.HandleFunc("POST /personnes/{id}/orientations/{n}/resultat", c.staff(c.recordReferralOutcome))
+	c.mux.HandleFunc("POST /personnes/{id}/inscriptions", c.staff(c.enrol))
+	c.mux.HandleFunc("POST /personnes/{id}/inscriptions/{n}/fin", c.staff(c.endEnrolment))
 }
 
 // searchLearners lists the learners found by family name.
@@ -68,7 +70,7 @@ func (c *Console) newLearnerForm(w http.ResponseWriter, r *http.Request, s *sess
 func (c *Console) renderRegistration(w http.ResponseWriter, r *http.Request, s *session, status int, f registrationForm, p problems) {
 	c.pages.render(w, r, s, status, "learner_new", map[string]any{
 		"Title": "Inscrire une personne", "Form": f, "Problems": p,
-		"Territories": s.principal.Territories,
+		"Territories": c.registrationTerritories(s),
 		"Educations":  fr.Options(intakev1.EducationLevel(0).Descriptor()),
 		"Sources":     fr.Options(intakev1.ReferralSource(0).Descriptor()),
 	})
@@ -165,12 +167,26 @@ func (c *Console) learnerRecord(w http.ResponseWriter, r *http.Request, s *sessi
 		"RequestID":    randomToken(),
 		"CanExitCodes": true,
 	}
+	var open *pathwayv1.Episode
 	if res, err := c.api.Pathway.GetPathway(ctx, &pathwayv1.GetPathwayRequest{LearnerId: id}); err == nil {
-		data["Pathway"] = res.GetPathway()
-		data["Open"] = openEpisode(res.GetPathway())
+		open = openEpisode(res.GetPathway())
+		data["Pathway"], data["Open"] = res.GetPathway(), open
 	} else if !isNotFound(err) {
 		c.log.Warn("console: pathway unavailable", "learner", id, "error", err)
 	}
+	operators := map[string]string{}
+	if open != nil {
+		if res, err := c.api.Pathway.ListEnrolmentOptions(ctx, &pathwayv1.ListEnrolmentOptionsRequest{LearnerId: id, PageSize: 100}); err == nil {
+			data["EnrolOptions"] = res.GetOptions()
+			for _, o := range res.GetOptions() {
+				if o.GetOperatorName() != "" {
+					operators[o.GetOperatorId()] = o.GetOperatorName()
+				}
+			}
+		}
+		data["EnrolmentKinds"] = fr.Options(pathwayv1.EnrolmentKind(0).Descriptor())
+	}
+	data["Operators"] = operators
 	refNames := c.referentNames(ctx)
 	data["ReferentNames"] = refNames
 	if res, err := c.api.Referent.GetAssignment(ctx, &referentv1.GetAssignmentRequest{LearnerId: id}); err == nil {
@@ -276,6 +292,44 @@ func parseFormDate(v string) (*commonv1.Date, error) {
 	return civilpb.FromDate(d), nil
 }
 
+// enrol enrols the learner with an operator's contract.
+func (c *Console) enrol(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	day, ok := c.formDate(w, r, s, id, "date", "Date de début")
+	if !ok {
+		return
+	}
+	contract := r.PostFormValue("contrat")
+	kind, okKind := enumValue(r.PostFormValue("nature"), pathwayv1.EnrolmentKind_value)
+	if contract == "" || !okKind {
+		c.actionRefused(w, r, s, id, "Choisissez le contrat de l'organisme et la nature de l'inscription.")
+		return
+	}
+	_, err := c.api.Pathway.Enrol(c.call(r, s), &pathwayv1.EnrolRequest{
+		RequestId: r.PostFormValue("request_id"), LearnerId: id, ContractId: contract,
+		Kind: pathwayv1.EnrolmentKind(kind), FromDate: day,
+	})
+	c.afterAction(w, r, s, id, err, "Inscription auprès de l'organisme enregistrée.")
+}
+
+// endEnrolment ends an enrolment on a date.
+func (c *Console) endEnrolment(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n <= 0 {
+		c.actionRefused(w, r, s, id, "Inscription inconnue.")
+		return
+	}
+	day, ok := c.formDate(w, r, s, id, "date", "Date de fin")
+	if !ok {
+		return
+	}
+	_, err = c.api.Pathway.EndEnrolment(c.call(r, s), &pathwayv1.EndEnrolmentRequest{
+		RequestId: r.PostFormValue("request_id"), LearnerId: id, EnrolmentNumber: int32(n), ToDate: day,
+	})
+	c.afterAction(w, r, s, id, err, "Fin d'inscription enregistrée.")
+}
+
 // formDate reads a required date field of an action form; on a problem it
 // answers the record page with the message and returns false.
 func (c *Console) formDate(w http.ResponseWriter, r *http.Request, s *session, learnerID, field, label string) (*commonv1.Date, bool) {
@@ -331,4 +385,23 @@ func (c *Console) refusedAt(w http.ResponseWriter, r *http.Request, s *session, 
 func enumValue(name string, values map[string]int32) (int32, bool) {
 	v, ok := values[name]
 	return v, ok && v != 0
+}
+
+// territoryChoice is a territory offered in a form.
+type territoryChoice struct{ Code, Label string }
+
+// registrationTerritories are the territories a person may register in:
+// a referent's own, every territory for an administrator.
+func (c *Console) registrationTerritories(s *session) []territoryChoice {
+	var out []territoryChoice
+	if len(s.principal.Territories) > 0 {
+		for _, code := range s.principal.Territories {
+			out = append(out, territoryChoice{Code: code, Label: c.places.label(code)})
+		}
+		return out
+	}
+	for _, t := range c.places.all() {
+		out = append(out, territoryChoice{Code: t.GetCode(), Label: c.places.label(t.GetCode())})
+	}
+	return out
 }

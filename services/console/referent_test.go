@@ -95,3 +95,43 @@ func TestRolesAndLogout(t *testing.T) {
 		t.Fatalf("after logout, /personnes answered at %s (%d)", r.url, r.status)
 	}
 }
+
+// A referent enrols a person with an operator's contract, chosen by the
+// operator's name (no money shown), and ends the enrolment.
+func TestReferentEnrolsWithAnOperator(t *testing.T) {
+	e := start(t)
+	ref := e.referent(t, "Claire Martin", "T01", 20)
+	contract := e.contract(t, "op-afpa", "AFPA Caen", "AV-2026-T01", "T01")
+	e.contract(t, "op-greta", "GRETA Rouen", "AV-2026-T12", "T12")
+	id := e.learner(t, "Lefèvre", "Inès", "T01")
+	e.enter(t, id, today())
+	u := e.login(t, "referent:"+ref)
+	var page string
+	eventually(t, "the record offers the T01 contract", func() bool {
+		page = u.get("/personnes/" + id)
+		return strings.Contains(page, `value="`+contract+`"`)
+	})
+	if !strings.Contains(page, "AFPA Caen — AV-2026-T01") || strings.Contains(page, "GRETA Rouen") || strings.Contains(page, "12,50") {
+		t.Fatalf("enrolment options: only T01's, by name, without money:\n%s", page)
+	}
+	res := u.post("/personnes/"+id+"/inscriptions", url.Values{
+		"request_id": {"enrol-1"}, "contrat": {contract}, "nature": {"ENROLMENT_KIND_ACCOMPANIMENT"}, "date": {today().String()},
+	})
+	if !strings.Contains(res.body, "Inscription auprès de l&#39;organisme enregistrée") {
+		t.Fatalf("enrolment: %d\n%s", res.status, res.body)
+	}
+	eventually(t, "the enrolment is listed by the operator's name", func() bool {
+		page = u.get("/personnes/" + id)
+		return strings.Contains(page, "<td>AFPA Caen</td><td>Accompagnement")
+	})
+	if !strings.Contains(page, `/inscriptions/1/fin"`) {
+		t.Fatalf("no way to end the enrolment:\n%s", page)
+	}
+	if r := u.post("/personnes/"+id+"/inscriptions", url.Values{"request_id": {"enrol-2"}, "contrat": {contract}, "date": {today().String()}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("an enrolment without its kind: %d", r.status)
+	}
+	res = u.post("/personnes/"+id+"/inscriptions/1/fin", url.Values{"request_id": {"end-1"}, "date": {today().String()}})
+	if !strings.Contains(res.body, "Fin d&#39;inscription enregistrée") {
+		t.Fatalf("end of enrolment: %d\n%s", res.status, res.body)
+	}
+}

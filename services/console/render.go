@@ -19,8 +19,10 @@ type renderer struct {
 	demo  bool
 }
 
-func newRenderer(demo bool) (*renderer, error) {
-	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(webFS, "web/templates/layout.html", "web/templates/partials.html")
+func newRenderer(demo bool, places *territories) (*renderer, error) {
+	fm := funcs()
+	fm["territory"] = places.label
+	base, err := template.New("layout.html").Funcs(fm).ParseFS(webFS, "web/templates/layout.html", "web/templates/partials.html")
 	if err != nil {
 		return nil, err
 	}

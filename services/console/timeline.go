@@ -29,7 +29,7 @@ func (c *Console) timeline(entries []*pathwayv1.TimelineEntry, referents map[str
 		rows = append(rows, timelineRow{
 			Time:  e.GetTime().AsTime(),
 			Actor: actorLabel(e.GetActor(), referents),
-			What:  timelineSentence(e.GetEventType(), attributesOf(e), referents),
+			What:  timelineSentence(e.GetEventType(), e.GetAttributes(), referents, c.places.label),
 		})
 	}
 	return rows
@@ -51,14 +51,14 @@ func actorLabel(actor string, referents map[string]string) string {
 		return "Administration"
 	case "funder":
 		return "Financeur"
-	case "", "system", "avenir":
+	case "", "system", "avenir", "service":
 		return "avenir (automatique)"
 	}
 	return actor
 }
 
 // timelineSentence is the French sentence of one timeline entry.
-func timelineSentence(eventType string, a map[string]string, referents map[string]string) string {
+func timelineSentence(eventType string, a map[string]string, referents map[string]string, territory func(string) string) string {
 	date := func(k string) string {
 		d, err := civil.Parse(a[k])
 		if err != nil {
@@ -81,7 +81,7 @@ func timelineSentence(eventType string, a map[string]string, referents map[strin
 	}
 	switch shortType(eventType) {
 	case "LearnerRegistered":
-		return "Inscription dans le territoire " + a["territory_code"] + on("date")
+		return "Inscription dans le territoire de " + territory(a["territory_code"]) + on("date")
 	case "LearnerErased":
 		return "Données personnelles effacées" + on("date")
 	case "PathwayEntered":
@@ -148,7 +148,3 @@ func enumLabel(enumName, value string) string {
 	}
 	return fr.Label(et.New(v.Number()))
 }
-
-// attributesOf is an entry's attributes.
-// TODO(issue 17): TimelineEntry.attributes is being added to the API.
-func attributesOf(*pathwayv1.TimelineEntry) map[string]string { return nil }

@@ -43,10 +43,11 @@ func mayCancel(p auth.Principal, scope auth.LearnerScope, operatorID string) boo
 	return p.ActsForLearner(scope) || operates(p, operatorID)
 }
 
-// mayRecord reports whether p may record outcomes on a session of the
-// operator.
-func mayRecord(p auth.Principal, operatorID string) bool {
-	return p.Role == auth.RoleAdmin || operates(p, operatorID)
+// mayRecord reports whether p may record the outcome of the learner of
+// scope on a session of the operator: the host operator, and those who act
+// for the learner (its referent debriefs the immersion with it).
+func mayRecord(p auth.Principal, scope auth.LearnerScope, operatorID string) bool {
+	return p.ActsForLearner(scope) || operates(p, operatorID)
 }
 
 // seesLearner reports whether p sees the learner of scope in a session of

@@ -183,8 +183,14 @@ func (s *Service) RecordOutcome(ctx context.Context, req *immersionv1.RecordOutc
 		if err := seeSession(caller, sess, id); err != nil {
 			return nil, err
 		}
-		if !mayRecord(caller, sess.OperatorID) {
-			return nil, apperr.PermissionDenied("not allowed on session %s", id)
+		if !operates(caller, sess.OperatorID) {
+			scope, err := s.scope(ctx, req.GetLearnerId())
+			if err != nil {
+				return nil, err
+			}
+			if !mayRecord(caller, scope, sess.OperatorID) {
+				return nil, apperr.PermissionDenied("not allowed on session %s", id)
+			}
 		}
 		return domain.DecideOutcome(sess, cmd)
 	})

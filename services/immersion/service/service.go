@@ -131,7 +131,7 @@ func (s *Service) Policy() auth.Policy {
 		immersionv1.ImmersionService_ChangeSessionCapacity_FullMethodName: {auth.RoleAdmin, auth.RoleOperator},
 		immersionv1.ImmersionService_BookPlace_FullMethodName:             {auth.RoleAdmin, auth.RoleReferent},
 		immersionv1.ImmersionService_CancelBooking_FullMethodName:         read,
-		immersionv1.ImmersionService_RecordOutcome_FullMethodName:         {auth.RoleAdmin, auth.RoleOperator},
+		immersionv1.ImmersionService_RecordOutcome_FullMethodName:         {auth.RoleAdmin, auth.RoleOperator, auth.RoleReferent},
 		immersionv1.ImmersionService_SearchSessions_FullMethodName:        read,
 		immersionv1.ImmersionService_GetSession_FullMethodName:            read,
 		immersionv1.ImmersionService_ListBookings_FullMethodName:          read,

@@ -237,7 +237,13 @@ func TestBookingRules(t *testing.T) {
 		LastDayPresent: civilpb.FromDate(today.AddDays(11)), MinutesDone: 841, TradeFit: immersionv1.TradeFit_TRADE_FIT_NOT_FOR_ME,
 	})
 	servicetest.Refused(t, err, codes.InvalidArgument, "minutes_done")
-	if _, err := op5.RecordOutcome(ctx(t), &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW}); err != nil {
+	// The learner's referent records it too (she debriefs the immersion);
+	// a referent who does not act for the learner does not.
+	didNotShow := &immersionv1.RecordOutcomeRequest{RequestId: event.NewID(), SessionId: s.GetSessionId(), LearnerId: d, Status: immersionv1.OutcomeStatus_OUTCOME_STATUS_DID_NOT_SHOW}
+	_, err = ref.RecordOutcome(ctx(t), didNotShow)
+	servicetest.Refused(t, err, codes.PermissionDenied)
+	ref9 = e.as(t, referentT05WithID("ref-9"))
+	if _, err := ref9.RecordOutcome(ctx(t), didNotShow); err != nil {
 		t.Fatal(err)
 	}
 	e.CaughtUp(t)

@@ -66,7 +66,8 @@ type ImmersionServiceClient interface {
 	// waitlisted learner still eligible.
 	CancelBooking(ctx context.Context, in *CancelBookingRequest, opts ...grpc.CallOption) (*CancelBookingResponse, error)
 	// RecordOutcome records what became of a booked learner, from the
-	// session's last day (the session's operator).
+	// session's last day (the session's operator, or those who act for the
+	// learner: its referent debriefs the immersion with it).
 	RecordOutcome(ctx context.Context, in *RecordOutcomeRequest, opts ...grpc.CallOption) (*RecordOutcomeResponse, error)
 	// SearchSessions finds sessions by trade, territory, dates, free places
 	// and accessibility (read model).
@@ -263,7 +264,8 @@ type ImmersionServiceServer interface {
 	// waitlisted learner still eligible.
 	CancelBooking(context.Context, *CancelBookingRequest) (*CancelBookingResponse, error)
 	// RecordOutcome records what became of a booked learner, from the
-	// session's last day (the session's operator).
+	// session's last day (the session's operator, or those who act for the
+	// learner: its referent debriefs the immersion with it).
 	RecordOutcome(context.Context, *RecordOutcomeRequest) (*RecordOutcomeResponse, error)
 	// SearchSessions finds sessions by trade, territory, dates, free places
 	// and accessibility (read model).
