@@ -915,14 +915,9 @@ type analysisLearner struct {
 // the page was answered (an error).
 func (c *Console) learnerForAnalysis(w http.ResponseWriter, r *http.Request, s *session, id string) (analysisLearner, bool) {
 	ctx := c.call(r, s)
-	names, err := c.learnerNames(ctx, []string{id})
+	name, err := c.learnerName(ctx, id)
 	if err != nil {
 		c.failed(w, r, s, err)
-		return analysisLearner{}, false
-	}
-	name, ok := names[id]
-	if !ok {
-		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Cette page n'existe pas, ou elle est hors de votre périmètre.")
 		return analysisLearner{}, false
 	}
 	l := analysisLearner{ID: id, Name: name}

@@ -95,7 +95,7 @@ func (c *Console) failed(w http.ResponseWriter, r *http.Request, s *session, err
 	case codes.Unauthenticated:
 		c.sessions.end(s.id)
 		c.cookies.clear(w, sessionCookie)
-		http.Redirect(w, r, "/connexion?retour="+safeReturn(r.URL.RequestURI()), http.StatusSeeOther)
+		http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 	case codes.NotFound, codes.PermissionDenied:
 		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Cette page n'existe pas, ou elle est hors de votre périmètre.")
 	case codes.InvalidArgument:

@@ -89,3 +89,41 @@ func TestBrowserReferentPages(t *testing.T) {
 	}
 	bt.CheckAccessibility(t, tab)
 }
+
+// The other pages pass the accessibility check too: the operators' and
+// funders' home, the page refusing them the referents' pages, a page not
+// found, an action refused, the trade search.
+func TestBrowserOtherPages(t *testing.T) {
+	e := start(t)
+	ref := e.referent(t, "Claire Martin", "T01", 20)
+	id := e.learner(t, "Lefèvre", "Inès", "T01")
+	tab := bt.Browser(t)
+
+	browserLogin(t, e, tab, "funder", "")
+	bt.CheckAccessibility(t, tab)
+	if status := bt.Navigate(t, tab, e.URL+"/personnes/"+id); status != 403 {
+		t.Fatalf("a funder opening a person's record: %d", status)
+	}
+	bt.CheckAccessibility(t, tab)
+
+	browserLogin(t, e, tab, "referent", ref)
+	if status := bt.Navigate(t, tab, e.URL+"/personnes/00000000-0000-4000-8000-000000000000"); status != 404 {
+		t.Fatalf("an unknown person: %d", status)
+	}
+	bt.CheckAccessibility(t, tab)
+	bt.Navigate(t, tab, e.URL+"/metiers?q=boulang")
+	if got := bt.Text(t, tab, "main"); !strings.Contains(got, "Boulangerie") {
+		t.Fatalf("trade search: %q", got)
+	}
+	bt.CheckAccessibility(t, tab)
+	// An exit dated before the entry, without its reason: refused, nothing
+	// recorded.
+	e.enter(t, id, today())
+	bt.Navigate(t, tab, e.URL+"/personnes/"+id)
+	bt.SetValue(t, tab, "#sortie-date", "01/01/1990")
+	bt.ClickAndWait(t, tab, `form[action$="/sortie"] button[type="submit"]`)
+	if got := bt.Text(t, tab, "h1"); got != "Action refusée" {
+		t.Fatalf("an exit without reason, dated 1990: h1 %q", got)
+	}
+	bt.CheckAccessibility(t, tab)
+}

@@ -194,7 +194,7 @@ func (c *Console) withSession(h handler) http.HandlerFunc {
 					"Votre session a expiré. Reconnectez-vous puis recommencez.")
 				return
 			}
-			http.Redirect(w, r, "/connexion?retour="+safeReturn(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -211,6 +211,11 @@ func (c *Console) withSession(h handler) http.HandlerFunc {
 		c.places.refresh(c.call(r, s), c.api.Intake)
 		h(w, r, s)
 	}
+}
+
+// loginURL is the login page, coming back to the page asked for.
+func loginURL(r *http.Request) string {
+	return "/connexion?" + url.Values{"retour": {safeReturn(r.URL.RequestURI())}}.Encode()
 }
 
 // staffOnly lets referents and administrators in: the pages about

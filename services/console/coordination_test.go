@@ -60,17 +60,19 @@ func TestCoordinatorAssignsAndNamesAnInterim(t *testing.T) {
 	})
 	e.moveTo(t, day.AddDays(1))
 	u := e.login(t, "coordinator:"+coord)
-	var page string
-	eventually(t, "Marc Durand waits in the T01 queue", func() bool {
-		page = u.get("/territoires/T01")
-		return strings.Contains(page, "DURAND Marc")
-	})
-	m := assignForm.FindStringSubmatch(page)
-	if m == nil || m[2] != l2 {
-		t.Fatalf("no assignment form for Marc:\n%s", page)
+
+	// In the browser: the queue by name, Paul chosen, « Attribuer ».
+	tab := bt.Browser(t)
+	browserLogin(t, e, tab, "coordinator", coord)
+	bt.Navigate(t, tab, e.URL+"/territoires/T01")
+	if q := bt.Text(t, tab, "section[aria-labelledby=file] table"); !strings.Contains(q, "DURAND Marc") {
+		t.Fatalf("the queue does not name Marc: %q", q)
 	}
-	if res := u.post("/territoires/T01/affectations", url.Values{"request_id": {m[1]}, "learner_id": {l2}, "referent_id": {other}}); !strings.Contains(res.body, "Référent attribué") {
-		t.Fatalf("a coordinator's assignment: %d\n%s", res.status, res.body)
+	bt.CheckAccessibility(t, tab)
+	bt.SetValue(t, tab, "#ref-0", other)
+	bt.ClickAndWait(t, tab, `form[action="/territoires/T01/affectations"] button[type="submit"]`)
+	if flash := bt.Text(t, tab, `[role="status"]`); !strings.Contains(flash, "Référent attribué") {
+		t.Fatalf("assignment from the queue: %q\n%s", flash, bt.Text(t, tab, "main"))
 	}
 	eventually(t, "Marc is followed by Paul", func() bool { return strings.Contains(u.get("/referents/"+other), "DURAND Marc") })
 	// Another territory's queue is not hers.
@@ -105,7 +107,7 @@ func TestCoordinatorAssignsAndNamesAnInterim(t *testing.T) {
 func TestOffersHighlightExpiringAccreditations(t *testing.T) {
 	e := start(t)
 	e.immersionOffer(t, "Fournil de Bayeux", "14047", "D1102") // accredited for a year
-	res, err := e.Admin.Immersion.PublishOffer(ctx(t), &immersionv1.PublishOfferRequest{
+	_, err := e.Admin.Immersion.PublishOffer(ctx(t), &immersionv1.PublishOfferRequest{
 		RequestId: uuid.NewString(),
 		Profile: &immersionv1.OfferProfile{
 			OperatorId: "op-1",
@@ -116,7 +118,6 @@ func TestOffersHighlightExpiringAccreditations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = res
 	admin := e.login(t, "admin")
 	var page string
 	eventually(t, "both offers are listed", func() bool {

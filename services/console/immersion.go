@@ -474,15 +474,9 @@ func (c *Console) loadImmersionBooking(ctx context.Context, p auth.Principal, se
 	}
 	ss := res.GetSession()
 	v.Session = ss
-	names, err := c.learnerNames(ctx, []string{learnerID})
-	if err != nil {
+	if v.LearnerName, err = c.learnerName(ctx, learnerID); err != nil {
 		return v, err
 	}
-	name, ok := names[learnerID]
-	if !ok {
-		return v, status.Error(codes.NotFound, "learner not found")
-	}
-	v.LearnerName = name
 	if o := c.immersionOffers(ctx, []string{ss.GetOfferId()})[ss.GetOfferId()]; o != nil {
 		v.Offer = o
 		v.Commune = o.GetProfile().GetPlatform().GetCommuneCode()

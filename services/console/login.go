@@ -19,6 +19,12 @@ const devTokenTTL = 8 * time.Hour
 // in dev mode, a page to pick who to be.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	ret := safeReturn(r.URL.Query().Get("retour"))
+	if r.URL.Query().Get("sortie") != "" && c.oidc != nil {
+		// Signed out: not straight back to the provider, whose own session
+		// would sign the person in again at once.
+		c.pages.render(w, r, nil, http.StatusOK, "logged_out", map[string]any{"Title": "Déconnexion"})
+		return
+	}
 	if c.oidc != nil {
 		c.oidcStart(w, r, ret)
 		return

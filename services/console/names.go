@@ -34,6 +34,16 @@ func (c *Console) learnerNames(ctx context.Context, ids []string) (map[string]st
 	return out, nil
 }
 
+// learnerName is one learner's name, read with GetLearner (from the
+// learner's events: a person registered a moment ago is found at once).
+func (c *Console) learnerName(ctx context.Context, id string) (string, error) {
+	res, err := c.api.Intake.GetLearner(ctx, &intakev1.GetLearnerRequest{LearnerId: id})
+	if err != nil {
+		return "", err
+	}
+	return displayName(res.GetLearner()), nil
+}
+
 // displayName is a learner's name as people read it: "NOM Prénom".
 func displayName(l *intakev1.Learner) string {
 	if l.GetErased() {

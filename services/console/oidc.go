@@ -223,7 +223,10 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	end := ""
 	if c.oidc.endSession != "" {
-		q := url.Values{"client_id": {c.oidc.cfg.ClientID}}
+		// Back to the console's signed-out page (an address to register
+		// at the provider beside the redirect URI).
+		back := strings.TrimSuffix(c.oidc.cfg.RedirectURL, "/connexion/retour") + "/connexion?sortie=1"
+		q := url.Values{"client_id": {c.oidc.cfg.ClientID}, "post_logout_redirect_uri": {back}}
 		end = c.oidc.endSession + "?" + q.Encode()
 	}
 	c.start(w, r, token, expires, end, ret)

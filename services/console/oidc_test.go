@@ -181,8 +181,14 @@ func TestOIDCSignInAndOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loc := out.Header.Get("Location"); !strings.HasPrefix(loc, p.srv.URL+"/logout") {
+	loc := out.Header.Get("Location")
+	if !strings.HasPrefix(loc, p.srv.URL+"/logout") || !strings.Contains(loc, url.QueryEscape(srv.URL+"/connexion?sortie=1")) {
 		t.Fatalf("logout redirects to %q", loc)
+	}
+	// Back from the provider: a signed-out page, not straight into a new
+	// login.
+	if r := mustGet(t, &noFollow, srv.URL+"/connexion?sortie=1"); r.StatusCode != http.StatusOK || !strings.Contains(body(t, r), "Vous êtes déconnecté") {
+		t.Fatalf("the signed-out page: %d", r.StatusCode)
 	}
 	again, _ := noFollow.Get(srv.URL + "/")
 	if again.StatusCode != http.StatusSeeOther || !strings.HasPrefix(again.Header.Get("Location"), "/connexion") {

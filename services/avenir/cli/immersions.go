@@ -303,7 +303,7 @@ func newImmersionsOutcomeCmd() *cobra.Command {
 	var req immersionv1.RecordOutcomeRequest
 	var status, lastDay, fit string
 	cmd := immersionCommand("outcome SESSION_ID LEARNER_ID --status STATUS",
-		"Record what became of a booked learner, from the session's last day (the session's operator)",
+		"Record what became of a booked learner, from the session's last day (the session's operator, the learner's referent)",
 		"  avenir immersions outcome $session $id --status completed --trade-fit confirmed\n"+
 			"  avenir immersions outcome $session $id --status partially-completed --last-day-present 2026-12-09 --minutes-done 840 --trade-fit not-for-me\n"+
 			"  avenir immersions outcome $session $id --status did-not-show",

@@ -101,7 +101,10 @@ func TestImmersionsCommands(t *testing.T) {
 		"InvalidArgument", "last_day_present", "minutes_done")
 	expect(operator, 1, []string{"immersions", "outcome", session, second, "--status", "partially-completed", "--last-day-present", "2026-11-26",
 		"--minutes-done", "500", "--trade-fit", "confirmed"}, "minutes_done", "at most 420")
-	expect(referent, 1, []string{"immersions", "outcome", session, second, "--status", "did-not-show"}, "PermissionDenied")
+	// A referent who does not act for the learner may not (its own
+	// referent may: it debriefs the immersion).
+	elsewhere := mint(auth.Principal{Subject: "ref-01", Role: auth.RoleReferent, ReferentID: "ref-01", Territories: []string{"T01"}})
+	expect(elsewhere, 1, []string{"immersions", "outcome", session, second, "--status", "did-not-show"}, "PermissionDenied")
 	outcome := expect(operator, 0, []string{"immersions", "outcome", session, second, "--status", "completed", "--trade-fit", "confirmed",
 		"--comment", "à l'aise sur le chantier", "-o", "json"}, `"status": "BOOKING_STATUS_BOOKED"`, `"minutes_done": 420`, `"promoted_from_waitlist": true`)
 	if !strings.Contains(outcome, `"trade_fit": "TRADE_FIT_CONFIRMED"`) {
