@@ -17,16 +17,16 @@ import (
 // duration and code is shown the French way.
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"date":     dateOf,
-		"fieldOf":  fieldOf,
-		"count":    countText,
+		"date":    dateOf,
+		"fieldOf": fieldOf,
+		"count":   countText,
 		// territory is bound to the console's territories (newRenderer).
 		"territory": func(code string) string { return code },
-		"datetime": func(t time.Time) string { return fr.DateTime(t) },
-		"money":    fr.Money,
-		"minutes":  fr.Minutes[int32],
-		"int":      fr.Int[int],
-		"label":    func(e protoreflect.Enum) string { return fr.Label(e) },
+		"datetime":  func(t time.Time) string { return fr.DateTime(t) },
+		"money":     fr.Money,
+		"minutes":   fr.Minutes[int32],
+		"int":       fr.Int[int],
+		"label":     func(e protoreflect.Enum) string { return fr.Label(e) },
 		"rome": func(code string) string {
 			if l, ok := fr.ROMELabel(code); ok {
 				return l
