@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -37,6 +38,7 @@ type devChoice struct {
 	Value string // role:id
 	Label string
 	Hint  string
+	Name  string // the person's or organisation's name
 }
 
 func (c *Console) devLoginPage(w http.ResponseWriter, r *http.Request, ret, problem string) {
@@ -68,13 +70,14 @@ func (c *Console) devLoginPage(w http.ResponseWriter, r *http.Request, ret, prob
 	})
 }
 
-// devAdmin is the context of the dev login's own calls (listing whom one
-// can be), as an administrator.
-func (c *Console) devAdmin(r *http.Request) (ctxWithToken func() (string, error)) {
-	return func() (string, error) {
-		now := c.cfg.Now()
-		return auth.Mint(c.cfg.DevKey, c.devClaims(auth.Principal{Subject: "console-dev-login", Role: auth.RoleAdmin, Name: "Console"}, now))
+// devAdminContext is the context of the dev login's own calls (listing
+// whom one can be), as an administrator.
+func (c *Console) devAdminContext(r *http.Request) (context.Context, error) {
+	tok, err := auth.Mint(c.cfg.DevKey, c.devClaims(auth.Principal{Subject: "console-dev-login", Role: auth.RoleAdmin, Name: "Console"}, c.cfg.Now()))
+	if err != nil {
+		return nil, err
 	}
+	return metadata.AppendToOutgoingContext(r.Context(), "authorization", "Bearer "+tok), nil
 }
 
 func (c *Console) devClaims(p auth.Principal, now time.Time) auth.Claims {
@@ -84,11 +87,10 @@ func (c *Console) devClaims(p auth.Principal, now time.Time) auth.Claims {
 }
 
 func (c *Console) devReferents(r *http.Request) (referents, coordinators []devChoice, err error) {
-	tok, err := c.devAdmin(r)()
+	ctx, err := c.devAdminContext(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx := metadata.AppendToOutgoingContext(r.Context(), "authorization", "Bearer "+tok)
 	refs, err := c.referents(ctx, "", false)
 	for _, ref := range refs {
 		p := ref.GetProfile()
@@ -156,13 +158,19 @@ func (c *Console) devPrincipal(r *http.Request, choice string) (auth.Principal, 
 		if id == "" {
 			return auth.Principal{}, "Choisissez un organisme."
 		}
-		return auth.Principal{Subject: "operator-" + id, Name: "Organisme " + id, Role: auth.RoleOperator, OperatorID: id}, ""
+		name := "Organisme " + id
+		ops, _ := c.devOperators(r)
+		for _, o := range ops {
+			if o.Value == "operator:"+id {
+				name = o.Name
+			}
+		}
+		return auth.Principal{Subject: "operator-" + id, Name: name, Role: auth.RoleOperator, OperatorID: id}, ""
 	case "referent", "coordinator":
-		tok, err := c.devAdmin(r)()
+		ctx, err := c.devAdminContext(r)
 		if err != nil {
 			return auth.Principal{}, "Le jeton n'a pas pu être signé."
 		}
-		ctx := metadata.AppendToOutgoingContext(r.Context(), "authorization", "Bearer "+tok)
 		ref, err := c.findReferent(ctx, id)
 		if err != nil || ref == nil {
 			return auth.Principal{}, "Ce référent n'existe pas dans l'annuaire."
@@ -214,11 +222,10 @@ func safeReturn(ret string) string {
 
 // devOperators lists the operators of the contracts, to sign in as one.
 func (c *Console) devOperators(r *http.Request) ([]devChoice, error) {
-	tok, err := c.devAdmin(r)()
+	ctx, err := c.devAdminContext(r)
 	if err != nil {
 		return nil, err
 	}
-	ctx := metadata.AppendToOutgoingContext(r.Context(), "authorization", "Bearer "+tok)
 	seen := map[string]bool{}
 	var out []devChoice
 	page := ""
@@ -233,11 +240,11 @@ func (c *Console) devOperators(r *http.Request) ([]devChoice, error) {
 				continue
 			}
 			seen[t.GetOperatorId()] = true
-			label := t.GetOperatorId()
+			label, name := t.GetOperatorId(), "Organisme "+t.GetOperatorId()
 			if n := t.GetOperatorName(); n != "" {
-				label = n + " (" + t.GetOperatorId() + ")"
+				label, name = n+" ("+t.GetOperatorId()+")", n
 			}
-			out = append(out, devChoice{Value: "operator:" + t.GetOperatorId(), Label: label})
+			out = append(out, devChoice{Value: "operator:" + t.GetOperatorId(), Label: label, Name: name})
 		}
 		if page = res.GetNextPageToken(); page == "" {
 			break
