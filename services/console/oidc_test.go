@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/avenir-normandie/avenir/services/console"
+	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/grpcx"
 )
@@ -267,4 +268,16 @@ func mustGet(t *testing.T, c *http.Client, u string) *http.Response {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// The signed-out page passes the accessibility check.
+func TestBrowserSignedOutPage(t *testing.T) {
+	p := newIDP(t)
+	srv := consoleWithOIDC(t, p, time.Minute)
+	tab := bt.Browser(t)
+	bt.Navigate(t, tab, srv.URL+"/connexion?sortie=1")
+	if got := bt.Text(t, tab, "h1"); got != "Vous êtes déconnecté(e)" {
+		t.Fatalf("h1 = %q", got)
+	}
+	bt.CheckAccessibility(t, tab)
 }
