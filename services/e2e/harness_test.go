@@ -69,8 +69,11 @@ func startServer(t *testing.T, dataDir string, extra ...string) *process {
 		NATS:   "127.0.0.1:" + freePort(t),
 		waited: make(chan error, 1),
 	}
+	// The console too, on a port of its own (not 8080, which make run may
+	// hold).
 	p.args = append([]string{"server", "--dev", "--data-dir", dataDir,
-		"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS}, extra...)
+		"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS,
+		"--console-addr", "127.0.0.1:" + freePort(t)}, extra...)
 	t.Cleanup(func() { p.kill(t) })
 	p.start(t)
 	return p
@@ -91,7 +94,8 @@ func startServers(t *testing.T, dataDir string, argLists ...[]string) []*process
 			waited: make(chan error, 1),
 		}
 		p.args = append([]string{"server", "--dev", "--data-dir", dataDir,
-			"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS}, extra...)
+			"--grpc-addr", p.GRPC, "--admin-addr", p.Admin, "--nats-listen", p.NATS,
+			"--console-addr", "127.0.0.1:" + freePort(t)}, extra...)
 		t.Cleanup(func() { p.kill(t) })
 		p.launch(t)
 		procs[i] = p
