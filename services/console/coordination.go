@@ -77,10 +77,10 @@ func (c *Console) offers(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
-// countText shows a count, or "moins de 5" when the API hides small ones.
+// countText shows a count, or "< 5" when the API hides small ones.
 func countText(n *commonv1.Count) string {
 	if n.GetFewerThanFive() {
-		return "moins de 5"
+		return "<\u00a05"
 	}
 	return fr.Int(n.GetValue())
 }
