@@ -37,8 +37,10 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) {
 		c.referentHome(w, r, s)
 	case auth.RoleAdmin:
 		c.pages.render(w, r, s, http.StatusOK, "home_admin", map[string]any{"Title": "Accueil"})
+	case auth.RoleOperator:
+		c.operatorHome(w, r, s)
 	default:
-		c.pages.render(w, r, s, http.StatusOK, "home_other", map[string]any{"Title": "Accueil"})
+		c.pages.render(w, r, s, http.StatusOK, "home_funder", map[string]any{"Title": "Accueil"})
 	}
 }
 
