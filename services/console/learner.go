@@ -161,11 +161,10 @@ func (c *Console) learnerRecord(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	data := map[string]any{
 		"Title": displayName(lr.GetLearner()), "Learner": lr.GetLearner(), "Today": c.today(),
-		"ExitReasons":  fr.Options(pathwayv1.ExitReason(0).Descriptor()),
-		"Programmes":   fr.Options(pathwayv1.Programme(0).Descriptor()),
-		"Outcomes":     fr.Options(pathwayv1.ReferralOutcome(0).Descriptor()),
-		"RequestID":    randomToken(),
-		"CanExitCodes": true,
+		"ExitReasons": fr.Options(pathwayv1.ExitReason(0).Descriptor()),
+		"Programmes":  fr.Options(pathwayv1.Programme(0).Descriptor()),
+		"Outcomes":    fr.Options(pathwayv1.ReferralOutcome(0).Descriptor()),
+		"RequestID":   randomToken(),
 	}
 	var open *pathwayv1.Episode
 	if res, err := c.api.Pathway.GetPathway(ctx, &pathwayv1.GetPathwayRequest{LearnerId: id}); err == nil {
