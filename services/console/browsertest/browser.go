@@ -80,6 +80,10 @@ var shared struct {
 // fails it when AVENIR_REQUIRE_BROWSER=1).
 func Browser(t testing.TB) context.Context {
 	t.Helper()
+	if testing.Short() {
+		// make test-fast: the browser tests run with make test and in CI.
+		t.Skip("browsertest: browser tests are skipped with -short")
+	}
 	shared.once.Do(start)
 	switch {
 	case errors.Is(shared.err, errNoChromium):
