@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -23,6 +22,7 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/console/fr"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // The needs analysis as a guided form: the seven CléA domains as a grid,
@@ -162,7 +162,7 @@ func formFromAnalysis(a *needsv1.Analysis) analysisForm {
 		f.Skills[s.GetDomain().String()] = s.GetLevel().String()
 	}
 	for _, d := range c.GetDiplomas() {
-		f.Diplomas = append(f.Diplomas, diplomaRow{Title: d.GetTitle(), Level: strconv.Itoa(int(d.GetLevel())), Year: yearText(d.GetYear())})
+		f.Diplomas = append(f.Diplomas, diplomaRow{Title: d.GetTitle(), Level: strconv.Itoa(int(d.GetLevel())), Year: numberText(d.GetYear())})
 	}
 	for _, e := range c.GetExperiences() {
 		f.Experiences = append(f.Experiences, experienceRow{
@@ -218,13 +218,6 @@ func padRows[T any](rows []T, limit int) []T {
 		rows = append(rows, zero)
 	}
 	return rows
-}
-
-func yearText(y int32) string {
-	if y == 0 {
-		return ""
-	}
-	return strconv.Itoa(int(y))
 }
 
 func numberText(n int32) string {
@@ -840,7 +833,7 @@ func summaryOf(a *needsv1.Analysis) summaryView {
 		s.Skills = append(s.Skills, summarySkill{Domain: fr.Label(sk.GetDomain()), Level: fr.Label(sk.GetLevel())})
 	}
 	for _, d := range c.GetDiplomas() {
-		s.Diplomas = append(s.Diplomas, summaryDiploma{Title: d.GetTitle(), Level: diplomaLevels[int(d.GetLevel())], Year: yearText(d.GetYear())})
+		s.Diplomas = append(s.Diplomas, summaryDiploma{Title: d.GetTitle(), Level: diplomaLevels[int(d.GetLevel())], Year: numberText(d.GetYear())})
 	}
 	for _, e := range c.GetExperiences() {
 		ex := summaryExperience{Kind: fr.Label(e.GetKind()), Role: e.GetRole(), Duration: months(e.GetDurationMonths())}
@@ -973,21 +966,14 @@ func (c *Console) latestAnalysis(ctx context.Context, learnerID, id, want string
 			time.Sleep(40 * time.Millisecond)
 		}
 	}
-	var last *needsv1.Analysis
-	token := ""
-	for range 10 {
+	all, err := paging.All(func(token string) ([]*needsv1.Analysis, string, error) {
 		res, err := c.api.Needs.ListAnalyses(ctx, &needsv1.ListAnalysesRequest{LearnerId: learnerID, PageSize: 200, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		if as := res.GetAnalyses(); len(as) > 0 {
-			last = as[len(as)-1]
-		}
-		if token = res.GetNextPageToken(); token == "" {
-			break
-		}
+		return res.GetAnalyses(), res.GetNextPageToken(), err
+	})
+	if err != nil || len(all) == 0 {
+		return nil, err
 	}
-	return last, nil
+	return all[len(all)-1], nil
 }
 
 // fingerprint identifies an analysis as a command left it: its version,
@@ -1097,28 +1083,12 @@ func (c *Console) commandRefused(w http.ResponseWriter, r *http.Request, s *sess
 // into the pathway yet.
 func refusedWhy(err error, starting bool) string {
 	if isCode(err, codes.FailedPrecondition) {
-		if errorMeta(err, "reason") == "LEARNER_ERASED" {
-			return "Les données personnelles de cette personne ont été effacées : ses analyses ne changent plus."
-		}
 		if starting {
 			return "La personne n'est pas dans le parcours, ou son entrée n'est pas encore connue du service des analyses : " +
 				"si elle vient d'être enregistrée, réessayez dans un instant."
 		}
 	}
 	return fromAPI(err, nil).General
-}
-
-// errorMeta is a metadata entry of a refusal's ErrorInfo.
-func errorMeta(err error, key string) string {
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			if v := info.GetMetadata()[key]; v != "" {
-				return v
-			}
-		}
-	}
-	return ""
 }
 
 // submitAnalysis handles the form of a draft: save the draft, complete the

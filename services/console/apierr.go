@@ -37,22 +37,23 @@ func (p *problems) any() bool { return p != nil && (len(p.Fields) > 0 || p.Gener
 func fromAPI(err error, fields map[string]string) problems {
 	var p problems
 	st, _ := status.FromError(err)
+	if errorMeta(err, "reason") == "LEARNER_ERASED" {
+		// Every service refuses so a command for an erased learner.
+		p.General = "Les données personnelles de cette personne ont été effacées : son dossier ne change plus."
+		return p
+	}
 	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.BadRequest:
-			for _, v := range d.GetFieldViolations() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
 				if f, ok := fields[v.GetField()]; ok {
 					p.add(f, "Valeur refusée : "+v.GetDescription())
 					continue
 				}
 				p.General += " " + v.GetField() + " : " + v.GetDescription() + "."
 			}
-		case *errdetails.ErrorInfo:
-			if id := d.GetMetadata()["learner_id"]; id != "" {
-				p.Existing = id
-			}
 		}
 	}
+	p.Existing = errorMeta(err, "learner_id")
 	lead := refusal(st.Code())
 	if p.General != "" {
 		p.General = lead + p.General
@@ -116,3 +117,17 @@ func isCode(err error, code codes.Code) bool {
 
 func isNotFound(err error) bool        { return isCode(err, codes.NotFound) }
 func isUnauthenticated(err error) bool { return isCode(err, codes.Unauthenticated) }
+
+// errorMeta is a metadata entry of a refusal's ErrorInfo ("reason",
+// "learner_id", ...), "" when it has none.
+func errorMeta(err error, key string) string {
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			if v := info.GetMetadata()[key]; v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}

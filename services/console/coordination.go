@@ -11,6 +11,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/console/fr"
 	"github.com/avenir-normandie/avenir/services/console/geo"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // The coordination pages: territory load and queue (assign in one
@@ -45,26 +46,23 @@ type offerRow struct {
 func (c *Console) offers(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := c.call(r, s)
 	today := c.today()
+	offers, err := paging.All(func(token string) ([]*immersionv1.Offer, string, error) {
+		res, err := c.api.Immersion.ListOffers(ctx, &immersionv1.ListOffersRequest{PageSize: 200, PageToken: token})
+		return res.GetOffers(), res.GetNextPageToken(), err
+	})
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
 	var rows []offerRow
-	page := ""
-	for range 50 {
-		res, err := c.api.Immersion.ListOffers(ctx, &immersionv1.ListOffersRequest{PageSize: 200, PageToken: page})
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
+	for _, o := range offers {
+		to := civilpb.Date(o.GetProfile().GetAccreditedTo())
+		row := offerRow{Offer: o, Expired: to.Valid() && to.Before(today) || o.GetAccreditationExpired()}
+		row.Expiring = !row.Expired && to.Valid() && to.Before(today.AddDays(accreditationWarningDays+1))
+		if name, ok := geo.Commune(o.GetProfile().GetPlatform().GetCommuneCode()); ok {
+			row.Commune = name
 		}
-		for _, o := range res.GetOffers() {
-			to := civilpb.Date(o.GetProfile().GetAccreditedTo())
-			row := offerRow{Offer: o, Expired: to.Valid() && to.Before(today) || o.GetAccreditationExpired()}
-			row.Expiring = !row.Expired && to.Valid() && to.Before(today.AddDays(accreditationWarningDays+1))
-			if name, ok := geo.Commune(o.GetProfile().GetPlatform().GetCommuneCode()); ok {
-				row.Commune = name
-			}
-			rows = append(rows, row)
-		}
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+		rows = append(rows, row)
 	}
 	expiring := 0
 	for _, row := range rows {
@@ -121,18 +119,13 @@ func (c *Console) territory(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	slices.SortFunc(refs, byReferentName)
-	var pending []*referentv1.Assignment
-	page := ""
-	for range 50 {
-		res, err := c.api.Referent.ListPendingAssignments(ctx, &referentv1.ListPendingAssignmentsRequest{TerritoryCode: code, PageSize: 200, PageToken: page})
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		pending = append(pending, res.GetPending()...)
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+	pending, err := paging.All(func(token string) ([]*referentv1.Assignment, string, error) {
+		res, err := c.api.Referent.ListPendingAssignments(ctx, &referentv1.ListPendingAssignmentsRequest{TerritoryCode: code, PageSize: 200, PageToken: token})
+		return res.GetPending(), res.GetNextPageToken(), err
+	})
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
 	}
 	ids := make([]string, len(pending))
 	for i, a := range pending {

@@ -33,28 +33,8 @@ func funcs() template.FuncMap {
 			}
 			return code
 		},
-		"days":     fr.PluralDays[int],
-		"isoDate":  isoDate,
-		"join":     strings.Join,
-		"contains": func(list []string, s string) bool { return contains(list, s) },
+		"join": strings.Join,
 	}
-}
-
-// isoDate is a date as an HTML date input's value (YYYY-MM-DD).
-func isoDate(d *commonv1.Date) string {
-	if d == nil || d.GetYear() == 0 {
-		return ""
-	}
-	return time.Date(int(d.GetYear()), time.Month(d.GetMonth()), int(d.GetDay()), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // dateOf formats a date of the API or a civil date as DD/MM/YYYY.

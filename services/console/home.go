@@ -14,6 +14,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // What needs a referent's attention, and when.
@@ -94,7 +95,7 @@ func (c *Console) referentHome(w http.ResponseWriter, r *http.Request, s *sessio
 		rows = append(rows, row)
 		if e.GetPhase() == pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED && since.Valid() && row.DaysInPhase > analysisDueDays {
 			todos = append(todos, todo{LearnerID: row.LearnerID, Name: row.Name, When: since,
-				What: "Entrée sans analyse des besoins depuis " + plural(row.DaysInPhase, "jour", "jours")})
+				What: "Entrée sans analyse des besoins depuis " + fr.PluralDays(row.DaysInPhase)})
 		}
 	}
 	slices.SortFunc(rows, func(a, b caseRow) int { return strings.Compare(a.Name, b.Name) })
@@ -112,20 +113,13 @@ func (c *Console) referentHome(w http.ResponseWriter, r *http.Request, s *sessio
 
 // caseload lists every page of a referent's caseload.
 func (c *Console) caseload(ctx context.Context, referentID string) ([]*referentv1.CaseloadEntry, *referentv1.Referent, error) {
-	var out []*referentv1.CaseloadEntry
 	var ref *referentv1.Referent
-	page := ""
-	for {
-		res, err := c.api.Referent.ListCaseload(ctx, &referentv1.ListCaseloadRequest{ReferentId: referentID, PageSize: 200, PageToken: page})
-		if err != nil {
-			return nil, nil, err
-		}
+	out, err := paging.All(func(token string) ([]*referentv1.CaseloadEntry, string, error) {
+		res, err := c.api.Referent.ListCaseload(ctx, &referentv1.ListCaseloadRequest{ReferentId: referentID, PageSize: 200, PageToken: token})
 		ref = res.GetReferent()
-		out = append(out, res.GetLearners()...)
-		if page = res.GetNextPageToken(); page == "" {
-			return out, ref, nil
-		}
-	}
+		return res.GetLearners(), res.GetNextPageToken(), err
+	})
+	return out, ref, err
 }
 
 // learnerTodos looks at each learner's pathway and bookings: referrals
@@ -208,11 +202,4 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
-}
-
-func plural(n int, one, many string) string {
-	if n <= 1 {
-		return fr.Int(int64(n)) + " " + one
-	}
-	return fr.Int(int64(n)) + " " + many
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // The #Action pages: a referent looks for an immersion session for one
@@ -387,18 +388,10 @@ func (c *Console) immersionOffers(ctx context.Context, ids []string) map[string]
 
 // immersionBookings lists every booking of a learner (all pages).
 func (c *Console) immersionBookings(ctx context.Context, id string) ([]*immersionv1.Booking, error) {
-	var out []*immersionv1.Booking
-	page := ""
-	for {
-		res, err := c.api.Immersion.ListBookings(ctx, &immersionv1.ListBookingsRequest{LearnerId: id, PageSize: immersionPageSize, PageToken: page})
-		if err != nil {
-			return out, err
-		}
-		out = append(out, res.GetBookings()...)
-		if page = res.GetNextPageToken(); page == "" || len(out) >= maxImmersionSessions {
-			return out, nil
-		}
-	}
+	return paging.All(func(token string) ([]*immersionv1.Booking, string, error) {
+		res, err := c.api.Immersion.ListBookings(ctx, &immersionv1.ListBookingsRequest{LearnerId: id, PageSize: immersionPageSize, PageToken: token})
+		return res.GetBookings(), res.GetNextPageToken(), err
+	})
 }
 
 // bookImmersion books a place, or a waitlist entry when the session is
@@ -572,7 +565,7 @@ func (c *Console) cancelImmersionBooking(w http.ResponseWriter, r *http.Request,
 			return
 		}
 		p = problems{General: immersionRefusal(err, "cancel")}
-		if f := immersionViolations(err); contains(f, "reason") {
+		if f := immersionViolations(err); slices.Contains(f, "reason") {
 			p.add("motif", "Motif refusé : 500 caractères au plus, sans caractères de contrôle.")
 		}
 		c.renderImmersionBooking(w, r, s, http.StatusUnprocessableEntity, reason, immersionOutcomeForm{}, p, problems{})
@@ -709,23 +702,6 @@ func immersionViolations(err error) []string {
 	return out
 }
 
-// immersionRefusalReason is the reason code of a refusal of the immersion service
-// (its domain's Reason* codes), "" if none.
-func immersionRefusalReason(err error) (reason, bookingStatus string) {
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			if r := info.GetMetadata()["reason"]; r != "" {
-				reason = r
-			}
-			if s := info.GetMetadata()["status"]; s != "" {
-				bookingStatus = s
-			}
-		}
-	}
-	return reason, bookingStatus
-}
-
 // immersionReasons are the immersion service's refusals in French.
 var immersionReasons = map[string]string{
 	"OFFER_WITHDRAWN":         "L'offre de cette session a été retirée.",
@@ -741,13 +717,12 @@ var immersionReasons = map[string]string{
 	"WAITLIST_FULL":           "La session est complète, et sa liste d'attente aussi.",
 	"NOT_BOOKED":              "La personne n'a pas de place sur cette session.",
 	"OUTCOME_RECORDED":        "Le bilan de cette immersion est enregistré : elle ne peut plus être annulée.",
-	"LEARNER_ERASED":          "Les données personnelles de cette personne ont été effacées.",
 }
 
 // immersionRefusal is the French sentence of a refused booking ("book"),
 // cancellation ("cancel") or outcome ("outcome").
 func immersionRefusal(err error, action string) string {
-	reason, booked := immersionRefusalReason(err)
+	reason, booked := errorMeta(err, "reason"), errorMeta(err, "status")
 	if m, ok := immersionReasons[reason]; ok {
 		return m
 	}

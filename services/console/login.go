@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"google.golang.org/grpc/metadata"
 )
@@ -226,29 +225,23 @@ func (c *Console) devOperators(r *http.Request) ([]devChoice, error) {
 	if err != nil {
 		return nil, err
 	}
+	contracts, err := c.contracts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	var out []devChoice
-	page := ""
-	for range 20 {
-		res, err := c.api.Funding.ListContracts(ctx, &fundingv1.ListContractsRequest{PageSize: 500, PageToken: page})
-		if err != nil {
-			return out, err
+	for _, k := range contracts {
+		t := k.GetTerms()
+		if seen[t.GetOperatorId()] {
+			continue
 		}
-		for _, k := range res.GetContracts() {
-			t := k.GetTerms()
-			if seen[t.GetOperatorId()] {
-				continue
-			}
-			seen[t.GetOperatorId()] = true
-			label, name := t.GetOperatorId(), "Organisme "+t.GetOperatorId()
-			if n := t.GetOperatorName(); n != "" {
-				label, name = n+" ("+t.GetOperatorId()+")", n
-			}
-			out = append(out, devChoice{Value: "operator:" + t.GetOperatorId(), Label: label, Name: name})
+		seen[t.GetOperatorId()] = true
+		label, name := t.GetOperatorId(), "Organisme "+t.GetOperatorId()
+		if n := t.GetOperatorName(); n != "" {
+			label, name = n+" ("+t.GetOperatorId()+")", n
 		}
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+		out = append(out, devChoice{Value: "operator:" + t.GetOperatorId(), Label: label, Name: name})
 	}
 	slices.SortFunc(out, func(a, b devChoice) int { return strings.Compare(a.Label, b.Label) })
 	return out, nil

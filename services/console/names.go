@@ -7,6 +7,7 @@ import (
 
 	intakev1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/intake/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // erasedName is how people read a learner whose personal data was erased.
@@ -70,22 +71,19 @@ func (c *Console) referents(ctx context.Context, territory string, includeDeacti
 	var out []*referentv1.Referent
 	seen := map[string]bool{}
 	for _, t := range territories {
-		page := ""
-		for {
+		refs, err := paging.All(func(token string) ([]*referentv1.Referent, string, error) {
 			res, err := c.api.Referent.ListReferents(ctx, &referentv1.ListReferentsRequest{
-				TerritoryCode: t, IncludeDeactivated: includeDeactivated, PageSize: 200, PageToken: page,
+				TerritoryCode: t, IncludeDeactivated: includeDeactivated, PageSize: 200, PageToken: token,
 			})
-			if err != nil {
-				return out, err
-			}
-			for _, r := range res.GetReferents() {
-				if !seen[r.GetReferentId()] {
-					seen[r.GetReferentId()] = true
-					out = append(out, r)
-				}
-			}
-			if page = res.GetNextPageToken(); page == "" {
-				break
+			return res.GetReferents(), res.GetNextPageToken(), err
+		})
+		if err != nil {
+			return out, err
+		}
+		for _, r := range refs {
+			if !seen[r.GetReferentId()] {
+				seen[r.GetReferentId()] = true
+				out = append(out, r)
 			}
 		}
 	}

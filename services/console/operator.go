@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 // enrolledRow is a learner enrolled with the operator, as its home lists it.
@@ -33,44 +35,28 @@ type sessionRow struct {
 func (c *Console) operatorHome(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx := c.call(r, s)
 	op := s.principal.OperatorID
-	var contracts []*fundingv1.Contract
-	page := ""
-	for range 20 {
-		res, err := c.api.Funding.ListContracts(ctx, &fundingv1.ListContractsRequest{OperatorId: op, PageSize: 500, PageToken: page})
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		contracts = append(contracts, res.GetContracts()...)
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+	contracts, err := c.contracts(ctx, op)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
 	}
-	var listings []*pathwayv1.EnrolmentListing
-	for page, n := "", 0; n < 50; n++ {
+	listings, err := paging.All(func(token string) ([]*pathwayv1.EnrolmentListing, string, error) {
 		res, err := c.api.Pathway.ListEnrolments(ctx, &pathwayv1.ListEnrolmentsRequest{
-			OperatorId: op, ActiveOn: civilpb.FromDate(c.today()), PageSize: 200, PageToken: page,
+			OperatorId: op, ActiveOn: civilpb.FromDate(c.today()), PageSize: 200, PageToken: token,
 		})
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		listings = append(listings, res.GetEnrolments()...)
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+		return res.GetEnrolments(), res.GetNextPageToken(), err
+	})
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
 	}
-	var bookings []*immersionv1.Booking
-	for page, n := "", 0; n < 50; n++ {
-		res, err := c.api.Immersion.ListBookings(ctx, &immersionv1.ListBookingsRequest{OperatorId: op, PageSize: 200, PageToken: page})
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		bookings = append(bookings, res.GetBookings()...)
-		if page = res.GetNextPageToken(); page == "" {
-			break
-		}
+	bookings, err := paging.All(func(token string) ([]*immersionv1.Booking, string, error) {
+		res, err := c.api.Immersion.ListBookings(ctx, &immersionv1.ListBookingsRequest{OperatorId: op, PageSize: 200, PageToken: token})
+		return res.GetBookings(), res.GetNextPageToken(), err
+	})
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
 	}
 	ids := make([]string, 0, len(listings)+len(bookings))
 	for _, l := range listings {
@@ -121,4 +107,13 @@ func sessionRows(bookings []*immersionv1.Booking, names map[string]string) []ses
 		return civilpb.Date(a.From).Compare(civilpb.Date(b.From))
 	})
 	return out
+}
+
+// contracts lists the contracts the caller reads, of one operator when
+// operatorID is given.
+func (c *Console) contracts(ctx context.Context, operatorID string) ([]*fundingv1.Contract, error) {
+	return paging.All(func(token string) ([]*fundingv1.Contract, string, error) {
+		res, err := c.api.Funding.ListContracts(ctx, &fundingv1.ListContractsRequest{OperatorId: operatorID, PageSize: 500, PageToken: token})
+		return res.GetContracts(), res.GetNextPageToken(), err
+	})
 }

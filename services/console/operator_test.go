@@ -53,4 +53,5 @@ func TestOperatorHome(t *testing.T) {
 	tab := bt.Browser(t)
 	browserLogin(t, e, tab, "operator", "op-1")
 	bt.CheckAccessibility(t, tab)
+	shoot(t, tab, "accueil-organisme")
 }

@@ -29,6 +29,7 @@ import (
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
+	"github.com/avenir-normandie/avenir/services/platform/paging"
 )
 
 func newLearnersExportCmd() *cobra.Command {
@@ -131,7 +132,7 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 	var err error
 
 	fd := fundingv1.NewFundingServiceClient(conn)
-	if x.lines, err = allPages(func(token string) ([]*fundingv1.LearnerLine, string, error) {
+	if x.lines, err = paging.All(func(token string) ([]*fundingv1.LearnerLine, string, error) {
 		r, err := fd.ListLearnerLines(ctx, &fundingv1.ListLearnerLinesRequest{LearnerId: id, PageSize: 500, PageToken: token})
 		if err == nil && r.GetAmountsHidden() {
 			err = status.Error(codes.PermissionDenied, "amounts hidden: a subject-access export is for admins")
@@ -149,7 +150,7 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 		return nil, fail("intake", err)
 	}
 	x.learner = l.GetLearner()
-	if x.history, err = allPages(func(token string) ([]*intakev1.LearnerChange, string, error) {
+	if x.history, err = paging.All(func(token string) ([]*intakev1.LearnerChange, string, error) {
 		r, err := in.GetLearnerHistory(ctx, &intakev1.GetLearnerHistoryRequest{LearnerId: id, PageSize: 200, PageToken: token})
 		return r.GetChanges(), r.GetNextPageToken(), err
 	}); err != nil && !notFound(err) {
@@ -164,7 +165,7 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 	case !notFound(err):
 		return nil, fail("pathway", err)
 	}
-	if x.timeline, err = allPages(func(token string) ([]*pathwayv1.TimelineEntry, string, error) {
+	if x.timeline, err = paging.All(func(token string) ([]*pathwayv1.TimelineEntry, string, error) {
 		r, err := pw.GetTimeline(ctx, &pathwayv1.GetTimelineRequest{LearnerId: id, PageSize: 200, PageToken: token})
 		return r.GetEntries(), r.GetNextPageToken(), err
 	}); err != nil && !notFound(err) {
@@ -172,7 +173,7 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 	}
 
 	nd := needsv1.NewNeedsServiceClient(conn)
-	if x.analyses, err = allPages(func(token string) ([]*needsv1.Analysis, string, error) {
+	if x.analyses, err = paging.All(func(token string) ([]*needsv1.Analysis, string, error) {
 		r, err := nd.ListAnalyses(ctx, &needsv1.ListAnalysesRequest{LearnerId: id, PageSize: 200, PageToken: token})
 		return r.GetAnalyses(), r.GetNextPageToken(), err
 	}); err != nil && !notFound(err) {
@@ -188,7 +189,7 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 	}
 
 	im := immersionv1.NewImmersionServiceClient(conn)
-	if x.bookings, err = allPages(func(token string) ([]*immersionv1.Booking, string, error) {
+	if x.bookings, err = paging.All(func(token string) ([]*immersionv1.Booking, string, error) {
 		r, err := im.ListBookings(ctx, &immersionv1.ListBookingsRequest{LearnerId: id, PageSize: 200, PageToken: token})
 		return r.GetBookings(), r.GetNextPageToken(), err
 	}); err != nil && !notFound(err) {
@@ -198,29 +199,6 @@ func gatherLearner(ctx context.Context, conn grpc.ClientConnInterface, id string
 }
 
 func notFound(err error) bool { return status.Code(err) == codes.NotFound }
-
-// allPages calls next from the first page until the last, collecting the
-// items (never nil); an error stops it, discarding what was collected.
-func allPages[T any](next func(token string) ([]T, string, error)) ([]T, error) {
-	out := []T{}
-	seen := map[string]bool{}
-	token := ""
-	for {
-		items, nextToken, err := next(token)
-		if err != nil {
-			return []T{}, err
-		}
-		out = append(out, items...)
-		if nextToken == "" {
-			return out, nil
-		}
-		if seen[nextToken] {
-			return []T{}, fmt.Errorf("the listing repeats its page token %q", nextToken)
-		}
-		seen[nextToken] = true
-		token = nextToken
-	}
-}
 
 // writeJSON writes the export as one indented JSON document, each
 // service's answers in the protobuf JSON mapping.

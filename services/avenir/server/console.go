@@ -91,7 +91,7 @@ func (c *Config) validateConsole(p *config.Problems) {
 	if c.OIDCIssuer != "" && cc.URL == "" {
 		p.Add("console-url", "required with --oidc-issuer: the identity provider sends people back to <console-url>/connexion/retour")
 	}
-	if _, err := parseUpstreams(cc.Upstreams, "self"); err != nil {
+	if _, err := parseUpstreams(cc.Upstreams, ""); err != nil {
 		p.Add("console-upstreams", "%v", err)
 	}
 	if len(c.backendServices()) == 0 && cc.Upstreams == "" {
@@ -136,9 +136,6 @@ func parseUpstreams(s, self string) (map[string]string, error) {
 
 func checkAddrs(m map[string]string) error {
 	for name, addr := range m {
-		if addr == "self" {
-			continue
-		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("%s: %q is not host:port", name, addr)
 		}

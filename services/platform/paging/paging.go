@@ -76,3 +76,29 @@ func Decode(v *apperr.Violations, token, query string) string {
 	}
 	return t.After
 }
+
+// All gathers every page of a listing, for clients: next fetches the page
+// after token ("" for the first) and returns its items and the next page's
+// token, "" after the last page. A listing that hands back a token it gave
+// before is refused rather than read forever. An empty listing is an empty,
+// non-nil slice (JSON "[]").
+func All[T any](next func(token string) ([]T, string, error)) ([]T, error) {
+	out := []T{}
+	seen := map[string]bool{}
+	token := ""
+	for {
+		items, nextToken, err := next(token)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if nextToken == "" {
+			return out, nil
+		}
+		if seen[nextToken] {
+			return nil, fmt.Errorf("paging: the listing repeats its page token %q", nextToken)
+		}
+		seen[nextToken] = true
+		token = nextToken
+	}
+}

@@ -1,6 +1,8 @@
 package paging_test
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
@@ -43,5 +45,27 @@ func TestTokens(t *testing.T) {
 		if v.Err() == nil {
 			t.Errorf("token %q accepted", bad)
 		}
+	}
+}
+
+func TestAllGathersEveryPageAndRefusesALoop(t *testing.T) {
+	pages := map[string]struct {
+		items []int
+		next  string
+	}{"": {[]int{1, 2}, "b"}, "b": {[]int{3}, "c"}, "c": {nil, ""}}
+	got, err := paging.All(func(token string) ([]int, string, error) {
+		p := pages[token]
+		return p.items, p.next, nil
+	})
+	if err != nil || !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("All = %v, %v", got, err)
+	}
+	loop := func(token string) ([]int, string, error) { return []int{1}, "again", nil }
+	if got, err := paging.All(loop); err == nil {
+		t.Fatalf("a repeated token was followed: %v", got)
+	}
+	boom := errors.New("unavailable")
+	if _, err := paging.All(func(string) ([]int, string, error) { return nil, "", boom }); !errors.Is(err, boom) {
+		t.Fatalf("the error of a page: %v", err)
 	}
 }
