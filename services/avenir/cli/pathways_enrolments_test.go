@@ -101,7 +101,14 @@ func TestPathwaysEnrolmentCommands(t *testing.T) {
 
 	// Ended, the enrolment shows its last day, in the pathway too.
 	contains(run(0, "pathways", "end-enrolment", a, "1", "--to", "2026-11-20"), enrolled+" to 2026-11-20 (ended)")
-	contains(run(0, "pathways", "get", a), "ENROLMENTS", enrolled+" to 2026-11-20 (ended)")
+	// GetPathway answers from the read model, which follows in moments.
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(run(0, "pathways", "get", a), enrolled+" to 2026-11-20 (ended)") {
+		if time.Now().After(deadline) {
+			contains(run(0, "pathways", "get", a), "ENROLMENTS", enrolled+" to 2026-11-20 (ended)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	var got struct {
 		Episodes []struct {
 			Enrolments []struct {
