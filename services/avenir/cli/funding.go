@@ -33,6 +33,7 @@ var (
 	fundingAnomalies  = enumFlag{fundingv1.AnomalyReason(0).Descriptor(), "ANOMALY_REASON_"}
 	fundingProgrammes = enumFlag{commonv1.FundingProgramme(0).Descriptor(), "FUNDING_PROGRAMME_"}
 	statementStatuses = enumFlag{fundingv1.StatementStatus(0).Descriptor(), "STATEMENT_STATUS_"}
+	feeClaimStates    = enumFlag{fundingv1.FeeClaimState(0).Descriptor(), "FEE_CLAIM_STATE_"}
 )
 
 func newFundingCmd() *cobra.Command {
@@ -46,7 +47,8 @@ func newFundingCmd() *cobra.Command {
 		newFundingStatementsExportCmd())
 	programme := &cobra.Command{Use: "programme", Short: "A programme's envelope and target for a year, and its budget across its contracts"}
 	programme.AddCommand(newFundingProgrammeSetCmd(), newFundingProgrammeBudgetCmd())
-	cmd.AddCommand(contracts, hours, statements, programme, newFundingGroupHoursCmd(), newFundingFeeCmd(), newFundingBudgetCmd())
+	cmd.AddCommand(contracts, hours, statements, programme, newFundingGroupHoursCmd(), newFundingFeeCmd(), newFundingBudgetCmd(),
+		newFundingClaimableCmd())
 	return cmd
 }
 
@@ -1076,4 +1078,36 @@ func newFundingBudgetCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), resp.GetBudget(), budgetRows(resp.GetBudget()))
 		})
+}
+
+func newFundingClaimableCmd() *cobra.Command {
+	var req fundingv1.ListClaimableFeesRequest
+	cmd := fundingCommand("claimable CONTRACT_ID", "The facts that can pay the contract's flat fees and where each stands (funders, admins, its operator)",
+		"  avenir funding claimable $contract\n"+
+			"  avenir funding claimable $contract --learner-id $learner -o json",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&req.LearnerId, "learner-id", "", "only this learner's facts")
+			fs.Int32Var(&req.PageSize, "page-size", 0, "facts per page (default 200, at most 1000)")
+			fs.StringVar(&req.PageToken, "page-token", "", "next page token printed by the previous page")
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c fundingv1.FundingServiceClient, f *clientFlags) error {
+			req.ContractId = args[0]
+			resp, err := c.ListClaimableFees(ctx, &req)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return f.print(cmd.OutOrStdout(), resp, nil)
+			}
+			var ids []string
+			for _, fee := range resp.GetFees() {
+				ids = append(ids, fee.GetLearnerId())
+			}
+			return listTable(cmd.OutOrStdout(), claimableRows(resp.GetFees(), f.learnerNames(ctx, ids...)), resp.GetNextPageToken())
+		})
+	cmd.Long = "For the learners ever enrolled with the contract, each fact that can pay one of its standard flat fees\n" +
+		"(analysis completed, immersion, exit), its date and the contract's rate, and its state: CLAIMABLE (NEXT: the\n" +
+		"fact a claim-fee of that type takes now), ALREADY_PAID_HERE (with the claim's line id), PAID_ELSEWHERE (under\n" +
+		"another contract), NOT_ELIGIBLE (with the reason claim-fee would give)."
+	return cmd
 }

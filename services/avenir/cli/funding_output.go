@@ -299,3 +299,22 @@ func (p *progress) done() {
 	fmt.Fprintln(p.w)
 	p.terminated = true
 }
+
+// claimableRows are the rows of a contract's claimable fees.
+func claimableRows(fees []*fundingv1.ClaimableFee, names map[string]string) [][]string {
+	rows := [][]string{{"LEARNER", "NAME", "FEE", "FACT", "DATE", "RATE", "STATE", "NOTE"}}
+	for _, fee := range fees {
+		note := ""
+		switch {
+		case fee.GetNextToClaim():
+			note = "next"
+		case fee.GetClaimLineId() != "":
+			note = "claim " + fee.GetClaimLineId()
+		case fee.GetReason() != fundingv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
+			note = fundingRejections.name(fee.GetReason().Number())
+		}
+		rows = append(rows, []string{fee.GetLearnerId(), names[fee.GetLearnerId()], feeTypeString(fee.GetFeeType(), ""), fee.GetFactRef(),
+			dateString(fee.GetFactDate()), euros(fee.GetRateCents()), feeClaimStates.name(fee.GetState().Number()), note})
+	}
+	return rows
+}

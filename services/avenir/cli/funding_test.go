@@ -113,6 +113,8 @@ func TestFundingCommands(t *testing.T) {
 	h.eventually(operator, []string{"funding", "hours", "report", contract, "--line-id", "L-7", "--learner", a,
 		"--date", "2026-10-29", "--minutes", "60", "--activity", "workplace"}, "2026-11 (late)", "12,50 €")
 	h.expect(operator, 1, []string{"funding", "claim-fee", contract, a, "--type", "needs-analysis-completed", "--line-id", "F-1"}, "fact-not-found")
+	h.expect(operator, 0, []string{"funding", "claimable", contract}, "LEARNER  NAME  FEE  FACT  DATE  RATE  STATE  NOTE")
+	h.expect(other, 1, []string{"funding", "claimable", contract}, "NotFound")
 	h.eventually(funder, []string{"funding", "budget", contract}, "CONSUMED       162,50 € (0 %)", "within the envelope")
 
 	// The funder's month in one call: October, closed, across contracts.

@@ -46,6 +46,8 @@ type Statement struct {
 	Period     civil.Month
 	Closed     bool
 	ClosedOn   civil.Date
+	// HasReviews: a funder has reviewed lines of the statement.
+	HasReviews bool
 	Lines      []Entry
 	Totals     Totals
 }
@@ -203,6 +205,7 @@ func (st Statement) Reviewed(e StatementReviewed) Statement {
 		byKey[k] = append(byKey[k], i)
 	}
 	st.Lines = slices.Clone(st.Lines)
+	st.HasReviews = true
 	for _, r := range e.Reviews {
 		for _, i := range byKey[r.Key] {
 			st.Lines[i].review(r)
@@ -214,7 +217,7 @@ func (st Statement) Reviewed(e StatementReviewed) Statement {
 
 // Statement returns the statement of p, its lines in stream order.
 func (b *Books) Statement(p civil.Month) Statement {
-	st := Statement{ContractID: b.ContractID, OperatorID: b.Terms.OperatorID, Period: p, Closed: b.Closed[p], ClosedOn: b.ClosedOn[p]}
+	st := Statement{ContractID: b.ContractID, OperatorID: b.Terms.OperatorID, Period: p, Closed: b.Closed[p], ClosedOn: b.ClosedOn[p], HasReviews: b.Reviewed[p]}
 	for _, i := range b.byPeriod[p] {
 		st.Lines = append(st.Lines, b.Entries[i])
 	}

@@ -168,23 +168,13 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
 		}
 	} else {
 		var r Result
-		if fact, r = c.match(f); !r.Accepted {
+		if fact, r = c.match(f, rate.AmountCents); !r.Accepted {
 			return nil, r, nil
 		}
 	}
-	day := fact.Date
-	if day.After(c.Terms.To) {
-		day = c.Terms.To
-	}
-	if day.Before(c.Terms.From) {
-		day = c.Terms.From
-	}
-	p, late, ok := c.Closed.Billing(c.Terms, day)
-	if !ok {
-		return nil, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(day))), nil
-	}
-	if !c.Budget.fits(p, rate.AmountCents) {
-		return nil, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent"), nil
+	p, late, r := c.bill(fact, rate.AmountCents, true)
+	if !r.Accepted {
+		return nil, r, nil
 	}
 	evs := []Event{FlatFeeClaimed{
 		LedgerID: c.LedgerID, ContractID: c.ContractID, OperatorID: c.Terms.OperatorID, LearnerID: c.LearnerID,
@@ -197,30 +187,141 @@ func DecideFee(f *FeesLedger, c ClaimFee) ([]Event, Result, error) {
 	return evs, Result{LineID: c.LineID, Accepted: true, Period: p, Late: late, AmountCts: rate.AmountCents}, nil
 }
 
+// bill returns the period that bills a fact's fee of amount, or why none
+// (a rejected Result): every later period closed, or the contract year's
+// envelope spent. With consume, the amount is taken from c.Budget.
+func (c ClaimFee) bill(fact Fact, amount int64, consume bool) (civil.Month, bool, Result) {
+	day := fact.Date
+	if day.After(c.Terms.To) {
+		day = c.Terms.To
+	}
+	if day.Before(c.Terms.From) {
+		day = c.Terms.From
+	}
+	p, late, ok := c.Closed.Billing(c.Terms, day)
+	if !ok {
+		return p, late, reject(0, c.LineID, RejectPeriodClosed, fmt.Sprintf("the statements of %s and later are closed", civil.MonthOf(day)))
+	}
+	fits := c.Budget.room(p, amount)
+	if consume {
+		fits = c.Budget.fits(p, amount)
+	}
+	if !fits {
+		return p, late, reject(0, c.LineID, RejectBudgetExceeded, "the contract year's envelope is spent")
+	}
+	return p, late, Result{Accepted: true}
+}
+
+// FactState is where one triggering fact stands for a claim of its fee
+// under a contract.
+type FactState int
+
+// The states of a fact.
+const (
+	FactUnspecified FactState = iota
+	// FactClaimable: a claim of the fee may be paid by the fact.
+	FactClaimable
+	// FactPaidHere: the fact's fee was paid under the contract.
+	FactPaidHere
+	// FactPaidElsewhere: the fact's fee was paid under another contract.
+	FactPaidElsewhere
+	// FactNotEligible: the contract may not pay the fact's fee (Reason).
+	FactNotEligible
+)
+
+// Standing is where one fact stands for a claim of its fee under the
+// contract: claimable, paid (where), or not eligible and why, in the
+// reason and words a claim would be rejected with.
+type Standing struct {
+	Fact    Fact
+	State   FactState
+	Payment Payment // paid here or elsewhere
+	Reason  Rejection
+	Detail  string
+}
+
+// standing is the rule a standard fee's claim applies to each of the
+// learner's facts of its type in the contract's period: paid (under this
+// contract, per the ledger or the fact's uniqueness claim; or under
+// another), else dated after today, else the learner's placement with the
+// contract on the fact's day, else a period open to bill its fee of rate
+// and room for it in the envelope.
+func (c ClaimFee) standing(f *FeesLedger, x Fact, rate int64) Standing {
+	if claim, here := f.Claims[FeeKey{c.Type, "", x.Ref}]; here {
+		return Standing{Fact: x, State: FactPaidHere, Payment: Payment{ContractID: c.ContractID, OperatorID: claim.OperatorID, LineID: claim.LineID}}
+	}
+	if pay, paid := c.paid(x); paid {
+		if pay.ContractID == c.ContractID {
+			return Standing{Fact: x, State: FactPaidHere, Payment: pay}
+		}
+		return Standing{Fact: x, State: FactPaidElsewhere, Payment: pay}
+	}
+	if x.Date.After(c.Today) {
+		return Standing{Fact: x, State: FactNotEligible, Reason: RejectDateInFuture, Detail: inFuture("the fact's date", x.Date, c.Today)}
+	}
+	if r, detail := c.Learner.Placement(c.ContractID, c.Terms, x.Date); r != RejectNone {
+		return Standing{Fact: x, State: FactNotEligible, Reason: r, Detail: fmt.Sprintf("fact %s of %s: %s", x.Ref, x.Date, detail)}
+	}
+	if _, _, r := c.bill(x, rate, false); !r.Accepted {
+		return Standing{Fact: x, State: FactNotEligible, Reason: r.Reason, Detail: r.Detail}
+	}
+	return Standing{Fact: x, State: FactClaimable}
+}
+
+// candidates are the learner's facts of the claim's type dated in the
+// contract's period, in the order they happened.
+func (c ClaimFee) candidates() []Fact {
+	var out []Fact
+	for _, x := range c.Facts {
+		if x.Type == c.Type && c.Terms.Covers(x.Date) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Standings says, for a standard fee type, where each of the learner's
+// facts of the type in the contract's period stands, in the order they
+// happened, by the rule DecideFee applies: a claim of the type now is paid
+// by the first claimable fact, rejected with the first not eligible one's
+// reason when none is claimable and not all are paid. No fact when the
+// contract does not pay the type (or it is custom: a custom fee's fact is
+// its evidence).
+func Standings(f *FeesLedger, c ClaimFee) []Standing {
+	if f == nil {
+		f = NewFeesLedger()
+	}
+	rate, ok := c.Terms.Fee(c.Type, "")
+	if !ok || c.Type == FeeCustom || !c.Type.Valid() {
+		return nil
+	}
+	var out []Standing
+	for _, x := range c.candidates() {
+		out = append(out, c.standing(f, x, rate.AmountCents))
+	}
+	return out
+}
+
 // match finds the fact a standard fee pays (an accepted Result), or says
 // why none (a rejected one): no fact of the type in the contract's period;
 // every such fact's fee already paid, here or under another contract; the
-// first fact still unpaid dated after today, or on a day the learner was
-// not placed with the contract.
-func (c ClaimFee) match(f *FeesLedger) (Fact, Result) {
-	var candidates []Fact
-	for _, x := range c.Facts {
-		if x.Type == c.Type && c.Terms.Covers(x.Date) {
-			candidates = append(candidates, x)
-		}
-	}
+// first fact still unpaid dated after today, on a day the learner was not
+// placed with the contract, or that no open period or the envelope can pay
+// (see standing).
+func (c ClaimFee) match(f *FeesLedger, rate int64) (Fact, Result) {
+	candidates := c.candidates()
 	if len(candidates) == 0 {
 		return Fact{}, reject(0, c.LineID, RejectFactNotFound, "no triggering fact for this fee in the contract period")
 	}
-	var unpaid []Fact
+	var unpaid []Standing
 	for _, x := range candidates {
-		if _, here := f.Claims[FeeKey{c.Type, "", x.Ref}]; here {
-			continue
+		st := c.standing(f, x, rate)
+		switch st.State {
+		case FactClaimable:
+			return x, Result{Accepted: true}
+		case FactNotEligible:
+			unpaid = append(unpaid, st)
 		}
-		if _, paid := c.paid(x); paid {
-			continue
-		}
-		unpaid = append(unpaid, x)
 	}
 	if len(unpaid) == 0 {
 		first := candidates[0]
@@ -232,19 +333,7 @@ func (c ClaimFee) match(f *FeesLedger) (Fact, Result) {
 		}
 		return Fact{}, reject(0, c.LineID, RejectFactAlreadyPaid, fmt.Sprintf("the fee of fact %s (%s) was already paid %s: a fact pays its fee once", first.Ref, first.Date, where))
 	}
-	for _, x := range unpaid {
-		if !x.Date.After(c.Today) {
-			if r, _ := c.Learner.Placement(c.ContractID, c.Terms, x.Date); r == RejectNone {
-				return x, Result{Accepted: true}
-			}
-		}
-	}
-	first := unpaid[0]
-	if first.Date.After(c.Today) {
-		return Fact{}, reject(0, c.LineID, RejectDateInFuture, inFuture("the fact's date", first.Date, c.Today))
-	}
-	r, detail := c.Learner.Placement(c.ContractID, c.Terms, first.Date)
-	return Fact{}, reject(0, c.LineID, r, fmt.Sprintf("fact %s of %s: %s", first.Ref, first.Date, detail))
+	return Fact{}, reject(0, c.LineID, unpaid[0].Reason, unpaid[0].Detail)
 }
 
 func (c ClaimFee) paid(x Fact) (Payment, bool) {

@@ -66,6 +66,9 @@ func TestReportGroupHours(t *testing.T) {
 			if !strings.Contains(r.Detail, tc.detail) {
 				t.Fatalf("detail %q, want it to say %q", r.Detail, tc.detail)
 			}
+			if (r.Reason == domain.RejectInvalid) != (r.Field != "") {
+				t.Fatalf("an invalid line names its field, and only it: %+v", r)
+			}
 			if (len(evs) == 1) != (r.Accepted && !r.Already) {
 				t.Fatalf("events %+v for %+v", evs, r)
 			}

@@ -195,12 +195,14 @@ func TestSplitReport(t *testing.T) {
 		return ""
 	})
 	wantRejected := map[int]domain.Rejection{3: domain.RejectDuplicateID, 4: domain.RejectInvalid, 5: domain.RejectInvalid}
+	// An invalid line names the field refused, for a program to tell people.
+	wantField := map[int]string{4: "learner_id", 5: "minutes"}
 	if len(rejected) != len(wantRejected) {
 		t.Fatalf("rejected %+v", rejected)
 	}
 	for _, r := range rejected {
-		if wantRejected[r.Index] != r.Reason {
-			t.Errorf("line %d rejected %s, want %s", r.Index, r.Reason, wantRejected[r.Index])
+		if wantRejected[r.Index] != r.Reason || wantField[r.Index] != r.Field {
+			t.Errorf("line %d rejected %s on %q, want %s on %q", r.Index, r.Reason, r.Field, wantRejected[r.Index], wantField[r.Index])
 		}
 	}
 	type g struct {

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -109,19 +111,45 @@ func (r Rejection) String() string {
 
 // Result is the fate of one reported line.
 type Result struct {
-	Index     int
-	LineID    string
-	Accepted  bool
-	Already   bool // accepted by an earlier report: nothing appended
-	Reason    Rejection
-	Detail    string
+	Index    int
+	LineID   string
+	Accepted bool
+	Already  bool // accepted by an earlier report: nothing appended
+	Reason   Rejection
+	Detail   string
+	// Field is the request field an invalid line is refused for (see
+	// invalidField), empty otherwise.
+	Field     string
 	Period    civil.Month
 	Late      bool
 	AmountCts int64
 }
 
 func reject(index int, id string, r Rejection, detail string) Result {
-	return Result{Index: index, LineID: id, Reason: r, Detail: detail}
+	res := Result{Index: index, LineID: id, Reason: r, Detail: detail}
+	if r == RejectInvalid {
+		res.Field = invalidField(detail)
+	}
+	return res
+}
+
+// lineFields are the request fields a line's validation may refuse.
+var lineFields = []string{
+	"operator_line_id", "learner_id", "date", "minutes", "activity", "fee_type", "custom_code",
+	"evidence_reference", "group_session_id", "attendee_learner_ids",
+}
+
+// invalidField is the request field an invalid line's detail is about: every
+// such detail starts with the field's name (then ':', ' ' or an index).
+func invalidField(detail string) string {
+	end := strings.IndexFunc(detail, func(r rune) bool { return r != '_' && (r < 'a' || r > 'z') })
+	if end < 0 {
+		end = len(detail)
+	}
+	if f := detail[:end]; slices.Contains(lineFields, f) {
+		return f
+	}
+	return ""
 }
 
 // Closed is the set of periods whose statement is closed, as the service's
@@ -159,13 +187,21 @@ func (b *Budget) fits(p civil.Month, amount int64) bool {
 	if b == nil || amount <= 0 {
 		return true
 	}
-	y := b.Terms.PeriodYear(p)
+	if !b.room(p, amount) {
+		return false
+	}
 	if b.Used == nil {
 		b.Used = map[int]int64{}
 	}
-	if b.Used[y]+amount > b.Terms.AnnualEnvelopeCents {
-		return false
-	}
-	b.Used[y] += amount
+	b.Used[b.Terms.PeriodYear(p)] += amount
 	return true
+}
+
+// room reports whether amount fits in the year's envelope, consuming
+// nothing.
+func (b *Budget) room(p civil.Month, amount int64) bool {
+	if b == nil || amount <= 0 {
+		return true
+	}
+	return b.Used[b.Terms.PeriodYear(p)]+amount <= b.Terms.AnnualEnvelopeCents
 }

@@ -383,7 +383,7 @@ func personalFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescr
 func resultToProto(r domain.Result) *fundingv1.LineResult {
 	out := &fundingv1.LineResult{
 		Index: int32(r.Index), OperatorLineId: r.LineID, Accepted: r.Accepted, AlreadyReported: r.Already,
-		Reason: fundingv1.RejectionReason(r.Reason), Detail: r.Detail, Late: r.Late, AmountCents: r.AmountCts,
+		Reason: fundingv1.RejectionReason(r.Reason), Detail: r.Detail, Field: r.Field, Late: r.Late, AmountCents: r.AmountCts,
 	}
 	if r.Accepted {
 		out.BillingPeriod = civilpb.FromMonth(r.Period)

@@ -29,8 +29,11 @@ import (
 // trigger flat fees (analyses completed, immersions done, exits to
 // employment or qualifying training), in the order they happened.
 //
-//	learner:<id>   storedLearner, JSON
+//	learner:<id>                 storedLearner, JSON
+//	contract-learners:<contract>  index of the learners ever enrolled with the contract
 func learnerKey(id string) string { return "learner:" + id }
+
+func contractLearnersIndex(contractID string) string { return "contract-learners:" + contractID }
 
 type storedEpisode struct {
 	Number int    `json:"n"`
@@ -112,6 +115,7 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	var (
 		id, territory string
 		apply         func(*storedLearner)
+		index         []projection.Op
 	)
 	fact := func(l *storedLearner, f storedFact) {
 		if f.Type == domain.FeeUnspecified || f.Ref == "" {
@@ -156,6 +160,9 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 		}
 	case *pathwayv1.LearnerEnrolled:
 		id, territory = m.GetLearnerId(), m.GetTerritoryCode()
+		if m.GetContractId() != "" && id != "" {
+			index = append(index, projection.IndexAdd(contractLearnersIndex(m.GetContractId()), id))
+		}
 		apply = func(l *storedLearner) {
 			n := int(m.GetEnrolmentNumber())
 			l.Enrolments = slices.DeleteFunc(l.Enrolments, func(e storedEnrolment) bool { return e.Number == n })
@@ -194,7 +201,7 @@ func (s *Service) projectLearner(ctx context.Context, ev event.Event) ([]project
 	if err != nil {
 		return nil, err
 	}
-	return []projection.Op{op}, nil
+	return append([]projection.Op{op}, index...), nil
 }
 
 // learners reads what the read model knows of learners, by id (unknown

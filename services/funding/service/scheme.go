@@ -70,11 +70,11 @@ func (c listedContract) meets(from, to civil.Date) bool {
 }
 
 // statementStatus is where a statement stands.
-func statementStatus(b *domain.Books, p civil.Month) fundingv1.StatementStatus {
+func statementStatus(st domain.Statement) fundingv1.StatementStatus {
 	switch {
-	case b.Closed[p]:
+	case st.Closed:
 		return fundingv1.StatementStatus_STATEMENT_STATUS_CLOSED
-	case b.Reviewed[p]:
+	case st.HasReviews:
 		return fundingv1.StatementStatus_STATEMENT_STATUS_REVIEWED
 	}
 	return fundingv1.StatementStatus_STATEMENT_STATUS_OPEN
@@ -151,7 +151,8 @@ func (s *Service) ListStatements(ctx context.Context, req *fundingv1.ListStateme
 			at fundingv1.StatementStatus
 		)
 		if err := s.withBooks(ctx, c.id, func(b *domain.Books) error {
-			st, at = b.Statement(p), statementStatus(b, p)
+			st = b.Statement(p)
+			at = statementStatus(st)
 			return nil
 		}); err != nil {
 			return nil, err

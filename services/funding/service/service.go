@@ -47,8 +47,9 @@ const (
 	// learners and books read models were rebuilt (v2) when they learnt
 	// territories and enrolments, programmes and facts paid; the books again
 	// (v3) when they learnt each learner's contracts and stopped keeping
-	// personal fields.
-	learnersProjection   = "funding-learners-v2"
+	// personal fields; the learners again (v3) when they learnt each
+	// contract's learners (ListClaimableFees).
+	learnersProjection   = "funding-learners-v3"
 	immersionsProjection = "funding-immersions"
 	booksProjection      = "funding-books-v3"
 	// Durable consumers that act.
@@ -58,8 +59,9 @@ const (
 
 // retiredProjections are read models of earlier versions, deleted from the
 // store by a job: funding-books-v2 kept the reasons of corrections, personal
-// data that must not outlive a learner's erasure.
-var retiredProjections = []string{"funding-books-v2"}
+// data that must not outlive a learner's erasure; funding-learners-v2 lacks
+// the contracts' learners.
+var retiredProjections = []string{"funding-books-v2", "funding-learners-v2"}
 
 // DefaultWorkers is how many ledgers a report decides and appends at once.
 const DefaultWorkers = 32
@@ -160,7 +162,8 @@ func (s *Service) Policy() auth.Policy {
 		fundingv1.FundingService_GetProgrammeBudget_FullMethodName:       {auth.RoleAdmin, auth.RoleFunder},
 		// A subject-access export (administrators), and what a learner's
 		// referents see of its billing (without amounts).
-		fundingv1.FundingService_ListLearnerLines_FullMethodName: {auth.RoleAdmin, auth.RoleReferent},
+		fundingv1.FundingService_ListLearnerLines_FullMethodName:  {auth.RoleAdmin, auth.RoleReferent},
+		fundingv1.FundingService_ListClaimableFees_FullMethodName: read,
 	}
 }
 

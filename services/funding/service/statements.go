@@ -34,6 +34,7 @@ func statementView(c domain.Contract, st domain.Statement, offset, size int) *fu
 	out := &fundingv1.Statement{
 		StatementId: statementID(c.ID, st.Period), ContractId: c.ID, OperatorId: c.Terms.OperatorID, Period: civilpb.FromMonth(st.Period),
 		Closed: st.Closed, ClosedOn: civilpb.FromDate(st.ClosedOn), Totals: totalsToProto(st.Totals), LineCount: int32(len(st.Lines)),
+		Status: statementStatus(st),
 	}
 	for i := offset; i < len(st.Lines) && i < offset+size; i++ {
 		out.Lines = append(out.Lines, entryToProto(st.Lines[i]))

@@ -91,7 +91,9 @@ func warned(t domain.Terms, used map[int]int64, r domain.Result, billed bool) bo
 // claim: a concurrent claim of the same fact under another contract
 // conflicts, and the decision, run again, finds it paid. Where a fact was
 // paid is looked up inside the decision, on the claim's subject (and in
-// the books, for the claims made before the fact claims existed).
+// the books, for the claims made before the fact claims existed). The
+// answer waits, a bounded time, for the books read model to apply the
+// claim, so that ListClaimableFees then shows it paid.
 func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeRequest) (*fundingv1.ClaimFlatFeeResponse, error) {
 	var v apperr.Violations
 	ident.RequestID(&v, req.GetRequestId())
@@ -150,6 +152,8 @@ func (s *Service) ClaimFlatFee(ctx context.Context, req *fundingv1.ClaimFlatFeeR
 	if err != nil {
 		return nil, err
 	}
+	// What ListClaimableFees reads next shows the claim.
+	s.settle(ctx, out.Stored)
 	for _, e := range out.Events {
 		if f, ok := e.(domain.FlatFeeClaimed); ok {
 			claimed = f

@@ -60,7 +60,7 @@ func discloseTargets(resp *pathwayv1.GetProgrammeTargetsResponse, caller auth.Pr
 // no completion percentage of withheld immersions.
 func discloseOutcomes(resp *pathwayv1.GetOutcomesResponse, caller auth.Principal) {
 	disclose(resp, caller)
-	for _, o := range append(slices.Clip(resp.GetOutcomes()), resp.GetTotal()) {
+	for _, o := range append(slices.Concat(resp.GetOutcomes(), resp.GetTerritories()), resp.GetTotal()) {
 		if disclosure.AnyWithheld(o.GetExits()) {
 			o.MedianDaysInPathway = nil
 		}

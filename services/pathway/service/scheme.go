@@ -285,6 +285,18 @@ func (s *Service) GetOutcomes(ctx context.Context, req *pathwayv1.GetOutcomesReq
 	for _, r := range rows {
 		resp.Outcomes = append(resp.Outcomes, outcomesToProto(r))
 	}
+	// The same facts per territory: summed across operators before the rule
+	// of small counts applies.
+	for i := range exits {
+		exits[i].Operator = ""
+	}
+	for i := range immersions {
+		immersions[i].Operator = ""
+	}
+	territories, _ := domain.OutcomeReport(exits, immersions)
+	for _, r := range territories {
+		resp.Territories = append(resp.Territories, outcomesToProto(r))
+	}
 	discloseOutcomes(resp, caller)
 	return resp, nil
 }

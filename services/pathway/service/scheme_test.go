@@ -338,6 +338,16 @@ func TestSchemeFigures(t *testing.T) {
 			`"op-h"/T07 exits 0 [] median - immersions 1/0/0 0%`,
 			`total ""/ exits 3 [EMPLOYMENT_PERMANENT:1 ABANDONMENT:1 HEALTH:1] median 130 immersions 3/1/1 33%`,
 		})
+		// Per territory, across operators: T05's two exits summed.
+		var territories []string
+		for _, o := range resp.GetTerritories() {
+			territories = append(territories, outcomeLine(o))
+		}
+		sameLines(t, "an admin's outcomes per territory", territories, []string{
+			`""/T05 exits 2 [EMPLOYMENT_PERMANENT:1 ABANDONMENT:1] median 130 immersions 0/0/0 -%`,
+			`""/T06 exits 0 [] median - immersions 2/1/1 50%`,
+			`""/T07 exits 1 [HEALTH:1] median 15 immersions 1/0/0 0%`,
+		})
 		// A funder gets no count from 1 to 4, per row and in the total,
 		// nor the medians and percentages that would give them back.
 		resp, err = fund.GetOutcomes(ctx(t), year)

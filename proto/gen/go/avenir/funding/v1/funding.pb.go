@@ -250,6 +250,71 @@ func (StatementStatus) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{2}
 }
 
+// Where a triggering fact stands for a flat-fee claim under a contract.
+type FeeClaimState int32
+
+const (
+	FeeClaimState_FEE_CLAIM_STATE_UNSPECIFIED FeeClaimState = 0
+	// ClaimFlatFee may be paid by the fact (the learner's first claimable
+	// fact of the type is the one a claim takes: next_to_claim).
+	FeeClaimState_FEE_CLAIM_STATE_CLAIMABLE FeeClaimState = 1
+	// The fact's fee was paid under this contract (claim_line_id).
+	FeeClaimState_FEE_CLAIM_STATE_ALREADY_PAID_HERE FeeClaimState = 2
+	// The fact's fee was paid under another contract, which is not named: a
+	// fact pays its fee once.
+	FeeClaimState_FEE_CLAIM_STATE_PAID_ELSEWHERE FeeClaimState = 3
+	// The contract may not pay the fact's fee: reason is the rejection a
+	// claim would get (learner not enrolled with the contract or outside its
+	// lot on the fact's date, date after today, period closed, envelope
+	// spent).
+	FeeClaimState_FEE_CLAIM_STATE_NOT_ELIGIBLE FeeClaimState = 4
+)
+
+// Enum value maps for FeeClaimState.
+var (
+	FeeClaimState_name = map[int32]string{
+		0: "FEE_CLAIM_STATE_UNSPECIFIED",
+		1: "FEE_CLAIM_STATE_CLAIMABLE",
+		2: "FEE_CLAIM_STATE_ALREADY_PAID_HERE",
+		3: "FEE_CLAIM_STATE_PAID_ELSEWHERE",
+		4: "FEE_CLAIM_STATE_NOT_ELIGIBLE",
+	}
+	FeeClaimState_value = map[string]int32{
+		"FEE_CLAIM_STATE_UNSPECIFIED":       0,
+		"FEE_CLAIM_STATE_CLAIMABLE":         1,
+		"FEE_CLAIM_STATE_ALREADY_PAID_HERE": 2,
+		"FEE_CLAIM_STATE_PAID_ELSEWHERE":    3,
+		"FEE_CLAIM_STATE_NOT_ELIGIBLE":      4,
+	}
+)
+
+func (x FeeClaimState) Enum() *FeeClaimState {
+	p := new(FeeClaimState)
+	*p = x
+	return p
+}
+
+func (x FeeClaimState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FeeClaimState) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_funding_v1_funding_proto_enumTypes[3].Descriptor()
+}
+
+func (FeeClaimState) Type() protoreflect.EnumType {
+	return &file_avenir_funding_v1_funding_proto_enumTypes[3]
+}
+
+func (x FeeClaimState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FeeClaimState.Descriptor instead.
+func (FeeClaimState) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{3}
+}
+
 // A contract as answered.
 type Contract struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -837,6 +902,12 @@ type LineResult struct {
 	BillingPeriod *v1.Month `protobuf:"bytes,7,opt,name=billing_period,json=billingPeriod,proto3" json:"billing_period,omitempty"`
 	Late          bool      `protobuf:"varint,8,opt,name=late,proto3" json:"late,omitempty"`
 	AmountCents   int64     `protobuf:"varint,9,opt,name=amount_cents,json=amountCents,proto3" json:"amount_cents,omitempty"`
+	// For REJECTION_REASON_INVALID_LINE: the request field refused, by its
+	// name in the request (minutes, date, learner_id, activity,
+	// operator_line_id, fee_type, custom_code, evidence_reference,
+	// group_session_id, attendee_learner_ids); empty when the rule is not
+	// about one field.
+	Field         string `protobuf:"bytes,10,opt,name=field,proto3" json:"field,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -932,6 +1003,13 @@ func (x *LineResult) GetAmountCents() int64 {
 		return x.AmountCents
 	}
 	return 0
+}
+
+func (x *LineResult) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
 }
 
 type ReportTraineeHoursRequest struct {
@@ -1935,7 +2013,10 @@ type Statement struct {
 	// Lines in the order they were reported (page through them).
 	Lines []*StatementLine `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Number of lines, all pages.
-	LineCount     int32 `protobuf:"varint,9,opt,name=line_count,json=lineCount,proto3" json:"line_count,omitempty"`
+	LineCount int32 `protobuf:"varint,9,opt,name=line_count,json=lineCount,proto3" json:"line_count,omitempty"`
+	// Where the statement stands: open, reviewed (open with lines reviewed),
+	// closed; as ListStatements says it.
+	Status        StatementStatus `protobuf:"varint,10,opt,name=status,proto3,enum=avenir.funding.v1.StatementStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2031,6 +2112,13 @@ func (x *Statement) GetLineCount() int32 {
 		return x.LineCount
 	}
 	return 0
+}
+
+func (x *Statement) GetStatus() StatementStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StatementStatus_STATEMENT_STATUS_UNSPECIFIED
 }
 
 type GetStatementRequest struct {
@@ -3726,6 +3814,248 @@ func (x *ListLearnerLinesResponse) GetAmountsHidden() bool {
 	return false
 }
 
+type ListClaimableFeesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required.
+	ContractId string `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	// Only this learner's facts.
+	LearnerId string `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// Facts per page, 1..1,000; 0 means 200. A learner's facts are never
+	// split across pages, so a page may hold more when one learner has more.
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClaimableFeesRequest) Reset() {
+	*x = ListClaimableFeesRequest{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClaimableFeesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClaimableFeesRequest) ProtoMessage() {}
+
+func (x *ListClaimableFeesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClaimableFeesRequest.ProtoReflect.Descriptor instead.
+func (*ListClaimableFeesRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListClaimableFeesRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *ListClaimableFeesRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ListClaimableFeesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListClaimableFeesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// A triggering fact of a learner and what it can pay under the contract.
+type ClaimableFee struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// A standard fee type the contract pays (never FEE_TYPE_CUSTOM: a custom
+	// fee's fact is the operator's evidence).
+	FeeType FeeType `protobuf:"varint,2,opt,name=fee_type,json=feeType,proto3,enum=avenir.funding.v1.FeeType" json:"fee_type,omitempty"`
+	// The fact (see FeeType): analysis id, session id or "episode-<n>".
+	FactRef  string   `protobuf:"bytes,3,opt,name=fact_ref,json=factRef,proto3" json:"fact_ref,omitempty"`
+	FactDate *v1.Date `protobuf:"bytes,4,opt,name=fact_date,json=factDate,proto3" json:"fact_date,omitempty"`
+	// The contract's rate for the fee type.
+	RateCents int64         `protobuf:"varint,5,opt,name=rate_cents,json=rateCents,proto3" json:"rate_cents,omitempty"`
+	State     FeeClaimState `protobuf:"varint,6,opt,name=state,proto3,enum=avenir.funding.v1.FeeClaimState" json:"state,omitempty"`
+	// For FEE_CLAIM_STATE_ALREADY_PAID_HERE: the claim's operator_line_id.
+	ClaimLineId string `protobuf:"bytes,7,opt,name=claim_line_id,json=claimLineId,proto3" json:"claim_line_id,omitempty"`
+	// For FEE_CLAIM_STATE_NOT_ELIGIBLE.
+	Reason RejectionReason `protobuf:"varint,8,opt,name=reason,proto3,enum=avenir.funding.v1.RejectionReason" json:"reason,omitempty"`
+	// ClaimFlatFee for this learner and fee type would now take this fact.
+	NextToClaim   bool `protobuf:"varint,9,opt,name=next_to_claim,json=nextToClaim,proto3" json:"next_to_claim,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimableFee) Reset() {
+	*x = ClaimableFee{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimableFee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimableFee) ProtoMessage() {}
+
+func (x *ClaimableFee) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimableFee.ProtoReflect.Descriptor instead.
+func (*ClaimableFee) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ClaimableFee) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *ClaimableFee) GetFeeType() FeeType {
+	if x != nil {
+		return x.FeeType
+	}
+	return FeeType_FEE_TYPE_UNSPECIFIED
+}
+
+func (x *ClaimableFee) GetFactRef() string {
+	if x != nil {
+		return x.FactRef
+	}
+	return ""
+}
+
+func (x *ClaimableFee) GetFactDate() *v1.Date {
+	if x != nil {
+		return x.FactDate
+	}
+	return nil
+}
+
+func (x *ClaimableFee) GetRateCents() int64 {
+	if x != nil {
+		return x.RateCents
+	}
+	return 0
+}
+
+func (x *ClaimableFee) GetState() FeeClaimState {
+	if x != nil {
+		return x.State
+	}
+	return FeeClaimState_FEE_CLAIM_STATE_UNSPECIFIED
+}
+
+func (x *ClaimableFee) GetClaimLineId() string {
+	if x != nil {
+		return x.ClaimLineId
+	}
+	return ""
+}
+
+func (x *ClaimableFee) GetReason() RejectionReason {
+	if x != nil {
+		return x.Reason
+	}
+	return RejectionReason_REJECTION_REASON_UNSPECIFIED
+}
+
+func (x *ClaimableFee) GetNextToClaim() bool {
+	if x != nil {
+		return x.NextToClaim
+	}
+	return false
+}
+
+type ListClaimableFeesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By learner id, then each learner's facts in the order they happened.
+	Fees []*ClaimableFee `protobuf:"bytes,1,rep,name=fees,proto3" json:"fees,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClaimableFeesResponse) Reset() {
+	*x = ListClaimableFeesResponse{}
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClaimableFeesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClaimableFeesResponse) ProtoMessage() {}
+
+func (x *ListClaimableFeesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_funding_v1_funding_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClaimableFeesResponse.ProtoReflect.Descriptor instead.
+func (*ListClaimableFeesResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_funding_v1_funding_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListClaimableFeesResponse) GetFees() []*ClaimableFee {
+	if x != nil {
+		return x.Fees
+	}
+	return nil
+}
+
+func (x *ListClaimableFeesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_avenir_funding_v1_funding_proto protoreflect.FileDescriptor
 
 const file_avenir_funding_v1_funding_proto_rawDesc = "" +
@@ -3773,7 +4103,7 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12*\n" +
 	"\x04date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\x04date\x12\x18\n" +
 	"\aminutes\x18\x04 \x01(\x05R\aminutes\x12;\n" +
-	"\bactivity\x18\x05 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\"\xde\x02\n" +
+	"\bactivity\x18\x05 \x01(\x0e2\x1f.avenir.funding.v1.ActivityTypeR\bactivity\"\xf4\x02\n" +
 	"\n" +
 	"LineResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12(\n" +
@@ -3784,7 +4114,9 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x06detail\x18\x06 \x01(\tR\x06detail\x12>\n" +
 	"\x0ebilling_period\x18\a \x01(\v2\x17.avenir.common.v1.MonthR\rbillingPeriod\x12\x12\n" +
 	"\x04late\x18\b \x01(\bR\x04late\x12!\n" +
-	"\famount_cents\x18\t \x01(\x03R\vamountCents\"\x92\x01\n" +
+	"\famount_cents\x18\t \x01(\x03R\vamountCents\x12\x14\n" +
+	"\x05field\x18\n" +
+	" \x01(\tR\x05field\"\x92\x01\n" +
 	"\x19ReportTraineeHoursRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
@@ -3882,7 +4214,7 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\aanomaly\x18\x11 \x01(\x0e2 .avenir.funding.v1.AnomalyReasonR\aanomaly\x12#\n" +
 	"\rreview_reason\x18\x12 \x01(\tR\freviewReason\x12\x1a\n" +
 	"\breversal\x18\x13 \x01(\bR\breversal\x12/\n" +
-	"\x14corrected_by_line_id\x18\x14 \x01(\tR\x11correctedByLineId\"\x81\x03\n" +
+	"\x14corrected_by_line_id\x18\x14 \x01(\tR\x11correctedByLineId\"\xbd\x03\n" +
 	"\tStatement\x12!\n" +
 	"\fstatement_id\x18\x01 \x01(\tR\vstatementId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -3895,7 +4227,9 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x06totals\x18\a \x01(\v2\".avenir.funding.v1.StatementTotalsR\x06totals\x126\n" +
 	"\x05lines\x18\b \x03(\v2 .avenir.funding.v1.StatementLineR\x05lines\x12\x1d\n" +
 	"\n" +
-	"line_count\x18\t \x01(\x05R\tlineCount\"\xa3\x01\n" +
+	"line_count\x18\t \x01(\x05R\tlineCount\x12:\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2\".avenir.funding.v1.StatementStatusR\x06status\"\xa3\x01\n" +
 	"\x13GetStatementRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12/\n" +
@@ -4039,7 +4373,30 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x18ListLearnerLinesResponse\x124\n" +
 	"\x05lines\x18\x01 \x03(\v2\x1e.avenir.funding.v1.LearnerLineR\x05lines\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12%\n" +
-	"\x0eamounts_hidden\x18\x03 \x01(\bR\ramountsHidden*\x88\x05\n" +
+	"\x0eamounts_hidden\x18\x03 \x01(\bR\ramountsHidden\"\x96\x01\n" +
+	"\x18ListClaimableFeesRequest\x12\x1f\n" +
+	"\vcontract_id\x18\x01 \x01(\tR\n" +
+	"contractId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x8f\x03\n" +
+	"\fClaimableFee\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x125\n" +
+	"\bfee_type\x18\x02 \x01(\x0e2\x1a.avenir.funding.v1.FeeTypeR\afeeType\x12\x19\n" +
+	"\bfact_ref\x18\x03 \x01(\tR\afactRef\x123\n" +
+	"\tfact_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bfactDate\x12\x1d\n" +
+	"\n" +
+	"rate_cents\x18\x05 \x01(\x03R\trateCents\x126\n" +
+	"\x05state\x18\x06 \x01(\x0e2 .avenir.funding.v1.FeeClaimStateR\x05state\x12\"\n" +
+	"\rclaim_line_id\x18\a \x01(\tR\vclaimLineId\x12:\n" +
+	"\x06reason\x18\b \x01(\x0e2\".avenir.funding.v1.RejectionReasonR\x06reason\x12\"\n" +
+	"\rnext_to_claim\x18\t \x01(\bR\vnextToClaim\"x\n" +
+	"\x19ListClaimableFeesResponse\x123\n" +
+	"\x04fees\x18\x01 \x03(\v2\x1f.avenir.funding.v1.ClaimableFeeR\x04fees\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x88\x05\n" +
 	"\x0fRejectionReason\x12 \n" +
 	"\x1cREJECTION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREJECTION_REASON_INVALID_LINE\x10\x01\x12)\n" +
@@ -4068,7 +4425,13 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x1cSTATEMENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15STATEMENT_STATUS_OPEN\x10\x01\x12\x1d\n" +
 	"\x19STATEMENT_STATUS_REVIEWED\x10\x02\x12\x1b\n" +
-	"\x17STATEMENT_STATUS_CLOSED\x10\x032\xef\x0e\n" +
+	"\x17STATEMENT_STATUS_CLOSED\x10\x03*\xbc\x01\n" +
+	"\rFeeClaimState\x12\x1f\n" +
+	"\x1bFEE_CLAIM_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FEE_CLAIM_STATE_CLAIMABLE\x10\x01\x12%\n" +
+	"!FEE_CLAIM_STATE_ALREADY_PAID_HERE\x10\x02\x12\"\n" +
+	"\x1eFEE_CLAIM_STATE_PAID_ELSEWHERE\x10\x03\x12 \n" +
+	"\x1cFEE_CLAIM_STATE_NOT_ELIGIBLE\x10\x042\xdf\x0f\n" +
 	"\x0eFundingService\x12e\n" +
 	"\x0eCreateContract\x12(.avenir.funding.v1.CreateContractRequest\x1a).avenir.funding.v1.CreateContractResponse\x12e\n" +
 	"\x0eUpdateContract\x12(.avenir.funding.v1.UpdateContractRequest\x1a).avenir.funding.v1.UpdateContractResponse\x12\\\n" +
@@ -4087,7 +4450,8 @@ const file_avenir_funding_v1_funding_proto_rawDesc = "" +
 	"\x0eListStatements\x12(.avenir.funding.v1.ListStatementsRequest\x1a).avenir.funding.v1.ListStatementsResponse\x12k\n" +
 	"\x10SetProgrammeYear\x12*.avenir.funding.v1.SetProgrammeYearRequest\x1a+.avenir.funding.v1.SetProgrammeYearResponse\x12q\n" +
 	"\x12GetProgrammeBudget\x12,.avenir.funding.v1.GetProgrammeBudgetRequest\x1a-.avenir.funding.v1.GetProgrammeBudgetResponse\x12k\n" +
-	"\x10ListLearnerLines\x12*.avenir.funding.v1.ListLearnerLinesRequest\x1a+.avenir.funding.v1.ListLearnerLinesResponseB\xd8\x01\n" +
+	"\x10ListLearnerLines\x12*.avenir.funding.v1.ListLearnerLinesRequest\x1a+.avenir.funding.v1.ListLearnerLinesResponse\x12n\n" +
+	"\x11ListClaimableFees\x12+.avenir.funding.v1.ListClaimableFeesRequest\x1a,.avenir.funding.v1.ListClaimableFeesResponseB\xd8\x01\n" +
 	"\x15com.avenir.funding.v1B\fFundingProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1;fundingv1\xa2\x02\x03AFX\xaa\x02\x11Avenir.Funding.V1\xca\x02\x11Avenir\\Funding\\V1\xe2\x02\x1dAvenir\\Funding\\V1\\GPBMetadata\xea\x02\x13Avenir::Funding::V1b\x06proto3"
 
 var (
@@ -4102,180 +4466,192 @@ func file_avenir_funding_v1_funding_proto_rawDescGZIP() []byte {
 	return file_avenir_funding_v1_funding_proto_rawDescData
 }
 
-var file_avenir_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_avenir_funding_v1_funding_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_avenir_funding_v1_funding_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_avenir_funding_v1_funding_proto_goTypes = []any{
 	(RejectionReason)(0),                     // 0: avenir.funding.v1.RejectionReason
 	(LineStatus)(0),                          // 1: avenir.funding.v1.LineStatus
 	(StatementStatus)(0),                     // 2: avenir.funding.v1.StatementStatus
-	(*Contract)(nil),                         // 3: avenir.funding.v1.Contract
-	(*CreateContractRequest)(nil),            // 4: avenir.funding.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),           // 5: avenir.funding.v1.CreateContractResponse
-	(*UpdateContractRequest)(nil),            // 6: avenir.funding.v1.UpdateContractRequest
-	(*UpdateContractResponse)(nil),           // 7: avenir.funding.v1.UpdateContractResponse
-	(*GetContractRequest)(nil),               // 8: avenir.funding.v1.GetContractRequest
-	(*GetContractResponse)(nil),              // 9: avenir.funding.v1.GetContractResponse
-	(*ListContractsRequest)(nil),             // 10: avenir.funding.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),            // 11: avenir.funding.v1.ListContractsResponse
-	(*ReportedLine)(nil),                     // 12: avenir.funding.v1.ReportedLine
-	(*LineResult)(nil),                       // 13: avenir.funding.v1.LineResult
-	(*ReportTraineeHoursRequest)(nil),        // 14: avenir.funding.v1.ReportTraineeHoursRequest
-	(*ReportTraineeHoursResponse)(nil),       // 15: avenir.funding.v1.ReportTraineeHoursResponse
-	(*ReportTraineeHoursStreamRequest)(nil),  // 16: avenir.funding.v1.ReportTraineeHoursStreamRequest
-	(*ReportTraineeHoursStreamResponse)(nil), // 17: avenir.funding.v1.ReportTraineeHoursStreamResponse
-	(*ReportGroupHoursRequest)(nil),          // 18: avenir.funding.v1.ReportGroupHoursRequest
-	(*ReportGroupHoursResponse)(nil),         // 19: avenir.funding.v1.ReportGroupHoursResponse
-	(*ClaimFlatFeeRequest)(nil),              // 20: avenir.funding.v1.ClaimFlatFeeRequest
-	(*ClaimFlatFeeResponse)(nil),             // 21: avenir.funding.v1.ClaimFlatFeeResponse
-	(*CorrectLineRequest)(nil),               // 22: avenir.funding.v1.CorrectLineRequest
-	(*CorrectLineResponse)(nil),              // 23: avenir.funding.v1.CorrectLineResponse
-	(*StatementLine)(nil),                    // 24: avenir.funding.v1.StatementLine
-	(*Statement)(nil),                        // 25: avenir.funding.v1.Statement
-	(*GetStatementRequest)(nil),              // 26: avenir.funding.v1.GetStatementRequest
-	(*GetStatementResponse)(nil),             // 27: avenir.funding.v1.GetStatementResponse
-	(*ReviewStatementRequest)(nil),           // 28: avenir.funding.v1.ReviewStatementRequest
-	(*ReviewStatementResponse)(nil),          // 29: avenir.funding.v1.ReviewStatementResponse
-	(*CloseStatementRequest)(nil),            // 30: avenir.funding.v1.CloseStatementRequest
-	(*CloseStatementResponse)(nil),           // 31: avenir.funding.v1.CloseStatementResponse
-	(*ExportStatementRequest)(nil),           // 32: avenir.funding.v1.ExportStatementRequest
-	(*ExportStatementResponse)(nil),          // 33: avenir.funding.v1.ExportStatementResponse
-	(*GetBudgetRequest)(nil),                 // 34: avenir.funding.v1.GetBudgetRequest
-	(*Budget)(nil),                           // 35: avenir.funding.v1.Budget
-	(*GetBudgetResponse)(nil),                // 36: avenir.funding.v1.GetBudgetResponse
-	(*ListStatementsRequest)(nil),            // 37: avenir.funding.v1.ListStatementsRequest
-	(*StatementSummary)(nil),                 // 38: avenir.funding.v1.StatementSummary
-	(*ListStatementsResponse)(nil),           // 39: avenir.funding.v1.ListStatementsResponse
-	(*SetProgrammeYearRequest)(nil),          // 40: avenir.funding.v1.SetProgrammeYearRequest
-	(*ProgrammeYear)(nil),                    // 41: avenir.funding.v1.ProgrammeYear
-	(*SetProgrammeYearResponse)(nil),         // 42: avenir.funding.v1.SetProgrammeYearResponse
-	(*GetProgrammeBudgetRequest)(nil),        // 43: avenir.funding.v1.GetProgrammeBudgetRequest
-	(*MonthlyConsumption)(nil),               // 44: avenir.funding.v1.MonthlyConsumption
-	(*ProgrammeBudget)(nil),                  // 45: avenir.funding.v1.ProgrammeBudget
-	(*GetProgrammeBudgetResponse)(nil),       // 46: avenir.funding.v1.GetProgrammeBudgetResponse
-	(*ListLearnerLinesRequest)(nil),          // 47: avenir.funding.v1.ListLearnerLinesRequest
-	(*LearnerLine)(nil),                      // 48: avenir.funding.v1.LearnerLine
-	(*ListLearnerLinesResponse)(nil),         // 49: avenir.funding.v1.ListLearnerLinesResponse
-	(*ContractTerms)(nil),                    // 50: avenir.funding.v1.ContractTerms
-	(*v1.Month)(nil),                         // 51: avenir.common.v1.Month
-	(*v1.Date)(nil),                          // 52: avenir.common.v1.Date
-	(ActivityType)(0),                        // 53: avenir.funding.v1.ActivityType
-	(FeeType)(0),                             // 54: avenir.funding.v1.FeeType
-	(Unit)(0),                                // 55: avenir.funding.v1.Unit
-	(AnomalyReason)(0),                       // 56: avenir.funding.v1.AnomalyReason
-	(*StatementTotals)(nil),                  // 57: avenir.funding.v1.StatementTotals
-	(*LineReview)(nil),                       // 58: avenir.funding.v1.LineReview
-	(v1.FundingProgramme)(0),                 // 59: avenir.common.v1.FundingProgramme
+	(FeeClaimState)(0),                       // 3: avenir.funding.v1.FeeClaimState
+	(*Contract)(nil),                         // 4: avenir.funding.v1.Contract
+	(*CreateContractRequest)(nil),            // 5: avenir.funding.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),           // 6: avenir.funding.v1.CreateContractResponse
+	(*UpdateContractRequest)(nil),            // 7: avenir.funding.v1.UpdateContractRequest
+	(*UpdateContractResponse)(nil),           // 8: avenir.funding.v1.UpdateContractResponse
+	(*GetContractRequest)(nil),               // 9: avenir.funding.v1.GetContractRequest
+	(*GetContractResponse)(nil),              // 10: avenir.funding.v1.GetContractResponse
+	(*ListContractsRequest)(nil),             // 11: avenir.funding.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),            // 12: avenir.funding.v1.ListContractsResponse
+	(*ReportedLine)(nil),                     // 13: avenir.funding.v1.ReportedLine
+	(*LineResult)(nil),                       // 14: avenir.funding.v1.LineResult
+	(*ReportTraineeHoursRequest)(nil),        // 15: avenir.funding.v1.ReportTraineeHoursRequest
+	(*ReportTraineeHoursResponse)(nil),       // 16: avenir.funding.v1.ReportTraineeHoursResponse
+	(*ReportTraineeHoursStreamRequest)(nil),  // 17: avenir.funding.v1.ReportTraineeHoursStreamRequest
+	(*ReportTraineeHoursStreamResponse)(nil), // 18: avenir.funding.v1.ReportTraineeHoursStreamResponse
+	(*ReportGroupHoursRequest)(nil),          // 19: avenir.funding.v1.ReportGroupHoursRequest
+	(*ReportGroupHoursResponse)(nil),         // 20: avenir.funding.v1.ReportGroupHoursResponse
+	(*ClaimFlatFeeRequest)(nil),              // 21: avenir.funding.v1.ClaimFlatFeeRequest
+	(*ClaimFlatFeeResponse)(nil),             // 22: avenir.funding.v1.ClaimFlatFeeResponse
+	(*CorrectLineRequest)(nil),               // 23: avenir.funding.v1.CorrectLineRequest
+	(*CorrectLineResponse)(nil),              // 24: avenir.funding.v1.CorrectLineResponse
+	(*StatementLine)(nil),                    // 25: avenir.funding.v1.StatementLine
+	(*Statement)(nil),                        // 26: avenir.funding.v1.Statement
+	(*GetStatementRequest)(nil),              // 27: avenir.funding.v1.GetStatementRequest
+	(*GetStatementResponse)(nil),             // 28: avenir.funding.v1.GetStatementResponse
+	(*ReviewStatementRequest)(nil),           // 29: avenir.funding.v1.ReviewStatementRequest
+	(*ReviewStatementResponse)(nil),          // 30: avenir.funding.v1.ReviewStatementResponse
+	(*CloseStatementRequest)(nil),            // 31: avenir.funding.v1.CloseStatementRequest
+	(*CloseStatementResponse)(nil),           // 32: avenir.funding.v1.CloseStatementResponse
+	(*ExportStatementRequest)(nil),           // 33: avenir.funding.v1.ExportStatementRequest
+	(*ExportStatementResponse)(nil),          // 34: avenir.funding.v1.ExportStatementResponse
+	(*GetBudgetRequest)(nil),                 // 35: avenir.funding.v1.GetBudgetRequest
+	(*Budget)(nil),                           // 36: avenir.funding.v1.Budget
+	(*GetBudgetResponse)(nil),                // 37: avenir.funding.v1.GetBudgetResponse
+	(*ListStatementsRequest)(nil),            // 38: avenir.funding.v1.ListStatementsRequest
+	(*StatementSummary)(nil),                 // 39: avenir.funding.v1.StatementSummary
+	(*ListStatementsResponse)(nil),           // 40: avenir.funding.v1.ListStatementsResponse
+	(*SetProgrammeYearRequest)(nil),          // 41: avenir.funding.v1.SetProgrammeYearRequest
+	(*ProgrammeYear)(nil),                    // 42: avenir.funding.v1.ProgrammeYear
+	(*SetProgrammeYearResponse)(nil),         // 43: avenir.funding.v1.SetProgrammeYearResponse
+	(*GetProgrammeBudgetRequest)(nil),        // 44: avenir.funding.v1.GetProgrammeBudgetRequest
+	(*MonthlyConsumption)(nil),               // 45: avenir.funding.v1.MonthlyConsumption
+	(*ProgrammeBudget)(nil),                  // 46: avenir.funding.v1.ProgrammeBudget
+	(*GetProgrammeBudgetResponse)(nil),       // 47: avenir.funding.v1.GetProgrammeBudgetResponse
+	(*ListLearnerLinesRequest)(nil),          // 48: avenir.funding.v1.ListLearnerLinesRequest
+	(*LearnerLine)(nil),                      // 49: avenir.funding.v1.LearnerLine
+	(*ListLearnerLinesResponse)(nil),         // 50: avenir.funding.v1.ListLearnerLinesResponse
+	(*ListClaimableFeesRequest)(nil),         // 51: avenir.funding.v1.ListClaimableFeesRequest
+	(*ClaimableFee)(nil),                     // 52: avenir.funding.v1.ClaimableFee
+	(*ListClaimableFeesResponse)(nil),        // 53: avenir.funding.v1.ListClaimableFeesResponse
+	(*ContractTerms)(nil),                    // 54: avenir.funding.v1.ContractTerms
+	(*v1.Month)(nil),                         // 55: avenir.common.v1.Month
+	(*v1.Date)(nil),                          // 56: avenir.common.v1.Date
+	(ActivityType)(0),                        // 57: avenir.funding.v1.ActivityType
+	(FeeType)(0),                             // 58: avenir.funding.v1.FeeType
+	(Unit)(0),                                // 59: avenir.funding.v1.Unit
+	(AnomalyReason)(0),                       // 60: avenir.funding.v1.AnomalyReason
+	(*StatementTotals)(nil),                  // 61: avenir.funding.v1.StatementTotals
+	(*LineReview)(nil),                       // 62: avenir.funding.v1.LineReview
+	(v1.FundingProgramme)(0),                 // 63: avenir.common.v1.FundingProgramme
 }
 var file_avenir_funding_v1_funding_proto_depIdxs = []int32{
-	50, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
-	51, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
-	50, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
-	3,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	50, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
-	3,  // 5: avenir.funding.v1.UpdateContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	3,  // 6: avenir.funding.v1.GetContractResponse.contract:type_name -> avenir.funding.v1.Contract
-	52, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
-	3,  // 8: avenir.funding.v1.ListContractsResponse.contracts:type_name -> avenir.funding.v1.Contract
-	52, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
-	53, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
+	54, // 0: avenir.funding.v1.Contract.terms:type_name -> avenir.funding.v1.ContractTerms
+	55, // 1: avenir.funding.v1.Contract.closed_periods:type_name -> avenir.common.v1.Month
+	54, // 2: avenir.funding.v1.CreateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	4,  // 3: avenir.funding.v1.CreateContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	54, // 4: avenir.funding.v1.UpdateContractRequest.terms:type_name -> avenir.funding.v1.ContractTerms
+	4,  // 5: avenir.funding.v1.UpdateContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	4,  // 6: avenir.funding.v1.GetContractResponse.contract:type_name -> avenir.funding.v1.Contract
+	56, // 7: avenir.funding.v1.ListContractsRequest.active_on:type_name -> avenir.common.v1.Date
+	4,  // 8: avenir.funding.v1.ListContractsResponse.contracts:type_name -> avenir.funding.v1.Contract
+	56, // 9: avenir.funding.v1.ReportedLine.date:type_name -> avenir.common.v1.Date
+	57, // 10: avenir.funding.v1.ReportedLine.activity:type_name -> avenir.funding.v1.ActivityType
 	0,  // 11: avenir.funding.v1.LineResult.reason:type_name -> avenir.funding.v1.RejectionReason
-	51, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
-	12, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
-	13, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
-	12, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
-	13, // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse.rejected_lines:type_name -> avenir.funding.v1.LineResult
-	52, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
-	13, // 18: avenir.funding.v1.ReportGroupHoursResponse.result:type_name -> avenir.funding.v1.LineResult
-	54, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
-	13, // 20: avenir.funding.v1.ClaimFlatFeeResponse.result:type_name -> avenir.funding.v1.LineResult
-	52, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
-	52, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
-	53, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
-	13, // 24: avenir.funding.v1.CorrectLineResponse.result:type_name -> avenir.funding.v1.LineResult
-	55, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
-	52, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
-	53, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
-	54, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
+	55, // 12: avenir.funding.v1.LineResult.billing_period:type_name -> avenir.common.v1.Month
+	13, // 13: avenir.funding.v1.ReportTraineeHoursRequest.lines:type_name -> avenir.funding.v1.ReportedLine
+	14, // 14: avenir.funding.v1.ReportTraineeHoursResponse.results:type_name -> avenir.funding.v1.LineResult
+	13, // 15: avenir.funding.v1.ReportTraineeHoursStreamRequest.lines:type_name -> avenir.funding.v1.ReportedLine
+	14, // 16: avenir.funding.v1.ReportTraineeHoursStreamResponse.rejected_lines:type_name -> avenir.funding.v1.LineResult
+	56, // 17: avenir.funding.v1.ReportGroupHoursRequest.date:type_name -> avenir.common.v1.Date
+	14, // 18: avenir.funding.v1.ReportGroupHoursResponse.result:type_name -> avenir.funding.v1.LineResult
+	58, // 19: avenir.funding.v1.ClaimFlatFeeRequest.fee_type:type_name -> avenir.funding.v1.FeeType
+	14, // 20: avenir.funding.v1.ClaimFlatFeeResponse.result:type_name -> avenir.funding.v1.LineResult
+	56, // 21: avenir.funding.v1.ClaimFlatFeeResponse.fact_date:type_name -> avenir.common.v1.Date
+	56, // 22: avenir.funding.v1.CorrectLineRequest.date:type_name -> avenir.common.v1.Date
+	57, // 23: avenir.funding.v1.CorrectLineRequest.activity:type_name -> avenir.funding.v1.ActivityType
+	14, // 24: avenir.funding.v1.CorrectLineResponse.result:type_name -> avenir.funding.v1.LineResult
+	59, // 25: avenir.funding.v1.StatementLine.unit:type_name -> avenir.funding.v1.Unit
+	56, // 26: avenir.funding.v1.StatementLine.date:type_name -> avenir.common.v1.Date
+	57, // 27: avenir.funding.v1.StatementLine.activity:type_name -> avenir.funding.v1.ActivityType
+	58, // 28: avenir.funding.v1.StatementLine.fee_type:type_name -> avenir.funding.v1.FeeType
 	1,  // 29: avenir.funding.v1.StatementLine.status:type_name -> avenir.funding.v1.LineStatus
-	56, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
-	51, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
-	52, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
-	57, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
-	24, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
-	51, // 35: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
-	25, // 36: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	51, // 37: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
-	58, // 38: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
-	25, // 39: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	51, // 40: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
-	25, // 41: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
-	51, // 42: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
-	57, // 43: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
-	52, // 44: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
-	52, // 45: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
-	35, // 46: avenir.funding.v1.GetBudgetResponse.budget:type_name -> avenir.funding.v1.Budget
-	51, // 47: avenir.funding.v1.ListStatementsRequest.period:type_name -> avenir.common.v1.Month
-	2,  // 48: avenir.funding.v1.ListStatementsRequest.status:type_name -> avenir.funding.v1.StatementStatus
-	59, // 49: avenir.funding.v1.ListStatementsRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	59, // 50: avenir.funding.v1.StatementSummary.programme:type_name -> avenir.common.v1.FundingProgramme
-	51, // 51: avenir.funding.v1.StatementSummary.period:type_name -> avenir.common.v1.Month
-	2,  // 52: avenir.funding.v1.StatementSummary.status:type_name -> avenir.funding.v1.StatementStatus
-	52, // 53: avenir.funding.v1.StatementSummary.closed_on:type_name -> avenir.common.v1.Date
-	57, // 54: avenir.funding.v1.StatementSummary.totals:type_name -> avenir.funding.v1.StatementTotals
-	38, // 55: avenir.funding.v1.ListStatementsResponse.statements:type_name -> avenir.funding.v1.StatementSummary
-	57, // 56: avenir.funding.v1.ListStatementsResponse.totals:type_name -> avenir.funding.v1.StatementTotals
-	59, // 57: avenir.funding.v1.SetProgrammeYearRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	59, // 58: avenir.funding.v1.ProgrammeYear.programme:type_name -> avenir.common.v1.FundingProgramme
-	41, // 59: avenir.funding.v1.SetProgrammeYearResponse.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
-	59, // 60: avenir.funding.v1.GetProgrammeBudgetRequest.programme:type_name -> avenir.common.v1.FundingProgramme
-	51, // 61: avenir.funding.v1.MonthlyConsumption.month:type_name -> avenir.common.v1.Month
-	41, // 62: avenir.funding.v1.ProgrammeBudget.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
-	44, // 63: avenir.funding.v1.ProgrammeBudget.months:type_name -> avenir.funding.v1.MonthlyConsumption
-	45, // 64: avenir.funding.v1.GetProgrammeBudgetResponse.budget:type_name -> avenir.funding.v1.ProgrammeBudget
-	51, // 65: avenir.funding.v1.LearnerLine.period:type_name -> avenir.common.v1.Month
-	24, // 66: avenir.funding.v1.LearnerLine.line:type_name -> avenir.funding.v1.StatementLine
-	48, // 67: avenir.funding.v1.ListLearnerLinesResponse.lines:type_name -> avenir.funding.v1.LearnerLine
-	4,  // 68: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
-	6,  // 69: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
-	8,  // 70: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
-	10, // 71: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
-	14, // 72: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
-	16, // 73: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
-	18, // 74: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
-	20, // 75: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
-	22, // 76: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
-	26, // 77: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
-	28, // 78: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
-	30, // 79: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
-	32, // 80: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
-	34, // 81: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
-	37, // 82: avenir.funding.v1.FundingService.ListStatements:input_type -> avenir.funding.v1.ListStatementsRequest
-	40, // 83: avenir.funding.v1.FundingService.SetProgrammeYear:input_type -> avenir.funding.v1.SetProgrammeYearRequest
-	43, // 84: avenir.funding.v1.FundingService.GetProgrammeBudget:input_type -> avenir.funding.v1.GetProgrammeBudgetRequest
-	47, // 85: avenir.funding.v1.FundingService.ListLearnerLines:input_type -> avenir.funding.v1.ListLearnerLinesRequest
-	5,  // 86: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
-	7,  // 87: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
-	9,  // 88: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
-	11, // 89: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
-	15, // 90: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
-	17, // 91: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
-	19, // 92: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
-	21, // 93: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
-	23, // 94: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
-	27, // 95: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
-	29, // 96: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
-	31, // 97: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
-	33, // 98: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
-	36, // 99: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
-	39, // 100: avenir.funding.v1.FundingService.ListStatements:output_type -> avenir.funding.v1.ListStatementsResponse
-	42, // 101: avenir.funding.v1.FundingService.SetProgrammeYear:output_type -> avenir.funding.v1.SetProgrammeYearResponse
-	46, // 102: avenir.funding.v1.FundingService.GetProgrammeBudget:output_type -> avenir.funding.v1.GetProgrammeBudgetResponse
-	49, // 103: avenir.funding.v1.FundingService.ListLearnerLines:output_type -> avenir.funding.v1.ListLearnerLinesResponse
-	86, // [86:104] is the sub-list for method output_type
-	68, // [68:86] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	60, // 30: avenir.funding.v1.StatementLine.anomaly:type_name -> avenir.funding.v1.AnomalyReason
+	55, // 31: avenir.funding.v1.Statement.period:type_name -> avenir.common.v1.Month
+	56, // 32: avenir.funding.v1.Statement.closed_on:type_name -> avenir.common.v1.Date
+	61, // 33: avenir.funding.v1.Statement.totals:type_name -> avenir.funding.v1.StatementTotals
+	25, // 34: avenir.funding.v1.Statement.lines:type_name -> avenir.funding.v1.StatementLine
+	2,  // 35: avenir.funding.v1.Statement.status:type_name -> avenir.funding.v1.StatementStatus
+	55, // 36: avenir.funding.v1.GetStatementRequest.period:type_name -> avenir.common.v1.Month
+	26, // 37: avenir.funding.v1.GetStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	55, // 38: avenir.funding.v1.ReviewStatementRequest.period:type_name -> avenir.common.v1.Month
+	62, // 39: avenir.funding.v1.ReviewStatementRequest.reviews:type_name -> avenir.funding.v1.LineReview
+	26, // 40: avenir.funding.v1.ReviewStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	55, // 41: avenir.funding.v1.CloseStatementRequest.period:type_name -> avenir.common.v1.Month
+	26, // 42: avenir.funding.v1.CloseStatementResponse.statement:type_name -> avenir.funding.v1.Statement
+	55, // 43: avenir.funding.v1.ExportStatementRequest.period:type_name -> avenir.common.v1.Month
+	61, // 44: avenir.funding.v1.ExportStatementResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	56, // 45: avenir.funding.v1.Budget.year_from:type_name -> avenir.common.v1.Date
+	56, // 46: avenir.funding.v1.Budget.year_to:type_name -> avenir.common.v1.Date
+	36, // 47: avenir.funding.v1.GetBudgetResponse.budget:type_name -> avenir.funding.v1.Budget
+	55, // 48: avenir.funding.v1.ListStatementsRequest.period:type_name -> avenir.common.v1.Month
+	2,  // 49: avenir.funding.v1.ListStatementsRequest.status:type_name -> avenir.funding.v1.StatementStatus
+	63, // 50: avenir.funding.v1.ListStatementsRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	63, // 51: avenir.funding.v1.StatementSummary.programme:type_name -> avenir.common.v1.FundingProgramme
+	55, // 52: avenir.funding.v1.StatementSummary.period:type_name -> avenir.common.v1.Month
+	2,  // 53: avenir.funding.v1.StatementSummary.status:type_name -> avenir.funding.v1.StatementStatus
+	56, // 54: avenir.funding.v1.StatementSummary.closed_on:type_name -> avenir.common.v1.Date
+	61, // 55: avenir.funding.v1.StatementSummary.totals:type_name -> avenir.funding.v1.StatementTotals
+	39, // 56: avenir.funding.v1.ListStatementsResponse.statements:type_name -> avenir.funding.v1.StatementSummary
+	61, // 57: avenir.funding.v1.ListStatementsResponse.totals:type_name -> avenir.funding.v1.StatementTotals
+	63, // 58: avenir.funding.v1.SetProgrammeYearRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	63, // 59: avenir.funding.v1.ProgrammeYear.programme:type_name -> avenir.common.v1.FundingProgramme
+	42, // 60: avenir.funding.v1.SetProgrammeYearResponse.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
+	63, // 61: avenir.funding.v1.GetProgrammeBudgetRequest.programme:type_name -> avenir.common.v1.FundingProgramme
+	55, // 62: avenir.funding.v1.MonthlyConsumption.month:type_name -> avenir.common.v1.Month
+	42, // 63: avenir.funding.v1.ProgrammeBudget.programme_year:type_name -> avenir.funding.v1.ProgrammeYear
+	45, // 64: avenir.funding.v1.ProgrammeBudget.months:type_name -> avenir.funding.v1.MonthlyConsumption
+	46, // 65: avenir.funding.v1.GetProgrammeBudgetResponse.budget:type_name -> avenir.funding.v1.ProgrammeBudget
+	55, // 66: avenir.funding.v1.LearnerLine.period:type_name -> avenir.common.v1.Month
+	25, // 67: avenir.funding.v1.LearnerLine.line:type_name -> avenir.funding.v1.StatementLine
+	49, // 68: avenir.funding.v1.ListLearnerLinesResponse.lines:type_name -> avenir.funding.v1.LearnerLine
+	58, // 69: avenir.funding.v1.ClaimableFee.fee_type:type_name -> avenir.funding.v1.FeeType
+	56, // 70: avenir.funding.v1.ClaimableFee.fact_date:type_name -> avenir.common.v1.Date
+	3,  // 71: avenir.funding.v1.ClaimableFee.state:type_name -> avenir.funding.v1.FeeClaimState
+	0,  // 72: avenir.funding.v1.ClaimableFee.reason:type_name -> avenir.funding.v1.RejectionReason
+	52, // 73: avenir.funding.v1.ListClaimableFeesResponse.fees:type_name -> avenir.funding.v1.ClaimableFee
+	5,  // 74: avenir.funding.v1.FundingService.CreateContract:input_type -> avenir.funding.v1.CreateContractRequest
+	7,  // 75: avenir.funding.v1.FundingService.UpdateContract:input_type -> avenir.funding.v1.UpdateContractRequest
+	9,  // 76: avenir.funding.v1.FundingService.GetContract:input_type -> avenir.funding.v1.GetContractRequest
+	11, // 77: avenir.funding.v1.FundingService.ListContracts:input_type -> avenir.funding.v1.ListContractsRequest
+	15, // 78: avenir.funding.v1.FundingService.ReportTraineeHours:input_type -> avenir.funding.v1.ReportTraineeHoursRequest
+	17, // 79: avenir.funding.v1.FundingService.ReportTraineeHoursStream:input_type -> avenir.funding.v1.ReportTraineeHoursStreamRequest
+	19, // 80: avenir.funding.v1.FundingService.ReportGroupHours:input_type -> avenir.funding.v1.ReportGroupHoursRequest
+	21, // 81: avenir.funding.v1.FundingService.ClaimFlatFee:input_type -> avenir.funding.v1.ClaimFlatFeeRequest
+	23, // 82: avenir.funding.v1.FundingService.CorrectLine:input_type -> avenir.funding.v1.CorrectLineRequest
+	27, // 83: avenir.funding.v1.FundingService.GetStatement:input_type -> avenir.funding.v1.GetStatementRequest
+	29, // 84: avenir.funding.v1.FundingService.ReviewStatement:input_type -> avenir.funding.v1.ReviewStatementRequest
+	31, // 85: avenir.funding.v1.FundingService.CloseStatement:input_type -> avenir.funding.v1.CloseStatementRequest
+	33, // 86: avenir.funding.v1.FundingService.ExportStatement:input_type -> avenir.funding.v1.ExportStatementRequest
+	35, // 87: avenir.funding.v1.FundingService.GetBudget:input_type -> avenir.funding.v1.GetBudgetRequest
+	38, // 88: avenir.funding.v1.FundingService.ListStatements:input_type -> avenir.funding.v1.ListStatementsRequest
+	41, // 89: avenir.funding.v1.FundingService.SetProgrammeYear:input_type -> avenir.funding.v1.SetProgrammeYearRequest
+	44, // 90: avenir.funding.v1.FundingService.GetProgrammeBudget:input_type -> avenir.funding.v1.GetProgrammeBudgetRequest
+	48, // 91: avenir.funding.v1.FundingService.ListLearnerLines:input_type -> avenir.funding.v1.ListLearnerLinesRequest
+	51, // 92: avenir.funding.v1.FundingService.ListClaimableFees:input_type -> avenir.funding.v1.ListClaimableFeesRequest
+	6,  // 93: avenir.funding.v1.FundingService.CreateContract:output_type -> avenir.funding.v1.CreateContractResponse
+	8,  // 94: avenir.funding.v1.FundingService.UpdateContract:output_type -> avenir.funding.v1.UpdateContractResponse
+	10, // 95: avenir.funding.v1.FundingService.GetContract:output_type -> avenir.funding.v1.GetContractResponse
+	12, // 96: avenir.funding.v1.FundingService.ListContracts:output_type -> avenir.funding.v1.ListContractsResponse
+	16, // 97: avenir.funding.v1.FundingService.ReportTraineeHours:output_type -> avenir.funding.v1.ReportTraineeHoursResponse
+	18, // 98: avenir.funding.v1.FundingService.ReportTraineeHoursStream:output_type -> avenir.funding.v1.ReportTraineeHoursStreamResponse
+	20, // 99: avenir.funding.v1.FundingService.ReportGroupHours:output_type -> avenir.funding.v1.ReportGroupHoursResponse
+	22, // 100: avenir.funding.v1.FundingService.ClaimFlatFee:output_type -> avenir.funding.v1.ClaimFlatFeeResponse
+	24, // 101: avenir.funding.v1.FundingService.CorrectLine:output_type -> avenir.funding.v1.CorrectLineResponse
+	28, // 102: avenir.funding.v1.FundingService.GetStatement:output_type -> avenir.funding.v1.GetStatementResponse
+	30, // 103: avenir.funding.v1.FundingService.ReviewStatement:output_type -> avenir.funding.v1.ReviewStatementResponse
+	32, // 104: avenir.funding.v1.FundingService.CloseStatement:output_type -> avenir.funding.v1.CloseStatementResponse
+	34, // 105: avenir.funding.v1.FundingService.ExportStatement:output_type -> avenir.funding.v1.ExportStatementResponse
+	37, // 106: avenir.funding.v1.FundingService.GetBudget:output_type -> avenir.funding.v1.GetBudgetResponse
+	40, // 107: avenir.funding.v1.FundingService.ListStatements:output_type -> avenir.funding.v1.ListStatementsResponse
+	43, // 108: avenir.funding.v1.FundingService.SetProgrammeYear:output_type -> avenir.funding.v1.SetProgrammeYearResponse
+	47, // 109: avenir.funding.v1.FundingService.GetProgrammeBudget:output_type -> avenir.funding.v1.GetProgrammeBudgetResponse
+	50, // 110: avenir.funding.v1.FundingService.ListLearnerLines:output_type -> avenir.funding.v1.ListLearnerLinesResponse
+	53, // 111: avenir.funding.v1.FundingService.ListClaimableFees:output_type -> avenir.funding.v1.ListClaimableFeesResponse
+	93, // [93:112] is the sub-list for method output_type
+	74, // [74:93] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_avenir_funding_v1_funding_proto_init() }
@@ -4289,8 +4665,8 @@ func file_avenir_funding_v1_funding_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_funding_v1_funding_proto_rawDesc), len(file_avenir_funding_v1_funding_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   47,
+			NumEnums:      4,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

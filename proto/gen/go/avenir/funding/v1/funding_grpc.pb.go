@@ -37,6 +37,7 @@ const (
 	FundingService_SetProgrammeYear_FullMethodName         = "/avenir.funding.v1.FundingService/SetProgrammeYear"
 	FundingService_GetProgrammeBudget_FullMethodName       = "/avenir.funding.v1.FundingService/GetProgrammeBudget"
 	FundingService_ListLearnerLines_FullMethodName         = "/avenir.funding.v1.FundingService/ListLearnerLines"
+	FundingService_ListClaimableFees_FullMethodName        = "/avenir.funding.v1.FundingService/ListClaimableFees"
 )
 
 // FundingServiceClient is the client API for FundingService service.
@@ -108,6 +109,13 @@ type FundingServiceClient interface {
 	// (StatementLine.rate_cents, StatementLine.amount_cents) reads 0 and
 	// amounts_hidden is set.
 	ListLearnerLines(ctx context.Context, in *ListLearnerLinesRequest, opts ...grpc.CallOption) (*ListLearnerLinesResponse, error)
+	// ListClaimableFees lists, for the learners ever enrolled with a
+	// contract, every triggering fact that could pay one of the contract's
+	// standard flat fees, and where it stands: claimable, already paid under
+	// this contract, paid under another one, or not eligible with the reason
+	// ClaimFlatFee would give — the same rule decides both (funders, admins,
+	// the contract's operator; read models).
+	ListClaimableFees(ctx context.Context, in *ListClaimableFeesRequest, opts ...grpc.CallOption) (*ListClaimableFeesResponse, error)
 }
 
 type fundingServiceClient struct {
@@ -301,6 +309,16 @@ func (c *fundingServiceClient) ListLearnerLines(ctx context.Context, in *ListLea
 	return out, nil
 }
 
+func (c *fundingServiceClient) ListClaimableFees(ctx context.Context, in *ListClaimableFeesRequest, opts ...grpc.CallOption) (*ListClaimableFeesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListClaimableFeesResponse)
+	err := c.cc.Invoke(ctx, FundingService_ListClaimableFees_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FundingServiceServer is the server API for FundingService service.
 // All implementations must embed UnimplementedFundingServiceServer
 // for forward compatibility.
@@ -370,6 +388,13 @@ type FundingServiceServer interface {
 	// (StatementLine.rate_cents, StatementLine.amount_cents) reads 0 and
 	// amounts_hidden is set.
 	ListLearnerLines(context.Context, *ListLearnerLinesRequest) (*ListLearnerLinesResponse, error)
+	// ListClaimableFees lists, for the learners ever enrolled with a
+	// contract, every triggering fact that could pay one of the contract's
+	// standard flat fees, and where it stands: claimable, already paid under
+	// this contract, paid under another one, or not eligible with the reason
+	// ClaimFlatFee would give — the same rule decides both (funders, admins,
+	// the contract's operator; read models).
+	ListClaimableFees(context.Context, *ListClaimableFeesRequest) (*ListClaimableFeesResponse, error)
 	mustEmbedUnimplementedFundingServiceServer()
 }
 
@@ -433,6 +458,9 @@ func (UnimplementedFundingServiceServer) GetProgrammeBudget(context.Context, *Ge
 }
 func (UnimplementedFundingServiceServer) ListLearnerLines(context.Context, *ListLearnerLinesRequest) (*ListLearnerLinesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListLearnerLines not implemented")
+}
+func (UnimplementedFundingServiceServer) ListClaimableFees(context.Context, *ListClaimableFeesRequest) (*ListClaimableFeesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListClaimableFees not implemented")
 }
 func (UnimplementedFundingServiceServer) mustEmbedUnimplementedFundingServiceServer() {}
 func (UnimplementedFundingServiceServer) testEmbeddedByValue()                        {}
@@ -768,6 +796,24 @@ func _FundingService_ListLearnerLines_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FundingService_ListClaimableFees_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListClaimableFeesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FundingServiceServer).ListClaimableFees(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FundingService_ListClaimableFees_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FundingServiceServer).ListClaimableFees(ctx, req.(*ListClaimableFeesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FundingService_ServiceDesc is the grpc.ServiceDesc for FundingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -842,6 +888,10 @@ var FundingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListLearnerLines",
 			Handler:    _FundingService_ListLearnerLines_Handler,
+		},
+		{
+			MethodName: "ListClaimableFees",
+			Handler:    _FundingService_ListClaimableFees_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

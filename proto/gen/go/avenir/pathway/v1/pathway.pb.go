@@ -2890,7 +2890,12 @@ type GetOutcomesResponse struct {
 	// Per operator, then territory.
 	Outcomes []*Outcomes `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
 	// Across the operators and territories reported.
-	Total         *Outcomes `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	Total *Outcomes `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Per territory, across the operators reported (operator_id empty), in
+	// the order of their codes: counts are summed before the rule of small
+	// counts applies, so a territory's figures do not depend on how its exits
+	// spread across operators.
+	Territories   []*Outcomes `protobuf:"bytes,3,rep,name=territories,proto3" json:"territories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2935,6 +2940,13 @@ func (x *GetOutcomesResponse) GetOutcomes() []*Outcomes {
 func (x *GetOutcomesResponse) GetTotal() *Outcomes {
 	if x != nil {
 		return x.Total
+	}
+	return nil
+}
+
+func (x *GetOutcomesResponse) GetTerritories() []*Outcomes {
+	if x != nil {
+		return x.Territories
 	}
 	return nil
 }
@@ -3761,10 +3773,11 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x1eimmersions_partially_completed\x18\b \x01(\v2\x17.avenir.common.v1.CountR\x1cimmersionsPartiallyCompleted\x12E\n" +
 	"\x1cimmersion_completion_percent\x18\t \x01(\x05H\x01R\x1aimmersionCompletionPercent\x88\x01\x01B\x19\n" +
 	"\x17_median_days_in_pathwayB\x1f\n" +
-	"\x1d_immersion_completion_percent\"\x81\x01\n" +
+	"\x1d_immersion_completion_percent\"\xc0\x01\n" +
 	"\x13GetOutcomesResponse\x127\n" +
 	"\boutcomes\x18\x01 \x03(\v2\x1b.avenir.pathway.v1.OutcomesR\boutcomes\x121\n" +
-	"\x05total\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.OutcomesR\x05total\"\xa9\x01\n" +
+	"\x05total\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.OutcomesR\x05total\x12=\n" +
+	"\vterritories\x18\x03 \x03(\v2\x1b.avenir.pathway.v1.OutcomesR\vterritories\"\xa9\x01\n" +
 	"\x14GetBreakdownsRequest\x126\n" +
 	"\n" +
 	"from_month\x18\x01 \x01(\v2\x17.avenir.common.v1.MonthR\tfromMonth\x122\n" +
@@ -4006,63 +4019,64 @@ var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
 	59,  // 77: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
 	39,  // 78: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
 	39,  // 79: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
-	58,  // 80: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
-	58,  // 81: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
-	2,   // 82: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
-	59,  // 83: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
-	60,  // 84: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
-	59,  // 85: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
-	59,  // 86: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
-	59,  // 87: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
-	59,  // 88: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
-	59,  // 89: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
-	59,  // 90: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
-	42,  // 91: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
-	43,  // 92: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
-	44,  // 93: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
-	44,  // 94: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
-	50,  // 95: avenir.pathway.v1.ListEnrolmentOptionsRequest.on:type_name -> avenir.common.v1.Date
-	53,  // 96: avenir.pathway.v1.EnrolmentOption.programme:type_name -> avenir.common.v1.FundingProgramme
-	50,  // 97: avenir.pathway.v1.EnrolmentOption.period_from:type_name -> avenir.common.v1.Date
-	50,  // 98: avenir.pathway.v1.EnrolmentOption.period_to:type_name -> avenir.common.v1.Date
-	52,  // 99: avenir.pathway.v1.EnrolmentOption.kinds:type_name -> avenir.pathway.v1.EnrolmentKind
-	47,  // 100: avenir.pathway.v1.ListEnrolmentOptionsResponse.options:type_name -> avenir.pathway.v1.EnrolmentOption
-	50,  // 101: avenir.pathway.v1.ListEnrolmentOptionsResponse.on:type_name -> avenir.common.v1.Date
-	7,   // 102: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	9,   // 103: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	11,  // 104: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
-	13,  // 105: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
-	15,  // 106: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
-	17,  // 107: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
-	19,  // 108: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	22,  // 109: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
-	26,  // 110: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
-	28,  // 111: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
-	30,  // 112: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
-	33,  // 113: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
-	37,  // 114: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
-	41,  // 115: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
-	46,  // 116: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:input_type -> avenir.pathway.v1.ListEnrolmentOptionsRequest
-	8,   // 117: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	10,  // 118: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	12,  // 119: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
-	14,  // 120: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
-	16,  // 121: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
-	18,  // 122: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
-	21,  // 123: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	25,  // 124: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
-	27,  // 125: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
-	29,  // 126: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
-	32,  // 127: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
-	36,  // 128: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
-	40,  // 129: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
-	45,  // 130: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
-	48,  // 131: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:output_type -> avenir.pathway.v1.ListEnrolmentOptionsResponse
-	117, // [117:132] is the sub-list for method output_type
-	102, // [102:117] is the sub-list for method input_type
-	102, // [102:102] is the sub-list for extension type_name
-	102, // [102:102] is the sub-list for extension extendee
-	0,   // [0:102] is the sub-list for field type_name
+	39,  // 80: avenir.pathway.v1.GetOutcomesResponse.territories:type_name -> avenir.pathway.v1.Outcomes
+	58,  // 81: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
+	58,  // 82: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
+	2,   // 83: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
+	59,  // 84: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
+	60,  // 85: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
+	59,  // 86: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
+	59,  // 87: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
+	59,  // 88: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
+	59,  // 89: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
+	59,  // 90: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
+	59,  // 91: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
+	42,  // 92: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
+	43,  // 93: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
+	44,  // 94: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
+	44,  // 95: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
+	50,  // 96: avenir.pathway.v1.ListEnrolmentOptionsRequest.on:type_name -> avenir.common.v1.Date
+	53,  // 97: avenir.pathway.v1.EnrolmentOption.programme:type_name -> avenir.common.v1.FundingProgramme
+	50,  // 98: avenir.pathway.v1.EnrolmentOption.period_from:type_name -> avenir.common.v1.Date
+	50,  // 99: avenir.pathway.v1.EnrolmentOption.period_to:type_name -> avenir.common.v1.Date
+	52,  // 100: avenir.pathway.v1.EnrolmentOption.kinds:type_name -> avenir.pathway.v1.EnrolmentKind
+	47,  // 101: avenir.pathway.v1.ListEnrolmentOptionsResponse.options:type_name -> avenir.pathway.v1.EnrolmentOption
+	50,  // 102: avenir.pathway.v1.ListEnrolmentOptionsResponse.on:type_name -> avenir.common.v1.Date
+	7,   // 103: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	9,   // 104: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	11,  // 105: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	13,  // 106: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	15,  // 107: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	17,  // 108: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	19,  // 109: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	22,  // 110: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	26,  // 111: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
+	28,  // 112: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
+	30,  // 113: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
+	33,  // 114: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
+	37,  // 115: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
+	41,  // 116: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
+	46,  // 117: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:input_type -> avenir.pathway.v1.ListEnrolmentOptionsRequest
+	8,   // 118: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	10,  // 119: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	12,  // 120: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	14,  // 121: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	16,  // 122: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	18,  // 123: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	21,  // 124: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	25,  // 125: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	27,  // 126: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
+	29,  // 127: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
+	32,  // 128: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
+	36,  // 129: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
+	40,  // 130: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
+	45,  // 131: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
+	48,  // 132: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:output_type -> avenir.pathway.v1.ListEnrolmentOptionsResponse
+	118, // [118:133] is the sub-list for method output_type
+	103, // [103:118] is the sub-list for method input_type
+	103, // [103:103] is the sub-list for extension type_name
+	103, // [103:103] is the sub-list for extension extendee
+	0,   // [0:103] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
