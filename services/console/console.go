@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -27,6 +29,7 @@ import (
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	referentv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/referent/v1"
+	"github.com/avenir-normandie/avenir/services/console/fr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 )
 
@@ -98,6 +101,8 @@ type Console struct {
 	handler  http.Handler
 	// places are the territories, by code (reference data from intake).
 	places *territories
+	// imports are the hour spreadsheets being reported (reports.go).
+	imports *importStore
 }
 
 // New builds a console.
@@ -169,6 +174,11 @@ func (c *Console) routes() {
 	c.coordinationRoutes()
 	c.analysisRoutes()
 	c.immersionRoutes()
+	c.reportRoutes()
+	c.statementRoutes()
+	c.programmeRoutes()
+	c.feeRoutes()
+	c.groupRoutes()
 }
 
 // staff wraps a page for referents, coordinators and administrators.
@@ -177,6 +187,36 @@ func (c *Console) staff(h handler) http.HandlerFunc { return c.withSession(c.sta
 // coordination wraps a page for coordinators and administrators.
 func (c *Console) coordination(h handler) http.HandlerFunc {
 	return c.withSession(c.coordinatorOnly(h))
+}
+
+// operatorPage wraps a page for training operators only: what it shows
+// and does is the signed-in operator's own (hour reports, claims).
+func (c *Console) operatorPage(h handler) http.HandlerFunc {
+	return c.withSession(c.only("Cette page est réservée aux organismes de formation.", h, auth.RoleOperator))
+}
+
+// billing wraps a page of statements: funders and administrators see every
+// contract, an operator its own (the API decides what each may read).
+func (c *Console) billing(h handler) http.HandlerFunc {
+	return c.withSession(c.only("Cette page est réservée aux financeurs, aux organismes de formation et aux administrateurs.",
+		h, auth.RoleFunder, auth.RoleAdmin, auth.RoleOperator))
+}
+
+// funderPage wraps a page for funders and administrators.
+func (c *Console) funderPage(h handler) http.HandlerFunc {
+	return c.withSession(c.only("Cette page est réservée aux financeurs et aux administrateurs.", h, auth.RoleFunder, auth.RoleAdmin))
+}
+
+// only lets in the people of the given roles; others get a 403 page saying
+// who the page is for.
+func (c *Console) only(message string, h handler, roles ...auth.Role) handler {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !slices.Contains(roles, s.principal.Role) {
+			c.pages.error(w, r, s, http.StatusForbidden, "Accès réservé", message)
+			return
+		}
+		h(w, r, s)
+	}
 }
 
 // handler serves a request of a signed-in person.
@@ -198,7 +238,23 @@ func (c *Console) withSession(h handler) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+				// A form with a file: its body holds the CSRF field too.
+				r.Body = http.MaxBytesReader(w, r.Body, maxMultipartBytes)
+				err = r.ParseMultipartForm(maxMultipartBytes)
+				if r.MultipartForm != nil {
+					defer r.MultipartForm.RemoveAll()
+				}
+			} else {
+				err = r.ParseForm()
+			}
+			if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+				c.pages.error(w, r, s, http.StatusRequestEntityTooLarge, "Fichier trop volumineux",
+					"Le fichier envoyé dépasse "+fr.Int(maxMultipartBytes>>20)+"\u00a0Mo : découpez-le en plusieurs fichiers.")
+				return
+			}
+			if err != nil {
 				c.pages.error(w, r, s, http.StatusBadRequest, "Formulaire illisible", "Le formulaire envoyé est illisible.")
 				return
 			}
@@ -253,6 +309,9 @@ const (
 	sessionCookie = "avenir_session"
 	loginCookie   = "avenir_login"
 	csrfField     = "_csrf"
+	// maxMultipartBytes bounds a form with a file (an hour spreadsheet,
+	// read up to sheet.DefaultMaxBytes): a bigger body is refused (413).
+	maxMultipartBytes = 20 << 20
 )
 
 // securityHeaders sets the headers every page carries: no framing, no

@@ -41,7 +41,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) {
 	case auth.RoleOperator:
 		c.operatorHome(w, r, s)
 	default:
-		c.pages.render(w, r, s, http.StatusOK, "home_funder", map[string]any{"Title": "Accueil"})
+		c.funderHome(w, r, s)
 	}
 }
 

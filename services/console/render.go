@@ -127,6 +127,13 @@ func navFor(p auth.Principal, current string) []navItem {
 		if p.Role == auth.RoleAdmin || p.Coordinator {
 			items = append(items, navItem{Href: "/territoires", Label: "Territoires"}, navItem{Href: "/referents", Label: "Référents"}, navItem{Href: "/offres", Label: "Offres #Action"})
 		}
+		if p.Role == auth.RoleAdmin {
+			items = append(items, navItem{Href: "/releves", Label: "Relevés"}, navItem{Href: "/programmes", Label: "Programmes"})
+		}
+	case auth.RoleOperator:
+		items = append(items, navItem{Href: "/declarations", Label: "Déclarer"}, navItem{Href: "/releves", Label: "Relevés"})
+	case auth.RoleFunder:
+		items = append(items, navItem{Href: "/releves", Label: "Relevés"}, navItem{Href: "/programmes", Label: "Programmes"})
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == current || (items[i].Href != "/" && strings.HasPrefix(current, items[i].Href+"/") && items[i].Href != "/personnes")

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +15,15 @@ import (
 type Series struct {
 	Name   string
 	Values []int64
+	// Missing marks the values that are not known, such as a count withheld
+	// because it is under five: Missing[j] true means Values[j] is ignored,
+	// no bar is drawn for it (never a bar of 0) and the chart writes the
+	// chart's MissingText in its place. Nil means every value is known.
+	Missing []bool
 }
+
+// missing reports whether the value of category j is not known.
+func (s Series) missing(j int) bool { return j < len(s.Missing) && s.Missing[j] }
 
 // Line is a horizontal reference line, such as the envelope: drawn dashed
 // across the plot and named in the legend as "Label : value".
@@ -49,6 +58,9 @@ type BarChart struct {
 	// Width and Height are the size in px; 0 means 720 × 360. The height
 	// grows when the legend and labels leave the plot less than 120px.
 	Width, Height int
+	// MissingText is written where a value is not known (Series.Missing),
+	// e.g. "<5"; "" means "n.c." (non communiqué).
+	MissingText string
 }
 
 // Bars draws c as an SVG bar chart.
@@ -87,10 +99,23 @@ func Bars(c BarChart) template.HTML {
 		desc = describeBars(c, format)
 	}
 	value := func(i, j int) (int64, bool) {
-		if j < len(c.Series[i].Values) {
+		if j < len(c.Series[i].Values) && !c.Series[i].missing(j) {
 			return c.Series[i].Values[j], true
 		}
 		return 0, false
+	}
+	missingText := c.MissingText
+	if missingText == "" {
+		missingText = defaultMissingText
+	}
+	// stackLabel is the label of a stack: its known total, then " + <5"
+	// when some of its values are not known.
+	stackLabel := func(j int) string {
+		l := format(stackTotal(c, j))
+		if categoryMissing(c, j) {
+			l += " + " + missingText
+		}
+		return l
 	}
 
 	// Extent of the data, with the target.
@@ -218,7 +243,7 @@ func Bars(c BarChart) template.HTML {
 	showValues := true
 	if c.Stacked {
 		for j := 0; j < nCat && showValues; j++ {
-			showValues = textWidth(format(stackTotal(c, j)), smallFontSize) <= slot-4
+			showValues = textWidth(stackLabel(j), smallFontSize) <= slot-4
 		}
 	} else {
 		room := barW + gap
@@ -227,7 +252,7 @@ func Bars(c BarChart) template.HTML {
 		}
 		for i := 0; i < nSer && showValues; i++ {
 			for j := 0; j < nCat && j < len(c.Series[i].Values); j++ {
-				if textWidth(format(c.Series[i].Values[j]), smallFontSize) > room {
+				if _, ok := value(i, j); ok && textWidth(format(c.Series[i].Values[j]), smallFontSize) > room {
 					showValues = false
 					break
 				}
@@ -270,6 +295,11 @@ func Bars(c BarChart) template.HTML {
 		for i := 0; i < nSer; i++ {
 			v, ok := value(i, j)
 			if !ok {
+				if !c.Stacked && c.Series[i].missing(j) {
+					// No bar, the missing text standing on the baseline.
+					mx := x0 + barW*float64(i) + gap/2 + (barW-gap)/2
+					missingMark(&b, mx, base-5, c.Categories[j]+" — "+seriesName(c.Series[i], i)+"\u00a0: "+missingText, missingText)
+				}
 				continue
 			}
 			var top, bot, bx float64
@@ -299,12 +329,17 @@ func Bars(c BarChart) template.HTML {
 				text(&b, bx+(barW-gap)/2, ly, "middle", `class="chart-value" font-size="12"`, label)
 			}
 		}
-		if showValues && c.Stacked {
+		if c.Stacked && (showValues || categoryMissing(c, j)) {
 			ly := y(pos) - 5
 			if pos == 0 && neg < 0 {
 				ly = y(neg) + 15
 			}
-			text(&b, cx, ly, "middle", `class="chart-value" font-size="12" font-weight="600"`, format(stackTotal(c, j)))
+			switch {
+			case showValues:
+				text(&b, cx, ly, "middle", `class="chart-value" font-size="12" font-weight="600"`, stackLabel(j))
+			default: // labels too wide: the missing text alone, so the stack does not read as complete
+				missingMark(&b, cx, ly, c.Categories[j]+"\u00a0: "+stackLabel(j), "+ "+missingText)
+			}
 		}
 		// Category label.
 		if rotated {
@@ -337,18 +372,35 @@ func hasValues(c BarChart) bool {
 		return false
 	}
 	for _, s := range c.Series {
-		if len(s.Values) > 0 {
+		if len(s.Values) > 0 || slices.Contains(s.Missing, true) {
 			return true
 		}
 	}
 	return false
 }
 
-// stackTotal is the sum of category j's values (saturating).
+// categoryMissing reports whether a value of category j is not known.
+func categoryMissing(c BarChart, j int) bool {
+	for _, s := range c.Series {
+		if s.missing(j) {
+			return true
+		}
+	}
+	return false
+}
+
+// missingMark writes the text standing for a value not known, centred on
+// x with its baseline at y, and a tooltip.
+func missingMark(b *strings.Builder, x, y float64, tooltip, label string) {
+	b.WriteString(`<text class="chart-missing" x="` + num(x) + `" y="` + num(y) + `" text-anchor="middle" font-size="12" fill="` +
+		mutedColour + `"><title>` + esc(tooltip) + `</title>` + esc(label) + `</text>`)
+}
+
+// stackTotal is the sum of category j's known values (saturating).
 func stackTotal(c BarChart, j int) int64 {
 	var t int64
 	for _, s := range c.Series {
-		if j < len(s.Values) {
+		if j < len(s.Values) && !s.missing(j) {
 			t = add(t, s.Values[j])
 		}
 	}
@@ -401,6 +453,10 @@ func truncate(s string, n int) string {
 // describeBars is the generated description of c: its kind, its
 // categories, each series' extremes and the reference line.
 func describeBars(c BarChart, format func(int64) string) string {
+	missingText := c.MissingText
+	if missingText == "" {
+		missingText = defaultMissingText
+	}
 	var b strings.Builder
 	switch {
 	case c.Stacked:
@@ -417,10 +473,18 @@ func describeBars(c BarChart, format func(int64) string) string {
 		b.WriteString(", " + strconv.Itoa(n) + " catégories, de " + c.Categories[0] + " à " + c.Categories[n-1] + ".")
 	}
 	for i, s := range c.Series {
-		lo, hi, count := -1, -1, 0
+		lo, hi, count, unknown := -1, -1, 0, 0
+		for j := range n {
+			if s.missing(j) {
+				unknown++
+			}
+		}
 		for j, v := range s.Values {
 			if j >= n {
 				break
+			}
+			if s.missing(j) {
+				continue
 			}
 			count++
 			if lo < 0 || v < s.Values[lo] {
@@ -441,6 +505,9 @@ func describeBars(c BarChart, format func(int64) string) string {
 		default:
 			b.WriteString("maximum " + format(s.Values[hi]) + " (" + c.Categories[hi] + "), minimum " +
 				format(s.Values[lo]) + " (" + c.Categories[lo] + ").")
+		}
+		if unknown > 0 {
+			b.WriteString(" Valeurs non communiquées (" + missingText + ")\u00a0: " + strconv.Itoa(unknown) + ".")
 		}
 	}
 	if c.Target != nil {

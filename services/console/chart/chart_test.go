@@ -655,3 +655,101 @@ func luminance(hex string) float64 {
 	}
 	return 0.2126*ch(v>>16&0xff) + 0.7152*ch(v>>8&0xff) + 0.0722*ch(v&0xff)
 }
+
+// A value not known (a count withheld under five) is never drawn as a bar
+// of 0: no bar, the missing text in its place with a tooltip, and the
+// description says how many values are not given.
+func TestBarsMissingValues(t *testing.T) {
+	lt5 := "<" + nbsp + "5"
+	out := Bars(BarChart{
+		ID:          "cumul",
+		Title:       "Bénéficiaires cumulés",
+		Categories:  months,
+		Series:      []Series{{Name: "Cumul", Values: []int64{0, 0, 7, 12}, Missing: []bool{false, true}}},
+		Target:      &Line{Label: "Objectif", Value: 20},
+		MissingText: lt5,
+	})
+	root := parse(t, out)
+	checkAccessible(t, root, "Bénéficiaires cumulés")
+	bars := root.find("rect", "chart-bar")
+	var values []string
+	for _, b := range bars {
+		values = append(values, b.attr["data-category"]+"="+b.attr["data-value"])
+	}
+	if strings.Join(values, " ") != "0=0 2=7 3=12" {
+		t.Errorf("bars = %v, want none for the missing value", values)
+	}
+	marks := root.find("text", "chart-missing")
+	if len(marks) != 1 || !strings.HasSuffix(marks[0].text, lt5) {
+		t.Fatalf("missing marks = %v", marks)
+	}
+	if tt := marks[0].find("title", ""); len(tt) != 1 || tt[0].text != "févr. 2026 — Cumul"+nbsp+": "+lt5 {
+		t.Errorf("missing mark's tooltip = %v", tt)
+	}
+	// The mark stands above the baseline, in the slot of February.
+	if y, base := marks[0].f(t, "y"), baseline(t, root); y >= base || y < base-20 {
+		t.Errorf("missing mark at y=%v, baseline %v", y, base)
+	}
+	if x, x0, x2 := marks[0].f(t, "x"), bars[0].f(t, "x"), bars[1].f(t, "x"); x <= x0 || x >= x2 {
+		t.Errorf("missing mark at x=%v, not between January (%v) and March (%v)", x, x0, x2)
+	}
+	desc := root.find("desc", "")[0].text
+	if !strings.Contains(desc, "maximum 12 (avr. 2026), minimum 0 (janv. 2026).") || !strings.Contains(desc, "Valeurs non communiquées ("+lt5+")"+nbsp+": 1.") {
+		t.Errorf("desc = %q", desc)
+	}
+
+	// Stacked: the stack's label says part of it is not known.
+	root = parse(t, Bars(BarChart{
+		ID: "sorties", Title: "Sorties", Stacked: true, Categories: []string{"Calvados", "Orne"},
+		Series: []Series{
+			{Name: "Emploi", Values: []int64{6, 0}, Missing: []bool{false, true}},
+			{Name: "Abandon", Values: []int64{5, 8}},
+		},
+		MissingText: lt5,
+	}))
+	checkAccessible(t, root, "Sorties")
+	if got := root.texts("chart-value"); strings.Join(got, "|") != "11|8 + "+lt5 {
+		t.Errorf("stack labels = %q", got)
+	}
+	if n := len(root.find("rect", "chart-bar")); n != 3 {
+		t.Errorf("%d bars, want 3", n)
+	}
+
+	// Only missing values: a chart of marks, not « Aucune donnée ».
+	root = parse(t, Bars(BarChart{ID: "rien", Title: "Retenues", Categories: months[:1],
+		Series: []Series{{Name: "A", Missing: []bool{true}}}}))
+	if got := root.texts("chart-missing"); len(got) != 1 || got[0] != "n.c." {
+		t.Errorf("marks = %q", got)
+	}
+	for _, txt := range root.texts("") {
+		if txt == "Aucune donnée" {
+			t.Errorf("a chart of missing values says « Aucune donnée »")
+		}
+	}
+}
+
+func TestProgressMissingValue(t *testing.T) {
+	lt5 := "<" + nbsp + "5"
+	root := parse(t, Progress(ProgressChart{
+		ID: "p", Title: "Objectifs", MissingText: lt5,
+		Items: []ProgressItem{{Label: "#Avenir", Missing: true, Value: 0, Target: 4500}, {Label: "#Action", Value: 12, Target: 3000}},
+	}))
+	checkAccessible(t, root, "Objectifs")
+	bars := root.find("rect", "chart-bar")
+	if len(bars) != 1 || bars[0].attr["data-value"] != "12" {
+		t.Fatalf("bars = %v, want only #Action's", bars)
+	}
+	if got := root.texts("chart-value"); len(got) != 2 || got[0] != lt5+" sur 4"+nbsp+"500" {
+		t.Errorf("summaries = %q", got)
+	}
+	if got := root.texts("chart-missing"); len(got) != 1 || got[0] != lt5 {
+		t.Errorf("missing marks = %q", got)
+	}
+	if n := len(root.find("line", "chart-target")); n != 2 {
+		t.Errorf("%d markers, want 2", n)
+	}
+	desc := root.find("desc", "")[0].text
+	if !strings.Contains(desc, "«"+nbsp+"#Avenir"+nbsp+"»"+nbsp+": "+lt5+" (non communiqué), objectif 4"+nbsp+"500.") {
+		t.Errorf("desc = %q", desc)
+	}
+}

@@ -15,6 +15,10 @@ type ProgressItem struct {
 	Label  string
 	Value  int64
 	Target int64
+	// Missing: the value is not known (a count withheld because it is
+	// under five); no bar is drawn and the summary gives the chart's
+	// MissingText in place of the value, without a percentage.
+	Missing bool
 }
 
 // ProgressChart is a horizontal bar per item, its value against a marker
@@ -31,6 +35,9 @@ type ProgressChart struct {
 	TargetLabel string
 	// Width is the width in px, 0 means 720; the height follows the rows.
 	Width int
+	// MissingText is written for a value not known (ProgressItem.Missing),
+	// e.g. "<5"; "" means "n.c.".
+	MissingText string
 }
 
 // Progress draws c as an SVG chart, one row per item: its label, then
@@ -63,14 +70,21 @@ func Progress(c ProgressChart) template.HTML {
 	if len(c.Items) == 0 {
 		return template.HTML(noData(id, int(w), c.Title, c.Desc)) //nolint:gosec // every text is escaped
 	}
+	missingText := c.MissingText
+	if missingText == "" {
+		missingText = defaultMissingText
+	}
 	desc := c.Desc
 	if desc == "" {
-		desc = describeProgress(c.Items, format, markerName)
+		desc = describeProgress(c.Items, format, markerName, missingText)
 	}
 
 	var full int64 = 1
 	for _, it := range c.Items {
-		full = max(full, clamp(it.Value), clamp(it.Target))
+		if !it.Missing {
+			full = max(full, clamp(it.Value))
+		}
+		full = max(full, clamp(it.Target))
 	}
 	full += full / 20 // headroom: a marker at the largest target stays off the track's end
 	const (
@@ -92,10 +106,9 @@ func Progress(c ProgressChart) template.HTML {
 	y := pad
 	for k, it := range c.Items {
 		r := row{y: y}
-		r.summary = format(it.Value)
+		r.summary = progressSummary(it, format, missingText)
 		if it.Target > 0 {
 			r.hasMarker = true
-			r.summary += " sur " + format(it.Target) + " (" + fr.Percent(it.Value, it.Target) + ")"
 			r.markerText = markerName + "\u00a0: " + format(it.Target)
 		}
 		r.ownLine = textWidth(it.Label, 14)+textWidth(r.summary, fontSize)+24 > trackW
@@ -125,9 +138,13 @@ func Progress(c ProgressChart) template.HTML {
 		// Track, then the bar.
 		b.WriteString(`<rect x="` + num(left) + `" y="` + num(r.track) + `" width="` + num(trackW) + `" height="` + num(trackH) +
 			`" fill="` + trackColour + `" stroke="` + trackEdge + `"/>`)
-		b.WriteString(`<rect class="chart-bar" data-value="` + strconv.FormatInt(it.Value, 10) + `" x="` + num(left) + `" y="` + num(r.track) +
-			`" width="` + num(xOf(it.Value)-left) + `" height="` + num(trackH) + `" fill="` + palette[0] + `"><title>` +
-			esc(it.Label+"\u00a0: "+r.summary) + `</title></rect>`)
+		if it.Missing {
+			missingMark(&b, left+8, r.track+trackH/2+4, it.Label+"\u00a0: "+r.summary, missingText)
+		} else {
+			b.WriteString(`<rect class="chart-bar" data-value="` + strconv.FormatInt(it.Value, 10) + `" x="` + num(left) + `" y="` + num(r.track) +
+				`" width="` + num(xOf(it.Value)-left) + `" height="` + num(trackH) + `" fill="` + palette[0] + `"><title>` +
+				esc(it.Label+"\u00a0: "+r.summary) + `</title></rect>`)
+		}
 		if !r.hasMarker {
 			continue
 		}
@@ -151,12 +168,37 @@ func Progress(c ProgressChart) template.HTML {
 	return template.HTML(b.String()) //nolint:gosec // every text is escaped
 }
 
-func describeProgress(items []ProgressItem, format func(int64) string, marker string) string {
+// progressSummary is "value sur target (percentage)", or "<5 sur target"
+// for a value not known.
+func progressSummary(it ProgressItem, format func(int64) string, missingText string) string {
+	if it.Missing {
+		if it.Target > 0 {
+			return missingText + " sur " + format(it.Target)
+		}
+		return missingText
+	}
+	s := format(it.Value)
+	if it.Target > 0 {
+		s += " sur " + format(it.Target) + " (" + fr.Percent(it.Value, it.Target) + ")"
+	}
+	return s
+}
+
+func describeProgress(items []ProgressItem, format func(int64) string, marker, missingText string) string {
 	parts := make([]string, 0, len(items))
 	for _, it := range items {
-		s := quote(it.Label) + "\u00a0: " + format(it.Value)
-		if it.Target > 0 {
-			s += ", " + lowerFirst(marker) + " " + format(it.Target) + ", soit " + fr.Percent(it.Value, it.Target)
+		var s string
+		switch {
+		case it.Missing:
+			s = quote(it.Label) + "\u00a0: " + missingText + " (non communiqué)"
+			if it.Target > 0 {
+				s += ", " + lowerFirst(marker) + " " + format(it.Target)
+			}
+		default:
+			s = quote(it.Label) + "\u00a0: " + format(it.Value)
+			if it.Target > 0 {
+				s += ", " + lowerFirst(marker) + " " + format(it.Target) + ", soit " + fr.Percent(it.Value, it.Target)
+			}
 		}
 		parts = append(parts, s+".")
 	}

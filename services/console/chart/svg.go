@@ -45,9 +45,11 @@ const (
 	fontSize      = 13
 	smallFontSize = 12
 	noDataText    = "Aucune donnée"
-	defaultWidth  = 720
-	defaultHeight = 360
-	maxMagnitude  = int64(1e17) // values are clamped to ±maxMagnitude for drawing
+	// defaultMissingText stands for a value not known (non communiqué).
+	defaultMissingText = "n.c."
+	defaultWidth       = 720
+	defaultHeight      = 360
+	maxMagnitude       = int64(1e17) // values are clamped to ±maxMagnitude for drawing
 )
 
 // palette is the series colours, in order. Each reaches at least 4.5:1

@@ -121,6 +121,12 @@ var labels = map[protoreflect.FullName]map[protoreflect.Name]string{
 		"REJECTION_REASON_FACT_ALREADY_PAID":       "Forfait déjà payé pour ce fait",
 		"REJECTION_REASON_TERRITORY_NOT_IN_LOT":    "Territoire hors du lot du marché",
 	},
+	"avenir.funding.v1.FeeClaimState": {
+		"FEE_CLAIM_STATE_CLAIMABLE":         "À demander",
+		"FEE_CLAIM_STATE_ALREADY_PAID_HERE": "Déjà payé sur ce marché",
+		"FEE_CLAIM_STATE_PAID_ELSEWHERE":    "Déjà payé à un autre organisme",
+		"FEE_CLAIM_STATE_NOT_ELIGIBLE":      "Non éligible",
+	},
 	"avenir.funding.v1.LineStatus": {
 		"LINE_STATUS_BILLED":   "Facturée",
 		"LINE_STATUS_ANOMALY":  "En anomalie",

@@ -16,28 +16,25 @@ import (
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 )
 
-// The rules of a reported trainee-hour line (funding's domain.CheckLine and
-// domain.ValidLineID, and the service's learner id check), checked here to
-// tell people early, by line and in French.
-const (
-	// MaxLineMinutes is the most minutes of one line: a day.
-	MaxLineMinutes = 24 * 60
-	// MaxLineIDLength is the longest operator line id, in bytes.
-	MaxLineIDLength = 64
-)
+// What HourLines checks is what it takes to read a value (a date that is a
+// date, a duration that is a number of minutes or hours, a known activity, a
+// learner id that is an id) and what only the file can tell (a reference
+// used twice in it). What funding decides about a line that reads well (its
+// minutes from 1 to a day, the form of a reference, enrolments, caps...) is
+// funding's to say, line by line, in FundingService.ReportTraineeHours' answer.
 
-// HourLine is one trainee-hour line of a spreadsheet, valid as far as the
-// file alone can tell: the fields of fundingv1.ReportedLine.
+// HourLine is one trainee-hour line of a spreadsheet, read: the fields of
+// fundingv1.ReportedLine.
 type HourLine struct {
 	Line      int    // the row's line in the file
 	LearnerID string // canonical lowercase UUID
 	Date      civil.Date
-	Minutes   int32 // 1..MaxLineMinutes
+	Minutes   int32 // as read, 0 included: funding bounds a line's minutes
 	Activity  fundingv1.ActivityType
 	// OperatorLineID is the operator's reference of the line, "" when the
 	// file has no reference column or the cell is empty: the caller decides
-	// (ask for one, or derive one). When given it is 1 to 64 printable
-	// characters without spaces, unique in the file.
+	// (ask for one, or derive one). When given it is unique in the file
+	// (trimmed of spaces); funding checks its form.
 	OperatorLineID string
 	Raw            []string // the row's cells as read
 }
@@ -215,8 +212,6 @@ func HourLines(t *Table) ([]HourLine, []Problem) {
 		}
 		if m, err := parse(cell(durationField)); err != nil {
 			add(durationField, err.Error())
-		} else if msg := minutesRange(m); msg != "" {
-			add(durationField, msg)
 		} else {
 			ln.Minutes = m
 		}
@@ -229,9 +224,7 @@ func HourLines(t *Table) ([]HourLine, []Problem) {
 
 		if cols[fieldLineID] >= 0 {
 			id := cell(fieldLineID)
-			switch msg := lineIDProblem(id); {
-			case msg != "":
-				add(fieldLineID, msg)
+			switch {
 			case id == "":
 			case seen[id] != 0:
 				add(fieldLineID, fmt.Sprintf("référence « %s » déjà utilisée à la ligne %d", id, seen[id]))
@@ -306,16 +299,6 @@ func learnerID(s string) (string, string) {
 	return u.String(), ""
 }
 
-func minutesRange(m int32) string {
-	switch {
-	case m == 0:
-		return "durée nulle" + nbsp + ": une ligne compte au moins 1" + nbsp + "min"
-	case m > MaxLineMinutes:
-		return fmt.Sprintf("durée trop longue%s: %s, une ligne compte au plus %s (une journée)", nbsp, fr.Minutes(m), fr.Minutes(MaxLineMinutes))
-	}
-	return ""
-}
-
 func activity(s string) (fundingv1.ActivityType, string) {
 	if s == "" {
 		return 0, "activité manquante" + nbsp + ": " + activityChoices()
@@ -328,20 +311,6 @@ func activity(s string) (fundingv1.ActivityType, string) {
 
 func activityChoices() string {
 	return "attendu " + strings.Join(activityLabels, ", ") + " (ou leur numéro, de 1 à " + strconv.Itoa(len(activityLabels)) + ")"
-}
-
-// lineIDProblem checks an operator line id as funding's domain.ValidLineID
-// does ("" is no problem: the column is optional).
-func lineIDProblem(s string) string {
-	if len(s) > MaxLineIDLength {
-		return fmt.Sprintf("référence trop longue%s: %d caractères au plus (une lettre accentuée compte double)", nbsp, MaxLineIDLength)
-	}
-	for _, r := range s {
-		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return fmt.Sprintf("référence invalide%s: « %s »%s; pas d'espace ni de caractère invisible", nbsp, clip(s), nbsp)
-		}
-	}
-	return ""
 }
 
 // clip shortens what a message quotes of a cell.

@@ -143,21 +143,15 @@ func TestHourLinesValues(t *testing.T) {
 		{"date in another format", theo + ";March 5;3,5;1;R1", []Problem{{Column: "Date", Message: sp(`date invalide_: "March 5", attendu JJ/MM/AAAA`)}}},
 		{"hours not whole minutes", theo + ";05/03/2026;3,33;1;R1", []Problem{{Column: "Heures", Message: sp(
 			"durée invalide_: « 3,33 » heures ne font pas un nombre entier de minutes (3,5 fait 210_min, 3,25 fait 195_min)")}}},
-		{"zero", theo + ";05/03/2026;0;1;R1", []Problem{{Column: "Heures", Message: sp("durée nulle_: une ligne compte au moins 1_min")}}},
-		{"over a day", theo + ";05/03/2026;25;1;R1", []Problem{{Column: "Heures", Message: sp("durée trop longue_: 25_h, une ligne compte au plus 24_h (une journée)")}}},
 		{"activity missing", theo + ";05/03/2026;3,5;;R1", []Problem{{Column: "Activité", Message: sp(
 			"activité manquante_: attendu Formation en présentiel, Formation à distance, Entretien individuel, Évaluation, positionnement, Mise en situation en entreprise ou sur plateau technique (ou leur numéro, de 1 à 5)")}}},
 		{"activity unknown", theo + ";05/03/2026;3,5;9;R1", []Problem{{Column: "Activité", Message: sp(
 			"activité inconnue_: « 9 »_; attendu Formation en présentiel, Formation à distance, Entretien individuel, Évaluation, positionnement, Mise en situation en entreprise ou sur plateau technique (ou leur numéro, de 1 à 5)")}}},
-		{"reference with a space", theo + ";05/03/2026;3,5;1;R 1", []Problem{{Column: "Référence", Message: sp("référence invalide_: « R 1 »_; pas d'espace ni de caractère invisible")}}},
-		{"reference too long", theo + ";05/03/2026;3,5;1;" + strings.Repeat("é", 33), []Problem{{Column: "Référence", Message: sp(
-			"référence trop longue_: 64 caractères au plus (une lettre accentuée compte double)")}}},
 		{"every value wrong", "x;y;z;w;a b", []Problem{
 			{Column: "Identifiant", Message: sp("identifiant du stagiaire invalide_: « x »_; attendu l'identifiant avenir du stagiaire, 32 chiffres et lettres de a à f en groupes 8-4-4-4-12")},
 			{Column: "Date", Message: sp(`date invalide_: "y", attendu JJ/MM/AAAA`)},
 			{Column: "Heures", Message: sp("durée invalide_: « z »_; attendu des heures_: 7, 3,5, 3_h_30 ou 3:30")},
 			{Column: "Activité", Message: sp("activité inconnue_: « w »_; attendu Formation en présentiel, Formation à distance, Entretien individuel, Évaluation, positionnement, Mise en situation en entreprise ou sur plateau technique (ou leur numéro, de 1 à 5)")},
-			{Column: "Référence", Message: sp("référence invalide_: « a b »_; pas d'espace ni de caractère invisible")},
 		}},
 	}
 	for _, c := range cases {
@@ -173,13 +167,36 @@ func TestHourLinesValues(t *testing.T) {
 	}
 }
 
+// What funding decides of a line that reads well is left to funding: no
+// duration is too short or too long for the file, no reference has a wrong
+// form; HourLines reads them as they are.
+func TestHourLinesLeaveFundingRulesToFunding(t *testing.T) {
+	text := "Identifiant;Date;Heures;Activité;Référence\n" +
+		theo + ";05/03/2026;0;1;R1\n" +
+		theo + ";05/03/2026;25;1;R2\n" +
+		theo + ";05/03/2026;3,5;1;R 3\n" +
+		theo + ";05/03/2026;3,5;1;" + strings.Repeat("é", 33) + "\n"
+	lines, problems := HourLines(csvTable(t, text))
+	if problems != nil {
+		t.Fatalf("problems %+v", problems)
+	}
+	var got []string
+	for _, l := range lines {
+		got = append(got, strconv.Itoa(int(l.Minutes))+" "+l.OperatorLineID)
+	}
+	want := []string{"0 R1", "1500 R2", "210 R 3", "210 " + strings.Repeat("é", 33)}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+}
+
 func TestHourLinesMixed(t *testing.T) {
 	text := "Identifiant;Date;Minutes;Activité;Référence\n" +
 		strings.ToUpper(theo) + "; 05/03/2026 ;210 min;Formation à distance;A1\n" + // 2: ok, id canonicalised
 		"\n" +
 		zoe + ";06/03/2026;3h30;distanciel;A2\n" + // 4: ok
 		zoe + ";06/03/2026;3,5;Évaluation;A3\n" + // 5: minutes column refuses decimals
-		zoe + ";07/03/2026;1500;entretien;A1\n" + // 6: too long, reference used at line 2
+		zoe + ";07/03/2026;1500;entretien;A1\n" + // 6: reference used at line 2 (1500 min: funding's to refuse)
 		"{" + zoe + "};08/03/2026;60;WORKPLACE;\n" + // 7: ok, no reference
 		zoe + ";09/03/2026;60;4;\n" // 8: ok, empty references are not duplicates
 	lines, problems := HourLines(csvTable(t, text))
@@ -203,7 +220,6 @@ func TestHourLinesMixed(t *testing.T) {
 	}
 	wantProblems := []Problem{
 		{Line: 5, Column: "Minutes", Message: sp(`durée invalide_: "3,5", précisez l'unité (3,5 h pour des heures)`)},
-		{Line: 6, Column: "Minutes", Message: sp("durée trop longue_: 25_h, une ligne compte au plus 24_h (une journée)")},
 		{Line: 6, Column: "Référence", Message: "référence « A1 » déjà utilisée à la ligne 2"},
 	}
 	if !reflect.DeepEqual(problems, wantProblems) {
@@ -212,7 +228,7 @@ func TestHourLinesMixed(t *testing.T) {
 	reasons := RejectReasons(problems)
 	wantReasons := map[int]string{
 		5: sp(`Minutes_: durée invalide_: "3,5", précisez l'unité (3,5 h pour des heures)`),
-		6: sp("Minutes_: durée trop longue_: 25_h, une ligne compte au plus 24_h (une journée)_; Référence_: référence « A1 » déjà utilisée à la ligne 2"),
+		6: "Référence\u00a0: référence « A1 » déjà utilisée à la ligne 2",
 	}
 	if !reflect.DeepEqual(reasons, wantReasons) {
 		t.Errorf("reasons\n got %v\nwant %v", reasons, wantReasons)
