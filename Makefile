@@ -47,7 +47,7 @@ test-fast: ## Unit and component tests (-short: no e2e journeys, no race detecto
 .PHONY: build
 .PHONY: screenshots
 screenshots: ## The console's main pages as PNG in docs/screenshots (headless Chromium)
-	AVENIR_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserJourney|TestBrowserReferentPages|TestOperatorHome' ./services/console/
+	AVENIR_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserJourney|TestBrowserReferentPages|TestOperatorHome|TestBrowserReportHours|TestBrowserFeesAndGroupHours|TestBrowserStatements|TestBrowserProgrammes' ./services/console/
 
 build: ## Build the avenir binary into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./services/avenir
