@@ -20,10 +20,10 @@ func TestBrowserFeesAndGroupHours(t *testing.T) {
 	c1 := e.feesContract(t, "op-1", "AFPA Caen", "AV-2026-T01", "T01")
 	ines := e.learner(t, "Lefèvre", "Inès", "T01")
 	e.enter(t, ines, today())
-	e.feesEnrol(t, ines, c1, today())
+	e.enrol(t, ines, c1, today())
 	paul := e.learner(t, "Bernard", "Paul", "T01")
 	e.enter(t, paul, today())
-	e.feesEnrol(t, paul, c1, today())
+	e.enrol(t, paul, c1, today())
 	e.feesAnalyse(t, ines)
 	u := e.login(t, "operator:op-1")
 	eventually(t, "the analysis is claimable", func() bool {

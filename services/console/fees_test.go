@@ -8,52 +8,24 @@ import (
 
 	"github.com/google/uuid"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	needsv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/needs/v1"
-	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/console/fr"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
 )
 
 // feesContract creates a contract of an operator paying 150 € per needs
-// analysis completed, and a custom fee.
+// analysis completed, and a custom fee, for groups of two at most.
 func (e *env) feesContract(t *testing.T, operatorID, operatorName, reference string, territories ...string) string {
 	t.Helper()
-	d := today()
-	res, err := e.Admin.Funding.CreateContract(ctx(t), &fundingv1.CreateContractRequest{
-		RequestId: uuid.NewString(),
-		Terms: &fundingv1.ContractTerms{
-			OperatorId: operatorID, OperatorName: operatorName, Reference: reference, TerritoryCodes: territories,
-			Programme:  commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
-			PeriodFrom: date(d.AddDays(-60)), PeriodTo: date(d.AddDays(300)),
-			TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000,
-			DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 2,
-			FlatFees: []*fundingv1.FlatFeeRate{
-				{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: 15000},
-				{FeeType: fundingv1.FeeType_FEE_TYPE_CUSTOM, CustomCode: "MOBILITE", AmountCents: 5000, Label: "Aide à la mobilité"},
-			},
-		},
-	})
-	if err != nil {
-		t.Fatalf("create contract %s: %v", reference, err)
+	terms := contractTerms(operatorID, operatorName, reference, territories...)
+	terms.MaxGroupSize = 2
+	terms.FlatFees = []*fundingv1.FlatFeeRate{
+		{FeeType: fundingv1.FeeType_FEE_TYPE_NEEDS_ANALYSIS_COMPLETED, AmountCents: 15000},
+		{FeeType: fundingv1.FeeType_FEE_TYPE_CUSTOM, CustomCode: "MOBILITE", AmountCents: 5000, Label: "Aide à la mobilité"},
 	}
-	return res.GetContract().GetContractId()
-}
-
-// feesEnrol enrols a learner (in the pathway) with a contract from day.
-func (e *env) feesEnrol(t *testing.T, learner, contract string, day civil.Date) {
-	t.Helper()
-	requestID := uuid.NewString()
-	var err error
-	eventually(t, "the learner is enrolled", func() bool {
-		_, err = e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
-			RequestId: requestID, LearnerId: learner, ContractId: contract,
-			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(day),
-		})
-		return err == nil
-	})
+	return e.contractWith(t, terms)
 }
 
 // feesAnalyse starts, drafts and completes the needs analysis of a learner
@@ -115,11 +87,11 @@ func TestOperatorClaimsFlatFees(t *testing.T) {
 	c2 := e.feesContract(t, "op-2", "GRETA Caen", "AV-2026-T01-B", "T01")
 	ines := e.learner(t, "Lefèvre", "Inès", "T01")
 	e.enter(t, ines, today())
-	e.feesEnrol(t, ines, c1, today())
-	e.feesEnrol(t, ines, c2, today())
+	e.enrol(t, ines, c1, today())
+	e.enrol(t, ines, c2, today())
 	marc := e.learner(t, "Durand", "Marc", "T01")
 	e.enter(t, marc, today())
-	e.feesEnrol(t, marc, c2, today())
+	e.enrol(t, marc, c2, today())
 	e.feesAnalyse(t, ines)
 	e.feesAnalyse(t, marc)
 

@@ -27,12 +27,12 @@ func TestOperatorReportsGroupHours(t *testing.T) {
 	for _, n := range [][2]string{{"Lefèvre", "Inès"}, {"Bernard", "Paul"}, {"Petit", "Léa"}} {
 		id := e.learner(t, n[0], n[1], "T01")
 		e.enter(t, id, today())
-		e.feesEnrol(t, id, c1, today())
+		e.enrol(t, id, c1, today())
 		ids = append(ids, id)
 	}
 	marc := e.learner(t, "Durand", "Marc", "T01")
 	e.enter(t, marc, today())
-	e.feesEnrol(t, marc, c2, today())
+	e.enrol(t, marc, c2, today())
 
 	u := e.login(t, "operator:op-1")
 	day := fr.CivilDate(today())

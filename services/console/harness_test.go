@@ -270,19 +270,42 @@ func (u *user) token(page string) string {
 // this year.
 func (e *env) contract(t *testing.T, operatorID, operatorName, reference string, territories ...string) string {
 	t.Helper()
+	return e.contractWith(t, contractTerms(operatorID, operatorName, reference, territories...))
+}
+
+// contractTerms are the terms e.contract gives: #Avenir, from 60 days ago
+// for most of a year, 12,50 € a trainee hour, 45 € a group hour.
+func contractTerms(operatorID, operatorName, reference string, territories ...string) *fundingv1.ContractTerms {
 	d := today()
-	res, err := e.Admin.Funding.CreateContract(ctx(t), &fundingv1.CreateContractRequest{
-		RequestId: uuid.NewString(),
-		Terms: &fundingv1.ContractTerms{
-			OperatorId: operatorID, OperatorName: operatorName, Reference: reference, TerritoryCodes: territories,
-			Programme:  commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
-			PeriodFrom: date(d.AddDays(-60)), PeriodTo: date(d.AddDays(300)),
-			TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000,
-			DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
-		},
-	})
+	return &fundingv1.ContractTerms{
+		OperatorId: operatorID, OperatorName: operatorName, Reference: reference, TerritoryCodes: territories,
+		Programme:  commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
+		PeriodFrom: date(d.AddDays(-60)), PeriodTo: date(d.AddDays(300)),
+		TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000,
+		DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
+	}
+}
+
+// contractWith creates a contract of the given terms.
+func (e *env) contractWith(t *testing.T, terms *fundingv1.ContractTerms) string {
+	t.Helper()
+	res, err := e.Admin.Funding.CreateContract(ctx(t), &fundingv1.CreateContractRequest{RequestId: uuid.NewString(), Terms: terms})
 	if err != nil {
-		t.Fatalf("create contract %s: %v", reference, err)
+		t.Fatalf("create contract %s: %v", terms.GetReference(), err)
 	}
 	return res.GetContract().GetContractId()
+}
+
+// enrol enrols a learner (in the pathway) with a contract's accompaniment
+// from day, once pathway knows the contract.
+func (e *env) enrol(t *testing.T, learner, contract string, day civil.Date) {
+	t.Helper()
+	requestID := uuid.NewString()
+	eventually(t, "the learner is enrolled", func() bool {
+		_, err := e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
+			RequestId: requestID, LearnerId: learner, ContractId: contract,
+			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(day),
+		})
+		return err == nil
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	immersionv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/immersion/v1"
-	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
 )
 
@@ -22,13 +21,7 @@ func TestOperatorHome(t *testing.T) {
 	e.enter(t, ines, today())
 	other := e.learner(t, "Durand", "Marc", "T01")
 	e.enter(t, other, today())
-	eventually(t, "Inès is enrolled with op-1", func() bool {
-		_, err := e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
-			RequestId: "enrol-ines", LearnerId: ines, ContractId: contract,
-			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(today()),
-		})
-		return err == nil
-	})
+	e.enrol(t, ines, contract, today())
 	session := e.immersionSession(t, e.immersionOffer(t, "Fournil de Bayeux", "14047", "D1102"), today().AddDays(10), today().AddDays(11), 3)
 	eventually(t, "Inès has a place", func() bool {
 		_, err := e.Admin.Immersion.BookPlace(ctx(t), &immersionv1.BookPlaceRequest{RequestId: "book-ines-" + uuid.NewString()[:4], SessionId: session, LearnerId: ines})

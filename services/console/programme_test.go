@@ -38,13 +38,7 @@ func progScheme(t *testing.T, e *env) {
 			progExit(t, e, id, pathwayv1.ExitReason_EXIT_REASON_ABANDONMENT)
 		}
 	}
-	eventually(t, "Inès is enrolled with op-1", func() bool {
-		_, err := e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
-			RequestId: "enrol-ines", LearnerId: ines, ContractId: contract,
-			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(today()),
-		})
-		return err == nil
-	})
+	e.enrol(t, ines, contract, today())
 	op := e.clients(t, auth.Principal{Subject: "op", Name: "AFPA Caen", Role: auth.RoleOperator, OperatorID: "op-1"})
 	eventually(t, "op-1's hours for Inès are accepted", func() bool {
 		res, err := op.Funding.ReportTraineeHours(ctx(t), &fundingv1.ReportTraineeHoursRequest{

@@ -20,7 +20,6 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
-	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/console/sheet"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -54,13 +53,7 @@ func repSetup(t *testing.T) repScene {
 	e.moveTo(t, sc.today)
 	operator := e.clients(t, auth.Principal{Subject: "op-1-test", Name: "AFPA Caen", Role: auth.RoleOperator, OperatorID: "op-1"})
 	for _, id := range []string{sc.ines, sc.marc} {
-		eventually(t, "the learner is enrolled with op-1", func() bool {
-			_, err := e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
-				RequestId: "enrol-" + id, LearnerId: id, ContractId: sc.contract,
-				Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(from),
-			})
-			return err == nil
-		})
+		e.enrol(t, id, sc.contract, from)
 		// Funding learns of enrolments from pathway's stream: a line over
 		// the daily cap is refused for the cap, not the enrolment, once it
 		// knows (and is recorded nowhere).

@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
-	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/avenir/server"
@@ -48,21 +47,6 @@ func (e *env) stmtOperator(t *testing.T, op string) fundingv1.FundingServiceClie
 	return e.clients(t, auth.Principal{Subject: "user-" + op, Name: "Organisme " + op, Role: auth.RoleOperator, OperatorID: op}).Funding
 }
 
-// stmtEnrol enters and enrols a learner with the contract from day.
-func (e *env) stmtEnrol(t *testing.T, learner, contract string, day civil.Date) {
-	t.Helper()
-	e.enter(t, learner, day)
-	requestID := uuid.NewString()
-	var err error
-	eventually(t, "the learner is enrolled", func() bool {
-		_, err = e.Admin.Pathway.Enrol(ctx(t), &pathwayv1.EnrolRequest{
-			RequestId: requestID, LearnerId: learner, ContractId: contract,
-			Kind: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT, FromDate: date(day),
-		})
-		return err == nil
-	})
-}
-
 // stmtReport reports trainee-hour lines as op until funding knows of the
 // enrolments (its read model follows pathway).
 func stmtReport(t *testing.T, op fundingv1.FundingServiceClient, contract string, lines ...*fundingv1.ReportedLine) {
@@ -82,20 +66,9 @@ func stmtReport(t *testing.T, op fundingv1.FundingServiceClient, contract string
 // before last to next year.
 func (e *env) stmtContract(t *testing.T, operatorID, operatorName, reference, territory string) string {
 	t.Helper()
-	res, err := e.Admin.Funding.CreateContract(ctx(t), &fundingv1.CreateContractRequest{
-		RequestId: uuid.NewString(),
-		Terms: &fundingv1.ContractTerms{
-			OperatorId: operatorID, OperatorName: operatorName, Reference: reference, TerritoryCodes: []string{territory},
-			Programme:  commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR,
-			PeriodFrom: date(stmtLastMonth().First().AddDays(-31)), PeriodTo: date(today().AddDays(300)),
-			TraineeHourRateCents: 1250, GroupHourRateCents: 4500, AnnualEnvelopeCents: 50_000_000,
-			DailyCapMinutes: 420, WeeklyCapMinutes: 2100, MaxGroupSize: 12,
-		},
-	})
-	if err != nil {
-		t.Fatalf("create contract %s: %v", reference, err)
-	}
-	return res.GetContract().GetContractId()
+	terms := contractTerms(operatorID, operatorName, reference, territory)
+	terms.PeriodFrom = date(stmtLastMonth().First().AddDays(-31))
+	return e.contractWith(t, terms)
 }
 
 // stmtStart runs a dev server whose clock stands on the first of last
@@ -114,8 +87,10 @@ func stmtStart(t *testing.T) (*env, stmtScene) {
 	sc.path = "/releves/" + sc.contract + "/" + sc.last.String()
 	ines := e.learner(t, "Lefèvre", "Inès", "T01")
 	marc := e.learner(t, "Durand", "Marc", "T01")
-	e.stmtEnrol(t, ines, sc.contract, first)
-	e.stmtEnrol(t, marc, sc.contract, first)
+	for _, l := range []string{ines, marc} {
+		e.enter(t, l, first)
+		e.enrol(t, l, sc.contract, first)
+	}
 
 	e.moveTo(t, first.AddDays(6))
 	op := e.stmtOperator(t, "op-1")
