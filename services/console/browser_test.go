@@ -2,10 +2,12 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
 )
@@ -25,6 +27,13 @@ func browserLogin(t *testing.T, e *env, tab context.Context, kind, id string) {
 	t.Helper()
 	bt.Navigate(t, tab, e.URL+"/connexion")
 	if id != "" {
+		// A referent registered moments ago reaches the directory the
+		// login page lists in moments.
+		option := fmt.Sprintf(`document.querySelector('select#%s option[value="%s:%s"]') !== null`, kind, kind, id)
+		for deadline := time.Now().Add(10 * time.Second); !bt.Eval[bool](t, tab, option) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			bt.Navigate(t, tab, e.URL+"/connexion")
+		}
 		bt.SetValue(t, tab, "select#"+kind, kind+":"+id)
 	}
 	bt.ClickAndWait(t, tab, `button[name="qui"][value="`+kind+`"]`)

@@ -205,7 +205,13 @@ func (e *env) login(t *testing.T, who string) *user {
 	if kind != who {
 		form.Set("qui_"+kind, who)
 	}
-	res := u.post("/connexion", form)
+	// A referent registered moments ago reaches the directory the login
+	// page lists in moments: until then the login is refused (400).
+	var res response
+	deadline := time.Now().Add(10 * time.Second)
+	for res = u.post("/connexion", form); res.status == http.StatusBadRequest && time.Now().Before(deadline); res = u.post("/connexion", form) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if res.status != http.StatusOK {
 		t.Fatalf("login as %s: %d\n%s", who, res.status, res.body)
 	}

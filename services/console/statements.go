@@ -363,10 +363,8 @@ func (v *statementView) StatusClass() string { return statusBadge(v.Status) }
 // failure.
 func (c *Console) loadStatement(w http.ResponseWriter, r *http.Request, s *session) (*statementView, bool) {
 	ctx := c.call(r, s)
-	contractID := r.PathValue("contract")
-	period, err := civil.ParseMonth(r.PathValue("month"))
-	if err != nil || !period.Valid() {
-		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Ce mois n'existe pas : il s'écrit AAAA-MM, par exemple 2026-03.")
+	contractID, period, ok := c.statementAddress(w, r, s)
+	if !ok {
 		return nil, false
 	}
 	k, err := c.api.Funding.GetContract(ctx, &fundingv1.GetContractRequest{ContractId: contractID})
@@ -543,12 +541,21 @@ func totalsOf(t *fundingv1.StatementTotals) totalsView {
 	return v
 }
 
+// statementAddress is the contract and month of a statement's page
+// (/releves/{contract}/{month}); a month that is not one answers a 404 page.
+func (c *Console) statementAddress(w http.ResponseWriter, r *http.Request, s *session) (string, civil.Month, bool) {
+	period, err := civil.ParseMonth(r.PathValue("month"))
+	if err != nil || !period.Valid() {
+		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Ce mois n'existe pas : il s'écrit AAAA-MM, par exemple 2026-03.")
+		return "", civil.Month{}, false
+	}
+	return r.PathValue("contract"), period, true
+}
+
 // reviewStatement approves or rejects the lines ticked.
 func (c *Console) reviewStatement(w http.ResponseWriter, r *http.Request, s *session) {
-	contractID := r.PathValue("contract")
-	period, err := civil.ParseMonth(r.PathValue("month"))
-	if err != nil {
-		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Ce mois n'existe pas.")
+	contractID, period, ok := c.statementAddress(w, r, s)
+	if !ok {
 		return
 	}
 	base := statementPath(contractID, period)
@@ -591,7 +598,7 @@ func (c *Console) reviewStatement(w http.ResponseWriter, r *http.Request, s *ses
 		}
 		reviews = append(reviews, rv)
 	}
-	_, err = c.api.Funding.ReviewStatement(c.call(r, s), &fundingv1.ReviewStatementRequest{
+	_, err := c.api.Funding.ReviewStatement(c.call(r, s), &fundingv1.ReviewStatementRequest{
 		RequestId: r.PostFormValue("request_id"), ContractId: contractID, Period: civilpb.FromMonth(period), Reviews: reviews,
 	})
 	done := plural(len(reviews), "ligne approuvée.", "lignes approuvées.")
@@ -665,10 +672,8 @@ func (c *Console) closeConfirm(w http.ResponseWriter, r *http.Request, s *sessio
 
 // closeStatement closes a month once confirmed.
 func (c *Console) closeStatement(w http.ResponseWriter, r *http.Request, s *session) {
-	contractID := r.PathValue("contract")
-	period, err := civil.ParseMonth(r.PathValue("month"))
-	if err != nil {
-		c.pages.error(w, r, s, http.StatusNotFound, "Introuvable", "Ce mois n'existe pas.")
+	contractID, period, ok := c.statementAddress(w, r, s)
+	if !ok {
 		return
 	}
 	base := statementPath(contractID, period)
@@ -676,7 +681,7 @@ func (c *Console) closeStatement(w http.ResponseWriter, r *http.Request, s *sess
 		c.refusedAt(w, r, s, base+"/cloture", "Cochez la case de confirmation pour clôturer le relevé.")
 		return
 	}
-	_, err = c.api.Funding.CloseStatement(c.call(r, s), &fundingv1.CloseStatementRequest{
+	_, err := c.api.Funding.CloseStatement(c.call(r, s), &fundingv1.CloseStatementRequest{
 		RequestId: r.PostFormValue("request_id"), ContractId: contractID, Period: civilpb.FromMonth(period),
 	})
 	c.afterStatementAction(w, r, s, base, period, err, "Relevé "+ofMonth(period)+" clôturé.")
