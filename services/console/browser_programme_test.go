@@ -8,7 +8,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
+	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
 	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
+	"github.com/avenir-normandie/avenir/services/platform/auth"
 )
 
 // progCharts is what the browser sees of the page's charts: per svg, its
@@ -54,6 +57,21 @@ func TestBrowserProgrammes(t *testing.T) {
 		return strings.Contains(bt.Text(t, tab, "#avenir-conso tfoot"), "62,50\u00a0€")
 	})
 	bt.CheckAccessibility(t, tab)
+
+	// The bars of the monthly consumption are the API's months, in cents.
+	funder := e.clients(t, auth.Principal{Subject: "funder", Name: "Région", Role: auth.RoleFunder})
+	budget, err := funder.Funding.GetProgrammeBudget(ctx(t), &fundingv1.GetProgrammeBudgetRequest{Programme: commonv1.FundingProgramme_FUNDING_PROGRAMME_AVENIR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, m := range budget.GetBudget().GetMonths() {
+		want = append(want, strconv.FormatInt(m.GetBilledCents(), 10))
+	}
+	bars := bt.Eval[[]string](t, tab, `Array.from(document.querySelectorAll('svg[aria-labelledby^="avenir-facture-mois-title"] .chart-bar')).map(b => b.getAttribute("data-value"))`)
+	if strings.Join(bars, " ") != strings.Join(want, " ") {
+		t.Errorf("the monthly bars read %q, the API %q", bars, want)
+	}
 
 	charts := progChartsOf(t, tab)
 	if len(charts) != 9 { // #Avenir and #Action: 2 budget and 2 target charts each; the exits

@@ -7,15 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/charmap"
 
 	bt "github.com/avenir-normandie/avenir/services/console/browsertest"
+	"github.com/xuri/excelize/v2"
 )
 
 // In the browser, an operator uploads a Windows-1252 CSV with good and bad
 // lines, follows the progress then reads the report, downloads the
-// rejected lines, fixes and uploads them again; opens the correction of a
+// rejected lines, fixes and uploads them again; the same with an .xlsx; opens the correction of a
 // line and sees a refusal next to its field. The hub, the report and the
 // correction page pass the accessibility check.
 func TestBrowserReportHours(t *testing.T) {
@@ -108,6 +110,50 @@ func TestBrowserReportHours(t *testing.T) {
 	bt.WaitVisible(t, tab, "#totaux")
 	if got := bt.Text(t, tab, "main"); !strings.Contains(got, "Aucune ligne rejetée") {
 		t.Fatalf("the fixed rejects: %q", got)
+	}
+
+	// An .xlsx file: a good line and one with an unknown activity; its
+	// rejects come back as .xlsx, fixed and sent again.
+	day := time.Date(sc.today.Year, sc.today.Month, sc.today.Day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -4)
+	x := excelize.NewFile()
+	sh := x.GetSheetName(0)
+	_ = x.SetSheetRow(sh, "A1", &[]any{"Identifiant", "Date", "Minutes", "Activité"})
+	_ = x.SetSheetRow(sh, "A2", &[]any{sc.ines, day, 45, "Entretien individuel"})
+	_ = x.SetSheetRow(sh, "A3", &[]any{sc.marc, day, 50, "Cuisine"})
+	style, _ := x.NewStyle(&excelize.Style{CustomNumFmt: ptr("dd/mm/yyyy")})
+	_ = x.SetCellStyle(sh, "B2", "B3", style)
+	xlsxFile := filepath.Join(dir, "heures.xlsx")
+	if err := x.SaveAs(xlsxFile); err != nil {
+		t.Fatal(err)
+	}
+	bt.Navigate(t, tab, e.URL+"/declarations")
+	bt.Upload(t, tab, "#fichier", xlsxFile)
+	bt.SubmitForm(t, tab, "#fichier")
+	bt.WaitVisible(t, tab, "#totaux")
+	bt.Navigate(t, tab, bt.Location(t, tab))
+	if got := bt.Text(t, tab, "#ligne-3"); !strings.Contains(got, "activité inconnue") {
+		t.Errorf("xlsx line 3: %q", got)
+	}
+	status, body, _ = bt.Fetch(t, tab, bt.Location(t, tab)+"/rejets")
+	rejects, err := excelize.OpenReader(bytes.NewReader(body))
+	if status != 200 || err != nil {
+		t.Fatalf("xlsx rejects: %d %v", status, err)
+	}
+	rows, _ := rejects.GetRows(rejects.GetSheetName(0))
+	if len(rows) != 2 || rows[0][len(rows[0])-1] != "Motif du rejet" || rows[1][3] != "Cuisine" {
+		t.Fatalf("xlsx rejects: %q", rows)
+	}
+	_ = rejects.SetCellValue(rejects.GetSheetName(0), "D2", "Formation en présentiel")
+	if err := rejects.SaveAs(filepath.Join(dir, "heures-rejets.xlsx")); err != nil {
+		t.Fatal(err)
+	}
+	bt.Navigate(t, tab, e.URL+"/declarations")
+	bt.Upload(t, tab, "#fichier", filepath.Join(dir, "heures-rejets.xlsx"))
+	bt.SubmitForm(t, tab, "#fichier")
+	bt.WaitVisible(t, tab, "#totaux")
+	bt.Navigate(t, tab, bt.Location(t, tab))
+	if got := bt.Text(t, tab, "main"); !strings.Contains(got, "Aucune ligne rejetée") {
+		t.Fatalf("the fixed xlsx rejects: %q", got)
 	}
 
 	// Correct an accepted line: a refusal next to its field first.
