@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -32,12 +33,13 @@ type ReadyOptions struct {
 // Ready checks what the running services depend on, one check each: NATS
 // connected, every owned stream writable (not full), the read-model store
 // answering, and every read model and consumer less than MaxLag events
-// behind its stream.
+// behind its stream. The checks run side by side; one that has not answered
+// when ctx ends fails as "did not answer in time", and the others keep
+// their answers, so a slow check never hides a dependency that is down.
 func (r *Running) Ready(ctx context.Context, opts ReadyOptions) []telemetry.Check {
 	if opts.MaxLag == 0 {
 		opts.MaxLag = DefaultMaxLag
 	}
-	var checks []telemetry.Check
 	// Each service has its own connection (its own NATS identity).
 	var disconnected []string
 	for _, u := range r.units {
@@ -46,49 +48,108 @@ func (r *Running) Ready(ctx context.Context, opts ReadyOptions) []telemetry.Chec
 		}
 	}
 	connected := len(disconnected) == 0
-	checks = append(checks, check("nats", connected, "not connected to NATS: "+strings.Join(disconnected, ", ")))
+	checks := []telemetry.Check{check("nats", connected, "not connected to NATS: "+strings.Join(disconnected, ", "))}
+
+	var probes []probe
 	if connected {
 		for _, o := range r.owned {
-			checks = append(checks, streamCheck(ctx, o.deps.JS, o.spec.Name))
+			probes = append(probes, probe{"stream " + o.spec.Name, func(ctx context.Context) telemetry.Check {
+				return streamCheck(ctx, o.deps.JS, o.spec.Name)
+			}})
 		}
 	}
 	var pinged []projection.Store
 	for _, u := range r.units {
-		if slices.Contains(pinged, u.Deps.Projections) {
+		store := u.Deps.Projections
+		if slices.Contains(pinged, store) {
 			continue
 		}
-		pinged = append(pinged, u.Deps.Projections)
-		if err := u.Deps.Projections.Ping(ctx); err != nil {
-			checks = append(checks, telemetry.Check{Name: "read-model store", Detail: err.Error()})
+		pinged = append(pinged, store)
+		probes = append(probes, probe{"read-model store", func(ctx context.Context) telemetry.Check {
+			if err := store.Ping(ctx); err != nil {
+				return telemetry.Check{Name: "read-model store", Detail: err.Error()}
+			}
+			return telemetry.Check{Name: "read-model store", OK: true}
+		}})
+	}
+	if connected {
+		type lagger interface {
+			Name() string
+			Lag(context.Context) (uint64, error)
+		}
+		var all []lagger
+		for _, p := range r.projections {
+			all = append(all, p)
+		}
+		for _, c := range r.consumers {
+			all = append(all, c)
+		}
+		for _, l := range all {
+			name := "lag " + l.Name()
+			probes = append(probes, probe{name, func(ctx context.Context) telemetry.Check {
+				c := telemetry.Check{Name: name}
+				switch lag, err := l.Lag(ctx); {
+				case err != nil:
+					c.Detail = err.Error()
+				case lag > opts.MaxLag:
+					c.Detail = fmt.Sprintf("%d events behind (more than %d)", lag, opts.MaxLag)
+				default:
+					c.OK = true
+				}
+				return c
+			}})
+		}
+	}
+	return append(checks, runProbes(ctx, probes)...)
+}
+
+// probe is one readiness check to run.
+type probe struct {
+	name string
+	run  func(context.Context) telemetry.Check
+}
+
+// readyParallelism bounds the checks that run at once.
+const readyParallelism = 8
+
+// runProbes runs the probes side by side (readyParallelism at a time) and
+// returns their checks in order; those still running when ctx ends fail as
+// not answered in time.
+func runProbes(ctx context.Context, probes []probe) []telemetry.Check {
+	out := make([]telemetry.Check, len(probes))
+	done := make([]bool, len(probes))
+	var mu sync.Mutex
+	finished := make(chan struct{})
+	sem := make(chan struct{}, readyParallelism)
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			c := p.run(ctx)
+			mu.Lock()
+			out[i], done[i] = c, true
+			mu.Unlock()
+		})
+	}
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	checks := make([]telemetry.Check, len(probes))
+	for i, p := range probes {
+		if done[i] {
+			checks[i] = out[i]
 		} else {
-			checks = append(checks, telemetry.Check{Name: "read-model store", OK: true})
+			checks[i] = telemetry.Check{Name: p.name, Detail: "did not answer in time"}
 		}
-	}
-	if !connected {
-		return checks
-	}
-	type lagger interface {
-		Name() string
-		Lag(context.Context) (uint64, error)
-	}
-	var all []lagger
-	for _, p := range r.projections {
-		all = append(all, p)
-	}
-	for _, c := range r.consumers {
-		all = append(all, c)
-	}
-	for _, l := range all {
-		c := telemetry.Check{Name: "lag " + l.Name()}
-		switch lag, err := l.Lag(ctx); {
-		case err != nil:
-			c.Detail = err.Error()
-		case lag > opts.MaxLag:
-			c.Detail = fmt.Sprintf("%d events behind (more than %d)", lag, opts.MaxLag)
-		default:
-			c.OK = true
-		}
-		checks = append(checks, c)
 	}
 	return checks
 }

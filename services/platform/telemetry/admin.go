@@ -17,6 +17,8 @@ import (
 const (
 	// readyTimeout bounds a readiness check.
 	readyTimeout = 2 * time.Second
+	// readyMargin is the time left to gather the checks' answers.
+	readyMargin = 250 * time.Millisecond
 	// readHeaderTimeout bounds how long the admin server waits for request
 	// headers.
 	readHeaderTimeout = 5 * time.Second
@@ -88,8 +90,12 @@ func checkReady(ctx context.Context, ready Readiness) []Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	// ready gets a little less time than the answer waits for, so that
+	// checks honouring their context still answer what they know.
+	checksCtx, cancelChecks := context.WithTimeout(ctx, readyTimeout-readyMargin)
+	defer cancelChecks()
 	result := make(chan []Check, 1)
-	go func() { result <- ready(ctx) }()
+	go func() { result <- ready(checksCtx) }()
 	select {
 	case checks := <-result:
 		if checks == nil {
