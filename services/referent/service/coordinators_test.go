@@ -45,6 +45,22 @@ func TestCoordinatorsManageTheirTerritories(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// The directory the assignments read knows of the absence before
+		// the learners enter (it follows the stream in moments).
+		servicetest.Eventually(t, 10*time.Second, func() error {
+			for _, territory := range []string{"T01", "T02"} {
+				res, err := admin.ListReferents(ctx(t), &referentv1.ListReferentsRequest{TerritoryCode: territory, PageSize: 100})
+				if err != nil {
+					return err
+				}
+				for _, r := range res.GetReferents() {
+					if r.GetReferentId() == ref && r.GetAbsentFrom() != nil {
+						return nil
+					}
+				}
+			}
+			return fmt.Errorf("absence of %s not known yet", ref)
+		})
 	}
 	lea := registered(t, env, false, false)
 	enter(t, env, lea, "T01", 1)
