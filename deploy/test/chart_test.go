@@ -28,9 +28,9 @@ import (
 
 const chartDir = "../../charts/avenir"
 
-// serviceNames are the six avenir services, each of which must get its
+// serviceNames are the seven avenir services, each of which must get its
 // Deployment and Service.
-var serviceNames = []string{"intake", "pathway", "needs", "referent", "immersion", "funding"}
+var serviceNames = []string{"intake", "pathway", "needs", "referent", "immersion", "funding", "notify"}
 
 // manifests is a rendered release, decoded.
 type manifests struct {
@@ -343,7 +343,7 @@ func checkStreamsJob(t *testing.T, m *manifests, name string) *batchv1.Job {
 func TestChartProductionValues(t *testing.T) {
 	m := mustRender(t, readValues(t, filepath.Join(chartDir, "ci", "production-values.yaml")))
 	checkServices(t, m, map[string]int32{
-		"intake": 2, "pathway": 3, "needs": 2, "referent": 2, "immersion": 2, "funding": 3,
+		"intake": 2, "pathway": 3, "needs": 2, "referent": 2, "immersion": 2, "funding": 3, "notify": 2,
 	})
 	checkConsole(t, m, 2)
 	cm := m.configMaps["avenir-config"]
@@ -458,9 +458,9 @@ func TestChartPasswordsSecret(t *testing.T) {
 	if _, ok := m.deployments["avenir-needs"]; ok {
 		t.Error("Deployment of the disabled service needs")
 	}
-	// The five enabled services and the console.
-	if len(m.deployments) != 6 || len(m.services) != 6 {
-		t.Errorf("%d Deployments and %d Services, want 6 each", len(m.deployments), len(m.services))
+	// The enabled services (all but needs) and the console.
+	if n := len(serviceNames); len(m.deployments) != n || len(m.services) != n {
+		t.Errorf("%d Deployments and %d Services, want %d each", len(m.deployments), len(m.services), n)
 	}
 	if strings.Contains(m.notes, "WARNING") {
 		t.Errorf("NOTES.txt warns although issuer and passwords are set:\n%s", m.notes)
@@ -783,7 +783,16 @@ func checkPod(t *testing.T, name string, spec corev1.PodSpec) {
 		t.Fatalf("%s: %d containers", name, len(spec.Containers))
 	}
 	c := spec.Containers[0]
-	if want := []string{"server", "--services=" + name}; !slices.Equal(c.Args, want) {
+	want := []string{"server", "--services=" + name}
+	if name == "notify" {
+		// notify reads learners' addresses from the release's intake, and
+		// links to the console when its address is known.
+		want = append(want, "--notify-intake-addr=avenir-intake:50051")
+		if len(c.Args) == 4 {
+			want = append(want, "--console-url="+testConsoleURL)
+		}
+	}
+	if !slices.Equal(c.Args, want) {
 		t.Errorf("%s: args %q, want %q", name, c.Args, want)
 	}
 	if c.Command != nil {
@@ -1030,7 +1039,7 @@ func TestChartConsole(t *testing.T) {
 		"server", "--services=console", "--console-addr=0.0.0.0:8080",
 		"--console-url=" + testConsoleURL,
 		"--console-upstreams=intake=avenir-intake:50051,pathway=avenir-pathway:50051,needs=avenir-needs:50051," +
-			"referent=avenir-referent:50051,immersion=avenir-immersion:50051,funding=avenir-funding:50051",
+			"referent=avenir-referent:50051,immersion=avenir-immersion:50051,funding=avenir-funding:50051,notify=avenir-notify:50051",
 		"--console-oidc-client-id=" + testConsoleClientID,
 		"--console-idle-timeout=30m",
 	}
@@ -1094,7 +1103,7 @@ func TestChartConsoleUpstreams(t *testing.T) {
 		"funding": map[string]any{"enabled": false},
 	}})
 	c := checkConsole(t, m, 1)
-	want := "--console-upstreams=intake=avenir-intake:50051,pathway=avenir-pathway:50051,referent=avenir-referent:50051,immersion=avenir-immersion:50051"
+	want := "--console-upstreams=intake=avenir-intake:50051,pathway=avenir-pathway:50051,referent=avenir-referent:50051,immersion=avenir-immersion:50051,notify=avenir-notify:50051"
 	if !slices.Contains(c.Args, want) {
 		t.Errorf("console: args %q lack %s", c.Args, want)
 	}

@@ -9,6 +9,7 @@ require (
 	github.com/avenir-normandie/avenir/services/immersion v0.0.0
 	github.com/avenir-normandie/avenir/services/intake v0.0.0
 	github.com/avenir-normandie/avenir/services/needs v0.0.0
+	github.com/avenir-normandie/avenir/services/notify v0.0.0
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0
 	github.com/avenir-normandie/avenir/services/platform v0.0.0
 	github.com/avenir-normandie/avenir/services/referent v0.0.0
@@ -92,3 +93,5 @@ replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
 replace github.com/avenir-normandie/avenir/services/referent => ../referent
 
 replace github.com/avenir-normandie/avenir/services/console => ../console
+
+replace github.com/avenir-normandie/avenir/services/notify => ../notify

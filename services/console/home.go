@@ -93,6 +93,10 @@ func (c *Console) referentHome(w http.ResponseWriter, r *http.Request, s *sessio
 			row.DaysInPhase = since.DaysUntil(today)
 		}
 		rows = append(rows, row)
+		if e.GetPathwayStatus() == "following_in_qualif" {
+			todos = append(todos, todo{LearnerID: row.LearnerID, Name: row.Name, When: civilpb.Date(e.GetFromDate()),
+				What: "Suivi en Qualif : résultat de la formation à enregistrer"})
+		}
 		if e.GetPhase() == pathwayv1.PathwayPhase_PATHWAY_PHASE_WELCOMED && since.Valid() && row.DaysInPhase > analysisDueDays {
 			todos = append(todos, todo{LearnerID: row.LearnerID, Name: row.Name, When: since,
 				What: "Entrée sans analyse des besoins depuis " + fr.PluralDays(row.DaysInPhase)})
@@ -100,6 +104,7 @@ func (c *Console) referentHome(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	slices.SortFunc(rows, func(a, b caseRow) int { return strings.Compare(a.Name, b.Name) })
 	todos = append(todos, c.learnerTodos(ctx, rows, today)...)
+	todos = append(todos, c.followUpsDue(ctx, s, today, names)...)
 	slices.SortFunc(todos, func(a, b todo) int {
 		if n := a.When.Compare(b.When); n != 0 {
 			return n
@@ -202,4 +207,59 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// followUpWindowDays is how long after its due day a six-month follow-up
+// still to record is listed.
+const followUpWindowDays = 92
+
+// followUpsDue lists the six-month follow-ups due and not recorded of the
+// learners whose last referent is the caller, among the pathways of its
+// territories exited six months ago or a little more.
+func (c *Console) followUpsDue(ctx context.Context, s *session, today civil.Date, names map[string]string) []todo {
+	// Six months before today (the month's last day when shorter): exits
+	// up to then are due; a few days more for the months' ends, and each
+	// pathway's due day decides.
+	y, m := today.Year, today.Month-6
+	if m < 1 {
+		y, m = y-1, m+12
+	}
+	latest := civil.Month{Year: y, Month: m}.Last()
+	if today.Day < latest.Day {
+		latest.Day = today.Day
+	}
+	var out []todo
+	for _, t := range s.principal.Territories {
+		pathways, err := paging.All(func(token string) ([]*pathwayv1.Pathway, string, error) {
+			res, err := c.api.Pathway.ListPathways(ctx, &pathwayv1.ListPathwaysRequest{
+				TerritoryCode: t, ExitedFrom: civilpb.FromDate(latest.AddDays(-followUpWindowDays)), ExitedTo: civilpb.FromDate(latest.AddDays(3)),
+				PageSize: 200, PageToken: token,
+			})
+			return res.GetPathways(), res.GetNextPageToken(), err
+		})
+		if err != nil {
+			c.log.Warn("console: follow-ups due unavailable", "territory", t, "error", err)
+			continue
+		}
+		for _, p := range pathways {
+			ep := lastEpisode(p)
+			due := civilpb.Date(ep.GetFollowUpDueOn())
+			if ep.GetExitDate() == nil || ep.GetFollowUp() != nil || !due.Valid() || today.Before(due) {
+				continue
+			}
+			a, err := c.api.Referent.GetAssignment(ctx, &referentv1.GetAssignmentRequest{LearnerId: p.GetLearnerId()})
+			hist := a.GetAssignment().GetHistory()
+			if err != nil || len(hist) == 0 || hist[len(hist)-1].GetReferentId() != s.principal.ReferentID {
+				continue
+			}
+			name := names[p.GetLearnerId()]
+			if name == "" {
+				if n, err := c.learnerNames(ctx, []string{p.GetLearnerId()}); err == nil {
+					name = nameOr(n, p.GetLearnerId())
+				}
+			}
+			out = append(out, todo{LearnerID: p.GetLearnerId(), Name: name, When: due, What: "Suivi à 6 mois de la sortie à enregistrer"})
+		}
+	}
+	return out
 }

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	fundingv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/funding/v1"
@@ -28,6 +30,7 @@ func (c *Console) learnerRoutes() {
 	c.mux.HandleFunc("POST /personnes/{id}/orientations/{n}/resultat", c.staff(c.recordReferralOutcome))
 	c.mux.HandleFunc("POST /personnes/{id}/inscriptions", c.staff(c.enrol))
 	c.mux.HandleFunc("POST /personnes/{id}/inscriptions/{n}/fin", c.staff(c.endEnrolment))
+	c.mux.HandleFunc("POST /personnes/{id}/suivi-6-mois", c.staff(c.recordFollowUp))
 }
 
 // searchLearners lists the learners found by family name.
@@ -57,7 +60,14 @@ type registrationForm struct {
 	JobSeeker, RSA, RQTH, QPV, ZRR              bool
 	FranceTravailID                             string
 	RequestID                                   string
+	// Justification of an education level above the scheme's public
+	// (level 4 and up).
+	Justification string
 }
+
+// maxJustification is the longest justification of an education level
+// intake accepts, in characters.
+const maxJustification = 500
 
 func (c *Console) newLearnerForm(w http.ResponseWriter, r *http.Request, s *session) {
 	f := registrationForm{RequestID: randomToken()}
@@ -70,9 +80,10 @@ func (c *Console) newLearnerForm(w http.ResponseWriter, r *http.Request, s *sess
 func (c *Console) renderRegistration(w http.ResponseWriter, r *http.Request, s *session, status int, f registrationForm, p problems) {
 	c.pages.render(w, r, s, status, "learner_new", map[string]any{
 		"Title": "Inscrire une personne", "Form": f, "Problems": p,
-		"Territories": c.registrationTerritories(s),
-		"Educations":  fr.Options(intakev1.EducationLevel(0).Descriptor()),
-		"Sources":     fr.Options(intakev1.ReferralSource(0).Descriptor()),
+		"Territories":      c.registrationTerritories(s),
+		"Educations":       fr.Options(intakev1.EducationLevel(0).Descriptor()),
+		"MaxJustification": maxJustification,
+		"Sources":          fr.Options(intakev1.ReferralSource(0).Descriptor()),
 	})
 }
 
@@ -87,6 +98,7 @@ func (c *Console) registerLearner(w http.ResponseWriter, r *http.Request, s *ses
 		JobSeeker: r.PostFormValue("demandeur") != "", RSA: r.PostFormValue("rsa") != "", RQTH: r.PostFormValue("rqth") != "",
 		QPV: r.PostFormValue("qpv") != "", ZRR: r.PostFormValue("zrr") != "",
 		FranceTravailID: strings.TrimSpace(r.PostFormValue("ft")), RequestID: r.PostFormValue("request_id"),
+		Justification: strings.TrimSpace(r.PostFormValue("justification")),
 	}
 	var p problems
 	required := map[string]string{"nom": f.FamilyName, "prenom": f.GivenName, "naissance": f.BirthDate, "territoire": f.Territory, "commune": f.Commune}
@@ -105,6 +117,15 @@ func (c *Console) registerLearner(w http.ResponseWriter, r *http.Request, s *ses
 	education, okE := enumValue(f.Education, intakev1.EducationLevel_value)
 	if !okE {
 		p.add("niveau", "Choisissez un niveau de formation.")
+	}
+	above := okE && intakev1.EducationLevel(education) >= intakev1.EducationLevel_EDUCATION_LEVEL_4
+	switch {
+	case above && f.Justification == "":
+		p.add("justification", "Une justification est obligatoire à partir du niveau 4 : la personne est au-dessus du public du dispositif, dites pourquoi elle est accueillie.")
+	case okE && !above && f.Justification != "":
+		p.add("justification", "La justification ne concerne que les niveaux 4 et plus : videz ce champ ou changez le niveau.")
+	case utf8.RuneCountInString(f.Justification) > maxJustification:
+		p.add("justification", fmt.Sprintf("%d caractères au plus (%d saisis).", maxJustification, utf8.RuneCountInString(f.Justification)))
 	}
 	source, okS := enumValue(f.Source, intakev1.ReferralSource_value)
 	if !okS {
@@ -125,7 +146,7 @@ func (c *Console) registerLearner(w http.ResponseWriter, r *http.Request, s *ses
 		Situation: &intakev1.Situation{
 			JobSeeker: f.JobSeeker, FranceTravailId: f.FranceTravailID, RsaRecipient: f.RSA,
 			EducationLevel: intakev1.EducationLevel(education), QpvResident: f.QPV, ZrrResident: f.ZRR,
-			ReferralSource: intakev1.ReferralSource(source),
+			ReferralSource: intakev1.ReferralSource(source), EducationLevelJustification: f.Justification,
 		},
 	})
 	if err != nil {
@@ -133,6 +154,7 @@ func (c *Console) registerLearner(w http.ResponseWriter, r *http.Request, s *ses
 			"family_name": "nom", "given_name": "prenom", "birth_date": "naissance", "territory_code": "territoire",
 			"contact.email": "email", "contact.phone": "telephone", "contact.commune_code": "commune",
 			"situation.france_travail_id": "ft", "situation.education_level": "niveau", "situation.referral_source": "prescripteur",
+			"situation.education_level_justification": "justification",
 		})
 		if p.Existing == "" && isUnauthenticated(err) {
 			c.failed(w, r, s, err)
@@ -163,13 +185,21 @@ func (c *Console) learnerRecord(w http.ResponseWriter, r *http.Request, s *sessi
 		"Title": displayName(lr.GetLearner()), "Learner": lr.GetLearner(), "Today": c.today(),
 		"ExitReasons": fr.Options(pathwayv1.ExitReason(0).Descriptor()),
 		"Programmes":  fr.Options(pathwayv1.Programme(0).Descriptor()),
-		"Outcomes":    fr.Options(pathwayv1.ReferralOutcome(0).Descriptor()),
+		"Outcomes":    recordableOutcomes(),
+		"Pending":     fr.Options(pathwayv1.PendingReferrals(0).Descriptor()),
+		"Situations":  fr.Options(pathwayv1.FollowUpSituation(0).Descriptor()),
+		"Employments": fr.Options(pathwayv1.EmploymentType(0).Descriptor()),
 		"RequestID":   randomToken(),
 	}
 	var open *pathwayv1.Episode
 	if res, err := c.api.Pathway.GetPathway(ctx, &pathwayv1.GetPathwayRequest{LearnerId: id}); err == nil {
 		open = openEpisode(res.GetPathway())
 		data["Pathway"], data["Open"] = res.GetPathway(), open
+		data["AfterExit"] = referralsAfterExit(res.GetPathway())
+		if ep := lastEpisode(res.GetPathway()); open == nil && ep != nil && ep.GetFollowUp() == nil {
+			due := civilpb.Date(ep.GetFollowUpDueOn())
+			data["FollowUpDue"], data["FollowUpDueNow"] = ep.GetFollowUpDueOn(), due.Valid() && !c.today().Before(due)
+		}
 	} else if !isNotFound(err) {
 		c.log.Warn("console: pathway unavailable", "learner", id, "error", err)
 	}
@@ -231,10 +261,18 @@ func (c *Console) exitPathway(w http.ResponseWriter, r *http.Request, s *session
 		c.actionRefused(w, r, s, id, "Choisissez le motif de sortie.")
 		return
 	}
+	// Optional: needed when a Savoirs referral is still open.
+	pending, _ := enumValue(r.PostFormValue("orientations"), pathwayv1.PendingReferrals_value)
 	_, err := c.api.Pathway.ExitPathway(c.call(r, s), &pathwayv1.ExitPathwayRequest{
 		RequestId: r.PostFormValue("request_id"), LearnerId: id, ExitDate: day,
 		Reason: pathwayv1.ExitReason(reason), Detail: strings.TrimSpace(r.PostFormValue("precision")),
+		PendingReferrals: pathwayv1.PendingReferrals(pending),
 	})
+	if fromAPI(err, map[string]string{"pending_referrals": "orientations"}).Fields["orientations"] != "" {
+		c.actionRefused(w, r, s, id, "Une orientation Savoirs est encore en cours : choisissez, dans le formulaire de sortie, "+
+			"de clore les orientations en cours ou de les garder ouvertes après la sortie.")
+		return
+	}
 	c.afterAction(w, r, s, id, err, "Sortie du parcours enregistrée.")
 }
 
@@ -274,11 +312,84 @@ func (c *Console) recordReferralOutcome(w http.ResponseWriter, r *http.Request, 
 		c.actionRefused(w, r, s, id, "Choisissez le résultat.")
 		return
 	}
-	_, err = c.api.Pathway.RecordReferralOutcome(c.call(r, s), &pathwayv1.RecordReferralOutcomeRequest{
+	req := &pathwayv1.RecordReferralOutcomeRequest{
 		RequestId: r.PostFormValue("request_id"), LearnerId: id, ReferralNumber: int32(n),
 		Outcome: pathwayv1.ReferralOutcome(outcome), OutcomeDate: day,
-	})
+		RncpCode: strings.ToUpper(strings.TrimSpace(r.PostFormValue("rncp"))),
+	}
+	if strings.TrimSpace(r.PostFormValue("certification")) != "" {
+		if req.CertificationDate, ok = c.formDate(w, r, s, id, "certification", "Date d'obtention de la certification"); !ok {
+			return
+		}
+	}
+	_, err = c.api.Pathway.RecordReferralOutcome(c.call(r, s), req)
 	c.afterAction(w, r, s, id, err, "Résultat de l'orientation enregistré.")
+}
+
+// recordableOutcomes are the outcomes a form offers: every one but the
+// closure at exit, which only an exit records.
+func recordableOutcomes() []fr.Option {
+	var out []fr.Option
+	for _, o := range fr.Options(pathwayv1.ReferralOutcome(0).Descriptor()) {
+		if o.Value != int32(pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_CLOSED_AT_EXIT) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// referralsAfterExit are the referrals of closed episodes whose outcome can
+// still be recorded: carried over at the exit, or followed in Qualif,
+// without a final outcome yet.
+func referralsAfterExit(p *pathwayv1.Pathway) []*pathwayv1.Referral {
+	var out []*pathwayv1.Referral
+	for _, e := range p.GetEpisodes() {
+		if e.GetExitDate() == nil {
+			continue
+		}
+		for _, r := range e.GetReferrals() {
+			if (r.GetCarriedOver() || r.GetFollowedInQualif()) && !finalOutcome(r.GetOutcome()) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// finalOutcome reports whether nothing may follow an outcome.
+func finalOutcome(o pathwayv1.ReferralOutcome) bool {
+	switch o {
+	case pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED, pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED,
+		pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED:
+		return false
+	}
+	return true
+}
+
+// lastEpisode is a pathway's last episode, nil when none.
+func lastEpisode(p *pathwayv1.Pathway) *pathwayv1.Episode {
+	eps := p.GetEpisodes()
+	if len(eps) == 0 {
+		return nil
+	}
+	return eps[len(eps)-1]
+}
+
+// recordFollowUp records where the learner stands six months after the
+// final exit.
+func (c *Console) recordFollowUp(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	situation, ok := enumValue(r.PostFormValue("situation"), pathwayv1.FollowUpSituation_value)
+	if !ok {
+		c.actionRefused(w, r, s, id, "Choisissez la situation de la personne.")
+		return
+	}
+	employment, _ := enumValue(r.PostFormValue("emploi"), pathwayv1.EmploymentType_value)
+	_, err := c.api.Pathway.RecordFollowUp(c.call(r, s), &pathwayv1.RecordFollowUpRequest{
+		RequestId: r.PostFormValue("request_id"), LearnerId: id,
+		Situation: pathwayv1.FollowUpSituation(situation), EmploymentType: pathwayv1.EmploymentType(employment),
+	})
+	c.afterAction(w, r, s, id, err, "Suivi à 6 mois enregistré.")
 }
 
 // parseFormDate reads a date typed JJ/MM/AAAA (or sent ISO by a date

@@ -137,6 +137,9 @@ type breakdownRow struct {
 	Territory                    string
 	Entries, RQTH, QPV, ZRR, RSA *commonv1.Count
 	Bands, Levels                []*commonv1.Count
+	// AbovePublic: entries above the scheme's public (education level 4
+	// and up), welcomed with a justification.
+	AbovePublic *commonv1.Count
 }
 
 // programmes shows the programmes of a calendar year (?annee=, this year
@@ -418,7 +421,7 @@ func (c *Console) breakdownsOf(res *pathwayv1.GetBreakdownsResponse) breakdownsV
 		v.Levels = append(v.Levels, fr.Label(l))
 	}
 	row := func(b *pathwayv1.Breakdown) breakdownRow {
-		r := breakdownRow{Entries: b.GetEntries(), RQTH: b.GetRqth(), QPV: b.GetQpv(), ZRR: b.GetZrr(), RSA: b.GetRsa()}
+		r := breakdownRow{Entries: b.GetEntries(), RQTH: b.GetRqth(), QPV: b.GetQpv(), ZRR: b.GetZrr(), RSA: b.GetRsa(), AbovePublic: b.GetAbovePublic()}
 		if b.GetTerritoryCode() != "" {
 			r.Territory = c.places.label(b.GetTerritoryCode())
 		}

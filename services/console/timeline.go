@@ -93,7 +93,21 @@ func timelineSentence(eventType string, a map[string]string, referents map[strin
 	case "ReferralRecorded":
 		return "Orientation vers " + enum("avenir.pathway.v1.Programme", "programme") + " (" + a["organisation"] + ")" + on("date")
 	case "ReferralOutcomeRecorded":
-		return "Résultat de l'orientation : " + enum("avenir.pathway.v1.ReferralOutcome", "outcome") + on("date")
+		s := "Résultat de l'orientation : " + enum("avenir.pathway.v1.ReferralOutcome", "outcome") + on("date")
+		if code := a["rncp_code"]; code != "" {
+			s += " (certification " + code + " obtenue" + on("certification_date") + ")"
+		}
+		return s
+	case "QualifFollowUpEnded":
+		return "Fin du suivi en Qualif" + on("date") + " : " + enum("avenir.pathway.v1.ReferralOutcome", "outcome")
+	case "FollowUpRecorded":
+		s := "Suivi à 6 mois" + on("date") + " : " + enum("avenir.pathway.v1.FollowUpSituation", "situation")
+		if a["employment_type"] != "" {
+			s += " (" + enum("avenir.pathway.v1.EmploymentType", "employment_type") + ")"
+		}
+		return s
+	case "FollowingInQualif":
+		return "Suivi en Qualif par " + ref("referent_id") + on("date") + ", jusqu'au résultat de la formation"
 	case "LearnerEnrolled":
 		return "Inscription auprès de l'organisme " + a["operator_id"] + " (" + enum("avenir.pathway.v1.EnrolmentKind", "kind") + ")" + on("date")
 	case "EnrolmentEnded":

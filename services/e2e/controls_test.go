@@ -110,7 +110,7 @@ func TestControlsAFunderCanTrust(t *testing.T) {
 	// L: registered in T05, in the pathway, her needs analysed.
 	learner := jsonField(must(coord, "learners", "register", "--family-name", "Lefèvre", "--given-name", "Louise",
 		"--birth-date", "1999-03-02", "--territory", "T05", "--commune", "27229", "--email", "louise.lefevre@example.fr",
-		"--education-level", "4", "--referral-source", "mission-locale", "-o", "json"), "learner_id")
+		"--education-level", "3", "--referral-source", "mission-locale", "-o", "json"), "learner_id")
 	eventually(coord, "pathways", "enter", learner, "--entry-date", "today")
 	analysis := jsonField(eventually(coord, "analyses", "start", learner, "-o", "json"), "analysis_id")
 	must(coord, "analyses", "draft", analysis, "--file", filepath.Join("..", "..", "docs", "examples", "analysis.yaml"))

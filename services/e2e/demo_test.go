@@ -137,7 +137,9 @@ func checkInvariants(t *testing.T, conn grpc.ClientConnInterface, tokens demo.To
 		switch {
 		case active && (asg.GetReferentId() != "") == asg.GetPending():
 			t.Errorf("active learner %s: referent %q, queued %v: want exactly one of them", l.ID, asg.GetReferentId(), asg.GetPending())
-		case !active && (asg.GetActive() || asg.GetReferentId() != ""):
+		case !active && asg.GetFollowingInQualif() && (asg.GetActive() || asg.GetReferentId() == ""):
+			t.Errorf("learner %s followed in Qualif without its referent: %v", l.ID, asg)
+		case !active && !asg.GetFollowingInQualif() && (asg.GetActive() || asg.GetReferentId() != ""):
 			t.Errorf("learner %s out of the pathway still assigned: %v", l.ID, asg)
 		}
 	}

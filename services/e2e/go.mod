@@ -18,11 +18,14 @@ require (
 	github.com/avenir-normandie/avenir/services/immersion v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/intake v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/needs v0.0.0 // indirect
+	github.com/avenir-normandie/avenir/services/notify v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/pathway v0.0.0 // indirect
 	github.com/avenir-normandie/avenir/services/referent v0.0.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.26.0
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -86,3 +89,5 @@ replace github.com/avenir-normandie/avenir/services/referent => ../referent
 replace github.com/avenir-normandie/avenir/services/immersion => ../immersion
 
 replace github.com/avenir-normandie/avenir/services/funding => ../funding
+
+replace github.com/avenir-normandie/avenir/services/notify => ../notify

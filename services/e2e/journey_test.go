@@ -231,7 +231,8 @@ func TestCLIJourney(t *testing.T) {
 
 	out, err = run("learners", "register", "--family-name", "Martin", "--given-name", "Léa",
 		"--birth-date", "2001-05-14", "--territory", "T05", "--commune", "27229", "--email", "lea.martin@example.fr",
-		"--education-level", "4", "--referral-source", "mission-locale", "--output", "json")
+		"--education-level", "4", "--education-justification", "Bac obtenu en 2019, décrochage depuis",
+		"--referral-source", "mission-locale", "--output", "json")
 	if err != nil {
 		t.Fatalf("register: %v\n%s", err, out)
 	}
@@ -288,14 +289,14 @@ func TestCLIJourney(t *testing.T) {
 	// Bad input: the exit code says so and the fields are named.
 	out, err = run("learners", "register", "--family-name", "", "--given-name", "X",
 		"--birth-date", "2001-05-14", "--territory", "T99", "--commune", "27229", "--email", "x@example.fr",
-		"--education-level", "4", "--referral-source", "self")
+		"--education-level", "3", "--referral-source", "self")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "InvalidArgument") ||
 		!strings.Contains(out, "family_name") || !strings.Contains(out, "territory_code") {
 		t.Fatalf("bad input: %v\n%s", err, out)
 	}
 	out, err = run("learners", "register", "--family-name", "A", "--given-name", "B", "--birth-date", "14/05/2001", "--territory", "T05",
-		"--commune", "27229", "--email", "a@example.fr", "--education-level", "4", "--referral-source", "self")
+		"--commune", "27229", "--email", "a@example.fr", "--education-level", "3", "--referral-source", "self")
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(out, "birth-date") {
 		t.Fatalf("unparsable date: %v\n%s", err, out)
 	}

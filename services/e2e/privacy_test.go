@@ -84,6 +84,8 @@ func TestPersonalDataSealedErasedAndTheFiguresKept(t *testing.T) {
 		Contact: &intakev1.Contact{Email: "zephyrine.quinquampoix@example.org", Phone: "06 12 34 56 78", CommuneCode: "27229"},
 		Situation: &intakev1.Situation{
 			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4, ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_SELF,
+			// Above the scheme's public: a free text, personal data too.
+			EducationLevelJustification: "Ancienne ostréicultrice à Saint-Vaast, baccalauréat de 2005.",
 		},
 	}, as)
 	if err != nil {
@@ -97,7 +99,7 @@ func TestPersonalDataSealedErasedAndTheFiguresKept(t *testing.T) {
 			t.Fatal("searching for Quinquampoix does not find the learner just registered")
 		}
 	}
-	distinctiveNeedles := []string{"Quinquampoix", "quinquampoix", "QUINQUAMPOIX", "Zéphyrine", "zephyrine", "Aurélienne",
+	distinctiveNeedles := []string{"ostréicultrice", "Quinquampoix", "quinquampoix", "QUINQUAMPOIX", "Zéphyrine", "zephyrine", "Aurélienne",
 		"06 12 34 56 78", "0612345678", "+33612345678"}
 
 	// Who may be erased: out of the pathway for over two months, with

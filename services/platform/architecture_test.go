@@ -26,7 +26,7 @@ import (
 
 const module = "github.com/avenir-normandie/avenir/"
 
-var services = []string{"intake", "pathway", "needs", "referent", "immersion", "funding"}
+var services = []string{"intake", "pathway", "needs", "referent", "immersion", "funding", "notify"}
 
 // pureDomainImports are the repository packages a domain may import.
 var pureDomainImports = []string{

@@ -1,6 +1,6 @@
-{{/* The six services, in the order of the README. */}}
+{{/* The services, in the order of the README, then notify. */}}
 {{- define "avenir.serviceNames" -}}
-intake pathway needs referent immersion funding
+intake pathway needs referent immersion funding notify
 {{- end }}
 
 {{/* Chart name. */}}

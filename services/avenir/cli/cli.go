@@ -82,7 +82,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd(), newHealthcheckCmd(), newStreamsCmd(), newPrivacyCmd())
+	root.AddCommand(newServerCmd(), newAuthCmd(), newLearnersCmd(), newPathwaysCmd(), newAnalysesCmd(), newReferentsCmd(), newImmersionsCmd(), newFundingCmd(), newDemoCmd(), newHealthcheckCmd(), newStreamsCmd(), newPrivacyCmd(), newNotificationsCmd())
 	documentAll(root)
 	return root
 }

@@ -576,7 +576,11 @@ func frSituation(l *intakev1.Learner) string {
 	}
 	parts = append(parts,
 		"RSA : "+ouiNon(s.GetRsaRecipient()),
-		"niveau de formation : "+frLabel(s.GetEducationLevel()),
+		"niveau de formation : "+frLabel(s.GetEducationLevel()))
+	if j := s.GetEducationLevelJustification(); j != "" {
+		parts = append(parts, "justification du niveau : "+mdText(j))
+	}
+	parts = append(parts,
 		"QPV : "+ouiNon(s.GetQpvResident()),
 		"ZRR : "+ouiNon(s.GetZrrResident()),
 		"orientée par : "+frLabel(s.GetReferralSource()))

@@ -25,7 +25,8 @@ func TestLearnersExport(t *testing.T) {
 	register := func(family, given, email, phone string) string {
 		return h.id(h.expect(admin, 0, []string{"learners", "register", "--family-name", family, "--given-name", given,
 			"--birth-date", "1990-03-04", "--territory", "T05", "--commune", "27229", "--email", email, "--phone", phone,
-			"--education-level", "4", "--referral-source", "mission-locale", "--rqth", "-o", "json"}), "learner_id")
+			"--education-level", "4", "--education-justification", "Bac obtenu en 2008,\nreconversion après un licenciement",
+			"--referral-source", "mission-locale", "--rqth", "-o", "json"}), "learner_id")
 	}
 	id := register("Quintal", "Éloïse", "eloise.quintal@example.org", "06 11 22 33 44")
 
@@ -162,7 +163,8 @@ func TestLearnersExport(t *testing.T) {
 	for _, want := range []string{
 		"# Données détenues sur Éloïse Quintal", "Identifiant : `" + id + "`",
 		"## Identité", "- Nom : Quintal", "- Date de naissance : 04/03/1990", "- Courriel : eloise.quintal@example.org",
-		"- Téléphone : +33611223344", "niveau de formation : niveau 4 (baccalauréat)", "orientée par : mission locale", "RQTH : oui",
+		"- Téléphone : +33611223344", "niveau de formation : niveau 4 (baccalauréat)",
+		"justification du niveau : Bac obtenu en 2008, reconversion après un licenciement", "orientée par : mission locale", "RQTH : oui",
 		"### Historique", ": inscription — Éloïse Quintal, T05",
 		"## Parcours", "- Statut : dans le dispositif", "### Épisode 1", "- Entrée : 26/11/2026",
 		"accompagnement, contrat " + contract + " de l'opérateur op-evreux, du 26/11/2026", "### Chronologie",

@@ -47,7 +47,8 @@ func newLearnersRegisterCmd() *cobra.Command {
 	cmd := intakeCommand("register", "Register a person welcomed into #Avenir",
 		`  avenir learners register --family-name Martin --given-name Léa --birth-date 2001-05-14 \
       --territory T05 --commune 27229 --phone "06 12 34 56 78" \
-      --education-level 4 --referral-source mission-locale --job-seeker --france-travail-id 1234567A`,
+      --education-level 4 --education-justification "Bac obtenu en 1995, sans emploi depuis trois ans" \
+      --referral-source mission-locale --job-seeker --france-travail-id 1234567A`,
 		cobra.NoArgs, func(fs *pflag.FlagSet) {
 			fs.StringVar(&req.FamilyName, "family-name", "", "family name")
 			fs.StringVar(&req.GivenName, "given-name", "", "given name")
@@ -61,6 +62,8 @@ func newLearnersRegisterCmd() *cobra.Command {
 			fs.BoolVar(&req.Situation.RsaRecipient, "rsa", false, "receives the minimum income (RSA)")
 			fs.BoolVar(&req.Rqth, "rqth", false, "recognised disability (RQTH); special-category data")
 			fs.StringVar(&education, "education-level", "", "education level: "+educationLevels.names())
+			fs.StringVar(&req.Situation.EducationLevelJustification, "education-justification", "",
+				"why a person above the scheme's public is welcomed: required with an education level of 4 and up, refused below (1..500 characters)")
 			fs.BoolVar(&req.Situation.QpvResident, "qpv", false, "lives in a priority area of city policy (QPV)")
 			fs.BoolVar(&req.Situation.ZrrResident, "zrr", false, "lives in a rural revitalisation area (ZRR)")
 			fs.StringVar(&referral, "referral-source", "", "who sent the person: "+referralSources.names())
@@ -94,7 +97,9 @@ func newLearnersRegisterCmd() *cobra.Command {
 	cmd.Long = `Register a person welcomed into #Avenir.
 
 An e-mail address or a phone number is required, and the commune of residence
-(INSEE code) must lie in the département of the territory. A person already
+(INSEE code) must lie in the département of the territory. A person above the
+scheme's public (education level 4 and up: the baccalauréat or more) is
+registered with --education-justification, saying why the person is welcomed. A person already
 registered (same France Travail identifier, or same names and birth date) is
 refused with AlreadyExists, which names the existing learner.`
 	return required(cmd, "family-name", "given-name", "birth-date", "territory", "commune", "education-level", "referral-source")
@@ -143,6 +148,7 @@ An empty --email or --phone removes it, as long as the learner keeps one of the 
 func newLearnersUpdateSituationCmd() *cobra.Command {
 	var (
 		rid, effective, ftid, education, referral string
+		justification                             string
 		jobSeeker, rsa, rqth, qpv, zrr            bool
 	)
 	cmd := intakeCommand("update-situation LEARNER_ID", "Record a change of a learner's situation from a date",
@@ -155,6 +161,8 @@ func newLearnersUpdateSituationCmd() *cobra.Command {
 			fs.BoolVar(&rsa, "rsa", false, "receives the minimum income (RSA)")
 			fs.BoolVar(&rqth, "rqth", false, "recognised disability (RQTH); special-category data")
 			fs.StringVar(&education, "education-level", "", "education level: "+educationLevels.names())
+			fs.StringVar(&justification, "education-justification", "",
+				"why a person above the scheme's public is welcomed: required when the level becomes 4 and up, refused below")
 			fs.BoolVar(&qpv, "qpv", false, "lives in a priority area of city policy (QPV)")
 			fs.BoolVar(&zrr, "zrr", false, "lives in a rural revitalisation area (ZRR)")
 			fs.StringVar(&referral, "referral-source", "", "who sent the person: "+referralSources.names())
@@ -165,7 +173,8 @@ func newLearnersUpdateSituationCmd() *cobra.Command {
 			req := &intakev1.UpdateSituationRequest{RequestId: requestID(rid), LearnerId: args[0],
 				JobSeeker: changed(fs, "job-seeker", jobSeeker), FranceTravailId: changed(fs, "france-travail-id", ftid),
 				RsaRecipient: changed(fs, "rsa", rsa), Rqth: changed(fs, "rqth", rqth),
-				QpvResident: changed(fs, "qpv", qpv), ZrrResident: changed(fs, "zrr", zrr)}
+				QpvResident: changed(fs, "qpv", qpv), ZrrResident: changed(fs, "zrr", zrr),
+				EducationLevelJustification: changed(fs, "education-justification", justification)}
 			var err error
 			if req.EffectiveDate, err = parseDate("effective-date", effective); err != nil {
 				return err
@@ -185,7 +194,8 @@ func newLearnersUpdateSituationCmd() *cobra.Command {
 				req.ReferralSource = intakev1.ReferralSource(n).Enum()
 			}
 			if req.JobSeeker == nil && req.FranceTravailId == nil && req.RsaRecipient == nil && req.Rqth == nil &&
-				req.QpvResident == nil && req.ZrrResident == nil && req.EducationLevel == nil && req.ReferralSource == nil {
+				req.QpvResident == nil && req.ZrrResident == nil && req.EducationLevel == nil && req.ReferralSource == nil &&
+				req.EducationLevelJustification == nil {
 				return nothingToChange("at least one situation flag")
 			}
 			resp, err := c.UpdateSituation(ctx, req)
@@ -196,7 +206,9 @@ func newLearnersUpdateSituationCmd() *cobra.Command {
 		})
 	cmd.Long = `Record a change of a learner's situation from an effective date (not in the
 future, not before the registration nor the previous change); only the flags
-given change, and every change is kept (see learners history).`
+given change, and every change is kept (see learners history). A change to an
+education level of 4 and up (above the scheme's public) needs
+--education-justification; a change to 3 and below drops the justification.`
 	return cmd
 }
 
@@ -329,6 +341,11 @@ func learnerRows(l *intakev1.Learner) []field {
 			field{"ZRR", yesNo(s.GetZrrResident())},
 			field{"REFERRAL SOURCE", referralSources.name(protoreflect.EnumNumber(s.GetReferralSource()))},
 		)
+		// Above the scheme's public only; on one line (the JSON output keeps
+		// its lines).
+		if j := s.GetEducationLevelJustification(); j != "" {
+			rows = append(rows, field{"EDUCATION JUSTIFICATION", strings.Join(strings.Fields(j), " ")})
+		}
 	}
 	// Special-category data: the server sends it only to those who may see it.
 	if l.Rqth != nil {
@@ -393,6 +410,9 @@ func learnerSituationSummary(l *intakev1.Learner) string {
 		"qpv=" + yesNo(s.GetQpvResident()),
 		"zrr=" + yesNo(s.GetZrrResident()),
 		"referral-source=" + referralSources.name(protoreflect.EnumNumber(s.GetReferralSource())),
+	}
+	if j := s.GetEducationLevelJustification(); j != "" {
+		parts = append(parts, fmt.Sprintf("education-justification=%q", j))
 	}
 	if l.Rqth != nil {
 		parts = append(parts, "rqth="+yesNo(l.GetRqth()))

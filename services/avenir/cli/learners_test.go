@@ -90,14 +90,43 @@ func TestLearnersCommands(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "--education-level") || !strings.Contains(errOut, "no-diploma, 3, 4") {
 		t.Fatalf("unknown level: %d %s", code, errOut)
 	}
-	code, out, errOut = run("learners", "register", "--family-name", "Martin", "--given-name", "Léa", "--birth-date", "2001-05-14",
-		"--territory", "T19", "--commune", "76351", "--email", "lea@example.fr", "--education-level", "5", "--referral-source", "cap-emploi", "-o", "json")
-	var lea struct {
+	// Above the scheme's public (level 4 and up), a justification is
+	// required.
+	lea := []string{"learners", "register", "--family-name", "Martin", "--given-name", "Léa", "--birth-date", "2001-05-14",
+		"--territory", "T19", "--commune", "76351", "--email", "lea@example.fr", "--education-level", "5", "--referral-source", "cap-emploi"}
+	code, _, errOut = run(lea...)
+	if code != 1 || !strings.Contains(errOut, "InvalidArgument") || !strings.Contains(errOut, "situation.education_level_justification") ||
+		!strings.Contains(errOut, "justification is required above the scheme's public") {
+		t.Fatalf("level 5 without a justification: %d %s", code, errOut)
+	}
+	code, out, errOut = run(append(lea, "--education-justification", "BTS obtenu au Maroc,\nnon reconnu en France", "-o", "json")...)
+	var leaJSON struct {
 		LearnerID string `json:"learner_id"`
 		Territory string `json:"territory_code"`
+		Situation struct {
+			Justification string `json:"education_level_justification"`
+		} `json:"situation"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &lea) != nil || lea.Territory != "T19" {
+	if code != 0 || json.Unmarshal([]byte(out), &leaJSON) != nil || leaJSON.Territory != "T19" ||
+		leaJSON.Situation.Justification != "BTS obtenu au Maroc,\nnon reconnu en France" {
 		t.Fatalf("register in T19 (territories file): %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = run("learners", "get", leaJSON.LearnerID)
+	if code != 0 || row(out, "EDUCATION JUSTIFICATION") != "BTS obtenu au Maroc, non reconnu en France" {
+		t.Fatalf("get shows the justification: %d %s %s", code, out, errOut)
+	}
+	code, _, errOut = run("learners", "update-situation", leaJSON.LearnerID, "--education-level", "3", "--education-justification", "Au cas où")
+	if code != 1 || !strings.Contains(errOut, "education_level_justification") {
+		t.Fatalf("a justification with level 3: %d %s", code, errOut)
+	}
+	code, out, errOut = run("learners", "update-situation", leaJSON.LearnerID, "--education-justification", "Diplôme étranger non reconnu")
+	if code != 0 || row(out, "EDUCATION JUSTIFICATION") != "Diplôme étranger non reconnu" || row(out, "EDUCATION LEVEL") != "5" {
+		t.Fatalf("update-situation of the justification: %d %s %s", code, out, errOut)
+	}
+	// A funder is not sent the situation, nor its justification.
+	code, out, _ = as(auth.Principal{Subject: "cli-funder", Role: auth.RoleFunder})("learners", "get", leaJSON.LearnerID)
+	if code != 0 || strings.Contains(out, "JUSTIFICATION") || strings.Contains(out, "non reconnu") {
+		t.Fatalf("a funder reads the justification: %d %s", code, out)
 	}
 
 	code, out, errOut = run("learners", "update-contact", id, "--email", "anais@example.fr", "--phone", "")
@@ -153,7 +182,7 @@ func TestLearnersCommands(t *testing.T) {
 	}
 	code, out, errOut = run("learners", "search", "--page-size", "1", "--page-token", strings.TrimPrefix(lines[2], "NEXT PAGE TOKEN: "))
 	lines = strings.Split(strings.TrimSpace(out), "\n")
-	if code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "Martin") || !strings.Contains(lines[1], lea.LearnerID) {
+	if code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "Martin") || !strings.Contains(lines[1], leaJSON.LearnerID) {
 		t.Fatalf("search page 2: %d %s %s", code, out, errOut)
 	}
 	code, out, _ = run("learners", "search", "--france-travail-id", "1234567A", "--family-name", "LEFE")

@@ -16,7 +16,7 @@ import (
 
 func newPathwaysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "pathways", Short: "Walk learners' pathways: entries, exits, referrals, enrolments, timeline, flows, the scheme's figures"}
-	cmd.AddCommand(newPathwaysEnterCmd(), newPathwaysExitCmd(), newPathwaysReferCmd(), newPathwaysReferralOutcomeCmd(),
+	cmd.AddCommand(newPathwaysEnterCmd(), newPathwaysExitCmd(), newPathwaysReferCmd(), newPathwaysReferralOutcomeCmd(), newPathwaysFollowUpCmd(),
 		newPathwaysEnrolCmd(), newPathwaysEndEnrolmentCmd(), newPathwaysEnrolmentsCmd(),
 		newPathwaysGetCmd(), newPathwaysListCmd(), newPathwaysTimelineCmd(), newPathwaysStatsCmd(),
 		newPathwaysTargetsCmd(), newPathwaysOutcomesCmd(), newPathwaysBreakdownsCmd())
@@ -52,13 +52,16 @@ func newPathwaysEnterCmd() *cobra.Command {
 }
 
 func newPathwaysExitCmd() *cobra.Command {
-	var rid, exitDate, reason, detail string
+	var rid, exitDate, reason, detail, pending string
 	cmd := pathwayCommand("exit LEARNER_ID", "Close the open episode: the learner leaves #Avenir on a date, for a coded reason",
-		"  avenir pathways exit 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --reason employment-permanent --detail \"CDI, Renault Cléon\"",
+		"  avenir pathways exit 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --reason employment-permanent --detail \"CDI, Renault Cléon\"\n"+
+			"  avenir pathways exit 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --reason qualifying-training --pending-referrals carry-over",
 		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
 			fs.StringVar(&exitDate, "exit-date", "today", "last day in the scheme, "+dateHelp)
 			fs.StringVar(&reason, "reason", "", "exit reason: "+pathwayExitReasons.names())
 			fs.StringVar(&detail, "detail", "", "free text, at most 500 characters; required for --reason other")
+			fs.StringVar(&pending, "pending-referrals", "", "what to do with the referrals still open: "+pathwayPending.names()+
+				"; required when a Savoirs referral is open (the Qualif referrals of a qualifying-training exit are followed)")
 			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
@@ -72,6 +75,11 @@ func newPathwaysExitCmd() *cobra.Command {
 				return err
 			}
 			req.Reason = pathwayv1.ExitReason(r)
+			p, err := pathwayPending.optional("pending-referrals", pending)
+			if err != nil {
+				return err
+			}
+			req.PendingReferrals = pathwayv1.PendingReferrals(p)
 			resp, err := c.ExitPathway(ctx, req)
 			if err != nil {
 				return err
@@ -79,7 +87,11 @@ func newPathwaysExitCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), resp.GetPathway(), pathwayRows(resp.GetPathway()))
 		})
 	cmd.Long = "Close the open episode, ending its open enrolments on the exit date. An exit dated before today\n" +
-		"is accepted (late exit) and announced to the services that recorded facts after that date.\n\nReasons: " +
+		"is accepted (late exit) and announced to the services that recorded facts after that date.\n" +
+		"An exit to qualifying training keeps the learner's referent, following in Qualif, until the\n" +
+		"outcome of its Qualif referrals, which can be recorded after the exit. The other referrals\n" +
+		"still open are closed (close) or carried over (carry-over) as --pending-referrals says; a\n" +
+		"Savoirs referral still open needs it.\n\nReasons: " +
 		pathwayExitReasons.names()
 	return required(cmd, "reason")
 }
@@ -116,12 +128,16 @@ func newPathwaysReferCmd() *cobra.Command {
 }
 
 func newPathwaysReferralOutcomeCmd() *cobra.Command {
-	var rid, on, outcome string
-	cmd := pathwayCommand("referral-outcome LEARNER_ID REFERRAL_NUMBER", "Record what became of a referral of the open episode",
-		"  avenir pathways referral-outcome 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 2 --outcome accepted",
+	var rid, on, outcome, rncp, certifiedOn string
+	cmd := pathwayCommand("referral-outcome LEARNER_ID REFERRAL_NUMBER",
+		"Record what became of a referral of the open episode, or, after the exit, of one carried over or followed in Qualif",
+		"  avenir pathways referral-outcome 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 2 --outcome accepted\n"+
+			"  avenir pathways referral-outcome 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 1 --outcome completed-certified --rncp RNCP35467 --certified-on 2027-06-30",
 		cobra.ExactArgs(2), func(fs *pflag.FlagSet) {
-			fs.StringVar(&outcome, "outcome", "", "outcome: "+pathwayOutcomes.names())
+			fs.StringVar(&outcome, "outcome", "", "outcome: "+pathwayOutcomes.names()+" (closed-at-exit is the exit's)")
 			fs.StringVar(&on, "date", "today", "outcome date, "+dateHelp)
+			fs.StringVar(&rncp, "rncp", "", "completed-certified: the certification's RNCP code (RNCP and digits, e.g. RNCP35467)")
+			fs.StringVar(&certifiedOn, "certified-on", "", "completed-certified: the day the certification was obtained, "+dateHelp)
 			addRequestID(fs, &rid)
 		},
 		func(ctx context.Context, cmd *cobra.Command, args []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
@@ -138,6 +154,12 @@ func newPathwaysReferralOutcomeCmd() *cobra.Command {
 				return err
 			}
 			req.Outcome = pathwayv1.ReferralOutcome(o)
+			req.RncpCode = rncp
+			if certifiedOn != "" {
+				if req.CertificationDate, err = parseDate("certified-on", certifiedOn); err != nil {
+					return err
+				}
+			}
 			resp, err := c.RecordReferralOutcome(ctx, req)
 			if err != nil {
 				return err
@@ -145,6 +167,39 @@ func newPathwaysReferralOutcomeCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), resp.GetPathway(), pathwayRows(resp.GetPathway()))
 		})
 	return required(cmd, "outcome")
+}
+
+func newPathwaysFollowUpCmd() *cobra.Command {
+	var rid, situation, employment string
+	cmd := pathwayCommand("follow-up LEARNER_ID", "Record where the learner stands six months after the final exit (when due)",
+		"  avenir pathways follow-up 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --situation employment --employment-type permanent\n"+
+			"  avenir pathways follow-up 0193a8c4-5b7e-7c2d-9a1f-3e4d5c6b7a89 --situation job-seeking",
+		cobra.ExactArgs(1), func(fs *pflag.FlagSet) {
+			fs.StringVar(&situation, "situation", "", "situation: "+pathwaySituations.names())
+			fs.StringVar(&employment, "employment-type", "", "with --situation employment: "+pathwayEmployments.names())
+			addRequestID(fs, &rid)
+		},
+		func(ctx context.Context, cmd *cobra.Command, args []string, c pathwayv1.PathwayServiceClient, f *clientFlags) error {
+			req := &pathwayv1.RecordFollowUpRequest{RequestId: requestID(rid), LearnerId: args[0]}
+			s, err := pathwaySituations.parse("situation", situation)
+			if err != nil {
+				return err
+			}
+			e, err := pathwayEmployments.optional("employment-type", employment)
+			if err != nil {
+				return err
+			}
+			req.Situation, req.EmploymentType = pathwayv1.FollowUpSituation(s), pathwayv1.EmploymentType(e)
+			resp, err := c.RecordFollowUp(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), resp.GetPathway(), pathwayRows(resp.GetPathway()))
+		})
+	cmd.Long = "Record the follow-up six months after the learner's final exit, recorded on today. It is due on\n" +
+		"the exit date plus six months (the last day of the month when that month is shorter), not before,\n" +
+		"and recorded once. The outcomes (avenir pathways outcomes) count the follow-ups of the exits."
+	return required(cmd, "situation")
 }
 
 func newPathwaysGetCmd() *cobra.Command {
@@ -378,7 +433,8 @@ func newPathwaysBreakdownsCmd() *cobra.Command {
 	cmd.Long = "Show the episodes entered in the months (first entries and re-entries, each once) per territory,\n" +
 		"by what intake recorded of the learner on the entry date: recognised as disabled workers (RQTH),\n" +
 		"living in a priority area (QPV) or a rural revitalisation area (ZRR), receiving the minimum\n" +
-		"income (RSA), age band at entry, education level (the levels recorded). With several\n" +
+		"income (RSA), age band at entry, education level (the levels recorded), and above the scheme's\n" +
+		"public (ABOVE PUBLIC: level 4 and up, welcomed with a justification). With several\n" +
 		"--territory, each is asked in turn and shown without the total.\n\n" + smallCountsHelp
 	return required(cmd, "period")
 }

@@ -17,6 +17,9 @@ var (
 	pathwayOutcomes    = enumFlag{pathwayv1.ReferralOutcome(0).Descriptor(), "REFERRAL_OUTCOME_"}
 	pathwayPhases      = enumFlag{pathwayv1.PathwayPhase(0).Descriptor(), "PATHWAY_PHASE_"}
 	pathwayStatuses    = enumFlag{pathwayv1.PathwayStatus(0).Descriptor(), "PATHWAY_STATUS_"}
+	pathwayPending     = enumFlag{pathwayv1.PendingReferrals(0).Descriptor(), "PENDING_REFERRALS_"}
+	pathwaySituations  = enumFlag{pathwayv1.FollowUpSituation(0).Descriptor(), "FOLLOW_UP_SITUATION_"}
+	pathwayEmployments = enumFlag{pathwayv1.EmploymentType(0).Descriptor(), "EMPLOYMENT_TYPE_"}
 )
 
 func pathwayRows(p *pathwayv1.Pathway) []field {
@@ -49,14 +52,35 @@ func pathwayEpisode(e *pathwayv1.Episode) string {
 		}
 		s += ")"
 	}
+	if e.GetFollowingInQualif() {
+		s += ", following in Qualif"
+	}
+	if f := e.GetFollowUp(); f != nil {
+		s += fmt.Sprintf(", 6-month follow-up %s: %s", dateString(f.GetRecordedOn()), pathwaySituations.name(f.GetSituation().Number()))
+		if t := pathwayEmployments.name(f.GetEmploymentType().Number()); t != "" {
+			s += " " + t
+		}
+	} else if due := e.GetFollowUpDueOn(); due != nil {
+		s += ", 6-month follow-up due " + dateString(due)
+	}
 	return s
 }
 
 // pathwayReferral reads "#2 qualif, AFPA Caen, 2026-11-05: accepted 2026-11-06".
 func pathwayReferral(r *pathwayv1.Referral) string {
 	s := fmt.Sprintf("#%d %s, %s, %s", r.GetNumber(), pathwayProgrammes.name(r.GetProgramme().Number()), r.GetOrganisation(), dateString(r.GetReferralDate()))
+	switch {
+	case r.GetCarriedOver():
+		s += " (carried over)"
+	case r.GetFollowedInQualif():
+		s += " (followed in Qualif)"
+	}
 	if o := pathwayOutcomes.name(r.GetOutcome().Number()); o != "" {
-		return s + fmt.Sprintf(": %s %s", o, dateString(r.GetOutcomeDate()))
+		s += fmt.Sprintf(": %s %s", o, dateString(r.GetOutcomeDate()))
+		if code := r.GetRncpCode(); code != "" {
+			s += fmt.Sprintf(" (%s, %s)", code, dateString(r.GetCertificationDate()))
+		}
+		return s
 	}
 	return s + ": pending"
 }
@@ -219,16 +243,24 @@ func pathwayTargetMonthRows(answers []territoryAnswer[*pathwayv1.GetProgrammeTar
 // pathwayOutcomeRows is the header, then a row per operator and territory
 // of the answers, then the total of a single answer.
 func pathwayOutcomeRows(answers []territoryAnswer[*pathwayv1.GetOutcomesResponse]) [][]string {
-	rows := [][]string{{"OPERATOR", "TERRITORY", "EXITS", "MEDIAN DAYS", "EXITS BY REASON", "IMMERSIONS", "COMPLETED", "PARTIAL", "COMPLETION"}}
+	rows := [][]string{{"OPERATOR", "TERRITORY", "EXITS", "MEDIAN DAYS", "EXITS BY REASON", "IMMERSIONS", "COMPLETED", "PARTIAL", "COMPLETION", "FOLLOW-UPS", "FOLLOW-UPS BY SITUATION"}}
 	add := func(operator, territory string, o *pathwayv1.Outcomes) {
-		var reasons []string
+		var reasons, situations []string
 		for _, c := range o.GetExitsByReason() {
 			reasons = append(reasons, pathwayExitReasons.name(c.GetReason().Number())+" "+countString(c.GetCount()))
+		}
+		for _, c := range o.GetFollowUpsBySituation() {
+			name := pathwaySituations.name(c.GetSituation().Number())
+			if t := pathwayEmployments.name(c.GetEmploymentType().Number()); t != "" {
+				name += "/" + t
+			}
+			situations = append(situations, name+" "+countString(c.GetCount()))
 		}
 		rows = append(rows, []string{
 			operator, territory, countString(o.GetExits()), optionalString(o.MedianDaysInPathway, ""), strings.Join(reasons, ", "),
 			countString(o.GetImmersionsWithOutcome()), countString(o.GetImmersionsCompleted()),
 			countString(o.GetImmersionsPartiallyCompleted()), optionalString(o.ImmersionCompletionPercent, "%"),
+			countString(o.GetFollowUps()), strings.Join(situations, ", "),
 		})
 	}
 	for _, a := range answers {
@@ -261,7 +293,7 @@ func pathwayBreakdownRows(answers []territoryAnswer[*pathwayv1.GetBreakdownsResp
 			header = append(header, "AGE "+strings.ToUpper(pathwayAgeBands.name(n)))
 		}
 	}
-	rows := [][]string{append(header, "EDUCATION LEVELS")}
+	rows := [][]string{append(header, "EDUCATION LEVELS", "ABOVE PUBLIC")}
 	add := func(territory string, b *pathwayv1.Breakdown) {
 		row := []string{territory, countString(b.GetEntries()), countString(b.GetRqth()), countString(b.GetQpv()), countString(b.GetZrr()), countString(b.GetRsa())}
 		for _, band := range bands {
@@ -277,7 +309,7 @@ func pathwayBreakdownRows(answers []territoryAnswer[*pathwayv1.GetBreakdownsResp
 		for _, l := range b.GetEducationLevels() {
 			levels = append(levels, educationLevels.name(l.GetLevel().Number())+": "+countString(l.GetCount()))
 		}
-		rows = append(rows, append(row, strings.Join(levels, ", ")))
+		rows = append(rows, append(row, strings.Join(levels, ", "), countString(b.GetAbovePublic())))
 	}
 	for _, a := range answers {
 		for _, b := range a.resp.GetTerritories() {

@@ -211,6 +211,23 @@ func TestPathwaysCommands(t *testing.T) {
 	if !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "exit_date") || !strings.Contains(out, "detail") {
 		t.Fatalf("bad exit: %s", out)
 	}
+
+	// After the exit to qualifying training: the followed Qualif referral
+	// gets its certification; the six-month follow-up waits for its day.
+	contains([]string{"pathways", "referral-outcome", a, "1", "--outcome", "completed-certified", "--rncp", "RNCP35467", "--certified-on", "2026-11-24", "--date", "2026-11-25"},
+		"#1 qualif, AFPA Caen, 2026-11-05 (followed in Qualif): completed-certified 2026-11-25 (RNCP35467, 2026-11-24)",
+		"6-month follow-up due 2027-05-20")
+	if out := run(1, "pathways", "follow-up", a, "--situation", "job-seeking"); !strings.Contains(out, "FailedPrecondition") || !strings.Contains(out, "due on 2027-05-20") {
+		t.Fatalf("follow-up before it is due: %s", out)
+	}
+	run(2, "pathways", "follow-up", a, "--situation", "retired")
+	// An open Savoirs referral needs a choice at exit.
+	contains([]string{"pathways", "refer", b, "--programme", "savoirs", "--organisation", "GRETA Évreux", "--date", "2026-11-12"}, "#1 savoirs")
+	if out := run(1, "pathways", "exit", b, "--exit-date", "2026-11-20", "--reason", "relocation"); !strings.Contains(out, "pending_referrals") || !strings.Contains(out, "referral 1") {
+		t.Fatalf("exit with an open Savoirs referral and no choice: %s", out)
+	}
+	contains([]string{"pathways", "exit", b, "--exit-date", "2026-11-20", "--reason", "relocation", "--pending-referrals", "carry-over"},
+		"EXITED", "#1 savoirs, GRETA Évreux, 2026-11-12 (carried over): pending")
 }
 
 // The scheme's figures as a funder and an admin read them: seven learners
@@ -337,7 +354,7 @@ func TestPathwaysSchemeFigures(t *testing.T) {
 
 	breakdowns := []string{"pathways", "breakdowns", "--period", "2026-11"}
 	eventually(breakdowns,
-		"TERRITORY ENTRIES RQTH QPV ZRR RSA AGE UNDER-26 AGE 26-TO-49 AGE 50-AND-OVER EDUCATION LEVELS",
+		"TERRITORY ENTRIES RQTH QPV ZRR RSA AGE UNDER-26 AGE 26-TO-49 AGE 50-AND-OVER EDUCATION LEVELS ABOVE PUBLIC",
 		"T05 6 0 0 0 0 6 0 0", "T06 1 0 0 0 0 1 0 0", "TOTAL 7 0 0 0 0 7 0 0")
 	expect(funder, 0, breakdowns, "T05 6 0 0 0 0 6 0 0", "T06 <5 0 0 0 0 <5 0 0", "TOTAL 7 0 0 0 0 7 0 0")
 	expect(funder, 0, append(breakdowns, "--territory", "T06", "-o", "json"), `"fewer_than_five": true`)

@@ -44,7 +44,7 @@ func TestErasureAndRetentionCommands(t *testing.T) {
 	register := func(family string) string {
 		t.Helper()
 		code, out, errOut := admin("learners", "register", "--family-name", family, "--given-name", "Léa", "--birth-date", "1990-05-14",
-			"--territory", "T05", "--commune", "27229", "--email", "lea@example.fr", "--education-level", "4", "--referral-source", "self")
+			"--territory", "T05", "--commune", "27229", "--email", "lea@example.fr", "--education-level", "3", "--referral-source", "self")
 		if code != 0 {
 			t.Fatalf("register: %d %s", code, errOut)
 		}

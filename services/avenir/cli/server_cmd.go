@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avenir-normandie/avenir/services/avenir/server"
+	notify "github.com/avenir-normandie/avenir/services/notify/service"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civilpb"
@@ -47,6 +48,7 @@ func newServerCmd() *cobra.Command {
 			// (a command line is visible to every local user).
 			cfg.MasterKey = os.Getenv(privacy.MasterKeyEnv)
 			cfg.Console.OIDCClientSecret = os.Getenv(server.ConsoleSecretEnv)
+			cfg.Notify.SMTPPassword = os.Getenv(notify.SMTPPasswordEnv)
 			if demoClock != "" {
 				day, err := parseDate("demo-clock", demoClock)
 				if err != nil {
@@ -92,6 +94,7 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.TerritoriesFile, "territories-file", "", "JSON file replacing the 18 territories shipped with intake (same format as services/intake/domain/reference/territories.json)")
 	fs.IntVar(&cfg.MaxEntryBackdateDays, "max-entry-backdate-days", 30, "how many days back a pathway entry may be dated")
 	fs.IntVar(&cfg.HandoverGraceDays, "handover-grace-days", 30, "how many days a referent still reads a learner after handing them over")
+	fs.IntVar(&cfg.QualifWeightPercent, "qualif-weight-percent", 50, "what a learner followed in Qualif (exited to qualifying training, until the outcome) weighs in a referent's capacity, in percent of an active learner (1 to 100; 50: two take one place)")
 	fs.IntVar(&cfg.RetentionMonths, "retention-months", 24, "months after a learner's last exit (or registration, if never entered) when the retention policy erases its personal data")
 	fs.Uint64Var(&cfg.ReadyMaxLag, "ready-max-lag", platform.DefaultMaxLag, "events a read model or consumer may lag behind its stream before /readyz answers not ready")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -101,6 +104,9 @@ func newServerCmd() *cobra.Command {
 	fs.StringVar(&cfg.Console.URL, "console-url", "", "public address of the web console (https://...); required beyond loopback and with --oidc-issuer; empty: http://<console-addr>")
 	fs.StringVar(&cfg.Console.Upstreams, "console-upstreams", "", "gRPC addresses the console calls: host:port for all services, or intake=host:port,pathway=host:port,... (*=host:port for the others); empty: this process")
 	fs.StringVar(&cfg.Console.OIDCClientID, "console-oidc-client-id", "", "the console's client id at the OIDC issuer (authorization code flow with PKCE); its secret, if any, in "+server.ConsoleSecretEnv)
+	fs.StringVar(&cfg.Notify.SMTPURL, "smtp-url", "", "SMTP server of the notification e-mails: smtp[s]://user@host:port?from=avenir@example.fr (password in "+notify.SMTPPasswordEnv+"); empty: no e-mail, notifications stay in-app")
+	fs.StringVar(&cfg.Notify.IntakeAddr, "notify-intake-addr", "", "gRPC address of intake, where notify reads a learner's e-mail address at send time; empty: this process")
+	fs.StringVar(&cfg.Notify.TokenFile, "notify-token-file", "", "file holding notify's own bearer token (role service, subject notify) with --oidc-issuer, read at each call; the dev server mints it")
 	fs.DurationVar(&cfg.Console.IdleTimeout, "console-idle-timeout", 30*time.Minute, "a console session ends after this long without a request")
 	fs.StringVar(&demoClock, "demo-clock", "", "dev only: the services' clock stands on this day (YYYY-MM-DD, today-N) and moves only with PUT /demo/clock?date=YYYY-MM-DD on the admin address (avenir demo); a restarted server resumes the day kept in --data-dir")
 	return cmd

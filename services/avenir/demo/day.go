@@ -68,6 +68,7 @@ func (s *sim) simulateDay(ctx context.Context) error {
 		{"cancellations", s.cancellations},
 		{"outcomes", s.outcomes},
 		{"exits", s.exits},
+		{"qualif outcomes", s.qualifOutcomes},
 		{"immersions", s.startImmersions},
 		{"entries", s.entries},
 		{"analyses", s.analyses},
@@ -605,10 +606,13 @@ func (s *sim) exit(ctx context.Context, l *Learner) error {
 	r := s.rng("exit", l.Index, ep.Number)
 	coord := coordinator(s.world.Coordinators[l.Territory], l.Territory)
 	reason := l.plan.exitReason
+	var qualifReferral int32
 	if reason == pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING {
-		if err := s.referQualif(ctx, l, exitDate); err != nil {
+		n, err := s.referQualif(ctx, l, exitDate)
+		if err != nil {
 			return err
 		}
+		qualifReferral = n
 	}
 	req := &pathwayv1.ExitPathwayRequest{RequestId: s.rid("exit", l.Index, ep.Number), LearnerId: l.ID, ExitDate: civilpb.FromDate(exitDate), Reason: reason}
 	if reason == pathwayv1.ExitReason_EXIT_REASON_OTHER {
@@ -654,10 +658,59 @@ func (s *sim) exit(ctx context.Context, l *Learner) error {
 	if reason != pathwayv1.ExitReason_EXIT_REASON_RELOCATION && r.IntN(100) < 11 {
 		l.plan.reenterOn = s.today.AddDays(20 + r.IntN(70))
 	}
+	if qualifReferral > 0 {
+		// The referent follows the learner in Qualif until the training's
+		// outcome, one to three months later.
+		l.plan.qualifOutcomeOn, l.plan.qualifReferral = s.today.AddDays(30+r.IntN(60)), qualifReferral
+	}
 	return nil
 }
 
-func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) error {
+// qualifOutcomes records the outcomes of the Qualif trainings due: most
+// completed with the certification, some without, a few abandoned.
+func (s *sim) qualifOutcomes(ctx context.Context) error {
+	var due []*Learner
+	for _, l := range s.world.Learners {
+		if l.plan.qualifReferral > 0 && !l.plan.qualifOutcomeOn.After(s.today) {
+			due = append(due, l)
+		}
+	}
+	return s.parallel(ctx, len(due), func(ctx context.Context, i int) error {
+		l := due[i]
+		n := l.plan.qualifReferral
+		l.plan.qualifReferral = 0
+		r := s.rng("qualif-outcome", l.Index, int(n))
+		req := &pathwayv1.RecordReferralOutcomeRequest{
+			RequestId: s.rid("qualif-outcome", l.Index, int(n)), LearnerId: l.ID, ReferralNumber: n, OutcomeDate: civilpb.FromDate(s.today),
+		}
+		switch x := r.IntN(100); {
+		case x < 65:
+			req.Outcome = pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_CERTIFIED
+			req.RncpCode, req.CertificationDate = fmt.Sprintf("RNCP%d", 34000+r.IntN(4000)), civilpb.FromDate(s.today)
+		case x < 85:
+			req.Outcome = pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED
+		default:
+			req.Outcome = pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ABANDONED
+		}
+		coord := coordinator(s.world.Coordinators[l.Territory], l.Territory)
+		err := s.call(ctx, coord, "qualif outcome", func(ctx context.Context, o grpc.CallOption) error {
+			_, err := s.c.pathway.RecordReferralOutcome(ctx, req, o)
+			return err
+		})
+		if c := status.Code(err); c == codes.FailedPrecondition || c == codes.InvalidArgument {
+			s.log.Warn("qualif outcome refused", "learner", l.ID, "err", err)
+			return nil
+		}
+		if err == nil {
+			s.count(func(sum *Summary) { sum.QualifOutcomes++ })
+		}
+		return err
+	})
+}
+
+// referQualif refers the learner to Qualif, accepted, before an exit to
+// qualifying training, and returns the referral's number (0 when refused).
+func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) (int32, error) {
 	coord := coordinator(s.world.Coordinators[l.Territory], l.Territory)
 	ep := l.current()
 	var number int32
@@ -674,10 +727,10 @@ func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) error 
 	})
 	if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.InvalidArgument {
 		s.log.Warn("referral refused", "learner", l.ID, "err", err)
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = s.call(ctx, coord, "referral outcome", func(ctx context.Context, o grpc.CallOption) error {
 		_, err := s.c.pathway.RecordReferralOutcome(ctx, &pathwayv1.RecordReferralOutcomeRequest{
@@ -688,7 +741,7 @@ func (s *sim) referQualif(ctx context.Context, l *Learner, on civil.Date) error 
 	})
 	if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.InvalidArgument {
 		s.log.Warn("referral outcome refused", "learner", l.ID, "err", err)
-		return nil
+		return 0, nil
 	}
-	return err
+	return number, err
 }

@@ -88,6 +88,11 @@ func (s *sim) newIdentity(index, attempt int, day civil.Date) identity {
 			intakev1.ReferralSource_REFERRAL_SOURCE_SELF, intakev1.ReferralSource_REFERRAL_SOURCE_EMPLOYER,
 		}[r.IntN(10)],
 	}
+	if sit.GetEducationLevel() >= intakev1.EducationLevel_EDUCATION_LEVEL_4 {
+		// Above the scheme's public: welcomed with a reason (drawn apart,
+		// so the other draws stay as they were).
+		sit.EducationLevelJustification = aboveReasons[s.rng("learner-justification", index).IntN(len(aboveReasons))]
+	}
 	if sit.JobSeeker && r.IntN(10) < 7 {
 		// Unique per learner and attempt: 7919 is prime to 10^7.
 		n := (uint64(s.opts.Seed)*1_000_003 + uint64(index)*7919 + uint64(attempt)*104_729) % 10_000_000
@@ -353,4 +358,13 @@ func pick(r *rand.Rand, n int) int {
 		return 0
 	}
 	return r.IntN(n)
+}
+
+// aboveReasons are why the demo's people above the scheme's public
+// (education level 4 and up) are welcomed all the same.
+var aboveReasons = []string{
+	"Diplôme obtenu il y a plus de vingt ans, jamais exercé : reconversion nécessaire.",
+	"Diplôme étranger non reconnu en France.",
+	"Sortie d'un long arrêt maladie, remise à niveau avant une formation qualifiante.",
+	"Licenciement économique, compétences de base à consolider (avis de France Travail).",
 }

@@ -35,6 +35,7 @@ type Summary struct {
 	Exits           int            // episodes closed
 	ExitsByReason   map[string]int // by reason (kebab-case, as the CLI spells it)
 	LateExits       int            // exits recorded after their date
+	QualifOutcomes  int            // outcomes of Qualif trainings recorded after an exit to qualifying training
 	ActiveAtEnd     int
 	Analyses        int // needs analyses completed
 	// Enrolments made, by kind (accompaniment at each entry, immersion-host
@@ -469,6 +470,7 @@ func (s Summary) Write(w io.Writer) error {
 	p("  enrolments\t%s", counts(s.Enrolments))
 	p("  needs analyses completed\t%d", s.Analyses)
 	p("  exited\t%d (%d recorded late)", s.Exits, s.LateExits)
+	p("  Qualif outcomes after the exit\t%d", s.QualifOutcomes)
 	for _, k := range sortedKeys(s.ExitsByReason) {
 		p("    %s\t%d\t%s", k, s.ExitsByReason[k], percent(int64(s.ExitsByReason[k]), int64(s.Exits)))
 	}

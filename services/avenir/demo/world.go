@@ -283,9 +283,13 @@ type learnerPlan struct {
 	exitReason   pathwayv1.ExitReason
 	exitLateDays int
 	reenterOn    civil.Date
-	trainDays    [5]bool // Monday..Friday
-	trainMinutes int
-	fees         []pendingFee
+	// qualifOutcomeOn: after an exit to qualifying training, the day the
+	// outcome of the Qualif referral followed (qualifReferral) is recorded.
+	qualifOutcomeOn civil.Date
+	qualifReferral  int32
+	trainDays       [5]bool // Monday..Friday
+	trainMinutes    int
+	fees            []pendingFee
 }
 
 type plannedEntry struct {

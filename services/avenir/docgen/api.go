@@ -29,6 +29,7 @@ var packageOrder = []string{
 	"avenir.referent.v1",
 	"avenir.immersion.v1",
 	"avenir.funding.v1",
+	"avenir.notify.v1",
 }
 
 // apiDoc renders docs/api.md from the .proto files under protoDir/avenir.

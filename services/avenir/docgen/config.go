@@ -62,7 +62,7 @@ var flagGroups = []flagGroup{
 	{
 		title: "Business rules",
 		intro: "Reference data and the settings of the scheme's rules.",
-		names: []string{"territories-file", "max-entry-backdate-days", "handover-grace-days"},
+		names: []string{"territories-file", "max-entry-backdate-days", "handover-grace-days", "qualif-weight-percent"},
 	},
 	{
 		title:    "Logs and shutdown",

@@ -24,6 +24,7 @@ import (
 	immersion "github.com/avenir-normandie/avenir/services/immersion/service"
 	intake "github.com/avenir-normandie/avenir/services/intake/service"
 	needs "github.com/avenir-normandie/avenir/services/needs/service"
+	notify "github.com/avenir-normandie/avenir/services/notify/service"
 	pathway "github.com/avenir-normandie/avenir/services/pathway/service"
 	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
@@ -86,6 +87,10 @@ type Config struct {
 	// HandoverGraceDays is how long a referent still reads a learner handed
 	// over to another; 0 means referent's default (30).
 	HandoverGraceDays int
+	// QualifWeightPercent is what a learner followed in Qualif weighs in a
+	// referent's capacity, in percent of an active learner; 0 means
+	// referent's default (50).
+	QualifWeightPercent int
 	// MasterKeyFile holds the master key that wraps the learners' data keys
 	// (64 hex characters, mode 0600); MasterKey is the same key given in
 	// the environment (AVENIR_MASTER_KEY). One of them is required without
@@ -97,6 +102,8 @@ type Config struct {
 	master privacy.MasterKey
 	// Console configures the web console (service "console").
 	Console ConsoleConfig
+	// Notify configures the notification service (service "notify").
+	Notify NotifyConfig
 	// Version is reported in telemetry.
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -130,7 +137,7 @@ var registry = []struct {
 		return needs.New(d, needs.Config{})
 	}, needs.Streams},
 	{referent.Name, func(d platform.Deps, c Config) (platform.Service, error) {
-		return referent.New(d, referent.Config{HandoverGraceDays: c.HandoverGraceDays})
+		return referent.New(d, referent.Config{HandoverGraceDays: c.HandoverGraceDays, QualifWeightPercent: c.QualifWeightPercent})
 	}, referent.Streams},
 	{immersion.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return immersion.New(d, immersion.Config{})
@@ -138,6 +145,13 @@ var registry = []struct {
 	{funding.Name, func(d platform.Deps, _ Config) (platform.Service, error) {
 		return funding.New(d, funding.Config{})
 	}, funding.Streams},
+	{notify.Name, func(d platform.Deps, c Config) (platform.Service, error) {
+		nc, err := c.notifyConfig()
+		if err != nil {
+			return nil, err
+		}
+		return notify.New(d, nc)
+	}, notify.Streams},
 }
 
 // Catalog lists every stream the binary's services use: each context's
@@ -229,6 +243,9 @@ func (c *Config) Validate() error {
 	if c.HandoverGraceDays < 0 || c.HandoverGraceDays > 3660 {
 		p.Add("handover-grace-days", "must be between 0 and 3660, got %d", c.HandoverGraceDays)
 	}
+	if c.QualifWeightPercent < 0 || c.QualifWeightPercent > 100 {
+		p.Add("qualif-weight-percent", "must be between 1 and 100, got %d", c.QualifWeightPercent)
+	}
 	if c.MaxEntryBackdateDays < 0 || c.MaxEntryBackdateDays > 3660 {
 		p.Add("max-entry-backdate-days", "must be between 0 and 3660, got %d", c.MaxEntryBackdateDays)
 	}
@@ -236,6 +253,7 @@ func (c *Config) Validate() error {
 		p.Add("audience", "must not be empty")
 	}
 	c.validateConsole(&p)
+	c.validateNotify(&p)
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		p.Add("log-level", "%v", err)
 	}
@@ -342,6 +360,9 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	}
 	defer store.Close()
 
+	if slices.Contains(cfg.Services, notify.Name) {
+		cfg.Notify.contacts = &notify.IntakeContacts{}
+	}
 	// Each service connects with its own NATS identity.
 	base := platform.Deps{Logger: log, Projections: store, Topology: topology, Now: cfg.Now}
 	units, err := build(base, cfg, nb.connect)
@@ -395,6 +416,11 @@ func Run(ctx context.Context, cfg Config, ready func(Addrs)) error {
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- grpcSrv.Serve(grpcLis) }()
 	serving.Store(running)
+	closeNotify, err := connectNotify(cfg, addrs.GRPC, log)
+	if err != nil {
+		return err
+	}
+	defer closeNotify()
 	if cfg.runsConsole() {
 		consoleAddr, stopConsole, err := startConsole(ctx, cfg, addrs.GRPC, verifier, log)
 		if err != nil {

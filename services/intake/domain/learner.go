@@ -143,17 +143,21 @@ type UpdateContact struct {
 // if any, goes in FranceTravailIDHolder; the claim of the one it replaces is
 // released by the caller.
 type UpdateSituation struct {
-	EffectiveDate         civil.Date
-	JobSeeker             *bool
-	FranceTravailID       *string
-	RSA                   *bool
-	RQTH                  *bool
-	Education             *EducationLevel
-	QPV                   *bool
-	ZRR                   *bool
-	Referral              *ReferralSource
-	Today                 civil.Date
-	FranceTravailIDHolder string
+	EffectiveDate   civil.Date
+	JobSeeker       *bool
+	FranceTravailID *string
+	RSA             *bool
+	RQTH            *bool
+	Education       *EducationLevel
+	QPV             *bool
+	ZRR             *bool
+	Referral        *ReferralSource
+	// EducationJustification: see Situation.EducationJustification. Nil
+	// keeps it, unless Education changes to a level of 3 and below, which
+	// drops it.
+	EducationJustification *string
+	Today                  civil.Date
+	FranceTravailIDHolder  string
 }
 
 // ClaimKey returns the normalised France Travail identifier the change may
@@ -249,6 +253,8 @@ func decideRegister(l Learner, c RegisterLearner, territories *Territories) ([]E
 	if !situation.Education.Valid() {
 		v.Add("situation.education_level", "is required: no diploma, or level 3 to 8")
 	}
+	situation.EducationJustification = checkJustification(&v, "situation.education_level_justification",
+		situation.Education, c.Situation.EducationJustification)
 	if !situation.Referral.Valid() {
 		v.Add("situation.referral_source", "is required")
 	}
@@ -355,6 +361,17 @@ func decideSituation(l Learner, c UpdateSituation) ([]Event, error) {
 		}
 		next.Education = *c.Education
 	}
+	if c.EducationJustification != nil {
+		next.EducationJustification = *c.EducationJustification
+	} else if c.Education != nil && !next.Education.AbovePublic() {
+		// A justification is only for a level above the scheme's public: a
+		// change to a level of 3 and below drops it.
+		next.EducationJustification = ""
+	}
+	if c.Education != nil || c.EducationJustification != nil {
+		next.EducationJustification = checkJustification(&v, "education_level_justification",
+			next.Education, next.EducationJustification)
+	}
 	if c.Referral != nil {
 		if !c.Referral.Valid() {
 			v.Add("referral_source", "must be one of the referral sources")
@@ -432,6 +449,24 @@ func checkCommune(v *apperr.Violations, field, commune string, ter Territory, kn
 		v.Addf(field, "commune %s is not in département %s of territory %s (%s)", c, ter.Department, ter.Code, ter.Name)
 	}
 	return c
+}
+
+// checkJustification returns the justification of an education level,
+// trimmed: required above the scheme's public (level 4 and up), refused
+// with a level of 3 and below, and a free text of at most 500 characters.
+// Learners recorded before the rule may have a level of 4 and up without
+// one: it is checked only when the level or the justification is given.
+func checkJustification(v *apperr.Violations, field string, level EducationLevel, justification string) string {
+	j := strings.TrimSpace(justification)
+	switch {
+	case level.AbovePublic() && j == "":
+		v.Add(field, "a justification is required above the scheme's public (education level 4 and up): say why the person is welcomed")
+	case !level.AbovePublic() && level.Valid() && j != "":
+		v.Add(field, "a justification is only for an education level above the scheme's public (4 and up)")
+	case j != "":
+		text.Check(v, field, j, JustificationRule)
+	}
+	return j
 }
 
 // checkFranceTravailID returns the normalised identifier, "" for an empty

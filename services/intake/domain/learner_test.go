@@ -26,6 +26,7 @@ func register(mod func(*domain.RegisterLearner)) domain.RegisterLearner {
 		Contact: domain.Contact{Email: "anais.lefevre@example.fr", Phone: "06 12 34 56 78", Commune: "27229"},
 		Situation: domain.Situation{
 			JobSeeker: true, FranceTravailID: "1234567a", Education: domain.Level4, Referral: domain.MissionLocale,
+			EducationJustification: " Bac obtenu en 1995,\nsans emploi depuis trois ans. ",
 		},
 		Today: today,
 	}
@@ -42,6 +43,7 @@ func registered(mod func(*domain.LearnerRegistered)) domain.LearnerRegistered {
 		Contact: domain.Contact{Email: "anais.lefevre@example.fr", Phone: "+33612345678", Commune: "27229"},
 		Situation: domain.Situation{
 			JobSeeker: true, FranceTravailID: "1234567A", Education: domain.Level4, Referral: domain.MissionLocale,
+			EducationJustification: "Bac obtenu en 1995,\nsans emploi depuis trois ans.",
 		},
 	}
 	if mod != nil {
@@ -135,12 +137,70 @@ func TestRegister(t *testing.T) {
 			name: "the situation at entry is recorded, RQTH included",
 			when: register(func(c *domain.RegisterLearner) {
 				c.Situation.RSA, c.Situation.RQTH, c.Situation.QPV, c.Situation.ZRR = true, true, true, true
-				c.Situation.Education, c.Situation.Referral = domain.NoDiploma, domain.CCAS
+				c.Situation.Education, c.Situation.Referral, c.Situation.EducationJustification = domain.NoDiploma, domain.CCAS, ""
 			}),
 			then: []domain.Event{registered(func(e *domain.LearnerRegistered) {
 				e.Situation.RSA, e.Situation.RQTH, e.Situation.QPV, e.Situation.ZRR = true, true, true, true
-				e.Situation.Education, e.Situation.Referral = domain.NoDiploma, domain.CCAS
+				e.Situation.Education, e.Situation.Referral, e.Situation.EducationJustification = domain.NoDiploma, domain.CCAS, ""
 			})},
+		},
+		{
+			name: "level 3, the scheme's public, needs no justification",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.Education, c.Situation.EducationJustification = domain.Level3, ""
+			}),
+			then: []domain.Event{registered(func(e *domain.LearnerRegistered) {
+				e.Situation.Education, e.Situation.EducationJustification = domain.Level3, ""
+			})},
+		},
+		{
+			name: "a justification of 500 characters is accepted",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.Education, c.Situation.EducationJustification = domain.Level7, strings.Repeat("é", 500)
+			}),
+			then: []domain.Event{registered(func(e *domain.LearnerRegistered) {
+				e.Situation.Education, e.Situation.EducationJustification = domain.Level7, strings.Repeat("é", 500)
+			})},
+		},
+		{
+			name: "above the scheme's public, a justification is required",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.Education, c.Situation.EducationJustification = domain.Level5, ""
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"situation.education_level_justification"},
+		},
+		{
+			name: "spaces are no justification",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.EducationJustification = " \n\t "
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"situation.education_level_justification"},
+		},
+		{
+			name: "a justification is refused for the scheme's public (level 3 and below)",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.Education = domain.NoDiploma
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"situation.education_level_justification"},
+		},
+		{
+			name: "a justification follows the rule of free texts: at most 500 characters",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.EducationJustification = strings.Repeat("a", 501)
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"situation.education_level_justification"},
+		},
+		{
+			name: "a justification follows the rule of free texts: no bidirectional override",
+			when: register(func(c *domain.RegisterLearner) {
+				c.Situation.EducationJustification = "Bac \u202eobtenu"
+			}),
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"situation.education_level_justification"},
 		},
 		{
 			name: "fifty on the day is a senior at entry",
@@ -476,6 +536,63 @@ func TestUpdateSituation(t *testing.T) {
 			when:       domain.UpdateSituation{FranceTravailID: ptr("12"), Education: ptr(domain.EducationLevel(9)), Referral: ptr(domain.ReferralUnspecified), Today: today},
 			wantKind:   apperr.KindInvalidArgument,
 			wantFields: []string{"effective_date", "france_travail_id", "education_level", "referral_source"},
+		},
+		{
+			name:  "a new justification alone is recorded, trimmed",
+			given: []domain.Event{anais},
+			when:  domain.UpdateSituation{EffectiveDate: effective, EducationJustification: ptr(" Projet validé par la commission. "), Today: today},
+			then: []domain.Event{updated(effective, func(s *domain.Situation) {
+				s.EducationJustification = "Projet validé par la commission."
+			})},
+		},
+		{
+			name:  "a change to level 3 and below drops the justification",
+			given: []domain.Event{anais},
+			when:  domain.UpdateSituation{EffectiveDate: effective, Education: ptr(domain.Level3), Today: today},
+			then: []domain.Event{updated(effective, func(s *domain.Situation) {
+				s.Education, s.EducationJustification = domain.Level3, ""
+			})},
+		},
+		{
+			name:       "a change to level 3 and below with a justification is refused",
+			given:      []domain.Event{anais},
+			when:       domain.UpdateSituation{EffectiveDate: effective, Education: ptr(domain.Level3), EducationJustification: ptr("Au cas où"), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"education_level_justification"},
+		},
+		{
+			name:       "removing the justification of a level 4 is refused",
+			given:      []domain.Event{anais},
+			when:       domain.UpdateSituation{EffectiveDate: effective, EducationJustification: ptr(""), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"education_level_justification"},
+		},
+		{
+			name:       "a change to level 4 and up without a justification is refused",
+			given:      []domain.Event{anais, updated(since, func(s *domain.Situation) { s.Education, s.EducationJustification = domain.Level3, "" })},
+			when:       domain.UpdateSituation{EffectiveDate: effective, Education: ptr(domain.Level6), Today: today},
+			wantKind:   apperr.KindInvalidArgument,
+			wantFields: []string{"education_level_justification"},
+		},
+		{
+			name:  "a change to level 4 and up with a justification is recorded",
+			given: []domain.Event{anais, updated(since, func(s *domain.Situation) { s.Education, s.EducationJustification = domain.Level3, "" })},
+			when: domain.UpdateSituation{EffectiveDate: effective, Education: ptr(domain.Level6),
+				EducationJustification: ptr("Diplôme étranger non reconnu."), Today: today},
+			then: []domain.Event{updated(effective, func(s *domain.Situation) {
+				s.Education, s.EducationJustification = domain.Level6, "Diplôme étranger non reconnu."
+			})},
+		},
+		{
+			// Registered before the rule: level 5 without a justification.
+			name: "a learner recorded before the rule keeps its situation while other fields change",
+			given: []domain.Event{registered(func(e *domain.LearnerRegistered) {
+				e.RegisteredOn, e.Situation.Education, e.Situation.EducationJustification = since, domain.Level5, ""
+			})},
+			when: domain.UpdateSituation{EffectiveDate: effective, RSA: ptr(true), Today: today},
+			then: []domain.Event{updated(effective, func(s *domain.Situation) {
+				s.Education, s.EducationJustification, s.RSA = domain.Level5, "", true
+			})},
 		},
 		{
 			name:     "an unregistered learner is not found",

@@ -1,5 +1,7 @@
 package domain
 
+import "github.com/avenir-normandie/avenir/services/platform/text"
+
 // EducationLevel is a diploma level in the French nomenclature of 2019.
 // Levels 3 to 8 have their number as value.
 type EducationLevel int
@@ -18,6 +20,15 @@ const (
 
 // Valid reports whether e is one of the levels (not unspecified).
 func (e EducationLevel) Valid() bool { return e == NoDiploma || (e >= Level3 && e <= Level8) }
+
+// AbovePublic reports whether e is above the scheme's public, people
+// without the baccalauréat: level 4 and up. Such a person is welcomed only
+// with a justification (Situation.EducationJustification).
+func (e EducationLevel) AbovePublic() bool { return e >= Level4 && e <= Level8 }
+
+// JustificationRule is the rule of an education level's justification: a
+// free text of at most 500 characters (docs/adr/0058-one-rule-for-identifiers-and-texts.md).
+var JustificationRule = text.Rule{Kind: text.Block, Max: 500, Required: true}
 
 // ReferralSource is who sent a person to #Avenir.
 type ReferralSource int
@@ -63,4 +74,9 @@ type Situation struct {
 	// ZRR: lives in a rural revitalisation area.
 	ZRR      bool
 	Referral ReferralSource
+	// EducationJustification is why a person above the scheme's public
+	// (Education.AbovePublic) is welcomed: required with those levels since
+	// the rule, empty with the others. Personal data, sealed with the
+	// situation.
+	EducationJustification string
 }

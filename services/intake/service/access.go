@@ -31,7 +31,17 @@ func mayChange(p auth.Principal, scope auth.LearnerScope) bool { return p.ActsFo
 
 // mayRead reports whether p may read the learner of scope on day.
 func mayRead(p auth.Principal, scope auth.LearnerScope, day civil.Date) bool {
-	return p.ReachesLearner(scope, day)
+	return p.ReachesLearner(scope, day) || seesContactOnly(p)
+}
+
+// notifyService is the subject of the notification service's own tokens.
+const notifyService = "notify"
+
+// seesContactOnly reports whether p reads of a learner only where to write
+// to it: the notification service, under its own identity, which sends the
+// learner's notifications (docs/adr/0072-notifications.md).
+func seesContactOnly(p auth.Principal) bool {
+	return p.Role == auth.RoleService && p.Subject == notifyService
 }
 
 // mayReadTerritory reports whether p may search the learners of territory

@@ -68,7 +68,7 @@ func benchPerson(run string, n int) *intakev1.RegisterLearnerRequest {
 		Contact:       &intakev1.Contact{Email: "anais." + name + "@example.fr", Phone: "06 12 34 56 78", CommuneCode: "27229"},
 		Rqth:          n%10 == 0,
 		Situation: &intakev1.Situation{
-			JobSeeker: true, EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
+			JobSeeker: true, EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3,
 			ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_FRANCE_TRAVAIL,
 		},
 	}

@@ -189,6 +189,8 @@ func (s *Service) UpdateSituation(ctx context.Context, req *intakev1.UpdateSitua
 		QPV:             req.QpvResident,
 		ZRR:             req.ZrrResident,
 		Today:           s.deps.Today(),
+
+		EducationJustification: req.EducationLevelJustification,
 	}
 	if req.EducationLevel != nil {
 		e := domain.EducationLevel(req.GetEducationLevel())

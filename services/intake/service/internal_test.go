@@ -57,7 +57,8 @@ func TestViewRoundTrip(t *testing.T) {
 		Territory: "T05", RegisteredOn: civil.Date{Year: 2026, Month: 11, Day: 1},
 		Contact: domain.Contact{Email: "a@b.fr", Phone: "+33612345678", Commune: "27229"},
 		Situation: domain.Situation{JobSeeker: true, FranceTravailID: "1234567A", RSA: true, RQTH: true,
-			Education: domain.Level6, QPV: true, ZRR: true, Referral: domain.Employer},
+			Education: domain.Level6, QPV: true, ZRR: true, Referral: domain.Employer,
+			EducationJustification: "Ingénieure réfugiée,\ndiplôme non reconnu en France."},
 		SituationSince: civil.Date{Year: 2026, Month: 11, Day: 20}, SeniorAtEntry: true,
 	}
 	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -110,7 +111,7 @@ func TestOperatorSearchReadsEveryPageOfTheCaseload(t *testing.T) {
 			BirthDate: &commonv1.Date{Year: 1990, Month: 4, Day: int32(i + 1)}, TerritoryCode: "T05",
 			Contact: &intakev1.Contact{Email: "alex@example.fr", CommuneCode: "27229"},
 			Situation: &intakev1.Situation{
-				EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
+				EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_3,
 				ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
 			},
 		})

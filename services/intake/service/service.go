@@ -177,8 +177,10 @@ func (s *Service) Policy() auth.Policy {
 	writers := []auth.Role{auth.RoleAdmin, auth.RoleReferent}
 	admins := []auth.Role{auth.RoleAdmin}
 	return auth.Policy{
-		intakev1.IntakeService_RegisterLearner_FullMethodName:   writers,
-		intakev1.IntakeService_GetLearner_FullMethodName:        readers,
+		intakev1.IntakeService_RegisterLearner_FullMethodName: writers,
+		// The notification service reads a learner's e-mail address and
+		// nothing else (contactView).
+		intakev1.IntakeService_GetLearner_FullMethodName:        append(readers, auth.RoleService),
 		intakev1.IntakeService_UpdateContact_FullMethodName:     writers,
 		intakev1.IntakeService_UpdateSituation_FullMethodName:   writers,
 		intakev1.IntakeService_SearchLearners_FullMethodName:    readers,

@@ -53,9 +53,14 @@ func validRequest(requestID string) *intakev1.RegisterLearnerRequest {
 			JobSeeker: true, FranceTravailId: "1234567a",
 			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
 			ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+			// Level 4 is above the scheme's public: welcomed with a reason.
+			EducationLevelJustification: "  " + anaisJustification + "\n",
 		},
 	}
 }
+
+// anaisJustification is why Anaïs, who has the baccalauréat, is welcomed.
+const anaisJustification = "Licenciée après 20 ans de travail,\nbac obtenu en 1995 et jamais utilisé."
 
 // person registers someone else, without a France Travail id.
 func person(requestID, family, given string, territory, commune string) *intakev1.RegisterLearnerRequest {
@@ -117,6 +122,8 @@ func TestRegisterLearnerAppendsTheLearnerAndItsClaimsAndAnswersIt(t *testing.T) 
 			JobSeeker: true, FranceTravailId: "1234567A",
 			EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
 			ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+			// Trimmed.
+			EducationLevelJustification: anaisJustification,
 		},
 		SituationSince: &commonv1.Date{Year: 2026, Month: 11, Day: 26},
 		RegisteredOn:   &commonv1.Date{Year: 2026, Month: 11, Day: 26},

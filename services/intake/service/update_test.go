@@ -138,6 +138,8 @@ func TestUpdateSituationKeepsEveryChange(t *testing.T) {
 		JobSeeker: false, FranceTravailId: "1234567A", RsaRecipient: true,
 		EducationLevel: intakev1.EducationLevel_EDUCATION_LEVEL_4,
 		ReferralSource: intakev1.ReferralSource_REFERRAL_SOURCE_MISSION_LOCALE,
+		// Kept from the registration.
+		EducationLevelJustification: anaisJustification,
 	}
 	if !proto.Equal(l.GetSituation(), wantSituation) || !proto.Equal(l.GetSituationSince(), nov2) || !l.GetRqth() {
 		t.Fatalf("learner %v", l)

@@ -39,6 +39,8 @@ func situationFromProto(s *intakev1.Situation, rqth bool) domain.Situation {
 		QPV:             s.GetQpvResident(),
 		ZRR:             s.GetZrrResident(),
 		Referral:        domain.ReferralSource(s.GetReferralSource()),
+
+		EducationJustification: s.GetEducationLevelJustification(),
 	}
 }
 
@@ -52,6 +54,8 @@ func situationToProto(s domain.Situation) *intakev1.Situation {
 		QpvResident:     s.QPV,
 		ZrrResident:     s.ZRR,
 		ReferralSource:  intakev1.ReferralSource(s.Referral),
+
+		EducationLevelJustification: s.EducationJustification,
 	}
 }
 
@@ -114,6 +118,8 @@ func fromView(v *intakev1.Learner) domain.Learner {
 // (absent, not false) unless p acts for the learner. v is not changed.
 func redact(v *intakev1.Learner, p auth.Principal, scope auth.LearnerScope) *intakev1.Learner {
 	switch {
+	case seesContactOnly(p):
+		return contactView(v)
 	case seesBillingOnly(p):
 		return billingView(v)
 	case seesSpecialCategory(p, scope):
@@ -121,6 +127,16 @@ func redact(v *intakev1.Learner, p auth.Principal, scope auth.LearnerScope) *int
 	}
 	out := proto.CloneOf(v)
 	out.Rqth = nil
+	return out
+}
+
+// contactView is what the notification service needs of a learner: its
+// id, its e-mail address and whether it was erased; nothing else.
+func contactView(v *intakev1.Learner) *intakev1.Learner {
+	out := &intakev1.Learner{LearnerId: v.GetLearnerId(), Erased: v.GetErased()}
+	if email := v.GetContact().GetEmail(); email != "" {
+		out.Contact = &intakev1.Contact{Email: email}
+	}
 	return out
 }
 

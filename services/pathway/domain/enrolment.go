@@ -74,6 +74,10 @@ const (
 	ReasonTerritoryNotInLot = "TERRITORY_NOT_IN_LOT"
 	ReasonEnrolmentEnded    = "ENROLMENT_ENDED"
 	ReasonLearnerErased     = "LEARNER_ERASED"
+	// ReasonFollowUpNotDue: the six-month follow-up is not due yet (or the
+	// learner is in the scheme); ReasonFollowUpRecorded: it was recorded.
+	ReasonFollowUpNotDue   = "FOLLOW_UP_NOT_DUE"
+	ReasonFollowUpRecorded = "FOLLOW_UP_RECORDED"
 )
 
 // Contract is what pathway knows of an operator's contract from funding's

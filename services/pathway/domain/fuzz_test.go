@@ -24,6 +24,8 @@ func FuzzDecide(f *testing.F) {
 	f.Add(2026, 11, 21, "relocation", "", "accompaniment", "CLPS", 1, "")
 	f.Add(2027, 2, 24, "health", "", "immersion_host", "", 2, "")
 	f.Add(2026, 11, 20, "health", "", "workshops", "", 1, "")
+	f.Add(2026, 11, 26, "qualifying_training", "", "employment", "RNCP35467", 1, "completed_certified")
+	f.Add(2027, 5, 22, "other_training", "", "training", "RNCP", 1, "carry_over")
 	f.Fuzz(func(t *testing.T, y, m, d int, reason, detail, programme, org string, referral int, outcome string) {
 		on := civil.Date{Year: y, Month: time.Month(m), Day: d}
 		endedOnExit := domain.EnrolmentEnded{
@@ -33,6 +35,7 @@ func FuzzDecide(f *testing.F) {
 		histories := [][]domain.Event{
 			nil, {entered}, {entered, referred}, {entered, referred, accepted}, {entered, exited},
 			{entered, enrolled}, {entered, enrolled, exited, endedOnExit}, {entered, enrolled, exited, endedOnExit, reentered},
+			{entered, referred, accepted, savoirs, exitedToQualif},
 		}
 		commands := []domain.Command{
 			domain.EnterPathway{Learner: learner, EntryDate: on, Today: today},
@@ -43,6 +46,9 @@ func FuzzDecide(f *testing.F) {
 			domain.Enrol{LearnerID: "l-1", Contract: qualifT01, Kind: domain.EnrolmentKind(programme), From: on, Today: today},
 			domain.Enrol{LearnerID: "l-1", Contract: domain.Contract{ID: contractB}, Kind: domain.EnrolmentKind(programme), From: on, Today: today},
 			domain.EndEnrolment{LearnerID: "l-1", Number: referral, To: on, Today: today},
+			domain.ExitPathway{LearnerID: "l-1", ExitDate: on, Reason: domain.ExitReason(reason), Today: today, Pending: domain.PendingChoice(outcome)},
+			domain.RecordReferralOutcome{LearnerID: "l-1", Referral: referral, Outcome: domain.Outcome(outcome), Date: on, Today: today, RNCP: org, CertifiedOn: on},
+			domain.RecordFollowUp{LearnerID: "l-1", Situation: domain.Situation6(programme), Employment: domain.EmploymentType(outcome), Today: on},
 		}
 		for _, h := range histories {
 			var p domain.Pathway

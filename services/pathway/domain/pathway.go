@@ -5,6 +5,7 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -29,6 +30,39 @@ type Episode struct {
 	ImmersionsDone int
 	// Enrolments are the learner's enrolments during the episode, in order.
 	Enrolments []Enrolment
+	// Followed are the numbers of the Qualif referrals an exit to
+	// qualifying training follows; FollowingInQualif holds until the last
+	// of them gets a final outcome, on QualifFollowUpEndedOn.
+	Followed              []int
+	FollowingInQualif     bool
+	QualifFollowUpEndedOn civil.Date
+	// FollowUp is the six-month follow-up of the exit, once recorded.
+	FollowUp FollowUp
+}
+
+// FollowUp is where a learner stood six months after an exit; the zero
+// value is none recorded.
+type FollowUp struct {
+	Situation  Situation6
+	Employment EmploymentType
+	RecordedOn civil.Date
+}
+
+// Recorded reports whether the follow-up was recorded.
+func (f FollowUp) Recorded() bool { return f.Situation != "" }
+
+// FollowUpDue is the day the six-month follow-up of an exit on exit is
+// due: the same day six months later, or the last day of that month when
+// it is shorter (31 August: 28 or 29 February).
+func FollowUpDue(exit civil.Date) civil.Date {
+	m := civil.MonthOf(exit)
+	for range 6 {
+		m = m.Next()
+	}
+	if last := m.Last(); exit.Day > last.Day {
+		return last
+	}
+	return civil.Date{Year: m.Year, Month: m.Month, Day: exit.Day}
 }
 
 // Open reports whether the episode has not been exited.
@@ -44,7 +78,25 @@ type Referral struct {
 	// Outcome is the latest outcome, OutcomePending until one is recorded.
 	Outcome     Outcome
 	OutcomeDate civil.Date
+	// RNCP and CertifiedOn: the certification of OutcomeCompletedCertified.
+	RNCP        string
+	CertifiedOn civil.Date
+	// CarriedOver: carried over at its episode's exit. FollowedInQualif:
+	// followed after an exit to qualifying training. The outcome of either
+	// can be recorded after the exit.
+	CarriedOver      bool
+	FollowedInQualif bool
 }
+
+// Final reports whether the referral's outcome is final: nothing may
+// follow it.
+func (r Referral) Final() bool {
+	return r.Outcome != OutcomePending && len(nextOutcomes[r.Outcome]) == 0
+}
+
+// recordableAfterExit reports whether the referral's outcome may be
+// recorded once its episode is closed.
+func (r Referral) recordableAfterExit() bool { return r.CarriedOver || r.FollowedInQualif }
 
 // Pathway is a learner's pathway, folded from its events.
 type Pathway struct {
@@ -174,12 +226,16 @@ const (
 	ProgrammeSavoirs Programme = "savoirs" // basic skills
 	ProgrammeQualif  Programme = "qualif"  // qualifying training
 	ProgrammeOther   Programme = "other"
+	// ProgrammeESRP is "Parcours croisés / ESRP": people recognised as
+	// disabled workers (RQTH) who need medico-social support.
+	ProgrammeESRP Programme = "parcours_croises_esrp"
 )
 
+// Programmes lists every programme, in the order forms show them.
+var Programmes = []Programme{ProgrammeSavoirs, ProgrammeQualif, ProgrammeESRP, ProgrammeOther}
+
 // Valid reports whether p is a known programme.
-func (p Programme) Valid() bool {
-	return p == ProgrammeSavoirs || p == ProgrammeQualif || p == ProgrammeOther
-}
+func (p Programme) Valid() bool { return slices.Contains(Programmes, p) }
 
 // Outcome is what became of a referral.
 type Outcome string
@@ -191,15 +247,73 @@ const (
 	OutcomeRefused   Outcome = "refused"
 	OutcomeStarted   Outcome = "started"
 	OutcomeAbandoned Outcome = "abandoned"
+	// OutcomeCompletedCertified and OutcomeCompletedNotCertified end a
+	// Qualif referral: the training completed, with the certification
+	// obtained (its RNCP code and date recorded) or without.
+	OutcomeCompletedCertified    Outcome = "completed_certified"
+	OutcomeCompletedNotCertified Outcome = "completed_not_certified"
+	// OutcomeClosedAtExit: the exit closed the referral without an outcome
+	// (PendingClose). Only an exit records it.
+	OutcomeClosedAtExit Outcome = "closed_at_exit"
 )
 
 // nextOutcomes says which outcome may follow which: a pending referral may
-// get any outcome, an accepted one may start or be abandoned, a started one
-// may be abandoned; refusals and abandonments are final.
+// get any outcome, an accepted one may start, complete or be abandoned, a
+// started one may complete or be abandoned; refusals, abandonments,
+// completions and closures at exit are final.
 var nextOutcomes = map[Outcome][]Outcome{
-	OutcomePending:  {OutcomeAccepted, OutcomeRefused, OutcomeStarted, OutcomeAbandoned},
-	OutcomeAccepted: {OutcomeStarted, OutcomeAbandoned},
-	OutcomeStarted:  {OutcomeAbandoned},
+	OutcomePending:  {OutcomeAccepted, OutcomeRefused, OutcomeStarted, OutcomeAbandoned, OutcomeCompletedCertified, OutcomeCompletedNotCertified},
+	OutcomeAccepted: {OutcomeStarted, OutcomeAbandoned, OutcomeCompletedCertified, OutcomeCompletedNotCertified},
+	OutcomeStarted:  {OutcomeAbandoned, OutcomeCompletedCertified, OutcomeCompletedNotCertified},
+}
+
+// completion reports whether o completes a training (Qualif referrals only).
+func (o Outcome) completion() bool {
+	return o == OutcomeCompletedCertified || o == OutcomeCompletedNotCertified
+}
+
+// PendingChoice is what an exit does with the referrals still open.
+type PendingChoice string
+
+// The choices; PendingUnchosen is none given.
+const (
+	PendingUnchosen PendingChoice = ""
+	PendingClose    PendingChoice = "close"
+	PendingCarry    PendingChoice = "carry_over"
+)
+
+// Situation6 is where a learner stands six months after the final exit.
+type Situation6 string
+
+// The situations of the six-month follow-up.
+const (
+	SituationEmployment Situation6 = "employment"
+	SituationTraining   Situation6 = "training"
+	SituationJobSeeking Situation6 = "job_seeking"
+	SituationUnknown    Situation6 = "unknown"
+)
+
+// Situations6 lists the situations of the follow-up, in report order.
+var Situations6 = []Situation6{SituationEmployment, SituationTraining, SituationJobSeeking, SituationUnknown}
+
+// EmploymentType is the kind of employment of a learner in employment at
+// the follow-up.
+type EmploymentType string
+
+// The employment types.
+const (
+	EmploymentPermanent       EmploymentType = "permanent"        // CDI
+	EmploymentFixedTermLong   EmploymentType = "fixed_term_long"  // CDD of 6 months or more
+	EmploymentFixedTermShort  EmploymentType = "fixed_term_short" // CDD of less than 6 months
+	EmploymentTemporaryAgency EmploymentType = "temporary_agency" // intérim
+	EmploymentSubsidised      EmploymentType = "subsidised"       // contrat aidé
+	EmploymentSelfEmployed    EmploymentType = "self_employed"
+)
+
+// EmploymentTypes lists the employment types, in report order.
+var EmploymentTypes = []EmploymentType{
+	EmploymentPermanent, EmploymentFixedTermLong, EmploymentFixedTermShort,
+	EmploymentTemporaryAgency, EmploymentSubsidised, EmploymentSelfEmployed,
 }
 
 // Valid reports whether o is an outcome that can be recorded.
@@ -225,6 +339,37 @@ type PathwayExited struct {
 	Reason    ExitReason
 	Detail    string
 	Territory string
+	// Pending is what the exit did with the referrals still open (Carried
+	// when carried over; closed ones get their ReferralOutcomeRecorded in
+	// the same batch); PendingUnchosen when there were none to decide for.
+	Pending PendingChoice
+	Carried []int
+	// Followed are the Qualif referrals an exit to qualifying training
+	// follows until their outcome.
+	Followed []int
+}
+
+// QualifFollowUpEnded: the last Qualif referral followed after the exit
+// of Episode got a final outcome on Date.
+type QualifFollowUpEnded struct {
+	LearnerID string
+	Episode   int
+	Referral  int
+	Outcome   Outcome
+	Date      civil.Date
+	Territory string
+}
+
+// FollowUpRecorded: the six-month follow-up of Episode's exit.
+type FollowUpRecorded struct {
+	LearnerID  string
+	Episode    int
+	ExitDate   civil.Date
+	DueOn      civil.Date
+	Situation  Situation6
+	Employment EmploymentType
+	RecordedOn civil.Date
+	Territory  string
 }
 
 // ExitBackdated: an exit was recorded after its exit date. It comes with its
@@ -255,6 +400,9 @@ type ReferralOutcomeRecorded struct {
 	Referral  int
 	Outcome   Outcome
 	Date      civil.Date
+	// RNCP and CertifiedOn: OutcomeCompletedCertified only.
+	RNCP        string
+	CertifiedOn civil.Date
 }
 
 // NeedsAnalysisNoted: a needs analysis of the episode was completed, a fact
@@ -299,6 +447,8 @@ func (ReferralOutcomeRecorded) pathwayEvent() {}
 func (NeedsAnalysisNoted) pathwayEvent()      {}
 func (ImmersionNoted) pathwayEvent()          {}
 func (PhaseChanged) pathwayEvent()            {}
+func (QualifFollowUpEnded) pathwayEvent()     {}
+func (FollowUpRecorded) pathwayEvent()        {}
 
 // Command is a request to change a pathway.
 type Command interface{ pathwayCommand() }
@@ -321,6 +471,10 @@ type ExitPathway struct {
 	Reason    ExitReason
 	Detail    string
 	Today     civil.Date
+	// Pending is what to do with the episode's referrals still open (but
+	// the Qualif referrals a Qualif exit follows): required when one of
+	// them is a Savoirs referral.
+	Pending PendingChoice
 }
 
 // RecordReferral refers the learner to a programme during the open episode.
@@ -339,6 +493,19 @@ type RecordReferralOutcome struct {
 	Outcome   Outcome
 	Date      civil.Date
 	Today     civil.Date
+	// RNCP and CertifiedOn: required with OutcomeCompletedCertified,
+	// refused with any other outcome.
+	RNCP        string
+	CertifiedOn civil.Date
+}
+
+// RecordFollowUp records the six-month follow-up of the learner's final
+// exit, on Today.
+type RecordFollowUp struct {
+	LearnerID  string
+	Situation  Situation6
+	Employment EmploymentType
+	Today      civil.Date
 }
 
 // NoteNeedsAnalysis records that analysis AnalysisID of the learner's
@@ -367,6 +534,7 @@ func (RecordReferral) pathwayCommand()        {}
 func (RecordReferralOutcome) pathwayCommand() {}
 func (NoteNeedsAnalysis) pathwayCommand()     {}
 func (NoteImmersion) pathwayCommand()         {}
+func (RecordFollowUp) pathwayCommand()        {}
 
 // Evolve applies one event to the state. It never modifies the slices of p,
 // so states folded from a common past do not share their future.
@@ -380,6 +548,23 @@ func Evolve(p Pathway, e Event) Pathway {
 			p.Episodes = slices.Clone(p.Episodes)
 			ep := &p.Episodes[i]
 			ep.Exit, ep.ExitReason, ep.ExitDetail = e.ExitDate, e.Reason, e.Detail
+			ep.Followed, ep.FollowingInQualif = slices.Clone(e.Followed), len(e.Followed) > 0
+		}
+		for _, n := range e.Carried {
+			p = p.withReferral(n, func(r *Referral) { r.CarriedOver = true })
+		}
+		for _, n := range e.Followed {
+			p = p.withReferral(n, func(r *Referral) { r.FollowedInQualif = true })
+		}
+	case QualifFollowUpEnded:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			p.Episodes[i].FollowingInQualif, p.Episodes[i].QualifFollowUpEndedOn = false, e.Date
+		}
+	case FollowUpRecorded:
+		if i := p.episodeIndex(e.Episode); i >= 0 {
+			p.Episodes = slices.Clone(p.Episodes)
+			p.Episodes[i].FollowUp = FollowUp{Situation: e.Situation, Employment: e.Employment, RecordedOn: e.RecordedOn}
 		}
 	case ReferralRecorded:
 		if i := p.episodeIndex(e.Episode); i >= 0 {
@@ -390,12 +575,9 @@ func Evolve(p Pathway, e Event) Pathway {
 			})
 		}
 	case ReferralOutcomeRecorded:
-		if i, j, ok := p.referral(e.Referral); ok {
-			p.Episodes = slices.Clone(p.Episodes)
-			ep := &p.Episodes[i]
-			ep.Referrals = slices.Clone(ep.Referrals)
-			ep.Referrals[j].Outcome, ep.Referrals[j].OutcomeDate = e.Outcome, e.Date
-		}
+		p = p.withReferral(e.Referral, func(r *Referral) {
+			r.Outcome, r.OutcomeDate, r.RNCP, r.CertifiedOn = e.Outcome, e.Date, e.RNCP, e.CertifiedOn
+		})
 	case NeedsAnalysisNoted:
 		if i := p.episodeIndex(e.Episode); i >= 0 {
 			p.Episodes = slices.Clone(p.Episodes)
@@ -413,6 +595,20 @@ func Evolve(p Pathway, e Event) Pathway {
 	case PhaseChanged:
 		// A notice for other services: the phase is derived.
 	}
+	return p
+}
+
+// withReferral returns p with referral number n changed by change, its
+// slices cloned; p itself when there is no such referral.
+func (p Pathway) withReferral(n int, change func(*Referral)) Pathway {
+	i, j, ok := p.referral(n)
+	if !ok {
+		return p
+	}
+	p.Episodes = slices.Clone(p.Episodes)
+	ep := &p.Episodes[i]
+	ep.Referrals = slices.Clone(ep.Referrals)
+	change(&ep.Referrals[j])
 	return p
 }
 
@@ -458,6 +654,9 @@ func Decide(p Pathway, cmd Command) ([]Event, error) {
 	case EndEnrolment:
 		evs, err = decideEndEnrolment(p, c)
 		on = c.To
+	case RecordFollowUp:
+		evs, err = decideFollowUp(p, c)
+		on = c.Today
 	default:
 		return nil, apperr.Invalid(apperr.FieldViolation{Field: "command", Description: "unknown command"})
 	}
@@ -640,16 +839,51 @@ func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
 	detail := exitDetailRule
 	detail.Required = c.Reason == ExitOther
 	c.Detail = freeText(&v, "detail", c.Detail, detail, "is required when the reason is other: say what the exit is")
+	switch c.Pending {
+	case PendingUnchosen, PendingClose, PendingCarry:
+	default:
+		v.Add("pending_referrals", "must be close or carry_over")
+	}
+	var followed, others []Referral
+	if open {
+		followed, others = referralsAtExit(p, last, c.Reason)
+		if c.Pending == PendingUnchosen {
+			for _, r := range others {
+				if r.Programme == ProgrammeSavoirs {
+					v.Addf("pending_referrals", "referral %d (Savoirs, %s) is still open: close it or carry it over", r.Number, outcomeWord(r.Outcome))
+				}
+			}
+		}
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if !open {
 		return nil, noOpenEpisode(c.LearnerID)
 	}
-	evs := []Event{PathwayExited{
+	exited := PathwayExited{
 		LearnerID: p.LearnerID, Episode: last.Number, EntryDate: last.Entry, ExitDate: c.ExitDate,
 		Reason: c.Reason, Detail: c.Detail, Territory: p.Territory,
-	}}
+	}
+	for _, r := range followed {
+		exited.Followed = append(exited.Followed, r.Number)
+	}
+	var closed []Event
+	if len(others) > 0 && c.Pending != PendingUnchosen {
+		exited.Pending = c.Pending
+		for _, r := range others {
+			if c.Pending == PendingCarry {
+				exited.Carried = append(exited.Carried, r.Number)
+				continue
+			}
+			on := c.ExitDate
+			if on.Before(r.Date) {
+				on = r.Date // referred after a back-dated exit
+			}
+			closed = append(closed, ReferralOutcomeRecorded{LearnerID: p.LearnerID, Episode: last.Number, Referral: r.Number, Outcome: OutcomeClosedAtExit, Date: on})
+		}
+	}
+	evs := append([]Event{exited}, closed...)
 	// No window in which a learner who left is still enrolled: the exit
 	// ends the episode's open enrolments in the same decision, and the
 	// notice of a late exit comes after them.
@@ -662,12 +896,42 @@ func decideExit(p Pathway, c ExitPathway) ([]Event, error) {
 	return evs, nil
 }
 
+// referralsAtExit sorts the referrals an exit of episode last for reason
+// leaves open: those an exit to qualifying training follows (every Qualif
+// referral still open, of this episode or carried from an earlier one),
+// and the others of the episode, for which the exit's PendingChoice
+// decides.
+func referralsAtExit(p Pathway, last Episode, reason ExitReason) (followed, others []Referral) {
+	for _, e := range p.Episodes {
+		for _, r := range e.Referrals {
+			if r.Final() {
+				continue
+			}
+			switch {
+			case reason == ExitQualifyingTraining && r.Programme == ProgrammeQualif && (e.Number == last.Number || r.recordableAfterExit()):
+				followed = append(followed, r)
+			case e.Number == last.Number:
+				others = append(others, r)
+			}
+		}
+	}
+	return followed, others
+}
+
+// outcomeWord names a referral's outcome in messages.
+func outcomeWord(o Outcome) string {
+	if o == OutcomePending {
+		return "pending"
+	}
+	return string(o)
+}
+
 func decideReferral(p Pathway, c RecordReferral) ([]Event, error) {
 	var v apperr.Violations
 	last, open := p.last()
 	open = open && last.Open()
 	if !c.Programme.Valid() {
-		v.Add("programme", "is required: savoirs, qualif or other")
+		v.Add("programme", "is required: savoirs, qualif, parcours_croises_esrp or other")
 	}
 	if checkDate(&v, "referral_date", c.Date, c.Today) && open && c.Date.Before(last.Entry) {
 		v.Addf("referral_date", "must not be before the entry of the open episode on %s", last.Entry)
@@ -691,12 +955,31 @@ func decideOutcome(p Pathway, c RecordReferralOutcome) ([]Event, error) {
 		v.Add("referral_number", "is required: the number of one of the learner's referrals, from 1")
 	}
 	if !c.Outcome.Valid() {
-		v.Add("outcome", "is required: accepted, refused, started or abandoned")
+		v.Add("outcome", "is required: accepted, refused, started, abandoned, completed_certified or completed_not_certified")
 	}
 	i, j, found := p.referral(c.Referral)
 	var ref Referral
 	if found {
 		ref = p.Episodes[i].Referrals[j]
+		if c.Outcome.completion() && ref.Programme != ProgrammeQualif {
+			v.Addf("outcome", "%s is an outcome of a Qualif referral: referral %d is not one", c.Outcome, ref.Number)
+		}
+	}
+	rncp := strings.TrimSpace(c.RNCP)
+	if c.Outcome == OutcomeCompletedCertified {
+		if problem := checkRNCP(rncp); problem != "" {
+			v.Add("rncp_code", problem)
+		}
+		if checkDate(&v, "certification_date", c.CertifiedOn, c.Today) && found && c.CertifiedOn.Before(ref.Date) {
+			v.Addf("certification_date", "must not be before the referral on %s", ref.Date)
+		}
+	} else {
+		if rncp != "" {
+			v.Add("rncp_code", "is only for the outcome completed_certified")
+		}
+		if !c.CertifiedOn.IsZero() {
+			v.Add("certification_date", "is only for the outcome completed_certified")
+		}
 	}
 	if checkDate(&v, "outcome_date", c.Date, c.Today) && found {
 		switch {
@@ -712,14 +995,92 @@ func decideOutcome(p Pathway, c RecordReferralOutcome) ([]Event, error) {
 	if !found {
 		return nil, apperr.NotFound("referral %d of learner %s not found", c.Referral, c.LearnerID)
 	}
-	if ep := p.Episodes[i]; !ep.Open() {
-		return nil, apperr.FailedPrecondition("referral %d belongs to episode %d, closed on %s: no step may be recorded in a closed episode", ref.Number, ep.Number, ep.Exit)
+	if ep := p.Episodes[i]; !ep.Open() && !ref.recordableAfterExit() {
+		return nil, apperr.FailedPrecondition("referral %d belongs to episode %d, closed on %s: no step may be recorded in a closed episode (neither carried over nor followed in Qualif)", ref.Number, ep.Number, ep.Exit)
 	}
 	if !slices.Contains(nextOutcomes[ref.Outcome], c.Outcome) {
 		// A pending referral may take any outcome: ref has one here.
 		return nil, apperr.FailedPrecondition("referral %d is %s since %s: it cannot become %s", ref.Number, ref.Outcome, ref.OutcomeDate, c.Outcome)
 	}
-	return []Event{ReferralOutcomeRecorded{
+	recorded := ReferralOutcomeRecorded{
 		LearnerID: p.LearnerID, Episode: p.Episodes[i].Number, Referral: ref.Number, Outcome: c.Outcome, Date: c.Date,
+	}
+	if c.Outcome == OutcomeCompletedCertified {
+		recorded.RNCP, recorded.CertifiedOn = rncp, c.CertifiedOn
+	}
+	evs := []Event{recorded}
+	after := Evolve(p, recorded)
+	// The follow-up in Qualif of an exit ends with the last final outcome
+	// of the referrals it follows, in the same batch.
+	for _, ep := range after.Episodes {
+		if !ep.FollowingInQualif || !slices.Contains(ep.Followed, ref.Number) {
+			continue
+		}
+		done := true
+		for _, n := range ep.Followed {
+			if a, b, ok := after.referral(n); ok && !after.Episodes[a].Referrals[b].Final() {
+				done = false
+			}
+		}
+		if done {
+			evs = append(evs, QualifFollowUpEnded{
+				LearnerID: p.LearnerID, Episode: ep.Number, Referral: ref.Number, Outcome: c.Outcome, Date: c.Date, Territory: p.Territory,
+			})
+		}
+	}
+	return evs, nil
+}
+
+// MaxRNCPDigits bounds the digits of an RNCP code.
+const MaxRNCPDigits = 6
+
+// checkRNCP returns the problem of an RNCP code, "" when it is one: "RNCP"
+// and 1 to MaxRNCPDigits digits.
+func checkRNCP(code string) string {
+	digits, ok := strings.CutPrefix(code, "RNCP")
+	switch {
+	case code == "":
+		return "is required for completed_certified: the certification's code in the national register (e.g. RNCP35467)"
+	case !ok || digits == "" || len(digits) > MaxRNCPDigits || strings.Trim(digits, "0123456789") != "":
+		return fmt.Sprintf("must be RNCP followed by 1 to %d digits (e.g. RNCP35467)", MaxRNCPDigits)
+	}
+	return ""
+}
+
+// decideFollowUp records the six-month follow-up of the final exit, once,
+// when it is due.
+func decideFollowUp(p Pathway, c RecordFollowUp) ([]Event, error) {
+	var v apperr.Violations
+	if !slices.Contains(Situations6, c.Situation) {
+		v.Add("situation", "is required: employment, training, job_seeking or unknown")
+	}
+	switch {
+	case c.Situation == SituationEmployment && !slices.Contains(EmploymentTypes, c.Employment):
+		v.Add("employment_type", "is required in employment: permanent, fixed_term_long, fixed_term_short, temporary_agency, subsidised or self_employed")
+	case c.Situation != SituationEmployment && c.Employment != "":
+		v.Add("employment_type", "is only for the situation employment")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	last, ok := p.last()
+	switch {
+	case !ok:
+		return nil, apperr.NotFound("pathway of learner %s not found", c.LearnerID)
+	case last.Open():
+		return nil, apperr.FailedPrecondition("learner %s is in the scheme (episode %d): the follow-up comes six months after the final exit", c.LearnerID, last.Number).
+			WithMeta("reason", ReasonFollowUpNotDue)
+	case last.FollowUp.Recorded():
+		return nil, apperr.FailedPrecondition("the six-month follow-up of the exit on %s was recorded on %s", last.Exit, last.FollowUp.RecordedOn).
+			WithMeta("reason", ReasonFollowUpRecorded)
+	}
+	due := FollowUpDue(last.Exit)
+	if c.Today.Before(due) {
+		return nil, apperr.FailedPrecondition("the six-month follow-up of the exit on %s is due on %s, not before", last.Exit, due).
+			WithMeta("reason", ReasonFollowUpNotDue)
+	}
+	return []Event{FollowUpRecorded{
+		LearnerID: p.LearnerID, Episode: last.Number, ExitDate: last.Exit, DueOn: due, Situation: c.Situation,
+		Employment: c.Employment, RecordedOn: c.Today, Territory: p.Territory,
 	}}, nil
 }

@@ -33,6 +33,16 @@ var EducationLevels = []EducationLevel{
 	EducationNoDiploma, EducationLevel3, EducationLevel4, EducationLevel5, EducationLevel6, EducationLevel7, EducationLevel8,
 }
 
+// AbovePublic reports whether l is above the scheme's public, people
+// without the baccalauréat: level 4 and up.
+func (l EducationLevel) AbovePublic() bool {
+	switch l {
+	case EducationLevel4, EducationLevel5, EducationLevel6, EducationLevel7, EducationLevel8:
+		return true
+	}
+	return false
+}
+
 // Situation is what intake recorded of a learner's public from a date on.
 type Situation struct {
 	// From is the first day the situation applies; zero for the situation
@@ -122,6 +132,19 @@ type BreakdownRow struct {
 	// Education counts the entries by the level recorded; a learner
 	// without one is in none.
 	Education map[EducationLevel]int
+}
+
+// AbovePublic counts the entries above the scheme's public, people without
+// the baccalauréat: education level 4 and up, welcomed by intake with a
+// justification.
+func (r BreakdownRow) AbovePublic() int {
+	n := 0
+	for _, l := range EducationLevels {
+		if l.AbovePublic() {
+			n += r.Education[l]
+		}
+	}
+	return n
 }
 
 func newBreakdownRow(territory string) BreakdownRow {

@@ -191,6 +191,33 @@ type ExitFact struct {
 	Territory string
 	Reason    ExitReason
 	Days      int
+	// FollowUp and Employment: the six-month follow-up of the exit, ""
+	// until recorded.
+	FollowUp   Situation6
+	Employment EmploymentType
+}
+
+// FollowUpKey is a situation of the six-month follow-up, with the
+// employment type for employment.
+type FollowUpKey struct {
+	Situation  Situation6
+	Employment EmploymentType
+}
+
+// FollowUpKeys lists the keys of the follow-ups, in report order: every
+// employment type, then the other situations.
+func FollowUpKeys() []FollowUpKey {
+	var out []FollowUpKey
+	for _, s := range Situations6 {
+		if s != SituationEmployment {
+			out = append(out, FollowUpKey{Situation: s})
+			continue
+		}
+		for _, t := range EmploymentTypes {
+			out = append(out, FollowUpKey{Situation: s, Employment: t})
+		}
+	}
+	return out
 }
 
 // ImmersionStatus is what became of a learner booked on an immersion.
@@ -228,18 +255,26 @@ type OutcomeRow struct {
 	// HasCompletion is false without immersions.
 	CompletionPercent int
 	HasCompletion     bool
+	// FollowUps counts the six-month follow-ups recorded of the exits, by
+	// situation (and employment type) in FollowUpsBy.
+	FollowUps   int
+	FollowUpsBy map[FollowUpKey]int
 
 	days map[int]int
 }
 
 func newOutcomeRow(operator, territory string) *OutcomeRow {
-	return &OutcomeRow{Operator: operator, Territory: territory, ExitsByReason: map[ExitReason]int{}, days: map[int]int{}}
+	return &OutcomeRow{Operator: operator, Territory: territory, ExitsByReason: map[ExitReason]int{}, FollowUpsBy: map[FollowUpKey]int{}, days: map[int]int{}}
 }
 
 func (r *OutcomeRow) addExit(e ExitFact) {
 	r.Exits++
 	r.ExitsByReason[e.Reason]++
 	r.days[e.Days]++
+	if e.FollowUp != "" {
+		r.FollowUps++
+		r.FollowUpsBy[FollowUpKey{Situation: e.FollowUp, Employment: e.Employment}]++
+	}
 }
 
 func (r *OutcomeRow) addImmersion(i ImmersionFact) {

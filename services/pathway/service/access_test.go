@@ -96,6 +96,7 @@ func TestAccess(t *testing.T) {
 			check("RecordReferralOutcome", err, tc.want.outcome)
 			_, err = client.ExitPathway(ctx(t), &pathwayv1.ExitPathwayRequest{
 				RequestId: rid("exit"), LearnerId: open, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_ABANDONMENT,
+				PendingReferrals: pathwayv1.PendingReferrals_PENDING_REFERRALS_CARRY_OVER,
 			})
 			check("ExitPathway", err, tc.want.exit)
 			if tc.want.enter != codes.OK {

@@ -37,12 +37,34 @@ var (
 		domain.ProgrammeSavoirs: pathwayv1.Programme_PROGRAMME_SAVOIRS,
 		domain.ProgrammeQualif:  pathwayv1.Programme_PROGRAMME_QUALIF,
 		domain.ProgrammeOther:   pathwayv1.Programme_PROGRAMME_OTHER,
+		domain.ProgrammeESRP:    pathwayv1.Programme_PROGRAMME_PARCOURS_CROISES_ESRP,
 	}
 	outcomes = map[domain.Outcome]pathwayv1.ReferralOutcome{
-		domain.OutcomeAccepted:  pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED,
-		domain.OutcomeRefused:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_REFUSED,
-		domain.OutcomeStarted:   pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED,
-		domain.OutcomeAbandoned: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ABANDONED,
+		domain.OutcomeAccepted:              pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ACCEPTED,
+		domain.OutcomeRefused:               pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_REFUSED,
+		domain.OutcomeStarted:               pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_STARTED,
+		domain.OutcomeAbandoned:             pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_ABANDONED,
+		domain.OutcomeCompletedCertified:    pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_CERTIFIED,
+		domain.OutcomeCompletedNotCertified: pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED,
+		domain.OutcomeClosedAtExit:          pathwayv1.ReferralOutcome_REFERRAL_OUTCOME_CLOSED_AT_EXIT,
+	}
+	pendingChoices = map[domain.PendingChoice]pathwayv1.PendingReferrals{
+		domain.PendingClose: pathwayv1.PendingReferrals_PENDING_REFERRALS_CLOSE,
+		domain.PendingCarry: pathwayv1.PendingReferrals_PENDING_REFERRALS_CARRY_OVER,
+	}
+	situations6 = map[domain.Situation6]pathwayv1.FollowUpSituation{
+		domain.SituationEmployment: pathwayv1.FollowUpSituation_FOLLOW_UP_SITUATION_EMPLOYMENT,
+		domain.SituationTraining:   pathwayv1.FollowUpSituation_FOLLOW_UP_SITUATION_TRAINING,
+		domain.SituationJobSeeking: pathwayv1.FollowUpSituation_FOLLOW_UP_SITUATION_JOB_SEEKING,
+		domain.SituationUnknown:    pathwayv1.FollowUpSituation_FOLLOW_UP_SITUATION_UNKNOWN,
+	}
+	employmentTypes = map[domain.EmploymentType]pathwayv1.EmploymentType{
+		domain.EmploymentPermanent:       pathwayv1.EmploymentType_EMPLOYMENT_TYPE_PERMANENT,
+		domain.EmploymentFixedTermLong:   pathwayv1.EmploymentType_EMPLOYMENT_TYPE_FIXED_TERM_LONG,
+		domain.EmploymentFixedTermShort:  pathwayv1.EmploymentType_EMPLOYMENT_TYPE_FIXED_TERM_SHORT,
+		domain.EmploymentTemporaryAgency: pathwayv1.EmploymentType_EMPLOYMENT_TYPE_TEMPORARY_AGENCY,
+		domain.EmploymentSubsidised:      pathwayv1.EmploymentType_EMPLOYMENT_TYPE_SUBSIDISED,
+		domain.EmploymentSelfEmployed:    pathwayv1.EmploymentType_EMPLOYMENT_TYPE_SELF_EMPLOYED,
 	}
 	enrolmentKinds = map[domain.EnrolmentKind]pathwayv1.EnrolmentKind{
 		domain.KindAccompaniment: pathwayv1.EnrolmentKind_ENROLMENT_KIND_ACCOMPANIMENT,
@@ -122,6 +144,20 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 			data = &pathwayv1.PathwayExited{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), EntryDate: civilpb.FromDate(e.EntryDate),
 				ExitDate: civilpb.FromDate(e.ExitDate), Reason: exitReasons[e.Reason], Detail: e.Detail, TerritoryCode: e.Territory,
+				PendingReferrals: pendingChoices[e.Pending], CarriedReferralNumbers: int32s(e.Carried), FollowedReferralNumbers: int32s(e.Followed),
+			}
+		case domain.QualifFollowUpEnded:
+			id, name = e.LearnerID, "qualif_follow_up_ended"
+			data = &pathwayv1.QualifFollowUpEnded{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
+				Outcome: outcomes[e.Outcome], EndDate: civilpb.FromDate(e.Date), TerritoryCode: e.Territory,
+			}
+		case domain.FollowUpRecorded:
+			id, name = e.LearnerID, "follow_up_recorded"
+			data = &pathwayv1.FollowUpRecorded{
+				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ExitDate: civilpb.FromDate(e.ExitDate), DueOn: civilpb.FromDate(e.DueOn),
+				Situation: situations6[e.Situation], EmploymentType: employmentTypes[e.Employment], RecordedOn: civilpb.FromDate(e.RecordedOn),
+				TerritoryCode: e.Territory,
 			}
 		case domain.ExitBackdated:
 			id, name = e.LearnerID, "exit_backdated"
@@ -140,6 +176,7 @@ func drafts(evs []domain.Event) ([]event.Draft, error) {
 			data = &pathwayv1.ReferralOutcomeRecorded{
 				LearnerId: e.LearnerID, EpisodeNumber: int32(e.Episode), ReferralNumber: int32(e.Referral),
 				Outcome: outcomes[e.Outcome], OutcomeDate: civilpb.FromDate(e.Date),
+				RncpCode: e.RNCP, CertificationDate: civilpb.FromDate(e.CertifiedOn),
 			}
 		case domain.NeedsAnalysisNoted:
 			id, name = e.LearnerID, "needs_analysis_noted"
@@ -196,6 +233,19 @@ func fromProto(m proto.Message) (domain.Event, bool) {
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()),
 			EntryDate: civilpb.Date(m.GetEntryDate()), ExitDate: civilpb.Date(m.GetExitDate()),
 			Reason: platform.FromWire(exitReasons, m.GetReason()), Detail: m.GetDetail(), Territory: m.GetTerritoryCode(),
+			Pending: platform.FromWire(pendingChoices, m.GetPendingReferrals()),
+			Carried: ints(m.GetCarriedReferralNumbers()), Followed: ints(m.GetFollowedReferralNumbers()),
+		}, true
+	case *pathwayv1.QualifFollowUpEnded:
+		return domain.QualifFollowUpEnded{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
+			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civilpb.Date(m.GetEndDate()), Territory: m.GetTerritoryCode(),
+		}, true
+	case *pathwayv1.FollowUpRecorded:
+		return domain.FollowUpRecorded{
+			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), ExitDate: civilpb.Date(m.GetExitDate()), DueOn: civilpb.Date(m.GetDueOn()),
+			Situation: platform.FromWire(situations6, m.GetSituation()), Employment: platform.FromWire(employmentTypes, m.GetEmploymentType()),
+			RecordedOn: civilpb.Date(m.GetRecordedOn()), Territory: m.GetTerritoryCode(),
 		}, true
 	case *pathwayv1.ExitBackdated:
 		return domain.ExitBackdated{
@@ -212,6 +262,7 @@ func fromProto(m proto.Message) (domain.Event, bool) {
 		return domain.ReferralOutcomeRecorded{
 			LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Referral: int(m.GetReferralNumber()),
 			Outcome: platform.FromWire(outcomes, m.GetOutcome()), Date: civilpb.Date(m.GetOutcomeDate()),
+			RNCP: m.GetRncpCode(), CertifiedOn: civilpb.Date(m.GetCertificationDate()),
 		}, true
 	case *pathwayv1.NeedsAnalysisNoted:
 		return domain.NeedsAnalysisNoted{
@@ -261,6 +312,14 @@ func view(p domain.Pathway, version uint64) *pathwayv1.Pathway {
 		ep := &pathwayv1.Episode{Number: int32(e.Number), EntryDate: civilpb.FromDate(e.Entry), NeedsAnalysed: e.NeedsAnalysed, ImmersionsDone: int32(e.ImmersionsDone)}
 		if !e.Open() {
 			ep.ExitDate, ep.ExitReason, ep.ExitDetail = civilpb.FromDate(e.Exit), exitReasons[e.ExitReason], proto.String(e.ExitDetail)
+			ep.FollowUpDueOn = civilpb.FromDate(domain.FollowUpDue(e.Exit))
+		}
+		ep.FollowingInQualif, ep.QualifFollowUpEndedOn = e.FollowingInQualif, civilpb.FromDate(e.QualifFollowUpEndedOn)
+		if e.FollowUp.Recorded() {
+			ep.FollowUp = &pathwayv1.FollowUp{
+				Situation: situations6[e.FollowUp.Situation], EmploymentType: employmentTypes[e.FollowUp.Employment],
+				RecordedOn: civilpb.FromDate(e.FollowUp.RecordedOn),
+			}
 		}
 		for _, r := range e.Referrals {
 			ep.Referrals = append(ep.Referrals, referralView(r))
@@ -277,7 +336,24 @@ func referralView(r domain.Referral) *pathwayv1.Referral {
 	return &pathwayv1.Referral{
 		Number: int32(r.Number), Programme: programmes[r.Programme], ReferralDate: civilpb.FromDate(r.Date),
 		Organisation: r.Organisation, Outcome: outcomes[r.Outcome], OutcomeDate: civilpb.FromDate(r.OutcomeDate),
+		RncpCode: r.RNCP, CertificationDate: civilpb.FromDate(r.CertifiedOn), CarriedOver: r.CarriedOver, FollowedInQualif: r.FollowedInQualif,
 	}
+}
+
+func int32s(ns []int) []int32 {
+	var out []int32
+	for _, n := range ns {
+		out = append(out, int32(n))
+	}
+	return out
+}
+
+func ints(ns []int32) []int {
+	var out []int
+	for _, n := range ns {
+		out = append(out, int(n))
+	}
+	return out
 }
 
 func enrolmentView(e domain.Enrolment) *pathwayv1.Enrolment {
@@ -307,12 +383,21 @@ func fromView(v *pathwayv1.Pathway) domain.Pathway {
 			Number: int(e.GetNumber()), Entry: civilpb.Date(e.GetEntryDate()), Exit: civilpb.Date(e.GetExitDate()),
 			ExitReason: platform.FromWire(exitReasons, e.GetExitReason()), ExitDetail: e.GetExitDetail(),
 			NeedsAnalysed: e.GetNeedsAnalysed(), ImmersionsDone: int(e.GetImmersionsDone()),
+			FollowingInQualif: e.GetFollowingInQualif(), QualifFollowUpEndedOn: civilpb.Date(e.GetQualifFollowUpEndedOn()),
+		}
+		if f := e.GetFollowUp(); f != nil {
+			ep.FollowUp = domain.FollowUp{
+				Situation: platform.FromWire(situations6, f.GetSituation()), Employment: platform.FromWire(employmentTypes, f.GetEmploymentType()),
+				RecordedOn: civilpb.Date(f.GetRecordedOn()),
+			}
 		}
 		for _, r := range e.GetReferrals() {
 			ep.Referrals = append(ep.Referrals, domain.Referral{
 				Number: int(r.GetNumber()), Programme: platform.FromWire(programmes, r.GetProgramme()),
 				Date: civilpb.Date(r.GetReferralDate()), Organisation: r.GetOrganisation(),
 				Outcome: platform.FromWire(outcomes, r.GetOutcome()), OutcomeDate: civilpb.Date(r.GetOutcomeDate()),
+				RNCP: r.GetRncpCode(), CertifiedOn: civilpb.Date(r.GetCertificationDate()),
+				CarriedOver: r.GetCarriedOver(), FollowedInQualif: r.GetFollowedInQualif(),
 			})
 		}
 		for _, en := range e.GetEnrolments() {

@@ -78,6 +78,7 @@ func (s *Service) ExitPathway(ctx context.Context, req *pathwayv1.ExitPathwayReq
 	cmd := domain.ExitPathway{
 		LearnerID: req.GetLearnerId(), ExitDate: civilpb.Date(req.GetExitDate()),
 		Reason: platform.FromWire(exitReasons, req.GetReason()), Detail: req.GetDetail(), Today: s.deps.Today(),
+		Pending: platform.FromWire(pendingChoices, req.GetPendingReferrals()),
 	}
 	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
@@ -121,12 +122,27 @@ func (s *Service) RecordReferralOutcome(ctx context.Context, req *pathwayv1.Reco
 	cmd := domain.RecordReferralOutcome{
 		LearnerID: req.GetLearnerId(), Referral: int(req.GetReferralNumber()), Outcome: platform.FromWire(outcomes, req.GetOutcome()),
 		Date: civilpb.Date(req.GetOutcomeDate()), Today: s.deps.Today(),
+		RNCP: req.GetRncpCode(), CertifiedOn: civilpb.Date(req.GetCertificationDate()),
 	}
 	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
 	if err != nil {
 		return nil, err
 	}
 	return &pathwayv1.RecordReferralOutcomeResponse{Pathway: answer(out)}, nil
+}
+
+// RecordFollowUp implements pathwayv1.PathwayServiceServer: the six-month
+// follow-up of the final exit, recorded on today.
+func (s *Service) RecordFollowUp(ctx context.Context, req *pathwayv1.RecordFollowUpRequest) (*pathwayv1.RecordFollowUpResponse, error) {
+	cmd := domain.RecordFollowUp{
+		LearnerID: req.GetLearnerId(), Situation: platform.FromWire(situations6, req.GetSituation()),
+		Employment: platform.FromWire(employmentTypes, req.GetEmploymentType()), Today: s.deps.Today(),
+	}
+	out, err := s.change(ctx, req.GetRequestId(), req.GetLearnerId(), cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &pathwayv1.RecordFollowUpResponse{Pathway: answer(out)}, nil
 }
 
 // change runs a command on the existing pathway of a learner the caller

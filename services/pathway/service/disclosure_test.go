@@ -119,8 +119,8 @@ func TestSmallCountsByRole(t *testing.T) {
 	}
 	// Nine entries, all under 26 and RQTH: given as they are, with the 0s.
 	breakdowns := []string{
-		"T09 entries 9 rqth 9 qpv 0 zrr 0 rsa 0 [UNDER_26:9 26_TO_49:0 50_AND_OVER:0] []",
-		"total entries 9 rqth 9 qpv 0 zrr 0 rsa 0 [UNDER_26:9 26_TO_49:0 50_AND_OVER:0] []",
+		"T09 entries 9 rqth 9 qpv 0 zrr 0 rsa 0 [UNDER_26:9 26_TO_49:0 50_AND_OVER:0] [] above 0",
+		"total entries 9 rqth 9 qpv 0 zrr 0 rsa 0 [UNDER_26:9 26_TO_49:0 50_AND_OVER:0] [] above 0",
 	}
 	targets := []string{"AVENIR T09 9 [10+9=9] 11 months", "ACTION T09 6 [10+6=6] 11 months"}
 

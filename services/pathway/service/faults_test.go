@@ -39,6 +39,7 @@ func TestCommandsAnswerFromTheStateTheyDecided(t *testing.T) {
 	}
 	exitReq := &pathwayv1.ExitPathwayRequest{
 		RequestId: "exit-1", LearnerId: id, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_OTHER, Detail: "moved abroad",
+		PendingReferrals: pathwayv1.PendingReferrals_PENDING_REFERRALS_CARRY_OVER, // the Savoirs referral
 	}
 	_, err := client.EnterPathway(ctx(t), enterReq)
 	servicetest.Refused(t, err, codes.Unavailable)

@@ -134,7 +134,12 @@ func TestCompletedAnalysisMovesThePhaseToNeedsAnalysed(t *testing.T) {
 		t.Fatalf("referral %v", p)
 	}
 	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_BUILDING_PROJECT)
-	exit(t, client, id, today, pathwayv1.ExitReason_EXIT_REASON_RELOCATION, "")
+	if _, err := client.ExitPathway(ctx(t), &pathwayv1.ExitPathwayRequest{
+		RequestId: event.NewID(), LearnerId: id, ExitDate: today, Reason: pathwayv1.ExitReason_EXIT_REASON_RELOCATION,
+		PendingReferrals: pathwayv1.PendingReferrals_PENDING_REFERRALS_CARRY_OVER,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	phaseIs(t, env, client, id, pathwayv1.PathwayPhase_PATHWAY_PHASE_EXITED)
 	env.SetNow(env.Now().Add(24 * time.Hour))
 	client = pathwayv1.NewPathwayServiceClient(env.ConnAs(t, servicetest.Admin))

@@ -9,6 +9,7 @@ import (
 	commonv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/common/v1"
 	pathwayv1 "github.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1"
 	"github.com/avenir-normandie/avenir/services/pathway/domain"
+	"github.com/avenir-normandie/avenir/services/platform"
 	"github.com/avenir-normandie/avenir/services/platform/apperr"
 	"github.com/avenir-normandie/avenir/services/platform/auth"
 	"github.com/avenir-normandie/avenir/services/platform/civil"
@@ -270,6 +271,7 @@ func (s *Service) GetOutcomes(ctx context.Context, req *pathwayv1.GetOutcomesReq
 		if op := ep.AccompanimentAtExit(); kept(op, se.Territory) {
 			exits = append(exits, domain.ExitFact{
 				Operator: op, Territory: se.Territory, Reason: ep.ExitReason, Days: domain.DaysInPathway(ep.Entry, ep.Exit),
+				FollowUp: ep.FollowUp.Situation, Employment: ep.FollowUp.Employment,
 			})
 		}
 	}
@@ -347,6 +349,14 @@ func outcomesToProto(r domain.OutcomeRow) *pathwayv1.Outcomes {
 	if r.HasCompletion {
 		out.ImmersionCompletionPercent = new(int32(r.CompletionPercent))
 	}
+	out.FollowUps = disclosure.Count(r.FollowUps)
+	for _, k := range domain.FollowUpKeys() {
+		if n := r.FollowUpsBy[k]; n > 0 {
+			out.FollowUpsBySituation = append(out.FollowUpsBySituation, &pathwayv1.FollowUpCount{
+				Situation: situations6[k.Situation], EmploymentType: employmentTypes[k.Employment], Count: disclosure.Count(n),
+			})
+		}
+	}
 	return out
 }
 
@@ -379,7 +389,7 @@ func (s *Service) GetBreakdowns(ctx context.Context, req *pathwayv1.GetBreakdown
 	for _, r := range rows {
 		resp.Territories = append(resp.Territories, breakdownToProto(r))
 	}
-	disclose(resp, caller)
+	discloseBreakdowns(resp, caller)
 	return resp, nil
 }
 
@@ -396,5 +406,25 @@ func breakdownToProto(r domain.BreakdownRow) *pathwayv1.Breakdown {
 			out.EducationLevels = append(out.EducationLevels, &pathwayv1.EducationLevelCount{Level: educationLevels[l], Count: disclosure.Count(n)})
 		}
 	}
+	out.AbovePublic = disclosure.Count(r.AbovePublic())
 	return out
+}
+
+// discloseBreakdowns discloses resp to caller: the levels 4 to 8 add up
+// to the count above the scheme's public given beside them, so one of them
+// withheld alone would be that count minus the others.
+func discloseBreakdowns(resp *pathwayv1.GetBreakdownsResponse, caller auth.Principal) {
+	disclose(resp, caller)
+	if exactCounts(caller) {
+		return
+	}
+	for _, b := range append(slices.Clone(resp.GetTerritories()), resp.GetTotal()) {
+		var above []*commonv1.Count
+		for _, l := range b.GetEducationLevels() {
+			if level := platform.FromWire(educationLevels, l.GetLevel()); level.AbovePublic() {
+				above = append(above, l.GetCount())
+			}
+		}
+		disclosure.Complement(above...)
+	}
 }

@@ -34,6 +34,7 @@ import (
 var episodeSubjects = []string{
 	"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited",
 	"avenir.pathway.pathway.*.enrolled", "avenir.pathway.pathway.*.enrolment_ended",
+	"avenir.pathway.pathway.*.follow_up_recorded",
 }
 
 const (
@@ -67,6 +68,10 @@ type storedEpisode struct {
 	// Accompaniments are the episode's accompaniment enrolments (no other
 	// kind: the outcomes only need those).
 	Accompaniments []storedAccompaniment `json:"accompaniments,omitempty"`
+	// FollowUp and Employment: the six-month follow-up of the exit, once
+	// recorded.
+	FollowUp   string `json:"follow_up,omitempty"`
+	Employment string `json:"employment,omitempty"`
 }
 
 type storedAccompaniment struct {
@@ -81,6 +86,7 @@ type storedAccompaniment struct {
 func (se storedEpisode) episode() domain.Episode {
 	ep := domain.Episode{
 		Number: se.Number, Entry: textDate(se.Entry), Exit: textDate(se.Exit), ExitReason: domain.ExitReason(se.Reason),
+		FollowUp: domain.FollowUp{Situation: domain.Situation6(se.FollowUp), Employment: domain.EmploymentType(se.Employment)},
 	}
 	for _, a := range se.Accompaniments {
 		ep.Enrolments = append(ep.Enrolments, domain.Enrolment{
@@ -121,6 +127,8 @@ func (s *Service) projectEpisode(ctx context.Context, ev event.Event) ([]project
 		learner, number = e.LearnerID, e.Episode
 	case domain.EnrolmentEnded:
 		learner, number = e.LearnerID, e.Episode
+	case domain.FollowUpRecorded:
+		learner, number = e.LearnerID, e.Episode
 	default:
 		return nil, nil
 	}
@@ -142,6 +150,8 @@ func (s *Service) projectEpisode(ctx context.Context, ev event.Event) ([]project
 			return nil, nil // not an accompaniment
 		}
 		rec.Accompaniments[i].To, rec.Accompaniments[i].EndReason = dateText(e.To), string(e.Reason)
+	case domain.FollowUpRecorded:
+		rec.FollowUp, rec.Employment = string(e.Situation), string(e.Employment)
 	}
 	op, err := projection.PutJSON(episodeKey(tail), rec)
 	if err != nil {

@@ -229,8 +229,9 @@ func breakdownLine(b *pathwayv1.Breakdown) string {
 	for _, l := range b.GetEducationLevels() {
 		levels = append(levels, strings.TrimPrefix(l.GetLevel().String(), "EDUCATION_LEVEL_")+":"+shown(l.GetCount()))
 	}
-	return fmt.Sprintf("%s entries %s rqth %s qpv %s zrr %s rsa %s [%s] [%s]", b.GetTerritoryCode(), shown(b.GetEntries()),
-		shown(b.GetRqth()), shown(b.GetQpv()), shown(b.GetZrr()), shown(b.GetRsa()), strings.Join(bands, " "), strings.Join(levels, " "))
+	return fmt.Sprintf("%s entries %s rqth %s qpv %s zrr %s rsa %s [%s] [%s] above %s", b.GetTerritoryCode(), shown(b.GetEntries()),
+		shown(b.GetRqth()), shown(b.GetQpv()), shown(b.GetZrr()), shown(b.GetRsa()), strings.Join(bands, " "), strings.Join(levels, " "),
+		shown(b.GetAbovePublic()))
 }
 
 func breakdownLines(resp *pathwayv1.GetBreakdownsResponse) []string {
@@ -414,20 +415,22 @@ func TestSchemeFigures(t *testing.T) {
 		// September the reverse; L4's QPV, recorded after its entry,
 		// applied from it.
 		sameLines(t, "an admin's breakdowns", breakdownLines(resp), []string{
-			"T05 entries 3 rqth 1 qpv 3 zrr 1 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2 5:1]",
-			"T06 entries 2 rqth 0 qpv 0 zrr 0 rsa 1 [UNDER_26:0 26_TO_49:2 50_AND_OVER:0] [4:1]",
-			"T07 entries 4 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:4 50_AND_OVER:0] [4:4]",
-			"total entries 9 rqth 1 qpv 3 zrr 1 rsa 1 [UNDER_26:1 26_TO_49:6 50_AND_OVER:2] [NO_DIPLOMA:2 4:5 5:1]",
+			"T05 entries 3 rqth 1 qpv 3 zrr 1 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2 5:1] above 1",
+			"T06 entries 2 rqth 0 qpv 0 zrr 0 rsa 1 [UNDER_26:0 26_TO_49:2 50_AND_OVER:0] [4:1] above 1",
+			"T07 entries 4 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:4 50_AND_OVER:0] [4:4] above 4",
+			"total entries 9 rqth 1 qpv 3 zrr 1 rsa 1 [UNDER_26:1 26_TO_49:6 50_AND_OVER:2] [NO_DIPLOMA:2 4:5 5:1] above 6",
 		})
 		resp, err = fund.GetBreakdowns(ctx(t), req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameLines(t, "a funder's breakdowns", breakdownLines(resp), []string{
-			"T05 entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5]",
-			"T06 entries <5 rqth 0 qpv 0 zrr 0 rsa <5 [UNDER_26:0 26_TO_49:<5 50_AND_OVER:0] [4:<5]",
-			"T07 entries <5 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:<5 50_AND_OVER:0] [4:<5]",
-			"total entries 9 rqth <5 qpv <5 zrr <5 rsa <5 [UNDER_26:<5 26_TO_49:6 50_AND_OVER:<5] [NO_DIPLOMA:<5 4:5 5:<5]",
+			"T05 entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5] above <5",
+			"T06 entries <5 rqth 0 qpv 0 zrr 0 rsa <5 [UNDER_26:0 26_TO_49:<5 50_AND_OVER:0] [4:<5] above <5",
+			"T07 entries <5 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:<5 50_AND_OVER:0] [4:<5] above <5",
+			// Level 5 alone withheld among those above the public would be
+			// 6 - 5: level 4 is withheld too.
+			"total entries 9 rqth <5 qpv <5 zrr <5 rsa <5 [UNDER_26:<5 26_TO_49:6 50_AND_OVER:<5] [NO_DIPLOMA:<5 4:<5 5:<5] above 6",
 		})
 		for _, tc := range []struct {
 			name   string
@@ -436,16 +439,16 @@ func TestSchemeFigures(t *testing.T) {
 			want   []string
 		}{
 			{"the months of the entries", admin, &pathwayv1.GetBreakdownsRequest{FromMonth: month(2026, 2), ToMonth: month(2026, 9), TerritoryCode: "T05"}, []string{
-				"T05 entries 2 rqth 1 qpv 2 zrr 1 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2]",
-				"total entries 2 rqth 1 qpv 2 zrr 1 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2]",
+				"T05 entries 2 rqth 1 qpv 2 zrr 1 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2] above 0",
+				"total entries 2 rqth 1 qpv 2 zrr 1 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:2] [NO_DIPLOMA:2] above 0",
 			}},
 			{"a territory without entries", fund, &pathwayv1.GetBreakdownsRequest{FromMonth: month(2026, 1), ToMonth: month(2026, 11), TerritoryCode: "T01"}, []string{
-				"T01 entries 0 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:0] []",
-				"total entries 0 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:0] []",
+				"T01 entries 0 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:0] [] above 0",
+				"total entries 0 rqth 0 qpv 0 zrr 0 rsa 0 [UNDER_26:0 26_TO_49:0 50_AND_OVER:0] [] above 0",
 			}},
 			{"a coordinator, its territories", coord, &pathwayv1.GetBreakdownsRequest{FromMonth: month(2026, 1), ToMonth: month(2026, 11)}, []string{
-				"T05 entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5]",
-				"total entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5]",
+				"T05 entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5] above <5",
+				"total entries <5 rqth <5 qpv <5 zrr <5 rsa 0 [UNDER_26:<5 26_TO_49:0 50_AND_OVER:<5] [NO_DIPLOMA:<5 5:<5] above <5",
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

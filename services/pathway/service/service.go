@@ -166,6 +166,7 @@ func (s *Service) Policy() auth.Policy {
 		pathwayv1.PathwayService_ExitPathway_FullMethodName:           change,
 		pathwayv1.PathwayService_RecordReferral_FullMethodName:        change,
 		pathwayv1.PathwayService_RecordReferralOutcome_FullMethodName: change,
+		pathwayv1.PathwayService_RecordFollowUp_FullMethodName:        change,
 		pathwayv1.PathwayService_GetPathway_FullMethodName:            read,
 		pathwayv1.PathwayService_ListPathways_FullMethodName:          read,
 		pathwayv1.PathwayService_GetTimeline_FullMethodName:           read,

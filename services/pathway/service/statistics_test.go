@@ -116,7 +116,7 @@ func TestFrozenBreakdownsDoNotMove(t *testing.T) {
 		t.Fatalf("frozen before the test froze: %v", months)
 	}
 	before := breakdownsRead(t, overGRPC(t, env))
-	if !slices.Contains(before, "0 total entries 10 rqth 1 qpv 3 zrr 1 rsa 2 [UNDER_26:2 26_TO_49:6 50_AND_OVER:2] [NO_DIPLOMA:2 3:1 4:5 5:1]") {
+	if !slices.Contains(before, "0 total entries 10 rqth 1 qpv 3 zrr 1 rsa 2 [UNDER_26:2 26_TO_49:6 50_AND_OVER:2] [NO_DIPLOMA:2 3:1 4:5 5:1] above 6") {
 		t.Fatalf("the scheme's breakdowns changed: %s", strings.Join(before, "\n"))
 	}
 
@@ -264,8 +264,8 @@ func TestTheJobFreezesEveryMonthTheClockPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameLines(t, "breakdowns", breakdownLines(resp), []string{
-		"T05 entries 1 rqth 1 qpv 0 zrr 0 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:0] []",
-		"T07 entries 1 rqth 1 qpv 0 zrr 0 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:0] []",
-		"total entries 2 rqth 2 qpv 0 zrr 0 rsa 0 [UNDER_26:2 26_TO_49:0 50_AND_OVER:0] []",
+		"T05 entries 1 rqth 1 qpv 0 zrr 0 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:0] [] above 0",
+		"T07 entries 1 rqth 1 qpv 0 zrr 0 rsa 0 [UNDER_26:1 26_TO_49:0 50_AND_OVER:0] [] above 0",
+		"total entries 2 rqth 2 qpv 0 zrr 0 rsa 0 [UNDER_26:2 26_TO_49:0 50_AND_OVER:0] [] above 0",
 	})
 }

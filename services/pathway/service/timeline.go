@@ -52,6 +52,7 @@ var timelineSources = []timelineSource{
 		"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.exit_backdated",
 		"avenir.pathway.pathway.*.referral_recorded", "avenir.pathway.pathway.*.referral_outcome_recorded",
 		"avenir.pathway.pathway.*.enrolled", "avenir.pathway.pathway.*.enrolment_ended",
+		"avenir.pathway.pathway.*.qualif_follow_up_ended", "avenir.pathway.pathway.*.follow_up_recorded",
 	}, Learner: subjectLearner},
 	{Stream: needsStream, FilterSubjects: []string{"avenir.needs.analysis.*.>"}, Learner: payloadLearner},
 	{Stream: referentStream, FilterSubjects: []string{"avenir.referent.assignment.*.>"}, Learner: subjectLearner},
@@ -285,7 +286,21 @@ func summary(ev event.Event) string {
 		return fmt.Sprintf("Referred to %s at %s on %s (referral %d)",
 			programmeLabels[platform.FromWire(programmes, m.GetProgramme())], m.GetOrganisation(), civilpb.Date(m.GetReferralDate()), m.GetReferralNumber())
 	case *pathwayv1.ReferralOutcomeRecorded:
-		return fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), platform.FromWire(outcomes, m.GetOutcome()), civilpb.Date(m.GetOutcomeDate()))
+		out := fmt.Sprintf("Referral %d %s on %s", m.GetReferralNumber(), outcomeLabels[platform.FromWire(outcomes, m.GetOutcome())], civilpb.Date(m.GetOutcomeDate()))
+		if code := m.GetRncpCode(); code != "" {
+			out += fmt.Sprintf(" (certification %s obtained on %s)", code, civilpb.Date(m.GetCertificationDate()))
+		}
+		return out
+	case *pathwayv1.QualifFollowUpEnded:
+		return fmt.Sprintf("Follow-up in Qualif ended on %s: referral %d %s (episode %d)",
+			civilpb.Date(m.GetEndDate()), m.GetReferralNumber(), outcomeLabels[platform.FromWire(outcomes, m.GetOutcome())], m.GetEpisodeNumber())
+	case *pathwayv1.FollowUpRecorded:
+		out := fmt.Sprintf("Six-month follow-up of the exit on %s recorded on %s: %s", civilpb.Date(m.GetExitDate()), civilpb.Date(m.GetRecordedOn()),
+			label(m.GetSituation().String(), "FOLLOW_UP_SITUATION_"))
+		if t := m.GetEmploymentType(); t != pathwayv1.EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED {
+			out += ", " + label(t.String(), "EMPLOYMENT_TYPE_")
+		}
+		return out
 	case *pathwayv1.LearnerEnrolled:
 		return fmt.Sprintf("Enrolled with %s (contract %s, %s) from %s (enrolment %d)", m.GetOperatorId(), m.GetContractId(),
 			enrolmentKindLabels[platform.FromWire(enrolmentKinds, m.GetKind())], civilpb.Date(m.GetFromDate()), m.GetEnrolmentNumber())
@@ -341,6 +356,9 @@ func summary(ev event.Event) string {
 		return fmt.Sprintf("Waiting for a referent in territory %s since %s", m.GetTerritoryCode(), civilpb.Date(m.GetSince()))
 	case *referentv1.AssignmentEnded:
 		return fmt.Sprintf("Follow-up by a referent ended on %s (episode %d)", civilpb.Date(m.GetToDate()), m.GetEpisodeNumber())
+	case *referentv1.FollowingInQualif:
+		return fmt.Sprintf("Following in Qualif: referent %s follows the learner in qualifying training from %s until the outcome (episode %d)",
+			m.GetReferentId(), civilpb.Date(m.GetFromDate()), m.GetEpisodeNumber())
 	}
 	return words(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:])
 }
@@ -414,6 +432,18 @@ func attributes(ev event.Event) map[string]string {
 		a.number("referral", int64(m.GetReferralNumber()))
 		a.code("outcome", m.GetOutcome())
 		a.date("date", m.GetOutcomeDate())
+		a.text("rncp_code", m.GetRncpCode())
+		a.date("certification_date", m.GetCertificationDate())
+	case *pathwayv1.QualifFollowUpEnded:
+		a.number("referral", int64(m.GetReferralNumber()))
+		a.code("outcome", m.GetOutcome())
+		a.date("date", m.GetEndDate())
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *pathwayv1.FollowUpRecorded:
+		a.code("situation", m.GetSituation())
+		a.code("employment_type", m.GetEmploymentType())
+		a.date("date", m.GetRecordedOn())
+		a.number("episode", int64(m.GetEpisodeNumber()))
 	case *pathwayv1.LearnerEnrolled:
 		a.text("operator_id", m.GetOperatorId())
 		a.text("contract_id", m.GetContractId())
@@ -469,6 +499,10 @@ func attributes(ev event.Event) map[string]string {
 		a.date("date", m.GetSince())
 	case *referentv1.AssignmentEnded:
 		a.date("date", m.GetToDate())
+		a.number("episode", int64(m.GetEpisodeNumber()))
+	case *referentv1.FollowingInQualif:
+		a.text("referent_id", m.GetReferentId())
+		a.date("date", m.GetFromDate())
 		a.number("episode", int64(m.GetEpisodeNumber()))
 	default:
 		return nil
@@ -537,6 +571,17 @@ var programmeLabels = map[domain.Programme]string{
 	domain.ProgrammeSavoirs: "Savoirs (basic skills)",
 	domain.ProgrammeQualif:  "Qualif (qualifying training)",
 	domain.ProgrammeOther:   "another programme",
+	domain.ProgrammeESRP:    "Parcours croisés / ESRP",
+}
+
+var outcomeLabels = map[domain.Outcome]string{
+	domain.OutcomeAccepted:              "accepted",
+	domain.OutcomeRefused:               "refused",
+	domain.OutcomeStarted:               "started",
+	domain.OutcomeAbandoned:             "abandoned",
+	domain.OutcomeCompletedCertified:    "completed with the certification",
+	domain.OutcomeCompletedNotCertified: "completed without the certification",
+	domain.OutcomeClosedAtExit:          "closed at exit",
 }
 
 var enrolmentKindLabels = map[domain.EnrolmentKind]string{

@@ -24,11 +24,17 @@ const (
 	RoleFunder   Role = "funder"   // reconciles billing units and budgets
 )
 
-// Roles lists every role.
+// Roles lists every role of people.
 var Roles = []Role{RoleAdmin, RoleReferent, RoleOperator, RoleFunder}
 
-// Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+// RoleService is a service of avenir calling another's API under its own
+// identity (the token's subject is the service's name, such as "notify"):
+// no policy table lists it but for what that service needs
+// (docs/adr/0072-notifications.md).
+const RoleService Role = "service"
+
+// Valid reports whether r is one of Roles or RoleService.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) || r == RoleService }
 
 // Principal is the verified caller.
 type Principal struct {

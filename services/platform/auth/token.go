@@ -124,6 +124,10 @@ func (c Claims) principal() (Principal, error) {
 		if c.OperatorID == "" {
 			return Principal{}, unauthenticated("operator token without operator id")
 		}
+	case RoleService:
+		if c.ReferentID != "" || c.OperatorID != "" || len(c.Territories) > 0 || c.Coordinator {
+			return Principal{}, unauthenticated("service token with a person's scope")
+		}
 	}
 	return Principal{
 		Subject: c.Subject, Name: c.Name, Role: c.Role,

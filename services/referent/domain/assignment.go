@@ -58,6 +58,10 @@ type Assignment struct {
 	// InterimDays; "" when nobody does.
 	Interim     string
 	InterimDays Span
+	// InQualif: the learner left the pathway for qualifying training and
+	// Current follows it there, since InQualifSince, until the outcome.
+	InQualif      bool
+	InQualifSince civil.Date
 }
 
 // Exists reports whether the learner ever had an assignment event.
@@ -144,6 +148,15 @@ type (
 		ReferentID string
 		Interim    string
 	}
+	// FollowingInQualif: the learner left the pathway for qualifying
+	// training on From; its referent follows it until the Qualif outcome.
+	FollowingInQualif struct {
+		LearnerID  string
+		ReferentID string
+		Territory  string
+		Episode    int
+		From       civil.Date
+	}
 )
 
 func (ReferentAssigned) isEvent()  {}
@@ -151,6 +164,7 @@ func (AssignmentPending) isEvent() {}
 func (AssignmentEnded) isEvent()   {}
 func (InterimAssigned) isEvent()   {}
 func (InterimCleared) isEvent()    {}
+func (FollowingInQualif) isEvent() {}
 
 // EvolveAssignment applies one event to an assignment; events of other
 // aggregates leave it unchanged. A change of referent (or its end) ends any
@@ -168,7 +182,13 @@ func EvolveAssignment(a Assignment, ev Event) Assignment {
 	case ReferentAssigned, AssignmentPending, AssignmentEnded, InterimCleared:
 		a.Interim, a.InterimDays = "", Span{}
 	}
+	switch ev.(type) {
+	case ReferentAssigned, AssignmentPending, AssignmentEnded:
+		a.InQualif, a.InQualifSince = false, civil.Date{}
+	}
 	switch e := ev.(type) {
+	case FollowingInQualif:
+		a.Current, a.Active, a.InQualif, a.InQualifSince = e.ReferentID, false, true, e.From
 	case InterimAssigned:
 		a.Interim, a.InterimDays = e.Interim, e.Span
 	case ReferentAssigned:
@@ -206,8 +226,18 @@ type (
 		Episode   int
 		Day       civil.Date
 	}
-	// Exit ends the assignment of a learner who left the pathway.
+	// Exit ends the assignment of a learner who left the pathway, or, with
+	// Qualif (an exit to qualifying training with Qualif referrals to
+	// follow), keeps its referent following it in Qualif.
 	Exit struct {
+		LearnerID string
+		Episode   int
+		Day       civil.Date
+		Qualif    bool
+	}
+	// EndQualif ends the follow-up in Qualif of episode Episode: the Qualif
+	// outcome was recorded on Day.
+	EndQualif struct {
 		LearnerID string
 		Episode   int
 		Day       civil.Date
@@ -270,14 +300,23 @@ func decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, erro
 			return nil, nil // already decided
 		}
 		var evs []Event
-		if a.Active {
-			// An exit never seen: end the older episode first.
+		if a.Active || a.InQualif {
+			// An exit never seen, or a follow-up in Qualif: end the older
+			// episode first.
 			evs = append(evs, end(a, c.Day)...)
 		}
 		need := Need{Territory: c.Territory, Day: c.Day, Disability: c.Learner.Disability, Senior: c.Learner.Senior, Previous: a.LastReferent()}
 		return append(evs, assignOrQueue(c.Learner.ID, c.Territory, c.Episode, need, list, ReasonAutomatic, "")...), nil
 	case Exit:
 		if !a.Active || a.Episode != c.Episode {
+			return nil, nil
+		}
+		if c.Qualif && a.Current != "" {
+			return followInQualif(a.LearnerID, a.Current, a.Territory, a.Episode, c.Day), nil
+		}
+		return end(a, c.Day), nil
+	case EndQualif:
+		if !a.InQualif || a.Episode != c.Episode {
 			return nil, nil
 		}
 		return end(a, c.Day), nil
@@ -292,10 +331,21 @@ func decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, erro
 		}
 		return assigned(a.LearnerID, a.Territory, a.Episode, c.Day, choice, ReasonAutomatic, ""), nil
 	case Reassign:
-		if !a.Active || a.Current != c.From {
+		if (!a.Active && !a.InQualif) || a.Current != c.From {
 			return nil, nil
 		}
 		need := Need{Territory: a.Territory, Day: c.Day, Disability: c.Learner.Disability, Senior: c.Learner.Senior, Exclude: c.From}
+		if a.InQualif {
+			// A learner followed in Qualif is handed over to the policy's
+			// choice, still in Qualif; without one, its follow-up ends.
+			choice := Choose(need, list)
+			if choice.ReferentID == "" {
+				return end(a, c.Day), nil
+			}
+			evs := assigned(a.LearnerID, a.Territory, a.Episode, c.Day, choice, ReasonDeactivation, c.From)
+			evs = append(evs[:1:1], LearnerReleased{ReferentID: c.From, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day, InQualif: true}, evs[1])
+			return append(evs, followInQualif(a.LearnerID, choice.ReferentID, a.Territory, a.Episode, a.InQualifSince)...), nil
+		}
 		evs := assignOrQueue(a.LearnerID, a.Territory, a.Episode, need, list, ReasonDeactivation, c.From)
 		return append(evs[:1:1], append([]Event{LearnerReleased{ReferentID: c.From, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day}}, evs[1:]...)...), nil
 	case Assign:
@@ -304,13 +354,23 @@ func decide(a Assignment, referents map[string]Referent, cmd any) ([]Event, erro
 	return nil, apperr.New(apperr.KindInternal, "unknown command %T", cmd)
 }
 
-// end ends the assignment of the current episode.
+// end ends the assignment of the current episode, or its follow-up in
+// Qualif.
 func end(a Assignment, day civil.Date) []Event {
 	evs := []Event{AssignmentEnded{LearnerID: a.LearnerID, ReferentID: a.Current, Territory: a.Territory, Episode: a.Episode, To: day}}
 	if a.Current != "" {
-		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: day})
+		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: day, InQualif: a.InQualif})
 	}
 	return evs
+}
+
+// followInQualif keeps referent following a learner who left for
+// qualifying training on day: the assignment's event, then the caseload's.
+func followInQualif(learner, referent, territory string, episode int, day civil.Date) []Event {
+	return []Event{
+		FollowingInQualif{LearnerID: learner, ReferentID: referent, Territory: territory, Episode: episode, From: day},
+		LearnerFollowedInQualif{ReferentID: referent, LearnerID: learner, Territory: territory, From: day},
+	}
 }
 
 // assignOrQueue assigns the policy's choice, or queues the learner.
@@ -362,7 +422,7 @@ func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Even
 		return nil, err
 	}
 	reason := strings.TrimSpace(c.Reason)
-	if !a.Active {
+	if !a.Active && !a.InQualif {
 		return nil, apperr.FailedPrecondition("learner %s is not in the pathway (as referent knows it: retry in a moment after an entry)", c.LearnerID)
 	}
 	if c.Handover && a.Current != c.From {
@@ -397,7 +457,12 @@ func decideAssign(a Assignment, referents map[string]Referent, c Assign) ([]Even
 		Explanation: reason, Previous: a.Current, ReferentName: r.Profile.Name,
 	}}
 	if a.Current != "" {
-		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day})
+		evs = append(evs, LearnerReleased{ReferentID: a.Current, LearnerID: a.LearnerID, Territory: a.Territory, To: c.Day, InQualif: a.InQualif})
 	}
-	return append(evs, LearnerTaken{ReferentID: c.ReferentID, Slot: Slot{LearnerID: a.LearnerID, Territory: a.Territory, Episode: a.Episode, From: c.Day}}), nil
+	evs = append(evs, LearnerTaken{ReferentID: c.ReferentID, Slot: Slot{LearnerID: a.LearnerID, Territory: a.Territory, Episode: a.Episode, From: c.Day}})
+	if a.InQualif {
+		// Handed over in Qualif: the new referent follows it there.
+		evs = append(evs, followInQualif(a.LearnerID, c.ReferentID, a.Territory, a.Episode, a.InQualifSince)...)
+	}
+	return evs, nil
 }

@@ -53,7 +53,11 @@ func Eligible(r Referent, need Need) (bool, string) {
 		return false, "does not serve " + need.Territory
 	case !r.AvailableOn(need.Day):
 		return false, "absent on " + need.Day.String()
-	case r.Load() >= r.Profile.Capacity:
+	case r.UsedHundredths()+100 > r.Profile.Capacity*100:
+		if r.QualifLoad() > 0 {
+			return false, fmt.Sprintf("full (%d/%d: %d active, %d followed in Qualif at %d%%)",
+				PlacesUsed(r.UsedHundredths()), r.Profile.Capacity, r.Load(), r.QualifLoad(), r.QualifWeight)
+		}
 		return false, fmt.Sprintf("full (%d/%d)", r.Load(), r.Profile.Capacity)
 	}
 	return true, ""
@@ -106,7 +110,7 @@ func Choose(need Need, referents []Referent) Choice {
 			return 1
 		}
 		// a.load/a.cap < b.load/b.cap  <=>  a.load*b.cap < b.load*a.cap
-		if l, r := a.Load()*b.Profile.Capacity, b.Load()*a.Profile.Capacity; l != r {
+		if l, r := a.UsedHundredths()*b.Profile.Capacity, b.UsedHundredths()*a.Profile.Capacity; l != r {
 			if l < r {
 				return -1
 			}
@@ -138,7 +142,7 @@ func Choose(need Need, referents []Referent) Choice {
 	if len(cands) > 1 {
 		second := cands[1]
 		if matched(second) == matched(w) && (second.ID == need.Previous) == (w.ID == need.Previous) {
-			if w.Load()*second.Profile.Capacity == second.Load()*w.Profile.Capacity {
+			if w.UsedHundredths()*second.Profile.Capacity == second.UsedHundredths()*w.Profile.Capacity {
 				why = append(why, "tie on load broken by referent id")
 			} else {
 				why = append(why, "lowest load")

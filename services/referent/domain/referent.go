@@ -81,6 +81,14 @@ type Referent struct {
 	DeactivatedOn civil.Date
 	// Learners are the active learners, by learner id.
 	Learners map[string]Slot
+	// Qualif are the learners followed in Qualif (exited to qualifying
+	// training, until the outcome), by learner id: they count apart, with
+	// QualifWeight.
+	Qualif map[string]Slot
+	// QualifWeight is what a learner followed in Qualif weighs in the
+	// capacity, in percent of an active learner: the service's
+	// configuration, set when the caseload is loaded (not an event's).
+	QualifWeight int
 	// Interim stands in for the referent during its absence (AbsentFrom to
 	// AbsentTo), for its learners of InterimTerritories (those the interim
 	// served when named); "" when nobody does.
@@ -96,6 +104,34 @@ func (r Referent) Exists() bool { return r.Profile.Kind != "" }
 
 // Load is the number of active learners.
 func (r Referent) Load() int { return len(r.Learners) }
+
+// QualifLoad is the number of learners followed in Qualif.
+func (r Referent) QualifLoad() int { return len(r.Qualif) }
+
+// UsedHundredths is the capacity used, in hundredths of a place: 100 per
+// active learner, QualifWeight per learner followed in Qualif (integer
+// arithmetic: with 50, two Qualif learners take one place).
+func (r Referent) UsedHundredths() int {
+	return UsedHundredths(r.Load(), r.QualifLoad(), r.QualifWeight)
+}
+
+// UsedHundredths is the capacity used by active learners and qualif
+// learners followed in Qualif weighing weight percent each.
+func UsedHundredths(active, qualif, weight int) int { return active*100 + qualif*weight }
+
+// PlacesUsed is the capacity used in places, rounded up: a referent takes a
+// new learner while PlacesUsed is below its capacity.
+func PlacesUsed(hundredths int) int { return (hundredths + 99) / 100 }
+
+// SortedQualif returns the learners followed in Qualif ordered by id.
+func (r Referent) SortedQualif() []Slot {
+	out := make([]Slot, 0, len(r.Qualif))
+	for _, s := range r.Qualif {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Slot) int { return strings.Compare(a.LearnerID, b.LearnerID) })
+	return out
+}
 
 // Serves reports whether the referent serves territory.
 func (r Referent) Serves(territory string) bool {
@@ -172,26 +208,38 @@ type (
 		ReferentID string
 		Slot       Slot
 	}
-	// LearnerReleased: a learner left the caseload.
+	// LearnerReleased: a learner left the caseload (InQualif: it was
+	// followed in Qualif).
 	LearnerReleased struct {
 		ReferentID string
 		LearnerID  string
 		Territory  string
 		To         civil.Date
+		InQualif   bool
+	}
+	// LearnerFollowedInQualif: a learner of the caseload left the pathway
+	// for qualifying training; the referent follows it until the outcome,
+	// counted apart.
+	LearnerFollowedInQualif struct {
+		ReferentID string
+		LearnerID  string
+		Territory  string
+		From       civil.Date
 	}
 )
 
 // Event is an event of either aggregate.
 type Event interface{ isEvent() }
 
-func (ReferentRegistered) isEvent()  {}
-func (ReferentUpdated) isEvent()     {}
-func (AvailabilitySet) isEvent()     {}
-func (InterimTaken) isEvent()        {}
-func (InterimReleased) isEvent()     {}
-func (ReferentDeactivated) isEvent() {}
-func (LearnerTaken) isEvent()        {}
-func (LearnerReleased) isEvent()     {}
+func (ReferentRegistered) isEvent()      {}
+func (ReferentUpdated) isEvent()         {}
+func (AvailabilitySet) isEvent()         {}
+func (InterimTaken) isEvent()            {}
+func (InterimReleased) isEvent()         {}
+func (ReferentDeactivated) isEvent()     {}
+func (LearnerTaken) isEvent()            {}
+func (LearnerReleased) isEvent()         {}
+func (LearnerFollowedInQualif) isEvent() {}
 
 // EvolveReferent applies one event to a caseload; events of other aggregates
 // leave it unchanged.
@@ -219,8 +267,17 @@ func EvolveReferent(r Referent, ev Event) Referent {
 		r.Learners = cloneSlots(r.Learners)
 		r.Learners[e.Slot.LearnerID] = e.Slot
 	case LearnerReleased:
-		r.Learners = cloneSlots(r.Learners)
+		r.Learners, r.Qualif = cloneSlots(r.Learners), cloneSlots(r.Qualif)
 		delete(r.Learners, e.LearnerID)
+		delete(r.Qualif, e.LearnerID)
+	case LearnerFollowedInQualif:
+		slot, ok := r.Learners[e.LearnerID]
+		if !ok {
+			slot = Slot{LearnerID: e.LearnerID, Territory: e.Territory}
+		}
+		r.Learners, r.Qualif = cloneSlots(r.Learners), cloneSlots(r.Qualif)
+		delete(r.Learners, e.LearnerID)
+		r.Qualif[e.LearnerID] = slot
 	}
 	return r
 }

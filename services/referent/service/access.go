@@ -146,7 +146,7 @@ func allManaged(m manager, r domain.Referent) bool {
 			return false
 		}
 	}
-	for _, s := range r.Learners {
+	for _, s := range append(r.SortedLearners(), r.SortedQualif()...) {
 		if !m.manages(s.Territory) {
 			return false
 		}

@@ -67,7 +67,9 @@ func (s *Service) execAssignment(ctx context.Context, meta eventstore.Command, l
 			}
 			refs := make(map[string]domain.Referent, len(ids))
 			for i, id := range ids {
-				refs[id] = caseload.Fold(hs[i+1].Events)
+				r := caseload.Fold(hs[i+1].Events)
+				r.QualifWeight = s.cfg.QualifWeightPercent
+				refs[id] = r
 			}
 			evs, err := domain.Decide(a, refs, cmd)
 			if err != nil || len(evs) == 0 {
@@ -126,7 +128,15 @@ func (s *Service) onPathway(ctx context.Context, ev event.Event) error {
 		}
 		return nil
 	case *pathwayv1.PathwayExited:
-		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetExitDate())}
+		// An exit to qualifying training with Qualif referrals to follow
+		// keeps the referent, following in Qualif, until the outcome.
+		qualif := m.GetReason() == pathwayv1.ExitReason_EXIT_REASON_QUALIFYING_TRAINING && len(m.GetFollowedReferralNumbers()) > 0
+		cmd := domain.Exit{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetExitDate()), Qualif: qualif}
+		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(), nil,
+			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil }, cmd)
+		return err
+	case *pathwayv1.QualifFollowUpEnded:
+		cmd := domain.EndQualif{LearnerID: m.GetLearnerId(), Episode: int(m.GetEpisodeNumber()), Day: civilpb.Date(m.GetEndDate())}
 		_, err := s.execAssignment(ctx, meta, m.GetLearnerId(), nil,
 			func(a domain.Assignment) ([]string, error) { return []string{a.Current}, nil }, cmd)
 		return err
@@ -197,6 +207,13 @@ func (s *Service) onReferentEvent(ctx context.Context, ev event.Event) error {
 			return err
 		}
 		return s.drain(ctx, cause, append([]string{e.Territory}, r.Profile.Territories...)...)
+	case domain.LearnerFollowedInQualif:
+		// A learner followed in Qualif weighs less than an active one.
+		r, _, err := s.storedReferent(ctx, e.ReferentID)
+		if err != nil {
+			return err
+		}
+		return s.drain(ctx, cause, append([]string{e.Territory}, r.Profile.Territories...)...)
 	}
 	return nil
 }
@@ -251,7 +268,7 @@ func (s *Service) handOverCaseload(ctx context.Context, cause, referentID string
 	if err != nil {
 		return err
 	}
-	slots := r.State.SortedLearners()
+	slots := append(r.State.SortedLearners(), r.State.SortedQualif()...)
 	if len(slots) > 0 {
 		s.log.InfoContext(ctx, "referent deactivated: handing the caseload over", "referent_id", referentID, "learners", len(slots))
 	}

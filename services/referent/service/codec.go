@@ -188,7 +188,15 @@ func draft(ev domain.Event, graceDays int) (event.Draft, error) {
 		data = &referentv1.LearnerTaken{ReferentId: e.ReferentID, LearnerId: e.Slot.LearnerID, TerritoryCode: e.Slot.Territory, FromDate: dateProto(e.Slot.From), EpisodeNumber: int32(e.Slot.Episode)}
 	case domain.LearnerReleased:
 		agg, id, name = "caseload", e.ReferentID, "learner_released"
-		data = &referentv1.LearnerReleased{ReferentId: e.ReferentID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, ToDate: dateProto(e.To)}
+		data = &referentv1.LearnerReleased{ReferentId: e.ReferentID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, ToDate: dateProto(e.To), InQualif: e.InQualif}
+	case domain.LearnerFollowedInQualif:
+		agg, id, name = "caseload", e.ReferentID, "learner_in_qualif"
+		data = &referentv1.LearnerFollowedInQualif{ReferentId: e.ReferentID, LearnerId: e.LearnerID, TerritoryCode: e.Territory, FromDate: dateProto(e.From)}
+	case domain.FollowingInQualif:
+		agg, id, name = "assignment", e.LearnerID, "following_in_qualif"
+		data = &referentv1.FollowingInQualif{
+			LearnerId: e.LearnerID, ReferentId: e.ReferentID, TerritoryCode: e.Territory, EpisodeNumber: int32(e.Episode), FromDate: dateProto(e.From),
+		}
 	case domain.ReferentAssigned:
 		agg, id, name = "assignment", e.LearnerID, "assigned"
 		data = &referentv1.ReferentAssigned{
@@ -243,7 +251,13 @@ func decode(ev event.Event) (domain.Event, bool) {
 	case *referentv1.LearnerTaken:
 		return domain.LearnerTaken{ReferentID: m.GetReferentId(), Slot: domain.Slot{LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), From: civilpb.Date(m.GetFromDate())}}, true
 	case *referentv1.LearnerReleased:
-		return domain.LearnerReleased{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), To: civilpb.Date(m.GetToDate())}, true
+		return domain.LearnerReleased{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), To: civilpb.Date(m.GetToDate()), InQualif: m.GetInQualif()}, true
+	case *referentv1.LearnerFollowedInQualif:
+		return domain.LearnerFollowedInQualif{ReferentID: m.GetReferentId(), LearnerID: m.GetLearnerId(), Territory: m.GetTerritoryCode(), From: civilpb.Date(m.GetFromDate())}, true
+	case *referentv1.FollowingInQualif:
+		return domain.FollowingInQualif{
+			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()), From: civilpb.Date(m.GetFromDate()),
+		}, true
 	case *referentv1.ReferentAssigned:
 		return domain.ReferentAssigned{
 			LearnerID: m.GetLearnerId(), ReferentID: m.GetReferentId(), Territory: m.GetTerritoryCode(), Episode: int(m.GetEpisodeNumber()),

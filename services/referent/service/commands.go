@@ -96,7 +96,7 @@ func (s *Service) SetAvailability(ctx context.Context, req *referentv1.SetAvaila
 	if err != nil {
 		return nil, err
 	}
-	return &referentv1.SetAvailabilityResponse{Referent: referentView(r, r.Load(), s.deps.Today())}, nil
+	return &referentv1.SetAvailabilityResponse{Referent: s.referentView(r)}, nil
 }
 
 // managerOf returns the caller and what it manages: every territory for an
@@ -152,7 +152,7 @@ func (s *Service) execReferent(ctx context.Context, requestID, id string, cmd an
 	if err != nil {
 		return nil, err
 	}
-	return referentView(out.State, out.State.Load(), s.deps.Today()), nil
+	return s.referentView(out.State), nil
 }
 
 // AssignReferent implements referentv1.ReferentServiceServer.

@@ -40,6 +40,7 @@ func TestTerritoryLoadWithholdsSmallCounts(t *testing.T) {
 		return &referentv1.TerritoryLoad{
 			TerritoryCode: territory, Referents: referents, Capacity: capacity,
 			Learners: learners, Waiting: waiting, ActiveLearners: learners.GetValue(), Queued: waiting.GetValue(),
+			QualifLearners: &commonv1.Count{},
 		}
 	}
 	exactLoads := []*referentv1.TerritoryLoad{

@@ -20,14 +20,25 @@ import (
 	"github.com/avenir-normandie/avenir/services/referent/domain"
 )
 
-// referentView is a referent as answered, with its load.
-func referentView(r domain.Referent, load int, today civil.Date) *referentv1.Referent {
+// referentView is a referent as answered, with its load: load active
+// learners and qualif followed in Qualif, weighing weight percent each.
+func referentView(r domain.Referent, load, qualif, weight int, today civil.Date) *referentv1.Referent {
 	return &referentv1.Referent{
 		ReferentId: r.ID, Profile: profileToProto(r.Profile), ActiveLearners: int32(load),
+		QualifLearners: int32(qualif), PlacesUsed: int32(domain.PlacesUsed(domain.UsedHundredths(load, qualif, weight))),
 		AbsentFrom: civilpb.FromDate(r.AbsentFrom), AbsentTo: civilpb.FromDate(r.AbsentTo),
 		Available: r.AvailableOn(today), Deactivated: r.Deactivated, DeactivatedOn: civilpb.FromDate(r.DeactivatedOn),
 		InterimReferentId: r.Interim,
 	}
+}
+
+// statusFollowingInQualif is the pathway status of a caseload's learner
+// followed in Qualif.
+const statusFollowingInQualif = "following_in_qualif"
+
+// referentView is r, a caseload as loaded, as answered.
+func (s *Service) referentView(r domain.Referent) *referentv1.Referent {
+	return referentView(r, r.Load(), r.QualifLoad(), s.cfg.QualifWeightPercent, s.deps.Today())
 }
 
 // assignmentView is an assignment as answered, with the end of the read
@@ -44,6 +55,7 @@ func (s *Service) assignmentViewOf(a domain.Assignment, erased bool) *referentv1
 	out := &referentv1.Assignment{
 		LearnerId: a.LearnerID, TerritoryCode: a.Territory, EpisodeNumber: int32(a.Episode), Active: a.Active,
 		ReferentId: a.Current, Pending: a.Pending, PendingSince: civilpb.FromDate(a.PendingSince),
+		FollowingInQualif: a.InQualif, FollowingInQualifSince: civilpb.FromDate(a.InQualifSince),
 	}
 	if a.Interim != "" && !s.deps.Today().After(a.InterimDays.To) {
 		out.InterimReferentId, out.InterimFrom, out.InterimTo = a.Interim, civilpb.FromDate(a.InterimDays.From), civilpb.FromDate(a.InterimDays.To)
@@ -123,7 +135,7 @@ func (s *Service) ListCaseload(ctx context.Context, req *referentv1.ListCaseload
 		}
 		return 1
 	})
-	out := &referentv1.ListCaseloadResponse{Referent: referentView(r, r.Load(), s.deps.Today())}
+	out := &referentv1.ListCaseloadResponse{Referent: s.referentView(r)}
 	end := min(start+size, len(entries))
 	page := entries[start:end]
 	ids := make([]string, len(page))
@@ -152,6 +164,12 @@ func (s *Service) caseloadEntries(ctx context.Context, r domain.Referent) ([]*re
 		out = append(out, &referentv1.CaseloadEntry{
 			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
 			FromDate: civilpb.FromDate(sl.From), PathwayStatus: "active",
+		})
+	}
+	for _, sl := range r.SortedQualif() {
+		out = append(out, &referentv1.CaseloadEntry{
+			LearnerId: sl.LearnerID, TerritoryCode: sl.Territory, EpisodeNumber: int32(sl.Episode),
+			FromDate: civilpb.FromDate(sl.From), PathwayStatus: statusFollowingInQualif,
 		})
 	}
 	today := s.deps.Today()
@@ -208,7 +226,7 @@ func (s *Service) ListReferents(ctx context.Context, req *referentv1.ListReferen
 			out.NextPageToken = paging.Encode(query, out.Referents[size-1].GetReferentId())
 			break
 		}
-		out.Referents = append(out.Referents, referentView(r.asReferent(), r.Load, s.deps.Today()))
+		out.Referents = append(out.Referents, referentView(r.asReferent(), r.Load, r.QualifLoad, s.cfg.QualifWeightPercent, s.deps.Today()))
 	}
 	return out, nil
 }
@@ -258,7 +276,7 @@ func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerri
 			return nil, err
 		}
 		row := &referentv1.TerritoryLoad{TerritoryCode: t}
-		learners := 0
+		learners, qualif := 0, 0
 		for _, r := range rs {
 			switch {
 			case r.Deactivated:
@@ -268,9 +286,10 @@ func (s *Service) GetTerritoryLoad(ctx context.Context, req *referentv1.GetTerri
 				row.Referents++
 				row.Capacity += int32(r.Profile.Capacity)
 				learners += r.Load
+				qualif += r.QualifLoad
 			}
 		}
-		row.Learners, row.Waiting = disclosure.Count(learners), disclosure.Count(int(queued))
+		row.Learners, row.Waiting, row.QualifLearners = disclosure.Count(learners), disclosure.Count(int(queued)), disclosure.Count(qualif)
 		out.Territories = append(out.Territories, row)
 	}
 	discloseLoad(out, exactCounts(caller))

@@ -131,6 +131,7 @@ type storedReferent struct {
 	ID            string         `json:"id"`
 	Profile       domain.Profile `json:"profile"`
 	Load          int            `json:"load"`
+	QualifLoad    int            `json:"qualif_load,omitempty"`
 	AbsentFrom    civil.Date     `json:"absent_from"`
 	AbsentTo      civil.Date     `json:"absent_to"`
 	Deactivated   bool           `json:"deactivated"`
@@ -158,7 +159,7 @@ func (s *Service) projectReferents(ctx context.Context, ev event.Event) ([]proje
 	}
 	switch e := d.(type) {
 	case domain.ReferentRegistered, domain.ReferentUpdated, domain.AvailabilitySet, domain.ReferentDeactivated,
-		domain.LearnerTaken, domain.LearnerReleased:
+		domain.LearnerTaken, domain.LearnerReleased, domain.LearnerFollowedInQualif:
 		return s.projectReferent(ctx, e)
 	case domain.AssignmentPending:
 		member := queueMember(e.Since, e.LearnerID, e.Territory)
@@ -207,6 +208,8 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 		id = e.ReferentID
 	case domain.LearnerReleased:
 		id = e.ReferentID
+	case domain.LearnerFollowedInQualif:
+		id = e.ReferentID
 	}
 	r, _, err := s.storedReferent(ctx, id)
 	if err != nil {
@@ -225,7 +228,13 @@ func (s *Service) projectReferent(ctx context.Context, ev domain.Event) ([]proje
 	case domain.LearnerTaken:
 		r.Load++
 	case domain.LearnerReleased:
-		r.Load = max(r.Load-1, 0)
+		if e.InQualif {
+			r.QualifLoad = max(r.QualifLoad-1, 0)
+		} else {
+			r.Load = max(r.Load-1, 0)
+		}
+	case domain.LearnerFollowedInQualif:
+		r.Load, r.QualifLoad = max(r.Load-1, 0), r.QualifLoad+1
 	}
 	put, err := projection.PutJSON(referentKey(id), r)
 	if err != nil {

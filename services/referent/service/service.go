@@ -47,12 +47,23 @@ const (
 // handed over to another, by default.
 const DefaultHandoverGraceDays = 30
 
+// DefaultQualifWeightPercent is what a learner followed in Qualif weighs in
+// a referent's capacity, by default: half an active learner.
+const DefaultQualifWeightPercent = 50
+
 // Config is referent's own configuration.
 type Config struct {
 	// HandoverGraceDays is how many days the previous referent keeps read
 	// access to a learner after a handover. Zero means
 	// DefaultHandoverGraceDays; negative is refused.
 	HandoverGraceDays int
+	// QualifWeightPercent is what a learner followed in Qualif (exited to
+	// qualifying training, until the outcome) weighs in a referent's
+	// capacity, in percent of an active learner, 1 to 100: with 50, two
+	// Qualif learners take one place (integer arithmetic, in hundredths of
+	// a place). Zero means DefaultQualifWeightPercent; outside 0..100 is
+	// refused.
+	QualifWeightPercent int
 }
 
 // Service implements referentv1.ReferentServiceServer.
@@ -78,6 +89,12 @@ func New(deps platform.Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.HandoverGraceDays == 0 {
 		cfg.HandoverGraceDays = DefaultHandoverGraceDays
+	}
+	if cfg.QualifWeightPercent < 0 || cfg.QualifWeightPercent > 100 {
+		return nil, fmt.Errorf("referent: Qualif weight %d%% is not between 1 and 100", cfg.QualifWeightPercent)
+	}
+	if cfg.QualifWeightPercent == 0 {
+		cfg.QualifWeightPercent = DefaultQualifWeightPercent
 	}
 	events, err := eventstore.New(deps.JS, eventstore.Options{Source: Name, Sealer: deps.Sealer()})
 	if err != nil {
@@ -160,7 +177,7 @@ func (s *Service) Wiring() platform.Wiring {
 		Consumers: []platform.Consumer{
 			{Spec: consumer.Spec{
 				Stream: pathwayStream, Name: pathwayConsumer, Ordered: true,
-				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited"},
+				FilterSubjects: []string{"avenir.pathway.pathway.*.entered", "avenir.pathway.pathway.*.exited", "avenir.pathway.pathway.*.qualif_follow_up_ended"},
 				BackOff:        backoff,
 			}, Handle: s.onPathway},
 			{Spec: consumer.Spec{
@@ -168,7 +185,8 @@ func (s *Service) Wiring() platform.Wiring {
 				FilterSubjects: []string{
 					"avenir.referent.caseload.*.registered", "avenir.referent.caseload.*.updated",
 					"avenir.referent.caseload.*.availability_set", "avenir.referent.caseload.*.deactivated",
-					"avenir.referent.caseload.*.learner_released", "avenir.referent.assignment.*.pending",
+					"avenir.referent.caseload.*.learner_released", "avenir.referent.caseload.*.learner_in_qualif",
+					"avenir.referent.assignment.*.pending",
 				},
 				BackOff: backoff,
 			}, Handle: s.onReferentEvent, After: []string{referentsProjection}}, // reads the queues and the directory

@@ -256,7 +256,8 @@ type RegisterLearnerRequest struct {
 	// Required: an e-mail address or a phone number (or both), and the
 	// commune of residence.
 	Contact *Contact `protobuf:"bytes,7,opt,name=contact,proto3" json:"contact,omitempty"`
-	// Situation at entry; education_level and referral_source are required.
+	// Situation at entry; education_level and referral_source are required,
+	// and education_level_justification with a level of 4 and up.
 	Situation     *Situation `protobuf:"bytes,8,opt,name=situation,proto3" json:"situation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -624,8 +625,14 @@ type UpdateSituationRequest struct {
 	QpvResident    *bool           `protobuf:"varint,9,opt,name=qpv_resident,json=qpvResident,proto3,oneof" json:"qpv_resident,omitempty"`
 	ZrrResident    *bool           `protobuf:"varint,10,opt,name=zrr_resident,json=zrrResident,proto3,oneof" json:"zrr_resident,omitempty"`
 	ReferralSource *ReferralSource `protobuf:"varint,11,opt,name=referral_source,json=referralSource,proto3,enum=avenir.intake.v1.ReferralSource,oneof" json:"referral_source,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Why a person above the scheme's public is welcomed
+	// (Situation.education_level_justification). Required when the change
+	// gives an education level of 4 and up; refused with a level of 3 and
+	// below. Absent, it stays as it was, except that a change to level 3 and
+	// below drops it.
+	EducationLevelJustification *string `protobuf:"bytes,12,opt,name=education_level_justification,json=educationLevelJustification,proto3,oneof" json:"education_level_justification,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *UpdateSituationRequest) Reset() {
@@ -733,6 +740,13 @@ func (x *UpdateSituationRequest) GetReferralSource() ReferralSource {
 		return *x.ReferralSource
 	}
 	return ReferralSource_REFERRAL_SOURCE_UNSPECIFIED
+}
+
+func (x *UpdateSituationRequest) GetEducationLevelJustification() string {
+	if x != nil && x.EducationLevelJustification != nil {
+		return *x.EducationLevelJustification
+	}
+	return ""
 }
 
 type UpdateSituationResponse struct {
@@ -1849,7 +1863,7 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\x06_phoneB\x0f\n" +
 	"\r_commune_code\"L\n" +
 	"\x15UpdateContactResponse\x123\n" +
-	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xa7\x05\n" +
+	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\x92\x06\n" +
 	"\x16UpdateSituationRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -1865,7 +1879,8 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\fqpv_resident\x18\t \x01(\bH\x05R\vqpvResident\x88\x01\x01\x12&\n" +
 	"\fzrr_resident\x18\n" +
 	" \x01(\bH\x06R\vzrrResident\x88\x01\x01\x12N\n" +
-	"\x0freferral_source\x18\v \x01(\x0e2 .avenir.intake.v1.ReferralSourceH\aR\x0ereferralSource\x88\x01\x01B\r\n" +
+	"\x0freferral_source\x18\v \x01(\x0e2 .avenir.intake.v1.ReferralSourceH\aR\x0ereferralSource\x88\x01\x01\x12G\n" +
+	"\x1deducation_level_justification\x18\f \x01(\tH\bR\x1beducationLevelJustification\x88\x01\x01B\r\n" +
 	"\v_job_seekerB\x14\n" +
 	"\x12_france_travail_idB\x10\n" +
 	"\x0e_rsa_recipientB\a\n" +
@@ -1873,7 +1888,8 @@ const file_avenir_intake_v1_intake_proto_rawDesc = "" +
 	"\x10_education_levelB\x0f\n" +
 	"\r_qpv_residentB\x0f\n" +
 	"\r_zrr_residentB\x12\n" +
-	"\x10_referral_source\"N\n" +
+	"\x10_referral_sourceB \n" +
+	"\x1e_education_level_justification\"N\n" +
 	"\x17UpdateSituationResponse\x123\n" +
 	"\alearner\x18\x01 \x01(\v2\x19.avenir.intake.v1.LearnerR\alearner\"\xd4\x01\n" +
 	"\x15SearchLearnersRequest\x12,\n" +

@@ -310,8 +310,15 @@ type Situation struct {
 	// Lives in a rural revitalisation area (zone de revitalisation rurale, ZRR).
 	ZrrResident    bool           `protobuf:"varint,6,opt,name=zrr_resident,json=zrrResident,proto3" json:"zrr_resident,omitempty"`
 	ReferralSource ReferralSource `protobuf:"varint,7,opt,name=referral_source,json=referralSource,proto3,enum=avenir.intake.v1.ReferralSource" json:"referral_source,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Why a person above the scheme's public (education level 4 and up: the
+	// baccalauréat or more) is welcomed all the same: required with those
+	// levels, refused with the others (it is only for exceptions). A free
+	// text of 1 to 500 characters (new lines allowed, no control or
+	// bidirectional characters), trimmed. Situations recorded before the rule
+	// may have a level 4 and up without it.
+	EducationLevelJustification string `protobuf:"bytes,8,opt,name=education_level_justification,json=educationLevelJustification,proto3" json:"education_level_justification,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *Situation) Reset() {
@@ -393,6 +400,13 @@ func (x *Situation) GetReferralSource() ReferralSource {
 	return ReferralSource_REFERRAL_SOURCE_UNSPECIFIED
 }
 
+func (x *Situation) GetEducationLevelJustification() string {
+	if x != nil {
+		return x.EducationLevelJustification
+	}
+	return ""
+}
+
 var File_avenir_intake_v1_learner_proto protoreflect.FileDescriptor
 
 const file_avenir_intake_v1_learner_proto_rawDesc = "" +
@@ -401,7 +415,7 @@ const file_avenir_intake_v1_learner_proto_rawDesc = "" +
 	"\aContact\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12!\n" +
-	"\fcommune_code\x18\x03 \x01(\tR\vcommuneCode\"\xd7\x02\n" +
+	"\fcommune_code\x18\x03 \x01(\tR\vcommuneCode\"\x9b\x03\n" +
 	"\tSituation\x12\x1d\n" +
 	"\n" +
 	"job_seeker\x18\x01 \x01(\bR\tjobSeeker\x12*\n" +
@@ -410,7 +424,8 @@ const file_avenir_intake_v1_learner_proto_rawDesc = "" +
 	"\x0feducation_level\x18\x04 \x01(\x0e2 .avenir.intake.v1.EducationLevelR\x0eeducationLevel\x12!\n" +
 	"\fqpv_resident\x18\x05 \x01(\bR\vqpvResident\x12!\n" +
 	"\fzrr_resident\x18\x06 \x01(\bR\vzrrResident\x12I\n" +
-	"\x0freferral_source\x18\a \x01(\x0e2 .avenir.intake.v1.ReferralSourceR\x0ereferralSource*\xdb\x01\n" +
+	"\x0freferral_source\x18\a \x01(\x0e2 .avenir.intake.v1.ReferralSourceR\x0ereferralSource\x12B\n" +
+	"\x1deducation_level_justification\x18\b \x01(\tR\x1beducationLevelJustification*\xdb\x01\n" +
 	"\x0eEducationLevel\x12\x1f\n" +
 	"\x1bEDUCATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEDUCATION_LEVEL_NO_DIPLOMA\x10\x01\x12\x15\n" +

@@ -121,6 +121,10 @@ const (
 	Programme_PROGRAMME_QUALIF Programme = 2
 	// Any other programme.
 	Programme_PROGRAMME_OTHER Programme = 3
+	// "Parcours croisés / ESRP": people recognised as disabled workers (RQTH)
+	// who need medico-social support (établissements et services de
+	// réadaptation professionnelle).
+	Programme_PROGRAMME_PARCOURS_CROISES_ESRP Programme = 4
 )
 
 // Enum value maps for Programme.
@@ -130,12 +134,14 @@ var (
 		1: "PROGRAMME_SAVOIRS",
 		2: "PROGRAMME_QUALIF",
 		3: "PROGRAMME_OTHER",
+		4: "PROGRAMME_PARCOURS_CROISES_ESRP",
 	}
 	Programme_value = map[string]int32{
-		"PROGRAMME_UNSPECIFIED": 0,
-		"PROGRAMME_SAVOIRS":     1,
-		"PROGRAMME_QUALIF":      2,
-		"PROGRAMME_OTHER":       3,
+		"PROGRAMME_UNSPECIFIED":           0,
+		"PROGRAMME_SAVOIRS":               1,
+		"PROGRAMME_QUALIF":                2,
+		"PROGRAMME_OTHER":                 3,
+		"PROGRAMME_PARCOURS_CROISES_ESRP": 4,
 	}
 )
 
@@ -176,6 +182,16 @@ const (
 	ReferralOutcome_REFERRAL_OUTCOME_REFUSED     ReferralOutcome = 2
 	ReferralOutcome_REFERRAL_OUTCOME_STARTED     ReferralOutcome = 3
 	ReferralOutcome_REFERRAL_OUTCOME_ABANDONED   ReferralOutcome = 4
+	// Qualif referrals: the training was completed and the certification
+	// obtained (rncp_code and certification_date say which and when). Final.
+	ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_CERTIFIED ReferralOutcome = 5
+	// Qualif referrals: the training was completed without the
+	// certification. Final.
+	ReferralOutcome_REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED ReferralOutcome = 6
+	// Closed by the learner's exit, without an outcome
+	// (PENDING_REFERRALS_CLOSE); never recorded by RecordReferralOutcome.
+	// Final.
+	ReferralOutcome_REFERRAL_OUTCOME_CLOSED_AT_EXIT ReferralOutcome = 7
 )
 
 // Enum value maps for ReferralOutcome.
@@ -186,13 +202,19 @@ var (
 		2: "REFERRAL_OUTCOME_REFUSED",
 		3: "REFERRAL_OUTCOME_STARTED",
 		4: "REFERRAL_OUTCOME_ABANDONED",
+		5: "REFERRAL_OUTCOME_COMPLETED_CERTIFIED",
+		6: "REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED",
+		7: "REFERRAL_OUTCOME_CLOSED_AT_EXIT",
 	}
 	ReferralOutcome_value = map[string]int32{
-		"REFERRAL_OUTCOME_UNSPECIFIED": 0,
-		"REFERRAL_OUTCOME_ACCEPTED":    1,
-		"REFERRAL_OUTCOME_REFUSED":     2,
-		"REFERRAL_OUTCOME_STARTED":     3,
-		"REFERRAL_OUTCOME_ABANDONED":   4,
+		"REFERRAL_OUTCOME_UNSPECIFIED":             0,
+		"REFERRAL_OUTCOME_ACCEPTED":                1,
+		"REFERRAL_OUTCOME_REFUSED":                 2,
+		"REFERRAL_OUTCOME_STARTED":                 3,
+		"REFERRAL_OUTCOME_ABANDONED":               4,
+		"REFERRAL_OUTCOME_COMPLETED_CERTIFIED":     5,
+		"REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED": 6,
+		"REFERRAL_OUTCOME_CLOSED_AT_EXIT":          7,
 	}
 )
 
@@ -221,6 +243,189 @@ func (x ReferralOutcome) Number() protoreflect.EnumNumber {
 // Deprecated: Use ReferralOutcome.Descriptor instead.
 func (ReferralOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+// What an exit does with the learner's referrals still open (without a
+// final outcome: pending, accepted or started), but the Qualif referrals a
+// Qualif exit follows.
+type PendingReferrals int32
+
+const (
+	PendingReferrals_PENDING_REFERRALS_UNSPECIFIED PendingReferrals = 0
+	// Closed on the exit date: REFERRAL_OUTCOME_CLOSED_AT_EXIT, in the
+	// exit's batch.
+	PendingReferrals_PENDING_REFERRALS_CLOSE PendingReferrals = 1
+	// Carried over: their outcome can still be recorded after the exit.
+	PendingReferrals_PENDING_REFERRALS_CARRY_OVER PendingReferrals = 2
+)
+
+// Enum value maps for PendingReferrals.
+var (
+	PendingReferrals_name = map[int32]string{
+		0: "PENDING_REFERRALS_UNSPECIFIED",
+		1: "PENDING_REFERRALS_CLOSE",
+		2: "PENDING_REFERRALS_CARRY_OVER",
+	}
+	PendingReferrals_value = map[string]int32{
+		"PENDING_REFERRALS_UNSPECIFIED": 0,
+		"PENDING_REFERRALS_CLOSE":       1,
+		"PENDING_REFERRALS_CARRY_OVER":  2,
+	}
+)
+
+func (x PendingReferrals) Enum() *PendingReferrals {
+	p := new(PendingReferrals)
+	*p = x
+	return p
+}
+
+func (x PendingReferrals) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PendingReferrals) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[3].Descriptor()
+}
+
+func (PendingReferrals) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[3]
+}
+
+func (x PendingReferrals) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PendingReferrals.Descriptor instead.
+func (PendingReferrals) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+// Where a learner stands six months after the final exit.
+type FollowUpSituation int32
+
+const (
+	FollowUpSituation_FOLLOW_UP_SITUATION_UNSPECIFIED FollowUpSituation = 0
+	// In employment (employment_type says which).
+	FollowUpSituation_FOLLOW_UP_SITUATION_EMPLOYMENT FollowUpSituation = 1
+	// In training.
+	FollowUpSituation_FOLLOW_UP_SITUATION_TRAINING FollowUpSituation = 2
+	// Looking for a job.
+	FollowUpSituation_FOLLOW_UP_SITUATION_JOB_SEEKING FollowUpSituation = 3
+	// Not known (the learner could not be reached).
+	FollowUpSituation_FOLLOW_UP_SITUATION_UNKNOWN FollowUpSituation = 4
+)
+
+// Enum value maps for FollowUpSituation.
+var (
+	FollowUpSituation_name = map[int32]string{
+		0: "FOLLOW_UP_SITUATION_UNSPECIFIED",
+		1: "FOLLOW_UP_SITUATION_EMPLOYMENT",
+		2: "FOLLOW_UP_SITUATION_TRAINING",
+		3: "FOLLOW_UP_SITUATION_JOB_SEEKING",
+		4: "FOLLOW_UP_SITUATION_UNKNOWN",
+	}
+	FollowUpSituation_value = map[string]int32{
+		"FOLLOW_UP_SITUATION_UNSPECIFIED": 0,
+		"FOLLOW_UP_SITUATION_EMPLOYMENT":  1,
+		"FOLLOW_UP_SITUATION_TRAINING":    2,
+		"FOLLOW_UP_SITUATION_JOB_SEEKING": 3,
+		"FOLLOW_UP_SITUATION_UNKNOWN":     4,
+	}
+)
+
+func (x FollowUpSituation) Enum() *FollowUpSituation {
+	p := new(FollowUpSituation)
+	*p = x
+	return p
+}
+
+func (x FollowUpSituation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowUpSituation) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[4].Descriptor()
+}
+
+func (FollowUpSituation) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[4]
+}
+
+func (x FollowUpSituation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowUpSituation.Descriptor instead.
+func (FollowUpSituation) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+// The kind of employment of a learner in employment at the follow-up.
+type EmploymentType int32
+
+const (
+	EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED EmploymentType = 0
+	// Permanent contract (CDI).
+	EmploymentType_EMPLOYMENT_TYPE_PERMANENT EmploymentType = 1
+	// Fixed-term contract of six months or more (CDD >= 6 months).
+	EmploymentType_EMPLOYMENT_TYPE_FIXED_TERM_LONG EmploymentType = 2
+	// Fixed-term contract of less than six months (CDD < 6 months).
+	EmploymentType_EMPLOYMENT_TYPE_FIXED_TERM_SHORT EmploymentType = 3
+	// Temporary agency work (intérim).
+	EmploymentType_EMPLOYMENT_TYPE_TEMPORARY_AGENCY EmploymentType = 4
+	// Subsidised contract (contrat aidé: PEC, CUI, insertion).
+	EmploymentType_EMPLOYMENT_TYPE_SUBSIDISED EmploymentType = 5
+	// Self-employed.
+	EmploymentType_EMPLOYMENT_TYPE_SELF_EMPLOYED EmploymentType = 6
+)
+
+// Enum value maps for EmploymentType.
+var (
+	EmploymentType_name = map[int32]string{
+		0: "EMPLOYMENT_TYPE_UNSPECIFIED",
+		1: "EMPLOYMENT_TYPE_PERMANENT",
+		2: "EMPLOYMENT_TYPE_FIXED_TERM_LONG",
+		3: "EMPLOYMENT_TYPE_FIXED_TERM_SHORT",
+		4: "EMPLOYMENT_TYPE_TEMPORARY_AGENCY",
+		5: "EMPLOYMENT_TYPE_SUBSIDISED",
+		6: "EMPLOYMENT_TYPE_SELF_EMPLOYED",
+	}
+	EmploymentType_value = map[string]int32{
+		"EMPLOYMENT_TYPE_UNSPECIFIED":      0,
+		"EMPLOYMENT_TYPE_PERMANENT":        1,
+		"EMPLOYMENT_TYPE_FIXED_TERM_LONG":  2,
+		"EMPLOYMENT_TYPE_FIXED_TERM_SHORT": 3,
+		"EMPLOYMENT_TYPE_TEMPORARY_AGENCY": 4,
+		"EMPLOYMENT_TYPE_SUBSIDISED":       5,
+		"EMPLOYMENT_TYPE_SELF_EMPLOYED":    6,
+	}
+)
+
+func (x EmploymentType) Enum() *EmploymentType {
+	p := new(EmploymentType)
+	*p = x
+	return p
+}
+
+func (x EmploymentType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EmploymentType) Descriptor() protoreflect.EnumDescriptor {
+	return file_avenir_pathway_v1_events_proto_enumTypes[5].Descriptor()
+}
+
+func (EmploymentType) Type() protoreflect.EnumType {
+	return &file_avenir_pathway_v1_events_proto_enumTypes[5]
+}
+
+func (x EmploymentType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EmploymentType.Descriptor instead.
+func (EmploymentType) EnumDescriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 // What an enrolment places the learner in.
@@ -272,11 +477,11 @@ func (x EnrolmentKind) String() string {
 }
 
 func (EnrolmentKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_avenir_pathway_v1_events_proto_enumTypes[3].Descriptor()
+	return file_avenir_pathway_v1_events_proto_enumTypes[6].Descriptor()
 }
 
 func (EnrolmentKind) Type() protoreflect.EnumType {
-	return &file_avenir_pathway_v1_events_proto_enumTypes[3]
+	return &file_avenir_pathway_v1_events_proto_enumTypes[6]
 }
 
 func (x EnrolmentKind) Number() protoreflect.EnumNumber {
@@ -285,7 +490,7 @@ func (x EnrolmentKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EnrolmentKind.Descriptor instead.
 func (EnrolmentKind) EnumDescriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 // Why an enrolment ended.
@@ -325,11 +530,11 @@ func (x EnrolmentEndReason) String() string {
 }
 
 func (EnrolmentEndReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_avenir_pathway_v1_events_proto_enumTypes[4].Descriptor()
+	return file_avenir_pathway_v1_events_proto_enumTypes[7].Descriptor()
 }
 
 func (EnrolmentEndReason) Type() protoreflect.EnumType {
-	return &file_avenir_pathway_v1_events_proto_enumTypes[4]
+	return &file_avenir_pathway_v1_events_proto_enumTypes[7]
 }
 
 func (x EnrolmentEndReason) Number() protoreflect.EnumNumber {
@@ -338,7 +543,7 @@ func (x EnrolmentEndReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EnrolmentEndReason.Descriptor instead.
 func (EnrolmentEndReason) EnumDescriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 // A learner entered the scheme. Subject: avenir.pathway.pathway.<learner_id>.entered
@@ -427,9 +632,24 @@ type PathwayExited struct {
 	// The personal fields above, sealed with the learner's data key when
 	// stored (docs/adr/0064-personal-data-sealed-with-per-learner-keys.md);
 	// readers see them opened, or empty once the key is erased.
-	Sealed        *v1.Sealed `protobuf:"bytes,8,opt,name=sealed,proto3" json:"sealed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sealed *v1.Sealed `protobuf:"bytes,8,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	// What the exit did with the referrals still open (see
+	// carried_referral_numbers; the closed ones get
+	// REFERRAL_OUTCOME_CLOSED_AT_EXIT in the same batch). UNSPECIFIED when
+	// there was none to decide for, and in events recorded before the choice
+	// existed.
+	PendingReferrals PendingReferrals `protobuf:"varint,9,opt,name=pending_referrals,json=pendingReferrals,proto3,enum=avenir.pathway.v1.PendingReferrals" json:"pending_referrals,omitempty"`
+	// The referrals carried over: their outcome can still be recorded after
+	// the exit.
+	CarriedReferralNumbers []int32 `protobuf:"varint,10,rep,packed,name=carried_referral_numbers,json=carriedReferralNumbers,proto3" json:"carried_referral_numbers,omitempty"`
+	// An exit to qualifying training (EXIT_REASON_QUALIFYING_TRAINING): the
+	// Qualif referrals still open that the learner's referent follows until
+	// their outcome (QualifFollowUpEnded); their outcome can be recorded after
+	// the exit. Empty for another exit, and for a Qualif exit without an open
+	// Qualif referral (nothing to follow: the follow-up ends with the exit).
+	FollowedReferralNumbers []int32 `protobuf:"varint,11,rep,packed,name=followed_referral_numbers,json=followedReferralNumbers,proto3" json:"followed_referral_numbers,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *PathwayExited) Reset() {
@@ -514,6 +734,27 @@ func (x *PathwayExited) GetTerritoryCode() string {
 func (x *PathwayExited) GetSealed() *v1.Sealed {
 	if x != nil {
 		return x.Sealed
+	}
+	return nil
+}
+
+func (x *PathwayExited) GetPendingReferrals() PendingReferrals {
+	if x != nil {
+		return x.PendingReferrals
+	}
+	return PendingReferrals_PENDING_REFERRALS_UNSPECIFIED
+}
+
+func (x *PathwayExited) GetCarriedReferralNumbers() []int32 {
+	if x != nil {
+		return x.CarriedReferralNumbers
+	}
+	return nil
+}
+
+func (x *PathwayExited) GetFollowedReferralNumbers() []int32 {
+	if x != nil {
+		return x.FollowedReferralNumbers
 	}
 	return nil
 }
@@ -696,8 +937,13 @@ type ReferralOutcomeRecorded struct {
 	ReferralNumber int32                  `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
 	Outcome        ReferralOutcome        `protobuf:"varint,4,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
 	OutcomeDate    *v1.Date               `protobuf:"bytes,5,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// REFERRAL_OUTCOME_COMPLETED_CERTIFIED only: the certification's code in
+	// the national register (RNCP followed by digits, e.g. "RNCP35467") and
+	// the day it was obtained.
+	RncpCode          string   `protobuf:"bytes,6,opt,name=rncp_code,json=rncpCode,proto3" json:"rncp_code,omitempty"`
+	CertificationDate *v1.Date `protobuf:"bytes,7,opt,name=certification_date,json=certificationDate,proto3" json:"certification_date,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ReferralOutcomeRecorded) Reset() {
@@ -765,6 +1011,221 @@ func (x *ReferralOutcomeRecorded) GetOutcomeDate() *v1.Date {
 	return nil
 }
 
+func (x *ReferralOutcomeRecorded) GetRncpCode() string {
+	if x != nil {
+		return x.RncpCode
+	}
+	return ""
+}
+
+func (x *ReferralOutcomeRecorded) GetCertificationDate() *v1.Date {
+	if x != nil {
+		return x.CertificationDate
+	}
+	return nil
+}
+
+// The follow-up in Qualif of an episode exited to qualifying training
+// ended: the last of the Qualif referrals it followed got a final outcome
+// (completed, with or without the certification, abandoned, refused).
+// Appended with that ReferralOutcomeRecorded, in the same atomic batch; the
+// referent context ends the assignment on it.
+// Subject: avenir.pathway.pathway.<learner_id>.qualif_follow_up_ended
+type QualifFollowUpEnded struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The episode exited to qualifying training.
+	EpisodeNumber int32 `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// The referral whose outcome ended the follow-up.
+	ReferralNumber int32           `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
+	Outcome        ReferralOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
+	// The outcome's date.
+	EndDate       *v1.Date `protobuf:"bytes,5,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	TerritoryCode string   `protobuf:"bytes,6,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualifFollowUpEnded) Reset() {
+	*x = QualifFollowUpEnded{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualifFollowUpEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualifFollowUpEnded) ProtoMessage() {}
+
+func (x *QualifFollowUpEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualifFollowUpEnded.ProtoReflect.Descriptor instead.
+func (*QualifFollowUpEnded) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *QualifFollowUpEnded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *QualifFollowUpEnded) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *QualifFollowUpEnded) GetReferralNumber() int32 {
+	if x != nil {
+		return x.ReferralNumber
+	}
+	return 0
+}
+
+func (x *QualifFollowUpEnded) GetOutcome() ReferralOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferralOutcome_REFERRAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *QualifFollowUpEnded) GetEndDate() *v1.Date {
+	if x != nil {
+		return x.EndDate
+	}
+	return nil
+}
+
+func (x *QualifFollowUpEnded) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+// The follow-up six months after the learner's final exit was recorded: on
+// or after due_on (exit date + 6 months), for the last episode, once.
+// Subject: avenir.pathway.pathway.<learner_id>.follow_up_recorded
+type FollowUpRecorded struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	// The episode exited.
+	EpisodeNumber int32    `protobuf:"varint,2,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	ExitDate      *v1.Date `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
+	// The exit date plus six months (the last day of the month when that
+	// month is shorter).
+	DueOn     *v1.Date          `protobuf:"bytes,4,opt,name=due_on,json=dueOn,proto3" json:"due_on,omitempty"`
+	Situation FollowUpSituation `protobuf:"varint,5,opt,name=situation,proto3,enum=avenir.pathway.v1.FollowUpSituation" json:"situation,omitempty"`
+	// FOLLOW_UP_SITUATION_EMPLOYMENT only.
+	EmploymentType EmploymentType `protobuf:"varint,6,opt,name=employment_type,json=employmentType,proto3,enum=avenir.pathway.v1.EmploymentType" json:"employment_type,omitempty"`
+	// The day it was recorded (Europe/Paris).
+	RecordedOn    *v1.Date `protobuf:"bytes,7,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	TerritoryCode string   `protobuf:"bytes,8,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUpRecorded) Reset() {
+	*x = FollowUpRecorded{}
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpRecorded) ProtoMessage() {}
+
+func (x *FollowUpRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpRecorded.ProtoReflect.Descriptor instead.
+func (*FollowUpRecorded) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FollowUpRecorded) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *FollowUpRecorded) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *FollowUpRecorded) GetExitDate() *v1.Date {
+	if x != nil {
+		return x.ExitDate
+	}
+	return nil
+}
+
+func (x *FollowUpRecorded) GetDueOn() *v1.Date {
+	if x != nil {
+		return x.DueOn
+	}
+	return nil
+}
+
+func (x *FollowUpRecorded) GetSituation() FollowUpSituation {
+	if x != nil {
+		return x.Situation
+	}
+	return FollowUpSituation_FOLLOW_UP_SITUATION_UNSPECIFIED
+}
+
+func (x *FollowUpRecorded) GetEmploymentType() EmploymentType {
+	if x != nil {
+		return x.EmploymentType
+	}
+	return EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED
+}
+
+func (x *FollowUpRecorded) GetRecordedOn() *v1.Date {
+	if x != nil {
+		return x.RecordedOn
+	}
+	return nil
+}
+
+func (x *FollowUpRecorded) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
 // A needs analysis of the episode was completed (a fact of the NEEDS
 // context, recorded into the pathway by pathway itself so that the phase is
 // derived from the pathway's own events).
@@ -782,7 +1243,7 @@ type NeedsAnalysisNoted struct {
 
 func (x *NeedsAnalysisNoted) Reset() {
 	*x = NeedsAnalysisNoted{}
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +1255,7 @@ func (x *NeedsAnalysisNoted) String() string {
 func (*NeedsAnalysisNoted) ProtoMessage() {}
 
 func (x *NeedsAnalysisNoted) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +1268,7 @@ func (x *NeedsAnalysisNoted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeedsAnalysisNoted.ProtoReflect.Descriptor instead.
 func (*NeedsAnalysisNoted) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *NeedsAnalysisNoted) GetLearnerId() string {
@@ -867,7 +1328,7 @@ type ImmersionNoted struct {
 
 func (x *ImmersionNoted) Reset() {
 	*x = ImmersionNoted{}
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1340,7 @@ func (x *ImmersionNoted) String() string {
 func (*ImmersionNoted) ProtoMessage() {}
 
 func (x *ImmersionNoted) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1353,7 @@ func (x *ImmersionNoted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImmersionNoted.ProtoReflect.Descriptor instead.
 func (*ImmersionNoted) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ImmersionNoted) GetLearnerId() string {
@@ -970,7 +1431,7 @@ type LearnerEnrolled struct {
 
 func (x *LearnerEnrolled) Reset() {
 	*x = LearnerEnrolled{}
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1443,7 @@ func (x *LearnerEnrolled) String() string {
 func (*LearnerEnrolled) ProtoMessage() {}
 
 func (x *LearnerEnrolled) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1456,7 @@ func (x *LearnerEnrolled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LearnerEnrolled.ProtoReflect.Descriptor instead.
 func (*LearnerEnrolled) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LearnerEnrolled) GetLearnerId() string {
@@ -1080,7 +1541,7 @@ type EnrolmentEnded struct {
 
 func (x *EnrolmentEnded) Reset() {
 	*x = EnrolmentEnded{}
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1553,7 @@ func (x *EnrolmentEnded) String() string {
 func (*EnrolmentEnded) ProtoMessage() {}
 
 func (x *EnrolmentEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_events_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1566,7 @@ func (x *EnrolmentEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolmentEnded.ProtoReflect.Descriptor instead.
 func (*EnrolmentEnded) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_avenir_pathway_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EnrolmentEnded) GetLearnerId() string {
@@ -1175,7 +1636,7 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x125\n" +
 	"\n" +
 	"entry_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\tentryDate\x12%\n" +
-	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\"\xef\x02\n" +
+	"\x0eterritory_code\x18\x04 \x01(\tR\rterritoryCode\"\xb7\x04\n" +
 	"\rPathwayExited\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1186,7 +1647,11 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x1c\n" +
 	"\x06detail\x18\x06 \x01(\tB\x04\xc8\xf3\x18\x01R\x06detail\x12%\n" +
 	"\x0eterritory_code\x18\a \x01(\tR\rterritoryCode\x120\n" +
-	"\x06sealed\x18\b \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\"\xea\x01\n" +
+	"\x06sealed\x18\b \x01(\v2\x18.avenir.common.v1.SealedR\x06sealed\x12P\n" +
+	"\x11pending_referrals\x18\t \x01(\x0e2#.avenir.pathway.v1.PendingReferralsR\x10pendingReferrals\x128\n" +
+	"\x18carried_referral_numbers\x18\n" +
+	" \x03(\x05R\x16carriedReferralNumbers\x12:\n" +
+	"\x19followed_referral_numbers\x18\v \x03(\x05R\x17followedReferralNumbers\"\xea\x01\n" +
 	"\rExitBackdated\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1202,14 +1667,35 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12:\n" +
 	"\tprogramme\x18\x04 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
 	"\rreferral_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\freferralDate\x12\"\n" +
-	"\forganisation\x18\x06 \x01(\tR\forganisation\"\x81\x02\n" +
+	"\forganisation\x18\x06 \x01(\tR\forganisation\"\xe5\x02\n" +
 	"\x17ReferralOutcomeRecorded\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12'\n" +
 	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
-	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"\xdd\x01\n" +
+	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\x12\x1b\n" +
+	"\trncp_code\x18\x06 \x01(\tR\brncpCode\x12E\n" +
+	"\x12certification_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x11certificationDate\"\x9c\x02\n" +
+	"\x13QualifFollowUpEnded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x12'\n" +
+	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x121\n" +
+	"\bend_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\aendDate\x12%\n" +
+	"\x0eterritory_code\x18\x06 \x01(\tR\rterritoryCode\"\xac\x03\n" +
+	"\x10FollowUpRecorded\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eepisode_number\x18\x02 \x01(\x05R\repisodeNumber\x123\n" +
+	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x12-\n" +
+	"\x06due_on\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x05dueOn\x12B\n" +
+	"\tsituation\x18\x05 \x01(\x0e2$.avenir.pathway.v1.FollowUpSituationR\tsituation\x12J\n" +
+	"\x0femployment_type\x18\x06 \x01(\x0e2!.avenir.pathway.v1.EmploymentTypeR\x0eemploymentType\x127\n" +
+	"\vrecorded_on\x18\a \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"recordedOn\x12%\n" +
+	"\x0eterritory_code\x18\b \x01(\tR\rterritoryCode\"\xdd\x01\n" +
 	"\x12NeedsAnalysisNoted\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -1269,18 +1755,40 @@ const file_avenir_pathway_v1_events_proto_rawDesc = "" +
 	"\x16EXIT_REASON_RELOCATION\x10\t\x12\x16\n" +
 	"\x12EXIT_REASON_HEALTH\x10\n" +
 	"\x12\x15\n" +
-	"\x11EXIT_REASON_OTHER\x10\v*h\n" +
+	"\x11EXIT_REASON_OTHER\x10\v*\x8d\x01\n" +
 	"\tProgramme\x12\x19\n" +
 	"\x15PROGRAMME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11PROGRAMME_SAVOIRS\x10\x01\x12\x14\n" +
 	"\x10PROGRAMME_QUALIF\x10\x02\x12\x13\n" +
-	"\x0fPROGRAMME_OTHER\x10\x03*\xae\x01\n" +
+	"\x0fPROGRAMME_OTHER\x10\x03\x12#\n" +
+	"\x1fPROGRAMME_PARCOURS_CROISES_ESRP\x10\x04*\xab\x02\n" +
 	"\x0fReferralOutcome\x12 \n" +
 	"\x1cREFERRAL_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19REFERRAL_OUTCOME_ACCEPTED\x10\x01\x12\x1c\n" +
 	"\x18REFERRAL_OUTCOME_REFUSED\x10\x02\x12\x1c\n" +
 	"\x18REFERRAL_OUTCOME_STARTED\x10\x03\x12\x1e\n" +
-	"\x1aREFERRAL_OUTCOME_ABANDONED\x10\x04*\xc9\x01\n" +
+	"\x1aREFERRAL_OUTCOME_ABANDONED\x10\x04\x12(\n" +
+	"$REFERRAL_OUTCOME_COMPLETED_CERTIFIED\x10\x05\x12,\n" +
+	"(REFERRAL_OUTCOME_COMPLETED_NOT_CERTIFIED\x10\x06\x12#\n" +
+	"\x1fREFERRAL_OUTCOME_CLOSED_AT_EXIT\x10\a*t\n" +
+	"\x10PendingReferrals\x12!\n" +
+	"\x1dPENDING_REFERRALS_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17PENDING_REFERRALS_CLOSE\x10\x01\x12 \n" +
+	"\x1cPENDING_REFERRALS_CARRY_OVER\x10\x02*\xc4\x01\n" +
+	"\x11FollowUpSituation\x12#\n" +
+	"\x1fFOLLOW_UP_SITUATION_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eFOLLOW_UP_SITUATION_EMPLOYMENT\x10\x01\x12 \n" +
+	"\x1cFOLLOW_UP_SITUATION_TRAINING\x10\x02\x12#\n" +
+	"\x1fFOLLOW_UP_SITUATION_JOB_SEEKING\x10\x03\x12\x1f\n" +
+	"\x1bFOLLOW_UP_SITUATION_UNKNOWN\x10\x04*\x84\x02\n" +
+	"\x0eEmploymentType\x12\x1f\n" +
+	"\x1bEMPLOYMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19EMPLOYMENT_TYPE_PERMANENT\x10\x01\x12#\n" +
+	"\x1fEMPLOYMENT_TYPE_FIXED_TERM_LONG\x10\x02\x12$\n" +
+	" EMPLOYMENT_TYPE_FIXED_TERM_SHORT\x10\x03\x12$\n" +
+	" EMPLOYMENT_TYPE_TEMPORARY_AGENCY\x10\x04\x12\x1e\n" +
+	"\x1aEMPLOYMENT_TYPE_SUBSIDISED\x10\x05\x12!\n" +
+	"\x1dEMPLOYMENT_TYPE_SELF_EMPLOYED\x10\x06*\xc9\x01\n" +
 	"\rEnrolmentKind\x12\x1e\n" +
 	"\x1aENROLMENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cENROLMENT_KIND_ACCOMPANIMENT\x10\x01\x12\x1a\n" +
@@ -1306,51 +1814,65 @@ func file_avenir_pathway_v1_events_proto_rawDescGZIP() []byte {
 	return file_avenir_pathway_v1_events_proto_rawDescData
 }
 
-var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_avenir_pathway_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_avenir_pathway_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_avenir_pathway_v1_events_proto_goTypes = []any{
 	(ExitReason)(0),                 // 0: avenir.pathway.v1.ExitReason
 	(Programme)(0),                  // 1: avenir.pathway.v1.Programme
 	(ReferralOutcome)(0),            // 2: avenir.pathway.v1.ReferralOutcome
-	(EnrolmentKind)(0),              // 3: avenir.pathway.v1.EnrolmentKind
-	(EnrolmentEndReason)(0),         // 4: avenir.pathway.v1.EnrolmentEndReason
-	(*PathwayEntered)(nil),          // 5: avenir.pathway.v1.PathwayEntered
-	(*PathwayExited)(nil),           // 6: avenir.pathway.v1.PathwayExited
-	(*ExitBackdated)(nil),           // 7: avenir.pathway.v1.ExitBackdated
-	(*ReferralRecorded)(nil),        // 8: avenir.pathway.v1.ReferralRecorded
-	(*ReferralOutcomeRecorded)(nil), // 9: avenir.pathway.v1.ReferralOutcomeRecorded
-	(*NeedsAnalysisNoted)(nil),      // 10: avenir.pathway.v1.NeedsAnalysisNoted
-	(*ImmersionNoted)(nil),          // 11: avenir.pathway.v1.ImmersionNoted
-	(*LearnerEnrolled)(nil),         // 12: avenir.pathway.v1.LearnerEnrolled
-	(*EnrolmentEnded)(nil),          // 13: avenir.pathway.v1.EnrolmentEnded
-	(*v1.Date)(nil),                 // 14: avenir.common.v1.Date
-	(*v1.Sealed)(nil),               // 15: avenir.common.v1.Sealed
-	(v1.FundingProgramme)(0),        // 16: avenir.common.v1.FundingProgramme
+	(PendingReferrals)(0),           // 3: avenir.pathway.v1.PendingReferrals
+	(FollowUpSituation)(0),          // 4: avenir.pathway.v1.FollowUpSituation
+	(EmploymentType)(0),             // 5: avenir.pathway.v1.EmploymentType
+	(EnrolmentKind)(0),              // 6: avenir.pathway.v1.EnrolmentKind
+	(EnrolmentEndReason)(0),         // 7: avenir.pathway.v1.EnrolmentEndReason
+	(*PathwayEntered)(nil),          // 8: avenir.pathway.v1.PathwayEntered
+	(*PathwayExited)(nil),           // 9: avenir.pathway.v1.PathwayExited
+	(*ExitBackdated)(nil),           // 10: avenir.pathway.v1.ExitBackdated
+	(*ReferralRecorded)(nil),        // 11: avenir.pathway.v1.ReferralRecorded
+	(*ReferralOutcomeRecorded)(nil), // 12: avenir.pathway.v1.ReferralOutcomeRecorded
+	(*QualifFollowUpEnded)(nil),     // 13: avenir.pathway.v1.QualifFollowUpEnded
+	(*FollowUpRecorded)(nil),        // 14: avenir.pathway.v1.FollowUpRecorded
+	(*NeedsAnalysisNoted)(nil),      // 15: avenir.pathway.v1.NeedsAnalysisNoted
+	(*ImmersionNoted)(nil),          // 16: avenir.pathway.v1.ImmersionNoted
+	(*LearnerEnrolled)(nil),         // 17: avenir.pathway.v1.LearnerEnrolled
+	(*EnrolmentEnded)(nil),          // 18: avenir.pathway.v1.EnrolmentEnded
+	(*v1.Date)(nil),                 // 19: avenir.common.v1.Date
+	(*v1.Sealed)(nil),               // 20: avenir.common.v1.Sealed
+	(v1.FundingProgramme)(0),        // 21: avenir.common.v1.FundingProgramme
 }
 var file_avenir_pathway_v1_events_proto_depIdxs = []int32{
-	14, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
-	14, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
-	14, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
+	19, // 0: avenir.pathway.v1.PathwayEntered.entry_date:type_name -> avenir.common.v1.Date
+	19, // 1: avenir.pathway.v1.PathwayExited.entry_date:type_name -> avenir.common.v1.Date
+	19, // 2: avenir.pathway.v1.PathwayExited.exit_date:type_name -> avenir.common.v1.Date
 	0,  // 3: avenir.pathway.v1.PathwayExited.reason:type_name -> avenir.pathway.v1.ExitReason
-	15, // 4: avenir.pathway.v1.PathwayExited.sealed:type_name -> avenir.common.v1.Sealed
-	14, // 5: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
-	14, // 6: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
-	1,  // 7: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
-	14, // 8: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
-	2,  // 9: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	14, // 10: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
-	14, // 11: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
-	14, // 12: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
-	3,  // 13: avenir.pathway.v1.LearnerEnrolled.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	14, // 14: avenir.pathway.v1.LearnerEnrolled.from_date:type_name -> avenir.common.v1.Date
-	16, // 15: avenir.pathway.v1.LearnerEnrolled.programme:type_name -> avenir.common.v1.FundingProgramme
-	14, // 16: avenir.pathway.v1.EnrolmentEnded.to_date:type_name -> avenir.common.v1.Date
-	4,  // 17: avenir.pathway.v1.EnrolmentEnded.reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 4: avenir.pathway.v1.PathwayExited.sealed:type_name -> avenir.common.v1.Sealed
+	3,  // 5: avenir.pathway.v1.PathwayExited.pending_referrals:type_name -> avenir.pathway.v1.PendingReferrals
+	19, // 6: avenir.pathway.v1.ExitBackdated.exit_date:type_name -> avenir.common.v1.Date
+	19, // 7: avenir.pathway.v1.ExitBackdated.recorded_on:type_name -> avenir.common.v1.Date
+	1,  // 8: avenir.pathway.v1.ReferralRecorded.programme:type_name -> avenir.pathway.v1.Programme
+	19, // 9: avenir.pathway.v1.ReferralRecorded.referral_date:type_name -> avenir.common.v1.Date
+	2,  // 10: avenir.pathway.v1.ReferralOutcomeRecorded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	19, // 11: avenir.pathway.v1.ReferralOutcomeRecorded.outcome_date:type_name -> avenir.common.v1.Date
+	19, // 12: avenir.pathway.v1.ReferralOutcomeRecorded.certification_date:type_name -> avenir.common.v1.Date
+	2,  // 13: avenir.pathway.v1.QualifFollowUpEnded.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	19, // 14: avenir.pathway.v1.QualifFollowUpEnded.end_date:type_name -> avenir.common.v1.Date
+	19, // 15: avenir.pathway.v1.FollowUpRecorded.exit_date:type_name -> avenir.common.v1.Date
+	19, // 16: avenir.pathway.v1.FollowUpRecorded.due_on:type_name -> avenir.common.v1.Date
+	4,  // 17: avenir.pathway.v1.FollowUpRecorded.situation:type_name -> avenir.pathway.v1.FollowUpSituation
+	5,  // 18: avenir.pathway.v1.FollowUpRecorded.employment_type:type_name -> avenir.pathway.v1.EmploymentType
+	19, // 19: avenir.pathway.v1.FollowUpRecorded.recorded_on:type_name -> avenir.common.v1.Date
+	19, // 20: avenir.pathway.v1.NeedsAnalysisNoted.completed_on:type_name -> avenir.common.v1.Date
+	19, // 21: avenir.pathway.v1.ImmersionNoted.recorded_on:type_name -> avenir.common.v1.Date
+	6,  // 22: avenir.pathway.v1.LearnerEnrolled.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	19, // 23: avenir.pathway.v1.LearnerEnrolled.from_date:type_name -> avenir.common.v1.Date
+	21, // 24: avenir.pathway.v1.LearnerEnrolled.programme:type_name -> avenir.common.v1.FundingProgramme
+	19, // 25: avenir.pathway.v1.EnrolmentEnded.to_date:type_name -> avenir.common.v1.Date
+	7,  // 26: avenir.pathway.v1.EnrolmentEnded.reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_events_proto_init() }
@@ -1363,8 +1885,8 @@ func file_avenir_pathway_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_events_proto_rawDesc), len(file_avenir_pathway_v1_events_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   9,
+			NumEnums:      8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

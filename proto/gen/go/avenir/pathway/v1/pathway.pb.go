@@ -211,7 +211,16 @@ type Episode struct {
 	// #Action immersions done (completed or partially) during the episode.
 	ImmersionsDone int32 `protobuf:"varint,8,opt,name=immersions_done,json=immersionsDone,proto3" json:"immersions_done,omitempty"`
 	// The learner's enrolments during the episode, in order.
-	Enrolments    []*Enrolment `protobuf:"bytes,9,rep,name=enrolments,proto3" json:"enrolments,omitempty"`
+	Enrolments []*Enrolment `protobuf:"bytes,9,rep,name=enrolments,proto3" json:"enrolments,omitempty"`
+	// Exited to qualifying training with Qualif referrals to follow
+	// (Referral.followed_in_qualif): the referent follows the learner until
+	// their outcome; false once it is recorded (qualif_follow_up_ended_on).
+	FollowingInQualif     bool     `protobuf:"varint,10,opt,name=following_in_qualif,json=followingInQualif,proto3" json:"following_in_qualif,omitempty"`
+	QualifFollowUpEndedOn *v1.Date `protobuf:"bytes,11,opt,name=qualif_follow_up_ended_on,json=qualifFollowUpEndedOn,proto3" json:"qualif_follow_up_ended_on,omitempty"`
+	// For an exited episode: the day the six-month follow-up is due (exit
+	// date + 6 months), and the follow-up once recorded (RecordFollowUp).
+	FollowUpDueOn *v1.Date  `protobuf:"bytes,12,opt,name=follow_up_due_on,json=followUpDueOn,proto3" json:"follow_up_due_on,omitempty"`
+	FollowUp      *FollowUp `protobuf:"bytes,13,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +318,96 @@ func (x *Episode) GetEnrolments() []*Enrolment {
 	return nil
 }
 
+func (x *Episode) GetFollowingInQualif() bool {
+	if x != nil {
+		return x.FollowingInQualif
+	}
+	return false
+}
+
+func (x *Episode) GetQualifFollowUpEndedOn() *v1.Date {
+	if x != nil {
+		return x.QualifFollowUpEndedOn
+	}
+	return nil
+}
+
+func (x *Episode) GetFollowUpDueOn() *v1.Date {
+	if x != nil {
+		return x.FollowUpDueOn
+	}
+	return nil
+}
+
+func (x *Episode) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+// Where a learner stood six months after an exit.
+type FollowUp struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Situation FollowUpSituation      `protobuf:"varint,1,opt,name=situation,proto3,enum=avenir.pathway.v1.FollowUpSituation" json:"situation,omitempty"`
+	// FOLLOW_UP_SITUATION_EMPLOYMENT only.
+	EmploymentType EmploymentType `protobuf:"varint,2,opt,name=employment_type,json=employmentType,proto3,enum=avenir.pathway.v1.EmploymentType" json:"employment_type,omitempty"`
+	RecordedOn     *v1.Date       `protobuf:"bytes,3,opt,name=recorded_on,json=recordedOn,proto3" json:"recorded_on,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FollowUp) Reset() {
+	*x = FollowUp{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUp) ProtoMessage() {}
+
+func (x *FollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
+func (*FollowUp) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FollowUp) GetSituation() FollowUpSituation {
+	if x != nil {
+		return x.Situation
+	}
+	return FollowUpSituation_FOLLOW_UP_SITUATION_UNSPECIFIED
+}
+
+func (x *FollowUp) GetEmploymentType() EmploymentType {
+	if x != nil {
+		return x.EmploymentType
+	}
+	return EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED
+}
+
+func (x *FollowUp) GetRecordedOn() *v1.Date {
+	if x != nil {
+		return x.RecordedOn
+	}
+	return nil
+}
+
 // A dated link between a learner and an operator's contract.
 type Enrolment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -329,7 +428,7 @@ type Enrolment struct {
 
 func (x *Enrolment) Reset() {
 	*x = Enrolment{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -341,7 +440,7 @@ func (x *Enrolment) String() string {
 func (*Enrolment) ProtoMessage() {}
 
 func (x *Enrolment) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[1]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -354,7 +453,7 @@ func (x *Enrolment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enrolment.ProtoReflect.Descriptor instead.
 func (*Enrolment) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{1}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Enrolment) GetNumber() int32 {
@@ -422,15 +521,26 @@ type Referral struct {
 	ReferralDate *v1.Date  `protobuf:"bytes,3,opt,name=referral_date,json=referralDate,proto3" json:"referral_date,omitempty"`
 	Organisation string    `protobuf:"bytes,4,opt,name=organisation,proto3" json:"organisation,omitempty"`
 	// The latest outcome; REFERRAL_OUTCOME_UNSPECIFIED while pending.
-	Outcome       ReferralOutcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
-	OutcomeDate   *v1.Date        `protobuf:"bytes,6,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Outcome     ReferralOutcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
+	OutcomeDate *v1.Date        `protobuf:"bytes,6,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
+	// REFERRAL_OUTCOME_COMPLETED_CERTIFIED: the certification's RNCP code and
+	// the day it was obtained.
+	RncpCode          string   `protobuf:"bytes,7,opt,name=rncp_code,json=rncpCode,proto3" json:"rncp_code,omitempty"`
+	CertificationDate *v1.Date `protobuf:"bytes,8,opt,name=certification_date,json=certificationDate,proto3" json:"certification_date,omitempty"`
+	// Carried over at the exit of its episode (PENDING_REFERRALS_CARRY_OVER):
+	// its outcome can be recorded after the exit.
+	CarriedOver bool `protobuf:"varint,9,opt,name=carried_over,json=carriedOver,proto3" json:"carried_over,omitempty"`
+	// A Qualif referral followed after an exit to qualifying training: its
+	// outcome can be recorded after the exit, and its final outcome ends the
+	// follow-up.
+	FollowedInQualif bool `protobuf:"varint,10,opt,name=followed_in_qualif,json=followedInQualif,proto3" json:"followed_in_qualif,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +552,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[2]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +565,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{2}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Referral) GetNumber() int32 {
@@ -500,6 +610,34 @@ func (x *Referral) GetOutcomeDate() *v1.Date {
 	return nil
 }
 
+func (x *Referral) GetRncpCode() string {
+	if x != nil {
+		return x.RncpCode
+	}
+	return ""
+}
+
+func (x *Referral) GetCertificationDate() *v1.Date {
+	if x != nil {
+		return x.CertificationDate
+	}
+	return nil
+}
+
+func (x *Referral) GetCarriedOver() bool {
+	if x != nil {
+		return x.CarriedOver
+	}
+	return false
+}
+
+func (x *Referral) GetFollowedInQualif() bool {
+	if x != nil {
+		return x.FollowedInQualif
+	}
+	return false
+}
+
 // A learner's pathway.
 type Pathway struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -516,7 +654,7 @@ type Pathway struct {
 
 func (x *Pathway) Reset() {
 	*x = Pathway{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +666,7 @@ func (x *Pathway) String() string {
 func (*Pathway) ProtoMessage() {}
 
 func (x *Pathway) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[3]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +679,7 @@ func (x *Pathway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pathway.ProtoReflect.Descriptor instead.
 func (*Pathway) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{3}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Pathway) GetLearnerId() string {
@@ -598,7 +736,7 @@ type EnterPathwayRequest struct {
 
 func (x *EnterPathwayRequest) Reset() {
 	*x = EnterPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +748,7 @@ func (x *EnterPathwayRequest) String() string {
 func (*EnterPathwayRequest) ProtoMessage() {}
 
 func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[4]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +761,7 @@ func (x *EnterPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayRequest.ProtoReflect.Descriptor instead.
 func (*EnterPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{4}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EnterPathwayRequest) GetRequestId() string {
@@ -656,7 +794,7 @@ type EnterPathwayResponse struct {
 
 func (x *EnterPathwayResponse) Reset() {
 	*x = EnterPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +806,7 @@ func (x *EnterPathwayResponse) String() string {
 func (*EnterPathwayResponse) ProtoMessage() {}
 
 func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[5]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +819,7 @@ func (x *EnterPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnterPathwayResponse.ProtoReflect.Descriptor instead.
 func (*EnterPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{5}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EnterPathwayResponse) GetPathway() *Pathway {
@@ -700,7 +838,7 @@ type GetPathwayRequest struct {
 
 func (x *GetPathwayRequest) Reset() {
 	*x = GetPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +850,7 @@ func (x *GetPathwayRequest) String() string {
 func (*GetPathwayRequest) ProtoMessage() {}
 
 func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[6]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +863,7 @@ func (x *GetPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayRequest.ProtoReflect.Descriptor instead.
 func (*GetPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{6}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetPathwayRequest) GetLearnerId() string {
@@ -744,7 +882,7 @@ type GetPathwayResponse struct {
 
 func (x *GetPathwayResponse) Reset() {
 	*x = GetPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +894,7 @@ func (x *GetPathwayResponse) String() string {
 func (*GetPathwayResponse) ProtoMessage() {}
 
 func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[7]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +907,7 @@ func (x *GetPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPathwayResponse.ProtoReflect.Descriptor instead.
 func (*GetPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{7}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetPathwayResponse) GetPathway() *Pathway {
@@ -788,14 +926,21 @@ type ExitPathwayRequest struct {
 	ExitDate *v1.Date   `protobuf:"bytes,3,opt,name=exit_date,json=exitDate,proto3" json:"exit_date,omitempty"`
 	Reason   ExitReason `protobuf:"varint,4,opt,name=reason,proto3,enum=avenir.pathway.v1.ExitReason" json:"reason,omitempty"`
 	// Free text, at most 500 characters; required for EXIT_REASON_OTHER.
-	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Detail string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	// What to do with the referrals still open (no final outcome) but the
+	// Qualif referrals an exit to qualifying training follows: close them
+	// (REFERRAL_OUTCOME_CLOSED_AT_EXIT) or carry them over. Required when a
+	// Savoirs referral is open (InvalidArgument on pending_referrals naming
+	// it otherwise); without it, other open referrals stay as they are, in
+	// the closed episode.
+	PendingReferrals PendingReferrals `protobuf:"varint,6,opt,name=pending_referrals,json=pendingReferrals,proto3,enum=avenir.pathway.v1.PendingReferrals" json:"pending_referrals,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ExitPathwayRequest) Reset() {
 	*x = ExitPathwayRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +952,7 @@ func (x *ExitPathwayRequest) String() string {
 func (*ExitPathwayRequest) ProtoMessage() {}
 
 func (x *ExitPathwayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[8]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +965,7 @@ func (x *ExitPathwayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitPathwayRequest.ProtoReflect.Descriptor instead.
 func (*ExitPathwayRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{8}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExitPathwayRequest) GetRequestId() string {
@@ -858,6 +1003,13 @@ func (x *ExitPathwayRequest) GetDetail() string {
 	return ""
 }
 
+func (x *ExitPathwayRequest) GetPendingReferrals() PendingReferrals {
+	if x != nil {
+		return x.PendingReferrals
+	}
+	return PendingReferrals_PENDING_REFERRALS_UNSPECIFIED
+}
+
 type ExitPathwayResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
@@ -867,7 +1019,7 @@ type ExitPathwayResponse struct {
 
 func (x *ExitPathwayResponse) Reset() {
 	*x = ExitPathwayResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1031,7 @@ func (x *ExitPathwayResponse) String() string {
 func (*ExitPathwayResponse) ProtoMessage() {}
 
 func (x *ExitPathwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[9]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1044,7 @@ func (x *ExitPathwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitPathwayResponse.ProtoReflect.Descriptor instead.
 func (*ExitPathwayResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{9}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExitPathwayResponse) GetPathway() *Pathway {
@@ -918,7 +1070,7 @@ type RecordReferralRequest struct {
 
 func (x *RecordReferralRequest) Reset() {
 	*x = RecordReferralRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1082,7 @@ func (x *RecordReferralRequest) String() string {
 func (*RecordReferralRequest) ProtoMessage() {}
 
 func (x *RecordReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[10]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1095,7 @@ func (x *RecordReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralRequest.ProtoReflect.Descriptor instead.
 func (*RecordReferralRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{10}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordReferralRequest) GetRequestId() string {
@@ -992,7 +1144,7 @@ type RecordReferralResponse struct {
 
 func (x *RecordReferralResponse) Reset() {
 	*x = RecordReferralResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1156,7 @@ func (x *RecordReferralResponse) String() string {
 func (*RecordReferralResponse) ProtoMessage() {}
 
 func (x *RecordReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[11]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1169,7 @@ func (x *RecordReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralResponse.ProtoReflect.Descriptor instead.
 func (*RecordReferralResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{11}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordReferralResponse) GetPathway() *Pathway {
@@ -1043,14 +1195,20 @@ type RecordReferralOutcomeRequest struct {
 	ReferralNumber int32           `protobuf:"varint,3,opt,name=referral_number,json=referralNumber,proto3" json:"referral_number,omitempty"`
 	Outcome        ReferralOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=avenir.pathway.v1.ReferralOutcome" json:"outcome,omitempty"`
 	// Not before the referral or its previous outcome, not in the future.
-	OutcomeDate   *v1.Date `protobuf:"bytes,5,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OutcomeDate *v1.Date `protobuf:"bytes,5,opt,name=outcome_date,json=outcomeDate,proto3" json:"outcome_date,omitempty"`
+	// REFERRAL_OUTCOME_COMPLETED_CERTIFIED only, and then required: the
+	// certification's code in the national register, "RNCP" and 1 to 6
+	// digits (e.g. "RNCP35467"), and the day it was obtained (not before the
+	// referral, not in the future).
+	RncpCode          string   `protobuf:"bytes,6,opt,name=rncp_code,json=rncpCode,proto3" json:"rncp_code,omitempty"`
+	CertificationDate *v1.Date `protobuf:"bytes,7,opt,name=certification_date,json=certificationDate,proto3" json:"certification_date,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RecordReferralOutcomeRequest) Reset() {
 	*x = RecordReferralOutcomeRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1220,7 @@ func (x *RecordReferralOutcomeRequest) String() string {
 func (*RecordReferralOutcomeRequest) ProtoMessage() {}
 
 func (x *RecordReferralOutcomeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[12]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1233,7 @@ func (x *RecordReferralOutcomeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralOutcomeRequest.ProtoReflect.Descriptor instead.
 func (*RecordReferralOutcomeRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{12}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordReferralOutcomeRequest) GetRequestId() string {
@@ -1113,6 +1271,134 @@ func (x *RecordReferralOutcomeRequest) GetOutcomeDate() *v1.Date {
 	return nil
 }
 
+func (x *RecordReferralOutcomeRequest) GetRncpCode() string {
+	if x != nil {
+		return x.RncpCode
+	}
+	return ""
+}
+
+func (x *RecordReferralOutcomeRequest) GetCertificationDate() *v1.Date {
+	if x != nil {
+		return x.CertificationDate
+	}
+	return nil
+}
+
+type RecordFollowUpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key chosen by the caller (1..128 characters).
+	RequestId string            `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	LearnerId string            `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	Situation FollowUpSituation `protobuf:"varint,3,opt,name=situation,proto3,enum=avenir.pathway.v1.FollowUpSituation" json:"situation,omitempty"`
+	// Required for FOLLOW_UP_SITUATION_EMPLOYMENT, refused otherwise.
+	EmploymentType EmploymentType `protobuf:"varint,4,opt,name=employment_type,json=employmentType,proto3,enum=avenir.pathway.v1.EmploymentType" json:"employment_type,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpRequest) Reset() {
+	*x = RecordFollowUpRequest{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpRequest) ProtoMessage() {}
+
+func (x *RecordFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RecordFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *RecordFollowUpRequest) GetSituation() FollowUpSituation {
+	if x != nil {
+		return x.Situation
+	}
+	return FollowUpSituation_FOLLOW_UP_SITUATION_UNSPECIFIED
+}
+
+func (x *RecordFollowUpRequest) GetEmploymentType() EmploymentType {
+	if x != nil {
+		return x.EmploymentType
+	}
+	return EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED
+}
+
+type RecordFollowUpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordFollowUpResponse) Reset() {
+	*x = RecordFollowUpResponse{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordFollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordFollowUpResponse) ProtoMessage() {}
+
+func (x *RecordFollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordFollowUpResponse.ProtoReflect.Descriptor instead.
+func (*RecordFollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RecordFollowUpResponse) GetPathway() *Pathway {
+	if x != nil {
+		return x.Pathway
+	}
+	return nil
+}
+
 type RecordReferralOutcomeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pathway       *Pathway               `protobuf:"bytes,1,opt,name=pathway,proto3" json:"pathway,omitempty"`
@@ -1122,7 +1408,7 @@ type RecordReferralOutcomeResponse struct {
 
 func (x *RecordReferralOutcomeResponse) Reset() {
 	*x = RecordReferralOutcomeResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1420,7 @@ func (x *RecordReferralOutcomeResponse) String() string {
 func (*RecordReferralOutcomeResponse) ProtoMessage() {}
 
 func (x *RecordReferralOutcomeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[13]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1433,7 @@ func (x *RecordReferralOutcomeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordReferralOutcomeResponse.ProtoReflect.Descriptor instead.
 func (*RecordReferralOutcomeResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{13}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordReferralOutcomeResponse) GetPathway() *Pathway {
@@ -1182,7 +1468,7 @@ type ListPathwaysRequest struct {
 
 func (x *ListPathwaysRequest) Reset() {
 	*x = ListPathwaysRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1480,7 @@ func (x *ListPathwaysRequest) String() string {
 func (*ListPathwaysRequest) ProtoMessage() {}
 
 func (x *ListPathwaysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[14]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1493,7 @@ func (x *ListPathwaysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPathwaysRequest.ProtoReflect.Descriptor instead.
 func (*ListPathwaysRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{14}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListPathwaysRequest) GetTerritoryCode() string {
@@ -1286,7 +1572,7 @@ type ListPathwaysResponse struct {
 
 func (x *ListPathwaysResponse) Reset() {
 	*x = ListPathwaysResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1584,7 @@ func (x *ListPathwaysResponse) String() string {
 func (*ListPathwaysResponse) ProtoMessage() {}
 
 func (x *ListPathwaysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[15]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1597,7 @@ func (x *ListPathwaysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPathwaysResponse.ProtoReflect.Descriptor instead.
 func (*ListPathwaysResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{15}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListPathwaysResponse) GetPathways() []*Pathway {
@@ -1341,7 +1627,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1639,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[16]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1652,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{16}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetTimelineRequest) GetLearnerId() string {
@@ -1417,7 +1703,10 @@ type TimelineEntry struct {
 	// PathwayEntered date, episode; PathwayExited date, episode, reason,
 	// days; ExitBackdated date, recorded_on; ReferralRecorded programme,
 	// organisation, date, referral; ReferralOutcomeRecorded referral,
-	// outcome, date; LearnerEnrolled operator_id, contract_id, kind,
+	// outcome, date, rncp_code, certification_date; QualifFollowUpEnded
+	// referral, outcome, date, episode; FollowUpRecorded situation,
+	// employment_type, date, episode; FollowingInQualif referent_id, date,
+	// episode; LearnerEnrolled operator_id, contract_id, kind,
 	// programme, date, enrolment; EnrolmentEnded enrolment, date, reason;
 	// AnalysisStarted, AnalysisRevised, AnalysisDrafted, AnalysisCompleted
 	// date, version, episode; PlaceBooked session_id, from, to, promoted
@@ -1434,7 +1723,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1735,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[17]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1748,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{17}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TimelineEntry) GetEventId() string {
@@ -1537,7 +1826,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1838,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[18]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1851,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{18}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetTimelineResponse) GetEntries() []*TimelineEntry {
@@ -1592,7 +1881,7 @@ type GetFlowStatisticsRequest struct {
 
 func (x *GetFlowStatisticsRequest) Reset() {
 	*x = GetFlowStatisticsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1893,7 @@ func (x *GetFlowStatisticsRequest) String() string {
 func (*GetFlowStatisticsRequest) ProtoMessage() {}
 
 func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[19]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1906,7 @@ func (x *GetFlowStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{19}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetFlowStatisticsRequest) GetFromMonth() *v1.Month {
@@ -1656,7 +1945,7 @@ type ExitCount struct {
 
 func (x *ExitCount) Reset() {
 	*x = ExitCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1957,7 @@ func (x *ExitCount) String() string {
 func (*ExitCount) ProtoMessage() {}
 
 func (x *ExitCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[20]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1970,7 @@ func (x *ExitCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitCount.ProtoReflect.Descriptor instead.
 func (*ExitCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{20}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExitCount) GetReason() ExitReason {
@@ -1747,7 +2036,7 @@ type FlowStatistics struct {
 
 func (x *FlowStatistics) Reset() {
 	*x = FlowStatistics{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2048,7 @@ func (x *FlowStatistics) String() string {
 func (*FlowStatistics) ProtoMessage() {}
 
 func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[21]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2061,7 @@ func (x *FlowStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlowStatistics.ProtoReflect.Descriptor instead.
 func (*FlowStatistics) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{21}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *FlowStatistics) GetTerritoryCode() string {
@@ -1860,7 +2149,7 @@ type GetFlowStatisticsResponse struct {
 
 func (x *GetFlowStatisticsResponse) Reset() {
 	*x = GetFlowStatisticsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2161,7 @@ func (x *GetFlowStatisticsResponse) String() string {
 func (*GetFlowStatisticsResponse) ProtoMessage() {}
 
 func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[22]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2174,7 @@ func (x *GetFlowStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFlowStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*GetFlowStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{22}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetFlowStatisticsResponse) GetTerritories() []*FlowStatistics {
@@ -1918,7 +2207,7 @@ type EnrolRequest struct {
 
 func (x *EnrolRequest) Reset() {
 	*x = EnrolRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2219,7 @@ func (x *EnrolRequest) String() string {
 func (*EnrolRequest) ProtoMessage() {}
 
 func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[23]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2232,7 @@ func (x *EnrolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolRequest.ProtoReflect.Descriptor instead.
 func (*EnrolRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{23}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EnrolRequest) GetRequestId() string {
@@ -1992,7 +2281,7 @@ type EnrolResponse struct {
 
 func (x *EnrolResponse) Reset() {
 	*x = EnrolResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2293,7 @@ func (x *EnrolResponse) String() string {
 func (*EnrolResponse) ProtoMessage() {}
 
 func (x *EnrolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[24]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2306,7 @@ func (x *EnrolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolResponse.ProtoReflect.Descriptor instead.
 func (*EnrolResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{24}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EnrolResponse) GetPathway() *Pathway {
@@ -2051,7 +2340,7 @@ type EndEnrolmentRequest struct {
 
 func (x *EndEnrolmentRequest) Reset() {
 	*x = EndEnrolmentRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2063,7 +2352,7 @@ func (x *EndEnrolmentRequest) String() string {
 func (*EndEnrolmentRequest) ProtoMessage() {}
 
 func (x *EndEnrolmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[25]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2076,7 +2365,7 @@ func (x *EndEnrolmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndEnrolmentRequest.ProtoReflect.Descriptor instead.
 func (*EndEnrolmentRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{25}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EndEnrolmentRequest) GetRequestId() string {
@@ -2117,7 +2406,7 @@ type EndEnrolmentResponse struct {
 
 func (x *EndEnrolmentResponse) Reset() {
 	*x = EndEnrolmentResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +2418,7 @@ func (x *EndEnrolmentResponse) String() string {
 func (*EndEnrolmentResponse) ProtoMessage() {}
 
 func (x *EndEnrolmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[26]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +2431,7 @@ func (x *EndEnrolmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndEnrolmentResponse.ProtoReflect.Descriptor instead.
 func (*EndEnrolmentResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{26}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EndEnrolmentResponse) GetPathway() *Pathway {
@@ -2178,7 +2467,7 @@ type ListEnrolmentsRequest struct {
 
 func (x *ListEnrolmentsRequest) Reset() {
 	*x = ListEnrolmentsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2479,7 @@ func (x *ListEnrolmentsRequest) String() string {
 func (*ListEnrolmentsRequest) ProtoMessage() {}
 
 func (x *ListEnrolmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[27]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2492,7 @@ func (x *ListEnrolmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrolmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListEnrolmentsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{27}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListEnrolmentsRequest) GetOperatorId() string {
@@ -2261,7 +2550,7 @@ type EnrolmentListing struct {
 
 func (x *EnrolmentListing) Reset() {
 	*x = EnrolmentListing{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2562,7 @@ func (x *EnrolmentListing) String() string {
 func (*EnrolmentListing) ProtoMessage() {}
 
 func (x *EnrolmentListing) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[28]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2575,7 @@ func (x *EnrolmentListing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolmentListing.ProtoReflect.Descriptor instead.
 func (*EnrolmentListing) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{28}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EnrolmentListing) GetLearnerId() string {
@@ -2328,7 +2617,7 @@ type ListEnrolmentsResponse struct {
 
 func (x *ListEnrolmentsResponse) Reset() {
 	*x = ListEnrolmentsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2629,7 @@ func (x *ListEnrolmentsResponse) String() string {
 func (*ListEnrolmentsResponse) ProtoMessage() {}
 
 func (x *ListEnrolmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[29]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2642,7 @@ func (x *ListEnrolmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrolmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListEnrolmentsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{29}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListEnrolmentsResponse) GetEnrolments() []*EnrolmentListing {
@@ -2382,7 +2671,7 @@ type GetProgrammeTargetsRequest struct {
 
 func (x *GetProgrammeTargetsRequest) Reset() {
 	*x = GetProgrammeTargetsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2394,7 +2683,7 @@ func (x *GetProgrammeTargetsRequest) String() string {
 func (*GetProgrammeTargetsRequest) ProtoMessage() {}
 
 func (x *GetProgrammeTargetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[30]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2407,7 +2696,7 @@ func (x *GetProgrammeTargetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProgrammeTargetsRequest.ProtoReflect.Descriptor instead.
 func (*GetProgrammeTargetsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{30}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetProgrammeTargetsRequest) GetYear() int32 {
@@ -2438,7 +2727,7 @@ type MonthlyBeneficiaries struct {
 
 func (x *MonthlyBeneficiaries) Reset() {
 	*x = MonthlyBeneficiaries{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2739,7 @@ func (x *MonthlyBeneficiaries) String() string {
 func (*MonthlyBeneficiaries) ProtoMessage() {}
 
 func (x *MonthlyBeneficiaries) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[31]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2752,7 @@ func (x *MonthlyBeneficiaries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonthlyBeneficiaries.ProtoReflect.Descriptor instead.
 func (*MonthlyBeneficiaries) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{31}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *MonthlyBeneficiaries) GetMonth() *v1.Month {
@@ -2515,7 +2804,7 @@ type ProgrammeProgress struct {
 
 func (x *ProgrammeProgress) Reset() {
 	*x = ProgrammeProgress{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2816,7 @@ func (x *ProgrammeProgress) String() string {
 func (*ProgrammeProgress) ProtoMessage() {}
 
 func (x *ProgrammeProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[32]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2829,7 @@ func (x *ProgrammeProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgrammeProgress.ProtoReflect.Descriptor instead.
 func (*ProgrammeProgress) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{32}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ProgrammeProgress) GetProgramme() v1.FundingProgramme {
@@ -2597,7 +2886,7 @@ type GetProgrammeTargetsResponse struct {
 
 func (x *GetProgrammeTargetsResponse) Reset() {
 	*x = GetProgrammeTargetsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2609,7 +2898,7 @@ func (x *GetProgrammeTargetsResponse) String() string {
 func (*GetProgrammeTargetsResponse) ProtoMessage() {}
 
 func (x *GetProgrammeTargetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[33]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2622,7 +2911,7 @@ func (x *GetProgrammeTargetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProgrammeTargetsResponse.ProtoReflect.Descriptor instead.
 func (*GetProgrammeTargetsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{33}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetProgrammeTargetsResponse) GetTerritories() []*ProgrammeProgress {
@@ -2654,7 +2943,7 @@ type GetOutcomesRequest struct {
 
 func (x *GetOutcomesRequest) Reset() {
 	*x = GetOutcomesRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2666,7 +2955,7 @@ func (x *GetOutcomesRequest) String() string {
 func (*GetOutcomesRequest) ProtoMessage() {}
 
 func (x *GetOutcomesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[34]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2679,7 +2968,7 @@ func (x *GetOutcomesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOutcomesRequest.ProtoReflect.Descriptor instead.
 func (*GetOutcomesRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{34}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetOutcomesRequest) GetFromMonth() *v1.Month {
@@ -2721,7 +3010,7 @@ type ExitReasonCount struct {
 
 func (x *ExitReasonCount) Reset() {
 	*x = ExitReasonCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +3022,7 @@ func (x *ExitReasonCount) String() string {
 func (*ExitReasonCount) ProtoMessage() {}
 
 func (x *ExitReasonCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[35]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +3035,7 @@ func (x *ExitReasonCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitReasonCount.ProtoReflect.Descriptor instead.
 func (*ExitReasonCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{35}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExitReasonCount) GetReason() ExitReason {
@@ -2788,13 +3077,18 @@ type Outcomes struct {
 	// Completed × 100 / with an outcome, rounded down; absent without any,
 	// and when either count is withheld.
 	ImmersionCompletionPercent *int32 `protobuf:"varint,9,opt,name=immersion_completion_percent,json=immersionCompletionPercent,proto3,oneof" json:"immersion_completion_percent,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// Six-month follow-ups recorded for the episodes exited in the months
+	// reported (whenever recorded), and by situation (then employment type),
+	// in the order of the enums; situations without follow-ups omitted.
+	FollowUps            *v1.Count        `protobuf:"bytes,10,opt,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	FollowUpsBySituation []*FollowUpCount `protobuf:"bytes,11,rep,name=follow_ups_by_situation,json=followUpsBySituation,proto3" json:"follow_ups_by_situation,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Outcomes) Reset() {
 	*x = Outcomes{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3100,7 @@ func (x *Outcomes) String() string {
 func (*Outcomes) ProtoMessage() {}
 
 func (x *Outcomes) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[36]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3113,7 @@ func (x *Outcomes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcomes.ProtoReflect.Descriptor instead.
 func (*Outcomes) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{36}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Outcomes) GetOperatorId() string {
@@ -2885,6 +3179,82 @@ func (x *Outcomes) GetImmersionCompletionPercent() int32 {
 	return 0
 }
 
+func (x *Outcomes) GetFollowUps() *v1.Count {
+	if x != nil {
+		return x.FollowUps
+	}
+	return nil
+}
+
+func (x *Outcomes) GetFollowUpsBySituation() []*FollowUpCount {
+	if x != nil {
+		return x.FollowUpsBySituation
+	}
+	return nil
+}
+
+// Six-month follow-ups of one situation (and employment type, for
+// employment).
+type FollowUpCount struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Situation      FollowUpSituation      `protobuf:"varint,1,opt,name=situation,proto3,enum=avenir.pathway.v1.FollowUpSituation" json:"situation,omitempty"`
+	EmploymentType EmploymentType         `protobuf:"varint,2,opt,name=employment_type,json=employmentType,proto3,enum=avenir.pathway.v1.EmploymentType" json:"employment_type,omitempty"`
+	Count          *v1.Count              `protobuf:"bytes,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FollowUpCount) Reset() {
+	*x = FollowUpCount{}
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpCount) ProtoMessage() {}
+
+func (x *FollowUpCount) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpCount.ProtoReflect.Descriptor instead.
+func (*FollowUpCount) Descriptor() ([]byte, []int) {
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *FollowUpCount) GetSituation() FollowUpSituation {
+	if x != nil {
+		return x.Situation
+	}
+	return FollowUpSituation_FOLLOW_UP_SITUATION_UNSPECIFIED
+}
+
+func (x *FollowUpCount) GetEmploymentType() EmploymentType {
+	if x != nil {
+		return x.EmploymentType
+	}
+	return EmploymentType_EMPLOYMENT_TYPE_UNSPECIFIED
+}
+
+func (x *FollowUpCount) GetCount() *v1.Count {
+	if x != nil {
+		return x.Count
+	}
+	return nil
+}
+
 type GetOutcomesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Per operator, then territory.
@@ -2902,7 +3272,7 @@ type GetOutcomesResponse struct {
 
 func (x *GetOutcomesResponse) Reset() {
 	*x = GetOutcomesResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3284,7 @@ func (x *GetOutcomesResponse) String() string {
 func (*GetOutcomesResponse) ProtoMessage() {}
 
 func (x *GetOutcomesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[37]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3297,7 @@ func (x *GetOutcomesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOutcomesResponse.ProtoReflect.Descriptor instead.
 func (*GetOutcomesResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{37}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetOutcomesResponse) GetOutcomes() []*Outcomes {
@@ -2964,7 +3334,7 @@ type GetBreakdownsRequest struct {
 
 func (x *GetBreakdownsRequest) Reset() {
 	*x = GetBreakdownsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3346,7 @@ func (x *GetBreakdownsRequest) String() string {
 func (*GetBreakdownsRequest) ProtoMessage() {}
 
 func (x *GetBreakdownsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[38]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3359,7 @@ func (x *GetBreakdownsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreakdownsRequest.ProtoReflect.Descriptor instead.
 func (*GetBreakdownsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{38}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetBreakdownsRequest) GetFromMonth() *v1.Month {
@@ -3023,7 +3393,7 @@ type AgeBandCount struct {
 
 func (x *AgeBandCount) Reset() {
 	*x = AgeBandCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3405,7 @@ func (x *AgeBandCount) String() string {
 func (*AgeBandCount) ProtoMessage() {}
 
 func (x *AgeBandCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[39]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3418,7 @@ func (x *AgeBandCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgeBandCount.ProtoReflect.Descriptor instead.
 func (*AgeBandCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{39}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AgeBandCount) GetBand() AgeBand {
@@ -3075,7 +3445,7 @@ type EducationLevelCount struct {
 
 func (x *EducationLevelCount) Reset() {
 	*x = EducationLevelCount{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3457,7 @@ func (x *EducationLevelCount) String() string {
 func (*EducationLevelCount) ProtoMessage() {}
 
 func (x *EducationLevelCount) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[40]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3470,7 @@ func (x *EducationLevelCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EducationLevelCount.ProtoReflect.Descriptor instead.
 func (*EducationLevelCount) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{40}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EducationLevelCount) GetLevel() v11.EducationLevel {
@@ -3137,13 +3507,17 @@ type Breakdown struct {
 	AgeBands []*AgeBandCount `protobuf:"bytes,7,rep,name=age_bands,json=ageBands,proto3" json:"age_bands,omitempty"`
 	// Every level recorded, in the order of EducationLevel.
 	EducationLevels []*EducationLevelCount `protobuf:"bytes,8,rep,name=education_levels,json=educationLevels,proto3" json:"education_levels,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Above the scheme's public: education level 4 and up (the baccalauréat
+	// or more), welcomed with a justification recorded by intake. The sum of
+	// education_levels 4 to 8.
+	AbovePublic   *v1.Count `protobuf:"bytes,9,opt,name=above_public,json=abovePublic,proto3" json:"above_public,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Breakdown) Reset() {
 	*x = Breakdown{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3155,7 +3529,7 @@ func (x *Breakdown) String() string {
 func (*Breakdown) ProtoMessage() {}
 
 func (x *Breakdown) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[41]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3168,7 +3542,7 @@ func (x *Breakdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Breakdown.ProtoReflect.Descriptor instead.
 func (*Breakdown) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{41}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Breakdown) GetTerritoryCode() string {
@@ -3227,6 +3601,13 @@ func (x *Breakdown) GetEducationLevels() []*EducationLevelCount {
 	return nil
 }
 
+func (x *Breakdown) GetAbovePublic() *v1.Count {
+	if x != nil {
+		return x.AbovePublic
+	}
+	return nil
+}
+
 type GetBreakdownsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Per territory, in the order of their codes.
@@ -3238,7 +3619,7 @@ type GetBreakdownsResponse struct {
 
 func (x *GetBreakdownsResponse) Reset() {
 	*x = GetBreakdownsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +3631,7 @@ func (x *GetBreakdownsResponse) String() string {
 func (*GetBreakdownsResponse) ProtoMessage() {}
 
 func (x *GetBreakdownsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[42]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +3644,7 @@ func (x *GetBreakdownsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreakdownsResponse.ProtoReflect.Descriptor instead.
 func (*GetBreakdownsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{42}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetBreakdownsResponse) GetTerritories() []*Breakdown {
@@ -3295,7 +3676,7 @@ type ListEnrolmentOptionsRequest struct {
 
 func (x *ListEnrolmentOptionsRequest) Reset() {
 	*x = ListEnrolmentOptionsRequest{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3307,7 +3688,7 @@ func (x *ListEnrolmentOptionsRequest) String() string {
 func (*ListEnrolmentOptionsRequest) ProtoMessage() {}
 
 func (x *ListEnrolmentOptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[43]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3320,7 +3701,7 @@ func (x *ListEnrolmentOptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrolmentOptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListEnrolmentOptionsRequest) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{43}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListEnrolmentOptionsRequest) GetLearnerId() string {
@@ -3374,7 +3755,7 @@ type EnrolmentOption struct {
 
 func (x *EnrolmentOption) Reset() {
 	*x = EnrolmentOption{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3386,7 +3767,7 @@ func (x *EnrolmentOption) String() string {
 func (*EnrolmentOption) ProtoMessage() {}
 
 func (x *EnrolmentOption) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[44]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3399,7 +3780,7 @@ func (x *EnrolmentOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrolmentOption.ProtoReflect.Descriptor instead.
 func (*EnrolmentOption) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{44}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EnrolmentOption) GetContractId() string {
@@ -3474,7 +3855,7 @@ type ListEnrolmentOptionsResponse struct {
 
 func (x *ListEnrolmentOptionsResponse) Reset() {
 	*x = ListEnrolmentOptionsResponse{}
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3486,7 +3867,7 @@ func (x *ListEnrolmentOptionsResponse) String() string {
 func (*ListEnrolmentOptionsResponse) ProtoMessage() {}
 
 func (x *ListEnrolmentOptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[45]
+	mi := &file_avenir_pathway_v1_pathway_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3499,7 +3880,7 @@ func (x *ListEnrolmentOptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrolmentOptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListEnrolmentOptionsResponse) Descriptor() ([]byte, []int) {
-	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{45}
+	return file_avenir_pathway_v1_pathway_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListEnrolmentOptionsResponse) GetOptions() []*EnrolmentOption {
@@ -3534,7 +3915,7 @@ var File_avenir_pathway_v1_pathway_proto protoreflect.FileDescriptor
 
 const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
-	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x03\n" +
+	"\x1favenir/pathway/v1/pathway.proto\x12\x11avenir.pathway.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1eavenir/intake/v1/learner.proto\x1a\x1eavenir/pathway/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x05\n" +
 	"\aEpisode\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x125\n" +
 	"\n" +
@@ -3549,8 +3930,18 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x0fimmersions_done\x18\b \x01(\x05R\x0eimmersionsDone\x12<\n" +
 	"\n" +
 	"enrolments\x18\t \x03(\v2\x1c.avenir.pathway.v1.EnrolmentR\n" +
-	"enrolmentsB\x0e\n" +
-	"\f_exit_detail\"\x89\x03\n" +
+	"enrolments\x12.\n" +
+	"\x13following_in_qualif\x18\n" +
+	" \x01(\bR\x11followingInQualif\x12P\n" +
+	"\x19qualif_follow_up_ended_on\x18\v \x01(\v2\x16.avenir.common.v1.DateR\x15qualifFollowUpEndedOn\x12?\n" +
+	"\x10follow_up_due_on\x18\f \x01(\v2\x16.avenir.common.v1.DateR\rfollowUpDueOn\x128\n" +
+	"\tfollow_up\x18\r \x01(\v2\x1b.avenir.pathway.v1.FollowUpR\bfollowUpB\x0e\n" +
+	"\f_exit_detail\"\xd3\x01\n" +
+	"\bFollowUp\x12B\n" +
+	"\tsituation\x18\x01 \x01(\x0e2$.avenir.pathway.v1.FollowUpSituationR\tsituation\x12J\n" +
+	"\x0femployment_type\x18\x02 \x01(\x0e2!.avenir.pathway.v1.EmploymentTypeR\x0eemploymentType\x127\n" +
+	"\vrecorded_on\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\n" +
+	"recordedOn\"\x89\x03\n" +
 	"\tEnrolment\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -3562,14 +3953,19 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\tfrom_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12/\n" +
 	"\ato_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12D\n" +
 	"\n" +
-	"end_reason\x18\b \x01(\x0e2%.avenir.pathway.v1.EnrolmentEndReasonR\tendReason\"\xb8\x02\n" +
+	"end_reason\x18\b \x01(\x0e2%.avenir.pathway.v1.EnrolmentEndReasonR\tendReason\"\xed\x03\n" +
 	"\bReferral\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12:\n" +
 	"\tprogramme\x18\x02 \x01(\x0e2\x1c.avenir.pathway.v1.ProgrammeR\tprogramme\x12;\n" +
 	"\rreferral_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\freferralDate\x12\"\n" +
 	"\forganisation\x18\x04 \x01(\tR\forganisation\x12<\n" +
 	"\aoutcome\x18\x05 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
-	"\foutcome_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"\x92\x02\n" +
+	"\foutcome_date\x18\x06 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\x12\x1b\n" +
+	"\trncp_code\x18\a \x01(\tR\brncpCode\x12E\n" +
+	"\x12certification_date\x18\b \x01(\v2\x16.avenir.common.v1.DateR\x11certificationDate\x12!\n" +
+	"\fcarried_over\x18\t \x01(\bR\vcarriedOver\x12,\n" +
+	"\x12followed_in_qualif\x18\n" +
+	" \x01(\bR\x10followedInQualif\"\x92\x02\n" +
 	"\aPathway\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12%\n" +
@@ -3591,7 +3987,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\"J\n" +
 	"\x12GetPathwayResponse\x124\n" +
-	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xd6\x01\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xa8\x02\n" +
 	"\x12ExitPathwayRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -3599,7 +3995,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x123\n" +
 	"\texit_date\x18\x03 \x01(\v2\x16.avenir.common.v1.DateR\bexitDate\x125\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\"K\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12P\n" +
+	"\x11pending_referrals\x18\x06 \x01(\x0e2#.avenir.pathway.v1.PendingReferralsR\x10pendingReferrals\"K\n" +
 	"\x13ExitPathwayResponse\x124\n" +
 	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xf2\x01\n" +
 	"\x15RecordReferralRequest\x12\x1d\n" +
@@ -3612,7 +4009,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\forganisation\x18\x05 \x01(\tR\forganisation\"\x87\x01\n" +
 	"\x16RecordReferralResponse\x124\n" +
 	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\x127\n" +
-	"\breferral\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.ReferralR\breferral\"\xfe\x01\n" +
+	"\breferral\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.ReferralR\breferral\"\xe2\x02\n" +
 	"\x1cRecordReferralOutcomeRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -3620,7 +4017,18 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12'\n" +
 	"\x0freferral_number\x18\x03 \x01(\x05R\x0ereferralNumber\x12<\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2\".avenir.pathway.v1.ReferralOutcomeR\aoutcome\x129\n" +
-	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\"U\n" +
+	"\foutcome_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\voutcomeDate\x12\x1b\n" +
+	"\trncp_code\x18\x06 \x01(\tR\brncpCode\x12E\n" +
+	"\x12certification_date\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x11certificationDate\"\xe5\x01\n" +
+	"\x15RecordFollowUpRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12B\n" +
+	"\tsituation\x18\x03 \x01(\x0e2$.avenir.pathway.v1.FollowUpSituationR\tsituation\x12J\n" +
+	"\x0femployment_type\x18\x04 \x01(\x0e2!.avenir.pathway.v1.EmploymentTypeR\x0eemploymentType\"N\n" +
+	"\x16RecordFollowUpResponse\x124\n" +
+	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"U\n" +
 	"\x1dRecordReferralOutcomeResponse\x124\n" +
 	"\apathway\x18\x01 \x01(\v2\x1a.avenir.pathway.v1.PathwayR\apathway\"\xc4\x03\n" +
 	"\x13ListPathwaysRequest\x12%\n" +
@@ -3760,7 +4168,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"operatorId\"w\n" +
 	"\x0fExitReasonCount\x125\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x1d.avenir.pathway.v1.ExitReasonR\x06reason\x12-\n" +
-	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\x86\x05\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\x97\x06\n" +
 	"\bOutcomes\x12\x1f\n" +
 	"\voperator_id\x18\x01 \x01(\tR\n" +
 	"operatorId\x12%\n" +
@@ -3771,9 +4179,17 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x17immersions_with_outcome\x18\x06 \x01(\v2\x17.avenir.common.v1.CountR\x15immersionsWithOutcome\x12J\n" +
 	"\x14immersions_completed\x18\a \x01(\v2\x17.avenir.common.v1.CountR\x13immersionsCompleted\x12]\n" +
 	"\x1eimmersions_partially_completed\x18\b \x01(\v2\x17.avenir.common.v1.CountR\x1cimmersionsPartiallyCompleted\x12E\n" +
-	"\x1cimmersion_completion_percent\x18\t \x01(\x05H\x01R\x1aimmersionCompletionPercent\x88\x01\x01B\x19\n" +
+	"\x1cimmersion_completion_percent\x18\t \x01(\x05H\x01R\x1aimmersionCompletionPercent\x88\x01\x01\x126\n" +
+	"\n" +
+	"follow_ups\x18\n" +
+	" \x01(\v2\x17.avenir.common.v1.CountR\tfollowUps\x12W\n" +
+	"\x17follow_ups_by_situation\x18\v \x03(\v2 .avenir.pathway.v1.FollowUpCountR\x14followUpsBySituationB\x19\n" +
 	"\x17_median_days_in_pathwayB\x1f\n" +
-	"\x1d_immersion_completion_percent\"\xc0\x01\n" +
+	"\x1d_immersion_completion_percent\"\xce\x01\n" +
+	"\rFollowUpCount\x12B\n" +
+	"\tsituation\x18\x01 \x01(\x0e2$.avenir.pathway.v1.FollowUpSituationR\tsituation\x12J\n" +
+	"\x0femployment_type\x18\x02 \x01(\x0e2!.avenir.pathway.v1.EmploymentTypeR\x0eemploymentType\x12-\n" +
+	"\x05count\x18\x03 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\xc0\x01\n" +
 	"\x13GetOutcomesResponse\x127\n" +
 	"\boutcomes\x18\x01 \x03(\v2\x1b.avenir.pathway.v1.OutcomesR\boutcomes\x121\n" +
 	"\x05total\x18\x02 \x01(\v2\x1b.avenir.pathway.v1.OutcomesR\x05total\x12=\n" +
@@ -3788,7 +4204,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"|\n" +
 	"\x13EducationLevelCount\x126\n" +
 	"\x05level\x18\x01 \x01(\x0e2 .avenir.intake.v1.EducationLevelR\x05level\x12-\n" +
-	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\xa4\x03\n" +
+	"\x05count\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\x05count\"\xe0\x03\n" +
 	"\tBreakdown\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x121\n" +
 	"\aentries\x18\x02 \x01(\v2\x17.avenir.common.v1.CountR\aentries\x12+\n" +
@@ -3797,7 +4213,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x03zrr\x18\x05 \x01(\v2\x17.avenir.common.v1.CountR\x03zrr\x12)\n" +
 	"\x03rsa\x18\x06 \x01(\v2\x17.avenir.common.v1.CountR\x03rsa\x12<\n" +
 	"\tage_bands\x18\a \x03(\v2\x1f.avenir.pathway.v1.AgeBandCountR\bageBands\x12Q\n" +
-	"\x10education_levels\x18\b \x03(\v2&.avenir.pathway.v1.EducationLevelCountR\x0feducationLevels\"\x8b\x01\n" +
+	"\x10education_levels\x18\b \x03(\v2&.avenir.pathway.v1.EducationLevelCountR\x0feducationLevels\x12:\n" +
+	"\fabove_public\x18\t \x01(\v2\x17.avenir.common.v1.CountR\vabovePublic\"\x8b\x01\n" +
 	"\x15GetBreakdownsResponse\x12>\n" +
 	"\vterritories\x18\x01 \x03(\v2\x1c.avenir.pathway.v1.BreakdownR\vterritories\x122\n" +
 	"\x05total\x18\x02 \x01(\v2\x1c.avenir.pathway.v1.BreakdownR\x05total\"\xa0\x01\n" +
@@ -3841,7 +4258,7 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x14AGE_BAND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AGE_BAND_UNDER_26\x10\x01\x12\x15\n" +
 	"\x11AGE_BAND_26_TO_49\x10\x02\x12\x18\n" +
-	"\x14AGE_BAND_50_AND_OVER\x10\x032\x81\f\n" +
+	"\x14AGE_BAND_50_AND_OVER\x10\x032\xe8\f\n" +
 	"\x0ePathwayService\x12_\n" +
 	"\fEnterPathway\x12&.avenir.pathway.v1.EnterPathwayRequest\x1a'.avenir.pathway.v1.EnterPathwayResponse\x12Y\n" +
 	"\n" +
@@ -3858,7 +4275,8 @@ const file_avenir_pathway_v1_pathway_proto_rawDesc = "" +
 	"\x13GetProgrammeTargets\x12-.avenir.pathway.v1.GetProgrammeTargetsRequest\x1a..avenir.pathway.v1.GetProgrammeTargetsResponse\x12\\\n" +
 	"\vGetOutcomes\x12%.avenir.pathway.v1.GetOutcomesRequest\x1a&.avenir.pathway.v1.GetOutcomesResponse\x12b\n" +
 	"\rGetBreakdowns\x12'.avenir.pathway.v1.GetBreakdownsRequest\x1a(.avenir.pathway.v1.GetBreakdownsResponse\x12w\n" +
-	"\x14ListEnrolmentOptions\x12..avenir.pathway.v1.ListEnrolmentOptionsRequest\x1a/.avenir.pathway.v1.ListEnrolmentOptionsResponseB\xd8\x01\n" +
+	"\x14ListEnrolmentOptions\x12..avenir.pathway.v1.ListEnrolmentOptionsRequest\x1a/.avenir.pathway.v1.ListEnrolmentOptionsResponse\x12e\n" +
+	"\x0eRecordFollowUp\x12(.avenir.pathway.v1.RecordFollowUpRequest\x1a).avenir.pathway.v1.RecordFollowUpResponseB\xd8\x01\n" +
 	"\x15com.avenir.pathway.v1B\fPathwayProtoP\x01ZKgithub.com/avenir-normandie/avenir/proto/gen/go/avenir/pathway/v1;pathwayv1\xa2\x02\x03APX\xaa\x02\x11Avenir.Pathway.V1\xca\x02\x11Avenir\\Pathway\\V1\xe2\x02\x1dAvenir\\Pathway\\V1\\GPBMetadata\xea\x02\x13Avenir::Pathway::V1b\x06proto3"
 
 var (
@@ -3874,209 +4292,236 @@ func file_avenir_pathway_v1_pathway_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_pathway_v1_pathway_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_avenir_pathway_v1_pathway_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_avenir_pathway_v1_pathway_proto_goTypes = []any{
 	(PathwayStatus)(0),                    // 0: avenir.pathway.v1.PathwayStatus
 	(PathwayPhase)(0),                     // 1: avenir.pathway.v1.PathwayPhase
 	(AgeBand)(0),                          // 2: avenir.pathway.v1.AgeBand
 	(*Episode)(nil),                       // 3: avenir.pathway.v1.Episode
-	(*Enrolment)(nil),                     // 4: avenir.pathway.v1.Enrolment
-	(*Referral)(nil),                      // 5: avenir.pathway.v1.Referral
-	(*Pathway)(nil),                       // 6: avenir.pathway.v1.Pathway
-	(*EnterPathwayRequest)(nil),           // 7: avenir.pathway.v1.EnterPathwayRequest
-	(*EnterPathwayResponse)(nil),          // 8: avenir.pathway.v1.EnterPathwayResponse
-	(*GetPathwayRequest)(nil),             // 9: avenir.pathway.v1.GetPathwayRequest
-	(*GetPathwayResponse)(nil),            // 10: avenir.pathway.v1.GetPathwayResponse
-	(*ExitPathwayRequest)(nil),            // 11: avenir.pathway.v1.ExitPathwayRequest
-	(*ExitPathwayResponse)(nil),           // 12: avenir.pathway.v1.ExitPathwayResponse
-	(*RecordReferralRequest)(nil),         // 13: avenir.pathway.v1.RecordReferralRequest
-	(*RecordReferralResponse)(nil),        // 14: avenir.pathway.v1.RecordReferralResponse
-	(*RecordReferralOutcomeRequest)(nil),  // 15: avenir.pathway.v1.RecordReferralOutcomeRequest
-	(*RecordReferralOutcomeResponse)(nil), // 16: avenir.pathway.v1.RecordReferralOutcomeResponse
-	(*ListPathwaysRequest)(nil),           // 17: avenir.pathway.v1.ListPathwaysRequest
-	(*ListPathwaysResponse)(nil),          // 18: avenir.pathway.v1.ListPathwaysResponse
-	(*GetTimelineRequest)(nil),            // 19: avenir.pathway.v1.GetTimelineRequest
-	(*TimelineEntry)(nil),                 // 20: avenir.pathway.v1.TimelineEntry
-	(*GetTimelineResponse)(nil),           // 21: avenir.pathway.v1.GetTimelineResponse
-	(*GetFlowStatisticsRequest)(nil),      // 22: avenir.pathway.v1.GetFlowStatisticsRequest
-	(*ExitCount)(nil),                     // 23: avenir.pathway.v1.ExitCount
-	(*FlowStatistics)(nil),                // 24: avenir.pathway.v1.FlowStatistics
-	(*GetFlowStatisticsResponse)(nil),     // 25: avenir.pathway.v1.GetFlowStatisticsResponse
-	(*EnrolRequest)(nil),                  // 26: avenir.pathway.v1.EnrolRequest
-	(*EnrolResponse)(nil),                 // 27: avenir.pathway.v1.EnrolResponse
-	(*EndEnrolmentRequest)(nil),           // 28: avenir.pathway.v1.EndEnrolmentRequest
-	(*EndEnrolmentResponse)(nil),          // 29: avenir.pathway.v1.EndEnrolmentResponse
-	(*ListEnrolmentsRequest)(nil),         // 30: avenir.pathway.v1.ListEnrolmentsRequest
-	(*EnrolmentListing)(nil),              // 31: avenir.pathway.v1.EnrolmentListing
-	(*ListEnrolmentsResponse)(nil),        // 32: avenir.pathway.v1.ListEnrolmentsResponse
-	(*GetProgrammeTargetsRequest)(nil),    // 33: avenir.pathway.v1.GetProgrammeTargetsRequest
-	(*MonthlyBeneficiaries)(nil),          // 34: avenir.pathway.v1.MonthlyBeneficiaries
-	(*ProgrammeProgress)(nil),             // 35: avenir.pathway.v1.ProgrammeProgress
-	(*GetProgrammeTargetsResponse)(nil),   // 36: avenir.pathway.v1.GetProgrammeTargetsResponse
-	(*GetOutcomesRequest)(nil),            // 37: avenir.pathway.v1.GetOutcomesRequest
-	(*ExitReasonCount)(nil),               // 38: avenir.pathway.v1.ExitReasonCount
-	(*Outcomes)(nil),                      // 39: avenir.pathway.v1.Outcomes
-	(*GetOutcomesResponse)(nil),           // 40: avenir.pathway.v1.GetOutcomesResponse
-	(*GetBreakdownsRequest)(nil),          // 41: avenir.pathway.v1.GetBreakdownsRequest
-	(*AgeBandCount)(nil),                  // 42: avenir.pathway.v1.AgeBandCount
-	(*EducationLevelCount)(nil),           // 43: avenir.pathway.v1.EducationLevelCount
-	(*Breakdown)(nil),                     // 44: avenir.pathway.v1.Breakdown
-	(*GetBreakdownsResponse)(nil),         // 45: avenir.pathway.v1.GetBreakdownsResponse
-	(*ListEnrolmentOptionsRequest)(nil),   // 46: avenir.pathway.v1.ListEnrolmentOptionsRequest
-	(*EnrolmentOption)(nil),               // 47: avenir.pathway.v1.EnrolmentOption
-	(*ListEnrolmentOptionsResponse)(nil),  // 48: avenir.pathway.v1.ListEnrolmentOptionsResponse
-	nil,                                   // 49: avenir.pathway.v1.TimelineEntry.AttributesEntry
-	(*v1.Date)(nil),                       // 50: avenir.common.v1.Date
-	(ExitReason)(0),                       // 51: avenir.pathway.v1.ExitReason
-	(EnrolmentKind)(0),                    // 52: avenir.pathway.v1.EnrolmentKind
-	(v1.FundingProgramme)(0),              // 53: avenir.common.v1.FundingProgramme
-	(EnrolmentEndReason)(0),               // 54: avenir.pathway.v1.EnrolmentEndReason
-	(Programme)(0),                        // 55: avenir.pathway.v1.Programme
-	(ReferralOutcome)(0),                  // 56: avenir.pathway.v1.ReferralOutcome
-	(*timestamppb.Timestamp)(nil),         // 57: google.protobuf.Timestamp
-	(*v1.Month)(nil),                      // 58: avenir.common.v1.Month
-	(*v1.Count)(nil),                      // 59: avenir.common.v1.Count
-	(v11.EducationLevel)(0),               // 60: avenir.intake.v1.EducationLevel
+	(*FollowUp)(nil),                      // 4: avenir.pathway.v1.FollowUp
+	(*Enrolment)(nil),                     // 5: avenir.pathway.v1.Enrolment
+	(*Referral)(nil),                      // 6: avenir.pathway.v1.Referral
+	(*Pathway)(nil),                       // 7: avenir.pathway.v1.Pathway
+	(*EnterPathwayRequest)(nil),           // 8: avenir.pathway.v1.EnterPathwayRequest
+	(*EnterPathwayResponse)(nil),          // 9: avenir.pathway.v1.EnterPathwayResponse
+	(*GetPathwayRequest)(nil),             // 10: avenir.pathway.v1.GetPathwayRequest
+	(*GetPathwayResponse)(nil),            // 11: avenir.pathway.v1.GetPathwayResponse
+	(*ExitPathwayRequest)(nil),            // 12: avenir.pathway.v1.ExitPathwayRequest
+	(*ExitPathwayResponse)(nil),           // 13: avenir.pathway.v1.ExitPathwayResponse
+	(*RecordReferralRequest)(nil),         // 14: avenir.pathway.v1.RecordReferralRequest
+	(*RecordReferralResponse)(nil),        // 15: avenir.pathway.v1.RecordReferralResponse
+	(*RecordReferralOutcomeRequest)(nil),  // 16: avenir.pathway.v1.RecordReferralOutcomeRequest
+	(*RecordFollowUpRequest)(nil),         // 17: avenir.pathway.v1.RecordFollowUpRequest
+	(*RecordFollowUpResponse)(nil),        // 18: avenir.pathway.v1.RecordFollowUpResponse
+	(*RecordReferralOutcomeResponse)(nil), // 19: avenir.pathway.v1.RecordReferralOutcomeResponse
+	(*ListPathwaysRequest)(nil),           // 20: avenir.pathway.v1.ListPathwaysRequest
+	(*ListPathwaysResponse)(nil),          // 21: avenir.pathway.v1.ListPathwaysResponse
+	(*GetTimelineRequest)(nil),            // 22: avenir.pathway.v1.GetTimelineRequest
+	(*TimelineEntry)(nil),                 // 23: avenir.pathway.v1.TimelineEntry
+	(*GetTimelineResponse)(nil),           // 24: avenir.pathway.v1.GetTimelineResponse
+	(*GetFlowStatisticsRequest)(nil),      // 25: avenir.pathway.v1.GetFlowStatisticsRequest
+	(*ExitCount)(nil),                     // 26: avenir.pathway.v1.ExitCount
+	(*FlowStatistics)(nil),                // 27: avenir.pathway.v1.FlowStatistics
+	(*GetFlowStatisticsResponse)(nil),     // 28: avenir.pathway.v1.GetFlowStatisticsResponse
+	(*EnrolRequest)(nil),                  // 29: avenir.pathway.v1.EnrolRequest
+	(*EnrolResponse)(nil),                 // 30: avenir.pathway.v1.EnrolResponse
+	(*EndEnrolmentRequest)(nil),           // 31: avenir.pathway.v1.EndEnrolmentRequest
+	(*EndEnrolmentResponse)(nil),          // 32: avenir.pathway.v1.EndEnrolmentResponse
+	(*ListEnrolmentsRequest)(nil),         // 33: avenir.pathway.v1.ListEnrolmentsRequest
+	(*EnrolmentListing)(nil),              // 34: avenir.pathway.v1.EnrolmentListing
+	(*ListEnrolmentsResponse)(nil),        // 35: avenir.pathway.v1.ListEnrolmentsResponse
+	(*GetProgrammeTargetsRequest)(nil),    // 36: avenir.pathway.v1.GetProgrammeTargetsRequest
+	(*MonthlyBeneficiaries)(nil),          // 37: avenir.pathway.v1.MonthlyBeneficiaries
+	(*ProgrammeProgress)(nil),             // 38: avenir.pathway.v1.ProgrammeProgress
+	(*GetProgrammeTargetsResponse)(nil),   // 39: avenir.pathway.v1.GetProgrammeTargetsResponse
+	(*GetOutcomesRequest)(nil),            // 40: avenir.pathway.v1.GetOutcomesRequest
+	(*ExitReasonCount)(nil),               // 41: avenir.pathway.v1.ExitReasonCount
+	(*Outcomes)(nil),                      // 42: avenir.pathway.v1.Outcomes
+	(*FollowUpCount)(nil),                 // 43: avenir.pathway.v1.FollowUpCount
+	(*GetOutcomesResponse)(nil),           // 44: avenir.pathway.v1.GetOutcomesResponse
+	(*GetBreakdownsRequest)(nil),          // 45: avenir.pathway.v1.GetBreakdownsRequest
+	(*AgeBandCount)(nil),                  // 46: avenir.pathway.v1.AgeBandCount
+	(*EducationLevelCount)(nil),           // 47: avenir.pathway.v1.EducationLevelCount
+	(*Breakdown)(nil),                     // 48: avenir.pathway.v1.Breakdown
+	(*GetBreakdownsResponse)(nil),         // 49: avenir.pathway.v1.GetBreakdownsResponse
+	(*ListEnrolmentOptionsRequest)(nil),   // 50: avenir.pathway.v1.ListEnrolmentOptionsRequest
+	(*EnrolmentOption)(nil),               // 51: avenir.pathway.v1.EnrolmentOption
+	(*ListEnrolmentOptionsResponse)(nil),  // 52: avenir.pathway.v1.ListEnrolmentOptionsResponse
+	nil,                                   // 53: avenir.pathway.v1.TimelineEntry.AttributesEntry
+	(*v1.Date)(nil),                       // 54: avenir.common.v1.Date
+	(ExitReason)(0),                       // 55: avenir.pathway.v1.ExitReason
+	(FollowUpSituation)(0),                // 56: avenir.pathway.v1.FollowUpSituation
+	(EmploymentType)(0),                   // 57: avenir.pathway.v1.EmploymentType
+	(EnrolmentKind)(0),                    // 58: avenir.pathway.v1.EnrolmentKind
+	(v1.FundingProgramme)(0),              // 59: avenir.common.v1.FundingProgramme
+	(EnrolmentEndReason)(0),               // 60: avenir.pathway.v1.EnrolmentEndReason
+	(Programme)(0),                        // 61: avenir.pathway.v1.Programme
+	(ReferralOutcome)(0),                  // 62: avenir.pathway.v1.ReferralOutcome
+	(PendingReferrals)(0),                 // 63: avenir.pathway.v1.PendingReferrals
+	(*timestamppb.Timestamp)(nil),         // 64: google.protobuf.Timestamp
+	(*v1.Month)(nil),                      // 65: avenir.common.v1.Month
+	(*v1.Count)(nil),                      // 66: avenir.common.v1.Count
+	(v11.EducationLevel)(0),               // 67: avenir.intake.v1.EducationLevel
 }
 var file_avenir_pathway_v1_pathway_proto_depIdxs = []int32{
-	50,  // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
-	50,  // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
-	51,  // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
-	5,   // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
-	4,   // 4: avenir.pathway.v1.Episode.enrolments:type_name -> avenir.pathway.v1.Enrolment
-	52,  // 5: avenir.pathway.v1.Enrolment.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	53,  // 6: avenir.pathway.v1.Enrolment.programme:type_name -> avenir.common.v1.FundingProgramme
-	50,  // 7: avenir.pathway.v1.Enrolment.from_date:type_name -> avenir.common.v1.Date
-	50,  // 8: avenir.pathway.v1.Enrolment.to_date:type_name -> avenir.common.v1.Date
-	54,  // 9: avenir.pathway.v1.Enrolment.end_reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
-	55,  // 10: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
-	50,  // 11: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
-	56,  // 12: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	50,  // 13: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
-	0,   // 14: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
-	3,   // 15: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
-	1,   // 16: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	50,  // 17: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
-	6,   // 18: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	6,   // 19: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	50,  // 20: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
-	51,  // 21: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
-	6,   // 22: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	55,  // 23: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
-	50,  // 24: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
-	6,   // 25: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	5,   // 26: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
-	56,  // 27: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
-	50,  // 28: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
-	6,   // 29: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	1,   // 30: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	50,  // 31: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
-	50,  // 32: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
-	50,  // 33: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
-	50,  // 34: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
-	50,  // 35: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
-	6,   // 36: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
-	57,  // 37: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	49,  // 38: avenir.pathway.v1.TimelineEntry.attributes:type_name -> avenir.pathway.v1.TimelineEntry.AttributesEntry
-	20,  // 39: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
-	58,  // 40: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
-	58,  // 41: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
-	51,  // 42: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	59,  // 43: avenir.pathway.v1.ExitCount.exits:type_name -> avenir.common.v1.Count
-	58,  // 44: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
-	23,  // 45: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
-	59,  // 46: avenir.pathway.v1.FlowStatistics.entered:type_name -> avenir.common.v1.Count
-	59,  // 47: avenir.pathway.v1.FlowStatistics.exited:type_name -> avenir.common.v1.Count
-	59,  // 48: avenir.pathway.v1.FlowStatistics.active:type_name -> avenir.common.v1.Count
-	24,  // 49: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
-	24,  // 50: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
-	52,  // 51: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
-	50,  // 52: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
-	6,   // 53: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 54: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	50,  // 55: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
-	6,   // 56: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
-	4,   // 57: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	50,  // 58: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
-	4,   // 59: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
-	31,  // 60: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
-	58,  // 61: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
-	59,  // 62: avenir.pathway.v1.MonthlyBeneficiaries.new_beneficiaries:type_name -> avenir.common.v1.Count
-	59,  // 63: avenir.pathway.v1.MonthlyBeneficiaries.cumulative:type_name -> avenir.common.v1.Count
-	53,  // 64: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
-	59,  // 65: avenir.pathway.v1.ProgrammeProgress.beneficiaries:type_name -> avenir.common.v1.Count
-	34,  // 66: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
-	35,  // 67: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
-	35,  // 68: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
-	58,  // 69: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
-	58,  // 70: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
-	51,  // 71: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
-	59,  // 72: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
-	59,  // 73: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
-	38,  // 74: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
-	59,  // 75: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
-	59,  // 76: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
-	59,  // 77: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
-	39,  // 78: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
-	39,  // 79: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
-	39,  // 80: avenir.pathway.v1.GetOutcomesResponse.territories:type_name -> avenir.pathway.v1.Outcomes
-	58,  // 81: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
-	58,  // 82: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
-	2,   // 83: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
-	59,  // 84: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
-	60,  // 85: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
-	59,  // 86: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
-	59,  // 87: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
-	59,  // 88: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
-	59,  // 89: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
-	59,  // 90: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
-	59,  // 91: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
-	42,  // 92: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
-	43,  // 93: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
-	44,  // 94: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
-	44,  // 95: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
-	50,  // 96: avenir.pathway.v1.ListEnrolmentOptionsRequest.on:type_name -> avenir.common.v1.Date
-	53,  // 97: avenir.pathway.v1.EnrolmentOption.programme:type_name -> avenir.common.v1.FundingProgramme
-	50,  // 98: avenir.pathway.v1.EnrolmentOption.period_from:type_name -> avenir.common.v1.Date
-	50,  // 99: avenir.pathway.v1.EnrolmentOption.period_to:type_name -> avenir.common.v1.Date
-	52,  // 100: avenir.pathway.v1.EnrolmentOption.kinds:type_name -> avenir.pathway.v1.EnrolmentKind
-	47,  // 101: avenir.pathway.v1.ListEnrolmentOptionsResponse.options:type_name -> avenir.pathway.v1.EnrolmentOption
-	50,  // 102: avenir.pathway.v1.ListEnrolmentOptionsResponse.on:type_name -> avenir.common.v1.Date
-	7,   // 103: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
-	9,   // 104: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
-	11,  // 105: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
-	13,  // 106: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
-	15,  // 107: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
-	17,  // 108: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
-	19,  // 109: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
-	22,  // 110: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
-	26,  // 111: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
-	28,  // 112: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
-	30,  // 113: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
-	33,  // 114: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
-	37,  // 115: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
-	41,  // 116: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
-	46,  // 117: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:input_type -> avenir.pathway.v1.ListEnrolmentOptionsRequest
-	8,   // 118: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
-	10,  // 119: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
-	12,  // 120: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
-	14,  // 121: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
-	16,  // 122: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
-	18,  // 123: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
-	21,  // 124: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
-	25,  // 125: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
-	27,  // 126: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
-	29,  // 127: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
-	32,  // 128: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
-	36,  // 129: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
-	40,  // 130: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
-	45,  // 131: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
-	48,  // 132: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:output_type -> avenir.pathway.v1.ListEnrolmentOptionsResponse
-	118, // [118:133] is the sub-list for method output_type
-	103, // [103:118] is the sub-list for method input_type
-	103, // [103:103] is the sub-list for extension type_name
-	103, // [103:103] is the sub-list for extension extendee
-	0,   // [0:103] is the sub-list for field type_name
+	54,  // 0: avenir.pathway.v1.Episode.entry_date:type_name -> avenir.common.v1.Date
+	54,  // 1: avenir.pathway.v1.Episode.exit_date:type_name -> avenir.common.v1.Date
+	55,  // 2: avenir.pathway.v1.Episode.exit_reason:type_name -> avenir.pathway.v1.ExitReason
+	6,   // 3: avenir.pathway.v1.Episode.referrals:type_name -> avenir.pathway.v1.Referral
+	5,   // 4: avenir.pathway.v1.Episode.enrolments:type_name -> avenir.pathway.v1.Enrolment
+	54,  // 5: avenir.pathway.v1.Episode.qualif_follow_up_ended_on:type_name -> avenir.common.v1.Date
+	54,  // 6: avenir.pathway.v1.Episode.follow_up_due_on:type_name -> avenir.common.v1.Date
+	4,   // 7: avenir.pathway.v1.Episode.follow_up:type_name -> avenir.pathway.v1.FollowUp
+	56,  // 8: avenir.pathway.v1.FollowUp.situation:type_name -> avenir.pathway.v1.FollowUpSituation
+	57,  // 9: avenir.pathway.v1.FollowUp.employment_type:type_name -> avenir.pathway.v1.EmploymentType
+	54,  // 10: avenir.pathway.v1.FollowUp.recorded_on:type_name -> avenir.common.v1.Date
+	58,  // 11: avenir.pathway.v1.Enrolment.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	59,  // 12: avenir.pathway.v1.Enrolment.programme:type_name -> avenir.common.v1.FundingProgramme
+	54,  // 13: avenir.pathway.v1.Enrolment.from_date:type_name -> avenir.common.v1.Date
+	54,  // 14: avenir.pathway.v1.Enrolment.to_date:type_name -> avenir.common.v1.Date
+	60,  // 15: avenir.pathway.v1.Enrolment.end_reason:type_name -> avenir.pathway.v1.EnrolmentEndReason
+	61,  // 16: avenir.pathway.v1.Referral.programme:type_name -> avenir.pathway.v1.Programme
+	54,  // 17: avenir.pathway.v1.Referral.referral_date:type_name -> avenir.common.v1.Date
+	62,  // 18: avenir.pathway.v1.Referral.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	54,  // 19: avenir.pathway.v1.Referral.outcome_date:type_name -> avenir.common.v1.Date
+	54,  // 20: avenir.pathway.v1.Referral.certification_date:type_name -> avenir.common.v1.Date
+	0,   // 21: avenir.pathway.v1.Pathway.status:type_name -> avenir.pathway.v1.PathwayStatus
+	3,   // 22: avenir.pathway.v1.Pathway.episodes:type_name -> avenir.pathway.v1.Episode
+	1,   // 23: avenir.pathway.v1.Pathway.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	54,  // 24: avenir.pathway.v1.EnterPathwayRequest.entry_date:type_name -> avenir.common.v1.Date
+	7,   // 25: avenir.pathway.v1.EnterPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	7,   // 26: avenir.pathway.v1.GetPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	54,  // 27: avenir.pathway.v1.ExitPathwayRequest.exit_date:type_name -> avenir.common.v1.Date
+	55,  // 28: avenir.pathway.v1.ExitPathwayRequest.reason:type_name -> avenir.pathway.v1.ExitReason
+	63,  // 29: avenir.pathway.v1.ExitPathwayRequest.pending_referrals:type_name -> avenir.pathway.v1.PendingReferrals
+	7,   // 30: avenir.pathway.v1.ExitPathwayResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	61,  // 31: avenir.pathway.v1.RecordReferralRequest.programme:type_name -> avenir.pathway.v1.Programme
+	54,  // 32: avenir.pathway.v1.RecordReferralRequest.referral_date:type_name -> avenir.common.v1.Date
+	7,   // 33: avenir.pathway.v1.RecordReferralResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	6,   // 34: avenir.pathway.v1.RecordReferralResponse.referral:type_name -> avenir.pathway.v1.Referral
+	62,  // 35: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome:type_name -> avenir.pathway.v1.ReferralOutcome
+	54,  // 36: avenir.pathway.v1.RecordReferralOutcomeRequest.outcome_date:type_name -> avenir.common.v1.Date
+	54,  // 37: avenir.pathway.v1.RecordReferralOutcomeRequest.certification_date:type_name -> avenir.common.v1.Date
+	56,  // 38: avenir.pathway.v1.RecordFollowUpRequest.situation:type_name -> avenir.pathway.v1.FollowUpSituation
+	57,  // 39: avenir.pathway.v1.RecordFollowUpRequest.employment_type:type_name -> avenir.pathway.v1.EmploymentType
+	7,   // 40: avenir.pathway.v1.RecordFollowUpResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	7,   // 41: avenir.pathway.v1.RecordReferralOutcomeResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	1,   // 42: avenir.pathway.v1.ListPathwaysRequest.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	54,  // 43: avenir.pathway.v1.ListPathwaysRequest.active_on:type_name -> avenir.common.v1.Date
+	54,  // 44: avenir.pathway.v1.ListPathwaysRequest.entered_from:type_name -> avenir.common.v1.Date
+	54,  // 45: avenir.pathway.v1.ListPathwaysRequest.entered_to:type_name -> avenir.common.v1.Date
+	54,  // 46: avenir.pathway.v1.ListPathwaysRequest.exited_from:type_name -> avenir.common.v1.Date
+	54,  // 47: avenir.pathway.v1.ListPathwaysRequest.exited_to:type_name -> avenir.common.v1.Date
+	7,   // 48: avenir.pathway.v1.ListPathwaysResponse.pathways:type_name -> avenir.pathway.v1.Pathway
+	64,  // 49: avenir.pathway.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	53,  // 50: avenir.pathway.v1.TimelineEntry.attributes:type_name -> avenir.pathway.v1.TimelineEntry.AttributesEntry
+	23,  // 51: avenir.pathway.v1.GetTimelineResponse.entries:type_name -> avenir.pathway.v1.TimelineEntry
+	65,  // 52: avenir.pathway.v1.GetFlowStatisticsRequest.from_month:type_name -> avenir.common.v1.Month
+	65,  // 53: avenir.pathway.v1.GetFlowStatisticsRequest.to_month:type_name -> avenir.common.v1.Month
+	55,  // 54: avenir.pathway.v1.ExitCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	66,  // 55: avenir.pathway.v1.ExitCount.exits:type_name -> avenir.common.v1.Count
+	65,  // 56: avenir.pathway.v1.FlowStatistics.month:type_name -> avenir.common.v1.Month
+	26,  // 57: avenir.pathway.v1.FlowStatistics.exits_by_reason:type_name -> avenir.pathway.v1.ExitCount
+	66,  // 58: avenir.pathway.v1.FlowStatistics.entered:type_name -> avenir.common.v1.Count
+	66,  // 59: avenir.pathway.v1.FlowStatistics.exited:type_name -> avenir.common.v1.Count
+	66,  // 60: avenir.pathway.v1.FlowStatistics.active:type_name -> avenir.common.v1.Count
+	27,  // 61: avenir.pathway.v1.GetFlowStatisticsResponse.territories:type_name -> avenir.pathway.v1.FlowStatistics
+	27,  // 62: avenir.pathway.v1.GetFlowStatisticsResponse.totals:type_name -> avenir.pathway.v1.FlowStatistics
+	58,  // 63: avenir.pathway.v1.EnrolRequest.kind:type_name -> avenir.pathway.v1.EnrolmentKind
+	54,  // 64: avenir.pathway.v1.EnrolRequest.from_date:type_name -> avenir.common.v1.Date
+	7,   // 65: avenir.pathway.v1.EnrolResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	5,   // 66: avenir.pathway.v1.EnrolResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	54,  // 67: avenir.pathway.v1.EndEnrolmentRequest.to_date:type_name -> avenir.common.v1.Date
+	7,   // 68: avenir.pathway.v1.EndEnrolmentResponse.pathway:type_name -> avenir.pathway.v1.Pathway
+	5,   // 69: avenir.pathway.v1.EndEnrolmentResponse.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	54,  // 70: avenir.pathway.v1.ListEnrolmentsRequest.active_on:type_name -> avenir.common.v1.Date
+	5,   // 71: avenir.pathway.v1.EnrolmentListing.enrolment:type_name -> avenir.pathway.v1.Enrolment
+	34,  // 72: avenir.pathway.v1.ListEnrolmentsResponse.enrolments:type_name -> avenir.pathway.v1.EnrolmentListing
+	65,  // 73: avenir.pathway.v1.MonthlyBeneficiaries.month:type_name -> avenir.common.v1.Month
+	66,  // 74: avenir.pathway.v1.MonthlyBeneficiaries.new_beneficiaries:type_name -> avenir.common.v1.Count
+	66,  // 75: avenir.pathway.v1.MonthlyBeneficiaries.cumulative:type_name -> avenir.common.v1.Count
+	59,  // 76: avenir.pathway.v1.ProgrammeProgress.programme:type_name -> avenir.common.v1.FundingProgramme
+	66,  // 77: avenir.pathway.v1.ProgrammeProgress.beneficiaries:type_name -> avenir.common.v1.Count
+	37,  // 78: avenir.pathway.v1.ProgrammeProgress.months:type_name -> avenir.pathway.v1.MonthlyBeneficiaries
+	38,  // 79: avenir.pathway.v1.GetProgrammeTargetsResponse.territories:type_name -> avenir.pathway.v1.ProgrammeProgress
+	38,  // 80: avenir.pathway.v1.GetProgrammeTargetsResponse.totals:type_name -> avenir.pathway.v1.ProgrammeProgress
+	65,  // 81: avenir.pathway.v1.GetOutcomesRequest.from_month:type_name -> avenir.common.v1.Month
+	65,  // 82: avenir.pathway.v1.GetOutcomesRequest.to_month:type_name -> avenir.common.v1.Month
+	55,  // 83: avenir.pathway.v1.ExitReasonCount.reason:type_name -> avenir.pathway.v1.ExitReason
+	66,  // 84: avenir.pathway.v1.ExitReasonCount.count:type_name -> avenir.common.v1.Count
+	66,  // 85: avenir.pathway.v1.Outcomes.exits:type_name -> avenir.common.v1.Count
+	41,  // 86: avenir.pathway.v1.Outcomes.exits_by_reason:type_name -> avenir.pathway.v1.ExitReasonCount
+	66,  // 87: avenir.pathway.v1.Outcomes.immersions_with_outcome:type_name -> avenir.common.v1.Count
+	66,  // 88: avenir.pathway.v1.Outcomes.immersions_completed:type_name -> avenir.common.v1.Count
+	66,  // 89: avenir.pathway.v1.Outcomes.immersions_partially_completed:type_name -> avenir.common.v1.Count
+	66,  // 90: avenir.pathway.v1.Outcomes.follow_ups:type_name -> avenir.common.v1.Count
+	43,  // 91: avenir.pathway.v1.Outcomes.follow_ups_by_situation:type_name -> avenir.pathway.v1.FollowUpCount
+	56,  // 92: avenir.pathway.v1.FollowUpCount.situation:type_name -> avenir.pathway.v1.FollowUpSituation
+	57,  // 93: avenir.pathway.v1.FollowUpCount.employment_type:type_name -> avenir.pathway.v1.EmploymentType
+	66,  // 94: avenir.pathway.v1.FollowUpCount.count:type_name -> avenir.common.v1.Count
+	42,  // 95: avenir.pathway.v1.GetOutcomesResponse.outcomes:type_name -> avenir.pathway.v1.Outcomes
+	42,  // 96: avenir.pathway.v1.GetOutcomesResponse.total:type_name -> avenir.pathway.v1.Outcomes
+	42,  // 97: avenir.pathway.v1.GetOutcomesResponse.territories:type_name -> avenir.pathway.v1.Outcomes
+	65,  // 98: avenir.pathway.v1.GetBreakdownsRequest.from_month:type_name -> avenir.common.v1.Month
+	65,  // 99: avenir.pathway.v1.GetBreakdownsRequest.to_month:type_name -> avenir.common.v1.Month
+	2,   // 100: avenir.pathway.v1.AgeBandCount.band:type_name -> avenir.pathway.v1.AgeBand
+	66,  // 101: avenir.pathway.v1.AgeBandCount.count:type_name -> avenir.common.v1.Count
+	67,  // 102: avenir.pathway.v1.EducationLevelCount.level:type_name -> avenir.intake.v1.EducationLevel
+	66,  // 103: avenir.pathway.v1.EducationLevelCount.count:type_name -> avenir.common.v1.Count
+	66,  // 104: avenir.pathway.v1.Breakdown.entries:type_name -> avenir.common.v1.Count
+	66,  // 105: avenir.pathway.v1.Breakdown.rqth:type_name -> avenir.common.v1.Count
+	66,  // 106: avenir.pathway.v1.Breakdown.qpv:type_name -> avenir.common.v1.Count
+	66,  // 107: avenir.pathway.v1.Breakdown.zrr:type_name -> avenir.common.v1.Count
+	66,  // 108: avenir.pathway.v1.Breakdown.rsa:type_name -> avenir.common.v1.Count
+	46,  // 109: avenir.pathway.v1.Breakdown.age_bands:type_name -> avenir.pathway.v1.AgeBandCount
+	47,  // 110: avenir.pathway.v1.Breakdown.education_levels:type_name -> avenir.pathway.v1.EducationLevelCount
+	66,  // 111: avenir.pathway.v1.Breakdown.above_public:type_name -> avenir.common.v1.Count
+	48,  // 112: avenir.pathway.v1.GetBreakdownsResponse.territories:type_name -> avenir.pathway.v1.Breakdown
+	48,  // 113: avenir.pathway.v1.GetBreakdownsResponse.total:type_name -> avenir.pathway.v1.Breakdown
+	54,  // 114: avenir.pathway.v1.ListEnrolmentOptionsRequest.on:type_name -> avenir.common.v1.Date
+	59,  // 115: avenir.pathway.v1.EnrolmentOption.programme:type_name -> avenir.common.v1.FundingProgramme
+	54,  // 116: avenir.pathway.v1.EnrolmentOption.period_from:type_name -> avenir.common.v1.Date
+	54,  // 117: avenir.pathway.v1.EnrolmentOption.period_to:type_name -> avenir.common.v1.Date
+	58,  // 118: avenir.pathway.v1.EnrolmentOption.kinds:type_name -> avenir.pathway.v1.EnrolmentKind
+	51,  // 119: avenir.pathway.v1.ListEnrolmentOptionsResponse.options:type_name -> avenir.pathway.v1.EnrolmentOption
+	54,  // 120: avenir.pathway.v1.ListEnrolmentOptionsResponse.on:type_name -> avenir.common.v1.Date
+	8,   // 121: avenir.pathway.v1.PathwayService.EnterPathway:input_type -> avenir.pathway.v1.EnterPathwayRequest
+	10,  // 122: avenir.pathway.v1.PathwayService.GetPathway:input_type -> avenir.pathway.v1.GetPathwayRequest
+	12,  // 123: avenir.pathway.v1.PathwayService.ExitPathway:input_type -> avenir.pathway.v1.ExitPathwayRequest
+	14,  // 124: avenir.pathway.v1.PathwayService.RecordReferral:input_type -> avenir.pathway.v1.RecordReferralRequest
+	16,  // 125: avenir.pathway.v1.PathwayService.RecordReferralOutcome:input_type -> avenir.pathway.v1.RecordReferralOutcomeRequest
+	20,  // 126: avenir.pathway.v1.PathwayService.ListPathways:input_type -> avenir.pathway.v1.ListPathwaysRequest
+	22,  // 127: avenir.pathway.v1.PathwayService.GetTimeline:input_type -> avenir.pathway.v1.GetTimelineRequest
+	25,  // 128: avenir.pathway.v1.PathwayService.GetFlowStatistics:input_type -> avenir.pathway.v1.GetFlowStatisticsRequest
+	29,  // 129: avenir.pathway.v1.PathwayService.Enrol:input_type -> avenir.pathway.v1.EnrolRequest
+	31,  // 130: avenir.pathway.v1.PathwayService.EndEnrolment:input_type -> avenir.pathway.v1.EndEnrolmentRequest
+	33,  // 131: avenir.pathway.v1.PathwayService.ListEnrolments:input_type -> avenir.pathway.v1.ListEnrolmentsRequest
+	36,  // 132: avenir.pathway.v1.PathwayService.GetProgrammeTargets:input_type -> avenir.pathway.v1.GetProgrammeTargetsRequest
+	40,  // 133: avenir.pathway.v1.PathwayService.GetOutcomes:input_type -> avenir.pathway.v1.GetOutcomesRequest
+	45,  // 134: avenir.pathway.v1.PathwayService.GetBreakdowns:input_type -> avenir.pathway.v1.GetBreakdownsRequest
+	50,  // 135: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:input_type -> avenir.pathway.v1.ListEnrolmentOptionsRequest
+	17,  // 136: avenir.pathway.v1.PathwayService.RecordFollowUp:input_type -> avenir.pathway.v1.RecordFollowUpRequest
+	9,   // 137: avenir.pathway.v1.PathwayService.EnterPathway:output_type -> avenir.pathway.v1.EnterPathwayResponse
+	11,  // 138: avenir.pathway.v1.PathwayService.GetPathway:output_type -> avenir.pathway.v1.GetPathwayResponse
+	13,  // 139: avenir.pathway.v1.PathwayService.ExitPathway:output_type -> avenir.pathway.v1.ExitPathwayResponse
+	15,  // 140: avenir.pathway.v1.PathwayService.RecordReferral:output_type -> avenir.pathway.v1.RecordReferralResponse
+	19,  // 141: avenir.pathway.v1.PathwayService.RecordReferralOutcome:output_type -> avenir.pathway.v1.RecordReferralOutcomeResponse
+	21,  // 142: avenir.pathway.v1.PathwayService.ListPathways:output_type -> avenir.pathway.v1.ListPathwaysResponse
+	24,  // 143: avenir.pathway.v1.PathwayService.GetTimeline:output_type -> avenir.pathway.v1.GetTimelineResponse
+	28,  // 144: avenir.pathway.v1.PathwayService.GetFlowStatistics:output_type -> avenir.pathway.v1.GetFlowStatisticsResponse
+	30,  // 145: avenir.pathway.v1.PathwayService.Enrol:output_type -> avenir.pathway.v1.EnrolResponse
+	32,  // 146: avenir.pathway.v1.PathwayService.EndEnrolment:output_type -> avenir.pathway.v1.EndEnrolmentResponse
+	35,  // 147: avenir.pathway.v1.PathwayService.ListEnrolments:output_type -> avenir.pathway.v1.ListEnrolmentsResponse
+	39,  // 148: avenir.pathway.v1.PathwayService.GetProgrammeTargets:output_type -> avenir.pathway.v1.GetProgrammeTargetsResponse
+	44,  // 149: avenir.pathway.v1.PathwayService.GetOutcomes:output_type -> avenir.pathway.v1.GetOutcomesResponse
+	49,  // 150: avenir.pathway.v1.PathwayService.GetBreakdowns:output_type -> avenir.pathway.v1.GetBreakdownsResponse
+	52,  // 151: avenir.pathway.v1.PathwayService.ListEnrolmentOptions:output_type -> avenir.pathway.v1.ListEnrolmentOptionsResponse
+	18,  // 152: avenir.pathway.v1.PathwayService.RecordFollowUp:output_type -> avenir.pathway.v1.RecordFollowUpResponse
+	137, // [137:153] is the sub-list for method output_type
+	121, // [121:137] is the sub-list for method input_type
+	121, // [121:121] is the sub-list for extension type_name
+	121, // [121:121] is the sub-list for extension extendee
+	0,   // [0:121] is the sub-list for field type_name
 }
 
 func init() { file_avenir_pathway_v1_pathway_proto_init() }
@@ -4086,15 +4531,15 @@ func file_avenir_pathway_v1_pathway_proto_init() {
 	}
 	file_avenir_pathway_v1_events_proto_init()
 	file_avenir_pathway_v1_pathway_proto_msgTypes[0].OneofWrappers = []any{}
-	file_avenir_pathway_v1_pathway_proto_msgTypes[21].OneofWrappers = []any{}
-	file_avenir_pathway_v1_pathway_proto_msgTypes[36].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[24].OneofWrappers = []any{}
+	file_avenir_pathway_v1_pathway_proto_msgTypes[39].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_pathway_v1_pathway_proto_rawDesc), len(file_avenir_pathway_v1_pathway_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   47,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

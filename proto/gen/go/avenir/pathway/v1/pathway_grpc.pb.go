@@ -34,6 +34,7 @@ const (
 	PathwayService_GetOutcomes_FullMethodName           = "/avenir.pathway.v1.PathwayService/GetOutcomes"
 	PathwayService_GetBreakdowns_FullMethodName         = "/avenir.pathway.v1.PathwayService/GetBreakdowns"
 	PathwayService_ListEnrolmentOptions_FullMethodName  = "/avenir.pathway.v1.PathwayService/ListEnrolmentOptions"
+	PathwayService_RecordFollowUp_FullMethodName        = "/avenir.pathway.v1.PathwayService/RecordFollowUp"
 )
 
 // PathwayServiceClient is the client API for PathwayService service.
@@ -55,7 +56,9 @@ type PathwayServiceClient interface {
 	// RecordReferral refers the learner, during the open episode, to a
 	// downstream programme.
 	RecordReferral(ctx context.Context, in *RecordReferralRequest, opts ...grpc.CallOption) (*RecordReferralResponse, error)
-	// RecordReferralOutcome records what became of a referral of the open episode.
+	// RecordReferralOutcome records what became of a referral of the open
+	// episode, or, after an exit, of a referral carried over or followed in
+	// Qualif (the Qualif referrals of an exit to qualifying training).
 	RecordReferralOutcome(ctx context.Context, in *RecordReferralOutcomeRequest, opts ...grpc.CallOption) (*RecordReferralOutcomeResponse, error)
 	// ListPathways lists the pathways in the caller's scope (read model).
 	ListPathways(ctx context.Context, in *ListPathwaysRequest, opts ...grpc.CallOption) (*ListPathwaysResponse, error)
@@ -102,6 +105,12 @@ type PathwayServiceClient interface {
 	// caller's scope is not found. No money: rates and envelopes are
 	// funding's.
 	ListEnrolmentOptions(ctx context.Context, in *ListEnrolmentOptionsRequest, opts ...grpc.CallOption) (*ListEnrolmentOptionsResponse, error)
+	// RecordFollowUp records where the learner stands six months after the
+	// final exit (the last episode's, not re-entered), once, on or after the
+	// day it is due (exit date + 6 months): before, FailedPrecondition. The
+	// callers of ExitPathway: referents acting for the learner, coordinators
+	// of its territory, admins.
+	RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error)
 }
 
 type pathwayServiceClient struct {
@@ -262,6 +271,16 @@ func (c *pathwayServiceClient) ListEnrolmentOptions(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *pathwayServiceClient) RecordFollowUp(ctx context.Context, in *RecordFollowUpRequest, opts ...grpc.CallOption) (*RecordFollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordFollowUpResponse)
+	err := c.cc.Invoke(ctx, PathwayService_RecordFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PathwayServiceServer is the server API for PathwayService service.
 // All implementations must embed UnimplementedPathwayServiceServer
 // for forward compatibility.
@@ -281,7 +300,9 @@ type PathwayServiceServer interface {
 	// RecordReferral refers the learner, during the open episode, to a
 	// downstream programme.
 	RecordReferral(context.Context, *RecordReferralRequest) (*RecordReferralResponse, error)
-	// RecordReferralOutcome records what became of a referral of the open episode.
+	// RecordReferralOutcome records what became of a referral of the open
+	// episode, or, after an exit, of a referral carried over or followed in
+	// Qualif (the Qualif referrals of an exit to qualifying training).
 	RecordReferralOutcome(context.Context, *RecordReferralOutcomeRequest) (*RecordReferralOutcomeResponse, error)
 	// ListPathways lists the pathways in the caller's scope (read model).
 	ListPathways(context.Context, *ListPathwaysRequest) (*ListPathwaysResponse, error)
@@ -328,6 +349,12 @@ type PathwayServiceServer interface {
 	// caller's scope is not found. No money: rates and envelopes are
 	// funding's.
 	ListEnrolmentOptions(context.Context, *ListEnrolmentOptionsRequest) (*ListEnrolmentOptionsResponse, error)
+	// RecordFollowUp records where the learner stands six months after the
+	// final exit (the last episode's, not re-entered), once, on or after the
+	// day it is due (exit date + 6 months): before, FailedPrecondition. The
+	// callers of ExitPathway: referents acting for the learner, coordinators
+	// of its territory, admins.
+	RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error)
 	mustEmbedUnimplementedPathwayServiceServer()
 }
 
@@ -382,6 +409,9 @@ func (UnimplementedPathwayServiceServer) GetBreakdowns(context.Context, *GetBrea
 }
 func (UnimplementedPathwayServiceServer) ListEnrolmentOptions(context.Context, *ListEnrolmentOptionsRequest) (*ListEnrolmentOptionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEnrolmentOptions not implemented")
+}
+func (UnimplementedPathwayServiceServer) RecordFollowUp(context.Context, *RecordFollowUpRequest) (*RecordFollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordFollowUp not implemented")
 }
 func (UnimplementedPathwayServiceServer) mustEmbedUnimplementedPathwayServiceServer() {}
 func (UnimplementedPathwayServiceServer) testEmbeddedByValue()                        {}
@@ -674,6 +704,24 @@ func _PathwayService_ListEnrolmentOptions_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PathwayService_RecordFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PathwayServiceServer).RecordFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PathwayService_RecordFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PathwayServiceServer).RecordFollowUp(ctx, req.(*RecordFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PathwayService_ServiceDesc is the grpc.ServiceDesc for PathwayService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -740,6 +788,10 @@ var PathwayService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEnrolmentOptions",
 			Handler:    _PathwayService_ListEnrolmentOptions_Handler,
+		},
+		{
+			MethodName: "RecordFollowUp",
+			Handler:    _PathwayService_RecordFollowUp_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

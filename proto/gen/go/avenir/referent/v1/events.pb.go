@@ -767,6 +767,9 @@ type LearnerReleased struct {
 	LearnerId     string                 `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
 	TerritoryCode string                 `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
 	ToDate        *v1.Date               `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// The learner was followed in Qualif (LearnerFollowedInQualif): it
+	// counted apart from the active learners.
+	InQualif      bool `protobuf:"varint,5,opt,name=in_qualif,json=inQualif,proto3" json:"in_qualif,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -829,6 +832,86 @@ func (x *LearnerReleased) GetToDate() *v1.Date {
 	return nil
 }
 
+func (x *LearnerReleased) GetInQualif() bool {
+	if x != nil {
+		return x.InQualif
+	}
+	return false
+}
+
+// A learner of the caseload left the pathway for qualifying training: the
+// referent keeps following it until the Qualif outcome, and it counts
+// apart from the active learners, with the service's Qualif weight.
+// Subject: avenir.referent.caseload.<referent_id>.learner_in_qualif
+type LearnerFollowedInQualif struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReferentId    string                 `protobuf:"bytes,1,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	LearnerId     string                 `protobuf:"bytes,2,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	// The exit date.
+	FromDate      *v1.Date `protobuf:"bytes,4,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LearnerFollowedInQualif) Reset() {
+	*x = LearnerFollowedInQualif{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LearnerFollowedInQualif) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LearnerFollowedInQualif) ProtoMessage() {}
+
+func (x *LearnerFollowedInQualif) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LearnerFollowedInQualif.ProtoReflect.Descriptor instead.
+func (*LearnerFollowedInQualif) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LearnerFollowedInQualif) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *LearnerFollowedInQualif) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *LearnerFollowedInQualif) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *LearnerFollowedInQualif) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
 // A learner got a referent.
 type ReferentAssigned struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -860,7 +943,7 @@ type ReferentAssigned struct {
 
 func (x *ReferentAssigned) Reset() {
 	*x = ReferentAssigned{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +955,7 @@ func (x *ReferentAssigned) String() string {
 func (*ReferentAssigned) ProtoMessage() {}
 
 func (x *ReferentAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[9]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +968,7 @@ func (x *ReferentAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferentAssigned.ProtoReflect.Descriptor instead.
 func (*ReferentAssigned) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReferentAssigned) GetLearnerId() string {
@@ -989,7 +1072,7 @@ type AssignmentPending struct {
 
 func (x *AssignmentPending) Reset() {
 	*x = AssignmentPending{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1084,7 @@ func (x *AssignmentPending) String() string {
 func (*AssignmentPending) ProtoMessage() {}
 
 func (x *AssignmentPending) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[10]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1097,7 @@ func (x *AssignmentPending) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentPending.ProtoReflect.Descriptor instead.
 func (*AssignmentPending) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AssignmentPending) GetLearnerId() string {
@@ -1089,7 +1172,7 @@ type AssignmentEnded struct {
 
 func (x *AssignmentEnded) Reset() {
 	*x = AssignmentEnded{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1184,7 @@ func (x *AssignmentEnded) String() string {
 func (*AssignmentEnded) ProtoMessage() {}
 
 func (x *AssignmentEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[11]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1197,7 @@ func (x *AssignmentEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentEnded.ProtoReflect.Descriptor instead.
 func (*AssignmentEnded) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AssignmentEnded) GetLearnerId() string {
@@ -1152,6 +1235,88 @@ func (x *AssignmentEnded) GetToDate() *v1.Date {
 	return nil
 }
 
+// The learner left the pathway for qualifying training (its episode's exit,
+// EXIT_REASON_QUALIFYING_TRAINING, with Qualif referrals to follow): the
+// referent stays assigned, "following in Qualif", until pathway's
+// QualifFollowUpEnded (then AssignmentEnded). The referent does not change.
+// Subject: avenir.referent.assignment.<learner_id>.following_in_qualif
+type FollowingInQualif struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LearnerId     string                 `protobuf:"bytes,1,opt,name=learner_id,json=learnerId,proto3" json:"learner_id,omitempty"`
+	ReferentId    string                 `protobuf:"bytes,2,opt,name=referent_id,json=referentId,proto3" json:"referent_id,omitempty"`
+	TerritoryCode string                 `protobuf:"bytes,3,opt,name=territory_code,json=territoryCode,proto3" json:"territory_code,omitempty"`
+	EpisodeNumber int32                  `protobuf:"varint,4,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
+	// The exit date.
+	FromDate      *v1.Date `protobuf:"bytes,5,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowingInQualif) Reset() {
+	*x = FollowingInQualif{}
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowingInQualif) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowingInQualif) ProtoMessage() {}
+
+func (x *FollowingInQualif) ProtoReflect() protoreflect.Message {
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowingInQualif.ProtoReflect.Descriptor instead.
+func (*FollowingInQualif) Descriptor() ([]byte, []int) {
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FollowingInQualif) GetLearnerId() string {
+	if x != nil {
+		return x.LearnerId
+	}
+	return ""
+}
+
+func (x *FollowingInQualif) GetReferentId() string {
+	if x != nil {
+		return x.ReferentId
+	}
+	return ""
+}
+
+func (x *FollowingInQualif) GetTerritoryCode() string {
+	if x != nil {
+		return x.TerritoryCode
+	}
+	return ""
+}
+
+func (x *FollowingInQualif) GetEpisodeNumber() int32 {
+	if x != nil {
+		return x.EpisodeNumber
+	}
+	return 0
+}
+
+func (x *FollowingInQualif) GetFromDate() *v1.Date {
+	if x != nil {
+		return x.FromDate
+	}
+	return nil
+}
+
 // While the learner's referent (referent_id) is absent, interim_referent_id
 // stands in for it from from_date to to_date, both included: on those days
 // it acts for the learner as the referent does, in every context. The
@@ -1173,7 +1338,7 @@ type InterimAssigned struct {
 
 func (x *InterimAssigned) Reset() {
 	*x = InterimAssigned{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1350,7 @@ func (x *InterimAssigned) String() string {
 func (*InterimAssigned) ProtoMessage() {}
 
 func (x *InterimAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[12]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1363,7 @@ func (x *InterimAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterimAssigned.ProtoReflect.Descriptor instead.
 func (*InterimAssigned) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InterimAssigned) GetLearnerId() string {
@@ -1267,7 +1432,7 @@ type InterimCleared struct {
 
 func (x *InterimCleared) Reset() {
 	*x = InterimCleared{}
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1444,7 @@ func (x *InterimCleared) String() string {
 func (*InterimCleared) ProtoMessage() {}
 
 func (x *InterimCleared) ProtoReflect() protoreflect.Message {
-	mi := &file_avenir_referent_v1_events_proto_msgTypes[13]
+	mi := &file_avenir_referent_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1457,7 @@ func (x *InterimCleared) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterimCleared.ProtoReflect.Descriptor instead.
 func (*InterimCleared) Descriptor() ([]byte, []int) {
-	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_avenir_referent_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InterimCleared) GetLearnerId() string {
@@ -1368,14 +1533,22 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x123\n" +
 	"\tfrom_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\x12%\n" +
-	"\x0eepisode_number\x18\x05 \x01(\x05R\repisodeNumber\"\xa9\x01\n" +
+	"\x0eepisode_number\x18\x05 \x01(\x05R\repisodeNumber\"\xc6\x01\n" +
 	"\x0fLearnerReleased\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12/\n" +
-	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\x9f\x04\n" +
+	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12\x1b\n" +
+	"\tin_qualif\x18\x05 \x01(\bR\binQualif\"\xb5\x01\n" +
+	"\x17LearnerFollowedInQualif\x12\x1f\n" +
+	"\vreferent_id\x18\x01 \x01(\tR\n" +
+	"referentId\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x02 \x01(\tR\tlearnerId\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x123\n" +
+	"\tfrom_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\"\x9f\x04\n" +
 	"\x10ReferentAssigned\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1408,7 +1581,15 @@ const file_avenir_referent_v1_events_proto_rawDesc = "" +
 	"referentId\x12%\n" +
 	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12%\n" +
 	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x12/\n" +
-	"\ato_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xb5\x02\n" +
+	"\ato_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\"\xd6\x01\n" +
+	"\x11FollowingInQualif\x12\x1d\n" +
+	"\n" +
+	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
+	"\vreferent_id\x18\x02 \x01(\tR\n" +
+	"referentId\x12%\n" +
+	"\x0eterritory_code\x18\x03 \x01(\tR\rterritoryCode\x12%\n" +
+	"\x0eepisode_number\x18\x04 \x01(\x05R\repisodeNumber\x123\n" +
+	"\tfrom_date\x18\x05 \x01(\v2\x16.avenir.common.v1.DateR\bfromDate\"\xb5\x02\n" +
 	"\x0fInterimAssigned\x12\x1d\n" +
 	"\n" +
 	"learner_id\x18\x01 \x01(\tR\tlearnerId\x12\x1f\n" +
@@ -1456,55 +1637,59 @@ func file_avenir_referent_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_avenir_referent_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_avenir_referent_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_avenir_referent_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_avenir_referent_v1_events_proto_goTypes = []any{
-	(ReferentKind)(0),           // 0: avenir.referent.v1.ReferentKind
-	(Specialty)(0),              // 1: avenir.referent.v1.Specialty
-	(AssignmentReason)(0),       // 2: avenir.referent.v1.AssignmentReason
-	(*ReferentProfile)(nil),     // 3: avenir.referent.v1.ReferentProfile
-	(*ReferentRegistered)(nil),  // 4: avenir.referent.v1.ReferentRegistered
-	(*ReferentUpdated)(nil),     // 5: avenir.referent.v1.ReferentUpdated
-	(*AvailabilitySet)(nil),     // 6: avenir.referent.v1.AvailabilitySet
-	(*InterimTaken)(nil),        // 7: avenir.referent.v1.InterimTaken
-	(*InterimReleased)(nil),     // 8: avenir.referent.v1.InterimReleased
-	(*ReferentDeactivated)(nil), // 9: avenir.referent.v1.ReferentDeactivated
-	(*LearnerTaken)(nil),        // 10: avenir.referent.v1.LearnerTaken
-	(*LearnerReleased)(nil),     // 11: avenir.referent.v1.LearnerReleased
-	(*ReferentAssigned)(nil),    // 12: avenir.referent.v1.ReferentAssigned
-	(*AssignmentPending)(nil),   // 13: avenir.referent.v1.AssignmentPending
-	(*AssignmentEnded)(nil),     // 14: avenir.referent.v1.AssignmentEnded
-	(*InterimAssigned)(nil),     // 15: avenir.referent.v1.InterimAssigned
-	(*InterimCleared)(nil),      // 16: avenir.referent.v1.InterimCleared
-	(*v1.Date)(nil),             // 17: avenir.common.v1.Date
-	(*v1.Sealed)(nil),           // 18: avenir.common.v1.Sealed
+	(ReferentKind)(0),               // 0: avenir.referent.v1.ReferentKind
+	(Specialty)(0),                  // 1: avenir.referent.v1.Specialty
+	(AssignmentReason)(0),           // 2: avenir.referent.v1.AssignmentReason
+	(*ReferentProfile)(nil),         // 3: avenir.referent.v1.ReferentProfile
+	(*ReferentRegistered)(nil),      // 4: avenir.referent.v1.ReferentRegistered
+	(*ReferentUpdated)(nil),         // 5: avenir.referent.v1.ReferentUpdated
+	(*AvailabilitySet)(nil),         // 6: avenir.referent.v1.AvailabilitySet
+	(*InterimTaken)(nil),            // 7: avenir.referent.v1.InterimTaken
+	(*InterimReleased)(nil),         // 8: avenir.referent.v1.InterimReleased
+	(*ReferentDeactivated)(nil),     // 9: avenir.referent.v1.ReferentDeactivated
+	(*LearnerTaken)(nil),            // 10: avenir.referent.v1.LearnerTaken
+	(*LearnerReleased)(nil),         // 11: avenir.referent.v1.LearnerReleased
+	(*LearnerFollowedInQualif)(nil), // 12: avenir.referent.v1.LearnerFollowedInQualif
+	(*ReferentAssigned)(nil),        // 13: avenir.referent.v1.ReferentAssigned
+	(*AssignmentPending)(nil),       // 14: avenir.referent.v1.AssignmentPending
+	(*AssignmentEnded)(nil),         // 15: avenir.referent.v1.AssignmentEnded
+	(*FollowingInQualif)(nil),       // 16: avenir.referent.v1.FollowingInQualif
+	(*InterimAssigned)(nil),         // 17: avenir.referent.v1.InterimAssigned
+	(*InterimCleared)(nil),          // 18: avenir.referent.v1.InterimCleared
+	(*v1.Date)(nil),                 // 19: avenir.common.v1.Date
+	(*v1.Sealed)(nil),               // 20: avenir.common.v1.Sealed
 }
 var file_avenir_referent_v1_events_proto_depIdxs = []int32{
 	1,  // 0: avenir.referent.v1.ReferentProfile.specialties:type_name -> avenir.referent.v1.Specialty
 	0,  // 1: avenir.referent.v1.ReferentProfile.kind:type_name -> avenir.referent.v1.ReferentKind
 	3,  // 2: avenir.referent.v1.ReferentRegistered.profile:type_name -> avenir.referent.v1.ReferentProfile
 	3,  // 3: avenir.referent.v1.ReferentUpdated.profile:type_name -> avenir.referent.v1.ReferentProfile
-	17, // 4: avenir.referent.v1.AvailabilitySet.absent_from:type_name -> avenir.common.v1.Date
-	17, // 5: avenir.referent.v1.AvailabilitySet.absent_to:type_name -> avenir.common.v1.Date
-	17, // 6: avenir.referent.v1.InterimTaken.from_date:type_name -> avenir.common.v1.Date
-	17, // 7: avenir.referent.v1.InterimTaken.to_date:type_name -> avenir.common.v1.Date
-	17, // 8: avenir.referent.v1.ReferentDeactivated.effective_date:type_name -> avenir.common.v1.Date
-	17, // 9: avenir.referent.v1.LearnerTaken.from_date:type_name -> avenir.common.v1.Date
-	17, // 10: avenir.referent.v1.LearnerReleased.to_date:type_name -> avenir.common.v1.Date
-	17, // 11: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
-	2,  // 12: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
-	17, // 13: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	18, // 14: avenir.referent.v1.ReferentAssigned.sealed:type_name -> avenir.common.v1.Sealed
-	17, // 15: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
-	17, // 16: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
-	18, // 17: avenir.referent.v1.AssignmentPending.sealed:type_name -> avenir.common.v1.Sealed
-	17, // 18: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
-	17, // 19: avenir.referent.v1.InterimAssigned.from_date:type_name -> avenir.common.v1.Date
-	17, // 20: avenir.referent.v1.InterimAssigned.to_date:type_name -> avenir.common.v1.Date
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 4: avenir.referent.v1.AvailabilitySet.absent_from:type_name -> avenir.common.v1.Date
+	19, // 5: avenir.referent.v1.AvailabilitySet.absent_to:type_name -> avenir.common.v1.Date
+	19, // 6: avenir.referent.v1.InterimTaken.from_date:type_name -> avenir.common.v1.Date
+	19, // 7: avenir.referent.v1.InterimTaken.to_date:type_name -> avenir.common.v1.Date
+	19, // 8: avenir.referent.v1.ReferentDeactivated.effective_date:type_name -> avenir.common.v1.Date
+	19, // 9: avenir.referent.v1.LearnerTaken.from_date:type_name -> avenir.common.v1.Date
+	19, // 10: avenir.referent.v1.LearnerReleased.to_date:type_name -> avenir.common.v1.Date
+	19, // 11: avenir.referent.v1.LearnerFollowedInQualif.from_date:type_name -> avenir.common.v1.Date
+	19, // 12: avenir.referent.v1.ReferentAssigned.from_date:type_name -> avenir.common.v1.Date
+	2,  // 13: avenir.referent.v1.ReferentAssigned.reason:type_name -> avenir.referent.v1.AssignmentReason
+	19, // 14: avenir.referent.v1.ReferentAssigned.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	20, // 15: avenir.referent.v1.ReferentAssigned.sealed:type_name -> avenir.common.v1.Sealed
+	19, // 16: avenir.referent.v1.AssignmentPending.since:type_name -> avenir.common.v1.Date
+	19, // 17: avenir.referent.v1.AssignmentPending.previous_referent_reads_until:type_name -> avenir.common.v1.Date
+	20, // 18: avenir.referent.v1.AssignmentPending.sealed:type_name -> avenir.common.v1.Sealed
+	19, // 19: avenir.referent.v1.AssignmentEnded.to_date:type_name -> avenir.common.v1.Date
+	19, // 20: avenir.referent.v1.FollowingInQualif.from_date:type_name -> avenir.common.v1.Date
+	19, // 21: avenir.referent.v1.InterimAssigned.from_date:type_name -> avenir.common.v1.Date
+	19, // 22: avenir.referent.v1.InterimAssigned.to_date:type_name -> avenir.common.v1.Date
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_events_proto_init() }
@@ -1518,7 +1703,7 @@ func file_avenir_referent_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_avenir_referent_v1_events_proto_rawDesc), len(file_avenir_referent_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -41,8 +41,16 @@ type Referent struct {
 	// The referent standing in for this one's learners during the absence,
 	// when one was named.
 	InterimReferentId string `protobuf:"bytes,9,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Learners followed in Qualif (exited to qualifying training, until the
+	// outcome): not in active_learners.
+	QualifLearners int32 `protobuf:"varint,10,opt,name=qualif_learners,json=qualifLearners,proto3" json:"qualif_learners,omitempty"`
+	// Places of the capacity used: active learners plus the Qualif learners
+	// weighted by the service's Qualif weight (percent), rounded up:
+	// ceil((active_learners × 100 + qualif_learners × weight) / 100). The
+	// referent takes a new learner while places_used < capacity.
+	PlacesUsed    int32 `protobuf:"varint,11,opt,name=places_used,json=placesUsed,proto3" json:"places_used,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Referent) Reset() {
@@ -136,6 +144,20 @@ func (x *Referent) GetInterimReferentId() string {
 		return x.InterimReferentId
 	}
 	return ""
+}
+
+func (x *Referent) GetQualifLearners() int32 {
+	if x != nil {
+		return x.QualifLearners
+	}
+	return 0
+}
+
+func (x *Referent) GetPlacesUsed() int32 {
+	if x != nil {
+		return x.PlacesUsed
+	}
+	return 0
 }
 
 // One period of a learner with a referent.
@@ -255,8 +277,12 @@ type Assignment struct {
 	InterimReferentId string   `protobuf:"bytes,9,opt,name=interim_referent_id,json=interimReferentId,proto3" json:"interim_referent_id,omitempty"`
 	InterimFrom       *v1.Date `protobuf:"bytes,10,opt,name=interim_from,json=interimFrom,proto3" json:"interim_from,omitempty"`
 	InterimTo         *v1.Date `protobuf:"bytes,11,opt,name=interim_to,json=interimTo,proto3" json:"interim_to,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Out of the pathway to qualifying training, still followed by
+	// referent_id until the Qualif outcome, since the exit date.
+	FollowingInQualif      bool     `protobuf:"varint,12,opt,name=following_in_qualif,json=followingInQualif,proto3" json:"following_in_qualif,omitempty"`
+	FollowingInQualifSince *v1.Date `protobuf:"bytes,13,opt,name=following_in_qualif_since,json=followingInQualifSince,proto3" json:"following_in_qualif_since,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Assignment) Reset() {
@@ -362,6 +388,20 @@ func (x *Assignment) GetInterimFrom() *v1.Date {
 func (x *Assignment) GetInterimTo() *v1.Date {
 	if x != nil {
 		return x.InterimTo
+	}
+	return nil
+}
+
+func (x *Assignment) GetFollowingInQualif() bool {
+	if x != nil {
+		return x.FollowingInQualif
+	}
+	return false
+}
+
+func (x *Assignment) GetFollowingInQualifSince() *v1.Date {
+	if x != nil {
+		return x.FollowingInQualifSince
 	}
 	return nil
 }
@@ -1219,8 +1259,9 @@ type CaseloadEntry struct {
 	EpisodeNumber int32                  `protobuf:"varint,3,opt,name=episode_number,json=episodeNumber,proto3" json:"episode_number,omitempty"`
 	// With this referent since.
 	FromDate *v1.Date `protobuf:"bytes,4,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
-	// The learner's pathway status: "active" (a caseload only holds learners
-	// in the pathway).
+	// The learner's pathway status: "active", or "following_in_qualif" for
+	// a learner exited to qualifying training the referent follows until the
+	// Qualif outcome.
 	PathwayStatus string `protobuf:"bytes,5,opt,name=pathway_status,json=pathwayStatus,proto3" json:"pathway_status,omitempty"`
 	// Where the learner stands, from pathway's PhaseChanged events;
 	// unspecified until the first one has been seen.
@@ -1606,9 +1647,11 @@ type TerritoryLoad struct {
 	// territories counts in each).
 	Learners *v1.Count `protobuf:"bytes,7,opt,name=learners,proto3" json:"learners,omitempty"`
 	// Learners waiting in the territory's queue.
-	Waiting       *v1.Count `protobuf:"bytes,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Waiting *v1.Count `protobuf:"bytes,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	// The referents' summed learners followed in Qualif (not in learners).
+	QualifLearners *v1.Count `protobuf:"bytes,9,opt,name=qualif_learners,json=qualifLearners,proto3" json:"qualif_learners,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TerritoryLoad) Reset() {
@@ -1695,6 +1738,13 @@ func (x *TerritoryLoad) GetLearners() *v1.Count {
 func (x *TerritoryLoad) GetWaiting() *v1.Count {
 	if x != nil {
 		return x.Waiting
+	}
+	return nil
+}
+
+func (x *TerritoryLoad) GetQualifLearners() *v1.Count {
+	if x != nil {
+		return x.QualifLearners
 	}
 	return nil
 }
@@ -1859,7 +1909,7 @@ var File_avenir_referent_v1_referent_proto protoreflect.FileDescriptor
 
 const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\n" +
-	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\x1a google/protobuf/field_mask.proto\"\xb0\x03\n" +
+	"!avenir/referent/v1/referent.proto\x12\x12avenir.referent.v1\x1a\x1davenir/common/v1/common.proto\x1a\x1favenir/pathway/v1/pathway.proto\x1a\x1favenir/referent/v1/events.proto\x1a google/protobuf/field_mask.proto\"\xfa\x03\n" +
 	"\bReferent\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12=\n" +
@@ -1871,7 +1921,11 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\tavailable\x18\x06 \x01(\bR\tavailable\x12 \n" +
 	"\vdeactivated\x18\a \x01(\bR\vdeactivated\x12=\n" +
 	"\x0edeactivated_on\x18\b \x01(\v2\x16.avenir.common.v1.DateR\rdeactivatedOn\x12.\n" +
-	"\x13interim_referent_id\x18\t \x01(\tR\x11interimReferentId\"\xe4\x02\n" +
+	"\x13interim_referent_id\x18\t \x01(\tR\x11interimReferentId\x12'\n" +
+	"\x0fqualif_learners\x18\n" +
+	" \x01(\x05R\x0equalifLearners\x12\x1f\n" +
+	"\vplaces_used\x18\v \x01(\x05R\n" +
+	"placesUsed\"\xe4\x02\n" +
 	"\x10AssignmentPeriod\x12\x1f\n" +
 	"\vreferent_id\x18\x01 \x01(\tR\n" +
 	"referentId\x12%\n" +
@@ -1880,7 +1934,7 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\ato_date\x18\x04 \x01(\v2\x16.avenir.common.v1.DateR\x06toDate\x12<\n" +
 	"\x06reason\x18\x05 \x01(\x0e2$.avenir.referent.v1.AssignmentReasonR\x06reason\x12 \n" +
 	"\vexplanation\x18\x06 \x01(\tR\vexplanation\x12B\n" +
-	"\x11read_access_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x0freadAccessUntil\"\xeb\x03\n" +
+	"\x11read_access_until\x18\a \x01(\v2\x16.avenir.common.v1.DateR\x0freadAccessUntil\"\xee\x04\n" +
 	"\n" +
 	"Assignment\x12\x1d\n" +
 	"\n" +
@@ -1897,7 +1951,9 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\finterim_from\x18\n" +
 	" \x01(\v2\x16.avenir.common.v1.DateR\vinterimFrom\x125\n" +
 	"\n" +
-	"interim_to\x18\v \x01(\v2\x16.avenir.common.v1.DateR\tinterimTo\"w\n" +
+	"interim_to\x18\v \x01(\v2\x16.avenir.common.v1.DateR\tinterimTo\x12.\n" +
+	"\x13following_in_qualif\x18\f \x01(\bR\x11followingInQualif\x12Q\n" +
+	"\x19following_in_qualif_since\x18\r \x01(\v2\x16.avenir.common.v1.DateR\x16followingInQualifSince\"w\n" +
 	"\x17RegisterReferentRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12=\n" +
@@ -2003,7 +2059,7 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\treferents\x18\x01 \x03(\v2\x1c.avenir.referent.v1.ReferentR\treferents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"B\n" +
 	"\x17GetTerritoryLoadRequest\x12'\n" +
-	"\x0fterritory_codes\x18\x01 \x03(\tR\x0eterritoryCodes\"\xd0\x02\n" +
+	"\x0fterritory_codes\x18\x01 \x03(\tR\x0eterritoryCodes\"\x92\x03\n" +
 	"\rTerritoryLoad\x12%\n" +
 	"\x0eterritory_code\x18\x01 \x01(\tR\rterritoryCode\x12\x1c\n" +
 	"\treferents\x18\x02 \x01(\x05R\treferents\x12-\n" +
@@ -2012,7 +2068,8 @@ const file_avenir_referent_v1_referent_proto_rawDesc = "" +
 	"\x0factive_learners\x18\x05 \x01(\x05B\x02\x18\x01R\x0eactiveLearners\x12\x1a\n" +
 	"\x06queued\x18\x06 \x01(\x05B\x02\x18\x01R\x06queued\x123\n" +
 	"\blearners\x18\a \x01(\v2\x17.avenir.common.v1.CountR\blearners\x121\n" +
-	"\awaiting\x18\b \x01(\v2\x17.avenir.common.v1.CountR\awaiting\"_\n" +
+	"\awaiting\x18\b \x01(\v2\x17.avenir.common.v1.CountR\awaiting\x12@\n" +
+	"\x0fqualif_learners\x18\t \x01(\v2\x17.avenir.common.v1.CountR\x0equalifLearners\"_\n" +
 	"\x18GetTerritoryLoadResponse\x12C\n" +
 	"\vterritories\x18\x01 \x03(\v2!.avenir.referent.v1.TerritoryLoadR\vterritories\"\x82\x01\n" +
 	"\x1dListPendingAssignmentsRequest\x12%\n" +
@@ -2099,61 +2156,63 @@ var file_avenir_referent_v1_referent_proto_depIdxs = []int32{
 	1,  // 9: avenir.referent.v1.Assignment.history:type_name -> avenir.referent.v1.AssignmentPeriod
 	28, // 10: avenir.referent.v1.Assignment.interim_from:type_name -> avenir.common.v1.Date
 	28, // 11: avenir.referent.v1.Assignment.interim_to:type_name -> avenir.common.v1.Date
-	27, // 12: avenir.referent.v1.RegisterReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
-	0,  // 13: avenir.referent.v1.RegisterReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	27, // 14: avenir.referent.v1.UpdateReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
-	30, // 15: avenir.referent.v1.UpdateReferentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 16: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 17: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
-	28, // 18: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
-	0,  // 19: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 20: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	0,  // 21: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
-	28, // 22: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 23: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 24: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
-	2,  // 25: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	2,  // 26: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
-	28, // 27: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
-	31, // 28: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
-	28, // 29: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
-	28, // 30: avenir.referent.v1.CaseloadEntry.interim_from:type_name -> avenir.common.v1.Date
-	28, // 31: avenir.referent.v1.CaseloadEntry.interim_to:type_name -> avenir.common.v1.Date
-	0,  // 32: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
-	18, // 33: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
-	32, // 34: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
-	0,  // 35: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
-	33, // 36: avenir.referent.v1.TerritoryLoad.learners:type_name -> avenir.common.v1.Count
-	33, // 37: avenir.referent.v1.TerritoryLoad.waiting:type_name -> avenir.common.v1.Count
-	23, // 38: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
-	2,  // 39: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
-	3,  // 40: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
-	5,  // 41: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
-	7,  // 42: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
-	9,  // 43: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
-	11, // 44: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
-	13, // 45: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
-	15, // 46: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
-	17, // 47: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
-	20, // 48: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
-	22, // 49: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
-	25, // 50: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
-	4,  // 51: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
-	6,  // 52: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
-	8,  // 53: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
-	10, // 54: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
-	12, // 55: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
-	14, // 56: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
-	16, // 57: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
-	19, // 58: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
-	21, // 59: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
-	24, // 60: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
-	26, // 61: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
-	51, // [51:62] is the sub-list for method output_type
-	40, // [40:51] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	28, // 12: avenir.referent.v1.Assignment.following_in_qualif_since:type_name -> avenir.common.v1.Date
+	27, // 13: avenir.referent.v1.RegisterReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
+	0,  // 14: avenir.referent.v1.RegisterReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	27, // 15: avenir.referent.v1.UpdateReferentRequest.profile:type_name -> avenir.referent.v1.ReferentProfile
+	30, // 16: avenir.referent.v1.UpdateReferentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 17: avenir.referent.v1.UpdateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 18: avenir.referent.v1.SetAvailabilityRequest.absent_from:type_name -> avenir.common.v1.Date
+	28, // 19: avenir.referent.v1.SetAvailabilityRequest.absent_to:type_name -> avenir.common.v1.Date
+	0,  // 20: avenir.referent.v1.SetAvailabilityResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 21: avenir.referent.v1.DeactivateReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	0,  // 22: avenir.referent.v1.DeactivateReferentResponse.referent:type_name -> avenir.referent.v1.Referent
+	28, // 23: avenir.referent.v1.AssignReferentRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 24: avenir.referent.v1.AssignReferentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 25: avenir.referent.v1.HandoverRequest.effective_date:type_name -> avenir.common.v1.Date
+	2,  // 26: avenir.referent.v1.HandoverResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	2,  // 27: avenir.referent.v1.GetAssignmentResponse.assignment:type_name -> avenir.referent.v1.Assignment
+	28, // 28: avenir.referent.v1.CaseloadEntry.from_date:type_name -> avenir.common.v1.Date
+	31, // 29: avenir.referent.v1.CaseloadEntry.phase:type_name -> avenir.pathway.v1.PathwayPhase
+	28, // 30: avenir.referent.v1.CaseloadEntry.phase_since:type_name -> avenir.common.v1.Date
+	28, // 31: avenir.referent.v1.CaseloadEntry.interim_from:type_name -> avenir.common.v1.Date
+	28, // 32: avenir.referent.v1.CaseloadEntry.interim_to:type_name -> avenir.common.v1.Date
+	0,  // 33: avenir.referent.v1.ListCaseloadResponse.referent:type_name -> avenir.referent.v1.Referent
+	18, // 34: avenir.referent.v1.ListCaseloadResponse.learners:type_name -> avenir.referent.v1.CaseloadEntry
+	32, // 35: avenir.referent.v1.ListReferentsRequest.kind:type_name -> avenir.referent.v1.ReferentKind
+	0,  // 36: avenir.referent.v1.ListReferentsResponse.referents:type_name -> avenir.referent.v1.Referent
+	33, // 37: avenir.referent.v1.TerritoryLoad.learners:type_name -> avenir.common.v1.Count
+	33, // 38: avenir.referent.v1.TerritoryLoad.waiting:type_name -> avenir.common.v1.Count
+	33, // 39: avenir.referent.v1.TerritoryLoad.qualif_learners:type_name -> avenir.common.v1.Count
+	23, // 40: avenir.referent.v1.GetTerritoryLoadResponse.territories:type_name -> avenir.referent.v1.TerritoryLoad
+	2,  // 41: avenir.referent.v1.ListPendingAssignmentsResponse.pending:type_name -> avenir.referent.v1.Assignment
+	3,  // 42: avenir.referent.v1.ReferentService.RegisterReferent:input_type -> avenir.referent.v1.RegisterReferentRequest
+	5,  // 43: avenir.referent.v1.ReferentService.UpdateReferent:input_type -> avenir.referent.v1.UpdateReferentRequest
+	7,  // 44: avenir.referent.v1.ReferentService.SetAvailability:input_type -> avenir.referent.v1.SetAvailabilityRequest
+	9,  // 45: avenir.referent.v1.ReferentService.DeactivateReferent:input_type -> avenir.referent.v1.DeactivateReferentRequest
+	11, // 46: avenir.referent.v1.ReferentService.AssignReferent:input_type -> avenir.referent.v1.AssignReferentRequest
+	13, // 47: avenir.referent.v1.ReferentService.Handover:input_type -> avenir.referent.v1.HandoverRequest
+	15, // 48: avenir.referent.v1.ReferentService.GetAssignment:input_type -> avenir.referent.v1.GetAssignmentRequest
+	17, // 49: avenir.referent.v1.ReferentService.ListCaseload:input_type -> avenir.referent.v1.ListCaseloadRequest
+	20, // 50: avenir.referent.v1.ReferentService.ListReferents:input_type -> avenir.referent.v1.ListReferentsRequest
+	22, // 51: avenir.referent.v1.ReferentService.GetTerritoryLoad:input_type -> avenir.referent.v1.GetTerritoryLoadRequest
+	25, // 52: avenir.referent.v1.ReferentService.ListPendingAssignments:input_type -> avenir.referent.v1.ListPendingAssignmentsRequest
+	4,  // 53: avenir.referent.v1.ReferentService.RegisterReferent:output_type -> avenir.referent.v1.RegisterReferentResponse
+	6,  // 54: avenir.referent.v1.ReferentService.UpdateReferent:output_type -> avenir.referent.v1.UpdateReferentResponse
+	8,  // 55: avenir.referent.v1.ReferentService.SetAvailability:output_type -> avenir.referent.v1.SetAvailabilityResponse
+	10, // 56: avenir.referent.v1.ReferentService.DeactivateReferent:output_type -> avenir.referent.v1.DeactivateReferentResponse
+	12, // 57: avenir.referent.v1.ReferentService.AssignReferent:output_type -> avenir.referent.v1.AssignReferentResponse
+	14, // 58: avenir.referent.v1.ReferentService.Handover:output_type -> avenir.referent.v1.HandoverResponse
+	16, // 59: avenir.referent.v1.ReferentService.GetAssignment:output_type -> avenir.referent.v1.GetAssignmentResponse
+	19, // 60: avenir.referent.v1.ReferentService.ListCaseload:output_type -> avenir.referent.v1.ListCaseloadResponse
+	21, // 61: avenir.referent.v1.ReferentService.ListReferents:output_type -> avenir.referent.v1.ListReferentsResponse
+	24, // 62: avenir.referent.v1.ReferentService.GetTerritoryLoad:output_type -> avenir.referent.v1.GetTerritoryLoadResponse
+	26, // 63: avenir.referent.v1.ReferentService.ListPendingAssignments:output_type -> avenir.referent.v1.ListPendingAssignmentsResponse
+	53, // [53:64] is the sub-list for method output_type
+	42, // [42:53] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_avenir_referent_v1_referent_proto_init() }
