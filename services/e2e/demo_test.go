@@ -514,6 +514,17 @@ func checkScheme(t *testing.T, pw pathwayv1.PathwayServiceClient, tokens demo.To
 	for _, m := range []proto.Message{outcomes, breakdowns} {
 		disclosure.Withhold(m)
 	}
+	// Levels 4 to 8 add up to the count above the scheme's public given
+	// beside them: one of them withheld alone takes another with it.
+	for _, b := range append(slices.Clone(breakdowns.GetTerritories()), breakdowns.GetTotal()) {
+		var above []*commonv1.Count
+		for _, l := range b.GetEducationLevels() {
+			if l.GetLevel() >= intakev1.EducationLevel_EDUCATION_LEVEL_4 {
+				above = append(above, l.GetCount())
+			}
+		}
+		disclosure.Complement(above...)
+	}
 	for _, m := range targets {
 		disclosure.Withhold(m)
 	}

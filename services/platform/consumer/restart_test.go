@@ -40,8 +40,9 @@ func TestSurvivesServerRestart(t *testing.T) {
 	// The 10th message is being handled while the server restarts; it and
 	// the rest of its batch are settled with the new server.
 	inFlight, restarted := make(chan struct{}), make(chan struct{})
+	tenth := seqs[9] // seqs grows below while the handler runs
 	h.start(s, tr.handler(func(seq uint64, call int) error {
-		if seq == seqs[9] && call == 1 {
+		if seq == tenth && call == 1 {
 			close(inFlight)
 			<-restarted
 		}
