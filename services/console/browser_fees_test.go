@@ -14,7 +14,7 @@ import (
 // pass the accessibility check, before and after.
 func TestBrowserFeesAndGroupHours(t *testing.T) {
 	if testing.Short() {
-		t.Skip("browser test")
+		t.Skip("browser test: skipped with -short (make test-fast); make test and CI run it")
 	}
 	e := start(t)
 	c1 := e.feesContract(t, "op-1", "AFPA Caen", "AV-2026-T01", "T01")

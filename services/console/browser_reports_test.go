@@ -22,7 +22,7 @@ import (
 // correction page pass the accessibility check.
 func TestBrowserReportHours(t *testing.T) {
 	if testing.Short() {
-		t.Skip("browser test")
+		t.Skip("browser test: skipped with -short (make test-fast); make test and CI run it")
 	}
 	sc := repSetup(t)
 	e := sc.e

@@ -15,7 +15,7 @@ import (
 // the page refusing her the statements.
 func TestBrowserStatements(t *testing.T) {
 	if testing.Short() {
-		t.Skip("browser test")
+		t.Skip("browser test: skipped with -short (make test-fast); make test and CI run it")
 	}
 	e, sc := stmtStart(t)
 	matrix := "/releves?annee=" + strconv.Itoa(sc.last.Year)
